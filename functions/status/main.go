@@ -1,0 +1,23 @@
+// Command status is the Lambda behind GET /api/whatsapp/embedded-signup/{waba_id}.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/techprovider/wa-onboarding/shared/app"
+)
+
+func main() {
+	h, err := app.Status(context.Background(), os.Getenv)
+	if err != nil {
+		// Failing init makes Lambda report the configuration error on
+		// every invocation instead of serving wrong answers.
+		fmt.Fprintln(os.Stderr, "status: init:", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}

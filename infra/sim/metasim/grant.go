@@ -1,0 +1,123 @@
+package metasim
+
+import (
+	"crypto/rand"
+	"slices"
+	"time"
+)
+
+// Scope names Meta grants through Embedded Signup.
+const (
+	ScopeManagement         = "whatsapp_business_management"
+	ScopeMessaging          = "whatsapp_business_messaging"
+	ScopeBusinessManagement = "business_management"
+	ScopePublicProfile      = "public_profile"
+)
+
+// PhoneNumber is a number the customer registered in the signup dialog.
+type PhoneNumber struct {
+	ID                 string `json:"id"`
+	DisplayPhoneNumber string `json:"display_phone_number"`
+	VerifiedName       string `json:"verified_name"`
+}
+
+// Grant is what a customer gave the app by finishing Embedded Signup: the
+// WABA, its owning business and its numbers. The token exchanged from the
+// grant's code sees exactly these objects.
+type Grant struct {
+	WABAID     string `json:"waba_id"`
+	BusinessID string `json:"business_id"`
+	// WABAName and BusinessName are the WABA node's name and
+	// owner_business_info.name. Defaults are derived from the IDs.
+	WABAName     string        `json:"waba_name,omitempty"`
+	BusinessName string        `json:"business_name,omitempty"`
+	PhoneNumbers []PhoneNumber `json:"phone_numbers,omitempty"`
+	// ExtraWABAIDs are further WABAs the token is granted on. They appear in
+	// the granular scopes' target_ids, which makes "the WABA of this signup"
+	// ambiguous from debug_token alone; their phone_numbers edge is empty.
+	ExtraWABAIDs []string `json:"extra_waba_ids,omitempty"`
+	// ManagementScope and MessagingScope name the two WhatsApp scopes in
+	// debug_token, so that a test can simulate Meta renaming one. Defaults
+	// ScopeManagement and ScopeMessaging.
+	ManagementScope string `json:"management_scope,omitempty"`
+	MessagingScope  string `json:"messaging_scope,omitempty"`
+	// OmitScopes are scope names left out of debug_token's scopes and
+	// granular_scopes, as when a customer unticks a permission.
+	OmitScopes []string `json:"omit_scopes,omitempty"`
+	// RedirectURI, when set, must be repeated verbatim in the code exchange,
+	// as Meta demands for codes from a redirect-based login dialog. Codes
+	// from the JavaScript SDK's FB.login have none, so the default accepts
+	// any or no redirect_uri.
+	RedirectURI string `json:"redirect_uri,omitempty"`
+}
+
+// withDefaults fills the derived fields and copies the slices, so that the
+// caller's later changes to g do not reach issued codes.
+func (g Grant) withDefaults() Grant {
+	if g.ManagementScope == "" {
+		g.ManagementScope = ScopeManagement
+	}
+	if g.MessagingScope == "" {
+		g.MessagingScope = ScopeMessaging
+	}
+	if g.WABAName == "" {
+		g.WABAName = "WABA " + g.WABAID
+	}
+	if g.BusinessName == "" {
+		g.BusinessName = "Business " + g.BusinessID
+	}
+	g.PhoneNumbers = slices.Clone(g.PhoneNumbers)
+	g.ExtraWABAIDs = slices.Clone(g.ExtraWABAIDs)
+	g.OmitScopes = slices.Clone(g.OmitScopes)
+	return g
+}
+
+// wabaIDs are the WABAs the grant's token may read.
+func (g *Grant) wabaIDs() []string {
+	return append([]string{g.WABAID}, g.ExtraWABAIDs...)
+}
+
+func (g *Grant) hasWABA(id string) bool {
+	return slices.Contains(g.wabaIDs(), id)
+}
+
+func (g *Grant) omitted(scope string) bool {
+	return slices.Contains(g.OmitScopes, scope)
+}
+
+type codeState struct {
+	grant    *Grant
+	issuedAt time.Time
+	used     bool
+}
+
+type tokenState struct {
+	grant     *Grant
+	issuedAt  time.Time
+	expiresAt time.Time // zero: never
+	userID    string    // the business integration system user
+}
+
+// IssueCode plays the customer finishing the signup dialog: it returns a new
+// random code for g that can be exchanged once, within CodeTTL.
+func (s *Server) IssueCode(g Grant) string {
+	g = g.withDefaults()
+	code := "AQ" + rand.Text() + rand.Text() + rand.Text()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[code] = &codeState{grant: &g, issuedAt: s.cfg.Now()}
+	return code
+}
+
+// issueTokenLocked creates a business token for a freshly exchanged code.
+func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
+	now := s.cfg.Now()
+	ts := &tokenState{grant: g, issuedAt: now, userID: numericID()}
+	if s.cfg.TokenTTL > 0 {
+		ts.expiresAt = now.Add(s.cfg.TokenTTL)
+	}
+	// Meta's user and system-user tokens start with "EAA".
+	token := "EAA" + rand.Text() + rand.Text() + rand.Text() + rand.Text()
+	s.tokens[token] = ts
+	return token, ts
+}

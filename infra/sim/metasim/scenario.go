@@ -1,0 +1,222 @@
+package metasim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// Kind is a failure that FailNext injects in place of an endpoint's answer.
+type Kind string
+
+// Kinds of injected failure. The bodies are the ones Meta sends; see
+// https://developers.facebook.com/docs/graph-api/guides/error-handling.
+const (
+	// KindTransient is HTTP 500, code 1 "An unknown error has occurred.",
+	// is_transient true: retry later.
+	KindTransient Kind = "transient"
+	// KindUnexpected is HTTP 500, code 2, is_transient true: Meta's
+	// "temporary issue due to downtime".
+	KindUnexpected Kind = "unexpected"
+	// KindThrottled is code 4 "(#4) Application request limit reached",
+	// is_transient true, with HTTP 403, the status Meta's SDKs report for it.
+	KindThrottled Kind = "throttled"
+	// KindUserThrottled is code 17 "(#17) User request limit reached", 403.
+	KindUserThrottled Kind = "user_throttled"
+	// KindRateLimited is code 613 "(#613) Calls to this api have exceeded
+	// the rate limit.", HTTP 400.
+	KindRateLimited Kind = "rate_limited"
+	// KindWABAThrottled is code 80008, the WhatsApp Business Management
+	// API's per-WABA rate limit, HTTP 400.
+	KindWABAThrottled Kind = "waba_throttled"
+	// KindInvalidToken is code 190 subcode 460: the session was invalidated
+	// (the token was revoked), HTTP 400. Retrying will not help.
+	KindInvalidToken Kind = "invalid_token"
+	// KindDown is HTTP 503 with an HTML body, as a load balancer in front of
+	// Graph answers during an outage: a client must not assume JSON.
+	KindDown Kind = "down"
+	// KindTransientAfterCommit runs the request for real (an exchanged code
+	// is consumed) and then answers KindTransient, so that a retry meets the
+	// committed state ("This authorization code has been used.").
+	KindTransientAfterCommit Kind = "transient_after_commit"
+	// KindHang answers nothing until the client gives up (30s at most, then
+	// KindTransient): it tests the client's timeout.
+	KindHang Kind = "hang"
+)
+
+var kinds = []Kind{
+	KindTransient, KindUnexpected, KindThrottled, KindUserThrottled, KindRateLimited,
+	KindWABAThrottled, KindInvalidToken, KindDown, KindTransientAfterCommit, KindHang,
+}
+
+// FailNext makes the next n requests to endpoint fail with kind, after any
+// failures already queued for it. n < 0 makes every request fail until
+// FailNext(endpoint, 0, "") or Reset; n == 0 clears the endpoint's failures.
+// It panics on an unknown endpoint or kind: that is a bug in the test.
+func (s *Server) FailNext(endpoint string, n int, kind Kind) {
+	if err := checkScenario(endpoint, n, kind); err != nil {
+		panic("metasim: " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case n == 0:
+		delete(s.queued, endpoint)
+		delete(s.sticky, endpoint)
+	case n < 0:
+		s.sticky[endpoint] = kind
+	default:
+		for range n {
+			s.queued[endpoint] = append(s.queued[endpoint], kind)
+		}
+	}
+}
+
+func checkScenario(endpoint string, n int, kind Kind) error {
+	if !slices.Contains(endpoints, endpoint) {
+		return fmt.Errorf("unknown endpoint %q (want one of %s)", endpoint, strings.Join(endpoints, ", "))
+	}
+	if n != 0 && !slices.Contains(kinds, kind) {
+		return fmt.Errorf("unknown failure kind %q", kind)
+	}
+	return nil
+}
+
+// takeFailureLocked returns the failure to inject for this request, if any.
+func (s *Server) takeFailureLocked(endpoint string) Kind {
+	if q := s.queued[endpoint]; len(q) > 0 {
+		s.queued[endpoint] = q[1:]
+		return q[0]
+	}
+	return s.sticky[endpoint]
+}
+
+// failureResponse is Meta's answer for an injected failure.
+func failureResponse(kind Kind) response {
+	switch kind {
+	case KindUnexpected:
+		return graphErrorResponse(http.StatusInternalServerError, graphErrorDetail{
+			Message: "An unexpected error has occurred. Please retry your request later.",
+			Type:    "OAuthException", Code: 2, IsTransient: true,
+		})
+	case KindThrottled:
+		return graphErrorResponse(http.StatusForbidden, graphErrorDetail{
+			Message: "(#4) Application request limit reached", Type: "OAuthException", Code: 4, IsTransient: true,
+		})
+	case KindUserThrottled:
+		return graphErrorResponse(http.StatusForbidden, graphErrorDetail{
+			Message: "(#17) User request limit reached", Type: "OAuthException", Code: 17, IsTransient: true,
+		})
+	case KindRateLimited:
+		return graphErrorResponse(http.StatusBadRequest, graphErrorDetail{
+			Message: "(#613) Calls to this api have exceeded the rate limit.", Type: "OAuthException", Code: 613, IsTransient: true,
+		})
+	case KindWABAThrottled:
+		return graphErrorResponse(http.StatusBadRequest, graphErrorDetail{
+			Message: "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again.",
+			Type:    "OAuthException", Code: 80008, IsTransient: true,
+		})
+	case KindInvalidToken:
+		return graphError(http.StatusBadRequest, "OAuthException", codeToken, 460,
+			"Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.")
+	case KindDown:
+		return response{
+			status:      http.StatusServiceUnavailable,
+			contentType: "text/html; charset=utf-8",
+			body:        []byte("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Sorry, something went wrong.</h1><p>We're working on it and we'll get it fixed as soon as we can.</p></body></html>"),
+		}
+	default: // KindTransient
+		return graphErrorResponse(http.StatusInternalServerError, graphErrorDetail{
+			Message: "An unknown error has occurred.", Type: "OAuthException", Code: codeUnknown, IsTransient: true,
+		})
+	}
+}
+
+// Scenario is the JSON body of POST /_sim/meta/scenario.
+type Scenario struct {
+	// Reset, when true, resets the whole simulator first (see Reset).
+	Reset    bool   `json:"reset,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	N        int    `json:"n,omitempty"`
+	Kind     Kind   `json:"kind,omitempty"`
+}
+
+// serveControl serves the simulator's own routes, for the browser sandbox
+// and the local stack:
+//
+//	POST /_sim/meta/codes     Grant JSON -> {"code": "..."}
+//	POST /_sim/meta/scenario  Scenario JSON -> 204
+//	GET  /_sim/meta/requests  {"calls": {...}, "requests": [...]}
+//
+// They answer CORS preflights so that a sandbox page on another origin can
+// call them; they hold no secrets.
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/_sim/meta/codes":
+		if r.Method != http.MethodPost {
+			controlError(w, http.StatusMethodNotAllowed, "use POST")
+			return
+		}
+		var g Grant
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&g); err != nil {
+			controlError(w, http.StatusBadRequest, "body must be a JSON grant: "+err.Error())
+			return
+		}
+		if g.WABAID == "" || g.BusinessID == "" {
+			controlError(w, http.StatusBadRequest, "waba_id and business_id are required")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"code": s.IssueCode(g)})
+	case "/_sim/meta/scenario":
+		if r.Method != http.MethodPost {
+			controlError(w, http.StatusMethodNotAllowed, "use POST")
+			return
+		}
+		var sc Scenario
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&sc); err != nil {
+			controlError(w, http.StatusBadRequest, "body must be a JSON scenario: "+err.Error())
+			return
+		}
+		if sc.Reset {
+			s.Reset()
+		}
+		if sc.Endpoint != "" {
+			if err := checkScenario(sc.Endpoint, sc.N, sc.Kind); err != nil {
+				controlError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			s.FailNext(sc.Endpoint, sc.N, sc.Kind)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/meta/requests":
+		calls := map[string]int{}
+		s.mu.Lock()
+		for k, v := range s.calls {
+			calls[k] = v
+		}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests()})
+	default:
+		controlError(w, http.StatusNotFound, "unknown simulator route")
+	}
+}
+
+func controlError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

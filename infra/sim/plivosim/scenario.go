@@ -1,0 +1,251 @@
+package plivosim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind is a failure that FailNext injects in place of a route's answer,
+// after authentication succeeded.
+type Kind string
+
+// Kinds of injected failure.
+const (
+	// KindUnauthorized is 401 with the guide's body, as if the credentials
+	// had been revoked.
+	KindUnauthorized Kind = "unauthorized"
+	// KindForbidden is 403 "Your account is not authorized for the Embedded
+	// Signup API." (on other routes, a generic 403 text).
+	KindForbidden Kind = "forbidden"
+	// KindSolutionInactive is 400 "Multi-Partner Solution is not active for
+	// your app. Contact Plivo support."
+	KindSolutionInactive Kind = "solution_inactive"
+	// KindBadRequest is a generic 400.
+	KindBadRequest Kind = "bad_request"
+	// KindThrottled is 429 in Plivo's other error shape:
+	// {"api_id","error_code":429,"message":"Too many requests"}.
+	KindThrottled Kind = "throttled"
+	// KindInternal is 500 "An internal error occurred. Please try again
+	// later."
+	KindInternal Kind = "internal"
+	// KindDown is 503 with an HTML body, as a load balancer answers during
+	// an outage: a client must not assume JSON.
+	KindDown Kind = "down"
+	// KindHang answers nothing (and commits nothing) until the client gives
+	// up, 30s at most, then KindInternal: it tests the client's timeout.
+	KindHang Kind = "hang"
+)
+
+var kinds = []Kind{
+	KindUnauthorized, KindForbidden, KindSolutionInactive, KindBadRequest,
+	KindThrottled, KindInternal, KindDown, KindHang,
+}
+
+// FailNext makes the next n authenticated requests to route fail with kind,
+// after any failures already queued for it. n < 0 makes every request fail
+// until FailNext(route, 0, "") or Reset (an account state, such as a
+// Multi-Partner Solution that is not active yet); n == 0 clears the route's
+// failures. It panics on an unknown route or kind: that is a bug in the test.
+func (s *Server) FailNext(route string, n int, kind Kind) {
+	if err := checkScenario(route, n, kind); err != nil {
+		panic("plivosim: " + err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case n == 0:
+		delete(s.queued, route)
+		delete(s.sticky, route)
+	case n < 0:
+		s.sticky[route] = kind
+	default:
+		for range n {
+			s.queued[route] = append(s.queued[route], kind)
+		}
+	}
+}
+
+func checkScenario(route string, n int, kind Kind) error {
+	if !slices.Contains(routes, route) {
+		return fmt.Errorf("unknown route %q (want one of %s)", route, strings.Join(routes, ", "))
+	}
+	if n != 0 && !slices.Contains(kinds, kind) {
+		return fmt.Errorf("unknown failure kind %q", kind)
+	}
+	return nil
+}
+
+func (s *Server) takeFailureLocked(route string) Kind {
+	if q := s.queued[route]; len(q) > 0 {
+		s.queued[route] = q[1:]
+		return q[0]
+	}
+	return s.sticky[route]
+}
+
+// fail writes an injected failure.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, kind Kind) {
+	switch kind {
+	case KindUnauthorized:
+		writeError(w, http.StatusUnauthorized, MsgUnauthenticated)
+	case KindForbidden:
+		msg := MsgForbidden
+		if route != RouteSignup {
+			msg = "Your account is not authorized for this API."
+		}
+		writeError(w, http.StatusForbidden, msg)
+	case KindSolutionInactive:
+		writeError(w, http.StatusBadRequest, MsgSolutionInactive)
+	case KindBadRequest:
+		writeError(w, http.StatusBadRequest, "Invalid request.")
+	case KindThrottled:
+		writeJSON(w, http.StatusTooManyRequests, struct {
+			APIID     string `json:"api_id"`
+			ErrorCode int    `json:"error_code"`
+			Message   string `json:"message"`
+		}{newUUID(), http.StatusTooManyRequests, MsgTooManyRequests})
+	case KindDown:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"))
+	case KindHang:
+		ctx, cancel := context.WithTimeout(r.Context(), hangLimit)
+		defer cancel()
+		<-ctx.Done()
+		if r.Context().Err() == nil {
+			writeError(w, http.StatusInternalServerError, MsgInternal)
+		}
+	default: // KindInternal
+		writeError(w, http.StatusInternalServerError, MsgInternal)
+	}
+}
+
+// Scenario is the JSON body of POST /_sim/plivo/scenario. Its parts apply
+// in field order.
+type Scenario struct {
+	// Reset, when true, resets the whole simulator first (see Reset).
+	Reset bool `json:"reset,omitempty"`
+	// Route, N and Kind call FailNext.
+	Route string `json:"route,omitempty"`
+	N     int    `json:"n,omitempty"`
+	Kind  Kind   `json:"kind,omitempty"`
+	// LoseNextSignup is "drop" (DropNextSignupResponse) or "delay"
+	// (DelayNextSignupResponse with DelayMS).
+	LoseNextSignup string `json:"lose_next_signup,omitempty"`
+	DelayMS        int    `json:"delay_ms,omitempty"`
+	// Preregister calls Preregister.
+	Preregister *struct {
+		WABAID        string `json:"waba_id"`
+		PhoneNumberID string `json:"phone_number_id"`
+	} `json:"preregister,omitempty"`
+	// RegisterNumber calls RegisterNumber.
+	RegisterNumber string `json:"register_number,omitempty"`
+}
+
+// State is the answer of GET /_sim/plivo/state. It holds no credentials.
+type State struct {
+	SignupCalls       int                   `json:"signup_calls"`
+	SuccessfulSignups int                   `json:"successful_signups"`
+	Signups           []Signup              `json:"signups"`
+	Numbers           []string              `json:"numbers"`
+	Messages          []Message             `json:"messages"`
+	Templates         map[string][]Template `json:"templates"`
+	Calls             map[string]int        `json:"calls"`
+}
+
+// serveControl serves the simulator's own routes, for the local stack:
+//
+//	POST /_sim/plivo/scenario  Scenario JSON -> 204
+//	GET  /_sim/plivo/state     State JSON
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/_sim/plivo/scenario":
+		if r.Method != http.MethodPost {
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+			return
+		}
+		var sc Scenario
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&sc); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON scenario: " + err.Error()})
+			return
+		}
+		if err := s.apply(sc); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/plivo/state":
+		writeJSON(w, http.StatusOK, s.state())
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown simulator route"})
+	}
+}
+
+func (s *Server) apply(sc Scenario) error {
+	if sc.Route != "" {
+		if err := checkScenario(sc.Route, sc.N, sc.Kind); err != nil {
+			return err
+		}
+	}
+	switch sc.LoseNextSignup {
+	case "", "drop", "delay":
+	default:
+		return fmt.Errorf("lose_next_signup must be \"drop\" or \"delay\"")
+	}
+	if sc.Reset {
+		s.Reset()
+	}
+	if sc.Route != "" {
+		s.FailNext(sc.Route, sc.N, sc.Kind)
+	}
+	switch sc.LoseNextSignup {
+	case "drop":
+		s.DropNextSignupResponse()
+	case "delay":
+		s.DelayNextSignupResponse(time.Duration(sc.DelayMS) * time.Millisecond)
+	}
+	if p := sc.Preregister; p != nil {
+		s.Preregister(p.WABAID, p.PhoneNumberID)
+	}
+	if sc.RegisterNumber != "" {
+		s.RegisterNumber(sc.RegisterNumber)
+	}
+	return nil
+}
+
+func (s *Server) state() State {
+	st := State{Numbers: s.Numbers(), Messages: s.Messages(), Templates: map[string][]Template{}}
+	s.mu.Lock()
+	st.SignupCalls, st.SuccessfulSignups = s.signupCalls, s.successes
+	st.Calls = map[string]int{}
+	for k, v := range s.calls {
+		st.Calls[k] = v
+	}
+	st.Signups = make([]Signup, 0, len(s.signups))
+	for _, su := range s.signups {
+		st.Signups = append(st.Signups, su)
+	}
+	wabas := make([]string, 0, len(s.templates))
+	for id := range s.templates {
+		wabas = append(wabas, id)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(st.Signups, func(a, b Signup) int { return strings.Compare(a.WABAID, b.WABAID) })
+	for _, id := range wabas {
+		st.Templates[id] = s.Templates(id)
+	}
+	return st
+}

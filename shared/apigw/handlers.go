@@ -1,0 +1,108 @@
+package apigw
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// Handler is a Lambda handler for HTTP API payload v2 events.
+type Handler func(ctx context.Context, req Request) (Response, error)
+
+// SignupAnswer is the body of a successful signup answer.
+type SignupAnswer struct {
+	Status    string          `json:"status"`
+	Replayed  bool            `json:"replayed,omitempty"`
+	Record    onboarding.View `json:"record"`
+	RequestID string          `json:"request_id"`
+}
+
+// SessionCheck verifies an onboarding session token and returns the
+// client_ref it binds the signup to. Nil means sessions are not enforced.
+type SessionCheck func(ctx context.Context, token, clientRef string) (string, error)
+
+// SignupHandler handles POST /api/whatsapp/embedded-signup.
+func SignupHandler(svc *onboarding.Service, sessions SessionCheck, log *slog.Logger) Handler {
+	return func(ctx context.Context, req Request) (Response, error) {
+		start := time.Now()
+		resp := signup(ctx, svc, sessions, log, req)
+		accessLog(ctx, log, req, resp, start)
+		return resp, nil
+	}
+}
+
+func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck, log *slog.Logger, req Request) Response {
+	rid := req.RequestContext.RequestID
+	in, err := ParseSignup(req)
+	if err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	if sessions != nil {
+		ref, err := sessions(ctx, in.Session, in.Request.Identity.ClientRef)
+		if err != nil {
+			return Error(ctx, log, rid, err)
+		}
+		in.Request.Identity.ClientRef = ref
+	}
+	res, err := svc.Signup(ctx, in.Request)
+	if err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	answer := SignupAnswer{Record: res.Record.View(), RequestID: rid}
+	switch {
+	case res.Record.State == onboarding.StateOnboarded:
+		answer.Status = "onboarded"
+		answer.Replayed = res.Outcome == onboarding.OutcomeReplayed
+		return JSON(http.StatusOK, answer)
+	default:
+		answer.Status = "pending"
+		answer.Replayed = res.Outcome == onboarding.OutcomeReplayed || res.Outcome == onboarding.OutcomePending && res.Record.RequestID != rid
+		return JSON(http.StatusAccepted, answer)
+	}
+}
+
+// StatusHandler handles GET /api/whatsapp/embedded-signup/{waba_id}.
+func StatusHandler(svc *onboarding.Service, log *slog.Logger) Handler {
+	return func(ctx context.Context, req Request) (Response, error) {
+		start := time.Now()
+		resp := status(ctx, svc, log, req)
+		accessLog(ctx, log, req, resp, start)
+		return resp, nil
+	}
+}
+
+func status(ctx context.Context, svc *onboarding.Service, log *slog.Logger, req Request) Response {
+	rid := req.RequestContext.RequestID
+	if m := Method(req); m != http.MethodGet && m != http.MethodHead {
+		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use GET for this resource."))
+	}
+	waba := req.PathParameters["waba_id"]
+	if waba == "" {
+		path := strings.TrimSuffix(req.RawPath, "/")
+		waba = path[strings.LastIndex(path, "/")+1:]
+	}
+	rec, err := svc.Status(ctx, waba)
+	if err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	return JSON(http.StatusOK, struct {
+		Record    onboarding.View `json:"record"`
+		RequestID string          `json:"request_id"`
+	}{rec.View(), rid})
+}
+
+// accessLog writes one line per request: what CloudWatch Logs Insights
+// queries group by. It never includes the body.
+func accessLog(ctx context.Context, log *slog.Logger, req Request, resp Response, start time.Time) {
+	log.InfoContext(ctx, "request",
+		"request_id", req.RequestContext.RequestID,
+		"route", req.RouteKey,
+		"method", Method(req),
+		"status", resp.StatusCode,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000,
+	)
+}

@@ -1,0 +1,162 @@
+package apigw_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/logging"
+	"github.com/techprovider/wa-onboarding/shared/memstore"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+const (
+	canaryCode  = "CANARY-CODE-93f1"
+	canaryToken = "CANARY-TOKEN-1c2d"
+)
+
+type stubMeta struct{}
+
+func (stubMeta) ExchangeCode(_ context.Context, code string) (string, error) {
+	if code != canaryCode {
+		return "", &onboarding.UpstreamError{Service: "meta", Op: "exchange_code", Kind: onboarding.KindRejected, Status: 400, Code: 100, Message: "This authorization code has been used."}
+	}
+	return canaryToken, nil
+}
+func (stubMeta) DebugToken(_ context.Context, token string) (onboarding.TokenInfo, error) {
+	return onboarding.TokenInfo{AppID: "app", Valid: token == canaryToken}, nil
+}
+func (stubMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
+	return []onboarding.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
+}
+func (stubMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
+	return "198765432109876", nil
+}
+
+type stubPlivo struct{ err error }
+
+func (p *stubPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
+	if p.err != nil {
+		return onboarding.PlivoResult{}, p.err
+	}
+	return onboarding.PlivoResult{APIID: "a1b2c3d4"}, nil
+}
+
+func newHandlers(t *testing.T, plivo *stubPlivo) (apigw.Handler, apigw.Handler, *memstore.Store, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	log := logging.New(&logs, "DEBUG")
+	store := memstore.New()
+	svc := &onboarding.Service{Store: store, Meta: stubMeta{}, Plivo: plivo, Logger: log,
+		AppID: func(context.Context) (string, error) { return "app", nil },
+		Sleep: func(context.Context, time.Duration) error { return nil }}
+	return apigw.SignupHandler(svc, nil, log), apigw.StatusHandler(svc, log), store, &logs
+}
+
+func statusEvent(waba string) apigw.Request {
+	req := apigw.Request{Version: "2.0", RouteKey: "GET /api/whatsapp/embedded-signup/{waba_id}", RawPath: "/api/whatsapp/embedded-signup/" + waba,
+		PathParameters: map[string]string{"waba_id": waba}, Headers: map[string]string{}}
+	req.RequestContext.HTTP.Method = "GET"
+	req.RequestContext.RequestID = "rid-status"
+	return req
+}
+
+func decodeBody(t *testing.T, resp apigw.Response) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return m
+}
+
+func TestSignupAndStatusHandlers(t *testing.T) {
+	t.Parallel()
+	signup, status, _, logs := newHandlers(t, &stubPlivo{})
+	body := strings.Replace(okBody, "AQD-code", canaryCode, 1)
+	resp, _ := signup(context.Background(), event("POST", "application/json", body, false))
+	if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "no-store" {
+		t.Fatalf("signup = %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+	m := decodeBody(t, resp)
+	rec := m["record"].(map[string]any)
+	if m["status"] != "onboarded" || rec["state"] != "onboarded" || rec["plivo_api_id"] != "a1b2c3d4" || m["request_id"] != "rid-1" {
+		t.Fatalf("body = %s", resp.Body)
+	}
+
+	// The same payload again: stored answer, no upstream call.
+	again, _ := signup(context.Background(), event("POST", "application/json", strings.Replace(body, canaryCode, "another-code", 1), false))
+	if again.StatusCode != 200 || decodeBody(t, again)["replayed"] != true {
+		t.Fatalf("replay = %d %s", again.StatusCode, again.Body)
+	}
+	conflict, _ := signup(context.Background(), event("POST", "application/json", strings.Replace(body, "customer-12345", "someone-else", 1), false))
+	if conflict.StatusCode != 409 || decodeBody(t, conflict)["error"].(map[string]any)["code"] != "conflict" {
+		t.Fatalf("conflict = %d %s", conflict.StatusCode, conflict.Body)
+	}
+
+	found, _ := status(context.Background(), statusEvent("109876543210987"))
+	if found.StatusCode != 200 || decodeBody(t, found)["record"].(map[string]any)["display_phone_number"] != "+1 555-0100" {
+		t.Fatalf("status = %d %s", found.StatusCode, found.Body)
+	}
+	for _, s := range []string{"lock_owner", "payload_hash", canaryCode, canaryToken} {
+		if strings.Contains(found.Body, s) || strings.Contains(resp.Body, s) {
+			t.Fatalf("%q leaked into a response", s)
+		}
+	}
+	missing, _ := status(context.Background(), statusEvent("100000000000001"))
+	bad, _ := status(context.Background(), statusEvent("abc"))
+	if missing.StatusCode != 404 || bad.StatusCode != 400 {
+		t.Fatalf("missing = %d, bad = %d", missing.StatusCode, bad.StatusCode)
+	}
+	for _, s := range []string{canaryCode, canaryToken} {
+		if strings.Contains(logs.String(), s) {
+			t.Fatalf("%q leaked into the logs:\n%s", s, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), `"msg":"signup onboarded"`) {
+		t.Fatalf("no state change logged:\n%s", logs.String())
+	}
+}
+
+func TestSignupHandlerAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		plivo  error
+		code   string
+		status int
+		want   string
+	}{
+		{"plivo down: 202 pending", &onboarding.UpstreamError{Service: "plivo", Kind: onboarding.KindTransient, Status: 500}, canaryCode, 202, `"status":"pending"`},
+		{"meta refused the code: 422", nil, "used-code", 422, `"code":"meta_rejected"`},
+		{"phone elsewhere: 409", &onboarding.UpstreamError{Service: "plivo", Kind: onboarding.KindPhoneNumberTaken, Status: 400, Message: "This phone number is already registered under another WABA."}, canaryCode, 409, `"code":"phone_number_registered_elsewhere"`},
+		{"plivo rejected: 502", &onboarding.UpstreamError{Service: "plivo", Kind: onboarding.KindRejected, Status: 400, Message: "waba_id is not a valid WhatsApp Business Account ID."}, canaryCode, 502, `"code":"upstream_error"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			signup, _, _, _ := newHandlers(t, &stubPlivo{err: tt.plivo})
+			resp, _ := signup(context.Background(), event("POST", "application/json", strings.Replace(okBody, "AQD-code", tt.code, 1), false))
+			if resp.StatusCode != tt.status || !strings.Contains(resp.Body, tt.want) || !strings.Contains(resp.Body, `"request_id":"rid-1"`) {
+				t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+			}
+			if strings.Contains(resp.Body, "WhatsApp Business Account ID.") || strings.Contains(resp.Body, "HTTP") {
+				t.Fatalf("internal detail leaked: %s", resp.Body)
+			}
+		})
+	}
+}
+
+func TestInProgressAnswerHasRetryAfter(t *testing.T) {
+	t.Parallel()
+	signup, _, store, _ := newHandlers(t, &stubPlivo{})
+	store.Put(onboarding.Record{WABAID: "109876543210987", State: onboarding.StateVerifying, LockOwner: "x", LockExpiresAt: time.Now().Add(10 * time.Second)})
+	resp, _ := signup(context.Background(), event("POST", "application/json", okBody, false))
+	if resp.StatusCode != 409 || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, "signup_in_progress") {
+		t.Fatalf("got %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+}

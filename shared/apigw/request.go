@@ -1,0 +1,190 @@
+package apigw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// MaxBodyBytes bounds request bodies; a signup body is a few hundred bytes.
+const MaxBodyBytes = 16 << 10
+
+// Header returns a request header by name, whatever its case. HTTP API v2
+// lowercases header names, but hand-written events may not.
+func Header(req Request, name string) string {
+	if v, ok := req.Headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Method returns the request's HTTP method.
+func Method(req Request) string { return strings.ToUpper(req.RequestContext.HTTP.Method) }
+
+// Body returns the request body, decoded when API Gateway base64-encoded it,
+// and refuses bodies over MaxBodyBytes.
+func Body(req Request) ([]byte, error) {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+			return nil, tooLarge()
+		}
+		decoded, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return nil, invalid("body", "The body is not valid base64.")
+		}
+		body = decoded
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return body, nil
+}
+
+func tooLarge() error {
+	return onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+}
+
+func invalid(field, msg string) error {
+	return &onboarding.Error{Code: onboarding.CodeInvalidRequest, Message: "The request is invalid.",
+		Fields: []onboarding.FieldError{{Field: field, Message: msg}}}
+}
+
+// RequireJSON checks the method and content type of a JSON request.
+func RequireJSON(req Request, method string) error {
+	if Method(req) != method {
+		return onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use %s for this resource.", method)
+	}
+	ct := Header(req, "Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != "application/json" {
+		return onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/json.")
+	}
+	return nil
+}
+
+// signupFields are the body fields a signup may carry.
+var signupFields = map[string]bool{
+	"code": true, "waba_id": true, "phone_number_id": true, "business_id": true, "client_ref": true, "session": true,
+}
+
+// DecodeFlatObject reads a JSON object whose values are all strings (or
+// null), rejecting unknown keys, duplicate keys, nesting and trailing data.
+// Reading tokens rather than unmarshalling is what lets it see duplicates
+// and stop at the first nested value.
+func DecodeFlatObject(body []byte, allowed map[string]bool) (map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, invalid("body", "The body must be a JSON object.")
+	}
+	out := map[string]string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid("body", "The body is not valid JSON.")
+		}
+		key, _ := tok.(string)
+		if !allowed[key] {
+			return nil, invalid(safeField(key), fmt.Sprintf("Unknown field %q.", safeField(key)))
+		}
+		if _, dup := out[key]; dup {
+			return nil, invalid(key, "The field appears more than once.")
+		}
+		val, err := dec.Token()
+		if err != nil {
+			return nil, invalid("body", "The body is not valid JSON.")
+		}
+		switch v := val.(type) {
+		case string:
+			out[key] = v
+		case nil:
+			out[key] = ""
+		default:
+			return nil, invalid(key, key+" must be a string.")
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, invalid("body", "The body is not valid JSON.")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, invalid("body", "The body must hold one JSON object.")
+	}
+	return out, nil
+}
+
+// safeField shortens and cleans an unknown key before it is echoed back.
+func safeField(key string) string {
+	var b strings.Builder
+	for _, r := range key {
+		if b.Len() >= 40 {
+			break
+		}
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "body"
+	}
+	return b.String()
+}
+
+// SignupInput is a parsed signup request body.
+type SignupInput struct {
+	Request onboarding.SignupRequest
+	// Session is the onboarding session token, when the page carries one.
+	Session string
+}
+
+// ParseSignup turns a payload v2 event into a signup request, or a 4xx
+// domain error that says what is wrong.
+func ParseSignup(req Request) (SignupInput, error) {
+	if err := RequireJSON(req, "POST"); err != nil {
+		return SignupInput{}, err
+	}
+	body, err := Body(req)
+	if err != nil {
+		return SignupInput{}, err
+	}
+	f, err := DecodeFlatObject(body, signupFields)
+	if err != nil {
+		return SignupInput{}, err
+	}
+	in := SignupInput{
+		Request: onboarding.SignupRequest{
+			Code:      strings.TrimSpace(f["code"]),
+			RequestID: req.RequestContext.RequestID,
+			Identity: onboarding.Identity{
+				WABAID:        strings.TrimSpace(f["waba_id"]),
+				PhoneNumberID: strings.TrimSpace(f["phone_number_id"]),
+				BusinessID:    strings.TrimSpace(f["business_id"]),
+				ClientRef:     f["client_ref"],
+			},
+		},
+		Session: f["session"],
+	}
+	if in.Request.Code == "" {
+		return SignupInput{}, invalid("code", "code is required.")
+	}
+	if len(in.Request.Code) > 2048 {
+		return SignupInput{}, invalid("code", "code is too long.")
+	}
+	if err := onboarding.ValidateIdentity(in.Request.Identity); err != nil {
+		return SignupInput{}, err
+	}
+	return in, nil
+}

@@ -1,0 +1,285 @@
+// Package dynamo keeps signup records in DynamoDB, one item per WABA, with
+// every state change made by a conditional write.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// Names of the table's key attributes and index; template.yaml declares the
+// same ones and a test keeps them in step.
+const (
+	KeyAttribute    = "waba_id"
+	RetryIndex      = "pending-retry"
+	RetryShardAttr  = "retry_shard"
+	NextRetryAttr   = "next_retry_at"
+	pendingShard    = "pending"
+	timestampLayout = time.RFC3339Nano
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+// Store is the DynamoDB implementation of onboarding.Store.
+type Store struct {
+	Client API
+	Table  string
+}
+
+var _ onboarding.Store = (*Store)(nil)
+
+// item is the stored shape of a record. Lock and retry times are epoch
+// milliseconds so conditions can compare them; the rest are RFC 3339 text
+// that an operator can read in the console.
+type item struct {
+	WABAID             string `dynamodbav:"waba_id"`
+	State              string `dynamodbav:"state"`
+	PhoneNumberID      string `dynamodbav:"phone_number_id,omitempty"`
+	BusinessID         string `dynamodbav:"business_id,omitempty"`
+	ClientRef          string `dynamodbav:"client_ref,omitempty"`
+	DisplayPhoneNumber string `dynamodbav:"display_phone_number,omitempty"`
+	PhoneE164          string `dynamodbav:"phone_e164,omitempty"`
+	PayloadHash        string `dynamodbav:"payload_hash,omitempty"`
+	RequestID          string `dynamodbav:"request_id,omitempty"`
+	LockOwner          string `dynamodbav:"lock_owner,omitempty"`
+	LockExpiresAt      int64  `dynamodbav:"lock_expires_at"`
+	CreatedAt          string `dynamodbav:"created_at"`
+	UpdatedAt          string `dynamodbav:"updated_at"`
+	VerifiedAt         string `dynamodbav:"verified_at,omitempty"`
+	OnboardedAt        string `dynamodbav:"onboarded_at,omitempty"`
+	PlivoAttempts      int    `dynamodbav:"plivo_attempts"`
+	PlivoPayloadHash   string `dynamodbav:"plivo_payload_hash,omitempty"`
+	PlivoAPIID         string `dynamodbav:"plivo_api_id,omitempty"`
+	RetryShard         string `dynamodbav:"retry_shard,omitempty"`
+	NextRetryAt        int64  `dynamodbav:"next_retry_at,omitempty"`
+	LastError          string `dynamodbav:"last_error,omitempty"`
+	LastErrorMessage   string `dynamodbav:"last_error_message,omitempty"`
+	FailureReason      string `dynamodbav:"failure_reason,omitempty"`
+	Reconciled         bool   `dynamodbav:"reconciled,omitempty"`
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timestampLayout)
+}
+
+func parseStamp(s string) time.Time {
+	t, _ := time.Parse(timestampLayout, s)
+	return t
+}
+
+func toItem(r *onboarding.Record) item {
+	it := item{
+		WABAID: r.WABAID, State: string(r.State), PhoneNumberID: r.PhoneNumberID, BusinessID: r.BusinessID,
+		ClientRef: r.ClientRef, DisplayPhoneNumber: r.DisplayPhoneNumber, PhoneE164: onboarding.PhoneDigits(r.DisplayPhoneNumber),
+		PayloadHash: r.PayloadHash, RequestID: r.RequestID, LockOwner: r.LockOwner, LockExpiresAt: millis(r.LockExpiresAt),
+		CreatedAt: stamp(r.CreatedAt), UpdatedAt: stamp(r.UpdatedAt), VerifiedAt: stamp(r.VerifiedAt),
+		OnboardedAt: stamp(r.OnboardedAt), PlivoAttempts: r.PlivoAttempts, PlivoPayloadHash: r.PlivoPayloadHash,
+		PlivoAPIID: r.PlivoAPIID, LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
+		FailureReason: r.FailureReason, Reconciled: r.Reconciled,
+	}
+	// Only verified records are in the sparse retry index.
+	if r.State == onboarding.StateVerified {
+		it.RetryShard = pendingShard
+		it.NextRetryAt = millis(r.NextRetryAt)
+	}
+	return it
+}
+
+func (it *item) record() *onboarding.Record {
+	return &onboarding.Record{
+		WABAID: it.WABAID, State: onboarding.State(it.State), PhoneNumberID: it.PhoneNumberID, BusinessID: it.BusinessID,
+		ClientRef: it.ClientRef, DisplayPhoneNumber: it.DisplayPhoneNumber, PayloadHash: it.PayloadHash,
+		RequestID: it.RequestID, LockOwner: it.LockOwner, LockExpiresAt: fromMillis(it.LockExpiresAt),
+		CreatedAt: parseStamp(it.CreatedAt), UpdatedAt: parseStamp(it.UpdatedAt), VerifiedAt: parseStamp(it.VerifiedAt),
+		OnboardedAt: parseStamp(it.OnboardedAt), PlivoAttempts: it.PlivoAttempts, PlivoPayloadHash: it.PlivoPayloadHash,
+		PlivoAPIID: it.PlivoAPIID, NextRetryAt: fromMillis(it.NextRetryAt), LastError: it.LastError,
+		LastErrorMessage: it.LastErrorMessage, FailureReason: it.FailureReason, Reconciled: it.Reconciled,
+	}
+}
+
+func decode(av map[string]types.AttributeValue) (*onboarding.Record, error) {
+	var it item
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("decode record: %w", err)
+	}
+	return it.record(), nil
+}
+
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// conditionLost converts a failed condition into ErrConditionFailed with
+// the item DynamoDB returned, saving a second read.
+func conditionLost(err error) (*onboarding.Record, error, bool) {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return nil, err, false
+	}
+	if len(ccf.Item) == 0 {
+		return nil, onboarding.ErrConditionFailed, true
+	}
+	rec, derr := decode(ccf.Item)
+	if derr != nil {
+		return nil, derr, true
+	}
+	return rec, onboarding.ErrConditionFailed, true
+}
+
+// Acquire implements onboarding.Store with one conditional PutItem: the
+// WABA is new, its verifying lock expired, or its last signup failed.
+func (s *Store) Acquire(ctx context.Context, rec *onboarding.Record, now time.Time) (*onboarding.Record, error) {
+	av, err := attributevalue.MarshalMap(toItem(rec))
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.Table),
+		Item:                     av,
+		ConditionExpression:      aws.String("attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now) OR #state = :failed"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":verifying": str(string(onboarding.StateVerifying)),
+			":failed":    str(string(onboarding.StateFailed)),
+			":now":       num(now.UnixMilli()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		existing, err, _ := conditionLost(err)
+		return existing, err
+	}
+	return nil, nil
+}
+
+// Save implements onboarding.Store: the whole item is replaced, provided
+// the writer still owns the lock.
+func (s *Store) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.Record, error) {
+	av, err := attributevalue.MarshalMap(toItem(rec))
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.Table),
+		Item:                                av,
+		ConditionExpression:                 aws.String("lock_owner = :owner"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":owner": str(rec.LockOwner)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		existing, err, _ := conditionLost(err)
+		return existing, err
+	}
+	return rec, nil
+}
+
+// Claim implements onboarding.Store with one conditional UpdateItem.
+func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil time.Time) (*onboarding.Record, error) {
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.Table),
+		Key:                      map[string]types.AttributeValue{KeyAttribute: str(wabaID)},
+		ConditionExpression:      aws.String("#state = :verified AND next_retry_at <= :now AND lock_expires_at < :now"),
+		UpdateExpression:         aws.String("SET lock_owner = :owner, lock_expires_at = :until, plivo_attempts = plivo_attempts + :one, updated_at = :stamp"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":verified": str(string(onboarding.StateVerified)),
+			":now":      num(now.UnixMilli()),
+			":owner":    str(owner),
+			":until":    num(lockUntil.UnixMilli()),
+			":one":      num(1),
+			":stamp":    str(stamp(now)),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureNone,
+	})
+	if err != nil {
+		_, err, _ := conditionLost(err)
+		return nil, err
+	}
+	return decode(out.Attributes)
+}
+
+// Get implements onboarding.Store with a strongly consistent read.
+func (s *Store) Get(ctx context.Context, wabaID string) (*onboarding.Record, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.Table),
+		Key:            map[string]types.AttributeValue{KeyAttribute: str(wabaID)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Item) == 0 {
+		return nil, onboarding.ErrNotFound
+	}
+	return decode(out.Item)
+}
+
+// Due implements onboarding.Store by querying the sparse retry index, so a
+// resume run reads only records that wait for Plivo.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
+	var recs []onboarding.Record
+	var start map[string]types.AttributeValue
+	for len(recs) < limit {
+		out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(s.Table),
+			IndexName:              aws.String(RetryIndex),
+			KeyConditionExpression: aws.String("retry_shard = :shard AND next_retry_at <= :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":shard": str(pendingShard),
+				":now":   num(now.UnixMilli()),
+			},
+			Limit:             aws.Int32(int32(limit - len(recs))),
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, av := range out.Items {
+			rec, err := decode(av)
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, *rec)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	return recs, nil
+}

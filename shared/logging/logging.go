@@ -1,0 +1,57 @@
+// Package logging builds the JSON slog logger every function writes to
+// stdout, where CloudWatch Logs ingests it.
+package logging
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Redacted replaces the value of any attribute whose key names a secret.
+const Redacted = "[REDACTED]"
+
+// secretKeys are attribute keys whose values must never be written, even if
+// a caller logs them by mistake.
+var secretKeys = map[string]bool{
+	"code": true, "auth_code": true, "access_token": true, "token": true, "business_token": true,
+	"app_secret": true, "client_secret": true, "auth_token": true, "appsecret_proof": true,
+	"authorization": true, "password": true, "secret": true, "session": true, "session_token": true,
+}
+
+func isSecretKey(key string) bool { return secretKeys[strings.ToLower(key)] }
+
+// New returns a JSON logger at the given level (DEBUG, INFO, WARN, ERROR)
+// that redacts secret-named attributes.
+func New(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		lv = slog.LevelInfo
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: lv,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key != slog.MessageKey && isSecretKey(a.Key) {
+				return slog.String(a.Key, Redacted)
+			}
+			return a
+		},
+	})
+	return slog.New(h)
+}
+
+type ctxKey struct{}
+
+// WithLogger stores a request-scoped logger in ctx.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// From returns the request-scoped logger, or fallback.
+func From(ctx context.Context, fallback *slog.Logger) *slog.Logger {
+	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return fallback
+}

@@ -1,0 +1,677 @@
+package meta_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/meta"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
+)
+
+// Canaries: long, unique values that must never appear in an error.
+const (
+	appID      = "111222333"
+	appSecret  = "CANARY-APP-SECRET-9f8e7d"
+	code       = "CANARY-CODE-AQBx1y2z3"
+	token      = "CANARY-TOKEN-EAAGm0PX4ZCps"
+	wabaID     = "109876543210987"
+	graphTrace = "AbCdEfTrace"
+)
+
+func proof(tok string) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write([]byte(tok))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// graph is a scripted Graph API: each request is answered by the next
+// handler in the script (the last one repeats), and recorded.
+type graph struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	script []http.HandlerFunc
+	reqs   []*http.Request
+}
+
+func newGraph(t *testing.T, script ...http.HandlerFunc) *graph {
+	t.Helper()
+	g := &graph{t: t, script: script}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.reqs = append(g.reqs, r.Clone(context.Background()))
+		h := g.script[min(len(g.reqs), len(g.script))-1]
+		g.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *graph) calls() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.reqs)
+}
+
+func (g *graph) req(i int) *http.Request {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reqs[i]
+}
+
+func jsonAnswer(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+func graphErr(status, code, subcode int, transient bool) http.HandlerFunc {
+	return jsonAnswer(status, fmt.Sprintf(`{"error":{"message":"(#%d) something","type":"OAuthException","code":%d,"error_subcode":%d,"is_transient":%t,"fbtrace_id":"%s"}}`,
+		code, code, subcode, transient, graphTrace))
+}
+
+// sleeps records backoff sleeps without waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d = append(s.d, d)
+	return ctx.Err()
+}
+
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.d)
+}
+
+func staticApp(context.Context) (secrets.MetaApp, error) {
+	return secrets.MetaApp{AppID: appID, AppSecret: appSecret}, nil
+}
+
+func newClient(baseURL string, s *sleeps, mut ...func(*meta.Config)) *meta.Client {
+	cfg := meta.Config{BaseURL: baseURL, App: staticApp, Rand: func() float64 { return 0.5 }, Sleep: s.Sleep}
+	for _, m := range mut {
+		m(&cfg)
+	}
+	return meta.New(cfg)
+}
+
+func TestExchangeCode(t *testing.T) {
+	t.Parallel()
+	g := newGraph(t, jsonAnswer(200, `{"access_token":"`+token+`","token_type":"bearer"}`))
+	got, err := newClient(g.srv.URL, &sleeps{}).ExchangeCode(t.Context(), code)
+	if err != nil || got != token {
+		t.Fatalf("ExchangeCode = %q, %v", got, err)
+	}
+	r := g.req(0)
+	q := r.URL.Query()
+	if r.Method != http.MethodGet || r.URL.Path != "/v25.0/oauth/access_token" {
+		t.Errorf("request = %s %s", r.Method, r.URL.Path)
+	}
+	if q.Get("client_id") != appID || q.Get("client_secret") != appSecret || q.Get("code") != code {
+		t.Errorf("query = %v", q)
+	}
+}
+
+func TestDebugToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want onboarding.TokenInfo
+	}{
+		{
+			name: "valid system user token",
+			body: `{"data":{"app_id":"` + appID + `","type":"SYSTEM_USER","is_valid":true,"expires_at":0,
+				"scopes":["whatsapp_business_management","whatsapp_business_messaging","public_profile"],
+				"granular_scopes":[{"scope":"whatsapp_business_management","target_ids":["` + wabaID + `"]},
+				{"scope":"whatsapp_business_messaging","target_ids":[` + wabaID + `]}]}}`,
+			want: onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+				"whatsapp_business_management": {wabaID},
+				"whatsapp_business_messaging":  {wabaID},
+				"public_profile":               nil,
+			}},
+		},
+		{
+			name: "numeric app id and expiry",
+			body: `{"data":{"app_id":111222333,"is_valid":true,"expires_at":1767225600}}`,
+			want: onboarding.TokenInfo{AppID: appID, Valid: true, ExpiresAt: time.Unix(1767225600, 0).UTC(), Scopes: map[string][]string{}},
+		},
+		{
+			name: "invalid token is an answer, not an error",
+			body: `{"data":{"app_id":"` + appID + `","is_valid":false,"error":{"code":190,"message":"Session has expired"}}}`,
+			want: onboarding.TokenInfo{AppID: appID, Valid: false, Scopes: map[string][]string{}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, jsonAnswer(200, tt.body))
+			got, err := newClient(g.srv.URL, &sleeps{}).DebugToken(t.Context(), token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.AppID != tt.want.AppID || got.Valid != tt.want.Valid || !got.ExpiresAt.Equal(tt.want.ExpiresAt) || fmt.Sprint(got.Scopes) != fmt.Sprint(tt.want.Scopes) {
+				t.Errorf("DebugToken = %+v, want %+v", got, tt.want)
+			}
+			r := g.req(0)
+			q := r.URL.Query()
+			if r.URL.Path != "/v25.0/debug_token" || q.Get("input_token") != token || q.Get("access_token") != appID+"|"+appSecret {
+				t.Errorf("request = %s ? %v", r.URL.Path, q)
+			}
+		})
+	}
+}
+
+func TestBusinessTokenCalls(t *testing.T) {
+	t.Parallel()
+	check := func(t *testing.T, r *http.Request, path string) {
+		t.Helper()
+		if r.URL.Path != path {
+			t.Errorf("path = %s, want %s", r.URL.Path, path)
+		}
+		if got := r.Header.Get("Authorization"); got != "Bearer "+token {
+			t.Errorf("Authorization = %q", got)
+		}
+		q := r.URL.Query()
+		if q.Has("access_token") || strings.Contains(r.URL.RawQuery, token) {
+			t.Errorf("token in the URL: %s", r.URL.RawQuery)
+		}
+		if q.Get("appsecret_proof") != proof(token) {
+			t.Errorf("appsecret_proof = %q, want %q", q.Get("appsecret_proof"), proof(token))
+		}
+	}
+
+	t.Run("owner business", func(t *testing.T) {
+		t.Parallel()
+		g := newGraph(t, jsonAnswer(200, `{"owner_business_info":{"id":"198765432109876","name":"Acme"},"id":"`+wabaID+`"}`))
+		got, err := newClient(g.srv.URL, &sleeps{}).OwnerBusinessID(t.Context(), token, wabaID)
+		if err != nil || got != "198765432109876" {
+			t.Fatalf("OwnerBusinessID = %q, %v", got, err)
+		}
+		check(t, g.req(0), "/v25.0/"+wabaID)
+		if f := g.req(0).URL.Query().Get("fields"); f != "owner_business_info" {
+			t.Errorf("fields = %q", f)
+		}
+	})
+
+	t.Run("owner business absent", func(t *testing.T) {
+		t.Parallel()
+		g := newGraph(t, jsonAnswer(200, `{"id":"`+wabaID+`"}`))
+		got, err := newClient(g.srv.URL, &sleeps{}).OwnerBusinessID(t.Context(), token, wabaID)
+		if err != nil || got != "" {
+			t.Fatalf("OwnerBusinessID = %q, %v; want empty", got, err)
+		}
+	})
+
+	t.Run("phone numbers with paging", func(t *testing.T) {
+		t.Parallel()
+		var g *graph
+		page2 := func(w http.ResponseWriter, r *http.Request) {
+			jsonAnswer(200, `{"data":[{"id":"2","display_phone_number":"+1 555 0002","verified_name":"Acme 2"}],"paging":{"cursors":{"before":"b","after":"c"}}}`)(w, r)
+		}
+		page1 := func(w http.ResponseWriter, r *http.Request) {
+			// Meta echoes access_token in next links; the client must drop it.
+			next := g.srv.URL + "/v25.0/" + wabaID + "/phone_numbers?access_token=" + url.QueryEscape(token) + "&fields=id&after=c1&appsecret_proof=stale"
+			jsonAnswer(200, `{"data":[{"id":"1","display_phone_number":"+1 555 0001","verified_name":"Acme"}],"paging":{"next":"`+next+`"}}`)(w, r)
+		}
+		g = newGraph(t, page1, page2)
+		got, err := newClient(g.srv.URL, &sleeps{}).PhoneNumbers(t.Context(), token, wabaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []onboarding.PhoneNumber{{ID: "1", DisplayPhoneNumber: "+1 555 0001", VerifiedName: "Acme"}, {ID: "2", DisplayPhoneNumber: "+1 555 0002", VerifiedName: "Acme 2"}}
+		if !slices.Equal(got, want) {
+			t.Errorf("PhoneNumbers = %+v", got)
+		}
+		if g.calls() != 2 {
+			t.Fatalf("%d calls, want 2", g.calls())
+		}
+		check(t, g.req(0), "/v25.0/"+wabaID+"/phone_numbers")
+		check(t, g.req(1), "/v25.0/"+wabaID+"/phone_numbers")
+		if f := g.req(0).URL.Query().Get("fields"); f != "id,display_phone_number,verified_name" {
+			t.Errorf("fields = %q", f)
+		}
+		if a := g.req(1).URL.Query().Get("after"); a != "c1" {
+			t.Errorf("second page after = %q", a)
+		}
+	})
+}
+
+func TestPagingGuards(t *testing.T) {
+	t.Parallel()
+	var foreignCalls atomic.Int32
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		foreignCalls.Add(1)
+		jsonAnswer(200, `{"data":[]}`)(w, r)
+	}))
+	t.Cleanup(foreign.Close)
+
+	tests := []struct {
+		name string
+		next func(base string) string
+	}{
+		{name: "next on another origin", next: func(string) string { return foreign.URL + "/v25.0/" + wabaID + "/phone_numbers?after=x" }},
+		{name: "next repeats the page", next: func(base string) string {
+			return base + "/v25.0/" + wabaID + "/phone_numbers?appsecret_proof=" + proof(token) + "&fields=id%2Cdisplay_phone_number%2Cverified_name"
+		}},
+		{name: "endless pages", next: func(base string) string {
+			return base + "/v25.0/" + wabaID + "/phone_numbers?after=" + fmt.Sprint(time.Now().UnixNano())
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var g *graph
+			g = newGraph(t, func(w http.ResponseWriter, r *http.Request) {
+				jsonAnswer(200, `{"data":[{"id":"1"}],"paging":{"next":"`+tt.next(g.srv.URL)+`"}}`)(w, r)
+			})
+			_, err := newClient(g.srv.URL, &sleeps{}).PhoneNumbers(t.Context(), token, wabaID)
+			if err == nil {
+				t.Fatal("PhoneNumbers succeeded")
+			}
+			if g.calls() > 10 {
+				t.Errorf("%d pages fetched", g.calls())
+			}
+		})
+	}
+	if foreignCalls.Load() != 0 {
+		t.Error("the business token was sent to another origin")
+	}
+}
+
+func TestRejectsBadInputWithoutCalling(t *testing.T) {
+	t.Parallel()
+	g := newGraph(t, jsonAnswer(200, `{}`))
+	c := newClient(g.srv.URL, &sleeps{})
+	ctx := t.Context()
+	for name, call := range map[string]func() error{
+		"empty code":      func() error { _, err := c.ExchangeCode(ctx, ""); return err },
+		"empty token":     func() error { _, err := c.DebugToken(ctx, ""); return err },
+		"dot-dot WABA":    func() error { _, err := c.PhoneNumbers(ctx, token, ".."); return err },
+		"slash WABA":      func() error { _, err := c.OwnerBusinessID(ctx, token, "1/../me"); return err },
+		"empty WABA":      func() error { _, err := c.PhoneNumbers(ctx, token, ""); return err },
+		"empty biz token": func() error { _, err := c.OwnerBusinessID(ctx, "", wabaID); return err },
+	} {
+		if err := call(); err == nil {
+			t.Errorf("%s: no error", name)
+		} else if _, ok := onboarding.AsUpstream(err); ok {
+			t.Errorf("%s: %v is an UpstreamError; bad input is ours", name, err)
+		}
+	}
+	if g.calls() != 0 {
+		t.Errorf("%d calls for invalid input", g.calls())
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  meta.Config
+	}{
+		{name: "no app", cfg: meta.Config{BaseURL: "http://127.0.0.1:1"}},
+		{name: "relative base", cfg: meta.Config{BaseURL: "graph.facebook.com", App: staticApp}},
+		{name: "base with query", cfg: meta.Config{BaseURL: "https://graph.facebook.com/?x=1", App: staticApp}},
+		{name: "app loader fails", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context) (secrets.MetaApp, error) {
+			return secrets.MetaApp{}, errors.New("secrets: get \"wa/meta\": AccessDenied")
+		}}},
+		{name: "app incomplete", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context) (secrets.MetaApp, error) {
+			return secrets.MetaApp{AppID: appID}, nil
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := meta.New(tt.cfg).ExchangeCode(t.Context(), code)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if _, ok := onboarding.AsUpstream(err); ok {
+				t.Errorf("%v is an UpstreamError; configuration problems are not Meta's", err)
+			}
+		})
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		answer      http.HandlerFunc
+		wantKind    onboarding.Kind
+		wantStatus  int
+		wantCode    int
+		wantSubcode int
+	}{
+		{name: "app rate limit 4", answer: graphErr(400, 4, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 4},
+		{name: "user rate limit 17", answer: graphErr(400, 17, 2446079, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 17, wantSubcode: 2446079},
+		{name: "page rate limit 32", answer: graphErr(400, 32, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 32},
+		{name: "custom rate limit 613", answer: graphErr(400, 613, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 613},
+		{name: "business use case 80000", answer: graphErr(400, 80000, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 80000},
+		{name: "business use case 80008", answer: graphErr(400, 80008, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 80008},
+		{name: "business use case 80014", answer: graphErr(400, 80014, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 80014},
+		{name: "throttle code on a 500", answer: graphErr(500, 4, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 500, wantCode: 4},
+		{name: "HTTP 429 without body", answer: jsonAnswer(429, ``), wantKind: onboarding.KindThrottled, wantStatus: 429},
+		{name: "unknown error 1", answer: graphErr(500, 1, 0, false), wantKind: onboarding.KindTransient, wantStatus: 500, wantCode: 1},
+		{name: "service error 2", answer: graphErr(503, 2, 0, false), wantKind: onboarding.KindTransient, wantStatus: 503, wantCode: 2},
+		{name: "is_transient flag", answer: graphErr(400, 100, 33, true), wantKind: onboarding.KindTransient, wantStatus: 400, wantCode: 100, wantSubcode: 33},
+		{name: "5xx with a rejecting code", answer: graphErr(500, 100, 0, false), wantKind: onboarding.KindTransient, wantStatus: 500, wantCode: 100},
+		{name: "HTML 502 from a proxy", answer: jsonAnswer(502, `<html>Bad Gateway</html>`), wantKind: onboarding.KindTransient, wantStatus: 502},
+		{name: "non-JSON 400", answer: jsonAnswer(400, `oops`), wantKind: onboarding.KindTransient, wantStatus: 400},
+		{name: "JSON 404 without error object", answer: jsonAnswer(404, `{"x":1}`), wantKind: onboarding.KindTransient, wantStatus: 404},
+		{name: "2xx non-JSON", answer: jsonAnswer(200, `<html>`), wantKind: onboarding.KindTransient, wantStatus: 200},
+		{name: "invalid parameter 100", answer: graphErr(400, 100, 33, false), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 100, wantSubcode: 33},
+		{name: "expired token 190", answer: graphErr(400, 190, 463, false), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190, wantSubcode: 463},
+		{name: "permission 200", answer: graphErr(403, 200, 0, false), wantKind: onboarding.KindRejected, wantStatus: 403, wantCode: 200},
+		{name: "permission 10", answer: graphErr(400, 10, 0, false), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 10},
+		{name: "string code", answer: jsonAnswer(400, `{"error":{"message":"bad","code":"190"}}`), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190},
+		{name: "string error", answer: jsonAnswer(400, `{"error":"invalid_request"}`), wantKind: onboarding.KindRejected, wantStatus: 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, tt.answer)
+			_, err := newClient(g.srv.URL, &sleeps{}, func(c *meta.Config) { c.MaxAttempts = 1 }).PhoneNumbers(t.Context(), token, wabaID)
+			ue, ok := onboarding.AsUpstream(err)
+			if !ok {
+				t.Fatalf("error %v is not an UpstreamError", err)
+			}
+			if ue.Service != "meta" || ue.Op != meta.OpPhoneNumbers || ue.Kind != tt.wantKind || ue.Status != tt.wantStatus || ue.Code != tt.wantCode || ue.Subcode != tt.wantSubcode {
+				t.Errorf("got %+v; want kind %s status %d code %d/%d", ue, tt.wantKind, tt.wantStatus, tt.wantCode, tt.wantSubcode)
+			}
+			if tt.wantCode != 0 && strings.Contains(ue.Message, "(#") && !strings.Contains(ue.Message, graphTrace) {
+				t.Errorf("message %q lost the fbtrace_id", ue.Message)
+			}
+		})
+	}
+}
+
+func TestTransportErrors(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hang.Close)
+	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		_ = conn.Close()
+	}))
+	t.Cleanup(drop.Close)
+
+	tests := []struct {
+		name        string
+		base        string
+		httpTimeout time.Duration
+		ctxTimeout  time.Duration
+		wantIs      error
+	}{
+		{name: "connection refused", base: closed.URL},
+		{name: "connection dropped", base: drop.URL},
+		{name: "client timeout", base: hang.URL, httpTimeout: 50 * time.Millisecond},
+		{name: "context deadline", base: hang.URL, ctxTimeout: 50 * time.Millisecond, wantIs: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			if tt.ctxTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.ctxTimeout)
+				defer cancel()
+			}
+			s := &sleeps{}
+			c := newClient(tt.base, s, func(c *meta.Config) {
+				c.HTTPClient = &http.Client{Timeout: tt.httpTimeout}
+				c.MaxAttempts = 1
+			})
+			_, err := c.DebugToken(ctx, token)
+			ue, ok := onboarding.AsUpstream(err)
+			if !ok || ue.Kind != onboarding.KindTransient || ue.Status != 0 || ue.Err == nil {
+				t.Fatalf("error = %#v; want a transient UpstreamError without status", err)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
+			}
+			if strings.Contains(err.Error(), "?") || strings.Contains(err.Error(), "input_token") {
+				t.Errorf("error text carries the query: %s", err)
+			}
+			var ne net.Error
+			if tt.httpTimeout > 0 && (!errors.As(err, &ne) || !ne.Timeout()) {
+				t.Errorf("timeout not reported as a net.Error timeout: %v", err)
+			}
+		})
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	ok := jsonAnswer(200, `{"data":[{"id":"1"}]}`)
+	tests := []struct {
+		name      string
+		script    []http.HandlerFunc
+		attempts  int
+		wantCalls int
+		wantErr   bool
+	}{
+		{name: "transient then success", script: []http.HandlerFunc{graphErr(500, 2, 0, true), ok}, wantCalls: 2},
+		{name: "throttled then success", script: []http.HandlerFunc{graphErr(400, 80004, 0, false), ok}, wantCalls: 2},
+		{name: "5xx HTML then success", script: []http.HandlerFunc{jsonAnswer(502, "bad gateway"), ok}, wantCalls: 2},
+		{name: "rejected is not retried", script: []http.HandlerFunc{graphErr(400, 100, 0, false), ok}, wantCalls: 1, wantErr: true},
+		{name: "gives up after MaxAttempts", script: []http.HandlerFunc{graphErr(500, 1, 0, false)}, wantCalls: 3, wantErr: true},
+		{name: "MaxAttempts 5", script: []http.HandlerFunc{graphErr(500, 1, 0, false)}, attempts: 5, wantCalls: 5, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, tt.script...)
+			s := &sleeps{}
+			_, err := newClient(g.srv.URL, s, func(c *meta.Config) { c.MaxAttempts = tt.attempts }).PhoneNumbers(t.Context(), token, wabaID)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if g.calls() != tt.wantCalls {
+				t.Errorf("%d calls, want %d", g.calls(), tt.wantCalls)
+			}
+			if len(s.all()) != tt.wantCalls-1 {
+				t.Errorf("%d sleeps, want %d", len(s.all()), tt.wantCalls-1)
+			}
+		})
+	}
+}
+
+func TestBackoffIsFullJitterCapped(t *testing.T) {
+	t.Parallel()
+	g := newGraph(t, graphErr(500, 2, 0, false))
+	s := &sleeps{}
+	_, _ = newClient(g.srv.URL, s, func(c *meta.Config) {
+		c.MaxAttempts = 8
+		c.Rand = func() float64 { return 0.999999 }
+	}).OwnerBusinessID(t.Context(), token, wabaID)
+	ceilings := []time.Duration{100, 200, 400, 800, 1600, 2000, 2000}
+	got := s.all()
+	if len(got) != len(ceilings) {
+		t.Fatalf("sleeps = %v", got)
+	}
+	for i, c := range ceilings {
+		c *= time.Millisecond
+		if got[i] > c || got[i] < c*99/100 {
+			t.Errorf("sleep %d = %v, want just under %v", i, got[i], c)
+		}
+	}
+
+	g2 := newGraph(t, graphErr(500, 2, 0, false))
+	s2 := &sleeps{}
+	_, _ = newClient(g2.srv.URL, s2, func(c *meta.Config) { c.Rand = func() float64 { return 0 } }).OwnerBusinessID(t.Context(), token, wabaID)
+	for _, d := range s2.all() {
+		if d != 0 {
+			t.Errorf("full jitter with rand 0 slept %v", d)
+		}
+	}
+}
+
+func TestRetryNeverSleepsPastDeadline(t *testing.T) {
+	t.Parallel()
+	g := newGraph(t, graphErr(503, 2, 0, true))
+	s := &sleeps{}
+	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
+	defer cancel()
+	// Rand 1 makes the first sleep 100ms and the second 200ms: the second
+	// would cross the deadline, so the client stops after two calls.
+	_, err := newClient(g.srv.URL, s, func(c *meta.Config) {
+		c.Rand = func() float64 { return 0.999 }
+		c.MaxAttempts = 5
+		c.Sleep = func(ctx context.Context, d time.Duration) error {
+			_ = s.Sleep(ctx, d)
+			time.Sleep(d)
+			return ctx.Err()
+		}
+	}).PhoneNumbers(ctx, token, wabaID)
+	ue, ok := onboarding.AsUpstream(err)
+	if !ok || ue.Code != 2 {
+		t.Fatalf("err = %v; want the last Graph error, not a deadline error", err)
+	}
+	if g.calls() != 2 || len(s.all()) != 1 {
+		t.Errorf("%d calls and sleeps %v; want 2 calls and one sleep", g.calls(), s.all())
+	}
+}
+
+func TestExchangeCodeRetriesOnlyProvenFailures(t *testing.T) {
+	t.Parallel()
+	okToken := jsonAnswer(200, `{"access_token":"`+token+`"}`)
+	hang := func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+	drop := func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		_ = conn.Close()
+	}
+	tests := []struct {
+		name      string
+		script    []http.HandlerFunc
+		wantCalls int
+		wantErr   bool
+	}{
+		{name: "Graph transient code retried", script: []http.HandlerFunc{graphErr(500, 2, 0, false), okToken}, wantCalls: 2},
+		{name: "Graph is_transient retried", script: []http.HandlerFunc{graphErr(400, 100, 0, true), okToken}, wantCalls: 2},
+		{name: "Graph throttle retried", script: []http.HandlerFunc{graphErr(400, 4, 0, false), okToken}, wantCalls: 2},
+		{name: "proxy 502 not retried", script: []http.HandlerFunc{jsonAnswer(502, "<html>"), okToken}, wantCalls: 1, wantErr: true},
+		{name: "empty 503 not retried", script: []http.HandlerFunc{jsonAnswer(503, ""), okToken}, wantCalls: 1, wantErr: true},
+		{name: "dropped connection not retried", script: []http.HandlerFunc{drop, okToken}, wantCalls: 1, wantErr: true},
+		{name: "timeout not retried", script: []http.HandlerFunc{hang, okToken}, wantCalls: 1, wantErr: true},
+		{name: "garbled 200 not retried", script: []http.HandlerFunc{jsonAnswer(200, "{"), okToken}, wantCalls: 1, wantErr: true},
+		{name: "code rejected not retried", script: []http.HandlerFunc{graphErr(400, 100, 36009, false), okToken}, wantCalls: 1, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, tt.script...)
+			c := newClient(g.srv.URL, &sleeps{}, func(c *meta.Config) { c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond} })
+			got, err := c.ExchangeCode(t.Context(), code)
+			if (err != nil) != tt.wantErr || (err == nil && got != token) {
+				t.Fatalf("ExchangeCode = %q, %v", got, err)
+			}
+			if g.calls() != tt.wantCalls {
+				t.Errorf("%d calls, want %d", g.calls(), tt.wantCalls)
+			}
+			if err != nil {
+				if _, ok := onboarding.AsUpstream(err); !ok {
+					t.Errorf("%v is not an UpstreamError", err)
+				}
+			}
+		})
+	}
+}
+
+// TestNoSecretInErrors drives every operation into every failure class and
+// checks that no error text carries the code, a token or the app secret,
+// even when Meta echoes them back.
+func TestNoSecretInErrors(t *testing.T) {
+	t.Parallel()
+	// Meta can only echo what it was sent: the URL, decoded or not, and
+	// the Authorization header.
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		q, _ := url.QueryUnescape(r.URL.RawQuery)
+		msg := "Invalid parameter in " + r.URL.String() + " decoded " + q + " auth " + r.Header.Get("Authorization")
+		jsonAnswer(400, fmt.Sprintf(`{"error":{"message":%q,"code":100,"fbtrace_id":"x"}}`, msg))(w, r)
+	}
+	echo5xx := func(w http.ResponseWriter, r *http.Request) {
+		jsonAnswer(500, fmt.Sprintf(`{"error":{"message":%q,"code":2}}`, r.URL.String()+" "+r.Header.Get("Authorization")))(w, r)
+	}
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+
+	bases := map[string]string{"refused": closed.URL}
+	for name, h := range map[string]http.HandlerFunc{"echo": echo, "echo5xx": echo5xx, "hang": hang, "html": jsonAnswer(500, "<html>"+token)} {
+		bases[name] = newGraph(t, h).srv.URL
+	}
+	for name, base := range bases {
+		c := newClient(base, &sleeps{}, func(c *meta.Config) { c.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond} })
+		ctx := t.Context()
+		calls := map[string]func() error{
+			"exchange": func() error { _, err := c.ExchangeCode(ctx, code); return err },
+			"debug":    func() error { _, err := c.DebugToken(ctx, token); return err },
+			"numbers":  func() error { _, err := c.PhoneNumbers(ctx, token, wabaID); return err },
+			"owner":    func() error { _, err := c.OwnerBusinessID(ctx, token, wabaID); return err },
+		}
+		for op, call := range calls {
+			err := call()
+			if err == nil {
+				t.Errorf("%s/%s: no error", name, op)
+				continue
+			}
+			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+				for _, canary := range []string{code, token, appSecret} {
+					if strings.Contains(text, canary) {
+						t.Errorf("%s/%s: error leaks %q: %s", name, op, canary, text)
+					}
+				}
+			}
+			for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+				if strings.Contains(e.Error(), appSecret) || strings.Contains(e.Error(), code) {
+					t.Errorf("%s/%s: wrapped error leaks: %s", name, op, e)
+				}
+			}
+		}
+	}
+}
+
+func TestDefaultsAndVersion(t *testing.T) {
+	t.Parallel()
+	g := newGraph(t, jsonAnswer(200, `{"owner_business_info":{"id":"9"}}`))
+	c := meta.New(meta.Config{BaseURL: g.srv.URL + "/", Version: "v99.0", App: staticApp})
+	if _, err := c.OwnerBusinessID(t.Context(), token, wabaID); err != nil {
+		t.Fatal(err)
+	}
+	if p := g.req(0).URL.Path; p != "/v99.0/"+wabaID {
+		t.Errorf("path = %s", p)
+	}
+}

@@ -1,0 +1,37 @@
+package onboarding
+
+import "time"
+
+// Metric names emitted by the service. The template's alarms refer to them;
+// a test keeps the two in step.
+const (
+	MetricSignupStarted   = "SignupStarted"
+	MetricSignupOnboarded = "SignupOnboarded"
+	MetricSignupPending   = "SignupPending"
+	MetricSignupFailed    = "SignupFailed"
+	MetricSignupReplayed  = "SignupReplayed"
+	MetricUpstreamLatency = "UpstreamLatency"
+	MetricUpstreamError   = "UpstreamError"
+	MetricResumeAttempt   = "ResumeAttempt"
+	MetricResumeGaveUp    = "ResumeGaveUp"
+	MetricStoreError      = "StoreError"
+)
+
+// Dims are metric dimensions. Values must be low-cardinality: never a WABA
+// ID, client_ref or request ID.
+type Dims map[string]string
+
+// Metrics records counters and latencies.
+type Metrics interface {
+	Count(name string, dims Dims)
+	Latency(name string, d time.Duration, dims Dims)
+}
+
+// NopMetrics discards everything.
+type NopMetrics struct{}
+
+// Count implements Metrics.
+func (NopMetrics) Count(string, Dims) {}
+
+// Latency implements Metrics.
+func (NopMetrics) Latency(string, time.Duration, Dims) {}

@@ -1,0 +1,77 @@
+package onboarding
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrConditionFailed is returned by a Store when a conditional write lost:
+// the record is not in the state the writer expected.
+var ErrConditionFailed = errors.New("conditional write failed")
+
+// ErrNotFound is returned by Store.Get when no record exists.
+var ErrNotFound = errors.New("record not found")
+
+// Store keeps one Record per WABA with conditional writes.
+type Store interface {
+	// Acquire writes rec as a new lock holder when no record exists, the
+	// existing one is verifying with an expired lock, or it failed. On a lost
+	// condition it returns the existing record and ErrConditionFailed.
+	Acquire(ctx context.Context, rec *Record, now time.Time) (*Record, error)
+	// Save replaces the record if rec.LockOwner still owns it. A lost
+	// condition returns the current record and ErrConditionFailed.
+	Save(ctx context.Context, rec *Record) (*Record, error)
+	// Claim takes the lock of a verified record whose retry time has come
+	// and whose lock is free, counting one more Plivo attempt.
+	Claim(ctx context.Context, wabaID, owner string, now, lockUntil time.Time) (*Record, error)
+	// Get reads one record.
+	Get(ctx context.Context, wabaID string) (*Record, error)
+	// Due lists verified records whose next retry time is at or before now,
+	// oldest first, at most limit of them.
+	Due(ctx context.Context, now time.Time, limit int) ([]Record, error)
+}
+
+// TokenInfo is what Meta's debug_token says about a business token.
+type TokenInfo struct {
+	AppID     string
+	Valid     bool
+	ExpiresAt time.Time // zero when the token does not expire
+	// Scopes maps each granted scope to the target IDs it is limited to.
+	Scopes map[string][]string
+}
+
+// PhoneNumber is one number of a WABA as Meta lists it.
+type PhoneNumber struct {
+	ID                 string
+	DisplayPhoneNumber string
+	VerifiedName       string
+}
+
+// Meta is the part of the Graph API the signup needs. Token values pass
+// through it and are never kept.
+type Meta interface {
+	ExchangeCode(ctx context.Context, code string) (token string, err error)
+	DebugToken(ctx context.Context, token string) (TokenInfo, error)
+	PhoneNumbers(ctx context.Context, token, wabaID string) ([]PhoneNumber, error)
+	OwnerBusinessID(ctx context.Context, token, wabaID string) (string, error)
+}
+
+// PlivoSignup is the body of Plivo's Embedded Signup call.
+type PlivoSignup struct {
+	WABAID        string `json:"waba_id"`
+	BusinessID    string `json:"business_id"`
+	PhoneNumberID string `json:"phone_number_id"`
+	ClientRef     string `json:"client_ref,omitempty"`
+}
+
+// PlivoResult is Plivo's answer to a successful Embedded Signup call.
+type PlivoResult struct {
+	APIID   string
+	Message string
+}
+
+// Plivo onboards a WABA at Plivo.
+type Plivo interface {
+	EmbeddedSignup(ctx context.Context, req PlivoSignup) (PlivoResult, error)
+}

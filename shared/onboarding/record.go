@@ -1,0 +1,113 @@
+package onboarding
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// State is where a signup stands.
+type State string
+
+// The states of a signup record. verifying holds a lock while Meta is
+// consulted; verified means Meta confirmed the WABA and Plivo still has to
+// onboard it; onboarded and failed are terminal.
+const (
+	StateVerifying State = "verifying"
+	StateVerified  State = "verified"
+	StateOnboarded State = "onboarded"
+	StateFailed    State = "failed"
+)
+
+// Failure reasons stored on failed records and reported as metric dimensions.
+const (
+	ReasonMetaRejected      = "meta_rejected"
+	ReasonMetaUnavailable   = "meta_unavailable"
+	ReasonPlivoRejected     = "plivo_rejected"
+	ReasonAlreadyRegistered = "waba_already_registered"
+	ReasonPhoneNumberTaken  = "phone_number_registered_elsewhere"
+	ReasonGaveUp            = "gave_up"
+	ReasonPlivoUnauthorized = "plivo_unauthorized"
+	ReasonPlivoForbidden    = "plivo_forbidden"
+	ReasonSolutionInactive  = "multi_partner_solution_inactive"
+	ReasonPlivoServerError  = "plivo_server_error"
+	ReasonPlivoThrottled    = "plivo_throttled"
+	ReasonPlivoUnreachable  = "plivo_unreachable"
+	ReasonInterrupted       = "interrupted"
+)
+
+// Record is the one DynamoDB item kept per WABA. It never holds the
+// authorization code or any access token.
+type Record struct {
+	WABAID             string
+	State              State
+	PhoneNumberID      string
+	BusinessID         string
+	ClientRef          string
+	DisplayPhoneNumber string
+	PayloadHash        string
+	RequestID          string
+	LockOwner          string
+	LockExpiresAt      time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	VerifiedAt         time.Time
+	OnboardedAt        time.Time
+	PlivoAttempts      int
+	PlivoPayloadHash   string
+	PlivoAPIID         string
+	NextRetryAt        time.Time
+	LastError          string
+	LastErrorMessage   string
+	FailureReason      string
+	Reconciled         bool
+}
+
+// Pending reports whether the record waits for a Plivo attempt.
+func (r *Record) Pending() bool { return r.State == StateVerified }
+
+// LockHeld reports whether someone holds the record's lock at now.
+func (r *Record) LockHeld(now time.Time) bool {
+	return r.LockOwner != "" && now.Before(r.LockExpiresAt)
+}
+
+// Identity is the set of IDs that make a signup what it is.
+type Identity struct {
+	WABAID        string
+	PhoneNumberID string
+	BusinessID    string
+	ClientRef     string
+}
+
+// Hash is a stable digest of the identity, used to tell a replay from a
+// conflicting request.
+func (id Identity) Hash() string {
+	sum := sha256.Sum256([]byte(id.WABAID + "\x00" + id.PhoneNumberID + "\x00" + id.BusinessID + "\x00" + id.ClientRef))
+	return hex.EncodeToString(sum[:])
+}
+
+// Identity returns the IDs stored on the record.
+func (r *Record) Identity() Identity {
+	return Identity{WABAID: r.WABAID, PhoneNumberID: r.PhoneNumberID, BusinessID: r.BusinessID, ClientRef: r.ClientRef}
+}
+
+// Matches reports whether a request naming id refers to the same signup as
+// the record. Fields the request left empty match anything, because the
+// browser may not know them and the backend recovered them from Meta.
+func (r *Record) Matches(id Identity) bool {
+	same := func(asked, stored string) bool { return asked == "" || asked == stored }
+	return id.WABAID == r.WABAID && same(id.PhoneNumberID, r.PhoneNumberID) &&
+		same(id.BusinessID, r.BusinessID) && same(id.ClientRef, r.ClientRef)
+}
+
+// PhoneDigits normalises a phone number to its digits, the form Plivo uses
+// in callbacks ("+1 555-0100" and "15550100" are the same number).
+func PhoneDigits(number string) string {
+	b := make([]byte, 0, len(number))
+	for i := 0; i < len(number); i++ {
+		if number[i] >= '0' && number[i] <= '9' {
+			b = append(b, number[i])
+		}
+	}
+	return string(b)
+}

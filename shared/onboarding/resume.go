@@ -1,0 +1,85 @@
+package onboarding
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ResumeReport summarises one resume run.
+type ResumeReport struct {
+	Due       int `json:"due"`
+	Claimed   int `json:"claimed"`
+	Onboarded int `json:"onboarded"`
+	Pending   int `json:"pending"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+}
+
+// Resume retries Plivo for verified records whose retry time has come. Each
+// record is claimed with a conditional write first, so overlapping runs (or
+// a signup still running) never call Plivo twice for one WABA.
+func (s *Service) Resume(ctx context.Context, limit int, runID string) (ResumeReport, error) {
+	p := s.Policy.withDefaults()
+	p.InRequestAttempts = 1
+	var report ResumeReport
+	now := s.now()
+	due, err := s.Store.Due(ctx, now, limit)
+	if err != nil {
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "due"})
+		return report, Wrap(CodeUpstreamUnavailable, err, "could not list records due for retry")
+	}
+	report.Due = len(due)
+	for _, d := range due {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.Reserve+5*time.Second {
+			report.Skipped += report.Due - report.Claimed - report.Skipped
+			break
+		}
+		now := s.now()
+		owner := newOwner(runID)
+		lockUntil := s.lockUntil(ctx, now)
+		rec, err := s.Store.Claim(ctx, d.WABAID, owner, now, lockUntil)
+		if errors.Is(err, ErrConditionFailed) {
+			report.Skipped++
+			continue
+		}
+		if err != nil {
+			s.metrics().Count(MetricStoreError, Dims{"Operation": "claim"})
+			s.log().Error("could not claim record", "waba_id", d.WABAID, "error", err)
+			report.Skipped++
+			continue
+		}
+		report.Claimed++
+		log := s.log().With("request_id", runID, "waba_id", rec.WABAID, "client_ref", rec.ClientRef)
+		s.metrics().Count(MetricResumeAttempt, nil)
+		log.Info("resuming signup", "attempt", rec.PlivoAttempts, "last_error", rec.LastError)
+		callCtx, cancel := upstreamContext(ctx, p)
+		res, err := s.callPlivo(callCtx, rec, log, p, rec.PlivoAttempts-1)
+		cancel()
+		switch {
+		case err != nil:
+			report.Failed++
+		case res.Outcome == OutcomeOnboarded:
+			report.Onboarded++
+		default:
+			report.Pending++
+		}
+	}
+	return report, nil
+}
+
+// Status returns the stored record of one WABA.
+func (s *Service) Status(ctx context.Context, wabaID string) (Record, error) {
+	if !ValidWABAID(wabaID) {
+		return Record{}, &Error{Code: CodeInvalidRequest, Message: "The request is invalid.",
+			Fields: []FieldError{{Field: "waba_id", Message: "waba_id must be a Meta object ID (digits only, no leading zero, at most 20)."}}}
+	}
+	rec, err := s.Store.Get(ctx, wabaID)
+	if errors.Is(err, ErrNotFound) {
+		return Record{}, Errorf(CodeNotFound, "No signup is recorded for this WhatsApp Business Account.")
+	}
+	if err != nil {
+		return Record{}, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+	}
+	return *rec, nil
+}

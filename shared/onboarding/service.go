@@ -1,0 +1,603 @@
+package onboarding
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math"
+	"time"
+)
+
+// DefaultLockDuration bounds a signup's lock when the context carries no
+// deadline (local runs and tests); in Lambda the invocation deadline is used.
+const DefaultLockDuration = 30 * time.Second
+
+// Service turns a finished Embedded Signup into an onboarded WABA at Plivo,
+// exactly once per WABA, recording every step in the Store.
+type Service struct {
+	Store   Store
+	Meta    Meta
+	Plivo   Plivo
+	AppID   func(ctx context.Context) (string, error)
+	Policy  RetryPolicy
+	Logger  *slog.Logger
+	Metrics Metrics
+	Now     func() time.Time
+	Random  func() float64
+	Sleep   func(ctx context.Context, d time.Duration) error
+}
+
+// SignupRequest is what the onboarding page sends once Meta's flow finished.
+// Code is secret: it is never stored or logged.
+type SignupRequest struct {
+	Code      string
+	Identity  Identity
+	RequestID string
+}
+
+// Outcome says how a signup request ended.
+type Outcome string
+
+// Outcomes of a signup request.
+const (
+	OutcomeOnboarded Outcome = "onboarded"
+	OutcomePending   Outcome = "pending"
+	OutcomeReplayed  Outcome = "replayed"
+)
+
+// SignupResult is a signup's outcome and the record as stored.
+type SignupResult struct {
+	Outcome Outcome
+	Record  Record
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) metrics() Metrics {
+	if s.Metrics != nil {
+		return s.Metrics
+	}
+	return NopMetrics{}
+}
+
+func (s *Service) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// lockUntil is when a lock taken now must be considered abandoned: the
+// invocation deadline, after which this process can no longer act.
+func (s *Service) lockUntil(ctx context.Context, now time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d.UTC().Add(time.Second)
+	}
+	return now.Add(DefaultLockDuration)
+}
+
+// upstreamContext keeps p.Reserve of the invocation back from upstream
+// calls, so the outcome can always be saved.
+func upstreamContext(ctx context.Context, p RetryPolicy) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-p.Reserve))
+	}
+	return context.WithCancel(ctx)
+}
+
+// newOwner returns a lock owner token unique to this attempt, so a process
+// whose lock expired can never overwrite the work of the one that took over.
+func newOwner(requestID string) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	if requestID == "" {
+		return hex.EncodeToString(b[:])
+	}
+	return requestID + "/" + hex.EncodeToString(b[:])
+}
+
+// Signup verifies the code and IDs with Meta, records the verified signup,
+// and onboards it at Plivo. The code is exchanged at most once per call.
+func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, error) {
+	if err := ValidateIdentity(req.Identity); err != nil {
+		return SignupResult{}, err
+	}
+	if req.Code == "" {
+		return SignupResult{}, &Error{Code: CodeInvalidRequest, Message: "The request is invalid.",
+			Fields: []FieldError{{Field: "code", Message: "code is required."}}}
+	}
+	p := s.Policy.withDefaults()
+	log := s.log().With("request_id", req.RequestID, "waba_id", req.Identity.WABAID, "client_ref", req.Identity.ClientRef)
+	s.metrics().Count(MetricSignupStarted, nil)
+
+	now := s.now()
+	lockUntil := s.lockUntil(ctx, now)
+	ctx, cancel := upstreamContext(ctx, p)
+	defer cancel()
+	rec := &Record{
+		WABAID:        req.Identity.WABAID,
+		State:         StateVerifying,
+		PhoneNumberID: req.Identity.PhoneNumberID,
+		BusinessID:    req.Identity.BusinessID,
+		ClientRef:     req.Identity.ClientRef,
+		RequestID:     req.RequestID,
+		LockOwner:     newOwner(req.RequestID),
+		LockExpiresAt: lockUntil,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	// With a WABA ID the lock comes first, so a duplicate never spends the
+	// code. Without one, Meta must name the WABA before there is a key.
+	if rec.WABAID != "" {
+		if res, err, done := s.acquire(ctx, rec, req.Identity, log); done {
+			return res, err
+		}
+	}
+
+	token, err := timed(s, ctx, log, ServiceMeta, "exchange_code", func() (string, error) { return s.Meta.ExchangeCode(ctx, req.Code) })
+	if err != nil {
+		return SignupResult{}, s.metaFailed(ctx, rec, err, log)
+	}
+	if err := s.verify(ctx, token, rec, req.Identity, log); err != nil {
+		var replay *replayError
+		if errors.As(err, &replay) {
+			return replay.res, nil
+		}
+		return SignupResult{}, err
+	}
+	return s.onboard(ctx, rec, log, p)
+}
+
+// acquire takes the WABA's lock. When it cannot, done is true and the result
+// answers the request from the existing record.
+func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (SignupResult, error, bool) {
+	existing, err := s.Store.Acquire(ctx, rec, s.now())
+	switch {
+	case err == nil:
+		log.Info("signup locked", "state", StateVerifying)
+		return SignupResult{}, nil, false
+	case errors.Is(err, ErrConditionFailed) && existing != nil:
+		res, err := s.answerExisting(existing, id)
+		log.Info("signup answered from existing record", "state", existing.State, "error_code", ErrorCode(err), "replay", err == nil)
+		return res, err, true
+	default:
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "acquire"})
+		log.Error("store unavailable before verification", "error", err)
+		return SignupResult{}, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again."), true
+	}
+}
+
+// answerExisting answers a request for a WABA someone already holds.
+func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, error) {
+	now := s.now()
+	matches := existing.Matches(id)
+	switch {
+	case existing.State == StateOnboarded && matches:
+		s.metrics().Count(MetricSignupReplayed, nil)
+		return SignupResult{Outcome: OutcomeReplayed, Record: *existing}, nil
+	case existing.State == StateVerified && matches:
+		s.metrics().Count(MetricSignupReplayed, nil)
+		return SignupResult{Outcome: OutcomePending, Record: *existing}, nil
+	case existing.State == StateVerifying:
+		retry := existing.LockExpiresAt.Sub(now)
+		retry = max(time.Second, min(retry, 30*time.Second))
+		return SignupResult{}, &Error{Code: CodeInProgress, Message: "A signup for this WhatsApp Business Account is already in progress.", RetryAfter: retry}
+	default:
+		return SignupResult{}, Errorf(CodeConflict, "This WhatsApp Business Account is already %s with different details.", existing.State)
+	}
+}
+
+// verify checks the business token with Meta and fills in the IDs the
+// browser did not send. It leaves rec locked and verified in memory only.
+func (s *Service) verify(ctx context.Context, token string, rec *Record, id Identity, log *slog.Logger) error {
+	info, err := timed(s, ctx, log, ServiceMeta, "debug_token", func() (TokenInfo, error) { return s.Meta.DebugToken(ctx, token) })
+	if err != nil {
+		return s.metaFailed(ctx, rec, err, log)
+	}
+	appID, err := s.AppID(ctx)
+	if err != nil {
+		return s.metaFailed(ctx, rec, err, log)
+	}
+	if reason := tokenProblem(info, appID, s.now()); reason != "" {
+		return s.metaFailed(ctx, rec, Errorf(CodeMetaRejected, "Meta did not confirm the signup: %s. Please run the signup again.", reason), log)
+	}
+	if rec.WABAID == "" {
+		waba, err := wabaFromScopes(info)
+		if err != nil {
+			return err
+		}
+		rec.WABAID = waba
+		log = log.With("waba_id", waba)
+		id.WABAID = waba
+		if res, err, done := s.acquire(ctx, rec, id, log); done {
+			if err == nil {
+				// The code was spent on a replay; the record already answers it.
+				return &replayError{res}
+			}
+			return err
+		}
+	}
+
+	numbers, err := timed(s, ctx, log, ServiceMeta, "phone_numbers", func() ([]PhoneNumber, error) { return s.Meta.PhoneNumbers(ctx, token, rec.WABAID) })
+	if err != nil {
+		return s.metaFailed(ctx, rec, err, log)
+	}
+	number, err := pickNumber(numbers, rec.PhoneNumberID)
+	if err != nil {
+		return s.metaFailed(ctx, rec, err, log)
+	}
+	rec.PhoneNumberID = number.ID
+	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
+	if rec.BusinessID == "" {
+		business, err := timed(s, ctx, log, ServiceMeta, "owner_business", func() (string, error) { return s.Meta.OwnerBusinessID(ctx, token, rec.WABAID) })
+		if err != nil {
+			return s.metaFailed(ctx, rec, err, log)
+		}
+		if business == "" {
+			return s.metaFailed(ctx, rec, Errorf(CodeMetaRejected, "Meta did not name the business that owns this WhatsApp Business Account; send business_id."), log)
+		}
+		rec.BusinessID = business
+	}
+	return nil
+}
+
+// replayError carries a replay answer discovered only after the code was
+// exchanged (the browser did not send a WABA ID).
+type replayError struct{ res SignupResult }
+
+func (e *replayError) Error() string { return "replay" }
+
+// tokenProblem says why a debug_token answer does not prove a usable grant
+// for our app, or returns "".
+func tokenProblem(info TokenInfo, appID string, now time.Time) string {
+	switch {
+	case !info.Valid:
+		return "the access token is not valid"
+	case info.AppID != appID:
+		return "the access token belongs to another app"
+	case !info.ExpiresAt.IsZero() && !info.ExpiresAt.After(now):
+		return "the access token has expired"
+	}
+	return ""
+}
+
+// wabaFromScopes finds the one WABA a grant targets. Scope names are not
+// trusted (Meta renames them); any scope whose targets name exactly one ID
+// distinct from the others' business targets is not enough either, so only
+// scopes that mention WhatsApp are read, and all must agree on one ID.
+func wabaFromScopes(info TokenInfo) (string, error) {
+	ids := map[string]bool{}
+	for scope, targets := range info.Scopes {
+		if !isWhatsAppScope(scope) {
+			continue
+		}
+		for _, t := range targets {
+			ids[t] = true
+		}
+	}
+	if len(ids) == 1 {
+		for id := range ids {
+			return id, nil
+		}
+	}
+	field := "waba_id is required: Meta's grant names no WhatsApp Business Account."
+	if len(ids) > 1 {
+		field = "waba_id is required: Meta's grant names several WhatsApp Business Accounts."
+	}
+	return "", &Error{Code: CodeInvalidRequest, Message: "The request is invalid.", Fields: []FieldError{{Field: "waba_id", Message: field}}}
+}
+
+func isWhatsAppScope(scope string) bool {
+	for i := 0; i+8 <= len(scope); i++ {
+		if scope[i:i+8] == "whatsapp" {
+			return true
+		}
+	}
+	return false
+}
+
+// pickNumber checks the browser's phone number ID against the WABA's numbers,
+// or takes the only number when none was sent.
+func pickNumber(numbers []PhoneNumber, want string) (PhoneNumber, error) {
+	if want != "" {
+		for _, n := range numbers {
+			if n.ID == want {
+				return n, nil
+			}
+		}
+		return PhoneNumber{}, Errorf(CodeMetaRejected, "The phone number is not one of this WhatsApp Business Account's numbers. Please run the signup again.")
+	}
+	switch len(numbers) {
+	case 1:
+		return numbers[0], nil
+	case 0:
+		return PhoneNumber{}, Errorf(CodeMetaRejected, "This WhatsApp Business Account has no phone number yet. Please finish adding a number in the signup.")
+	}
+	return PhoneNumber{}, &Error{Code: CodeInvalidRequest, Message: "The request is invalid.",
+		Fields: []FieldError{{Field: "phone_number_id", Message: "phone_number_id is required: this WhatsApp Business Account has several numbers."}}}
+}
+
+// metaFailed turns a Meta failure into the caller's answer and releases the
+// lock by marking the record failed, so the customer may run the flow again.
+func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *slog.Logger) error {
+	var replay *replayError
+	if errors.As(err, &replay) {
+		return err
+	}
+	reason, answer := ReasonMetaRejected, err
+	if ue, ok := AsUpstream(err); ok {
+		if ue.Retryable() {
+			reason = ReasonMetaUnavailable
+			answer = Wrap(CodeUpstreamUnavailable, err, "Meta is not answering right now. Please try the signup again in a minute.")
+		} else {
+			answer = Wrap(CodeMetaRejected, err, "Meta did not accept this signup (the code may have expired or been used). Please run the signup again.")
+		}
+	} else if ErrorCode(err) == CodeInternal {
+		reason = ReasonMetaUnavailable
+		answer = Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+	}
+	s.metrics().Count(MetricSignupFailed, Dims{"Reason": reason})
+	log.Warn("meta verification failed", "reason", reason, "error", err)
+	if rec.LockOwner != "" && rec.WABAID != "" && rec.State == StateVerifying {
+		// The lock is only ours if acquire wrote it; an unlocked record
+		// (WABA unknown) has no item to release.
+		failed := *rec
+		failed.State = StateFailed
+		failed.FailureReason = reason
+		failed.LastError = reason
+		failed.LastErrorMessage = ErrorMessage(answer)
+		failed.LockOwner = rec.LockOwner
+		failed.LockExpiresAt = time.Time{}
+		failed.UpdatedAt = s.now()
+		if rec.CreatedAt.IsZero() {
+			failed.CreatedAt = failed.UpdatedAt
+		}
+		if _, serr := s.save(ctx, &failed, log); serr != nil {
+			log.Error("could not release lock after meta failure; it expires by itself", "error", serr, "lock_expires_at", rec.LockExpiresAt)
+		}
+	}
+	return answer
+}
+
+// onboard persists the verified signup, then calls Plivo.
+func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p RetryPolicy) (SignupResult, error) {
+	now := s.now()
+	id := rec.Identity()
+	rec.State = StateVerified
+	rec.PayloadHash = id.Hash()
+	rec.PlivoPayloadHash = id.Hash()
+	rec.VerifiedAt = now
+	rec.UpdatedAt = now
+	rec.PlivoAttempts = 1
+	// If this process dies from here on, the resume function takes over once
+	// the lock has expired.
+	rec.NextRetryAt = rec.LockExpiresAt
+	if _, err := s.save(ctx, rec, log); err != nil {
+		if errors.Is(err, ErrConditionFailed) {
+			return SignupResult{}, &Error{Code: CodeInProgress, Message: "A signup for this WhatsApp Business Account is already in progress.", RetryAfter: time.Second, Cause: err}
+		}
+		// Meta verified the signup and the code is spent: going on to Plivo
+		// is better than asking the customer to start again.
+		log.Error("could not persist verified signup; calling Plivo anyway", "error", err)
+	} else {
+		log.Info("signup verified", "state", StateVerified, "phone_number_id", rec.PhoneNumberID, "business_id", rec.BusinessID)
+	}
+	return s.callPlivo(ctx, rec, log, p, 0)
+}
+
+// callPlivo makes up to p.InRequestAttempts Plivo calls for a locked,
+// verified record, then persists the outcome and releases the lock.
+// priorCalls counts the calls made for this record before this run.
+func (s *Service) callPlivo(ctx context.Context, rec *Record, log *slog.Logger, p RetryPolicy, priorCalls int) (SignupResult, error) {
+	req := PlivoSignup{WABAID: rec.WABAID, BusinessID: rec.BusinessID, PhoneNumberID: rec.PhoneNumberID, ClientRef: rec.ClientRef}
+	var err error
+	for attempt := 1; ; attempt++ {
+		var res PlivoResult
+		res, err = timed(s, ctx, log, ServicePlivo, "embedded_signup", func() (PlivoResult, error) { return s.Plivo.EmbeddedSignup(ctx, req) })
+		if err == nil {
+			rec.PlivoAPIID = res.APIID
+			return s.finish(ctx, rec, log, p, nil, false)
+		}
+		ue, ok := AsUpstream(err)
+		if ok && ue.Kind == KindAlreadyRegistered && (priorCalls > 0 || attempt > 1) && rec.PlivoPayloadHash == rec.Identity().Hash() {
+			// Our own earlier call succeeded but its answer was lost.
+			rec.PlivoAPIID = ue.APIID
+			return s.finish(ctx, rec, log, p, nil, true)
+		}
+		if !ok || !ue.Retryable() || attempt >= p.InRequestAttempts {
+			break
+		}
+		// A short pause: the long backoff belongs to the resume function.
+		wait := RetryPolicy{BaseDelay: p.InRequestDelay, MaxDelay: 8 * p.InRequestDelay}.Backoff(attempt, s.Random)
+		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait+p.Reserve+5*time.Second {
+			break
+		}
+		if s.sleep(ctx, wait) != nil {
+			break
+		}
+		rec.PlivoAttempts++
+	}
+	return s.finish(ctx, rec, log, p, err, false)
+}
+
+// finish records the outcome of the Plivo attempts and answers the caller.
+func (s *Service) finish(ctx context.Context, rec *Record, log *slog.Logger, p RetryPolicy, plivoErr error, reconciled bool) (SignupResult, error) {
+	now := s.now()
+	rec.UpdatedAt = now
+	next := *rec
+	next.LockExpiresAt = time.Time{}
+	if plivoErr == nil {
+		next.State = StateOnboarded
+		next.OnboardedAt = now
+		next.NextRetryAt = time.Time{}
+		next.LastError, next.LastErrorMessage = "", ""
+		next.Reconciled = reconciled
+		if reconciled {
+			next.LastErrorMessage = "Plivo reported the WABA as already registered after our earlier call; treated as onboarded."
+		}
+	} else {
+		reason, terminal, delay := classifyPlivo(plivoErr, p, next.PlivoAttempts, s.Random)
+		next.LastError = reason
+		next.LastErrorMessage = plivoMessage(plivoErr)
+		if ue, ok := AsUpstream(plivoErr); ok && ue.APIID != "" {
+			next.PlivoAPIID = ue.APIID
+		}
+		switch {
+		case terminal:
+			next.State = StateFailed
+			next.FailureReason = reason
+			next.NextRetryAt = time.Time{}
+		case next.PlivoAttempts >= p.MaxAttempts || (!next.VerifiedAt.IsZero() && now.Sub(next.VerifiedAt) >= p.MaxAge):
+			next.State = StateFailed
+			next.FailureReason = ReasonGaveUp
+			next.NextRetryAt = time.Time{}
+			s.metrics().Count(MetricResumeGaveUp, Dims{"Reason": reason})
+			log.Error("giving up on signup", "attempts", next.PlivoAttempts, "last_error", reason)
+		default:
+			next.State = StateVerified
+			next.NextRetryAt = now.Add(delay)
+		}
+	}
+	if _, err := s.save(ctx, &next, log); err != nil {
+		if errors.Is(err, ErrConditionFailed) {
+			log.Error("lock lost before the outcome was saved", "state", next.State)
+		} else {
+			s.metrics().Count(MetricStoreError, Dims{"Operation": "finish"})
+			log.Error("could not persist signup outcome", "state", next.State, "error", err)
+		}
+		if plivoErr == nil {
+			// Plivo onboarded the WABA: the customer is done even if our
+			// record lags; a retry reconciles it.
+			return SignupResult{Outcome: OutcomeOnboarded, Record: next}, nil
+		}
+	}
+	*rec = next
+	switch next.State {
+	case StateOnboarded:
+		s.metrics().Count(MetricSignupOnboarded, nil)
+		log.Info("signup onboarded", "state", next.State, "plivo_api_id", next.PlivoAPIID, "reconciled", reconciled, "attempts", next.PlivoAttempts)
+		return SignupResult{Outcome: OutcomeOnboarded, Record: next}, nil
+	case StateVerified:
+		s.metrics().Count(MetricSignupPending, Dims{"Reason": next.LastError})
+		log.Warn("plivo not finished; will retry", "state", next.State, "last_error", next.LastError, "next_retry_at", next.NextRetryAt, "attempts", next.PlivoAttempts)
+		return SignupResult{Outcome: OutcomePending, Record: next}, nil
+	default:
+		s.metrics().Count(MetricSignupFailed, Dims{"Reason": next.FailureReason})
+		log.Error("signup failed", "state", next.State, "reason", next.FailureReason, "error", plivoErr)
+		return SignupResult{Record: next}, plivoAnswer(next.FailureReason, plivoErr)
+	}
+}
+
+// classifyPlivo decides what a Plivo failure means for the record: its
+// reason, whether it is final, and when to try again.
+func classifyPlivo(err error, p RetryPolicy, attempts int, random func() float64) (reason string, terminal bool, delay time.Duration) {
+	ue, ok := AsUpstream(err)
+	if !ok {
+		return ReasonInterrupted, false, p.Backoff(attempts, random)
+	}
+	switch ue.Kind {
+	case KindAlreadyRegistered:
+		return ReasonAlreadyRegistered, true, 0
+	case KindPhoneNumberTaken:
+		return ReasonPhoneNumberTaken, true, 0
+	case KindRejected:
+		return ReasonPlivoRejected, true, 0
+	case KindUnauthorized:
+		// An account-level problem: waiting the longest keeps the resume
+		// function from hammering Plivo while an operator fixes it.
+		return ReasonPlivoUnauthorized, false, p.MaxDelay
+	case KindForbidden:
+		return ReasonPlivoForbidden, false, p.MaxDelay
+	case KindSolutionInactive:
+		return ReasonSolutionInactive, false, p.MaxDelay
+	case KindThrottled:
+		return ReasonPlivoThrottled, false, p.Backoff(attempts, random)
+	}
+	if ue.Status >= 500 {
+		return ReasonPlivoServerError, false, p.Backoff(attempts, random)
+	}
+	return ReasonPlivoUnreachable, false, p.Backoff(attempts, random)
+}
+
+func plivoMessage(err error) string {
+	if ue, ok := AsUpstream(err); ok && ue.Message != "" {
+		return ue.Message
+	}
+	return "Plivo did not answer in time."
+}
+
+// plivoAnswer is the caller-facing error of a terminal Plivo failure.
+func plivoAnswer(reason string, err error) error {
+	switch reason {
+	case ReasonAlreadyRegistered:
+		return Wrap(CodeAlreadyRegistered, err, "This WhatsApp Business Account is already registered with Plivo by someone else. Contact support.")
+	case ReasonPhoneNumberTaken:
+		return Wrap(CodePhoneNumberTaken, err, "This phone number is already registered under another WhatsApp Business Account.")
+	case ReasonGaveUp:
+		return Wrap(CodeUpstreamFailed, err, "Plivo could not complete the onboarding. Our team has been alerted.")
+	}
+	return Wrap(CodeUpstreamFailed, err, "Plivo refused the onboarding. Our team has been alerted.")
+}
+
+// save writes rec under its lock, retrying transient store errors briefly
+// because losing a verified record costs the customer a whole new signup.
+func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) (*Record, error) {
+	// Detached from the request: an expiring invocation must still record
+	// what happened upstream.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Policy.withDefaults().Reserve)
+	defer cancel()
+	var err error
+	var cur *Record
+	for attempt := 1; attempt <= 4; attempt++ {
+		cur, err = s.Store.Save(ctx, rec)
+		if err == nil || errors.Is(err, ErrConditionFailed) || ctx.Err() != nil {
+			return cur, err
+		}
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "save"})
+		log.Warn("store write failed; retrying", "attempt", attempt, "error", err)
+		if s.sleep(ctx, time.Duration(50*math.Pow(2, float64(attempt)))*time.Millisecond) != nil {
+			break
+		}
+	}
+	return cur, err
+}
+
+// timed runs one upstream call, logging and measuring its latency and
+// outcome. It never logs arguments or results: they may hold tokens.
+func timed[T any](s *Service, ctx context.Context, log *slog.Logger, service, op string, call func() (T, error)) (T, error) {
+	start := time.Now()
+	v, err := call()
+	d := time.Since(start)
+	status := "ok"
+	if err != nil {
+		status = "error"
+		if ue, ok := AsUpstream(err); ok {
+			status = string(ue.Kind)
+		}
+		s.metrics().Count(MetricUpstreamError, Dims{"Service": service, "Operation": op, "Outcome": status})
+	}
+	s.metrics().Latency(MetricUpstreamLatency, d, Dims{"Service": service, "Operation": op})
+	log.InfoContext(ctx, "upstream call", "service", service, "operation", op, "outcome", status, "latency_ms", float64(d.Microseconds())/1000)
+	return v, err
+}

@@ -1,0 +1,743 @@
+package onboarding_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/memstore"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+const (
+	appID    = "1234567890"
+	waba     = "109876543210987"
+	phone    = "112233445566778"
+	business = "198765432109876"
+)
+
+// fakeMeta is a Meta with function fields; nil fields answer as a healthy
+// Graph API granting waba with one number.
+type fakeMeta struct {
+	exchange  func(code string) (string, error)
+	debug     func(token string) (onboarding.TokenInfo, error)
+	numbers   func(wabaID string) ([]onboarding.PhoneNumber, error)
+	owner     func(wabaID string) (string, error)
+	exchanges atomic.Int32
+	calls     atomic.Int32
+}
+
+func (m *fakeMeta) ExchangeCode(_ context.Context, code string) (string, error) {
+	m.exchanges.Add(1)
+	m.calls.Add(1)
+	if m.exchange != nil {
+		return m.exchange(code)
+	}
+	return "token-for-" + code, nil
+}
+
+func (m *fakeMeta) DebugToken(_ context.Context, token string) (onboarding.TokenInfo, error) {
+	m.calls.Add(1)
+	if m.debug != nil {
+		return m.debug(token)
+	}
+	return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+		"whatsapp_business_management": {waba}, "whatsapp_business_messaging": {waba}, "business_management": {business},
+	}}, nil
+}
+
+func (m *fakeMeta) PhoneNumbers(_ context.Context, _, wabaID string) ([]onboarding.PhoneNumber, error) {
+	m.calls.Add(1)
+	if m.numbers != nil {
+		return m.numbers(wabaID)
+	}
+	return []onboarding.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
+}
+
+func (m *fakeMeta) OwnerBusinessID(_ context.Context, _, wabaID string) (string, error) {
+	m.calls.Add(1)
+	if m.owner != nil {
+		return m.owner(wabaID)
+	}
+	return business, nil
+}
+
+// fakePlivo answers from a script of results, then succeeds.
+type fakePlivo struct {
+	mu     sync.Mutex
+	script []error
+	calls  int
+	ok     int
+	gate   chan struct{}
+}
+
+func (p *fakePlivo) EmbeddedSignup(_ context.Context, req onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
+	if p.gate != nil {
+		<-p.gate
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if len(p.script) > 0 {
+		err := p.script[0]
+		p.script = p.script[1:]
+		if err != nil {
+			return onboarding.PlivoResult{}, err
+		}
+	}
+	p.ok++
+	return onboarding.PlivoResult{APIID: fmt.Sprintf("api-%d", p.calls), Message: "Embedded signup completed successfully."}, nil
+}
+
+func (p *fakePlivo) counts() (int, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls, p.ok
+}
+
+func plivoErr(kind onboarding.Kind, status int, msg string) error {
+	return &onboarding.UpstreamError{Service: onboarding.ServicePlivo, Op: "embedded_signup", Kind: kind, Status: status, Message: msg, APIID: "err-api"}
+}
+
+func metaErr(kind onboarding.Kind, code int) error {
+	return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "exchange_code", Kind: kind, Status: 400, Code: code}
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	svc   *onboarding.Service
+	store *memstore.Store
+	meta  *fakeMeta
+	plivo *fakePlivo
+	clock *clock
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{store: memstore.New(), meta: &fakeMeta{}, plivo: &fakePlivo{}, clock: &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
+	f.svc = &onboarding.Service{
+		Store:  f.store,
+		Meta:   f.meta,
+		Plivo:  f.plivo,
+		AppID:  func(context.Context) (string, error) { return appID, nil },
+		Policy: onboarding.RetryPolicy{BaseDelay: time.Minute, MaxDelay: 10 * time.Minute, MaxAttempts: 4, MaxAge: 24 * time.Hour},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:    f.clock.Now,
+		Random: func() float64 { return 0.5 },
+		Sleep:  func(context.Context, time.Duration) error { return nil },
+	}
+	return f
+}
+
+func request(code string) onboarding.SignupRequest {
+	return onboarding.SignupRequest{Code: code, RequestID: "req-" + code,
+		Identity: onboarding.Identity{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1"}}
+}
+
+func (f *fixture) record(t *testing.T) onboarding.Record {
+	t.Helper()
+	rec, err := f.store.Get(context.Background(), waba)
+	if err != nil {
+		t.Fatalf("get record: %v", err)
+	}
+	return *rec
+}
+
+func TestSignupHappyPath(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res, err := f.svc.Signup(context.Background(), request("c1"))
+	if err != nil {
+		t.Fatalf("signup: %v", err)
+	}
+	if res.Outcome != onboarding.OutcomeOnboarded {
+		t.Fatalf("outcome = %s", res.Outcome)
+	}
+	rec := f.record(t)
+	if rec.State != onboarding.StateOnboarded || rec.PlivoAPIID != "api-1" || rec.DisplayPhoneNumber != "+1 555 0100" || rec.PlivoAttempts != 1 {
+		t.Fatalf("record = %+v", rec)
+	}
+	if rec.LockHeld(f.clock.Now()) {
+		t.Fatal("lock still held after onboarding")
+	}
+	if f.store.Writes != 3 {
+		t.Fatalf("writes = %d, want 3 (lock, verified, onboarded)", f.store.Writes)
+	}
+	if calls, _ := f.plivo.counts(); calls != 1 {
+		t.Fatalf("plivo calls = %d", calls)
+	}
+	if f.meta.calls.Load() != 3 {
+		t.Fatalf("meta calls = %d, want 3", f.meta.calls.Load())
+	}
+}
+
+func TestSignupDuplicates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		existing onboarding.Record
+		req      func(onboarding.SignupRequest) onboarding.SignupRequest
+		outcome  onboarding.Outcome
+		code     onboarding.Code
+	}{
+		{
+			name:     "replay after onboarding",
+			existing: onboarding.Record{State: onboarding.StateOnboarded},
+			outcome:  onboarding.OutcomeReplayed,
+		},
+		{
+			name:     "replay without optional ids",
+			existing: onboarding.Record{State: onboarding.StateOnboarded},
+			req: func(r onboarding.SignupRequest) onboarding.SignupRequest {
+				r.Identity.PhoneNumberID, r.Identity.BusinessID = "", ""
+				return r
+			},
+			outcome: onboarding.OutcomeReplayed,
+		},
+		{
+			name:     "replay while verified is pending",
+			existing: onboarding.Record{State: onboarding.StateVerified},
+			outcome:  onboarding.OutcomePending,
+		},
+		{
+			name:     "different phone for onboarded waba",
+			existing: onboarding.Record{State: onboarding.StateOnboarded},
+			req: func(r onboarding.SignupRequest) onboarding.SignupRequest {
+				r.Identity.PhoneNumberID = "999"
+				return r
+			},
+			code: onboarding.CodeConflict,
+		},
+		{
+			name:     "different client_ref for onboarded waba",
+			existing: onboarding.Record{State: onboarding.StateOnboarded},
+			req: func(r onboarding.SignupRequest) onboarding.SignupRequest {
+				r.Identity.ClientRef = "customer-2"
+				return r
+			},
+			code: onboarding.CodeConflict,
+		},
+		{
+			name:     "different business for verified waba",
+			existing: onboarding.Record{State: onboarding.StateVerified},
+			req: func(r onboarding.SignupRequest) onboarding.SignupRequest {
+				r.Identity.BusinessID = "777"
+				return r
+			},
+			code: onboarding.CodeConflict,
+		},
+		{
+			name:     "in progress",
+			existing: onboarding.Record{State: onboarding.StateVerifying, LockOwner: "other", LockExpiresAt: time.Date(2026, 11, 25, 12, 0, 20, 0, time.UTC)},
+			code:     onboarding.CodeInProgress,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			rec := tt.existing
+			rec.WABAID, rec.PhoneNumberID, rec.BusinessID, rec.ClientRef = waba, phone, business, "customer-1"
+			f.store.Put(rec)
+			req := request("dup")
+			if tt.req != nil {
+				req = tt.req(req)
+			}
+			res, err := f.svc.Signup(context.Background(), req)
+			if tt.code != "" {
+				if got := onboarding.ErrorCode(err); got != tt.code {
+					t.Fatalf("code = %s (err %v), want %s", got, err, tt.code)
+				}
+				var de *onboarding.Error
+				if tt.code == onboarding.CodeInProgress && (!errors.As(err, &de) || de.RetryAfter != 20*time.Second) {
+					t.Fatalf("retry after = %v", de)
+				}
+			} else if err != nil || res.Outcome != tt.outcome {
+				t.Fatalf("outcome = %s, err = %v; want %s", res.Outcome, err, tt.outcome)
+			}
+			if f.meta.calls.Load() != 0 {
+				t.Fatal("a duplicate reached Meta")
+			}
+			if calls, _ := f.plivo.counts(); calls != 0 {
+				t.Fatal("a duplicate reached Plivo")
+			}
+		})
+	}
+}
+
+func TestSignupTakesOverExpiredOrFailedRecords(t *testing.T) {
+	t.Parallel()
+	for _, existing := range []onboarding.Record{
+		{State: onboarding.StateVerifying, LockOwner: "dead", LockExpiresAt: time.Date(2026, 11, 25, 11, 59, 0, 0, time.UTC)},
+		{State: onboarding.StateFailed, FailureReason: onboarding.ReasonMetaRejected},
+	} {
+		t.Run(string(existing.State), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			existing.WABAID = waba
+			f.store.Put(existing)
+			if _, err := f.svc.Signup(context.Background(), request("fresh")); err != nil {
+				t.Fatalf("signup: %v", err)
+			}
+			if rec := f.record(t); rec.State != onboarding.StateOnboarded {
+				t.Fatalf("state = %s", rec.State)
+			}
+		})
+	}
+}
+
+func TestSignupMetaFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		meta   func(m *fakeMeta)
+		code   onboarding.Code
+		reason string
+	}{
+		{"code expired", func(m *fakeMeta) {
+			m.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		{"meta down", func(m *fakeMeta) {
+			m.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
+		}, onboarding.CodeUpstreamUnavailable, onboarding.ReasonMetaUnavailable},
+		{"meta throttling", func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{}, metaErr(onboarding.KindThrottled, 4)
+			}
+		}, onboarding.CodeUpstreamUnavailable, onboarding.ReasonMetaUnavailable},
+		{"token invalid", func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		{"token of another app", func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: "999", Valid: true}, nil
+			}
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		{"token expired", func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, ExpiresAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}, nil
+			}
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		{"waba not granted", func(m *fakeMeta) {
+			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, metaErr(onboarding.KindRejected, 100) }
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		{"phone not on waba", func(m *fakeMeta) {
+			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return []onboarding.PhoneNumber{{ID: "5"}}, nil }
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			tt.meta(f.meta)
+			_, err := f.svc.Signup(context.Background(), request("bad"))
+			if got := onboarding.ErrorCode(err); got != tt.code {
+				t.Fatalf("code = %s (%v), want %s", got, err, tt.code)
+			}
+			rec := f.record(t)
+			if rec.State != onboarding.StateFailed || rec.FailureReason != tt.reason {
+				t.Fatalf("record = %s/%s, want failed/%s", rec.State, rec.FailureReason, tt.reason)
+			}
+			if calls, _ := f.plivo.counts(); calls != 0 {
+				t.Fatal("plivo called after meta failure")
+			}
+			if f.meta.exchanges.Load() != 1 {
+				t.Fatalf("code exchanged %d times", f.meta.exchanges.Load())
+			}
+			// The customer may run the flow again at once.
+			f.meta = &fakeMeta{}
+			f.svc.Meta = f.meta
+			if _, err := f.svc.Signup(context.Background(), request("again")); err != nil {
+				t.Fatalf("retry after failure: %v", err)
+			}
+		})
+	}
+}
+
+func TestSignupRecoversMissingIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		id      onboarding.Identity
+		meta    func(m *fakeMeta)
+		code    onboarding.Code
+		field   string
+		renamed bool
+	}{
+		{name: "all from meta", id: onboarding.Identity{ClientRef: "c"}},
+		{name: "scope renamed by meta", id: onboarding.Identity{}, meta: func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_manage_events": {waba}}}, nil
+			}
+		}},
+		{name: "several wabas granted", id: onboarding.Identity{}, meta: func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_management": {waba, "2"}}}, nil
+			}
+		}, code: onboarding.CodeInvalidRequest, field: "waba_id"},
+		{name: "no waba granted", id: onboarding.Identity{}, meta: func(m *fakeMeta) {
+			m.debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true}, nil
+			}
+		}, code: onboarding.CodeInvalidRequest, field: "waba_id"},
+		{name: "several numbers", id: onboarding.Identity{WABAID: waba}, meta: func(m *fakeMeta) {
+			m.numbers = func(string) ([]onboarding.PhoneNumber, error) {
+				return []onboarding.PhoneNumber{{ID: "1"}, {ID: "2"}}, nil
+			}
+		}, code: onboarding.CodeInvalidRequest, field: "phone_number_id"},
+		{name: "no number", id: onboarding.Identity{WABAID: waba}, meta: func(m *fakeMeta) {
+			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, nil }
+		}, code: onboarding.CodeMetaRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			if tt.meta != nil {
+				tt.meta(f.meta)
+			}
+			_, err := f.svc.Signup(context.Background(), onboarding.SignupRequest{Code: "c", Identity: tt.id})
+			if tt.code != "" {
+				var de *onboarding.Error
+				if onboarding.ErrorCode(err) != tt.code || !errors.As(err, &de) {
+					t.Fatalf("err = %v, want %s", err, tt.code)
+				}
+				if tt.field != "" && (len(de.Fields) != 1 || de.Fields[0].Field != tt.field) {
+					t.Fatalf("fields = %+v, want %s", de.Fields, tt.field)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("signup: %v", err)
+			}
+			rec := f.record(t)
+			if rec.State != onboarding.StateOnboarded || rec.PhoneNumberID != phone || rec.BusinessID != business {
+				t.Fatalf("record = %+v", rec)
+			}
+		})
+	}
+}
+
+func TestSignupPlivoOutcomes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		script    []error
+		outcome   onboarding.Outcome
+		code      onboarding.Code
+		state     onboarding.State
+		lastError string
+		delay     time.Duration
+		calls     int
+	}{
+		{name: "500 then 200 inside the request", script: []error{plivoErr(onboarding.KindTransient, 500, "An internal error occurred. Please try again later.")},
+			outcome: onboarding.OutcomeOnboarded, state: onboarding.StateOnboarded, calls: 2},
+		{name: "500 twice leaves it pending", script: []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")},
+			outcome: onboarding.OutcomePending, state: onboarding.StateVerified, lastError: onboarding.ReasonPlivoServerError, delay: time.Minute, calls: 2},
+		{name: "timeouts", script: []error{plivoErr(onboarding.KindTransient, 0, ""), plivoErr(onboarding.KindTransient, 0, "")},
+			outcome: onboarding.OutcomePending, state: onboarding.StateVerified, lastError: onboarding.ReasonPlivoUnreachable, delay: time.Minute, calls: 2},
+		{name: "429", script: []error{plivoErr(onboarding.KindThrottled, 429, "Too many requests"), plivoErr(onboarding.KindThrottled, 429, "")},
+			outcome: onboarding.OutcomePending, state: onboarding.StateVerified, lastError: onboarding.ReasonPlivoThrottled, delay: time.Minute, calls: 2},
+		{name: "401 after refresh", script: []error{plivoErr(onboarding.KindUnauthorized, 401, "Authentication credentials were not provided or are invalid.")},
+			outcome: onboarding.OutcomePending, state: onboarding.StateVerified, lastError: onboarding.ReasonPlivoUnauthorized, delay: 10 * time.Minute, calls: 1},
+		{name: "403", script: []error{plivoErr(onboarding.KindForbidden, 403, "Your account is not authorized for the Embedded Signup API.")},
+			outcome: onboarding.OutcomePending, state: onboarding.StateVerified, lastError: onboarding.ReasonPlivoForbidden, delay: 10 * time.Minute, calls: 1},
+		{name: "solution not active", script: []error{plivoErr(onboarding.KindSolutionInactive, 400, "Multi-Partner Solution is not active for your app. Contact Plivo support.")},
+			outcome: onboarding.OutcomePending, state: onboarding.StateVerified, lastError: onboarding.ReasonSolutionInactive, delay: 10 * time.Minute, calls: 1},
+		{name: "already registered by someone else", script: []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")},
+			code: onboarding.CodeAlreadyRegistered, state: onboarding.StateFailed, lastError: onboarding.ReasonAlreadyRegistered, calls: 1},
+		{name: "phone under another waba", script: []error{plivoErr(onboarding.KindPhoneNumberTaken, 400, "This phone number is already registered under another WABA.")},
+			code: onboarding.CodePhoneNumberTaken, state: onboarding.StateFailed, lastError: onboarding.ReasonPhoneNumberTaken, calls: 1},
+		{name: "invalid waba format", script: []error{plivoErr(onboarding.KindRejected, 400, "waba_id is not a valid WhatsApp Business Account ID.")},
+			code: onboarding.CodeUpstreamFailed, state: onboarding.StateFailed, lastError: onboarding.ReasonPlivoRejected, calls: 1},
+		{name: "required field", script: []error{plivoErr(onboarding.KindRejected, 400, "business_id is required.")},
+			code: onboarding.CodeUpstreamFailed, state: onboarding.StateFailed, lastError: onboarding.ReasonPlivoRejected, calls: 1},
+		{name: "500 then already registered is our own lost success", script: []error{plivoErr(onboarding.KindTransient, 0, ""), plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")},
+			outcome: onboarding.OutcomeOnboarded, state: onboarding.StateOnboarded, calls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.plivo.script = tt.script
+			res, err := f.svc.Signup(context.Background(), request("p"))
+			if tt.code != "" {
+				if onboarding.ErrorCode(err) != tt.code {
+					t.Fatalf("err = %v, want %s", err, tt.code)
+				}
+			} else if err != nil || res.Outcome != tt.outcome {
+				t.Fatalf("outcome = %s err = %v, want %s", res.Outcome, err, tt.outcome)
+			}
+			rec := f.record(t)
+			if rec.State != tt.state || rec.LastError != tt.lastError && rec.FailureReason != tt.lastError {
+				t.Fatalf("record state=%s last_error=%s reason=%s, want %s/%s", rec.State, rec.LastError, rec.FailureReason, tt.state, tt.lastError)
+			}
+			if rec.LockHeld(f.clock.Now()) {
+				t.Fatal("lock left held")
+			}
+			if tt.state == onboarding.StateVerified {
+				if got := rec.NextRetryAt.Sub(f.clock.Now()); got != tt.delay/2 && got != tt.delay {
+					t.Fatalf("next retry in %v, want about %v", got, tt.delay)
+				}
+			}
+			if calls, _ := f.plivo.counts(); calls != tt.calls {
+				t.Fatalf("plivo calls = %d, want %d", calls, tt.calls)
+			}
+		})
+	}
+}
+
+func TestConcurrentIdenticalSignupsCallPlivoOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.plivo.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	results := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.Signup(context.Background(), request(fmt.Sprint("c", i)))
+			results <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(f.plivo.gate)
+	wg.Wait()
+	close(results)
+	var ok, inProgress int
+	for err := range results {
+		switch onboarding.ErrorCode(err) {
+		case onboarding.CodeInProgress:
+			inProgress++
+		case onboarding.CodeInternal:
+			if err == nil {
+				ok++
+				continue
+			}
+			t.Fatalf("unexpected error %v", err)
+		default:
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if calls, _ := f.plivo.counts(); calls != 1 {
+		t.Fatalf("plivo calls = %d, want 1", calls)
+	}
+	if ok+inProgress != 50 || ok < 1 {
+		t.Fatalf("ok=%d in progress=%d", ok, inProgress)
+	}
+}
+
+func TestResume(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.plivo.script = []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")}
+	res, err := f.svc.Signup(context.Background(), request("r"))
+	if err != nil || res.Outcome != onboarding.OutcomePending {
+		t.Fatalf("signup: %v %v", res.Outcome, err)
+	}
+	// Not due yet: nothing happens.
+	if rep, _ := f.svc.Resume(context.Background(), 10, "run-0"); rep.Claimed != 0 {
+		t.Fatalf("claimed before due: %+v", rep)
+	}
+	f.clock.Advance(11 * time.Minute)
+	rep, err := f.svc.Resume(context.Background(), 10, "run-1")
+	if err != nil || rep.Claimed != 1 || rep.Pending != 1 {
+		t.Fatalf("resume 1: %+v %v", rep, err)
+	}
+	f.clock.Advance(11 * time.Minute)
+	rep, _ = f.svc.Resume(context.Background(), 10, "run-2")
+	if rep.Onboarded != 1 {
+		t.Fatalf("resume 2: %+v", rep)
+	}
+	rec := f.record(t)
+	if rec.State != onboarding.StateOnboarded || rec.PlivoAttempts != 4 {
+		t.Fatalf("record = %s attempts=%d", rec.State, rec.PlivoAttempts)
+	}
+	if _, ok := f.plivo.counts(); ok != 1 {
+		t.Fatalf("successful plivo calls = %d", ok)
+	}
+}
+
+func TestResumeGivesUp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for range 10 {
+		f.plivo.script = append(f.plivo.script, plivoErr(onboarding.KindTransient, 500, ""))
+	}
+	if _, err := f.svc.Signup(context.Background(), request("g")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		f.clock.Advance(11 * time.Minute)
+		if _, err := f.svc.Resume(context.Background(), 10, fmt.Sprint("run-", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := f.record(t)
+	if rec.State != onboarding.StateFailed || rec.FailureReason != onboarding.ReasonGaveUp || rec.PlivoAttempts != 4 {
+		t.Fatalf("record = %s/%s attempts %d", rec.State, rec.FailureReason, rec.PlivoAttempts)
+	}
+}
+
+func TestResumeAfterCrashBeforePlivo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// The process dies right after persisting "verified": Plivo never answers.
+	ctx, cancel := context.WithCancel(context.Background())
+	f.plivo.gate = make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.svc.Plivo = plivoFunc(func() error { cancel(); <-ctx.Done(); return ctx.Err() })
+		_, _ = f.svc.Signup(ctx, request("crash"))
+	}()
+	<-done
+	f.svc.Plivo = f.plivo
+	close(f.plivo.gate)
+	rec := f.record(t)
+	if rec.State != onboarding.StateVerified {
+		t.Fatalf("state after crash = %s", rec.State)
+	}
+	f.clock.Advance(11 * time.Minute)
+	rep, _ := f.svc.Resume(context.Background(), 10, "run")
+	if rep.Onboarded != 1 {
+		t.Fatalf("resume: %+v", rep)
+	}
+	if f.meta.exchanges.Load() != 1 {
+		t.Fatalf("code exchanged %d times", f.meta.exchanges.Load())
+	}
+}
+
+type plivoFunc func() error
+
+func (p plivoFunc) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
+	return onboarding.PlivoResult{}, p()
+}
+
+func TestOverlappingResumeRunsCallPlivoOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.plivo.script = []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")}
+	if _, err := f.svc.Signup(context.Background(), request("o")); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(11 * time.Minute)
+	f.plivo.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = f.svc.Resume(context.Background(), 10, fmt.Sprint("run-", i))
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(f.plivo.gate)
+	wg.Wait()
+	if calls, _ := f.plivo.counts(); calls != 3 {
+		t.Fatalf("plivo calls = %d, want 3 (2 in the signup, 1 by resume)", calls)
+	}
+}
+
+func TestStoreFaults(t *testing.T) {
+	t.Parallel()
+	t.Run("acquire fails: 503, nothing upstream", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.store.Fail = func(op string, _ *onboarding.Record) error {
+			if op == "acquire" {
+				return errors.New("throttled")
+			}
+			return nil
+		}
+		_, err := f.svc.Signup(context.Background(), request("s"))
+		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || f.meta.calls.Load() != 0 {
+			t.Fatalf("err = %v, meta calls %d", err, f.meta.calls.Load())
+		}
+	})
+	t.Run("verified save fails once: retried, onboarded", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		var failed atomic.Bool
+		f.store.Fail = func(op string, rec *onboarding.Record) error {
+			if op == "save" && rec.State == onboarding.StateVerified && failed.CompareAndSwap(false, true) {
+				return errors.New("connection reset")
+			}
+			return nil
+		}
+		if _, err := f.svc.Signup(context.Background(), request("s")); err != nil {
+			t.Fatal(err)
+		}
+		if rec := f.record(t); rec.State != onboarding.StateOnboarded {
+			t.Fatalf("state = %s", rec.State)
+		}
+	})
+}
+
+func TestValidateIdentity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		id    onboarding.Identity
+		field string
+	}{
+		{"ok", onboarding.Identity{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-12345"}, ""},
+		{"empty is fine", onboarding.Identity{}, ""},
+		{"letters", onboarding.Identity{WABAID: "12a"}, "waba_id"},
+		{"leading zero", onboarding.Identity{PhoneNumberID: "0123"}, "phone_number_id"},
+		{"21 digits", onboarding.Identity{BusinessID: "123456789012345678901"}, "business_id"},
+		{"negative", onboarding.Identity{WABAID: "-1"}, "waba_id"},
+		{"client_ref too long", onboarding.Identity{ClientRef: string(make([]byte, 65))}, "client_ref"},
+		{"client_ref control char", onboarding.Identity{ClientRef: "a\nb"}, "client_ref"},
+		{"client_ref unicode", onboarding.Identity{ClientRef: "clïent"}, "client_ref"},
+		{"client_ref invalid utf8", onboarding.Identity{ClientRef: "\xff"}, "client_ref"},
+		{"client_ref 64", onboarding.Identity{ClientRef: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := onboarding.ValidateIdentity(tt.id)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("unexpected %v", err)
+				}
+				return
+			}
+			var de *onboarding.Error
+			if !errors.As(err, &de) || de.Code != onboarding.CodeInvalidRequest || de.Fields[0].Field != tt.field {
+				t.Fatalf("err = %v, want field %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestBackoffFullJitter(t *testing.T) {
+	t.Parallel()
+	p := onboarding.RetryPolicy{BaseDelay: time.Second, MaxDelay: 10 * time.Second}
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 5: 10 * time.Second, 50: 10 * time.Second} {
+		if got := p.Backoff(attempt, func() float64 { return 0.999999 }); got > want || got < want*99/100 {
+			t.Errorf("attempt %d ceiling = %v, want %v", attempt, got, want)
+		}
+		if got := p.Backoff(attempt, func() float64 { return 0 }); got != 0 {
+			t.Errorf("attempt %d floor = %v, want 0", attempt, got)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package onboarding
+
+import "time"
+
+// View is the public shape of a record: what the status endpoint and the
+// signup answer show. It holds no lock tokens, hashes or secrets.
+type View struct {
+	WABAID             string     `json:"waba_id"`
+	State              State      `json:"state"`
+	PhoneNumberID      string     `json:"phone_number_id,omitempty"`
+	DisplayPhoneNumber string     `json:"display_phone_number,omitempty"`
+	BusinessID         string     `json:"business_id,omitempty"`
+	ClientRef          string     `json:"client_ref,omitempty"`
+	PlivoAttempts      int        `json:"plivo_attempts"`
+	PlivoAPIID         string     `json:"plivo_api_id,omitempty"`
+	LastError          string     `json:"last_error,omitempty"`
+	LastErrorMessage   string     `json:"last_error_message,omitempty"`
+	FailureReason      string     `json:"failure_reason,omitempty"`
+	NextRetryAt        *time.Time `json:"next_retry_at,omitempty"`
+	Reconciled         bool       `json:"reconciled,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	UpdatedAt          time.Time  `json:"updated_at"`
+	VerifiedAt         *time.Time `json:"verified_at,omitempty"`
+	OnboardedAt        *time.Time `json:"onboarded_at,omitempty"`
+}
+
+// View returns the record's public shape.
+func (r *Record) View() View {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	v := View{
+		WABAID: r.WABAID, State: r.State, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: r.DisplayPhoneNumber,
+		BusinessID: r.BusinessID, ClientRef: r.ClientRef, PlivoAttempts: r.PlivoAttempts, PlivoAPIID: r.PlivoAPIID,
+		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage, FailureReason: r.FailureReason,
+		Reconciled: r.Reconciled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		VerifiedAt: opt(r.VerifiedAt), OnboardedAt: opt(r.OnboardedAt),
+	}
+	if r.State == StateVerified {
+		v.NextRetryAt = opt(r.NextRetryAt)
+	}
+	return v
+}

@@ -1,0 +1,291 @@
+// sdk.js is a simulated Meta JavaScript SDK for sandbox mode. It is served
+// only when the page function runs with SANDBOX=true.
+//
+// FB.login opens an in-page dialog standing in for Meta's Embedded Signup
+// window. The customer picks an outcome:
+//   - finish: the Meta simulator issues a real single-use code for the IDs
+//     in the form; the dialog posts a WA_EMBEDDED_SIGNUP FINISH message and
+//     calls the login callback with the code, in the chosen order;
+//   - cancel at a step: a CANCEL message with current_step, no code;
+//   - error: a CANCEL message with error_message, no code.
+// Messages are posted from the page's own origin, which the page accepts in
+// sandbox mode only.
+(function () {
+  'use strict';
+
+  var data = document.body.dataset;
+  var codesURL = data.simCodesUrl || '/_sim/meta/codes';
+  var query = new URLSearchParams(window.location.search);
+
+  var STEPS = [
+    ['LOGIN', 'Sign-in'],
+    ['BUSINESS_ACCOUNT_SELECTION', 'Business portfolio'],
+    ['WABA_SELECTION', 'WhatsApp Business Account'],
+    ['PHONE_NUMBER_SETUP', 'Phone number setup'],
+    ['PHONE_NUMBER_VERIFICATION', 'Phone number verification'],
+    ['PERMISSIONS', 'Permissions']
+  ];
+  var ORDERS = [
+    ['ids-first', 'Session info, then code'],
+    ['code-first', 'Code, then session info'],
+    ['code-only', 'Code only (no session info)']
+  ];
+  var EVENTS = ['FINISH', 'FINISH_ONLY_WABA', 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING'];
+
+  var state = { appId: '', version: '', open: null };
+
+  // randomID returns a 15-digit Meta-like object ID.
+  function randomID() {
+    var a = new Uint8Array(15);
+    window.crypto.getRandomValues(a);
+    var s = String(1 + (a[0] % 9));
+    for (var i = 1; i < 15; i++) s += String(a[i] % 10);
+    return s;
+  }
+
+  function h(tag, attrs, children) {
+    var n = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') n.textContent = attrs[k];
+      else if (k === 'checked' || k === 'selected' || k === 'value') n[k] = attrs[k];
+      else n.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) n.appendChild(c); });
+    return n;
+  }
+
+  function field(id, label, value, extra) {
+    var attrs = { id: id, name: id, type: 'text', value: value, autocomplete: 'off', spellcheck: 'false', class: 'sbx-input' };
+    Object.keys(extra || {}).forEach(function (k) { attrs[k] = extra[k]; });
+    return h('label', { class: 'sbx-field', for: id }, [h('span', { text: label }), h('input', attrs)]);
+  }
+
+  function select(id, label, options, value) {
+    var s = h('select', { id: id, name: id, class: 'sbx-input' }, options.map(function (o) {
+      return h('option', { value: o[0], text: o[1], selected: o[0] === value });
+    }));
+    return h('label', { class: 'sbx-field', for: id }, [h('span', { text: label }), s]);
+  }
+
+  function choice(value, title, hint, panel, checked) {
+    var input = h('input', { type: 'radio', name: 'sbx-outcome', id: 'sbx-outcome-' + value, value: value, checked: !!checked });
+    return h('div', { class: 'sbx-choice' }, [
+      h('label', { class: 'sbx-choice-head', for: 'sbx-outcome-' + value }, [
+        input,
+        h('span', {}, [h('strong', { text: title }), h('small', { text: hint })])
+      ]),
+      h('div', { class: 'sbx-panel', 'data-for': value }, panel)
+    ]);
+  }
+
+  function dialog() {
+    var order = query.get('sandbox_order');
+    if (!ORDERS.some(function (o) { return o[0] === order; })) order = 'ids-first';
+    var n4 = String(1000 + Math.floor(Math.random() * 9000));
+    var box = h('div', { class: 'sbx-dialog', id: 'sbx-dialog', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'sbx-title' }, [
+      h('div', { class: 'sbx-top' }, [
+        h('span', { class: 'sbx-logo', 'aria-hidden': 'true' }),
+        h('span', { class: 'sbx-top-title', text: 'Meta Embedded Signup' }),
+        h('span', { class: 'sbx-tag', text: 'Sandbox' }),
+        h('button', { type: 'button', class: 'sbx-x', id: 'sbx-close', 'aria-label': 'Close window', text: '×' })
+      ]),
+      h('div', { class: 'sbx-body' }, [
+        h('h2', { id: 'sbx-title', text: 'How should this signup end?' }),
+        h('p', { class: 'sbx-sub', text: 'This window stands in for Meta\'s. Choose what the customer does; the page and the backend react as they would with Meta.' }),
+        h('form', { id: 'sbx-form', novalidate: 'novalidate' }, [
+          choice('finish', 'Finish signup', 'Share a WhatsApp Business Account and a verified number', [
+            h('div', { class: 'sbx-grid' }, [
+              field('sbx-waba-id', 'WABA ID', randomID(), { inputmode: 'numeric' }),
+              field('sbx-phone-number-id', 'Phone number ID', randomID(), { inputmode: 'numeric' }),
+              field('sbx-business-id', 'Business portfolio ID', randomID(), { inputmode: 'numeric' }),
+              field('sbx-display-phone', 'Display phone number', '+1 555-010-' + n4),
+              select('sbx-event', 'Event', EVENTS.map(function (e) { return [e, e]; }), 'FINISH'),
+              select('sbx-order', 'Arrival order', ORDERS, order)
+            ])
+          ], true),
+          choice('cancel', 'Cancel at a step', 'Close the window part-way through', [
+            select('sbx-step', 'Current step', STEPS, 'PHONE_NUMBER_SETUP')
+          ]),
+          choice('error', 'Report an error', 'Meta shows an error and the customer gives up', [
+            field('sbx-error-message', 'Error message', 'The phone number could not be verified. Try again later.')
+          ])
+        ]),
+        h('p', { class: 'sbx-error', id: 'sbx-problem', role: 'alert', hidden: 'hidden' })
+      ]),
+      h('div', { class: 'sbx-foot' }, [
+        h('button', { type: 'button', class: 'sbx-btn', id: 'sbx-cancel', text: 'Cancel' }),
+        h('button', { type: 'button', class: 'sbx-btn sbx-btn-primary', id: 'sbx-continue', text: 'Continue' })
+      ])
+    ]);
+    return h('div', { class: 'sbx-overlay', id: 'sbx-overlay' }, [box]);
+  }
+
+  function post(msg) {
+    window.postMessage(JSON.stringify(msg), window.location.origin);
+  }
+
+  function value(id) {
+    var n = document.getElementById(id);
+    return n ? String(n.value).trim() : '';
+  }
+
+  function outcome() {
+    var n = document.querySelector('input[name="sbx-outcome"]:checked');
+    return n ? n.value : 'finish';
+  }
+
+  function syncPanels() {
+    var o = outcome();
+    Array.prototype.forEach.call(document.querySelectorAll('.sbx-panel'), function (p) {
+      p.hidden = p.getAttribute('data-for') !== o;
+    });
+  }
+
+  function close() {
+    var o = document.getElementById('sbx-overlay');
+    if (o) o.parentNode.removeChild(o);
+    document.removeEventListener('keydown', onKey);
+    state.open = null;
+  }
+
+  function onKey(ev) {
+    if (ev.key === 'Escape' && state.open) abandon();
+  }
+
+  // abandon is the customer closing the window: Meta reports the step they
+  // were on and the callback gets no code.
+  function abandon() {
+    var cb = state.open && state.open.cb;
+    close();
+    post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: { current_step: 'LOGIN' } });
+    setTimeout(function () { if (cb) cb({ authResponse: null, status: 'unknown' }); }, 0);
+  }
+
+  function fail(msg) {
+    var p = document.getElementById('sbx-problem');
+    p.textContent = msg;
+    p.hidden = false;
+    var btn = document.getElementById('sbx-continue');
+    btn.disabled = false;
+    btn.textContent = 'Continue';
+  }
+
+  function finish(cb) {
+    var ids = {
+      waba_id: value('sbx-waba-id'),
+      phone_number_id: value('sbx-phone-number-id'),
+      business_id: value('sbx-business-id')
+    };
+    var event = value('sbx-event') || 'FINISH';
+    var order = value('sbx-order') || 'ids-first';
+    var display = value('sbx-display-phone');
+    if (!/^[1-9][0-9]{0,19}$/.test(ids.waba_id) || !/^[1-9][0-9]{0,19}$/.test(ids.business_id) ||
+        (event !== 'FINISH_ONLY_WABA' && !/^[1-9][0-9]{0,19}$/.test(ids.phone_number_id))) {
+      fail('IDs are Meta object IDs: digits only, not starting with 0.');
+      return;
+    }
+    var grant = { waba_id: ids.waba_id, business_id: ids.business_id, phone_numbers: [] };
+    if (ids.phone_number_id) {
+      grant.phone_numbers.push({ id: ids.phone_number_id, display_phone_number: display, verified_name: 'Sandbox Business' });
+    }
+    var btn = document.getElementById('sbx-continue');
+    btn.disabled = true;
+    btn.textContent = 'Finishing…';
+    fetch(codesURL, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(grant)
+    }).then(function (res) {
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      return res.json();
+    }).then(function (body) {
+      if (!body || !body.code) throw new Error('no code in the answer');
+      close();
+      var data = { waba_id: ids.waba_id, business_id: ids.business_id };
+      if (event !== 'FINISH_ONLY_WABA') data.phone_number_id = ids.phone_number_id;
+      var message = function () { post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data }); };
+      var callback = function () {
+        cb({
+          authResponse: { code: body.code, userID: '', expiresIn: 0, signedRequest: '', graphDomain: 'facebook', data_access_expiration_time: 0 },
+          status: 'connected'
+        });
+      };
+      if (order === 'code-first') {
+        callback();
+        setTimeout(message, 150);
+      } else if (order === 'code-only') {
+        callback();
+      } else {
+        message();
+        setTimeout(callback, 150);
+      }
+    }).catch(function (e) {
+      fail('The Meta simulator did not issue a code (' + e.message + '). Is the local stack running in sandbox mode?');
+    });
+  }
+
+  function submit() {
+    var cb = state.open.cb;
+    switch (outcome()) {
+      case 'finish':
+        finish(cb);
+        return;
+      case 'cancel':
+        close();
+        post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: { current_step: value('sbx-step') } });
+        setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
+        return;
+      default:
+        close();
+        post({
+          type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3',
+          data: {
+            error_message: value('sbx-error-message') || 'Something went wrong.',
+            error_id: String(524126 + Math.floor(Math.random() * 1000)),
+            session_id: randomID(),
+            timestamp: String(Math.floor(Date.now() / 1000))
+          }
+        });
+        setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
+    }
+  }
+
+  function login(cb, opts) {
+    if (typeof cb !== 'function') throw new Error('FB.login: callback required');
+    opts = opts || {};
+    if (opts.response_type !== 'code' || !opts.override_default_response_type || !opts.config_id) {
+      // The real SDK would run a different login; say so loudly.
+      window.console.error('sandbox FB.login: Embedded Signup needs config_id, response_type "code" and override_default_response_type', opts);
+    }
+    if (state.open) close();
+    state.open = { cb: cb, opts: opts };
+    document.body.appendChild(dialog());
+    syncPanels();
+    document.getElementById('sbx-form').addEventListener('change', syncPanels);
+    document.getElementById('sbx-form').addEventListener('submit', function (ev) { ev.preventDefault(); submit(); });
+    document.getElementById('sbx-continue').addEventListener('click', submit);
+    document.getElementById('sbx-cancel').addEventListener('click', abandon);
+    document.getElementById('sbx-close').addEventListener('click', abandon);
+    document.addEventListener('keydown', onKey);
+    document.getElementById('sbx-continue').focus();
+  }
+
+  window.FB = {
+    init: function (opts) {
+      opts = opts || {};
+      state.appId = opts.appId || '';
+      state.version = opts.version || '';
+    },
+    login: login,
+    getLoginStatus: function (cb) { if (typeof cb === 'function') cb({ status: 'unknown', authResponse: null }); },
+    logout: function (cb) { if (typeof cb === 'function') cb({ status: 'unknown' }); },
+    AppEvents: { logEvent: function () {}, logPageView: function () {} },
+    sandbox: true
+  };
+
+  // Like Meta's SDK: call fbAsyncInit once loaded.
+  setTimeout(function () {
+    if (typeof window.fbAsyncInit === 'function') window.fbAsyncInit();
+  }, 0);
+})();

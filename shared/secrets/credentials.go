@@ -1,0 +1,182 @@
+package secrets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// redacted stands in for a secret value wherever a credential is printed.
+const redacted = "[REDACTED]"
+
+// MetaApp is the Meta app's ID and secret, stored as the JSON secret
+// {"app_id": "...", "app_secret": "..."}.
+type MetaApp struct {
+	AppID     string
+	AppSecret string
+}
+
+// PlivoCredentials are the Tech Provider sub-account's API credentials,
+// stored as the JSON secret {"auth_id": "...", "auth_token": "..."}.
+type PlivoCredentials struct {
+	AuthID    string
+	AuthToken string
+}
+
+// ParseMetaApp reads a MetaApp secret string. Errors name missing or
+// malformed fields, never their values.
+func ParseMetaApp(raw string) (MetaApp, error) {
+	f, err := parseFields(raw, "app_id", "app_secret")
+	if err != nil {
+		return MetaApp{}, err
+	}
+	return MetaApp{AppID: f["app_id"], AppSecret: f["app_secret"]}, nil
+}
+
+// ParsePlivoCredentials reads a PlivoCredentials secret string. Errors name
+// missing or malformed fields, never their values.
+func ParsePlivoCredentials(raw string) (PlivoCredentials, error) {
+	f, err := parseFields(raw, "auth_id", "auth_token")
+	if err != nil {
+		return PlivoCredentials{}, err
+	}
+	return PlivoCredentials{AuthID: f["auth_id"], AuthToken: f["auth_token"]}, nil
+}
+
+// MetaApp returns the Meta app credentials stored in secretID.
+func (c *Cache) MetaApp(ctx context.Context, secretID string) (MetaApp, error) {
+	raw, err := c.Get(ctx, secretID)
+	if err != nil {
+		return MetaApp{}, err
+	}
+	app, err := ParseMetaApp(raw)
+	if err != nil {
+		return MetaApp{}, fmt.Errorf("secrets: %q: %w", secretID, err)
+	}
+	return app, nil
+}
+
+// Plivo returns the Plivo credentials stored in secretID; with refresh it
+// fetches them again first (see Refresh), for a caller whose credentials
+// Plivo just refused.
+func (c *Cache) Plivo(ctx context.Context, secretID string, refresh bool) (PlivoCredentials, error) {
+	get := c.Get
+	if refresh {
+		get = c.Refresh
+	}
+	raw, err := get(ctx, secretID)
+	if err != nil {
+		return PlivoCredentials{}, err
+	}
+	creds, err := ParsePlivoCredentials(raw)
+	if err != nil {
+		return PlivoCredentials{}, fmt.Errorf("secrets: %q: %w", secretID, err)
+	}
+	return creds, nil
+}
+
+// MetaAppSource binds c and secretID into the loader meta.Config.App takes.
+func MetaAppSource(c *Cache, secretID string) func(context.Context) (MetaApp, error) {
+	return func(ctx context.Context) (MetaApp, error) { return c.MetaApp(ctx, secretID) }
+}
+
+// PlivoSource binds c and secretID into the loader plivo.Config.Credentials
+// takes.
+func PlivoSource(c *Cache, secretID string) func(context.Context, bool) (PlivoCredentials, error) {
+	return func(ctx context.Context, refresh bool) (PlivoCredentials, error) {
+		return c.Plivo(ctx, secretID, refresh)
+	}
+}
+
+// parseFields reads the named string fields of a JSON object. Numbers are
+// accepted as their text because app IDs are often pasted unquoted.
+// Surrounding white space is dropped: a pasted trailing newline would
+// otherwise break every HMAC and basic-auth header silently.
+func parseFields(raw string, names ...string) (map[string]string, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &obj); err != nil || obj == nil {
+		// The decoder's message can quote the secret's bytes: drop it.
+		return nil, errors.New("secret is not a JSON object")
+	}
+	out := make(map[string]string, len(names))
+	for _, name := range names {
+		v, ok := obj[name]
+		if !ok || string(v) == "null" {
+			return nil, fmt.Errorf("secret field %s is missing", name)
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			var n json.Number
+			if json.Unmarshal(v, &n) != nil {
+				return nil, fmt.Errorf("secret field %s must be a string", name)
+			}
+			s = n.String()
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil, fmt.Errorf("secret field %s is empty", name)
+		}
+		out[name] = s
+	}
+	return out, nil
+}
+
+// mask shows whether a secret is set without showing it.
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// String shows the app ID and hides the secret.
+func (m MetaApp) String() string {
+	return fmt.Sprintf("{AppID:%s AppSecret:%s}", m.AppID, mask(m.AppSecret))
+}
+
+// Format makes every fmt verb (%v, %+v, %#v, %s, %d...) print String, so
+// no verb falls back to printing the raw fields.
+func (m MetaApp) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String())) }
+
+// LogValue implements slog.LogValuer with the secret hidden.
+func (m MetaApp) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("app_id", m.AppID), slog.String("app_secret", mask(m.AppSecret)))
+}
+
+// MarshalJSON hides the secret from loggers and encoders that serialize
+// values as JSON.
+func (m MetaApp) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"app_id": m.AppID, "app_secret": mask(m.AppSecret)})
+}
+
+// String shows the auth ID, which is in every request path anyway, and
+// hides the token.
+func (p PlivoCredentials) String() string {
+	return fmt.Sprintf("{AuthID:%s AuthToken:%s}", p.AuthID, mask(p.AuthToken))
+}
+
+// Format makes every fmt verb print String.
+func (p PlivoCredentials) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(p.String())) }
+
+// LogValue implements slog.LogValuer with the token hidden.
+func (p PlivoCredentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("auth_id", p.AuthID), slog.String("auth_token", mask(p.AuthToken)))
+}
+
+// MarshalJSON hides the token from loggers and encoders that serialize
+// values as JSON.
+func (p PlivoCredentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"auth_id": p.AuthID, "auth_token": mask(p.AuthToken)})
+}
+
+var (
+	_ fmt.Formatter  = MetaApp{}
+	_ slog.LogValuer = MetaApp{}
+	_ json.Marshaler = MetaApp{}
+	_ fmt.Formatter  = PlivoCredentials{}
+	_ slog.LogValuer = PlivoCredentials{}
+	_ json.Marshaler = PlivoCredentials{}
+)
