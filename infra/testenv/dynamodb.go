@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,13 +18,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// Dummy credentials and region for DynamoDB Local, which checks that a
-// request is signed but not by whom. Its tables live per access key and
-// region, so every client here uses the same pair.
+// DynamoDB Local checks that a request is signed but not by whom. Its
+// tables live per access key and region, so every client here uses the same
+// pair.
 const (
-	DummyAccessKeyID     = "testenv"
+	// DummyAccessKeyID is the access key every local client signs with.
+	DummyAccessKeyID = "testenv"
+	// DummySecretAccessKey goes with DummyAccessKeyID.
 	DummySecretAccessKey = "testenv"
-	Region               = "us-east-1"
+	// Region is the region of every local client and function.
+	Region = "us-east-1"
 )
 
 // startTimeout bounds a start whose ctx has no deadline. A first run also
@@ -87,6 +91,11 @@ func startDynamoDBOn(ctx context.Context, dir string, port int) (*DynamoDB, erro
 		o.Retryer = aws.NopRetryer{}
 	})
 	err = p.waitReady(ctx, 25*time.Millisecond, func(ctx context.Context) error {
+		// On a bind failure DynamoDB Local's main thread dies but the JVM
+		// lives on, so the exit alone would never tell.
+		if b, _ := os.ReadFile(p.logPath); bytes.Contains(b, []byte("java.net.BindException")) {
+			return errPortTaken
+		}
 		if _, err := client.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)}); err != nil {
 			return err
 		}
@@ -97,7 +106,7 @@ func startDynamoDBOn(ctx context.Context, dir string, port int) (*DynamoDB, erro
 	})
 	if err != nil {
 		p.stop(time.Second)
-		if log := tail(p.logPath, 4096); errors.Is(err, errPortTaken) || strings.Contains(log, "Address already in use") {
+		if errors.Is(err, errPortTaken) {
 			return nil, fmt.Errorf("testenv: DynamoDB Local on port %d: %w", port, errPortTaken)
 		}
 		return nil, err

@@ -21,9 +21,11 @@ type SignupAnswer struct {
 	RequestID string          `json:"request_id"`
 }
 
-// SessionCheck verifies an onboarding session token and returns the
-// client_ref it binds the signup to. Nil means sessions are not enforced.
-type SessionCheck func(ctx context.Context, token, clientRef string) (string, error)
+// SessionCheck verifies an onboarding session token against the signup's
+// identity (the body's client_ref must match; the WABA ID recognises a
+// retry) and returns the client_ref it binds the signup to. Nil means
+// sessions are not enforced.
+type SessionCheck func(ctx context.Context, token string, id onboarding.Identity) (string, error)
 
 // SignupHandler handles POST /api/whatsapp/embedded-signup.
 func SignupHandler(svc *onboarding.Service, sessions SessionCheck, log *slog.Logger) Handler {
@@ -42,7 +44,7 @@ func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck,
 		return Error(ctx, log, rid, err)
 	}
 	if sessions != nil {
-		ref, err := sessions(ctx, in.Session, in.Request.Identity.ClientRef)
+		ref, err := sessions(ctx, in.Session, in.Request.Identity)
 		if err != nil {
 			return Error(ctx, log, rid, err)
 		}

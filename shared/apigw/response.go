@@ -28,23 +28,32 @@ func StatusOf(code onboarding.Code) int {
 	switch code {
 	case onboarding.CodeInvalidRequest:
 		return http.StatusBadRequest
-	case onboarding.CodeUnauthorized:
+	case onboarding.CodeUnauthorized, onboarding.CodeSessionMissing, onboarding.CodeSessionInvalid,
+		onboarding.CodeSessionExpired, onboarding.CodeSessionUsed:
 		return http.StatusUnauthorized
+	case onboarding.CodeClientRefMismatch:
+		// The token is genuine: the caller is known but asks for a
+		// customer the token does not cover. A new token would not help.
+		return http.StatusForbidden
+	case onboarding.CodeSignatureInvalid:
+		// A callback that Plivo did not sign: refused, nothing stored.
+		return http.StatusForbidden
 	case onboarding.CodeNotFound:
 		return http.StatusNotFound
 	case onboarding.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case onboarding.CodeInProgress, onboarding.CodeConflict, onboarding.CodeAlreadyRegistered, onboarding.CodePhoneNumberTaken:
+	case onboarding.CodeInProgress, onboarding.CodeConflict, onboarding.CodeAlreadyRegistered, onboarding.CodePhoneNumberTaken,
+		onboarding.CodeNotOnboarded, onboarding.CodeSenderUnknown, onboarding.CodeCallbackInProgress:
 		return http.StatusConflict
 	case onboarding.CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case onboarding.CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case onboarding.CodeMetaRejected:
+	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected:
 		return http.StatusUnprocessableEntity
 	case onboarding.CodeTooManyRequests:
 		return http.StatusTooManyRequests
-	case onboarding.CodeUpstreamFailed:
+	case onboarding.CodeUpstreamFailed, onboarding.CodePlivoCredentials:
 		return http.StatusBadGateway
 	case onboarding.CodeUpstreamUnavailable:
 		return http.StatusServiceUnavailable

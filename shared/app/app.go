@@ -52,17 +52,30 @@ type Deps struct {
 	Logger  *slog.Logger
 	Metrics onboarding.Metrics
 	HTTP    *http.Client
+	// DynamoDB and SecretsManager default to clients built from AWS.
+	DynamoDB       dynamo.API
+	SecretsManager secrets.Client
+}
+
+func (d *Deps) defaults() {
+	if d.HTTP == nil {
+		d.HTTP = upstreamHTTPClient()
+	}
+	if d.DynamoDB == nil {
+		d.DynamoDB = dynamodb.NewFromConfig(d.AWS)
+	}
+	if d.SecretsManager == nil {
+		d.SecretsManager = secretsmanager.NewFromConfig(d.AWS)
+	}
 }
 
 // NewSignupService builds the signup/resume service from its configuration.
 func NewSignupService(c config.Signup, d Deps) (*onboarding.Service, *secrets.Cache) {
-	if d.HTTP == nil {
-		d.HTTP = upstreamHTTPClient()
-	}
-	cache := secrets.NewCache(secretsmanager.NewFromConfig(d.AWS), c.SecretsTTL)
+	d.defaults()
+	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
 	metaApp := func(ctx context.Context) (secrets.MetaApp, error) { return cache.MetaApp(ctx, c.MetaSecretID) }
 	svc := &onboarding.Service{
-		Store: &dynamo.Store{Client: dynamodb.NewFromConfig(d.AWS), Table: c.TableName},
+		Store: &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
 		Meta: meta.New(meta.Config{
 			BaseURL:    c.GraphURL,
 			Version:    c.GraphVersion,
@@ -92,8 +105,11 @@ func NewSignupService(c config.Signup, d Deps) (*onboarding.Service, *secrets.Ca
 
 // NewStatusService builds a read-only service for the status function.
 func NewStatusService(c config.Status, d Deps) *onboarding.Service {
+	if d.DynamoDB == nil {
+		d.DynamoDB = dynamodb.NewFromConfig(d.AWS)
+	}
 	return &onboarding.Service{
-		Store:   &dynamo.Store{Client: dynamodb.NewFromConfig(d.AWS), Table: c.TableName},
+		Store:   &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
 		Logger:  d.Logger,
 		Metrics: d.Metrics,
 	}

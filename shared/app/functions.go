@@ -30,8 +30,12 @@ func Signup(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, _ := NewSignupService(cfg, Deps{AWS: awsCfg, Logger: log, Metrics: Metrics(cfg.Common, "signup")})
-	return apigw.SignupHandler(svc, nil, log), nil
+	svc, cache := NewSignupService(cfg, Deps{AWS: awsCfg, Logger: log, Metrics: Metrics(cfg.Common, "signup")})
+	sessions, err := SignupSessions(getenv, awsCfg, cache, log)
+	if err != nil {
+		return nil, err
+	}
+	return apigw.SignupHandler(svc, sessions, log), nil
 }
 
 // Status builds the status function's handler.

@@ -28,17 +28,20 @@ import (
 )
 
 // Paths the page function serves, relative to the configured base path.
+// The sandbox files sit under /static/ so that the deployed API needs no
+// route of its own for them; outside sandbox mode they are 404s.
 const (
 	IndexPath      = "/"
 	StaticPrefix   = "/static/"
-	SandboxPrefix  = "/sandbox/"
-	SandboxSDKPath = "/sandbox/sdk.js"
+	SandboxPrefix  = "/static/sandbox/"
+	SandboxSDKPath = "/static/sandbox/sdk.js"
 	// SignupPath is the signup API the page posts to; the status API is
 	// SignupPath + "/{waba_id}".
 	SignupPath = "/api/whatsapp/embedded-signup"
-	// SimCodesPath is where the sandbox SDK asks the Meta simulator for a
-	// single-use code. The local stack mounts it in sandbox mode only.
-	SimCodesPath = "/_sim/meta/codes"
+	// SimPath prefixes the simulators' controls, which the sandbox SDK
+	// calls (e.g. /_sim/meta/codes for a single-use code). The local stack
+	// mounts them in sandbox mode only.
+	SimPath = "/_sim"
 )
 
 // SDKURL is Meta's JavaScript SDK, loaded outside sandbox mode.
@@ -86,8 +89,8 @@ type server struct {
 
 // Handler serves the onboarding page (GET and HEAD /), its static assets
 // under /static/, and in sandbox mode the simulated Meta SDK under
-// /sandbox/. Every other path is a 404. Paths may carry cfg.APIBasePath as
-// a prefix.
+// /static/sandbox/. Every other path is a 404. Paths may carry
+// cfg.APIBasePath as a prefix.
 func Handler(cfg config.Page, log *slog.Logger, opts ...Option) apigw.Handler {
 	var o options
 	for _, opt := range opts {
@@ -140,7 +143,7 @@ func (s *server) assetURL(p string) string {
 // pageData is what the template renders. Every field is public.
 type pageData struct {
 	AppID, ConfigID, GraphVersion, SolutionID string
-	SignupURL, SDKURL, Origins, SimCodesURL   string
+	SignupURL, SDKURL, Origins, SimURL        string
 	Sandbox                                   bool
 	CSS, JS, Icon, SandboxCSS                 string
 }
@@ -164,7 +167,7 @@ func (s *server) render() ([]byte, error) {
 		// "self" tells the script to accept exactly that one.
 		d.SDKURL = s.assetURL(SandboxSDKPath)
 		d.Origins = "self"
-		d.SimCodesURL = s.base + SimCodesPath
+		d.SimURL = s.base + SimPath
 		d.SandboxCSS = s.assetURL(SandboxPrefix + "sdk.css")
 		if d.AppID == "" {
 			d.AppID = "sandbox-app"

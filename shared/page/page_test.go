@@ -159,10 +159,10 @@ func TestIndex(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, attrs[k], v)
 		}
 	}
-	if _, ok := attrs["data-sim-codes-url"]; ok {
+	if _, ok := attrs["data-sim-url"]; ok {
 		t.Error("production page names the simulator's code endpoint")
 	}
-	if strings.Contains(r.Body, "/sandbox/") || strings.Contains(r.Body, "Sandbox") {
+	if strings.Contains(r.Body, "sandbox/") || strings.Contains(r.Body, "Sandbox") {
 		t.Error("production page mentions the sandbox")
 	}
 	if !strings.Contains(r.Body, `id="connect"`) || !strings.Contains(r.Body, "Connect WhatsApp") {
@@ -228,7 +228,7 @@ func TestSandboxAssets(t *testing.T) {
 			if !strings.HasPrefix(attrs["data-sdk-url"], tt.wantSDK) {
 				t.Errorf("data-sdk-url = %q, want prefix %q", attrs["data-sdk-url"], tt.wantSDK)
 			}
-			for _, p := range []string{"/sandbox/sdk.js", "/sandbox/sdk.css"} {
+			for _, p := range []string{"/static/sandbox/sdk.js", "/static/sandbox/sdk.css"} {
 				if r := get(t, h, "GET", p, nil); r.StatusCode != tt.wantStatus {
 					t.Errorf("GET %s = %d, want %d", p, r.StatusCode, tt.wantStatus)
 				}
@@ -237,8 +237,8 @@ func TestSandboxAssets(t *testing.T) {
 				if attrs["data-origins"] != "self" {
 					t.Errorf("sandbox data-origins = %q, want self", attrs["data-origins"])
 				}
-				if attrs["data-sim-codes-url"] != page.SimCodesPath {
-					t.Errorf("data-sim-codes-url = %q", attrs["data-sim-codes-url"])
+				if attrs["data-sim-url"] != page.SimPath {
+					t.Errorf("data-sim-url = %q", attrs["data-sim-url"])
 				}
 				if attrs["data-app-id"] == "" || attrs["data-config-id"] == "" {
 					t.Error("sandbox page without placeholder app and config IDs")
@@ -335,7 +335,7 @@ func TestBasePath(t *testing.T) {
 	if attrs["data-signup-url"] != "/onboarding/api/whatsapp/embedded-signup" {
 		t.Errorf("data-signup-url = %q", attrs["data-signup-url"])
 	}
-	if !strings.HasPrefix(attrs["data-sdk-url"], "/onboarding/sandbox/sdk.js?v=") {
+	if !strings.HasPrefix(attrs["data-sdk-url"], "/onboarding/static/sandbox/sdk.js?v=") {
 		t.Errorf("data-sdk-url = %q", attrs["data-sdk-url"])
 	}
 	if r := get(t, h, "GET", "/onboarding/static/onboarding.js", nil); r.StatusCode != http.StatusOK {

@@ -149,7 +149,7 @@ func (c *Client) ListTemplates(ctx context.Context, wabaID string) ([]Template, 
 		if out.Meta.Next == "" || len(page) == 0 {
 			return all, nil
 		}
-		next, ok := accountRelative(out.Meta.Next)
+		next, ok := c.accountRelative(out.Meta.Next)
 		if !ok || next == path {
 			return all, errors.New("plivo: list_templates: meta.next is not a page of this account")
 		}
@@ -163,13 +163,13 @@ func templatePath(wabaID string) string { return "WhatsApp/Template/" + wabaID +
 // accountRelative turns Plivo's meta.next ("/v1/Account/MA.../WhatsApp/
 // Template/1/?limit=20&offset=20") into a path relative to the account, so
 // the request is rebuilt on our base URL with the current auth ID rather
-// than sent wherever the link points.
-func accountRelative(next string) (string, bool) {
+// than sent, with our credentials, wherever the link points.
+func (c *Client) accountRelative(next string) (string, bool) {
 	u, err := url.Parse(next)
-	if err != nil || u.Host != "" || u.User != nil {
+	if err != nil || u.User != nil || (u.Host != "" && (u.Host != c.base.Host || u.Scheme != c.base.Scheme)) {
 		return "", false
 	}
-	rest, ok := strings.CutPrefix(u.Path, "/v1/Account/")
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(u.Path, c.base.Path), "/v1/Account/")
 	if !ok {
 		return "", false
 	}

@@ -32,6 +32,8 @@ const (
 	// hangLimit bounds KindHang so that a test that forgets a client timeout
 	// fails slowly instead of hanging httptest.Server.Close for ever.
 	hangLimit = 30 * time.Second
+	// maxLogged is how many requests Requests keeps, newest last.
+	maxLogged = 10000
 )
 
 // Config configures a Server.
@@ -135,7 +137,8 @@ func (s *Server) Calls(endpoint string) int {
 	return s.calls[endpoint]
 }
 
-// Requests returns a copy of the request log, oldest first.
+// Requests returns a copy of the request log, oldest first: the last
+// 10000 requests since New or Reset.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,6 +261,11 @@ func (s *Server) record(r *http.Request, endpoint string, status int, kind Kind)
 		Injected:  kind,
 	}
 	s.mu.Lock()
+	if len(s.requests) >= maxLogged {
+		// A long local session or benchmark must not grow without bound;
+		// tests look at far fewer requests than this.
+		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxLogged+1)
+	}
 	s.requests = append(s.requests, req)
 	s.mu.Unlock()
 	if s.cfg.Logger != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -869,15 +870,15 @@ func TestFailNextQueueAndSticky(t *testing.T) {
 	}
 	e.sim.FailNext(EndpointDebugToken, 2, KindTransient)
 	e.sim.FailNext(EndpointDebugToken, 1, KindThrottled)
-	if got := statuses(4); !equalInts(got, []int{500, 500, 403, 200}) {
+	if got := statuses(4); !slices.Equal(got, []int{500, 500, 403, 200}) {
 		t.Errorf("queued: %v", got)
 	}
 	e.sim.FailNext(EndpointDebugToken, -1, KindDown)
-	if got := statuses(3); !equalInts(got, []int{503, 503, 503}) {
+	if got := statuses(3); !slices.Equal(got, []int{503, 503, 503}) {
 		t.Errorf("sticky: %v", got)
 	}
 	e.sim.FailNext(EndpointDebugToken, 0, "")
-	if got := statuses(1); !equalInts(got, []int{200}) {
+	if got := statuses(1); !slices.Equal(got, []int{200}) {
 		t.Errorf("cleared: %v", got)
 	}
 	if n := e.sim.Calls(EndpointDebugToken); n != 8 {
@@ -892,18 +893,6 @@ func TestFailNextQueueAndSticky(t *testing.T) {
 		// The token is gone after Reset, but debug_token still answers 200.
 		t.Errorf("after Reset: %d", got.status)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTransientAfterCommitConsumesCode(t *testing.T) {
@@ -955,11 +944,19 @@ func TestLatency(t *testing.T) {
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("request took %v, want >= 50ms", d)
 	}
-	// Control routes are not slowed down.
-	start = time.Now()
-	e.do(t, http.MethodGet, "/_sim/meta/requests", nil, nil)
-	if d := time.Since(start); d >= 50*time.Millisecond {
-		t.Errorf("control route took %v", d)
+
+	// With an hour of latency, control routes still answer, and a Graph
+	// request ends when its client gives up.
+	slow := newEnv(t, func(c *Config) { c.Latency = time.Hour })
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(slow.srv.URL + "/_sim/meta/requests")
+	if err != nil {
+		t.Fatalf("control route was slowed down: %v", err)
+	}
+	resp.Body.Close()
+	client.Timeout = 50 * time.Millisecond
+	if _, err := client.Get(slow.srv.URL + "/v19.0/debug_token"); err == nil {
+		t.Fatal("want a client timeout")
 	}
 }
 

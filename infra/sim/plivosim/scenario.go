@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -114,6 +115,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, kind
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"))
 	case KindHang:
+		// Until the body is read the server does not watch the connection,
+		// and would not notice the client giving up.
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<20))
 		ctx, cancel := context.WithTimeout(r.Context(), hangLimit)
 		defer cancel()
 		<-ctx.Done()

@@ -1,5 +1,6 @@
 // sdk.js is a simulated Meta JavaScript SDK for sandbox mode. It is served
-// only when the page function runs with SANDBOX=true.
+// only when the page function runs with SANDBOX=true, and talks to the
+// simulators the local stack mounts under /_sim/.
 //
 // FB.login opens an in-page dialog standing in for Meta's Embedded Signup
 // window. The customer picks an outcome:
@@ -14,7 +15,7 @@
   'use strict';
 
   var data = document.body.dataset;
-  var codesURL = data.simCodesUrl || '/_sim/meta/codes';
+  var sim = data.simUrl || '/_sim';
   var query = new URLSearchParams(window.location.search);
 
   var STEPS = [
@@ -31,6 +32,25 @@
     ['code-only', 'Code only (no session info)']
   ];
   var EVENTS = ['FINISH', 'FINISH_ONLY_WABA', 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING'];
+  // What Meta does with the code the backend exchanges.
+  var META = [
+    ['ok', 'Accepts the code'],
+    ['expired', 'Code expired'],
+    ['used', 'Code already used']
+  ];
+  // What Plivo answers the backend's Embedded Signup call. "n" is how many
+  // calls fail: one signup request makes up to two Plivo attempts (and a
+  // 401 is retried once with fresh credentials), so the counts below make
+  // the request end pending and the resume function finish the job.
+  var PLIVO = [
+    ['ok', 'Onboards the WABA'],
+    ['500', '500 twice, then onboards'],
+    ['401', '401 (credentials refused), then onboards'],
+    ['403', '403 (not a Tech Provider), then onboards'],
+    ['inactive', 'Multi-Partner Solution not active, then onboards'],
+    ['registered', 'WABA already registered'],
+    ['phone-taken', 'Number under another WABA']
+  ];
 
   var state = { appId: '', version: '', open: null };
 
@@ -100,7 +120,9 @@
               field('sbx-business-id', 'Business portfolio ID', randomID(), { inputmode: 'numeric' }),
               field('sbx-display-phone', 'Display phone number', '+1 555-010-' + n4),
               select('sbx-event', 'Event', EVENTS.map(function (e) { return [e, e]; }), 'FINISH'),
-              select('sbx-order', 'Arrival order', ORDERS, order)
+              select('sbx-order', 'Arrival order', ORDERS, order),
+              select('sbx-meta', 'Meta', META, query.get('sandbox_meta') || 'ok'),
+              select('sbx-plivo', 'Plivo', PLIVO, query.get('sandbox_plivo') || 'ok')
             ])
           ], true),
           choice('cancel', 'Cancel at a step', 'Close the window part-way through', [
@@ -170,6 +192,41 @@
     btn.textContent = 'Continue';
   }
 
+  function postJSON(path, body) {
+    return fetch(sim + path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body || {})
+    }).then(function (res) {
+      if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
+      return res.status === 204 ? null : res.json();
+    });
+  }
+
+  // plivoScenario tells the Plivo simulator how to answer this signup.
+  function plivoScenario(name, ids) {
+    var fail = function (n, kind) { return postJSON('/plivo/scenario', { route: 'signup', n: n, kind: kind }); };
+    switch (name) {
+      case '500': return fail(2, 'internal');
+      case '401': return fail(2, 'unauthorized');
+      case '403': return fail(1, 'forbidden');
+      case 'inactive': return fail(1, 'solution_inactive');
+      case 'registered':
+        return postJSON('/plivo/scenario', { preregister: { waba_id: ids.waba_id, phone_number_id: ids.phone_number_id || randomID() } });
+      case 'phone-taken':
+        return postJSON('/plivo/scenario', { preregister: { waba_id: randomID(), phone_number_id: ids.phone_number_id || randomID() } });
+    }
+    return Promise.resolve(null);
+  }
+
+  // metaScenario spoils the code the way the customer chose.
+  function metaScenario(name, code) {
+    if (name === 'used') return postJSON('/local/meta/spend', { code: code });
+    if (name === 'expired') return postJSON('/local/meta/expire', {});
+    return Promise.resolve(null);
+  }
+
   function finish(cb) {
     var ids = {
       waba_id: value('sbx-waba-id'),
@@ -191,23 +248,21 @@
     var btn = document.getElementById('sbx-continue');
     btn.disabled = true;
     btn.textContent = 'Finishing…';
-    fetch(codesURL, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(grant)
-    }).then(function (res) {
-      if (!res.ok) throw new Error('HTTP ' + res.status);
-      return res.json();
+    var code = '';
+    plivoScenario(value('sbx-plivo'), ids).then(function () {
+      return postJSON('/meta/codes', grant);
     }).then(function (body) {
       if (!body || !body.code) throw new Error('no code in the answer');
+      code = body.code;
+      return metaScenario(value('sbx-meta'), code);
+    }).then(function () {
       close();
       var data = { waba_id: ids.waba_id, business_id: ids.business_id };
       if (event !== 'FINISH_ONLY_WABA') data.phone_number_id = ids.phone_number_id;
       var message = function () { post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data }); };
       var callback = function () {
         cb({
-          authResponse: { code: body.code, userID: '', expiresIn: 0, signedRequest: '', graphDomain: 'facebook', data_access_expiration_time: 0 },
+          authResponse: { code: code, userID: '', expiresIn: 0, signedRequest: '', graphDomain: 'facebook', data_access_expiration_time: 0 },
           status: 'connected'
         });
       };
@@ -221,7 +276,7 @@
         setTimeout(callback, 150);
       }
     }).catch(function (e) {
-      fail('The Meta simulator did not issue a code (' + e.message + '). Is the local stack running in sandbox mode?');
+      fail('The simulators did not answer (' + e.message + '). Is the local stack running in sandbox mode?');
     });
   }
 

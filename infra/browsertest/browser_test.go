@@ -1,0 +1,425 @@
+// Package browsertest drives the onboarding page in headless Chromium
+// against the local stack, in sandbox mode: the same page, functions and
+// DynamoDB table a customer would meet, with Meta and Plivo simulated.
+//
+// Chromium is Debian's /usr/bin/chromium; TestMain installs it with
+// infra/scripts/deps.sh when it is missing, and fails (never skips) when
+// that does not work. Screenshots land in .artifacts/screenshots/.
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/chromedp/chromedp"
+
+	"github.com/techprovider/wa-onboarding/infra/localstack"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+)
+
+// chromiumPath is Debian's Chromium.
+const chromiumPath = "/usr/bin/chromium"
+
+// waitFor bounds each wait for the page to reach a state. Pending signups
+// finish within the local retry delay (seconds) plus one resume tick.
+const waitFor = 45 * time.Second
+
+var (
+	stack   *localstack.Stack
+	browser context.Context
+	shots   string
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	if err := ensureChromium(); err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest:", err)
+		return 1
+	}
+	ctx := context.Background()
+	var err error
+	// Getenv returns nothing: the test runs the sandbox whatever the
+	// developer's shell points at.
+	stack, err = localstack.Start(ctx, localstack.Options{
+		Getenv:      func(string) string { return "" },
+		ResumeEvery: time.Second,
+		Log:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest: local stack:", err)
+		return 1
+	}
+	defer stack.Close()
+
+	shots = filepath.Join(testenv.RepoRoot(), ".artifacts", "screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest:", err)
+		return 1
+	}
+	profile, err := os.MkdirTemp("", "browsertest-profile-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest:", err)
+		return 1
+	}
+	defer removeAll(profile)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox, // the tests may run as root in a container
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	var cancelBrowser context.CancelFunc
+	browser, cancelBrowser = chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		fmt.Fprintln(os.Stderr, "browsertest: start Chromium:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// ensureChromium installs Debian's Chromium when it is missing.
+func ensureChromium() error {
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return nil
+	}
+	cmd := exec.Command(filepath.Join(testenv.RepoRoot(), "infra", "scripts", "deps.sh"), "chromium")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("installing Chromium with infra/scripts/deps.sh chromium: %w", err)
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return fmt.Errorf("deps.sh ran but %s is still missing", chromiumPath)
+	}
+	return nil
+}
+
+func removeAll(dir string) {
+	// Chromium's children may still write for a moment after it exits.
+	for range 50 {
+		if os.RemoveAll(dir) == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// tab is one browser tab on the onboarding page.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage
+}
+
+// open resets the simulators, opens a new tab on the page and waits until
+// the Connect button is ready. At the end of the test it fails on any
+// console error, CSP violations included.
+func open(t *testing.T) *tab {
+	t.Helper()
+	stack.Meta.Reset()
+	stack.Plivo.Reset()
+	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
+	ctx, cancelTab := chromedp.NewContext(ctx)
+	tb := &tab{t: t, ctx: ctx}
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			tb.mu.Lock()
+			tb.console = append(tb.console, m)
+			tb.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		tb.mu.Lock()
+		for _, m := range tb.console {
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				t.Errorf("browser console: %s (%s:%d)", m, m.URL, m.Line)
+			}
+		}
+		tb.mu.Unlock()
+		cancelTab()
+		cancel()
+		<-done
+	})
+	tb.do(chromedp.Navigate(stack.URL + "/"))
+	tb.waitState("idle")
+	return tb
+}
+
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("browser: %v (page shows: %s)", err, tb.statusText())
+	}
+}
+
+func (tb *tab) value(sel string) string {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Value(sel))
+	if err != nil {
+		tb.t.Fatalf("read %s: %v", sel, err)
+	}
+	return v
+}
+
+func (tb *tab) text(sel string) string {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Text(sel))
+	if err != nil {
+		tb.t.Fatalf("read %s: %v", sel, err)
+	}
+	return v
+}
+
+// statusText is what the status panel says, for failure messages.
+func (tb *tab) statusText() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`(function(){var s=document.getElementById('status');return s?s.getAttribute('data-state')+': '+s.innerText.replace(/\s+/g,' '):'no status panel'})()`))
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return s
+}
+
+// waitState waits until the status panel is in state.
+func (tb *tab) waitState(state string) {
+	tb.t.Helper()
+	_, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](
+		`document.getElementById('status') && document.getElementById('status').getAttribute('data-state') === `+strconv.Quote(state),
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(waitFor)))
+	if err != nil {
+		tb.t.Fatalf("waiting for %q: %v; page shows %s", state, err, tb.statusText())
+	}
+}
+
+// connect clicks Connect WhatsApp and waits for the simulated Meta window.
+func (tb *tab) connect() {
+	tb.t.Helper()
+	tb.do(chromedp.Click("#connect"), chromedp.WaitVisible("#sbx-dialog"))
+}
+
+// screenshot saves the whole page as .artifacts/screenshots/<name>.png.
+func (tb *tab) screenshot(name string) {
+	tb.t.Helper()
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+// record reads the signup record of wabaID from the stack's table.
+func record(t *testing.T, wabaID string) map[string]types.AttributeValue {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := stack.DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(stack.TableName),
+		Key:            map[string]types.AttributeValue{"waba_id": &types.AttributeValueMemberS{Value: wabaID}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("GetItem %s: %v", wabaID, err)
+	}
+	return out.Item
+}
+
+func attr(item map[string]types.AttributeValue, name string) string {
+	switch v := item[name].(type) {
+	case *types.AttributeValueMemberS:
+		return v.Value
+	case *types.AttributeValueMemberN:
+		return v.Value
+	}
+	return ""
+}
+
+func TestOnboarding(t *testing.T) {
+	tests := []struct {
+		order, shot string
+	}{
+		{"ids-first", "onboarded"},
+		{"code-first", "onboarded-code-first"},
+		{"code-only", "onboarded-code-only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.order, func(t *testing.T) {
+			tb := open(t)
+			if tt.order == "ids-first" {
+				tb.screenshot("start")
+			}
+			tb.connect()
+			if tt.order == "ids-first" {
+				tb.screenshot("sandbox-dialog")
+			}
+			waba, phone, business := tb.value("#sbx-waba-id"), tb.value("#sbx-phone-number-id"), tb.value("#sbx-business-id")
+			display := tb.value("#sbx-display-phone")
+			tb.do(chromedp.SetValue("#sbx-order", tt.order), chromedp.Click("#sbx-continue"))
+			tb.waitState("onboarded")
+
+			if got := tb.text("#phone-number-id"); got != phone {
+				t.Errorf("page shows phone number ID %q, want %q", got, phone)
+			}
+			if got := tb.text("#waba-id"); got != waba {
+				t.Errorf("page shows WABA %q, want %q", got, waba)
+			}
+			if got := tb.text("#status-chip"); !strings.EqualFold(got, "onboarded") {
+				t.Errorf("status chip %q", got)
+			}
+			if text := tb.text("#status-text"); !strings.Contains(text, display) {
+				t.Errorf("status text %q does not name the number %q", text, display)
+			}
+			tb.screenshot(tt.shot)
+
+			item := record(t, waba)
+			if attr(item, "state") != "onboarded" || attr(item, "phone_number_id") != phone || attr(item, "business_id") != business {
+				t.Errorf("DynamoDB record %v, want onboarded with phone %s and business %s", item, phone, business)
+			}
+			if n := stack.Plivo.SuccessfulSignups(); n != 1 {
+				t.Errorf("Plivo onboarded %d WABAs, want 1", n)
+			}
+		})
+	}
+}
+
+func TestCancelAtStep(t *testing.T) {
+	tb := open(t)
+	tb.connect()
+	waba := tb.value("#sbx-waba-id")
+	tb.do(
+		chromedp.Click("#sbx-outcome-cancel"),
+		chromedp.SetValue("#sbx-step", "PHONE_NUMBER_VERIFICATION"),
+		chromedp.Click("#sbx-continue"),
+	)
+	tb.waitState("cancelled")
+	if title := tb.text("#status-title"); title != "Signup cancelled at phone number verification" {
+		t.Errorf("title %q", title)
+	}
+	if text := tb.text("#status-text"); !strings.Contains(text, "PHONE_NUMBER_VERIFICATION") {
+		t.Errorf("text %q does not name the step", text)
+	}
+	if label := tb.text("#connect-label"); label != "Start again" {
+		t.Errorf("button %q, want Start again", label)
+	}
+	tb.screenshot("cancelled")
+	if item := record(t, waba); item != nil {
+		t.Errorf("a cancelled signup wrote a record: %v", item)
+	}
+}
+
+func TestMetaReportsError(t *testing.T) {
+	tb := open(t)
+	tb.connect()
+	const msg = "Your phone number could not be verified."
+	tb.do(
+		chromedp.Click("#sbx-outcome-error"),
+		chromedp.SetValue("#sbx-error-message", msg),
+		chromedp.Click("#sbx-continue"),
+	)
+	tb.waitState("failed")
+	if text := tb.text("#status-text"); !strings.Contains(text, msg) || !strings.Contains(text, "Try again") {
+		t.Errorf("text %q should quote Meta and say what to do", text)
+	}
+	if ref := tb.text("#reference"); !strings.HasPrefix(ref, "Reference: Meta error ") {
+		t.Errorf("reference %q", ref)
+	}
+}
+
+// TestPlivoFailsThenResumes: Plivo answers 500 to both attempts the signup
+// request makes, so the page shows pending; the resume function retries and
+// the page, polling, shows onboarded.
+func TestPlivoFailsThenResumes(t *testing.T) {
+	tb := open(t)
+	tb.connect()
+	waba, phone := tb.value("#sbx-waba-id"), tb.value("#sbx-phone-number-id")
+	tb.do(chromedp.SetValue("#sbx-plivo", "500"), chromedp.Click("#sbx-continue"))
+	tb.waitState("pending")
+	if chip := tb.text("#status-chip"); !strings.EqualFold(chip, "pending") {
+		t.Errorf("status chip %q", chip)
+	}
+	tb.screenshot("pending")
+	if item := record(t, waba); attr(item, "state") != "verified" {
+		t.Errorf("record while pending: %v", item)
+	}
+
+	tb.waitState("onboarded")
+	if got := tb.text("#phone-number-id"); got != phone {
+		t.Errorf("page shows phone number ID %q, want %q", got, phone)
+	}
+	tb.screenshot("onboarded-after-retry")
+	item := record(t, waba)
+	if attr(item, "state") != "onboarded" {
+		t.Fatalf("record %v, want onboarded", item)
+	}
+	if n, _ := strconv.Atoi(attr(item, "plivo_attempts")); n < 3 {
+		t.Errorf("plivo_attempts = %d, want at least 3 (two failures, one success)", n)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	tests := []struct {
+		name, meta, plivo string
+		title             string
+		shot              string
+	}{
+		{name: "meta code already used", meta: "used", plivo: "ok", title: "Meta did not confirm the signup", shot: "failed-code-used"},
+		{name: "meta code expired", meta: "expired", plivo: "ok", title: "Meta did not confirm the signup"},
+		{name: "number under another WABA", meta: "ok", plivo: "phone-taken", title: "This number is already in use", shot: "failed-phone-taken"},
+		{name: "WABA already registered", meta: "ok", plivo: "registered", title: "This WhatsApp Business Account is already registered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := open(t)
+			tb.connect()
+			waba := tb.value("#sbx-waba-id")
+			tb.do(chromedp.SetValue("#sbx-meta", tt.meta), chromedp.SetValue("#sbx-plivo", tt.plivo), chromedp.Click("#sbx-continue"))
+			tb.waitState("failed")
+			if title := tb.text("#status-title"); title != tt.title {
+				t.Errorf("title %q, want %q", title, tt.title)
+			}
+			if ref := tb.text("#reference"); !strings.HasPrefix(ref, "Reference: ") {
+				t.Errorf("no support reference: %q", ref)
+			}
+			if label := tb.text("#connect-label"); label != "Start again" {
+				t.Errorf("button %q, want Start again", label)
+			}
+			if tt.shot != "" {
+				tb.screenshot(tt.shot)
+			}
+			if state := attr(record(t, waba), "state"); state != "failed" {
+				t.Errorf("record state %q, want failed", state)
+			}
+		})
+	}
+}

@@ -1,0 +1,656 @@
+// Package localstack runs the whole product on a laptop: DynamoDB Local with
+// the table template.yaml declares, the Meta, Plivo and Secrets Manager
+// simulators, and every HTTP function of template.yaml behind an API
+// Gateway stand-in, built by the same builders the Lambda binaries call.
+// Scheduled functions run on a short ticker.
+//
+// By default everything is local and the page runs in sandbox mode.
+// Environment variables point parts of it at real services instead (see
+// docs/local.md): TABLE_NAME at a real DynamoDB table, SANDBOX=false with
+// META_* and PLIVO_* settings at real Meta and Plivo.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/techprovider/wa-onboarding/infra/apigwlocal"
+	"github.com/techprovider/wa-onboarding/infra/samtemplate"
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
+)
+
+// Environment variables only the local stack reads.
+const (
+	// EnvResumeEvery is how often scheduled functions run locally, as a Go
+	// duration; "0" turns the ticker off.
+	EnvResumeEvery = "LOCAL_RESUME_EVERY"
+	// EnvPort is the port to listen on.
+	EnvPort = "PORT"
+)
+
+// Defaults of the local stack.
+const (
+	DefaultResumeEvery = 2 * time.Second
+	// DefaultTableName is the DynamoDB Local table.
+	DefaultTableName = "wa-onboarding-local"
+	// SandboxMetaAppID is the Meta app the simulator plays; the page shows
+	// it and the Meta secret in the Secrets Manager simulator names it.
+	SandboxMetaAppID = "100000000000001"
+	// SandboxConfigID is the sandbox page's config_id.
+	SandboxConfigID = "200000000000002"
+	// SandboxPlivoAuthID is the simulated Plivo account.
+	SandboxPlivoAuthID = "MALOCALSANDBOX000001"
+	// Secret names in the Secrets Manager simulator.
+	SandboxMetaSecretID  = "wa-onboarding-local/meta-app"
+	SandboxPlivoSecretID = "wa-onboarding-local/plivo"
+)
+
+// localRetry makes a pending signup finish within seconds locally instead of
+// the deployed 30 s to 15 min, unless the user set the variables.
+var localRetry = map[string]string{
+	config.EnvRetryBaseDelay: "2s",
+	config.EnvRetryMaxDelay:  "8s",
+}
+
+// Options configure Start. The zero value runs everything locally from the
+// repository's template.yaml on a free port.
+type Options struct {
+	// Template is the SAM template whose routes are served; default
+	// template.yaml at the repository root.
+	Template string
+	// Port to listen on (127.0.0.1); 0 picks a free one.
+	Port int
+	// Getenv reads the user's settings; default os.Getenv.
+	Getenv func(string) string
+	// ResumeEvery overrides LOCAL_RESUME_EVERY; negative turns the
+	// ticker off.
+	ResumeEvery time.Duration
+	// Log receives the stack's own lines (functions log JSON to stdout as
+	// in Lambda); default a text logger on stderr.
+	Log *slog.Logger
+}
+
+// Stack is a running local stack. Close it when done.
+type Stack struct {
+	// URL is where the API and the page are served, e.g. http://localhost:8080.
+	URL string
+	// Sandbox reports whether the page and functions use the simulators.
+	Sandbox bool
+	// TableName is the signup table; DynamoDBEndpoint is DynamoDB Local's
+	// URL, "" when TABLE_NAME pointed at a real table.
+	TableName        string
+	DynamoDBEndpoint string
+	// Meta, Plivo and Secrets are the simulators, for tests to script
+	// scenarios; nil outside sandbox mode. MetaURL and PlivoURL are where
+	// the functions reach the first two.
+	Meta     *metasim.Server
+	Plivo    *plivosim.Server
+	Secrets  *secretsmanagersim.Server
+	MetaURL  string
+	PlivoURL string
+	// Routes are the HTTP routes served, from the template.
+	Routes []samtemplate.Route
+	// Scheduled are the scheduled functions the ticker runs.
+	Scheduled []string
+	// Env is what the stack set in the process environment, secrets
+	// excluded (it sets none).
+	Env map[string]string
+
+	log           *slog.Logger
+	aws           aws.Config
+	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
+	server        *http.Server
+	listeners     []*http.Server
+	db            *testenv.DynamoDB
+	clock         *clock
+	scheduled     map[string]app.ScheduledHandler
+	runMu         sync.Mutex // one scheduled run at a time, as a claim-safe habit
+	stop          context.CancelFunc
+	wg            sync.WaitGroup
+	restore       func()
+	closeOnce     sync.Once
+	closeErr      error
+}
+
+// Start brings the stack up and returns once it serves. On error it stops
+// whatever it had started.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if opts.Template == "" {
+		opts.Template = filepath.Join(testenv.RepoRoot(), "template.yaml")
+	}
+	get := func(k string) string { return strings.TrimSpace(opts.Getenv(k)) }
+
+	s = &Stack{log: opts.Log, Env: map[string]string{}, clock: &clock{}}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+			s = nil
+		}
+	}()
+	tmpl, err := samtemplate.Load(opts.Template)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	s.Routes = tmpl.Routes()
+
+	s.Sandbox = true
+	if v := get(config.EnvSandbox); v != "" {
+		if s.Sandbox, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("localstack: %s=%q is not a boolean", config.EnvSandbox, v)
+		}
+	}
+	env := map[string]string{
+		config.EnvSandbox: strconv.FormatBool(s.Sandbox),
+		config.EnvStage:   "local",
+	}
+	setDefault := func(k, v string) {
+		if get(k) == "" {
+			env[k] = v
+		}
+	}
+	for k, v := range localRetry {
+		setDefault(k, v)
+	}
+
+	// DynamoDB: the user's table, or DynamoDB Local.
+	realTable := get(config.EnvTableName) != ""
+	if realTable {
+		s.TableName = get(config.EnvTableName)
+	} else {
+		s.TableName = DefaultTableName
+		env[config.EnvTableName] = s.TableName
+		s.log.Info("starting DynamoDB Local")
+		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
+			return nil, fmt.Errorf("localstack: %w", err)
+		}
+		s.DynamoDBEndpoint = s.db.Endpoint
+		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
+	}
+
+	// Meta, Plivo and their secrets: simulated in sandbox mode, real otherwise.
+	realSecrets := false
+	if s.Sandbox {
+		for _, k := range []string{config.EnvMetaSecretID, config.EnvPlivoSecretID, config.EnvMetaGraphURL, config.EnvPlivoAPIURL} {
+			if get(k) != "" {
+				s.log.Warn("ignored in sandbox mode; set SANDBOX=false to use it", "variable", k)
+			}
+		}
+		if err := s.startSims(env); err != nil {
+			return nil, err
+		}
+		setDefault(config.EnvMetaAppID, SandboxMetaAppID)
+		setDefault(config.EnvMetaConfigID, SandboxConfigID)
+	} else {
+		var missing []string
+		for _, k := range []string{config.EnvMetaAppID, config.EnvMetaConfigID, config.EnvMetaSecretID, config.EnvPlivoSecretID} {
+			if get(k) == "" {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("localstack: SANDBOX=false talks to real Meta and Plivo and needs %s (see docs/local.md)", strings.Join(missing, ", "))
+		}
+		realSecrets = get("AWS_ENDPOINT_URL_SECRETS_MANAGER") == ""
+	}
+
+	// AWS credentials: dummy ones when nothing real is used, so that no
+	// profile on the machine is ever touched; the user's otherwise.
+	if !realTable && !realSecrets {
+		for _, kv := range s.dynamoEnviron() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	} else if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" {
+		env["AWS_REGION"] = testenv.Region
+	}
+
+	s.restore = setenv(env)
+	for k, v := range env {
+		if !strings.HasPrefix(k, "AWS_SECRET") {
+			s.Env[k] = v
+		}
+	}
+
+	// The same configuration chain the functions use, so DynamoDB Local
+	// files the table under the credentials they sign with.
+	if s.aws, err = app.AWS(ctx); err != nil {
+		return nil, fmt.Errorf("localstack: AWS configuration: %w", err)
+	}
+	if !realTable {
+		if err := testenv.CreateTable(ctx, s.DynamoDB(), s.TableName); err != nil {
+			return nil, fmt.Errorf("localstack: %w", err)
+		}
+	}
+
+	router, err := s.buildRoutes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.buildScheduled(ctx, tmpl); err != nil {
+		return nil, err
+	}
+
+	var handler http.Handler = router
+	if s.Sandbox {
+		handler = s.withSimControls(router)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(opts.Port)
+	srv, ln, err := listen(addr, handler)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: listen on %s: %w", addr, err)
+	}
+	s.server = srv
+	s.URL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	every := opts.ResumeEvery
+	if every == 0 {
+		every = DefaultResumeEvery
+		if v := get(EnvResumeEvery); v != "" {
+			if every, err = time.ParseDuration(v); err != nil {
+				return nil, fmt.Errorf("localstack: %s=%q is not a duration", EnvResumeEvery, v)
+			}
+		}
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	if every > 0 && len(s.scheduled) > 0 {
+		s.wg.Add(1)
+		go s.tick(runCtx, every)
+	}
+	s.log.Info("local stack serving", "url", s.URL, "sandbox", s.Sandbox, "table", s.TableName, "routes", len(s.Routes))
+	return s, nil
+}
+
+// dynamoEnviron is the dummy-credential environment; testenv's when
+// DynamoDB Local runs, the same values otherwise.
+func (s *Stack) dynamoEnviron() []string {
+	if s.db != nil {
+		return s.db.Environ()
+	}
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + testenv.DummyAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + testenv.DummySecretAccessKey,
+		"AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_REGION=" + testenv.Region, "AWS_DEFAULT_REGION=" + testenv.Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// startSims starts the Meta, Plivo and Secrets Manager simulators, each on
+// its own port as the real services are separate hosts, and seeds the
+// secrets the functions read.
+func (s *Stack) startSims(env map[string]string) error {
+	s.metaAppSecret = randomHex(16)
+	plivoToken := randomHex(20)
+	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now})
+	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken})
+	s.Secrets = secretsmanagersim.New()
+	metaApp, _ := json.Marshal(map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret})
+	plivoCreds, _ := json.Marshal(map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken})
+	s.Secrets.Put(SandboxMetaSecretID, string(metaApp))
+	s.Secrets.Put(SandboxPlivoSecretID, string(plivoCreds))
+
+	for _, sim := range []struct {
+		name string
+		h    http.Handler
+		url  *string
+	}{
+		{"Meta simulator", s.Meta.Handler(), &s.MetaURL},
+		{"Plivo simulator", s.Plivo.Handler(), &s.PlivoURL},
+		{"Secrets Manager simulator", s.Secrets, nil},
+	} {
+		srv, ln, err := listen("127.0.0.1:0", sim.h)
+		if err != nil {
+			return fmt.Errorf("localstack: %s: %w", sim.name, err)
+		}
+		s.listeners = append(s.listeners, srv)
+		u := "http://" + ln.Addr().String()
+		if sim.url != nil {
+			*sim.url = u
+		} else {
+			env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = u
+		}
+	}
+	env[config.EnvMetaGraphURL] = s.MetaURL
+	env[config.EnvPlivoAPIURL] = s.PlivoURL
+	env[config.EnvMetaSecretID] = SandboxMetaSecretID
+	env[config.EnvPlivoSecretID] = SandboxPlivoSecretID
+	return nil
+}
+
+// buildRoutes builds each HTTP function once, as a cold start would, and
+// routes the template's routes to it.
+func (s *Stack) buildRoutes(ctx context.Context) (*apigwlocal.Router, error) {
+	built := map[string]apigwlocal.Handler{}
+	var routes []apigwlocal.Route
+	for _, r := range s.Routes {
+		h, ok := built[r.Function]
+		if !ok {
+			build, found := app.HTTPFunctions[r.Function]
+			if !found {
+				return nil, fmt.Errorf("localstack: template.yaml routes %s to %s, which app.HTTPFunctions does not build", r.Key(), r.Function)
+			}
+			fn, err := build(ctx, os.Getenv)
+			if err != nil {
+				return nil, fmt.Errorf("localstack: build %s: %w", r.Function, err)
+			}
+			h = fn
+			built[r.Function] = h
+		}
+		if r.Auth != "" {
+			s.log.Warn("route authorizer is not enforced locally", "route", r.Key(), "authorizer", r.Auth)
+		}
+		routes = append(routes, apigwlocal.Route{Method: r.Method, Path: r.Path, Handler: h, Function: r.Function})
+	}
+	router, err := apigwlocal.NewRouter(routes)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	router.Log = s.log
+	return router, nil
+}
+
+// buildScheduled builds the scheduled functions the template enables and
+// app.ScheduledFunctions knows.
+func (s *Stack) buildScheduled(ctx context.Context, tmpl *samtemplate.Template) error {
+	s.scheduled = map[string]app.ScheduledHandler{}
+	for _, sch := range tmpl.Schedules() {
+		if !sch.Enabled || s.scheduled[sch.Function] != nil {
+			continue
+		}
+		build, ok := app.ScheduledFunctions[sch.Function]
+		if !ok {
+			s.log.Warn("scheduled function has no builder; not run locally", "function", sch.Function)
+			continue
+		}
+		// Idle runs log a line each at INFO; every 2 s that would bury
+		// everything else.
+		getenv := os.Getenv
+		if os.Getenv(config.EnvLogLevel) == "" {
+			getenv = overlay(os.Getenv, map[string]string{config.EnvLogLevel: "WARN"})
+		}
+		h, err := build(ctx, getenv)
+		if err != nil {
+			return fmt.Errorf("localstack: build %s: %w", sch.Function, err)
+		}
+		s.scheduled[sch.Function] = h
+		s.Scheduled = append(s.Scheduled, sch.Function)
+	}
+	sort.Strings(s.Scheduled)
+	return nil
+}
+
+// RunScheduled runs every scheduled function once, now, as EventBridge
+// would, and returns their errors joined.
+func (s *Stack) RunScheduled(ctx context.Context) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	var errs []error
+	for _, name := range s.Scheduled {
+		now := time.Now().UTC()
+		ev := events.EventBridgeEvent{
+			Version:    "0",
+			ID:         newUUID(),
+			DetailType: "Scheduled Event",
+			Source:     "aws.events",
+			AccountID:  apigwlocal.AccountID,
+			Time:       now,
+			Region:     testenv.Region,
+			Resources:  []string{"arn:aws:events:" + testenv.Region + ":" + apigwlocal.AccountID + ":rule/" + name},
+			Detail:     json.RawMessage("{}"),
+		}
+		rctx, cancel := context.WithTimeout(ctx, 55*time.Second)
+		if _, err := s.scheduled[name](rctx, ev); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Stack) tick(ctx context.Context, every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.RunScheduled(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("scheduled run failed", "error", err)
+			}
+		}
+	}
+}
+
+// DynamoDB returns a client for the signup table, configured as the
+// functions' clients are.
+func (s *Stack) DynamoDB() *dynamodb.Client {
+	return dynamodb.NewFromConfig(s.aws)
+}
+
+// Close stops the server, the ticker, the simulators and DynamoDB Local, and
+// restores the process environment. It is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var errs []error
+		if s.server != nil {
+			errs = append(errs, s.server.Shutdown(ctx))
+		}
+		if s.stop != nil {
+			s.stop()
+		}
+		s.wg.Wait()
+		for _, l := range s.listeners {
+			errs = append(errs, l.Shutdown(ctx))
+		}
+		if s.db != nil {
+			s.db.Stop()
+		}
+		if s.restore != nil {
+			s.restore()
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// withSimControls mounts the simulators' controls under /_sim/ in front of
+// the API, for the sandbox page and for scripts.
+func (s *Stack) withSimControls(api http.Handler) http.Handler {
+	meta, plivo := s.Meta.Handler(), s.Plivo.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/_sim/meta/"):
+			meta.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/_sim/plivo/"):
+			plivo.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/_sim/local/"):
+			s.serveLocalControl(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
+}
+
+// serveLocalControl serves scenario controls that need more than one
+// simulator's own API:
+//
+//	POST /_sim/local/meta/spend   {"code": "..."} exchanges the code once, so
+//	                              the backend's exchange finds it used
+//	POST /_sim/local/meta/expire  moves the Meta simulator's clock past the
+//	                              lifetime of every code issued so far
+//	POST /_sim/local/resume       runs the scheduled functions now
+func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+		return
+	}
+	switch r.URL.Path {
+	case "/_sim/local/meta/spend":
+		var in struct {
+			Code string `json:"code"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.Code == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"code": "..."}`})
+			return
+		}
+		if err := s.spendCode(r.Context(), in.Code); err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/meta/expire":
+		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
+		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/resume":
+		if err := s.RunScheduled(r.Context()); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown local control"})
+	}
+}
+
+// spendCode exchanges code at the Meta simulator with the sandbox app's
+// credentials, as a first (lost) exchange would.
+func (s *Stack) spendCode(ctx context.Context, code string) error {
+	q := url.Values{"client_id": {SandboxMetaAppID}, "client_secret": {s.metaAppSecret}, "code": {code}}
+	u := s.MetaURL + "/" + config.DefaultGraphVersion + "/oauth/access_token?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("meta simulator refused the exchange: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// clock is the Meta simulator's time: real time plus an offset that
+// /_sim/local/meta/expire moves forward.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the simulated time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the simulated time forward by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// listen serves h on addr until the returned server is shut down.
+func listen(addr string, h http.Handler) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, ln, nil
+}
+
+// setenv sets env in the process and returns a function that puts back
+// what was there before.
+func setenv(env map[string]string) func() {
+	type prev struct {
+		value string
+		set   bool
+	}
+	old := make(map[string]prev, len(env))
+	for k, v := range env {
+		pv, set := os.LookupEnv(k)
+		old[k] = prev{pv, set}
+		_ = os.Setenv(k, v)
+	}
+	return func() {
+		for k, p := range old {
+			if p.set {
+				_ = os.Setenv(k, p.value)
+			} else {
+				_ = os.Unsetenv(k)
+			}
+		}
+	}
+}
+
+func overlay(base config.Getenv, over map[string]string) config.Getenv {
+	return func(k string) string {
+		if v, ok := over[k]; ok {
+			return v
+		}
+		return base(k)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

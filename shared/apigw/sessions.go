@@ -1,0 +1,184 @@
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/session"
+)
+
+// SessionQueryParam is the query parameter of the onboarding page that
+// carries the session token; the page's script reads it.
+const SessionQueryParam = "session"
+
+// SessionAnswer is the body of a 201 from POST /api/onboarding-sessions.
+type SessionAnswer struct {
+	URL       string `json:"url"`
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expires_at"`
+	ClientRef string `json:"client_ref"`
+	RequestID string `json:"request_id"`
+}
+
+// SessionsHandler handles POST /api/onboarding-sessions: the Tech
+// Provider's backend asks for an onboarding link for one of its customers,
+// with {"client_ref": "...", "ttl_seconds": 900}. The route is meant to sit
+// behind API Gateway's AWS_IAM authorizer; the handler also refuses any
+// request that did not pass one, so a route deployed without it fails
+// closed. pageURL is the page the link opens; empty means the root of the
+// domain the request came to (the API serves the page).
+func SessionsHandler(m *session.Minter, pageURL string, log *slog.Logger) Handler {
+	return func(ctx context.Context, req Request) (Response, error) {
+		start := time.Now()
+		resp := issueSession(ctx, m, pageURL, log, req)
+		accessLog(ctx, log, req, resp, start)
+		return resp, nil
+	}
+}
+
+func issueSession(ctx context.Context, m *session.Minter, pageURL string, log *slog.Logger, req Request) Response {
+	rid := req.RequestContext.RequestID
+	caller, ok := iamCaller(req)
+	if !ok {
+		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeUnauthorized, "This route requires AWS IAM (SigV4) authorization."))
+	}
+	if err := RequireJSON(req, http.MethodPost); err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	body, err := Body(req)
+	if err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	in, err := parseSessionRequest(body)
+	if err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	link, err := linkBase(pageURL, req)
+	if err != nil {
+		return Error(ctx, log, rid, onboarding.Wrap(onboarding.CodeInternal, err, "An internal error occurred."))
+	}
+	iss, err := m.Mint(ctx, in.ClientRef, in.TTL)
+	if err != nil {
+		return Error(ctx, log, rid, err)
+	}
+	q := link.Query()
+	q.Set(SessionQueryParam, iss.Token)
+	link.RawQuery = q.Encode()
+	// Who asked for which customer's link: the audit trail of the route.
+	log.InfoContext(ctx, "onboarding session issued", "request_id", rid, "caller", caller, "client_ref", iss.ClientRef,
+		"session_id", iss.ID, "key_id", iss.KeyID, "expires_at", iss.ExpiresAt)
+	return JSON(http.StatusCreated, SessionAnswer{
+		URL:       link.String(),
+		Token:     iss.Token,
+		ExpiresAt: iss.ExpiresAt.Format(time.RFC3339),
+		ClientRef: iss.ClientRef,
+		RequestID: rid,
+	})
+}
+
+// iamCaller returns the IAM principal API Gateway authenticated, or false
+// when the request did not go through an AWS_IAM authorizer.
+func iamCaller(req Request) (string, bool) {
+	a := req.RequestContext.Authorizer
+	if a == nil || a.IAM == nil {
+		return "", false
+	}
+	for _, id := range []string{a.IAM.UserARN, a.IAM.CallerID, a.IAM.AccountID} {
+		if id != "" {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+type sessionRequest struct {
+	ClientRef string
+	TTL       time.Duration
+}
+
+// parseSessionRequest reads {"client_ref": string, "ttl_seconds": integer}
+// strictly, as DecodeFlatObject reads a signup: no other field, no
+// duplicate, no nesting, one object.
+func parseSessionRequest(body []byte) (sessionRequest, error) {
+	var out sessionRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return out, invalid("body", "The body must be a JSON object.")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out, invalid("body", "The body is not valid JSON.")
+		}
+		key, _ := tok.(string)
+		if key != "client_ref" && key != "ttl_seconds" {
+			return out, invalid(safeField(key), fmt.Sprintf("Unknown field %q.", safeField(key)))
+		}
+		if seen[key] {
+			return out, invalid(key, "The field appears more than once.")
+		}
+		seen[key] = true
+		val, err := dec.Token()
+		if err != nil {
+			return out, invalid("body", "The body is not valid JSON.")
+		}
+		switch v := val.(type) {
+		case nil:
+		case string:
+			if key != "client_ref" {
+				return out, invalid(key, "ttl_seconds must be a number.")
+			}
+			out.ClientRef = v
+		case json.Number:
+			if key != "ttl_seconds" {
+				return out, invalid(key, "client_ref must be a string.")
+			}
+			n, err := v.Int64()
+			if err != nil || n <= 0 || n > int64(session.MaxTTL/time.Second) {
+				return out, invalid("ttl_seconds", fmt.Sprintf("ttl_seconds must be a whole number of seconds between %d and %d.",
+					int64(session.MinTTL/time.Second), int64(session.MaxTTL/time.Second)))
+			}
+			out.TTL = time.Duration(n) * time.Second
+		default:
+			return out, invalid(key, key+" has the wrong type.")
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return out, invalid("body", "The body is not valid JSON.")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return out, invalid("body", "The body must hold one JSON object.")
+	}
+	return out, nil
+}
+
+// linkBase returns the page URL the link points to.
+func linkBase(pageURL string, req Request) (*url.URL, error) {
+	if pageURL != "" {
+		return url.Parse(pageURL)
+	}
+	host := req.RequestContext.DomainName
+	if host == "" {
+		host = Header(req, "Host")
+	}
+	if host == "" || strings.ContainsAny(host, "/?#@ ") {
+		return nil, errors.New("apigw: no domain name to build the page URL from; set PAGE_URL")
+	}
+	path := "/"
+	if st := req.RequestContext.Stage; st != "" && st != "$default" {
+		path = "/" + url.PathEscape(st) + "/"
+	}
+	return &url.URL{Scheme: "https", Host: host, Path: path}, nil
+}

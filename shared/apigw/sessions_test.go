@@ -1,0 +1,362 @@
+package apigw_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/logging"
+	"github.com/techprovider/wa-onboarding/shared/memstore"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/session"
+)
+
+var sessT0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func sessionKeys(t *testing.T) session.Keyset {
+	t.Helper()
+	k, err := session.NewKey("2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := session.Keyset{}.Rotate(k, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+func sessionsEvent(body string, iam bool) apigw.Request {
+	req := apigw.Request{Version: "2.0", RouteKey: "POST /api/onboarding-sessions", RawPath: "/api/onboarding-sessions",
+		Headers: map[string]string{"content-type": "application/json"}, Body: body}
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.RequestID = "rid-sess"
+	req.RequestContext.DomainName = "abc123.execute-api.eu-west-1.amazonaws.com"
+	req.RequestContext.Stage = "$default"
+	if iam {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+				AccountID: "111122223333", UserARN: "arn:aws:sts::111122223333:assumed-role/provider-backend/i-0abc",
+			},
+		}
+	}
+	return req
+}
+
+func TestSessionsHandler(t *testing.T) {
+	t.Parallel()
+	ks := sessionKeys(t)
+	tests := []struct {
+		name       string
+		pageURL    string
+		body       string
+		iam        bool
+		mutate     func(*apigw.Request)
+		wantStatus int
+		wantCode   onboarding.Code
+		wantField  string
+		wantURL    string // without the session parameter
+		wantTTL    time.Duration
+	}{
+		{name: "default ttl, page at the API root", body: `{"client_ref":"customer-1"}`, iam: true, wantStatus: 201,
+			wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/", wantTTL: 15 * time.Minute},
+		{name: "configured page URL keeps its query", pageURL: "https://onboard.example.com/whatsapp?lang=de", body: `{"client_ref":"customer-1","ttl_seconds":3600}`, iam: true,
+			wantStatus: 201, wantURL: "https://onboard.example.com/whatsapp?lang=de", wantTTL: time.Hour},
+		{name: "named stage", body: `{"client_ref":"customer-1"}`, iam: true, mutate: func(r *apigw.Request) { r.RequestContext.Stage = "prod" },
+			wantStatus: 201, wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/", wantTTL: 15 * time.Minute},
+		{name: "null ttl is the default", body: `{"client_ref":"customer-1","ttl_seconds":null}`, iam: true, wantStatus: 201,
+			wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/", wantTTL: 15 * time.Minute},
+		{name: "no IAM authorizer", body: `{"client_ref":"customer-1"}`, wantStatus: 401, wantCode: onboarding.CodeUnauthorized},
+		{name: "IAM authorizer without a principal", body: `{"client_ref":"customer-1"}`, mutate: func(r *apigw.Request) {
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{}}
+		}, wantStatus: 401, wantCode: onboarding.CodeUnauthorized},
+		{name: "JWT instead of IAM", body: `{"client_ref":"customer-1"}`, mutate: func(r *apigw.Request) {
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "x"}}}
+		}, wantStatus: 401, wantCode: onboarding.CodeUnauthorized},
+		{name: "GET", body: ``, iam: true, mutate: func(r *apigw.Request) { r.RequestContext.HTTP.Method = "GET" }, wantStatus: 405, wantCode: onboarding.CodeMethodNotAllowed},
+		{name: "form body", body: `client_ref=x`, iam: true, mutate: func(r *apigw.Request) { r.Headers["content-type"] = "application/x-www-form-urlencoded" }, wantStatus: 415, wantCode: onboarding.CodeUnsupportedMedia},
+		{name: "too large", body: `{"client_ref":"` + strings.Repeat("a", apigw.MaxBodyBytes) + `"}`, iam: true, wantStatus: 413, wantCode: onboarding.CodePayloadTooLarge},
+		{name: "no client_ref", body: `{}`, iam: true, wantStatus: 400, wantField: "client_ref"},
+		{name: "bad client_ref", body: `{"client_ref":"drop table"}`, iam: true, wantStatus: 400, wantField: "client_ref"},
+		{name: "client_ref not a string", body: `{"client_ref":42}`, iam: true, wantStatus: 400, wantField: "client_ref"},
+		{name: "duplicate client_ref", body: `{"client_ref":"a","client_ref":"b"}`, iam: true, wantStatus: 400, wantField: "client_ref"},
+		{name: "unknown field", body: `{"client_ref":"a","admin":true}`, iam: true, wantStatus: 400, wantField: "admin"},
+		{name: "nested", body: `{"client_ref":{"a":1}}`, iam: true, wantStatus: 400, wantField: "client_ref"},
+		{name: "two objects", body: `{"client_ref":"a"}{}`, iam: true, wantStatus: 400, wantField: "body"},
+		{name: "array", body: `["client_ref"]`, iam: true, wantStatus: 400, wantField: "body"},
+		{name: "ttl too short", body: `{"client_ref":"a","ttl_seconds":59}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
+		{name: "ttl too long", body: `{"client_ref":"a","ttl_seconds":86401}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
+		{name: "ttl fractional", body: `{"client_ref":"a","ttl_seconds":90.5}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
+		{name: "ttl as a string", body: `{"client_ref":"a","ttl_seconds":"900"}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			m := &session.Minter{Keys: session.StaticKeys(ks), TTL: 15 * time.Minute, Now: func() time.Time { return sessT0 }}
+			h := apigw.SessionsHandler(m, tt.pageURL, logging.New(&logs, "DEBUG"))
+			req := sessionsEvent(tt.body, tt.iam)
+			if tt.mutate != nil {
+				tt.mutate(&req)
+			}
+			resp, err := h(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus || resp.Headers["Cache-Control"] != "no-store" {
+				t.Fatalf("status %d (%s), want %d: %s", resp.StatusCode, resp.Headers["Cache-Control"], tt.wantStatus, resp.Body)
+			}
+			if tt.wantStatus != 201 {
+				var eb apigw.ErrorBody
+				if err := json.Unmarshal([]byte(resp.Body), &eb); err != nil {
+					t.Fatal(err)
+				}
+				if tt.wantCode != "" && eb.Error.Code != tt.wantCode {
+					t.Fatalf("code %s, want %s", eb.Error.Code, tt.wantCode)
+				}
+				if tt.wantField != "" && (len(eb.Error.Fields) == 0 || eb.Error.Fields[0].Field != tt.wantField) {
+					t.Fatalf("fields %+v, want %s", eb.Error.Fields, tt.wantField)
+				}
+				return
+			}
+			var ans apigw.SessionAnswer
+			if err := json.Unmarshal([]byte(resp.Body), &ans); err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(ans.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			if q.Get("session") != ans.Token {
+				t.Fatalf("URL %s does not carry the token", ans.URL)
+			}
+			q.Del("session")
+			u.RawQuery = q.Encode()
+			if u.String() != tt.wantURL {
+				t.Fatalf("URL %s, want %s + session", u, tt.wantURL)
+			}
+			c, err := (&session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0 }}).Verify(context.Background(), ans.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ClientRef != "customer-1" || ans.ClientRef != "customer-1" || c.ExpiresAt.Sub(c.IssuedAt) != tt.wantTTL || ans.ExpiresAt != c.ExpiresAt.Format(time.RFC3339) {
+				t.Fatalf("claims %+v, answer %+v", c, ans)
+			}
+			out := logs.String()
+			if strings.Contains(out, ans.Token) || !strings.Contains(out, "assumed-role/provider-backend") || !strings.Contains(out, c.ID) {
+				t.Fatalf("logs must name the caller and session id, never the token:\n%s", out)
+			}
+		})
+	}
+}
+
+// countingMeta is a Meta that records whether the signup reached it.
+type countingMeta struct{ calls atomic.Int32 }
+
+func (m *countingMeta) ExchangeCode(context.Context, string) (string, error) {
+	m.calls.Add(1)
+	return "EAAtoken", nil
+}
+func (m *countingMeta) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
+	m.calls.Add(1)
+	return onboarding.TokenInfo{AppID: "app", Valid: true}, nil
+}
+func (m *countingMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
+	m.calls.Add(1)
+	return []onboarding.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
+}
+func (m *countingMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
+	m.calls.Add(1)
+	return "198765432109876", nil
+}
+
+type countingPlivo struct{ calls atomic.Int32 }
+
+func (p *countingPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
+	p.calls.Add(1)
+	return onboarding.PlivoResult{APIID: "plivo-api-1"}, nil
+}
+
+// mapLedger is a session.Ledger in memory.
+type mapLedger struct {
+	mu   sync.Mutex
+	uses map[string]session.Use
+	err  error
+}
+
+func (l *mapLedger) Spend(_ context.Context, u session.Use) (*session.Use, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return nil, l.err
+	}
+	if prev, ok := l.uses[u.ID]; ok {
+		return &prev, session.ErrUsed
+	}
+	l.uses[u.ID] = u
+	return nil, nil
+}
+
+func signupWithSession(code, waba, clientRef, token string) apigw.Request {
+	body := map[string]string{"code": code, "waba_id": waba, "phone_number_id": "112233445566778", "business_id": "198765432109876"}
+	if clientRef != "" {
+		body["client_ref"] = clientRef
+	}
+	if token != "" {
+		body["session"] = token
+	}
+	b, _ := json.Marshal(body)
+	req := apigw.Request{Version: "2.0", RouteKey: "POST /api/whatsapp/embedded-signup", RawPath: "/api/whatsapp/embedded-signup",
+		Headers: map[string]string{"content-type": "application/json"}, Body: string(b)}
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.RequestID = "rid-" + waba
+	return req
+}
+
+// TestSignupSessionFailuresTouchNothing sends every kind of bad session
+// through the real signup handler: each is refused with its code and
+// status, nothing is written to the signup table, and neither Meta nor
+// Plivo is called.
+func TestSignupSessionFailuresTouchNothing(t *testing.T) {
+	t.Parallel()
+	ks := sessionKeys(t)
+	const waba = "109876543210987"
+	m := &session.Minter{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0 }}
+	good, err := m.Mint(context.Background(), "customer-1", 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		token      string
+		clientRef  string
+		now        time.Time
+		spent      *session.Use // already in the ledger
+		ledgerErr  error
+		wantStatus int
+		wantCode   onboarding.Code
+	}{
+		{name: "missing", token: "", now: sessT0, wantStatus: 401, wantCode: onboarding.CodeSessionMissing},
+		{name: "tampered", token: good.Token[:len(good.Token)-3] + "AAA", now: sessT0, wantStatus: 401, wantCode: onboarding.CodeSessionInvalid},
+		{name: "garbage", token: "hello", now: sessT0, wantStatus: 401, wantCode: onboarding.CodeSessionInvalid},
+		{name: "expired", token: good.Token, now: sessT0.Add(time.Hour), wantStatus: 401, wantCode: onboarding.CodeSessionExpired},
+		{name: "reused for another WABA", token: good.Token, now: sessT0,
+			spent:      &session.Use{ID: good.ID, ClientRef: "customer-1", WABAID: "100000000000001", ExpiresAt: good.ExpiresAt.Add(time.Minute)},
+			wantStatus: 401, wantCode: onboarding.CodeSessionUsed},
+		{name: "client_ref of another customer", token: good.Token, clientRef: "customer-2", now: sessT0, wantStatus: 403, wantCode: onboarding.CodeClientRefMismatch},
+		{name: "ledger unavailable", token: good.Token, now: sessT0, ledgerErr: errors.New("throttled"), wantStatus: 503, wantCode: onboarding.CodeUpstreamUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			log := logging.New(&logs, "DEBUG")
+			store := memstore.New()
+			meta, plivo := &countingMeta{}, &countingPlivo{}
+			svc := &onboarding.Service{Store: store, Meta: meta, Plivo: plivo, Logger: log,
+				AppID: func(context.Context) (string, error) { return "app", nil }}
+			ledger := &mapLedger{uses: map[string]session.Use{}, err: tt.ledgerErr}
+			if tt.spent != nil {
+				ledger.uses[tt.spent.ID] = *tt.spent
+			}
+			before := len(ledger.uses)
+			checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return tt.now }}, Ledger: ledger, Logger: log}
+			h := apigw.SignupHandler(svc, checker.Check, log)
+			resp, err := h(context.Background(), signupWithSession("AQD-code", waba, tt.clientRef, tt.token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var eb apigw.ErrorBody
+			_ = json.Unmarshal([]byte(resp.Body), &eb)
+			if resp.StatusCode != tt.wantStatus || eb.Error.Code != tt.wantCode {
+				t.Fatalf("answer %d %s, want %d %s: %s", resp.StatusCode, eb.Error.Code, tt.wantStatus, tt.wantCode, resp.Body)
+			}
+			if store.Writes != 0 || meta.calls.Load() != 0 || plivo.calls.Load() != 0 {
+				t.Fatalf("refused signup wrote %d records, made %d Meta and %d Plivo calls", store.Writes, meta.calls.Load(), plivo.calls.Load())
+			}
+			if len(ledger.uses) != before {
+				t.Fatal("a refused signup spent the token")
+			}
+			if tt.token != "" && strings.Contains(logs.String()+resp.Body, tt.token) {
+				t.Fatal("the token was logged or echoed")
+			}
+		})
+	}
+}
+
+// TestSignupSessionBindsClientRef: the record gets the token's client_ref,
+// a retry of the same WABA with the same token is answered, another WABA
+// with it is refused.
+func TestSignupSessionBindsClientRef(t *testing.T) {
+	t.Parallel()
+	ks := sessionKeys(t)
+	m := &session.Minter{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0 }}
+	iss, err := m.Mint(context.Background(), "customer-7", 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logging.New(&bytes.Buffer{}, "DEBUG")
+	store := memstore.New()
+	meta, plivo := &countingMeta{}, &countingPlivo{}
+	svc := &onboarding.Service{Store: store, Meta: meta, Plivo: plivo, Logger: log,
+		AppID: func(context.Context) (string, error) { return "app", nil }}
+	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }},
+		Ledger: &mapLedger{uses: map[string]session.Use{}}, Logger: log}
+	h := apigw.SignupHandler(svc, checker.Check, log)
+
+	steps := []struct {
+		name       string
+		req        apigw.Request
+		wantStatus int
+		wantCode   onboarding.Code
+	}{
+		{"first signup", signupWithSession("AQD-code", "109876543210987", "", iss.Token), 200, ""},
+		{"retry of the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, ""},
+		{"another WABA", signupWithSession("AQD-code-3", "109876543210988", "", iss.Token), 401, onboarding.CodeSessionUsed},
+	}
+	for _, s := range steps {
+		resp, err := h(context.Background(), s.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eb apigw.ErrorBody
+		_ = json.Unmarshal([]byte(resp.Body), &eb)
+		if resp.StatusCode != s.wantStatus || eb.Error.Code != s.wantCode {
+			t.Fatalf("%s: %d %s, want %d %s: %s", s.name, resp.StatusCode, eb.Error.Code, s.wantStatus, s.wantCode, resp.Body)
+		}
+	}
+	rec, err := store.Get(context.Background(), "109876543210987")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ClientRef != "customer-7" || rec.State != onboarding.StateOnboarded {
+		t.Fatalf("record %+v", rec)
+	}
+	if _, err := store.Get(context.Background(), "109876543210988"); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Fatalf("the refused WABA has a record: %v", err)
+	}
+}
+
+func TestStatusOfSessionCodes(t *testing.T) {
+	t.Parallel()
+	want := map[onboarding.Code]int{
+		onboarding.CodeSessionMissing: 401, onboarding.CodeSessionInvalid: 401, onboarding.CodeSessionExpired: 401,
+		onboarding.CodeSessionUsed: 401, onboarding.CodeClientRefMismatch: 403,
+	}
+	for code, status := range want {
+		if got := apigw.StatusOf(code); got != status {
+			t.Errorf("StatusOf(%s) = %d, want %d", code, got, status)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/doctor"
+	"github.com/techprovider/wa-onboarding/shared/meta"
+	"github.com/techprovider/wa-onboarding/shared/plivo"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
+)
+
+// DoctorHandler is the doctor function's handler: an operator invokes it
+// directly (aws lambda invoke), whatever the payload, and gets the report.
+// A failing check is the report's content, not an invocation error.
+type DoctorHandler func(ctx context.Context, payload json.RawMessage) (doctor.Report, error)
+
+// Doctor builds the doctor function's handler.
+func Doctor(ctx context.Context, getenv config.Getenv) (DoctorHandler, error) {
+	cfg := config.LoadDoctor(getenv)
+	log := Logger(cfg.Common)
+	awsCfg, err := AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := NewDoctor(cfg, Deps{AWS: awsCfg, Logger: log})
+	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
+	return func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
+		r := d.Run(ctx)
+		level := slog.LevelInfo
+		if !r.OK {
+			level = slog.LevelWarn
+		}
+		failed := []string{}
+		for _, c := range r.Checks {
+			if c.Status == doctor.StatusFail {
+				failed = append(failed, c.ID)
+			}
+		}
+		log.Log(ctx, level, "doctor run", "ok", r.OK, "passed", r.Passed, "failed", r.Failed, "warnings", r.Warnings, "failed_checks", failed)
+		return r, nil
+	}, nil
+}
+
+// NewDoctor builds a doctor over the AWS clients of d.AWS, and Plivo and
+// Meta clients built from the credentials the doctor reads.
+func NewDoctor(c config.Doctor, d Deps) *doctor.Doctor {
+	d.defaults()
+	return &doctor.Doctor{
+		Settings: DoctorSettings(c),
+		Secrets:  d.SecretsManager,
+		Table:    dynamodb.NewFromConfig(d.AWS),
+		Rules:    eventbridge.NewFromConfig(d.AWS),
+		Plivo: func(creds secrets.PlivoCredentials) doctor.PlivoAccount {
+			return plivo.New(plivo.Config{
+				BaseURL:    c.PlivoURL,
+				HTTPClient: d.HTTP,
+				Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
+					return creds, nil
+				},
+			})
+		},
+		Meta: func(app secrets.MetaApp) doctor.MetaTokens {
+			return meta.New(meta.Config{
+				BaseURL:    c.GraphURL,
+				Version:    c.GraphVersion,
+				HTTPClient: d.HTTP,
+				App:        func(context.Context) (secrets.MetaApp, error) { return app, nil },
+				// One attempt: the doctor reports what it sees now.
+				MaxAttempts: 1,
+			})
+		},
+	}
+}
+
+// DoctorSettings maps the doctor's configuration onto what it checks.
+func DoctorSettings(c config.Doctor) doctor.Settings {
+	return doctor.Settings{
+		Target:         "stage " + c.Stage,
+		MetaSecretID:   c.MetaSecretID,
+		PlivoSecretID:  c.PlivoSecretID,
+		GraphVersion:   c.GraphVersion,
+		MetaAppID:      c.MetaAppID,
+		MetaConfigID:   c.MetaConfigID,
+		TableName:      c.TableName,
+		ResumeRuleName: c.ResumeRuleName,
+		PageURL:        c.PageURL,
+		AllowedOrigins: c.AllowedOrigins,
+	}
+}

@@ -1,0 +1,202 @@
+// Package callbacks receives Plivo's WhatsApp callbacks (inbound messages
+// and message status updates): it reads the form body API Gateway hands
+// over, verifies Plivo's signature, finds the onboarding that owns the
+// number, and hands each callback to the Tech Provider's event bus exactly
+// once per (MessageUUID, Status), whatever Plivo's retries do.
+//
+// The DynamoDB and EventBridge adapters live in shared/dynamo and
+// shared/eventbridge; this package holds the rules and the ports they fill.
+package callbacks
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"maps"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// MaxBodyBytes bounds a callback body. A WhatsApp text is at most 4096
+// characters, a few KiB form-encoded; the bound keeps the event under
+// EventBridge's 256 KiB entry limit and the stored item under DynamoDB's.
+const MaxBodyBytes = 64 << 10
+
+// Kind tells an inbound message from a status update of a sent one.
+type Kind string
+
+// Kinds of callback, and the EventBridge detail-type each is published as.
+const (
+	KindInbound Kind = "inbound"
+	KindStatus  Kind = "status"
+
+	DetailTypeInbound = "whatsapp.message.received"
+	DetailTypeStatus  = "whatsapp.message.status"
+)
+
+// Field names Plivo uses; every other field is kept and passed on as is.
+const (
+	FieldMessageUUID = "MessageUUID"
+	FieldStatus      = "Status"
+	FieldFrom        = "From"
+	FieldTo          = "To"
+)
+
+// statusReceived stands in the dedupe key of an inbound message, which has
+// no Status: each inbound message is delivered once.
+const statusReceived = "received"
+
+// messageUUIDs are the IDs the dedupe key is built from; anything else (or
+// nothing) is keyed by the payload's hash instead.
+var messageUUIDs = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// Callback is one Plivo callback, with every field it carried.
+type Callback struct {
+	Fields url.Values
+}
+
+// MessageUUID is Plivo's ID of the message the callback is about.
+func (c *Callback) MessageUUID() string { return c.Fields.Get(FieldMessageUUID) }
+
+// Status is the delivery status of a status callback (queued, sent,
+// failed, delivered, undelivered, read, or one Plivo adds later), lower
+// case; empty for an inbound message.
+func (c *Callback) Status() string {
+	return strings.ToLower(strings.TrimSpace(c.Fields.Get(FieldStatus)))
+}
+
+// Kind reports whether the callback is an inbound message or a status.
+func (c *Callback) Kind() Kind {
+	if c.Status() != "" {
+		return KindStatus
+	}
+	return KindInbound
+}
+
+// DetailType is the EventBridge detail-type the callback is published as.
+func (c *Callback) DetailType() string {
+	if c.Kind() == KindStatus {
+		return DetailTypeStatus
+	}
+	return DetailTypeInbound
+}
+
+// Key is the dedupe key, callback#<MessageUUID>#<Status> ("received" for
+// an inbound message). A callback without a usable MessageUUID is keyed by
+// its payload hash, so even it is handled once.
+func (c *Callback) Key() string {
+	id := c.MessageUUID()
+	if !messageUUIDs.MatchString(id) {
+		return "callback#sha256:" + c.Hash()
+	}
+	status := c.Status()
+	if status == "" {
+		status = statusReceived
+	}
+	if !messageUUIDs.MatchString(status) {
+		status = "sha256:" + c.Hash()
+	}
+	return "callback#" + id + "#" + status
+}
+
+// Recognized reports whether the callback has the MessageUUID a WhatsApp
+// message callback always carries.
+func (c *Callback) Recognized() bool { return messageUUIDs.MatchString(c.MessageUUID()) }
+
+// Hash is a digest of every field, to tell a redelivery from a different
+// callback that reuses the key.
+func (c *Callback) Hash() string {
+	sum := sha256.Sum256([]byte(c.Fields.Encode()))
+	return hex.EncodeToString(sum[:])
+}
+
+// BusinessNumber is the digits of the WhatsApp number of ours the callback
+// is about: the recipient of an inbound message, the sender of a message
+// whose status changed.
+func (c *Callback) BusinessNumber() string {
+	if c.Kind() == KindStatus {
+		return onboarding.PhoneDigits(c.Fields.Get(FieldFrom))
+	}
+	return onboarding.PhoneDigits(c.Fields.Get(FieldTo))
+}
+
+// WABAID returns a WhatsApp Business Account ID the callback names, in a
+// field spelled WABAID, WabaId, waba_id or the like; empty when none does.
+func (c *Callback) WABAID() string {
+	for _, k := range slices.Sorted(maps.Keys(c.Fields)) {
+		if vs := c.Fields[k]; strings.EqualFold(strings.ReplaceAll(k, "_", ""), "wabaid") && len(vs) > 0 && onboarding.ValidWABAID(vs[0]) {
+			return vs[0]
+		}
+	}
+	return ""
+}
+
+// ParseCallback reads a payload v2 event as a Plivo callback: a POST with a
+// form-encoded body, which API Gateway may have base64-encoded. It keeps
+// every field, known or not, and fails only on a body that is not a form.
+func ParseCallback(req apigw.Request) (*Callback, error) {
+	if apigw.Method(req) != http.MethodPost {
+		return nil, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use POST for this resource.")
+	}
+	if ct := apigw.Header(req, "Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/x-www-form-urlencoded.")
+		}
+	}
+	body, err := Body(req)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := ParseForm(body)
+	if err != nil {
+		return nil, err
+	}
+	return &Callback{Fields: fields}, nil
+}
+
+// Body returns the request body, decoded when API Gateway base64-encoded it
+// (as it does for form posts), and refuses bodies over MaxBodyBytes.
+func Body(req apigw.Request) ([]byte, error) {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+			return nil, tooLarge()
+		}
+		decoded, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return nil, invalid("The body is not valid base64.")
+		}
+		body = decoded
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return body, nil
+}
+
+// ParseForm decodes an application/x-www-form-urlencoded body. Repeated
+// keys keep all their values, in order.
+func ParseForm(body []byte) (url.Values, error) {
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, invalid("The body is not a valid form.")
+	}
+	return v, nil
+}
+
+func tooLarge() error {
+	return onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+}
+
+func invalid(msg string) error {
+	return &onboarding.Error{Code: onboarding.CodeInvalidRequest, Message: "The request is invalid.",
+		Fields: []onboarding.FieldError{{Field: "body", Message: msg}}}
+}

@@ -1,0 +1,62 @@
+package config
+
+import "strings"
+
+// Environment variables read only by the doctor.
+const (
+	// EnvResumeRuleName names the EventBridge rule that triggers the resume
+	// function; template.yaml passes the rule SAM generates for its
+	// Schedule event.
+	EnvResumeRuleName = "RESUME_RULE_NAME"
+	// EnvAllowedOrigins is the API's CORS origins, comma separated, as the
+	// AllowedOrigins template parameter sets them.
+	EnvAllowedOrigins = "ALLOWED_ORIGINS"
+)
+
+// Doctor is what the doctor checks. Nothing in it is required: a missing or
+// malformed setting is one of the things the doctor reports, so loading
+// never fails.
+type Doctor struct {
+	Common
+	MetaSecretID   string
+	PlivoSecretID  string
+	GraphURL       string
+	GraphVersion   string
+	PlivoURL       string
+	TableName      string
+	ResumeRuleName string
+	MetaAppID      string
+	MetaConfigID   string
+	PageURL        string
+	AllowedOrigins []string
+}
+
+// LoadDoctor reads the doctor's configuration.
+func LoadDoctor(get Getenv) Doctor {
+	r := &reader{get: get}
+	return Doctor{
+		Common:         r.common(),
+		MetaSecretID:   r.str(EnvMetaSecretID, ""),
+		PlivoSecretID:  r.str(EnvPlivoSecretID, ""),
+		GraphURL:       strings.TrimRight(r.str(EnvMetaGraphURL, DefaultGraphURL), "/"),
+		GraphVersion:   r.str(EnvMetaGraphVersion, DefaultGraphVersion),
+		PlivoURL:       strings.TrimRight(r.str(EnvPlivoAPIURL, DefaultPlivoURL), "/"),
+		TableName:      r.str(EnvTableName, ""),
+		ResumeRuleName: r.str(EnvResumeRuleName, ""),
+		MetaAppID:      r.str(EnvMetaAppID, ""),
+		MetaConfigID:   r.str(EnvMetaConfigID, ""),
+		PageURL:        r.str(EnvPageURL, ""),
+		AllowedOrigins: splitList(r.str(EnvAllowedOrigins, "")),
+	}
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

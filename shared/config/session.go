@@ -1,0 +1,85 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// EnvDedupTableName names the DynamoDB table where spent onboarding-session
+// tokens are recorded (template.yaml's DedupTable).
+const EnvDedupTableName = "DEDUP_TABLE_NAME"
+
+// Bounds of SESSION_TTL, the lifetime of a link whose caller asks for
+// none; session.MinTTL and session.MaxTTL bound what a caller may ask.
+const (
+	DefaultSessionTTL = 15 * time.Minute
+	maxSessionTTL     = 24 * time.Hour
+)
+
+// SignupSessions is how the signup function checks onboarding sessions.
+// Enabled is false when SESSION_SECRET_ID is empty: signups are then not
+// bound to sessions and nothing else here is read.
+type SignupSessions struct {
+	Enabled    bool
+	SecretID   string
+	DedupTable string
+}
+
+// LoadSignupSessions reads the signup function's session settings.
+// DEDUP_TABLE_NAME is required once SESSION_SECRET_ID is set.
+func LoadSignupSessions(get Getenv) (SignupSessions, error) {
+	r := &reader{get: get}
+	c := SignupSessions{SecretID: r.str(EnvSessionSecretID, "")}
+	if c.SecretID == "" {
+		return c, nil
+	}
+	c.Enabled = true
+	c.DedupTable = r.required(EnvDedupTableName)
+	return c, r.err()
+}
+
+// Sessions configures the function that issues onboarding links.
+type Sessions struct {
+	Common
+	// SecretID names the signing keys; required.
+	SecretID string
+	// PageURL is the onboarding page the links open; empty means the root
+	// of the API's own domain, which serves the page.
+	PageURL string
+	// TTL is a link's lifetime when the caller asks for none.
+	TTL        time.Duration
+	SecretsTTL time.Duration
+}
+
+// LoadSessions reads the sessions function's configuration.
+func LoadSessions(get Getenv) (Sessions, error) {
+	r := &reader{get: get}
+	c := Sessions{
+		Common:     r.common(),
+		SecretID:   r.required(EnvSessionSecretID),
+		PageURL:    r.str(EnvPageURL, ""),
+		TTL:        r.duration(EnvSessionTTL, DefaultSessionTTL),
+		SecretsTTL: r.duration(EnvSecretsTTL, DefaultSecretsTTL),
+	}
+	if c.TTL < time.Minute || c.TTL > maxSessionTTL {
+		r.errs = append(r.errs, fmt.Errorf("%s must be between 1m and 24h", EnvSessionTTL))
+	}
+	if c.PageURL != "" {
+		u, err := url.Parse(c.PageURL)
+		switch {
+		case err != nil || u.Host == "" || u.Fragment != "":
+			r.errs = append(r.errs, fmt.Errorf("%s must be an absolute URL without a fragment", EnvPageURL))
+		case u.Scheme == "https":
+		case u.Scheme == "http" && isLoopback(u.Hostname()):
+			// The local stack serves the page over plain HTTP.
+		default:
+			r.errs = append(r.errs, fmt.Errorf("%s must be https (http only for localhost)", EnvPageURL))
+		}
+	}
+	return c, r.err()
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}

@@ -1,0 +1,560 @@
+package plivo_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/plivo"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
+)
+
+const (
+	authID   = "MAXXXXXXXXXXXXXXXXXX"
+	token1   = "CANARY-AUTH-TOKEN-one-7f3a"
+	token2   = "CANARY-AUTH-TOKEN-two-9c1b"
+	apiID    = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+	wabaID   = "109876543210987"
+	signupOK = `{"api_id":"` + apiID + `","message":"Embedded signup completed successfully.","waba_id":"` + wabaID + `"}`
+)
+
+var signup = onboarding.PlivoSignup{WABAID: wabaID, BusinessID: "198765432109876", PhoneNumberID: "112233445566778", ClientRef: "customer-12345"}
+
+// recorded is one request as the fake Plivo saw it.
+type recorded struct {
+	method, path, query, user, pass, contentType string
+	body                                         []byte
+}
+
+// fake is a scripted Plivo API: request n is answered by script[n] (the
+// last entry repeats).
+type fake struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	script []http.HandlerFunc
+	reqs   []recorded
+}
+
+func newFake(t *testing.T, script ...http.HandlerFunc) *fake {
+	t.Helper()
+	f := &fake{script: script}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		user, pass, _ := r.BasicAuth()
+		f.mu.Lock()
+		f.reqs = append(f.reqs, recorded{r.Method, r.URL.Path, r.URL.RawQuery, user, pass, r.Header.Get("Content-Type"), body})
+		h := f.script[min(len(f.reqs), len(f.script))-1]
+		f.mu.Unlock()
+		h(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fake) all() []recorded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reqs)
+}
+
+func answer(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+func errBody(msg string) string {
+	return fmt.Sprintf(`{"api_id":%q,"error":%q}`, apiID, msg)
+}
+
+// creds hands out token1, then token2 once a refresh is asked for, and
+// records the refresh flags.
+type creds struct {
+	mu       sync.Mutex
+	refresh  []bool
+	rotateTo secrets.PlivoCredentials
+	err      error
+	current  secrets.PlivoCredentials
+}
+
+func newCreds() *creds {
+	return &creds{current: secrets.PlivoCredentials{AuthID: authID, AuthToken: token1}, rotateTo: secrets.PlivoCredentials{AuthID: authID, AuthToken: token2}}
+}
+
+func (c *creds) get(_ context.Context, refresh bool) (secrets.PlivoCredentials, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refresh = append(c.refresh, refresh)
+	if refresh {
+		if c.err != nil {
+			return secrets.PlivoCredentials{}, c.err
+		}
+		c.current = c.rotateTo
+	}
+	return c.current, nil
+}
+
+func (c *creds) flags() []bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.refresh)
+}
+
+func newClient(base string, cr *creds, hc *http.Client) *plivo.Client {
+	return plivo.New(plivo.Config{BaseURL: base, HTTPClient: hc, Credentials: cr.get})
+}
+
+func TestEmbeddedSignup(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer(200, signupOK))
+	res, err := newClient(f.srv.URL, newCreds(), nil).EmbeddedSignup(t.Context(), signup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.APIID != apiID || res.Message != "Embedded signup completed successfully." {
+		t.Errorf("result = %+v", res)
+	}
+	r := f.all()[0]
+	if r.method != http.MethodPost || r.path != "/v1/Account/"+authID+"/WhatsApp/EmbeddedSignup/" {
+		t.Errorf("request = %s %s", r.method, r.path)
+	}
+	if r.user != authID || r.pass != token1 || r.contentType != "application/json" {
+		t.Errorf("auth %s:%s content type %q", r.user, r.pass, r.contentType)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"waba_id": signup.WABAID, "business_id": signup.BusinessID, "phone_number_id": signup.PhoneNumberID, "client_ref": signup.ClientRef}
+	if fmt.Sprint(body) != fmt.Sprint(want) {
+		t.Errorf("body = %v, want %v", body, want)
+	}
+}
+
+// TestEmbeddedSignupErrors has a row for every error of the guide's tables,
+// plus wording variants and answers that did not come from Plivo's API.
+func TestEmbeddedSignupErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		script    []http.HandlerFunc
+		wantKind  onboarding.Kind
+		wantCode  int
+		wantMsg   string // substring of UpstreamError.Message
+		wantAPIID string
+		wantCalls int
+		status    int
+	}{
+		{name: "400 missing waba_id", script: []http.HandlerFunc{answer(400, errBody("waba_id is required."))}, wantKind: onboarding.KindRejected, wantMsg: "waba_id is required.", wantAPIID: apiID, status: 400},
+		{name: "400 missing business_id", script: []http.HandlerFunc{answer(400, errBody("business_id is required."))}, wantKind: onboarding.KindRejected, wantMsg: "business_id", wantAPIID: apiID, status: 400},
+		{name: "400 missing phone_number_id", script: []http.HandlerFunc{answer(400, errBody("phone_number_id is required."))}, wantKind: onboarding.KindRejected, wantMsg: "phone_number_id", wantAPIID: apiID, status: 400},
+		{name: "400 invalid waba_id", script: []http.HandlerFunc{answer(400, errBody("waba_id is not a valid WhatsApp Business Account ID."))}, wantKind: onboarding.KindRejected, wantMsg: "not a valid", wantAPIID: apiID, status: 400},
+		{name: "400 WABA already registered", script: []http.HandlerFunc{answer(400, errBody("This WABA is already registered with Plivo."))}, wantKind: onboarding.KindAlreadyRegistered, wantAPIID: apiID, status: 400},
+		{name: "400 phone number taken", script: []http.HandlerFunc{answer(400, errBody("This phone number is already registered under another WABA."))}, wantKind: onboarding.KindPhoneNumberTaken, wantAPIID: apiID, status: 400},
+		{name: "400 solution inactive", script: []http.HandlerFunc{answer(400, errBody("Multi-Partner Solution is not active for your app. Contact Plivo support."))}, wantKind: onboarding.KindSolutionInactive, wantAPIID: apiID, status: 400},
+		{name: "variant: case and spacing", script: []http.HandlerFunc{answer(400, errBody("this  waba is ALREADY REGISTERED with plivo"))}, wantKind: onboarding.KindAlreadyRegistered, status: 400},
+		{name: "variant: WhatsApp Business Account wording", script: []http.HandlerFunc{answer(400, errBody("WhatsApp Business Account already onboarded."))}, wantKind: onboarding.KindAlreadyRegistered, status: 400},
+		{name: "variant: phone_number already registered elsewhere", script: []http.HandlerFunc{answer(400, errBody("The phone_number is already registered under another WhatsApp Business Account"))}, wantKind: onboarding.KindPhoneNumberTaken, status: 400},
+		{name: "variant: multi partner solution inactive", script: []http.HandlerFunc{answer(400, errBody("multi partner solution inactive"))}, wantKind: onboarding.KindSolutionInactive, status: 400},
+		{name: "shape error_code+message", script: []http.HandlerFunc{answer(400, `{"api_id":"`+apiID+`","error_code":1004,"message":"This WABA is already registered with Plivo."}`)}, wantKind: onboarding.KindAlreadyRegistered, wantCode: 1004, wantAPIID: apiID, status: 400},
+		{name: "shape error_code as string", script: []http.HandlerFunc{answer(400, `{"api_id":"`+apiID+`","error_code":"1005","message":"This phone number is already registered under another WABA."}`)}, wantKind: onboarding.KindPhoneNumberTaken, wantCode: 1005, wantAPIID: apiID, status: 400},
+		{name: "shape field errors", script: []http.HandlerFunc{answer(400, `{"api_id":"`+apiID+`","error":{"waba_id":["This field is required."]}}`)}, wantKind: onboarding.KindRejected, wantMsg: "waba_id: This field is required.", wantAPIID: apiID, status: 400},
+		{name: "401 twice", script: []http.HandlerFunc{answer(401, errBody("Authentication credentials were not provided or are invalid."))}, wantKind: onboarding.KindUnauthorized, wantMsg: "Authentication", wantAPIID: apiID, wantCalls: 2, status: 401},
+		{name: "403 forbidden", script: []http.HandlerFunc{answer(403, errBody("Your account is not authorized for the Embedded Signup API."))}, wantKind: onboarding.KindForbidden, wantAPIID: apiID, status: 403},
+		{name: "403 solution inactive", script: []http.HandlerFunc{answer(403, errBody("Multi-Partner Solution is not active for your app."))}, wantKind: onboarding.KindSolutionInactive, status: 403},
+		{name: "403 HTML from a WAF", script: []http.HandlerFunc{answer(403, "<html>denied</html>")}, wantKind: onboarding.KindForbidden, status: 403},
+		{name: "429 not retried", script: []http.HandlerFunc{answer(429, errBody("Too many requests")), answer(200, signupOK)}, wantKind: onboarding.KindThrottled, wantAPIID: apiID, status: 429},
+		{name: "500 not retried", script: []http.HandlerFunc{answer(500, errBody("An internal error occurred. Please try again later.")), answer(200, signupOK)}, wantKind: onboarding.KindTransient, wantMsg: "internal error", wantAPIID: apiID, status: 500},
+		{name: "503 empty", script: []http.HandlerFunc{answer(503, "")}, wantKind: onboarding.KindTransient, status: 503},
+		{name: "502 HTML", script: []http.HandlerFunc{answer(502, "<html>Bad Gateway</html>")}, wantKind: onboarding.KindTransient, wantMsg: "not Plivo JSON", status: 502},
+		{name: "400 HTML", script: []http.HandlerFunc{answer(400, "<html>Bad Request</html>")}, wantKind: onboarding.KindTransient, status: 400},
+		{name: "404 JSON", script: []http.HandlerFunc{answer(404, errBody("not found"))}, wantKind: onboarding.KindRejected, status: 404},
+		{name: "200 not JSON", script: []http.HandlerFunc{answer(200, "OK")}, wantKind: onboarding.KindTransient, status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, tt.script...)
+			_, err := newClient(f.srv.URL, newCreds(), nil).EmbeddedSignup(t.Context(), signup)
+			ue, ok := onboarding.AsUpstream(err)
+			if !ok {
+				t.Fatalf("error %v is not an UpstreamError", err)
+			}
+			if ue.Service != "plivo" || ue.Op != plivo.OpEmbeddedSignup || ue.Kind != tt.wantKind || ue.Status != tt.status || ue.Code != tt.wantCode {
+				t.Errorf("got %+v; want kind %s status %d code %d", ue, tt.wantKind, tt.status, tt.wantCode)
+			}
+			if !strings.Contains(ue.Message, tt.wantMsg) {
+				t.Errorf("message %q does not contain %q", ue.Message, tt.wantMsg)
+			}
+			if ue.APIID != tt.wantAPIID {
+				t.Errorf("APIID = %q, want %q", ue.APIID, tt.wantAPIID)
+			}
+			wantCalls := max(tt.wantCalls, 1)
+			if n := len(f.all()); n != wantCalls {
+				t.Errorf("%d calls, want %d", n, wantCalls)
+			}
+		})
+	}
+}
+
+func TestUnauthorizedRefreshesOnce(t *testing.T) {
+	t.Parallel()
+	unauthorized := answer(401, errBody("Authentication credentials were not provided or are invalid."))
+	t.Run("rotated token succeeds", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, unauthorized, answer(200, signupOK))
+		cr := newCreds()
+		cr.rotateTo = secrets.PlivoCredentials{AuthID: "MAROTATED", AuthToken: token2}
+		res, err := newClient(f.srv.URL, cr, nil).EmbeddedSignup(t.Context(), signup)
+		if err != nil || res.APIID != apiID {
+			t.Fatalf("EmbeddedSignup = %+v, %v", res, err)
+		}
+		reqs := f.all()
+		if len(reqs) != 2 || reqs[0].pass != token1 || reqs[1].pass != token2 || reqs[1].user != "MAROTATED" {
+			t.Errorf("requests = %+v", reqs)
+		}
+		if reqs[1].path != "/v1/Account/MAROTATED/WhatsApp/EmbeddedSignup/" || string(reqs[0].body) != string(reqs[1].body) {
+			t.Errorf("retry went to %s with body %s", reqs[1].path, reqs[1].body)
+		}
+		if got := cr.flags(); !slices.Equal(got, []bool{false, true}) {
+			t.Errorf("credential reads = %v, want [false true]", got)
+		}
+	})
+	t.Run("second 401 is final", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, unauthorized)
+		cr := newCreds()
+		_, err := newClient(f.srv.URL, cr, nil).EmbeddedSignup(t.Context(), signup)
+		if ue, ok := onboarding.AsUpstream(err); !ok || ue.Kind != onboarding.KindUnauthorized {
+			t.Fatalf("err = %v", err)
+		}
+		if len(f.all()) != 2 || !slices.Equal(cr.flags(), []bool{false, true}) {
+			t.Errorf("%d calls, credential reads %v", len(f.all()), cr.flags())
+		}
+	})
+	t.Run("refresh fails", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, unauthorized)
+		cr := newCreds()
+		cr.err = errors.New("secrets: get \"wa/plivo\": AccessDeniedException")
+		_, err := newClient(f.srv.URL, cr, nil).EmbeddedSignup(t.Context(), signup)
+		if ue, ok := onboarding.AsUpstream(err); !ok || ue.Kind != onboarding.KindUnauthorized || !strings.Contains(err.Error(), "AccessDenied") {
+			t.Fatalf("err = %v; want the 401 with the refresh failure attached", err)
+		}
+		if len(f.all()) != 1 {
+			t.Errorf("%d calls, want 1", len(f.all()))
+		}
+	})
+	t.Run("other errors do not refresh", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(403, errBody("Your account is not authorized for the Embedded Signup API.")))
+		cr := newCreds()
+		_, _ = newClient(f.srv.URL, cr, nil).EmbeddedSignup(t.Context(), signup)
+		if !slices.Equal(cr.flags(), []bool{false}) {
+			t.Errorf("credential reads = %v", cr.flags())
+		}
+	})
+}
+
+func TestTransportErrors(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hang.Close)
+	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		_ = conn.Close()
+	}))
+	t.Cleanup(drop.Close)
+
+	tests := []struct {
+		name        string
+		base        string
+		httpTimeout time.Duration
+		ctxTimeout  time.Duration
+		wantIs      error
+	}{
+		{name: "connection refused", base: closed.URL},
+		{name: "connection dropped", base: drop.URL},
+		{name: "client timeout", base: hang.URL, httpTimeout: 50 * time.Millisecond},
+		{name: "context deadline", base: hang.URL, ctxTimeout: 50 * time.Millisecond, wantIs: context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			if tt.ctxTimeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.ctxTimeout)
+				defer cancel()
+			}
+			_, err := newClient(tt.base, newCreds(), &http.Client{Timeout: tt.httpTimeout}).EmbeddedSignup(ctx, signup)
+			ue, ok := onboarding.AsUpstream(err)
+			if !ok || ue.Kind != onboarding.KindTransient || ue.Status != 0 || ue.Err == nil {
+				t.Fatalf("err = %#v; want a transient UpstreamError without status", err)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
+			}
+			if strings.Contains(err.Error(), authID) || strings.Contains(err.Error(), "127.0.0.1:") && strings.Contains(err.Error(), "http://") {
+				t.Errorf("error text names the account or the URL: %s", err)
+			}
+			var ne net.Error
+			if tt.httpTimeout > 0 && (!errors.As(err, &ne) || !ne.Timeout()) {
+				t.Errorf("timeout not reported as a net.Error timeout: %v", err)
+			}
+		})
+	}
+}
+
+func TestDefaultTimeout(t *testing.T) {
+	t.Parallel()
+	if plivo.DefaultTimeout <= 0 || plivo.DefaultTimeout > 30*time.Second {
+		t.Errorf("DefaultTimeout = %v", plivo.DefaultTimeout)
+	}
+}
+
+func TestConfigAndCredentialErrors(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer(200, signupOK))
+	tests := []struct {
+		name string
+		cfg  plivo.Config
+	}{
+		{name: "no credentials", cfg: plivo.Config{BaseURL: f.srv.URL}},
+		{name: "relative base", cfg: plivo.Config{BaseURL: "api.plivo.com", Credentials: newCreds().get}},
+		{name: "loader fails", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
+			return secrets.PlivoCredentials{}, errors.New("secrets: ResourceNotFoundException")
+		}}},
+		{name: "empty token", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
+			return secrets.PlivoCredentials{AuthID: authID}, nil
+		}}},
+		{name: "auth ID with a slash", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
+			return secrets.PlivoCredentials{AuthID: "MA/../x", AuthToken: token1}, nil
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := plivo.New(tt.cfg).EmbeddedSignup(t.Context(), signup)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if _, ok := onboarding.AsUpstream(err); ok {
+				t.Errorf("%v is an UpstreamError; configuration problems are not Plivo's", err)
+			}
+		})
+	}
+	if n := len(f.all()); n != 0 {
+		t.Errorf("%d calls with broken configuration", n)
+	}
+}
+
+func TestAccount(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer(401, errBody("invalid")), answer(200, `{"account_type":"standard","api_id":"`+apiID+`","auth_id":"`+authID+`","auto_recharge":true,"billing_mode":"prepaid","cash_credits":"12.34500","name":"Acme","resource_uri":"/v1/Account/`+authID+`/","timezone":"Asia/Kolkata"}`))
+	cr := newCreds()
+	acc, err := newClient(f.srv.URL, cr, nil).Account(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := plivo.Account{APIID: apiID, AuthID: authID, Name: "Acme", AccountType: "standard", BillingMode: "prepaid", CashCredits: "12.34500", AutoRecharge: true, Timezone: "Asia/Kolkata", ResourceURI: "/v1/Account/" + authID + "/"}
+	if acc != want {
+		t.Errorf("Account = %+v", acc)
+	}
+	reqs := f.all()
+	if reqs[1].method != http.MethodGet || reqs[1].path != "/v1/Account/"+authID+"/" || reqs[1].pass != token2 {
+		t.Errorf("request = %+v", reqs[1])
+	}
+}
+
+func TestSendMessage(t *testing.T) {
+	t.Parallel()
+	ok := answer(202, `{"api_id":"`+apiID+`","message":"message(s) queued","message_uuid":["u-1"]}`)
+	tests := []struct {
+		name     string
+		msg      plivo.Message
+		wantBody string
+	}{
+		{
+			name:     "text",
+			msg:      plivo.Message{Src: "+14155550100", Dst: "+14155550101", Text: "hello", URL: "https://cb.example/status", Method: "POST"},
+			wantBody: `{"type":"whatsapp","src":"+14155550100","dst":"+14155550101","text":"hello","url":"https://cb.example/status","method":"POST"}`,
+		},
+		{
+			name: "template",
+			msg: plivo.Message{Src: "+14155550100", Dst: "+14155550101", Template: &plivo.MessageTemplate{Name: "order_update", Language: "en_US", Components: []plivo.Component{
+				{Type: "header", Parameters: []plivo.Parameter{{Type: "media", Media: "https://img.example/a.png"}}},
+				{Type: "body", Parameters: []plivo.Parameter{{Type: "text", Text: "42"}}},
+				{Type: "button", SubType: "url", Index: "0", Parameters: []plivo.Parameter{{Type: "text", Text: "track/42"}}},
+			}}},
+			wantBody: `{"type":"whatsapp","src":"+14155550100","dst":"+14155550101","template":{"name":"order_update","language":"en_US","components":[` +
+				`{"type":"header","parameters":[{"type":"media","media":"https://img.example/a.png"}]},` +
+				`{"type":"body","parameters":[{"type":"text","text":"42"}]},` +
+				`{"type":"button","sub_type":"url","index":"0","parameters":[{"type":"text","text":"track/42"}]}]}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, ok)
+			res, err := newClient(f.srv.URL, newCreds(), nil).SendMessage(t.Context(), tt.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.APIID != apiID || !slices.Equal(res.MessageUUIDs, []string{"u-1"}) || res.Message != "message(s) queued" {
+				t.Errorf("result = %+v", res)
+			}
+			r := f.all()[0]
+			if r.method != http.MethodPost || r.path != "/v1/Account/"+authID+"/Message/" {
+				t.Errorf("request = %s %s", r.method, r.path)
+			}
+			if string(r.body) != tt.wantBody {
+				t.Errorf("body = %s\nwant   %s", r.body, tt.wantBody)
+			}
+		})
+	}
+
+	t.Run("invalid messages are not sent", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, ok)
+		c := newClient(f.srv.URL, newCreds(), nil)
+		for _, m := range []plivo.Message{
+			{Src: "+1", Dst: "+2"},
+			{Src: "+1", Dst: "+2", Text: "x", Template: &plivo.MessageTemplate{Name: "t"}},
+			{Dst: "+2", Text: "x"},
+		} {
+			if _, err := c.SendMessage(t.Context(), m); err == nil {
+				t.Errorf("SendMessage(%+v) succeeded", m)
+			}
+		}
+		if len(f.all()) != 0 {
+			t.Errorf("%d calls", len(f.all()))
+		}
+	})
+
+	t.Run("errors are mapped", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(400, `{"api_id":"`+apiID+`","error":"invalid dst"}`))
+		_, err := newClient(f.srv.URL, newCreds(), nil).SendMessage(t.Context(), plivo.Message{Src: "+1", Dst: "x", Text: "hi"})
+		if ue, ok := onboarding.AsUpstream(err); !ok || ue.Kind != onboarding.KindRejected || ue.Op != plivo.OpSendMessage || ue.APIID != apiID {
+			t.Errorf("err = %+v", err)
+		}
+	})
+}
+
+func TestTemplates(t *testing.T) {
+	t.Parallel()
+	body := json.RawMessage(`{"type":"BODY","text":"Order {{1}} shipped","example":{"body_text":[["42"]]}}`)
+	t.Run("create", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(401, errBody("invalid")), answer(201, `{"api_id":"`+apiID+`","message":"template created","id":"594425479261596","status":"PENDING"}`))
+		res, err := newClient(f.srv.URL, newCreds(), nil).CreateTemplate(t.Context(), wabaID, plivo.Template{
+			Name: "order_update", Language: "en_US", Category: "UTILITY", Components: []json.RawMessage{body}, Status: "ignored",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res != (plivo.TemplateResult{APIID: apiID, Message: "template created", TemplateID: "594425479261596", Status: "PENDING"}) {
+			t.Errorf("result = %+v", res)
+		}
+		r := f.all()[1]
+		if r.method != http.MethodPost || r.path != "/v1/Account/"+authID+"/WhatsApp/Template/"+wabaID+"/" || r.pass != token2 {
+			t.Errorf("request = %+v", r)
+		}
+		want := `{"name":"order_update","language":"en_US","category":"UTILITY","components":[` + string(body) + `]}`
+		if string(r.body) != want {
+			t.Errorf("body = %s\nwant   %s", r.body, want)
+		}
+	})
+	t.Run("list with paging", func(t *testing.T) {
+		t.Parallel()
+		page1 := answer(200, `{"api_id":"a","meta":{"limit":1,"offset":0,"next":"/v1/Account/`+authID+`/WhatsApp/Template/`+wabaID+`/?limit=1&offset=1"},"objects":[{"id":"1","name":"a","language":"en_US","category":"UTILITY","status":"APPROVED","components":[`+string(body)+`]}]}`)
+		page2 := answer(200, `{"api_id":"b","meta":{"limit":1,"offset":1,"next":null},"objects":[{"id":"2","name":"b","language":"en","category":"MARKETING","status":"REJECTED","components":[]}]}`)
+		f := newFake(t, page1, page2)
+		got, err := newClient(f.srv.URL, newCreds(), nil).ListTemplates(t.Context(), wabaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Name != "a" || got[0].Status != "APPROVED" || string(got[0].Components[0]) != string(body) || got[1].ID != "2" {
+			t.Errorf("templates = %+v", got)
+		}
+		reqs := f.all()
+		if len(reqs) != 2 || reqs[1].query != "limit=1&offset=1" || reqs[1].path != "/v1/Account/"+authID+"/WhatsApp/Template/"+wabaID+"/" || reqs[1].method != http.MethodGet {
+			t.Errorf("requests = %+v", reqs)
+		}
+	})
+	t.Run("foreign next link is not followed", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(200, `{"meta":{"next":"https://evil.example/v1/Account/MA/x/"},"objects":[{"id":"1","name":"a"}]}`))
+		got, err := newClient(f.srv.URL, newCreds(), nil).ListTemplates(t.Context(), wabaID)
+		if err == nil || len(got) != 1 || len(f.all()) != 1 {
+			t.Errorf("ListTemplates = %v, %v after %d calls", got, err, len(f.all()))
+		}
+	})
+	t.Run("bad input is not sent", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(200, `{}`))
+		c := newClient(f.srv.URL, newCreds(), nil)
+		if _, err := c.ListTemplates(t.Context(), "../Message"); err == nil {
+			t.Error("ListTemplates with a path in the WABA ID succeeded")
+		}
+		if _, err := c.CreateTemplate(t.Context(), wabaID, plivo.Template{Name: "x"}); err == nil {
+			t.Error("CreateTemplate without language and category succeeded")
+		}
+		if len(f.all()) != 0 {
+			t.Errorf("%d calls", len(f.all()))
+		}
+	})
+	t.Run("errors are mapped", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(429, `{"api_id":"`+apiID+`","error":"too many requests"}`))
+		_, err := newClient(f.srv.URL, newCreds(), nil).ListTemplates(t.Context(), wabaID)
+		if ue, ok := onboarding.AsUpstream(err); !ok || ue.Kind != onboarding.KindThrottled || ue.Op != plivo.OpListTemplates || len(f.all()) != 1 {
+			t.Errorf("err = %+v after %d calls", err, len(f.all()))
+		}
+	})
+}
+
+// TestNoTokenInErrors checks that the auth token never reaches error text,
+// even when an error page echoes the request.
+func TestNoTokenInErrors(t *testing.T) {
+	t.Parallel()
+	echo := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			_, pass, _ := r.BasicAuth()
+			answer(status, fmt.Sprintf(`{"api_id":"x","error":%q}`, "bad credentials "+pass+" "+r.Header.Get("Authorization")))(w, r)
+		}
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	bases := map[string]string{"refused": closed.URL}
+	for _, status := range []int{400, 401, 403, 500} {
+		bases[fmt.Sprint(status)] = newFake(t, echo(status)).srv.URL
+	}
+	for name, base := range bases {
+		_, err := newClient(base, newCreds(), nil).EmbeddedSignup(t.Context(), signup)
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			if strings.Contains(text, token1) || strings.Contains(text, token2) {
+				t.Errorf("%s: error leaks the auth token: %s", name, text)
+			}
+		}
+	}
+}
