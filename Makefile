@@ -32,10 +32,14 @@ build-SignupFunction: ; $(call lambda-build,signup)
 build-StatusFunction: ; $(call lambda-build,status)
 build-PageFunction:   ; $(call lambda-build,page)
 build-ResumeFunction: ; $(call lambda-build,resume)
+build-SessionsFunction: ; $(call lambda-build,sessions)
+build-CallbacksFunction: ; $(call lambda-build,callbacks)
+build-DemoFunction:   ; $(call lambda-build,demo)
+build-DoctorFunction: ; $(call lambda-build,doctor)
 
 # --- local ------------------------------------------------------------------
 
-.PHONY: help deps build test fuzz run invoke deploy bench doctor clean
+.PHONY: help deps build test fuzz run invoke deploy bench doctor clean session demo-message demo-template
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -53,7 +57,10 @@ test: deps ## vet, all tests (race detector on), then a short fuzz run
 	@echo "== go vet ./..."
 	@$(GO) vet ./...
 	@echo "== go test -race ./..."
-	@$(GO) test -race -count=1 -timeout 20m ./...
+	@$(GO) test -race -count=1 -timeout 20m -skip '^TestColdStart$$' ./...
+	@echo "== cold start and binary size, with nothing else running (.artifacts/coldstart.txt)"
+	@$(GO) test -count=1 -timeout 10m -run '^TestColdStart$$' ./infra/rietest
+	@sed 's/^/   /' .artifacts/coldstart.txt
 	@echo "== fuzz (10s per target)"
 	@infra/scripts/fuzz.sh 10s
 
@@ -71,11 +78,26 @@ deploy: ## sam build && sam deploy (CONFIG_ENV=default|prod)
 	sam build --config-env $(CONFIG_ENV)
 	sam deploy --config-env $(CONFIG_ENV)
 
+session: ## print an onboarding link for the local stack: CLIENT_REF=customer-1 TTL=15m
+	@$(GO) run ./infra/mint-session -client-ref "$(or $(CLIENT_REF),customer-1)" -ttl "$(or $(TTL),15m)"
+
 bench: ## load benchmarks against the local stack
 	$(GO) run ./infra/bench
 
-doctor: ## check a deployed or local stack end to end
-	$(GO) run ./infra/doctor
+doctor: ## readiness checklist of the local stack; BROKEN=1 breaks it on purpose, AWS=1 checks AWS, JSON=1
+	@$(GO) run ./infra/doctor $(if $(JSON),-json) $(if $(BROKEN),-broken) $(if $(AWS),-aws)
+
+# Defaults of the demo targets; commas and # cannot be written inline there.
+DEMO_TEXT     := Hello from our WhatsApp integration!
+DEMO_BODY     := Hi {{1}}, your order {{2}} has shipped.
+DEMO_EXAMPLES := Ana,\#1042
+
+demo-message: ## App Review demo 1, send a message: WABA=<id> DST=+14155550100 [TEXT=...] [API=<url>]
+	@$(GO) run ./infra/demo message -waba "$(WABA)" -dst "$(DST)" -text "$(or $(TEXT),$(DEMO_TEXT))" $(if $(API),-api "$(API)")
+
+demo-template: ## App Review demo 2, create a template: WABA=<id> [NAME=...] [CATEGORY=UTILITY] [BODY=...] [API=<url>]
+	@$(GO) run ./infra/demo template -waba "$(WABA)" -name "$(or $(NAME),order_update)" -category "$(or $(CATEGORY),UTILITY)" \
+	  -body "$(or $(BODY),$(DEMO_BODY))" -examples "$(or $(EXAMPLES),$(DEMO_EXAMPLES))" $(if $(API),-api "$(API)")
 
 clean: ## remove build output and test artifacts (keeps the .cache of tools)
 	rm -rf $(BUILD_DIR) .aws-sam .artifacts

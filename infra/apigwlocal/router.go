@@ -36,6 +36,9 @@ type Route struct {
 	// Function names the Lambda function behind the route, for logs and
 	// lambdacontext; optional.
 	Function string
+	// Auth is the route's authorizer. AuthIAM is emulated (see
+	// IAMAuthorizer); any other authorizer is not enforced locally.
+	Auth string
 }
 
 // Key is the route key API Gateway puts in events: "GET /path" or "$default".
@@ -254,7 +257,18 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("apigw request", "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
 		return
 	}
+	var iam *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription
+	if route.Auth == AuthIAM {
+		if iam = IAMAuthorizer(r); iam == nil {
+			writeMessage(w, http.StatusForbidden, "Forbidden", "")
+			log.Info("apigw request", "route", route.Key(), "status", http.StatusForbidden, "reason", "no SigV4 signature")
+			return
+		}
+	}
 	ev, err := Event(r, route.Key(), params)
+	if iam != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: iam}
+	}
 	if err != nil {
 		status, msg := http.StatusBadRequest, "Bad Request"
 		if errors.Is(err, ErrBodyTooLarge) {
@@ -329,6 +343,38 @@ func newInvocationID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// AuthIAM is the authorizer name SAM gives routes signed with SigV4.
+const AuthIAM = "AWS_IAM"
+
+// IAMAuthorizer plays API Gateway's AWS_IAM authorizer loosely: a request
+// with a SigV4 Authorization header passes as the access key it names,
+// whatever the signature, as DynamoDB Local accepts any signature; a request
+// without one gets nil, which API Gateway answers 403. The description
+// carries the fields a function reads to know its caller.
+func IAMAuthorizer(r *http.Request) *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription {
+	h := r.Header.Get("Authorization")
+	const scheme = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(h, scheme) {
+		return nil
+	}
+	var key string
+	for _, part := range strings.Split(h[len(scheme):], ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "Credential="); ok {
+			key, _, _ = strings.Cut(v, "/")
+		}
+	}
+	if key == "" {
+		return nil
+	}
+	return &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+		AccessKey: key,
+		AccountID: AccountID,
+		CallerID:  key,
+		UserARN:   "arn:aws:iam::" + AccountID + ":user/local",
+		UserID:    key,
+	}
 }
 
 // writeMessage writes API Gateway's own {"message": ...} answer.

@@ -238,3 +238,57 @@ func TestServeHTTP(t *testing.T) {
 		t.Errorf("oversized body answered %d, want 413", resp.StatusCode)
 	}
 }
+
+func TestIAMAuthorizer(t *testing.T) {
+	var seen events.APIGatewayV2HTTPRequest
+	rt, err := apigwlocal.NewRouter([]apigwlocal.Route{{
+		Method: "POST", Path: "/sessions", Auth: apigwlocal.AuthIAM,
+		Handler: func(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			seen = ev
+			return events.APIGatewayV2HTTPResponse{StatusCode: 201}, nil
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Log = quiet
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+
+	tests := []struct {
+		name, auth string
+		status     int
+		key        string
+	}{
+		{"unsigned", "", 403, ""},
+		{"bearer", "Bearer x", 403, ""},
+		{"sigv4", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc", 201, "AKIDEXAMPLE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen = events.APIGatewayV2HTTPRequest{}
+			req, _ := http.NewRequest("POST", srv.URL+"/sessions", strings.NewReader("{}"))
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d %s, want %d", resp.StatusCode, b, tt.status)
+			}
+			if tt.status == 403 && string(b) != `{"message":"Forbidden"}` {
+				t.Errorf("body %s", b)
+			}
+			if tt.key != "" {
+				a := seen.RequestContext.Authorizer
+				if a == nil || a.IAM == nil || a.IAM.AccessKey != tt.key || a.IAM.UserARN == "" {
+					t.Errorf("authorizer %+v", a)
+				}
+			}
+		})
+	}
+}

@@ -131,12 +131,21 @@ type tab struct {
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
+	// apiErrors accepts the console line Chromium writes for each 4xx/5xx
+	// answer of the signup API, in tests that expect one.
+	apiErrors bool
 }
 
 // open resets the simulators, opens a new tab on the page and waits until
 // the Connect button is ready. At the end of the test it fails on any
 // console error, CSP violations included.
 func open(t *testing.T) *tab {
+	t.Helper()
+	return openURL(t, stack.URL+"/")
+}
+
+// openURL is open on another address of the page, e.g. an onboarding link.
+func openURL(t *testing.T, pageURL string) *tab {
 	t.Helper()
 	stack.Meta.Reset()
 	stack.Plivo.Reset()
@@ -159,6 +168,9 @@ func open(t *testing.T) *tab {
 	t.Cleanup(func() {
 		tb.mu.Lock()
 		for _, m := range tb.console {
+			if tb.apiErrors && m.Source == "network" && strings.Contains(m.URL, "/api/whatsapp/embedded-signup") {
+				continue
+			}
 			if m.Type == chromedp.ConsoleError || m.IsException() {
 				t.Errorf("browser console: %s (%s:%d)", m, m.URL, m.Line)
 			}
@@ -168,7 +180,7 @@ func open(t *testing.T) *tab {
 		cancel()
 		<-done
 	})
-	tb.do(chromedp.Navigate(stack.URL + "/"))
+	tb.do(chromedp.Navigate(pageURL))
 	tb.waitState("idle")
 	return tb
 }
@@ -306,6 +318,11 @@ func TestOnboarding(t *testing.T) {
 			if attr(item, "state") != "onboarded" || attr(item, "phone_number_id") != phone || attr(item, "business_id") != business {
 				t.Errorf("DynamoDB record %v, want onboarded with phone %s and business %s", item, phone, business)
 			}
+			// The sandbox page got its onboarding session from the local
+			// stack, which minted it for a sandbox customer.
+			if ref := attr(item, "client_ref"); !strings.HasPrefix(ref, "sandbox-customer-") {
+				t.Errorf("record client_ref %q, want the sandbox session's", ref)
+			}
 			if n := stack.Plivo.SuccessfulSignups(); n != 1 {
 				t.Errorf("Plivo onboarded %d WABAs, want 1", n)
 			}
@@ -401,6 +418,7 @@ func TestFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tb := open(t)
+			tb.apiErrors = true
 			tb.connect()
 			waba := tb.value("#sbx-waba-id")
 			tb.do(chromedp.SetValue("#sbx-meta", tt.meta), chromedp.SetValue("#sbx-plivo", tt.plivo), chromedp.Click("#sbx-continue"))
@@ -422,4 +440,44 @@ func TestFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOnboardingLink follows the production path: the Tech Provider's
+// backend mints a link through the sessions route (IAM-signed) and the
+// customer opens it. The signup is bound to the link's client_ref.
+func TestOnboardingLink(t *testing.T) {
+	link, err := stack.NewSession(context.Background(), "customer-42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link.URL, stack.URL+"/?session=") {
+		t.Fatalf("link %q does not open this stack's page", link.URL)
+	}
+	tb := openURL(t, link.URL)
+	if loc, _ := chromedp.Run(tb.ctx, chromedp.Location()); strings.Contains(loc, "session=") {
+		t.Errorf("the token stays in the address bar: %s", loc)
+	}
+	tb.connect()
+	waba := tb.value("#sbx-waba-id")
+	tb.do(chromedp.Click("#sbx-continue"))
+	tb.waitState("onboarded")
+	if ref := attr(record(t, waba), "client_ref"); ref != "customer-42" {
+		t.Errorf("record client_ref %q, want the link's customer-42", ref)
+	}
+}
+
+func TestBadOnboardingLink(t *testing.T) {
+	tb := openURL(t, stack.URL+"/?session=not-a-token")
+	tb.apiErrors = true
+	tb.connect()
+	tb.do(chromedp.Click("#sbx-continue"))
+	tb.waitState("failed")
+	if title := tb.text("#status-title"); title != "Your onboarding link cannot be used" {
+		t.Errorf("title %q", title)
+	}
+	hidden, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.getElementById('connect').hidden`))
+	if err != nil || !hidden {
+		t.Errorf("the button offers a retry that cannot work (hidden=%v, %v)", hidden, err)
+	}
+	tb.screenshot("failed-bad-link")
 }

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,7 +43,17 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	banner(out, st, time.Since(start))
+	link := ""
+	if !st.Sandbox {
+		// Outside the sandbox no simulator plays the Tech Provider's
+		// backend: hand the user a link the way it would.
+		if sess, err := st.NewSession(ctx, "local-customer"); err == nil {
+			link = sess.URL
+		} else if !errors.Is(err, localstack.ErrNoSessions) {
+			fmt.Fprintln(out, "Could not mint an onboarding link:", err)
+		}
+	}
+	banner(out, st, link, time.Since(start))
 
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nStopping…")
@@ -69,7 +80,7 @@ func choosePort(env string) (int, error) {
 	return preferredPort, nil
 }
 
-func banner(out io.Writer, st *localstack.Stack, took time.Duration) {
+func banner(out io.Writer, st *localstack.Stack, link string, took time.Duration) {
 	mode := "sandbox: Meta and Plivo are simulated"
 	if !st.Sandbox {
 		mode = "real Meta and Plivo"
@@ -81,6 +92,9 @@ func banner(out io.Writer, st *localstack.Stack, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nWhatsApp onboarding is running (%s), ready in %.1fs.\n\n", mode, took.Seconds())
 	fmt.Fprintf(&b, "  Open      %s\n", st.URL)
+	if link != "" {
+		fmt.Fprintf(&b, "  Link      %s\n            (one signup, 15 minutes; another: make session)\n", link)
+	}
 	fmt.Fprintf(&b, "  Table     %s\n", table)
 	if st.Sandbox {
 		fmt.Fprintf(&b, "  Meta sim  %s    Plivo sim  %s\n", st.MetaURL, st.PlivoURL)
@@ -91,6 +105,9 @@ func banner(out io.Writer, st *localstack.Stack, took time.Duration) {
 			b.WriteString("           ")
 		}
 		fmt.Fprintf(&b, " %-5s %s  (%s)\n", r.Method, r.Path, r.Function)
+	}
+	for fn, err := range st.Unavailable {
+		fmt.Fprintf(&b, "\n  Not available locally: %s (%v)\n", fn, err)
 	}
 	if st.Sandbox {
 		b.WriteString("\n  Try it: click \"Connect WhatsApp\", choose how the signup ends in the simulated\n" +

@@ -13,6 +13,7 @@ package localstack
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -35,7 +36,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/techprovider/wa-onboarding/infra/apigwlocal"
+	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/samtemplate"
+	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
@@ -56,8 +59,8 @@ const (
 // Defaults of the local stack.
 const (
 	DefaultResumeEvery = 2 * time.Second
-	// DefaultTableName is the DynamoDB Local table.
-	DefaultTableName = "wa-onboarding-local"
+	// SignupTableID is the template's signup table; Stack.TableName names it.
+	SignupTableID = "SignupTable"
 	// SandboxMetaAppID is the Meta app the simulator plays; the page shows
 	// it and the Meta secret in the Secrets Manager simulator names it.
 	SandboxMetaAppID = "100000000000001"
@@ -65,9 +68,9 @@ const (
 	SandboxConfigID = "200000000000002"
 	// SandboxPlivoAuthID is the simulated Plivo account.
 	SandboxPlivoAuthID = "MALOCALSANDBOX000001"
-	// Secret names in the Secrets Manager simulator.
-	SandboxMetaSecretID  = "wa-onboarding-local/meta-app"
-	SandboxPlivoSecretID = "wa-onboarding-local/plivo"
+	// SandboxSecretPrefix prefixes the template's secret logical IDs to
+	// name them in the Secrets Manager simulator.
+	SandboxSecretPrefix = "local/"
 )
 
 // localRetry makes a pending signup finish within seconds locally instead of
@@ -85,7 +88,9 @@ type Options struct {
 	Template string
 	// Port to listen on (127.0.0.1); 0 picks a free one.
 	Port int
-	// Getenv reads the user's settings; default os.Getenv.
+	// Getenv reads the user's settings; default os.Getenv. The settings
+	// the stack uses are copied into the process environment, where the
+	// functions and the AWS SDK read them.
 	Getenv func(string) string
 	// ResumeEvery overrides LOCAL_RESUME_EVERY; negative turns the
 	// ticker off.
@@ -101,9 +106,11 @@ type Stack struct {
 	URL string
 	// Sandbox reports whether the page and functions use the simulators.
 	Sandbox bool
-	// TableName is the signup table; DynamoDBEndpoint is DynamoDB Local's
-	// URL, "" when TABLE_NAME pointed at a real table.
+	// TableName is the signup table; Tables maps every table of the
+	// template to its name. DynamoDBEndpoint is DynamoDB Local's URL, ""
+	// when the table variables pointed at real tables.
 	TableName        string
+	Tables           map[string]string
 	DynamoDBEndpoint string
 	// Meta, Plivo and Secrets are the simulators, for tests to script
 	// scenarios; nil outside sandbox mode. MetaURL and PlivoURL are where
@@ -113,6 +120,12 @@ type Stack struct {
 	Secrets  *secretsmanagersim.Server
 	MetaURL  string
 	PlivoURL string
+	// Events is the EventBridge simulator the template's event buses
+	// stand on; nil when the bus variables point at real buses.
+	Events *eventbridgesim.Server
+	// Unavailable lists the functions that could not be built locally,
+	// with why; their routes answer 500 as a failed Lambda init would.
+	Unavailable map[string]error
 	// Routes are the HTTP routes served, from the template.
 	Routes []samtemplate.Route
 	// Scheduled are the scheduled functions the ticker runs.
@@ -125,6 +138,7 @@ type Stack struct {
 	aws           aws.Config
 	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
 	server        *http.Server
+	ln            net.Listener
 	listeners     []*http.Server
 	db            *testenv.DynamoDB
 	clock         *clock
@@ -139,7 +153,7 @@ type Stack struct {
 
 // Start brings the stack up and returns once it serves. On error it stops
 // whatever it had started.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
@@ -149,13 +163,21 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.Template == "" {
 		opts.Template = filepath.Join(testenv.RepoRoot(), "template.yaml")
 	}
-	get := func(k string) string { return strings.TrimSpace(opts.Getenv(k)) }
+	// consulted remembers the user's settings the stack read, to copy them
+	// into the process environment the functions read.
+	consulted := map[string]string{}
+	get := func(k string) string {
+		v := strings.TrimSpace(opts.Getenv(k))
+		if v != "" {
+			consulted[k] = v
+		}
+		return v
+	}
 
-	s = &Stack{log: opts.Log, Env: map[string]string{}, clock: &clock{}}
+	s := &Stack{log: opts.Log, Env: map[string]string{}, Tables: map[string]string{}, Unavailable: map[string]error{}, clock: &clock{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
-			s = nil
 		}
 	}()
 	tmpl, err := samtemplate.Load(opts.Template)
@@ -163,6 +185,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
 	s.Routes = tmpl.Routes()
+	b := bindingsOf(tmpl)
 
 	s.Sandbox = true
 	if v := get(config.EnvSandbox); v != "" {
@@ -170,6 +193,17 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 			return nil, fmt.Errorf("localstack: %s=%q is not a boolean", config.EnvSandbox, v)
 		}
 	}
+
+	// Listen first: the URL is part of the configuration (PAGE_URL).
+	addr := "127.0.0.1:" + strconv.Itoa(opts.Port)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("localstack: listen on %s: %w", addr, err)
+	}
+	s.URL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	s.server = &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	s.ln = ln
+
 	env := map[string]string{
 		config.EnvSandbox: strconv.FormatBool(s.Sandbox),
 		config.EnvStage:   "local",
@@ -183,37 +217,81 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		setDefault(k, v)
 	}
 
-	// DynamoDB: the user's table, or DynamoDB Local.
-	realTable := get(config.EnvTableName) != ""
-	if realTable {
-		s.TableName = get(config.EnvTableName)
+	// DynamoDB: the user's tables, or DynamoDB Local with every table of
+	// the template.
+	userTables, missingTables := b.userSet(b.tables, get)
+	realTables := len(userTables) > 0
+	if realTables && len(missingTables) > 0 {
+		return nil, fmt.Errorf("localstack: %s point at real tables; set %s too (see docs/local.md)",
+			strings.Join(userTables, ", "), strings.Join(missingTables, ", "))
+	}
+	if realTables {
+		for table, names := range b.tables {
+			s.Tables[table] = get(names[0])
+		}
 	} else {
-		s.TableName = DefaultTableName
-		env[config.EnvTableName] = s.TableName
 		s.log.Info("starting DynamoDB Local")
 		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
 			return nil, fmt.Errorf("localstack: %w", err)
 		}
 		s.DynamoDBEndpoint = s.db.Endpoint
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
+		for table, names := range b.tables {
+			s.Tables[table] = table
+			for _, n := range names {
+				env[n] = table
+			}
+		}
+	}
+	// Event buses: the user's, or the EventBridge simulator.
+	userBuses, missingBuses := b.userSet(b.buses, get)
+	if len(userBuses) > 0 && len(missingBuses) > 0 {
+		return nil, fmt.Errorf("localstack: %s point at real event buses; set %s too", strings.Join(userBuses, ", "), strings.Join(missingBuses, ", "))
+	}
+	realBuses := len(userBuses) > 0
+	if !realBuses && len(b.buses) > 0 {
+		s.Events = eventbridgesim.New(sortedKeys(b.buses)...)
+		srv, ln, err := listen("127.0.0.1:0", s.Events)
+		if err != nil {
+			return nil, fmt.Errorf("localstack: EventBridge simulator: %w", err)
+		}
+		s.listeners = append(s.listeners, srv)
+		env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = "http://" + ln.Addr().String()
+		for bus, names := range b.buses {
+			for _, n := range names {
+				env[n] = bus
+			}
+		}
+	}
+	for name, value := range s.localURLs() {
+		if b.envNames[name] {
+			setDefault(name, value)
+		}
 	}
 
-	// Meta, Plivo and their secrets: simulated in sandbox mode, real otherwise.
+	for _, n := range b.tables[SignupTableID] {
+		s.TableName = env[n]
+		if realTables {
+			s.TableName = get(n)
+		}
+	}
+
+	// Meta, Plivo and the secrets: simulated in sandbox mode, real otherwise.
 	realSecrets := false
 	if s.Sandbox {
-		for _, k := range []string{config.EnvMetaSecretID, config.EnvPlivoSecretID, config.EnvMetaGraphURL, config.EnvPlivoAPIURL} {
+		for _, k := range append([]string{config.EnvMetaGraphURL, config.EnvPlivoAPIURL}, b.secretEnvNames()...) {
 			if get(k) != "" {
 				s.log.Warn("ignored in sandbox mode; set SANDBOX=false to use it", "variable", k)
 			}
 		}
-		if err := s.startSims(env); err != nil {
+		if err := s.startSims(env, b); err != nil {
 			return nil, err
 		}
 		setDefault(config.EnvMetaAppID, SandboxMetaAppID)
 		setDefault(config.EnvMetaConfigID, SandboxConfigID)
 	} else {
-		var missing []string
-		for _, k := range []string{config.EnvMetaAppID, config.EnvMetaConfigID, config.EnvMetaSecretID, config.EnvPlivoSecretID} {
+		missing := []string{}
+		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID}, b.secretEnvNames()...) {
 			if get(k) == "" {
 				missing = append(missing, k)
 			}
@@ -226,7 +304,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 
 	// AWS credentials: dummy ones when nothing real is used, so that no
 	// profile on the machine is ever touched; the user's otherwise.
-	if !realTable && !realSecrets {
+	if !realTables && !realSecrets && !realBuses {
 		for _, kv := range s.dynamoEnviron() {
 			k, v, _ := strings.Cut(kv, "=")
 			env[k] = v
@@ -235,6 +313,11 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		env["AWS_REGION"] = testenv.Region
 	}
 
+	for k, v := range consulted {
+		if _, decided := env[k]; !decided {
+			env[k] = v
+		}
+	}
 	s.restore = setenv(env)
 	for k, v := range env {
 		if !strings.HasPrefix(k, "AWS_SECRET") {
@@ -243,13 +326,15 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 
 	// The same configuration chain the functions use, so DynamoDB Local
-	// files the table under the credentials they sign with.
+	// files the tables under the credentials they sign with.
 	if s.aws, err = app.AWS(ctx); err != nil {
 		return nil, fmt.Errorf("localstack: AWS configuration: %w", err)
 	}
-	if !realTable {
-		if err := testenv.CreateTable(ctx, s.DynamoDB(), s.TableName); err != nil {
-			return nil, fmt.Errorf("localstack: %w", err)
+	if !realTables {
+		for _, table := range sortedKeys(b.tables) {
+			if err := testenv.CreateTableFrom(ctx, s.DynamoDB(), table, table); err != nil {
+				return nil, fmt.Errorf("localstack: %w", err)
+			}
 		}
 	}
 
@@ -261,17 +346,19 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 		return nil, err
 	}
 
-	var handler http.Handler = router
+	// API Gateway answers CORS preflights for the API (not the /_sim/
+	// controls) from the template's CorsConfiguration.
+	var api http.Handler = router
+	if c, ok := corsConfig(tmpl, s.Routes, get); ok {
+		api = apigwlocal.CORS(c, router)
+	}
+	var handler http.Handler = api
 	if s.Sandbox {
-		handler = s.withSimControls(router)
+		handler = s.withSimControls(api)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(opts.Port)
-	srv, ln, err := listen(addr, handler)
-	if err != nil {
-		return nil, fmt.Errorf("localstack: listen on %s: %w", addr, err)
-	}
-	s.server = srv
-	s.URL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	handler = console.Wrap(ctx, handler, os.Getenv) // GET /console: the App Review demos and the doctor, local only
+	s.server.Handler = handler
+	go func() { _ = s.server.Serve(ln) }()
 
 	every := opts.ResumeEvery
 	if every == 0 {
@@ -308,18 +395,37 @@ func (s *Stack) dynamoEnviron() []string {
 }
 
 // startSims starts the Meta, Plivo and Secrets Manager simulators, each on
-// its own port as the real services are separate hosts, and seeds the
-// secrets the functions read.
-func (s *Stack) startSims(env map[string]string) error {
+// its own port as the real services are separate hosts, and seeds every
+// secret the template's functions name with a value that works with the
+// simulators.
+func (s *Stack) startSims(env map[string]string, b bindings) error {
 	s.metaAppSecret = randomHex(16)
 	plivoToken := randomHex(20)
 	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now})
 	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken})
 	s.Secrets = secretsmanagersim.New()
-	metaApp, _ := json.Marshal(map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret})
-	plivoCreds, _ := json.Marshal(map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken})
-	s.Secrets.Put(SandboxMetaSecretID, string(metaApp))
-	s.Secrets.Put(SandboxPlivoSecretID, string(plivoCreds))
+	seeds := map[string]any{
+		config.EnvMetaSecretID:  map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
+		config.EnvPlivoSecretID: map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
+		config.EnvSessionSecretID: map[string]any{"keys": []map[string]any{
+			{"id": "local", "secret": base64.StdEncoding.EncodeToString(randomBytes(32)), "primary": true},
+		}},
+	}
+	for _, secret := range sortedKeys(b.secrets) {
+		name := SandboxSecretPrefix + secret
+		var value any = map[string]string{}
+		for _, envName := range b.secrets[secret] {
+			env[envName] = name
+			if v, ok := seeds[envName]; ok {
+				value = v
+			}
+		}
+		if _, ok := value.(map[string]string); ok && len(value.(map[string]string)) == 0 {
+			s.log.Warn("no sandbox value for this secret; functions that read it will fail", "secret", secret, "variables", b.secrets[secret])
+		}
+		raw, _ := json.Marshal(value)
+		s.Secrets.Put(name, string(raw))
+	}
 
 	for _, sim := range []struct {
 		name string
@@ -344,10 +450,26 @@ func (s *Stack) startSims(env map[string]string) error {
 	}
 	env[config.EnvMetaGraphURL] = s.MetaURL
 	env[config.EnvPlivoAPIURL] = s.PlivoURL
-	env[config.EnvMetaSecretID] = SandboxMetaSecretID
-	env[config.EnvPlivoSecretID] = SandboxPlivoSecretID
 	return nil
 }
+
+// localURLs are the defaults of settings that name this stack's own
+// addresses: where onboarding links and Plivo's callbacks point.
+func (s *Stack) localURLs() map[string]string {
+	callbacks := "/webhooks/plivo/whatsapp"
+	for _, r := range s.Routes {
+		if r.Function == CallbacksFunction {
+			callbacks = r.Path
+		}
+	}
+	return map[string]string{
+		config.EnvPageURL:           s.URL + "/",
+		config.EnvCallbackPublicURL: s.URL + callbacks,
+	}
+}
+
+// CallbacksFunction is the function behind Plivo's callback route.
+const CallbacksFunction = "CallbacksFunction"
 
 // buildRoutes builds each HTTP function once, as a cold start would, and
 // routes the template's routes to it.
@@ -363,15 +485,21 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigwlocal.Router, error) {
 			}
 			fn, err := build(ctx, os.Getenv)
 			if err != nil {
-				return nil, fmt.Errorf("localstack: build %s: %w", r.Function, err)
+				// The rest of the product stays usable; the route fails as
+				// a function whose init fails does in Lambda.
+				s.log.Warn("function not available locally", "function", r.Function, "error", err)
+				s.Unavailable[r.Function] = err
+				fn = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+					return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("%s: init failed: %w", r.Function, err)
+				}
 			}
 			h = fn
 			built[r.Function] = h
 		}
-		if r.Auth != "" {
+		if r.Auth != "" && r.Auth != apigwlocal.AuthIAM {
 			s.log.Warn("route authorizer is not enforced locally", "route", r.Key(), "authorizer", r.Auth)
 		}
-		routes = append(routes, apigwlocal.Route{Method: r.Method, Path: r.Path, Handler: h, Function: r.Function})
+		routes = append(routes, apigwlocal.Route{Method: r.Method, Path: r.Path, Handler: h, Function: r.Function, Auth: r.Auth})
 	}
 	router, err := apigwlocal.NewRouter(routes)
 	if err != nil {
@@ -471,6 +599,9 @@ func (s *Stack) Close() error {
 		if s.server != nil {
 			errs = append(errs, s.server.Shutdown(ctx))
 		}
+		if s.ln != nil {
+			_ = s.ln.Close() // when Start failed before serving
+		}
 		if s.stop != nil {
 			s.stop()
 		}
@@ -500,6 +631,8 @@ func (s *Stack) withSimControls(api http.Handler) http.Handler {
 			meta.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/_sim/plivo/"):
 			plivo.ServeHTTP(w, r)
+		case p == eventbridgesim.EventsPath && s.Events != nil:
+			s.Events.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/_sim/local/"):
 			s.serveLocalControl(w, r)
 		default:
@@ -515,6 +648,9 @@ func (s *Stack) withSimControls(api http.Handler) http.Handler {
 //	                              the backend's exchange finds it used
 //	POST /_sim/local/meta/expire  moves the Meta simulator's clock past the
 //	                              lifetime of every code issued so far
+//	POST /_sim/local/session      mints an onboarding session through the
+//	                              sessions route, as the Tech Provider's
+//	                              backend would: {"url", "token", ...}
 //	POST /_sim/local/resume       runs the scheduled functions now
 func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -538,6 +674,15 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	case "/_sim/local/meta/expire":
 		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
 		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/session":
+		// The sandbox plays the Tech Provider's backend, which mints an
+		// onboarding link for its customer before sending them here.
+		link, err := s.NewSession(r.Context(), "sandbox-customer-"+randomHex(4))
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, link)
 	case "/_sim/local/resume":
 		if err := s.RunScheduled(r.Context()); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
@@ -547,6 +692,59 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown local control"})
 	}
+}
+
+// SessionsFunction is the function behind the onboarding-sessions route.
+const SessionsFunction = "SessionsFunction"
+
+// ErrNoSessions is returned by NewSession when the template has no
+// onboarding-sessions route.
+var ErrNoSessions = errors.New("localstack: the template has no onboarding-sessions route")
+
+// Session is an onboarding link minted by the sessions route.
+type Session struct {
+	URL       string `json:"url"`
+	Token     string `json:"token"`
+	ClientRef string `json:"client_ref"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// NewSession asks the sessions route for an onboarding link for
+// clientRef, over HTTP and signed as an IAM caller, as the Tech Provider's
+// backend does.
+func (s *Stack) NewSession(ctx context.Context, clientRef string) (Session, error) {
+	var route *samtemplate.Route
+	for i, r := range s.Routes {
+		if r.Function == SessionsFunction && r.Method == http.MethodPost {
+			route = &s.Routes[i]
+		}
+	}
+	if route == nil {
+		return Session{}, ErrNoSessions
+	}
+	body, _ := json.Marshal(map[string]string{"client_ref": clientRef})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+route.Path, strings.NewReader(string(body)))
+	if err != nil {
+		return Session{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	// The local IAM authorizer reads the access key and trusts the rest.
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=LOCALSTACK/"+time.Now().UTC().Format("20060102")+
+		"/"+testenv.Region+"/execute-api/aws4_request, SignedHeaders=content-type;host, Signature=local")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Session{}, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusCreated {
+		return Session{}, fmt.Errorf("localstack: sessions route answered %d: %s", resp.StatusCode, raw)
+	}
+	var out Session
+	if err := json.Unmarshal(raw, &out); err != nil || out.Token == "" {
+		return Session{}, fmt.Errorf("localstack: sessions route answered no token: %s", raw)
+	}
+	return out, nil
 }
 
 // spendCode exchanges code at the Meta simulator with the sandbox app's
@@ -641,11 +839,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func randomHex(n int) string {
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return b
 }
+
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
 
 func newUUID() string {
 	b := make([]byte, 16)

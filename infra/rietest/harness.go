@@ -35,17 +35,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/techprovider/wa-onboarding/infra/samtemplate"
+	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
-// CodePlaceholder is the authorization code in events/ that PrepareEvent
-// replaces with a fresh single-use code from the Meta simulator.
-const CodePlaceholder = "SIM_CODE"
+// Placeholders in the bodies of events/ that PrepareEvent replaces:
+// CodePlaceholder with a fresh single-use code from the Meta simulator,
+// SessionPlaceholder with an onboarding-session token for the body's
+// client_ref, signed with the stack's session key.
+const (
+	CodePlaceholder    = "SIM_CODE"
+	SessionPlaceholder = "SIM_SESSION"
+)
 
 // Records Seed writes; events/ refers to these IDs.
 const (
@@ -78,26 +85,39 @@ const (
 	tableID       = "SignupTable"
 	metaSecretID  = "MetaAppSecret"
 	plivoSecretID = "PlivoCredentialsSecret"
+	sessionKeysID = "SessionKeysSecret"
 )
 
-// Stack is DynamoDB Local with the signup table, the three simulators, and
-// the function binaries built on demand.
+// Stack is DynamoDB Local with every table of the template, the three
+// simulators holding every secret of the template, and the function
+// binaries built on demand.
 type Stack struct {
 	Root     string
 	Template *samtemplate.Template
 	DynamoDB *testenv.DynamoDB
 	Dynamo   *dynamodb.Client
-	Table    string
-	Meta     *metasim.Server
-	Plivo    *plivosim.Server
-	Secrets  *secretsmanagersim.Server
+	// Tables maps each AWS::DynamoDB::Table logical ID to its local table;
+	// Table is the signup table's.
+	Tables map[string]string
+	Table  string
+	Meta   *metasim.Server
+	Plivo  *plivosim.Server
+	// Secrets holds every AWS::SecretsManager::Secret of the template;
+	// SecretARNs maps their logical IDs to the simulated ARNs.
+	Secrets    *secretsmanagersim.Server
+	SecretARNs map[string]string
+	// Events is EventBridge with every AWS::Events::EventBus of the
+	// template; Buses maps their logical IDs to the local bus names.
+	Events   *eventbridgesim.Server
+	Buses    map[string]string
 	MetaURL  string
 	PlivoURL string
-	// MetaSecretARN and PlivoSecretARN are the simulated secrets' ARNs.
+	// MetaSecretARN and PlivoSecretARN are the upstream secrets' ARNs.
 	MetaSecretARN, PlivoSecretARN string
 
-	buildDir string
-	servers  []*httptest.Server
+	sessionKeys *session.Keyset
+	buildDir    string
+	servers     []*httptest.Server
 
 	mu       sync.Mutex
 	binaries map[string]string              // package path -> binary
@@ -107,7 +127,8 @@ type Stack struct {
 // Start brings up the stack for the repository at root; builds go to
 // buildDir. Close it when done.
 func Start(ctx context.Context, root, buildDir string) (s *Stack, err error) {
-	s = &Stack{Root: root, buildDir: buildDir, binaries: map[string]string{}, calls: map[string]map[string]struct{}{}}
+	s = &Stack{Root: root, buildDir: buildDir, binaries: map[string]string{}, calls: map[string]map[string]struct{}{},
+		Tables: map[string]string{}, SecretARNs: map[string]string{}, Buses: map[string]string{}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -123,20 +144,85 @@ func Start(ctx context.Context, root, buildDir string) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Dynamo = testenv.DynamoClient(ctx, s.DynamoDB.Endpoint)
-	s.Table = "signups-rie-" + randomHex(4)
-	if err := testenv.CreateTable(ctx, s.Dynamo, s.Table); err != nil {
-		return nil, err
+	suffix := randomHex(4)
+	for _, id := range s.Template.Tables() {
+		name := id + "-rie-" + suffix
+		if err := testenv.CreateTableFrom(ctx, s.Dynamo, id, name); err != nil {
+			return nil, err
+		}
+		s.Tables[id] = name
+	}
+	if s.Table = s.Tables[tableID]; s.Table == "" {
+		return nil, fmt.Errorf("rietest: template.yaml has no %s", tableID)
 	}
 
 	// Upstreams answer at once: the cold start measured is the function's.
 	s.Meta = metasim.New(metasim.Config{AppID: MetaAppID, AppSecret: MetaAppSecret})
 	s.Plivo = plivosim.New(plivosim.Config{AuthID: PlivoAuthID, AuthToken: PlivoAuthToken})
 	s.Secrets = secretsmanagersim.New()
-	s.MetaSecretARN = s.Secrets.Put("wa-onboarding-rie/meta-app", mustJSON(map[string]string{"app_id": MetaAppID, "app_secret": MetaAppSecret}))
-	s.PlivoSecretARN = s.Secrets.Put("wa-onboarding-rie/plivo", mustJSON(map[string]string{"auth_id": PlivoAuthID, "auth_token": PlivoAuthToken}))
+	for _, id := range s.Template.Resources("AWS::SecretsManager::Secret") {
+		value, err := s.secretValue(id)
+		if err != nil {
+			return nil, err
+		}
+		s.SecretARNs[id] = s.Secrets.Put("rie/"+id, value)
+		if id == sessionKeysID {
+			ks, err := session.ParseKeyset(value)
+			if err != nil {
+				return nil, fmt.Errorf("rietest: %s: %w", id, err)
+			}
+			s.sessionKeys = &ks
+		}
+	}
+	s.MetaSecretARN, s.PlivoSecretARN = s.SecretARNs[metaSecretID], s.SecretARNs[plivoSecretID]
+	for _, id := range s.Template.Resources("AWS::Events::EventBus") {
+		s.Buses[id] = "rie-" + id
+	}
+	s.Events = eventbridgesim.New(slices.Collect(maps.Values(s.Buses))...)
 	s.MetaURL = s.serve(s.Meta.Handler())
 	s.PlivoURL = s.serve(s.Plivo.Handler())
 	return s, nil
+}
+
+// secretValue is what a secret of the template holds locally: the
+// simulated upstream credentials, or what CloudFormation would create from
+// the template's SecretString or GenerateSecretString.
+func (s *Stack) secretValue(id string) (string, error) {
+	switch id {
+	case metaSecretID:
+		return mustJSON(map[string]string{"app_id": MetaAppID, "app_secret": MetaAppSecret}), nil
+	case plivoSecretID:
+		return mustJSON(map[string]string{"auth_id": PlivoAuthID, "auth_token": PlivoAuthToken}), nil
+	}
+	p, _ := s.Template.Raw(id)["Properties"].(map[string]any)
+	if v, ok := p["SecretString"].(string); ok {
+		return v, nil
+	}
+	gen, ok := p["GenerateSecretString"].(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("rietest: secret %s has neither SecretString nor GenerateSecretString", id)
+	}
+	length := 32
+	if n, ok := gen["PasswordLength"].(float64); ok {
+		length = int(n)
+	}
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, length)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alnum[int(b[i])%len(alnum)]
+	}
+	tmpl, _ := gen["SecretStringTemplate"].(string)
+	key, _ := gen["GenerateStringKey"].(string)
+	if tmpl == "" || key == "" {
+		return string(b), nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(tmpl), &obj); err != nil {
+		return "", fmt.Errorf("rietest: secret %s: SecretStringTemplate: %w", id, err)
+	}
+	obj[key] = string(b)
+	return mustJSON(obj), nil
 }
 
 // Close stops everything Start started. Functions must be stopped first.
@@ -255,7 +341,13 @@ func (s *Stack) Environment(logicalID string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs := map[string]string{tableID: s.Table, metaSecretID: s.MetaSecretARN, plivoSecretID: s.PlivoSecretARN}
+	refs := map[string]string{
+		"AWS::Region": testenv.Region, "AWS::AccountId": "000000000000", "AWS::Partition": "aws",
+		"AWS::StackName": "wa-onboarding-rie", "AWS::URLSuffix": "amazonaws.com",
+	}
+	maps.Copy(refs, s.Tables)
+	maps.Copy(refs, s.SecretARNs)
+	maps.Copy(refs, s.Buses)
 	env := map[string]string{}
 	var missing []string
 	for k, v := range f.Environment {
@@ -306,6 +398,7 @@ func (s *Stack) StartFunction(ctx context.Context, logicalID string) (*Function,
 	vars = append(vars,
 		"AWS_ENDPOINT_URL_DYNAMODB="+s.serve(s.recordDynamoDB(logicalID)),
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+s.serve(s.recordSecrets(logicalID)),
+		"AWS_ENDPOINT_URL_EVENTBRIDGE="+s.serve(s.recordEvents(logicalID)),
 		// The emulator applies the timeout, so ctx.Deadline() is what Lambda's is.
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize),
@@ -370,8 +463,10 @@ func (s *Stack) recordDynamoDB(logicalID string) http.Handler {
 		_ = json.Unmarshal(body, &in)
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
 		res := "table/" + in.TableName
-		if in.TableName == s.Table {
-			res = "${" + tableID + ".Arn}"
+		for id, name := range s.Tables {
+			if in.TableName == name {
+				res = "${" + id + ".Arn}"
+			}
 		}
 		if in.IndexName != "" {
 			res += "/index/" + in.IndexName
@@ -394,11 +489,10 @@ func (s *Stack) recordSecrets(logicalID string) http.Handler {
 		var in struct{ SecretId string }
 		_ = json.Unmarshal(body, &in)
 		res := "secret/" + in.SecretId
-		switch in.SecretId {
-		case s.MetaSecretARN:
-			res = "${" + metaSecretID + "}"
-		case s.PlivoSecretARN:
-			res = "${" + plivoSecretID + "}"
+		for id, arn := range s.SecretARNs {
+			if in.SecretId == arn {
+				res = "${" + id + "}"
+			}
 		}
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
 		s.record(logicalID, "secretsmanager:"+op+" "+res)
@@ -406,10 +500,40 @@ func (s *Stack) recordSecrets(logicalID string) http.Handler {
 	})
 }
 
-// FunctionFor returns the logical ID of the function an event is for: the
-// template route named by an HTTP event's routeKey, or the scheduled
-// function for an EventBridge scheduled event.
-func (s *Stack) FunctionFor(event []byte) (string, error) {
+// recordEvents serves the EventBridge simulator, noting the bus each
+// PutEvents entry names.
+func (s *Stack) recordEvents(logicalID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			Entries []struct{ EventBusName string }
+		}
+		_ = json.Unmarshal(body, &in)
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.")
+		for _, e := range in.Entries {
+			res := "event-bus/" + e.EventBusName
+			for id, name := range s.Buses {
+				if e.EventBusName == name || strings.HasSuffix(e.EventBusName, "/"+name) {
+					res = "${" + id + ".Arn}"
+				}
+			}
+			s.record(logicalID, "events:"+op+" "+res)
+		}
+		s.Events.ServeHTTP(w, r)
+	})
+}
+
+// FunctionFor returns the logical ID of the function an events/ file is
+// for: the template route named by an HTTP event's routeKey, the scheduled
+// function for an EventBridge scheduled event, and otherwise (an event for
+// a function invoked directly) the function the file name starts with:
+// doctor-report.json is for DoctorFunction.
+func (s *Stack) FunctionFor(file string, event []byte) (string, error) {
 	var ev struct {
 		RouteKey   string   `json:"routeKey"`
 		Source     string   `json:"source"`
@@ -417,7 +541,7 @@ func (s *Stack) FunctionFor(event []byte) (string, error) {
 		Resources  []string `json:"resources"`
 	}
 	if err := json.Unmarshal(event, &ev); err != nil {
-		return "", fmt.Errorf("rietest: event is not JSON: %w", err)
+		return "", fmt.Errorf("rietest: %s is not JSON: %w", file, err)
 	}
 	switch {
 	case ev.RouteKey != "":
@@ -426,7 +550,7 @@ func (s *Stack) FunctionFor(event []byte) (string, error) {
 				return r.Function, nil
 			}
 		}
-		return "", fmt.Errorf("rietest: no template route %q", ev.RouteKey)
+		return "", fmt.Errorf("rietest: %s: no template route %q", file, ev.RouteKey)
 	case ev.Source == "aws.events" && ev.DetailType == "Scheduled Event":
 		scheds := s.Template.Schedules()
 		for _, sc := range scheds {
@@ -439,15 +563,22 @@ func (s *Stack) FunctionFor(event []byte) (string, error) {
 		if len(scheds) == 1 {
 			return scheds[0].Function, nil
 		}
-		return "", errors.New("rietest: cannot tell which scheduled function this event is for")
+		return "", fmt.Errorf("rietest: %s: cannot tell which scheduled function it is for", file)
 	}
-	return "", errors.New("rietest: neither an HTTP API event nor a scheduled event")
+	prefix, _, _ := strings.Cut(filepath.Base(file), "-")
+	id := LogicalID(strings.TrimSuffix(prefix, ".json"))
+	if slices.Contains(s.Template.Functions(), id) {
+		return id, nil
+	}
+	return "", fmt.Errorf("rietest: %s is neither an HTTP API nor a scheduled event, and no function %s is in the template", file, id)
 }
 
-// PrepareEvent returns event with CodePlaceholder in its body replaced by a
-// fresh code, issued by the Meta simulator for the WABA, business and phone
-// number the body names. Other events come back unchanged.
-func (s *Stack) PrepareEvent(event []byte) ([]byte, error) {
+// PrepareEvent returns event with the placeholders in its body replaced:
+// CodePlaceholder by a fresh code, issued by the Meta simulator for the
+// WABA, business and phone number the body names, and SessionPlaceholder by
+// a session token for the body's client_ref. Other events come back as
+// they are.
+func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) {
 	var ev map[string]any
 	if err := json.Unmarshal(event, &ev); err != nil {
 		return nil, fmt.Errorf("rietest: event is not JSON: %w", err)
@@ -464,20 +595,37 @@ func (s *Stack) PrepareEvent(event []byte) ([]byte, error) {
 		}
 		body = string(raw)
 	}
-	if !strings.Contains(body, CodePlaceholder) {
+	if !strings.Contains(body, CodePlaceholder) && !strings.Contains(body, SessionPlaceholder) {
 		return event, nil
 	}
-	var ids map[string]any
-	_ = json.Unmarshal([]byte(body), &ids)
-	str := func(k string) string { v, _ := ids[k].(string); return v }
-	grant := metasim.Grant{WABAID: str("waba_id"), BusinessID: str("business_id")}
-	if grant.BusinessID == "" {
-		grant.BusinessID = BusinessID
+	var fields map[string]any
+	_ = json.Unmarshal([]byte(body), &fields)
+	str := func(k string) string { v, _ := fields[k].(string); return v }
+	if strings.Contains(body, SessionPlaceholder) {
+		if s.sessionKeys == nil {
+			return nil, fmt.Errorf("rietest: the event asks for %s but template.yaml has no %s", SessionPlaceholder, sessionKeysID)
+		}
+		ref := str("client_ref")
+		if ref == "" {
+			ref = "customer-rie"
+		}
+		m := &session.Minter{Keys: session.StaticKeys(*s.sessionKeys)}
+		iss, err := m.Mint(ctx, ref, 0)
+		if err != nil {
+			return nil, fmt.Errorf("rietest: mint a session for %q: %w", ref, err)
+		}
+		body = strings.ReplaceAll(body, SessionPlaceholder, iss.Token)
 	}
-	if p := str("phone_number_id"); p != "" {
-		grant.PhoneNumbers = []metasim.PhoneNumber{{ID: p, DisplayPhoneNumber: "+1 555-010-" + p[max(0, len(p)-4):], VerifiedName: "Customer " + grant.WABAID}}
+	if strings.Contains(body, CodePlaceholder) {
+		grant := metasim.Grant{WABAID: str("waba_id"), BusinessID: str("business_id")}
+		if grant.BusinessID == "" {
+			grant.BusinessID = BusinessID
+		}
+		if p := str("phone_number_id"); p != "" {
+			grant.PhoneNumbers = []metasim.PhoneNumber{{ID: p, DisplayPhoneNumber: "+1 555-010-" + p[max(0, len(p)-4):], VerifiedName: "Customer " + grant.WABAID}}
+		}
+		body = strings.ReplaceAll(body, CodePlaceholder, s.Meta.IssueCode(grant))
 	}
-	body = strings.ReplaceAll(body, CodePlaceholder, s.Meta.IssueCode(grant))
 	if b64 {
 		ev["body"] = base64.StdEncoding.EncodeToString([]byte(body))
 	} else {

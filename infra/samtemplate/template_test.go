@@ -42,10 +42,14 @@ const httpAPIMaxTimeout = 30
 // loaders says which config loader each function's main calls. A new
 // function gets its line here.
 var loaders = map[string]func(config.Getenv) error{
-	"SignupFunction": func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
-	"ResumeFunction": func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
-	"StatusFunction": func(g config.Getenv) error { _, err := config.LoadStatus(g); return err },
-	"PageFunction":   func(g config.Getenv) error { _, err := config.LoadPage(g); return err },
+	"SignupFunction":    func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
+	"ResumeFunction":    func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
+	"StatusFunction":    func(g config.Getenv) error { _, err := config.LoadStatus(g); return err },
+	"PageFunction":      func(g config.Getenv) error { _, err := config.LoadPage(g); return err },
+	"SessionsFunction":  func(g config.Getenv) error { _, err := config.LoadSessions(g); return err },
+	"CallbacksFunction": func(g config.Getenv) error { _, err := config.LoadCallbacks(g); return err },
+	"DemoFunction":      func(g config.Getenv) error { _, err := config.LoadDemo(g); return err },
+	"DoctorFunction":    func(g config.Getenv) error { config.LoadDoctor(g); return nil },
 }
 
 var (
@@ -54,7 +58,12 @@ var (
 	metaARN    = "${" + metaSecretID + "}"
 	plivoARN   = "${" + plivoSecretID + "}"
 	getSecret  = "secretsmanager:GetSecretValue"
-	allowedRes = []string{tableARN, indexARN, metaARN, plivoARN}
+	keysARN    = "${SessionKeysSecret}"
+	dedupARN   = "${DedupTable.Arn}"
+	phoneARN   = "${" + tableID + ".Arn}/index/" + dynamo.PhoneIndex
+	busARN     = "${EventBus.Arn}"
+	ruleARN    = "${ResumeFunctionSchedule.Arn}" // the rule SAM makes of ResumeFunction's Schedule event
+	allowedRes = []string{tableARN, indexARN, metaARN, plivoARN, keysARN, dedupARN, phoneARN, busARN, ruleARN}
 )
 
 // grants are the exact (action, resource) pairs each function may have:
@@ -65,11 +74,35 @@ var grants = map[string][]string{
 		"dynamodb:PutItem " + tableARN, // lock and save (conditional puts)
 		getSecret + " " + metaARN,
 		getSecret + " " + plivoARN,
+		getSecret + " " + keysARN,      // verify onboarding sessions
+		"dynamodb:PutItem " + dedupARN, // spend a session token once
+	},
+	"SessionsFunction": {
+		getSecret + " " + keysARN, // sign onboarding sessions
+	},
+	"CallbacksFunction": {
+		"dynamodb:Query " + phoneARN,      // route by business number
+		"dynamodb:GetItem " + tableARN,    // route by the WABA a callback names
+		"dynamodb:PutItem " + dedupARN,    // claim a callback key
+		"dynamodb:UpdateItem " + dedupARN, // mark published, or release
+		getSecret + " " + plivoARN,        // the auth token signs callbacks
+		"events:PutEvents " + busARN,
 	},
 	"StatusFunction": {
 		"dynamodb:GetItem " + tableARN,
 	},
 	"PageFunction": nil,
+	"DemoFunction": {
+		"dynamodb:GetItem " + tableARN, // only onboarded WABAs
+		getSecret + " " + plivoARN,
+	},
+	"DoctorFunction": { // reads what it checks, nothing else
+		getSecret + " " + metaARN,
+		getSecret + " " + plivoARN,
+		"dynamodb:DescribeTable " + tableARN,
+		"dynamodb:DescribeContinuousBackups " + tableARN,
+		"events:DescribeRule " + ruleARN,
+	},
 	"ResumeFunction": {
 		"dynamodb:Query " + indexARN,      // due records
 		"dynamodb:UpdateItem " + tableARN, // claim
@@ -84,7 +117,14 @@ var routes = map[string][]string{
 	"SignupFunction": {"POST /api/whatsapp/embedded-signup"},
 	"StatusFunction": {"GET /api/whatsapp/embedded-signup/{waba_id}"},
 	"PageFunction":   {"GET /", "GET /static/{proxy+}"},
+	// Plivo calls this one; its signature is the authentication.
+	"CallbacksFunction": {"POST /webhooks/plivo/whatsapp"},
+	"DemoFunction":      {"GET /api/demo/templates/{waba_id}", "POST /api/demo/messages", "POST /api/demo/templates"},
 }
+
+// invokedDirectly are functions an operator invokes (aws lambda invoke):
+// neither a route nor a schedule.
+var invokedDirectly = map[string]bool{"DoctorFunction": true}
 
 // testParams stand for the parameters a deploy must give.
 var testParams = map[string]string{"MetaAppId": "100000000000001", "MetaConfigId": "100000000000002"}
@@ -208,7 +248,7 @@ func TestRoutesMatchHandlers(t *testing.T) {
 		}
 	}
 	for _, fn := range tpl.Functions() {
-		if len(got[fn]) == 0 && !scheduled[fn] {
+		if len(got[fn]) == 0 && !scheduled[fn] && !invokedDirectly[fn] {
 			t.Errorf("%s has neither a route nor a schedule", fn)
 		}
 	}
@@ -332,8 +372,12 @@ func TestTableMatchesStore(t *testing.T) {
 	if tb.HashKey != dynamo.KeyAttribute || tb.Attributes[dynamo.KeyAttribute] != "S" || tb.RangeKey != "" {
 		t.Errorf("key %q (%s) range %q, want %s (S) and no range key", tb.HashKey, tb.Attributes[tb.HashKey], tb.RangeKey, dynamo.KeyAttribute)
 	}
-	if len(tb.Indexes) != 1 {
-		t.Fatalf("indexes %+v, want only %s", tb.Indexes, dynamo.RetryIndex)
+	if len(tb.Indexes) != 2 || tb.Indexes[0].Name != dynamo.RetryIndex {
+		t.Fatalf("indexes %+v, want %s and %s", tb.Indexes, dynamo.RetryIndex, dynamo.PhoneIndex)
+	}
+	if ph := tb.Indexes[1]; ph.Name != dynamo.PhoneIndex || ph.HashKey != dynamo.PhoneAttr || ph.RangeKey != "" ||
+		tb.Attributes[dynamo.PhoneAttr] != "S" || ph.Projection != "INCLUDE" {
+		t.Errorf("index %+v (attributes %v), want %s on %s (S), INCLUDE", ph, tb.Attributes, dynamo.PhoneIndex, dynamo.PhoneAttr)
 	}
 	ix := tb.Indexes[0]
 	if ix.Name != dynamo.RetryIndex || ix.HashKey != dynamo.RetryShardAttr || ix.RangeKey != dynamo.NextRetryAttr ||

@@ -15,8 +15,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 mapfile -t targets < <(
-  git ls-files --cached --others --exclude-standard -- '*_test.go' 2>/dev/null ||
-    find . -name '*_test.go' -not -path './.cache/*' -printf '%P\n'
+  { git ls-files --cached --others --exclude-standard -- '*_test.go' 2>/dev/null ||
+    find . -name '*_test.go' -not -path './.cache/*' -printf '%P\n'; } | sort
 )
 count=0 failed=0
 for file in "${targets[@]}"; do

@@ -17,6 +17,9 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
+// SessionsPath is the route of SessionsHandler.
+const SessionsPath = "/api/onboarding-sessions"
+
 // SessionQueryParam is the query parameter of the onboarding page that
 // carries the session token; the page's script reads it.
 const SessionQueryParam = "session"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -31,6 +32,9 @@ func Doctor(ctx context.Context, getenv config.Getenv) (DoctorHandler, error) {
 	}
 	d := NewDoctor(cfg, Deps{AWS: awsCfg, Logger: log})
 	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
+	if d.PageURL == "" && cfg.APIID != "" {
+		d.PageURL = APIURL(cfg.APIID, awsCfg.Region)
+	}
 	return func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
 		r := d.Run(ctx)
 		level := slog.LevelInfo
@@ -77,6 +81,16 @@ func NewDoctor(c config.Doctor, d Deps) *doctor.Doctor {
 			})
 		},
 	}
+}
+
+// APIURL is the default endpoint of an HTTP API, where the stack serves the
+// onboarding page when no PageUrl is configured.
+func APIURL(apiID, region string) string {
+	suffix := "amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		suffix = "amazonaws.com.cn"
+	}
+	return "https://" + apiID + ".execute-api." + region + "." + suffix + "/"
 }
 
 // DoctorSettings maps the doctor's configuration onto what it checks.

@@ -31,11 +31,7 @@ func Signup(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
 		return nil, err
 	}
 	svc, cache := NewSignupService(cfg, Deps{AWS: awsCfg, Logger: log, Metrics: Metrics(cfg.Common, "signup")})
-	sessions, err := SignupSessions(getenv, awsCfg, cache, log)
-	if err != nil {
-		return nil, err
-	}
-	return apigw.SignupHandler(svc, sessions, log), nil
+	return apigw.SignupHandler(svc, SignupSessions(cfg, awsCfg, cache, log), log), nil
 }
 
 // Status builds the status function's handler.

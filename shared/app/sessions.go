@@ -42,17 +42,16 @@ func Sessions(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) 
 // is set, and nil (sessions not enforced) when it is empty. The keys come
 // through cache, the signup's own secrets cache; spent tokens go to
 // DEDUP_TABLE_NAME.
-func SignupSessions(getenv config.Getenv, awsCfg aws.Config, cache *secrets.Cache, log *slog.Logger) (apigw.SessionCheck, error) {
-	cfg, err := config.LoadSignupSessions(getenv)
-	if err != nil || !cfg.Enabled {
-		return nil, err
+func SignupSessions(cfg config.Signup, awsCfg aws.Config, cache *secrets.Cache, log *slog.Logger) apigw.SessionCheck {
+	if cfg.SessionSecretID == "" {
+		return nil
 	}
 	c := &session.Checker{
-		Verifier: &session.Verifier{Keys: SessionKeys(cache, cfg.SecretID)},
-		Ledger:   &dynamo.SessionLedger{Client: dynamodb.NewFromConfig(awsCfg), Table: cfg.DedupTable},
+		Verifier: &session.Verifier{Keys: SessionKeys(cache, cfg.SessionSecretID)},
+		Ledger:   &dynamo.SessionLedger{Client: dynamodb.NewFromConfig(awsCfg), Table: cfg.DedupTableName},
 		Logger:   log,
 	}
-	return c.Check, nil
+	return c.Check
 }
 
 // SessionKeys reads the session signing keys from secretID through cache;

@@ -53,9 +53,10 @@ const (
 // no Status: each inbound message is delivered once.
 const statusReceived = "received"
 
-// messageUUIDs are the IDs the dedupe key is built from; anything else (or
-// nothing) is keyed by the payload's hash instead.
-var messageUUIDs = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// messageUUIDs are the IDs the dedupe key is built from: Plivo's UUIDs and
+// WhatsApp's base64 wamids, never the key's "#" separator. Anything else
+// (or nothing) is keyed by the payload's hash instead.
+var messageUUIDs = regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,256}$`)
 
 // Callback is one Plivo callback, with every field it carried.
 type Callback struct {

@@ -189,7 +189,12 @@ func TestSignaturesAgreeWithSimulator(t *testing.T) {
 		}
 		// Paths stay unescaped: the simulator signs the decoded path where
 		// the SDKs (and SignatureV3) sign the path as the URL spells it.
-		u := "https://hooks.example.com:8443/p/" + strings.Trim(url.PathEscape(word()), "%")
+		u := "https://hooks.example.com:8443/p/" + strings.Map(func(c rune) rune {
+			if strings.ContainsRune("aBz0.~", c) {
+				return c
+			}
+			return -1
+		}, word())
 		if r.IntN(2) == 0 {
 			u += "?" + url.Values{"q" + word(): {word()}}.Encode()
 		}

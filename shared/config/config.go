@@ -175,6 +175,9 @@ type Signup struct {
 	// SessionSecretID names the onboarding-session signing keys; empty
 	// means signups are not bound to sessions.
 	SessionSecretID string
+	// DedupTableName records spent session tokens; required with
+	// SessionSecretID (see session.go).
+	DedupTableName string
 }
 
 // LoadSignup reads the signup function's configuration.
@@ -188,6 +191,7 @@ func LoadSignup(get Getenv) (Signup, error) {
 		ResumeBatchSize: r.integer(EnvResumeBatchSize, DefaultResumeBatchSize),
 		SessionSecretID: r.str(EnvSessionSecretID, ""),
 	}
+	c.DedupTableName = r.dedupTable(c.SessionSecretID)
 	return c, r.err()
 }
 

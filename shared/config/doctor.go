@@ -11,6 +11,9 @@ const (
 	// EnvAllowedOrigins is the API's CORS origins, comma separated, as the
 	// AllowedOrigins template parameter sets them.
 	EnvAllowedOrigins = "ALLOWED_ORIGINS"
+	// EnvAPIID is the HTTP API's ID: with PAGE_URL empty, the page is the
+	// one the API serves at its root.
+	EnvAPIID = "API_ID"
 )
 
 // Doctor is what the doctor checks. Nothing in it is required: a missing or
@@ -28,6 +31,7 @@ type Doctor struct {
 	MetaAppID      string
 	MetaConfigID   string
 	PageURL        string
+	APIID          string
 	AllowedOrigins []string
 }
 
@@ -46,6 +50,7 @@ func LoadDoctor(get Getenv) Doctor {
 		MetaAppID:      r.str(EnvMetaAppID, ""),
 		MetaConfigID:   r.str(EnvMetaConfigID, ""),
 		PageURL:        r.str(EnvPageURL, ""),
+		APIID:          r.str(EnvAPIID, ""),
 		AllowedOrigins: splitList(r.str(EnvAllowedOrigins, "")),
 	}
 }

@@ -10,33 +10,21 @@ import (
 // tokens are recorded (template.yaml's DedupTable).
 const EnvDedupTableName = "DEDUP_TABLE_NAME"
 
-// Bounds of SESSION_TTL, the lifetime of a link whose caller asks for
-// none; session.MinTTL and session.MaxTTL bound what a caller may ask.
+// DefaultSessionTTL is SESSION_TTL's default: the lifetime of a link whose
+// caller asks for none. SESSION_TTL itself must be within 1m..24h, the
+// bounds session.MinTTL and session.MaxTTL put on any link.
 const (
 	DefaultSessionTTL = 15 * time.Minute
 	maxSessionTTL     = 24 * time.Hour
 )
 
-// SignupSessions is how the signup function checks onboarding sessions.
-// Enabled is false when SESSION_SECRET_ID is empty: signups are then not
-// bound to sessions and nothing else here is read.
-type SignupSessions struct {
-	Enabled    bool
-	SecretID   string
-	DedupTable string
-}
-
-// LoadSignupSessions reads the signup function's session settings.
-// DEDUP_TABLE_NAME is required once SESSION_SECRET_ID is set.
-func LoadSignupSessions(get Getenv) (SignupSessions, error) {
-	r := &reader{get: get}
-	c := SignupSessions{SecretID: r.str(EnvSessionSecretID, "")}
-	if c.SecretID == "" {
-		return c, nil
+// dedupTable reads DEDUP_TABLE_NAME, which the signup needs once sessions
+// are on (sessionSecretID set) and ignores otherwise.
+func (r *reader) dedupTable(sessionSecretID string) string {
+	if sessionSecretID == "" {
+		return r.str(EnvDedupTableName, "")
 	}
-	c.Enabled = true
-	c.DedupTable = r.required(EnvDedupTableName)
-	return c, r.err()
+	return r.required(EnvDedupTableName)
 }
 
 // Sessions configures the function that issues onboarding links.

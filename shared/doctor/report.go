@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 )
 
@@ -114,23 +113,23 @@ var labels = map[Status]string{
 // by subject, the next step under each failure or warning, and a summary
 // naming what failed.
 func (r Report) WriteText(w io.Writer) error {
+	width := 0
+	for _, c := range r.Checks {
+		width = max(width, len(c.Title))
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "WhatsApp onboarding doctor: %s (%s)\n", r.Target, r.CheckedAt.Format("2006-01-02 15:04:05 MST"))
 	group := ""
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, c := range r.Checks {
 		if c.Group != group {
-			tw.Flush()
 			group = c.Group
 			fmt.Fprintf(&b, "\n%s\n", group)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", labels[c.Status], c.Title, oneLine(c.Detail))
+		fmt.Fprintf(&b, "  %s  %-*s  %s\n", labels[c.Status], width, c.Title, oneLine(c.Detail))
 		if c.Next != "" && c.Status != StatusPass {
-			tw.Flush()
-			fmt.Fprintf(&b, "        next: %s\n", oneLine(c.Next))
+			fmt.Fprintf(&b, "  %s  %-*s  next: %s\n", "    ", width, "", oneLine(c.Next))
 		}
 	}
-	tw.Flush()
 	b.WriteString("\n")
 	b.WriteString(r.Summary())
 	b.WriteString("\n")

@@ -538,13 +538,15 @@ func TestRetryNeverSleepsPastDeadline(t *testing.T) {
 	t.Parallel()
 	g := newGraph(t, graphErr(503, 2, 0, true))
 	s := &sleeps{}
-	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	// Rand 1 makes the first sleep 100ms and the second 200ms: the second
-	// would cross the deadline, so the client stops after two calls.
+	// With rand near 1 the sleeps are ~100, 200, 400ms, 700ms in all; the
+	// next, ~800ms, would cross the 1s deadline, so the client stops after
+	// the fourth call with Meta's error instead of sleeping into a
+	// deadline error.
 	_, err := newClient(g.srv.URL, s, func(c *meta.Config) {
 		c.Rand = func() float64 { return 0.999 }
-		c.MaxAttempts = 5
+		c.MaxAttempts = 10
 		c.Sleep = func(ctx context.Context, d time.Duration) error {
 			_ = s.Sleep(ctx, d)
 			time.Sleep(d)
@@ -552,11 +554,14 @@ func TestRetryNeverSleepsPastDeadline(t *testing.T) {
 		}
 	}).PhoneNumbers(ctx, token, wabaID)
 	ue, ok := onboarding.AsUpstream(err)
-	if !ok || ue.Code != 2 {
+	if !ok || ue.Code != 2 || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v; want the last Graph error, not a deadline error", err)
 	}
-	if g.calls() != 2 || len(s.all()) != 1 {
-		t.Errorf("%d calls and sleeps %v; want 2 calls and one sleep", g.calls(), s.all())
+	if ctx.Err() != nil {
+		t.Error("the client slept past the deadline")
+	}
+	if g.calls() != 4 || len(s.all()) != 3 {
+		t.Errorf("%d calls and sleeps %v; want 4 calls and three sleeps", g.calls(), s.all())
 	}
 }
 
@@ -593,7 +598,7 @@ func TestExchangeCodeRetriesOnlyProvenFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			g := newGraph(t, tt.script...)
-			c := newClient(g.srv.URL, &sleeps{}, func(c *meta.Config) { c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond} })
+			c := newClient(g.srv.URL, &sleeps{}, func(c *meta.Config) { c.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond} })
 			got, err := c.ExchangeCode(t.Context(), code)
 			if (err != nil) != tt.wantErr || (err == nil && got != token) {
 				t.Fatalf("ExchangeCode = %q, %v", got, err)

@@ -165,23 +165,23 @@ func TestEmbeddedSignupErrors(t *testing.T) {
 		{name: "400 WABA already registered", script: []http.HandlerFunc{answer(400, errBody("This WABA is already registered with Plivo."))}, wantKind: onboarding.KindAlreadyRegistered, wantAPIID: apiID, status: 400},
 		{name: "400 phone number taken", script: []http.HandlerFunc{answer(400, errBody("This phone number is already registered under another WABA."))}, wantKind: onboarding.KindPhoneNumberTaken, wantAPIID: apiID, status: 400},
 		{name: "400 solution inactive", script: []http.HandlerFunc{answer(400, errBody("Multi-Partner Solution is not active for your app. Contact Plivo support."))}, wantKind: onboarding.KindSolutionInactive, wantAPIID: apiID, status: 400},
-		{name: "variant: case and spacing", script: []http.HandlerFunc{answer(400, errBody("this  waba is ALREADY REGISTERED with plivo"))}, wantKind: onboarding.KindAlreadyRegistered, status: 400},
-		{name: "variant: WhatsApp Business Account wording", script: []http.HandlerFunc{answer(400, errBody("WhatsApp Business Account already onboarded."))}, wantKind: onboarding.KindAlreadyRegistered, status: 400},
-		{name: "variant: phone_number already registered elsewhere", script: []http.HandlerFunc{answer(400, errBody("The phone_number is already registered under another WhatsApp Business Account"))}, wantKind: onboarding.KindPhoneNumberTaken, status: 400},
-		{name: "variant: multi partner solution inactive", script: []http.HandlerFunc{answer(400, errBody("multi partner solution inactive"))}, wantKind: onboarding.KindSolutionInactive, status: 400},
+		{name: "variant: case and spacing", script: []http.HandlerFunc{answer(400, errBody("this  waba is ALREADY REGISTERED with plivo"))}, wantKind: onboarding.KindAlreadyRegistered, wantAPIID: apiID, status: 400},
+		{name: "variant: WhatsApp Business Account wording", script: []http.HandlerFunc{answer(400, errBody("WhatsApp Business Account already onboarded."))}, wantKind: onboarding.KindAlreadyRegistered, wantAPIID: apiID, status: 400},
+		{name: "variant: phone_number already registered elsewhere", script: []http.HandlerFunc{answer(400, errBody("The phone_number is already registered under another WhatsApp Business Account"))}, wantKind: onboarding.KindPhoneNumberTaken, wantAPIID: apiID, status: 400},
+		{name: "variant: multi partner solution inactive", script: []http.HandlerFunc{answer(400, errBody("multi partner solution inactive"))}, wantKind: onboarding.KindSolutionInactive, wantAPIID: apiID, status: 400},
 		{name: "shape error_code+message", script: []http.HandlerFunc{answer(400, `{"api_id":"`+apiID+`","error_code":1004,"message":"This WABA is already registered with Plivo."}`)}, wantKind: onboarding.KindAlreadyRegistered, wantCode: 1004, wantAPIID: apiID, status: 400},
 		{name: "shape error_code as string", script: []http.HandlerFunc{answer(400, `{"api_id":"`+apiID+`","error_code":"1005","message":"This phone number is already registered under another WABA."}`)}, wantKind: onboarding.KindPhoneNumberTaken, wantCode: 1005, wantAPIID: apiID, status: 400},
 		{name: "shape field errors", script: []http.HandlerFunc{answer(400, `{"api_id":"`+apiID+`","error":{"waba_id":["This field is required."]}}`)}, wantKind: onboarding.KindRejected, wantMsg: "waba_id: This field is required.", wantAPIID: apiID, status: 400},
 		{name: "401 twice", script: []http.HandlerFunc{answer(401, errBody("Authentication credentials were not provided or are invalid."))}, wantKind: onboarding.KindUnauthorized, wantMsg: "Authentication", wantAPIID: apiID, wantCalls: 2, status: 401},
 		{name: "403 forbidden", script: []http.HandlerFunc{answer(403, errBody("Your account is not authorized for the Embedded Signup API."))}, wantKind: onboarding.KindForbidden, wantAPIID: apiID, status: 403},
-		{name: "403 solution inactive", script: []http.HandlerFunc{answer(403, errBody("Multi-Partner Solution is not active for your app."))}, wantKind: onboarding.KindSolutionInactive, status: 403},
+		{name: "403 solution inactive", script: []http.HandlerFunc{answer(403, errBody("Multi-Partner Solution is not active for your app."))}, wantKind: onboarding.KindSolutionInactive, wantAPIID: apiID, status: 403},
 		{name: "403 HTML from a WAF", script: []http.HandlerFunc{answer(403, "<html>denied</html>")}, wantKind: onboarding.KindForbidden, status: 403},
 		{name: "429 not retried", script: []http.HandlerFunc{answer(429, errBody("Too many requests")), answer(200, signupOK)}, wantKind: onboarding.KindThrottled, wantAPIID: apiID, status: 429},
 		{name: "500 not retried", script: []http.HandlerFunc{answer(500, errBody("An internal error occurred. Please try again later.")), answer(200, signupOK)}, wantKind: onboarding.KindTransient, wantMsg: "internal error", wantAPIID: apiID, status: 500},
 		{name: "503 empty", script: []http.HandlerFunc{answer(503, "")}, wantKind: onboarding.KindTransient, status: 503},
 		{name: "502 HTML", script: []http.HandlerFunc{answer(502, "<html>Bad Gateway</html>")}, wantKind: onboarding.KindTransient, wantMsg: "not Plivo JSON", status: 502},
 		{name: "400 HTML", script: []http.HandlerFunc{answer(400, "<html>Bad Request</html>")}, wantKind: onboarding.KindTransient, status: 400},
-		{name: "404 JSON", script: []http.HandlerFunc{answer(404, errBody("not found"))}, wantKind: onboarding.KindRejected, status: 404},
+		{name: "404 JSON", script: []http.HandlerFunc{answer(404, errBody("not found"))}, wantKind: onboarding.KindRejected, wantAPIID: apiID, status: 404},
 		{name: "200 not JSON", script: []http.HandlerFunc{answer(200, "OK")}, wantKind: onboarding.KindTransient, status: 200},
 	}
 	for _, tt := range tests {
@@ -273,7 +273,11 @@ func TestTransportErrors(t *testing.T) {
 	t.Parallel()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The server notices the client going away only once the body is read.
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
 	t.Cleanup(hang.Close)
 	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, _, _ := w.(http.Hijacker).Hijack()
@@ -502,7 +506,7 @@ func TestTemplates(t *testing.T) {
 		t.Parallel()
 		f := newFake(t, answer(200, `{"meta":{"next":"https://evil.example/v1/Account/MA/x/"},"objects":[{"id":"1","name":"a"}]}`))
 		got, err := newClient(f.srv.URL, newCreds(), nil).ListTemplates(t.Context(), wabaID)
-		if err == nil || len(got) != 1 || len(f.all()) != 1 {
+		if ue, ok := onboarding.AsUpstream(err); !ok || ue.Op != plivo.OpListTemplates || got != nil || len(f.all()) != 1 {
 			t.Errorf("ListTemplates = %v, %v after %d calls", got, err, len(f.all()))
 		}
 	})

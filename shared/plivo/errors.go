@@ -36,7 +36,7 @@ func parsePlivoError(body []byte) (pe plivoError, ok bool) {
 	pe.ErrorCode = text(obj["error_code"])
 	var parts []string
 	for _, key := range []string{"error", "message"} {
-		if t := flatten(obj[key]); t != "" && !slices.Contains(parts, t) {
+		if t := flatten(obj[key], 0); t != "" && !slices.Contains(parts, t) {
 			parts = append(parts, t)
 		}
 	}
@@ -45,9 +45,11 @@ func parsePlivoError(body []byte) (pe plivoError, ok bool) {
 }
 
 // flatten turns an "error" value into one line: a string as is, an object
-// as "field: message" pairs in key order, an array joined.
-func flatten(raw json.RawMessage) string {
-	if len(raw) == 0 {
+// as "field: message" pairs in key order, an array joined. Nesting deeper
+// than Plivo's field -> [messages] is dropped: re-parsing each level of a
+// deeply nested body would cost quadratic time.
+func flatten(raw json.RawMessage, depth int) string {
+	if len(raw) == 0 || depth > 3 {
 		return ""
 	}
 	if t := text(raw); t != "" {
@@ -57,7 +59,7 @@ func flatten(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &list) == nil {
 		var out []string
 		for _, item := range list {
-			if t := flatten(item); t != "" {
+			if t := flatten(item, depth+1); t != "" {
 				out = append(out, t)
 			}
 		}
@@ -72,7 +74,7 @@ func flatten(raw json.RawMessage) string {
 		slices.Sort(keys)
 		var out []string
 		for _, k := range keys {
-			if t := flatten(fields[k]); t != "" {
+			if t := flatten(fields[k], depth+1); t != "" {
 				out = append(out, k+": "+t)
 			}
 		}

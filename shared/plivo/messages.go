@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // Message is a WhatsApp message to send: exactly one of Text and Template.
@@ -151,11 +154,17 @@ func (c *Client) ListTemplates(ctx context.Context, wabaID string) ([]Template, 
 		}
 		next, ok := c.accountRelative(out.Meta.Next)
 		if !ok || next == path {
-			return all, errors.New("plivo: list_templates: meta.next is not a page of this account")
+			return nil, badPaging("meta.next is not another page of this account")
 		}
 		path = next
 	}
-	return all, errors.New("plivo: list_templates: too many pages")
+	return nil, badPaging(fmt.Sprintf("more than %d pages of templates", maxTemplatePages))
+}
+
+// badPaging is a listing whose links cannot be followed safely. It counts as
+// transient, like any answer that is not what Plivo's API documents.
+func badPaging(msg string) *onboarding.UpstreamError {
+	return &onboarding.UpstreamError{Service: onboarding.ServicePlivo, Op: OpListTemplates, Status: http.StatusOK, Kind: onboarding.KindTransient, Message: msg}
 }
 
 func templatePath(wabaID string) string { return "WhatsApp/Template/" + wabaID + "/" }

@@ -166,6 +166,7 @@ type State struct {
 //
 //	POST /_sim/plivo/scenario  Scenario JSON -> 204
 //	GET  /_sim/plivo/state     State JSON
+//	POST /_sim/plivo/callback  CallbackTrigger JSON -> {"status": <receiver's>}
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
@@ -193,6 +194,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/plivo/state":
 		writeJSON(w, http.StatusOK, s.state())
+	case "/_sim/plivo/callback":
+		s.serveCallbackTrigger(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown simulator route"})
 	}

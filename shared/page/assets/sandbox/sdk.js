@@ -282,28 +282,23 @@
 
   function submit() {
     var cb = state.open.cb;
-    switch (outcome()) {
-      case 'finish':
-        finish(cb);
-        return;
-      case 'cancel':
-        close();
-        post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: { current_step: value('sbx-step') } });
-        setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
-        return;
-      default:
-        close();
-        post({
-          type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3',
-          data: {
-            error_message: value('sbx-error-message') || 'Something went wrong.',
-            error_id: String(524126 + Math.floor(Math.random() * 1000)),
-            session_id: randomID(),
-            timestamp: String(Math.floor(Date.now() / 1000))
-          }
-        });
-        setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
+    var o = outcome();
+    if (o === 'finish') {
+      finish(cb);
+      return;
     }
+    // Read the form before close() takes it out of the page.
+    var data = o === 'cancel'
+      ? { current_step: value('sbx-step') }
+      : {
+        error_message: value('sbx-error-message') || 'Something went wrong.',
+        error_id: String(524126 + Math.floor(Math.random() * 1000)),
+        session_id: randomID(),
+        timestamp: String(Math.floor(Date.now() / 1000))
+      };
+    close();
+    post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: data });
+    setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
   }
 
   function login(cb, opts) {

@@ -17,6 +17,7 @@
     signupUrl: data.signupUrl || '/api/whatsapp/embedded-signup',
     sdkUrl: data.sdkUrl || '',
     sandbox: data.sandbox === 'true',
+    simUrl: data.simUrl || '',
     origins: (data.origins || '').split(/\s+/).filter(Boolean).map(function (o) {
       return o === 'self' ? window.location.origin : o;
     })
@@ -35,13 +36,13 @@
     status: $('status'), chip: $('status-chip'), title: $('status-title'), text: $('status-text'),
     details: $('details'), phoneRow: $('detail-phone'), phone: $('phone-display'),
     phoneID: $('phone-number-id'), waba: $('waba-id'), reference: $('reference'),
-    steps: $('steps'), button: $('connect'), buttonLabel: $('connect-label')
+    steps: $('steps'), button: $('connect'), buttonLabel: $('connect-label'), fineprint: $('fineprint')
   };
 
   // A session token handed over by the product that sent the customer here
   // binds the signup to that customer. It is read once and removed from the
   // address bar so it is not bookmarked or shared by accident.
-  var session = (function () {
+  var linkSession = (function () {
     var params = new URLSearchParams(window.location.search);
     var s = params.get('session') || '';
     if (s && window.history && window.history.replaceState) {
@@ -75,6 +76,9 @@
     });
   }
 
+  // What the button says while the page waits on someone else.
+  var BUSY_LABELS = { connecting: 'Waiting for Facebook…', verifying: 'Verifying…', pending: 'Activating…' };
+
   function render(state, opts) {
     opts = opts || {};
     el.status.setAttribute('data-state', state);
@@ -102,11 +106,12 @@
       el.reference.textContent = '';
     }
 
-    var busy = state === 'connecting' || state === 'verifying' || state === 'pending';
-    el.button.disabled = busy || !sdkReady;
+    var busy = BUSY_LABELS[state];
+    el.button.disabled = !!busy || !sdkReady;
     el.button.setAttribute('aria-busy', busy ? 'true' : 'false');
-    el.button.hidden = state === 'onboarded';
-    el.buttonLabel.textContent = opts.button || 'Connect WhatsApp';
+    el.button.hidden = state === 'onboarded' || !!opts.noButton;
+    el.fineprint.hidden = state === 'onboarded';
+    el.buttonLabel.textContent = busy || opts.button || 'Connect WhatsApp';
   }
 
   function showIdle() {
@@ -149,7 +154,7 @@
     render('onboarded', {
       chip: 'Onboarded', step: 'all', record: rec,
       title: 'WhatsApp is connected',
-      text: 'Your number ' + number + ' is onboarded and ready to send and receive messages.'
+      text: 'Your number ' + number + ' is onboarded and ready to send and receive messages. You can close this page.'
     });
   }
 
@@ -167,7 +172,7 @@
     }
     var step = c.step ? humanStep(c.step) : '';
     render('cancelled', {
-      chip: 'Cancelled', step: 'connect', failed: true, button: 'Start again',
+      chip: 'Cancelled', step: 'connect', button: 'Start again',
       title: step ? 'Signup cancelled at ' + step : 'Signup cancelled',
       text: (step ? 'You left the Facebook window at the ' + step + ' step (' + c.step + '). ' :
         'The Facebook window was closed before the signup finished. ') +
@@ -211,7 +216,15 @@
     internal_error: { step: 'verify', title: 'Something went wrong on our side', retry: 'resend',
       next: 'Click Try again in a minute. If it keeps happening, contact support with the reference below.' },
     network: { step: 'verify', title: 'We could not reach our server', retry: 'resend',
-      next: 'Check your internet connection, then click Try again.' }
+      next: 'Check your internet connection, then click Try again.' },
+    // The onboarding link: only the product that sent the customer here
+    // can issue a new one, so there is nothing to retry on this page.
+    session_missing: { step: 'connect', title: 'Open this page from your onboarding link', retry: 'none', next: '' },
+    session_invalid: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none', next: '' },
+    session_expired: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none', next: '' },
+    session_used: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none', next: '' },
+    client_ref_mismatch: { step: 'connect', title: 'This link belongs to another account', retry: 'none',
+      next: 'Ask your provider for a new link.' }
   };
 
   // Failure reasons stored on a failed record (the status API), as codes.
@@ -233,8 +246,9 @@
       chip: 'Failed', step: info.step, failed: true,
       button: info.retry === 'resend' ? 'Try again' : 'Start again',
       title: info.title,
-      text: (text ? text + ' ' : '') + info.next,
-      reference: reference
+      text: ((text ? text + ' ' : '') + info.next).trim(),
+      reference: reference,
+      noButton: info.retry === 'none'
     });
   }
 
@@ -271,6 +285,7 @@
     if (!sdkReady || !window.FB) return;
     if (flow) { flow.done = true; clearTimers(flow); }
     var f = flow = newFlow();
+    f.session = sessionFor();
     showConnecting();
     window.FB.login(function (resp) { onLogin(f, resp); }, {
       config_id: cfg.configId,
@@ -355,9 +370,23 @@
         if (f.ids[k]) payload[k] = f.ids[k];
       });
     }
-    if (session) payload.session = session;
-    f.payload = payload;
-    send(f);
+    f.session.then(function (token) {
+      if (f !== flow || f.done) return;
+      if (token) payload.session = token;
+      f.payload = payload;
+      send(f);
+    });
+  }
+
+  // sessionFor resolves to the onboarding session token of a new attempt:
+  // the one of the link that opened the page. In sandbox mode without one,
+  // the local stack plays the Tech Provider's backend and mints one.
+  function sessionFor() {
+    if (linkSession || !cfg.sandbox || !cfg.simUrl) return Promise.resolve(linkSession);
+    return fetch(cfg.simUrl + '/local/session', { method: 'POST', credentials: 'same-origin', cache: 'no-store' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (body) { return (body && body.token) || ''; })
+      .catch(function () { return ''; });
   }
 
   function send(f) {

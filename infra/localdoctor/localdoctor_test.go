@@ -1,0 +1,125 @@
+package localdoctor_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/techprovider/wa-onboarding/infra/localdoctor"
+	"github.com/techprovider/wa-onboarding/infra/samtemplate"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.MustDynamoDB(m) }
+
+// parseMu serialises template parsing: goformation's parser is not safe
+// for concurrent use.
+var parseMu sync.Mutex
+
+func template(t *testing.T, edit func(string) string) *samtemplate.Template {
+	t.Helper()
+	parseMu.Lock()
+	defer parseMu.Unlock()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	if edit != nil {
+		src = edit(src)
+	}
+	tpl, err := samtemplate.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func TestTemplateRules(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		disabled bool
+		rule     string
+		state    ebtypes.RuleState
+		missing  bool
+	}{
+		{"template schedule", false, localdoctor.RuleName, ebtypes.RuleStateEnabled, false},
+		{"disabled on purpose", true, localdoctor.RuleName, ebtypes.RuleStateDisabled, false},
+		{"another rule", false, "other", "", true},
+	}
+	tpl := template(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &localdoctor.TemplateRules{Template: tpl, Disabled: tt.disabled}
+			out, err := r.DescribeRule(context.Background(), &eventbridge.DescribeRuleInput{Name: aws.String(tt.rule)})
+			if tt.missing {
+				var nf *ebtypes.ResourceNotFoundException
+				if !errors.As(err, &nf) {
+					t.Fatalf("err = %v, want ResourceNotFoundException", err)
+				}
+				return
+			}
+			if err != nil || out.State != tt.state || aws.ToString(out.ScheduleExpression) != "rate(1 minute)" {
+				t.Fatalf("DescribeRule = %+v, %v", out, err)
+			}
+		})
+	}
+}
+
+func TestTemplateBackups(t *testing.T) {
+	t.Parallel()
+	client := testenv.DynamoClient(context.Background(), "")
+	table := testenv.MustCreateTable(t, client, localdoctor.SignupTable)
+	tests := []struct {
+		name     string
+		edit     func(string) string
+		disabled bool
+		table    string
+		want     types.PointInTimeRecoveryStatus
+	}{
+		{"as the template declares", nil, false, table, types.PointInTimeRecoveryStatusEnabled},
+		{"disabled on purpose", nil, true, table, types.PointInTimeRecoveryStatusDisabled},
+		{"template turns it off", func(s string) string {
+			return replaceOnce(t, s, "PointInTimeRecoveryEnabled: true", "PointInTimeRecoveryEnabled: false")
+		}, false, table, types.PointInTimeRecoveryStatusDisabled},
+		{"no table", nil, false, "no-such-table", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := &localdoctor.TemplateBackups{TableAPI: client, Template: template(t, tt.edit), Disabled: tt.disabled}
+			out, err := b.DescribeContinuousBackups(context.Background(), &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(tt.table)})
+			if tt.want == "" {
+				var nf *types.ResourceNotFoundException
+				if !errors.As(err, &nf) {
+					t.Fatalf("err = %v, want ResourceNotFoundException", err)
+				}
+				return
+			}
+			if err != nil || out.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != tt.want {
+				t.Fatalf("DescribeContinuousBackups = %+v, %v", out, err)
+			}
+		})
+	}
+}
+
+func replaceOnce(t *testing.T, s, old, new string) string {
+	t.Helper()
+	i := strings.Index(s, old)
+	if i < 0 {
+		t.Fatalf("template has no %q", old)
+	}
+	return s[:i] + new + s[i+len(old):]
+}

@@ -1,0 +1,44 @@
+package plivosim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+)
+
+// CallbackTrigger is the JSON body of POST /_sim/plivo/callback: send one
+// signed WhatsApp callback, as Plivo would, to URL.
+type CallbackTrigger struct {
+	// URL is the receiver, e.g. the local stack's /webhooks/plivo/whatsapp.
+	URL string `json:"url"`
+	// Scheme is SchemeV3 (default) or SchemeV2.
+	Scheme string `json:"scheme,omitempty"`
+	// Params are the form fields of the callback (MessageUUID, Status,
+	// From, To, ...).
+	Params map[string]string `json:"params"`
+}
+
+// serveCallbackTrigger serves POST /_sim/plivo/callback: it sends the
+// callback and answers {"status": <the receiver's HTTP status>}, so a
+// script or the sandbox can play Plivo's side of a webhook delivery.
+func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+		return
+	}
+	var in CallbackTrigger
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || !isHTTPURL(in.URL) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"url": "http(s)://...", "scheme": "v3"|"v2", "params": {...}}`})
+		return
+	}
+	params := url.Values{}
+	for k, v := range in.Params {
+		params.Set(k, v)
+	}
+	status, err := s.SendCallback(r.Context(), in.URL, params, in.Scheme)
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"status": status})
+}

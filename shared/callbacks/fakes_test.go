@@ -1,0 +1,164 @@
+package callbacks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// directory is a fake callbacks.Directory over a slice of records.
+type directory struct {
+	recs []onboarding.Record
+	err  error
+}
+
+func (d *directory) ByPhone(_ context.Context, digits string) ([]onboarding.Record, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	var out []onboarding.Record
+	for _, r := range d.recs {
+		if onboarding.PhoneDigits(r.DisplayPhoneNumber) == digits {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (d *directory) Get(_ context.Context, waba string) (*onboarding.Record, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	for _, r := range d.recs {
+		if r.WABAID == waba {
+			return &r, nil
+		}
+	}
+	return nil, onboarding.ErrNotFound
+}
+
+// ledger is an in-memory callbacks.Ledger with the DynamoDB one's
+// conditions; shared/dynamo tests the real one against DynamoDB Local.
+type ledger struct {
+	mu      sync.Mutex
+	entries map[string]callbacks.Entry
+	// claimErr, markErr fail the next call of each when set.
+	claimErr, markErr error
+	releases          int
+}
+
+func newLedger() *ledger { return &ledger{entries: map[string]callbacks.Entry{}} }
+
+func (l *ledger) Claim(_ context.Context, e *callbacks.Entry, now time.Time) (*callbacks.Entry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.claimErr; err != nil {
+		l.claimErr = nil
+		return nil, err
+	}
+	if old, ok := l.entries[e.Key]; ok && !old.ExpiresAt.Before(now) &&
+		!(old.State == callbacks.EntryClaimed && old.ClaimExpiresAt.Before(now)) {
+		return &old, onboarding.ErrConditionFailed
+	}
+	l.entries[e.Key] = *e
+	return nil, nil
+}
+
+func (l *ledger) MarkPublished(_ context.Context, key, owner, eventID string, at time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.markErr; err != nil {
+		l.markErr = nil
+		return err
+	}
+	e, ok := l.entries[key]
+	if !ok || e.State != callbacks.EntryClaimed || e.Owner != owner {
+		return onboarding.ErrConditionFailed
+	}
+	e.State, e.EventID, e.PublishedAt, e.UpdatedAt = callbacks.EntryPublished, eventID, at, at
+	l.entries[key] = e
+	return nil
+}
+
+func (l *ledger) Release(_ context.Context, key, owner string, at time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.releases++
+	e, ok := l.entries[key]
+	if !ok || e.State != callbacks.EntryClaimed || e.Owner != owner {
+		return onboarding.ErrConditionFailed
+	}
+	e.ClaimExpiresAt, e.UpdatedAt = time.Time{}, at
+	l.entries[key] = e
+	return nil
+}
+
+func (l *ledger) get(key string) (callbacks.Entry, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries[key]
+	return e, ok
+}
+
+func (l *ledger) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
+}
+
+// publisher records events; fail makes the next calls fail.
+type publisher struct {
+	mu     sync.Mutex
+	events []callbacks.Event
+	fail   int
+}
+
+func (p *publisher) Publish(ctx context.Context, ev callbacks.Event) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail > 0 {
+		p.fail--
+		return "", errors.New("eventbridge: InternalException")
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	p.events = append(p.events, ev)
+	return fmt.Sprintf("evt-%d", len(p.events)), nil
+}
+
+func (p *publisher) published() []callbacks.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]callbacks.Event(nil), p.events...)
+}
+
+// metrics counts Count calls by name and dimensions.
+type metrics struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func newMetrics() *metrics { return &metrics{counts: map[string]int{}} }
+
+func (m *metrics) Count(name string, dims onboarding.Dims) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.counts[name]++
+	for k, v := range dims {
+		m.counts[name+"/"+k+"="+v]++
+	}
+}
+
+func (m *metrics) Latency(string, time.Duration, onboarding.Dims) {}
+
+func (m *metrics) get(key string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counts[key]
+}

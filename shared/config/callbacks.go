@@ -1,0 +1,71 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Environment variables of the Plivo callback receiver (besides TABLE_NAME,
+// DEDUP_TABLE_NAME, PLIVO_SECRET_ID and SECRETS_TTL).
+const (
+	// EnvCallbackPublicURL is the URL Plivo calls, exactly as Plivo has it:
+	// what Plivo signs. Behind a custom domain or a stage it differs from
+	// anything the Lambda event says, so it is configuration.
+	EnvCallbackPublicURL = "CALLBACK_PUBLIC_URL"
+	// EnvEventBusName is the EventBridge bus callbacks are published to.
+	EnvEventBusName = "EVENT_BUS_NAME"
+)
+
+// Callbacks configures the Plivo callback receiver.
+type Callbacks struct {
+	Common
+	// TableName is the signup table, read to route a callback.
+	TableName string
+	// DedupTableName keeps one entry per (MessageUUID, Status).
+	DedupTableName string
+	EventBusName   string
+	// PublicURL is CALLBACK_PUBLIC_URL, kept byte for byte: a trailing
+	// slash changes the signature.
+	PublicURL     string
+	PlivoSecretID string
+	SecretsTTL    time.Duration
+}
+
+// LoadCallbacks reads the callback receiver's configuration.
+func LoadCallbacks(get Getenv) (Callbacks, error) {
+	r := &reader{get: get}
+	c := Callbacks{
+		Common:         r.common(),
+		TableName:      r.required(EnvTableName),
+		DedupTableName: r.required(EnvDedupTableName),
+		EventBusName:   r.required(EnvEventBusName),
+		PublicURL:      r.required(EnvCallbackPublicURL),
+		PlivoSecretID:  r.required(EnvPlivoSecretID),
+		SecretsTTL:     r.duration(EnvSecretsTTL, DefaultSecretsTTL),
+	}
+	if c.PublicURL != "" {
+		if err := checkCallbackURL(c.PublicURL); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("%s %w", EnvCallbackPublicURL, err))
+		}
+	}
+	return c, r.err()
+}
+
+// checkCallbackURL accepts an absolute https URL (http for localhost, where
+// the local stack serves) with a path and no fragment or credentials.
+func checkCallbackURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("must be an absolute URL such as https://hooks.example.com/webhooks/plivo/whatsapp")
+	case u.Fragment != "" || strings.Contains(s, "#") || u.User != nil:
+		return fmt.Errorf("must not have a fragment or credentials")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return fmt.Errorf("must be https (http only for localhost)")
+	}
+	return nil
+}

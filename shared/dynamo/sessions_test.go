@@ -1,0 +1,131 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/session"
+)
+
+func newLedger(t *testing.T) (*dynamo.SessionLedger, *dynamodb.Client) {
+	t.Helper()
+	client := testenv.DynamoClient(context.Background(), "")
+	return &dynamo.SessionLedger{Client: client, Table: testenv.MustCreateTable(t, client, "DedupTable")}, client
+}
+
+func TestSessionLedgerSpend(t *testing.T) {
+	t.Parallel()
+	first := session.Use{ID: "AAAAAAAAAAAAAAAAAAAAAA", ClientRef: "customer-1", WABAID: "104000000000001",
+		UsedAt: t0, ExpiresAt: t0.Add(15*time.Minute + 500*time.Millisecond)}
+	tests := []struct {
+		name     string
+		seed     *session.Use
+		use      session.Use
+		wantErr  error
+		wantPrev *session.Use
+	}{
+		{name: "first use", use: first},
+		{name: "second use returns the first", seed: &first, use: session.Use{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000002", UsedAt: t0.Add(time.Minute), ExpiresAt: first.ExpiresAt},
+			wantErr: session.ErrUsed, wantPrev: &session.Use{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000001", UsedAt: t0, ExpiresAt: t0.Add(15*time.Minute + time.Second)}},
+		{name: "another token is independent", seed: &first, use: session.Use{ID: "BBBBBBBBBBBBBBBBBBBBBB", ClientRef: "customer-1", ExpiresAt: first.ExpiresAt}},
+		{name: "no WABA stored as none", seed: &session.Use{ID: first.ID, ClientRef: "c", ExpiresAt: first.ExpiresAt, UsedAt: t0}, use: first,
+			wantErr: session.ErrUsed, wantPrev: &session.Use{ID: first.ID, ClientRef: "c", UsedAt: t0, ExpiresAt: t0.Add(15*time.Minute + time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l, _ := newLedger(t)
+			ctx := context.Background()
+			if tt.seed != nil {
+				if _, err := l.Spend(ctx, *tt.seed); err != nil {
+					t.Fatalf("seed: %v", err)
+				}
+			}
+			prev, err := l.Spend(ctx, tt.use)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Spend err = %v, want %v", err, tt.wantErr)
+			}
+			switch {
+			case tt.wantPrev == nil && prev != nil:
+				t.Fatalf("prev = %+v, want none", prev)
+			case tt.wantPrev != nil && (prev == nil || *prev != *tt.wantPrev):
+				t.Fatalf("prev = %+v, want %+v", prev, tt.wantPrev)
+			}
+		})
+	}
+}
+
+// TestSessionLedgerItem pins the stored item: key session#<id>, TTL in
+// epoch seconds rounded up, and nothing but the token's ID from the token.
+func TestSessionLedgerItem(t *testing.T) {
+	t.Parallel()
+	l, client := newLedger(t)
+	u := session.Use{ID: "CCCCCCCCCCCCCCCCCCCCCC", ClientRef: "customer-9", WABAID: "104000000000009", UsedAt: t0, ExpiresAt: t0.Add(time.Hour + time.Millisecond)}
+	if _, err := l.Spend(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(l.Table),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "session#" + u.ID}}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("GetItem: %v, %v", out, err)
+	}
+	exp, _ := out.Item["expires_at"].(*types.AttributeValueMemberN)
+	if exp == nil || exp.Value != "1795611601" {
+		t.Fatalf("expires_at %#v, want epoch seconds 1795611601", out.Item["expires_at"])
+	}
+	var names []string
+	for k := range out.Item {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	if got := strings.Join(names, ","); got != "client_ref,expires_at,pk,used_at,waba_id" {
+		t.Fatalf("attributes %s", got)
+	}
+}
+
+// TestSessionLedgerConcurrent: of concurrent first uses of one token,
+// DynamoDB lets exactly one write.
+func TestSessionLedgerConcurrent(t *testing.T) {
+	t.Parallel()
+	l, _ := newLedger(t)
+	var wins, used atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			_, err := l.Spend(context.Background(), session.Use{ID: "DDDDDDDDDDDDDDDDDDDDDD", ClientRef: "c", ExpiresAt: t0.Add(time.Hour)})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, session.ErrUsed):
+				used.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || used.Load() != 15 {
+		t.Fatalf("wins %d, used %d", wins.Load(), used.Load())
+	}
+}
+
+func TestSessionLedgerStoreDown(t *testing.T) {
+	t.Parallel()
+	l := &dynamo.SessionLedger{Client: testenv.DynamoClient(context.Background(), ""), Table: "no-such-table"}
+	_, err := l.Spend(context.Background(), session.Use{ID: "EEEEEEEEEEEEEEEEEEEEEE", ExpiresAt: t0})
+	if err == nil || errors.Is(err, session.ErrUsed) {
+		t.Fatalf("err = %v, want a store error", err)
+	}
+}
