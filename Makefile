@@ -14,7 +14,7 @@ FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 # How every Lambda binary is built, for sam build and for local runs alike.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags '-s -w'
 
-FN         ?= signup
+FN         ?=
 EVENT      ?= events/signup-ok.json
 FUZZTIME   ?= 2m
 CONFIG_ENV ?= default
@@ -28,21 +28,21 @@ define lambda-build
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(1)
 endef
 
-build-SignupFunction: ; $(call lambda-build,signup)
-build-StatusFunction: ; $(call lambda-build,status)
-build-PageFunction:   ; $(call lambda-build,page)
-build-ResumeFunction: ; $(call lambda-build,resume)
-build-SessionsFunction: ; $(call lambda-build,sessions)
+build-SignupFunction:    ; $(call lambda-build,signup)
+build-StatusFunction:    ; $(call lambda-build,status)
+build-PageFunction:      ; $(call lambda-build,page)
+build-ResumeFunction:    ; $(call lambda-build,resume)
+build-SessionsFunction:  ; $(call lambda-build,sessions)
 build-CallbacksFunction: ; $(call lambda-build,callbacks)
-build-DemoFunction:   ; $(call lambda-build,demo)
-build-DoctorFunction: ; $(call lambda-build,doctor)
+build-DemoFunction:      ; $(call lambda-build,demo)
+build-DoctorFunction:    ; $(call lambda-build,doctor)
 
 # --- local ------------------------------------------------------------------
 
 .PHONY: help deps build test fuzz run invoke deploy bench doctor clean session demo-message demo-template
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 deps: ## install java, DynamoDB Local, aws-lambda-rie and chromium (idempotent)
 	@infra/scripts/deps.sh all
@@ -70,9 +70,9 @@ fuzz: ## fuzz every Fuzz target for FUZZTIME (default 2m) each
 run: ## the local stack: API, page, DynamoDB Local and simulators
 	$(GO) run ./infra/local
 
-invoke: ## run one function's binary under aws-lambda-rie: FN=signup EVENT=events/signup-ok.json
+invoke: ## run one function's binary under aws-lambda-rie: EVENT=events/signup-ok.json [FN=signup]
 	@infra/scripts/deps.sh java dynamodb rie >/dev/null
-	@$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
+	@$(GO) run ./infra/invoke -fn "$(FN)" -event "$(EVENT)"
 
 deploy: ## sam build && sam deploy (CONFIG_ENV=default|prod)
 	sam build --config-env $(CONFIG_ENV)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,16 +89,18 @@ func withBody(tmpl apigw.Request, body, requestID string) apigw.Request {
 // Meta, Plivo, DynamoDB and Secrets Manager clients.
 type inProcess struct {
 	st      *stack
+	up      upstreams
 	handler apigw.Handler
 	event   apigw.Request
 }
 
-func newInProcess(ctx context.Context, st *stack) (*inProcess, error) {
+// newInProcess builds the handler against the simulators u.
+func newInProcess(ctx context.Context, st *stack, u upstreams) (*inProcess, error) {
 	for _, kv := range st.awsEnviron() {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
-	env := st.signupEnviron(st.slow)
+	env := st.signupEnviron(u)
 	env["LOG_LEVEL"] = "INFO"
 	cfg, err := config.LoadSignup(func(k string) string { return env[k] })
 	if err != nil {
@@ -121,18 +124,19 @@ func newInProcess(ctx context.Context, st *stack) (*inProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &inProcess{st: st, handler: apigw.SignupHandler(svc, nil, log), event: event}, nil
+	return &inProcess{st: st, up: u, handler: apigw.SignupHandler(svc, nil, log), event: event}, nil
 }
 
 // result is one signup's timings.
 type result struct {
+	waba                           string
 	e2e, upstream, dynamo, secrets time.Duration
 	upCalls, dynCalls, smCalls     int
 }
 
 func (p *inProcess) signup(ctx context.Context) (result, error) {
 	id := nextIdentity()
-	code := p.st.slow.meta.IssueCode(id.grant())
+	code := p.up.meta.IssueCode(id.grant())
 	req := withBody(p.event, id.body(code, ""), "bench-"+id.waba)
 	ctx, s := p.st.tracker.begin(ctx)
 	start := time.Now()
@@ -146,7 +150,7 @@ func (p *inProcess) signup(ctx context.Context) (result, error) {
 		return result{}, fmt.Errorf("signup %s answered %d %s", id.waba, resp.StatusCode, resp.Body)
 	}
 	return result{
-		e2e: e2e, upstream: time.Duration(s.upstream.Load()), dynamo: time.Duration(s.dynamo.Load()),
+		waba: id.waba, e2e: e2e, upstream: time.Duration(s.upstream.Load()), dynamo: time.Duration(s.dynamo.Load()),
 		secrets: time.Duration(s.secrets.Load()), upCalls: int(s.upCalls.Load()), dynCalls: int(s.dynCalls.Load()),
 		smCalls: int(s.smCalls.Load()),
 	}, nil
@@ -172,17 +176,23 @@ func (p *inProcess) run(ctx context.Context, concurrency, n int) level {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range concurrency {
+		// The label marks the service's side in a -cpuprofile (pprof
+		// -tagfocus=side=service): the goroutines the HTTP clients start
+		// for their connections inherit it; the simulators' and the
+		// proxy's server goroutines do not.
 		wg.Go(func() {
-			for next.Add(1) <= int64(n) {
-				r, err := p.signup(ctx)
-				mu.Lock()
-				if err != nil {
-					lv.errors = append(lv.errors, err)
-				} else {
-					lv.results = append(lv.results, r)
+			pprof.Do(ctx, pprof.Labels("side", "service"), func(ctx context.Context) {
+				for next.Add(1) <= int64(n) {
+					r, err := p.signup(ctx)
+					mu.Lock()
+					if err != nil {
+						lv.errors = append(lv.errors, err)
+					} else {
+						lv.results = append(lv.results, r)
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
-			}
+			})
 		})
 	}
 	wg.Wait()

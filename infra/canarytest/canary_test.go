@@ -281,6 +281,22 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Fatalf("Plivo onboarded %+v (%t), want client_ref %s from the token", su, ok, clientRef)
 	}
 
+	// Every Graph call made with the business token proves the app secret
+	// and carries the token in a header, never in a URL.
+	business := 0
+	for _, r := range s.meta.Requests() {
+		if r.Endpoint != metasim.EndpointPhoneNumbers && r.Endpoint != metasim.EndpointOwner {
+			continue
+		}
+		business++
+		if !r.HasQueryKey("appsecret_proof") || r.TokenIn != "header" || r.HasQueryKey("access_token") {
+			t.Errorf("business-token call %s %s: query %v, token in %q", r.Method, r.Path, r.QueryKeys, r.TokenIn)
+		}
+	}
+	if business == 0 {
+		t.Error("no business-token Graph call was made")
+	}
+
 	signup.rie.Stop()
 	sessions.rie.Stop()
 	logs := readFile(t, signup.rie.LogPath) + readFile(t, sessions.rie.LogPath)

@@ -8,9 +8,11 @@
 //	go run ./infra/demo templates -waba ...
 //
 // -api is the API's base URL: DEMO_API_URL, else the local stack at
-// http://localhost:8080. Requests to anything but this machine are signed
-// with SigV4 (service execute-api) from the standard AWS credential chain,
-// as the IAM-authorized routes require; -sign=false or true forces it.
+// http://localhost:8080. Requests are signed with SigV4 (service
+// execute-api), as the IAM-authorized routes require: with the standard AWS
+// credential chain, or placeholder credentials for the local stack, whose
+// authorizer accepts any signature. -sign=true always uses the chain,
+// -sign=false sends the request unsigned.
 package main
 
 import (
@@ -30,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
@@ -77,7 +80,7 @@ func (c *common) register(fs *flag.FlagSet) {
 		def = "http://localhost:8080"
 	}
 	fs.StringVar(&c.api, "api", def, "base URL of the API (env "+EnvAPIURL+")")
-	fs.StringVar(&c.sign, "sign", "auto", "SigV4-sign the request: auto (unless the API is on this machine), true or false")
+	fs.StringVar(&c.sign, "sign", "auto", "SigV4-sign the request: auto (AWS credentials, or placeholder ones for an API on this machine), true or false")
 	fs.StringVar(&c.region, "region", "", "AWS region for signing; default from the API's host name or the AWS configuration")
 	fs.BoolVar(&c.raw, "json", false, "print only the API's JSON answer")
 }
@@ -227,8 +230,12 @@ func send(ctx context.Context, c common, cl call, out io.Writer) (int, error) {
 		return 0, err
 	}
 	if !c.raw {
-		how := "unsigned (local stack)"
-		if signed != "" {
+		how := "unsigned"
+		switch signed {
+		case "":
+		case localAccessKey:
+			how = "SigV4-signed for the local stack, which accepts any signature"
+		default:
 			how = "SigV4-signed as " + signed
 		}
 		fmt.Fprintf(out, "→ %s %s  [%s]\n", cl.method, req.URL, how)
@@ -257,30 +264,41 @@ func send(ctx context.Context, c common, cl call, out io.Writer) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// localAccessKey signs requests to the local stack, whose IAM authorizer
+// accepts any SigV4 signature: no real AWS credentials are read for it.
+const localAccessKey = "LOCALDEMO"
+
 // maybeSign signs req with SigV4 for execute-api, and returns the
-// credential's access key ID ("" when not signed).
+// credential's access key ID ("" when not signed). The local stack gets a
+// signature made with placeholder credentials.
 func (c common) maybeSign(ctx context.Context, req *http.Request, body []byte, base *url.URL) (string, error) {
-	sign := c.sign == "true" || (c.sign == "auto" && !isLocal(base.Hostname()))
-	if !sign {
+	if c.sign == "false" {
 		return "", nil
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return "", fmt.Errorf("AWS configuration for signing: %w", err)
-	}
+	var creds aws.Credentials
 	region := c.region
-	if region == "" {
-		region = regionOf(base.Hostname())
-	}
-	if region == "" {
-		region = cfg.Region
+	if c.sign == "auto" && isLocal(base.Hostname()) {
+		creds = aws.Credentials{AccessKeyID: localAccessKey, SecretAccessKey: "local", Source: "local stack"}
+		if region == "" {
+			region = "us-east-1"
+		}
+	} else {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return "", fmt.Errorf("AWS configuration for signing: %w", err)
+		}
+		if region == "" {
+			region = regionOf(base.Hostname())
+		}
+		if region == "" {
+			region = cfg.Region
+		}
+		if creds, err = cfg.Credentials.Retrieve(ctx); err != nil {
+			return "", fmt.Errorf("AWS credentials for signing: %w", err)
+		}
 	}
 	if region == "" {
 		return "", errors.New("no AWS region for signing: pass -region or set AWS_REGION")
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return "", fmt.Errorf("AWS credentials for signing: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now()); err != nil {

@@ -52,7 +52,7 @@ func TestCommands(t *testing.T) {
 				if b["text"] != "Hello" || b["dst"] != "+14155550100" || b["waba_id"] != "109876543210987" || b["template"] != nil {
 					t.Errorf("body %v", b)
 				}
-				if !strings.Contains(out, "→ POST ") || !strings.Contains(out, "[unsigned (local stack)]") || !strings.Contains(out, "← HTTP 202 Accepted") {
+				if !strings.Contains(out, "→ POST ") || !strings.Contains(out, "[SigV4-signed for the local stack") || !strings.Contains(out, "← HTTP 202 Accepted") {
 					t.Errorf("output:\n%s", out)
 				}
 			}},
@@ -99,7 +99,7 @@ func TestCommands(t *testing.T) {
 			if err != nil || code != tt.code {
 				t.Fatalf("run = %d, %v\n%s%s", code, err, out.String(), errOut.String())
 			}
-			if rec.method != tt.method || rec.path != tt.path || rec.auth != "" {
+			if rec.method != tt.method || rec.path != tt.path || !strings.HasPrefix(rec.auth, "AWS4-HMAC-SHA256 Credential=LOCALDEMO/") {
 				t.Fatalf("request %s %s auth %q", rec.method, rec.path, rec.auth)
 			}
 			if tt.check != nil {

@@ -73,11 +73,11 @@ func run(ctx context.Context, fn, eventPath string, seed bool, stdout, stderr io
 		}
 	}
 
-	id := rietest.LogicalID(fn)
-	if fn == "" {
-		if id, err = s.FunctionFor(filepath.Base(eventPath), raw); err != nil {
-			return fmt.Errorf("%w (name the function with -fn)", err)
-		}
+	var id string
+	if fn != "" {
+		id = rietest.LogicalID(fn)
+	} else if id, err = s.FunctionFor(filepath.Base(eventPath), raw); err != nil {
+		return fmt.Errorf("%w (name the function with -fn)", err)
 	}
 	if !contains(s.Template.Functions(), id) {
 		return fmt.Errorf("template.yaml has no %s (functions: %s)", id, strings.Join(s.Template.Functions(), ", "))

@@ -41,6 +41,10 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	st, err := localstack.Start(ctx, localstack.Options{Port: port})
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(out, "Interrupted before the stack was ready; everything it had started is stopped.")
+			return nil
+		}
 		return err
 	}
 	link := ""

@@ -36,9 +36,9 @@ import (
 const (
 	// ResumeFunction is the scheduled function whose schedule is checked.
 	ResumeFunction = "ResumeFunction"
-	// RuleName stands for the EventBridge rule SAM would create for
-	// ResumeFunction's Schedule event.
-	RuleName = "ResumeFunctionSchedule (local ticker)"
+	// RuleName stands for the EventBridge rule SAM creates for
+	// ResumeFunction's Schedule event, named after its logical ID.
+	RuleName = "ResumeFunctionSchedule"
 	// SignupTable is the template's table resource.
 	SignupTable = "SignupTable"
 )
@@ -217,13 +217,18 @@ func Run(ctx context.Context, o Options, timeout time.Duration) (doctor.Report, 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r := d.Run(ctx)
-	_, stood := d.Table.(*TemplateBackups)
+	backups, stood := d.Table.(*TemplateBackups)
+	rules, ruled := d.Rules.(*TemplateRules)
 	for i, c := range r.Checks {
 		switch {
+		case c.ID == "table.pitr" && stood && backups.Disabled:
+			r.Checks[i].Detail += " (switched off on purpose)"
 		case c.ID == "table.pitr" && stood && c.Status != doctor.StatusSkip:
-			r.Checks[i].Detail += " (as template.yaml declares it: DynamoDB Local has no point-in-time recovery)"
-		case c.ID == "schedule.resume" && d.ResumeRuleName == RuleName:
-			r.Checks[i].Detail += " (from template.yaml: the local stack runs it on a ticker, not EventBridge)"
+			r.Checks[i].Detail += " (read from template.yaml: DynamoDB Local has no point-in-time recovery)"
+		case c.ID == "schedule.resume" && ruled && rules.Disabled:
+			r.Checks[i].Detail += " (switched off on purpose)"
+		case c.ID == "schedule.resume" && ruled:
+			r.Checks[i].Detail += " (read from template.yaml: the local stack runs it on a ticker, not EventBridge)"
 		}
 	}
 	return r, nil

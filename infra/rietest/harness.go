@@ -349,19 +349,15 @@ func (s *Stack) Environment(logicalID string) (map[string]string, error) {
 	maps.Copy(refs, s.SecretARNs)
 	maps.Copy(refs, s.Buses)
 	env := map[string]string{}
-	var missing []string
 	for k, v := range f.Environment {
 		env[k] = os.Expand(v, func(ref string) string {
 			if r, ok := refs[ref]; ok {
 				return r
 			}
-			missing = append(missing, k+": ${"+ref+"}")
-			return ""
+			// Anything else (the API's ID, a rule SAM generates) has no
+			// local counterpart: a recognisable stand-in name.
+			return standIn(ref)
 		})
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return nil, fmt.Errorf("rietest: %s: no local stand-in for %s", logicalID, strings.Join(missing, ", "))
 	}
 	for k, v := range map[string]string{"META_GRAPH_URL": s.MetaURL, "PLIVO_API_URL": s.PlivoURL} {
 		if _, ok := env[k]; ok {
@@ -370,6 +366,10 @@ func (s *Stack) Environment(logicalID string) (map[string]string, error) {
 	}
 	return env, nil
 }
+
+// standIn is the local name of a resource the stack does not create:
+// ${ResumeFunctionSchedule} is rie-ResumeFunctionSchedule.
+func standIn(ref string) string { return "rie-" + strings.TrimSuffix(ref, ".Arn") }
 
 // Function is one function binary running under the emulator.
 type Function struct {
@@ -399,6 +399,9 @@ func (s *Stack) StartFunction(ctx context.Context, logicalID string) (*Function,
 		"AWS_ENDPOINT_URL_DYNAMODB="+s.serve(s.recordDynamoDB(logicalID)),
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+s.serve(s.recordSecrets(logicalID)),
 		"AWS_ENDPOINT_URL_EVENTBRIDGE="+s.serve(s.recordEvents(logicalID)),
+		// Any other service lands here: noted, and refused at once rather
+		// than sent to AWS.
+		"AWS_ENDPOINT_URL="+s.serve(s.recordOther(logicalID)),
 		// The emulator applies the timeout, so ctx.Deadline() is what Lambda's is.
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize),
@@ -501,7 +504,7 @@ func (s *Stack) recordSecrets(logicalID string) http.Handler {
 }
 
 // recordEvents serves the EventBridge simulator, noting the bus each
-// PutEvents entry names.
+// PutEvents entry names, or the rule another operation names.
 func (s *Stack) recordEvents(logicalID string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -511,6 +514,7 @@ func (s *Stack) recordEvents(logicalID string) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		var in struct {
+			Name    string
 			Entries []struct{ EventBusName string }
 		}
 		_ = json.Unmarshal(body, &in)
@@ -524,7 +528,26 @@ func (s *Stack) recordEvents(logicalID string) http.Handler {
 			}
 			s.record(logicalID, "events:"+op+" "+res)
 		}
+		if in.Name != "" {
+			// DescribeRule and its kind name a rule, not a bus.
+			s.record(logicalID, "events:"+op+" ${"+strings.TrimPrefix(in.Name, "rie-")+".Arn}")
+		}
 		s.Events.ServeHTTP(w, r)
+	})
+}
+
+// recordOther answers the calls to AWS services the stack does not
+// simulate with an error, noting the operation.
+func (s *Stack) recordOther(logicalID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := r.Header.Get("X-Amz-Target")
+		if op == "" {
+			op = r.Method + " " + r.Host + r.URL.Path
+		}
+		s.record(logicalID, "unsimulated:"+op+" *")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"__type":"UnknownOperationException","message":"not simulated by infra/rietest"}`)
 	})
 }
 

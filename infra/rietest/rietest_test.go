@@ -153,6 +153,26 @@ var expectations = map[string]expectation{
 	"resume-scheduled.json": {
 		fields: map[string]any{"due": 1, "claimed": 1, "onboarded": 1, "pending": 0, "failed": 0, "skipped": 0},
 		after:  func(t *testing.T) { recordState(t, DueWABA, onboarding.StateOnboarded); onboardedAtPlivo(t, DueWABA) }},
+	"demo-message.json": {status: 202, contentType: jsonType, before: demoAtPlivo,
+		fields: map[string]any{"status": "queued", "waba_id": OnboardedWABA, "src": "+15550100002", "dst": "+14155550100"},
+		after: func(t *testing.T) {
+			if m := stack.Plivo.Messages(); len(m) != 1 || m[0].Src != "15550100002" || m[0].Type != "whatsapp" {
+				t.Errorf("Plivo simulator messages %+v, want one from 15550100002", m)
+			}
+		}},
+	"demo-message-not-onboarded.json": {status: 409, contentType: jsonType, fields: map[string]any{"error.code": "waba_not_onboarded"}},
+	"demo-message-invalid.json":       {status: 400, contentType: jsonType, fields: invalid("dst", "text")},
+	"demo-template.json": {status: 201, contentType: jsonType, before: demoAtPlivo,
+		fields: map[string]any{"status": "PENDING", "template.name": "order_update", "template.category": "UTILITY"}},
+	"demo-templates.json": {status: 200, contentType: jsonType, before: demoAtPlivo,
+		fields: map[string]any{"waba_id": OnboardedWABA, "count": 1, "templates.0.name": "order_update", "templates.0.status": "PENDING"}},
+	// The emulator's DynamoDB and EventBridge have no point-in-time
+	// recovery or rules to describe: the doctor says so, by name.
+	"doctor-report.json": {fields: map[string]any{"ok": false, "failed": 2,
+		"checks.0.id": "secret.meta", "checks.0.status": "pass", "checks.2.id": "plivo.credentials", "checks.2.status": "pass",
+		"checks.3.id": "meta.credentials", "checks.3.status": "pass", "checks.6.id": "table.schema", "checks.6.status": "pass",
+		"checks.7.id": "table.pitr", "checks.7.status": "fail", "checks.8.id": "schedule.resume", "checks.8.status": "fail",
+		"checks.9.id": "page.origin", "checks.9.status": "pass"}},
 }
 
 func eventFiles(t *testing.T) []string {
@@ -461,7 +481,7 @@ const (
 	// parse at init, a dependency that doubles the binary).
 	guardBinarySize = 20 << 20
 	guardRatio      = 10.0
-	rounds          = 7
+	rounds          = 9
 )
 
 // coldEvents are the events/ files a cold start is measured with: a
@@ -498,6 +518,7 @@ func TestColdStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	payloads := map[string][]byte{}
+	eventOf := map[string]string{}
 	for _, s := range subjects {
 		name, ok := coldEvents[s]
 		if !ok {
@@ -513,6 +534,7 @@ func TestColdStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		payloads[s] = raw
+		eventOf[s] = name
 	}
 
 	type result struct {
@@ -533,6 +555,12 @@ func TestColdStart(t *testing.T) {
 		payload, err := stack.PrepareEvent(ctx, raw)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if s != "hello" {
+			// The state the event expects, as TestEvents sets it up.
+			if before := expectations[eventOf[s]].before; before != nil {
+				before(t)
+			}
 		}
 		ictx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -596,11 +624,12 @@ func TestColdStart(t *testing.T) {
 		}
 	}
 	hr := results["hello"]
-	baseFirst := median(hr.firsts)
-	baseOverhead := max(baseFirst-median(hr.warms), time.Microsecond)
+	baseFirst := fastest(hr.firsts)
+	baseOverhead := max(baseFirst-fastest(hr.warms), time.Microsecond)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Cold start under aws-lambda-rie, %s/%s, %s; median of %d fresh emulators per function.\n",
+	fmt.Fprintf(&b, "Cold start under aws-lambda-rie, %s/%s, %s; fastest of %d fresh emulators per function\n",
 		runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339), rounds)
+	fmt.Fprintf(&b, "(other load only ever adds time, so the fastest run is the least disturbed one; all runs are listed below).\n")
 	fmt.Fprintf(&b, "lambda: size of the deployed binary (make build-<LogicalId>: linux/arm64, stripped); local: the one measured.\n")
 	fmt.Fprintf(&b, "first: wall time of the first invocation (starts the binary); warm: a second invocation of the same kind;\n")
 	fmt.Fprintf(&b, "cold: first - warm, the cost of the cold start itself. Upstream simulators answer at once.\n")
@@ -619,7 +648,7 @@ func TestColdStart(t *testing.T) {
 		if r == nil {
 			continue
 		}
-		first, warm := median(r.firsts), median(r.warms)
+		first, warm := fastest(r.firsts), fastest(r.warms)
 		overhead := max(first-warm, 0)
 		ratio := float64(overhead) / float64(baseOverhead)
 		mem := "-"
@@ -652,10 +681,10 @@ func TestColdStart(t *testing.T) {
 			t.Errorf("%s: cold start costs %s, %.1fx hello-world's %s, past the %.0fx guard rail", s, ms(overhead), ratio, ms(baseOverhead), guardRatio)
 		}
 	}
-	fmt.Fprintf(&b, "\nAll first invocations (ms):\n")
+	fmt.Fprintf(&b, "\nAll first invocations (ms), and their median:\n")
 	for _, s := range subjects {
 		if r := results[s]; r != nil {
-			fmt.Fprintf(&b, "  %-17s %s\n", s, msList(r.firsts))
+			fmt.Fprintf(&b, "  %-17s %s  (median %s)\n", s, msList(r.firsts), ms(median(r.firsts)))
 		}
 	}
 	t.Log("\n" + b.String())
@@ -668,18 +697,27 @@ func TestColdStart(t *testing.T) {
 	}
 }
 
-// firstEventFor names the first events/ file addressed to fn, or "".
+// firstEventFor names the first events/ file addressed to fn whose
+// expected answer is a success, else the first addressed to it, or "".
 func firstEventFor(t *testing.T, fn string) string {
+	var fallback string
 	for _, file := range eventFiles(t) {
 		raw, err := os.ReadFile(file)
 		if err != nil {
 			continue
 		}
-		if got, err := stack.FunctionFor(file, raw); err == nil && got == fn {
-			return filepath.Base(file)
+		if got, err := stack.FunctionFor(filepath.Base(file), raw); err != nil || got != fn {
+			continue
+		}
+		name := filepath.Base(file)
+		if want, ok := expectations[name]; ok && want.status < 300 {
+			return name
+		}
+		if fallback == "" {
+			fallback = name
 		}
 	}
-	return ""
+	return fallback
 }
 
 // freshIdentity gives a signup event's body a WABA and phone number no
@@ -700,6 +738,13 @@ func freshIdentity(t *testing.T, raw []byte, n int) []byte {
 	ev["body"] = string(b)
 	out, _ := json.Marshal(ev)
 	return out
+}
+
+func fastest(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return slices.Min(ds)
 }
 
 func median(ds []time.Duration) time.Duration {

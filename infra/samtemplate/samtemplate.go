@@ -745,7 +745,7 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 						return fmt.Errorf("samtemplate: %s: a policy statement is not an object", function)
 					}
 					effect, _ := sm["Effect"].(string)
-					out = append(out, Statement{Effect: effect, Actions: strings1(sm["Action"]), Resources: strings1(sm["Resource"])})
+					out = append(out, Statement{Effect: effect, Actions: stringList(sm["Action"]), Resources: stringList(sm["Resource"])})
 				}
 				return nil
 			}
@@ -753,7 +753,7 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 				s := Statement{Managed: name}
 				if params, ok := v[name].(map[string]any); ok {
 					for _, k := range sortedKeys(params) {
-						s.Resources = append(s.Resources, strings1(params[k])...)
+						s.Resources = append(s.Resources, stringList(params[k])...)
 					}
 				}
 				out = append(out, s)
@@ -769,8 +769,8 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 	return out, nil
 }
 
-// strings1 reads a string or a list of strings.
-func strings1(v any) []string {
+// stringList reads a string or a list of strings.
+func stringList(v any) []string {
 	switch x := v.(type) {
 	case string:
 		return []string{x}

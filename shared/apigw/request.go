@@ -35,11 +35,15 @@ func Method(req Request) string { return strings.ToUpper(req.RequestContext.HTTP
 
 // Body returns the request body, decoded when API Gateway base64-encoded it,
 // and refuses bodies over MaxBodyBytes.
-func Body(req Request) ([]byte, error) {
+func Body(req Request) ([]byte, error) { return BodyUpTo(req, MaxBodyBytes) }
+
+// BodyUpTo is Body with another limit, for routes whose bodies are larger
+// than a signup's.
+func BodyUpTo(req Request, limit int) ([]byte, error) {
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
-		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
-			return nil, tooLarge()
+		if base64.StdEncoding.DecodedLen(len(req.Body)) > limit+3 {
+			return nil, tooLarge(limit)
 		}
 		decoded, err := base64.StdEncoding.DecodeString(req.Body)
 		if err != nil {
@@ -47,14 +51,14 @@ func Body(req Request) ([]byte, error) {
 		}
 		body = decoded
 	}
-	if len(body) > MaxBodyBytes {
-		return nil, tooLarge()
+	if len(body) > limit {
+		return nil, tooLarge(limit)
 	}
 	return body, nil
 }
 
-func tooLarge() error {
-	return onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+func tooLarge(limit int) error {
+	return onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request body is larger than %d bytes.", limit)
 }
 
 func invalid(field, msg string) error {

@@ -360,3 +360,55 @@ func TestStatusOfSessionCodes(t *testing.T) {
 		}
 	}
 }
+
+// flakyMeta is unavailable for its first code exchange.
+type flakyMeta struct {
+	countingMeta
+	failed atomic.Bool
+}
+
+func (m *flakyMeta) ExchangeCode(ctx context.Context, code string) (string, error) {
+	if m.failed.CompareAndSwap(false, true) {
+		m.calls.Add(1)
+		return "", &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "exchange_code", Kind: onboarding.KindTransient, Status: 503}
+	}
+	return m.countingMeta.ExchangeCode(ctx, code)
+}
+
+// TestSignupSessionRetryAfterTransientFailure is the trade-off the
+// checker makes: the token is spent by the first attempt, Meta is briefly
+// down (503, the page offers Try again), and the retry with the same token
+// and WABA onboards instead of asking the customer for a new link.
+func TestSignupSessionRetryAfterTransientFailure(t *testing.T) {
+	t.Parallel()
+	ks := sessionKeys(t)
+	iss, err := (&session.Minter{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0 }}).Mint(context.Background(), "customer-8", 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logging.New(&bytes.Buffer{}, "DEBUG")
+	store := memstore.New()
+	ledger := &mapLedger{uses: map[string]session.Use{}}
+	svc := &onboarding.Service{Store: store, Meta: &flakyMeta{}, Plivo: &countingPlivo{}, Logger: log,
+		AppID: func(context.Context) (string, error) { return "app", nil }}
+	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }},
+		Ledger: ledger, Logger: log}
+	h := apigw.SignupHandler(svc, checker.Check, log)
+	req := signupWithSession("AQD-code", "109876543210987", "", iss.Token)
+	for i, want := range []int{503, 200} {
+		resp, err := h(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("attempt %d: %d, want %d: %s", i+1, resp.StatusCode, want, resp.Body)
+		}
+		if _, spent := ledger.uses[iss.ID]; !spent {
+			t.Fatalf("attempt %d did not spend the token", i+1)
+		}
+	}
+	rec, err := store.Get(context.Background(), "109876543210987")
+	if err != nil || rec.State != onboarding.StateOnboarded || rec.ClientRef != "customer-8" {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+}

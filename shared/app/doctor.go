@@ -32,9 +32,6 @@ func Doctor(ctx context.Context, getenv config.Getenv) (DoctorHandler, error) {
 	}
 	d := NewDoctor(cfg, Deps{AWS: awsCfg, Logger: log})
 	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
-	if d.PageURL == "" && cfg.APIID != "" {
-		d.PageURL = APIURL(cfg.APIID, awsCfg.Region)
-	}
 	return func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
 		r := d.Run(ctx)
 		level := slog.LevelInfo
@@ -53,11 +50,16 @@ func Doctor(ctx context.Context, getenv config.Getenv) (DoctorHandler, error) {
 }
 
 // NewDoctor builds a doctor over the AWS clients of d.AWS, and Plivo and
-// Meta clients built from the credentials the doctor reads.
+// Meta clients built from the credentials the doctor reads. Without
+// PAGE_URL the page is the one the API serves at its root.
 func NewDoctor(c config.Doctor, d Deps) *doctor.Doctor {
 	d.defaults()
+	settings := DoctorSettings(c)
+	if settings.PageURL == "" && c.APIID != "" {
+		settings.PageURL = APIURL(c.APIID, d.AWS.Region)
+	}
 	return &doctor.Doctor{
-		Settings: DoctorSettings(c),
+		Settings: settings,
 		Secrets:  d.SecretsManager,
 		Table:    dynamodb.NewFromConfig(d.AWS),
 		Rules:    eventbridge.NewFromConfig(d.AWS),

@@ -10,7 +10,6 @@ package callbacks
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"maps"
 	"mime"
@@ -68,14 +67,16 @@ func (c *Callback) MessageUUID() string { return c.Fields.Get(FieldMessageUUID) 
 
 // Status is the delivery status of a status callback (queued, sent,
 // failed, delivered, undelivered, read, or one Plivo adds later), lower
-// case; empty for an inbound message.
+// case; empty for an inbound message that carries none.
 func (c *Callback) Status() string {
 	return strings.ToLower(strings.TrimSpace(c.Fields.Get(FieldStatus)))
 }
 
-// Kind reports whether the callback is an inbound message or a status.
+// Kind reports whether the callback is an inbound message or a status. An
+// inbound message has no Status, or (as Plivo's message records say) the
+// status "received".
 func (c *Callback) Kind() Kind {
-	if c.Status() != "" {
+	if st := c.Status(); st != "" && st != statusReceived {
 		return KindStatus
 	}
 	return KindInbound
@@ -98,7 +99,7 @@ func (c *Callback) Key() string {
 		return "callback#sha256:" + c.Hash()
 	}
 	status := c.Status()
-	if status == "" {
+	if c.Kind() == KindInbound {
 		status = statusReceived
 	}
 	if !messageUUIDs.MatchString(status) {
@@ -152,7 +153,7 @@ func ParseCallback(req apigw.Request) (*Callback, error) {
 			return nil, onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/x-www-form-urlencoded.")
 		}
 	}
-	body, err := Body(req)
+	body, err := apigw.BodyUpTo(req, MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -163,26 +164,6 @@ func ParseCallback(req apigw.Request) (*Callback, error) {
 	return &Callback{Fields: fields}, nil
 }
 
-// Body returns the request body, decoded when API Gateway base64-encoded it
-// (as it does for form posts), and refuses bodies over MaxBodyBytes.
-func Body(req apigw.Request) ([]byte, error) {
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
-			return nil, tooLarge()
-		}
-		decoded, err := base64.StdEncoding.DecodeString(req.Body)
-		if err != nil {
-			return nil, invalid("The body is not valid base64.")
-		}
-		body = decoded
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, tooLarge()
-	}
-	return body, nil
-}
-
 // ParseForm decodes an application/x-www-form-urlencoded body. Repeated
 // keys keep all their values, in order.
 func ParseForm(body []byte) (url.Values, error) {
@@ -191,10 +172,6 @@ func ParseForm(body []byte) (url.Values, error) {
 		return nil, invalid("The body is not a valid form.")
 	}
 	return v, nil
-}
-
-func tooLarge() error {
-	return onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
 }
 
 func invalid(msg string) error {

@@ -50,6 +50,7 @@ func TestParseCallback(t *testing.T) {
 		{"inbound", callbackEvent("POST", form, inboundCB, false), "", callbacks.KindInbound, "callback#wamid.HBgL#received", "15550100001"},
 		{"no content type", callbackEvent("POST", "", inboundCB, false), "", callbacks.KindInbound, "callback#wamid.HBgL#received", "15550100001"},
 		{"status in upper case", callbackEvent("POST", form, "MessageUUID=m1&Status=READ&From=1", false), "", callbacks.KindStatus, "callback#m1#read", "1"},
+		{"inbound with status received", callbackEvent("POST", form, "MessageUUID=m2&Status=received&From=1&To=2", false), "", callbacks.KindInbound, "callback#m2#received", "2"},
 		{"empty body", callbackEvent("POST", form, "", false), "", callbacks.KindInbound, "", ""},
 		{"json", callbackEvent("POST", "application/json", `{"MessageUUID":"m"}`, false), onboarding.CodeUnsupportedMedia, "", "", ""},
 		{"bad content type", callbackEvent("POST", "form;;=", statusCB, false), onboarding.CodeUnsupportedMedia, "", "", ""},

@@ -287,7 +287,7 @@
       el("div", { class: "hop-head" },
         el("span", { class: "hop-title", text: title }),
         statusPill(status),
-        el("span", { class: "hop-meta", text: ms != null ? Math.round(ms) + " ms" : "" })),
+        el("span", { class: "hop-meta", text: ms != null ? (ms < 10 ? ms.toFixed(1) : Math.round(ms)) + " ms" : "" })),
       el("div", {}, line));
     for (const p of panes) {
       if (!p) continue;
@@ -311,6 +311,8 @@
       summary.textContent = r.ok
         ? `All ${r.passed} checks pass${r.warnings ? `, ${r.warnings} with a warning` : ""}.`
         : `${r.failed} check${r.failed === 1 ? "" : "s"} failed: fix them before recording.`;
+      // A passing checklist stays folded; a failing one opens on its failures.
+      $("#doctor-details").open = !r.ok;
       list.replaceChildren(...r.checks.map((c) => el("li", {},
         el("span", { class: "pill pill-" + c.status, text: c.status === "manual" ? "todo" : c.status }),
         el("span", { class: "title", text: c.title }),

@@ -480,6 +480,18 @@
     showIdle();
   };
 
+  // SDK_TIMEOUT_MS is how long the page waits for Meta's SDK to start.
+  var SDK_TIMEOUT_MS = 15000;
+
+  function sdkFailed() {
+    if (sdkReady) return;
+    render('failed', {
+      chip: 'Unavailable', step: 'connect', failed: true, noButton: true,
+      title: 'Facebook sign-in could not load',
+      text: 'A browser extension or network filter may be blocking connect.facebook.net. Allow it for this page, then reload.'
+    });
+  }
+
   function loadSDK() {
     if (!cfg.sdkUrl) return;
     var s = document.createElement('script');
@@ -487,14 +499,9 @@
     s.async = true;
     s.defer = true;
     if (!cfg.sandbox) s.crossOrigin = 'anonymous';
-    s.onerror = function () {
-      render('failed', {
-        chip: 'Unavailable', step: 'connect', failed: true, button: 'Connect WhatsApp',
-        title: 'Facebook sign-in could not load',
-        text: 'A browser extension or network filter may be blocking connect.facebook.net. Allow it for this page, then reload.'
-      });
-    };
+    s.onerror = sdkFailed;
     document.head.appendChild(s);
+    setTimeout(sdkFailed, SDK_TIMEOUT_MS);
   }
 
   render('loading', {

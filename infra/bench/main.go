@@ -1,0 +1,364 @@
+// Command bench measures the signup backend against DynamoDB Local and the
+// Meta, Plivo and Secrets Manager simulators (issue 7) and prints a
+// Markdown table of the figures: end-to-end latency and its overhead over
+// the upstream waits, throughput, calls per signup, the service's CPU and
+// allocations, cold starts and the work done at init, binary sizes, and
+// the signup function's memory under load.
+//
+//	go run ./infra/bench [-meta-latency 50ms] [-plivo-latency 80ms] [-n 200] [-concurrency 1,10,50] [-out .artifacts/bench.md]
+//
+// It prints figures and judges them against the targets; it exits
+// non-zero only when it could not measure. docs/bench.md keeps the latest
+// table and explains the method. Other flags: -skip phases, -quiet-load to
+// wait for an idle machine, -cpuprofile of the end-to-end run, -variant to
+// measure a candidate build beside a function, -load-binary and -load-env
+// to load a profiling build of the signup function.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+)
+
+type options struct {
+	metaLatency, plivoLatency time.Duration
+	n, warmup                 int
+	concurrency               []int
+	out                       string
+	rounds                    int
+	loadN, loadConcurrency    int
+	benchtime                 string
+	cpuProfile                string
+	skip                      map[string]bool
+	quietLoad                 float64
+	quietWait                 time.Duration
+	loadBinary                string
+	loadEnv                   []string
+	variants                  [][2]string // function, binary
+}
+
+// phases that -skip can name.
+var phases = []string{"gobench", "e2e", "cold", "init", "load"}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.DurationVar(&o.metaLatency, "meta-latency", 50*time.Millisecond, "fixed latency of every Meta Graph API call")
+	fs.DurationVar(&o.plivoLatency, "plivo-latency", 80*time.Millisecond, "fixed latency of every Plivo API call")
+	fs.IntVar(&o.n, "n", 200, "signups measured at each concurrency")
+	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring, to warm the clients, the secrets cache and DynamoDB Local's JIT")
+	conc := fs.String("concurrency", "1,10,50", "concurrency levels of the end-to-end run, comma separated")
+	fs.StringVar(&o.out, "out", ".artifacts/bench.md", "also write the Markdown report here (relative to the repository root); empty: stdout only")
+	fs.IntVar(&o.rounds, "rounds", 9, "fresh starts per function for the cold-start and init figures")
+	fs.IntVar(&o.loadN, "load-n", 200, "signups fired at the signup binary under the emulator for the memory figure")
+	fs.IntVar(&o.loadConcurrency, "load-concurrency", 10, "callers firing those signups")
+	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the in-memory benchmarks")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the end-to-end run to this file")
+	fs.Float64Var(&o.quietLoad, "quiet-load", 0, "before starting, wait until the 1-minute load average is at most this (0: do not wait)")
+	fs.DurationVar(&o.quietWait, "quiet-wait", 10*time.Minute, "longest wait for -quiet-load")
+	fs.StringVar(&o.loadBinary, "load-binary", "", "run the memory load against this bootstrap instead of functions/signup's (a profiling build, say)")
+	variants := fs.String("variant", "", "also measure these prebuilt bootstraps at cold start and init as FUNCTION=PATH, comma separated "+
+		"(a candidate build of a function, configured and invoked like it)")
+	loadEnv := fs.String("load-env", "", "extra KEY=VALUE variables for the loaded function, separated by ';'")
+	skip := fs.String("skip", "", "phases to skip, comma separated: "+strings.Join(phases, ", "))
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, s := range strings.Split(*conc, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			return o, fmt.Errorf("-concurrency: %q is not a positive integer", s)
+		}
+		o.concurrency = append(o.concurrency, c)
+	}
+	for _, kv := range strings.Split(*loadEnv, ";") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			o.loadEnv = append(o.loadEnv, kv)
+		}
+	}
+	for _, v := range strings.Split(*variants, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		fn, path, ok := strings.Cut(v, "=")
+		if !ok || fn == "" || path == "" {
+			return o, fmt.Errorf("-variant: %q is not FUNCTION=PATH", v)
+		}
+		o.variants = append(o.variants, [2]string{fn, path})
+	}
+	o.skip = map[string]bool{}
+	for _, s := range strings.Split(*skip, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			o.skip[s] = true
+		}
+	}
+	if o.n < 1 || o.rounds < 1 || o.loadN < 1 || o.loadConcurrency < 1 {
+		return o, errors.New("-n, -rounds, -load-n and -load-concurrency must be positive")
+	}
+	return o, nil
+}
+
+func main() {
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, o)
+	if rep != nil {
+		md := rep.markdown()
+		fmt.Print(md)
+		if o.out != "" {
+			path := o.out
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(testenv.RepoRoot(), path)
+			}
+			if werr := os.MkdirAll(filepath.Dir(path), 0o755); werr == nil {
+				werr = os.WriteFile(path, []byte(md), 0o644)
+				if werr != nil {
+					fmt.Fprintln(os.Stderr, "bench:", werr)
+				}
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func progress(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
+}
+
+// loadAvg is the 1-minute load average: on a 2-core machine shared with
+// other work, the figures mean little when it is far above the cores.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// waitQuiet waits up to d for the load average to fall to at most max.
+func waitQuiet(ctx context.Context, limit float64, d time.Duration) {
+	if limit <= 0 {
+		return
+	}
+	deadline := time.Now().Add(d)
+	for l := loadAvg(); l > limit && time.Now().Before(deadline); l = loadAvg() {
+		progress("load average %.1f is above %.1f: waiting (up to %s more)", l, limit, time.Until(deadline).Round(time.Second))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+	}
+}
+
+// phase runs fn, noting the load average around it.
+func (r *report) phase(name string, fn func() error) error {
+	before := loadAvg()
+	start := time.Now()
+	err := fn()
+	r.phases = append(r.phases, phaseNote{name: name, took: time.Since(start), loadBefore: before, loadAfter: loadAvg()})
+	return err
+}
+
+func run(ctx context.Context, o options) (*report, error) {
+	rep := &report{started: time.Now(), args: strings.TrimSpace("go run ./infra/bench " + strings.Join(os.Args[1:], " ")),
+		metaLat: o.metaLatency, plivoLat: o.plivoLatency, cpuModel: cpuModel(), coldRounds: o.rounds}
+	for _, p := range phases {
+		if o.skip[p] {
+			rep.skipped = append(rep.skipped, p)
+		}
+	}
+	waitQuiet(ctx, o.quietLoad, o.quietWait)
+
+	// The in-memory benchmarks first, while nothing else of ours runs.
+	if !o.skip["gobench"] {
+		progress("go test -bench %s", strings.Join(goBenchPackages, " "))
+		err := rep.phase("go test -bench", func() (err error) {
+			rep.goBench, err = runGoBench(ctx, o.benchtime)
+			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+
+	names := functionNames()
+	needBinaries := !o.skip["cold"] || !o.skip["init"] || !o.skip["load"]
+	var bins map[string]string
+	var arm map[string]int64
+	if needBinaries {
+		progress("building %d functions and hello (native and linux/arm64)", len(names))
+		var err error
+		bins, arm, err = buildAll(ctx, names, filepath.Join(testenv.RepoRoot(), ".build", "bench"))
+		if err != nil {
+			return rep, err
+		}
+	}
+
+	progress("starting DynamoDB Local and the simulators")
+	st, err := startStack(ctx, o.metaLatency, o.plivoLatency)
+	if err != nil {
+		return rep, err
+	}
+	defer st.close()
+
+	if !o.skip["e2e"] {
+		err := rep.phase("end to end", func() error { return endToEnd(ctx, o, st, rep) })
+		if err != nil {
+			return rep, err
+		}
+	}
+
+	// A WABA onboarded through the instant simulators, which the status
+	// and demo events of the cold starts read.
+	fast, err := newInProcess(ctx, st, st.fast)
+	if err != nil {
+		return rep, err
+	}
+	one, err := fast.signup(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var fns []*function
+	var hello *function
+	if needBinaries {
+		hello = &function{name: "hello", binary: bins["hello"], size: fileSize(bins["hello"]), arm64: arm["hello"], timeout: 3,
+			event: rawEvent("page-get.json"), created: "nothing"}
+		for _, n := range names {
+			f := st.describe(n, one.waba)
+			f.binary, f.size, f.arm64 = bins[n], fileSize(bins[n]), arm[n]
+			fns = append(fns, f)
+		}
+		for _, v := range o.variants {
+			f := st.describe(v[0], one.waba)
+			f.name = v[0] + " (" + filepath.Base(filepath.Dir(v[1])) + ")"
+			if f.binary, err = filepath.Abs(v[1]); err != nil {
+				return rep, err
+			}
+			f.size, f.variant = fileSize(f.binary), true
+			fns = append(fns, f)
+			rep.notes = append(rep.notes, fmt.Sprintf("%q is %s, a candidate build measured like functions/%s; its linux/arm64 size is not built here", f.name, v[1], v[0]))
+		}
+		rep.functions, rep.hello = fns, hello
+	}
+	subjects := append([]*function{hello}, fns...)
+	if !o.skip["cold"] {
+		progress("cold starts: %d fresh emulators per function", o.rounds)
+		err := rep.phase("cold starts", func() (err error) {
+			rep.cold, err = st.coldStarts(ctx, subjects, o.rounds)
+			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	if !o.skip["init"] {
+		progress("init work: %d direct starts per function", o.rounds)
+		_ = rep.phase("init work", func() error {
+			rep.inits = st.initWork(ctx, subjects, o.rounds)
+			return nil
+		})
+	}
+	if !o.skip["load"] {
+		var signup *function
+		for _, f := range fns {
+			if f.name == "signup" {
+				signup = f
+			}
+		}
+		if signup == nil {
+			return rep, errors.New("no functions/signup to load")
+		}
+		if o.loadBinary != "" {
+			variant := *signup
+			variant.binary, err = filepath.Abs(o.loadBinary)
+			if err != nil {
+				return rep, err
+			}
+			variant.extraEnv = o.loadEnv
+			signup = &variant
+			rep.notes = append(rep.notes, "memory load ran "+o.loadBinary+", not functions/signup's build")
+		}
+		progress("memory: %d signups at the signup binary under the emulator from %d callers", o.loadN, o.loadConcurrency)
+		err := rep.phase("memory under load", func() (err error) {
+			rep.load, err = st.load(ctx, signup, o.loadN, o.loadConcurrency)
+			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// endToEnd warms the in-process handler up, then runs o.n signups at each
+// concurrency level.
+func endToEnd(ctx context.Context, o options, st *stack, rep *report) error {
+	p, err := newInProcess(ctx, st, st.slow)
+	if err != nil {
+		return err
+	}
+	progress("warm-up: %d signups at concurrency %d", o.warmup, min(10, o.warmup))
+	if w := p.run(ctx, min(10, o.warmup), o.warmup); len(w.errors) > 0 {
+		return fmt.Errorf("warm-up: %d of %d signups failed, first: %w", len(w.errors), o.warmup, w.errors[0])
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for _, c := range o.concurrency {
+		progress("end to end: %d signups at concurrency %d", o.n, c)
+		rep.levels = append(rep.levels, p.run(ctx, c, o.n))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown CPU"
+}

@@ -1,0 +1,468 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Targets of issue 7.
+const (
+	targetOverheadP99 = 5 * time.Millisecond
+	targetRatio       = 1.05
+	targetWrites      = 3.0
+	targetMeta        = 3.0
+	targetPlivo       = 1.0
+	targetColdRatio   = 1.5
+	targetBinary      = 10 << 20
+	lambdaMemory      = 128 << 20
+)
+
+// report is everything one run measured.
+type report struct {
+	started           time.Time
+	args              string
+	metaLat, plivoLat time.Duration
+	cpuModel          string
+	goBench           []goBench
+	levels            []level
+	functions         []*function
+	hello             *function
+	cold              map[string]map[string]*coldResult
+	inits             map[string]*initResult
+	coldRounds        int
+	load              *loadResult
+	notes             []string
+	skipped           []string
+	phases            []phaseNote
+}
+
+// phaseNote is how long a phase took and how busy the machine was.
+type phaseNote struct {
+	name                  string
+	took                  time.Duration
+	loadBefore, loadAfter float64
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func percentileF(fs []float64, p float64) float64 {
+	if len(fs) == 0 {
+		return 0
+	}
+	s := slices.Clone(fs)
+	sort.Float64s(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// levelStats are the per-signup distributions of one concurrency level.
+type levelStats struct {
+	e2e, upstream, overhead, own, dynamo []time.Duration
+	ratio, ownRatio                      []float64
+	upCalls, dynCalls                    [2]int // min, max per signup
+}
+
+func stats(lv level) levelStats {
+	var s levelStats
+	s.upCalls, s.dynCalls = [2]int{math.MaxInt, 0}, [2]int{math.MaxInt, 0}
+	for _, r := range lv.results {
+		s.e2e = append(s.e2e, r.e2e)
+		s.upstream = append(s.upstream, r.upstream)
+		s.overhead = append(s.overhead, r.e2e-r.upstream)
+		s.own = append(s.own, r.e2e-r.upstream-r.dynamo-r.secrets)
+		s.dynamo = append(s.dynamo, r.dynamo)
+		if r.upstream > 0 {
+			s.ratio = append(s.ratio, float64(r.e2e)/float64(r.upstream))
+			s.ownRatio = append(s.ownRatio, float64(r.e2e)/float64(r.upstream+r.dynamo+r.secrets))
+		}
+		s.upCalls = [2]int{min(s.upCalls[0], r.upCalls), max(s.upCalls[1], r.upCalls)}
+		s.dynCalls = [2]int{min(s.dynCalls[0], r.dynCalls), max(s.dynCalls[1], r.dynCalls)}
+	}
+	return s
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# Benchmark: WhatsApp Embedded Signup backend\n\n")
+	w("Run %s on %s, %d cores (%s), %s. Command: `%s`.\n\n", r.started.UTC().Format(time.RFC3339), runtime.GOOS+"/"+runtime.GOARCH,
+		runtime.NumCPU(), r.cpuModel, runtime.Version(), r.args)
+	w("Upstream latency (fixed, slept inside the simulators' handlers): Meta %s per Graph call, Plivo %s per call. ", r.metaLat, r.plivoLat)
+	w("DynamoDB Local (in memory, behind a counting proxy) and the simulators run on this machine over loopback HTTP.\n\n")
+
+	var summary [][4]string
+	add := func(what, target, got string, ok bool) {
+		summary = append(summary, [4]string{what, target, got, verdict(ok)})
+	}
+
+	if len(r.levels) > 0 {
+		w("## End to end: one signup through the real handler and clients\n\n")
+		w("`app.NewSignupService` with the real Meta, Plivo, DynamoDB and Secrets Manager clients, called through ")
+		w("`apigw.SignupHandler` with events/signup-ok.json (fresh WABA and code each time; onboarding sessions off). ")
+		w("*Upstream wait* is the time spent inside the Meta and Plivo simulator handlers for that signup; ")
+		w("*overhead* = end to end − upstream wait; *own* also takes out the DynamoDB and Secrets Manager round trips.\n\n")
+		w("| concurrency | signups | signups/s | e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | ratio p50 | ratio p99 | DynamoDB p50 | DynamoDB p99 | own p50 | own p99 | own ratio p99 | CPU/signup: bench process | CPU/signup: DynamoDB Local | errors |\n")
+		w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, lv := range r.levels {
+			s := stats(lv)
+			n := max(1, len(lv.results))
+			w("| %d | %d | %.1f | %s | %s | %s | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %.3f | %s | %s | %d |\n",
+				lv.concurrency, len(lv.results), float64(len(lv.results))/lv.wall.Seconds(),
+				ms(percentile(s.e2e, .5)), ms(percentile(s.e2e, .99)), ms(percentile(s.upstream, .5)),
+				ms(percentile(s.overhead, .5)), ms(percentile(s.overhead, .99)),
+				percentileF(s.ratio, .5), percentileF(s.ratio, .99),
+				ms(percentile(s.dynamo, .5)), ms(percentile(s.dynamo, .99)),
+				ms(percentile(s.own, .5)), ms(percentile(s.own, .99)), percentileF(s.ownRatio, .99),
+				ms(lv.benchCPU/time.Duration(n)), ms(lv.dbCPU/time.Duration(n)), len(lv.errors))
+		}
+		w("\n*Own ratio* = end to end / (upstream wait + DynamoDB + Secrets Manager round trips). DynamoDB round trips are timed at the SDK's HTTP client and include the counting proxy's hop. ")
+		w("Configured upstream wait per signup: 3 Meta calls + 1 Plivo call = %s. ", ms(3*r.metaLat+r.plivoLat))
+		w("CPU columns: this process (service, simulators, proxy, load generator) and DynamoDB Local's JVM, divided by the signups.\n\n")
+		for _, lv := range r.levels {
+			for i, err := range lv.errors {
+				if i == 3 {
+					w("- ... %d more\n", len(lv.errors)-3)
+					break
+				}
+				w("- concurrency %d error: %v\n", lv.concurrency, err)
+			}
+		}
+		c1 := r.levels[0]
+		s1 := stats(c1)
+		add(fmt.Sprintf("overhead p99 (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.overhead, .99)), percentile(s1.overhead, .99) < targetOverheadP99)
+		add(fmt.Sprintf("e2e / upstream wait p99 (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentileF(s1.ratio, .99)), percentileF(s1.ratio, .99) <= targetRatio)
+		add(fmt.Sprintf("own overhead p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.own, .99)), percentile(s1.own, .99) < targetOverheadP99)
+		add(fmt.Sprintf("own ratio p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentileF(s1.ownRatio, .99)), percentileF(s1.ownRatio, .99) <= targetRatio)
+
+		// Calls per warm signup, over every level.
+		var total calls
+		total.byOp = map[string]int{}
+		signups := 0
+		for _, lv := range r.levels {
+			signups += len(lv.results) + len(lv.errors)
+			total.writes += lv.calls.writes
+			total.reads += lv.calls.reads
+			total.sm += lv.calls.sm
+			total.meta += lv.calls.meta
+			total.plivo += lv.calls.plivo
+			for k, v := range lv.calls.byOp {
+				total.byOp[k] += v
+			}
+		}
+		per := func(n int) float64 { return float64(n) / float64(max(1, signups)) }
+		w("### Calls per warm signup (%d signups after warm-up, all levels)\n\n", signups)
+		w("| call | per signup | target | |\n|---|---:|---:|---|\n")
+		w("| Secrets Manager GetSecretValue | %.2f | 0 | %s |\n", per(total.sm), verdict(total.sm == 0))
+		w("| DynamoDB writes (%s) | %.2f | ≤ 3 | %s |\n", opList(total.byOp, true), per(total.writes), verdict(per(total.writes) <= targetWrites))
+		w("| DynamoDB reads (%s) | %.2f | - | |\n", opList(total.byOp, false), per(total.reads))
+		w("| Meta Graph API | %.2f | ≤ 3 | %s |\n", per(total.meta), verdict(per(total.meta) <= targetMeta))
+		w("| Plivo Embedded Signup | %.2f | exactly 1 | %s |\n", per(total.plivo), verdict(total.plivo == signups))
+		var lo, hi [2]int
+		lo, hi = [2]int{math.MaxInt, math.MaxInt}, [2]int{}
+		for _, lv := range r.levels {
+			s := stats(lv)
+			lo = [2]int{min(lo[0], s.upCalls[0]), min(lo[1], s.dynCalls[0])}
+			hi = [2]int{max(hi[0], s.upCalls[1]), max(hi[1], s.dynCalls[1])}
+		}
+		w("\nPer signup, as the tracker attributed them: %d–%d upstream calls, %d–%d DynamoDB round trips.\n\n", lo[0], hi[0], lo[1], hi[1])
+		add("Secrets Manager calls per warm signup", "0", fmt.Sprintf("%.2f", per(total.sm)), total.sm == 0)
+		add("DynamoDB writes per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.writes)), per(total.writes) <= targetWrites)
+		add("Meta calls per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.meta)), per(total.meta) <= targetMeta)
+		add("Plivo calls per signup", "exactly 1", fmt.Sprintf("%.2f", per(total.plivo)), total.plivo == signups)
+	}
+
+	if len(r.goBench) > 0 {
+		w("## Service CPU and allocations (in-memory fakes)\n\n")
+		w("`go test -run=^$ -bench=. -benchmem %s`: memstore and fakes that answer at once; production JSON logger and EMF metrics writing to io.Discard.\n\n", strings.Join(goBenchPackages, " "))
+		w("*ns/op* is wall time per signup; *CPU ns/op* is the test process's CPU time (getrusage, GC included) per signup, which waiting for a busy core does not inflate.\n\n")
+		w("| package | benchmark | ns/op | CPU ns/op | B/op | allocs/op |\n|---|---|---:|---:|---:|---:|\n")
+		for _, g := range r.goBench {
+			w("| %s | %s | %.0f (%s) | %.0f (%s) | %d | %d |\n", g.pkg, g.name, g.nsPerOp, ms(time.Duration(g.nsPerOp)),
+				g.cpuNsPerOp, ms(time.Duration(g.cpuNsPerOp)), g.bytesPerOp, g.allocsOp)
+		}
+		w("\n")
+	}
+
+	if r.cold != nil || r.inits != nil {
+		w("## Cold start\n\n")
+		w("Each binary built like sam build (CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags '-s -w'), for this machine to run it and for linux/arm64 (deployed) for its size. ")
+		w("*First invocation*: wall time of the first Invoke of a fresh `aws-lambda-rie` (which starts the binary), median of %d, upstream simulators answering at once. ", r.coldRounds)
+		w("*Init*: process start to its first `GET /runtime/invocation/next`, and *handler*: the first and second invocations' handler time, both under a minimal Runtime API in this process (median of %d).\n\n", r.coldRounds)
+		base := time.Duration(0)
+		if c := r.cold["hello"][coldFull]; c != nil && c.err == nil {
+			base = percentile(c.firsts, .5)
+		}
+		w("*Full*: a representative request (signup: a whole signup, 3 Secrets Manager fetches on the way); *no I/O*: a request the function refuses before any call (wrong content type, invalid ID, no IAM...), i.e. the binary's own cold start. ")
+		w("Calls are those the first invocation made.\n\n")
+		w("| function | binary (native) | binary (linux/arm64) | first invocation, full: p50 | vs hello | answer | calls | first invocation, no I/O: p50 | vs hello | answer | init p50 | 1st handler p50 | warm handler p50 | peak RSS after 1st |\n")
+		w("|---|---:|---:|---:|---:|---|---|---:|---:|---|---:|---:|---:|---:|\n")
+		fullOK, quickOK, sizeOK := true, true, true
+		worstFull, worstQuick, worstSize := 0.0, 0.0, int64(0)
+		var allFirsts []string
+		for _, f := range append([]*function{r.hello}, r.functions...) {
+			cells := [2][4]string{{"n/a", "n/a", "", ""}, {"n/a", "n/a", "", ""}}
+			rss := int64(0)
+			for i, kind := range []string{coldFull, coldQuick} {
+				c := r.cold[f.name][kind]
+				if c == nil {
+					continue
+				}
+				if c.err != nil {
+					cells[i][2] = "failed: " + oneLine(c.err.Error(), 100)
+					continue
+				}
+				med := percentile(c.firsts, .5)
+				cells[i][0] = ms(med)
+				cells[i][2] = answerList(c.answers)
+				cells[i][3] = callList(c.calls)
+				if kind == coldQuick {
+					cells[i][2] += ", calls: " + cells[i][3]
+				}
+				rss = max(rss, c.peakRSS)
+				allFirsts = append(allFirsts, fmt.Sprintf("%s %s: %s", f.name, kind, durList(c.firsts)))
+				if base > 0 {
+					x := float64(med) / float64(base)
+					cells[i][1] = fmt.Sprintf("%.2fx", x)
+					if f.name == "hello" || f.variant {
+						continue
+					}
+					if kind == coldFull {
+						worstFull = max(worstFull, x)
+						fullOK = fullOK && x <= targetColdRatio
+					} else {
+						worstQuick = max(worstQuick, x)
+						quickOK = quickOK && x <= targetColdRatio
+					}
+				}
+			}
+			initMed, h1, h2 := "-", "-", "-"
+			if in := r.inits[f.name]; in != nil && in.err == nil {
+				initMed = ms(percentile(in.inits, .5))
+				if len(in.firstHandler) > 0 {
+					h1, h2 = ms(percentile(in.firstHandler, .5)), ms(percentile(in.warmHandler, .5))
+				}
+			}
+			if !f.variant {
+				// The deployed build is linux/arm64; the native one is
+				// what ran here.
+				deployed := f.arm64
+				if deployed == 0 {
+					deployed = f.size
+				}
+				worstSize = max(worstSize, deployed)
+				sizeOK = sizeOK && deployed < targetBinary
+			}
+			rssCell := "-"
+			if rss > 0 {
+				rssCell = mb(rss)
+			}
+			arm := "-"
+			if f.arm64 > 0 {
+				arm = mb(f.arm64)
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f.name, mb(f.size), arm,
+				cells[0][0], cells[0][1], cells[0][2], cells[0][3], cells[1][0], cells[1][1], cells[1][2], initMed, h1, h2, rssCell)
+		}
+		w("\nAll first invocations: %s.\n\n", strings.Join(allFirsts, "; "))
+		add("cold first invocation vs hello-world, request answered without I/O (worst function)", "≤ 1.5x", fmt.Sprintf("%.2fx", worstQuick), quickOK)
+		add("cold first invocation vs hello-world, representative request (worst function)", "≤ 1.5x", fmt.Sprintf("%.2fx", worstFull), fullOK)
+		add("binary size, linux/arm64 as deployed (largest function; MB = MiB)", "< 10 MB", mb(worstSize), sizeOK)
+
+		w("### Work done at init\n\n")
+		w("Calls counted at the stand-ins while the process initialised (before its first `GET .../next`), during its first invocation and during its second; package init from `GODEBUG=inittrace=1`. ")
+		w("What init creates is read from shared/app.\n\n")
+		w("| function | AWS/upstream calls at init | 1st invocation | 2nd invocation | package init (sum) | heaviest package inits | created at init |\n|---|---|---|---|---:|---|---|\n")
+		initCallsOK := true
+		for _, f := range append([]*function{r.hello}, r.functions...) {
+			in := r.inits[f.name]
+			if in == nil {
+				continue
+			}
+			if in.err != nil {
+				w("| %s | could not start here: %s | | | | | %s |\n", f.name, oneLine(in.err.Error(), 160), f.created)
+				continue
+			}
+			quiet := in.atInit.dynamoAll == 0 && in.atInit.sm == 0 && in.atInit.meta == 0 && in.atInit.plivo == 0
+			initCallsOK = initCallsOK && (f.variant || quiet)
+			first, warm := "-", "-"
+			if len(in.firstHandler) > 0 {
+				first, warm = callList(in.atFirst), callList(in.atWarm)
+			}
+			sum, bytes := time.Duration(0), int64(0)
+			for _, p := range in.trace {
+				sum += p.clock
+				bytes += p.bytes
+			}
+			created := f.created
+			if f.name == "hello" {
+				created = "nothing"
+			}
+			w("| %s | %s | %s | %s | %s, %s | %s | %s |\n", f.name, callList(in.atInit), first, warm, ms(sum), kb(bytes), topInits(in.trace, 3), created)
+		}
+		w("\n")
+		add("AWS calls during init (every function)", "0", map[bool]string{true: "0", false: "some"}[initCallsOK], initCallsOK)
+	}
+
+	if r.load != nil {
+		l := r.load
+		w("## Memory and CPU of the signup function under load\n\n")
+		w("functions/signup's binary under `aws-lambda-rie` with template.yaml's configuration (onboarding sessions on), %d signups (fresh WABA, code and session each) from %d callers, ", l.invocations, l.concurrency)
+		w("through the simulators with the configured latencies. The emulator runs one invocation at a time, as one Lambda execution environment does, so the callers queue. ")
+		w("Peak RSS is the bootstrap process's VmHWM; CPU is its user+system time over the measured signups.\n\n")
+		n := max(1, l.invocations)
+		per := func(x int) float64 { return float64(x) / float64(n) }
+		w("| invocations | answers | wall | peak RSS (VmHWM) | RSS at end | of 128 MB | CPU per signup | Secrets Manager / signup | DynamoDB writes / signup | DynamoDB reads / signup | Meta / signup | Plivo / signup |\n")
+		w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		w("| %d | %s | %s | %s | %s | %.0f%% | %s | %.2f | %.2f (%s) | %.2f | %.2f | %.2f |\n\n", l.invocations, answerList(l.answers), l.wall.Round(time.Millisecond),
+			mb(l.peakRSS), mb(l.rss), 100*float64(l.peakRSS)/lambdaMemory, ms(l.cpuPerSignup),
+			per(l.calls.sm), per(l.calls.writes), opList(l.calls.byOp, true), per(l.calls.reads), per(l.calls.meta), per(l.calls.plivo))
+		add("peak RSS of signup under load", "fits 128 MB", mb(l.peakRSS), l.peakRSS > 0 && l.peakRSS < lambdaMemory)
+		add("DynamoDB writes per signup, signup binary as deployed (sessions on)", "≤ 3", fmt.Sprintf("%.2f", per(l.calls.writes)), per(l.calls.writes) <= targetWrites)
+		add("Secrets Manager calls per warm signup, signup binary", "0", fmt.Sprintf("%.2f", per(l.calls.sm)), l.calls.sm == 0)
+		if len(l.e2e) > 0 {
+			var over, own []time.Duration
+			var ratio []float64
+			for i := range l.e2e {
+				over = append(over, l.e2e[i]-l.upstream[i])
+				own = append(own, l.e2e[i]-l.upstream[i]-l.dynamo[i])
+				if l.upstream[i] > 0 {
+					ratio = append(ratio, float64(l.e2e[i])/float64(l.upstream[i]))
+				}
+			}
+			w("The same %d invocations, one at a time: the Invoke's wall time through the emulator, less the time spent inside the simulators (*overhead*) and also less the DynamoDB round trips, timed at a proxy in front of DynamoDB Local (*own*).\n\n", len(l.e2e))
+			w("| e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | ratio p99 | DynamoDB p50 | DynamoDB p99 | own p50 | own p99 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+			w("| %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n\n", ms(percentile(l.e2e, .5)), ms(percentile(l.e2e, .99)), ms(percentile(l.upstream, .5)),
+				ms(percentile(over, .5)), ms(percentile(over, .99)), percentileF(ratio, .99),
+				ms(percentile(l.dynamo, .5)), ms(percentile(l.dynamo, .99)), ms(percentile(own, .5)), ms(percentile(own, .99)))
+			add("signup binary under the emulator: overhead p99 (sessions on)", "< 5 ms", ms(percentile(over, .99)), percentile(over, .99) < targetOverheadP99)
+			add("signup binary under the emulator: own overhead p99, DynamoDB counted as a wait", "< 5 ms", ms(percentile(own, .99)), percentile(own, .99) < targetOverheadP99)
+		}
+	}
+
+	w("## Targets\n\n| figure | target | measured | |\n|---|---|---|---|\n")
+	for _, s := range summary {
+		w("| %s | %s | %s | %s |\n", s[0], s[1], s[2], s[3])
+	}
+	w("\n")
+	if len(r.phases) > 0 {
+		w("Machine load (1-minute load average on %d cores) around each phase: ", runtime.NumCPU())
+		var parts []string
+		for _, p := range r.phases {
+			parts = append(parts, fmt.Sprintf("%s %.1f→%.1f (%s)", p.name, p.loadBefore, p.loadAfter, p.took.Round(time.Second)))
+		}
+		w("%s. Figures taken while other work loads the machine are slower than the code is.\n\n", strings.Join(parts, "; "))
+	}
+	for _, n := range r.notes {
+		w("- %s\n", n)
+	}
+	if len(r.skipped) > 0 {
+		w("- skipped: %s\n", strings.Join(r.skipped, ", "))
+	}
+	return b.String()
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return strings.ReplaceAll(s, "|", "\\|")
+}
+
+func kb(b int64) string { return fmt.Sprintf("%d kB", b>>10) }
+
+func durList(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmt.Sprintf("%.1f", float64(d.Microseconds())/1000)
+	}
+	return strings.Join(parts, ", ") + " ms"
+}
+
+func answerList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func opList(byOp map[string]int, writes bool) string {
+	var parts []string
+	for _, op := range dynamoOps[1:] {
+		isWrite := op == "PutItem" || op == "UpdateItem" || op == "DeleteItem" || op == "BatchWriteItem" || op == "TransactWriteItems"
+		if isWrite == writes && byOp[op] > 0 {
+			parts = append(parts, op)
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func callList(c calls) string {
+	var parts []string
+	if c.sm > 0 {
+		parts = append(parts, fmt.Sprintf("SM %d", c.sm))
+	}
+	for _, op := range dynamoOps[1:] {
+		if n := c.byOp[op]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", op, n))
+		}
+	}
+	if c.meta > 0 {
+		parts = append(parts, fmt.Sprintf("Meta %d", c.meta))
+	}
+	if c.plivo > 0 {
+		parts = append(parts, fmt.Sprintf("Plivo %d", c.plivo))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func topInits(trace []pkgInit, n int) string {
+	s := slices.Clone(trace)
+	sort.Slice(s, func(i, j int) bool { return s[i].clock > s[j].clock })
+	var parts []string
+	for _, p := range s[:min(n, len(s))] {
+		if p.clock <= 0 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f ms", p.pkg, float64(p.clock.Microseconds())/1000))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,42 @@
+package app_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
+)
+
+func TestDoctorPageURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, pageURL, apiID, region, want string
+	}{
+		{"custom page", "https://app.example.com/onboard", "abc123", "us-east-1", "https://app.example.com/onboard"},
+		{"the API's root", "", "abc123", "eu-west-1", "https://abc123.execute-api.eu-west-1.amazonaws.com/"},
+		{"china", "", "abc123", "cn-north-1", "https://abc123.execute-api.cn-north-1.amazonaws.com.cn/"},
+		{"neither", "", "", "us-east-1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{config.EnvPageURL: tt.pageURL, config.EnvAPIID: tt.apiID, config.EnvAllowedOrigins: "https://a.example, https://b.example"}
+			d := app.NewDoctor(config.LoadDoctor(func(k string) string { return env[k] }), app.Deps{AWS: aws.Config{Region: tt.region}})
+			if d.PageURL != tt.want || len(d.AllowedOrigins) != 2 || d.GraphVersion != config.DefaultGraphVersion {
+				t.Fatalf("settings = %+v, want page %q", d.Settings, tt.want)
+			}
+		})
+	}
+}
+
+func TestDemoIsRegistered(t *testing.T) {
+	t.Parallel()
+	if app.HTTPFunctions["DemoFunction"] == nil {
+		t.Fatal("DemoFunction is not in app.HTTPFunctions")
+	}
+	if _, err := app.Demo(t.Context(), func(string) string { return "" }); err == nil {
+		t.Fatal("Demo built without TABLE_NAME and PLIVO_SECRET_ID")
+	}
+}

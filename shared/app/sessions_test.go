@@ -1,0 +1,99 @@
+package app_test
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
+)
+
+// fakeSM serves one secret value and counts the fetches.
+type fakeSM struct {
+	value atomic.Value
+	calls atomic.Int32
+}
+
+func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.calls.Add(1)
+	v := f.value.Load().(string)
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(v)}, nil
+}
+
+func keysJSON(id string, b byte) string {
+	return `{"keys":[{"id":"` + id + `","secret":"` + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) + `"}]}`
+}
+
+func TestSessionKeys(t *testing.T) {
+	t.Parallel()
+	sm := &fakeSM{}
+	sm.value.Store(keysJSON("2026-10", 'a'))
+	keys := app.SessionKeys(secrets.NewCache(sm, 0), "keys")
+	ctx := context.Background()
+	steps := []struct {
+		name      string
+		rotate    string
+		refresh   bool
+		wantIDs   string
+		wantCalls int32
+	}{
+		{name: "first read fetches", wantIDs: "2026-10", wantCalls: 1},
+		{name: "cached", wantIDs: "2026-10", wantCalls: 1},
+		{name: "rotation unseen from the cache", rotate: keysJSON("2026-11", 'b'), wantIDs: "2026-10", wantCalls: 1},
+		{name: "refresh sees it", refresh: true, wantIDs: "2026-11", wantCalls: 2},
+	}
+	for _, s := range steps {
+		if s.rotate != "" {
+			sm.value.Store(s.rotate)
+		}
+		ks, err := keys(ctx, s.refresh)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := strings.Join(ks.IDs(), ","); got != s.wantIDs || sm.calls.Load() != s.wantCalls {
+			t.Fatalf("%s: keys %s after %d fetches, want %s after %d", s.name, got, sm.calls.Load(), s.wantIDs, s.wantCalls)
+		}
+	}
+	bad := `{"keys":[{"id":"k","secret":"c2hvcnQ="}]}`
+	sm.value.Store(bad)
+	if _, err := app.SessionKeys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
+		t.Fatalf("bad keys: %v", err)
+	}
+}
+
+func env(m map[string]string) config.Getenv { return func(k string) string { return m[k] } }
+
+func TestSessionsWiring(t *testing.T) {
+	t.Parallel()
+	if _, ok := app.HTTPFunctions["SessionsFunction"]; !ok {
+		t.Fatal("SessionsFunction is not registered")
+	}
+	ctx := context.Background()
+	if _, err := app.Sessions(ctx, env(nil)); err == nil || !strings.Contains(err.Error(), config.EnvSessionSecretID) {
+		t.Fatalf("Sessions without its secret: %v", err)
+	}
+	h, err := app.Sessions(ctx, env(map[string]string{config.EnvSessionSecretID: "keys"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without an IAM authorizer the handler answers before any AWS call.
+	req := apigw.Request{RawPath: apigw.SessionsPath, Headers: map[string]string{"content-type": "application/json"}, Body: `{"client_ref":"c"}`}
+	req.RequestContext.HTTP.Method = "POST"
+	resp, _ := h(ctx, req)
+	if resp.StatusCode != 401 {
+		t.Fatalf("unauthorized call answered %d %s", resp.StatusCode, resp.Body)
+	}
+
+	signup := map[string]string{config.EnvTableName: "t", config.EnvMetaSecretID: "m", config.EnvPlivoSecretID: "p", config.EnvSessionSecretID: "keys"}
+	if _, err := app.Signup(ctx, env(signup)); err == nil || !strings.Contains(err.Error(), config.EnvDedupTableName) {
+		t.Fatalf("Signup with sessions but no dedup table: %v", err)
+	}
+}
