@@ -179,7 +179,11 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, log *sl
 		return SignupResult{}, nil, false
 	case errors.Is(err, ErrConditionFailed) && existing != nil:
 		res, err := s.answerExisting(existing, id)
-		log.Info("signup answered from existing record", "state", existing.State, "error_code", ErrorCode(err), "replay", err == nil)
+		if err != nil {
+			log.Info("signup refused by existing record", "state", existing.State, "error_code", ErrorCode(err))
+		} else {
+			log.Info("signup replayed from existing record", "state", existing.State, "outcome", res.Outcome)
+		}
 		return res, err, true
 	default:
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "acquire"})
