@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -112,15 +111,15 @@ func (l *CallbackLedger) Claim(ctx context.Context, e *callbacks.Entry, now time
 	if err == nil {
 		return nil, nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	old, lost := lostCondition(err)
+	if !lost {
 		return nil, err
 	}
-	if len(ccf.Item) == 0 {
+	if len(old) == 0 {
 		return nil, onboarding.ErrConditionFailed
 	}
 	var it callbackItem
-	if err := attributevalue.UnmarshalMap(ccf.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(old, &it); err != nil {
 		return nil, fmt.Errorf("decode callback entry: %w", err)
 	}
 	return it.entry(), onboarding.ErrConditionFailed
@@ -155,8 +154,7 @@ func (l *CallbackLedger) update(ctx context.Context, key, owner, expr string, va
 		ExpressionAttributeNames:  map[string]string{"#state": "state", "#owner": "owner"},
 		ExpressionAttributeValues: values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if _, lost := lostCondition(err); lost {
 		return fmt.Errorf("callback %s is no longer claimed by %s: %w", key, strconv.Quote(owner), onboarding.ErrConditionFailed)
 	}
 	return err

@@ -77,15 +77,15 @@ func (l *SessionLedger) Spend(ctx context.Context, u session.Use) (*session.Use,
 	if err == nil {
 		return nil, nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	item, lost := lostCondition(err)
+	if !lost {
 		return nil, err
 	}
-	if len(ccf.Item) == 0 {
+	if len(item) == 0 {
 		return nil, session.ErrUsed
 	}
 	var old sessionItem
-	if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &old); err != nil {
 		return nil, session.ErrUsed
 	}
 	prev := &session.Use{

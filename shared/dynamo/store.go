@@ -143,21 +143,32 @@ func num(v int64) types.AttributeValue {
 }
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
-// conditionLost converts a failed condition into ErrConditionFailed with
-// the item DynamoDB returned, saving a second read.
-func conditionLost(err error) (*onboarding.Record, error, bool) {
+// lostCondition reports whether err is a failed condition, with the old
+// item DynamoDB returned (empty unless ALL_OLD was asked for). Every
+// conditional write of this package reads its conflicts through it.
+func lostCondition(err error) (old map[string]types.AttributeValue, lost bool) {
 	var ccf *types.ConditionalCheckFailedException
 	if !errors.As(err, &ccf) {
-		return nil, err, false
+		return nil, false
 	}
-	if len(ccf.Item) == 0 {
-		return nil, onboarding.ErrConditionFailed, true
+	return ccf.Item, true
+}
+
+// conditionLost converts a failed condition into ErrConditionFailed with
+// the record DynamoDB returned, saving a second read.
+func conditionLost(err error) (*onboarding.Record, error) {
+	old, lost := lostCondition(err)
+	if !lost {
+		return nil, err
 	}
-	rec, derr := decode(ccf.Item)
+	if len(old) == 0 {
+		return nil, onboarding.ErrConditionFailed
+	}
+	rec, derr := decode(old)
 	if derr != nil {
-		return nil, derr, true
+		return nil, derr
 	}
-	return rec, onboarding.ErrConditionFailed, true
+	return rec, onboarding.ErrConditionFailed
 }
 
 // Acquire implements onboarding.Store with one conditional PutItem: the
@@ -180,7 +191,7 @@ func (s *Store) Acquire(ctx context.Context, rec *onboarding.Record, now time.Ti
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
-		existing, err, _ := conditionLost(err)
+		existing, err := conditionLost(err)
 		return existing, err
 	}
 	return nil, nil
@@ -201,7 +212,7 @@ func (s *Store) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.R
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
-		existing, err, _ := conditionLost(err)
+		existing, err := conditionLost(err)
 		return existing, err
 	}
 	return rec, nil
@@ -227,7 +238,7 @@ func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil 
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureNone,
 	})
 	if err != nil {
-		_, err, _ := conditionLost(err)
+		_, err := conditionLost(err)
 		return nil, err
 	}
 	return decode(out.Attributes)
