@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 )
 
 func main() {
-	h, err := app.Doctor(context.Background(), os.Getenv)
+	h, err := doctorapp.New(context.Background(), os.Getenv)
 	if err != nil {
 		// Failing init makes Lambda report the configuration error on
 		// every invocation instead of a report that cannot be trusted.

@@ -9,11 +9,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/pageapp"
 )
 
 func main() {
-	h, err := app.Page(context.Background(), os.Getenv)
+	h, err := pageapp.New(context.Background(), os.Getenv)
 	if err != nil {
 		// Failing init makes Lambda report the configuration error on
 		// every invocation instead of serving a page that cannot work.

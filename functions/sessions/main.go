@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 )
 
 func main() {
-	h, err := app.Sessions(context.Background(), os.Getenv)
+	h, err := sessionsapp.New(context.Background(), os.Getenv)
 	if err != nil {
 		// Failing init makes Lambda report the configuration error on
 		// every invocation instead of serving wrong answers.

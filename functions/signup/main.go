@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 )
 
 func main() {
-	h, err := app.Signup(context.Background(), os.Getenv)
+	h, err := signupapp.New(context.Background(), os.Getenv)
 	if err != nil {
 		// Failing init makes Lambda report the configuration error on
 		// every invocation instead of serving wrong answers.

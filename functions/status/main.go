@@ -8,11 +8,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/statusapp"
 )
 
 func main() {
-	h, err := app.Status(context.Background(), os.Getenv)
+	h, err := statusapp.New(context.Background(), os.Getenv)
 	if err != nil {
 		// Failing init makes Lambda report the configuration error on
 		// every invocation instead of serving wrong answers.

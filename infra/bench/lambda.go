@@ -474,9 +474,10 @@ type loadResult struct {
 	peakRSS, rss             int64
 	cpuPerSignup             time.Duration
 	calls                    calls
-	// Per invocation: the Invoke's wall time, and the time spent inside
-	// the simulators and DynamoDB meanwhile.
-	e2e, upstream, dynamo []time.Duration
+	// Per invocation: the Invoke's wall time, and what it waited for
+	// meanwhile (unions of the simulator and DynamoDB call intervals).
+	e2e   []time.Duration
+	waits []waits
 }
 
 // load fires n signups at the signup function's real binary under the
@@ -493,8 +494,9 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 	defer rie.Stop()
 	res := &loadResult{invocations: n, concurrency: concurrency, answers: map[string]int{}}
 	// The emulator takes one invocation at a time; queueing here instead
-	// keeps the wait out of each invocation's time, which then owns all
-	// simulator and DynamoDB time that passes during it.
+	// keeps the wait out of each invocation's time, which then owns every
+	// simulator and DynamoDB call made during it (the binary cannot tag
+	// them with a sample).
 	var one sync.Mutex
 	record := false
 	invoke := func() (string, error) {
@@ -506,12 +508,13 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 		defer cancel()
 		one.Lock()
 		defer one.Unlock()
-		up, db, start := st.tracker.total.Load(), front.total.Load(), time.Now()
+		s, start := st.tracker.openUntagged(), time.Now()
 		out, err := rie.Invoke(ictx, ev)
+		e2e := time.Since(start)
+		st.tracker.closeUntagged()
 		if record {
-			res.e2e = append(res.e2e, time.Since(start))
-			res.upstream = append(res.upstream, time.Duration(st.tracker.total.Load()-up))
-			res.dynamo = append(res.dynamo, time.Duration(front.total.Load()-db))
+			res.e2e = append(res.e2e, e2e)
+			res.waits = append(res.waits, s.waits())
 		}
 		return statusCode(out), err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/metrics"
@@ -106,15 +107,15 @@ func newInProcess(ctx context.Context, st *stack, u upstreams) (*inProcess, erro
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := app.AWS(ctx)
+	awsCfg, err := app.AWS(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	awsCfg.HTTPClient = timedAWS{awshttp.NewBuildableClient()}
+	awsCfg.HTTPClient = timedAWS{base: awshttp.NewBuildableClient(), tracker: st.tracker}
 	// The production logger and metrics writers, aimed at io.Discard: their
 	// formatting is part of a signup's cost, the bytes are not.
 	log := logging.New(io.Discard, cfg.LogLevel)
-	svc, _ := app.NewSignupService(cfg, app.Deps{
+	svc, _ := signupapp.NewService(cfg, app.Deps{
 		AWS:     awsCfg,
 		Logger:  log,
 		Metrics: &metrics.EMF{W: io.Discard, Namespace: cfg.MetricsNamespace, Function: "signup"},
@@ -129,9 +130,9 @@ func newInProcess(ctx context.Context, st *stack, u upstreams) (*inProcess, erro
 
 // result is one signup's timings.
 type result struct {
-	waba                           string
-	e2e, upstream, dynamo, secrets time.Duration
-	upCalls, dynCalls, smCalls     int
+	waba string
+	e2e  time.Duration
+	waits
 }
 
 func (p *inProcess) signup(ctx context.Context) (result, error) {
@@ -149,11 +150,7 @@ func (p *inProcess) signup(ctx context.Context) (result, error) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"onboarded"`) {
 		return result{}, fmt.Errorf("signup %s answered %d %s", id.waba, resp.StatusCode, resp.Body)
 	}
-	return result{
-		waba: id.waba, e2e: e2e, upstream: time.Duration(s.upstream.Load()), dynamo: time.Duration(s.dynamo.Load()),
-		secrets: time.Duration(s.secrets.Load()), upCalls: int(s.upCalls.Load()), dynCalls: int(s.dynCalls.Load()),
-		smCalls: int(s.smCalls.Load()),
-	}, nil
+	return result{waba: id.waba, e2e: e2e, waits: s.waits()}, nil
 }
 
 // level is the outcome of n signups at one concurrency.

@@ -138,8 +138,8 @@ func (s *stack) upstreams(metaLatency, plivoLatency time.Duration) upstreams {
 		meta:  metasim.New(metasim.Config{AppID: metaAppID, AppSecret: metaAppSecret, Latency: metaLatency, CodeTTL: 10 * time.Minute}),
 		plivo: plivosim.New(plivosim.Config{AuthID: plivoAuthID, AuthToken: plivoAuthToken, Latency: plivoLatency}),
 	}
-	u.metaURL = s.serve(s.tracker.timed(u.meta.Handler()))
-	u.plivoURL = s.serve(s.tracker.timed(u.plivo.Handler()))
+	u.metaURL = s.serve(s.tracker.timed(callMeta, u.meta.Handler()))
+	u.plivoURL = s.serve(s.tracker.timed(callPlivo, u.plivo.Handler()))
 	return u
 }
 
@@ -269,34 +269,35 @@ func (c counters) since(old counters) calls {
 }
 
 // SampleHeader carries a signup's sample ID from the upstream HTTP client
-// to the simulators, which add their handler time to that sample.
+// to the simulators, which add their handler's interval to that sample.
 const SampleHeader = "X-Bench-Sample"
 
-// sample is the time one signup spent waiting on others.
+// sample is the calls one signup waited on: the server-side interval of
+// each Meta and Plivo call, and the client-side interval of each DynamoDB
+// and Secrets Manager round trip.
 type sample struct {
-	id        string
-	upstream  atomic.Int64 // nanoseconds inside the Meta and Plivo handlers
-	upCalls   atomic.Int32
-	dynamo    atomic.Int64 // nanoseconds of DynamoDB round trips, client side
-	dynCalls  atomic.Int32
-	secrets   atomic.Int64 // nanoseconds of Secrets Manager round trips
-	smCalls   atomic.Int32
-	unmatched atomic.Int32
+	id string
+	spans
 }
 
 type sampleKey struct{}
 
-// tracker attributes upstream and AWS time to the signup that caused it.
-// It also sums all upstream handler time, for callers that run one signup
-// at a time and cannot tag requests (a function binary).
+// tracker attributes upstream and AWS calls to the signup that caused
+// them. A caller that runs one signup at a time and cannot tag requests (a
+// function binary) opens an untagged sample, which collects every call
+// that names no sample.
 type tracker struct {
-	seq   atomic.Uint64
-	mu    sync.Mutex
-	m     map[string]*sample
-	total atomic.Int64 // nanoseconds inside every simulator handler
+	epoch    time.Time // intervals are offsets from it, on the monotonic clock
+	seq      atomic.Uint64
+	mu       sync.Mutex
+	m        map[string]*sample
+	untagged atomic.Pointer[sample]
 }
 
-func newTracker() *tracker { return &tracker{m: map[string]*sample{}} }
+func newTracker() *tracker { return &tracker{epoch: time.Now(), m: map[string]*sample{}} }
+
+// now is the tracker's clock.
+func (t *tracker) now() time.Duration { return time.Since(t.epoch) }
 
 // begin returns ctx carrying a new sample; end forgets it.
 func (t *tracker) begin(ctx context.Context) (context.Context, *sample) {
@@ -313,26 +314,34 @@ func (t *tracker) end(s *sample) {
 	t.mu.Unlock()
 }
 
+// openUntagged starts collecting the calls that name no sample into a new
+// sample, until closeUntagged.
+func (t *tracker) openUntagged() *sample {
+	s := &sample{}
+	t.untagged.Store(s)
+	return s
+}
+
+func (t *tracker) closeUntagged() { t.untagged.Store(nil) }
+
+// lookup is the sample named id, or the untagged one if id is empty.
 func (t *tracker) lookup(id string) *sample {
 	if id == "" {
-		return nil
+		return t.untagged.Load()
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m[id]
 }
 
-// timed wraps a simulator's handler: the time spent inside it is the
-// upstream wait of the signup named by SampleHeader.
-func (t *tracker) timed(h http.Handler) http.Handler {
+// timed wraps a simulator's handler: the interval spent inside it is an
+// upstream call of the signup named by SampleHeader.
+func (t *tracker) timed(kind callKind, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := t.now()
 		h.ServeHTTP(w, r)
-		d := int64(time.Since(start))
-		t.total.Add(d)
 		if s := t.lookup(r.Header.Get(SampleHeader)); s != nil {
-			s.upstream.Add(d)
-			s.upCalls.Add(1)
+			s.add(kind, start, t.now())
 		}
 	})
 }
@@ -358,32 +367,32 @@ func upstreamHTTPClient() *http.Client {
 	return &http.Client{Transport: tagTransport{t}, Timeout: 10 * time.Second}
 }
 
-// timedAWS measures the AWS SDK's HTTP round trips per signup: DynamoDB
+// timedAWS times the AWS SDK's HTTP round trips per signup: DynamoDB
 // (through the proxy) and Secrets Manager, told apart by X-Amz-Target.
-type timedAWS struct{ base aws.HTTPClient }
+type timedAWS struct {
+	base    aws.HTTPClient
+	tracker *tracker
+}
 
 func (c timedAWS) Do(r *http.Request) (*http.Response, error) {
-	start := time.Now()
+	start := c.tracker.now()
 	resp, err := c.base.Do(r)
 	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
-		d := int64(time.Since(start))
+		kind := callDynamo
 		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.") {
-			s.secrets.Add(d)
-			s.smCalls.Add(1)
-		} else {
-			s.dynamo.Add(d)
-			s.dynCalls.Add(1)
+			kind = callSecrets
 		}
+		s.add(kind, start, c.tracker.now())
 	}
 	return resp, err
 }
 
-// timedFront is a reverse proxy in front of the counting proxy that sums
-// the time of every DynamoDB request through it, as a function binary's
-// SDK sees it (less the loopback hop).
+// timedFront is a reverse proxy in front of the counting proxy that adds
+// the interval of every DynamoDB request through it to the tracker's
+// untagged sample, as a function binary's SDK sees it (less the loopback
+// hop).
 type timedFront struct {
-	url   string
-	total atomic.Int64
+	url string
 }
 
 func (st *stack) dynamoFront() *timedFront {
@@ -393,10 +402,13 @@ func (st *stack) dynamoFront() *timedFront {
 	target, _ := url.Parse(st.proxy.URL())
 	rp := httputil.NewSingleHostReverseProxy(target)
 	f := &timedFront{}
+	t := st.tracker
 	f.url = st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := t.now()
 		rp.ServeHTTP(w, r)
-		f.total.Add(int64(time.Since(start)))
+		if s := t.untagged.Load(); s != nil {
+			s.add(callDynamo, start, t.now())
+		}
 	}))
 	st.front = f
 	return f

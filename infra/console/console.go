@@ -6,7 +6,7 @@
 // redacted) with Plivo's answer. That is the "from the UI to the API call
 // and the result" Meta's App Review videos must show (Plivo guide 3.4).
 //
-// It runs the real demo function (app.HTTPFunctions["DemoFunction"]) in
+// It runs the real demo function (registry.HTTP["DemoFunction"]) in
 // process with an API Gateway payload v2 event, the way the local stack's
 // router does, and records the Plivo exchanges with demo.WithTrace. It also
 // serves the local doctor's report at /console/doctor.
@@ -36,8 +36,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/infra/localdoctor"
+	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
-	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 )
@@ -84,7 +84,7 @@ type Console struct {
 // builds every function; if that fails, the console page says why.
 func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv) *Console {
 	c := New(next, getenv, nil)
-	if build, ok := app.HTTPFunctions[demoFunc]; ok {
+	if build, ok := registry.HTTP[demoFunc]; ok {
 		c.demo, c.buildErr = build(ctx, getenv)
 	} else {
 		c.buildErr = errNoDemo
@@ -96,7 +96,7 @@ type consoleError string
 
 func (e consoleError) Error() string { return string(e) }
 
-const errNoDemo = consoleError("app.HTTPFunctions has no DemoFunction")
+const errNoDemo = consoleError("registry.HTTP has no DemoFunction")
 
 // New returns a console over an already built demo handler; nil next
 // answers 404 outside /console.

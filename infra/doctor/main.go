@@ -32,12 +32,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/localdoctor"
 	"github.com/techprovider/wa-onboarding/infra/localstack"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
 )
@@ -101,11 +103,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 // environment, as the doctor function would with the stack's.
 func checkAWS(ctx context.Context) (doctor.Report, error) {
 	cfg := config.LoadDoctor(os.Getenv)
-	awsCfg, err := app.AWS(ctx)
+	// The operator's own credentials, found the SDK's standard way
+	// (profiles, SSO, ...), unlike a function's.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return doctor.Report{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	d := app.NewDoctor(cfg, app.Deps{AWS: awsCfg})
+	d := doctorapp.NewDoctor(cfg, app.Deps{AWS: awsCfg})
 	d.Target = fmt.Sprintf("AWS (%s), settings from the environment", awsCfg.Region)
 	return d.Run(ctx), nil
 }

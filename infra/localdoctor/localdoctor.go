@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -28,6 +29,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/samtemplate"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
 )
@@ -73,11 +75,11 @@ func New(ctx context.Context, o Options) (*doctor.Doctor, error) {
 		return nil, fmt.Errorf("localdoctor: %w", err)
 	}
 	cfg := config.LoadDoctor(get)
-	awsCfg, err := app.AWS(ctx)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("localdoctor: AWS configuration: %w", err)
 	}
-	d := app.NewDoctor(cfg, app.Deps{AWS: awsCfg})
+	d := doctorapp.NewDoctor(cfg, app.Deps{AWS: awsCfg})
 	d.Local = true
 	if d.PageURL == "" {
 		d.PageURL = o.PageURL

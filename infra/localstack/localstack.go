@@ -33,10 +33,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/techprovider/wa-onboarding/infra/apigwlocal"
 	"github.com/techprovider/wa-onboarding/infra/console"
+	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/samtemplate"
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
@@ -44,6 +46,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 )
 
@@ -142,7 +145,7 @@ type Stack struct {
 	listeners     []*http.Server
 	db            *testenv.DynamoDB
 	clock         *clock
-	scheduled     map[string]app.ScheduledHandler
+	scheduled     map[string]resumeapp.Handler
 	runMu         sync.Mutex // one scheduled run at a time, as a claim-safe habit
 	stop          context.CancelFunc
 	wg            sync.WaitGroup
@@ -309,8 +312,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			k, v, _ := strings.Cut(kv, "=")
 			env[k] = v
 		}
-	} else if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" {
-		env["AWS_REGION"] = testenv.Region
+	} else {
+		if err := exportCredentials(ctx, env, get); err != nil {
+			return nil, err
+		}
+		if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" && env["AWS_REGION"] == "" {
+			env["AWS_REGION"] = testenv.Region
+		}
 	}
 
 	for k, v := range consulted {
@@ -325,9 +333,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 
-	// The same configuration chain the functions use, so DynamoDB Local
-	// files the tables under the credentials they sign with.
-	if s.aws, err = app.AWS(ctx); err != nil {
+	// The configuration the functions build, so DynamoDB Local files the
+	// tables under the credentials they sign with.
+	if s.aws, err = app.AWS(os.Getenv); err != nil {
 		return nil, fmt.Errorf("localstack: AWS configuration: %w", err)
 	}
 	if !realTables {
@@ -377,6 +385,31 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.log.Info("local stack serving", "url", s.URL, "sandbox", s.Sandbox, "table", s.TableName, "routes", len(s.Routes))
 	return s, nil
+}
+
+// exportCredentials gives the functions the developer's AWS credentials when
+// the local stack uses real AWS resources. Functions read credentials only
+// from the variables Lambda sets (see app.AWS), so credentials from a
+// profile or SSO are resolved here, the SDK's standard way, and exported as
+// those variables. Temporary ones are not refreshed: restart the stack when
+// they expire.
+func exportCredentials(ctx context.Context, env map[string]string, get config.Getenv) error {
+	if get("AWS_ACCESS_KEY_ID") != "" && get("AWS_SECRET_ACCESS_KEY") != "" {
+		return nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("localstack: AWS configuration: %w", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("localstack: real AWS resources need credentials: %w", err)
+	}
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"] = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+	if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" && cfg.Region != "" {
+		env["AWS_REGION"] = cfg.Region
+	}
+	return nil
 }
 
 // dynamoEnviron is the dummy-credential environment; testenv's when
@@ -479,9 +512,9 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigwlocal.Router, error) {
 	for _, r := range s.Routes {
 		h, ok := built[r.Function]
 		if !ok {
-			build, found := app.HTTPFunctions[r.Function]
+			build, found := registry.HTTP[r.Function]
 			if !found {
-				return nil, fmt.Errorf("localstack: template.yaml routes %s to %s, which app.HTTPFunctions does not build", r.Key(), r.Function)
+				return nil, fmt.Errorf("localstack: template.yaml routes %s to %s, which registry.HTTP does not build", r.Key(), r.Function)
 			}
 			fn, err := build(ctx, os.Getenv)
 			if err != nil {
@@ -510,14 +543,14 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigwlocal.Router, error) {
 }
 
 // buildScheduled builds the scheduled functions the template enables and
-// app.ScheduledFunctions knows.
+// registry.Scheduled knows.
 func (s *Stack) buildScheduled(ctx context.Context, tmpl *samtemplate.Template) error {
-	s.scheduled = map[string]app.ScheduledHandler{}
+	s.scheduled = map[string]resumeapp.Handler{}
 	for _, sch := range tmpl.Schedules() {
 		if !sch.Enabled || s.scheduled[sch.Function] != nil {
 			continue
 		}
-		build, ok := app.ScheduledFunctions[sch.Function]
+		build, ok := registry.Scheduled[sch.Function]
 		if !ok {
 			s.log.Warn("scheduled function has no builder; not run locally", "function", sch.Function)
 			continue

@@ -462,19 +462,36 @@ func (s *Stack) recordDynamoDB(logicalID string) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var in struct{ TableName, IndexName string }
+		var in struct {
+			TableName, IndexName string
+			// TransactItems: IAM authorises each item by its action
+			// (Put needs dynamodb:PutItem on its table, and so on).
+			TransactItems []map[string]struct{ TableName string }
+		}
 		_ = json.Unmarshal(body, &in)
 		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-		res := "table/" + in.TableName
-		for id, name := range s.Tables {
-			if in.TableName == name {
-				res = "${" + id + ".Arn}"
+		resource := func(table, index string) string {
+			res := "table/" + table
+			for id, name := range s.Tables {
+				if table == name {
+					res = "${" + id + ".Arn}"
+				}
 			}
+			if index != "" {
+				res += "/index/" + index
+			}
+			return res
 		}
-		if in.IndexName != "" {
-			res += "/index/" + in.IndexName
+		if op == "TransactWriteItems" {
+			actions := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+			for _, item := range in.TransactItems {
+				for kind, target := range item {
+					s.record(logicalID, "dynamodb:"+actions[kind]+" "+resource(target.TableName, ""))
+				}
+			}
+		} else {
+			s.record(logicalID, "dynamodb:"+op+" "+resource(in.TableName, in.IndexName))
 		}
-		s.record(logicalID, "dynamodb:"+op+" "+res)
 		proxy.ServeHTTP(w, r)
 	})
 }

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/samtemplate"
-	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
@@ -215,8 +215,8 @@ func TestRoutesMatchHandlers(t *testing.T) {
 			t.Errorf("route %s is served by %s and %s", r.Key(), prev, r.Function)
 		}
 		seen[r.Key()] = r.Function
-		if _, ok := app.HTTPFunctions[r.Function]; !ok {
-			t.Errorf("route %s: %s is not in app.HTTPFunctions", r.Key(), r.Function)
+		if _, ok := registry.HTTP[r.Function]; !ok {
+			t.Errorf("route %s: %s is not in registry.HTTP", r.Key(), r.Function)
 		}
 		got[r.Function] = append(got[r.Function], r.Key())
 	}
@@ -227,24 +227,24 @@ func TestRoutesMatchHandlers(t *testing.T) {
 		}
 	}
 	// Every handler is deployed; a function without routes is a scheduled one.
-	for fn := range app.HTTPFunctions {
+	for fn := range registry.HTTP {
 		if len(got[fn]) == 0 {
-			t.Errorf("app.HTTPFunctions has %s but template.yaml gives it no HttpApi route", fn)
+			t.Errorf("registry.HTTP has %s but template.yaml gives it no HttpApi route", fn)
 		}
 	}
 	scheduled := map[string]bool{}
 	for _, s := range tpl.Schedules() {
 		scheduled[s.Function] = true
-		if _, ok := app.ScheduledFunctions[s.Function]; !ok {
-			t.Errorf("%s has a schedule but is not in app.ScheduledFunctions", s.Function)
+		if _, ok := registry.Scheduled[s.Function]; !ok {
+			t.Errorf("%s has a schedule but is not in registry.Scheduled", s.Function)
 		}
 		if !strings.HasPrefix(s.Expression, "rate(") && !strings.HasPrefix(s.Expression, "cron(") {
 			t.Errorf("%s: schedule %q", s.Function, s.Expression)
 		}
 	}
-	for fn := range app.ScheduledFunctions {
+	for fn := range registry.Scheduled {
 		if !scheduled[fn] {
-			t.Errorf("app.ScheduledFunctions has %s but template.yaml gives it no schedule", fn)
+			t.Errorf("registry.Scheduled has %s but template.yaml gives it no schedule", fn)
 		}
 	}
 	for _, fn := range tpl.Functions() {

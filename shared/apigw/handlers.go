@@ -22,10 +22,11 @@ type SignupAnswer struct {
 }
 
 // SessionCheck verifies an onboarding session token against the signup's
-// identity (the body's client_ref must match; the WABA ID recognises a
-// retry) and returns the client_ref it binds the signup to. Nil means
-// sessions are not enforced.
-type SessionCheck func(ctx context.Context, token string, id onboarding.Identity) (string, error)
+// identity (the body's client_ref must match) without spending it, and
+// returns the use the signup is to spend: onboarding.Service.Signup spends
+// it, in the write that takes the WABA's lock when the body names the WABA.
+// Nil means sessions are not enforced.
+type SessionCheck func(ctx context.Context, token string, id onboarding.Identity) (onboarding.SessionUse, error)
 
 // SignupHandler handles POST /api/whatsapp/embedded-signup.
 func SignupHandler(svc *onboarding.Service, sessions SessionCheck, log *slog.Logger) Handler {
@@ -44,11 +45,12 @@ func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck,
 		return Error(ctx, log, rid, err)
 	}
 	if sessions != nil {
-		ref, err := sessions(ctx, in.Session, in.Request.Identity)
+		use, err := sessions(ctx, in.Session, in.Request.Identity)
 		if err != nil {
 			return Error(ctx, log, rid, err)
 		}
-		in.Request.Identity.ClientRef = ref
+		in.Request.Identity.ClientRef = use.ClientRef
+		in.Request.Session = &use
 	}
 	res, err := svc.Signup(ctx, in.Request)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,26 +187,6 @@ func (p *countingPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) 
 	return onboarding.PlivoResult{APIID: "plivo-api-1"}, nil
 }
 
-// mapLedger is a session.Ledger in memory.
-type mapLedger struct {
-	mu   sync.Mutex
-	uses map[string]session.Use
-	err  error
-}
-
-func (l *mapLedger) Spend(_ context.Context, u session.Use) (*session.Use, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.err != nil {
-		return nil, l.err
-	}
-	if prev, ok := l.uses[u.ID]; ok {
-		return &prev, session.ErrUsed
-	}
-	l.uses[u.ID] = u
-	return nil, nil
-}
-
 func signupWithSession(code, waba, clientRef, token string) apigw.Request {
 	body := map[string]string{"code": code, "waba_id": waba, "phone_number_id": "112233445566778", "business_id": "198765432109876"}
 	if clientRef != "" {
@@ -242,8 +221,8 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 		token      string
 		clientRef  string
 		now        time.Time
-		spent      *session.Use // already in the ledger
-		ledgerErr  error
+		spent      *onboarding.SessionUse // already spent
+		storeErr   error
 		wantStatus int
 		wantCode   onboarding.Code
 	}{
@@ -252,10 +231,10 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 		{name: "garbage", token: "hello", now: sessT0, wantStatus: 401, wantCode: onboarding.CodeSessionInvalid},
 		{name: "expired", token: good.Token, now: sessT0.Add(time.Hour), wantStatus: 401, wantCode: onboarding.CodeSessionExpired},
 		{name: "reused for another WABA", token: good.Token, now: sessT0,
-			spent:      &session.Use{ID: good.ID, ClientRef: "customer-1", WABAID: "100000000000001", ExpiresAt: good.ExpiresAt.Add(time.Minute)},
+			spent:      &onboarding.SessionUse{ID: good.ID, ClientRef: "customer-1", WABAID: "100000000000001", ExpiresAt: good.ExpiresAt.Add(time.Minute)},
 			wantStatus: 401, wantCode: onboarding.CodeSessionUsed},
 		{name: "client_ref of another customer", token: good.Token, clientRef: "customer-2", now: sessT0, wantStatus: 403, wantCode: onboarding.CodeClientRefMismatch},
-		{name: "ledger unavailable", token: good.Token, now: sessT0, ledgerErr: errors.New("throttled"), wantStatus: 503, wantCode: onboarding.CodeUpstreamUnavailable},
+		{name: "store unavailable", token: good.Token, now: sessT0, storeErr: errors.New("throttled"), wantStatus: 503, wantCode: onboarding.CodeUpstreamUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,15 +242,16 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 			var logs bytes.Buffer
 			log := logging.New(&logs, "DEBUG")
 			store := memstore.New()
-			meta, plivo := &countingMeta{}, &countingPlivo{}
-			svc := &onboarding.Service{Store: store, Meta: meta, Plivo: plivo, Logger: log,
-				AppID: func(context.Context) (string, error) { return "app", nil }}
-			ledger := &mapLedger{uses: map[string]session.Use{}, err: tt.ledgerErr}
-			if tt.spent != nil {
-				ledger.uses[tt.spent.ID] = *tt.spent
+			if tt.storeErr != nil {
+				store.Fail = func(string, *onboarding.Record) error { return tt.storeErr }
 			}
-			before := len(ledger.uses)
-			checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return tt.now }}, Ledger: ledger, Logger: log}
+			meta, plivo := &countingMeta{}, &countingPlivo{}
+			svc := &onboarding.Service{Store: store, Sessions: store, Meta: meta, Plivo: plivo, Logger: log,
+				AppID: func(context.Context) (string, error) { return "app", nil }}
+			if tt.spent != nil {
+				store.PutUse(*tt.spent)
+			}
+			checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return tt.now }}, Logger: log}
 			h := apigw.SignupHandler(svc, checker.Check, log)
 			resp, err := h(context.Background(), signupWithSession("AQD-code", waba, tt.clientRef, tt.token))
 			if err != nil {
@@ -285,8 +265,8 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 			if store.Writes != 0 || meta.calls.Load() != 0 || plivo.calls.Load() != 0 {
 				t.Fatalf("refused signup wrote %d records, made %d Meta and %d Plivo calls", store.Writes, meta.calls.Load(), plivo.calls.Load())
 			}
-			if len(ledger.uses) != before {
-				t.Fatal("a refused signup spent the token")
+			if use, spent := store.Use(good.ID); spent != (tt.spent != nil) || spent && use != *tt.spent {
+				t.Fatalf("a refused signup spent the token: %+v", use)
 			}
 			if tt.token != "" && strings.Contains(logs.String()+resp.Body, tt.token) {
 				t.Fatal("the token was logged or echoed")
@@ -297,7 +277,8 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 
 // TestSignupSessionBindsClientRef: the record gets the token's client_ref,
 // a retry of the same WABA with the same token is answered, another WABA
-// with it is refused.
+// with it is refused. The first signup writes three times: its lock and the
+// token's spending are one write.
 func TestSignupSessionBindsClientRef(t *testing.T) {
 	t.Parallel()
 	ks := sessionKeys(t)
@@ -309,10 +290,9 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 	log := logging.New(&bytes.Buffer{}, "DEBUG")
 	store := memstore.New()
 	meta, plivo := &countingMeta{}, &countingPlivo{}
-	svc := &onboarding.Service{Store: store, Meta: meta, Plivo: plivo, Logger: log,
+	svc := &onboarding.Service{Store: store, Sessions: store, Meta: meta, Plivo: plivo, Logger: log,
 		AppID: func(context.Context) (string, error) { return "app", nil }}
-	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }},
-		Ledger: &mapLedger{uses: map[string]session.Use{}}, Logger: log}
+	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }}, Logger: log}
 	h := apigw.SignupHandler(svc, checker.Check, log)
 
 	steps := []struct {
@@ -320,12 +300,14 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 		req        apigw.Request
 		wantStatus int
 		wantCode   onboarding.Code
+		writes     int
 	}{
-		{"first signup", signupWithSession("AQD-code", "109876543210987", "", iss.Token), 200, ""},
-		{"retry of the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, ""},
-		{"another WABA", signupWithSession("AQD-code-3", "109876543210988", "", iss.Token), 401, onboarding.CodeSessionUsed},
+		{"first signup", signupWithSession("AQD-code", "109876543210987", "", iss.Token), 200, "", 3},
+		{"retry of the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, "", 0},
+		{"another WABA", signupWithSession("AQD-code-3", "109876543210988", "", iss.Token), 401, onboarding.CodeSessionUsed, 0},
 	}
 	for _, s := range steps {
+		before := store.Writes
 		resp, err := h(context.Background(), s.req)
 		if err != nil {
 			t.Fatal(err)
@@ -334,6 +316,9 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 		_ = json.Unmarshal([]byte(resp.Body), &eb)
 		if resp.StatusCode != s.wantStatus || eb.Error.Code != s.wantCode {
 			t.Fatalf("%s: %d %s, want %d %s: %s", s.name, resp.StatusCode, eb.Error.Code, s.wantStatus, s.wantCode, resp.Body)
+		}
+		if got := store.Writes - before; got != s.writes {
+			t.Fatalf("%s: %d writes, want %d", s.name, got, s.writes)
 		}
 	}
 	rec, err := store.Get(context.Background(), "109876543210987")
@@ -388,11 +373,9 @@ func TestSignupSessionRetryAfterTransientFailure(t *testing.T) {
 	}
 	log := logging.New(&bytes.Buffer{}, "DEBUG")
 	store := memstore.New()
-	ledger := &mapLedger{uses: map[string]session.Use{}}
-	svc := &onboarding.Service{Store: store, Meta: &flakyMeta{}, Plivo: &countingPlivo{}, Logger: log,
+	svc := &onboarding.Service{Store: store, Sessions: store, Meta: &flakyMeta{}, Plivo: &countingPlivo{}, Logger: log,
 		AppID: func(context.Context) (string, error) { return "app", nil }}
-	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }},
-		Ledger: ledger, Logger: log}
+	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }}, Logger: log}
 	h := apigw.SignupHandler(svc, checker.Check, log)
 	req := signupWithSession("AQD-code", "109876543210987", "", iss.Token)
 	for i, want := range []int{503, 200} {
@@ -403,7 +386,7 @@ func TestSignupSessionRetryAfterTransientFailure(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Fatalf("attempt %d: %d, want %d: %s", i+1, resp.StatusCode, want, resp.Body)
 		}
-		if _, spent := ledger.uses[iss.ID]; !spent {
+		if _, spent := store.Use(iss.ID); !spent {
 			t.Fatalf("attempt %d did not spend the token", i+1)
 		}
 	}

@@ -1,27 +1,29 @@
-// Package app wires configuration, AWS clients and adapters into services,
-// once per cold start. Function main packages call it and nothing else.
+// Package app holds what the functions' wiring packages share: the logger,
+// the metrics writer, the AWS configuration read from Lambda's environment,
+// and the services more than one function builds. Each function has its own
+// wiring package beside this one (signupapp, statusapp, ...), so a binary
+// links and initialises only what its function uses.
 package app
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/logging"
-	"github.com/techprovider/wa-onboarding/shared/meta"
 	"github.com/techprovider/wa-onboarding/shared/metrics"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
-	"github.com/techprovider/wa-onboarding/shared/plivo"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
@@ -30,10 +32,71 @@ func Logger(c config.Common) *slog.Logger {
 	return logging.New(os.Stdout, c.LogLevel)
 }
 
-// AWS loads the SDK configuration the standard way, so AWS_ENDPOINT_URL_*
-// variables point clients at local emulators.
-func AWS(ctx context.Context) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx)
+// AWS builds the SDK configuration from the variables Lambda sets in every
+// execution environment: AWS_REGION (or AWS_DEFAULT_REGION) and the role's
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. The SDK's
+// config.LoadDefaultConfig would also find them, but it links and starts
+// every other credential source (profiles, SSO, STS, IMDS), which doubled
+// the binaries and the cold start for a chain Lambda never walks.
+//
+// The standard AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables
+// are honoured (unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), so local
+// runs and tests point the clients at DynamoDB Local and the simulators.
+func AWS(getenv config.Getenv) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	if region == "" {
+		return aws.Config{}, errors.New("app: AWS_REGION is not set")
+	}
+	keyID, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if keyID == "" || secret == "" {
+		return aws.Config{}, errors.New("app: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them from the function's role)")
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(keyID, secret, getenv("AWS_SESSION_TOKEN"))),
+	}
+	endpoints := EnvEndpoints(getenv)
+	if u := endpoints.global(); u != "" {
+		cfg.BaseEndpoint = aws.String(u)
+	}
+	cfg.ConfigSources = []any{endpoints}
+	return cfg, nil
+}
+
+// EnvEndpoints resolves the SDK's service endpoint variables through getenv.
+// Service clients built from a config that lists it among ConfigSources ask
+// it for their base endpoint.
+type EnvEndpoints config.Getenv
+
+func (e EnvEndpoints) ignored() bool {
+	return strings.EqualFold(e("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true")
+}
+
+func (e EnvEndpoints) global() string {
+	if e.ignored() {
+		return ""
+	}
+	return e("AWS_ENDPOINT_URL")
+}
+
+// GetServiceBaseEndpoint returns AWS_ENDPOINT_URL_<SDK ID> (the SDK ID
+// upper-cased, spaces as underscores: DYNAMODB, SECRETS_MANAGER,
+// EVENTBRIDGE), falling back to AWS_ENDPOINT_URL.
+func (e EnvEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	if e.ignored() {
+		return "", false, nil
+	}
+	name := "AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
+	if u := e(name); u != "" {
+		return u, true, nil
+	}
+	if u := e("AWS_ENDPOINT_URL"); u != "" {
+		return u, true, nil
+	}
+	return "", false, nil
 }
 
 // upstreamHTTPClient is shared by the Meta and Plivo clients: one pool of
@@ -57,7 +120,8 @@ type Deps struct {
 	SecretsManager secrets.Client
 }
 
-func (d *Deps) defaults() {
+// Defaults fills in the collaborators left nil.
+func (d *Deps) Defaults() {
 	if d.HTTP == nil {
 		d.HTTP = upstreamHTTPClient()
 	}
@@ -66,52 +130,6 @@ func (d *Deps) defaults() {
 	}
 	if d.SecretsManager == nil {
 		d.SecretsManager = secretsmanager.NewFromConfig(d.AWS)
-	}
-}
-
-// NewSignupService builds the signup/resume service from its configuration.
-func NewSignupService(c config.Signup, d Deps) (*onboarding.Service, *secrets.Cache) {
-	d.defaults()
-	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
-	metaApp := func(ctx context.Context) (secrets.MetaApp, error) { return cache.MetaApp(ctx, c.MetaSecretID) }
-	svc := &onboarding.Service{
-		Store: &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
-		Meta: meta.New(meta.Config{
-			BaseURL:    c.GraphURL,
-			Version:    c.GraphVersion,
-			HTTPClient: d.HTTP,
-			App:        metaApp,
-		}),
-		Plivo: plivo.New(plivo.Config{
-			BaseURL:    c.PlivoURL,
-			HTTPClient: d.HTTP,
-			Credentials: func(ctx context.Context, refresh bool) (secrets.PlivoCredentials, error) {
-				return cache.Plivo(ctx, c.PlivoSecretID, refresh)
-			},
-		}),
-		AppID: func(ctx context.Context) (string, error) {
-			app, err := metaApp(ctx)
-			if err != nil {
-				return "", fmt.Errorf("load meta app secret: %w", err)
-			}
-			return app.AppID, nil
-		},
-		Policy:  c.Policy,
-		Logger:  d.Logger,
-		Metrics: d.Metrics,
-	}
-	return svc, cache
-}
-
-// NewStatusService builds a read-only service for the status function.
-func NewStatusService(c config.Status, d Deps) *onboarding.Service {
-	if d.DynamoDB == nil {
-		d.DynamoDB = dynamodb.NewFromConfig(d.AWS)
-	}
-	return &onboarding.Service{
-		Store:   &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
-		Logger:  d.Logger,
-		Metrics: d.Metrics,
 	}
 }
 

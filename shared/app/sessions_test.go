@@ -10,9 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
-	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
@@ -66,34 +64,5 @@ func TestSessionKeys(t *testing.T) {
 	sm.value.Store(bad)
 	if _, err := app.SessionKeys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
 		t.Fatalf("bad keys: %v", err)
-	}
-}
-
-func env(m map[string]string) config.Getenv { return func(k string) string { return m[k] } }
-
-func TestSessionsWiring(t *testing.T) {
-	t.Parallel()
-	if _, ok := app.HTTPFunctions["SessionsFunction"]; !ok {
-		t.Fatal("SessionsFunction is not registered")
-	}
-	ctx := context.Background()
-	if _, err := app.Sessions(ctx, env(nil)); err == nil || !strings.Contains(err.Error(), config.EnvSessionSecretID) {
-		t.Fatalf("Sessions without its secret: %v", err)
-	}
-	h, err := app.Sessions(ctx, env(map[string]string{config.EnvSessionSecretID: "keys"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Without an IAM authorizer the handler answers before any AWS call.
-	req := apigw.Request{RawPath: apigw.SessionsPath, Headers: map[string]string{"content-type": "application/json"}, Body: `{"client_ref":"c"}`}
-	req.RequestContext.HTTP.Method = "POST"
-	resp, _ := h(ctx, req)
-	if resp.StatusCode != 401 {
-		t.Fatalf("unauthorized call answered %d %s", resp.StatusCode, resp.Body)
-	}
-
-	signup := map[string]string{config.EnvTableName: "t", config.EnvMetaSecretID: "m", config.EnvPlivoSecretID: "p", config.EnvSessionSecretID: "keys"}
-	if _, err := app.Signup(ctx, env(signup)); err == nil || !strings.Contains(err.Error(), config.EnvDedupTableName) {
-		t.Fatalf("Signup with sessions but no dedup table: %v", err)
 	}
 }

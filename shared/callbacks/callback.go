@@ -15,11 +15,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -52,10 +52,10 @@ const (
 // no Status: each inbound message is delivered once.
 const statusReceived = "received"
 
-// messageUUIDs are the IDs the dedupe key is built from: Plivo's UUIDs and
+// isMessageUUID accepts the IDs the dedupe key is built from: Plivo's UUIDs and
 // WhatsApp's base64 wamids, never the key's "#" separator. Anything else
 // (or nothing) is keyed by the payload's hash instead.
-var messageUUIDs = regexp.MustCompile(`^[A-Za-z0-9._:=+/-]{1,256}$`)
+func isMessageUUID(s string) bool { return ascii.IsToken(s, 1, 256, "._:=+/-") }
 
 // Callback is one Plivo callback, with every field it carried.
 type Callback struct {
@@ -95,14 +95,14 @@ func (c *Callback) DetailType() string {
 // its payload hash, so even it is handled once.
 func (c *Callback) Key() string {
 	id := c.MessageUUID()
-	if !messageUUIDs.MatchString(id) {
+	if !isMessageUUID(id) {
 		return "callback#sha256:" + c.Hash()
 	}
 	status := c.Status()
 	if c.Kind() == KindInbound {
 		status = statusReceived
 	}
-	if !messageUUIDs.MatchString(status) {
+	if !isMessageUUID(status) {
 		status = "sha256:" + c.Hash()
 	}
 	return "callback#" + id + "#" + status
@@ -110,7 +110,7 @@ func (c *Callback) Key() string {
 
 // Recognized reports whether the callback has the MessageUUID a WhatsApp
 // message callback always carries.
-func (c *Callback) Recognized() bool { return messageUUIDs.MatchString(c.MessageUUID()) }
+func (c *Callback) Recognized() bool { return isMessageUUID(c.MessageUUID()) }
 
 // Hash is a digest of every field, to tell a redelivery from a different
 // callback that reuses the key.

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/techprovider/wa-onboarding/shared/session"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // Names in the dedup table (template.yaml's DedupTable): key pk, TTL
@@ -32,13 +32,15 @@ type PutItemAPI interface {
 var _ PutItemAPI = (*dynamodb.Client)(nil)
 
 // SessionLedger records spent onboarding-session tokens in the dedup table,
-// so that each is used once.
+// so that each is used once. A signup that names its WABA spends its token
+// through Store.AcquireSpending instead, in the write that takes the lock;
+// both write the same item (sessionPut).
 type SessionLedger struct {
 	Client PutItemAPI
 	Table  string
 }
 
-var _ session.Ledger = (*SessionLedger)(nil)
+var _ onboarding.SessionLedger = (*SessionLedger)(nil)
 
 // sessionItem is a spent token. It holds the token's ID, never the token.
 type sessionItem struct {
@@ -49,11 +51,15 @@ type sessionItem struct {
 	UsedAt    string `dynamodbav:"used_at,omitempty"`
 }
 
-// Spend implements session.Ledger with one conditional PutItem; a lost
-// condition returns the earlier use from ALL_OLD, without a second read.
-func (l *SessionLedger) Spend(ctx context.Context, u session.Use) (*session.Use, error) {
+// sessionPut is the conditional put that spends u in table: it writes
+// only when no use of u.ID exists, and returns the earlier use (ALL_OLD)
+// when one does.
+func sessionPut(table string, u onboarding.SessionUse) (*types.Put, error) {
 	if u.ID == "" {
 		return nil, errors.New("dynamo: session use without an ID")
+	}
+	if table == "" {
+		return nil, errors.New("dynamo: no session table to spend the token in")
 	}
 	av, err := attributevalue.MarshalMap(sessionItem{
 		PK: SessionKeyPrefix + u.ID,
@@ -67,28 +73,26 @@ func (l *SessionLedger) Spend(ctx context.Context, u session.Use) (*session.Use,
 	if err != nil {
 		return nil, fmt.Errorf("encode session use: %w", err)
 	}
-	_, err = l.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(l.Table),
+	return &types.Put{
+		TableName:                           aws.String(table),
 		Item:                                av,
 		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames:            map[string]string{"#pk": DedupKeyAttribute},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return nil, nil
-	}
-	item, lost := lostCondition(err)
-	if !lost {
-		return nil, err
-	}
-	if len(item) == 0 {
-		return nil, session.ErrUsed
+	}, nil
+}
+
+// decodeUse reads the earlier use out of a spent token's item; nil when
+// there is none or it cannot be read.
+func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
+	if len(av) == 0 {
+		return nil
 	}
 	var old sessionItem
-	if err := attributevalue.UnmarshalMap(item, &old); err != nil {
-		return nil, session.ErrUsed
+	if err := attributevalue.UnmarshalMap(av, &old); err != nil {
+		return nil
 	}
-	prev := &session.Use{
+	prev := &onboarding.SessionUse{
 		ID:        strings.TrimPrefix(old.PK, SessionKeyPrefix),
 		ClientRef: old.ClientRef,
 		WABAID:    old.WABAID,
@@ -97,7 +101,26 @@ func (l *SessionLedger) Spend(ctx context.Context, u session.Use) (*session.Use,
 	if old.ExpiresAt > 0 {
 		prev.ExpiresAt = time.Unix(old.ExpiresAt, 0).UTC()
 	}
-	return prev, session.ErrUsed
+	return prev
+}
+
+// Spend implements onboarding.SessionLedger with one conditional PutItem;
+// a lost condition returns the earlier use from ALL_OLD, without a second
+// read.
+func (l *SessionLedger) Spend(ctx context.Context, u onboarding.SessionUse) (*onboarding.SessionUse, error) {
+	put, err := sessionPut(l.Table, u)
+	if err != nil {
+		return nil, err
+	}
+	_, err = l.Client.PutItem(ctx, putItem(put))
+	if err == nil {
+		return nil, nil
+	}
+	item, lost := lostCondition(err)
+	if !lost {
+		return nil, err
+	}
+	return decodeUse(item), onboarding.ErrSessionUsed
 }
 
 func ceilUnix(t time.Time) int64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,15 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
-	"github.com/techprovider/wa-onboarding/shared/session"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
+
+// ttlSafe is the tests' clock for spent tokens: a day ahead of the real
+// one, because DynamoDB Local deletes items whose TTL attribute is past
+// (promptly, unlike DynamoDB), and a token item deleted under a test would
+// let a second signup spend it. A use "expired" an hour before ttlSafe is
+// still in the real future.
+var ttlSafe = time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
 
 func newLedger(t *testing.T) (*dynamo.SessionLedger, *dynamodb.Client) {
 	t.Helper()
@@ -27,21 +35,21 @@ func newLedger(t *testing.T) (*dynamo.SessionLedger, *dynamodb.Client) {
 
 func TestSessionLedgerSpend(t *testing.T) {
 	t.Parallel()
-	first := session.Use{ID: "AAAAAAAAAAAAAAAAAAAAAA", ClientRef: "customer-1", WABAID: "104000000000001",
-		UsedAt: t0, ExpiresAt: t0.Add(15*time.Minute + 500*time.Millisecond)}
+	first := onboarding.SessionUse{ID: "AAAAAAAAAAAAAAAAAAAAAA", ClientRef: "customer-1", WABAID: "104000000000001",
+		UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + 500*time.Millisecond)}
 	tests := []struct {
 		name     string
-		seed     *session.Use
-		use      session.Use
+		seed     *onboarding.SessionUse
+		use      onboarding.SessionUse
 		wantErr  error
-		wantPrev *session.Use
+		wantPrev *onboarding.SessionUse
 	}{
 		{name: "first use", use: first},
-		{name: "second use returns the first", seed: &first, use: session.Use{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000002", UsedAt: t0.Add(time.Minute), ExpiresAt: first.ExpiresAt},
-			wantErr: session.ErrUsed, wantPrev: &session.Use{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000001", UsedAt: t0, ExpiresAt: t0.Add(15*time.Minute + time.Second)}},
-		{name: "another token is independent", seed: &first, use: session.Use{ID: "BBBBBBBBBBBBBBBBBBBBBB", ClientRef: "customer-1", ExpiresAt: first.ExpiresAt}},
-		{name: "no WABA stored as none", seed: &session.Use{ID: first.ID, ClientRef: "c", ExpiresAt: first.ExpiresAt, UsedAt: t0}, use: first,
-			wantErr: session.ErrUsed, wantPrev: &session.Use{ID: first.ID, ClientRef: "c", UsedAt: t0, ExpiresAt: t0.Add(15*time.Minute + time.Second)}},
+		{name: "second use returns the first", seed: &first, use: onboarding.SessionUse{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000002", UsedAt: t0.Add(time.Minute), ExpiresAt: first.ExpiresAt},
+			wantErr: onboarding.ErrSessionUsed, wantPrev: &onboarding.SessionUse{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000001", UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + time.Second)}},
+		{name: "another token is independent", seed: &first, use: onboarding.SessionUse{ID: "BBBBBBBBBBBBBBBBBBBBBB", ClientRef: "customer-1", ExpiresAt: first.ExpiresAt}},
+		{name: "no WABA stored as none", seed: &onboarding.SessionUse{ID: first.ID, ClientRef: "c", ExpiresAt: first.ExpiresAt, UsedAt: t0}, use: first,
+			wantErr: onboarding.ErrSessionUsed, wantPrev: &onboarding.SessionUse{ID: first.ID, ClientRef: "c", UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + time.Second)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +80,7 @@ func TestSessionLedgerSpend(t *testing.T) {
 func TestSessionLedgerItem(t *testing.T) {
 	t.Parallel()
 	l, client := newLedger(t)
-	u := session.Use{ID: "CCCCCCCCCCCCCCCCCCCCCC", ClientRef: "customer-9", WABAID: "104000000000009", UsedAt: t0, ExpiresAt: t0.Add(time.Hour + time.Millisecond)}
+	u := onboarding.SessionUse{ID: "CCCCCCCCCCCCCCCCCCCCCC", ClientRef: "customer-9", WABAID: "104000000000009", UsedAt: t0, ExpiresAt: ttlSafe.Add(time.Hour + time.Millisecond)}
 	if _, err := l.Spend(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +90,8 @@ func TestSessionLedgerItem(t *testing.T) {
 		t.Fatalf("GetItem: %v, %v", out, err)
 	}
 	exp, _ := out.Item["expires_at"].(*types.AttributeValueMemberN)
-	if exp == nil || exp.Value != "1795611601" {
-		t.Fatalf("expires_at %#v, want epoch seconds 1795611601", out.Item["expires_at"])
+	if want := strconv.FormatInt(ttlSafe.Add(time.Hour).Unix()+1, 10); exp == nil || exp.Value != want {
+		t.Fatalf("expires_at %#v, want epoch seconds %s (rounded up)", out.Item["expires_at"], want)
 	}
 	var names []string
 	for k := range out.Item {
@@ -104,11 +112,11 @@ func TestSessionLedgerConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
-			_, err := l.Spend(context.Background(), session.Use{ID: "DDDDDDDDDDDDDDDDDDDDDD", ClientRef: "c", ExpiresAt: t0.Add(time.Hour)})
+			_, err := l.Spend(context.Background(), onboarding.SessionUse{ID: "DDDDDDDDDDDDDDDDDDDDDD", ClientRef: "c", ExpiresAt: ttlSafe.Add(time.Hour)})
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case errors.Is(err, session.ErrUsed):
+			case errors.Is(err, onboarding.ErrSessionUsed):
 				used.Add(1)
 			default:
 				t.Error(err)
@@ -124,8 +132,8 @@ func TestSessionLedgerConcurrent(t *testing.T) {
 func TestSessionLedgerStoreDown(t *testing.T) {
 	t.Parallel()
 	l := &dynamo.SessionLedger{Client: testenv.DynamoClient(context.Background(), ""), Table: "no-such-table"}
-	_, err := l.Spend(context.Background(), session.Use{ID: "EEEEEEEEEEEEEEEEEEEEEE", ExpiresAt: t0})
-	if err == nil || errors.Is(err, session.ErrUsed) {
+	_, err := l.Spend(context.Background(), onboarding.SessionUse{ID: "EEEEEEEEEEEEEEEEEEEEEE", ExpiresAt: t0})
+	if err == nil || errors.Is(err, onboarding.ErrSessionUsed) {
 		t.Fatalf("err = %v, want a store error", err)
 	}
 }

@@ -1,10 +1,12 @@
-// Package memstore is an in-memory onboarding.Store with the same
-// conditional semantics as the DynamoDB store, for unit tests and
-// benchmarks of the service without a database.
+// Package memstore is an in-memory onboarding.Store and
+// onboarding.SessionLedger with the same conditional semantics as the
+// DynamoDB store and session ledger, for unit tests and benchmarks of the
+// service without a database.
 package memstore
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -12,21 +14,32 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
-// Store is an in-memory onboarding.Store. Hooks let tests inject faults.
+// Store is an in-memory onboarding.Store and onboarding.SessionLedger: one
+// value plays the signup table and the dedup table, as Service.Store and
+// Service.Sessions. Hooks let tests inject faults.
 type Store struct {
 	mu    sync.Mutex
 	items map[string]onboarding.Record
+	uses  map[string]onboarding.SessionUse
 	// Fail, when set, is consulted before every operation; a non-nil error
-	// is returned instead of performing it.
+	// is returned instead of performing it. op is "acquire",
+	// "acquire_spending", "spend", "save", "claim", "get" or "due"; rec is
+	// nil for "spend" and "due".
 	Fail func(op string, rec *onboarding.Record) error
-	// Writes counts successful writes.
+	// Writes counts successful write calls, as DynamoDB would bill round
+	// trips: AcquireSpending's two items are one call.
 	Writes int
 }
 
-var _ onboarding.Store = (*Store)(nil)
+var (
+	_ onboarding.Store         = (*Store)(nil)
+	_ onboarding.SessionLedger = (*Store)(nil)
+)
 
 // New returns an empty store.
-func New() *Store { return &Store{items: map[string]onboarding.Record{}} }
+func New() *Store {
+	return &Store{items: map[string]onboarding.Record{}, uses: map[string]onboarding.SessionUse{}}
+}
 
 func (s *Store) fail(op string, rec *onboarding.Record) error {
 	if s.Fail != nil {
@@ -42,13 +55,62 @@ func (s *Store) Acquire(_ context.Context, rec *onboarding.Record, now time.Time
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.items[rec.WABAID]; ok {
-		free := old.State == onboarding.StateFailed || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now))
-		if !free {
-			return &old, onboarding.ErrConditionFailed
-		}
+	if old, held := s.held(rec.WABAID, now); held {
+		return old, onboarding.ErrConditionFailed
 	}
 	s.items[rec.WABAID] = *rec
+	s.Writes++
+	return nil, nil
+}
+
+// held returns the record of wabaID when its lock cannot be taken at now.
+// The caller holds s.mu.
+func (s *Store) held(wabaID string, now time.Time) (*onboarding.Record, bool) {
+	old, ok := s.items[wabaID]
+	if !ok || old.State == onboarding.StateFailed || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now)) {
+		return nil, false
+	}
+	return &old, true
+}
+
+// AcquireSpending implements onboarding.Store: both conditions are judged
+// before either item is written, as in a DynamoDB transaction.
+func (s *Store) AcquireSpending(_ context.Context, rec *onboarding.Record, u onboarding.SessionUse, now time.Time) (*onboarding.Record, *onboarding.SessionUse, error) {
+	if err := s.fail("acquire_spending", rec); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var lost []error
+	var prev *onboarding.SessionUse
+	if old, ok := s.uses[u.ID]; ok {
+		prev = &old
+		lost = append(lost, onboarding.ErrSessionUsed)
+	}
+	existing, held := s.held(rec.WABAID, now)
+	if held {
+		lost = append(lost, onboarding.ErrConditionFailed)
+	}
+	if len(lost) > 0 {
+		return existing, prev, errors.Join(lost...)
+	}
+	s.items[rec.WABAID] = *rec
+	s.uses[u.ID] = u
+	s.Writes++
+	return nil, nil, nil
+}
+
+// Spend implements onboarding.SessionLedger.
+func (s *Store) Spend(_ context.Context, u onboarding.SessionUse) (*onboarding.SessionUse, error) {
+	if err := s.fail("spend", nil); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.uses[u.ID]; ok {
+		return &old, onboarding.ErrSessionUsed
+	}
+	s.uses[u.ID] = u
 	s.Writes++
 	return nil, nil
 }
@@ -142,4 +204,19 @@ func (s *Store) All() []onboarding.Record {
 		out = append(out, r)
 	}
 	return out
+}
+
+// PutUse records a spent session token unconditionally (test setup).
+func (s *Store) PutUse(u onboarding.SessionUse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.uses[u.ID] = u
+}
+
+// Use returns the recorded use of a session token (test assertions).
+func (s *Store) Use(id string) (onboarding.SessionUse, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.uses[id]
+	return u, ok
 }

@@ -19,10 +19,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
@@ -285,15 +285,15 @@ func (c *Client) OwnerBusinessID(ctx context.Context, token, wabaID string) (str
 	return string(out.OwnerBusinessInfo.ID), nil
 }
 
-// graphID matches Graph object IDs. Checking it keeps a crafted WABA ID
+// isGraphID accepts Graph object IDs. Checking it keeps a crafted WABA ID
 // such as ".." from steering a business-token call to another path.
-var graphID = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+func isGraphID(s string) bool { return ascii.IsToken(s, 1, 64, "_-") }
 
 func (c *Client) forBusiness(ctx context.Context, token, wabaID string) (secrets.MetaApp, error) {
 	if token == "" {
 		return secrets.MetaApp{}, errors.New("meta: empty token")
 	}
-	if !graphID.MatchString(wabaID) {
+	if !isGraphID(wabaID) {
 		return secrets.MetaApp{}, errors.New("meta: malformed WABA ID")
 	}
 	return c.loadApp(ctx)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -17,16 +18,20 @@ const DefaultLockDuration = 30 * time.Second
 // Service turns a finished Embedded Signup into an onboarded WABA at Plivo,
 // exactly once per WABA, recording every step in the Store.
 type Service struct {
-	Store   Store
-	Meta    Meta
-	Plivo   Plivo
-	AppID   func(ctx context.Context) (string, error)
-	Policy  RetryPolicy
-	Logger  *slog.Logger
-	Metrics Metrics
-	Now     func() time.Time
-	Random  func() float64
-	Sleep   func(ctx context.Context, d time.Duration) error
+	Store Store
+	// Sessions spends the session tokens of signups that name no WABA;
+	// the others spend theirs through Store.AcquireSpending. Required
+	// when requests carry a Session.
+	Sessions SessionLedger
+	Meta     Meta
+	Plivo    Plivo
+	AppID    func(ctx context.Context) (string, error)
+	Policy   RetryPolicy
+	Logger   *slog.Logger
+	Metrics  Metrics
+	Now      func() time.Time
+	Random   func() float64
+	Sleep    func(ctx context.Context, d time.Duration) error
 }
 
 // SignupRequest is what the onboarding page sends once Meta's flow finished.
@@ -35,6 +40,10 @@ type SignupRequest struct {
 	Code      string
 	Identity  Identity
 	RequestID string
+	// Session is the verified, not yet spent, onboarding-session token
+	// the signup is bound to; nil when sessions are not enforced. Signup
+	// spends it for Identity.WABAID, and the record gets its ClientRef.
+	Session *SessionUse
 }
 
 // Outcome says how a signup request ended.
@@ -119,6 +128,20 @@ func newOwner(requestID string) string {
 
 // Signup verifies the code and IDs with Meta, records the verified signup,
 // and onboards it at Plivo. The code is exchanged at most once per call.
+//
+// A signup bound to an onboarding session (req.Session) spends the token
+// before the code is exchanged. With a WABA ID, the token is spent by the
+// write that takes the WABA's lock (Store.AcquireSpending), so a warm
+// signup writes three times: lock and token, verified, onboarded. A token
+// spent before is let through only for a retry of the same signup
+// (SessionUse.Reuse), and that rare path takes the lock with one more
+// write. A request answered from the WABA's existing record (replay,
+// pending, in progress, conflict) leaves the token unspent: the write that
+// would have spent it did not happen, and nothing of the signup ran, so
+// the token may still serve one. When the token is refused too, the
+// refusal wins: a token spent on another WABA learns nothing about this
+// one. Without a WABA ID the token is spent on its own (Sessions) before
+// the code exchange, as the WABA is only learnt from Meta.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, error) {
 	if err := ValidateIdentity(req.Identity); err != nil {
 		return SignupResult{}, err
@@ -126,6 +149,10 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	if req.Code == "" {
 		return SignupResult{}, &Error{Code: CodeInvalidRequest, Message: "The request is invalid.",
 			Fields: []FieldError{{Field: "code", Message: "code is required."}}}
+	}
+	use, err := bindSession(&req)
+	if err != nil {
+		return SignupResult{}, err
 	}
 	p := s.Policy.withDefaults()
 	log := s.log().With("request_id", req.RequestID, "waba_id", req.Identity.WABAID, "client_ref", req.Identity.ClientRef)
@@ -150,8 +177,12 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	// With a WABA ID the lock comes first, so a duplicate never spends the
 	// code. Without one, Meta must name the WABA before there is a key.
 	if rec.WABAID != "" {
-		if res, err, done := s.acquire(ctx, rec, req.Identity, log); done {
+		if res, err, done := s.acquire(ctx, rec, req.Identity, use, log); done {
 			return res, err
+		}
+	} else if use != nil {
+		if err := s.spendSession(ctx, *use, log); err != nil {
+			return SignupResult{}, err
 		}
 	}
 
@@ -169,11 +200,33 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	return s.onboard(ctx, rec, log, p)
 }
 
-// acquire takes the WABA's lock. When it cannot, done is true and the result
-// answers the request from the existing record.
-func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (SignupResult, error, bool) {
-	existing, err := s.Store.Acquire(ctx, rec, s.now())
+// bindSession returns the session use req spends, for its WABA, and binds
+// req to the token's client_ref.
+func bindSession(req *SignupRequest) (*SessionUse, error) {
+	if req.Session == nil {
+		return nil, nil
+	}
+	u := *req.Session
+	if u.ID == "" {
+		return nil, Wrap(CodeInternal, errors.New("onboarding: session use without an ID"), "An internal error occurred.")
+	}
+	if req.Identity.ClientRef != "" && req.Identity.ClientRef != u.ClientRef {
+		return nil, SessionFailure(CodeClientRefMismatch, errors.New("request client_ref differs from the session's"))
+	}
+	req.Identity.ClientRef = u.ClientRef
+	u.WABAID = req.Identity.WABAID
+	return &u, nil
+}
+
+// acquire takes the WABA's lock, spending the session token use in the
+// same write when there is one. When it cannot, done is true and the
+// result answers the request from the existing record, or err refuses it.
+func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *SessionUse, log *slog.Logger) (SignupResult, error, bool) {
+	existing, refusal, err := s.lock(ctx, rec, use, log)
 	switch {
+	case refusal != nil:
+		log.Info("signup refused by its session", "error_code", ErrorCode(refusal), "error", refusal)
+		return SignupResult{}, refusal, true
 	case err == nil:
 		log.Info("signup locked", "state", StateVerifying)
 		return SignupResult{}, nil, false
@@ -189,6 +242,61 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, log *sl
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "acquire"})
 		log.Error("store unavailable before verification", "error", err)
 		return SignupResult{}, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again."), true
+	}
+}
+
+// lock writes rec's lock and spends use with it. refusal is the session's
+// domain error when the token may not serve this signup; otherwise err is
+// nil, ErrConditionFailed with the existing record, or a store failure.
+func (s *Service) lock(ctx context.Context, rec *Record, use *SessionUse, log *slog.Logger) (existing *Record, refusal, err error) {
+	now := s.now()
+	if use == nil {
+		existing, err = s.Store.Acquire(ctx, rec, now)
+		return existing, nil, err
+	}
+	existing, prev, err := s.Store.AcquireSpending(ctx, rec, *use, now)
+	switch {
+	case err == nil:
+		log.Info("session spent", "session_id", use.ID)
+		return nil, nil, nil
+	case !errors.Is(err, ErrSessionUsed):
+		return existing, nil, err
+	}
+	// Nothing was written. The session decides first, so that a token
+	// spent on another WABA is refused whatever this WABA's record says.
+	if refusal := use.Reuse(prev); refusal != nil {
+		return nil, refusal, nil
+	}
+	log.Info("session reused for a retry of the same signup", "session_id", use.ID, "first_used_at", prev.UsedAt)
+	if errors.Is(err, ErrConditionFailed) && existing != nil {
+		return existing, nil, ErrConditionFailed
+	}
+	existing, err = s.Store.Acquire(ctx, rec, now)
+	return existing, nil, err
+}
+
+// spendSession spends the token of a signup that names no WABA, before
+// its code is exchanged. A token spent before is refused (SessionUse.Reuse:
+// without a WABA there is no retry to recognise).
+func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Logger) error {
+	if s.Sessions == nil {
+		return Wrap(CodeInternal, errors.New("onboarding: a signup bound to a session, and no Sessions ledger"), "An internal error occurred.")
+	}
+	prev, err := s.Sessions.Spend(ctx, use)
+	switch {
+	case err == nil:
+		log.Info("session spent", "session_id", use.ID)
+		return nil
+	case errors.Is(err, ErrSessionUsed):
+		refusal := use.Reuse(prev)
+		if refusal != nil {
+			log.Info("signup refused by its session", "error_code", ErrorCode(refusal), "error", refusal)
+		}
+		return refusal
+	default:
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "spend_session"})
+		log.Error("session ledger unavailable", "error", err)
+		return Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	}
 }
 
@@ -215,55 +323,132 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 // verify checks the business token with Meta and fills in the IDs the
 // browser did not send. It leaves rec locked and verified in memory only.
 func (s *Service) verify(ctx context.Context, token string, rec *Record, id Identity, log *slog.Logger) error {
-	info, err := timed(s, ctx, log, ServiceMeta, "debug_token", func() (TokenInfo, error) { return s.Meta.DebugToken(ctx, token) })
+	if rec.WABAID != "" {
+		return s.verifyConcurrently(ctx, token, rec, log)
+	}
+	// The WABA comes from the token's scopes: each call needs the one
+	// before it.
+	info, err := s.checkToken(ctx, token, log)
 	if err != nil {
 		return s.metaFailed(ctx, rec, err, log)
 	}
-	appID, err := s.AppID(ctx)
+	waba, err := wabaFromScopes(info)
 	if err != nil {
-		return s.metaFailed(ctx, rec, err, log)
+		return err
 	}
-	if reason := tokenProblem(info, appID, s.now()); reason != "" {
-		return s.metaFailed(ctx, rec, Errorf(CodeMetaRejected, "Meta did not confirm the signup: %s. Please run the signup again.", reason), log)
-	}
-	if rec.WABAID == "" {
-		waba, err := wabaFromScopes(info)
-		if err != nil {
-			return err
+	rec.WABAID = waba
+	log = log.With("waba_id", waba)
+	id.WABAID = waba
+	if res, err, done := s.acquire(ctx, rec, id, nil, log); done {
+		if err == nil {
+			// The code was spent on a replay; the record already answers it.
+			return &replayError{res}
 		}
-		rec.WABAID = waba
-		log = log.With("waba_id", waba)
-		id.WABAID = waba
-		if res, err, done := s.acquire(ctx, rec, id, log); done {
-			if err == nil {
-				// The code was spent on a replay; the record already answers it.
-				return &replayError{res}
-			}
-			return err
-		}
+		return err
 	}
-
-	numbers, err := timed(s, ctx, log, ServiceMeta, "phone_numbers", func() ([]PhoneNumber, error) { return s.Meta.PhoneNumbers(ctx, token, rec.WABAID) })
-	if err != nil {
-		return s.metaFailed(ctx, rec, err, log)
-	}
-	number, err := pickNumber(numbers, rec.PhoneNumberID)
+	number, err := s.phoneNumber(ctx, token, rec.WABAID, rec.PhoneNumberID, log)
 	if err != nil {
 		return s.metaFailed(ctx, rec, err, log)
 	}
 	rec.PhoneNumberID = number.ID
 	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
 	if rec.BusinessID == "" {
-		business, err := timed(s, ctx, log, ServiceMeta, "owner_business", func() (string, error) { return s.Meta.OwnerBusinessID(ctx, token, rec.WABAID) })
+		business, err := s.ownerBusiness(ctx, token, rec.WABAID, log)
 		if err != nil {
 			return s.metaFailed(ctx, rec, err, log)
-		}
-		if business == "" {
-			return s.metaFailed(ctx, rec, Errorf(CodeMetaRejected, "Meta did not name the business that owns this WhatsApp Business Account; send business_id."), log)
 		}
 		rec.BusinessID = business
 	}
 	return nil
+}
+
+// errSuperseded cancels the Graph calls whose answers no longer matter.
+var errSuperseded = errors.New("onboarding: call superseded by another's failure")
+
+// verifyConcurrently is verify for a WABA known beforehand: debug_token,
+// phone_numbers and owner_business (when the request lacks business_id)
+// run at once, so verification takes as long as the slowest call, not the
+// sum. Asking before debug_token has vouched for the token is safe: it came
+// from exchanging the code with our own app secret. debug_token still
+// decides: when it or the token fails, the others are cancelled and their
+// answers dropped. Failures are reported in that order of precedence:
+// debug_token's, then phone_numbers', then owner_business'.
+func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Record, log *slog.Logger) error {
+	others, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	wabaID, wantNumber, needBusiness := rec.WABAID, rec.PhoneNumberID, rec.BusinessID == ""
+	var (
+		wg                     sync.WaitGroup
+		number                 PhoneNumber
+		business               string
+		numberErr, businessErr error
+	)
+	wg.Go(func() {
+		number, numberErr = s.phoneNumber(others, token, wabaID, wantNumber, log)
+		if numberErr != nil {
+			// owner_business's answer can no longer change the outcome.
+			cancel(errSuperseded)
+		}
+	})
+	if needBusiness {
+		wg.Go(func() { business, businessErr = s.ownerBusiness(others, token, wabaID, log) })
+	}
+	_, tokenErr := s.checkToken(ctx, token, log)
+	if tokenErr != nil {
+		cancel(errSuperseded)
+	}
+	// Every call has returned before verify does: nothing outlives the
+	// request, and the results are read only after wg.Wait.
+	wg.Wait()
+	for _, err := range []error{tokenErr, numberErr, businessErr} {
+		if err != nil {
+			return s.metaFailed(ctx, rec, err, log)
+		}
+	}
+	rec.PhoneNumberID = number.ID
+	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
+	if needBusiness {
+		rec.BusinessID = business
+	}
+	return nil
+}
+
+// checkToken asks debug_token about the business token and returns what
+// it says, or why the token is no usable grant for our app.
+func (s *Service) checkToken(ctx context.Context, token string, log *slog.Logger) (TokenInfo, error) {
+	info, err := timed(s, ctx, log, ServiceMeta, "debug_token", func() (TokenInfo, error) { return s.Meta.DebugToken(ctx, token) })
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	appID, err := s.AppID(ctx)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	if reason := tokenProblem(info, appID, s.now()); reason != "" {
+		return TokenInfo{}, Errorf(CodeMetaRejected, "Meta did not confirm the signup: %s. Please run the signup again.", reason)
+	}
+	return info, nil
+}
+
+// phoneNumber lists the WABA's numbers and picks the signup's (pickNumber).
+func (s *Service) phoneNumber(ctx context.Context, token, wabaID, want string, log *slog.Logger) (PhoneNumber, error) {
+	numbers, err := timed(s, ctx, log, ServiceMeta, "phone_numbers", func() ([]PhoneNumber, error) { return s.Meta.PhoneNumbers(ctx, token, wabaID) })
+	if err != nil {
+		return PhoneNumber{}, err
+	}
+	return pickNumber(numbers, want)
+}
+
+// ownerBusiness asks Meta which business owns the WABA.
+func (s *Service) ownerBusiness(ctx context.Context, token, wabaID string, log *slog.Logger) (string, error) {
+	business, err := timed(s, ctx, log, ServiceMeta, "owner_business", func() (string, error) { return s.Meta.OwnerBusinessID(ctx, token, wabaID) })
+	if err != nil {
+		return "", err
+	}
+	if business == "" {
+		return "", Errorf(CodeMetaRejected, "Meta did not name the business that owns this WhatsApp Business Account; send business_id.")
+	}
+	return business, nil
 }
 
 // replayError carries a replay answer discovered only after the code was
@@ -588,13 +773,20 @@ func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) (*Rec
 }
 
 // timed runs one upstream call, logging and measuring its latency and
-// outcome. It never logs arguments or results: they may hold tokens.
+// outcome. It never logs arguments or results: they may hold tokens. A
+// call cancelled because another's failure made it moot (errSuperseded) is
+// logged as cancelled and kept out of the latency and error metrics: it
+// says nothing about the upstream.
 func timed[T any](s *Service, ctx context.Context, log *slog.Logger, service, op string, call func() (T, error)) (T, error) {
 	start := time.Now()
 	v, err := call()
 	d := time.Since(start)
 	status := "ok"
-	if err != nil {
+	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errSuperseded):
+		log.InfoContext(ctx, "upstream call", "service", service, "operation", op, "outcome", "cancelled", "latency_ms", float64(d.Microseconds())/1000)
+		return v, err
+	case err != nil:
 		status = "error"
 		if ue, ok := AsUpstream(err); ok {
 			status = string(ue.Kind)

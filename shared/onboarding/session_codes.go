@@ -17,3 +17,25 @@ const (
 	// the (genuine) token is bound to.
 	CodeClientRefMismatch Code = "client_ref_mismatch"
 )
+
+// sessionMessages are the caller-facing texts of the session codes: what
+// happened and what the customer can do, with nothing about why a check
+// failed.
+var sessionMessages = map[Code]string{
+	CodeSessionMissing:    "This page must be opened from an onboarding link. Ask your provider for a new link.",
+	CodeSessionInvalid:    "This onboarding link is not valid. Ask your provider for a new link.",
+	CodeSessionExpired:    "This onboarding link has expired. Ask your provider for a new link.",
+	CodeSessionUsed:       "This onboarding link was already used for another signup. Ask your provider for a new link.",
+	CodeClientRefMismatch: "This signup does not belong to the customer the onboarding link was issued for.",
+}
+
+// SessionFailure builds the domain error of a session code with its fixed,
+// caller-safe message; cause is for the logs. A code that is not a session
+// code is answered as session_invalid's message.
+func SessionFailure(code Code, cause error) *Error {
+	msg, ok := sessionMessages[code]
+	if !ok {
+		msg = sessionMessages[CodeSessionInvalid]
+	}
+	return &Error{Code: code, Message: msg, Cause: cause}
+}

@@ -18,10 +18,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
@@ -179,7 +179,7 @@ func (c *Client) credentials(ctx context.Context, refresh bool) (secrets.PlivoCr
 	if err != nil {
 		return secrets.PlivoCredentials{}, fmt.Errorf("plivo: load credentials: %w", err)
 	}
-	if creds.AuthToken == "" || !idPattern.MatchString(creds.AuthID) {
+	if creds.AuthToken == "" || !isID(creds.AuthID) {
 		return secrets.PlivoCredentials{}, errors.New("plivo: credentials are incomplete or the auth ID is malformed")
 	}
 	return creds, nil
@@ -259,12 +259,12 @@ func (e *requestError) Timeout() bool {
 	return errors.As(e.err, &t) && t.Timeout()
 }
 
-// idPattern matches auth IDs and WABA IDs. Checking it keeps a crafted ID
+// isID accepts auth IDs and WABA IDs. Checking it keeps a crafted ID
 // such as ".." from steering a call to another path.
-var idPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+func isID(s string) bool { return ascii.IsToken(s, 1, 64, "_-") }
 
 func checkWABAID(wabaID string) error {
-	if !idPattern.MatchString(wabaID) {
+	if !isID(wabaID) {
 		return errors.New("plivo: malformed WABA ID")
 	}
 	return nil

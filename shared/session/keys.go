@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/shared/ascii"
 )
 
 // MinKeyBytes is the shortest signing key accepted: HMAC-SHA256 gains
@@ -17,8 +18,8 @@ const MinKeyBytes = 32
 // MaxKeys bounds the keys of one secret; rotation keeps one or two.
 const MaxKeys = 8
 
-// keyIDPattern keeps key IDs short and free of the token's "." separator.
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+// isKeyID keeps key IDs short and free of the token's "." separator.
+func isKeyID(s string) bool { return ascii.IsToken(s, 1, 32, "_-") }
 
 // Key is one HMAC-SHA256 signing key. Its secret never leaves the process:
 // String, Format and the JSON encoding of a Keyset's keys show the ID only.
@@ -97,7 +98,7 @@ func ParseKeyset(raw string) (Keyset, error) {
 	ks := Keyset{primary: -1}
 	seen := map[string]bool{}
 	for i, k := range list {
-		if !keyIDPattern.MatchString(k.ID) {
+		if !isKeyID(k.ID) {
 			return Keyset{}, fmt.Errorf("session: key %d: id must be 1-32 letters, digits, - or _", i+1)
 		}
 		if seen[k.ID] {
@@ -172,7 +173,7 @@ func (ks Keyset) IDs() []string {
 
 // NewKey returns a fresh random 32-byte key with the given ID.
 func NewKey(id string) (Key, error) {
-	if !keyIDPattern.MatchString(id) {
+	if !isKeyID(id) {
 		return Key{}, errors.New("session: key id must be 1-32 letters, digits, - or _")
 	}
 	b := make([]byte, MinKeyBytes)

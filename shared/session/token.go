@@ -19,7 +19,9 @@
 // Verification checks, in this order and before anything else happens to
 // the signup: the shape, the key, the signature (constant-time), the claims,
 // the expiry (with a small clock-skew leeway), then that the body's
-// client_ref matches, then marks the token used (Checker).
+// client_ref matches (Checker). The signup then spends the token
+// (onboarding.Service.Signup), in the write that takes the WABA's lock when
+// the request names the WABA.
 package session
 
 import (
@@ -33,10 +35,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -64,10 +66,7 @@ const (
 // cannot overflow.
 const maxUnix = 1 << 40
 
-var (
-	b64       = base64.RawURLEncoding.Strict()
-	jtiFormat = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
-)
+var b64 = base64.RawURLEncoding.Strict()
 
 // Claims are what a verified token says.
 type Claims struct {
@@ -212,7 +211,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 		return Claims{}, Failure(onboarding.CodeSessionInvalid, errors.New("token too long"))
 	}
 	parts := strings.Split(token, ".")
-	if len(parts) != 4 || parts[0] != Version || !keyIDPattern.MatchString(parts[1]) || parts[2] == "" || parts[3] == "" {
+	if len(parts) != 4 || parts[0] != Version || !isKeyID(parts[1]) || parts[2] == "" || parts[3] == "" {
 		return Claims{}, Failure(onboarding.CodeSessionInvalid, errors.New("malformed token"))
 	}
 	kid := parts[1]
@@ -277,7 +276,7 @@ func decodeClaims(payload string) (Claims, error) {
 	switch {
 	case CheckClientRef(cj.Ref) != nil:
 		return Claims{}, errors.New("claim ref is not a valid client_ref")
-	case !jtiFormat.MatchString(cj.JTI):
+	case !ascii.IsToken(cj.JTI, 16, 64, "_-"):
 		return Claims{}, errors.New("claim jti is malformed")
 	case cj.Iat <= 0 || cj.Exp <= cj.Iat || cj.Exp > maxUnix:
 		return Claims{}, errors.New("claims iat/exp out of range")
@@ -301,22 +300,8 @@ func invalidField(field, msg string) error {
 		Fields: []onboarding.FieldError{{Field: field, Message: msg}}}
 }
 
-// messages are the caller-facing texts of the session codes: what happened
-// and what the customer can do, with nothing about why a check failed.
-var messages = map[onboarding.Code]string{
-	onboarding.CodeSessionMissing:    "This page must be opened from an onboarding link. Ask your provider for a new link.",
-	onboarding.CodeSessionInvalid:    "This onboarding link is not valid. Ask your provider for a new link.",
-	onboarding.CodeSessionExpired:    "This onboarding link has expired. Ask your provider for a new link.",
-	onboarding.CodeSessionUsed:       "This onboarding link was already used for another signup. Ask your provider for a new link.",
-	onboarding.CodeClientRefMismatch: "This signup does not belong to the customer the onboarding link was issued for.",
-}
-
 // Failure builds the domain error of a session check with its fixed,
-// caller-safe message; cause is for the logs.
+// caller-safe message (onboarding.SessionFailure); cause is for the logs.
 func Failure(code onboarding.Code, cause error) *onboarding.Error {
-	msg, ok := messages[code]
-	if !ok {
-		msg = messages[onboarding.CodeSessionInvalid]
-	}
-	return &onboarding.Error{Code: code, Message: msg, Cause: cause}
+	return onboarding.SessionFailure(code, cause)
 }

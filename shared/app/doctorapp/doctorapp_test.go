@@ -1,4 +1,4 @@
-package app_test
+package doctorapp_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 )
 
@@ -23,20 +24,10 @@ func TestDoctorPageURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{config.EnvPageURL: tt.pageURL, config.EnvAPIID: tt.apiID, config.EnvAllowedOrigins: "https://a.example, https://b.example"}
-			d := app.NewDoctor(config.LoadDoctor(func(k string) string { return env[k] }), app.Deps{AWS: aws.Config{Region: tt.region}})
+			d := doctorapp.NewDoctor(config.LoadDoctor(func(k string) string { return env[k] }), app.Deps{AWS: aws.Config{Region: tt.region}})
 			if d.PageURL != tt.want || len(d.AllowedOrigins) != 2 || d.GraphVersion != config.DefaultGraphVersion {
 				t.Fatalf("settings = %+v, want page %q", d.Settings, tt.want)
 			}
 		})
-	}
-}
-
-func TestDemoIsRegistered(t *testing.T) {
-	t.Parallel()
-	if app.HTTPFunctions["DemoFunction"] == nil {
-		t.Fatal("DemoFunction is not in app.HTTPFunctions")
-	}
-	if _, err := app.Demo(t.Context(), func(string) string { return "" }); err == nil {
-		t.Fatal("Demo built without TABLE_NAME and PLIVO_SECRET_ID")
 	}
 }

@@ -1,4 +1,7 @@
-package app
+// Package callbacksapp wires the callbacks function: POST
+// /webhooks/plivo/whatsapp, which receives Plivo's WhatsApp callbacks and
+// publishes them to the event bus.
+package callbacksapp
 
 import (
 	"context"
@@ -6,6 +9,7 @@ import (
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -13,30 +17,25 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
-// init registers the callbacks function from its own file, so adding it
-// changed no other function's wiring.
-func init() { HTTPFunctions["CallbacksFunction"] = Callbacks }
-
-// Callbacks builds the handler of POST /webhooks/plivo/whatsapp, which
-// receives Plivo's WhatsApp callbacks and publishes them to the bus.
-func Callbacks(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
+// New builds the callbacks function's handler from its environment.
+func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	cfg, err := config.LoadCallbacks(getenv)
 	if err != nil {
 		return nil, err
 	}
-	log := Logger(cfg.Common)
-	awsCfg, err := AWS(ctx)
+	log := app.Logger(cfg.Common)
+	awsCfg, err := app.AWS(getenv)
 	if err != nil {
 		return nil, err
 	}
-	r := NewCallbacksReceiver(cfg, Deps{AWS: awsCfg, Logger: log, Metrics: Metrics(cfg.Common, "callbacks")}, nil)
+	r := NewReceiver(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "callbacks")}, nil)
 	return r.Handle, nil
 }
 
-// NewCallbacksReceiver builds the callback receiver from its configuration;
-// bus defaults to an EventBridge client built from d.AWS.
-func NewCallbacksReceiver(c config.Callbacks, d Deps, bus eventbridge.API) *callbacks.Receiver {
-	d.defaults()
+// NewReceiver builds the callback receiver from its configuration; bus
+// defaults to an EventBridge client built from d.AWS.
+func NewReceiver(c config.Callbacks, d app.Deps, bus eventbridge.API) *callbacks.Receiver {
+	d.Defaults()
 	if bus == nil {
 		bus = awseb.NewFromConfig(d.AWS)
 	}

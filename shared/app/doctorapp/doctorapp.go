@@ -1,4 +1,6 @@
-package app
+// Package doctorapp wires the doctor function, which an operator invokes
+// to check a deployment.
+package doctorapp
 
 import (
 	"context"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
 	"github.com/techprovider/wa-onboarding/shared/meta"
@@ -17,20 +20,20 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
-// DoctorHandler is the doctor function's handler: an operator invokes it
+// Handler is the doctor function's handler: an operator invokes it
 // directly (aws lambda invoke), whatever the payload, and gets the report.
 // A failing check is the report's content, not an invocation error.
-type DoctorHandler func(ctx context.Context, payload json.RawMessage) (doctor.Report, error)
+type Handler func(ctx context.Context, payload json.RawMessage) (doctor.Report, error)
 
-// Doctor builds the doctor function's handler.
-func Doctor(ctx context.Context, getenv config.Getenv) (DoctorHandler, error) {
+// New builds the doctor function's handler from its environment.
+func New(_ context.Context, getenv config.Getenv) (Handler, error) {
 	cfg := config.LoadDoctor(getenv)
-	log := Logger(cfg.Common)
-	awsCfg, err := AWS(ctx)
+	log := app.Logger(cfg.Common)
+	awsCfg, err := app.AWS(getenv)
 	if err != nil {
 		return nil, err
 	}
-	d := NewDoctor(cfg, Deps{AWS: awsCfg, Logger: log})
+	d := NewDoctor(cfg, app.Deps{AWS: awsCfg, Logger: log})
 	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
 	return func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
 		r := d.Run(ctx)
@@ -52,9 +55,9 @@ func Doctor(ctx context.Context, getenv config.Getenv) (DoctorHandler, error) {
 // NewDoctor builds a doctor over the AWS clients of d.AWS, and Plivo and
 // Meta clients built from the credentials the doctor reads. Without
 // PAGE_URL the page is the one the API serves at its root.
-func NewDoctor(c config.Doctor, d Deps) *doctor.Doctor {
-	d.defaults()
-	settings := DoctorSettings(c)
+func NewDoctor(c config.Doctor, d app.Deps) *doctor.Doctor {
+	d.Defaults()
+	settings := Settings(c)
 	if settings.PageURL == "" && c.APIID != "" {
 		settings.PageURL = APIURL(c.APIID, d.AWS.Region)
 	}
@@ -95,8 +98,8 @@ func APIURL(apiID, region string) string {
 	return "https://" + apiID + ".execute-api." + region + "." + suffix + "/"
 }
 
-// DoctorSettings maps the doctor's configuration onto what it checks.
-func DoctorSettings(c config.Doctor) doctor.Settings {
+// Settings maps the doctor's configuration onto what it checks.
+func Settings(c config.Doctor) doctor.Settings {
 	return doctor.Settings{
 		Target:         "stage " + c.Stage,
 		MetaSecretID:   c.MetaSecretID,

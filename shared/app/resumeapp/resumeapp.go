@@ -1,4 +1,6 @@
-package app
+// Package resumeapp wires the scheduled resume function, which re-drives
+// verified signups that Plivo has not onboarded yet.
+package resumeapp
 
 import (
 	"context"
@@ -7,32 +9,27 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
-// ScheduledHandler handles an EventBridge scheduled event.
-type ScheduledHandler func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.ResumeReport, error)
+// Handler handles an EventBridge scheduled event.
+type Handler func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.ResumeReport, error)
 
-// ScheduledFunctions maps template logical IDs of scheduled functions to
-// their builders; the local stack runs them on a ticker.
-var ScheduledFunctions = map[string]func(ctx context.Context, getenv config.Getenv) (ScheduledHandler, error){
-	"ResumeFunction": Resume,
-}
-
-// Resume builds the resume function's handler: each run re-drives verified
-// signups that Plivo has not onboarded yet.
-func Resume(ctx context.Context, getenv config.Getenv) (ScheduledHandler, error) {
+// New builds the resume function's handler from its environment.
+func New(_ context.Context, getenv config.Getenv) (Handler, error) {
 	cfg, err := config.LoadSignup(getenv)
 	if err != nil {
 		return nil, err
 	}
-	log := Logger(cfg.Common)
-	awsCfg, err := AWS(ctx)
+	log := app.Logger(cfg.Common)
+	awsCfg, err := app.AWS(getenv)
 	if err != nil {
 		return nil, err
 	}
-	svc, _ := NewSignupService(cfg, Deps{AWS: awsCfg, Logger: log, Metrics: Metrics(cfg.Common, "resume")})
+	svc, _ := signupapp.NewService(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")})
 	return func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.ResumeReport, error) {
 		runID := ev.ID
 		if lc, ok := lambdacontext.FromContext(ctx); ok {

@@ -1,9 +1,12 @@
-package app
+// Package demoapp wires the App Review demo function: the IAM-authorized
+// routes that send a message and create or list templates through Plivo.
+package demoapp
 
 import (
 	"context"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -11,30 +14,25 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
-// init registers the demo function from its own file, so adding it changed
-// no other function's wiring.
-func init() { HTTPFunctions["DemoFunction"] = Demo }
-
-// Demo builds the App Review demo function's handler: the IAM-authorized
-// routes that send a message and create or list templates through Plivo.
-func Demo(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
+// New builds the demo function's handler from its environment.
+func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	cfg, err := config.LoadDemo(getenv)
 	if err != nil {
 		return nil, err
 	}
-	log := Logger(cfg.Common)
-	awsCfg, err := AWS(ctx)
+	log := app.Logger(cfg.Common)
+	awsCfg, err := app.AWS(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return demo.Handler(NewDemoService(cfg, Deps{AWS: awsCfg, Logger: log}), log), nil
+	return demo.Handler(NewService(cfg, app.Deps{AWS: awsCfg, Logger: log}), log), nil
 }
 
-// NewDemoService builds the demo service. Its Plivo client records each
+// NewService builds the demo service. Its Plivo client records each
 // exchange for callers that ask with demo.WithTrace (the local operator
 // console); otherwise the tracing transport only passes calls through.
-func NewDemoService(c config.Demo, d Deps) *demo.Service {
-	d.defaults()
+func NewService(c config.Demo, d app.Deps) *demo.Service {
+	d.Defaults()
 	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
 	return &demo.Service{
 		Records: &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},

@@ -1,0 +1,42 @@
+// Package statusapp wires the status function: GET
+// /api/whatsapp/embedded-signup/{waba_id}.
+package statusapp
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// New builds the status function's handler from its environment.
+func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
+	cfg, err := config.LoadStatus(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := app.Logger(cfg.Common)
+	awsCfg, err := app.AWS(getenv)
+	if err != nil {
+		return nil, err
+	}
+	svc := NewService(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "status")})
+	return apigw.StatusHandler(svc, log), nil
+}
+
+// NewService builds the read-only service of the status function.
+func NewService(c config.Status, d app.Deps) *onboarding.Service {
+	if d.DynamoDB == nil {
+		d.DynamoDB = dynamodb.NewFromConfig(d.AWS)
+	}
+	return &onboarding.Service{
+		Store:   &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
+		Logger:  d.Logger,
+		Metrics: d.Metrics,
+	}
+}

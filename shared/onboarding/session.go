@@ -1,0 +1,59 @@
+package onboarding
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrSessionUsed is returned by a SessionLedger or Store.AcquireSpending
+// when the session token was spent before.
+var ErrSessionUsed = errors.New("session token already used")
+
+// SessionUse is an onboarding-session token serving a signup: what is
+// recorded when the token is spent. It holds the token's ID, never the
+// token.
+type SessionUse struct {
+	ID        string
+	ClientRef string
+	// WABAID is the WABA the spending signup named; "" when it named none.
+	WABAID string
+	UsedAt time.Time
+	// ExpiresAt is when the record may be forgotten: the token's expiry
+	// plus the verifier's leeway, so a token the verifier still accepts
+	// always finds its record (DynamoDB TTL never deletes it early).
+	ExpiresAt time.Time
+}
+
+// SessionLedger spends session tokens on their own. The signup uses it
+// only when the request names no WABA: then there is no lock to take in
+// the same write (Store.AcquireSpending) before the code is exchanged.
+type SessionLedger interface {
+	// Spend records u when no use of u.ID exists, in one conditional
+	// write. Otherwise it writes nothing and returns the earlier use (nil
+	// when the store cannot say) and ErrSessionUsed.
+	Spend(ctx context.Context, u SessionUse) (*SessionUse, error)
+}
+
+// Reuse decides whether u may go on although its token was spent first,
+// by prev (nil when the store could not say), judged at u.UsedAt. It
+// returns nil or a session_used or session_expired error.
+//
+// A spent token still admits a retry of the same signup: a later request
+// with the same token, the same WABA ID and the same client_ref passes
+// while the first use's record is unexpired. The customer whose first
+// attempt met a Meta or Plivo outage (or who restarts Meta's dialog after a
+// rejected code and picks the same WABA) can try again without a new link,
+// and a leaked token cannot bind a different WABA to the customer. A signup
+// that named no WABA spends the token for good: there is nothing to
+// recognise a retry by.
+func (u SessionUse) Reuse(prev *SessionUse) error {
+	switch {
+	case prev != nil && !prev.ExpiresAt.IsZero() && !u.UsedAt.Before(prev.ExpiresAt):
+		// TTL deletion lags; the record's own time decides.
+		return SessionFailure(CodeSessionExpired, errors.New("spent token past its record's expiry"))
+	case prev != nil && prev.WABAID != "" && prev.WABAID == u.WABAID && prev.ClientRef == u.ClientRef:
+		return nil
+	}
+	return SessionFailure(CodeSessionUsed, errors.New("token already spent"))
+}
