@@ -134,7 +134,7 @@ func (st *stack) describe(name string, onboarded string) *function {
 		}
 		f.event = st.signupEvent
 		f.quick = rawEvent("signup-wrong-content-type.json")
-		f.created = "config; JSON logger; EMF metrics; aws.Config (env credentials, no call); DynamoDB client x2 (signup table, session ledger); Secrets Manager client; upstream http.Client (16 idle conns/host); empty secrets cache; Meta and Plivo clients; session verifier"
+		f.created = "config; JSON logger; EMF metrics; aws.Config (env credentials, no call); DynamoDB client (signup table and session ledger); Secrets Manager client; upstream http.Client (16 idle conns/host); empty secrets cache; Meta and Plivo clients; session verifier"
 	case "resume":
 		f.timeout = 55
 		f.env = st.signupEnviron

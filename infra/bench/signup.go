@@ -20,6 +20,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/logging"
@@ -115,7 +116,7 @@ func newInProcess(ctx context.Context, st *stack, u upstreams) (*inProcess, erro
 	// The production logger and metrics writers, aimed at io.Discard: their
 	// formatting is part of a signup's cost, the bytes are not.
 	log := logging.New(io.Discard, cfg.LogLevel)
-	svc, _ := signupapp.NewService(cfg, app.Deps{
+	svc, _ := signupapp.NewService(cfg, clients.Deps{
 		AWS:     awsCfg,
 		Logger:  log,
 		Metrics: &metrics.EMF{W: io.Discard, Namespace: cfg.MetricsNamespace, Function: "signup"},

@@ -38,7 +38,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/localdoctor"
 	"github.com/techprovider/wa-onboarding/infra/localstack"
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
@@ -109,7 +109,7 @@ func checkAWS(ctx context.Context) (doctor.Report, error) {
 	if err != nil {
 		return doctor.Report{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	d := doctorapp.NewDoctor(cfg, app.Deps{AWS: awsCfg})
+	d := doctorapp.NewDoctor(cfg, clients.Deps{AWS: awsCfg})
 	d.Target = fmt.Sprintf("AWS (%s), settings from the environment", awsCfg.Region)
 	return d.Run(ctx), nil
 }

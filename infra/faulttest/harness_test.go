@@ -23,7 +23,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -124,7 +124,7 @@ func newHarness(t *testing.T, opt options) *harness {
 		TableName: table,
 		Policy:    policy,
 	}
-	svc, _ := signupapp.NewService(cfg, app.Deps{
+	svc, _ := signupapp.NewService(cfg, clients.Deps{
 		Logger:         logging.New(h.out, "DEBUG"),
 		Metrics:        &metrics.EMF{W: h.out, Namespace: "Test", Function: "signup"},
 		HTTP:           &http.Client{Timeout: timeout},

@@ -28,7 +28,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/samtemplate"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
@@ -79,7 +79,7 @@ func New(ctx context.Context, o Options) (*doctor.Doctor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("localdoctor: AWS configuration: %w", err)
 	}
-	d := doctorapp.NewDoctor(cfg, app.Deps{AWS: awsCfg})
+	d := doctorapp.NewDoctor(cfg, clients.Deps{AWS: awsCfg})
 	d.Local = true
 	if d.PageURL == "" {
 		d.PageURL = o.PageURL

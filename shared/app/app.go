@@ -9,22 +9,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/techprovider/wa-onboarding/shared/config"
-	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/metrics"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
-	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 // Logger builds the JSON stdout logger of a function.
@@ -97,40 +91,6 @@ func (e EnvEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (s
 		return u, true, nil
 	}
 	return "", false, nil
-}
-
-// upstreamHTTPClient is shared by the Meta and Plivo clients: one pool of
-// keep-alive connections per execution environment.
-func upstreamHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t, Timeout: 10 * time.Second}
-}
-
-// Deps are the collaborators of the signup service that tests and the local
-// stack may replace.
-type Deps struct {
-	AWS     aws.Config
-	Logger  *slog.Logger
-	Metrics onboarding.Metrics
-	HTTP    *http.Client
-	// DynamoDB and SecretsManager default to clients built from AWS.
-	DynamoDB       dynamo.API
-	SecretsManager secrets.Client
-}
-
-// Defaults fills in the collaborators left nil.
-func (d *Deps) Defaults() {
-	if d.HTTP == nil {
-		d.HTTP = upstreamHTTPClient()
-	}
-	if d.DynamoDB == nil {
-		d.DynamoDB = dynamodb.NewFromConfig(d.AWS)
-	}
-	if d.SecretsManager == nil {
-		d.SecretsManager = secretsmanager.NewFromConfig(d.AWS)
-	}
 }
 
 // Metrics returns the CloudWatch metrics recorder of a function: EMF lines

@@ -10,6 +10,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -28,13 +29,13 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := NewReceiver(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "callbacks")}, nil)
+	r := NewReceiver(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "callbacks")}, nil)
 	return r.Handle, nil
 }
 
 // NewReceiver builds the callback receiver from its configuration; bus
 // defaults to an EventBridge client built from d.AWS.
-func NewReceiver(c config.Callbacks, d app.Deps, bus eventbridge.API) *callbacks.Receiver {
+func NewReceiver(c config.Callbacks, d clients.Deps, bus eventbridge.API) *callbacks.Receiver {
 	d.Defaults()
 	if bus == nil {
 		bus = awseb.NewFromConfig(d.AWS)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -25,13 +26,13 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return demo.Handler(NewService(cfg, app.Deps{AWS: awsCfg, Logger: log}), log), nil
+	return demo.Handler(NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log}), log), nil
 }
 
 // NewService builds the demo service. Its Plivo client records each
 // exchange for callers that ask with demo.WithTrace (the local operator
 // console); otherwise the tracing transport only passes calls through.
-func NewService(c config.Demo, d app.Deps) *demo.Service {
+func NewService(c config.Demo, d clients.Deps) *demo.Service {
 	d.Defaults()
 	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
 	return &demo.Service{

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
 	"github.com/techprovider/wa-onboarding/shared/meta"
@@ -33,7 +34,7 @@ func New(_ context.Context, getenv config.Getenv) (Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := NewDoctor(cfg, app.Deps{AWS: awsCfg, Logger: log})
+	d := NewDoctor(cfg, clients.Deps{AWS: awsCfg, Logger: log})
 	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
 	return func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
 		r := d.Run(ctx)
@@ -55,7 +56,7 @@ func New(_ context.Context, getenv config.Getenv) (Handler, error) {
 // NewDoctor builds a doctor over the AWS clients of d.AWS, and Plivo and
 // Meta clients built from the credentials the doctor reads. Without
 // PAGE_URL the page is the one the API serves at its root.
-func NewDoctor(c config.Doctor, d app.Deps) *doctor.Doctor {
+func NewDoctor(c config.Doctor, d clients.Deps) *doctor.Doctor {
 	d.Defaults()
 	settings := Settings(c)
 	if settings.PageURL == "" && c.APIID != "" {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 )
@@ -24,7 +24,7 @@ func TestDoctorPageURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{config.EnvPageURL: tt.pageURL, config.EnvAPIID: tt.apiID, config.EnvAllowedOrigins: "https://a.example, https://b.example"}
-			d := doctorapp.NewDoctor(config.LoadDoctor(func(k string) string { return env[k] }), app.Deps{AWS: aws.Config{Region: tt.region}})
+			d := doctorapp.NewDoctor(config.LoadDoctor(func(k string) string { return env[k] }), clients.Deps{AWS: aws.Config{Region: tt.region}})
 			if d.PageURL != tt.want || len(d.AllowedOrigins) != 2 || d.GraphVersion != config.DefaultGraphVersion {
 				t.Fatalf("settings = %+v, want page %q", d.Settings, tt.want)
 			}

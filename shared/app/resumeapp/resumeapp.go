@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -29,7 +30,7 @@ func New(_ context.Context, getenv config.Getenv) (Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, _ := signupapp.NewService(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")})
+	svc, _ := signupapp.NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")})
 	return func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.ResumeReport, error) {
 		runID := ev.ID
 		if lc, ok := lambdacontext.FromContext(ctx); ok {

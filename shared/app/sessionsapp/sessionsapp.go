@@ -10,6 +10,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 	"github.com/techprovider/wa-onboarding/shared/session"
@@ -27,6 +28,6 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 		return nil, err
 	}
 	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
-	m := &session.Minter{Keys: app.SessionKeys(cache, cfg.SecretID), TTL: cfg.TTL}
+	m := &session.Minter{Keys: clients.SessionKeys(cache, cfg.SecretID), TTL: cfg.TTL}
 	return apigw.SessionsHandler(m, cfg.PageURL, log), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/meta"
@@ -29,7 +30,7 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, cache := NewService(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")})
+	svc, cache := NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")})
 	return apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), nil
 }
 
@@ -43,7 +44,7 @@ func Sessions(cfg config.Signup, cache *secrets.Cache, log *slog.Logger) apigw.S
 		return nil
 	}
 	c := &session.Checker{
-		Verifier: &session.Verifier{Keys: app.SessionKeys(cache, cfg.SessionSecretID)},
+		Verifier: &session.Verifier{Keys: clients.SessionKeys(cache, cfg.SessionSecretID)},
 		Logger:   log,
 	}
 	return c.Check
@@ -51,7 +52,7 @@ func Sessions(cfg config.Signup, cache *secrets.Cache, log *slog.Logger) apigw.S
 
 // NewService builds the signup service (the resume function's too) from
 // its configuration.
-func NewService(c config.Signup, d app.Deps) (*onboarding.Service, *secrets.Cache) {
+func NewService(c config.Signup, d clients.Deps) (*onboarding.Service, *secrets.Cache) {
 	d.Defaults()
 	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
 	metaApp := func(ctx context.Context) (secrets.MetaApp, error) { return cache.MetaApp(ctx, c.MetaSecretID) }

@@ -25,18 +25,12 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := NewService(cfg, app.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "status")})
+	// Only a DynamoDB client: status reads records and nothing else, so it
+	// does not use clients.Deps (which would link Secrets Manager too).
+	svc := &onboarding.Service{
+		Store:   &dynamo.Store{Client: dynamodb.NewFromConfig(awsCfg), Table: cfg.TableName},
+		Logger:  log,
+		Metrics: app.Metrics(cfg.Common, "status"),
+	}
 	return apigw.StatusHandler(svc, log), nil
-}
-
-// NewService builds the read-only service of the status function.
-func NewService(c config.Status, d app.Deps) *onboarding.Service {
-	if d.DynamoDB == nil {
-		d.DynamoDB = dynamodb.NewFromConfig(d.AWS)
-	}
-	return &onboarding.Service{
-		Store:   &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
-		Logger:  d.Logger,
-		Metrics: d.Metrics,
-	}
 }
