@@ -44,6 +44,7 @@ func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck,
 	if err != nil {
 		return Error(ctx, log, rid, err)
 	}
+	svc.Prepared(ctx)
 	if sessions != nil {
 		use, err := sessions(ctx, in.Session, in.Request.Identity)
 		if err != nil {

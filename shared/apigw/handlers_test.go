@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,5 +160,35 @@ func TestInProgressAnswerHasRetryAfter(t *testing.T) {
 	resp, _ := signup(context.Background(), event("POST", "application/json", okBody, false))
 	if resp.StatusCode != 409 || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, "signup_in_progress") {
 		t.Fatalf("got %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+}
+
+// TestSignupPreparesOnlyValidRequests: the secrets preload runs for a
+// request that parsed, before anything else, and never for one refused at
+// the door (which must cost no AWS call).
+func TestSignupPreparesOnlyValidRequests(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		want        int
+	}{
+		{"valid", "application/json", okBody, 1},
+		{"wrong content type", "text/plain", okBody, 0},
+		{"not JSON", "application/json", "{", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var prepared atomic.Int32
+			svc := &onboarding.Service{Store: memstore.New(), Meta: stubMeta{}, Plivo: &stubPlivo{}, Logger: logging.New(io.Discard, "INFO"),
+				AppID:   func(context.Context) (string, error) { return "app", nil },
+				Prepare: func(context.Context) { prepared.Add(1) }}
+			_, _ = apigw.SignupHandler(svc, nil, svc.Logger)(context.Background(), event("POST", tt.contentType, tt.body, false))
+			if got := int(prepared.Load()); got != tt.want {
+				t.Fatalf("Prepare ran %d times, want %d", got, tt.want)
+			}
+		})
 	}
 }

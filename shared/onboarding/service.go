@@ -32,6 +32,19 @@ type Service struct {
 	Now      func() time.Time
 	Random   func() float64
 	Sleep    func(ctx context.Context, d time.Duration) error
+	// Prepare, when set, loads at once what a valid signup request is
+	// about to need (the secrets, on a cold start), so that the loads
+	// overlap instead of following one another. See Service.Prepared.
+	Prepare func(ctx context.Context)
+}
+
+// Prepared runs Prepare, if any. The signup handler calls it once the
+// request has parsed, before the session check, whose key fetch then joins
+// the loads in flight.
+func (s *Service) Prepared(ctx context.Context) {
+	if s.Prepare != nil {
+		s.Prepare(ctx)
+	}
 }
 
 // SignupRequest is what the onboarding page sends once Meta's flow finished.

@@ -120,6 +120,21 @@ func (c *Cache) fresh(secretID string) (string, bool) {
 	return e.value, true
 }
 
+// Preload fetches the secrets not cached yet, all at once, and waits for
+// them. A cold signup needs three secrets (session keys, Meta app, Plivo),
+// each at a different step; loaded together they cost one round trip
+// instead of three. Errors are left for the Get that needs the secret.
+func (c *Cache) Preload(ctx context.Context, secretIDs ...string) {
+	var wg sync.WaitGroup
+	for _, id := range secretIDs {
+		if _, ok := c.fresh(id); ok || id == "" {
+			continue
+		}
+		wg.Go(func() { _, _ = c.Get(ctx, id) })
+	}
+	wg.Wait()
+}
+
 // fetch runs one Secrets Manager call per key at a time. The call runs on a
 // context detached from the caller's cancellation: otherwise the first
 // caller timing out would fail every goroutine waiting on the same call.

@@ -83,5 +83,9 @@ func NewService(c config.Signup, d clients.Deps) (*onboarding.Service, *secrets.
 		Logger:  d.Logger,
 		Metrics: d.Metrics,
 	}
+	// A cold signup's three secrets load together (cached ones are skipped;
+	// the session keys' ID is empty when sessions are off).
+	secretIDs := []string{c.SessionSecretID, c.MetaSecretID, c.PlivoSecretID}
+	svc.Prepare = func(ctx context.Context) { cache.Preload(ctx, secretIDs...) }
 	return svc, cache
 }
