@@ -162,7 +162,7 @@ func (r *report) markdown() string {
 
 	if len(r.levels) > 0 {
 		w("## End to end: one signup through the real handler and clients\n\n")
-		w("`app.NewSignupService` with the real Meta, Plivo, DynamoDB and Secrets Manager clients, called through ")
+		w("`signupapp.NewService` with the real Meta, Plivo, DynamoDB and Secrets Manager clients, called through ")
 		w("`apigw.SignupHandler` with events/signup-ok.json (fresh WABA and code each time; onboarding sessions off). ")
 		w("*Upstream wait* is the wall time during which at least one of that signup's Meta or Plivo calls was inside a simulator handler ")
 		w("(the union of the calls' server-side intervals, so calls made concurrently count once); ")
@@ -350,7 +350,7 @@ func (r *report) markdown() string {
 
 		w("### Work done at init\n\n")
 		w("Calls counted at the stand-ins while the process initialised (before its first `GET .../next`), during its first invocation and during its second; package init from `GODEBUG=inittrace=1`. ")
-		w("What init creates is read from shared/app.\n\n")
+		w("What init creates is read from the wiring packages in shared/app.\n\n")
 		w("| function | AWS/upstream calls at init | 1st invocation | 2nd invocation | package init (sum) | heaviest package inits | created at init |\n|---|---|---|---|---:|---|---|\n")
 		initCallsOK := true
 		for _, f := range append([]*function{r.hello}, r.functions...) {

@@ -357,7 +357,7 @@ func (t tagTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
-// upstreamHTTPClient mirrors shared/app's upstream client (a clone of the
+// upstreamHTTPClient mirrors shared/app/clients' upstream client (a clone of the
 // default transport, 16 idle connections per host, 90 s idle timeout, 10 s
 // timeout) with the sample tag added.
 func upstreamHTTPClient() *http.Client {
