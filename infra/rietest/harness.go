@@ -382,6 +382,13 @@ type Function struct {
 // template environment, its timeout and memory size, and AWS endpoints that
 // record its calls. The function itself starts on the first Invoke.
 func (s *Stack) StartFunction(ctx context.Context, logicalID string) (*Function, error) {
+	return s.StartFunctionWith(ctx, logicalID)
+}
+
+// StartFunctionWith is StartFunction with overrides ("KEY=value") added
+// last to the environment, where they win: a test's shorter
+// AWS_LAMBDA_FUNCTION_TIMEOUT, which the emulator applies, for one.
+func (s *Stack) StartFunctionWith(ctx context.Context, logicalID string, overrides ...string) (*Function, error) {
 	bin, err := s.Build(ctx, logicalID)
 	if err != nil {
 		return nil, err
@@ -411,6 +418,7 @@ func (s *Stack) StartFunction(ctx context.Context, logicalID string) (*Function,
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		vars = append(vars, k+"="+env[k])
 	}
+	vars = append(vars, overrides...)
 	rie, err := testenv.StartRIE(ctx, bin, vars)
 	if err != nil {
 		return nil, err

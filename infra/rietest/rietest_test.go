@@ -541,10 +541,10 @@ func TestColdStart(t *testing.T) {
 		firsts, warms []time.Duration
 		// colds are first - warm of each fresh emulator: both invocations
 		// of one process, so a slow moment of the machine mostly hits both.
-		colds []time.Duration
-		size, rss     int64
-		lambdaSize    int64 // linux/arm64, as deployed
-		memory        int
+		colds      []time.Duration
+		size, rss  int64
+		lambdaSize int64 // linux/arm64, as deployed
+		memory     int
 	}
 	results := map[string]*result{}
 	seq := 0
