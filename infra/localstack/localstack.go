@@ -435,7 +435,9 @@ func (s *Stack) startSims(env map[string]string, b bindings) error {
 	s.metaAppSecret = randomHex(16)
 	plivoToken := randomHex(20)
 	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now})
-	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken})
+	// Plivo's onboarding makes the WABA's number a sender of the account:
+	// the simulator learns the number from the Meta grant it was issued in.
+	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber})
 	s.Secrets = secretsmanagersim.New()
 	seeds := map[string]any{
 		config.EnvMetaSecretID:  map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},

@@ -121,3 +121,20 @@ func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
 	s.tokens[token] = ts
 	return token, ts
 }
+
+// DisplayNumber returns the display number of the phone number ID in any
+// grant this Server issued a code for, as Meta's phone_numbers edge would
+// show it. The local stack hands it to the Plivo simulator, which makes a
+// number it onboards a sender, as Plivo's onboarding does.
+func (s *Server) DisplayNumber(phoneNumberID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.codes {
+		for _, n := range c.grant.PhoneNumbers {
+			if n.ID == phoneNumberID {
+				return n.DisplayPhoneNumber, true
+			}
+		}
+	}
+	return "", false
+}

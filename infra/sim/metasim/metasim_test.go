@@ -1154,3 +1154,23 @@ func TestControlRoutes(t *testing.T) {
 		t.Errorf("preflight: %d", r.status)
 	}
 }
+
+func TestDisplayNumber(t *testing.T) {
+	t.Parallel()
+	s := New(Config{AppID: "app", AppSecret: "secret"})
+	s.IssueCode(Grant{WABAID: "100", BusinessID: "300", PhoneNumbers: []PhoneNumber{
+		{ID: "201", DisplayPhoneNumber: "+1 555-010-0001"}, {ID: "202", DisplayPhoneNumber: "+1 555-010-0002"}}})
+	tests := []struct {
+		id, want string
+		ok       bool
+	}{
+		{"201", "+1 555-010-0001", true},
+		{"202", "+1 555-010-0002", true},
+		{"999", "", false},
+	}
+	for _, tt := range tests {
+		if got, ok := s.DisplayNumber(tt.id); got != tt.want || ok != tt.ok {
+			t.Errorf("DisplayNumber(%s) = %q, %v; want %q, %v", tt.id, got, ok, tt.want, tt.ok)
+		}
+	}
+}
