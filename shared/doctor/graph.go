@@ -19,28 +19,30 @@ type GraphVersion struct {
 // GraphVersions lists recent Graph API versions, oldest first.
 //
 // Source: Meta's changelog, https://developers.facebook.com/docs/graph-api/changelog/versions
-// (release dates), and its versioning rule, https://developers.facebook.com/docs/apps/versions:
-// "a version will no longer be usable two years after the date that the
-// subsequent version is released". Until is computed from that rule, so it
-// can differ from Meta's published date by a few days. Checked 2026-11;
-// add a row when Meta releases a version. A version newer than the last row
-// is treated as supported, since it can only be newer than the table.
+// (release and expiration dates, checked 2026-11). Where Meta has not
+// published an expiration date yet, Until follows its versioning rule,
+// https://developers.facebook.com/docs/apps/versions: "a version will no
+// longer be usable two years after the date that the subsequent version is
+// released"; Meta's published dates differ from that rule by up to nine
+// days (v20.0, v22.0), so they win when known. Add a row when Meta
+// releases a version. A version newer than the last row is treated as
+// supported, since it can only be newer than the table.
 var GraphVersions = graphTable([]struct {
-	version  string
-	released string
+	version, released, until string
 }{
-	{"v17.0", "2023-05-23"},
-	{"v18.0", "2023-09-12"},
-	{"v19.0", "2024-01-23"},
-	{"v20.0", "2024-05-21"},
-	{"v21.0", "2024-10-02"},
-	{"v22.0", "2025-01-21"},
-	{"v23.0", "2025-05-29"},
-	{"v24.0", "2025-10-08"},
-	{"v25.0", "2026-02-18"},
+	{"v17.0", "2023-05-23", "2025-09-12"},
+	{"v18.0", "2023-09-12", "2026-01-26"},
+	{"v19.0", "2024-01-23", "2026-05-21"},
+	{"v20.0", "2024-05-21", "2026-09-24"},
+	{"v21.0", "2024-10-02", "2027-01-21"},
+	{"v22.0", "2025-01-21", "2027-05-20"},
+	{"v23.0", "2025-05-29", "2027-10-08"},
+	{"v24.0", "2025-10-08", "2028-02-18"},
+	{"v25.0", "2026-02-18", "2028-07-29"},
+	{"v26.0", "2026-07-29", ""},
 })
 
-func graphTable(rows []struct{ version, released string }) []GraphVersion {
+func graphTable(rows []struct{ version, released, until string }) []GraphVersion {
 	out := make([]GraphVersion, len(rows))
 	for i, r := range rows {
 		released, err := time.Parse(time.DateOnly, r.released)
@@ -48,8 +50,13 @@ func graphTable(rows []struct{ version, released string }) []GraphVersion {
 			panic("doctor: bad release date for " + r.version)
 		}
 		out[i] = GraphVersion{Version: r.version, Released: released}
-		if i > 0 {
+		if i > 0 && out[i-1].Until.IsZero() {
 			out[i-1].Until = released.AddDate(2, 0, 0)
+		}
+		if r.until != "" {
+			if out[i].Until, err = time.Parse(time.DateOnly, r.until); err != nil {
+				panic("doctor: bad expiration date for " + r.version)
+			}
 		}
 	}
 	return out
