@@ -1,4 +1,4 @@
-package clients_test
+package sessionsapp_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/techprovider/wa-onboarding/shared/app/clients"
+	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
@@ -30,11 +30,11 @@ func keysJSON(id string, b byte) string {
 	return `{"keys":[{"id":"` + id + `","secret":"` + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) + `"}]}`
 }
 
-func TestSessionKeys(t *testing.T) {
+func TestKeys(t *testing.T) {
 	t.Parallel()
 	sm := &fakeSM{}
 	sm.value.Store(keysJSON("2026-10", 'a'))
-	keys := clients.SessionKeys(secrets.NewCache(sm, 0), "keys")
+	keys := sessionsapp.Keys(secrets.NewCache(sm, 0), "keys")
 	ctx := context.Background()
 	steps := []struct {
 		name      string
@@ -62,7 +62,7 @@ func TestSessionKeys(t *testing.T) {
 	}
 	bad := `{"keys":[{"id":"k","secret":"c2hvcnQ="}]}`
 	sm.value.Store(bad)
-	if _, err := clients.SessionKeys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
+	if _, err := sessionsapp.Keys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
 		t.Fatalf("bad keys: %v", err)
 	}
 }
