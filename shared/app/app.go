@@ -1,8 +1,9 @@
-// Package app holds what the functions' wiring packages share: the logger,
-// the metrics writer, the AWS configuration read from Lambda's environment,
-// and the services more than one function builds. Each function has its own
-// wiring package beside this one (signupapp, statusapp, ...), so a binary
-// links and initialises only what its function uses.
+// Package app holds what every function's wiring shares: the logger, the
+// metrics writer and the AWS configuration read from Lambda's environment
+// (shared/app/clients has the clients only some of them need). Each
+// function has its own wiring package beside this one (signupapp,
+// statusapp, ...), so a binary links and initialises only what its
+// function uses.
 package app
 
 import (
