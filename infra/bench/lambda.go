@@ -19,8 +19,9 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
-// helloPkg is the cold-start baseline, built exactly like the functions.
-const helloPkg = "./infra/bench/hello"
+// helloPkg is the cold-start baseline, built exactly like the functions:
+// the same one infra/rietest measures.
+const helloPkg = "./infra/rietest/testdata/hello"
 
 // function is one functions/<name> binary and how to run it here.
 type function struct {

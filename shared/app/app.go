@@ -27,6 +27,23 @@ func Logger(c config.Common) *slog.Logger {
 	return logging.New(os.Stdout, c.LogLevel)
 }
 
+// Config is a function's configuration: every one embeds config.Common.
+type Config interface{ CommonConfig() config.Common }
+
+// Load is how every function's wiring starts: it reads the configuration
+// with load, then builds the logger and the AWS configuration.
+func Load[C Config](getenv config.Getenv, load func(config.Getenv) (C, error)) (C, *slog.Logger, aws.Config, error) {
+	cfg, err := load(getenv)
+	if err != nil {
+		return cfg, nil, aws.Config{}, err
+	}
+	awsCfg, err := AWS(getenv)
+	if err != nil {
+		return cfg, nil, aws.Config{}, err
+	}
+	return cfg, Logger(cfg.CommonConfig()), awsCfg, nil
+}
+
 // AWS builds the SDK configuration from the variables Lambda sets in every
 // execution environment: AWS_REGION (or AWS_DEFAULT_REGION) and the role's
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. The SDK's

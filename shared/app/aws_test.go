@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
 )
 
 // lambdaEnv is what Lambda sets in every execution environment, plus extra.
@@ -123,6 +125,39 @@ func TestAWSEndpoints(t *testing.T) {
 			want := []string{tt.dynamo, tt.secrets, tt.bus}
 			if strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Fatalf("endpoints %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	errConfig := errors.New("TABLE_NAME is required")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		loadErr error
+		wantErr string
+	}{
+		{name: "configured", env: nil},
+		{name: "configuration refused", loadErr: errConfig, wantErr: "TABLE_NAME"},
+		{name: "no AWS region", env: map[string]string{"AWS_REGION": "-"}, wantErr: "AWS_REGION"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			load := func(getenv config.Getenv) (config.Status, error) {
+				return config.Status{Common: config.Common{LogLevel: "WARN"}, TableName: "t"}, tt.loadErr
+			}
+			cfg, log, awsCfg, err := app.Load(lambdaEnv(tt.env), load)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || log != nil {
+					t.Fatalf("err = %v, logger %v; want an error naming %s and no logger", err, log, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || cfg.TableName != "t" || log == nil || awsCfg.Region != "eu-west-1" {
+				t.Fatalf("Load = %+v, %v, %q, %v", cfg, log, awsCfg.Region, err)
 			}
 		})
 	}

@@ -126,6 +126,10 @@ type Common struct {
 	Stage            string
 }
 
+// CommonConfig returns c; through embedding, every function's
+// configuration has it, which lets app.Load serve them all.
+func (c Common) CommonConfig() Common { return c }
+
 func (r *reader) common() Common {
 	return Common{
 		LogLevel:         r.str(EnvLogLevel, "INFO"),

@@ -20,12 +20,7 @@ import (
 
 // New builds the callbacks function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	cfg, err := config.LoadCallbacks(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadCallbacks)
 	if err != nil {
 		return nil, err
 	}

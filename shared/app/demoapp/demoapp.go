@@ -17,12 +17,7 @@ import (
 
 // New builds the demo function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	cfg, err := config.LoadDemo(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadDemo)
 	if err != nil {
 		return nil, err
 	}

@@ -28,9 +28,10 @@ type Handler func(ctx context.Context, payload json.RawMessage) (doctor.Report, 
 
 // New builds the doctor function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (Handler, error) {
-	cfg := config.LoadDoctor(getenv)
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	// The doctor reports a bad setting as a failed check, so its loader
+	// never fails.
+	load := func(g config.Getenv) (config.Doctor, error) { return config.LoadDoctor(g), nil }
+	cfg, log, awsCfg, err := app.Load(getenv, load)
 	if err != nil {
 		return nil, err
 	}

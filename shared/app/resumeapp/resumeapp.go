@@ -21,12 +21,7 @@ type Handler func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.R
 
 // New builds the resume function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (Handler, error) {
-	cfg, err := config.LoadSignup(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSignup)
 	if err != nil {
 		return nil, err
 	}

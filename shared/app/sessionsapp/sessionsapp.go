@@ -19,12 +19,7 @@ import (
 
 // New builds the sessions function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	cfg, err := config.LoadSessions(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSessions)
 	if err != nil {
 		return nil, err
 	}

@@ -22,12 +22,7 @@ import (
 
 // New builds the signup function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	cfg, err := config.LoadSignup(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSignup)
 	if err != nil {
 		return nil, err
 	}

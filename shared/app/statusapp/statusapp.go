@@ -16,12 +16,7 @@ import (
 
 // New builds the status function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	cfg, err := config.LoadStatus(getenv)
-	if err != nil {
-		return nil, err
-	}
-	log := app.Logger(cfg.Common)
-	awsCfg, err := app.AWS(getenv)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadStatus)
 	if err != nil {
 		return nil, err
 	}
