@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -48,22 +49,14 @@ type phaseNote struct {
 	loadBefore, loadAfter float64
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
+// percentile is the nearest-rank p-th percentile of xs (0 when empty).
+func percentile[T cmp.Ordered](xs []T, p float64) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
 	}
-	s := slices.Clone(ds)
+	s := slices.Clone(xs)
 	slices.Sort(s)
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
-
-func percentileF(fs []float64, p float64) float64 {
-	if len(fs) == 0 {
-		return 0
-	}
-	s := slices.Clone(fs)
-	sort.Float64s(s)
 	i := int(math.Ceil(p*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
 }
@@ -177,9 +170,9 @@ func (r *report) markdown() string {
 				lv.concurrency, len(lv.results), float64(len(lv.results))/lv.wall.Seconds(),
 				ms(percentile(s.e2e, .5)), ms(percentile(s.e2e, .99)), ms(percentile(s.upstream, .5)),
 				ms(percentile(s.overhead, .5)), ms(percentile(s.overhead, .99)),
-				percentileF(s.ratio, .5), percentileF(s.ratio, .99),
+				percentile(s.ratio, .5), percentile(s.ratio, .99),
 				ms(percentile(s.dynamo, .5)), ms(percentile(s.dynamo, .99)),
-				ms(percentile(s.own, .5)), ms(percentile(s.own, .99)), percentileF(s.ownRatio, .99),
+				ms(percentile(s.own, .5)), ms(percentile(s.own, .99)), percentile(s.ownRatio, .99),
 				ms(lv.benchCPU/time.Duration(n)), ms(lv.dbCPU/time.Duration(n)), len(lv.errors))
 		}
 		w("\n*Own ratio* = end to end / the union of all its calls' intervals. DynamoDB and Secrets Manager round trips are timed at the SDK's HTTP client; DynamoDB's include the counting proxy's hop. ")
@@ -210,9 +203,9 @@ func (r *report) markdown() string {
 		c1 := r.levels[0]
 		s1 := r.stats(c1)
 		add(fmt.Sprintf("overhead p99 (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.overhead, .99)), percentile(s1.overhead, .99) < targetOverheadP99)
-		add(fmt.Sprintf("e2e / upstream wait p99 (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentileF(s1.ratio, .99)), percentileF(s1.ratio, .99) <= targetRatio)
+		add(fmt.Sprintf("e2e / upstream wait p99 (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentile(s1.ratio, .99)), percentile(s1.ratio, .99) <= targetRatio)
 		add(fmt.Sprintf("own overhead p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.own, .99)), percentile(s1.own, .99) < targetOverheadP99)
-		add(fmt.Sprintf("own ratio p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentileF(s1.ownRatio, .99)), percentileF(s1.ownRatio, .99) <= targetRatio)
+		add(fmt.Sprintf("own ratio p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentile(s1.ownRatio, .99)), percentile(s1.ownRatio, .99) <= targetRatio)
 
 		// Calls per warm signup, over every level.
 		var total calls
@@ -415,7 +408,7 @@ func (r *report) markdown() string {
 			w("and less the time during which at least one simulator call or DynamoDB round trip was (*own*; DynamoDB timed at a proxy in front of DynamoDB Local). All waits are unions of the calls' intervals.\n\n")
 			w("| e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | ratio p99 | DynamoDB p50 | DynamoDB p99 | own p50 | own p99 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 			w("| %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n\n", ms(percentile(l.e2e, .5)), ms(percentile(l.e2e, .99)), ms(percentile(upstream, .5)),
-				ms(percentile(over, .5)), ms(percentile(over, .99)), percentileF(ratio, .99),
+				ms(percentile(over, .5)), ms(percentile(over, .99)), percentile(ratio, .99),
 				ms(percentile(dynamo, .5)), ms(percentile(dynamo, .99)), ms(percentile(own, .5)), ms(percentile(own, .99)))
 			add("signup binary under the emulator: overhead p99 (sessions on)", "< 5 ms", ms(percentile(over, .99)), percentile(over, .99) < targetOverheadP99)
 			add("signup binary under the emulator: own overhead p99, DynamoDB counted as a wait", "< 5 ms", ms(percentile(own, .99)), percentile(own, .99) < targetOverheadP99)

@@ -744,13 +744,6 @@ func freshIdentity(t *testing.T, raw []byte, n int) []byte {
 	return out
 }
 
-func fastest(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	return slices.Min(ds)
-}
-
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0

@@ -22,6 +22,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
 
 // countingAPI is the DynamoDB client with a count of the calls made, by
@@ -335,28 +336,6 @@ func TestAcquireSpendingNeedsSessionTable(t *testing.T) {
 	}
 }
 
-// graph is a healthy Graph API granting one WABA with one number.
-type graph struct{ waba string }
-
-func (graph) ExchangeCode(_ context.Context, code string) (string, error) {
-	return "token-" + code, nil
-}
-func (g graph) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
-	return onboarding.TokenInfo{AppID: "app", Valid: true, Scopes: map[string][]string{"whatsapp_business_management": {g.waba}}}, nil
-}
-func (graph) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555 0100"}}, nil
-}
-func (graph) OwnerBusinessID(context.Context, string, string) (string, error) {
-	return "198765432109876", nil
-}
-
-type plivoOK struct{}
-
-func (plivoOK) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	return onboarding.PlivoResult{APIID: "api"}, nil
-}
-
 // TestSignupSessionsOnDynamoDB runs signups bound to a session through
 // the service on DynamoDB Local and counts the write calls: a fresh
 // signup with a WABA ID takes its lock and spends its token in one
@@ -420,7 +399,7 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			svc := &onboarding.Service{Store: store, Sessions: ledger, Meta: graph{waba: waba}, Plivo: plivoOK{},
+			svc := &onboarding.Service{Store: store, Sessions: ledger, Meta: onboardingtest.Meta{AppID: "app", WABAID: waba}, Plivo: onboardingtest.Plivo{},
 				AppID:  func(context.Context) (string, error) { return "app", nil },
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
 			req := onboarding.SignupRequest{Code: "code", RequestID: "rid", Identity: onboarding.Identity{WABAID: waba},

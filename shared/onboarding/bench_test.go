@@ -4,14 +4,15 @@ import (
 	"context"
 	"io"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
 	"github.com/techprovider/wa-onboarding/shared/metrics"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
 
 // The benchmarks here measure the service's own CPU and allocations per
@@ -23,42 +24,15 @@ import (
 // Fixed IDs of the benchmark signups; each gets its own WABA ID.
 const (
 	benchAppID    = "700000000000009"
-	benchPhone    = "112233445566778"
-	benchBusiness = "198765432109876"
+	benchPhone    = onboardingtest.PhoneNumberID
+	benchBusiness = onboardingtest.BusinessID
 )
-
-// benchMeta is a Graph API that grants whatever WABA it is asked about,
-// with one number, at no cost beyond building its answers.
-type benchMeta struct{}
-
-func (benchMeta) ExchangeCode(_ context.Context, code string) (string, error) {
-	return "token-" + code, nil
-}
-
-func (benchMeta) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
-	return onboarding.TokenInfo{AppID: benchAppID, Valid: true}, nil
-}
-
-func (benchMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{ID: benchPhone, DisplayPhoneNumber: "+1 555-010-0100", VerifiedName: "Bench"}}, nil
-}
-
-func (benchMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
-	return benchBusiness, nil
-}
-
-// benchPlivo onboards every WABA at once.
-type benchPlivo struct{}
-
-func (benchPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	return onboarding.PlivoResult{APIID: "bench-api-id", Message: "Embedded signup completed successfully."}, nil
-}
 
 func benchService(store onboarding.Store) *onboarding.Service {
 	return &onboarding.Service{
 		Store:   store,
-		Meta:    benchMeta{},
-		Plivo:   benchPlivo{},
+		Meta:    onboardingtest.Meta{AppID: benchAppID},
+		Plivo:   onboardingtest.Plivo{},
 		AppID:   func(context.Context) (string, error) { return benchAppID, nil },
 		Policy:  onboarding.DefaultRetryPolicy,
 		Logger:  logging.New(io.Discard, "INFO"),
@@ -84,7 +58,7 @@ func BenchmarkSignup(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
+	defer testenv.StartCPU(b)()
 	for i := range b.N {
 		res, err := svc.Signup(ctx, reqs[i])
 		if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
@@ -112,7 +86,7 @@ func BenchmarkResume(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
+	defer testenv.StartCPU(b)()
 	for i := range b.N {
 		store.Put(due)
 		rep, err := svc.Resume(ctx, 25, "run")
@@ -120,25 +94,4 @@ func BenchmarkResume(b *testing.B) {
 			b.Fatalf("resume %d: %+v %v", i, rep, err)
 		}
 	}
-}
-
-// startCPU returns a func that reports the process's CPU time per
-// iteration since the call as cpu-ns/op. On a machine shared with other
-// work, ns/op is wall time and grows with the wait for a core; cpu-ns/op
-// does not. GC and other background work of the process are included.
-func startCPU(b *testing.B) func() {
-	start := processCPU()
-	return func() {
-		if b.N > 0 {
-			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-		}
-	}
-}
-
-func processCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
@@ -97,37 +98,10 @@ func TestCheckUseOutlivesVerifier(t *testing.T) {
 	}
 }
 
-// metaOK is a healthy Graph API: the token grants grantWABA (waba when
-// empty), which has one number.
-type metaOK struct{ grantWABA string }
-
-func (metaOK) ExchangeCode(_ context.Context, code string) (string, error) {
-	return "token-" + code, nil
-}
-func (m metaOK) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
-	g := m.grantWABA
-	if g == "" {
-		g = waba
-	}
-	return onboarding.TokenInfo{AppID: testAppID, Valid: true, Scopes: map[string][]string{"whatsapp_business_management": {g}}}, nil
-}
-func (metaOK) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555 0100"}}, nil
-}
-func (metaOK) OwnerBusinessID(context.Context, string, string) (string, error) {
-	return "198765432109876", nil
-}
-
-type plivoOK struct{}
-
-func (plivoOK) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	return onboarding.PlivoResult{APIID: "api"}, nil
-}
-
 // signupService runs signups against store, which is also the session
 // ledger, at now.
 func signupService(store *memstore.Store, now time.Time) *onboarding.Service {
-	return &onboarding.Service{Store: store, Sessions: store, Meta: metaOK{}, Plivo: plivoOK{},
+	return &onboarding.Service{Store: store, Sessions: store, Meta: onboardingtest.Meta{AppID: testAppID, WABAID: waba}, Plivo: onboardingtest.Plivo{},
 		AppID:  func(context.Context) (string, error) { return testAppID, nil },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixed(now)}
 }
@@ -258,7 +232,7 @@ func TestCheckConcurrentFirstUse(t *testing.T) {
 			use, err := c.Check(context.Background(), iss.Token, id)
 			if err == nil {
 				svc := signupService(store, t0)
-				svc.Meta = metaOK{grantWABA: id.WABAID}
+				svc.Meta = onboardingtest.Meta{AppID: testAppID, WABAID: id.WABAID}
 				_, err = svc.Signup(context.Background(), onboarding.SignupRequest{Code: "c", Identity: id, Session: &use})
 			}
 			mu.Lock()
