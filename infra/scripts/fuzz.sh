@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# fuzz.sh runs every Go fuzz target of the repository for a while, one after
-# the other, printing one line per target. Usage: infra/scripts/fuzz.sh [time]
-# where time is a go test -fuzztime value (default 10s). Targets are found by
-# their declaration, so a new `func FuzzX(f *testing.F)` is picked up as is.
-# A failing target prints its output and leaves the crasher in the package's
-# testdata/fuzz, where it becomes a regression test.
+# fuzz.sh runs every Go fuzz target of the repository, one after the other,
+# printing one line per target. Usage: infra/scripts/fuzz.sh [budget] where
+# budget is a go test -fuzztime value: a count of inputs such as 10000x
+# (the default, what `make test` runs) or a duration such as 2m (`make fuzz`).
+#
+# A count bounds the run by work: the seed corpus plus that many new inputs,
+# however loaded the machine is. A duration ends on a wall-clock deadline,
+# and Go's fuzz coordinator then sometimes reports "context deadline
+# exceeded" when a worker is busy at that moment, without any failing input;
+# only such time-bounded runs are retried once for it. Minimizing a new input
+# is bounded by work too (-fuzzminimizetime), for the same reason.
+#
+# Targets are found by their declaration, so a new `func FuzzX(f *testing.F)`
+# is picked up as is. A failing target prints its output and leaves the
+# crasher in the package's testdata/fuzz, where it becomes a regression test.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-fuzztime=${1:-10s}
+fuzztime=${1:-10000x}
 GO=${GO:-go}
 
 log=$(mktemp)
@@ -25,11 +34,12 @@ for file in "${targets[@]}"; do
   while read -r name; do
     count=$((count + 1))
     start=$SECONDS
-    run() { "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$dir" >"$log" 2>&1; }
-    # Go's fuzz coordinator can report "context deadline exceeded" when the
-    # fuzz time ends while a worker is busy, without any failing input: that
-    # is the engine, not our code, so such a run is tried once more.
-    if run || { ! grep -q 'Failing input written' "$log" && grep -q 'context deadline exceeded' "$log" && run; }; then
+    run() {
+      "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime=1000x \
+        -timeout=10m "$dir" >"$log" 2>&1
+    }
+    if run || { [[ $fuzztime != *x ]] && ! grep -q 'Failing input written' "$log" &&
+      grep -q 'context deadline exceeded' "$log" && run; }; then
       printf '  ok    %-32s %-36s %ss\n' "$name" "$dir" $((SECONDS - start))
     else
       failed=$((failed + 1))

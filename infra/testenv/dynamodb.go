@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -144,7 +145,15 @@ var shared *DynamoDB
 // it prints why and exits 1: it never skips.
 //
 //	func TestMain(m *testing.M) { testenv.MustDynamoDB(m) }
+//
+// A process that only fuzzes runs without it: Go starts every fuzz worker
+// as a fresh copy of the test binary, TestMain included, and a JVM per
+// worker made a short fuzz run wait tens of seconds on a loaded machine.
+// Fuzz targets therefore never touch DynamoDB.
 func MustDynamoDB(m *testing.M) {
+	if onlyFuzzing() {
+		os.Exit(m.Run())
+	}
 	db, err := StartDynamoDB(context.Background())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: DynamoDB Local did not start: %v\n", err)
@@ -162,6 +171,21 @@ func MustDynamoDB(m *testing.M) {
 	code := m.Run()
 	db.Stop()
 	os.Exit(code)
+}
+
+// onlyFuzzing reports whether this test process runs nothing but a fuzz
+// target: a fuzz worker, or a coordinator started with -run='^$'.
+func onlyFuzzing() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return value("test.fuzzworker") == "true" || (value("test.fuzz") != "" && value("test.run") == "^$")
 }
 
 // SharedDynamoDB returns the instance that MustDynamoDB started, or nil
