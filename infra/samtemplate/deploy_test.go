@@ -239,3 +239,37 @@ func sortedNames[V any](m map[string]V) []string {
 	return out
 }
 
+
+// TestStackContentsDocumented: docs/sam.md's "What the stack contains"
+// names every resource of the template, so that the list cannot fall
+// behind again. Log groups, alarms and saved queries are covered by their
+// group's row (`*LogGroup`, `*Alarm`, QueryDefinition).
+func TestStackContentsDocumented(t *testing.T) {
+	tpl := load(t)
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "sam.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	start := strings.Index(doc, "## What the stack contains")
+	if start < 0 {
+		t.Fatal(`docs/sam.md has no "## What the stack contains"`)
+	}
+	section := doc[start:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	grouped := map[string]string{"AWS::Logs::LogGroup": "`*LogGroup`", "AWS::CloudWatch::Alarm": "`*Alarm`", "AWS::Logs::QueryDefinition": "QueryDefinition"}
+	for _, name := range sortedNames(tpl.CFN.Resources) {
+		typ := tpl.ResourceType(name)
+		if row, ok := grouped[typ]; ok {
+			if !strings.Contains(section, row) {
+				t.Errorf("docs/sam.md's stack contents have no %s row for %s (%s)", row, name, typ)
+			}
+			continue
+		}
+		if !strings.Contains(section, "`"+name+"`") {
+			t.Errorf("docs/sam.md's stack contents do not name %s (%s): add a row", name, typ)
+		}
+	}
+}
