@@ -239,7 +239,6 @@ func sortedNames[V any](m map[string]V) []string {
 	return out
 }
 
-
 // TestStackContentsDocumented: docs/sam.md's "What the stack contains"
 // names every resource of the template, so that the list cannot fall
 // behind again. Log groups, alarms and saved queries are covered by their
