@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/localstack"
 )
 
@@ -96,6 +97,7 @@ func banner(out io.Writer, st *localstack.Stack, link string, took time.Duration
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nWhatsApp onboarding is running (%s), ready in %.1fs.\n\n", mode, took.Seconds())
 	fmt.Fprintf(&b, "  Open      %s\n", st.URL)
+	fmt.Fprintf(&b, "  Console   %s%s  (operator: onboarded WABAs, App Review demos, doctor)\n", st.URL, console.Prefix)
 	if link != "" {
 		fmt.Fprintf(&b, "  Link      %s\n            (one signup, 15 minutes; another: make session)\n", link)
 	}
