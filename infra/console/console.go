@@ -199,7 +199,7 @@ func (c *Console) doctor(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
 		return
 	}
-	rep, err := c.Doctor(r.Context(), localdoctor.PageURL(r.Host, r.TLS != nil))
+	rep, err := c.Doctor(r.Context(), localdoctor.ServedFrom(r))
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
