@@ -245,3 +245,22 @@ func TestDoctorChecksTheServedOrigin(t *testing.T) {
 		}
 	}
 }
+
+func TestWABAsList(t *testing.T) {
+	t.Parallel()
+	c := console.New(nil, nil, nil)
+	get := func() (int, string) {
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, httptest.NewRequest(http.MethodGet, console.WABAsPath, nil))
+		return w.Code, w.Body.String()
+	}
+	if code, body := get(); code != http.StatusServiceUnavailable {
+		t.Fatalf("without a table: %d %s", code, body)
+	}
+	c.WABAs = func(context.Context) ([]console.WABA, error) {
+		return []console.WABA{{WABAID: waba, DisplayPhoneNumber: "+1 555-010-0000", ClientRef: "customer-42"}}, nil
+	}
+	if code, body := get(); code != http.StatusOK || !strings.Contains(body, `"waba_id": "`+waba+`"`) || !strings.Contains(body, "customer-42") {
+		t.Fatalf("list: %d %s", code, body)
+	}
+}
