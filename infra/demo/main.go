@@ -36,6 +36,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/techprovider/wa-onboarding/infra/localurl"
 	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
@@ -78,7 +79,8 @@ type common struct {
 func (c *common) register(fs *flag.FlagSet) {
 	def := os.Getenv(EnvAPIURL)
 	if def == "" {
-		def = "http://localhost:8080"
+		// The local stack, where `make run` recorded it (localurl).
+		def = localurl.Running(localurl.Root())
 	}
 	fs.StringVar(&c.api, "api", def, "base URL of the API (env "+EnvAPIURL+")")
 	fs.StringVar(&c.sign, "sign", "auto", "SigV4-sign the request: auto (AWS credentials, or placeholder ones for an API on this machine), true or false")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/localstack"
+	"github.com/techprovider/wa-onboarding/infra/localurl"
 )
 
 // preferredPort is tried when PORT is unset, so the address stays the same
@@ -59,6 +60,13 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 	}
 	banner(out, st, link, time.Since(start))
+	// The tools that talk to the stack (make doctor, session, demo-*) find
+	// it here when it is not on port 8080.
+	forget, err := localurl.Record(localurl.Root(), st.URL)
+	if err != nil {
+		fmt.Fprintln(out, "Could not record the stack's URL for the other make targets:", err)
+	}
+	defer forget()
 
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nStopping…")

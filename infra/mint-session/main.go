@@ -47,14 +47,12 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/techprovider/wa-onboarding/infra/localurl"
 	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
-
-// DefaultAPI is the local stack's preferred address (infra/local).
-const DefaultAPI = "http://localhost:8080"
 
 // localCredentials sign requests to a local stack, whose IAM stand-in
 // checks that a SigV4 signature is there, not whose it is.
@@ -79,7 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("mint-session", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.api, "api", envOr("MINT_SESSION_API", DefaultAPI), "base URL of the API serving "+apigw.SessionsPath)
+	fs.StringVar(&o.api, "api", envOr("MINT_SESSION_API", localurl.Running(localurl.Root())), "base URL of the API serving "+apigw.SessionsPath)
 	fs.StringVar(&o.clientRef, "client-ref", "", "the customer the link is for (required to mint)")
 	fs.DurationVar(&o.ttl, "ttl", 0, "link lifetime, 1m..24h (default: the function's SESSION_TTL)")
 	fs.StringVar(&o.keys, "keys", "", "mint offline with this keys secret JSON file ('-' for stdin) instead of calling the API")
