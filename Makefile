@@ -51,7 +51,7 @@ build-DoctorFunction:    ; $(call lambda-build,doctor)
 help: ## list the targets; "required:" names the variables a target cannot run without
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-deps: ## install java, DynamoDB Local, aws-lambda-rie and chromium (idempotent)
+deps: ## install java, DynamoDB Local, aws-lambda-rie, chromium, actionlint and cfn-lint (idempotent)
 	@infra/scripts/deps.sh all
 
 build: ## build every function into .build/<fn>/bootstrap for this machine
@@ -60,7 +60,7 @@ build: ## build every function into .build/<fn>/bootstrap for this machine
 	  printf '  %-8s %s\n' $$fn "$$(du -h $(BUILD_DIR)/$$fn/bootstrap | cut -f1)"; \
 	done
 
-test: deps ## vet, all tests (race detector on), then a short fuzz run
+test: deps ## vet, all tests (race detector on), a short fuzz run, then make lint
 	@echo "== go vet ./..."
 	@$(GO) vet ./...
 	@echo "== go test -race ./..."
@@ -72,7 +72,7 @@ test: deps ## vet, all tests (race detector on), then a short fuzz run
 	@infra/scripts/fuzz.sh 10s
 	@$(MAKE) lint
 
-lint: ## lint the GitHub workflows (actionlint) and template.yaml (cfn-lint)
+lint: ## lint the GitHub workflows (actionlint), template.yaml and infra/ci's template (cfn-lint)
 	@infra/scripts/deps.sh actionlint cfnlint >/dev/null
 	@echo "== actionlint .github/workflows"
 	@.cache/bin/actionlint
