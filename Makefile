@@ -20,6 +20,13 @@ FUZZTIME   ?= 2m
 # make test fuzzes by a count of inputs, so a loaded machine is slower, never failed.
 FUZZ_INPUTS ?= 10000x
 CONFIG_ENV ?= default
+SAM        ?= sam
+
+# require stops a target, before anything runs, unless each variable named
+# in $(1) is set; the message names the variable as it is typed on the make
+# command line. A target that calls it says "required: VAR=" in its ## help.
+missing = $(strip $(foreach v,$(1),$(if $(strip $($(v))),,$(v))))
+require = $(if $(call missing,$(1)),$(error make $@ needs $(foreach v,$(call missing,$(1)),$(v)=): e.g. make $@ $(foreach v,$(call missing,$(1)),$(v)=...) (make help lists each target's variables)))
 
 # --- sam build (BuildMethod: makefile) ------------------------------------
 # sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set; Lambda runs
@@ -41,12 +48,12 @@ build-DoctorFunction:    ; $(call lambda-build,doctor)
 
 # --- local ------------------------------------------------------------------
 
-.PHONY: help deps build test fuzz run invoke deploy bench doctor clean session demo-message demo-template
+.PHONY: help deps build test lint fuzz run invoke deploy bench doctor clean session demo-message demo-template
 
-help: ## list the targets
+help: ## list the targets; "required:" names the variables a target cannot run without
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-deps: ## install java, DynamoDB Local, aws-lambda-rie and chromium (idempotent)
+deps: ## install java, DynamoDB Local, aws-lambda-rie, chromium, actionlint and cfn-lint (idempotent)
 	@infra/scripts/deps.sh all
 
 build: ## build every function into .build/<fn>/bootstrap for this machine
@@ -55,7 +62,7 @@ build: ## build every function into .build/<fn>/bootstrap for this machine
 	  printf '  %-8s %s\n' $$fn "$$(du -h $(BUILD_DIR)/$$fn/bootstrap | cut -f1)"; \
 	done
 
-test: deps ## vet, all tests (race detector on), then a short fuzz run
+test: deps ## vet, all tests (race detector on), a short fuzz run, then make lint
 	@echo "== go vet ./..."
 	@$(GO) vet ./...
 	@echo "== go test -race ./..."
@@ -65,6 +72,14 @@ test: deps ## vet, all tests (race detector on), then a short fuzz run
 	@sed 's/^/   /' .artifacts/coldstart.txt
 	@echo "== fuzz (FUZZ_INPUTS=$(FUZZ_INPUTS) new inputs per target, bounded by work, not time)"
 	@infra/scripts/fuzz.sh $(FUZZ_INPUTS)
+	@$(MAKE) lint
+
+lint: ## lint the GitHub workflows (actionlint), template.yaml and infra/ci's template (cfn-lint)
+	@infra/scripts/deps.sh actionlint cfnlint >/dev/null
+	@echo "== actionlint .github/workflows"
+	@.cache/bin/actionlint
+	@echo "== cfn-lint template.yaml infra/ci/*.yaml"
+	@PATH="$$PATH:$(CURDIR)/.cache/bin" cfn-lint template.yaml infra/ci/*.yaml
 
 fuzz: ## fuzz every Fuzz target for FUZZTIME (default 2m) each
 	@infra/scripts/fuzz.sh $(FUZZTIME)
@@ -76,9 +91,13 @@ invoke: ## run one function's binary under aws-lambda-rie: EVENT=events/signup-o
 	@infra/scripts/deps.sh java dynamodb rie >/dev/null
 	@$(GO) run ./infra/invoke -fn "$(FN)" -event "$(EVENT)"
 
-deploy: ## sam build && sam deploy (CONFIG_ENV=default|prod)
-	sam build --config-env $(CONFIG_ENV)
-	sam deploy --config-env $(CONFIG_ENV)
+deploy: ## sam build && sam deploy with samconfig.toml's CONFIG_ENV=default|prod, in your AWS region (docs/deploy.md)
+	@command -v $(SAM) >/dev/null || { echo "make deploy needs the AWS SAM CLI, and '$(SAM)' is not on PATH: install it (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html), then follow docs/deploy.md" >&2; exit 1; }
+	@region="$${AWS_REGION:-$${AWS_DEFAULT_REGION:-$$(aws configure get region 2>/dev/null || true)}}"; \
+	  [ -n "$$region" ] || { echo "make deploy: no AWS region: set AWS_REGION, or a region in your AWS profile (aws configure)" >&2; exit 1; }; \
+	  echo "== $(SAM) build + deploy --config-env $(CONFIG_ENV) --region $$region"; \
+	  $(SAM) build --config-env $(CONFIG_ENV) && \
+	  $(SAM) deploy --config-env $(CONFIG_ENV) --region "$$region"
 
 session: ## print an onboarding link for the local stack: CLIENT_REF=customer-1 TTL=15m
 	@$(GO) run ./infra/mint-session -client-ref "$(or $(CLIENT_REF),customer-1)" -ttl "$(or $(TTL),15m)"
@@ -94,10 +113,12 @@ DEMO_TEXT     := Hello from our WhatsApp integration!
 DEMO_BODY     := Hi {{1}}, your order {{2}} has shipped.
 DEMO_EXAMPLES := Ana,\#1042
 
-demo-message: ## App Review demo 1, send a message: WABA=<id> DST=+14155550100 [TEXT=...] [API=<url>]
+demo-message: ## App Review demo 1, send a message; required: WABA=<id> DST=+14155550100; optional: TEXT=... API=<url>
+	$(call require,WABA DST)
 	@$(GO) run ./infra/demo message -waba "$(WABA)" -dst "$(DST)" -text "$(or $(TEXT),$(DEMO_TEXT))" $(if $(API),-api "$(API)")
 
-demo-template: ## App Review demo 2, create a template: WABA=<id> [NAME=...] [CATEGORY=UTILITY] [BODY=...] [API=<url>]
+demo-template: ## App Review demo 2, create a template; required: WABA=<id>; optional: NAME=... CATEGORY=UTILITY BODY=... API=<url>
+	$(call require,WABA)
 	@$(GO) run ./infra/demo template -waba "$(WABA)" -name "$(or $(NAME),order_update)" -category "$(or $(CATEGORY),UTILITY)" \
 	  -body "$(or $(BODY),$(DEMO_BODY))" -examples "$(or $(EXAMPLES),$(DEMO_EXAMPLES))" $(if $(API),-api "$(API)")
 

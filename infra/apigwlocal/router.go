@@ -71,7 +71,10 @@ type Router struct {
 	// Timeout bounds each invocation, as the integration timeout does;
 	// zero means DefaultTimeout.
 	Timeout time.Duration
-	// Log receives one line per request; nil means slog.Default().
+	// Log receives a line for each request the router answered itself (no
+	// route, no signature, a body too large, a failed or timed-out
+	// function), and at debug level for the others, whose functions log
+	// their own access line; nil means slog.Default().
 	Log *slog.Logger
 }
 
@@ -291,7 +294,14 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		writeMessage(w, status, http.StatusText(status), ev.RequestContext.RequestID)
 	}
-	log.Info("apigw request", "route", route.Key(), "function", route.Function, "request_id", ev.RequestContext.RequestID,
+	// Every function writes its own access line ("request", with the same
+	// request ID, route and status); repeating it here wrote each request
+	// twice. The stand-in only speaks up when API Gateway answered itself.
+	level := slog.LevelDebug
+	if status != resp.StatusCode {
+		level = slog.LevelInfo
+	}
+	log.Log(r.Context(), level, "apigw request", "route", route.Key(), "function", route.Function, "request_id", ev.RequestContext.RequestID,
 		"status", status, "duration_ms", time.Since(start).Milliseconds())
 }
 

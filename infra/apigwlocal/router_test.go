@@ -292,3 +292,44 @@ func TestIAMAuthorizer(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestLoggedOnce: a request the function answered is in the log
+// once, as the function's own access line; the router adds an info line
+// only when API Gateway answers itself.
+func TestRequestLoggedOnce(t *testing.T) {
+	t.Parallel()
+	rt, err := apigwlocal.NewRouter([]apigwlocal.Route{
+		{Method: "GET", Path: "/ok", Function: "OkFunction", Handler: func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return events.APIGatewayV2HTTPResponse{StatusCode: 201, Body: "{}"}, nil
+		}},
+		{Method: "GET", Path: "/broken", Function: "BrokenFunction", Handler: func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+			return events.APIGatewayV2HTTPResponse{}, errors.New("init failed")
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	rt.Log = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tests := []struct {
+		path   string
+		status int
+		lines  int // "apigw request" lines at info
+	}{
+		{"/ok", 201, 0},
+		{"/nowhere", 404, 1},
+		{"/broken", 500, 1},
+	}
+	for _, tt := range tests {
+		buf.Reset()
+		// ServeHTTP returns after its log line: no waiting on a server.
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		if w.Code != tt.status {
+			t.Fatalf("%s: status %d, want %d", tt.path, w.Code, tt.status)
+		}
+		if n := strings.Count(buf.String(), `msg="apigw request"`); n != tt.lines {
+			t.Errorf("%s: %d router lines at info, want %d:\n%s", tt.path, n, tt.lines, buf.String())
+		}
+	}
+}

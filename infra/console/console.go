@@ -77,6 +77,9 @@ type Console struct {
 	assets   map[string]asset
 	// Doctor runs the doctor for a request; localdoctor.Run by default.
 	Doctor func(ctx context.Context, pageURL string) (any, error)
+	// WABAs lists the onboarded WABAs the demos can use; Wrap reads them
+	// from the signup table, New leaves it nil (the list answers 503).
+	WABAs func(ctx context.Context) ([]WABA, error)
 }
 
 // Wrap returns a handler that serves the console under /console and passes
@@ -84,6 +87,7 @@ type Console struct {
 // builds every function; if that fails, the console page says why.
 func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv) *Console {
 	c := New(next, getenv, nil)
+	c.WABAs = tableWABAs(getenv)
 	if build, ok := registry.HTTP[demoFunc]; ok {
 		c.demo, c.buildErr = build(ctx, getenv)
 	} else {
@@ -140,6 +144,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.asset(w, r, strings.TrimPrefix(p, AssetsPath))
 	case p == DoctorPath:
 		c.doctor(w, r)
+	case p == WABAsPath:
+		c.wabas(w, r)
 	case strings.HasPrefix(p, RunPath):
 		c.run(w, r, strings.TrimPrefix(p, RunPath))
 	default:
@@ -199,7 +205,7 @@ func (c *Console) doctor(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
 		return
 	}
-	rep, err := c.Doctor(r.Context(), localdoctor.PageURL(r.Host, r.TLS != nil))
+	rep, err := c.Doctor(r.Context(), localdoctor.ServedFrom(r))
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return

@@ -213,3 +213,54 @@ func TestPageAssetsAndPassThrough(t *testing.T) {
 		t.Fatalf("list templates: %d", r.StatusCode)
 	}
 }
+
+// TestDoctorChecksTheServedOrigin: the console's doctor checks the origin
+// the operator's browser reached the stack on, tunnels included.
+func TestDoctorChecksTheServedOrigin(t *testing.T) {
+	t.Parallel()
+	c := console.New(nil, nil, nil)
+	var got []string
+	c.Doctor = func(_ context.Context, pageURL string) (any, error) {
+		got = append(got, pageURL)
+		return map[string]any{"ok": true}, nil
+	}
+	for _, tt := range []struct {
+		host    string
+		headers map[string]string
+		want    string
+	}{
+		{"127.0.0.1:8080", nil, "http://127.0.0.1:8080"},
+		{"localhost:8080", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "abc.tunnel.example"}, "https://abc.tunnel.example"},
+	} {
+		got = nil
+		r := httptest.NewRequest(http.MethodGet, console.DoctorPath, nil)
+		r.Host = tt.host
+		for k, v := range tt.headers {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || len(got) != 1 || got[0] != tt.want {
+			t.Errorf("host %s %v: status %d, doctor checked %q, want %q", tt.host, tt.headers, w.Code, got, tt.want)
+		}
+	}
+}
+
+func TestWABAsList(t *testing.T) {
+	t.Parallel()
+	c := console.New(nil, nil, nil)
+	get := func() (int, string) {
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, httptest.NewRequest(http.MethodGet, console.WABAsPath, nil))
+		return w.Code, w.Body.String()
+	}
+	if code, body := get(); code != http.StatusServiceUnavailable {
+		t.Fatalf("without a table: %d %s", code, body)
+	}
+	c.WABAs = func(context.Context) ([]console.WABA, error) {
+		return []console.WABA{{WABAID: waba, DisplayPhoneNumber: "+1 555-010-0000", ClientRef: "customer-42"}}, nil
+	}
+	if code, body := get(); code != http.StatusOK || !strings.Contains(body, `"waba_id": "`+waba+`"`) || !strings.Contains(body, "customer-42") {
+		t.Fatalf("list: %d %s", code, body)
+	}
+}

@@ -114,8 +114,19 @@ func TestDemosInTheLocalStack(t *testing.T) {
 		}
 	})
 
+	t.Run("console lists the onboarded WABA", func(t *testing.T) {
+		s, b := do("GET", console.WABAsPath, "", "", false)
+		var list struct{ WABAs []console.WABA }
+		if s != 200 || json.Unmarshal(b, &list) != nil || len(list.WABAs) != 1 {
+			t.Fatalf("wabas: %d %s", s, b)
+		}
+		if w := list.WABAs[0]; w.WABAID != waba || w.DisplayPhoneNumber != display || w.ClientRef == "" || w.OnboardedAt == "" {
+			t.Fatalf("wabas: %+v", w)
+		}
+	})
+
 	t.Run("console page and doctor", func(t *testing.T) {
-		if s, b := do("GET", console.Prefix, "", "", false); s != 200 || !strings.Contains(string(b), "App Review demos") {
+		if s, b := do("GET", console.Prefix, "", "", false); s != 200 || !strings.Contains(string(b), "App Review demos") || !strings.Contains(string(b), `id="waba-pick"`) {
 			t.Fatalf("page: %d", s)
 		}
 		s, b := do("GET", console.DoctorPath, "", "", false)

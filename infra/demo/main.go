@@ -36,6 +36,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/techprovider/wa-onboarding/infra/localurl"
+	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
 )
@@ -77,7 +79,8 @@ type common struct {
 func (c *common) register(fs *flag.FlagSet) {
 	def := os.Getenv(EnvAPIURL)
 	if def == "" {
-		def = "http://localhost:8080"
+		// The local stack, where `make run` recorded it (localurl).
+		def = localurl.Running(localurl.Root())
 	}
 	fs.StringVar(&c.api, "api", def, "base URL of the API (env "+EnvAPIURL+")")
 	fs.StringVar(&c.sign, "sign", "auto", "SigV4-sign the request: auto (AWS credentials, or placeholder ones for an API on this machine), true or false")
@@ -141,11 +144,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2, nil
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2, nil
+	if err := makevar.Parse(fs, args); err != nil {
+		if makevar.FromMake() {
+			return 2, err
+		}
+		return 2, nil // the flag package printed it, with the usage
 	}
 	if *waba == "" {
-		return 2, errors.New("-waba is required")
+		return 2, errors.New(makevar.Flag("waba") + " is required")
 	}
 	cl, err := build()
 	if err != nil {
@@ -209,7 +215,7 @@ func splitList(s string) []string {
 func send(ctx context.Context, c common, cl call, out io.Writer) (int, error) {
 	base, err := url.Parse(strings.TrimRight(c.api, "/"))
 	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-		return 0, fmt.Errorf("-api %q is not an http(s) URL", c.api)
+		return 0, fmt.Errorf("%s%q is not an http(s) URL", makevar.Flag("api"), c.api)
 	}
 	var body []byte
 	if cl.body != nil {

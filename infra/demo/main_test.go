@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -145,4 +146,37 @@ func TestSigning(t *testing.T) {
 	if got := regionOf("abc123.execute-api.ap-south-1.amazonaws.com"); got != "ap-south-1" {
 		t.Errorf("regionOf = %q", got)
 	}
+}
+
+// TestErrorsNameMakeVariables runs the command as `make demo-message`
+// does (make exports MAKELEVEL): its errors name WABA= and API=, which the
+// user typed, not the Go flags. t.Setenv rules out t.Parallel.
+func TestErrorsNameMakeVariables(t *testing.T) {
+	tests := []struct {
+		makelevel string
+		args      []string
+		want      string
+		notWant   string
+	}{
+		{"1", []string{"message", "-dst", "+14155550100", "-text", "x"}, "WABA= is required", "-waba"},
+		{"1", []string{"message", "-waba", "1", "-dst", "+1", "-text", "x", "-api", "ftp://x"}, `API="ftp://x" is not`, "-api"},
+		{"1", []string{"message", "-waba", "1", "-text", "x", "-colour", "red"}, "COLOUR=", "-colour"},
+		{"", []string{"message", "-dst", "+14155550100", "-text", "x"}, "-waba is required", "WABA="},
+	}
+	for _, tt := range tests {
+		t.Setenv("MAKELEVEL", tt.makelevel)
+		var out, errOut bytes.Buffer
+		code, err := run(context.Background(), tt.args, &out, &errOut)
+		if code != 2 && code != 1 || err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tt.notWant) {
+			t.Errorf("MAKELEVEL=%q run(%q) = %d, %v; want an error with %q and without %q", tt.makelevel, tt.args, code, err, tt.want, tt.notWant)
+		}
+	}
+}
+
+// TestMain clears MAKELEVEL: `make test` runs go test from a recipe, which
+// would make every message name Make variables; the tests that want that
+// set it themselves.
+func TestMain(m *testing.M) {
+	_ = os.Unsetenv("MAKELEVEL")
+	os.Exit(m.Run())
 }

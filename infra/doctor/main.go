@@ -38,6 +38,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/localdoctor"
 	"github.com/techprovider/wa-onboarding/infra/localstack"
+	"github.com/techprovider/wa-onboarding/infra/localurl"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -47,7 +48,9 @@ import (
 // EnvLocalURL is where a running local stack is looked for.
 const EnvLocalURL = "LOCAL_URL"
 
-const defaultLocalURL = "http://localhost:8080"
+// defaultLocalURL is where `make run` serves: localurl.Default, or the
+// port it recorded when 8080 was busy.
+var defaultLocalURL = localurl.Running(localurl.Root())
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

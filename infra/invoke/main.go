@@ -28,15 +28,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/infra/rietest"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
 func main() {
-	fn := flag.String("fn", "", "function: its folder under functions/ (signup) or its logical ID (SignupFunction); default: the one the event is for")
-	event := flag.String("event", "", "event file, e.g. events/signup-ok.json")
-	seed := flag.Bool("seed", true, "write the records events/README.md lists before invoking")
-	flag.Parse()
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fn := fs.String("fn", "", "function: its folder under functions/ (signup) or its logical ID (SignupFunction); default: the one the event is for")
+	event := fs.String("event", "", "event file, e.g. events/signup-ok.json")
+	seed := fs.Bool("seed", true, "write the records events/README.md lists before invoking")
+	if err := makevar.Parse(fs, os.Args[1:]); err != nil {
+		if makevar.FromMake() {
+			fmt.Fprintln(os.Stderr, "invoke:", err)
+		}
+		os.Exit(2)
+	}
 	if *event == "" {
 		fmt.Fprintln(os.Stderr, "usage: go run ./infra/invoke [-fn signup] -event events/signup-ok.json")
 		os.Exit(2)
@@ -77,7 +84,7 @@ func run(ctx context.Context, fn, eventPath string, seed bool, stdout, stderr io
 	if fn != "" {
 		id = rietest.LogicalID(fn)
 	} else if id, err = s.FunctionFor(filepath.Base(eventPath), raw); err != nil {
-		return fmt.Errorf("%w (name the function with -fn)", err)
+		return fmt.Errorf("%w (name the function with %s)", err, makevar.Flag("fn"))
 	}
 	if !contains(s.Template.Functions(), id) {
 		return fmt.Errorf("template.yaml has no %s (functions: %s)", id, strings.Join(s.Template.Functions(), ", "))

@@ -17,7 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/console"
 	"github.com/techprovider/wa-onboarding/infra/localstack"
+	"github.com/techprovider/wa-onboarding/infra/localurl"
 )
 
 // preferredPort is tried when PORT is unset, so the address stays the same
@@ -58,6 +60,13 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 	}
 	banner(out, st, link, time.Since(start))
+	// The tools that talk to the stack (make doctor, session, demo-*) find
+	// it here when it is not on port 8080.
+	forget, err := localurl.Record(localurl.Root(), st.URL)
+	if err != nil {
+		fmt.Fprintln(out, "Could not record the stack's URL for the other make targets:", err)
+	}
+	defer forget()
 
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nStopping…")
@@ -96,6 +105,7 @@ func banner(out io.Writer, st *localstack.Stack, link string, took time.Duration
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nWhatsApp onboarding is running (%s), ready in %.1fs.\n\n", mode, took.Seconds())
 	fmt.Fprintf(&b, "  Open      %s\n", st.URL)
+	fmt.Fprintf(&b, "  Console   %s%s  (operator: onboarded WABAs, App Review demos, doctor)\n", st.URL, console.Prefix)
 	if link != "" {
 		fmt.Fprintf(&b, "  Link      %s\n            (one signup, 15 minutes; another: make session)\n", link)
 	}

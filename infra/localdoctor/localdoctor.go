@@ -13,6 +13,7 @@ package localdoctor
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,8 +53,10 @@ type Options struct {
 	Getenv config.Getenv
 	// Template is template.yaml; the repository's when empty.
 	Template string
-	// PageURL is where the local stack serves the page, e.g.
-	// http://localhost:8080; PAGE_URL wins when set.
+	// PageURL is the origin the page is actually served from, as the
+	// browser reached it (http://127.0.0.1:8080, or a tunnel's https://
+	// address); it wins over PAGE_URL, which the local stack sets to its
+	// own address and which only says where links point. Empty: PAGE_URL.
 	PageURL string
 	// Break, when set, is applied to the doctor before it is returned: how
 	// `make doctor BROKEN=1` shows what failures look like.
@@ -81,7 +84,7 @@ func New(ctx context.Context, o Options) (*doctor.Doctor, error) {
 	}
 	d := doctorapp.NewDoctor(cfg, clients.Deps{AWS: awsCfg})
 	d.Local = true
-	if d.PageURL == "" {
+	if o.PageURL != "" {
 		d.PageURL = o.PageURL
 	}
 	d.Target = "local stack"
@@ -207,6 +210,31 @@ func PageURL(host string, tls bool) string {
 		u.Scheme = "https"
 	}
 	return u.String()
+}
+
+// ServedFrom returns the origin the browser reached the local stack on for
+// r. Behind an HTTPS tunnel (how Meta's SDK is tried against a laptop) the
+// request arrives as plain HTTP for the tunnel's host; the tunnel's
+// X-Forwarded-Proto and X-Forwarded-Host say what the browser used. This
+// only feeds the local doctor's report, so the headers are taken as sent.
+func ServedFrom(r *http.Request) string {
+	host, tls := r.Host, r.TLS != nil
+	if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
+		host = h
+	}
+	switch strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))) {
+	case "https":
+		tls = true
+	case "http":
+		tls = false
+	}
+	return PageURL(host, tls)
+}
+
+// firstValue is the first of a comma-separated header value (one per proxy).
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
 }
 
 // Run builds the doctor, runs it bounded by timeout, and marks the results

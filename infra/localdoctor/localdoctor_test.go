@@ -3,6 +3,8 @@ package localdoctor_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,4 +124,54 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 		t.Fatalf("template has no %q", old)
 	}
 	return s[:i] + new + s[i+len(old):]
+}
+
+func TestServedFrom(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		host    string
+		headers map[string]string
+		want    string
+	}{
+		{"localhost", "localhost:8080", nil, "http://localhost:8080"},
+		{"loopback address", "127.0.0.1:8080", nil, "http://127.0.0.1:8080"},
+		{"https tunnel", "localhost:8080", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "abc.tunnel.example"}, "https://abc.tunnel.example"},
+		{"tunnel keeping the host", "abc.tunnel.example", map[string]string{"X-Forwarded-Proto": "https"}, "https://abc.tunnel.example"},
+		{"proxy chain", "localhost:8080", map[string]string{"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": "a.example, b.example"}, "https://a.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/console/doctor", nil)
+			r.Host = tt.host
+			for k, v := range tt.headers {
+				r.Header.Set(k, v)
+			}
+			if got := localdoctor.ServedFrom(r); got != tt.want {
+				t.Errorf("ServedFrom = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestServedOriginWinsOverPageURL: the local stack sets PAGE_URL to its own
+// address; the doctor checks the origin the page was actually reached on.
+// Not parallel: New parses template.yaml, and goformation's parser must not
+// run beside the other tests' parses.
+func TestServedOriginWinsOverPageURL(t *testing.T) {
+	env := map[string]string{"PAGE_URL": "http://localhost:8080/", "TABLE_NAME": "SignupTable"}
+	get := func(k string) string { return env[k] }
+	for served, want := range map[string]string{
+		"https://abc.tunnel.example": "https://abc.tunnel.example",
+		"":                           "http://localhost:8080/",
+	} {
+		d, err := localdoctor.New(context.Background(), localdoctor.Options{Getenv: get, PageURL: served})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.PageURL != want {
+			t.Errorf("served from %q: the doctor checks %q, want %q", served, d.PageURL, want)
+		}
+	}
 }

@@ -47,13 +47,12 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/techprovider/wa-onboarding/infra/localurl"
+	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
-
-// DefaultAPI is the local stack's preferred address (infra/local).
-const DefaultAPI = "http://localhost:8080"
 
 // localCredentials sign requests to a local stack, whose IAM stand-in
 // checks that a SigV4 signature is there, not whose it is.
@@ -78,7 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("mint-session", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.api, "api", envOr("MINT_SESSION_API", DefaultAPI), "base URL of the API serving "+apigw.SessionsPath)
+	fs.StringVar(&o.api, "api", envOr("MINT_SESSION_API", localurl.Running(localurl.Root())), "base URL of the API serving "+apigw.SessionsPath)
 	fs.StringVar(&o.clientRef, "client-ref", "", "the customer the link is for (required to mint)")
 	fs.DurationVar(&o.ttl, "ttl", 0, "link lifetime, 1m..24h (default: the function's SESSION_TTL)")
 	fs.StringVar(&o.keys, "keys", "", "mint offline with this keys secret JSON file ('-' for stdin) instead of calling the API")
@@ -88,7 +87,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.rotate, "rotate", "", "read a keys secret on stdin, print it with a new primary key of this ID")
 	fs.IntVar(&o.keep, "keep", 1, "with -rotate: previous keys to keep")
 	fs.BoolVar(&o.json, "json", false, "print the whole answer as JSON, not just the link")
-	if err := fs.Parse(args); err != nil {
+	if err := makevar.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -116,10 +115,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return printKeys(stdout, ks, k, o.keep)
 	case o.clientRef == "":
-		return errors.New("-client-ref is required (or -new-key / -rotate)")
+		return errors.New(makevar.Flag("client-ref") + " is required (or -new-key / -rotate)")
 	}
 	if o.ttl != 0 && (o.ttl < session.MinTTL || o.ttl > session.MaxTTL || o.ttl%time.Second != 0) {
-		return fmt.Errorf("-ttl must be whole seconds between %s and %s", session.MinTTL, session.MaxTTL)
+		return fmt.Errorf("%s must be whole seconds between %s and %s", makevar.Flag("ttl"), session.MinTTL, session.MaxTTL)
 	}
 	var ans apigw.SessionAnswer
 	var err error

@@ -217,3 +217,35 @@ func checkSignature(r *http.Request, body []byte) error {
 type sigErr struct{ s string }
 
 func (e *sigErr) Error() string { return e.s }
+
+// TestErrorsNameMakeVariables runs the command as `make session` does
+// (make exports MAKELEVEL): its errors name CLIENT_REF= and TTL=.
+// t.Setenv rules out t.Parallel.
+func TestErrorsNameMakeVariables(t *testing.T) {
+	tests := []struct {
+		makelevel string
+		args      []string
+		want      string
+		notWant   string
+	}{
+		{"1", []string{"-client-ref", "c", "-ttl", "2s"}, "TTL= must be whole seconds", "-ttl"},
+		{"1", []string{"-client-ref", "c", "-ttl", "soon"}, `invalid value "soon" for TTL=`, "-ttl"},
+		{"1", []string{"-ttl", "15m"}, "CLIENT_REF= is required", "-client-ref is"},
+		{"", []string{"-client-ref", "c", "-ttl", "2s"}, "-ttl must be whole seconds", "TTL="},
+	}
+	for _, tt := range tests {
+		t.Setenv("MAKELEVEL", tt.makelevel)
+		err := run(context.Background(), tt.args, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tt.notWant) {
+			t.Errorf("MAKELEVEL=%q run(%q) = %v; want an error with %q and without %q", tt.makelevel, tt.args, err, tt.want, tt.notWant)
+		}
+	}
+}
+
+// TestMain clears MAKELEVEL: `make test` runs go test from a recipe, which
+// would make every message name Make variables; the tests that want that
+// set it themselves.
+func TestMain(m *testing.M) {
+	_ = os.Unsetenv("MAKELEVEL")
+	os.Exit(m.Run())
+}

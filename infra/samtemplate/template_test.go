@@ -532,7 +532,7 @@ func TestSamconfig(t *testing.T) {
 		}
 	}
 	for _, env := range []string{"default", "prod"} {
-		for _, k := range []string{"global.parameters.stack_name", "global.parameters.region", "build.parameters.cached",
+		for _, k := range []string{"global.parameters.stack_name", "build.parameters.cached",
 			"build.parameters.parallel", "deploy.parameters.capabilities", "deploy.parameters.resolve_s3",
 			"deploy.parameters.confirm_changeset", "deploy.parameters.parameter_overrides"} {
 			if !keys[env+"."+k] {

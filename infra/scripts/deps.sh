@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs the tools that local runs, tests and CI need, idempotently and
-# without prompts. Usage: infra/scripts/deps.sh [java] [dynamodb] [rie] [chromium] [all]
+# without prompts. Usage:
+#   infra/scripts/deps.sh [java] [dynamodb] [rie] [chromium] [actionlint] [cfnlint] [all]
 # With no argument it installs everything. It prints one line per component.
 #
 # Everything lands either in Debian's system paths (apt) or under the repository's
@@ -17,6 +18,10 @@ DDB_NPM_PKG="amplify-dynamodb-simulator@2.9.30" # ships DynamoDB Local 1.25.1
 DDB_NPM_SHA512="c5379e44bbf311fab2779961ddb1f8734907bd21c79a6843e590ec1c5280439836665e89aa515dbad6908422c7cf1129e91cb5a3b4c1ea7888a17b9002749ec1"
 RIE_MODULE="github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
 RIE_VERSION="v0.0.0-20261030222936-bef5c4ba774d"
+# The linters `make test` runs on .github/workflows/ and template.yaml.
+ACTIONLINT_MODULE="github.com/rhysd/actionlint/cmd/actionlint"
+ACTIONLINT_VERSION="v1.7.12"
+CFNLINT_VERSION="1.51.0" # installed only when no cfn-lint is on PATH
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -124,15 +129,53 @@ dep_chromium() {
   log chromium "installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
 }
 
+dep_actionlint() {
+  local bin="$CACHE/bin/actionlint"
+  # A bumped pin replaces an older binary: -version prints the module version first.
+  if [ -x "$bin" ] && [ "$("$bin" -version 2>/dev/null | head -n1)" = "$ACTIONLINT_VERSION" ]; then
+    log actionlint "ok ($bin $ACTIONLINT_VERSION)"
+    return
+  fi
+  command -v go >/dev/null || die "go not found on PATH"
+  mkdir -p "$CACHE/bin"
+  # Outside the repo's module, like the emulator: nothing is added to our go.mod.
+  GOBIN="$CACHE/bin" go install "$ACTIONLINT_MODULE@$ACTIONLINT_VERSION"
+  log actionlint "installed $ACTIONLINT_MODULE@$ACTIONLINT_VERSION into $bin"
+}
+
+# cfn-lint is a Python tool. One already on PATH (any 1.x) is used as is;
+# otherwise the pinned version goes into a virtual environment under .cache/,
+# so neither the system's Python nor its externally-managed packages change.
+dep_cfnlint() {
+  if command -v cfn-lint >/dev/null; then
+    log cfnlint "ok ($(command -v cfn-lint), $(cfn-lint --version 2>/dev/null || echo 'version unknown'))"
+    return
+  fi
+  local venv="$CACHE/cfn-lint" bin="$CACHE/bin/cfn-lint"
+  if [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "cfn-lint $CFNLINT_VERSION" ]; then
+    log cfnlint "ok ($bin, cfn-lint $CFNLINT_VERSION)"
+    return
+  fi
+  if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3 python3-venv
+  fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFNLINT_VERSION"
+  mkdir -p "$CACHE/bin"
+  ln -sf "$venv/bin/cfn-lint" "$bin"
+  log cfnlint "installed cfn-lint $CFNLINT_VERSION into $venv"
+}
+
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(all)
 declare -A wanted=()
 for w in "${want[@]}"; do
   case "$w" in
-    all) wanted[java]=1 wanted[dynamodb]=1 wanted[rie]=1 wanted[chromium]=1 ;;
-    java | dynamodb | rie | chromium) wanted[$w]=1 ;;
-    -h | --help) sed -n '2,4s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) die "unknown component '$w' (want java, dynamodb, rie, chromium or all)" ;;
+    all) wanted[java]=1 wanted[dynamodb]=1 wanted[rie]=1 wanted[chromium]=1 wanted[actionlint]=1 wanted[cfnlint]=1 ;;
+    java | dynamodb | rie | chromium | actionlint | cfnlint) wanted[$w]=1 ;;
+    -h | --help) sed -n '2,5s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) die "unknown component '$w' (want java, dynamodb, rie, chromium, actionlint, cfnlint or all)" ;;
   esac
 done
 # DynamoDB Local is a Java program: asking for it brings Java too.
@@ -147,6 +190,6 @@ if command -v flock >/dev/null; then
 fi
 
 # Fixed order: java before dynamodb.
-for c in java dynamodb rie chromium; do
+for c in java dynamodb rie chromium actionlint cfnlint; do
   [ -z "${wanted[$c]:-}" ] || "dep_$c"
 done

@@ -85,6 +85,57 @@
     try { localStorage.setItem("console.waba", waba.value.trim()); } catch (_) { /* ignore */ }
   });
 
+  // ---- onboarded WABAs --------------------------------------------------
+
+  // The select offers the table's onboarded WABAs; picking one fills the
+  // WABA ID field, which the demos read. With nothing typed or remembered,
+  // the newest is picked.
+  const pick = $("#waba-pick");
+  const pickHint = $("#waba-pick-hint");
+  function rememberWABA() {
+    try { localStorage.setItem("console.waba", waba.value.trim()); } catch (_) { /* ignore */ }
+  }
+  async function loadWABAs() {
+    let list = [];
+    try {
+      const resp = await fetch("/console/wabas", { headers: { Accept: "application/json" } });
+      const r = await resp.json();
+      if (!resp.ok) throw new Error(r.error || "HTTP " + resp.status);
+      list = r.wabas || [];
+    } catch (err) {
+      pick.replaceChildren(el("option", { value: "", text: "Could not read the signup table" }));
+      pickHint.textContent = err.message + ". Type the WABA ID below.";
+      return;
+    }
+    if (!list.length) {
+      pick.replaceChildren(el("option", { value: "", text: "No onboarded WABA yet" }));
+      pick.disabled = true;
+      pickHint.textContent = "Run Connect WhatsApp on the onboarding page first; the WABA appears here once onboarded.";
+      return;
+    }
+    pick.disabled = false;
+    pick.replaceChildren(el("option", { value: "", text: `Choose one of ${list.length} onboarded WABA${list.length === 1 ? "" : "s"}` }),
+      ...list.map((w) => el("option", { value: w.waba_id,
+        text: [w.waba_id, w.display_phone_number, w.client_ref].filter(Boolean).join(" · ") })));
+    const current = waba.value.trim();
+    if (list.some((w) => w.waba_id === current)) {
+      pick.value = current;
+    } else if (!current) {
+      pick.value = list[0].waba_id;
+      waba.value = list[0].waba_id;
+      rememberWABA();
+    }
+  }
+  pick.addEventListener("change", () => {
+    if (!pick.value) return;
+    waba.value = pick.value;
+    rememberWABA();
+  });
+  waba.addEventListener("input", () => {
+    pick.value = Array.from(pick.options).some((o) => o.value === waba.value.trim()) ? waba.value.trim() : "";
+  });
+  loadWABAs();
+
   // ---- tabs ------------------------------------------------------------
 
   const tabs = $$(".tab");
