@@ -26,6 +26,14 @@ const (
 	CodeUpstreamUnavailable Code = "upstream_unavailable"
 	CodeInternal            Code = "internal_error"
 	CodeTooManyRequests     Code = "too_many_requests"
+	// CodePhoneUnverified: the signup's phone number has not passed
+	// Meta's verification; the customer must verify it in a new signup.
+	CodePhoneUnverified Code = "phone_unverified"
+	// CodeNumberMissing: the customer shared a WABA without a number.
+	CodeNumberMissing Code = "phone_number_missing"
+	// CodeProviderConfig: our own Meta app configuration was refused;
+	// the Tech Provider must fix it, the customer can only wait.
+	CodeProviderConfig Code = "provider_config"
 )
 
 // FieldError names one invalid request field and why it is invalid.

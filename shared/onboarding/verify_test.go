@@ -103,9 +103,9 @@ func (m *stepMeta) PhoneNumbers(ctx context.Context, _, _ string) ([]onboarding.
 		return nil, err
 	}
 	if m.wrongNumber {
-		return []onboarding.PhoneNumber{{ID: "5"}}, nil
+		return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil
 	}
-	return []onboarding.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
 }
 
 func (m *stepMeta) OwnerBusinessID(ctx context.Context, _, _ string) (string, error) {
