@@ -292,9 +292,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		setDefault(config.EnvMetaAppID, SandboxMetaAppID)
 		setDefault(config.EnvMetaConfigID, SandboxConfigID)
+		setDefault(config.EnvPlivoSolutionID, config.SandboxSolutionID)
 	} else {
 		missing := []string{}
-		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID}, b.secretEnvNames()...) {
+		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID, config.EnvPlivoSolutionID}, b.secretEnvNames()...) {
 			if get(k) == "" {
 				missing = append(missing, k)
 			}

@@ -41,7 +41,9 @@ type awaitCustomerError struct {
 	Answer *Error
 }
 
-func (e *awaitCustomerError) Error() string { return "signup waits for the customer: " + string(e.State) }
+func (e *awaitCustomerError) Error() string {
+	return "signup waits for the customer: " + string(e.State)
+}
 
 func asAwaitCustomer(err error) (*awaitCustomerError, bool) {
 	var w *awaitCustomerError

@@ -339,7 +339,9 @@ func TestSignupMetaFailures(t *testing.T) {
 			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, metaErr(onboarding.KindRejected, 100) }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 		{"phone not on waba", func(m *fakeMeta) {
-			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil }
+			m.numbers = func(string) ([]onboarding.PhoneNumber, error) {
+				return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil
+			}
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 	}
 	for _, tt := range tests {
