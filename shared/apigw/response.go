@@ -55,7 +55,7 @@ func StatusOf(code onboarding.Code) int {
 		return http.StatusTooManyRequests
 	case onboarding.CodeUpstreamFailed, onboarding.CodePlivoCredentials:
 		return http.StatusBadGateway
-	case onboarding.CodeUpstreamUnavailable, onboarding.CodeProviderConfig:
+	case onboarding.CodeUpstreamUnavailable, onboarding.CodeProviderConfig, onboarding.CodeMetaUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -34,6 +34,11 @@ const (
 	// CodeProviderConfig: our own Meta app configuration was refused;
 	// the Tech Provider must fix it, the customer can only wait.
 	CodeProviderConfig Code = "provider_config"
+	// CodeMetaUnavailable: Meta failed after the code was sent to it, so
+	// the code may be spent: the customer runs Meta's flow again. Before
+	// the exchange the answer is upstream_unavailable, and the page may
+	// resend the same code.
+	CodeMetaUnavailable Code = "meta_unavailable"
 )
 
 // FieldError names one invalid request field and why it is invalid.

@@ -563,13 +563,13 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 			s.metrics().Count(MetricMetaConfig, nil)
 		} else if ue.Retryable() {
 			reason = ReasonMetaUnavailable
-			answer = Wrap(CodeUpstreamUnavailable, err, "Meta is not answering right now. Please try the signup again in a minute.")
+			answer = Wrap(CodeMetaUnavailable, err, "Meta is not answering right now. Please try the signup again in a minute.")
 		} else {
 			answer = Wrap(CodeMetaRejected, err, "Meta did not accept this signup (the code may have expired or been used). Please run the signup again.")
 		}
 	} else if ErrorCode(err) == CodeInternal {
 		reason = ReasonMetaUnavailable
-		answer = Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		answer = Wrap(CodeMetaUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	}
 	s.metrics().Count(MetricSignupFailed, Dims{"Reason": reason})
 	log.Warn("meta verification failed", "reason", reason, "error", err)

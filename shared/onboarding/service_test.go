@@ -316,12 +316,12 @@ func TestSignupMetaFailures(t *testing.T) {
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 		{"meta down", func(m *fakeMeta) {
 			m.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
-		}, onboarding.CodeUpstreamUnavailable, onboarding.ReasonMetaUnavailable},
+		}, onboarding.CodeMetaUnavailable, onboarding.ReasonMetaUnavailable},
 		{"meta throttling", func(m *fakeMeta) {
 			m.debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{}, metaErr(onboarding.KindThrottled, 4)
 			}
-		}, onboarding.CodeUpstreamUnavailable, onboarding.ReasonMetaUnavailable},
+		}, onboarding.CodeMetaUnavailable, onboarding.ReasonMetaUnavailable},
 		{"token invalid", func(m *fakeMeta) {
 			m.debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
