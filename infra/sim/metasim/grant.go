@@ -19,6 +19,13 @@ type PhoneNumber struct {
 	ID                 string `json:"id"`
 	DisplayPhoneNumber string `json:"display_phone_number"`
 	VerifiedName       string `json:"verified_name"`
+	// CodeVerificationStatus is what Graph reports for the number:
+	// VERIFIED when empty; NOT_VERIFIED or EXPIRED for a customer who
+	// finished Embedded Signup (v3 and later) without entering the code.
+	CodeVerificationStatus string `json:"code_verification_status,omitempty"`
+	// Status is the number's Cloud API status: PENDING when empty (Embedded
+	// Signup verified it; the BSP registers it), CONNECTED once registered.
+	Status string `json:"status,omitempty"`
 }
 
 // Grant is what a customer gave the app by finishing Embedded Signup: the

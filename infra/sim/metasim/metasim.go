@@ -216,6 +216,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) route(r *http.Request) (string, func() response) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) > 0 && versionRE.MatchString(parts[0]) {
+		if until, retired := s.retired(parts[0]); retired {
+			return EndpointOther, func() response { return expiredVersion(parts[0], until) }
+		}
 		parts = parts[1:]
 	}
 	switch {
