@@ -11,6 +11,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -140,6 +141,7 @@ type Stack struct {
 	log           *slog.Logger
 	aws           aws.Config
 	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
+	solutionID    string // the Multi-Partner Solution the sandbox page launches with
 	server        *http.Server
 	ln            net.Listener
 	listeners     []*http.Server
@@ -287,12 +289,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 				s.log.Warn("ignored in sandbox mode; set SANDBOX=false to use it", "variable", k)
 			}
 		}
+		setDefault(config.EnvPlivoSolutionID, config.SandboxSolutionID)
+		s.solutionID = cmp.Or(get(config.EnvPlivoSolutionID), config.SandboxSolutionID)
 		if err := s.startSims(env, b); err != nil {
 			return nil, err
 		}
 		setDefault(config.EnvMetaAppID, SandboxMetaAppID)
 		setDefault(config.EnvMetaConfigID, SandboxConfigID)
-		setDefault(config.EnvPlivoSolutionID, config.SandboxSolutionID)
 	} else {
 		missing := []string{}
 		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID, config.EnvPlivoSolutionID}, b.secretEnvNames()...) {
@@ -435,10 +438,24 @@ func (s *Stack) dynamoEnviron() []string {
 func (s *Stack) startSims(env map[string]string, b bindings) error {
 	s.metaAppSecret = randomHex(16)
 	plivoToken := randomHex(20)
-	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now})
+	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now, SolutionID: s.solutionID})
 	// Plivo's onboarding makes the WABA's number a sender of the account:
-	// the simulator learns the number from the Meta grant it was issued in.
-	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber})
+	// the simulator learns the number from the Meta grant it was issued in,
+	// and refuses, as Plivo does, a WABA created outside its solution or a
+	// number that is not verified.
+	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber,
+		CheckAtMeta: func(waba, phone string) string {
+			solution, verified, known := s.Meta.WABAFacts(waba, phone)
+			switch {
+			case !known:
+				return ""
+			case solution != s.solutionID:
+				return plivosim.MsgNotUnderSolution
+			case !verified:
+				return plivosim.MsgNumberNotVerified
+			}
+			return ""
+		}})
 	s.Secrets = secretsmanagersim.New()
 	seeds := map[string]any{
 		config.EnvMetaSecretID:  map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},

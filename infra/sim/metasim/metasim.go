@@ -42,6 +42,9 @@ type Config struct {
 	// client_secret of the code exchange, the app token "AppID|AppSecret" of
 	// debug_token, and the key of appsecret_proof.
 	AppID, AppSecret string
+	// SolutionID is the Multi-Partner Solution a grant is created under
+	// when IssueCode is given none (Grant.SolutionID).
+	SolutionID string
 	// AppName is debug_token's "application". Default DefaultAppName.
 	AppName string
 	// CodeTTL is how long an issued code can be exchanged. Meta's codes
