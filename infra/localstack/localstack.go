@@ -49,6 +49,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/esversion"
 )
 
 // Environment variables only the local stack reads.
@@ -142,6 +143,7 @@ type Stack struct {
 	aws           aws.Config
 	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
 	solutionID    string // the Multi-Partner Solution the sandbox page launches with
+	login         sandboxLogin
 	server        *http.Server
 	ln            net.Listener
 	listeners     []*http.Server
@@ -291,6 +293,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		setDefault(config.EnvPlivoSolutionID, config.SandboxSolutionID)
 		s.solutionID = cmp.Or(get(config.EnvPlivoSolutionID), config.SandboxSolutionID)
+		s.login = sandboxLogin{
+			ConfigID:  cmp.Or(get(config.EnvMetaConfigID), SandboxConfigID),
+			ESVersion: cmp.Or(get(config.EnvMetaESVersion), esversion.Default),
+		}
+		s.login.Extras = esversion.ExtrasFor(s.login.ESVersion, s.solutionID)
 		if err := s.startSims(env, b); err != nil {
 			return nil, err
 		}
@@ -699,6 +706,9 @@ func (s *Stack) withSimControls(api http.Handler) http.Handler {
 //
 //	POST /_sim/local/meta/spend   {"code": "..."} exchanges the code once, so
 //	                              the backend's exchange finds it used
+//	POST /_sim/local/meta/login   the login configuration Meta holds for the
+//	                              app: {"config_id","es_version","extras"},
+//	                              the FB.login options the SDK accepts
 //	POST /_sim/local/meta/expire  moves the Meta simulator's clock past the
 //	                              lifetime of every code issued so far
 //	POST /_sim/local/session      mints an onboarding session through the
@@ -724,6 +734,10 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/meta/login":
+		// What Meta knows of the app's login configuration: the sandbox
+		// SDK refuses an FB.login that does not match it, as Meta would.
+		writeJSON(w, http.StatusOK, s.login)
 	case "/_sim/local/meta/expire":
 		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
 		w.WriteHeader(http.StatusNoContent)
@@ -745,6 +759,15 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown local control"})
 	}
+}
+
+// sandboxLogin is the Facebook Login for Business configuration the sandbox
+// Meta holds: FB.login must name its config_id, and pass the extras of its
+// Embedded Signup version with the Multi-Partner Solution.
+type sandboxLogin struct {
+	ConfigID  string           `json:"config_id"`
+	ESVersion string           `json:"es_version"`
+	Extras    esversion.Extras `json:"extras"`
 }
 
 // SessionsFunction is the function behind the onboarding-sessions route.
