@@ -330,49 +330,6 @@ func TestOnboarding(t *testing.T) {
 	}
 }
 
-func TestCancelAtStep(t *testing.T) {
-	tb := open(t)
-	tb.connect()
-	waba := tb.value("#sbx-waba-id")
-	tb.do(
-		chromedp.Click("#sbx-outcome-cancel"),
-		chromedp.SetValue("#sbx-step", "PHONE_NUMBER_VERIFICATION"),
-		chromedp.Click("#sbx-continue"),
-	)
-	tb.waitState("cancelled")
-	if title := tb.text("#status-title"); title != "Signup cancelled at phone number verification" {
-		t.Errorf("title %q", title)
-	}
-	if text := tb.text("#status-text"); !strings.Contains(text, "PHONE_NUMBER_VERIFICATION") {
-		t.Errorf("text %q does not name the step", text)
-	}
-	if label := tb.text("#connect-label"); label != "Start again" {
-		t.Errorf("button %q, want Start again", label)
-	}
-	tb.screenshot("cancelled")
-	if item := record(t, waba); item != nil {
-		t.Errorf("a cancelled signup wrote a record: %v", item)
-	}
-}
-
-func TestMetaReportsError(t *testing.T) {
-	tb := open(t)
-	tb.connect()
-	const msg = "Your phone number could not be verified."
-	tb.do(
-		chromedp.Click("#sbx-outcome-error"),
-		chromedp.SetValue("#sbx-error-message", msg),
-		chromedp.Click("#sbx-continue"),
-	)
-	tb.waitState("failed")
-	if text := tb.text("#status-text"); !strings.Contains(text, msg) || !strings.Contains(text, "Try again") {
-		t.Errorf("text %q should quote Meta and say what to do", text)
-	}
-	if ref := tb.text("#reference"); !strings.HasPrefix(ref, "Reference: Meta error ") {
-		t.Errorf("reference %q", ref)
-	}
-}
-
 // TestPlivoFailsThenResumes: Plivo answers 500 to both attempts the signup
 // request makes, so the page shows pending; the resume function retries and
 // the page, polling, shows onboarded.
@@ -412,8 +369,8 @@ func TestFailures(t *testing.T) {
 	}{
 		{name: "meta code already used", meta: "used", plivo: "ok", title: "Meta did not confirm the signup", shot: "failed-code-used"},
 		{name: "meta code expired", meta: "expired", plivo: "ok", title: "Meta did not confirm the signup"},
-		{name: "number under another WABA", meta: "ok", plivo: "phone-taken", title: "This number is already in use", shot: "failed-phone-taken"},
-		{name: "WABA already registered", meta: "ok", plivo: "registered", title: "This WhatsApp Business Account is already registered"},
+		{name: "number under another WABA", meta: "ok", plivo: "phone-taken", title: "This phone number is already in use", shot: "failed-phone-taken"},
+		{name: "WABA already registered", meta: "ok", plivo: "registered", title: "This WhatsApp Business Account is already in use"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -426,6 +383,7 @@ func TestFailures(t *testing.T) {
 			if title := tb.text("#status-title"); title != tt.title {
 				t.Errorf("title %q, want %q", title, tt.title)
 			}
+			tb.checkCopy()
 			if ref := tb.text("#reference"); !strings.HasPrefix(ref, "Reference: ") {
 				t.Errorf("no support reference: %q", ref)
 			}

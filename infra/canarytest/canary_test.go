@@ -78,7 +78,7 @@ func startStack(t *testing.T) *stack {
 	s := &stack{tables: map[string]string{}, env: map[string][]string{}, timeout: map[string]int{}}
 	s.client = testenv.DynamoClient(ctx, "")
 	tpl, err := samtemplate.Load(filepath.Join(testenv.RepoRoot(), "template.yaml"),
-		samtemplate.WithParameters(map[string]string{"MetaAppId": metaAppID, "MetaConfigId": "100000000000002"}))
+		samtemplate.WithParameters(map[string]string{"MetaAppId": metaAppID, "MetaConfigId": "100000000000002", "PlivoSolutionId": "300000000000003"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,8 @@ func checkStarted(ctx context.Context, stderr io.Writer, breakIt func(*localstac
 
 // breakAll breaks one thing per check, the ways operators really do:
 // a rotated Plivo token nobody copied, a Meta app secret from another app,
-// a placeholder left in the page settings, an old Graph version,
+// a placeholder left in the page settings, an old Graph version, no
+// Multi-Partner Solution ID and the retired Embedded Signup v2,
 // point-in-time recovery and the schedule switched off, a plain-HTTP page
 // and a wildcard CORS origin.
 func breakAll(st *localstack.Stack, d *doctor.Doctor, rules *localdoctor.TemplateRules, backups *localdoctor.TemplateBackups) {
@@ -181,6 +182,8 @@ func breakAll(st *localstack.Stack, d *doctor.Doctor, rules *localdoctor.Templat
 	}
 	d.MetaConfigID = "REPLACE_ME"
 	d.GraphVersion = "v19.0"
+	d.PlivoSolutionID = ""
+	d.ESVersion = "v2"
 	backups.Disabled = true
 	rules.Disabled = true
 	d.PageURL = "http://onboarding.example.com"

@@ -37,7 +37,7 @@ func TestMakeDoctor(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("-json output: %v\n%s", err, out.String())
 	}
-	if !rep.OK || rep.Passed != 11 || !strings.Contains(rep.Target, st.URL) || strings.Contains(errOut.String(), "starting one") {
+	if !rep.OK || rep.Passed != 13 || !strings.Contains(rep.Target, st.URL) || strings.Contains(errOut.String(), "starting one") {
 		t.Fatalf("report of the running stack: %s", out.String())
 	}
 
@@ -55,12 +55,14 @@ func TestMakeDoctor(t *testing.T) {
 		}
 	}
 	want := []string{"Plivo credentials", "Meta app credentials", "App ID and Config ID", "Graph API version",
+		"Embedded Signup version", "Plivo solution ID",
 		"Point-in-time recovery", "Resume schedule", "Page origin", "Allowed origins"}
 	if !slices.Equal(failed, want) {
 		t.Fatalf("failed checks %q, want %q\n%s", failed, want, text)
 	}
 	for _, s := range []string{"Plivo answered 401", "code 190", "v19.0 reached its end of life", "is DISABLED", `"*" lets any site`,
-		"FAILED: 8 of 11 checks failed"} {
+		"Embedded Signup v2 was retired by Meta on 2026-10-15", "PLIVO_SOLUTION_ID is required",
+		"FAILED: 10 of 13 checks failed"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("report does not say %q:\n%s", s, text)
 		}

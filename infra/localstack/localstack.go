@@ -11,6 +11,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -48,6 +49,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/esversion"
 )
 
 // Environment variables only the local stack reads.
@@ -140,6 +142,8 @@ type Stack struct {
 	log           *slog.Logger
 	aws           aws.Config
 	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
+	solutionID    string // the Multi-Partner Solution the sandbox page launches with
+	login         sandboxLogin
 	server        *http.Server
 	ln            net.Listener
 	listeners     []*http.Server
@@ -287,6 +291,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 				s.log.Warn("ignored in sandbox mode; set SANDBOX=false to use it", "variable", k)
 			}
 		}
+		setDefault(config.EnvPlivoSolutionID, config.SandboxSolutionID)
+		s.solutionID = cmp.Or(get(config.EnvPlivoSolutionID), config.SandboxSolutionID)
+		s.login = sandboxLogin{
+			ConfigID:  cmp.Or(get(config.EnvMetaConfigID), SandboxConfigID),
+			ESVersion: cmp.Or(get(config.EnvMetaESVersion), esversion.Default),
+		}
+		s.login.Extras = esversion.ExtrasFor(s.login.ESVersion, s.solutionID)
 		if err := s.startSims(env, b); err != nil {
 			return nil, err
 		}
@@ -294,7 +305,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		setDefault(config.EnvMetaConfigID, SandboxConfigID)
 	} else {
 		missing := []string{}
-		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID}, b.secretEnvNames()...) {
+		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID, config.EnvPlivoSolutionID}, b.secretEnvNames()...) {
 			if get(k) == "" {
 				missing = append(missing, k)
 			}
@@ -434,10 +445,24 @@ func (s *Stack) dynamoEnviron() []string {
 func (s *Stack) startSims(env map[string]string, b bindings) error {
 	s.metaAppSecret = randomHex(16)
 	plivoToken := randomHex(20)
-	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now})
+	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now, SolutionID: s.solutionID})
 	// Plivo's onboarding makes the WABA's number a sender of the account:
-	// the simulator learns the number from the Meta grant it was issued in.
-	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber})
+	// the simulator learns the number from the Meta grant it was issued in,
+	// and refuses, as Plivo does, a WABA created outside its solution or a
+	// number that is not verified.
+	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber,
+		CheckAtMeta: func(waba, phone string) string {
+			solution, verified, known := s.Meta.WABAFacts(waba, phone)
+			switch {
+			case !known:
+				return ""
+			case solution != s.solutionID:
+				return plivosim.MsgNotUnderSolution
+			case !verified:
+				return plivosim.MsgNumberNotVerified
+			}
+			return ""
+		}})
 	s.Secrets = secretsmanagersim.New()
 	seeds := map[string]any{
 		config.EnvMetaSecretID:  map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
@@ -681,6 +706,9 @@ func (s *Stack) withSimControls(api http.Handler) http.Handler {
 //
 //	POST /_sim/local/meta/spend   {"code": "..."} exchanges the code once, so
 //	                              the backend's exchange finds it used
+//	POST /_sim/local/meta/login   the login configuration Meta holds for the
+//	                              app: {"config_id","es_version","extras"},
+//	                              the FB.login options the SDK accepts
 //	POST /_sim/local/meta/expire  moves the Meta simulator's clock past the
 //	                              lifetime of every code issued so far
 //	POST /_sim/local/session      mints an onboarding session through the
@@ -706,6 +734,10 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/meta/login":
+		// What Meta knows of the app's login configuration: the sandbox
+		// SDK refuses an FB.login that does not match it, as Meta would.
+		writeJSON(w, http.StatusOK, s.login)
 	case "/_sim/local/meta/expire":
 		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
 		w.WriteHeader(http.StatusNoContent)
@@ -727,6 +759,15 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown local control"})
 	}
+}
+
+// sandboxLogin is the Facebook Login for Business configuration the sandbox
+// Meta holds: FB.login must name its config_id, and pass the extras of its
+// Embedded Signup version with the Multi-Partner Solution.
+type sandboxLogin struct {
+	ConfigID  string           `json:"config_id"`
+	ESVersion string           `json:"es_version"`
+	Extras    esversion.Extras `json:"extras"`
 }
 
 // SessionsFunction is the function behind the onboarding-sessions route.

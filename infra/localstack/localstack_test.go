@@ -234,6 +234,7 @@ func TestRealMode(t *testing.T) {
 			"SANDBOX":                          "false",
 			"META_APP_ID":                      "123456789012345",
 			"META_CONFIG_ID":                   "223456789012345",
+			"PLIVO_SOLUTION_ID":                "323456789012345",
 			"META_SECRET_ID":                   "prod/meta-app",
 			"PLIVO_SECRET_ID":                  "prod/plivo",
 			"SESSION_SECRET_ID":                "prod/session-keys",

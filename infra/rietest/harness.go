@@ -69,16 +69,18 @@ const (
 // Credentials of the simulated Meta app and Plivo account. They are fake,
 // but the test treats them as secrets: no function log may show them.
 const (
-	MetaAppID      = "100000000000001"
-	MetaConfigID   = "100000000000002"
-	MetaAppSecret  = "sim-meta-app-secret-5b1f0c77"
-	PlivoAuthID    = "MASIMULATEDACCOUNT01"
-	PlivoAuthToken = "sim-plivo-auth-token-9d2e41aa"
+	MetaAppID    = "100000000000001"
+	MetaConfigID = "100000000000002"
+	// PlivoSolutionID is the Multi-Partner Solution the page launches with.
+	PlivoSolutionID = "300000000000003"
+	MetaAppSecret   = "sim-meta-app-secret-5b1f0c77"
+	PlivoAuthID     = "MASIMULATEDACCOUNT01"
+	PlivoAuthToken  = "sim-plivo-auth-token-9d2e41aa"
 )
 
 // Parameters are the template parameters a deploy must give, with the
 // simulated app's values.
-var Parameters = map[string]string{"MetaAppId": MetaAppID, "MetaConfigId": MetaConfigID}
+var Parameters = map[string]string{"MetaAppId": MetaAppID, "MetaConfigId": MetaConfigID, "PlivoSolutionId": PlivoSolutionID}
 
 // Logical IDs of the resources function environments refer to.
 const (

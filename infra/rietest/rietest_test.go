@@ -170,9 +170,10 @@ var expectations = map[string]expectation{
 	// recovery or rules to describe: the doctor says so, by name.
 	"doctor-report.json": {fields: map[string]any{"ok": false, "failed": 2,
 		"checks.0.id": "secret.meta", "checks.0.status": "pass", "checks.2.id": "plivo.credentials", "checks.2.status": "pass",
-		"checks.3.id": "meta.credentials", "checks.3.status": "pass", "checks.6.id": "table.schema", "checks.6.status": "pass",
-		"checks.7.id": "table.pitr", "checks.7.status": "fail", "checks.8.id": "schedule.resume", "checks.8.status": "fail",
-		"checks.9.id": "page.origin", "checks.9.status": "pass"}},
+		"checks.3.id": "meta.credentials", "checks.3.status": "pass", "checks.6.id": "meta.es_version", "checks.6.status": "pass",
+		"checks.7.id": "page.solution_id", "checks.7.status": "pass", "checks.8.id": "table.schema", "checks.8.status": "pass",
+		"checks.9.id": "table.pitr", "checks.9.status": "fail", "checks.10.id": "schedule.resume", "checks.10.status": "fail",
+		"checks.11.id": "page.origin", "checks.11.status": "pass"}},
 }
 
 func eventFiles(t *testing.T) []string {

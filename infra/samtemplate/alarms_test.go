@@ -16,21 +16,23 @@ import (
 // emitted are the metric names the code writes as EMF lines, with the
 // dimension names each may carry.
 var emitted = map[string][]string{
-	onboarding.MetricSignupStarted:   nil,
-	onboarding.MetricSignupOnboarded: nil,
-	onboarding.MetricSignupPending:   {"Reason"},
-	onboarding.MetricSignupFailed:    {"Reason"},
-	onboarding.MetricSignupReplayed:  nil,
-	onboarding.MetricUpstreamLatency: {"Service", "Operation"},
-	onboarding.MetricUpstreamError:   {"Service", "Operation", "Outcome"},
-	onboarding.MetricResumeAttempt:   nil,
-	onboarding.MetricResumeGaveUp:    {"Reason"},
-	onboarding.MetricStoreError:      {"Operation"},
-	callbacks.MetricUnrouted:         nil,
-	callbacks.MetricPublishFailed:    nil,
-	callbacks.MetricPublished:        nil,
-	callbacks.MetricDuplicate:        nil,
-	callbacks.MetricSignatureInvalid: nil,
+	onboarding.MetricSignupStarted:          nil,
+	onboarding.MetricSignupOnboarded:        nil,
+	onboarding.MetricSignupPending:          {"Reason"},
+	onboarding.MetricSignupFailed:           {"Reason"},
+	onboarding.MetricSignupReplayed:         nil,
+	onboarding.MetricUpstreamLatency:        {"Service", "Operation"},
+	onboarding.MetricUpstreamError:          {"Service", "Operation", "Outcome"},
+	onboarding.MetricResumeAttempt:          nil,
+	onboarding.MetricResumeGaveUp:           {"Reason"},
+	onboarding.MetricStoreError:             {"Operation"},
+	onboarding.MetricMetaConfig:             nil,
+	onboarding.MetricSignupAwaitingCustomer: {"State"},
+	callbacks.MetricUnrouted:                nil,
+	callbacks.MetricPublishFailed:           nil,
+	callbacks.MetricPublished:               nil,
+	callbacks.MetricDuplicate:               nil,
+	callbacks.MetricSignatureInvalid:        nil,
 }
 
 func child(n *yaml.Node, key string) *yaml.Node {

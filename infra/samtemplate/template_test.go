@@ -127,7 +127,7 @@ var routes = map[string][]string{
 var invokedDirectly = map[string]bool{"DoctorFunction": true}
 
 // testParams stand for the parameters a deploy must give.
-var testParams = map[string]string{"MetaAppId": "100000000000001", "MetaConfigId": "100000000000002"}
+var testParams = map[string]string{"MetaAppId": "100000000000001", "MetaConfigId": "100000000000002", "PlivoSolutionId": "300000000000003"}
 
 func load(t *testing.T) *samtemplate.Template {
 	t.Helper()
@@ -481,7 +481,7 @@ func ratePeriod(expr string) time.Duration {
 
 func TestParametersAndOutputs(t *testing.T) {
 	tpl := load(t)
-	for _, p := range []string{"Stage", "AllowedOrigins", "MetaAppId", "MetaConfigId", "MetaGraphVersion", "PlivoSolutionId", "ResumeSchedule"} {
+	for _, p := range []string{"Stage", "AllowedOrigins", "MetaAppId", "MetaConfigId", "MetaGraphVersion", "PlivoSolutionId", "MetaEsVersion", "ResumeSchedule"} {
 		if _, ok := tpl.CFN.Parameters[p]; !ok {
 			t.Errorf("no parameter %s", p)
 		}

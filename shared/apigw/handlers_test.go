@@ -33,7 +33,7 @@ func (stubMeta) DebugToken(_ context.Context, token string) (onboarding.TokenInf
 	return onboarding.TokenInfo{AppID: "app", Valid: token == canaryToken}, nil
 }
 func (stubMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
 }
 func (stubMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
 	return "198765432109876", nil

@@ -82,7 +82,13 @@ func RequireJSON(req Request, method string) error {
 // signupFields are the body fields a signup may carry.
 var signupFields = map[string]bool{
 	"code": true, "waba_id": true, "phone_number_id": true, "business_id": true, "client_ref": true, "session": true,
+	"finish": true,
 }
+
+// FinishWABAOnly is the "finish" value of a signup whose Meta flow ended
+// with FINISH_ONLY_WABA: a WABA shared without a phone number. The other
+// finishes send no "finish".
+const FinishWABAOnly = "waba_only"
 
 // DecodeFlatObject reads a JSON object whose values are all strings (or
 // null), rejecting unknown keys, duplicate keys, nesting and trailing data.
@@ -180,6 +186,16 @@ func ParseSignup(req Request) (SignupInput, error) {
 			},
 		},
 		Session: f["session"],
+	}
+	switch f["finish"] {
+	case "":
+	case FinishWABAOnly:
+		if in.Request.Identity.PhoneNumberID != "" {
+			return SignupInput{}, invalid("finish", "finish waba_only names no phone number; drop phone_number_id.")
+		}
+		in.Request.WABAOnly = true
+	default:
+		return SignupInput{}, invalid("finish", "finish must be waba_only or absent.")
 	}
 	if in.Request.Code == "" {
 		return SignupInput{}, invalid("code", "code is required.")

@@ -49,13 +49,13 @@ func StatusOf(code onboarding.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case onboarding.CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected:
+	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing:
 		return http.StatusUnprocessableEntity
 	case onboarding.CodeTooManyRequests:
 		return http.StatusTooManyRequests
 	case onboarding.CodeUpstreamFailed, onboarding.CodePlivoCredentials:
 		return http.StatusBadGateway
-	case onboarding.CodeUpstreamUnavailable:
+	case onboarding.CodeUpstreamUnavailable, onboarding.CodeProviderConfig, onboarding.CodeMetaUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -173,7 +173,7 @@ func (m *countingMeta) DebugToken(context.Context, string) (onboarding.TokenInfo
 }
 func (m *countingMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
 	m.calls.Add(1)
-	return []onboarding.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
 }
 func (m *countingMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
 	m.calls.Add(1)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/shared/esversion"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -34,6 +35,7 @@ const (
 	EnvMetaAppID        = "META_APP_ID"
 	EnvMetaConfigID     = "META_CONFIG_ID"
 	EnvPlivoSolutionID  = "PLIVO_SOLUTION_ID"
+	EnvMetaESVersion    = "META_ES_VERSION"
 	EnvSandbox          = "SANDBOX"
 	EnvAPIBasePath      = "API_BASE_PATH"
 	EnvSessionSecretID  = "SESSION_SECRET_ID"
@@ -44,8 +46,13 @@ const (
 
 // Defaults for optional settings.
 const (
-	DefaultGraphURL         = "https://graph.facebook.com"
-	DefaultGraphVersion     = "v25.0"
+	DefaultGraphURL     = "https://graph.facebook.com"
+	DefaultGraphVersion = "v25.0"
+	DefaultESVersion    = esversion.Default
+	// SandboxSolutionID is the Multi-Partner Solution the sandbox page
+	// launches with when PLIVO_SOLUTION_ID is not set; the simulators
+	// know it.
+	SandboxSolutionID       = "300000000000003"
 	DefaultPlivoURL         = "https://api.plivo.com"
 	DefaultSecretsTTL       = 5 * time.Minute
 	DefaultResumeBatchSize  = 25
@@ -219,8 +226,11 @@ type Page struct {
 	MetaConfigID    string
 	GraphVersion    string
 	PlivoSolutionID string
-	APIBasePath     string
-	Sandbox         bool
+	// ESVersion is the Embedded Signup version the page launches
+	// (esversion.Versions); a retired one refuses to start.
+	ESVersion   string
+	APIBasePath string
+	Sandbox     bool
 }
 
 // LoadPage reads the onboarding page's configuration.
@@ -232,8 +242,21 @@ func LoadPage(get Getenv) (Page, error) {
 		MetaConfigID:    r.str(EnvMetaConfigID, ""),
 		GraphVersion:    r.str(EnvMetaGraphVersion, DefaultGraphVersion),
 		PlivoSolutionID: r.str(EnvPlivoSolutionID, ""),
+		ESVersion:       r.str(EnvMetaESVersion, DefaultESVersion),
 		APIBasePath:     r.str(EnvAPIBasePath, ""),
 		Sandbox:         r.boolean(EnvSandbox),
+	}
+	if err := esversion.Check(c.ESVersion, time.Now()); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %w", EnvMetaESVersion, err))
+	}
+	if c.PlivoSolutionID == "" && c.Sandbox {
+		c.PlivoSolutionID = SandboxSolutionID
+	}
+	// Without the solution ID Meta does not create the customer's WABA
+	// under Plivo's Multi-Partner Solution, and Plivo's Embedded Signup
+	// call cannot succeed for anyone.
+	if problem := SolutionIDProblem(c.PlivoSolutionID); problem != "" {
+		r.errs = append(r.errs, fmt.Errorf("%s %s", EnvPlivoSolutionID, problem))
 	}
 	if !c.Sandbox {
 		if c.MetaAppID == "" {
@@ -244,4 +267,16 @@ func LoadPage(get Getenv) (Page, error) {
 		}
 	}
 	return c, r.err()
+}
+
+// SolutionIDProblem says what is wrong with a Multi-Partner Solution ID,
+// or "". Meta's solution IDs are object IDs: digits, not starting with 0.
+func SolutionIDProblem(id string) string {
+	switch {
+	case id == "":
+		return "is required: the Multi-Partner Solution ID from Meta's App Dashboard (WhatsApp > Partner Solutions), accepted by Plivo"
+	case !onboarding.ValidWABAID(id):
+		return fmt.Sprintf("%q is not a Meta solution ID (digits only, not starting with 0, at most 20)", id)
+	}
+	return ""
 }

@@ -30,28 +30,34 @@ type Doctor struct {
 	ResumeRuleName string
 	MetaAppID      string
 	MetaConfigID   string
-	PageURL        string
-	APIID          string
-	AllowedOrigins []string
+	// PlivoSolutionID and ESVersion are the page's Embedded Signup
+	// settings; empty ESVersion means the default.
+	PlivoSolutionID string
+	ESVersion       string
+	PageURL         string
+	APIID           string
+	AllowedOrigins  []string
 }
 
 // LoadDoctor reads the doctor's configuration.
 func LoadDoctor(get Getenv) Doctor {
 	r := &reader{get: get}
 	return Doctor{
-		Common:         r.common(),
-		MetaSecretID:   r.str(EnvMetaSecretID, ""),
-		PlivoSecretID:  r.str(EnvPlivoSecretID, ""),
-		GraphURL:       strings.TrimRight(r.str(EnvMetaGraphURL, DefaultGraphURL), "/"),
-		GraphVersion:   r.str(EnvMetaGraphVersion, DefaultGraphVersion),
-		PlivoURL:       strings.TrimRight(r.str(EnvPlivoAPIURL, DefaultPlivoURL), "/"),
-		TableName:      r.str(EnvTableName, ""),
-		ResumeRuleName: r.str(EnvResumeRuleName, ""),
-		MetaAppID:      r.str(EnvMetaAppID, ""),
-		MetaConfigID:   r.str(EnvMetaConfigID, ""),
-		PageURL:        r.str(EnvPageURL, ""),
-		APIID:          r.str(EnvAPIID, ""),
-		AllowedOrigins: splitList(r.str(EnvAllowedOrigins, "")),
+		Common:          r.common(),
+		MetaSecretID:    r.str(EnvMetaSecretID, ""),
+		PlivoSecretID:   r.str(EnvPlivoSecretID, ""),
+		GraphURL:        strings.TrimRight(r.str(EnvMetaGraphURL, DefaultGraphURL), "/"),
+		GraphVersion:    r.str(EnvMetaGraphVersion, DefaultGraphVersion),
+		PlivoURL:        strings.TrimRight(r.str(EnvPlivoAPIURL, DefaultPlivoURL), "/"),
+		TableName:       r.str(EnvTableName, ""),
+		ResumeRuleName:  r.str(EnvResumeRuleName, ""),
+		MetaAppID:       r.str(EnvMetaAppID, ""),
+		MetaConfigID:    r.str(EnvMetaConfigID, ""),
+		PlivoSolutionID: r.str(EnvPlivoSolutionID, ""),
+		ESVersion:       r.str(EnvMetaESVersion, DefaultESVersion),
+		PageURL:         r.str(EnvPageURL, ""),
+		APIID:           r.str(EnvAPIID, ""),
+		AllowedOrigins:  splitList(r.str(EnvAllowedOrigins, "")),
 	}
 }
 

@@ -72,15 +72,19 @@ type Settings struct {
 	// a loopback address passes.
 	Local bool
 
-	MetaSecretID   string
-	PlivoSecretID  string
-	GraphVersion   string
-	MetaAppID      string // the page's public app ID
-	MetaConfigID   string // the page's Embedded Signup configuration ID
-	TableName      string
-	ResumeRuleName string
-	PageURL        string
-	AllowedOrigins []string
+	MetaSecretID  string
+	PlivoSecretID string
+	GraphVersion  string
+	MetaAppID     string // the page's public app ID
+	MetaConfigID  string // the page's Embedded Signup configuration ID
+	// PlivoSolutionID is the Multi-Partner Solution the page passes to
+	// Embedded Signup; ESVersion the Embedded Signup version it launches.
+	PlivoSolutionID string
+	ESVersion       string
+	TableName       string
+	ResumeRuleName  string
+	PageURL         string
+	AllowedOrigins  []string
 }
 
 // Doctor runs the checks. Plivo and Meta are built from the credentials the
@@ -113,6 +117,8 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	r.add(d.metaCredentials(ctx, metaApp, metaOK))
 	r.add(d.metaSettings(metaApp, metaOK))
 	r.add(graphVersion(d.GraphVersion, now()))
+	r.add(esVersion(d.ESVersion, now()))
+	r.add(solutionID(d.PlivoSolutionID))
 	exists := d.tableSchema(ctx, &r)
 	r.add(d.tablePITR(ctx, exists))
 	r.add(d.resumeSchedule(ctx))

@@ -112,7 +112,7 @@ func newFixture(t *testing.T) *fixture {
 		Settings: doctor.Settings{
 			Target:       "test",
 			MetaSecretID: metaID, PlivoSecretID: plivoID,
-			GraphVersion: "v25.0", MetaAppID: appID, MetaConfigID: configID,
+			GraphVersion: "v25.0", MetaAppID: appID, MetaConfigID: configID, PlivoSolutionID: "555000111222333",
 			TableName: table, ResumeRuleName: ruleName,
 			PageURL:        "https://onboarding.example.com/",
 			AllowedOrigins: []string{"https://app.example.com"},
@@ -142,7 +142,7 @@ func TestHealthyDeploymentPasses(t *testing.T) {
 		t.Fatalf("healthy deployment did not pass:\n%s", b.String())
 	}
 	want := []string{"secret.meta", "secret.plivo", "plivo.credentials", "meta.credentials", "meta.settings",
-		"meta.graph_version", "table.schema", "table.pitr", "schedule.resume", "page.origin", "page.allowed_origins"}
+		"meta.graph_version", "meta.es_version", "page.solution_id", "table.schema", "table.pitr", "schedule.resume", "page.origin", "page.allowed_origins"}
 	for _, id := range want {
 		if c, ok := rep.Result(id); !ok || c.Status != doctor.StatusPass {
 			t.Errorf("%s = %+v, want pass", id, c)

@@ -181,7 +181,8 @@ func conditionLost(err error) (*onboarding.Record, error) {
 }
 
 // lockPut is the conditional put that takes rec's lock: the WABA is new,
-// its verifying lock expired, or its last signup failed. A lost condition
+// its verifying lock expired, its last signup failed, or it waits for the
+// customer (State.WaitsForCustomer). A lost condition
 // returns the existing record (ALL_OLD).
 func (s *Store) lockPut(rec *onboarding.Record, now time.Time) (*types.Put, error) {
 	av, err := attributevalue.MarshalMap(toItem(rec))
@@ -191,12 +192,14 @@ func (s *Store) lockPut(rec *onboarding.Record, now time.Time) (*types.Put, erro
 	return &types.Put{
 		TableName:                aws.String(s.Table),
 		Item:                     av,
-		ConditionExpression:      aws.String("attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now) OR #state = :failed"),
+		ConditionExpression:      aws.String("attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now) OR #state IN (:failed, :phone_unverified, :awaiting_number)"),
 		ExpressionAttributeNames: map[string]string{"#state": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":verifying": str(string(onboarding.StateVerifying)),
-			":failed":    str(string(onboarding.StateFailed)),
-			":now":       num(now.UnixMilli()),
+			":verifying":        str(string(onboarding.StateVerifying)),
+			":failed":           str(string(onboarding.StateFailed)),
+			":phone_unverified": str(string(onboarding.StatePhoneUnverified)),
+			":awaiting_number":  str(string(onboarding.StateAwaitingNumber)),
+			":now":              num(now.UnixMilli()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, nil

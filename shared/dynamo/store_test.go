@@ -175,7 +175,7 @@ func (m *okMeta) DebugToken(context.Context, string) (onboarding.TokenInfo, erro
 	return onboarding.TokenInfo{AppID: "app", Valid: true}, nil
 }
 func (m *okMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{ID: "112233445566778"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "112233445566778"}}, nil
 }
 func (m *okMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
 	return "198765432109876", nil

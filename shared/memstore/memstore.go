@@ -67,7 +67,7 @@ func (s *Store) Acquire(_ context.Context, rec *onboarding.Record, now time.Time
 // The caller holds s.mu.
 func (s *Store) held(wabaID string, now time.Time) (*onboarding.Record, bool) {
 	old, ok := s.items[wabaID]
-	if !ok || old.State == onboarding.StateFailed || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now)) {
+	if !ok || old.State == onboarding.StateFailed || old.State.WaitsForCustomer() || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now)) {
 		return nil, false
 	}
 	return &old, true

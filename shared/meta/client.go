@@ -214,6 +214,11 @@ func (c *Client) DebugToken(ctx context.Context, token string) (onboarding.Token
 // PhoneNumbers lists the WABA's phone numbers, following paging.next on
 // the Graph API origin only: a next link elsewhere would receive the
 // business token.
+// phoneNumberFields are the fields PhoneNumbers asks for: with
+// code_verification_status and status the service tells a verified number
+// from one the customer has not verified (onboarding.NumberVerified).
+const phoneNumberFields = "id,display_phone_number,verified_name,code_verification_status,status"
+
 func (c *Client) PhoneNumbers(ctx context.Context, token, wabaID string) ([]onboarding.PhoneNumber, error) {
 	app, err := c.forBusiness(ctx, token, wabaID)
 	if err != nil {
@@ -221,7 +226,7 @@ func (c *Client) PhoneNumbers(ctx context.Context, token, wabaID string) ([]onbo
 	}
 	proof := appSecretProof(token, app.AppSecret)
 	next := c.endpoint(wabaID+"/phone_numbers", url.Values{
-		"fields":          {"id,display_phone_number,verified_name"},
+		"fields":          {phoneNumberFields},
 		"appsecret_proof": {proof},
 	})
 	var numbers []onboarding.PhoneNumber
@@ -236,6 +241,8 @@ func (c *Client) PhoneNumbers(ctx context.Context, token, wabaID string) ([]onbo
 				ID                 flexString `json:"id"`
 				DisplayPhoneNumber string     `json:"display_phone_number"`
 				VerifiedName       string     `json:"verified_name"`
+				CodeVerification   string     `json:"code_verification_status"`
+				Status             string     `json:"status"`
 			} `json:"data"`
 			Paging struct {
 				Next string `json:"next"`
@@ -246,7 +253,8 @@ func (c *Client) PhoneNumbers(ctx context.Context, token, wabaID string) ([]onbo
 			return nil, err
 		}
 		for _, n := range out.Data {
-			numbers = append(numbers, onboarding.PhoneNumber{ID: string(n.ID), DisplayPhoneNumber: n.DisplayPhoneNumber, VerifiedName: n.VerifiedName})
+			numbers = append(numbers, onboarding.PhoneNumber{ID: string(n.ID), DisplayPhoneNumber: n.DisplayPhoneNumber, VerifiedName: n.VerifiedName,
+				CodeVerificationStatus: n.CodeVerification, Status: n.Status})
 		}
 		if out.Paging.Next == "" || len(out.Data) == 0 {
 			return numbers, nil

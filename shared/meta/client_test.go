@@ -237,14 +237,14 @@ func TestBusinessTokenCalls(t *testing.T) {
 		page1 := func(w http.ResponseWriter, r *http.Request) {
 			// Meta echoes access_token in next links; the client must drop it.
 			next := g.srv.URL + "/v25.0/" + wabaID + "/phone_numbers?access_token=" + url.QueryEscape(token) + "&fields=id&after=c1&appsecret_proof=stale"
-			jsonAnswer(200, `{"data":[{"id":"1","display_phone_number":"+1 555 0001","verified_name":"Acme"}],"paging":{"next":"`+next+`"}}`)(w, r)
+			jsonAnswer(200, `{"data":[{"id":"1","display_phone_number":"+1 555 0001","verified_name":"Acme","code_verification_status":"NOT_VERIFIED","status":"PENDING"}],"paging":{"next":"`+next+`"}}`)(w, r)
 		}
 		g = newGraph(t, page1, page2)
 		got, err := newClient(g.srv.URL, &sleeps{}).PhoneNumbers(t.Context(), token, wabaID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []onboarding.PhoneNumber{{ID: "1", DisplayPhoneNumber: "+1 555 0001", VerifiedName: "Acme"}, {ID: "2", DisplayPhoneNumber: "+1 555 0002", VerifiedName: "Acme 2"}}
+		want := []onboarding.PhoneNumber{{ID: "1", DisplayPhoneNumber: "+1 555 0001", VerifiedName: "Acme", CodeVerificationStatus: "NOT_VERIFIED", Status: "PENDING"}, {ID: "2", DisplayPhoneNumber: "+1 555 0002", VerifiedName: "Acme 2"}}
 		if !slices.Equal(got, want) {
 			t.Errorf("PhoneNumbers = %+v", got)
 		}
@@ -253,7 +253,7 @@ func TestBusinessTokenCalls(t *testing.T) {
 		}
 		check(t, g.req(0), "/v25.0/"+wabaID+"/phone_numbers")
 		check(t, g.req(1), "/v25.0/"+wabaID+"/phone_numbers")
-		if f := g.req(0).URL.Query().Get("fields"); f != "id,display_phone_number,verified_name" {
+		if f := g.req(0).URL.Query().Get("fields"); f != "id,display_phone_number,verified_name,code_verification_status,status" {
 			t.Errorf("fields = %q", f)
 		}
 		if a := g.req(1).URL.Query().Get("after"); a != "c1" {

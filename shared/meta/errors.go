@@ -59,12 +59,33 @@ func parseGraphError(body []byte) (ge graphError, ok bool) {
 // is to slow down.
 func (g graphError) kind(status int) onboarding.Kind {
 	switch {
+	case g.configProblem():
+		return onboarding.KindConfig
 	case throttled(g.Code), status == 429:
 		return onboarding.KindThrottled
 	case g.Code == 1, g.Code == 2, g.IsTransient, status >= 500:
 		return onboarding.KindTransient
 	}
 	return onboarding.KindRejected
+}
+
+// configProblem reports Graph refusing our app's own credentials, which
+// only an operator can fix. Code 1 alone is Graph's "unknown error" and
+// transient; as an OAuthException about the client secret it is Meta's
+// answer to a wrong app secret ("Error validating client secret."). Code
+// 101 is an app ID Meta does not know; code 190 with "app" in the message
+// is the app access token (app_id|app_secret) that debug_token sends.
+func (g graphError) configProblem() bool {
+	m := strings.ToLower(g.Message)
+	switch {
+	case g.Code == 1 && g.Type == "OAuthException" && strings.Contains(m, "client secret"):
+		return true
+	case g.Code == 101:
+		return true
+	case g.Code == 190 && (strings.Contains(m, "app access token") || strings.Contains(m, "application")):
+		return true
+	}
+	return false
 }
 
 // throttled reports Graph's rate-limit codes: app (4), user (17), page (32),

@@ -103,3 +103,25 @@ func FuzzParseGraphError(f *testing.F) {
 		}
 	})
 }
+
+func TestGraphErrorKindTellsConfigurationFromOutage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		g      graphError
+		status int
+		want   onboarding.Kind
+	}{
+		{"wrong app secret", graphError{Message: "Error validating client secret.", Type: "OAuthException", Code: 1}, 400, onboarding.KindConfig},
+		{"unknown app ID", graphError{Message: "Error validating application. Invalid application ID.", Type: "OAuthException", Code: 101}, 400, onboarding.KindConfig},
+		{"app token refused", graphError{Message: "Invalid OAuth 2.0 Access Token: the app access token is invalid", Type: "OAuthException", Code: 190}, 400, onboarding.KindConfig},
+		{"unknown error stays transient", graphError{Message: "An unknown error occurred", Type: "OAuthException", Code: 1}, 500, onboarding.KindTransient},
+		{"code 1 on a 400 without the secret", graphError{Message: "An unknown error has occurred.", Code: 1}, 400, onboarding.KindTransient},
+		{"customer token expired is the customer's", graphError{Message: "Error validating access token: Session has expired", Type: "OAuthException", Code: 190, Subcode: 463}, 400, onboarding.KindRejected},
+		{"code spent", graphError{Message: "This authorization code has been used.", Type: "OAuthException", Code: 100}, 400, onboarding.KindRejected},
+	} {
+		if got := tc.g.kind(tc.status); got != tc.want {
+			t.Errorf("%s: kind = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

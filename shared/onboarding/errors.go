@@ -26,6 +26,19 @@ const (
 	CodeUpstreamUnavailable Code = "upstream_unavailable"
 	CodeInternal            Code = "internal_error"
 	CodeTooManyRequests     Code = "too_many_requests"
+	// CodePhoneUnverified: the signup's phone number has not passed
+	// Meta's verification; the customer must verify it in a new signup.
+	CodePhoneUnverified Code = "phone_unverified"
+	// CodeNumberMissing: the customer shared a WABA without a number.
+	CodeNumberMissing Code = "phone_number_missing"
+	// CodeProviderConfig: our own Meta app configuration was refused;
+	// the Tech Provider must fix it, the customer can only wait.
+	CodeProviderConfig Code = "provider_config"
+	// CodeMetaUnavailable: Meta failed after the code was sent to it, so
+	// the code may be spent: the customer runs Meta's flow again. Before
+	// the exchange the answer is upstream_unavailable, and the page may
+	// resend the same code.
+	CodeMetaUnavailable Code = "meta_unavailable"
 )
 
 // FieldError names one invalid request field and why it is invalid.

@@ -15,6 +15,12 @@ const (
 	MetricResumeAttempt   = "ResumeAttempt"
 	MetricResumeGaveUp    = "ResumeGaveUp"
 	MetricStoreError      = "StoreError"
+	// MetricMetaConfig counts signups Meta refused because of our own
+	// app configuration (Reason meta_config); MetaConfigAlarm watches it.
+	MetricMetaConfig = "MetaConfigError"
+	// MetricSignupAwaitingCustomer counts signups recorded as waiting for
+	// the customer (a number to add or verify), by State.
+	MetricSignupAwaitingCustomer = "SignupAwaitingCustomer"
 )
 
 // Dims are metric dimensions. Values must be low-cardinality: never a WABA

@@ -54,6 +54,12 @@ type PhoneNumber struct {
 	ID                 string
 	DisplayPhoneNumber string
 	VerifiedName       string
+	// CodeVerificationStatus is Graph's code_verification_status:
+	// VERIFIED, NOT_VERIFIED or EXPIRED.
+	CodeVerificationStatus string
+	// Status is Graph's status of the number, e.g. PENDING (not yet
+	// registered for Cloud API) or CONNECTED.
+	Status string
 }
 
 // Meta is the part of the Graph API the signup needs. Token values pass

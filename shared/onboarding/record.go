@@ -17,7 +17,24 @@ const (
 	StateVerified  State = "verified"
 	StateOnboarded State = "onboarded"
 	StateFailed    State = "failed"
+	// StatePhoneUnverified: Meta confirmed the WABA but the phone number
+	// the customer shared has not passed its verification code. Nothing
+	// went to Plivo; a later signup of the same WABA with a verified
+	// number takes the record over.
+	StatePhoneUnverified State = "phone_unverified"
+	// StateAwaitingNumber: the customer shared a WABA without a phone
+	// number (FINISH_ONLY_WABA, or v4's "no phone number" finish). The
+	// WABA is known and waits for a number; a later signup with one
+	// onboards it.
+	StateAwaitingNumber State = "awaiting_number"
 )
+
+// WaitsForCustomer reports whether the record waits for the customer to
+// finish something in Meta's flow; a new signup of the WABA may take it
+// over, as it may a failed one.
+func (s State) WaitsForCustomer() bool {
+	return s == StatePhoneUnverified || s == StateAwaitingNumber
+}
 
 // Failure reasons stored on failed records and reported as metric dimensions.
 const (
@@ -34,6 +51,15 @@ const (
 	ReasonPlivoThrottled    = "plivo_throttled"
 	ReasonPlivoUnreachable  = "plivo_unreachable"
 	ReasonInterrupted       = "interrupted"
+	// ReasonMetaConfig: Meta refused our app's configuration (a wrong app
+	// secret: Graph error code 1 "Error validating client secret"; an app
+	// token it does not accept). The customer is told the provider is
+	// fixing it; MetaConfigAlarm pages the operator.
+	ReasonMetaConfig = "meta_config"
+	// ReasonPlivoUndocumented: Plivo answered a 4xx its guide does not
+	// list. The record stays verified and is retried at the longest
+	// backoff; PlivoUndocumentedAlarm pages the operator.
+	ReasonPlivoUndocumented = "plivo_undocumented"
 )
 
 // Record is the one DynamoDB item kept per WABA. It never holds the

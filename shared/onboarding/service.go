@@ -57,6 +57,9 @@ type SignupRequest struct {
 	// the signup is bound to; nil when sessions are not enforced. Signup
 	// spends it for Identity.WABAID, and the record gets its ClientRef.
 	Session *SessionUse
+	// WABAOnly is set when Meta's flow ended with FINISH_ONLY_WABA: the
+	// customer shared a WABA and no phone number (see finish.go).
+	WABAOnly bool
 }
 
 // Outcome says how a signup request ended.
@@ -199,6 +202,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		}
 	}
 
+	if req.WABAOnly {
+		ctx = withWABAOnly(ctx)
+	}
 	token, err := timed(s, ctx, log, ServiceMeta, "exchange_code", func() (string, error) { return s.Meta.ExchangeCode(ctx, req.Code) })
 	if err != nil {
 		return SignupResult{}, s.metaFailed(ctx, rec, err, log)
@@ -449,7 +455,7 @@ func (s *Service) phoneNumber(ctx context.Context, token, wabaID, want string, l
 	if err != nil {
 		return PhoneNumber{}, err
 	}
-	return pickNumber(numbers, want)
+	return finishState(ctx, numbers, want)
 }
 
 // ownerBusiness asks Meta which business owns the WABA.
@@ -534,7 +540,7 @@ func pickNumber(numbers []PhoneNumber, want string) (PhoneNumber, error) {
 	case 1:
 		return numbers[0], nil
 	case 0:
-		return PhoneNumber{}, Errorf(CodeMetaRejected, "This WhatsApp Business Account has no phone number yet. Please finish adding a number in the signup.")
+		return PhoneNumber{}, awaitingNumber()
 	}
 	return PhoneNumber{}, &Error{Code: CodeInvalidRequest, Message: "The request is invalid.",
 		Fields: []FieldError{{Field: "phone_number_id", Message: "phone_number_id is required: this WhatsApp Business Account has several numbers."}}}
@@ -547,17 +553,23 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 	if errors.As(err, &replay) {
 		return err
 	}
+	if wait, ok := asAwaitCustomer(err); ok {
+		return s.awaitCustomer(ctx, rec, wait, log)
+	}
 	reason, answer := ReasonMetaRejected, err
 	if ue, ok := AsUpstream(err); ok {
-		if ue.Retryable() {
+		if ue.Kind == KindConfig {
+			reason, answer = metaConfigFailure(err)
+			s.metrics().Count(MetricMetaConfig, nil)
+		} else if ue.Retryable() {
 			reason = ReasonMetaUnavailable
-			answer = Wrap(CodeUpstreamUnavailable, err, "Meta is not answering right now. Please try the signup again in a minute.")
+			answer = Wrap(CodeMetaUnavailable, err, "Meta is not answering right now. Please try the signup again in a minute.")
 		} else {
 			answer = Wrap(CodeMetaRejected, err, "Meta did not accept this signup (the code may have expired or been used). Please run the signup again.")
 		}
 	} else if ErrorCode(err) == CodeInternal {
 		reason = ReasonMetaUnavailable
-		answer = Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		answer = Wrap(CodeMetaUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	}
 	s.metrics().Count(MetricSignupFailed, Dims{"Reason": reason})
 	log.Warn("meta verification failed", "reason", reason, "error", err)
@@ -733,6 +745,10 @@ func classifyPlivo(err error, p RetryPolicy, attempts int, random func() float64
 		return ReasonPlivoForbidden, false, p.MaxDelay
 	case KindSolutionInactive:
 		return ReasonSolutionInactive, false, p.MaxDelay
+	case KindUndocumented:
+		// Never final: Plivo may have added a rule, or be failing in a way
+		// it does not document. The alarm brings an operator in.
+		return ReasonPlivoUndocumented, false, p.MaxDelay
 	case KindThrottled:
 		return ReasonPlivoThrottled, false, p.Backoff(attempts, random)
 	}

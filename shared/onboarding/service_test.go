@@ -57,7 +57,7 @@ func (m *fakeMeta) PhoneNumbers(_ context.Context, _, wabaID string) ([]onboardi
 	if m.numbers != nil {
 		return m.numbers(wabaID)
 	}
-	return []onboarding.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
 }
 
 func (m *fakeMeta) OwnerBusinessID(_ context.Context, _, wabaID string) (string, error) {
@@ -316,12 +316,12 @@ func TestSignupMetaFailures(t *testing.T) {
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 		{"meta down", func(m *fakeMeta) {
 			m.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
-		}, onboarding.CodeUpstreamUnavailable, onboarding.ReasonMetaUnavailable},
+		}, onboarding.CodeMetaUnavailable, onboarding.ReasonMetaUnavailable},
 		{"meta throttling", func(m *fakeMeta) {
 			m.debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{}, metaErr(onboarding.KindThrottled, 4)
 			}
-		}, onboarding.CodeUpstreamUnavailable, onboarding.ReasonMetaUnavailable},
+		}, onboarding.CodeMetaUnavailable, onboarding.ReasonMetaUnavailable},
 		{"token invalid", func(m *fakeMeta) {
 			m.debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
@@ -339,7 +339,9 @@ func TestSignupMetaFailures(t *testing.T) {
 			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, metaErr(onboarding.KindRejected, 100) }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 		{"phone not on waba", func(m *fakeMeta) {
-			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return []onboarding.PhoneNumber{{ID: "5"}}, nil }
+			m.numbers = func(string) ([]onboarding.PhoneNumber, error) {
+				return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil
+			}
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 	}
 	for _, tt := range tests {
@@ -399,12 +401,12 @@ func TestSignupRecoversMissingIDs(t *testing.T) {
 		}, code: onboarding.CodeInvalidRequest, field: "waba_id"},
 		{name: "several numbers", id: onboarding.Identity{WABAID: waba}, meta: func(m *fakeMeta) {
 			m.numbers = func(string) ([]onboarding.PhoneNumber, error) {
-				return []onboarding.PhoneNumber{{ID: "1"}, {ID: "2"}}, nil
+				return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "1"}, {CodeVerificationStatus: "VERIFIED", ID: "2"}}, nil
 			}
 		}, code: onboarding.CodeInvalidRequest, field: "phone_number_id"},
 		{name: "no number", id: onboarding.Identity{WABAID: waba}, meta: func(m *fakeMeta) {
 			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, nil }
-		}, code: onboarding.CodeMetaRejected},
+		}, code: onboarding.CodeNumberMissing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

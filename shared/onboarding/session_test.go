@@ -221,7 +221,7 @@ func TestSignupSessionRetryAfterMetaOutage(t *testing.T) {
 	f.svc.Sessions = f.store
 	now := f.clock.Now()
 	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
-	if _, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable {
+	if _, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeMetaUnavailable {
 		t.Fatalf("first attempt: %v", err)
 	}
 	if _, spent := f.store.Use("tok"); !spent || f.store.Writes != 2 {

@@ -32,6 +32,13 @@ const (
 	KindPhoneNumberTaken Kind = "phone_number_taken"
 	// KindSolutionInactive: the Multi-Partner Solution is not active yet.
 	KindSolutionInactive Kind = "solution_inactive"
+	// KindConfig: the upstream refused our own configuration (Meta: a
+	// wrong app secret, an app token it does not accept). Nothing the
+	// customer does helps; an operator must fix the setting.
+	KindConfig Kind = "config"
+	// KindUndocumented: a 4xx the upstream's documentation does not list.
+	// It may be a new rule or a passing fault on their side: never final.
+	KindUndocumented Kind = "undocumented"
 )
 
 // UpstreamError is a failed call to Meta or Plivo. Message is the upstream's

@@ -103,9 +103,9 @@ func (m *stepMeta) PhoneNumbers(ctx context.Context, _, _ string) ([]onboarding.
 		return nil, err
 	}
 	if m.wrongNumber {
-		return []onboarding.PhoneNumber{{ID: "5"}}, nil
+		return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil
 	}
-	return []onboarding.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
 }
 
 func (m *stepMeta) OwnerBusinessID(ctx context.Context, _, _ string) (string, error) {
@@ -216,7 +216,7 @@ func TestVerifyErrorPrecedence(t *testing.T) {
 		cancelled     []string
 	}{
 		{name: "debug_token down, slower than the others' failures", meta: &stepMeta{debug: debugDown, numbers: numbersRejected, owner: ownerRejected},
-			want: "debug_token", code: onboarding.CodeUpstreamUnavailable},
+			want: "debug_token", code: onboarding.CodeMetaUnavailable},
 		{name: "invalid token, the others blocked: cancelled", meta: &stepMeta{invalid: true, numbers: step{block: true}, owner: step{block: true}},
 			message: "not valid", code: onboarding.CodeMetaRejected, cancelled: []string{"phone_numbers", "owner_business"}},
 		{name: "invalid token, the others fail", meta: &stepMeta{debug: slow, invalid: true, numbers: numbersRejected, owner: ownerRejected},
@@ -292,8 +292,8 @@ func TestVerifyCancelledByCaller(t *testing.T) {
 	defer cancel()
 	req := request("c")
 	req.Identity.BusinessID = ""
-	if _, err := f.svc.Signup(ctx, req); onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable {
-		t.Fatalf("err = %v, want upstream_unavailable", err)
+	if _, err := f.svc.Signup(ctx, req); onboarding.ErrorCode(err) != onboarding.CodeMetaUnavailable {
+		t.Fatalf("err = %v, want meta_unavailable", err)
 	}
 	if m.started.Load() != 3 || m.returned.Load() != 3 {
 		t.Fatalf("%d calls started, %d returned", m.started.Load(), m.returned.Load())

@@ -23,6 +23,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/esversion"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -149,9 +150,12 @@ func (s *server) assetURL(p string) string {
 // pageData is what the template renders. Every field is public.
 type pageData struct {
 	AppID, ConfigID, GraphVersion, SolutionID string
-	SignupURL, SDKURL, Origins, SimURL        string
-	Sandbox                                   bool
-	CSS, JS, Icon, SandboxCSS                 string
+	// ESVersion and Extras are the Embedded Signup version and the
+	// extras object FB.login gets for it (esversion.ExtrasFor), as JSON.
+	ESVersion, Extras                  string
+	SignupURL, SDKURL, Origins, SimURL string
+	Sandbox                            bool
+	CSS, JS, Icon, SandboxCSS          string
 }
 
 func (s *server) render() ([]byte, error) {
@@ -160,6 +164,8 @@ func (s *server) render() ([]byte, error) {
 		ConfigID:     s.cfg.MetaConfigID,
 		GraphVersion: s.cfg.GraphVersion,
 		SolutionID:   s.cfg.PlivoSolutionID,
+		ESVersion:    s.cfg.ESVersion,
+		Extras:       esversion.ExtrasFor(s.cfg.ESVersion, s.cfg.PlivoSolutionID).JSON(),
 		SignupURL:    s.base + SignupPath,
 		SDKURL:       SDKURL,
 		Origins:      strings.Join(MetaOrigins, " "),

@@ -181,7 +181,9 @@ func TestEmbeddedSignupErrors(t *testing.T) {
 		{name: "503 empty", script: []http.HandlerFunc{answer(503, "")}, wantKind: onboarding.KindTransient, status: 503},
 		{name: "502 HTML", script: []http.HandlerFunc{answer(502, "<html>Bad Gateway</html>")}, wantKind: onboarding.KindTransient, wantMsg: "not Plivo JSON", status: 502},
 		{name: "400 HTML", script: []http.HandlerFunc{answer(400, "<html>Bad Request</html>")}, wantKind: onboarding.KindTransient, status: 400},
-		{name: "404 JSON", script: []http.HandlerFunc{answer(404, errBody("not found"))}, wantKind: onboarding.KindRejected, wantAPIID: apiID, status: 404},
+		{name: "undocumented 400", script: []http.HandlerFunc{answer(400, errBody("The phone number has not been verified."))}, wantKind: onboarding.KindUndocumented, wantAPIID: apiID, status: 400},
+		{name: "documented invalid waba_id", script: []http.HandlerFunc{answer(400, errBody("waba_id is not a valid WhatsApp Business Account ID."))}, wantKind: onboarding.KindRejected, wantAPIID: apiID, status: 400},
+		{name: "404 JSON", script: []http.HandlerFunc{answer(404, errBody("not found"))}, wantKind: onboarding.KindUndocumented, wantAPIID: apiID, status: 404},
 		{name: "200 not JSON", script: []http.HandlerFunc{answer(200, "OK")}, wantKind: onboarding.KindTransient, status: 200},
 	}
 	for _, tt := range tests {

@@ -99,7 +99,10 @@ func text(raw json.RawMessage) string {
 // kind classifies a non-2xx answer by the guide's tables. Status decides
 // first where it is unambiguous (401, 429, 5xx); the known 400 messages
 // are matched loosely because Plivo's wording varies between releases.
-func (pe plivoError) kind(status int, parsed bool) onboarding.Kind {
+//
+// undocumentedMatters is true for the Embedded Signup call, whose guide
+// lists its 4xx answers; for other calls any other 4xx is a rejection.
+func (pe plivoError) kind(status int, parsed, undocumentedMatters bool) onboarding.Kind {
 	switch {
 	case status == http.StatusUnauthorized:
 		return onboarding.KindUnauthorized
@@ -122,8 +125,28 @@ func (pe plivoError) kind(status int, parsed bool) onboarding.Kind {
 		return onboarding.KindPhoneNumberTaken
 	case alreadyRegistered(m):
 		return onboarding.KindAlreadyRegistered
+	case status == http.StatusBadRequest && documentedInvalid(m), !undocumentedMatters:
+		return onboarding.KindRejected
 	}
-	return onboarding.KindRejected
+	// A 4xx the Embedded Signup guide does not list: not proof the signup
+	// is wrong, so never a final failure (the service retries it at the
+	// longest backoff and alarms).
+	return onboarding.KindUndocumented
+}
+
+// documentedInvalid matches the guide's 400 table for missing or invalid
+// parameters: "waba_id is required.", "business_id is required.",
+// "phone_number_id is required." and "waba_id is not a valid WhatsApp
+// Business Account ID." Retrying the same body cannot succeed.
+func documentedInvalid(m string) bool {
+	for _, f := range []string{"waba id", "business id", "phone number id"} {
+		// Plivo's field-error shape says "waba_id: This field is required."
+		if strings.Contains(m, f+" is required") || strings.Contains(m, f+" is not a valid") ||
+			strings.HasPrefix(m, f+": this field is required") {
+			return true
+		}
+	}
+	return false
 }
 
 // normalize lowercases s and turns '-', '_' and runs of white space into
@@ -187,7 +210,7 @@ func (pe plivoError) upstream(op string, status int, parsed bool, token string) 
 		Service: onboarding.ServicePlivo,
 		Op:      op,
 		Status:  status,
-		Kind:    pe.kind(status, parsed),
+		Kind:    pe.kind(status, parsed, op == OpEmbeddedSignup),
 		Code:    code,
 		Message: msg,
 		APIID:   pe.APIID,

@@ -61,7 +61,8 @@ func FuzzParsePlivoError(f *testing.F) {
 		ue := pe.upstream(OpEmbeddedSignup, status, ok, token)
 		switch ue.Kind {
 		case onboarding.KindTransient, onboarding.KindThrottled, onboarding.KindRejected, onboarding.KindUnauthorized,
-			onboarding.KindForbidden, onboarding.KindAlreadyRegistered, onboarding.KindPhoneNumberTaken, onboarding.KindSolutionInactive:
+			onboarding.KindForbidden, onboarding.KindAlreadyRegistered, onboarding.KindPhoneNumberTaken, onboarding.KindSolutionInactive,
+			onboarding.KindUndocumented:
 		default:
 			t.Fatalf("kind %q", ue.Kind)
 		}
@@ -97,10 +98,11 @@ func TestKindMatchingIsRobust(t *testing.T) {
 		{"The multi partner solution is inactive", onboarding.KindSolutionInactive},
 		{"waba_id is not a valid WhatsApp Business Account ID.", onboarding.KindRejected},
 		{"phone_number_id is required.", onboarding.KindRejected},
-		{"", onboarding.KindRejected},
+		{"", onboarding.KindUndocumented},
+		{"The phone number has not been verified.", onboarding.KindUndocumented},
 	}
 	for _, tt := range tests {
-		if got := (plivoError{Message: tt.msg}).kind(400, true); got != tt.want {
+		if got := (plivoError{Message: tt.msg}).kind(400, true, true); got != tt.want {
 			t.Errorf("kind(400, %q) = %s, want %s", tt.msg, got, tt.want)
 		}
 	}

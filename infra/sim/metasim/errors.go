@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // graphErrorBody is Meta's error envelope. error_subcode and is_transient
@@ -117,4 +118,17 @@ func numericID() string {
 		out[i] = '0' + b[i]%10
 	}
 	return string(out)
+}
+
+// codeDeprecated is Graph's "API Deprecated" error code.
+const codeDeprecated = 12
+
+// expiredVersion answers a call to a Graph version past its end of life.
+// Meta's versioning page says such calls are served by the oldest version
+// still available; the simulator refuses them instead, so that a test
+// against it fails the day a configured version expires instead of
+// silently changing behaviour.
+func expiredVersion(version string, until time.Time) response {
+	return graphError(http.StatusBadRequest, "OAuthException", codeDeprecated, 0,
+		"(#12) Graph API "+version+" is no longer available: it reached its end of life on "+until.Format(time.DateOnly)+". Please upgrade to a newer version.")
 }

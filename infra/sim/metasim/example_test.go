@@ -23,7 +23,7 @@ func Example() {
 		BusinessID:   "198765432109876",
 		PhoneNumbers: []metasim.PhoneNumber{{ID: "112233445566778", DisplayPhoneNumber: "+1 555-010-0000", VerifiedName: "Acme"}},
 	})
-	resp, err := http.Get(srv.URL + "/v19.0/oauth/access_token?" + url.Values{
+	resp, err := http.Get(srv.URL + "/v25.0/oauth/access_token?" + url.Values{
 		"client_id": {"1234"}, "client_secret": {"app-secret"}, "code": {code},
 	}.Encode())
 	if err != nil {
@@ -35,7 +35,7 @@ func Example() {
 	_ = json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
 
-	resp, err = http.Get(srv.URL + "/v19.0/109876543210987/phone_numbers?" + url.Values{
+	resp, err = http.Get(srv.URL + "/v25.0/109876543210987/phone_numbers?" + url.Values{
 		"access_token":    {tok.AccessToken},
 		"appsecret_proof": {metasim.AppSecretProof("app-secret", tok.AccessToken)},
 	}.Encode())

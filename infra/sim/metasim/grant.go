@@ -19,6 +19,13 @@ type PhoneNumber struct {
 	ID                 string `json:"id"`
 	DisplayPhoneNumber string `json:"display_phone_number"`
 	VerifiedName       string `json:"verified_name"`
+	// CodeVerificationStatus is what Graph reports for the number:
+	// VERIFIED when empty; NOT_VERIFIED or EXPIRED for a customer who
+	// finished Embedded Signup (v3 and later) without entering the code.
+	CodeVerificationStatus string `json:"code_verification_status,omitempty"`
+	// Status is the number's Cloud API status: PENDING when empty (Embedded
+	// Signup verified it; the BSP registers it), CONNECTED once registered.
+	Status string `json:"status,omitempty"`
 }
 
 // Grant is what a customer gave the app by finishing Embedded Signup: the
@@ -36,6 +43,10 @@ type Grant struct {
 	// the granular scopes' target_ids, which makes "the WABA of this signup"
 	// ambiguous from debug_token alone; their phone_numbers edge is empty.
 	ExtraWABAIDs []string `json:"extra_waba_ids,omitempty"`
+	// SolutionID is the Multi-Partner Solution the WABA was created under:
+	// extras.setup.solutionID of the FB.login that produced the grant.
+	// Empty means none: Plivo refuses such a WABA (plivosim CheckAtMeta).
+	SolutionID string `json:"solution_id,omitempty"`
 	// ManagementScope and MessagingScope name the two WhatsApp scopes in
 	// debug_token, so that a test can simulate Meta renaming one. Defaults
 	// ScopeManagement and ScopeMessaging.
@@ -102,6 +113,9 @@ type tokenState struct {
 // random code for g that can be exchanged once, within CodeTTL.
 func (s *Server) IssueCode(g Grant) string {
 	g = g.withDefaults()
+	if g.SolutionID == "" {
+		g.SolutionID = s.cfg.SolutionID
+	}
 	code := "AQ" + rand.Text() + rand.Text() + rand.Text()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,6 +140,26 @@ func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
 // grant this Server issued a code for, as Meta's phone_numbers edge would
 // show it. The local stack hands it to the Plivo simulator, which makes a
 // number it onboards a sender, as Plivo's onboarding does.
+// WABAFacts says what Meta knows of a WABA and one of its numbers: the
+// solution it was created under and whether the number is verified.
+// known is false when no grant names the WABA.
+func (s *Server) WABAFacts(wabaID, phoneNumberID string) (solutionID string, numberVerified, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.codes {
+		if c.grant.WABAID != wabaID {
+			continue
+		}
+		known, solutionID = true, c.grant.SolutionID
+		for _, n := range c.grant.PhoneNumbers {
+			if n.ID == phoneNumberID {
+				numberVerified = n.CodeVerificationStatus == "" || n.CodeVerificationStatus == "VERIFIED" || n.Status == "CONNECTED"
+			}
+		}
+	}
+	return solutionID, numberVerified, known
+}
+
 func (s *Server) DisplayNumber(phoneNumberID string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,6 +1,7 @@
 package metasim
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -223,9 +224,9 @@ var phoneFields = map[string]func(PhoneNumber) any{
 	"display_phone_number":     func(p PhoneNumber) any { return p.DisplayPhoneNumber },
 	"verified_name":            func(p PhoneNumber) any { return p.VerifiedName },
 	"quality_rating":           func(PhoneNumber) any { return "GREEN" },
-	"code_verification_status": func(PhoneNumber) any { return "VERIFIED" },
+	"code_verification_status": func(p PhoneNumber) any { return cmp.Or(p.CodeVerificationStatus, "VERIFIED") },
 	"platform_type":            func(PhoneNumber) any { return "CLOUD_API" },
-	"status":                   func(PhoneNumber) any { return "CONNECTED" },
+	"status":                   func(p PhoneNumber) any { return cmp.Or(p.Status, "PENDING") },
 	"name_status":              func(PhoneNumber) any { return "APPROVED" },
 }
 

@@ -42,6 +42,9 @@ type Config struct {
 	// client_secret of the code exchange, the app token "AppID|AppSecret" of
 	// debug_token, and the key of appsecret_proof.
 	AppID, AppSecret string
+	// SolutionID is the Multi-Partner Solution a grant is created under
+	// when IssueCode is given none (Grant.SolutionID).
+	SolutionID string
 	// AppName is debug_token's "application". Default DefaultAppName.
 	AppName string
 	// CodeTTL is how long an issued code can be exchanged. Meta's codes
@@ -216,6 +219,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) route(r *http.Request) (string, func() response) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) > 0 && versionRE.MatchString(parts[0]) {
+		if until, retired := s.retired(parts[0]); retired {
+			return EndpointOther, func() response { return expiredVersion(parts[0], until) }
+		}
 		parts = parts[1:]
 	}
 	switch {

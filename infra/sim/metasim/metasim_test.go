@@ -116,7 +116,7 @@ func (e *env) get(t *testing.T, path string, q url.Values) reply {
 // exchange trades code for a token and fails the test on any error.
 func (e *env) exchange(t *testing.T, code string) string {
 	t.Helper()
-	r := e.get(t, "/v19.0/oauth/access_token", url.Values{
+	r := e.get(t, "/v25.0/oauth/access_token", url.Values{
 		"client_id": {testAppID}, "client_secret": {testAppSecret}, "code": {code},
 	})
 	if r.status != http.StatusOK {
@@ -189,7 +189,7 @@ func TestExchangeCode(t *testing.T) {
 		{
 			name:   "success by POST form, other version",
 			setup:  func(t *testing.T, e *env) url.Values { return creds(e.sim.IssueCode(testGrant())) },
-			method: http.MethodPost, path: "/v21.0/oauth/access_token",
+			method: http.MethodPost, path: "/v25.0/oauth/access_token",
 			status: 200,
 		},
 		{
@@ -294,7 +294,7 @@ func TestExchangeCode(t *testing.T) {
 			}
 			path := tt.path
 			if path == "" {
-				path = "/v19.0/oauth/access_token"
+				path = "/v25.0/oauth/access_token"
 			}
 			r := e.do(t, method, path, q, nil)
 			if tt.status != http.StatusOK {
@@ -500,7 +500,7 @@ func TestDebugToken(t *testing.T) {
 			if tt.auth != nil {
 				tt.auth(q, h, e.token(t, testGrant()))
 			}
-			r := e.do(t, http.MethodGet, "/v19.0/debug_token", q, h)
+			r := e.do(t, http.MethodGet, "/v25.0/debug_token", q, h)
 			if tt.want.status != 200 {
 				wantGraphError(t, r, tt.want.status, "OAuthException", tt.want.code, 0, tt.want.msg)
 				return
@@ -673,7 +673,7 @@ func TestPhoneNumbers(t *testing.T) {
 			g.ExtraWABAIDs = []string{"200000000000002"}
 			tok := e.token(t, g)
 			q, h := tt.params(tok)
-			r := e.do(t, http.MethodGet, "/v19.0/"+tt.waba+"/phone_numbers", q, h)
+			r := e.do(t, http.MethodGet, "/v25.0/"+tt.waba+"/phone_numbers", q, h)
 			if tt.status != 200 {
 				wantGraphError(t, r, tt.status, tt.typ, tt.code, tt.sub, tt.msg)
 				return
@@ -719,7 +719,7 @@ func TestPhoneNumbersPaging(t *testing.T) {
 	q := url.Values{"access_token": {tok}, "appsecret_proof": {AppSecretProof(testAppSecret, tok)}, "limit": {"2"}, "fields": {"id"}}
 	var ids []string
 	for range 3 {
-		r := e.get(t, "/v19.0/"+testWABA+"/phone_numbers", q)
+		r := e.get(t, "/v25.0/"+testWABA+"/phone_numbers", q)
 		var body struct {
 			Data   []struct{ ID string } `json:"data"`
 			Paging struct {
@@ -782,7 +782,7 @@ func TestWABANode(t *testing.T) {
 			if tt.proof {
 				q.Set("appsecret_proof", AppSecretProof(testAppSecret, tok))
 			}
-			r := e.get(t, "/v19.0/"+tt.waba, q)
+			r := e.get(t, "/v25.0/"+tt.waba, q)
 			if tt.status != 0 {
 				wantGraphError(t, r, tt.status, tt.typ, tt.code, tt.sub, "")
 				return
@@ -797,7 +797,7 @@ func TestWABANode(t *testing.T) {
 func TestUnknownPath(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.get(t, "/v19.0/me/accounts", nil)
+	r := e.get(t, "/v25.0/me/accounts", nil)
 	wantGraphError(t, r, 400, "OAuthException", 2500, 0, "Unknown path components: /me/accounts")
 	if e.sim.Calls(EndpointOther) != 1 {
 		t.Errorf("other calls = %d", e.sim.Calls(EndpointOther))
@@ -829,7 +829,7 @@ func TestFailNextKinds(t *testing.T) {
 			tok := e.token(t, testGrant())
 			e.sim.FailNext(EndpointPhoneNumbers, 1, tt.kind)
 			q := url.Values{"access_token": {tok}, "appsecret_proof": {AppSecretProof(testAppSecret, tok)}}
-			r := e.get(t, "/v19.0/"+testWABA+"/phone_numbers", q)
+			r := e.get(t, "/v25.0/"+testWABA+"/phone_numbers", q)
 			if r.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
 			}
@@ -844,7 +844,7 @@ func TestFailNextKinds(t *testing.T) {
 					t.Errorf("body %s", r.body)
 				}
 			}
-			if r2 := e.get(t, "/v19.0/"+testWABA+"/phone_numbers", q); r2.status != 200 {
+			if r2 := e.get(t, "/v25.0/"+testWABA+"/phone_numbers", q); r2.status != 200 {
 				t.Errorf("second call status %d: the failure must be used up", r2.status)
 			}
 			reqs := e.sim.Requests()
@@ -864,7 +864,7 @@ func TestFailNextQueueAndSticky(t *testing.T) {
 	statuses := func(n int) []int {
 		var out []int
 		for range n {
-			out = append(out, e.get(t, "/v19.0/debug_token", q).status)
+			out = append(out, e.get(t, "/v25.0/debug_token", q).status)
 		}
 		return out
 	}
@@ -889,7 +889,7 @@ func TestFailNextQueueAndSticky(t *testing.T) {
 	if e.sim.Calls(EndpointDebugToken) != 0 || len(e.sim.Requests()) != 0 {
 		t.Error("Reset kept counters")
 	}
-	if got := e.get(t, "/v19.0/debug_token", q); got.status != 200 {
+	if got := e.get(t, "/v25.0/debug_token", q); got.status != 200 {
 		// The token is gone after Reset, but debug_token still answers 200.
 		t.Errorf("after Reset: %d", got.status)
 	}
@@ -901,10 +901,10 @@ func TestTransientAfterCommitConsumesCode(t *testing.T) {
 	code := e.sim.IssueCode(testGrant())
 	e.sim.FailNext(EndpointOAuth, 1, KindTransientAfterCommit)
 	q := url.Values{"client_id": {testAppID}, "client_secret": {testAppSecret}, "code": {code}}
-	if r := e.get(t, "/v19.0/oauth/access_token", q); r.status != 500 {
+	if r := e.get(t, "/v25.0/oauth/access_token", q); r.status != 500 {
 		t.Fatalf("first exchange status %d", r.status)
 	}
-	r := e.get(t, "/v19.0/oauth/access_token", q)
+	r := e.get(t, "/v25.0/oauth/access_token", q)
 	wantGraphError(t, r, 400, "OAuthException", 100, 36009, "This authorization code has been used.")
 }
 
@@ -914,7 +914,7 @@ func TestHangUntilClientTimeout(t *testing.T) {
 	e.sim.FailNext(EndpointOAuth, 1, KindHang)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/v19.0/oauth/access_token", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/v25.0/oauth/access_token", nil)
 	start := time.Now()
 	resp, err := e.srv.Client().Do(req)
 	if err == nil {
@@ -940,7 +940,7 @@ func TestLatency(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Latency = 50 * time.Millisecond })
 	start := time.Now()
-	e.get(t, "/v19.0/debug_token", nil)
+	e.get(t, "/v25.0/debug_token", nil)
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("request took %v, want >= 50ms", d)
 	}
@@ -955,7 +955,7 @@ func TestLatency(t *testing.T) {
 	}
 	resp.Body.Close()
 	client.Timeout = 50 * time.Millisecond
-	if _, err := client.Get(slow.srv.URL + "/v19.0/debug_token"); err == nil {
+	if _, err := client.Get(slow.srv.URL + "/v25.0/debug_token"); err == nil {
 		t.Fatal("want a client timeout")
 	}
 }
@@ -973,7 +973,7 @@ func TestConcurrentUse(t *testing.T) {
 			g := testGrant()
 			g.WABAID = strconv.Itoa(100000000000000 + i)
 			code := e.sim.IssueCode(g)
-			r := get(e, "/v19.0/oauth/access_token", url.Values{"client_id": {testAppID}, "client_secret": {testAppSecret}, "code": {code}})
+			r := get(e, "/v25.0/oauth/access_token", url.Values{"client_id": {testAppID}, "client_secret": {testAppSecret}, "code": {code}})
 			if r.status != 200 {
 				errs <- "exchange " + string(r.body)
 				return
@@ -982,7 +982,7 @@ func TestConcurrentUse(t *testing.T) {
 				AccessToken string `json:"access_token"`
 			}
 			_ = json.Unmarshal(r.body, &tok)
-			r = get(e, "/v19.0/"+g.WABAID+"/phone_numbers", url.Values{"access_token": {tok.AccessToken}, "appsecret_proof": {AppSecretProof(testAppSecret, tok.AccessToken)}})
+			r = get(e, "/v25.0/"+g.WABAID+"/phone_numbers", url.Values{"access_token": {tok.AccessToken}, "appsecret_proof": {AppSecretProof(testAppSecret, tok.AccessToken)}})
 			if r.status != 200 {
 				errs <- "phone_numbers " + string(r.body)
 			}
@@ -1000,7 +1000,7 @@ func TestConcurrentUse(t *testing.T) {
 	won, used := 0, 0
 	for range n {
 		wg.Go(func() {
-			r := get(e, "/v19.0/oauth/access_token", url.Values{"client_id": {testAppID}, "client_secret": {testAppSecret}, "code": {code}})
+			r := get(e, "/v25.0/oauth/access_token", url.Values{"client_id": {testAppID}, "client_secret": {testAppSecret}, "code": {code}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -1041,10 +1041,10 @@ func TestLogsKeepNoSecrets(t *testing.T) {
 	code := e.sim.IssueCode(testGrant())
 	tok := e.exchange(t, code)
 	proof := AppSecretProof(testAppSecret, tok)
-	e.get(t, "/v19.0/debug_token", url.Values{"access_token": {testAppID + "|" + testAppSecret}, "input_token": {tok}})
-	e.get(t, "/v19.0/"+testWABA+"/phone_numbers", url.Values{"access_token": {tok}, "appsecret_proof": {proof}})
-	e.do(t, http.MethodGet, "/v19.0/"+testWABA+"/phone_numbers", url.Values{"appsecret_proof": {proof}}, http.Header{"Authorization": {"Bearer " + tok}})
-	e.get(t, "/v19.0/"+testWABA, url.Values{"access_token": {tok}, "fields": {"owner_business_info"}, "appsecret_proof": {proof}})
+	e.get(t, "/v25.0/debug_token", url.Values{"access_token": {testAppID + "|" + testAppSecret}, "input_token": {tok}})
+	e.get(t, "/v25.0/"+testWABA+"/phone_numbers", url.Values{"access_token": {tok}, "appsecret_proof": {proof}})
+	e.do(t, http.MethodGet, "/v25.0/"+testWABA+"/phone_numbers", url.Values{"appsecret_proof": {proof}}, http.Header{"Authorization": {"Bearer " + tok}})
+	e.get(t, "/v25.0/"+testWABA, url.Values{"access_token": {tok}, "fields": {"owner_business_info"}, "appsecret_proof": {proof}})
 
 	reqs := e.sim.Requests()
 	logMu.Lock()
@@ -1121,7 +1121,7 @@ func TestControlRoutes(t *testing.T) {
 	var out struct{ Code string }
 	decode(t, r.body, &out)
 	tok := e.exchange(t, out.Code)
-	pr := e.get(t, "/v19.0/"+testWABA+"/phone_numbers", url.Values{"access_token": {tok}, "appsecret_proof": {AppSecretProof(testAppSecret, tok)}})
+	pr := e.get(t, "/v25.0/"+testWABA+"/phone_numbers", url.Values{"access_token": {tok}, "appsecret_proof": {AppSecretProof(testAppSecret, tok)}})
 	if !strings.Contains(string(pr.body), testPhoneID) {
 		t.Errorf("grant from JSON lost its phone number: %s", pr.body)
 	}
@@ -1140,7 +1140,7 @@ func TestControlRoutes(t *testing.T) {
 	if r := post("/_sim/meta/scenario", `{"endpoint":"owner","n":1,"kind":"throttled"}`); r.status != 204 {
 		t.Fatalf("scenario: %d %s", r.status, r.body)
 	}
-	or := e.get(t, "/v19.0/"+testWABA, url.Values{"access_token": {tok}, "appsecret_proof": {AppSecretProof(testAppSecret, tok)}})
+	or := e.get(t, "/v25.0/"+testWABA, url.Values{"access_token": {tok}, "appsecret_proof": {AppSecretProof(testAppSecret, tok)}})
 	if or.status != 403 {
 		t.Errorf("owner after scenario: %d", or.status)
 	}

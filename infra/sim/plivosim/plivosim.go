@@ -28,13 +28,19 @@ var routes = []string{RouteAccount, RouteSignup, RouteMessage, RouteTemplate}
 
 // Messages the guide documents, word for word.
 const (
-	MsgUnauthenticated   = "Authentication credentials were not provided or are invalid."
-	MsgForbidden         = "Your account is not authorized for the Embedded Signup API."
-	MsgSignupOK          = "Embedded signup completed successfully."
-	MsgWABARequired      = "waba_id is required."
-	MsgBusinessRequired  = "business_id is required."
-	MsgPhoneRequired     = "phone_number_id is required."
-	MsgWABAInvalid       = "waba_id is not a valid WhatsApp Business Account ID."
+	MsgUnauthenticated  = "Authentication credentials were not provided or are invalid."
+	MsgForbidden        = "Your account is not authorized for the Embedded Signup API."
+	MsgSignupOK         = "Embedded signup completed successfully."
+	MsgWABARequired     = "waba_id is required."
+	MsgBusinessRequired = "business_id is required."
+	MsgPhoneRequired    = "phone_number_id is required."
+	MsgWABAInvalid      = "waba_id is not a valid WhatsApp Business Account ID."
+	// MsgUndocumented is the answer of KindUndocumented: not in the guide.
+	MsgUndocumented = "The WhatsApp Business Account cannot be onboarded right now."
+	// MsgNotUnderSolution and MsgNumberNotVerified are the refusals of
+	// CheckAtMeta in the local stack; the guide lists neither.
+	MsgNotUnderSolution  = "This WABA was not shared with the Multi-Partner Solution."
+	MsgNumberNotVerified = "The phone number has not been verified."
 	MsgWABARegistered    = "This WABA is already registered with Plivo."
 	MsgPhoneRegistered   = "This phone number is already registered under another WABA."
 	MsgSolutionInactive  = "Multi-Partner Solution is not active for your app. Contact Plivo support."
@@ -65,6 +71,11 @@ type Config struct {
 	// LookupNumber is asked for IDs missing from PhoneNumbers, e.g. backed
 	// by the Meta simulator's grants. ok false registers nothing.
 	LookupNumber func(phoneNumberID string) (display string, ok bool)
+	// CheckAtMeta, when set, is asked before an Embedded Signup commits,
+	// e.g. backed by the Meta simulator. A non-empty refusal is answered as
+	// a 400 with that message: Plivo refuses a WABA not created under its
+	// Multi-Partner Solution and a number that is not verified.
+	CheckAtMeta func(wabaID, phoneNumberID string) (refusal string)
 	// AccountName and CashCredits appear in the account read.
 	AccountName string
 	CashCredits string

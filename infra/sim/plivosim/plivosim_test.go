@@ -615,3 +615,50 @@ func TestFailNextPanicsOnUnknownRoute(t *testing.T) {
 	}()
 	New(Config{}).FailNext("embedded_signup", 1, KindInternal)
 }
+
+// TestSignupRefusesWhatMetaSays: a WABA not created under the solution and
+// an unverified number are refused before anything is committed, and the
+// undocumented scenario answers a 4xx the guide does not list.
+func TestSignupRefusesWhatMetaSays(t *testing.T) {
+	t.Parallel()
+	sim := New(Config{AuthID: "MAID", AuthToken: "token", CheckAtMeta: func(waba, phone string) string {
+		switch {
+		case waba == "111":
+			return MsgNotUnderSolution
+		case phone == "333":
+			return MsgNumberNotVerified
+		}
+		return ""
+	}})
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	post := func(waba, phone string) (int, string) {
+		body := `{"waba_id":"` + waba + `","business_id":"222","phone_number_id":"` + phone + `"}`
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/Account/MAID/WhatsApp/EmbeddedSignup/", strings.NewReader(body))
+		req.SetBasicAuth("MAID", "token")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, b := post("111", "444"); st != 400 || !strings.Contains(b, MsgNotUnderSolution) {
+		t.Errorf("WABA outside the solution: %d %s", st, b)
+	}
+	if st, b := post("555", "333"); st != 400 || !strings.Contains(b, MsgNumberNotVerified) {
+		t.Errorf("unverified number: %d %s", st, b)
+	}
+	if sim.SuccessfulSignups() != 0 {
+		t.Fatalf("%d signups committed", sim.SuccessfulSignups())
+	}
+	sim.FailNext(RouteSignup, 1, KindUndocumented)
+	if st, b := post("555", "444"); st != http.StatusUnprocessableEntity || !strings.Contains(b, MsgUndocumented) {
+		t.Errorf("undocumented scenario: %d %s", st, b)
+	}
+	if st, _ := post("555", "444"); st != 200 {
+		t.Errorf("after the scenario: %d", st)
+	}
+}

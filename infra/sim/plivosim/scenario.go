@@ -28,6 +28,9 @@ const (
 	KindSolutionInactive Kind = "solution_inactive"
 	// KindBadRequest is a generic 400.
 	KindBadRequest Kind = "bad_request"
+	// KindUndocumented is a 4xx the guide does not list (422 with a
+	// message of its own): the client must not treat it as final.
+	KindUndocumented Kind = "undocumented"
 	// KindThrottled is 429 in Plivo's other error shape:
 	// {"api_id","error_code":429,"message":"Too many requests"}.
 	KindThrottled Kind = "throttled"
@@ -43,7 +46,7 @@ const (
 )
 
 var kinds = []Kind{
-	KindUnauthorized, KindForbidden, KindSolutionInactive, KindBadRequest,
+	KindUnauthorized, KindForbidden, KindSolutionInactive, KindBadRequest, KindUndocumented,
 	KindThrottled, KindInternal, KindDown, KindHang,
 }
 
@@ -104,6 +107,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, kind
 		writeError(w, http.StatusBadRequest, MsgSolutionInactive)
 	case KindBadRequest:
 		writeError(w, http.StatusBadRequest, "Invalid request.")
+	case KindUndocumented:
+		writeError(w, http.StatusUnprocessableEntity, MsgUndocumented)
 	case KindThrottled:
 		writeJSON(w, http.StatusTooManyRequests, struct {
 			APIID     string `json:"api_id"`

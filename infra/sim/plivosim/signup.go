@@ -127,7 +127,13 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Asked outside the lock: the lookup may call into another simulator.
+	// Asked outside the lock: these may call into another simulator.
+	if s.cfg.CheckAtMeta != nil {
+		if refusal := s.cfg.CheckAtMeta(su.WABAID, su.PhoneNumberID); refusal != "" {
+			writeError(w, http.StatusBadRequest, refusal)
+			return
+		}
+	}
 	display, known := s.cfg.PhoneNumbers[su.PhoneNumberID]
 	if !known && s.cfg.LookupNumber != nil {
 		display, known = s.cfg.LookupNumber(su.PhoneNumberID)

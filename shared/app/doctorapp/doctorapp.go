@@ -103,15 +103,17 @@ func APIURL(apiID, region string) string {
 // Settings maps the doctor's configuration onto what it checks.
 func Settings(c config.Doctor) doctor.Settings {
 	return doctor.Settings{
-		Target:         "stage " + c.Stage,
-		MetaSecretID:   c.MetaSecretID,
-		PlivoSecretID:  c.PlivoSecretID,
-		GraphVersion:   c.GraphVersion,
-		MetaAppID:      c.MetaAppID,
-		MetaConfigID:   c.MetaConfigID,
-		TableName:      c.TableName,
-		ResumeRuleName: c.ResumeRuleName,
-		PageURL:        c.PageURL,
-		AllowedOrigins: c.AllowedOrigins,
+		Target:          "stage " + c.Stage,
+		MetaSecretID:    c.MetaSecretID,
+		PlivoSecretID:   c.PlivoSecretID,
+		GraphVersion:    c.GraphVersion,
+		MetaAppID:       c.MetaAppID,
+		MetaConfigID:    c.MetaConfigID,
+		PlivoSolutionID: c.PlivoSolutionID,
+		ESVersion:       c.ESVersion,
+		TableName:       c.TableName,
+		ResumeRuleName:  c.ResumeRuleName,
+		PageURL:         c.PageURL,
+		AllowedOrigins:  c.AllowedOrigins,
 	}
 }

@@ -40,7 +40,7 @@ func (m Meta) DebugToken(context.Context, string) (onboarding.TokenInfo, error) 
 
 // PhoneNumbers implements onboarding.Meta.
 func (Meta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{ID: PhoneNumberID, DisplayPhoneNumber: DisplayPhoneNumber, VerifiedName: "Test"}}, nil
+	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: PhoneNumberID, DisplayPhoneNumber: DisplayPhoneNumber, VerifiedName: "Test"}}, nil
 }
 
 // OwnerBusinessID implements onboarding.Meta.

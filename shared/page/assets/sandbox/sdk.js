@@ -7,8 +7,17 @@
 //   - finish: the Meta simulator issues a real single-use code for the IDs
 //     in the form; the dialog posts a WA_EMBEDDED_SIGNUP FINISH message and
 //     calls the login callback with the code, in the chosen order;
+//   - the number the customer finishes with: verified, unverified (Graph
+//     then reports code_verification_status NOT_VERIFIED) or none (v4's
+//     finish without a number);
 //   - cancel at a step: a CANCEL message with current_step, no code;
-//   - error: a CANCEL message with error_message, no code.
+//   - error: an ERROR message with error_code, error_message and
+//     session_id, no code.
+// Like Meta, FB.login refuses options that do not match the app's login
+// configuration (/_sim/local/meta/login): its config_id, response_type
+// "code" with override_default_response_type, and exactly the extras of
+// the configured Embedded Signup version with the solution ID. The v2 form
+// (sessionInfoVersion, featureType) is refused.
 // Messages are posted from the page's own origin, which the page accepts in
 // sandbox mode only.
 (function () {
@@ -32,6 +41,12 @@
     ['code-only', 'Code only (no session info)']
   ];
   var EVENTS = ['FINISH', 'FINISH_ONLY_WABA', 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING'];
+  // The number the customer finishes FINISH with (Embedded Signup v3+).
+  var NUMBERS = [
+    ['verified', 'Verified number'],
+    ['unverified', 'Number not verified'],
+    ['none', 'No number']
+  ];
   // What Meta does with the code the backend exchanges.
   var META = [
     ['ok', 'Accepts the code'],
@@ -49,7 +64,8 @@
     ['403', '403 (not a Tech Provider), then onboards'],
     ['inactive', 'Multi-Partner Solution not active, then onboards'],
     ['registered', 'WABA already registered'],
-    ['phone-taken', 'Number under another WABA']
+    ['phone-taken', 'Number under another WABA'],
+    ['undocumented', 'A 4xx Plivo does not document, then onboards']
   ];
 
   var state = { appId: '', version: '', open: null };
@@ -119,7 +135,8 @@
               field('sbx-phone-number-id', 'Phone number ID', randomID(), { inputmode: 'numeric' }),
               field('sbx-business-id', 'Business portfolio ID', randomID(), { inputmode: 'numeric' }),
               field('sbx-display-phone', 'Display phone number', '+1 555-010-' + n4),
-              select('sbx-event', 'Event', EVENTS.map(function (e) { return [e, e]; }), 'FINISH'),
+              select('sbx-event', 'Event', EVENTS.map(function (e) { return [e, e]; }), query.get('sandbox_event') || 'FINISH'),
+              select('sbx-number', 'Phone number', NUMBERS, query.get('sandbox_number') || 'verified'),
               select('sbx-order', 'Arrival order', ORDERS, order),
               select('sbx-meta', 'Meta', META, query.get('sandbox_meta') || 'ok'),
               select('sbx-plivo', 'Plivo', PLIVO, query.get('sandbox_plivo') || 'ok')
@@ -212,6 +229,7 @@
       case '401': return fail(2, 'unauthorized');
       case '403': return fail(1, 'forbidden');
       case 'inactive': return fail(1, 'solution_inactive');
+      case 'undocumented': return fail(2, 'undocumented');
       case 'registered':
         return postJSON('/plivo/scenario', { preregister: { waba_id: ids.waba_id, phone_number_id: ids.phone_number_id || randomID() } });
       case 'phone-taken':
@@ -236,14 +254,20 @@
     var event = value('sbx-event') || 'FINISH';
     var order = value('sbx-order') || 'ids-first';
     var display = value('sbx-display-phone');
+    var number = value('sbx-number') || 'verified';
+    var withNumber = event !== 'FINISH_ONLY_WABA' && number !== 'none';
     if (!/^[1-9][0-9]{0,19}$/.test(ids.waba_id) || !/^[1-9][0-9]{0,19}$/.test(ids.business_id) ||
-        (event !== 'FINISH_ONLY_WABA' && !/^[1-9][0-9]{0,19}$/.test(ids.phone_number_id))) {
+        (withNumber && !/^[1-9][0-9]{0,19}$/.test(ids.phone_number_id))) {
       fail('IDs are Meta object IDs: digits only, not starting with 0.');
       return;
     }
-    var grant = { waba_id: ids.waba_id, business_id: ids.business_id, phone_numbers: [] };
-    if (ids.phone_number_id) {
-      grant.phone_numbers.push({ id: ids.phone_number_id, display_phone_number: display, verified_name: 'Sandbox Business' });
+    var setup = (state.open.opts.extras || {}).setup || {};
+    var grant = { waba_id: ids.waba_id, business_id: ids.business_id, phone_numbers: [], solution_id: setup.solutionID || '' };
+    if (withNumber) {
+      grant.phone_numbers.push({ id: ids.phone_number_id, display_phone_number: display, verified_name: 'Sandbox Business',
+        code_verification_status: number === 'unverified' ? 'NOT_VERIFIED' : 'VERIFIED' });
+    } else {
+      ids.phone_number_id = '';
     }
     var btn = document.getElementById('sbx-continue');
     btn.disabled = true;
@@ -258,7 +282,7 @@
     }).then(function () {
       close();
       var data = { waba_id: ids.waba_id, business_id: ids.business_id };
-      if (event !== 'FINISH_ONLY_WABA') data.phone_number_id = ids.phone_number_id;
+      if (withNumber) data.phone_number_id = ids.phone_number_id;
       var message = function () { post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data }); };
       var callback = function () {
         cb({
@@ -288,26 +312,69 @@
       return;
     }
     // Read the form before close() takes it out of the page.
+    var event = o === 'cancel' ? 'CANCEL' : 'ERROR';
     var data = o === 'cancel'
       ? { current_step: value('sbx-step') }
       : {
+        error_code: String(524126 + Math.floor(Math.random() * 1000)),
         error_message: value('sbx-error-message') || 'Something went wrong.',
-        error_id: String(524126 + Math.floor(Math.random() * 1000)),
         session_id: randomID(),
         timestamp: String(Math.floor(Date.now() / 1000))
       };
     close();
-    post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: data });
+    post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data });
     setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
+  }
+
+  // loginProblem says why Meta would not run Embedded Signup with opts for
+  // the app's login configuration, or returns ''.
+  function loginProblem(opts, login) {
+    var extras = opts.extras || {};
+    if (!opts.config_id || opts.config_id !== login.config_id) return 'config_id ' + JSON.stringify(opts.config_id) + ' is not the app\'s login configuration';
+    if (opts.response_type !== 'code' || opts.override_default_response_type !== true) return 'Embedded Signup needs response_type "code" and override_default_response_type true';
+    if ('sessionInfoVersion' in extras || 'featureType' in extras) return 'extras has the v2 form (sessionInfoVersion/featureType); ' + login.es_version + ' takes ' + JSON.stringify(login.extras);
+    if (!extras.setup || !extras.setup.solutionID) return 'extras.setup.solutionID is missing: the WABA would not be created under the Multi-Partner Solution';
+    if (JSON.stringify(extras) !== JSON.stringify(login.extras)) return 'extras ' + JSON.stringify(extras) + ' do not match ' + login.es_version + ': ' + JSON.stringify(login.extras);
+    return '';
   }
 
   function login(cb, opts) {
     if (typeof cb !== 'function') throw new Error('FB.login: callback required');
     opts = opts || {};
-    if (opts.response_type !== 'code' || !opts.override_default_response_type || !opts.config_id) {
-      // The real SDK would run a different login; say so loudly.
-      window.console.error('sandbox FB.login: Embedded Signup needs config_id, response_type "code" and override_default_response_type', opts);
-    }
+    fetch(sim + '/local/meta/login', { method: 'POST', credentials: 'same-origin' }).then(function (res) {
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      return res.json();
+    }).then(function (config) {
+      var problem = loginProblem(opts, config);
+      if (problem) {
+        // Meta shows an error in its window and runs no signup.
+        window.console.error('sandbox FB.login refused: ' + problem);
+        openRefusal(cb, problem);
+        return;
+      }
+      openDialog(cb, opts);
+    }).catch(function (e) {
+      window.console.error('sandbox FB.login: the login configuration could not be read (' + e.message + ')');
+    });
+  }
+
+  function openRefusal(cb, problem) {
+    if (state.open) close();
+    state.open = { cb: cb, opts: {} };
+    var box = h('div', { class: 'sbx-overlay', id: 'sbx-overlay' }, [
+      h('div', { class: 'sbx-dialog', id: 'sbx-dialog', role: 'dialog', 'aria-modal': 'true' }, [
+        h('div', { class: 'sbx-body' }, [
+          h('h2', { id: 'sbx-title', text: 'Sorry, something went wrong.' }),
+          h('p', { class: 'sbx-error', id: 'sbx-refusal', role: 'alert', text: problem })
+        ]),
+        h('div', { class: 'sbx-foot' }, [h('button', { type: 'button', class: 'sbx-btn', id: 'sbx-cancel', text: 'Close' })])
+      ])
+    ]);
+    document.body.appendChild(box);
+    document.getElementById('sbx-cancel').addEventListener('click', abandon);
+  }
+
+  function openDialog(cb, opts) {
     if (state.open) close();
     state.open = { cb: cb, opts: opts };
     document.body.appendChild(dialog());

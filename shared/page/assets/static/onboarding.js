@@ -14,6 +14,9 @@
     configId: data.configId || '',
     graphVersion: data.graphVersion || 'v25.0',
     solutionId: data.solutionId || '',
+    // FB.login's extras for the configured Embedded Signup version, built
+    // by the server from Meta's version table (shared/esversion).
+    extras: parseMessage(data.esExtras || '') || { setup: { solutionID: data.solutionId || '' } },
     signupUrl: data.signupUrl || '/api/whatsapp/embedded-signup',
     sdkUrl: data.sdkUrl || '',
     sandbox: data.sandbox === 'true',
@@ -114,11 +117,15 @@
     el.buttonLabel.textContent = busy || opts.button || 'Connect WhatsApp';
   }
 
+  // Every text the customer reads is here: a title, then one sentence on
+  // what happened and one on what to do. The customer knows Meta and
+  // Facebook, not our partners or Meta's step names (docs/local.md lists
+  // each scenario's text; the browser tests assert them).
   function showIdle() {
     render('idle', {
       chip: 'Not connected', step: 'connect',
       title: 'Ready when you are',
-      text: 'Click Connect WhatsApp. A Facebook window opens where you pick your business and verify your number.'
+      text: 'Nothing is connected yet. Click Connect WhatsApp and follow the steps in the Facebook window.'
     });
   }
 
@@ -126,7 +133,7 @@
     render('connecting', {
       chip: 'Connecting', step: 'connect',
       title: 'Finish the steps in the Facebook window',
-      text: 'Keep this page open. If you do not see the window, check that your browser did not block the pop-up.'
+      text: 'The Facebook window is open in a pop-up. Finish the steps there and keep this page open.'
     });
   }
 
@@ -134,7 +141,7 @@
     render('verifying', {
       chip: 'Verifying', step: 'verify',
       title: 'Verifying your account with Meta',
-      text: 'This usually takes a few seconds.',
+      text: 'Meta is confirming the account you shared. Keep this page open for a few seconds.',
       record: ids
     });
   }
@@ -142,123 +149,158 @@
   function showPending(rec, slow) {
     render('pending', {
       chip: 'Pending', step: 'activate', record: rec,
-      title: 'Meta confirmed your account. Activating your number…',
+      title: 'Activating your number',
       text: slow
-        ? 'This is taking longer than usual. You can close this page: activation continues in the background and your number appears in your dashboard when it is ready.'
-        : 'Our messaging partner is still setting up your number. This page updates by itself; you can also close it, activation continues in the background.'
+        ? 'Activation is taking longer than usual. You can close this page; your number appears in your dashboard when it is ready.'
+        : 'Meta confirmed your account and your number is being activated. You can close this page; activation continues without it.'
     });
   }
 
   function showOnboarded(rec) {
-    var number = rec.display_phone_number || ('phone number ID ' + rec.phone_number_id);
+    var number = rec.display_phone_number || ('with ID ' + rec.phone_number_id);
     render('onboarded', {
       chip: 'Onboarded', step: 'all', record: rec,
       title: 'WhatsApp is connected',
-      text: 'Your number ' + number + ' is onboarded and ready to send and receive messages. You can close this page.'
+      text: 'Your number ' + number + ' is ready to send and receive messages. You can close this page.'
     });
   }
 
-  // showCancelled reports a flow the customer left before the end.
+  // showCancelled reports a flow the customer left before the end, or one
+  // Meta stopped with an ERROR event.
   function showCancelled(f) {
     var c = f.cancel || {};
     if (c.error) {
       render('failed', {
-        chip: 'Failed', step: 'connect', failed: true, button: 'Try again',
-        title: 'Meta reported a problem during signup',
-        text: '“' + c.error + '” Click Try again to restart the signup. If it happens again, contact support with the reference below.',
-        reference: c.errorId ? 'Meta error ' + c.errorId + (c.sessionId ? ', session ' + c.sessionId : '') : ''
+        chip: 'Failed', step: 'connect', failed: true, button: 'Start again',
+        title: 'The Facebook window stopped with an error',
+        text: 'Meta ended the signup before it finished, so nothing was connected. Click Start again, and if it happens again, contact support with the reference below.',
+        reference: metaReference(c)
       });
       return;
     }
     var step = c.step ? humanStep(c.step) : '';
     render('cancelled', {
       chip: 'Cancelled', step: 'connect', button: 'Start again',
-      title: step ? 'Signup cancelled at ' + step : 'Signup cancelled',
-      text: (step ? 'You left the Facebook window at the ' + step + ' step (' + c.step + '). ' :
-        'The Facebook window was closed before the signup finished. ') +
-        'Nothing was connected. Click Start again whenever you are ready.'
+      title: 'Signup not finished',
+      text: (step ? 'The Facebook window was closed at the ' + step + ' step, so nothing was connected.' :
+        'The Facebook window was closed before the signup finished, so nothing was connected.') +
+        ' Click Start again when you are ready.'
     });
   }
 
+  function metaReference(c) {
+    var parts = [];
+    if (c.errorCode) parts.push('Meta error ' + c.errorCode);
+    if (c.sessionId) parts.push('session ' + c.sessionId);
+    return parts.join(', ');
+  }
+
+  // Meta's current_step values, as the customer saw the screens.
   var STEP_NAMES = {
     LOGIN: 'sign-in',
     BUSINESS_ACCOUNT_SELECTION: 'business portfolio',
     BUSINESS_PORTFOLIO_SELECTION: 'business portfolio',
     WABA_SELECTION: 'WhatsApp Business Account',
     WHATSAPP_BUSINESS_PROFILE_SETUP: 'business profile',
-    PHONE_NUMBER_SETUP: 'phone number setup',
+    PHONE_NUMBER_SETUP: 'phone number',
     PHONE_NUMBER_VERIFICATION: 'phone number verification',
     PERMISSIONS: 'permissions'
   };
 
+  // humanStep never shows Meta's enum: an unknown step is left out.
   function humanStep(step) {
-    return STEP_NAMES[step] || String(step).toLowerCase().replace(/_/g, ' ');
+    return STEP_NAMES[step] || '';
   }
 
-  // Failure copy by API error code: what happened and what to do next.
+  // Failure copy by API error code: the title, what happened, what to do.
+  // retry says what the button does: 'resend' the same code (only where
+  // the backend never sent it to Meta), 'restart' Meta's flow (FB.login
+  // again: Meta's code lives 30 seconds and is single-use), or 'none'.
   var FAILURES = {
     meta_rejected: { step: 'verify', title: 'Meta did not confirm the signup', retry: 'restart',
+      what: 'The sign-in expired or was used before we could confirm it.',
       next: 'Click Start again and complete the Facebook window once more.' },
-    waba_already_registered: { step: 'activate', title: 'This WhatsApp Business Account is already registered', retry: 'restart',
-      next: 'Pick another WhatsApp Business Account in the Facebook window, or contact support.' },
-    phone_number_registered_elsewhere: { step: 'activate', title: 'This number is already in use', retry: 'restart',
-      next: 'Pick or add another phone number in the Facebook window, or contact support to move this one.' },
-    conflict: { step: 'verify', title: 'This account is already connected with other details', retry: 'restart',
+    meta_unavailable: { step: 'verify', title: 'Meta is not answering right now', retry: 'restart',
+      what: 'We could not confirm your signup with Meta.',
+      next: 'Wait a minute, then click Start again.' },
+    provider_config: { step: 'verify', title: 'We cannot finish signups right now', retry: 'restart',
+      what: 'A setup problem on our side stopped your signup, and our team is fixing it.',
+      next: 'Please try again later.' },
+    phone_unverified: { step: 'verify', title: 'Your phone number is not verified yet', retry: 'restart',
+      what: 'Meta has not confirmed the code sent to your number, so it cannot be connected.',
+      next: 'Click Start again and enter the code Meta sends to the number.' },
+    phone_number_missing: { step: 'verify', title: 'Your account has no phone number yet', retry: 'restart',
+      what: 'Your WhatsApp Business Account was shared without a phone number.',
+      next: 'Click Start again and add the number you want to use.' },
+    waba_already_registered: { step: 'activate', title: 'This WhatsApp Business Account is already in use', retry: 'restart',
+      what: 'It is connected through another provider, so we cannot add it.',
+      next: 'Click Start again and pick another WhatsApp Business Account, or contact support.' },
+    phone_number_registered_elsewhere: { step: 'activate', title: 'This phone number is already in use', retry: 'restart',
+      what: 'It belongs to another WhatsApp Business Account.',
+      next: 'Click Start again and pick or add another number, or contact support to move this one.' },
+    conflict: { step: 'verify', title: 'This account is already connected', retry: 'restart',
+      what: 'Your WhatsApp Business Account was connected earlier with a different number or business.',
       next: 'Contact support with the reference below.' },
-    upstream_unavailable: { step: 'verify', title: 'A service is not answering right now', retry: 'resend',
-      next: 'Wait a minute, then click Try again. You will not need to sign in again.' },
+    upstream_unavailable: { step: 'verify', title: 'Our service is busy right now', retry: 'resend',
+      what: 'Your signup was not processed yet.',
+      next: 'Wait a minute, then click Try again; you will not need to sign in again.' },
     too_many_requests: { step: 'verify', title: 'Too many attempts', retry: 'resend',
+      what: 'Your signup was not processed yet.',
       next: 'Wait a minute, then click Try again.' },
     upstream_error: { step: 'activate', title: 'We could not activate your number', retry: 'restart',
-      next: 'Our team has been alerted. Contact support with the reference below.' },
+      what: 'Your account was confirmed but activating the number failed, and our team has been alerted.',
+      next: 'Contact support with the reference below if you need it sooner.' },
     invalid_request: { step: 'verify', title: 'The signup details were incomplete', retry: 'restart',
+      what: 'Some details of the signup did not reach us.',
       next: 'Click Start again and finish every step in the Facebook window.' },
-    internal_error: { step: 'verify', title: 'Something went wrong on our side', retry: 'resend',
-      next: 'Click Try again in a minute. If it keeps happening, contact support with the reference below.' },
+    internal_error: { step: 'verify', title: 'Something went wrong on our side', retry: 'restart',
+      what: 'Your signup could not be processed.',
+      next: 'Click Start again in a minute, and contact support with the reference below if it keeps happening.' },
     network: { step: 'verify', title: 'We could not reach our server', retry: 'resend',
+      what: 'Your browser lost the connection before our answer arrived.',
       next: 'Check your internet connection, then click Try again.' },
     // The onboarding link: only the product that sent the customer here
     // can issue a new one, so there is nothing to retry on this page.
-    session_missing: { step: 'connect', title: 'Open this page from your onboarding link', retry: 'none', next: '' },
-    session_invalid: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none', next: '' },
-    session_expired: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none', next: '' },
-    session_used: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none', next: '' },
+    session_missing: { step: 'connect', title: 'Open this page from your onboarding link', retry: 'none',
+      what: 'This page was opened without the link your provider sent you.',
+      next: 'Open the link from your provider, or ask them for a new one.' },
+    session_invalid: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none',
+      what: 'The link is not valid.', next: 'Ask your provider for a new link.' },
+    session_expired: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none',
+      what: 'The link has expired.', next: 'Ask your provider for a new link.' },
+    session_used: { step: 'connect', title: 'Your onboarding link cannot be used', retry: 'none',
+      what: 'The link was already used for a signup.', next: 'Ask your provider for a new link.' },
     client_ref_mismatch: { step: 'connect', title: 'This link belongs to another account', retry: 'none',
-      next: 'Ask your provider for a new link.' }
+      what: 'The link was issued for a different customer account.', next: 'Ask your provider for a new link.' }
   };
 
-  // Failure reasons stored on a failed record (the status API), as codes.
+  // Record states and failure reasons (the status API), as codes above.
   var REASONS = {
-    meta_rejected: 'meta_rejected', meta_unavailable: 'upstream_unavailable',
+    meta_rejected: 'meta_rejected', meta_unavailable: 'meta_unavailable', meta_config: 'provider_config',
     waba_already_registered: 'waba_already_registered',
     phone_number_registered_elsewhere: 'phone_number_registered_elsewhere'
   };
+  var WAITING_STATES = { phone_unverified: 'phone_unverified', awaiting_number: 'phone_number_missing' };
 
-  function showFailure(f, code, message, reference, fields) {
+  // showFailure renders a failure by its code. The server's message is
+  // not shown: it is written for the operator and would repeat the page's
+  // own instruction.
+  function showFailure(f, code, reference) {
     var info = FAILURES[code] || FAILURES.internal_error;
-    var text = message ? message.replace(/\s*$/, '') : '';
-    if (fields && fields.length) {
-      text += (text ? ' ' : '') + fields.map(function (x) { return x.message; }).join(' ');
-    }
-    if (text && !/[.!?]$/.test(text)) text += '.';
     f.retry = info.retry;
     render('failed', {
       chip: 'Failed', step: info.step, failed: true,
       button: info.retry === 'resend' ? 'Try again' : 'Start again',
       title: info.title,
-      text: ((text ? text + ' ' : '') + info.next).trim(),
+      text: info.what + ' ' + info.next,
       reference: reference,
       noButton: info.retry === 'none'
     });
   }
 
   function showFailedRecord(f, rec) {
-    var code = REASONS[rec.failure_reason] || 'upstream_error';
-    if (code === 'meta_rejected' || code === 'upstream_unavailable') {
-      showFailure(f, code, rec.last_error_message || '', rec.waba_id);
-      return;
-    }
-    showFailure(f, code, '', 'WABA ' + rec.waba_id);
+    var code = WAITING_STATES[rec.state] || REASONS[rec.failure_reason] || 'upstream_error';
+    showFailure(f, code, 'WhatsApp Business Account ' + rec.waba_id);
   }
 
   // ---- the flow ------------------------------------------------------
@@ -276,9 +318,7 @@
   }
 
   function extras() {
-    var e = { setup: {}, featureType: '', sessionInfoVersion: '3' };
-    if (cfg.solutionId) e.setup.solutionID = cfg.solutionId;
-    return e;
+    return JSON.parse(JSON.stringify(cfg.extras));
   }
 
   function launch() {
@@ -336,6 +376,15 @@
     return typeof v === 'string' ? v.trim() : '';
   }
 
+  // log writes one console line per Meta event, for whoever supports the
+  // customer: the event and IDs, never the code.
+  function log(event, detail) {
+    if (window.console && window.console.info) window.console.info('[embedded-signup] ' + event, detail);
+  }
+
+  // Meta's WA_EMBEDDED_SIGNUP message events. Only Meta's own https
+  // origins are listened to, compared whole: a suffix test would admit
+  // https://evilfacebook.com.
   window.addEventListener('message', function (ev) {
     if (cfg.origins.indexOf(ev.origin) < 0) return;
     var msg = parseMessage(ev.data);
@@ -344,19 +393,50 @@
     if (!f || f.done) return;
     var d = msg.data || {};
     var event = String(msg.event || '');
-    if (event.indexOf('FINISH') === 0) {
-      // FINISH, FINISH_ONLY_WABA, FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING...
-      f.ids = {
-        waba_id: idString(d.waba_id),
-        phone_number_id: idString(d.phone_number_id),
-        business_id: idString(d.business_id)
-      };
-      maybeSubmit(f);
-    } else if (event === 'CANCEL') {
-      f.cancel = d.error_message
-        ? { error: String(d.error_message), errorId: idString(d.error_id), sessionId: idString(d.session_id) }
-        : { step: String(d.current_step || '') };
-      if (f.loginDone && !f.code) finishCancel(f);
+    var ids = {
+      waba_id: idString(d.waba_id),
+      phone_number_id: idString(d.phone_number_id),
+      business_id: idString(d.business_id)
+    };
+    switch (event) {
+      case 'FINISH':
+        // A verified or unverified number, or (v4) none: the backend asks
+        // Meta which, before anything goes further.
+        log('finish', ids);
+        f.ids = ids;
+        maybeSubmit(f);
+        break;
+      case 'FINISH_ONLY_WABA':
+        // A WABA shared without a number: recorded as waiting for one.
+        log('finish with a WhatsApp Business Account only', ids);
+        ids.phone_number_id = '';
+        f.ids = ids;
+        f.wabaOnly = true;
+        maybeSubmit(f);
+        break;
+      case 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING':
+        log('finish from the WhatsApp Business app', ids);
+        f.ids = ids;
+        maybeSubmit(f);
+        break;
+      case 'CANCEL':
+        if (d.error_message) {
+          // Before v3, Meta reported errors as a CANCEL with a message.
+          log('cancel with an error', { error_code: idString(d.error_id), session_id: idString(d.session_id) });
+          f.cancel = { error: true, errorCode: idString(d.error_id), sessionId: idString(d.session_id) };
+        } else {
+          log('cancel', { current_step: String(d.current_step || '') });
+          f.cancel = { step: String(d.current_step || '') };
+        }
+        if (f.loginDone && !f.code) finishCancel(f);
+        break;
+      case 'ERROR':
+        log('error', { error_code: idString(d.error_code), session_id: idString(d.session_id) });
+        f.cancel = { error: true, errorCode: idString(d.error_code), sessionId: idString(d.session_id) };
+        if (f.loginDone && !f.code) finishCancel(f);
+        break;
+      default:
+        log('event not handled: ' + event, {});
     }
   });
 
@@ -370,6 +450,7 @@
         if (f.ids[k]) payload[k] = f.ids[k];
       });
     }
+    if (f.wabaOnly) payload.finish = 'waba_only';
     f.session.then(function (token) {
       if (f !== flow || f.done) return;
       if (token) payload.session = token;
@@ -402,7 +483,7 @@
         answer(f, res.status, body);
       });
     }).catch(function () {
-      if (f === flow) showFailure(f, 'network', '', '');
+      if (f === flow) showFailure(f, 'network', '');
     });
   }
 
@@ -428,7 +509,7 @@
       poll(f, f.payload.waba_id, POLL_FIRST_MS, Date.now());
       return;
     }
-    showFailure(f, err.code || (status >= 500 ? 'internal_error' : 'invalid_request'), err.message, body.request_id, err.fields);
+    showFailure(f, err.code || (status >= 500 ? 'internal_error' : 'invalid_request'), body.request_id);
   }
 
   function poll(f, waba, delay, since) {
@@ -445,7 +526,7 @@
         var rec = r.body.record;
         if (r.status === 200 && rec) {
           if (rec.state === 'onboarded') { f.done = true; showOnboarded(rec); return; }
-          if (rec.state === 'failed') { f.done = true; showFailedRecord(f, rec); return; }
+          if (rec.state === 'failed' || WAITING_STATES[rec.state]) { f.done = true; showFailedRecord(f, rec); return; }
           if (rec.state === 'verified') showPending(rec, Date.now() - since > POLL_SLOW_AFTER_MS);
         }
         poll(f, waba, Math.min(delay * 1.5, POLL_MAX_MS), since);
@@ -488,7 +569,7 @@
     render('failed', {
       chip: 'Unavailable', step: 'connect', failed: true, noButton: true,
       title: 'Facebook sign-in could not load',
-      text: 'A browser extension or network filter may be blocking connect.facebook.net. Allow it for this page, then reload.'
+      text: 'A browser extension or network filter may be blocking Facebook on this page. Allow Facebook for this page, then reload it.'
     });
   }
 
@@ -506,7 +587,7 @@
 
   render('loading', {
     chip: 'Loading', step: 'connect',
-    title: 'Getting things ready…', text: "Loading Meta's secure sign-in."
+    title: 'Getting things ready…', text: "Meta's secure sign-in is loading. This takes a moment."
   });
   loadSDK();
 })();
