@@ -1,0 +1,142 @@
+package rietest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
+)
+
+// httpAnswer invokes f with the API Gateway event ev and returns the HTTP
+// answer, failing the test when the function does not give one.
+func httpAnswer(t *testing.T, f *Function, ev map[string]any) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := f.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode == 0 {
+		t.Fatalf("not an HTTP answer (%v): %s", err, out)
+	}
+	return resp
+}
+
+// eventTemplate reads an events/ file as a generic map, for a test to
+// change its body and headers.
+func eventTemplate(t *testing.T, name string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(stack.Root, "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// callbackEvent is a Plivo callback event with form body and the given
+// signature headers (lower case, as API Gateway passes them).
+func callbackEvent(t *testing.T, form url.Values, sigHeaders map[string]string) map[string]any {
+	t.Helper()
+	ev := eventTemplate(t, "callback-status-read-v2.json")
+	h := ev["headers"].(map[string]any)
+	for k := range h {
+		if len(k) > 15 && k[:15] == "x-plivo-signatu" {
+			delete(h, k)
+		}
+	}
+	for k, v := range sigHeaders {
+		h[k] = v
+	}
+	body := form.Encode()
+	h["content-length"] = strconv.Itoa(len(body))
+	ev["body"] = base64.StdEncoding.EncodeToString([]byte(body))
+	ev["requestContext"].(map[string]any)["requestId"] = "attack-" + randomHex(4)
+	return ev
+}
+
+func uuid() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// TestForgedCallbackFromCapturedV2Pair replays a V2 signature pair that
+// Plivo genuinely sent, with a body of the attacker's choosing: another
+// message, another status, and a WabaId that routes it to another
+// customer's bus rule. V2 signs only the URL and the nonce, so the pair
+// verifies for any body. It must be refused by the real callbacks binary,
+// both by default (V2 not accepted at all) and with V2 accepted (the nonce
+// was spent by the genuine callback).
+func TestForgedCallbackFromCapturedV2Pair(t *testing.T) {
+	publicURL, _ := stack.Template.Parameter("CallbackPublicUrl")
+	genuineUUID, forgedUUID := uuid(), uuid()
+	genuine := url.Values{"MessageUUID": {genuineUUID}, "Status": {"read"}, "From": {"+15550100002"},
+		"To": {"+14155550123"}, "MessageType": {"whatsapp"}}
+	forged := url.Values{"MessageUUID": {forgedUUID}, "Status": {"delivered"}, "From": {"+15550100002"},
+		"To": {"+14155550999"}, "MessageType": {"whatsapp"}, "WabaId": {ConflictWABA}}
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 10)
+	forgedKey := "callback#" + forgedUUID + "#delivered"
+
+	for _, mode := range []struct {
+		name      string
+		overrides []string
+		// genuine is the answer to Plivo's own V2 callback in this mode.
+		genuine int
+	}{
+		{name: "V2 refused (default)", genuine: 403},
+		{name: "V2 accepted", overrides: []string{"CALLBACK_SIGNATURE_V2=accept"}, genuine: 200},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			f, err := stack.StartFunctionWith(context.Background(), "CallbacksFunction", mode.overrides...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(f.Stop)
+			// A fresh nonce per mode: each is a separate capture.
+			n := nonce + strconv.Itoa(len(mode.overrides))
+			s := callbacks.SignatureV2(PlivoAuthToken, publicURL, n)
+			pair := map[string]string{"x-plivo-signature-v2": s, "x-plivo-signature-ma-v2": s, "x-plivo-signature-v2-nonce": n}
+			if got := httpAnswer(t, f, callbackEvent(t, genuine, pair)).StatusCode; got != mode.genuine {
+				t.Errorf("Plivo's own V2 callback answered %d, want %d", got, mode.genuine)
+			}
+			resp := httpAnswer(t, f, callbackEvent(t, forged, pair))
+			if resp.StatusCode != 403 {
+				t.Errorf("forged body with the captured V2 pair answered %d %s, want 403", resp.StatusCode, resp.Body)
+			}
+			for _, ev := range stack.Events.Events() {
+				var d struct {
+					DedupeKey string `json:"dedupe_key"`
+				}
+				if json.Unmarshal(ev.Detail, &d) == nil && d.DedupeKey == forgedKey {
+					t.Errorf("the forged callback reached the bus: %s", ev.Detail)
+				}
+			}
+			dedupState(t, forgedKey, "")
+		})
+		forgedUUID = uuid()
+		forged.Set("MessageUUID", forgedUUID)
+		forgedKey = "callback#" + forgedUUID + "#delivered"
+	}
+}
