@@ -153,7 +153,6 @@ func (r *Receiver) spendNonce(ctx context.Context, req apigw.Request, cb *Callba
 	}
 }
 
-
 // signedURL is the configured public URL, with the query the request
 // arrived with when the configuration gives none: Plivo signs the query of
 // the URL it called.
