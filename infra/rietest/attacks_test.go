@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,78 @@ func TestForgedCallbackFromCapturedV2Pair(t *testing.T) {
 		forgedUUID = uuid()
 		forged.Set("MessageUUID", forgedUUID)
 		forgedKey = "callback#" + forgedUUID + "#delivered"
+	}
+}
+
+// signupEvent is signup-ok.json with body as its body, placeholders
+// (SIM_CODE, SIM_SESSION) filled in by PrepareEvent.
+func signupEvent(t *testing.T, body map[string]string) []byte {
+	t.Helper()
+	ev := eventTemplate(t, "signup-ok.json")
+	b, _ := json.Marshal(body)
+	ev["body"] = string(b)
+	if h, ok := ev["headers"].(map[string]any); ok {
+		h["content-length"] = strconv.Itoa(len(b))
+	}
+	ev["requestContext"].(map[string]any)["requestId"] = "attack-" + randomHex(4)
+	raw, _ := json.Marshal(ev)
+	out, err := stack.PrepareEvent(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSignupWithoutSessionsOutsideSandbox deploys the real signup binary
+// without SESSION_SECRET_ID, as a template edit or a console change
+// could: an attacker then attaches a WABA to any client_ref of their
+// choosing. The function must refuse to start, naming the variable;
+// running without sessions takes an explicit SESSIONS=off, which
+// STAGE=prod refuses too.
+func TestSignupWithoutSessionsOutsideSandbox(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides []string
+		// refusal is what the init error names; empty: the function
+		// starts and serves the signup.
+		refusal string
+	}{
+		{name: "secret unset", overrides: []string{"SESSION_SECRET_ID="}, refusal: "SESSION_SECRET_ID"},
+		{name: "sessions off in prod", overrides: []string{"SESSION_SECRET_ID=", "SESSIONS=off", "STAGE=prod"}, refusal: "SESSIONS=off"},
+		{name: "sessions off, explicitly, in dev", overrides: []string{"SESSION_SECRET_ID=", "SESSIONS=off", "STAGE=dev"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			f, err := stack.StartFunctionWith(ctx, "SignupFunction", tt.overrides...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(f.Stop)
+			waba := "10200000000090" + strconv.Itoa(i)
+			payload := signupEvent(t, map[string]string{"code": CodePlaceholder, "waba_id": waba,
+				"phone_number_id": "10300000000090" + strconv.Itoa(i), "business_id": BusinessID, "client_ref": "victim@example.com"})
+			ictx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			out, _ := f.Invoke(ictx, payload)
+			var resp events.APIGatewayV2HTTPResponse
+			answered := json.Unmarshal(out, &resp) == nil && resp.StatusCode != 0
+			if tt.refusal == "" {
+				if !answered || resp.StatusCode != 200 {
+					t.Fatalf("with SESSIONS=off the signup answered %s", out)
+				}
+				return
+			}
+			if answered {
+				t.Errorf("signup without sessions answered %d %s; want an init error naming %s", resp.StatusCode, resp.Body, tt.refusal)
+			}
+			logText, _ := os.ReadFile(f.LogPath)
+			if !strings.Contains(string(logText), tt.refusal) {
+				t.Errorf("the init error does not name %s; log:\n%s", tt.refusal, logText)
+			}
+			if _, ok := stack.Plivo.Onboarded(waba); ok {
+				t.Errorf("the WABA was onboarded at Plivo for a client_ref nobody bound")
+			}
+		})
 	}
 }
