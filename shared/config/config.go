@@ -182,6 +182,9 @@ type Signup struct {
 	// DedupTableName records spent session tokens; required with
 	// SessionSecretID (see session.go).
 	DedupTableName string
+	// SessionsOff is SESSIONS=off: the signup runs without sessions, by
+	// explicit choice (LoadSignupFunction).
+	SessionsOff bool
 }
 
 // LoadSignup reads the signup function's configuration.
