@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 )
 
@@ -212,5 +213,58 @@ func TestSignupWithoutSessionsOutsideSandbox(t *testing.T) {
 				t.Errorf("the WABA was onboarded at Plivo for a client_ref nobody bound")
 			}
 		})
+	}
+}
+
+// signupFunction starts one signup function for the calling test, with its
+// template environment.
+func signupFunction(t *testing.T, overrides ...string) *Function {
+	t.Helper()
+	f, err := stack.StartFunctionWith(context.Background(), "SignupFunction", overrides...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	return f
+}
+
+// invokeHTTP sends a prepared event and returns the HTTP answer.
+func invokeHTTP(t *testing.T, f *Function, payload []byte) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := f.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode == 0 {
+		t.Fatalf("not an HTTP answer (%v): %s", err, out)
+	}
+	return resp
+}
+
+// TestBusinessIDTheCustomerDoesNotOwn completes a genuine Embedded Signup
+// for a WABA owned by one business, and sends another business's ID in
+// the body. The browser's business_id was never checked: it went to Plivo
+// and into every callback event. Now Meta is asked which business owns
+// the WABA, with the customer's token: a mismatch answers 422
+// business_mismatch, and nothing reaches Plivo.
+func TestBusinessIDTheCustomerDoesNotOwn(t *testing.T) {
+	f := signupFunction(t)
+	const waba, phone, notTheirs = "102000000000911", "103000000000911", "101999999999911"
+	code := stack.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: BusinessID,
+		PhoneNumbers: []metasim.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555-010-0911", VerifiedName: "Customer 911"}}})
+	resp := invokeHTTP(t, f, signupEvent(t, map[string]string{"code": code, "waba_id": waba, "phone_number_id": phone,
+		"business_id": notTheirs, "client_ref": "customer-911", "session": SessionPlaceholder}))
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal([]byte(resp.Body), &body)
+	if resp.StatusCode != 422 || body.Error.Code != "business_mismatch" {
+		t.Errorf("signup with a business_id the customer does not own answered %d %s; want 422 business_mismatch", resp.StatusCode, resp.Body)
+	}
+	if su, ok := stack.Plivo.Onboarded(waba); ok {
+		t.Errorf("Plivo got the signup with business %s", su.BusinessID)
 	}
 }
