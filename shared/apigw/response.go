@@ -49,7 +49,7 @@ func StatusOf(code onboarding.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case onboarding.CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected:
+	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected, onboarding.CodeBusinessMismatch:
 		return http.StatusUnprocessableEntity
 	case onboarding.CodeTooManyRequests:
 		return http.StatusTooManyRequests
