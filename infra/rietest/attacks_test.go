@@ -18,6 +18,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
 // httpAnswer invokes f with the API Gateway event ev and returns the HTTP
@@ -266,5 +267,51 @@ func TestBusinessIDTheCustomerDoesNotOwn(t *testing.T) {
 	}
 	if su, ok := stack.Plivo.Onboarded(waba); ok {
 		t.Errorf("Plivo got the signup with business %s", su.BusinessID)
+	}
+}
+
+// TestAnonymousStatusRead reads the onboarded customer's record through
+// the real status binary knowing only its WABA ID, which is no secret: it
+// used to answer client_ref (possibly an e-mail address), the number, the
+// business and Plivo's IDs. Only the state may show, also to another
+// customer's genuine session; the customer's own session sees its record.
+func TestAnonymousStatusRead(t *testing.T) {
+	f, err := stack.StartFunction(context.Background(), "StatusFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	m := &session.Minter{Keys: session.StaticKeys(*stack.sessionKeys)}
+	token := func(ref string) string {
+		iss, err := m.Mint(context.Background(), ref, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return iss.Token
+	}
+	for _, tt := range []struct {
+		name, session string
+		full          bool
+	}{
+		{name: "anonymous"},
+		{name: "another customer's session", session: token("customer-attacker")},
+		{name: "a forged session", session: "v1.k1.eyJjIjoiY3VzdG9tZXItMiJ9.AAAA"},
+		{name: "the customer's own session", session: token(OnboardedClientRef), full: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := eventTemplate(t, "status-found.json")
+			if tt.session != "" {
+				ev["headers"].(map[string]any)["x-onboarding-session"] = tt.session
+			}
+			resp := httpAnswer(t, f, ev)
+			if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"state":"onboarded"`) {
+				t.Fatalf("status = %d %s", resp.StatusCode, resp.Body)
+			}
+			disclosed := strings.Contains(resp.Body, OnboardedClientRef) || strings.Contains(resp.Body, OnboardedPhone) ||
+				strings.Contains(resp.Body, BusinessID) || strings.Contains(resp.Body, "seed-"+OnboardedWABA)
+			if disclosed != tt.full {
+				t.Errorf("record disclosed: %v, want %v: %s", disclosed, tt.full, resp.Body)
+			}
+		})
 	}
 }

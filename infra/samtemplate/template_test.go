@@ -90,6 +90,7 @@ var grants = map[string][]string{
 	},
 	"StatusFunction": {
 		"dynamodb:GetItem " + tableARN,
+		getSecret + " " + keysARN, // the customer's own session sees its record
 	},
 	"PageFunction": nil,
 	"DemoFunction": {
@@ -115,7 +116,7 @@ var grants = map[string][]string{
 // later only need a handler.
 var routes = map[string][]string{
 	"SignupFunction": {"POST /api/whatsapp/embedded-signup"},
-	"StatusFunction": {"GET /api/whatsapp/embedded-signup/{waba_id}"},
+	"StatusFunction": {"GET /api/provider/whatsapp/embedded-signup/{waba_id}", "GET /api/whatsapp/embedded-signup/{waba_id}"},
 	"PageFunction":   {"GET /", "GET /static/{proxy+}"},
 	// Plivo calls this one; its signature is the authentication.
 	"CallbacksFunction": {"POST /webhooks/plivo/whatsapp"},

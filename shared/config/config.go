@@ -206,12 +206,17 @@ func LoadSignup(get Getenv) (Signup, error) {
 type Status struct {
 	Common
 	TableName string
+	// SessionSecretID lets a customer's own onboarding session see its
+	// record in full; empty: the public route shows states only.
+	SessionSecretID string
+	SecretsTTL      time.Duration
 }
 
 // LoadStatus reads the status function's configuration.
 func LoadStatus(get Getenv) (Status, error) {
 	r := &reader{get: get}
-	c := Status{Common: r.common(), TableName: r.required(EnvTableName)}
+	c := Status{Common: r.common(), TableName: r.required(EnvTableName),
+		SessionSecretID: r.str(EnvSessionSecretID, ""), SecretsTTL: r.duration(EnvSecretsTTL, DefaultSecretsTTL)}
 	return c, r.err()
 }
 
