@@ -114,17 +114,18 @@ func TestPlivoCallbacksReachTheBusOnce(t *testing.T) {
 		}
 	})
 
-	t.Run("V2 signatures and inbound messages", func(t *testing.T) {
-		if got := trigger(t, status("e2e-1", "read"), plivosim.SchemeV2); got != 200 {
-			t.Fatalf("V2 callback answered %d", got)
+	t.Run("V2 signatures refused, inbound messages published", func(t *testing.T) {
+		// V2 signs no body: refused unless CALLBACK_SIGNATURE_V2=accept.
+		if got := trigger(t, status("e2e-1", "read"), plivosim.SchemeV2); got != 403 {
+			t.Fatalf("V2 callback answered %d, want 403", got)
 		}
 		in := map[string]string{"MessageUUID": "e2e-in-1", "From": "+14155550123", "To": "+15550107777", "Type": "whatsapp",
 			"ContentType": "text", "Body": "Olá & <bem-vindo>", "SomethingNew": "kept"}
 		if got := trigger(t, in, plivosim.SchemeV3); got != 200 {
 			t.Fatalf("inbound answered %d", got)
 		}
-		if n := len(eventsFor("callback#e2e-1#read")); n != 1 {
-			t.Errorf("%d read events", n)
+		if n := len(eventsFor("callback#e2e-1#read")); n != 0 {
+			t.Errorf("%d read events from a V2 callback, want 0", n)
 		}
 		evs := eventsFor("callback#e2e-in-1#received")
 		if len(evs) != 1 || evs[0].Callback["Body"] != "Olá & <bem-vindo>" || evs[0].Callback["SomethingNew"] != "kept" || evs[0].ClientRef != rec.ClientRef {

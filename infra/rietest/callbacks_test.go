@@ -46,8 +46,9 @@ func init() {
 		// Plivo's retry of the same callback: answered, not published again.
 		"callback-status-redelivered.json": {status: 200, contentType: jsonType, fields: answer("duplicate"),
 			after: published(deliveredKey, "whatsapp.message.status")},
-		"callback-status-read-v2.json": {status: 200, contentType: jsonType, fields: answer("published"),
-			after: published(readKey, "whatsapp.message.status")},
+		// V2 signs no body: refused by default (CALLBACK_SIGNATURE_V2).
+		"callback-status-read-v2.json": {status: 403, contentType: jsonType, fields: denied,
+			after: func(t *testing.T) { dedupState(t, readKey, ""); busEvents(t, readKey, "", 0) }},
 		"callback-status-plain-body.json": {status: 200, contentType: jsonType, fields: answer("published"),
 			after: published(sentKey, "whatsapp.message.status")},
 		"callback-inbound.json": {status: 200, contentType: jsonType, fields: answer("published"),

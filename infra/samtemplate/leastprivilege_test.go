@@ -37,7 +37,7 @@ func loadLocked(t *testing.T) *samtemplate.Template {
 var allowedActions = map[string][]string{
 	"SignupFunction":   {"dynamodb:PutItem", "secretsmanager:GetSecretValue"},
 	"ResumeFunction":   {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"},
-	"StatusFunction":   {"dynamodb:GetItem"},
+	"StatusFunction":   {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 	"PageFunction":     {},
 	"SessionsFunction": {"secretsmanager:GetSecretValue"},
 	"CallbacksFunction": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",

@@ -42,7 +42,7 @@ const httpAPIMaxTimeout = 30
 // loaders says which config loader each function's main calls. A new
 // function gets its line here.
 var loaders = map[string]func(config.Getenv) error{
-	"SignupFunction":    func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
+	"SignupFunction":    func(g config.Getenv) error { _, err := config.LoadSignupFunction(g); return err },
 	"ResumeFunction":    func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
 	"StatusFunction":    func(g config.Getenv) error { _, err := config.LoadStatus(g); return err },
 	"PageFunction":      func(g config.Getenv) error { _, err := config.LoadPage(g); return err },
@@ -90,6 +90,7 @@ var grants = map[string][]string{
 	},
 	"StatusFunction": {
 		"dynamodb:GetItem " + tableARN,
+		getSecret + " " + keysARN, // the customer's own session sees its record
 	},
 	"PageFunction": nil,
 	"DemoFunction": {
@@ -115,7 +116,7 @@ var grants = map[string][]string{
 // later only need a handler.
 var routes = map[string][]string{
 	"SignupFunction": {"POST /api/whatsapp/embedded-signup"},
-	"StatusFunction": {"GET /api/whatsapp/embedded-signup/{waba_id}"},
+	"StatusFunction": {"GET /api/provider/whatsapp/embedded-signup/{waba_id}", "GET /api/whatsapp/embedded-signup/{waba_id}"},
 	"PageFunction":   {"GET /", "GET /static/{proxy+}"},
 	// Plivo calls this one; its signature is the authentication.
 	"CallbacksFunction": {"POST /webhooks/plivo/whatsapp"},
@@ -288,6 +289,12 @@ func TestEnvironmentCoversWhatLoadersRead(t *testing.T) {
 			if err != nil {
 				t.Errorf("the %s loader rejects the template's environment: %v", fn, err)
 			}
+			// SESSIONS=off is an operator's explicit choice, outside prod:
+			// the template never makes it.
+			if _, ok := env[config.EnvSessions]; ok {
+				t.Errorf("%s sets %s: signups must always carry a session", fn, config.EnvSessions)
+			}
+			delete(read, config.EnvSessions)
 			for _, k := range slices.Sorted(maps.Keys(read)) {
 				if _, ok := env[k]; !ok {
 					t.Errorf("%s reads %s, which template.yaml does not set", fn, k)

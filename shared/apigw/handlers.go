@@ -70,20 +70,19 @@ func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck,
 	}
 }
 
-// StatusHandler handles GET /api/whatsapp/embedded-signup/{waba_id}.
+// StatusHandler is StatusHandlerWith without sessions: the state only,
+// except on ProviderStatusRoute through AWS_IAM.
 func StatusHandler(svc *onboarding.Service, log *slog.Logger) Handler {
-	return func(ctx context.Context, req Request) (Response, error) {
-		start := time.Now()
-		resp := status(ctx, svc, log, req)
-		accessLog(ctx, log, req, resp, start)
-		return resp, nil
-	}
+	return StatusHandlerWith(svc, nil, log)
 }
 
-func status(ctx context.Context, svc *onboarding.Service, log *slog.Logger, req Request) Response {
+func status(ctx context.Context, svc *onboarding.Service, sessions SessionClientRef, log *slog.Logger, req Request) Response {
 	rid := req.RequestContext.RequestID
 	if m := Method(req); m != http.MethodGet && m != http.MethodHead {
 		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use GET for this resource."))
+	}
+	if resp, refused := providerRouteRefused(ctx, log, req); refused {
+		return resp
 	}
 	waba := req.PathParameters["waba_id"]
 	if waba == "" {
@@ -94,10 +93,7 @@ func status(ctx context.Context, svc *onboarding.Service, log *slog.Logger, req 
 	if err != nil {
 		return Error(ctx, log, rid, err)
 	}
-	return JSON(http.StatusOK, struct {
-		Record    onboarding.View `json:"record"`
-		RequestID string          `json:"request_id"`
-	}{rec.View(), rid})
+	return statusAnswer(statusView(ctx, sessions, log, req, &rec), rid)
 }
 
 // accessLog writes one line per request: what CloudWatch Logs Insights

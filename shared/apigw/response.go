@@ -49,7 +49,8 @@ func StatusOf(code onboarding.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case onboarding.CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing:
+	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing,
+		onboarding.CodeBusinessMismatch:
 		return http.StatusUnprocessableEntity
 	case onboarding.CodeTooManyRequests:
 		return http.StatusTooManyRequests

@@ -2,6 +2,7 @@ package callbacks
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"time"
 
@@ -84,4 +85,19 @@ type Event struct {
 type Publisher interface {
 	// Publish puts ev on the bus and returns the ID the bus gave it.
 	Publish(ctx context.Context, ev Event) (eventID string, err error)
+}
+
+// ErrNonceReused is NonceLedger.Spend's answer for a V2 nonce already used
+// with another body: a captured signature carrying a body of someone
+// else's choosing.
+var ErrNonceReused = errors.New("callbacks: V2 nonce already used with another body")
+
+// NonceLedger records the nonces of V2-signed callbacks. V2 signs only the
+// URL and the nonce, so the nonce is what binds a signature to one body:
+// the first body seen with it.
+type NonceLedger interface {
+	// Spend records nonce as used by the body whose hash is bodyHash,
+	// until expires. The same nonce with the same body (Plivo's retry)
+	// passes again; with another body it returns ErrNonceReused.
+	Spend(ctx context.Context, nonce, bodyHash string, expires, now time.Time) error
 }

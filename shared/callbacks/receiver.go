@@ -2,6 +2,7 @@ package callbacks
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -38,7 +39,25 @@ type Receiver struct {
 	Metrics onboarding.Metrics
 	// Budget defaults to DefaultBudget.
 	Budget time.Duration
+	// AcceptV2 accepts callbacks signed with V2 only (no V3 header). Off,
+	// the default, such a callback is refused like an unsigned one: V2
+	// signs neither the body nor the query. On, each V2 nonce is spent in
+	// Nonces, which is then required.
+	AcceptV2 bool
+	Nonces   NonceLedger
+	// Now defaults to time.Now.
+	Now func() time.Time
 }
+
+// NonceRetention is how long a spent V2 nonce is remembered: as long as an
+// unrouted callback is kept, far past Plivo's retries. A pair captured
+// and replayed after that still carries only the body it was first seen
+// with, unless the attacker also waited out every record of it.
+const NonceRetention = DefaultUnroutedTTL
+
+// MetricNonceReused counts V2 callbacks refused because their nonce came
+// with another body before.
+const MetricNonceReused = "CallbackNonceReused"
 
 // Handle implements apigw.Handler.
 func (r *Receiver) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
@@ -68,7 +87,8 @@ func (r *Receiver) handle(ctx context.Context, req apigw.Request) apigw.Response
 
 // verify checks the signature with the cached auth token and, when that
 // fails, once more with a freshly fetched one: a token rotated in the
-// Plivo console signs callbacks before this cache notices.
+// Plivo console signs callbacks before this cache notices. V3 is required
+// unless AcceptV2; a V2 signature then also spends its nonce.
 func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) error {
 	header := func(name string) string { return apigw.Header(req, name) }
 	signed := r.signedURL(req)
@@ -78,7 +98,8 @@ func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) 
 		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback cannot be verified right now; retry later.")
 	}
 	scheme, ok := VerifySignature(header, token, method, signed, cb.Fields)
-	if !ok && scheme != SchemeNone {
+	refusedScheme := scheme == SchemeNone || (scheme == SchemeV2 && !r.AcceptV2)
+	if !ok && !refusedScheme {
 		fresh, err := r.Token(ctx, true)
 		switch {
 		case err != nil:
@@ -87,8 +108,11 @@ func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) 
 			scheme, ok = VerifySignature(header, fresh, method, signed, cb.Fields)
 		}
 	}
-	if ok {
-		return nil
+	if ok && !refusedScheme {
+		if scheme != SchemeV2 {
+			return nil
+		}
+		return r.spendNonce(ctx, req, cb, header(HeaderNonceV2))
 	}
 	if r.Metrics != nil {
 		r.Metrics.Count(MetricSignatureInvalid, onboarding.Dims{"Scheme": string(scheme)})
@@ -96,8 +120,37 @@ func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) 
 	// Which headers came, never their values: a signature is not secret,
 	// but nothing here needs it.
 	r.Logger.WarnContext(ctx, "callback signature refused", "request_id", req.RequestContext.RequestID,
-		"scheme", scheme, "signed_url", signed)
+		"scheme", scheme, "signed_url", signed, "v2_accepted", r.AcceptV2)
+	return errSignature()
+}
+
+func errSignature() error {
 	return onboarding.Errorf(onboarding.CodeSignatureInvalid, "The Plivo signature of this callback is missing or invalid.")
+}
+
+// spendNonce binds a verified V2 nonce to this body: the first body seen
+// with it is the one Plivo signed for, a different one is a forgery.
+func (r *Receiver) spendNonce(ctx context.Context, req apigw.Request, cb *Callback, nonce string) error {
+	if r.Nonces == nil {
+		return onboarding.Errorf(onboarding.CodeInternal, "V2 callbacks are accepted without a nonce ledger.")
+	}
+	now := time.Now()
+	if r.Now != nil {
+		now = r.Now()
+	}
+	err := r.Nonces.Spend(ctx, nonce, cb.Hash(), now.Add(NonceRetention), now)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNonceReused):
+		if r.Metrics != nil {
+			r.Metrics.Count(MetricNonceReused, nil)
+		}
+		r.Logger.WarnContext(ctx, "callback refused: V2 nonce reused with another body", "request_id", req.RequestContext.RequestID)
+		return errSignature()
+	default:
+		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback cannot be verified right now; retry later.")
+	}
 }
 
 // signedURL is the configured public URL, with the query the request

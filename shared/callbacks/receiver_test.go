@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
@@ -94,6 +96,91 @@ func TestReceiver(t *testing.T) {
 				if f.led.len() != 0 || len(f.pub.published()) != 0 || f.met.get(callbacks.MetricSignatureInvalid) != 1 {
 					t.Errorf("a refused callback was stored (%d) or published (%d); metrics %v", f.led.len(), len(f.pub.published()), f.met.counts)
 				}
+			}
+		})
+	}
+}
+
+// nonces is an in-memory callbacks.NonceLedger with the DynamoDB one's
+// condition; shared/dynamo tests the real one against DynamoDB Local.
+type nonces struct {
+	mu   sync.Mutex
+	used map[string]string
+	err  error
+}
+
+func (n *nonces) Spend(_ context.Context, nonce, bodyHash string, _, _ time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.err != nil {
+		return n.err
+	}
+	if h, ok := n.used[nonce]; ok && h != bodyHash {
+		return callbacks.ErrNonceReused
+	}
+	n.used[nonce] = bodyHash
+	return nil
+}
+
+func v2Event(token, body, nonce string) apigw.Request {
+	req := callbackEvent("POST", form, body, false)
+	sig := callbacks.SignatureV2(token, publicURL, nonce)
+	req.Headers["x-plivo-signature-v2-nonce"] = nonce
+	req.Headers["x-plivo-signature-v2"] = sig
+	req.Headers["x-plivo-signature-ma-v2"] = sig
+	return req
+}
+
+// TestReceiverV2 replays a genuine V2 signature pair with another body: by
+// default V2 is refused outright; accepted, the nonce belongs to the first
+// body it came with, so Plivo's own retry passes and the forgery does not.
+func TestReceiverV2(t *testing.T) {
+	t.Parallel()
+	genuine := status("v2-1", "delivered", "+15550100001")
+	forged := status("v2-2", "read", "+15550100001")
+	type step struct {
+		body   string
+		code   int
+		answer string
+	}
+	tests := []struct {
+		name     string
+		acceptV2 bool
+		ledger   *nonces
+		steps    []step
+		reused   int
+	}{
+		{name: "refused by default", steps: []step{{genuine, 403, "signature_invalid"}, {forged, 403, "signature_invalid"}}},
+		{name: "accepted: the nonce is the first body's", acceptV2: true, ledger: &nonces{used: map[string]string{}},
+			steps: []step{{genuine, 200, "published"}, {genuine, 200, "duplicate"}, {forged, 403, "signature_invalid"}}, reused: 1},
+		{name: "accepted: forgery first, Plivo's own refused", acceptV2: true, ledger: &nonces{used: map[string]string{}},
+			steps: []step{{forged, 200, "published"}, {genuine, 403, "signature_invalid"}}, reused: 1},
+		{name: "accepted: ledger down", acceptV2: true, ledger: &nonces{err: errors.New("dynamodb: throttled")},
+			steps: []step{{genuine, 503, "upstream_unavailable"}}},
+		{name: "accepted without a ledger", acceptV2: true, steps: []step{{genuine, 500, "internal_error"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(onboardedRec)
+			r := &callbacks.Receiver{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+				Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, AcceptV2: tt.acceptV2}
+			if tt.ledger != nil {
+				r.Nonces = tt.ledger
+			}
+			for i, st := range tt.steps {
+				resp, _ := r.Handle(context.Background(), v2Event("t1", st.body, "31337"))
+				var out struct {
+					Status string
+					Error  struct{ Code string }
+				}
+				_ = json.Unmarshal([]byte(resp.Body), &out)
+				if resp.StatusCode != st.code || out.Status+out.Error.Code != st.answer {
+					t.Errorf("step %d: %d %s, want %d %s", i, resp.StatusCode, resp.Body, st.code, st.answer)
+				}
+			}
+			if n := f.met.get(callbacks.MetricNonceReused); n != tt.reused {
+				t.Errorf("%s = %d, want %d", callbacks.MetricNonceReused, n, tt.reused)
 			}
 		})
 	}

@@ -16,6 +16,10 @@ const (
 	EnvCallbackPublicURL = "CALLBACK_PUBLIC_URL"
 	// EnvEventBusName is the EventBridge bus callbacks are published to.
 	EnvEventBusName = "EVENT_BUS_NAME"
+	// EnvCallbackSignatureV2 is "refuse" (default) or "accept": whether a
+	// callback signed with Plivo's V2 scheme only is accepted. V2 signs
+	// neither body nor query; accepted, each nonce is single use.
+	EnvCallbackSignatureV2 = "CALLBACK_SIGNATURE_V2"
 )
 
 // Callbacks configures the Plivo callback receiver.
@@ -31,6 +35,8 @@ type Callbacks struct {
 	PublicURL     string
 	PlivoSecretID string
 	SecretsTTL    time.Duration
+	// AcceptV2 is CALLBACK_SIGNATURE_V2=accept.
+	AcceptV2 bool
 }
 
 // LoadCallbacks reads the callback receiver's configuration.
@@ -44,6 +50,13 @@ func LoadCallbacks(get Getenv) (Callbacks, error) {
 		PublicURL:      r.required(EnvCallbackPublicURL),
 		PlivoSecretID:  r.required(EnvPlivoSecretID),
 		SecretsTTL:     r.duration(EnvSecretsTTL, DefaultSecretsTTL),
+	}
+	switch v := r.str(EnvCallbackSignatureV2, "refuse"); v {
+	case "refuse":
+	case "accept":
+		c.AcceptV2 = true
+	default:
+		r.errs = append(r.errs, fmt.Errorf("%s must be refuse or accept, not %q", EnvCallbackSignatureV2, v))
 	}
 	if c.PublicURL != "" {
 		if err := checkCallbackURL(c.PublicURL); err != nil {

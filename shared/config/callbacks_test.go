@@ -30,6 +30,7 @@ func TestLoadCallbacks(t *testing.T) {
 		{name: "plain http", set: map[string]string{config.EnvCallbackPublicURL: "http://hooks.example.com/w"}, wantErr: []string{"must be https"}},
 		{name: "fragment", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w#x"}, wantErr: []string{"fragment"}},
 		{name: "credentials", set: map[string]string{config.EnvCallbackPublicURL: "https://u:p@hooks.example.com/w"}, wantErr: []string{"credentials"}},
+		{name: "V2 neither refuse nor accept", set: map[string]string{config.EnvCallbackSignatureV2: "true"}, wantErr: []string{"CALLBACK_SIGNATURE_V2 must be refuse or accept"}},
 		{name: "bad TTL", set: map[string]string{config.EnvSecretsTTL: "soon"}, wantErr: []string{"SECRETS_TTL"}},
 	}
 	for _, tt := range tests {
@@ -66,7 +67,18 @@ func TestLoadCallbacks(t *testing.T) {
 		}
 		return base[k]
 	})
-	if c.SecretsTTL != 30*time.Second {
-		t.Errorf("SecretsTTL %v", c.SecretsTTL)
+	if c.SecretsTTL != 30*time.Second || c.AcceptV2 {
+		t.Errorf("SecretsTTL %v, AcceptV2 %v (V2 must be refused by default)", c.SecretsTTL, c.AcceptV2)
+	}
+	for v, want := range map[string]bool{"refuse": false, "accept": true} {
+		c, err := config.LoadCallbacks(func(k string) string {
+			if k == config.EnvCallbackSignatureV2 {
+				return v
+			}
+			return base[k]
+		})
+		if err != nil || c.AcceptV2 != want {
+			t.Errorf("%s=%s: AcceptV2 %v, %v; want %v", config.EnvCallbackSignatureV2, v, c.AcceptV2, err, want)
+		}
 	}
 }

@@ -189,6 +189,9 @@ type Signup struct {
 	// DedupTableName records spent session tokens; required with
 	// SessionSecretID (see session.go).
 	DedupTableName string
+	// SessionsOff is SESSIONS=off: the signup runs without sessions, by
+	// explicit choice (LoadSignupFunction).
+	SessionsOff bool
 }
 
 // LoadSignup reads the signup function's configuration.
@@ -210,12 +213,17 @@ func LoadSignup(get Getenv) (Signup, error) {
 type Status struct {
 	Common
 	TableName string
+	// SessionSecretID lets a customer's own onboarding session see its
+	// record in full; empty: the public route shows states only.
+	SessionSecretID string
+	SecretsTTL      time.Duration
 }
 
 // LoadStatus reads the status function's configuration.
 func LoadStatus(get Getenv) (Status, error) {
 	r := &reader{get: get}
-	c := Status{Common: r.common(), TableName: r.required(EnvTableName)}
+	c := Status{Common: r.common(), TableName: r.required(EnvTableName),
+		SessionSecretID: r.str(EnvSessionSecretID, ""), SecretsTTL: r.duration(EnvSecretsTTL, DefaultSecretsTTL)}
 	return c, r.err()
 }
 

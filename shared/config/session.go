@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -70,4 +71,34 @@ func LoadSessions(get Getenv) (Sessions, error) {
 
 func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// EnvSessions is SESSIONS: "on" (the default) or "off". Off is the only way
+// to run the signup without onboarding sessions (every signup then binds
+// whatever client_ref its body names); the template never sets it, and
+// STAGE=prod refuses it.
+const EnvSessions = "SESSIONS"
+
+// LoadSignupFunction reads the signup function's configuration: LoadSignup
+// with sessions required. Without SESSION_SECRET_ID the function refuses
+// to start, naming the variable, unless SESSIONS=off says so explicitly,
+// outside prod. (The resume function reads LoadSignup: it checks no
+// session.)
+func LoadSignupFunction(get Getenv) (Signup, error) {
+	c, err := LoadSignup(get)
+	r := &reader{get: get}
+	switch mode := r.str(EnvSessions, "on"); {
+	case mode == "on":
+		if c.SessionSecretID == "" {
+			r.errs = append(r.errs, fmt.Errorf("%s is required: every signup must carry an onboarding session (docs/sessions.md); only %s=off runs without, never with %s=prod",
+				EnvSessionSecretID, EnvSessions, EnvStage))
+		}
+	case mode == "off" && c.Stage == "prod":
+		r.errs = append(r.errs, fmt.Errorf("%s=off is refused with %s=prod: a signup without a session binds any client_ref", EnvSessions, EnvStage))
+	case mode == "off":
+		c.SessionSecretID, c.SessionsOff = "", true
+	default:
+		r.errs = append(r.errs, fmt.Errorf("%s must be on or off, not %q", EnvSessions, mode))
+	}
+	return c, errors.Join(err, r.err())
 }

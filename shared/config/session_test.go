@@ -55,6 +55,45 @@ func TestLoadSignupSessionSettings(t *testing.T) {
 	}
 }
 
+// TestLoadSignupFunctionFailsClosed: the signup function never runs
+// without sessions by accident. Without SESSION_SECRET_ID it refuses to
+// start, naming the variable; SESSIONS=off is the one way out, and
+// STAGE=prod refuses it.
+func TestLoadSignupFunctionFailsClosed(t *testing.T) {
+	t.Parallel()
+	on := with(signupBase, config.EnvSessionSecretID, "keys", config.EnvDedupTableName, "dedup")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		off     bool
+	}{
+		{name: "sessions configured", env: on},
+		{name: "secret unset", env: signupBase, wantErr: "SESSION_SECRET_ID is required"},
+		{name: "secret unset in prod", env: with(signupBase, config.EnvStage, "prod"), wantErr: "SESSION_SECRET_ID is required"},
+		{name: "SESSIONS=on without a secret", env: with(signupBase, config.EnvSessions, "on"), wantErr: "SESSION_SECRET_ID is required"},
+		{name: "SESSIONS=off in dev", env: with(signupBase, config.EnvSessions, "off"), off: true},
+		{name: "SESSIONS=off wins over a secret", env: with(on, config.EnvSessions, "off", config.EnvStage, "staging"), off: true},
+		{name: "SESSIONS=off in prod", env: with(on, config.EnvSessions, "off", config.EnvStage, "prod"), wantErr: "SESSIONS=off is refused with STAGE=prod"},
+		{name: "SESSIONS misspelt", env: with(on, config.EnvSessions, "false"), wantErr: "SESSIONS must be on or off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := config.LoadSignupFunction(env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || c.SessionsOff != tt.off || (c.SessionSecretID == "") != tt.off {
+				t.Fatalf("LoadSignupFunction = %+v, %v; want sessions off %v", c, err, tt.off)
+			}
+		})
+	}
+}
+
 func TestLoadSessions(t *testing.T) {
 	t.Parallel()
 	base := map[string]string{config.EnvSessionSecretID: "arn:aws:secretsmanager:us-east-1:1:secret:keys"}

@@ -23,7 +23,8 @@ var secretKeys = map[string]bool{
 func isSecretKey(key string) bool { return secretKeys[strings.ToLower(key)] }
 
 // New returns a JSON logger at the given level (DEBUG, INFO, WARN, ERROR)
-// that redacts secret-named attributes.
+// that redacts secret-named attributes, and secrets inside values
+// (redact.go).
 func New(w io.Writer, level string) *slog.Logger {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
@@ -32,9 +33,10 @@ func New(w io.Writer, level string) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: lv,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if a.Key != slog.MessageKey && isSecretKey(a.Key) {
+			if a.Key != slog.MessageKey && (isSecretKey(a.Key) || isSignatureHeader(a.Key)) {
 				return slog.String(a.Key, Redacted)
 			}
+			a.Value = redactValue(a.Value.Resolve())
 			return a
 		},
 	})

@@ -248,7 +248,7 @@ func (c *Client) PhoneNumbers(ctx context.Context, token, wabaID string) ([]onbo
 				Next string `json:"next"`
 			} `json:"paging"`
 		}
-		r := request{op: OpPhoneNumbers, url: next, bearer: token, sensitive: []string{token, app.AppSecret}}
+		r := request{op: OpPhoneNumbers, url: next, bearer: token, sensitive: []string{token, app.AppSecret, proof}}
 		if err := c.do(ctx, r, &out); err != nil {
 			return nil, err
 		}
@@ -277,16 +277,18 @@ func (c *Client) OwnerBusinessID(ctx context.Context, token, wabaID string) (str
 	if err != nil {
 		return "", err
 	}
+	proof := appSecretProof(token, app.AppSecret)
 	u := c.endpoint(wabaID, url.Values{
 		"fields":          {"owner_business_info"},
-		"appsecret_proof": {appSecretProof(token, app.AppSecret)},
+		"appsecret_proof": {proof},
 	})
 	var out struct {
 		OwnerBusinessInfo struct {
 			ID flexString `json:"id"`
 		} `json:"owner_business_info"`
 	}
-	r := request{op: OpOwnerBusiness, url: u, bearer: token, sensitive: []string{token, app.AppSecret}}
+	// The proof too: with the token it would let anyone call as our app.
+	r := request{op: OpOwnerBusiness, url: u, bearer: token, sensitive: []string{token, app.AppSecret, proof}}
 	if err := c.do(ctx, r, &out); err != nil {
 		return "", err
 	}

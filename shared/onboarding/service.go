@@ -371,13 +371,14 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 	}
 	rec.PhoneNumberID = number.ID
 	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
-	if rec.BusinessID == "" {
-		business, err := s.ownerBusiness(ctx, token, rec.WABAID, log)
-		if err != nil {
-			return s.metaFailed(ctx, rec, err, log)
-		}
-		rec.BusinessID = business
+	business, err := s.ownerBusiness(ctx, token, rec.WABAID, log)
+	if err == nil {
+		business, err = proveBusiness(rec.BusinessID, business)
 	}
+	if err != nil {
+		return s.metaFailed(ctx, rec, err, log)
+	}
+	rec.BusinessID = business
 	return nil
 }
 
@@ -395,7 +396,8 @@ var errSuperseded = errors.New("onboarding: call superseded by another's failure
 func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Record, log *slog.Logger) error {
 	others, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	wabaID, wantNumber, needBusiness := rec.WABAID, rec.PhoneNumberID, rec.BusinessID == ""
+	// owner_business always runs: a business_id from the browser is proven.
+	wabaID, wantNumber, needBusiness := rec.WABAID, rec.PhoneNumberID, true
 	var (
 		wg                     sync.WaitGroup
 		number                 PhoneNumber
@@ -419,6 +421,9 @@ func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Rec
 	// Every call has returned before verify does: nothing outlives the
 	// request, and the results are read only after wg.Wait.
 	wg.Wait()
+	if businessErr == nil {
+		business, businessErr = proveBusiness(rec.BusinessID, business)
+	}
 	for _, err := range []error{tokenErr, numberErr, businessErr} {
 		if err != nil {
 			return s.metaFailed(ctx, rec, err, log)
@@ -567,6 +572,8 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 		} else {
 			answer = Wrap(CodeMetaRejected, err, "Meta did not accept this signup (the code may have expired or been used). Please run the signup again.")
 		}
+	} else if ErrorCode(err) == CodeBusinessMismatch {
+		reason = ReasonBusinessMismatch
 	} else if ErrorCode(err) == CodeInternal {
 		reason = ReasonMetaUnavailable
 		answer = Wrap(CodeMetaUnavailable, err, "The service is temporarily unavailable. Please try again.")

@@ -183,8 +183,36 @@ func TestSignupHappyPath(t *testing.T) {
 	if calls, _ := f.plivo.counts(); calls != 1 {
 		t.Fatalf("plivo calls = %d", calls)
 	}
-	if f.meta.calls.Load() != 3 {
-		t.Fatalf("meta calls = %d, want 3", f.meta.calls.Load())
+	// exchange, debug_token, phone_numbers and owner_business: the
+	// browser's business_id is always proven.
+	if f.meta.calls.Load() != 4 {
+		t.Fatalf("meta calls = %d, want 4", f.meta.calls.Load())
+	}
+}
+
+// TestSignupBusinessMustOwnTheWABA: a business_id the browser sends is
+// held against the WABA's owner, as Meta says with the customer's token;
+// a mismatch is 422 business_mismatch and Plivo is never called, with or
+// without a WABA ID in the request.
+func TestSignupBusinessMustOwnTheWABA(t *testing.T) {
+	t.Parallel()
+	for _, withWABA := range []bool{true, false} {
+		f := newFixture(t)
+		req := request("c-biz")
+		req.Identity.BusinessID = "111111111111111"
+		if !withWABA {
+			req.Identity.WABAID, req.Identity.PhoneNumberID = "", ""
+		}
+		_, err := f.svc.Signup(context.Background(), req)
+		if onboarding.ErrorCode(err) != onboarding.CodeBusinessMismatch {
+			t.Errorf("with WABA %v: err = %v, want business_mismatch", withWABA, err)
+		}
+		if calls, _ := f.plivo.counts(); calls != 0 {
+			t.Errorf("with WABA %v: Plivo called %d times", withWABA, calls)
+		}
+		if rec := f.record(t); rec.State != onboarding.StateFailed || rec.FailureReason != onboarding.ReasonBusinessMismatch || rec.BusinessID == business {
+			t.Errorf("with WABA %v: record %+v", withWABA, rec)
+		}
 	}
 }
 

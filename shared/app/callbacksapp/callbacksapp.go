@@ -50,7 +50,9 @@ func NewReceiver(c config.Callbacks, d clients.Deps, bus eventbridge.API) *callb
 			creds, err := cache.Plivo(ctx, c.PlivoSecretID, refresh)
 			return creds.AuthToken, err
 		},
-		Logger:  d.Logger,
-		Metrics: d.Metrics,
+		Logger:   d.Logger,
+		Metrics:  d.Metrics,
+		AcceptV2: c.AcceptV2,
+		Nonces:   &dynamo.NonceLedger{Client: d.DynamoDB, Table: c.DedupTableName},
 	}
 }

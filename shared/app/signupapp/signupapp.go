@@ -22,7 +22,7 @@ import (
 
 // New builds the signup function's handler from its environment.
 func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSignup)
+	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSignupFunction)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,8 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 }
 
 // Sessions returns the signup's session check when SESSION_SECRET_ID is
-// set, and nil (sessions not enforced) when it is empty. The keys come
+// set, and nil (sessions not enforced) when it is empty, which
+// config.LoadSignupFunction allows only with SESSIONS=off outside prod. The keys come
 // through cache, the signup's own secrets cache. The check only verifies:
 // the service spends the token in DEDUP_TABLE_NAME, in the same write that
 // takes the WABA's lock (see NewService).

@@ -515,8 +515,12 @@
   function poll(f, waba, delay, since) {
     clearTimeout(f.pollTimer);
     f.pollTimer = setTimeout(function () {
+      // The signup's own session shows the full record; without it the
+      // status route answers the state only.
+      var headers = { 'Accept': 'application/json' };
+      if (f.payload && f.payload.session) headers['X-Onboarding-Session'] = f.payload.session;
       fetch(cfg.signupUrl + '/' + encodeURIComponent(waba), {
-        credentials: 'same-origin', cache: 'no-store', headers: { 'Accept': 'application/json' }
+        credentials: 'same-origin', cache: 'no-store', headers: headers
       }).then(function (res) {
         return res.json().catch(function () { return null; }).then(function (body) {
           return { status: res.status, body: body || {} };
