@@ -375,8 +375,15 @@ func TestTableMatchesStore(t *testing.T) {
 	if tb.HashKey != dynamo.KeyAttribute || tb.Attributes[dynamo.KeyAttribute] != "S" || tb.RangeKey != "" {
 		t.Errorf("key %q (%s) range %q, want %s (S) and no range key", tb.HashKey, tb.Attributes[tb.HashKey], tb.RangeKey, dynamo.KeyAttribute)
 	}
-	if len(tb.Indexes) != 2 || tb.Indexes[0].Name != dynamo.RetryIndex {
-		t.Fatalf("indexes %+v, want %s and %s", tb.Indexes, dynamo.RetryIndex, dynamo.PhoneIndex)
+	if len(tb.Indexes) != 3 || tb.Indexes[0].Name != dynamo.RetryIndex {
+		t.Fatalf("indexes %+v, want %s, %s and %s", tb.Indexes, dynamo.RetryIndex, dynamo.PhoneIndex, dynamo.ClientIndex)
+	}
+	if cl := tb.Indexes[2]; cl.Name != dynamo.ClientIndex || cl.HashKey != dynamo.ClientAttr || cl.RangeKey != "" ||
+		tb.Attributes[dynamo.ClientAttr] != "S" || cl.Projection != "ALL" {
+		t.Errorf("index %+v, want %s on %s (S), ALL", cl, dynamo.ClientIndex, dynamo.ClientAttr)
+	}
+	if spec, _ := props(tpl.Raw(tableID))["StreamSpecification"].(map[string]any); spec["StreamViewType"] != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("StreamSpecification %v, want NEW_AND_OLD_IMAGES: the lifecycle publisher compares both images", spec)
 	}
 	if ph := tb.Indexes[1]; ph.Name != dynamo.PhoneIndex || ph.HashKey != dynamo.PhoneAttr || ph.RangeKey != "" ||
 		tb.Attributes[dynamo.PhoneAttr] != "S" || ph.Projection != "INCLUDE" {

@@ -1,0 +1,70 @@
+package onboarding
+
+import "time"
+
+// States a record reaches after the signup, from Meta's webhooks
+// (shared/metawebhooks). They are not terminal: a new signup for a
+// disconnected or unclaimed WABA takes the record over (Store.Acquire), and
+// a reinstated account goes back to onboarded.
+const (
+	// StateDisconnected: the customer removed our app or partner access,
+	// or deleted the WABA. StateReason says which.
+	StateDisconnected State = "disconnected"
+	// StateRestricted: Meta restricted, flagged or disabled the account;
+	// StateReason names it and RestrictedUntil is the end Meta gave.
+	StateRestricted State = "restricted"
+	// StateUnclaimed: Meta says the WABA was shared with our app, but no
+	// signup for it reached us (the browser closed before it could post).
+	StateUnclaimed State = "unclaimed"
+)
+
+// Health is what Meta's phone_number_quality_update and
+// phone_number_name_update webhooks say about the record's number.
+type Health struct {
+	// QualityEvent is Meta's last quality event for the number (FLAGGED,
+	// UNFLAGGED, UPGRADE, DOWNGRADE, ...).
+	QualityEvent string
+	// MessagingLimit is the tier Meta gives (TIER_1K, TIER_UNLIMITED...),
+	// or max_daily_conversations_per_business when only that is sent.
+	MessagingLimit string
+	// NameStatus is the decision on the display name (APPROVED, REJECTED,
+	// DEFERRED), and RequestedName the name it is about.
+	NameStatus    string
+	RequestedName string
+	UpdatedAt     time.Time
+}
+
+// Lifecycle is what the record keeps of its life after the signup.
+type Lifecycle struct {
+	// PreviousState is the state the last webhook-driven change left.
+	PreviousState State
+	// StateReason says why the record is disconnected or restricted, in
+	// Meta's words (partner_app_uninstalled, account_restriction:...).
+	StateReason string
+	// StateChangedAt is when the last webhook-driven change committed.
+	StateChangedAt  time.Time
+	RestrictedUntil time.Time
+	// Reconnect marks a signup that took over a disconnected record: its
+	// onboarding is published as reconnected, and Plivo's "already
+	// registered" for it is our own earlier onboarding.
+	Reconnect bool
+	Health    Health
+}
+
+// reconnects reports whether a signup whose lock write lost to existing
+// is a reconnect: the record is disconnected, names the same signup, and
+// this attempt has not asked for the takeover yet.
+func reconnects(rec, existing *Record, id Identity) bool {
+	return !rec.Reconnect && existing.State == StateDisconnected && existing.Matches(id)
+}
+
+// secondNumber reports whether id asks to onboard another number of a WABA
+// already onboarded (or restricted) for the same business and customer.
+func secondNumber(existing *Record, id Identity) bool {
+	if existing.State != StateOnboarded && existing.State != StateRestricted {
+		return false
+	}
+	same := func(asked, stored string) bool { return asked == "" || asked == stored }
+	return id.PhoneNumberID != "" && id.PhoneNumberID != existing.PhoneNumberID &&
+		same(id.BusinessID, existing.BusinessID) && same(id.ClientRef, existing.ClientRef)
+}
