@@ -19,7 +19,7 @@ func TestOnboardingSessions(t *testing.T) {
 	t.Parallel()
 	tpl := loadLocked(t)
 
-	t.Run("only the sessions and demo routes require IAM", func(t *testing.T) {
+	t.Run("only the sessions, demo and customers routes require IAM", func(t *testing.T) {
 		t.Parallel()
 		found := false
 		for _, r := range tpl.Routes() {
@@ -28,6 +28,10 @@ func TestOnboardingSessions(t *testing.T) {
 				found = true
 				if r.Key() != "POST "+apigw.SessionsPath || r.Auth != "AWS_IAM" {
 					t.Errorf("sessions route %s auth %q, want POST %s with AWS_IAM", r.Key(), r.Auth, apigw.SessionsPath)
+				}
+			case r.Function == "CustomersFunction":
+				if r.Auth != "AWS_IAM" {
+					t.Errorf("customers route %s auth %q, want AWS_IAM: it shows a customer's records to the Tech Provider's backend", r.Key(), r.Auth)
 				}
 			case r.Function == "DemoFunction":
 				if r.Auth != "AWS_IAM" {

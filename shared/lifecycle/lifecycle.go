@@ -74,11 +74,11 @@ func (e Event) DetailType() string { return DetailTypePrefix + e.Name }
 // are shared/dynamo's.
 type image struct {
 	WABAID, State, PhoneNumberID, BusinessID, ClientRef string
-	PreviousState, StateReason, StateChangedAt         string
-	FailureReason, LastError, UpdatedAt                string
-	RestrictedUntil                                    string
-	Reconnect                                          bool
-	Health                                             Health
+	PreviousState, StateReason, StateChangedAt          string
+	FailureReason, LastError, UpdatedAt                 string
+	RestrictedUntil                                     string
+	Reconnect                                           bool
+	Health                                              Health
 }
 
 func readImage(m map[string]events.DynamoDBAttributeValue) image {

@@ -68,3 +68,55 @@ func secondNumber(existing *Record, id Identity) bool {
 	return id.PhoneNumberID != "" && id.PhoneNumberID != existing.PhoneNumberID &&
 		same(id.BusinessID, existing.BusinessID) && same(id.ClientRef, existing.ClientRef)
 }
+
+// ValidClientRef reports whether s is a client_ref a signup could carry.
+func ValidClientRef(s string) bool { return s != "" && clientRefProblem(s) == "" }
+
+// CustomerRecord is one WABA and number of a Tech Provider customer, as
+// the per-customer view shows it: state, health, last change, last error.
+type CustomerRecord struct {
+	WABAID             string     `json:"waba_id"`
+	PhoneNumberID      string     `json:"phone_number_id,omitempty"`
+	DisplayPhoneNumber string     `json:"display_phone_number,omitempty"`
+	BusinessID         string     `json:"business_id,omitempty"`
+	State              State      `json:"state"`
+	PreviousState      State      `json:"previous_state,omitempty"`
+	StateReason        string     `json:"state_reason,omitempty"`
+	RestrictedUntil    *time.Time `json:"restricted_until,omitempty"`
+	Health             *struct {
+		QualityEvent   string    `json:"quality_event,omitempty"`
+		MessagingLimit string    `json:"messaging_limit,omitempty"`
+		NameStatus     string    `json:"name_status,omitempty"`
+		RequestedName  string    `json:"requested_name,omitempty"`
+		UpdatedAt      time.Time `json:"updated_at"`
+	} `json:"health,omitempty"`
+	LastChange       time.Time `json:"last_change"`
+	LastError        string    `json:"last_error,omitempty"`
+	LastErrorMessage string    `json:"last_error_message,omitempty"`
+}
+
+// CustomerView returns the record as the per-customer view shows it.
+func (r *Record) CustomerView() CustomerRecord {
+	c := CustomerRecord{
+		WABAID: r.WABAID, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: r.DisplayPhoneNumber, BusinessID: r.BusinessID,
+		State: r.State, PreviousState: r.PreviousState, StateReason: r.StateReason, LastChange: r.UpdatedAt,
+		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
+	}
+	if r.State == StateFailed && r.FailureReason != "" {
+		c.LastError = r.FailureReason
+	}
+	if !r.RestrictedUntil.IsZero() {
+		t := r.RestrictedUntil
+		c.RestrictedUntil = &t
+	}
+	if h := r.Health; !h.UpdatedAt.IsZero() {
+		c.Health = &struct {
+			QualityEvent   string    `json:"quality_event,omitempty"`
+			MessagingLimit string    `json:"messaging_limit,omitempty"`
+			NameStatus     string    `json:"name_status,omitempty"`
+			RequestedName  string    `json:"requested_name,omitempty"`
+			UpdatedAt      time.Time `json:"updated_at"`
+		}{h.QualityEvent, h.MessagingLimit, h.NameStatus, h.RequestedName, h.UpdatedAt}
+	}
+	return c
+}
