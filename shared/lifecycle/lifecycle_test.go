@@ -38,7 +38,9 @@ func rec(seq string, old, new map[string]events.DynamoDBAttributeValue) events.D
 func TestFromRecord(t *testing.T) {
 	t.Parallel()
 	base := []string{"waba_id", "1", "client_ref", "c-1", "phone_number_id", "2", "business_id", "3"}
-	with := func(kv ...string) map[string]events.DynamoDBAttributeValue { return img(append(append([]string{}, base...), kv...)...) }
+	with := func(kv ...string) map[string]events.DynamoDBAttributeValue {
+		return img(append(append([]string{}, base...), kv...)...)
+	}
 	cases := []struct {
 		name              string
 		r                 events.DynamoDBEventRecord
