@@ -440,8 +440,9 @@ func (s *Stack) startSims(env map[string]string, b bindings) error {
 	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber})
 	s.Secrets = secretsmanagersim.New()
 	seeds := map[string]any{
-		config.EnvMetaSecretID:  map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
-		config.EnvPlivoSecretID: map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
+		config.EnvMetaSecretID:            map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
+		config.EnvPlivoSecretID:           map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
+		config.EnvMetaVerifyTokenSecretID: map[string]string{"verify_token": randomHex(16)},
 		config.EnvSessionSecretID: map[string]any{"keys": []map[string]any{
 			{"id": "local", "secret": base64.StdEncoding.EncodeToString(randomBytes(32)), "primary": true},
 		}},
