@@ -124,7 +124,7 @@ var expectations = map[string]expectation{
 				t.Errorf("a replay exchanged the code with Meta (%d exchanges, want %d)", n, metaExchanges)
 			}
 		}},
-	"signup-conflict.json": {status: 409, contentType: jsonType, fields: map[string]any{"error.code": "conflict"},
+	"signup-conflict.json": {status: 409, contentType: jsonType, fields: map[string]any{"error.code": "second_number_not_supported"},
 		after: func(t *testing.T) { recordState(t, ConflictWABA, onboarding.StateOnboarded) }},
 	"signup-meta-rejected.json": {status: 422, contentType: jsonType, fields: map[string]any{"error.code": "meta_rejected"},
 		after: func(t *testing.T) { recordState(t, "102000000000005", onboarding.StateFailed) }},
@@ -145,7 +145,13 @@ var expectations = map[string]expectation{
 	"status-found.json": {status: 200, contentType: jsonType,
 		fields: map[string]any{"record.waba_id": OnboardedWABA, "record.state": "onboarded", "record.phone_number_id": OnboardedPhone,
 			"record.client_ref": OnboardedClientRef, "record.lock_owner": nil, "record.payload_hash": nil}},
-	"status-not-found.json":    {status: 404, contentType: jsonType, fields: map[string]any{"error.code": "not_found"}},
+	"status-not-found.json":            {status: 404, contentType: jsonType, fields: map[string]any{"error.code": "not_found"}},
+	"metawebhooks-verify-refused.json": {status: 403, contentType: jsonType, fields: map[string]any{"error.code": "webhook_verify_refused"}},
+	"metawebhooks-unsigned.json": {status: 401, contentType: jsonType, fields: map[string]any{"error.code": "webhook_signature_invalid"},
+		after: func(t *testing.T) { recordState(t, OnboardedWABA, onboarding.StateOnboarded) }},
+	"customers-list.json": {status: 200, contentType: jsonType, fields: map[string]any{"client_ref": OnboardedClientRef},
+		contains: []string{OnboardedWABA, `"state":"onboarded"`}},
+	"lifecycle-stream.json":    {contains: []string{`"batchItemFailures":[]`}},
 	"status-invalid-id.json":   {status: 400, contentType: jsonType, fields: invalid("waba_id")},
 	"page-get.json":            {status: 200, contentType: "text/html", contains: []string{MetaAppID, MetaConfigID, "/static/onboarding.js"}},
 	"page-static.json":         {status: 200, contentType: "text/javascript"},
