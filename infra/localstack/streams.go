@@ -36,7 +36,12 @@ func (s *Stack) startStreams(ctx context.Context) {
 			continue
 		}
 		poller := &streampoll.Poller{
-			Streams:   dynamodbstreams.NewFromConfig(s.aws),
+			// DynamoDB Local serves the streams API on its own endpoint.
+			Streams: dynamodbstreams.NewFromConfig(s.aws, func(o *dynamodbstreams.Options) {
+				if s.db != nil {
+					o.BaseEndpoint = aws.String(s.db.Endpoint)
+				}
+			}),
 			StreamARN: *desc.Table.LatestStreamArn,
 			Invoke: func(ctx context.Context, event []byte) ([]byte, error) {
 				var ev events.DynamoDBEvent
