@@ -45,6 +45,9 @@ build-SessionsFunction:  ; $(call lambda-build,sessions)
 build-CallbacksFunction: ; $(call lambda-build,callbacks)
 build-DemoFunction:      ; $(call lambda-build,demo)
 build-DoctorFunction:    ; $(call lambda-build,doctor)
+build-MetawebhooksFunction: ; $(call lambda-build,metawebhooks)
+build-LifecycleFunction: ; $(call lambda-build,lifecycle)
+build-CustomersFunction: ; $(call lambda-build,customers)
 
 # --- local ------------------------------------------------------------------
 

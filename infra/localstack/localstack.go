@@ -394,6 +394,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.wg.Add(1)
 		go s.tick(runCtx, every)
 	}
+	if !realTables {
+		s.startStreams(runCtx)
+	}
 	s.log.Info("local stack serving", "url", s.URL, "sandbox", s.Sandbox, "table", s.TableName, "routes", len(s.Routes))
 	return s, nil
 }
@@ -465,8 +468,9 @@ func (s *Stack) startSims(env map[string]string, b bindings) error {
 		}})
 	s.Secrets = secretsmanagersim.New()
 	seeds := map[string]any{
-		config.EnvMetaSecretID:  map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
-		config.EnvPlivoSecretID: map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
+		config.EnvMetaSecretID:            map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
+		config.EnvPlivoSecretID:           map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
+		config.EnvMetaVerifyTokenSecretID: map[string]string{"verify_token": randomHex(16)},
 		config.EnvSessionSecretID: map[string]any{"keys": []map[string]any{
 			{"id": "local", "secret": base64.StdEncoding.EncodeToString(randomBytes(32)), "primary": true},
 		}},
@@ -715,6 +719,8 @@ func (s *Stack) withSimControls(api http.Handler) http.Handler {
 //	                              sessions route, as the Tech Provider's
 //	                              backend would: {"url", "token", ...}
 //	POST /_sim/local/resume       runs the scheduled functions now
+//	POST /_sim/local/meta/disconnect {"waba_id": "..."} has Meta send a signed
+//	                              account_update PARTNER_APP_UNINSTALLED
 func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
@@ -750,6 +756,21 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, link)
+	case "/_sim/local/meta/disconnect":
+		// The customer removes our app: Meta sends a signed account_update.
+		var in struct {
+			WABAID string `json:"waba_id"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.WABAID == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"waba_id": "..."}`})
+			return
+		}
+		status, err := s.sendMetaWebhook(r.Context(), in.WABAID, "PARTNER_APP_UNINSTALLED")
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"webhook_status": status})
 	case "/_sim/local/resume":
 		if err := s.RunScheduled(r.Context()); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})

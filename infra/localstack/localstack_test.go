@@ -238,6 +238,7 @@ func TestRealMode(t *testing.T) {
 			"META_SECRET_ID":                   "prod/meta-app",
 			"PLIVO_SECRET_ID":                  "prod/plivo",
 			"SESSION_SECRET_ID":                "prod/session-keys",
+			"META_VERIFY_TOKEN_SECRET_ID":      "prod/meta-verify-token",
 			"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://" + ln.Addr().String(),
 		}
 		st, err := localstack.Start(ctx, localstack.Options{Getenv: env(settings), Log: quiet, ResumeEvery: -1})

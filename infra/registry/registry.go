@@ -9,13 +9,17 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app/callbacksapp"
+	"github.com/techprovider/wa-onboarding/shared/app/customersapp"
 	"github.com/techprovider/wa-onboarding/shared/app/demoapp"
+	"github.com/techprovider/wa-onboarding/shared/app/lifecycleapp"
+	"github.com/techprovider/wa-onboarding/shared/app/metawebhooksapp"
 	"github.com/techprovider/wa-onboarding/shared/app/pageapp"
 	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
 	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/app/statusapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/lifecycle"
 )
 
 // HTTPFunction builds one HTTP API function's handler from its environment.
@@ -29,12 +33,21 @@ type ScheduledFunction func(ctx context.Context, getenv config.Getenv) (resumeap
 // HTTP maps the logical IDs of the functions behind HttpApi routes to their
 // builders.
 var HTTP = map[string]HTTPFunction{
-	"SignupFunction":    signupapp.New,
-	"StatusFunction":    statusapp.New,
-	"PageFunction":      pageapp.New,
-	"SessionsFunction":  sessionsapp.New,
-	"DemoFunction":      demoapp.New,
-	"CallbacksFunction": callbacksapp.New,
+	"SignupFunction":       signupapp.New,
+	"StatusFunction":       statusapp.New,
+	"PageFunction":         pageapp.New,
+	"SessionsFunction":     sessionsapp.New,
+	"DemoFunction":         demoapp.New,
+	"CallbacksFunction":    callbacksapp.New,
+	"MetawebhooksFunction": metawebhooksapp.New,
+	"CustomersFunction":    customersapp.New,
+}
+
+// Streams maps the logical IDs of functions behind a DynamoDB Stream event
+// source mapping to their builders; the local stack polls the stream for
+// them (infra/streampoll).
+var Streams = map[string]func(ctx context.Context, getenv config.Getenv) (*lifecycle.Publisher, error){
+	"LifecycleFunction": lifecycleapp.New,
 }
 
 // Scheduled maps the logical IDs of scheduled functions to their builders;

@@ -45,11 +45,14 @@ var allowedActions = map[string][]string{
 	"DemoFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 	"DoctorFunction": {"secretsmanager:GetSecretValue", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups",
 		"events:DescribeRule"},
+	"MetawebhooksFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+	"LifecycleFunction":    {"events:PutEvents"},
+	"CustomersFunction":    {"dynamodb:Query"},
 }
 
 // readOnly functions never write: only read verbs may be granted to them.
 var readOnly = map[string]bool{"StatusFunction": true, "PageFunction": true, "SessionsFunction": true,
-	"DemoFunction": true, "DoctorFunction": true}
+	"DemoFunction": true, "DoctorFunction": true, "CustomersFunction": true}
 
 // readVerb matches the actions that read without changing anything.
 var readVerb = regexp.MustCompile(`^[a-z0-9-]+:(Get|BatchGet|TransactGet|Query|Scan|Describe|List)[A-Za-z]*$`)

@@ -19,7 +19,7 @@ func TestOnboardingSessions(t *testing.T) {
 	t.Parallel()
 	tpl := loadLocked(t)
 
-	t.Run("only the sessions, provider status and demo routes require IAM", func(t *testing.T) {
+	t.Run("only the sessions, provider status, demo and customers routes require IAM", func(t *testing.T) {
 		t.Parallel()
 		found := false
 		for _, r := range tpl.Routes() {
@@ -32,6 +32,10 @@ func TestOnboardingSessions(t *testing.T) {
 			case r.Function == "StatusFunction" && r.Key() == apigw.ProviderStatusRoute:
 				if r.Auth != "AWS_IAM" {
 					t.Errorf("provider status route %s auth %q, want AWS_IAM: it shows any customer's record", r.Key(), r.Auth)
+				}
+			case r.Function == "CustomersFunction":
+				if r.Auth != "AWS_IAM" {
+					t.Errorf("customers route %s auth %q, want AWS_IAM: it shows a customer's records to the Tech Provider's backend", r.Key(), r.Auth)
 				}
 			case r.Function == "DemoFunction":
 				if r.Auth != "AWS_IAM" {

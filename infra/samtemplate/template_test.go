@@ -42,14 +42,17 @@ const httpAPIMaxTimeout = 30
 // loaders says which config loader each function's main calls. A new
 // function gets its line here.
 var loaders = map[string]func(config.Getenv) error{
-	"SignupFunction":    func(g config.Getenv) error { _, err := config.LoadSignupFunction(g); return err },
-	"ResumeFunction":    func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
-	"StatusFunction":    func(g config.Getenv) error { _, err := config.LoadStatus(g); return err },
-	"PageFunction":      func(g config.Getenv) error { _, err := config.LoadPage(g); return err },
-	"SessionsFunction":  func(g config.Getenv) error { _, err := config.LoadSessions(g); return err },
-	"CallbacksFunction": func(g config.Getenv) error { _, err := config.LoadCallbacks(g); return err },
-	"DemoFunction":      func(g config.Getenv) error { _, err := config.LoadDemo(g); return err },
-	"DoctorFunction":    func(g config.Getenv) error { config.LoadDoctor(g); return nil },
+	"SignupFunction":       func(g config.Getenv) error { _, err := config.LoadSignupFunction(g); return err },
+	"ResumeFunction":       func(g config.Getenv) error { _, err := config.LoadSignup(g); return err },
+	"StatusFunction":       func(g config.Getenv) error { _, err := config.LoadStatus(g); return err },
+	"PageFunction":         func(g config.Getenv) error { _, err := config.LoadPage(g); return err },
+	"SessionsFunction":     func(g config.Getenv) error { _, err := config.LoadSessions(g); return err },
+	"CallbacksFunction":    func(g config.Getenv) error { _, err := config.LoadCallbacks(g); return err },
+	"DemoFunction":         func(g config.Getenv) error { _, err := config.LoadDemo(g); return err },
+	"DoctorFunction":       func(g config.Getenv) error { config.LoadDoctor(g); return nil },
+	"MetawebhooksFunction": func(g config.Getenv) error { _, err := config.LoadMetaWebhooks(g); return err },
+	"LifecycleFunction":    func(g config.Getenv) error { _, err := config.LoadLifecycle(g); return err },
+	"CustomersFunction":    func(g config.Getenv) error { _, err := config.LoadCustomers(g); return err },
 }
 
 var (
@@ -63,7 +66,9 @@ var (
 	phoneARN   = "${" + tableID + ".Arn}/index/" + dynamo.PhoneIndex
 	busARN     = "${EventBus.Arn}"
 	ruleARN    = "${ResumeFunctionSchedule.Arn}" // the rule SAM makes of ResumeFunction's Schedule event
-	allowedRes = []string{tableARN, indexARN, metaARN, plivoARN, keysARN, dedupARN, phoneARN, busARN, ruleARN}
+	clientARN  = "${" + tableID + ".Arn}/index/" + dynamo.ClientIndex
+	verifyARN  = "${MetaWebhookVerifyTokenSecret}"
+	allowedRes = []string{tableARN, indexARN, metaARN, plivoARN, keysARN, dedupARN, phoneARN, busARN, ruleARN, clientARN, verifyARN}
 )
 
 // grants are the exact (action, resource) pairs each function may have:
@@ -109,6 +114,20 @@ var grants = map[string][]string{
 		"dynamodb:UpdateItem " + tableARN, // claim
 		"dynamodb:PutItem " + tableARN,    // save the outcome
 		getSecret + " " + plivoARN,        // only Plivo is called
+	},
+	"MetawebhooksFunction": {
+		"dynamodb:UpdateItem " + tableARN, // disconnect, restrict, reinstate, health
+		"dynamodb:PutItem " + tableARN,    // an unclaimed record
+		"dynamodb:PutItem " + dedupARN,    // claim a change's key
+		"dynamodb:UpdateItem " + dedupARN, // mark it handled, or release
+		getSecret + " " + metaARN,         // the app secret signs webhooks
+		getSecret + " " + verifyARN,       // the handshake's verify token
+	},
+	"LifecycleFunction": {
+		"events:PutEvents " + busARN,
+	},
+	"CustomersFunction": {
+		"dynamodb:Query " + clientARN,
 	},
 }
 
@@ -249,7 +268,11 @@ func TestRoutesMatchHandlers(t *testing.T) {
 		}
 	}
 	for _, fn := range tpl.Functions() {
-		if len(got[fn]) == 0 && !scheduled[fn] && !invokedDirectly[fn] {
+		_, streamed := registry.Streams[fn]
+		if streamed != hasEventOfType(tpl, fn, "DynamoDB") {
+			t.Errorf("%s: in registry.Streams %t, has a DynamoDB stream event %t", fn, streamed, !streamed)
+		}
+		if len(got[fn]) == 0 && !scheduled[fn] && !invokedDirectly[fn] && !streamed {
 			t.Errorf("%s has neither a route nor a schedule", fn)
 		}
 	}
@@ -382,8 +405,15 @@ func TestTableMatchesStore(t *testing.T) {
 	if tb.HashKey != dynamo.KeyAttribute || tb.Attributes[dynamo.KeyAttribute] != "S" || tb.RangeKey != "" {
 		t.Errorf("key %q (%s) range %q, want %s (S) and no range key", tb.HashKey, tb.Attributes[tb.HashKey], tb.RangeKey, dynamo.KeyAttribute)
 	}
-	if len(tb.Indexes) != 2 || tb.Indexes[0].Name != dynamo.RetryIndex {
-		t.Fatalf("indexes %+v, want %s and %s", tb.Indexes, dynamo.RetryIndex, dynamo.PhoneIndex)
+	if len(tb.Indexes) != 3 || tb.Indexes[0].Name != dynamo.RetryIndex {
+		t.Fatalf("indexes %+v, want %s, %s and %s", tb.Indexes, dynamo.RetryIndex, dynamo.PhoneIndex, dynamo.ClientIndex)
+	}
+	if cl := tb.Indexes[2]; cl.Name != dynamo.ClientIndex || cl.HashKey != dynamo.ClientAttr || cl.RangeKey != "" ||
+		tb.Attributes[dynamo.ClientAttr] != "S" || cl.Projection != "ALL" {
+		t.Errorf("index %+v, want %s on %s (S), ALL", cl, dynamo.ClientIndex, dynamo.ClientAttr)
+	}
+	if spec, _ := props(tpl.Raw(tableID))["StreamSpecification"].(map[string]any); spec["StreamViewType"] != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("StreamSpecification %v, want NEW_AND_OLD_IMAGES: the lifecycle publisher compares both images", spec)
 	}
 	if ph := tb.Indexes[1]; ph.Name != dynamo.PhoneIndex || ph.HashKey != dynamo.PhoneAttr || ph.RangeKey != "" ||
 		tb.Attributes[dynamo.PhoneAttr] != "S" || ph.Projection != "INCLUDE" {
@@ -552,4 +582,15 @@ func TestSamconfig(t *testing.T) {
 func props(res map[string]any) map[string]any {
 	p, _ := res["Properties"].(map[string]any)
 	return p
+}
+
+// hasEventOfType reports whether function fn has an event of type typ.
+func hasEventOfType(tpl *samtemplate.Template, fn, typ string) bool {
+	evs, _ := props(tpl.Raw(fn))["Events"].(map[string]any)
+	for _, ev := range evs {
+		if m, _ := ev.(map[string]any); m["Type"] == typ {
+			return true
+		}
+	}
+	return false
 }

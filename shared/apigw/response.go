@@ -31,6 +31,11 @@ func StatusOf(code onboarding.Code) int {
 	case onboarding.CodeUnauthorized, onboarding.CodeSessionMissing, onboarding.CodeSessionInvalid,
 		onboarding.CodeSessionExpired, onboarding.CodeSessionUsed:
 		return http.StatusUnauthorized
+	case onboarding.CodeWebhookSignatureInvalid:
+		// Meta's webhook signature; Meta retries what it is refused.
+		return http.StatusUnauthorized
+	case onboarding.CodeWebhookVerifyRefused:
+		return http.StatusForbidden
 	case onboarding.CodeClientRefMismatch:
 		// The token is genuine: the caller is known but asks for a
 		// customer the token does not cover. A new token would not help.
@@ -43,7 +48,7 @@ func StatusOf(code onboarding.Code) int {
 	case onboarding.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case onboarding.CodeInProgress, onboarding.CodeConflict, onboarding.CodeAlreadyRegistered, onboarding.CodePhoneNumberTaken,
-		onboarding.CodeNotOnboarded, onboarding.CodeSenderUnknown, onboarding.CodeCallbackInProgress:
+		onboarding.CodeNotOnboarded, onboarding.CodeSenderUnknown, onboarding.CodeCallbackInProgress, onboarding.CodeSecondNumber:
 		return http.StatusConflict
 	case onboarding.CodePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -81,6 +81,7 @@ type item struct {
 	LastErrorMessage   string `dynamodbav:"last_error_message,omitempty"`
 	FailureReason      string `dynamodbav:"failure_reason,omitempty"`
 	Reconciled         bool   `dynamodbav:"reconciled,omitempty"`
+	lifecycleItem
 }
 
 func millis(t time.Time) int64 {
@@ -117,7 +118,7 @@ func toItem(r *onboarding.Record) item {
 		CreatedAt: stamp(r.CreatedAt), UpdatedAt: stamp(r.UpdatedAt), VerifiedAt: stamp(r.VerifiedAt),
 		OnboardedAt: stamp(r.OnboardedAt), PlivoAttempts: r.PlivoAttempts, PlivoPayloadHash: r.PlivoPayloadHash,
 		PlivoAPIID: r.PlivoAPIID, LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
-		FailureReason: r.FailureReason, Reconciled: r.Reconciled,
+		FailureReason: r.FailureReason, Reconciled: r.Reconciled, lifecycleItem: toLifecycleItem(r.Lifecycle),
 	}
 	// Only verified records are in the sparse retry index.
 	if r.State == onboarding.StateVerified {
@@ -136,6 +137,7 @@ func (it *item) record() *onboarding.Record {
 		OnboardedAt: parseStamp(it.OnboardedAt), PlivoAttempts: it.PlivoAttempts, PlivoPayloadHash: it.PlivoPayloadHash,
 		PlivoAPIID: it.PlivoAPIID, NextRetryAt: fromMillis(it.NextRetryAt), LastError: it.LastError,
 		LastErrorMessage: it.LastErrorMessage, FailureReason: it.FailureReason, Reconciled: it.Reconciled,
+		Lifecycle: it.lifecycleItem.lifecycle(),
 	}
 }
 
@@ -192,15 +194,16 @@ func (s *Store) lockPut(rec *onboarding.Record, now time.Time) (*types.Put, erro
 	return &types.Put{
 		TableName:                aws.String(s.Table),
 		Item:                     av,
-		ConditionExpression:      aws.String("attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now) OR #state IN (:failed, :phone_unverified, :awaiting_number)"),
+		ConditionExpression:      aws.String(lockCondition + takeoverCondition(rec)),
 		ExpressionAttributeNames: map[string]string{"#state": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+		ExpressionAttributeValues: takeoverValues(rec, map[string]types.AttributeValue{
 			":verifying":        str(string(onboarding.StateVerifying)),
 			":failed":           str(string(onboarding.StateFailed)),
+			":unclaimed":        str(string(onboarding.StateUnclaimed)),
 			":phone_unverified": str(string(onboarding.StatePhoneUnverified)),
 			":awaiting_number":  str(string(onboarding.StateAwaitingNumber)),
 			":now":              num(now.UnixMilli()),
-		},
+		}),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, nil
 }

@@ -55,7 +55,7 @@ func (s *Store) Acquire(_ context.Context, rec *onboarding.Record, now time.Time
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, held := s.held(rec.WABAID, now); held {
+	if old, held := s.held(rec, now); held {
 		return old, onboarding.ErrConditionFailed
 	}
 	s.items[rec.WABAID] = *rec
@@ -65,9 +65,10 @@ func (s *Store) Acquire(_ context.Context, rec *onboarding.Record, now time.Time
 
 // held returns the record of wabaID when its lock cannot be taken at now.
 // The caller holds s.mu.
-func (s *Store) held(wabaID string, now time.Time) (*onboarding.Record, bool) {
-	old, ok := s.items[wabaID]
-	if !ok || old.State == onboarding.StateFailed || old.State.WaitsForCustomer() || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now)) {
+func (s *Store) held(rec *onboarding.Record, now time.Time) (*onboarding.Record, bool) {
+	old, ok := s.items[rec.WABAID]
+	if !ok || old.State == onboarding.StateFailed || old.State == onboarding.StateUnclaimed || old.State.WaitsForCustomer() ||
+		(old.State == onboarding.StateDisconnected && rec.Reconnect) || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now)) {
 		return nil, false
 	}
 	return &old, true
@@ -87,7 +88,7 @@ func (s *Store) AcquireSpending(_ context.Context, rec *onboarding.Record, u onb
 		prev = &old
 		lost = append(lost, onboarding.ErrSessionUsed)
 	}
-	existing, held := s.held(rec.WABAID, now)
+	existing, held := s.held(rec, now)
 	if held {
 		lost = append(lost, onboarding.ErrConditionFailed)
 	}

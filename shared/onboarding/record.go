@@ -87,6 +87,8 @@ type Record struct {
 	LastErrorMessage   string
 	FailureReason      string
 	Reconciled         bool
+	// Lifecycle holds what Meta's webhooks changed after the signup.
+	Lifecycle
 }
 
 // Pending reports whether the record waits for a Plivo attempt.

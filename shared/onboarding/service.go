@@ -249,6 +249,12 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 	case err == nil:
 		log.Info("signup locked", "state", StateVerifying)
 		return SignupResult{}, nil, false
+	case errors.Is(err, ErrConditionFailed) && existing != nil && reconnects(rec, existing, id):
+		// Our access was removed and the customer runs the signup again:
+		// take the disconnected record over, once, as a reconnect.
+		rec.Reconnect, rec.PreviousState = true, existing.State
+		log.Info("signup reconnects a disconnected WABA", "state_reason", existing.StateReason)
+		return s.acquire(ctx, rec, id, use, log)
 	case errors.Is(err, ErrConditionFailed) && existing != nil:
 		res, err := s.answerExisting(existing, id)
 		if err != nil {
@@ -334,6 +340,9 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 		retry := existing.LockExpiresAt.Sub(now)
 		retry = max(time.Second, min(retry, 30*time.Second))
 		return SignupResult{}, &Error{Code: CodeInProgress, Message: "A signup for this WhatsApp Business Account is already in progress.", RetryAfter: retry}
+	case secondNumber(existing, id):
+		return SignupResult{}, Errorf(CodeSecondNumber, "This WhatsApp Business Account is already onboarded with another phone number. "+
+			"Plivo's Embedded Signup onboards a WhatsApp Business Account once, with one number: add the second number through Plivo (docs/lifecycle.md).")
 	default:
 		return SignupResult{}, Errorf(CodeConflict, "This WhatsApp Business Account is already %s with different details.", existing.State)
 	}
@@ -641,8 +650,9 @@ func (s *Service) callPlivo(ctx context.Context, rec *Record, log *slog.Logger, 
 			return s.finish(ctx, rec, log, p, nil, false)
 		}
 		ue, ok := AsUpstream(err)
-		if ok && ue.Kind == KindAlreadyRegistered && (priorCalls > 0 || attempt > 1) && rec.PlivoPayloadHash == rec.Identity().Hash() {
-			// Our own earlier call succeeded but its answer was lost.
+		if ok && ue.Kind == KindAlreadyRegistered && (priorCalls > 0 || attempt > 1 || rec.Reconnect) && rec.PlivoPayloadHash == rec.Identity().Hash() {
+			// Our own earlier call succeeded but its answer was lost, or
+			// this reconnects a WABA we onboarded before it was removed.
 			rec.PlivoAPIID = ue.APIID
 			return s.finish(ctx, rec, log, p, nil, true)
 		}

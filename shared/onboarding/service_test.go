@@ -251,7 +251,8 @@ func TestSignupDuplicates(t *testing.T) {
 				r.Identity.PhoneNumberID = "999"
 				return r
 			},
-			code: onboarding.CodeConflict,
+			// Plivo onboards a WABA once: a second number has its own code.
+			code: onboarding.CodeSecondNumber,
 		},
 		{
 			name:     "different client_ref for onboarded waba",

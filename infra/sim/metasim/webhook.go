@@ -1,0 +1,54 @@
+package metasim
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// WebhookSignatureHeader is where Meta puts a webhook body's signature.
+const WebhookSignatureHeader = "X-Hub-Signature-256"
+
+// Webhook is one WhatsApp Business Account webhook delivery as Meta sends
+// it: the JSON body and its X-Hub-Signature-256.
+type Webhook struct {
+	Body      []byte
+	Signature string
+}
+
+// WebhookChange builds a delivery of one change of field about wabaID,
+// shaped as Meta's webhook reference documents it:
+// {"object":"whatsapp_business_account","entry":[{"id","time","changes":[{"value","field"}]}]},
+// signed with the app secret: "sha256=" and the hex HMAC-SHA256 of the
+// body.
+func (s *Server) WebhookChange(wabaID, field string, value map[string]any, at time.Time) Webhook {
+	body, _ := json.Marshal(map[string]any{
+		"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{
+			"id":      wabaID,
+			"time":    at.Unix(),
+			"changes": []any{map[string]any{"value": value, "field": field}},
+		}},
+	})
+	return Webhook{Body: body, Signature: SignWebhook(s.cfg.AppSecret, body)}
+}
+
+// AccountUpdate builds an account_update delivery of event for wabaID,
+// with the extra keys Meta documents for it (waba_info, restriction_info,
+// violation_info, ban_info).
+func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at time.Time) Webhook {
+	value := map[string]any{"event": event}
+	for k, v := range extra {
+		value[k] = v
+	}
+	return s.WebhookChange(wabaID, "account_update", value, at)
+}
+
+// SignWebhook returns the X-Hub-Signature-256 of body for appSecret.
+func SignWebhook(appSecret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(appSecret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,246 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// The signup table's index of records by the Tech Provider's customer
+// (client_ref), which the per-customer view queries. It projects every
+// attribute: a customer has a handful of WABAs.
+const (
+	ClientIndex = "by-client"
+	ClientAttr  = "client_ref"
+	// maxClientRecords bounds one customer's listing.
+	maxClientRecords = 200
+)
+
+// lifecycleItem is the stored shape of onboarding.Lifecycle, embedded in
+// item; the names are what the stream publisher (shared/lifecycle) reads.
+type lifecycleItem struct {
+	PreviousState   string `dynamodbav:"previous_state,omitempty"`
+	StateReason     string `dynamodbav:"state_reason,omitempty"`
+	StateChangedAt  string `dynamodbav:"state_changed_at,omitempty"`
+	RestrictedUntil string `dynamodbav:"restricted_until,omitempty"`
+	Reconnect       bool   `dynamodbav:"reconnect,omitempty"`
+	QualityEvent    string `dynamodbav:"quality_event,omitempty"`
+	MessagingLimit  string `dynamodbav:"messaging_limit,omitempty"`
+	NameStatus      string `dynamodbav:"name_status,omitempty"`
+	RequestedName   string `dynamodbav:"requested_name,omitempty"`
+	HealthUpdatedAt string `dynamodbav:"health_updated_at,omitempty"`
+}
+
+func toLifecycleItem(l onboarding.Lifecycle) lifecycleItem {
+	return lifecycleItem{
+		PreviousState: string(l.PreviousState), StateReason: l.StateReason, StateChangedAt: stamp(l.StateChangedAt),
+		RestrictedUntil: stamp(l.RestrictedUntil), Reconnect: l.Reconnect, QualityEvent: l.Health.QualityEvent,
+		MessagingLimit: l.Health.MessagingLimit, NameStatus: l.Health.NameStatus, RequestedName: l.Health.RequestedName,
+		HealthUpdatedAt: stamp(l.Health.UpdatedAt),
+	}
+}
+
+func (l lifecycleItem) lifecycle() onboarding.Lifecycle {
+	return onboarding.Lifecycle{
+		PreviousState: onboarding.State(l.PreviousState), StateReason: l.StateReason,
+		StateChangedAt: parseStamp(l.StateChangedAt), RestrictedUntil: parseStamp(l.RestrictedUntil), Reconnect: l.Reconnect,
+		Health: onboarding.Health{
+			QualityEvent: l.QualityEvent, MessagingLimit: l.MessagingLimit, NameStatus: l.NameStatus,
+			RequestedName: l.RequestedName, UpdatedAt: parseStamp(l.HealthUpdatedAt),
+		},
+	}
+}
+
+// lockCondition is when a signup may take a record's lock: the WABA is new,
+// its verifying lock expired, its last signup failed, or Meta told us of
+// it (unclaimed) before the signup did.
+const lockCondition = "attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now) OR #state IN (:failed, :unclaimed, :phone_unverified, :awaiting_number)"
+
+// takeoverCondition widens lockCondition for a reconnect: the service asks
+// for it only after it saw the record disconnected, so a plain signup
+// never mistakes our earlier onboarding for someone else's.
+func takeoverCondition(rec *onboarding.Record) string {
+	if rec.Reconnect {
+		return " OR #state = :disconnected"
+	}
+	return ""
+}
+
+func takeoverValues(rec *onboarding.Record, v map[string]types.AttributeValue) map[string]types.AttributeValue {
+	if rec.Reconnect {
+		v[":disconnected"] = str(string(onboarding.StateDisconnected))
+	}
+	return v
+}
+
+// changed runs a conditional update: a lost condition means the change
+// was not needed (or not allowed) and is reported as false, not an error.
+func (s *Store) changed(ctx context.Context, in *dynamodb.UpdateItemInput) (bool, error) {
+	in.TableName = aws.String(s.Table)
+	if _, err := s.Client.UpdateItem(ctx, in); err != nil {
+		if _, lost := lostCondition(err); lost {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+func wabaKey(wabaID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: str(wabaID)}
+}
+
+// Disconnect moves a WABA's record to disconnected (Meta says our access
+// is gone). It also drops any signup lock and pending retry: a signup or
+// resume run in flight then loses its conditional save instead of
+// overwriting the disconnect. False when there is no record, or it is
+// already disconnected or failed.
+func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.Time) (bool, error) {
+	return s.changed(ctx, &dynamodb.UpdateItemInput{
+		Key:                 wabaKey(wabaID),
+		ConditionExpression: aws.String("attribute_exists(waba_id) AND #state <> :disconnected AND #state <> :failed"),
+		UpdateExpression: aws.String("SET previous_state = #state, #state = :disconnected, state_reason = :reason, " +
+			"state_changed_at = :at, updated_at = :at, lock_expires_at = :zero " +
+			"REMOVE lock_owner, retry_shard, next_retry_at, restricted_until, reconnect"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":disconnected": str(string(onboarding.StateDisconnected)),
+			":failed":       str(string(onboarding.StateFailed)),
+			":reason":       str(reason),
+			":at":           str(stamp(at)),
+			":zero":         num(0),
+		},
+	})
+}
+
+// Restrict moves an onboarded (or differently restricted) record to
+// restricted, with Meta's reason and the end date when Meta gives one.
+func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error) {
+	update := "SET previous_state = #state, #state = :restricted, state_reason = :reason, state_changed_at = :at, updated_at = :at"
+	values := map[string]types.AttributeValue{
+		":restricted": str(string(onboarding.StateRestricted)),
+		":onboarded":  str(string(onboarding.StateOnboarded)),
+		":reason":     str(reason),
+		":at":         str(stamp(at)),
+	}
+	if until.IsZero() {
+		update += " REMOVE restricted_until"
+	} else {
+		update += ", restricted_until = :until"
+		values[":until"] = str(stamp(until))
+	}
+	return s.changed(ctx, &dynamodb.UpdateItemInput{
+		Key:                       wabaKey(wabaID),
+		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND state_reason <> :reason)"),
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: values,
+	})
+}
+
+// Reinstate moves a restricted record back to onboarded (Meta lifted the
+// restriction or reinstated a disabled account).
+func (s *Store) Reinstate(ctx context.Context, wabaID, reason string, at time.Time) (bool, error) {
+	return s.changed(ctx, &dynamodb.UpdateItemInput{
+		Key:                      wabaKey(wabaID),
+		ConditionExpression:      aws.String("#state = :restricted"),
+		UpdateExpression:         aws.String("SET previous_state = #state, #state = :onboarded, state_reason = :reason, state_changed_at = :at, updated_at = :at REMOVE restricted_until"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":restricted": str(string(onboarding.StateRestricted)),
+			":onboarded":  str(string(onboarding.StateOnboarded)),
+			":reason":     str(reason),
+			":at":         str(stamp(at)),
+		},
+	})
+}
+
+// PutUnclaimed records a WABA Meta shared with our app and no signup
+// named: false when the WABA already has a record.
+func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at time.Time) (bool, error) {
+	rec := &onboarding.Record{
+		WABAID: wabaID, State: onboarding.StateUnclaimed, BusinessID: businessID, CreatedAt: at, UpdatedAt: at,
+		Lifecycle: onboarding.Lifecycle{StateReason: reason, StateChangedAt: at},
+	}
+	av, err := attributevalue.MarshalMap(toItem(rec))
+	if err != nil {
+		return false, fmt.Errorf("encode record: %w", err)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.Table),
+		Item:                av,
+		ConditionExpression: aws.String("attribute_not_exists(waba_id)"),
+	})
+	if err != nil {
+		if _, lost := lostCondition(err); lost {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// SetHealth writes the health fields h sets on the record of wabaID whose
+// number has these digits (any number when the record has none yet).
+// False when there is no such record.
+func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error) {
+	update := "SET health_updated_at = :at, updated_at = :at"
+	values := map[string]types.AttributeValue{":at": str(stamp(h.UpdatedAt)), ":digits": str(digits)}
+	for attr, v := range map[string]string{
+		"quality_event": h.QualityEvent, "messaging_limit": h.MessagingLimit,
+		"name_status": h.NameStatus, "requested_name": h.RequestedName,
+	} {
+		if v != "" {
+			update += ", " + attr + " = :" + attr
+			values[":"+attr] = str(v)
+		}
+	}
+	return s.changed(ctx, &dynamodb.UpdateItemInput{
+		Key:                       wabaKey(wabaID),
+		ConditionExpression:       aws.String("attribute_exists(waba_id) AND (" + PhoneAttr + " = :digits OR attribute_not_exists(" + PhoneAttr + "))"),
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeValues: values,
+	})
+}
+
+// ByClientRef lists the records of one Tech Provider customer from the
+// by-client index (eventually consistent, so a change of the last second
+// may not show yet), at most maxClientRecords of them.
+func (s *Store) ByClientRef(ctx context.Context, clientRef string) ([]onboarding.Record, error) {
+	if clientRef == "" {
+		return nil, errors.New("dynamo: ByClientRef needs a client_ref")
+	}
+	var recs []onboarding.Record
+	var start map[string]types.AttributeValue
+	for {
+		out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.Table),
+			IndexName:                 aws.String(ClientIndex),
+			KeyConditionExpression:    aws.String(ClientAttr + " = :ref"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(clientRef)},
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", ClientIndex, err)
+		}
+		for _, av := range out.Items {
+			rec, err := decode(av)
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, *rec)
+		}
+		if len(out.LastEvaluatedKey) == 0 || len(recs) >= maxClientRecords {
+			return recs, nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}

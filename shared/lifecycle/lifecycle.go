@@ -1,0 +1,163 @@
+// Package lifecycle publishes every committed state change of a signup
+// record to the Tech Provider's EventBridge bus, read from the signup
+// table's DynamoDB Stream: the stream is the transactional outbox. A
+// change that committed is on the stream even when the function that made
+// it died right after; a change that did not commit never is.
+//
+// Each change becomes one event, detail-type whatsapp.onboarding.<name>,
+// where name is the record's new state (verified, onboarded, failed,
+// disconnected, restricted, unclaimed, and any state added later), with
+// three exceptions: verifying (the signup's short-lived lock) is not
+// published, an onboarding that reconnects a disconnected WABA is
+// "reconnected", and a change of the number's health alone is
+// "health_changed". The detail names the customer (client_ref), the IDs,
+// the state, the previous state, the reason, when it happened, and a
+// dedupe_key: Lambda's event source mapping and EventBridge both deliver
+// at least once, so consumers dedupe on it.
+package lifecycle
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Source is the EventBridge source of every lifecycle event.
+const Source = "wa-onboarding.lifecycle"
+
+// DetailTypePrefix starts every detail-type.
+const DetailTypePrefix = "whatsapp.onboarding."
+
+// Names of events that are not a state.
+const (
+	NameReconnected   = "reconnected"
+	NameHealthChanged = "health_changed"
+)
+
+// Detail is the detail of a lifecycle event.
+type Detail struct {
+	ClientRef     string `json:"client_ref"`
+	WABAID        string `json:"waba_id"`
+	PhoneNumberID string `json:"phone_number_id"`
+	BusinessID    string `json:"business_id"`
+	State         string `json:"state"`
+	PreviousState string `json:"previous_state"`
+	Reason        string `json:"reason"`
+	OccurredAt    string `json:"occurred_at"`
+	DedupeKey     string `json:"dedupe_key"`
+	// RestrictedUntil is the end of a restriction, when Meta gave one.
+	RestrictedUntil string  `json:"restricted_until,omitempty"`
+	Health          *Health `json:"health,omitempty"`
+}
+
+// Health is the number's health as Meta last reported it.
+type Health struct {
+	QualityEvent   string `json:"quality_event,omitempty"`
+	MessagingLimit string `json:"messaging_limit,omitempty"`
+	NameStatus     string `json:"name_status,omitempty"`
+	RequestedName  string `json:"requested_name,omitempty"`
+}
+
+// Event is one lifecycle event to publish, for the stream record
+// SequenceNumber.
+type Event struct {
+	Name           string
+	Detail         Detail
+	Time           time.Time
+	SequenceNumber string
+}
+
+// DetailType is the event's detail-type.
+func (e Event) DetailType() string { return DetailTypePrefix + e.Name }
+
+// image is what the publisher reads of a record image; the attribute names
+// are shared/dynamo's.
+type image struct {
+	WABAID, State, PhoneNumberID, BusinessID, ClientRef string
+	PreviousState, StateReason, StateChangedAt          string
+	FailureReason, LastError, UpdatedAt                 string
+	RestrictedUntil                                     string
+	Reconnect                                           bool
+	Health                                              Health
+}
+
+func readImage(m map[string]events.DynamoDBAttributeValue) image {
+	s := func(k string) string {
+		if v, ok := m[k]; ok && v.DataType() == events.DataTypeString {
+			return v.String()
+		}
+		return ""
+	}
+	b := func(k string) bool {
+		v, ok := m[k]
+		return ok && v.DataType() == events.DataTypeBoolean && v.Boolean()
+	}
+	return image{
+		WABAID: s("waba_id"), State: s("state"), PhoneNumberID: s("phone_number_id"), BusinessID: s("business_id"),
+		ClientRef: s("client_ref"), PreviousState: s("previous_state"), StateReason: s("state_reason"),
+		StateChangedAt: s("state_changed_at"), FailureReason: s("failure_reason"), LastError: s("last_error"),
+		UpdatedAt: s("updated_at"), RestrictedUntil: s("restricted_until"), Reconnect: b("reconnect"),
+		Health: Health{QualityEvent: s("quality_event"), MessagingLimit: s("messaging_limit"),
+			NameStatus: s("name_status"), RequestedName: s("requested_name")},
+	}
+}
+
+// FromRecord returns the lifecycle event of one stream record, or false
+// when the change is not one (a removal, the verifying lock, a write that
+// changed neither state, reason nor health).
+func FromRecord(r events.DynamoDBEventRecord) (Event, bool) {
+	if r.EventName == string(events.DynamoDBOperationTypeRemove) || r.Change.NewImage == nil {
+		return Event{}, false
+	}
+	now, old := readImage(r.Change.NewImage), readImage(r.Change.OldImage)
+	if now.WABAID == "" || now.State == "" {
+		return Event{}, false
+	}
+	var name string
+	switch {
+	case now.State == "verifying":
+		return Event{}, false
+	case now.State != old.State:
+		name = now.State
+		if now.State == "onboarded" && now.Reconnect {
+			name = NameReconnected
+		}
+	case now.StateChangedAt != old.StateChangedAt && now.StateReason != old.StateReason:
+		// Same state, new cause (another restriction): published again.
+		name = now.State
+	case now.Health != old.Health:
+		name = NameHealthChanged
+	default:
+		return Event{}, false
+	}
+	d := Detail{
+		ClientRef: now.ClientRef, WABAID: now.WABAID, PhoneNumberID: now.PhoneNumberID, BusinessID: now.BusinessID,
+		State: now.State, PreviousState: old.State, Reason: reason(now), OccurredAt: now.UpdatedAt,
+		RestrictedUntil: now.RestrictedUntil,
+	}
+	if name == NameReconnected && now.PreviousState != "" {
+		d.PreviousState = now.PreviousState
+	}
+	if now.Health != (Health{}) {
+		h := now.Health
+		d.Health = &h
+	}
+	// The same committed change always gets the same key, whichever
+	// delivery of its stream record publishes it.
+	d.DedupeKey = now.WABAID + "/" + name + "/" + now.UpdatedAt
+	t, _ := time.Parse(time.RFC3339Nano, now.UpdatedAt)
+	return Event{Name: name, Detail: d, Time: t, SequenceNumber: r.Change.SequenceNumber}, true
+}
+
+// reason is the cause the record gives for its state: the failure reason
+// of a failed record, the webhook's reason when this write made the
+// lifecycle change, or the last error (why a verified record waits).
+func reason(im image) string {
+	switch {
+	case im.State == "failed" && im.FailureReason != "":
+		return im.FailureReason
+	case im.StateReason != "" && im.StateChangedAt == im.UpdatedAt:
+		return im.StateReason
+	}
+	return im.LastError
+}

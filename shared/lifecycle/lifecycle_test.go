@@ -1,0 +1,143 @@
+package lifecycle_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/techprovider/wa-onboarding/shared/lifecycle"
+)
+
+func img(kv ...string) map[string]events.DynamoDBAttributeValue {
+	m := map[string]events.DynamoDBAttributeValue{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i] == "reconnect" {
+			m[kv[i]] = events.NewBooleanAttribute(kv[i+1] == "true")
+			continue
+		}
+		m[kv[i]] = events.NewStringAttribute(kv[i+1])
+	}
+	return m
+}
+
+func rec(seq string, old, new map[string]events.DynamoDBAttributeValue) events.DynamoDBEventRecord {
+	name := "MODIFY"
+	if old == nil {
+		name = "INSERT"
+	}
+	return events.DynamoDBEventRecord{EventName: name, Change: events.DynamoDBStreamRecord{SequenceNumber: seq, OldImage: old, NewImage: new}}
+}
+
+func TestFromRecord(t *testing.T) {
+	t.Parallel()
+	base := []string{"waba_id", "1", "client_ref", "c-1", "phone_number_id", "2", "business_id", "3"}
+	with := func(kv ...string) map[string]events.DynamoDBAttributeValue {
+		return img(append(append([]string{}, base...), kv...)...)
+	}
+	cases := []struct {
+		name              string
+		r                 events.DynamoDBEventRecord
+		want, prev, cause string
+	}{
+		{"lock is not published", rec("1", nil, with("state", "verifying", "updated_at", "t1")), "", "", ""},
+		{"verified", rec("2", with("state", "verifying"), with("state", "verified", "updated_at", "t2")), "verified", "verifying", ""},
+		{"onboarded", rec("3", with("state", "verified"), with("state", "onboarded", "updated_at", "t3")), "onboarded", "verified", ""},
+		{"failed", rec("4", with("state", "verified"), with("state", "failed", "failure_reason", "gave_up", "updated_at", "t4")), "failed", "verified", "gave_up"},
+		{"disconnected", rec("5", with("state", "onboarded"), with("state", "disconnected", "state_reason", "partner_removed", "state_changed_at", "t5", "updated_at", "t5")),
+			"disconnected", "onboarded", "partner_removed"},
+		{"reconnected", rec("6", with("state", "verified", "reconnect", "true"), with("state", "onboarded", "reconnect", "true", "previous_state", "disconnected", "updated_at", "t6")),
+			"reconnected", "disconnected", ""},
+		{"a state added later", rec("7", with("state", "verified"), with("state", "waiting_for_number", "updated_at", "t7")), "waiting_for_number", "verified", ""},
+		{"health", rec("8", with("state", "onboarded", "quality_event", "UPGRADE"), with("state", "onboarded", "quality_event", "FLAGGED", "updated_at", "t8")),
+			"health_changed", "onboarded", ""},
+		{"no change", rec("9", with("state", "onboarded", "updated_at", "t8"), with("state", "onboarded", "updated_at", "t9")), "", "", ""},
+		{"removal", events.DynamoDBEventRecord{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: with("state", "onboarded")}}, "", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ev, ok := lifecycle.FromRecord(c.r)
+			if !ok {
+				if c.want != "" {
+					t.Fatalf("no event, want %s", c.want)
+				}
+				return
+			}
+			if c.want == "" {
+				t.Fatalf("event %s, want none", ev.Name)
+			}
+			d := ev.Detail
+			if ev.DetailType() != "whatsapp.onboarding."+c.want || d.PreviousState != c.prev || d.Reason != c.cause {
+				t.Errorf("%s prev %q reason %q, want %s %q %q", ev.DetailType(), d.PreviousState, d.Reason, c.want, c.prev, c.cause)
+			}
+			if d.ClientRef != "c-1" || d.WABAID != "1" || d.PhoneNumberID != "2" || d.BusinessID != "3" || d.DedupeKey == "" || d.OccurredAt == "" {
+				t.Errorf("detail %+v lacks IDs, dedupe key or time", d)
+			}
+			again, _ := lifecycle.FromRecord(c.r)
+			if again.Detail.DedupeKey != d.DedupeKey {
+				t.Error("a redelivered stream record gets another dedupe_key")
+			}
+		})
+	}
+}
+
+type bus struct {
+	fail    int // index of the entry to fail, -1 for none
+	entries []types.PutEventsRequestEntry
+}
+
+func (b *bus) PutEvents(_ context.Context, in *awseb.PutEventsInput, _ ...func(*awseb.Options)) (*awseb.PutEventsOutput, error) {
+	out := &awseb.PutEventsOutput{}
+	for i, e := range in.Entries {
+		if i == b.fail {
+			out.FailedEntryCount++
+			out.Entries = append(out.Entries, types.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure")})
+			continue
+		}
+		b.entries = append(b.entries, e)
+		out.Entries = append(out.Entries, types.PutEventsResultEntry{EventId: aws.String("id")})
+	}
+	return out, nil
+}
+
+func TestPublisherReportsFirstFailure(t *testing.T) {
+	t.Parallel()
+	var ev events.DynamoDBEvent
+	for i, s := range []string{"verified", "onboarded", "disconnected"} {
+		seq := string(rune('a' + i))
+		ev.Records = append(ev.Records, rec(seq, img("waba_id", "1", "state", "x"), img("waba_id", "1", "state", s, "updated_at", seq)))
+	}
+	b := &bus{fail: 1}
+	p := &lifecycle.Publisher{Bus: b, BusName: "bus", Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	resp, err := p.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "b" {
+		t.Errorf("failures %+v, want the second record (b)", resp.BatchItemFailures)
+	}
+	b.fail = -1
+	resp, _ = p.Handle(context.Background(), ev)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Errorf("failures %+v after the bus recovered", resp.BatchItemFailures)
+	}
+	// A consumer deduping on dedupe_key sees each change once.
+	seen := map[string]int{}
+	for _, e := range b.entries {
+		var d lifecycle.Detail
+		if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
+			t.Fatal(err)
+		}
+		seen[d.DedupeKey]++
+	}
+	if len(seen) != 3 {
+		t.Errorf("%d distinct changes published, want 3: %v", len(seen), seen)
+	}
+}

@@ -1,0 +1,31 @@
+// Package metawebhooks receives Meta's WhatsApp Business Account webhooks
+// at /webhooks/meta and turns the ones about our customers' accounts into
+// changes of their signup records.
+//
+// GET answers Meta's verification handshake: hub.mode=subscribe and the
+// verify token we registered (kept in Secrets Manager) get hub.challenge
+// back. POST carries notifications signed with X-Hub-Signature-256, the
+// HMAC-SHA256 of the raw body with the app secret; anything else is
+// refused with 401 before it is read further.
+//
+// A notification holds entries (one per WABA), each with changes named by
+// field. Each change is handled once: its key (a digest of the WABA, time,
+// field and value) is claimed in the dedup table first, so Meta's
+// redeliveries of a notification change nothing twice, and a delivery cut
+// by a crash is finished by the next one. What a change does:
+//
+//   - account_update PARTNER_APP_UNINSTALLED, PARTNER_REMOVED,
+//     ACCOUNT_DELETED, ACCOUNT_OFFBOARDED: the record becomes disconnected;
+//   - ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION, DISABLED_UPDATE: restricted,
+//     with Meta's reason and the restriction's end when given (a
+//     DISABLED_UPDATE that reinstates the account makes it onboarded again);
+//   - PARTNER_APP_INSTALLED, PARTNER_ADDED for a WABA no signup named: an
+//     unclaimed record, with the business that owns it;
+//   - phone_number_quality_update and phone_number_name_update: the
+//     record's health fields.
+//
+// An unknown field or event, or unknown keys in a known one, is stored in
+// the dedup table and counted (MetricUnknown), never refused: Meta adds
+// events, and a 5xx would only make it redeliver them. The record changes
+// are published by the table's stream (shared/lifecycle), not here.
+package metawebhooks

@@ -1,0 +1,284 @@
+package metawebhooks_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+const appSecret = "test-app-secret"
+
+// records is an in-memory metawebhooks.Records keeping one state per WABA
+// with the same conditions as the DynamoDB store.
+type records struct {
+	mu     sync.Mutex
+	state  map[string]onboarding.State
+	reason map[string]string
+	health map[string]onboarding.Health
+	writes int
+}
+
+func newRecords() *records {
+	return &records{state: map[string]onboarding.State{}, reason: map[string]string{}, health: map[string]onboarding.Health{}}
+}
+
+func (r *records) set(waba string, s onboarding.State, reason string) bool {
+	r.state[waba], r.reason[waba] = s, reason
+	r.writes++
+	return true
+}
+
+func (r *records) Disconnect(_ context.Context, waba, reason string, _ time.Time) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.state[waba]
+	if !ok || s == onboarding.StateDisconnected || s == onboarding.StateFailed {
+		return false, nil
+	}
+	return r.set(waba, onboarding.StateDisconnected, reason), nil
+}
+
+func (r *records) Restrict(_ context.Context, waba, reason string, _, _ time.Time) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.state[waba]
+	if s != onboarding.StateOnboarded && (s != onboarding.StateRestricted || r.reason[waba] == reason) {
+		return false, nil
+	}
+	return r.set(waba, onboarding.StateRestricted, reason), nil
+}
+
+func (r *records) Reinstate(_ context.Context, waba, reason string, _ time.Time) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state[waba] != onboarding.StateRestricted {
+		return false, nil
+	}
+	return r.set(waba, onboarding.StateOnboarded, reason), nil
+}
+
+func (r *records) PutUnclaimed(_ context.Context, waba, _, reason string, _ time.Time) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.state[waba]; ok {
+		return false, nil
+	}
+	return r.set(waba, onboarding.StateUnclaimed, reason), nil
+}
+
+func (r *records) SetHealth(_ context.Context, waba, _ string, h onboarding.Health) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.state[waba]; !ok {
+		return false, nil
+	}
+	r.health[waba] = h
+	r.writes++
+	return true, nil
+}
+
+// ledger is an in-memory callbacks.Ledger.
+type ledger struct {
+	mu      sync.Mutex
+	entries map[string]callbacks.Entry
+}
+
+func (l *ledger) Claim(_ context.Context, e *callbacks.Entry, now time.Time) (*callbacks.Entry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if old, ok := l.entries[e.Key]; ok && !(old.State == callbacks.EntryClaimed && old.ClaimExpiresAt.Before(now)) {
+		return &old, onboarding.ErrConditionFailed
+	}
+	l.entries[e.Key] = *e
+	return nil, nil
+}
+
+func (l *ledger) MarkPublished(_ context.Context, key, owner, eventID string, at time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.entries[key]
+	e.State, e.EventID = callbacks.EntryPublished, eventID
+	l.entries[key] = e
+	return nil
+}
+
+func (l *ledger) Release(_ context.Context, key, _ string, _ time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.entries, key)
+	return nil
+}
+
+func newReceiver(recs *records, led *ledger) *metawebhooks.Receiver {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return &metawebhooks.Receiver{
+		Service:     &metawebhooks.Service{Records: recs, Ledger: led, Logger: log},
+		AppSecret:   func(context.Context, bool) (string, error) { return appSecret, nil },
+		VerifyToken: func(context.Context) (string, error) { return "verify-me", nil },
+		Logger:      log,
+	}
+}
+
+func post(body, signature string) apigw.Request {
+	req := events.APIGatewayV2HTTPRequest{Body: body, Headers: map[string]string{"content-type": "application/json"}}
+	if signature != "" {
+		req.Headers["x-hub-signature-256"] = signature
+	}
+	req.RequestContext.HTTP.Method = http.MethodPost
+	req.RequestContext.RequestID = "req-1"
+	return req
+}
+
+func accountUpdate(waba, value string) string {
+	return `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":1739321024,"changes":[{"field":"account_update","value":` + value + `}]}]}`
+}
+
+func TestSignedWebhooksDriveRecords(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000009"
+	cases := []struct {
+		name   string
+		from   onboarding.State
+		value  string
+		want   onboarding.State
+		reason string
+	}{
+		{"app uninstalled", onboarding.StateOnboarded, `{"event":"PARTNER_APP_UNINSTALLED"}`, onboarding.StateDisconnected, "partner_app_uninstalled"},
+		{"partner removed", onboarding.StateOnboarded, `{"event":"PARTNER_REMOVED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"101"}}`, onboarding.StateDisconnected, "partner_removed"},
+		{"restriction", onboarding.StateOnboarded, `{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":"2030-12-12T07:09:27.000Z"}]}`,
+			onboarding.StateRestricted, "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION"},
+		{"violation", onboarding.StateOnboarded, `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`, onboarding.StateRestricted, "account_violation:SCAM"},
+		{"disabled", onboarding.StateOnboarded, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":"October 9, 2023"}}`,
+			onboarding.StateRestricted, "disabled_update:DISABLE (October 9, 2023)"},
+		{"reinstated", onboarding.StateRestricted, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"REINSTATE"}}`, onboarding.StateOnboarded, "reinstated"},
+		{"shared, no signup", "", `{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"101"}}`, onboarding.StateUnclaimed, "partner_app_installed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+			if c.from != "" {
+				recs.state[waba] = c.from
+			}
+			r := newReceiver(recs, led)
+			body := accountUpdate(waba, c.value)
+			resp, _ := r.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if recs.state[waba] != c.want || recs.reason[waba] != c.reason {
+				t.Errorf("record %s (%q), want %s (%q)", recs.state[waba], recs.reason[waba], c.want, c.reason)
+			}
+			writes := recs.writes
+			// Meta redelivers the same body: nothing changes twice.
+			resp, _ = r.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+			if resp.StatusCode != http.StatusOK || recs.writes != writes {
+				t.Errorf("replay: status %d, %d writes after %d", resp.StatusCode, recs.writes, writes)
+			}
+		})
+	}
+}
+
+func TestForgedWebhooksChangeNothing(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000010"
+	body := accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED"}`)
+	cases := map[string]string{
+		"unsigned":        "",
+		"other secret":    metawebhooks.Sign("attacker-secret", []byte(body)),
+		"other body":      metawebhooks.Sign(appSecret, []byte(accountUpdate(waba, `{"event":"PARTNER_REMOVED"}`))),
+		"sha1 scheme":     "sha1=" + metawebhooks.Sign(appSecret, []byte(body))[len("sha256="):],
+		"truncated":       metawebhooks.Sign(appSecret, []byte(body))[:40],
+		"signature alone": "sha256=",
+	}
+	for name, sig := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+			recs.state[waba] = onboarding.StateOnboarded
+			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, sig))
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status %d, want 401", resp.StatusCode)
+			}
+			if recs.state[waba] != onboarding.StateOnboarded || recs.writes != 0 || len(led.entries) != 0 {
+				t.Errorf("forged webhook changed something: %s, %d writes, %d ledger entries", recs.state[waba], recs.writes, len(led.entries))
+			}
+		})
+	}
+}
+
+func TestUnknownChangesAreStoredAndAnswered200(t *testing.T) {
+	t.Parallel()
+	recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+	recs.state["1"] = onboarding.StateOnboarded
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","time":5,"changes":[` +
+		`{"field":"brand_new_field","value":{"x":1}},` +
+		`{"field":"account_update","value":{"event":"SOMETHING_NEW"}},` +
+		`{"field":"phone_number_quality_update","value":{"display_phone_number":"15550100","event":"FLAGGED","current_limit":"TIER_1K","new_key":true}}]}]}`
+	resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if len(led.entries) != 3 {
+		t.Fatalf("%d ledger entries, want 3", len(led.entries))
+	}
+	stored := 0
+	for _, e := range led.entries {
+		if e.Fields.Get("value") != "" {
+			stored++
+		}
+	}
+	if stored != 3 {
+		t.Errorf("%d changes stored with their value, want 3 (two unknown, one with an unknown key)", stored)
+	}
+	if h := recs.health["1"]; h.QualityEvent != "FLAGGED" || h.MessagingLimit != "TIER_1K" {
+		t.Errorf("health %+v, want FLAGGED / TIER_1K", h)
+	}
+}
+
+func TestVerificationHandshake(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		query map[string]string
+		want  int
+		body  string
+	}{
+		{"ours", map[string]string{"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "1158201444"}, 200, "1158201444"},
+		{"wrong token", map[string]string{"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}, 403, ""},
+		{"wrong mode", map[string]string{"hub.mode": "unsubscribe", "hub.verify_token": "verify-me", "hub.challenge": "1"}, 403, ""},
+		{"no challenge", map[string]string{"hub.mode": "subscribe", "hub.verify_token": "verify-me"}, 403, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			req := events.APIGatewayV2HTTPRequest{QueryStringParameters: c.query}
+			req.RequestContext.HTTP.Method = http.MethodGet
+			resp, _ := newReceiver(newRecords(), &ledger{entries: map[string]callbacks.Entry{}}).Handle(context.Background(), req)
+			if resp.StatusCode != c.want || (c.body != "" && resp.Body != c.body) {
+				t.Errorf("status %d body %q, want %d %q", resp.StatusCode, resp.Body, c.want, c.body)
+			}
+		})
+	}
+}
+
+func TestOversizeBodyRefused(t *testing.T) {
+	t.Parallel()
+	body := accountUpdate("1", `{"event":"PARTNER_APP_UNINSTALLED","pad":"`+string(make([]byte, 0))+`"}`)
+	big := body + string(make([]byte, metawebhooks.MaxBodyBytes))
+	resp, _ := newReceiver(newRecords(), &ledger{entries: map[string]callbacks.Entry{}}).Handle(context.Background(), post(big, metawebhooks.Sign(appSecret, []byte(big))))
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+}

@@ -1,0 +1,218 @@
+package metawebhooks
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// Records changes signup records; *dynamo.Store is one. Each call is one
+// conditional write and reports whether it changed the record: false when
+// the record is missing or already in the asked state, which is how a
+// replayed change changes nothing twice.
+type Records interface {
+	Disconnect(ctx context.Context, wabaID, reason string, at time.Time) (bool, error)
+	Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error)
+	Reinstate(ctx context.Context, wabaID, reason string, at time.Time) (bool, error)
+	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at time.Time) (bool, error)
+	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error)
+}
+
+// Metric names. Dimensions are Field, Op or Event: never a WABA ID.
+const (
+	MetricReceived         = "MetaWebhookChange"
+	MetricUnknown          = "MetaWebhookUnknown"
+	MetricDuplicate        = "MetaWebhookDuplicate"
+	MetricSignatureInvalid = "MetaWebhookSignatureInvalid"
+	MetricRecordChanged    = "MetaWebhookRecordChanged"
+)
+
+// Defaults of a Service.
+const (
+	// DefaultTTL keeps a change's dedupe entry far longer than Meta's
+	// redeliveries (Meta retries a failed delivery for up to 7 days).
+	DefaultTTL = 8 * 24 * time.Hour
+	// UnknownTTL gives an operator time to read unknown changes.
+	UnknownTTL   = 30 * 24 * time.Hour
+	defaultClaim = 10 * time.Second
+	// finishTimeout bounds the ledger write after a change was applied,
+	// which runs even when the request's budget is spent.
+	finishTimeout = time.Second
+)
+
+// kindPrefix marks the ledger entries of Meta's changes apart from
+// Plivo's callbacks in the shared dedup table.
+const kindPrefix = "meta."
+
+// Result is what became of one change.
+type Result struct {
+	Key     string `json:"key"`
+	Field   string `json:"field"`
+	Op      Op     `json:"op"`
+	Changed bool   `json:"changed"`
+	// Duplicate: the change was handled by an earlier delivery.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// Service applies verified notifications, each change once.
+type Service struct {
+	Records Records
+	// Ledger is the dedup table's; entries are keyed meta#<digest>.
+	Ledger  callbacks.Ledger
+	Logger  *slog.Logger
+	Metrics onboarding.Metrics
+	Now     func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) metrics() onboarding.Metrics {
+	if s.Metrics == nil {
+		return onboarding.NopMetrics{}
+	}
+	return s.Metrics
+}
+
+// Handle applies every change of n. It stops at the first change it cannot
+// record or apply and returns a domain error (409 while another delivery
+// holds the change, 503 when the store failed), so that Meta redelivers the
+// notification; the changes already handled are then duplicates.
+func (s *Service) Handle(ctx context.Context, n *Notification, requestID string) ([]Result, error) {
+	var out []Result
+	if n.Object != ObjectWABA {
+		// Stored and counted like any unknown change, under one key per body.
+		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": "object"})
+		s.Logger.WarnContext(ctx, "meta webhook for another object", "request_id", requestID, "object", n.Object)
+	}
+	for _, e := range n.Entry {
+		for _, c := range e.Changes {
+			res, err := s.change(ctx, e, c, requestID)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, res)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) change(ctx context.Context, e Entry, c Change, requestID string) (Result, error) {
+	now := s.now()
+	a := Decide(e, c, now)
+	if a.Op != OpUnknown && !validWABAID(a.WABAID) {
+		a.Op = OpUnknown
+	}
+	res := Result{Key: Key(e, c), Field: c.Field, Op: a.Op}
+	s.metrics().Count(MetricReceived, onboarding.Dims{"Field": field(c.Field), "Op": string(a.Op)})
+	unknown := unknownKeys(c)
+	slices.Sort(unknown)
+
+	entry := &callbacks.Entry{
+		Key: res.Key, State: callbacks.EntryClaimed, Owner: requestID, ClaimExpiresAt: claimDeadline(ctx, now),
+		ExpiresAt: now.Add(DefaultTTL), Kind: callbacks.Kind(kindPrefix + c.Field), Status: a.Event,
+		Route: callbacks.Route{WABAID: a.WABAID, BusinessID: a.BusinessID}, RequestID: requestID,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if a.Op == OpUnknown || len(unknown) > 0 {
+		// Kept whole for the operator: Meta's webhooks carry no secrets.
+		entry.Fields = url.Values{"field": {c.Field}, "value": {string(c.Value)}, "entry_id": {e.ID}}
+		if len(unknown) > 0 {
+			entry.Fields["unknown_keys"] = unknown
+		}
+		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": field(c.Field)})
+		s.Logger.WarnContext(ctx, "meta webhook change not fully known; stored", "request_id", requestID, "key", res.Key,
+			"field", c.Field, "event", a.Event, "unknown_keys", unknown)
+	}
+	if a.Op == OpUnknown || a.Op == OpNone {
+		entry.State, entry.Owner, entry.ClaimExpiresAt = callbacks.EntryUnrouted, "", time.Time{}
+		entry.Reason = string(a.Op)
+		if a.Op == OpUnknown {
+			entry.ExpiresAt = now.Add(UnknownTTL)
+		}
+	}
+	existing, err := s.Ledger.Claim(ctx, entry, now)
+	switch {
+	case errors.Is(err, onboarding.ErrConditionFailed):
+		if existing == nil || existing.State == callbacks.EntryClaimed {
+			e := onboarding.Errorf(onboarding.CodeCallbackInProgress, "This webhook is being handled; retry later.")
+			e.RetryAfter = time.Second
+			return res, e
+		}
+		res.Duplicate = true
+		s.metrics().Count(MetricDuplicate, onboarding.Dims{"Field": field(c.Field)})
+		s.Logger.InfoContext(ctx, "meta webhook change duplicate", "request_id", requestID, "key", res.Key, "first_request_id", existing.RequestID)
+		return res, nil
+	case err != nil:
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "meta_claim"})
+		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The webhook could not be recorded; retry later.")
+	}
+	if entry.State != callbacks.EntryClaimed {
+		return res, nil
+	}
+
+	res.Changed, err = s.apply(ctx, a, now)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	if err != nil {
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "meta_" + string(a.Op)})
+		if rerr := s.Ledger.Release(fctx, res.Key, requestID, s.now()); rerr != nil {
+			s.Logger.WarnContext(ctx, "meta webhook claim not released", "request_id", requestID, "key", res.Key, "error", rerr)
+		}
+		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The webhook could not be applied; retry later.")
+	}
+	outcome := "unchanged"
+	if res.Changed {
+		outcome = "changed"
+		s.metrics().Count(MetricRecordChanged, onboarding.Dims{"Op": string(a.Op)})
+	}
+	if err := s.Ledger.MarkPublished(fctx, res.Key, requestID, outcome, s.now()); err != nil {
+		// The change is applied; a redelivery finds the record already
+		// changed and changes nothing.
+		s.Logger.ErrorContext(ctx, "meta webhook change applied but not marked", "request_id", requestID, "key", res.Key, "error", err)
+	}
+	s.Logger.InfoContext(ctx, "meta webhook change", "request_id", requestID, "key", res.Key, "waba_id", a.WABAID,
+		"field", c.Field, "event", a.Event, "op", a.Op, "changed", res.Changed, "reason", a.Reason)
+	return res, nil
+}
+
+func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, error) {
+	switch a.Op {
+	case OpDisconnect:
+		return s.Records.Disconnect(ctx, a.WABAID, a.Reason, now)
+	case OpRestrict:
+		return s.Records.Restrict(ctx, a.WABAID, a.Reason, a.Until, now)
+	case OpReinstate:
+		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, now)
+	case OpUnclaimed:
+		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now)
+	case OpHealth:
+		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, a.Health)
+	}
+	return false, nil
+}
+
+// field keeps metric dimensions to the fields Meta documents.
+func field(f string) string {
+	if _, ok := knownKeys[f]; ok {
+		return f
+	}
+	return "other"
+}
+
+func claimDeadline(ctx context.Context, now time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d.UTC()
+	}
+	return now.Add(defaultClaim)
+}

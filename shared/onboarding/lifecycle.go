@@ -1,0 +1,122 @@
+package onboarding
+
+import "time"
+
+// States a record reaches after the signup, from Meta's webhooks
+// (shared/metawebhooks). They are not terminal: a new signup for a
+// disconnected or unclaimed WABA takes the record over (Store.Acquire), and
+// a reinstated account goes back to onboarded.
+const (
+	// StateDisconnected: the customer removed our app or partner access,
+	// or deleted the WABA. StateReason says which.
+	StateDisconnected State = "disconnected"
+	// StateRestricted: Meta restricted, flagged or disabled the account;
+	// StateReason names it and RestrictedUntil is the end Meta gave.
+	StateRestricted State = "restricted"
+	// StateUnclaimed: Meta says the WABA was shared with our app, but no
+	// signup for it reached us (the browser closed before it could post).
+	StateUnclaimed State = "unclaimed"
+)
+
+// Health is what Meta's phone_number_quality_update and
+// phone_number_name_update webhooks say about the record's number.
+type Health struct {
+	// QualityEvent is Meta's last quality event for the number (FLAGGED,
+	// UNFLAGGED, UPGRADE, DOWNGRADE, ...).
+	QualityEvent string
+	// MessagingLimit is the tier Meta gives (TIER_1K, TIER_UNLIMITED...),
+	// or max_daily_conversations_per_business when only that is sent.
+	MessagingLimit string
+	// NameStatus is the decision on the display name (APPROVED, REJECTED,
+	// DEFERRED), and RequestedName the name it is about.
+	NameStatus    string
+	RequestedName string
+	UpdatedAt     time.Time
+}
+
+// Lifecycle is what the record keeps of its life after the signup.
+type Lifecycle struct {
+	// PreviousState is the state the last webhook-driven change left.
+	PreviousState State
+	// StateReason says why the record is disconnected or restricted, in
+	// Meta's words (partner_app_uninstalled, account_restriction:...).
+	StateReason string
+	// StateChangedAt is when the last webhook-driven change committed.
+	StateChangedAt  time.Time
+	RestrictedUntil time.Time
+	// Reconnect marks a signup that took over a disconnected record: its
+	// onboarding is published as reconnected, and Plivo's "already
+	// registered" for it is our own earlier onboarding.
+	Reconnect bool
+	Health    Health
+}
+
+// reconnects reports whether a signup whose lock write lost to existing
+// is a reconnect: the record is disconnected, names the same signup, and
+// this attempt has not asked for the takeover yet.
+func reconnects(rec, existing *Record, id Identity) bool {
+	return !rec.Reconnect && existing.State == StateDisconnected && existing.Matches(id)
+}
+
+// secondNumber reports whether id asks to onboard another number of a WABA
+// already onboarded (or restricted) for the same business and customer.
+func secondNumber(existing *Record, id Identity) bool {
+	if existing.State != StateOnboarded && existing.State != StateRestricted {
+		return false
+	}
+	same := func(asked, stored string) bool { return asked == "" || asked == stored }
+	return id.PhoneNumberID != "" && id.PhoneNumberID != existing.PhoneNumberID &&
+		same(id.BusinessID, existing.BusinessID) && same(id.ClientRef, existing.ClientRef)
+}
+
+// ValidClientRef reports whether s is a client_ref a signup could carry.
+func ValidClientRef(s string) bool { return s != "" && clientRefProblem(s) == "" }
+
+// CustomerRecord is one WABA and number of a Tech Provider customer, as
+// the per-customer view shows it: state, health, last change, last error.
+type CustomerRecord struct {
+	WABAID             string     `json:"waba_id"`
+	PhoneNumberID      string     `json:"phone_number_id,omitempty"`
+	DisplayPhoneNumber string     `json:"display_phone_number,omitempty"`
+	BusinessID         string     `json:"business_id,omitempty"`
+	State              State      `json:"state"`
+	PreviousState      State      `json:"previous_state,omitempty"`
+	StateReason        string     `json:"state_reason,omitempty"`
+	RestrictedUntil    *time.Time `json:"restricted_until,omitempty"`
+	Health             *struct {
+		QualityEvent   string    `json:"quality_event,omitempty"`
+		MessagingLimit string    `json:"messaging_limit,omitempty"`
+		NameStatus     string    `json:"name_status,omitempty"`
+		RequestedName  string    `json:"requested_name,omitempty"`
+		UpdatedAt      time.Time `json:"updated_at"`
+	} `json:"health,omitempty"`
+	LastChange       time.Time `json:"last_change"`
+	LastError        string    `json:"last_error,omitempty"`
+	LastErrorMessage string    `json:"last_error_message,omitempty"`
+}
+
+// CustomerView returns the record as the per-customer view shows it.
+func (r *Record) CustomerView() CustomerRecord {
+	c := CustomerRecord{
+		WABAID: r.WABAID, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: r.DisplayPhoneNumber, BusinessID: r.BusinessID,
+		State: r.State, PreviousState: r.PreviousState, StateReason: r.StateReason, LastChange: r.UpdatedAt,
+		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
+	}
+	if r.State == StateFailed && r.FailureReason != "" {
+		c.LastError = r.FailureReason
+	}
+	if !r.RestrictedUntil.IsZero() {
+		t := r.RestrictedUntil
+		c.RestrictedUntil = &t
+	}
+	if h := r.Health; !h.UpdatedAt.IsZero() {
+		c.Health = &struct {
+			QualityEvent   string    `json:"quality_event,omitempty"`
+			MessagingLimit string    `json:"messaging_limit,omitempty"`
+			NameStatus     string    `json:"name_status,omitempty"`
+			RequestedName  string    `json:"requested_name,omitempty"`
+			UpdatedAt      time.Time `json:"updated_at"`
+		}{h.QualityEvent, h.MessagingLimit, h.NameStatus, h.RequestedName, h.UpdatedAt}
+	}
+	return c
+}

@@ -1,0 +1,54 @@
+package onboarding_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// A customer who removed our access and runs the signup again goes
+// through the whole flow (a new code, then Plivo); Plivo's "already
+// registered" is our own earlier onboarding, and the record ends onboarded
+// and marked as a reconnect, which the stream publishes as reconnected.
+func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		state    onboarding.State
+		clientRf string
+		want     onboarding.State
+		code     onboarding.Code
+	}{
+		{name: "disconnected, same customer", state: onboarding.StateDisconnected, clientRf: "customer-1", want: onboarding.StateOnboarded},
+		{name: "disconnected, another customer", state: onboarding.StateDisconnected, clientRf: "customer-9", want: onboarding.StateDisconnected, code: onboarding.CodeConflict},
+		// Without the disconnect, "already registered" is someone else's.
+		{name: "failed before", state: onboarding.StateFailed, clientRf: "customer-1", want: onboarding.StateFailed, code: onboarding.CodeAlreadyRegistered},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: c.clientRf, State: c.state,
+				PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled"}})
+			f.plivo.script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+			res, err := f.svc.Signup(context.Background(), request("again"))
+			if (c.code == "" && err != nil) || (c.code != "" && onboarding.ErrorCode(err) != c.code) {
+				t.Fatalf("err = %v, want code %q", err, c.code)
+			}
+			rec := f.record(t)
+			if rec.State != c.want {
+				t.Fatalf("record %s, want %s", rec.State, c.want)
+			}
+			if c.want != onboarding.StateOnboarded {
+				return
+			}
+			if res.Outcome != onboarding.OutcomeOnboarded || !rec.Reconnect || rec.PreviousState != onboarding.StateDisconnected || !rec.Reconciled {
+				t.Errorf("outcome %s, reconnect %t, previous %s, reconciled %t", res.Outcome, rec.Reconnect, rec.PreviousState, rec.Reconciled)
+			}
+			if calls, _ := f.plivo.counts(); calls != 1 {
+				t.Errorf("%d Plivo calls, want 1", calls)
+			}
+		})
+	}
+}
