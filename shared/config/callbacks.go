@@ -16,6 +16,14 @@ const (
 	EnvCallbackPublicURL = "CALLBACK_PUBLIC_URL"
 	// EnvEventBusName is the EventBridge bus callbacks are published to.
 	EnvEventBusName = "EVENT_BUS_NAME"
+	// EnvRouteCacheTTL is how long an execution environment routes a
+	// number from memory (default 30s; 0 reads the table every time).
+	EnvRouteCacheTTL = "ROUTE_CACHE_TTL"
+	// EnvCallbackDedupeWrite, when true, claims each routed callback's key
+	// in the dedup table before publishing and marks it after (2 writes),
+	// so that Plivo's redeliveries are not published again. Off by
+	// default: consumers dedupe on dedupe_key anyway (docs/bench.md).
+	EnvCallbackDedupeWrite = "CALLBACK_DEDUPE_WRITE"
 )
 
 // Callbacks configures the Plivo callback receiver.
@@ -31,6 +39,10 @@ type Callbacks struct {
 	PublicURL     string
 	PlivoSecretID string
 	SecretsTTL    time.Duration
+	// RouteCacheTTL is ROUTE_CACHE_TTL; 0 turns the route cache off.
+	RouteCacheTTL time.Duration
+	// DedupeWrite is CALLBACK_DEDUPE_WRITE.
+	DedupeWrite bool
 }
 
 // LoadCallbacks reads the callback receiver's configuration.
@@ -44,6 +56,8 @@ func LoadCallbacks(get Getenv) (Callbacks, error) {
 		PublicURL:      r.required(EnvCallbackPublicURL),
 		PlivoSecretID:  r.required(EnvPlivoSecretID),
 		SecretsTTL:     r.duration(EnvSecretsTTL, DefaultSecretsTTL),
+		RouteCacheTTL:  r.duration(EnvRouteCacheTTL, 30*time.Second),
+		DedupeWrite:    r.boolean(EnvCallbackDedupeWrite),
 	}
 	if c.PublicURL != "" {
 		if err := checkCallbackURL(c.PublicURL); err != nil {
