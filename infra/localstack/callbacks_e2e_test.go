@@ -25,7 +25,7 @@ import (
 // to the callback route (base64-encoded by the API Gateway stand-in, as
 // form posts are), which routes them through the by-phone index and
 // publishes them to the EventBridge simulator, once.
-func TestPlivoCallbacksReachTheBusOnce(t *testing.T) {
+func TestPlivoCallbacksReachTheBus(t *testing.T) {
 	ctx := context.Background()
 	st, err := localstack.Start(ctx, localstack.Options{Getenv: env(nil), Log: quiet, ResumeEvery: -1})
 	if err != nil {
