@@ -41,6 +41,7 @@ type options struct {
 	rounds                    int
 	loadN, loadConcurrency    int
 	callbacksN                int
+	callgrind                 bool
 	readme                    string
 	benchtime                 string
 	cpuProfile                string
@@ -53,7 +54,7 @@ type options struct {
 }
 
 // phases that -skip can name.
-var phases = []string{"gobench", "e2e", "callbacks", "cold", "init", "load"}
+var phases = []string{"gobench", "e2e", "callbacks", "cold", "tls", "init", "load"}
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -64,6 +65,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring, to warm the clients, the secrets cache and DynamoDB Local's JIT")
 	conc := fs.String("concurrency", "1,10,50", "concurrency levels of the end-to-end run, comma separated")
 	fs.StringVar(&o.out, "out", ".artifacts/bench.md", "also write the Markdown report here (relative to the repository root); empty: stdout only")
+	fs.BoolVar(&o.callgrind, "callgrind", false, "also count the instructions of each TLS cold start under valgrind's callgrind (slow)")
 	fs.IntVar(&o.callbacksN, "callbacks-n", 600, "callbacks of the mix measured at each concurrency")
 	fs.StringVar(&o.readme, "readme", "README.md", "rewrite the headline figures between the bench markers of this file (relative to the repository root) when every phase ran; empty: leave it")
 	fs.IntVar(&o.rounds, "rounds", 9, "fresh starts per function for the cold-start and init figures")
@@ -223,12 +225,12 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 
 	names := functionNames()
-	needBinaries := !o.skip["cold"] || !o.skip["init"] || !o.skip["load"] || !o.skip["callbacks"]
+	needBinaries := !o.skip["cold"] || !o.skip["init"] || !o.skip["load"] || !o.skip["callbacks"] || !o.skip["tls"]
 	var bins map[string]string
 	var arm map[string]int64
 	if o.skip["cold"] && o.skip["init"] && o.skip["load"] {
-		// Only the callbacks phase needs a binary.
-		names = []string{"callbacks"}
+		// Only the callbacks and TLS phases need binaries.
+		names = []string{"callbacks", "signup"}
 	}
 	if needBinaries {
 		progress("building %d functions and hello (native and linux/arm64)", len(names))
@@ -302,6 +304,20 @@ func run(ctx context.Context, o options) (*report, error) {
 		err := rep.phase("cold starts", func() (err error) {
 			rep.cold, err = st.coldStarts(ctx, subjects, o.rounds)
 			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	if !o.skip["tls"] {
+		progress("cold starts with TLS: %d fresh starts of hello, signup and callbacks", o.rounds)
+		err := rep.phase("cold starts with TLS", func() error {
+			t, err := st.startTLS(filepath.Join(testenv.RepoRoot(), ".build", "bench"))
+			if err != nil {
+				return err
+			}
+			rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one.waba), o.rounds, o.callgrind)
+			return nil
 		})
 		if err != nil {
 			return rep, err

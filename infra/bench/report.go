@@ -50,6 +50,7 @@ type report struct {
 	coldRounds        int
 	load              *loadResult
 	callbacks         []callbackLevel
+	tls               []*tlsCold
 	// summaryHook, when set, gets the summary rows markdown judged.
 	summaryHook func([]summaryRow)
 	notes       []string
@@ -441,8 +442,7 @@ func (r *report) markdown() string {
 		}
 	}
 
-	add("cold start with TLS (init + first request) vs hello-world with TLS, signup and callbacks", "≤ 1.25x", "not measured", false,
-		"work to do: the simulators and AWS stand-ins do not serve HTTPS yet, so the handshakes Lambda pays are not in these cold starts")
+	r.tlsMarkdown(w, add)
 	if len(r.phases) > 0 {
 		w("Machine load (1-minute load average on %d cores) around each phase: ", runtime.NumCPU())
 		var parts []string
