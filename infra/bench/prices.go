@@ -33,7 +33,7 @@ var (
 	priceDynamoRRU = price{"DynamoDB on-demand reads", "RRU", 0.125 / 1e6, "https://aws.amazon.com/dynamodb/pricing/on-demand/"}
 	// EventBridge custom events published to a bus; each 64 KB chunk of an
 	// entry is one event.
-	priceEventBridgeEvent = price{"EventBridge PutEvents", "event (64 KB chunk)", 1.00 / 1e6, "https://aws.amazon.com/eventbridge/pricing/"}
+	priceEventBridgeEvent = price{"EventBridge PutEvents, per 64 KB chunk", "event", 1.00 / 1e6, "https://aws.amazon.com/eventbridge/pricing/"}
 	// Secrets Manager API calls ($0.05 per 10,000).
 	priceSecretsCall = price{"Secrets Manager API", "call", 0.05 / 1e4, "https://aws.amazon.com/secrets-manager/pricing/"}
 	// CloudWatch Logs ingestion, Standard class: what the function writes
