@@ -42,6 +42,7 @@ const (
 	callPlivo
 	callDynamo
 	callSecrets
+	callEvents // EventBridge PutEvents
 )
 
 // span is one timed call of a sample.
@@ -55,6 +56,17 @@ type span struct {
 type spans struct {
 	mu  sync.Mutex
 	all []span
+	ops map[string]int // AWS operations by name, where the caller tells them
+}
+
+// tally counts one AWS operation (DynamoDB's Query, PutItem...).
+func (s *spans) tally(op string) {
+	s.mu.Lock()
+	if s.ops == nil {
+		s.ops = map[string]int{}
+	}
+	s.ops[op]++
+	s.mu.Unlock()
 }
 
 func (s *spans) add(kind callKind, start, end time.Duration) {
@@ -92,7 +104,8 @@ func (s *spans) count(kind callKind) int {
 // waits is what a signup waited for, each a union of call intervals.
 type waits struct {
 	upstream, dynamo, secrets time.Duration // Meta and Plivo; DynamoDB; Secrets Manager
-	all                       time.Duration // all four together
+	events                    time.Duration // EventBridge
+	all                       time.Duration // all of them together
 	upstreamSum               time.Duration // Meta and Plivo call times summed, overlaps counted twice
 	meta, plivo               int           // upstream calls
 	dynCalls, smCalls         int
@@ -107,7 +120,8 @@ func (s *spans) waits() waits {
 		upstream: unionLength(up),
 		dynamo:   unionLength(s.of(callDynamo)),
 		secrets:  unionLength(s.of(callSecrets)),
-		all:      unionLength(s.of(callMeta, callPlivo, callDynamo, callSecrets)),
+		events:   unionLength(s.of(callEvents)),
+		all:      unionLength(s.of(callMeta, callPlivo, callDynamo, callSecrets, callEvents)),
 		meta:     s.count(callMeta), plivo: s.count(callPlivo),
 		dynCalls: s.count(callDynamo), smCalls: s.count(callSecrets),
 	}

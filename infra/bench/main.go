@@ -40,6 +40,9 @@ type options struct {
 	out                       string
 	rounds                    int
 	loadN, loadConcurrency    int
+	callbacksN                int
+	callgrind                 bool
+	readme                    string
 	benchtime                 string
 	cpuProfile                string
 	skip                      map[string]bool
@@ -51,7 +54,7 @@ type options struct {
 }
 
 // phases that -skip can name.
-var phases = []string{"gobench", "e2e", "cold", "init", "load"}
+var phases = []string{"gobench", "e2e", "callbacks", "cold", "tls", "init", "load"}
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -62,6 +65,9 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring, to warm the clients, the secrets cache and DynamoDB Local's JIT")
 	conc := fs.String("concurrency", "1,10,50", "concurrency levels of the end-to-end run, comma separated")
 	fs.StringVar(&o.out, "out", ".artifacts/bench.md", "also write the Markdown report here (relative to the repository root); empty: stdout only")
+	fs.BoolVar(&o.callgrind, "callgrind", false, "also count the instructions of each TLS cold start under valgrind's callgrind (slow)")
+	fs.IntVar(&o.callbacksN, "callbacks-n", 600, "callbacks of the mix measured at each concurrency")
+	fs.StringVar(&o.readme, "readme", "README.md", "rewrite the headline figures between the bench markers of this file (relative to the repository root) when every phase ran; empty: leave it")
 	fs.IntVar(&o.rounds, "rounds", 9, "fresh starts per function for the cold-start and init figures")
 	fs.IntVar(&o.loadN, "load-n", 200, "signups fired at the signup binary under the emulator for the memory figure")
 	fs.IntVar(&o.loadConcurrency, "load-concurrency", 10, "callers firing those signups")
@@ -105,7 +111,7 @@ func parseFlags(args []string) (options, error) {
 			o.skip[s] = true
 		}
 	}
-	if o.n < 1 || o.rounds < 1 || o.loadN < 1 || o.loadConcurrency < 1 {
+	if o.n < 1 || o.callbacksN < 1 || o.rounds < 1 || o.loadN < 1 || o.loadConcurrency < 1 {
 		return o, errors.New("-n, -rounds, -load-n and -load-concurrency must be positive")
 	}
 	return o, nil
@@ -122,6 +128,17 @@ func main() {
 	if rep != nil {
 		md := rep.markdown()
 		fmt.Print(md)
+		if o.readme != "" && err == nil && len(rep.skipped) == 0 && len(rep.notes) == 0 {
+			path := o.readme
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(testenv.RepoRoot(), path)
+			}
+			if rerr := rewriteFile(path, rep.headline(o.out)); rerr != nil {
+				fmt.Fprintln(os.Stderr, "bench:", rerr)
+			} else {
+				progress("headline figures rewritten in %s", o.readme)
+			}
+		}
 		if o.out != "" {
 			path := o.out
 			if !filepath.IsAbs(path) {
@@ -208,9 +225,13 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 
 	names := functionNames()
-	needBinaries := !o.skip["cold"] || !o.skip["init"] || !o.skip["load"]
+	needBinaries := !o.skip["cold"] || !o.skip["init"] || !o.skip["load"] || !o.skip["callbacks"] || !o.skip["tls"]
 	var bins map[string]string
 	var arm map[string]int64
+	if o.skip["cold"] && o.skip["init"] && o.skip["load"] {
+		// Only the callbacks and TLS phases need binaries.
+		names = []string{"callbacks", "signup"}
+	}
 	if needBinaries {
 		progress("building %d functions and hello (native and linux/arm64)", len(names))
 		var err error
@@ -244,6 +265,17 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if !o.skip["callbacks"] {
+		f := st.describe("callbacks", one.waba)
+		f.binary = bins["callbacks"]
+		err := rep.phase("callbacks", func() (err error) {
+			rep.callbacks, err = st.runCallbacks(ctx, f, fast, o.concurrency, o.callbacksN)
+			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
 	var fns []*function
 	var hello *function
 	if needBinaries {
@@ -272,6 +304,20 @@ func run(ctx context.Context, o options) (*report, error) {
 		err := rep.phase("cold starts", func() (err error) {
 			rep.cold, err = st.coldStarts(ctx, subjects, o.rounds)
 			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	if !o.skip["tls"] {
+		progress("cold starts with TLS: %d fresh starts of hello, signup and callbacks", o.rounds)
+		err := rep.phase("cold starts with TLS", func() error {
+			t, err := st.startTLS(filepath.Join(testenv.RepoRoot(), ".build", "bench"))
+			if err != nil {
+				return err
+			}
+			rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one.waba), o.rounds, o.callgrind)
+			return nil
 		})
 		if err != nil {
 			return rep, err

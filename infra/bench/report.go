@@ -11,16 +11,28 @@ import (
 	"time"
 )
 
-// Targets of issue 7.
+// Targets of the signup path, cold starts and binaries.
 const (
-	targetOverheadP99 = 5 * time.Millisecond
-	targetRatio       = 1.05
-	targetWrites      = 3.0
-	targetMeta        = 3.0
-	targetPlivo       = 1.0
-	targetColdRatio   = 1.5
-	targetBinary      = 10 << 20
-	lambdaMemory      = 128 << 20
+	targetOverheadP99  = 5 * time.Millisecond
+	targetSignupOwnP99 = 3 * time.Millisecond
+	targetRatio        = 1.05
+	targetWrites       = 3.0
+	targetMeta         = 3.0
+	targetPlivo        = 1.0
+	targetColdRatio    = 1.25
+	targetBinary       = 8 << 20
+	// lambdaMemory is template.yaml's MemorySize (Globals).
+	lambdaMemory = 128 << 20
+)
+
+// Causes of misses the summary gives, each by design (with the reason) or
+// work to do.
+const (
+	causeDynamoWrites = "by design: a signup's conditional DynamoDB writes (lock, verified, outcome) are on its request path; the own-overhead rows take them out"
+	causeSignupCPU    = "work to do: CPU per round trip (HTTP client, AWS SDK serialisation and SigV4, log lines), seven round trips per signup (docs/bench.md)"
+	causeSDKInit      = "work to do: the AWS SDK's package init (DynamoDB's schemas and endpoint tables), which hello-world does not link"
+	causeFirstUse     = "by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 3 Graph calls, Plivo); for the others, work to do: each AWS client's first call"
+	causeBinarySize   = "work to do: the AWS SDK's service clients (DynamoDB, Secrets Manager, EventBridge) linked into one binary"
 )
 
 // report is everything one run measured.
@@ -37,9 +49,13 @@ type report struct {
 	inits             map[string]*initResult
 	coldRounds        int
 	load              *loadResult
-	notes             []string
-	skipped           []string
-	phases            []phaseNote
+	callbacks         []callbackLevel
+	tls               []*tlsCold
+	// summaryHook, when set, gets the summary rows markdown judged.
+	summaryHook func([]summaryRow)
+	notes       []string
+	skipped     []string
+	phases      []phaseNote
 }
 
 // phaseNote is how long a phase took and how busy the machine was.
@@ -140,18 +156,20 @@ func countRange(r [2]int) string {
 }
 
 func (r *report) markdown() string {
-	var b strings.Builder
+	var head, b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	w("# Benchmark: WhatsApp Embedded Signup backend\n\n")
-	w("Run %s on %s, %d cores (%s), %s. Command: `%s`.\n\n", r.started.UTC().Format(time.RFC3339), runtime.GOOS+"/"+runtime.GOARCH,
+	fmt.Fprintf(&head, "# Benchmark: WhatsApp Embedded Signup backend\n\n")
+	fmt.Fprintf(&head, "Run %s on %s, %d cores (%s), %s. Command: `%s`.\n\n", r.started.UTC().Format(time.RFC3339), runtime.GOOS+"/"+runtime.GOARCH,
 		runtime.NumCPU(), r.cpuModel, runtime.Version(), r.args)
-	w("Upstream latency (fixed, slept inside the simulators' handlers): Meta %s per Graph call, Plivo %s per call. ", r.metaLat, r.plivoLat)
-	w("DynamoDB Local (in memory, behind a counting proxy) and the simulators run on this machine over loopback HTTP.\n\n")
+	fmt.Fprintf(&head, "Upstream latency (fixed, slept inside the simulators' handlers): Meta %s per Graph call, Plivo %s per call. ", r.metaLat, r.plivoLat)
+	fmt.Fprintf(&head, "DynamoDB Local (in memory, behind a counting proxy) and the simulators run on this machine over loopback HTTP. ")
+	fmt.Fprintf(&head, "The machine is shared: figures are medians and percentiles of one run, and move between runs (docs/bench.md).\n\n")
 
-	var summary [][4]string
-	add := func(what, target, got string, ok bool) {
-		summary = append(summary, [4]string{what, target, got, verdict(ok)})
+	var summary []summaryRow
+	add := func(what, target, got string, ok bool, cause string) {
+		summary = append(summary, summaryRow{what: what, target: target, got: got, ok: ok, cause: cause})
 	}
+	r.callbacksMarkdown(w, add)
 
 	if len(r.levels) > 0 {
 		w("## End to end: one signup through the real handler and clients\n\n")
@@ -161,22 +179,31 @@ func (r *report) markdown() string {
 		w("(the union of the calls' server-side intervals, so calls made concurrently count once); ")
 		w("*overhead* = end to end − upstream wait; *own* = end to end − the union of the intervals of all its calls, the DynamoDB and Secrets Manager round trips included. ")
 		w("*DynamoDB* is the union of the signup's DynamoDB round trips.\n\n")
-		w("| concurrency | signups | signups/s | e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | ratio p50 | ratio p99 | DynamoDB p50 | DynamoDB p99 | own p50 | own p99 | own ratio p99 | CPU/signup: bench process | CPU/signup: DynamoDB Local | errors |\n")
-		w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		w("| concurrency | signups | signups/s | e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | own p50 | own p99 | errors |\n")
+		w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, lv := range r.levels {
 			s := r.stats(lv)
-			n := max(1, len(lv.results))
-			w("| %d | %d | %.1f | %s | %s | %s | %s | %s | %.3f | %.3f | %s | %s | %s | %s | %.3f | %s | %s | %d |\n",
+			w("| %d | %d | %.1f | %s | %s | %s | %s | %s | %s | %s | %d |\n",
 				lv.concurrency, len(lv.results), float64(len(lv.results))/lv.wall.Seconds(),
 				ms(percentile(s.e2e, .5)), ms(percentile(s.e2e, .99)), ms(percentile(s.upstream, .5)),
 				ms(percentile(s.overhead, .5)), ms(percentile(s.overhead, .99)),
-				percentile(s.ratio, .5), percentile(s.ratio, .99),
-				ms(percentile(s.dynamo, .5)), ms(percentile(s.dynamo, .99)),
-				ms(percentile(s.own, .5)), ms(percentile(s.own, .99)), percentile(s.ownRatio, .99),
-				ms(lv.benchCPU/time.Duration(n)), ms(lv.dbCPU/time.Duration(n)), len(lv.errors))
+				ms(percentile(s.own, .5)), ms(percentile(s.own, .99)), len(lv.errors))
 		}
-		w("\n*Own ratio* = end to end / the union of all its calls' intervals. DynamoDB and Secrets Manager round trips are timed at the SDK's HTTP client; DynamoDB's include the counting proxy's hop. ")
-		w("CPU columns: this process (service, simulators, proxy, load generator) and DynamoDB Local's JVM, divided by the signups.\n\n")
+		w("\n#### Where a signup's time goes\n\n")
+		w("*e2e / upstream wait* and *e2e / all waits*: end to end divided by the upstream wait, and by the union of all its calls' intervals (DynamoDB and Secrets Manager included); 1.000 would be a service that adds nothing. ")
+		w("*DynamoDB*: the union of its DynamoDB round trips, timed at the SDK's HTTP client (the counting proxy's hop included). ")
+		w("*CPU per signup*: this process (the service, the simulators, the proxy and the load generator together) and DynamoDB Local's JVM, over the level's signups.\n\n")
+		w("| concurrency | e2e / upstream wait p50 | e2e / upstream wait p99 | e2e / all waits p99 | DynamoDB p50 | DynamoDB p99 | CPU per signup: bench process | CPU per signup: DynamoDB Local |\n")
+		w("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, lv := range r.levels {
+			s := r.stats(lv)
+			n := max(1, len(lv.results))
+			w("| %d | %.3f | %.3f | %.3f | %s | %s | %s | %s |\n", lv.concurrency,
+				percentile(s.ratio, .5), percentile(s.ratio, .99), percentile(s.ownRatio, .99),
+				ms(percentile(s.dynamo, .5)), ms(percentile(s.dynamo, .99)),
+				ms(lv.benchCPU/time.Duration(n)), ms(lv.dbCPU/time.Duration(n)))
+		}
+		w("\n")
 		w("#### Upstream wait per signup: configured and measured\n\n")
 		w("*Calls* are the Meta and Plivo calls each signup made (range over the signups). *Configured sum*: those calls one after another at the configured latencies. ")
 		w("*Configured critical path*: the same calls grouped into *steps* by their measured intervals (calls in progress at the same time are one step, ")
@@ -202,10 +229,10 @@ func (r *report) markdown() string {
 		}
 		c1 := r.levels[0]
 		s1 := r.stats(c1)
-		add(fmt.Sprintf("overhead p99 (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.overhead, .99)), percentile(s1.overhead, .99) < targetOverheadP99)
-		add(fmt.Sprintf("e2e / upstream wait p99 (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentile(s1.ratio, .99)), percentile(s1.ratio, .99) <= targetRatio)
-		add(fmt.Sprintf("own overhead p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.own, .99)), percentile(s1.own, .99) < targetOverheadP99)
-		add(fmt.Sprintf("own ratio p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentile(s1.ownRatio, .99)), percentile(s1.ownRatio, .99) <= targetRatio)
+		add(fmt.Sprintf("overhead p99 (concurrency %d)", c1.concurrency), "< 5 ms", ms(percentile(s1.overhead, .99)), percentile(s1.overhead, .99) < targetOverheadP99, causeDynamoWrites)
+		add(fmt.Sprintf("e2e / upstream wait p99 (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentile(s1.ratio, .99)), percentile(s1.ratio, .99) <= targetRatio, causeDynamoWrites)
+		add(fmt.Sprintf("own overhead p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "≤ 3 ms", ms(percentile(s1.own, .99)), percentile(s1.own, .99) <= targetSignupOwnP99, causeSignupCPU)
+		add(fmt.Sprintf("own ratio p99, DynamoDB counted as a wait (concurrency %d)", c1.concurrency), "≤ 1.05", fmt.Sprintf("%.3f", percentile(s1.ownRatio, .99)), percentile(s1.ownRatio, .99) <= targetRatio, causeSignupCPU)
 
 		// Calls per warm signup, over every level.
 		var total calls
@@ -238,10 +265,10 @@ func (r *report) markdown() string {
 			hi = [2]int{max(hi[0], s.upCalls[1]), max(hi[1], s.dynCalls[1])}
 		}
 		w("\nPer signup, as the tracker attributed them: %d–%d upstream calls, %d–%d DynamoDB round trips.\n\n", lo[0], hi[0], lo[1], hi[1])
-		add("Secrets Manager calls per warm signup", "0", fmt.Sprintf("%.2f", per(total.sm)), total.sm == 0)
-		add("DynamoDB writes per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.writes)), per(total.writes) <= targetWrites)
-		add("Meta calls per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.meta)), per(total.meta) <= targetMeta)
-		add("Plivo calls per signup", "exactly 1", fmt.Sprintf("%.2f", per(total.plivo)), total.plivo == signups)
+		add("Secrets Manager calls per warm signup", "0", fmt.Sprintf("%.2f", per(total.sm)), total.sm == 0, "work to do")
+		add("DynamoDB writes per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.writes)), per(total.writes) <= targetWrites, "work to do")
+		add("Meta calls per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.meta)), per(total.meta) <= targetMeta, "work to do")
+		add("Plivo calls per signup", "exactly 1", fmt.Sprintf("%.2f", per(total.plivo)), total.plivo == signups, "work to do")
 	}
 
 	if len(r.goBench) > 0 {
@@ -337,9 +364,9 @@ func (r *report) markdown() string {
 				cells[0][0], cells[0][1], cells[0][2], cells[0][3], cells[1][0], cells[1][1], cells[1][2], initMed, h1, h2, rssCell)
 		}
 		w("\nAll first invocations: %s.\n\n", strings.Join(allFirsts, "; "))
-		add("cold first invocation vs hello-world, request answered without I/O (worst function)", "≤ 1.5x", fmt.Sprintf("%.2fx", worstQuick), quickOK)
-		add("cold first invocation vs hello-world, representative request (worst function)", "≤ 1.5x", fmt.Sprintf("%.2fx", worstFull), fullOK)
-		add("binary size, linux/arm64 as deployed (largest function; MB = MiB)", "< 10 MB", mb(worstSize), sizeOK)
+		add("cold first invocation vs hello-world, request answered without I/O (worst function)", "≤ 1.25x", fmt.Sprintf("%.2fx", worstQuick), quickOK, causeSDKInit)
+		add("cold first invocation vs hello-world, representative request (worst function)", "≤ 1.25x", fmt.Sprintf("%.2fx", worstFull), fullOK, causeFirstUse)
+		add("binary size, linux/arm64 as deployed (largest function; MB = MiB)", "≤ 8 MB", mb(worstSize), sizeOK, causeBinarySize)
 
 		w("### Work done at init\n\n")
 		w("Calls counted at the stand-ins while the process initialised (before its first `GET .../next`), during its first invocation and during its second; package init from `GODEBUG=inittrace=1`. ")
@@ -373,7 +400,7 @@ func (r *report) markdown() string {
 			w("| %s | %s | %s | %s | %s, %s | %s | %s |\n", f.name, callList(in.atInit), first, warm, ms(sum), kb(bytes), topInits(in.trace, 3), created)
 		}
 		w("\n")
-		add("AWS calls during init (every function)", "0", map[bool]string{true: "0", false: "some"}[initCallsOK], initCallsOK)
+		add("AWS calls during init (every function)", "0", map[bool]string{true: "0", false: "some"}[initCallsOK], initCallsOK, "work to do")
 	}
 
 	if r.load != nil {
@@ -389,9 +416,9 @@ func (r *report) markdown() string {
 		w("| %d | %s | %s | %s | %s | %.0f%% | %s | %.2f | %.2f (%s) | %.2f | %.2f | %.2f |\n\n", l.invocations, answerList(l.answers), l.wall.Round(time.Millisecond),
 			mb(l.peakRSS), mb(l.rss), 100*float64(l.peakRSS)/lambdaMemory, ms(l.cpuPerSignup),
 			per(l.calls.sm), per(l.calls.writes), opList(l.calls.byOp, true), per(l.calls.reads), per(l.calls.meta), per(l.calls.plivo))
-		add("peak RSS of signup under load", "fits 128 MB", mb(l.peakRSS), l.peakRSS > 0 && l.peakRSS < lambdaMemory)
-		add("DynamoDB writes per signup, signup binary as deployed (sessions on)", "≤ 3", fmt.Sprintf("%.2f", per(l.calls.writes)), per(l.calls.writes) <= targetWrites)
-		add("Secrets Manager calls per warm signup, signup binary", "0", fmt.Sprintf("%.2f", per(l.calls.sm)), l.calls.sm == 0)
+		add("peak RSS of signup under load", "fits 128 MB", mb(l.peakRSS), l.peakRSS > 0 && l.peakRSS < lambdaMemory, "work to do")
+		add("DynamoDB writes per signup, signup binary as deployed (sessions on)", "≤ 3", fmt.Sprintf("%.2f", per(l.calls.writes)), per(l.calls.writes) <= targetWrites, "work to do")
+		add("Secrets Manager calls per warm signup, signup binary", "0", fmt.Sprintf("%.2f", per(l.calls.sm)), l.calls.sm == 0, "work to do")
 		if len(l.e2e) > 0 {
 			var upstream, dynamo, over, own []time.Duration
 			var ratio []float64
@@ -410,16 +437,12 @@ func (r *report) markdown() string {
 			w("| %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n\n", ms(percentile(l.e2e, .5)), ms(percentile(l.e2e, .99)), ms(percentile(upstream, .5)),
 				ms(percentile(over, .5)), ms(percentile(over, .99)), percentile(ratio, .99),
 				ms(percentile(dynamo, .5)), ms(percentile(dynamo, .99)), ms(percentile(own, .5)), ms(percentile(own, .99)))
-			add("signup binary under the emulator: overhead p99 (sessions on)", "< 5 ms", ms(percentile(over, .99)), percentile(over, .99) < targetOverheadP99)
-			add("signup binary under the emulator: own overhead p99, DynamoDB counted as a wait", "< 5 ms", ms(percentile(own, .99)), percentile(own, .99) < targetOverheadP99)
+			add("signup binary under the emulator: overhead p99 (sessions on)", "< 5 ms", ms(percentile(over, .99)), percentile(over, .99) < targetOverheadP99, causeDynamoWrites)
+			add("signup binary under the emulator: own overhead p99, DynamoDB counted as a wait", "≤ 3 ms", ms(percentile(own, .99)), percentile(own, .99) <= targetSignupOwnP99, causeSignupCPU)
 		}
 	}
 
-	w("## Targets\n\n| figure | target | measured | |\n|---|---|---|---|\n")
-	for _, s := range summary {
-		w("| %s | %s | %s | %s |\n", s[0], s[1], s[2], s[3])
-	}
-	w("\n")
+	r.tlsMarkdown(w, add)
 	if len(r.phases) > 0 {
 		w("Machine load (1-minute load average on %d cores) around each phase: ", runtime.NumCPU())
 		var parts []string
@@ -434,7 +457,11 @@ func (r *report) markdown() string {
 	if len(r.skipped) > 0 {
 		w("- skipped: %s\n", strings.Join(r.skipped, ", "))
 	}
-	return b.String()
+	if r.summaryHook != nil {
+		r.summaryHook(summary)
+	}
+	head.WriteString(summaryMarkdown(summary))
+	return head.String() + b.String()
 }
 
 func oneLine(s string, n int) string {

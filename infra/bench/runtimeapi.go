@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -85,7 +86,18 @@ type directRun struct {
 	cmd    *exec.Cmd
 	api    *runtimeAPI
 	stderr bytes.Buffer
+	// stdout counts what the function logged there (its JSON log lines
+	// and EMF metrics), which CloudWatch Logs would ingest.
+	stdout byteCounter
 	exited chan error
+}
+
+// byteCounter is an io.Writer that keeps only the number of bytes.
+type byteCounter struct{ n atomic.Int64 }
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
 }
 
 // startDirect starts binary with env and the runtime API address, as
@@ -101,7 +113,7 @@ func startDirect(binary string, env []string, timeout time.Duration) (*directRun
 	d.cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "TZ=:UTC",
 		"AWS_LAMBDA_FUNCTION_NAME=" + filepath.Base(filepath.Dir(binary))}, env...),
 		"AWS_LAMBDA_RUNTIME_API="+api.addr())
-	d.cmd.Stdout = io.Discard
+	d.cmd.Stdout = &d.stdout
 	d.cmd.Stderr = &d.stderr
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	start := time.Now()

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/techprovider/wa-onboarding/infra/faultproxy"
+	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
@@ -35,6 +36,7 @@ const (
 	plivoAuthToken = "bench-plivo-auth-token-7e2a"
 	businessID     = "101000000000001"
 	graphVersion   = "v25.0"
+	benchBus       = "bench-bus"
 )
 
 // upstreams is one Meta simulator and one Plivo simulator served over
@@ -58,6 +60,8 @@ type stack struct {
 	dedup     string
 	sm        *secretsmanagersim.Server
 	smURL     string
+	bus       *eventbridgesim.Server
+	busURL    string
 	slow      upstreams
 	fast      upstreams
 	tracker   *tracker
@@ -111,6 +115,8 @@ func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (s
 	s.sessionSecretARN = s.sm.Put("bench/session-keys", raw)
 	s.minter = &session.Minter{Keys: session.StaticKeys(keys), TTL: 15 * time.Minute}
 	s.smURL = s.serve(s.sm)
+	s.bus = eventbridgesim.New(benchBus)
+	s.busURL = s.serve(s.bus)
 
 	s.slow = s.upstreams(metaLatency, plivoLatency)
 	s.fast = s.upstreams(0, 0)
@@ -171,6 +177,7 @@ func (s *stack) awsEnviron() []string {
 		"AWS_ENDPOINT_URL=http://" + s.blackhole.Addr().String(),
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.proxy.URL(),
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.smURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + s.busURL,
 		"AWS_ACCESS_KEY_ID=" + testenv.DummyAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + testenv.DummySecretAccessKey,
 		"AWS_REGION=" + testenv.Region,
@@ -203,7 +210,7 @@ func (s *stack) signupEnviron(u upstreams) map[string]string {
 // callbacksEnviron is the callback receiver's configuration.
 func (st *stack) callbacksEnviron() map[string]string {
 	return map[string]string{
-		"TABLE_NAME": st.table, "DEDUP_TABLE_NAME": st.dedup, "EVENT_BUS_NAME": "bench-bus",
+		"TABLE_NAME": st.table, "DEDUP_TABLE_NAME": st.dedup, "EVENT_BUS_NAME": benchBus,
 		"CALLBACK_PUBLIC_URL": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/webhooks/plivo/whatsapp",
 		"PLIVO_SECRET_ID":     st.plivoSecretARN, "SECRETS_TTL": "5m",
 	}

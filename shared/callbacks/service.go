@@ -98,6 +98,14 @@ type Service struct {
 	PublishTimeout time.Duration
 	TTL            time.Duration
 	UnroutedTTL    time.Duration
+	// NoDedupeWrite publishes a routed callback without claiming its key
+	// in the Ledger first and marking it after. Those two writes only keep
+	// a Plivo redelivery of a published callback off the bus, and consumers
+	// dedupe on dedupe_key anyway (the bus delivers at least once); they
+	// cost more per million callbacks than the redeliveries they stop
+	// (docs/bench.md). Unrouted callbacks are stored in the Ledger either
+	// way: it is where an operator finds them.
+	NoDedupeWrite bool
 }
 
 func (s *Service) now() time.Time {
@@ -147,6 +155,10 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 		}
 	}
 
+	if reason == "" && s.NoDedupeWrite {
+		return s.publish(ctx, cb, route, detail, requestID, now, res)
+	}
+
 	e := &Entry{
 		Key: res.Key, State: EntryClaimed, Owner: requestID, ClaimExpiresAt: claimDeadline(ctx, now),
 		ExpiresAt: now.Add(orDefault(s.TTL, DefaultTTL)), PayloadHash: cb.Hash(), Kind: cb.Kind(),
@@ -194,6 +206,26 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 		// redeliver it, and the expired claim would publish it again.
 		s.metrics().Count(MetricLedgerError, onboarding.Dims{"Op": "mark_published"})
 		s.Logger.ErrorContext(ctx, "callback published but not marked", "request_id", requestID, "key", res.Key, "event_id", eventID, "error", err)
+	}
+	s.metrics().Count(MetricPublished, onboarding.Dims{"Kind": string(cb.Kind())})
+	s.Logger.InfoContext(ctx, "callback published", "request_id", requestID, "key", res.Key, "kind", cb.Kind(),
+		"waba_id", route.WABAID, "event_id", eventID)
+	res.Outcome, res.EventID, res.Route = OutcomePublished, eventID, route
+	return res, nil
+}
+
+// publish puts a routed callback on the bus with no ledger write: a
+// failure answers 503 so that Plivo retries, and a redelivery is published
+// again under the same dedupe_key.
+func (s *Service) publish(ctx context.Context, cb *Callback, route Route, detail []byte, requestID string, now time.Time, res Result) (Result, error) {
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, s.publishBudget(ctx))
+	eventID, err := s.Publisher.Publish(pctx, Event{DetailType: cb.DetailType(), Detail: detail, Time: now})
+	cancel()
+	s.metrics().Latency(MetricPublishLatency, time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())})
+	if err != nil {
+		s.metrics().Count(MetricPublishFailed, onboarding.Dims{"Kind": string(cb.Kind())})
+		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be published; retry later.")
 	}
 	s.metrics().Count(MetricPublished, onboarding.Dims{"Kind": string(cb.Kind())})
 	s.Logger.InfoContext(ctx, "callback published", "request_id", requestID, "key", res.Key, "kind", cb.Kind(),

@@ -20,6 +20,14 @@ const (
 	// callback signed with Plivo's V2 scheme only is accepted. V2 signs
 	// neither body nor query; accepted, each nonce is single use.
 	EnvCallbackSignatureV2 = "CALLBACK_SIGNATURE_V2"
+	// EnvRouteCacheTTL is how long an execution environment routes a
+	// number from memory (default 30s; 0 reads the table every time).
+	EnvRouteCacheTTL = "ROUTE_CACHE_TTL"
+	// EnvCallbackDedupeWrite, when true, claims each routed callback's key
+	// in the dedup table before publishing and marks it after (2 writes),
+	// so that Plivo's redeliveries are not published again. Off by
+	// default: consumers dedupe on dedupe_key anyway (docs/bench.md).
+	EnvCallbackDedupeWrite = "CALLBACK_DEDUPE_WRITE"
 )
 
 // Callbacks configures the Plivo callback receiver.
@@ -37,6 +45,10 @@ type Callbacks struct {
 	SecretsTTL    time.Duration
 	// AcceptV2 is CALLBACK_SIGNATURE_V2=accept.
 	AcceptV2 bool
+	// RouteCacheTTL is ROUTE_CACHE_TTL; 0 turns the route cache off.
+	RouteCacheTTL time.Duration
+	// DedupeWrite is CALLBACK_DEDUPE_WRITE.
+	DedupeWrite bool
 }
 
 // LoadCallbacks reads the callback receiver's configuration.
@@ -50,6 +62,8 @@ func LoadCallbacks(get Getenv) (Callbacks, error) {
 		PublicURL:      r.required(EnvCallbackPublicURL),
 		PlivoSecretID:  r.required(EnvPlivoSecretID),
 		SecretsTTL:     r.duration(EnvSecretsTTL, DefaultSecretsTTL),
+		RouteCacheTTL:  r.duration(EnvRouteCacheTTL, 30*time.Second),
+		DedupeWrite:    r.boolean(EnvCallbackDedupeWrite),
 	}
 	switch v := r.str(EnvCallbackSignatureV2, "refuse"); v {
 	case "refuse":

@@ -36,12 +36,20 @@ func NewReceiver(c config.Callbacks, d clients.Deps, bus eventbridge.API) *callb
 		bus = awseb.NewFromConfig(d.AWS)
 	}
 	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
+	var dir callbacks.Directory = &dynamo.Store{Client: d.DynamoDB, Table: c.TableName}
+	if c.RouteCacheTTL > 0 {
+		// Warm callbacks route from memory: no DynamoDB read.
+		dir = &callbacks.RouteCache{Directory: dir, TTL: c.RouteCacheTTL, NegativeTTL: min(c.RouteCacheTTL, callbacks.DefaultNegativeRouteTTL)}
+	}
 	svc := &callbacks.Service{
-		Directory: &dynamo.Store{Client: d.DynamoDB, Table: c.TableName},
+		Directory: dir,
 		Ledger:    &dynamo.CallbackLedger{Client: d.DynamoDB, Table: c.DedupTableName},
 		Publisher: &eventbridge.Publisher{Client: bus, Bus: c.EventBusName},
 		Logger:    d.Logger,
 		Metrics:   d.Metrics,
+		// The dedupe write costs more than the duplicates it prevents;
+		// consumers dedupe on dedupe_key (docs/bench.md).
+		NoDedupeWrite: !c.DedupeWrite,
 	}
 	return &callbacks.Receiver{
 		Service: svc,
