@@ -74,7 +74,7 @@ func TestCORSPreflight(t *testing.T) {
 			if got := resp.Header.Get("Access-Control-Allow-Methods"); got != tt.wantMethods {
 				t.Errorf("Access-Control-Allow-Methods %q, want %q", got, tt.wantMethods)
 			}
-			if tt.wantMethods != "" && (resp.Header.Get("Access-Control-Allow-Headers") != "content-type" || resp.Header.Get("Access-Control-Max-Age") != "600") {
+			if tt.wantMethods != "" && (resp.Header.Get("Access-Control-Allow-Headers") != "content-type,x-onboarding-session" || resp.Header.Get("Access-Control-Max-Age") != "600") {
 				t.Errorf("allow headers %q, max age %q", resp.Header.Get("Access-Control-Allow-Headers"), resp.Header.Get("Access-Control-Max-Age"))
 			}
 		})

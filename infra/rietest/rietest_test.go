@@ -200,8 +200,35 @@ func eventFiles(t *testing.T) []string {
 // schedule names, one warm emulator per function, and checks the answers,
 // then that every AWS call made was granted by template.yaml and that no
 // log line shows a secret.
+// freshStack points stack at a new, seeded stack until t ends.
+func freshStack(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, stack.Root, stack.buildDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seed(ctx); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	previous := stack
+	stack = s
+	t.Cleanup(func() { stack = previous; s.Close() })
+}
+
+// eventsRuns counts TestEvents' runs in this process (go test -count).
+var eventsRuns int
+
 func TestEvents(t *testing.T) {
 	ctx := context.Background()
+	// The events change the records, the simulators and the bus they are
+	// checked against, so a repeated run (go test -count=N) gets a freshly
+	// seeded stack of its own instead of the first run's leftovers.
+	if eventsRuns++; eventsRuns > 1 {
+		freshStack(t)
+	}
 	running := map[string]*Function{}
 	t.Cleanup(func() {
 		for _, f := range running {

@@ -22,7 +22,11 @@ func newStore(t *testing.T) *dynamo.Store {
 	return &dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable")}
 }
 
-var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+// t0 is the tests' clock. It lies in the future so that DynamoDB Local's TTL
+// sweeper, which deletes items whose expiry has passed on the real clock,
+// never removes an item a test is still looking at: with a date in the past
+// the tests failed at random once that date had gone by.
+var t0 = time.Date(2036, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func verifying(waba, owner string, until time.Time) *onboarding.Record {
 	return &onboarding.Record{WABAID: waba, State: onboarding.StateVerifying, LockOwner: owner, LockExpiresAt: until,
