@@ -618,7 +618,14 @@ func TestColdStart(t *testing.T) {
 			ErrorMessage string `json:"errorMessage"`
 		}
 		_ = json.Unmarshal(out, &resp)
-		if resp.StatusCode >= 300 || resp.ErrorMessage != "" {
+		// A function with no successful event in events/ (the Meta webhook
+		// receiver: a signed body needs the app secret) is measured on the
+		// answer its event expects, which still runs init and its checks.
+		want := 0
+		if s != "hello" {
+			want = expectations[eventOf[s]].status
+		}
+		if resp.ErrorMessage != "" || (want == 0 && resp.StatusCode >= 300) || (want != 0 && resp.StatusCode != want) {
 			t.Errorf("%s answered %s", s, out)
 		}
 		return d
