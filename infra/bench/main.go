@@ -1,5 +1,5 @@
 // Command bench measures the signup backend against DynamoDB Local and the
-// Meta, Plivo and Secrets Manager simulators (issue 7) and prints a
+// Meta, Plivo and Secrets Manager simulators and prints a
 // Markdown table of the figures: end-to-end latency and its overhead over
 // the upstream waits, throughput, calls per signup, the service's CPU and
 // allocations, cold starts and the work done at init, binary sizes, and

@@ -20,7 +20,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
-// TestPlivoCallbacksReachTheBusOnce is issue 9's acceptance test, over HTTP
+// TestPlivoCallbacksReachTheBus follows callbacks end to end, over HTTP
 // against the local stack: the sandbox Plivo signs and delivers callbacks
 // to the callback route (base64-encoded by the API Gateway stand-in, as
 // form posts are), which routes them through the by-phone index and
