@@ -29,17 +29,7 @@ func httpAnswer(t *testing.T, f *Function, ev map[string]any) events.APIGatewayV
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := f.Invoke(ctx, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var resp events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode == 0 {
-		t.Fatalf("not an HTTP answer (%v): %s", err, out)
-	}
-	return resp
+	return invokeHTTP(t, f, payload)
 }
 
 // eventTemplate reads an events/ file as a generic map, for a test to

@@ -19,11 +19,7 @@ import (
 func TestConfigurationAndUndocumentedFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, stack.Root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := privateStack(ctx, t)
 	raw, err := os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -87,11 +87,7 @@ type killRecord struct {
 func TestSignupSurvivesProcessKill(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, stack.Root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close) // runs after the functions' Stop: cleanups are LIFO
+	s := privateStack(ctx, t) // closed after the functions' Stop: cleanups are LIFO
 	raw, err := os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -143,11 +143,7 @@ func invokeStatus(ctx context.Context, t *testing.T, f *Function, payload []byte
 func TestLifecycleThroughStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, stack.Root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := privateStack(ctx, t)
 	startStreamPoller(ctx, t, s)
 	signup, err := s.StartFunction(ctx, "SignupFunction")
 	if err != nil {
@@ -269,11 +265,7 @@ func (h *holdingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestLifecycleSurvivesKillAfterWrite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, stack.Root, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := privateStack(ctx, t)
 	if err := s.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

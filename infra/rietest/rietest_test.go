@@ -200,22 +200,30 @@ func eventFiles(t *testing.T) []string {
 // schedule names, one warm emulator per function, and checks the answers,
 // then that every AWS call made was granted by template.yaml and that no
 // log line shows a secret.
-// freshStack points stack at a new, seeded stack until t ends.
+// privateStack starts a stack of t's own, closed when t ends, for a test
+// that changes what the shared one's other tests rely on.
+func privateStack(ctx context.Context, t *testing.T) *Stack {
+	t.Helper()
+	s, err := Start(ctx, stack.Root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// freshStack points stack at a private, seeded stack until t ends.
 func freshStack(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, stack.Root, stack.buildDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := privateStack(ctx, t)
 	if err := s.Seed(ctx); err != nil {
-		s.Close()
 		t.Fatal(err)
 	}
 	previous := stack
 	stack = s
-	t.Cleanup(func() { stack = previous; s.Close() })
+	t.Cleanup(func() { stack = previous })
 }
 
 // eventsRuns counts TestEvents' runs in this process (go test -count).

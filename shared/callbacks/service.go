@@ -108,19 +108,9 @@ type Service struct {
 	NoDedupeWrite bool
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return onboarding.NowUTC(s.Now) }
 
-func (s *Service) metrics() onboarding.Metrics {
-	if s.Metrics == nil {
-		return onboarding.NopMetrics{}
-	}
-	return s.Metrics
-}
+func (s *Service) metrics() onboarding.Metrics { return onboarding.MetricsOrNop(s.Metrics) }
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {

@@ -42,12 +42,7 @@ type Publisher struct {
 	Metrics onboarding.Metrics
 }
 
-func (p *Publisher) metrics() onboarding.Metrics {
-	if p.Metrics == nil {
-		return onboarding.NopMetrics{}
-	}
-	return p.Metrics
-}
+func (p *Publisher) metrics() onboarding.Metrics { return onboarding.MetricsOrNop(p.Metrics) }
 
 // Handle publishes the lifecycle events of a batch, in stream order, ten
 // per PutEvents. At the first failure it stops and reports that record:

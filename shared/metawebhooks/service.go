@@ -70,19 +70,9 @@ type Service struct {
 	Now     func() time.Time
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return onboarding.NowUTC(s.Now) }
 
-func (s *Service) metrics() onboarding.Metrics {
-	if s.Metrics == nil {
-		return onboarding.NopMetrics{}
-	}
-	return s.Metrics
-}
+func (s *Service) metrics() onboarding.Metrics { return onboarding.MetricsOrNop(s.Metrics) }
 
 // Handle applies every change of n. It stops at the first change it cannot
 // record or apply and returns a domain error (409 while another delivery

@@ -41,3 +41,21 @@ func (NopMetrics) Count(string, Dims) {}
 
 // Latency implements Metrics.
 func (NopMetrics) Latency(string, time.Duration, Dims) {}
+
+// MetricsOrNop returns m, or NopMetrics when m is nil: the services leave
+// their Metrics field optional for tests and tools.
+func MetricsOrNop(m Metrics) Metrics {
+	if m == nil {
+		return NopMetrics{}
+	}
+	return m
+}
+
+// NowUTC returns now() in UTC, or the wall clock's time when now is nil: the
+// services take an optional clock so tests can fix the time.
+func NowUTC(now func() time.Time) time.Time {
+	if now != nil {
+		return now().UTC()
+	}
+	return time.Now().UTC()
+}

@@ -78,12 +78,7 @@ type SignupResult struct {
 	Record  Record
 }
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return NowUTC(s.Now) }
 
 func (s *Service) log() *slog.Logger {
 	if s.Logger != nil {
@@ -92,12 +87,7 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Service) metrics() Metrics {
-	if s.Metrics != nil {
-		return s.Metrics
-	}
-	return NopMetrics{}
-}
+func (s *Service) metrics() Metrics { return MetricsOrNop(s.Metrics) }
 
 func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
