@@ -71,7 +71,7 @@ test: deps ## vet, all tests (race detector on), a short fuzz run, then make lin
 	@echo "== go test -race ./..."
 	@$(GO) test -race -count=1 -timeout 20m -skip '^TestColdStart$$' ./...
 	@echo "== cold start and binary size, with nothing else running (.artifacts/coldstart.txt)"
-	@$(GO) test -count=1 -timeout 10m -run '^TestColdStart$$' ./infra/rietest
+	@$(GO) test -count=1 -timeout 10m -run '^TestColdStart$$' ./infra/e2e/binaries
 	@sed 's/^/   /' .artifacts/coldstart.txt
 	@echo "== fuzz (FUZZ_INPUTS=$(FUZZ_INPUTS) new inputs per target, bounded by work, not time)"
 	@infra/scripts/fuzz.sh $(FUZZ_INPUTS)

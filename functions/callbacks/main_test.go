@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/techprovider/wa-onboarding/infra/rietest"
-	"github.com/techprovider/wa-onboarding/infra/samtemplate"
+	"github.com/techprovider/wa-onboarding/infra/e2e/binaries"
+	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 )
@@ -25,7 +25,7 @@ var unsigned = map[string]bool{"callback-tampered.json": true, "callback-unsigne
 // template's default CallbackPublicUrl. With -update it re-signs the valid
 // ones in place (nonces and bodies unchanged).
 func TestEvents(t *testing.T) {
-	tpl, err := samtemplate.Load("../../template.yaml", samtemplate.WithParameters(rietest.Parameters))
+	tpl, err := sam.Load("../../template.yaml", sam.WithParameters(binaries.Parameters))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestEvents(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, ok := callbacks.VerifySignature(header, rietest.PlivoAuthToken, "POST", publicURL, cb.Fields)
+			_, ok := callbacks.VerifySignature(header, binaries.PlivoAuthToken, "POST", publicURL, cb.Fields)
 			if ok == unsigned[name] {
 				t.Errorf("signature verifies: %v, want %v (regenerate with -update)", ok, !unsigned[name])
 			}
@@ -74,11 +74,11 @@ func TestEvents(t *testing.T) {
 func resign(raw []byte, header func(string) string, publicURL string, cb *callbacks.Callback) []byte {
 	sigs := map[string]string{}
 	if n := header(callbacks.HeaderNonceV3); n != "" {
-		s := callbacks.SignatureV3(rietest.PlivoAuthToken, "POST", publicURL, cb.Fields, n)
+		s := callbacks.SignatureV3(binaries.PlivoAuthToken, "POST", publicURL, cb.Fields, n)
 		sigs[callbacks.HeaderSignatureV3], sigs[callbacks.HeaderSignatureMaV3] = s, s
 	}
 	if n := header(callbacks.HeaderNonceV2); n != "" {
-		s := callbacks.SignatureV2(rietest.PlivoAuthToken, publicURL, n)
+		s := callbacks.SignatureV2(binaries.PlivoAuthToken, publicURL, n)
 		sigs[callbacks.HeaderSignatureV2], sigs[callbacks.HeaderSignatureMaV2] = s, s
 	}
 	for h, s := range sigs {

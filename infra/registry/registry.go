@@ -45,7 +45,7 @@ var HTTP = map[string]HTTPFunction{
 
 // Streams maps the logical IDs of functions behind a DynamoDB Stream event
 // source mapping to their builders; the local stack polls the stream for
-// them (infra/streampoll).
+// them (infra/sim/streampoll).
 var Streams = map[string]func(ctx context.Context, getenv config.Getenv) (*lifecycle.Publisher, error){
 	"LifecycleFunction": lifecycleapp.New,
 }

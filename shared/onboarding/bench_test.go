@@ -18,7 +18,7 @@ import (
 // The benchmarks here measure the service's own CPU and allocations per
 // signup: upstreams answer at once from memory, and the logger and metrics
 // are the production JSON and EMF writers aimed at io.Discard, so their
-// formatting cost is counted. infra/bench runs them and reports the figures
+// formatting cost is counted. infra/cmd/bench runs them and reports the figures
 // beside the end-to-end ones.
 
 // Fixed IDs of the benchmark signups; each gets its own WABA ID.

@@ -1,0 +1,519 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
+	"github.com/techprovider/wa-onboarding/infra/sim/faultproxy"
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/session"
+)
+
+// Credentials of the simulated Meta app and Plivo account.
+const (
+	metaAppID      = "100000000000001"
+	metaAppSecret  = "bench-meta-app-secret-0c1d"
+	plivoAuthID    = "MABENCHMARKACCOUNT01"
+	plivoAuthToken = "bench-plivo-auth-token-7e2a"
+	businessID     = "101000000000001"
+	graphVersion   = "v25.0"
+	benchBus       = "bench-bus"
+)
+
+// upstreams is one Meta simulator and one Plivo simulator served over
+// loopback HTTP, each handler timed (see tracker).
+type upstreams struct {
+	meta     *metasim.Server
+	plivo    *plivosim.Server
+	metaURL  string
+	plivoURL string
+}
+
+// stack is everything the functions talk to: DynamoDB Local behind a
+// counting proxy, the Secrets Manager simulator, and two sets of upstream
+// simulators: slow ones with the configured latencies for the load, and
+// instant ones for cold starts, so that a cold start measures the function.
+type stack struct {
+	db        *testenv.DynamoDB
+	dbPID     int
+	proxy     *faultproxy.Proxy
+	table     string
+	dedup     string
+	sm        *secretsmanagersim.Server
+	smURL     string
+	bus       *eventbridgesim.Server
+	busURL    string
+	slow      upstreams
+	fast      upstreams
+	tracker   *tracker
+	servers   []*httptest.Server
+	blackhole net.Listener
+	front     *timedFront
+
+	metaSecretARN, plivoSecretARN, sessionSecretARN string
+	minter                                          *session.Minter
+}
+
+func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (s *stack, err error) {
+	s = &stack{tracker: newTracker()}
+	defer func() {
+		if err != nil {
+			s.close()
+			s = nil
+		}
+	}()
+	s.db, err = testenv.StartDynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.dbPID = javaPID(s.db.Endpoint)
+	s.proxy = faultproxy.New(s.db.Endpoint)
+	admin := testenv.DynamoClient(ctx, s.db.Endpoint)
+	s.table = "bench-signups"
+	if err := testenv.CreateTable(ctx, admin, s.table); err != nil {
+		return nil, err
+	}
+	s.dedup = "bench-dedup"
+	if err := testenv.CreateTableFrom(ctx, admin, "DedupTable", s.dedup); err != nil {
+		return nil, err
+	}
+
+	s.sm = secretsmanagersim.New()
+	s.metaSecretARN = s.sm.Put("bench/meta-app", mustJSON(map[string]string{"app_id": metaAppID, "app_secret": metaAppSecret}))
+	s.plivoSecretARN = s.sm.Put("bench/plivo", mustJSON(map[string]string{"auth_id": plivoAuthID, "auth_token": plivoAuthToken}))
+	key, err := session.NewKey("bench")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := session.Keyset{}.Rotate(key, 0)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := keys.SecretString()
+	if err != nil {
+		return nil, err
+	}
+	s.sessionSecretARN = s.sm.Put("bench/session-keys", raw)
+	s.minter = &session.Minter{Keys: session.StaticKeys(keys), TTL: 15 * time.Minute}
+	s.smURL = s.serve(s.sm)
+	s.bus = eventbridgesim.New(benchBus)
+	s.busURL = s.serve(s.bus)
+
+	s.slow = s.upstreams(metaLatency, plivoLatency)
+	s.fast = s.upstreams(0, 0)
+
+	// Any AWS service without its own endpoint variable is sent here, where
+	// nothing answers, so no function can reach real AWS from the bench.
+	s.blackhole, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := s.blackhole.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return s, nil
+}
+
+func (s *stack) upstreams(metaLatency, plivoLatency time.Duration) upstreams {
+	u := upstreams{
+		meta:  metasim.New(metasim.Config{AppID: metaAppID, AppSecret: metaAppSecret, Latency: metaLatency, CodeTTL: 10 * time.Minute}),
+		plivo: plivosim.New(plivosim.Config{AuthID: plivoAuthID, AuthToken: plivoAuthToken, Latency: plivoLatency}),
+	}
+	u.metaURL = s.serve(s.tracker.timed(callMeta, u.meta.Handler()))
+	u.plivoURL = s.serve(s.tracker.timed(callPlivo, u.plivo.Handler()))
+	return u
+}
+
+func (s *stack) serve(h http.Handler) string {
+	srv := httptest.NewServer(h)
+	s.servers = append(s.servers, srv)
+	return srv.URL
+}
+
+func (s *stack) close() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+	if s.blackhole != nil {
+		s.blackhole.Close()
+	}
+	if s.proxy != nil {
+		s.proxy.Close()
+	}
+	if s.db != nil {
+		s.db.Stop()
+	}
+}
+
+// awsEnviron points the AWS SDK at the local stand-ins with dummy
+// credentials, and every other AWS service at the black hole.
+func (s *stack) awsEnviron() []string {
+	return []string{
+		"AWS_ENDPOINT_URL=http://" + s.blackhole.Addr().String(),
+		"AWS_ENDPOINT_URL_DYNAMODB=" + s.proxy.URL(),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.smURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + s.busURL,
+		"AWS_ACCESS_KEY_ID=" + testenv.DummyAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + testenv.DummySecretAccessKey,
+		"AWS_REGION=" + testenv.Region,
+		"AWS_DEFAULT_REGION=" + testenv.Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-credentials"),
+	}
+}
+
+// signupEnviron is the signup and resume functions' configuration, as
+// template.yaml sets it, against u.
+func (s *stack) signupEnviron(u upstreams) map[string]string {
+	return map[string]string{
+		"TABLE_NAME":         s.table,
+		"META_SECRET_ID":     s.metaSecretARN,
+		"PLIVO_SECRET_ID":    s.plivoSecretARN,
+		"META_GRAPH_URL":     u.metaURL,
+		"META_GRAPH_VERSION": graphVersion,
+		"PLIVO_API_URL":      u.plivoURL,
+		"SECRETS_TTL":        "5m",
+		"RETRY_BASE_DELAY":   "30s",
+		"RETRY_MAX_DELAY":    "15m",
+		"RETRY_MAX_ATTEMPTS": "12",
+		"RETRY_MAX_AGE":      "24h",
+		"RESUME_BATCH_SIZE":  "25",
+	}
+}
+
+// callbacksEnviron is the callback receiver's configuration.
+func (st *stack) callbacksEnviron() map[string]string {
+	return map[string]string{
+		"TABLE_NAME": st.table, "DEDUP_TABLE_NAME": st.dedup, "EVENT_BUS_NAME": benchBus,
+		"CALLBACK_PUBLIC_URL": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/webhooks/plivo/whatsapp",
+		"PLIVO_SECRET_ID":     st.plivoSecretARN, "SECRETS_TTL": "5m",
+	}
+}
+
+// counters is a snapshot of every call counter of the stack.
+type counters struct {
+	dynamo map[string]int // by operation, "" for all
+	sm     int            // GetSecretValue
+	meta   map[string]int // by endpoint
+	plivo  int            // Embedded Signup calls
+}
+
+var dynamoOps = []string{"", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "GetItem", "Query", "Scan", "BatchGetItem"}
+
+var metaEndpoints = []string{metasim.EndpointOAuth, metasim.EndpointDebugToken, metasim.EndpointPhoneNumbers, metasim.EndpointOwner, metasim.EndpointOther}
+
+func (s *stack) snapshot() counters {
+	c := counters{dynamo: map[string]int{}, meta: map[string]int{}, sm: s.sm.Calls("GetSecretValue")}
+	for _, op := range dynamoOps {
+		c.dynamo[op] = s.proxy.Requests(op)
+	}
+	for _, u := range []upstreams{s.slow, s.fast} {
+		for _, e := range metaEndpoints {
+			c.meta[e] += u.meta.Calls(e)
+		}
+		c.plivo += u.plivo.SignupCalls()
+	}
+	return c
+}
+
+// calls is what happened between two snapshots.
+type calls struct {
+	writes, reads, dynamoAll int
+	byOp                     map[string]int
+	sm, meta, plivo          int
+}
+
+func (c counters) since(old counters) calls {
+	d := calls{byOp: map[string]int{}}
+	for _, op := range dynamoOps {
+		n := c.dynamo[op] - old.dynamo[op]
+		if op == "" {
+			d.dynamoAll = n
+			continue
+		}
+		if n > 0 {
+			d.byOp[op] = n
+		}
+		switch op {
+		case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems":
+			d.writes += n
+		default:
+			d.reads += n
+		}
+	}
+	for _, e := range metaEndpoints {
+		d.meta += c.meta[e] - old.meta[e]
+	}
+	d.sm = c.sm - old.sm
+	d.plivo = c.plivo - old.plivo
+	return d
+}
+
+// SampleHeader carries a signup's sample ID from the upstream HTTP client
+// to the simulators, which add their handler's interval to that sample.
+const SampleHeader = "X-Bench-Sample"
+
+// sample is the calls one signup waited on: the server-side interval of
+// each Meta and Plivo call, and the client-side interval of each DynamoDB
+// and Secrets Manager round trip.
+type sample struct {
+	id string
+	spans
+}
+
+type sampleKey struct{}
+
+// tracker attributes upstream and AWS calls to the signup that caused
+// them. A caller that runs one signup at a time and cannot tag requests (a
+// function binary) opens an untagged sample, which collects every call
+// that names no sample.
+type tracker struct {
+	epoch    time.Time // intervals are offsets from it, on the monotonic clock
+	seq      atomic.Uint64
+	mu       sync.Mutex
+	m        map[string]*sample
+	untagged atomic.Pointer[sample]
+}
+
+func newTracker() *tracker { return &tracker{epoch: time.Now(), m: map[string]*sample{}} }
+
+// now is the tracker's clock.
+func (t *tracker) now() time.Duration { return time.Since(t.epoch) }
+
+// begin returns ctx carrying a new sample; end forgets it.
+func (t *tracker) begin(ctx context.Context) (context.Context, *sample) {
+	s := &sample{id: strconv.FormatUint(t.seq.Add(1), 10)}
+	t.mu.Lock()
+	t.m[s.id] = s
+	t.mu.Unlock()
+	return context.WithValue(ctx, sampleKey{}, s), s
+}
+
+func (t *tracker) end(s *sample) {
+	t.mu.Lock()
+	delete(t.m, s.id)
+	t.mu.Unlock()
+}
+
+// openUntagged starts collecting the calls that name no sample into a new
+// sample, until closeUntagged.
+func (t *tracker) openUntagged() *sample {
+	s := &sample{}
+	t.untagged.Store(s)
+	return s
+}
+
+func (t *tracker) closeUntagged() { t.untagged.Store(nil) }
+
+// lookup is the sample named id, or the untagged one if id is empty.
+func (t *tracker) lookup(id string) *sample {
+	if id == "" {
+		return t.untagged.Load()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[id]
+}
+
+// timed wraps a simulator's handler: the interval spent inside it is an
+// upstream call of the signup named by SampleHeader.
+func (t *tracker) timed(kind callKind, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := t.now()
+		h.ServeHTTP(w, r)
+		if s := t.lookup(r.Header.Get(SampleHeader)); s != nil {
+			s.add(kind, start, t.now())
+		}
+	})
+}
+
+// tagTransport names the signup of each upstream request in SampleHeader.
+type tagTransport struct{ base http.RoundTripper }
+
+func (t tagTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
+		r = r.Clone(r.Context())
+		r.Header.Set(SampleHeader, s.id)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// upstreamHTTPClient mirrors shared/app/clients' upstream client (a clone of the
+// default transport, 16 idle connections per host, 90 s idle timeout, 10 s
+// timeout) with the sample tag added.
+func upstreamHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: tagTransport{t}, Timeout: 10 * time.Second}
+}
+
+// timedAWS times the AWS SDK's HTTP round trips per signup: DynamoDB
+// (through the proxy) and Secrets Manager, told apart by X-Amz-Target.
+type timedAWS struct {
+	base    aws.HTTPClient
+	tracker *tracker
+}
+
+func (c timedAWS) Do(r *http.Request) (*http.Response, error) {
+	start := c.tracker.now()
+	resp, err := c.base.Do(r)
+	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
+		kind := callDynamo
+		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.") {
+			kind = callSecrets
+		}
+		s.add(kind, start, c.tracker.now())
+	}
+	return resp, err
+}
+
+// timedFront is a reverse proxy in front of the counting proxy that adds
+// the interval of every DynamoDB request through it to the tracker's
+// untagged sample, as a function binary's SDK sees it (less the loopback
+// hop).
+type timedFront struct {
+	url string
+}
+
+func (st *stack) dynamoFront() *timedFront {
+	if st.front != nil {
+		return st.front
+	}
+	target, _ := url.Parse(st.proxy.URL())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	f := &timedFront{}
+	t := st.tracker
+	f.url = st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := t.now()
+		rp.ServeHTTP(w, r)
+		if s := t.untagged.Load(); s != nil {
+			s.add(callDynamo, start, t.now())
+		}
+	}))
+	st.front = f
+	return f
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// javaPID finds the DynamoDB Local process listening at endpoint, to read
+// its CPU time; 0 when it cannot be told.
+func javaPID(endpoint string) int {
+	_, port, _ := strings.Cut(strings.TrimPrefix(endpoint, "http://127.0.0.1"), ":")
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		for i, a := range args {
+			if a == "-port" && i+1 < len(args) && args[i+1] == port && strings.Contains(string(b), "DynamoDBLocal.jar") {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// procStat is what /proc/<pid> says of a process's CPU and memory.
+type procStat struct {
+	cpu     time.Duration // user + system
+	peakRSS int64         // VmHWM, bytes
+	rss     int64         // VmRSS, bytes
+}
+
+// clockTick is USER_HZ, 100 on every Linux that Lambda or CI runs.
+const clockTick = 10 * time.Millisecond
+
+func readProc(pid int) procStat {
+	var st procStat
+	if pid <= 0 {
+		return st
+	}
+	dir := filepath.Join("/proc", strconv.Itoa(pid))
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return st
+	}
+	// Fields after the command, which is in parentheses and may hold spaces.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) > 12 {
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		st.cpu = time.Duration(utime+stime) * clockTick
+	}
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return st
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "VmHWM":
+			st.peakRSS = kb << 10
+		case "VmRSS":
+			st.rss = kb << 10
+		}
+	}
+	return st
+}
+
+// pidOf finds the running process whose executable is binary.
+func pidOf(binary string) (int, error) {
+	real, err := filepath.EvalSymlinks(binary)
+	if err != nil {
+		real = binary
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range procs {
+		target, err := os.Readlink(exe)
+		if err != nil || (target != binary && target != real) {
+			continue
+		}
+		return strconv.Atoi(filepath.Base(filepath.Dir(exe)))
+	}
+	return 0, fmt.Errorf("no running process of %s", binary)
+}

@@ -1,0 +1,716 @@
+// Package binaries runs the functions' real bootstrap binaries under the
+// Lambda Runtime Interface Emulator (aws-lambda-rie), with the environment
+// template.yaml gives them, against DynamoDB Local and the Meta, Plivo and
+// Secrets Manager simulators. Its test invokes every file in events/ and
+// measures cold starts; `make invoke` (infra/cmd/invoke) uses the same Stack,
+// so a manual invocation sees exactly what the test sees.
+//
+// Every AWS call a binary makes goes through a recorder, so the test can
+// hold the calls against the IAM statements the template grants.
+package binaries
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/techprovider/wa-onboarding/infra/sam"
+	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/session"
+)
+
+// Placeholders in the bodies of events/ that PrepareEvent replaces:
+// CodePlaceholder with a fresh single-use code from the Meta simulator,
+// SessionPlaceholder with an onboarding-session token for the body's
+// client_ref, signed with the stack's session key.
+const (
+	CodePlaceholder    = "SIM_CODE"
+	SessionPlaceholder = "SIM_SESSION"
+)
+
+// Records Seed writes; events/ refers to these IDs.
+const (
+	BusinessID         = "101000000000001"
+	OnboardedWABA      = "102000000000002"
+	OnboardedPhone     = "103000000000002"
+	OnboardedClientRef = "customer-2"
+	ConflictWABA       = "102000000000003"
+	ConflictPhone      = "103000000000003"
+	DueWABA            = "102000000000004"
+	DuePhone           = "103000000000004"
+)
+
+// Credentials of the simulated Meta app and Plivo account. They are fake,
+// but the test treats them as secrets: no function log may show them.
+const (
+	MetaAppID    = "100000000000001"
+	MetaConfigID = "100000000000002"
+	// PlivoSolutionID is the Multi-Partner Solution the page launches with.
+	PlivoSolutionID = "300000000000003"
+	MetaAppSecret   = "sim-meta-app-secret-5b1f0c77"
+	PlivoAuthID     = "MASIMULATEDACCOUNT01"
+	PlivoAuthToken  = "sim-plivo-auth-token-9d2e41aa"
+)
+
+// Parameters are the template parameters a deploy must give, with the
+// simulated app's values.
+var Parameters = map[string]string{"MetaAppId": MetaAppID, "MetaConfigId": MetaConfigID, "PlivoSolutionId": PlivoSolutionID}
+
+// Logical IDs of the resources function environments refer to.
+const (
+	tableID       = "SignupTable"
+	metaSecretID  = "MetaAppSecret"
+	plivoSecretID = "PlivoCredentialsSecret"
+	sessionKeysID = "SessionKeysSecret"
+)
+
+// Stack is DynamoDB Local with every table of the template, the three
+// simulators holding every secret of the template, and the function
+// binaries built on demand.
+type Stack struct {
+	Root     string
+	Template *sam.Template
+	DynamoDB *testenv.DynamoDB
+	Dynamo   *dynamodb.Client
+	// Tables maps each AWS::DynamoDB::Table logical ID to its local table;
+	// Table is the signup table's.
+	Tables map[string]string
+	Table  string
+	Meta   *metasim.Server
+	Plivo  *plivosim.Server
+	// Secrets holds every AWS::SecretsManager::Secret of the template;
+	// SecretARNs maps their logical IDs to the simulated ARNs.
+	Secrets    *secretsmanagersim.Server
+	SecretARNs map[string]string
+	// Events is EventBridge with every AWS::Events::EventBus of the
+	// template; Buses maps their logical IDs to the local bus names.
+	Events   *eventbridgesim.Server
+	Buses    map[string]string
+	MetaURL  string
+	PlivoURL string
+	// MetaSecretARN and PlivoSecretARN are the upstream secrets' ARNs.
+	MetaSecretARN, PlivoSecretARN string
+
+	sessionKeys *session.Keyset
+	buildDir    string
+	servers     []*httptest.Server
+
+	mu       sync.Mutex
+	binaries map[string]string              // package path -> binary
+	calls    map[string]map[string]struct{} // logical ID -> "action resource"
+}
+
+// Start brings up the stack for the repository at root; builds go to
+// buildDir. Close it when done.
+func Start(ctx context.Context, root, buildDir string) (s *Stack, err error) {
+	s = &Stack{Root: root, buildDir: buildDir, binaries: map[string]string{}, calls: map[string]map[string]struct{}{},
+		Tables: map[string]string{}, SecretARNs: map[string]string{}, Buses: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+	s.Template, err = sam.Load(filepath.Join(root, "template.yaml"), sam.WithParameters(Parameters))
+	if err != nil {
+		return nil, err
+	}
+	s.DynamoDB, err = testenv.StartDynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.Dynamo = testenv.DynamoClient(ctx, s.DynamoDB.Endpoint)
+	suffix := randomHex(4)
+	for _, id := range s.Template.Tables() {
+		name := id + "-rie-" + suffix
+		if err := testenv.CreateTableFrom(ctx, s.Dynamo, id, name); err != nil {
+			return nil, err
+		}
+		s.Tables[id] = name
+	}
+	if s.Table = s.Tables[tableID]; s.Table == "" {
+		return nil, fmt.Errorf("binaries: template.yaml has no %s", tableID)
+	}
+
+	// Upstreams answer at once: the cold start measured is the function's.
+	s.Meta = metasim.New(metasim.Config{AppID: MetaAppID, AppSecret: MetaAppSecret})
+	s.Plivo = plivosim.New(plivosim.Config{AuthID: PlivoAuthID, AuthToken: PlivoAuthToken})
+	s.Secrets = secretsmanagersim.New()
+	for _, id := range s.Template.Resources("AWS::SecretsManager::Secret") {
+		value, err := s.secretValue(id)
+		if err != nil {
+			return nil, err
+		}
+		s.SecretARNs[id] = s.Secrets.Put("rie/"+id, value)
+		if id == sessionKeysID {
+			ks, err := session.ParseKeyset(value)
+			if err != nil {
+				return nil, fmt.Errorf("binaries: %s: %w", id, err)
+			}
+			s.sessionKeys = &ks
+		}
+	}
+	s.MetaSecretARN, s.PlivoSecretARN = s.SecretARNs[metaSecretID], s.SecretARNs[plivoSecretID]
+	for _, id := range s.Template.Resources("AWS::Events::EventBus") {
+		s.Buses[id] = "rie-" + id
+	}
+	s.Events = eventbridgesim.New(slices.Collect(maps.Values(s.Buses))...)
+	s.MetaURL = s.serve(s.Meta.Handler())
+	s.PlivoURL = s.serve(s.Plivo.Handler())
+	return s, nil
+}
+
+// secretValue is what a secret of the template holds locally: the
+// simulated upstream credentials, or what CloudFormation would create from
+// the template's SecretString or GenerateSecretString.
+func (s *Stack) secretValue(id string) (string, error) {
+	switch id {
+	case metaSecretID:
+		return mustJSON(map[string]string{"app_id": MetaAppID, "app_secret": MetaAppSecret}), nil
+	case plivoSecretID:
+		return mustJSON(map[string]string{"auth_id": PlivoAuthID, "auth_token": PlivoAuthToken}), nil
+	}
+	p, _ := s.Template.Raw(id)["Properties"].(map[string]any)
+	if v, ok := p["SecretString"].(string); ok {
+		return v, nil
+	}
+	gen, ok := p["GenerateSecretString"].(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("binaries: secret %s has neither SecretString nor GenerateSecretString", id)
+	}
+	length := 32
+	if n, ok := gen["PasswordLength"].(float64); ok {
+		length = int(n)
+	}
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, length)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alnum[int(b[i])%len(alnum)]
+	}
+	tmpl, _ := gen["SecretStringTemplate"].(string)
+	key, _ := gen["GenerateStringKey"].(string)
+	if tmpl == "" || key == "" {
+		return string(b), nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(tmpl), &obj); err != nil {
+		return "", fmt.Errorf("binaries: secret %s: SecretStringTemplate: %w", id, err)
+	}
+	obj[key] = string(b)
+	return mustJSON(obj), nil
+}
+
+// Close stops everything Start started. Functions must be stopped first.
+func (s *Stack) Close() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+	if s.DynamoDB != nil {
+		s.DynamoDB.Stop()
+	}
+}
+
+func (s *Stack) serve(h http.Handler) string {
+	srv := httptest.NewServer(h)
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	return srv.URL
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Seed writes the records the replay, conflict, status and resume events
+// expect. Records already there are left alone.
+func (s *Stack) Seed(ctx context.Context) error {
+	store := &dynamo.Store{Client: s.Dynamo, Table: s.Table}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	onboarded := func(waba, phone, ref string) *onboarding.Record {
+		r := &onboarding.Record{
+			WABAID: waba, State: onboarding.StateOnboarded, PhoneNumberID: phone, BusinessID: BusinessID,
+			ClientRef: ref, DisplayPhoneNumber: "+1 555-010-" + phone[len(phone)-4:], RequestID: "seed",
+			CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour), VerifiedAt: now.Add(-time.Hour),
+			OnboardedAt: now.Add(-time.Hour), PlivoAttempts: 1, PlivoAPIID: "seed-" + waba,
+		}
+		r.PayloadHash = r.Identity().Hash()
+		r.PlivoPayloadHash = r.PayloadHash
+		return r
+	}
+	due := &onboarding.Record{
+		WABAID: DueWABA, State: onboarding.StateVerified, PhoneNumberID: DuePhone, BusinessID: BusinessID,
+		ClientRef: "customer-4", DisplayPhoneNumber: "+1 555-010-0004", RequestID: "seed",
+		LockOwner: "seed", LockExpiresAt: now.Add(-time.Minute), CreatedAt: now.Add(-2 * time.Minute),
+		UpdatedAt: now.Add(-time.Minute), VerifiedAt: now.Add(-2 * time.Minute), PlivoAttempts: 1,
+		NextRetryAt: now.Add(-time.Minute), LastError: onboarding.ReasonPlivoServerError,
+	}
+	due.PayloadHash = due.Identity().Hash()
+	due.PlivoPayloadHash = due.PayloadHash
+	for _, r := range []*onboarding.Record{
+		onboarded(OnboardedWABA, OnboardedPhone, OnboardedClientRef),
+		onboarded(ConflictWABA, ConflictPhone, "customer-3"),
+		due,
+	} {
+		if _, err := store.Acquire(ctx, r, now); err != nil && !errors.Is(err, onboarding.ErrConditionFailed) {
+			return fmt.Errorf("binaries: seed %s: %w", r.WABAID, err)
+		}
+	}
+	return nil
+}
+
+// Build builds a function (its logical ID) or any main package (a path
+// such as ./infra/e2e/binaries/testdata/hello) the way testenv.BuildFunction
+// does, once per Stack.
+func (s *Stack) Build(ctx context.Context, fnOrPkg string) (string, error) {
+	pkg := fnOrPkg
+	if !strings.Contains(pkg, "/") {
+		pkg = "./" + FunctionDir(pkg)
+	}
+	s.mu.Lock()
+	bin, ok := s.binaries[pkg]
+	s.mu.Unlock()
+	if ok {
+		return bin, nil
+	}
+	bin, err := testenv.BuildFunction(ctx, pkg, s.buildDir)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.binaries[pkg] = bin
+	s.mu.Unlock()
+	return bin, nil
+}
+
+// FunctionDir maps a logical ID to its folder: SignupFunction is
+// functions/signup.
+func FunctionDir(logicalID string) string {
+	return "functions/" + strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
+}
+
+// LogicalID maps a folder name (signup) or a logical ID to the logical ID.
+func LogicalID(name string) string {
+	if strings.HasSuffix(name, "Function") {
+		return name
+	}
+	name = filepath.Base(name)
+	return strings.ToUpper(name[:1]) + name[1:] + "Function"
+}
+
+// Environment returns the environment the template gives a function, with
+// references to the stack's resources resolved to the local ones and the
+// upstream URLs pointed at the simulators.
+func (s *Stack) Environment(logicalID string) (map[string]string, error) {
+	f, err := s.Template.Function(logicalID)
+	if err != nil {
+		return nil, err
+	}
+	refs := map[string]string{
+		"AWS::Region": testenv.Region, "AWS::AccountId": "000000000000", "AWS::Partition": "aws",
+		"AWS::StackName": "wa-onboarding-rie", "AWS::URLSuffix": "amazonaws.com",
+	}
+	maps.Copy(refs, s.Tables)
+	maps.Copy(refs, s.SecretARNs)
+	maps.Copy(refs, s.Buses)
+	env := map[string]string{}
+	for k, v := range f.Environment {
+		env[k] = os.Expand(v, func(ref string) string {
+			if r, ok := refs[ref]; ok {
+				return r
+			}
+			// Anything else (the API's ID, a rule SAM generates) has no
+			// local counterpart: a recognisable stand-in name.
+			return standIn(ref)
+		})
+	}
+	for k, v := range map[string]string{"META_GRAPH_URL": s.MetaURL, "PLIVO_API_URL": s.PlivoURL} {
+		if _, ok := env[k]; ok {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// standIn is the local name of a resource the stack does not create:
+// ${ResumeFunctionSchedule} is rie-ResumeFunctionSchedule.
+func standIn(ref string) string { return "rie-" + strings.TrimSuffix(ref, ".Arn") }
+
+// Function is one function binary running under the emulator.
+type Function struct {
+	LogicalID string
+	Binary    string
+	*testenv.RIE
+}
+
+// StartFunction builds a function and starts it under the emulator with its
+// template environment, its timeout and memory size, and AWS endpoints that
+// record its calls. The function itself starts on the first Invoke.
+func (s *Stack) StartFunction(ctx context.Context, logicalID string) (*Function, error) {
+	return s.StartFunctionWith(ctx, logicalID)
+}
+
+// StartFunctionWith is StartFunction with overrides ("KEY=value") added
+// last to the environment, where they win: a test's shorter
+// AWS_LAMBDA_FUNCTION_TIMEOUT, which the emulator applies, for one.
+func (s *Stack) StartFunctionWith(ctx context.Context, logicalID string, overrides ...string) (*Function, error) {
+	bin, err := s.Build(ctx, logicalID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.Template.Function(logicalID)
+	if err != nil {
+		return nil, err
+	}
+	env, err := s.Environment(logicalID)
+	if err != nil {
+		return nil, err
+	}
+	vars := s.DynamoDB.Environ()
+	vars = append(vars,
+		"AWS_ENDPOINT_URL_DYNAMODB="+s.serve(s.recordDynamoDB(logicalID)),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+s.serve(s.recordSecrets(logicalID)),
+		"AWS_ENDPOINT_URL_EVENTBRIDGE="+s.serve(s.recordEvents(logicalID)),
+		// Any other service lands here: noted, and refused at once rather
+		// than sent to AWS.
+		"AWS_ENDPOINT_URL="+s.serve(s.recordOther(logicalID)),
+		// The emulator applies the timeout, so ctx.Deadline() is what Lambda's is.
+		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize),
+		"AWS_LAMBDA_LOG_FORMAT="+f.LogFormat,
+		"AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
+	)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		vars = append(vars, k+"="+env[k])
+	}
+	vars = append(vars, overrides...)
+	rie, err := testenv.StartRIE(ctx, bin, vars)
+	if err != nil {
+		return nil, err
+	}
+	return &Function{LogicalID: logicalID, Binary: bin, RIE: rie}, nil
+}
+
+// StartBinary runs any built binary under the emulator with only the
+// emulator's base environment (the hello-world function, for one).
+func (s *Stack) StartBinary(ctx context.Context, bin string) (*Function, error) {
+	rie, err := testenv.StartRIE(ctx, bin, []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=3", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128"})
+	if err != nil {
+		return nil, err
+	}
+	return &Function{LogicalID: filepath.Base(filepath.Dir(bin)), Binary: bin, RIE: rie}, nil
+}
+
+func (s *Stack) record(logicalID, call string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls[logicalID] == nil {
+		s.calls[logicalID] = map[string]struct{}{}
+	}
+	s.calls[logicalID][call] = struct{}{}
+}
+
+// Calls returns the AWS calls a function has made, as "action resource"
+// with resources named the way template.yaml names them.
+func (s *Stack) Calls(logicalID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.calls[logicalID]))
+	for c := range s.calls[logicalID] {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// recordDynamoDB is a reverse proxy to DynamoDB Local that notes each
+// operation and the table or index it names.
+func (s *Stack) recordDynamoDB(logicalID string) http.Handler {
+	target, _ := url.Parse(s.DynamoDB.Endpoint)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			TableName, IndexName string
+			// TransactItems: IAM authorises each item by its action
+			// (Put needs dynamodb:PutItem on its table, and so on).
+			TransactItems []map[string]struct{ TableName string }
+		}
+		_ = json.Unmarshal(body, &in)
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
+		resource := func(table, index string) string {
+			res := "table/" + table
+			for id, name := range s.Tables {
+				if table == name {
+					res = "${" + id + ".Arn}"
+				}
+			}
+			if index != "" {
+				res += "/index/" + index
+			}
+			return res
+		}
+		if op == "TransactWriteItems" {
+			actions := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+			for _, item := range in.TransactItems {
+				for kind, target := range item {
+					s.record(logicalID, "dynamodb:"+actions[kind]+" "+resource(target.TableName, ""))
+				}
+			}
+		} else {
+			s.record(logicalID, "dynamodb:"+op+" "+resource(in.TableName, in.IndexName))
+		}
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// recordSecrets serves the Secrets Manager simulator, noting each operation
+// and the secret it names.
+func (s *Stack) recordSecrets(logicalID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct{ SecretId string }
+		_ = json.Unmarshal(body, &in)
+		res := "secret/" + in.SecretId
+		for id, arn := range s.SecretARNs {
+			if in.SecretId == arn {
+				res = "${" + id + "}"
+			}
+		}
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
+		s.record(logicalID, "secretsmanager:"+op+" "+res)
+		s.Secrets.ServeHTTP(w, r)
+	})
+}
+
+// recordEvents serves the EventBridge simulator, noting the bus each
+// PutEvents entry names, or the rule another operation names.
+func (s *Stack) recordEvents(logicalID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var in struct {
+			Name    string
+			Entries []struct{ EventBusName string }
+		}
+		_ = json.Unmarshal(body, &in)
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.")
+		for _, e := range in.Entries {
+			res := "event-bus/" + e.EventBusName
+			for id, name := range s.Buses {
+				if e.EventBusName == name || strings.HasSuffix(e.EventBusName, "/"+name) {
+					res = "${" + id + ".Arn}"
+				}
+			}
+			s.record(logicalID, "events:"+op+" "+res)
+		}
+		if in.Name != "" {
+			// DescribeRule and its kind name a rule, not a bus.
+			s.record(logicalID, "events:"+op+" ${"+strings.TrimPrefix(in.Name, "rie-")+".Arn}")
+		}
+		s.Events.ServeHTTP(w, r)
+	})
+}
+
+// recordOther answers the calls to AWS services the stack does not
+// simulate with an error, noting the operation.
+func (s *Stack) recordOther(logicalID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := r.Header.Get("X-Amz-Target")
+		if op == "" {
+			op = r.Method + " " + r.Host + r.URL.Path
+		}
+		s.record(logicalID, "unsimulated:"+op+" *")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"__type":"UnknownOperationException","message":"not simulated by infra/e2e/binaries"}`)
+	})
+}
+
+// FunctionFor returns the logical ID of the function an events/ file is
+// for: the template route named by an HTTP event's routeKey, the scheduled
+// function for an EventBridge scheduled event, and otherwise (an event for
+// a function invoked directly) the function the file name starts with:
+// doctor-report.json is for DoctorFunction.
+func (s *Stack) FunctionFor(file string, event []byte) (string, error) {
+	var ev struct {
+		RouteKey   string   `json:"routeKey"`
+		Source     string   `json:"source"`
+		DetailType string   `json:"detail-type"`
+		Resources  []string `json:"resources"`
+	}
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return "", fmt.Errorf("binaries: %s is not JSON: %w", file, err)
+	}
+	switch {
+	case ev.RouteKey != "":
+		for _, r := range s.Template.Routes() {
+			if r.Key() == ev.RouteKey {
+				return r.Function, nil
+			}
+		}
+		return "", fmt.Errorf("binaries: %s: no template route %q", file, ev.RouteKey)
+	case ev.Source == "aws.events" && ev.DetailType == "Scheduled Event":
+		scheds := s.Template.Schedules()
+		for _, sc := range scheds {
+			for _, res := range ev.Resources {
+				if strings.Contains(res, sc.Function) {
+					return sc.Function, nil
+				}
+			}
+		}
+		if len(scheds) == 1 {
+			return scheds[0].Function, nil
+		}
+		return "", fmt.Errorf("binaries: %s: cannot tell which scheduled function it is for", file)
+	}
+	prefix, _, _ := strings.Cut(filepath.Base(file), "-")
+	id := LogicalID(strings.TrimSuffix(prefix, ".json"))
+	if slices.Contains(s.Template.Functions(), id) {
+		return id, nil
+	}
+	return "", fmt.Errorf("binaries: %s is neither an HTTP API nor a scheduled event, and no function %s is in the template", file, id)
+}
+
+// PrepareEvent returns event with the placeholders in its body replaced:
+// CodePlaceholder by a fresh code, issued by the Meta simulator for the
+// WABA, business and phone number the body names, and SessionPlaceholder by
+// a session token for the body's client_ref. Other events come back as
+// they are.
+func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, fmt.Errorf("binaries: event is not JSON: %w", err)
+	}
+	body, ok := ev["body"].(string)
+	if !ok {
+		return event, nil
+	}
+	b64, _ := ev["isBase64Encoded"].(bool)
+	if b64 {
+		raw, err := base64.StdEncoding.DecodeString(body)
+		if err != nil {
+			return event, nil // the function's own answer is what is tested
+		}
+		body = string(raw)
+	}
+	if !strings.Contains(body, CodePlaceholder) && !strings.Contains(body, SessionPlaceholder) {
+		return event, nil
+	}
+	var fields map[string]any
+	_ = json.Unmarshal([]byte(body), &fields)
+	str := func(k string) string { v, _ := fields[k].(string); return v }
+	if strings.Contains(body, SessionPlaceholder) {
+		if s.sessionKeys == nil {
+			return nil, fmt.Errorf("binaries: the event asks for %s but template.yaml has no %s", SessionPlaceholder, sessionKeysID)
+		}
+		ref := str("client_ref")
+		if ref == "" {
+			ref = "customer-rie"
+		}
+		m := &session.Minter{Keys: session.StaticKeys(*s.sessionKeys)}
+		iss, err := m.Mint(ctx, ref, 0)
+		if err != nil {
+			return nil, fmt.Errorf("binaries: mint a session for %q: %w", ref, err)
+		}
+		body = strings.ReplaceAll(body, SessionPlaceholder, iss.Token)
+	}
+	if strings.Contains(body, CodePlaceholder) {
+		grant := metasim.Grant{WABAID: str("waba_id"), BusinessID: str("business_id")}
+		if grant.BusinessID == "" {
+			grant.BusinessID = BusinessID
+		}
+		if p := str("phone_number_id"); p != "" {
+			grant.PhoneNumbers = []metasim.PhoneNumber{{ID: p, DisplayPhoneNumber: "+1 555-010-" + p[max(0, len(p)-4):], VerifiedName: "Customer " + grant.WABAID}}
+		}
+		body = strings.ReplaceAll(body, CodePlaceholder, s.Meta.IssueCode(grant))
+	}
+	if b64 {
+		ev["body"] = base64.StdEncoding.EncodeToString([]byte(body))
+	} else {
+		ev["body"] = body
+	}
+	if h, ok := ev["headers"].(map[string]any); ok {
+		if _, ok := h["content-length"]; ok {
+			h["content-length"] = strconv.Itoa(len(body))
+		}
+	}
+	return json.Marshal(ev)
+}
+
+// PeakRSS returns the peak resident set size, in bytes, of the running
+// process of binary (VmHWM), or false when it is not running or the
+// platform has no /proc.
+func PeakRSS(binary string) (int64, bool) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range procs {
+		target, err := os.Readlink(exe)
+		if err != nil || target != binary {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(exe), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				if err == nil {
+					return kb * 1024, true
+				}
+			}
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,211 @@
+// Package makefile holds the Makefile to what its users read: `make help`
+// names the variables each target requires, a missing one is named as a
+// Make variable before any tool runs, every recipe passes a variable to the
+// flag of the same name (which infra/makevar relies on to name settings in
+// errors), `make deploy` explains a missing SAM CLI or region, and
+// `make test` runs the linters.
+package makefile
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/techprovider/wa-onboarding/infra/makevar"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+)
+
+// makeCmd runs make at the repository root with a clean environment: no
+// variable of the user's (WABA, AWS_REGION...) leaks into the test.
+func makeCmd(t *testing.T, env []string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"-C", testenv.RepoRoot(), "--no-print-directory"}, args...)...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent"}, env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// makefile returns the Makefile's lines.
+func makefile(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+var (
+	targetLine  = regexp.MustCompile(`^([a-z][a-z-]*):`)
+	requireCall = regexp.MustCompile(`\$\(call require,([A-Z_ ]+)\)`)
+)
+
+// required maps each target that calls require to the variables it names.
+func required(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	target := ""
+	for _, line := range makefile(t) {
+		if m := targetLine.FindStringSubmatch(line); m != nil {
+			target = m[1]
+			continue
+		}
+		if m := requireCall.FindStringSubmatch(line); m != nil && strings.HasPrefix(line, "\t") {
+			out[target] = append(out[target], strings.Fields(m[1])...)
+		}
+	}
+	return out
+}
+
+func TestHelpNamesRequiredVariables(t *testing.T) {
+	t.Parallel()
+	req := required(t)
+	if len(req["demo-message"]) == 0 {
+		t.Fatalf("found no require call for demo-message: %v", req)
+	}
+	help, _, err := makeCmd(t, nil, "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(help, "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			lines[f[0]] = l
+		}
+	}
+	for target, vars := range req {
+		line, ok := lines[target]
+		if !ok {
+			t.Errorf("make help does not list %s", target)
+			continue
+		}
+		_, after, ok := strings.Cut(line, "required:")
+		after, _, _ = strings.Cut(after, "optional:")
+		if !ok {
+			t.Errorf("make help for %s says nothing is required; it requires %v:\n%s", target, vars, line)
+			continue
+		}
+		for _, v := range vars {
+			if !strings.Contains(after, v+"=") {
+				t.Errorf("make help for %s does not list %s= as required:\n%s", target, v, line)
+			}
+		}
+	}
+}
+
+func TestMissingVariableNamedBeforeAnythingRuns(t *testing.T) {
+	t.Parallel()
+	for target, vars := range required(t) {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			// -n: should the check ever be lost, nothing is run for real.
+			stdout, stderr, err := makeCmd(t, nil, "-n", target)
+			if err == nil {
+				t.Fatalf("make %s without %v succeeded:\n%s", target, vars, stdout)
+			}
+			for _, v := range vars {
+				if !strings.Contains(stderr, v+"=") {
+					t.Errorf("make %s: the error does not name %s=:\n%s", target, v, stderr)
+				}
+			}
+			if strings.Contains(stdout, "go run") {
+				t.Errorf("make %s started the tool before checking its variables:\n%s", target, stdout)
+			}
+			// With them set, the same target gets to its command.
+			var env []string
+			for _, v := range vars {
+				env = append(env, v+"=1")
+			}
+			if stdout, stderr, err := makeCmd(t, env, "-n", target); err != nil || !strings.Contains(stdout, "go run") {
+				t.Errorf("make -n %s with %v = %v:\n%s%s", target, env, err, stdout, stderr)
+			}
+		})
+	}
+}
+
+// flagFromVariable matches a recipe passing a Make variable to a flag:
+// -waba "$(WABA)", -ttl "$(or $(TTL),15m)".
+var flagFromVariable = regexp.MustCompile(`-([a-z][a-z0-9-]*) "\$\((?:or \$\()?([A-Z_]+)\)`)
+
+func TestRecipeFlagsAreTheirVariables(t *testing.T) {
+	t.Parallel()
+	n := 0
+	lines := makefile(t)
+	for i, line := range lines {
+		// Recipes of the tools under infra/ (a command may continue on the
+		// next lines); not go build's own flags.
+		if !strings.HasPrefix(line, "\t") || !strings.Contains(line, "run ./infra/") && (i == 0 || !strings.HasSuffix(lines[i-1], "\\")) {
+			continue
+		}
+		for _, m := range flagFromVariable.FindAllStringSubmatch(line, -1) {
+			n++
+			if want := makevar.Variable(m[1]); m[2] != want {
+				t.Errorf("Makefile:%d passes %s to -%s: name the variable %s, so that errors naming %s= make sense", i+1, m[2], m[1], want, want)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("found only %d flag/variable pairs in the recipes", n)
+	}
+}
+
+func TestDeployChecksSAMAndRegion(t *testing.T) {
+	t.Parallel()
+	bin := t.TempDir()
+	log := filepath.Join(bin, "calls")
+	fake := filepath.Join(bin, "sam")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"$*\" >> "+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	_, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+filepath.Join(bin, "no-such-sam"))
+	if err == nil || !strings.Contains(stderr, "needs the AWS SAM CLI") || !strings.Contains(stderr, "docs/deploy.md") {
+		t.Errorf("without the SAM CLI: %v\n%s", err, stderr)
+	}
+
+	_, stderr, err = makeCmd(t, nil, "deploy", "SAM="+fake)
+	if err == nil || !strings.Contains(stderr, "no AWS region") {
+		t.Errorf("without a region: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(log); err == nil {
+		t.Error("sam ran without a region")
+	}
+
+	if _, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+fake, "CONFIG_ENV=prod"); err != nil {
+		t.Fatalf("with a region: %v\n%s", err, stderr)
+	}
+	calls, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "build --config-env prod\ndeploy --config-env prod --region eu-west-3\n"
+	if string(calls) != want {
+		t.Errorf("sam was called with\n%s\nwant\n%s", calls, want)
+	}
+}
+
+func TestTestRunsTheLinters(t *testing.T) {
+	t.Parallel()
+	// make -n still runs $(MAKE) lines, with -n passed on: nothing is linted.
+	stdout, stderr, err := makeCmd(t, nil, "-n", "test")
+	if err != nil {
+		t.Fatalf("make -n test: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"deps.sh actionlint cfnlint", ".cache/bin/actionlint", "cfn-lint template.yaml"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("make test does not run %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package sam_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// emitted are the metric names the code writes as EMF lines, with the
+// dimension names each may carry.
+var emitted = map[string][]string{
+	onboarding.MetricSignupStarted:          nil,
+	onboarding.MetricSignupOnboarded:        nil,
+	onboarding.MetricSignupPending:          {"Reason"},
+	onboarding.MetricSignupFailed:           {"Reason"},
+	onboarding.MetricSignupReplayed:         nil,
+	onboarding.MetricUpstreamLatency:        {"Service", "Operation"},
+	onboarding.MetricUpstreamError:          {"Service", "Operation", "Outcome"},
+	onboarding.MetricResumeAttempt:          nil,
+	onboarding.MetricResumeGaveUp:           {"Reason"},
+	onboarding.MetricStoreError:             {"Operation"},
+	onboarding.MetricMetaConfig:             nil,
+	onboarding.MetricSignupAwaitingCustomer: {"State"},
+	callbacks.MetricUnrouted:                nil,
+	callbacks.MetricPublishFailed:           nil,
+	callbacks.MetricPublished:               nil,
+	callbacks.MetricDuplicate:               nil,
+	callbacks.MetricSignatureInvalid:        nil,
+}
+
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// TestAlarmsWatchMetricsTheCodeEmits fails when an alarm on our namespace
+// names a metric or dimension no code writes: such an alarm never fires.
+func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	resources := child(doc.Content[0], "Resources")
+	alarms := map[string]bool{}
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		if child(res, "Type").Value != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		props := child(res, "Properties")
+		ns, metric := child(props, "Namespace").Value, child(props, "MetricName").Value
+		if ns == "AWS/SQS" && metric == "ApproximateNumberOfMessagesVisible" {
+			// A queue's depth: the lifecycle publisher's failure destination.
+			continue
+		}
+		if ns == "AWS/Lambda" {
+			if metric != "Errors" && metric != "Throttles" && metric != "IteratorAge" {
+				t.Errorf("%s: unexpected Lambda metric %s", name, metric)
+			}
+			continue
+		}
+		if ns != config.DefaultMetricsNamespace {
+			t.Errorf("%s: namespace %s is not the one the code writes to", name, ns)
+			continue
+		}
+		dims, ok := emitted[metric]
+		if !ok {
+			t.Errorf("%s: the code never emits metric %s", name, metric)
+			continue
+		}
+		alarms[metric] = true
+		if d := child(props, "Dimensions"); d != nil {
+			for _, item := range d.Content {
+				dim := child(item, "Name").Value
+				found := false
+				for _, want := range dims {
+					found = found || want == dim
+				}
+				if !found {
+					t.Errorf("%s: metric %s is never emitted with dimension %s", name, metric, dim)
+				}
+			}
+		}
+		if child(props, "AlarmActions") == nil {
+			t.Errorf("%s: no alarm actions", name)
+		}
+	}
+	for _, must := range []string{onboarding.MetricResumeGaveUp, onboarding.MetricSignupFailed, onboarding.MetricUpstreamError, callbacks.MetricUnrouted} {
+		if !alarms[must] {
+			t.Errorf("no alarm watches %s", must)
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package sam_test
+
+// This file holds every IAM grant of the template to least privilege,
+// independently of how the grants are written: no wildcard, no write action
+// for a read-only function, no action outside the function's allow-list,
+// no resource the function is not configured to use. TestLeastPrivilege
+// CatchesOverGrants proves each rule fails on a template that breaks it.
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/techprovider/wa-onboarding/infra/sam"
+)
+
+// parseMu serialises template parsing in parallel tests: goformation
+// registers its YAML tags in a package-level map on every parse, which is
+// not safe for concurrent use (the race detector sees it).
+var parseMu sync.Mutex
+
+// loadLocked is load for parallel tests.
+func loadLocked(t *testing.T) *sam.Template {
+	t.Helper()
+	parseMu.Lock()
+	defer parseMu.Unlock()
+	return load(t)
+}
+
+// allowedActions lists, per function, every IAM action it may be granted:
+// the SDK calls its code makes. A function missing here may be granted
+// nothing.
+var allowedActions = map[string][]string{
+	"SignupFunction":   {"dynamodb:PutItem", "secretsmanager:GetSecretValue"},
+	"ResumeFunction":   {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"},
+	"StatusFunction":   {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+	"PageFunction":     {},
+	"SessionsFunction": {"secretsmanager:GetSecretValue"},
+	"CallbacksFunction": {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+		"secretsmanager:GetSecretValue", "events:PutEvents"},
+	"DemoFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+	"DoctorFunction": {"secretsmanager:GetSecretValue", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups",
+		"events:DescribeRule"},
+	"MetawebhooksFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+	"LifecycleFunction":    {"events:PutEvents"},
+	"CustomersFunction":    {"dynamodb:Query"},
+}
+
+// readOnly functions never write: only read verbs may be granted to them.
+var readOnly = map[string]bool{"StatusFunction": true, "PageFunction": true, "SessionsFunction": true,
+	"DemoFunction": true, "DoctorFunction": true, "CustomersFunction": true}
+
+// readVerb matches the actions that read without changing anything.
+var readVerb = regexp.MustCompile(`^[a-z0-9-]+:(Get|BatchGet|TransactGet|Query|Scan|Describe|List)[A-Za-z]*$`)
+
+// iamTypes are resources that carry policy documents of their own.
+var iamTypes = map[string]bool{"AWS::IAM::Policy": true, "AWS::IAM::ManagedPolicy": true, "AWS::IAM::Role": true}
+
+// leastPrivilegeProblems returns every rule a template's grants break.
+func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, readOnly map[string]bool) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	for _, fn := range tpl.Functions() {
+		stmts, err := tpl.Policies(fn)
+		if err != nil {
+			add("%s: %v", fn, err)
+			continue
+		}
+		allow, known := allowed[fn]
+		env := tpl.Environment(fn)
+		for _, s := range stmts {
+			if s.Managed != "" {
+				// Managed policies and SAM policy templates (DynamoDBCrudPolicy,
+				// ...) grant more than the calls made.
+				add("%s: managed policy or policy template %s", fn, s.Managed)
+				continue
+			}
+			if s.Effect != "Allow" {
+				add("%s: statement Effect %q", fn, s.Effect)
+			}
+			if len(s.Actions) == 0 || len(s.Resources) == 0 {
+				add("%s: statement without Action or Resource (NotAction/NotResource grant everything else)", fn)
+			}
+			for _, a := range s.Actions {
+				switch {
+				case strings.Contains(a, "*"):
+					add("%s: wildcard action %s", fn, a)
+				case readOnly[fn] && !readVerb.MatchString(a):
+					add("%s: read-only function granted %s", fn, a)
+				case !known:
+					add("%s: granted %s but has no allow-list", fn, a)
+				case !slices.Contains(allow, a):
+					add("%s: %s is not in its allow-list %v", fn, a, allow)
+				}
+			}
+			for _, r := range s.Resources {
+				if strings.Contains(strings.NewReplacer("${AWS::", "", "${", "").Replace(r), "*") {
+					add("%s: wildcard resource %s", fn, r)
+					continue
+				}
+				if ref := resourceRef(r); ref == "" || !usesResource(env, ref) {
+					add("%s: resource %s is not one its environment names", fn, r)
+				}
+			}
+		}
+	}
+	ids := make([]string, 0, len(tpl.CFN.Resources))
+	for id := range tpl.CFN.Resources {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if !iamTypes[tpl.ResourceType(id)] {
+			continue
+		}
+		walkStatements(tpl.Raw(id), func(st map[string]any) {
+			for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
+				if _, ok := st[k]; ok {
+					add("%s: statement uses %s", id, k)
+				}
+			}
+			if st["Effect"] != "Allow" {
+				return
+			}
+			for _, k := range []string{"Action", "Resource"} {
+				for _, v := range asStrings(st[k]) {
+					if strings.Contains(strings.NewReplacer("${AWS::", "", "${", "").Replace(v), "*") {
+						add("%s: wildcard %s %s", id, strings.ToLower(k), v)
+					}
+				}
+			}
+		})
+	}
+	return problems
+}
+
+// resourceRef returns the logical ID a "${X}", "${X.Arn}" or
+// "${X.Arn}/index/..." resource refers to.
+func resourceRef(r string) string {
+	m := regexp.MustCompile(`^\$\{([A-Za-z0-9]+)(\.Arn)?\}(/index/[A-Za-z0-9._-]+)?$`).FindStringSubmatch(r)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// usesResource reports whether the function's environment names ref, i.e.
+// its code is configured to use the resource it is granted.
+func usesResource(env map[string]string, ref string) bool {
+	for _, v := range env {
+		if v == "${"+ref+"}" || v == "${"+ref+".Arn}" {
+			return true
+		}
+	}
+	return false
+}
+
+func walkStatements(v any, fn func(map[string]any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		if st, ok := x["Statement"]; ok {
+			list, ok := st.([]any)
+			if !ok {
+				list = []any{st}
+			}
+			for _, s := range list {
+				if m, ok := s.(map[string]any); ok {
+					fn(m)
+				}
+			}
+		}
+		for k, e := range x {
+			if k != "Statement" {
+				walkStatements(e, fn)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			walkStatements(e, fn)
+		}
+	}
+}
+
+func asStrings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	tpl := loadLocked(t)
+	for _, p := range leastPrivilegeProblems(tpl, allowedActions, readOnly) {
+		t.Error(p)
+	}
+	for fn := range readOnly {
+		if _, ok := allowedActions[fn]; !ok {
+			t.Errorf("read-only %s has no allow-list", fn)
+		}
+	}
+}
+
+// overGrant is a template in which each function breaks one rule.
+const overGrant = `
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+  Other:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+  StatusFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment: {Variables: {TABLE_NAME: !Ref Table}}
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [dynamodb:GetItem, dynamodb:PutItem]
+              Resource: !GetAtt Table.Arn
+  PageFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment: {Variables: {TABLE_NAME: !Ref Table}}
+      Policies:
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Table
+  SignupFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment: {Variables: {TABLE_NAME: !Ref Table}}
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: dynamodb:*
+              Resource: !GetAtt Table.Arn
+            - Effect: Allow
+              Action: dynamodb:PutItem
+              Resource: "*"
+            - Effect: Allow
+              Action: dynamodb:DeleteItem
+              Resource: !GetAtt Table.Arn
+            - Effect: Allow
+              Action: dynamodb:PutItem
+              Resource: !GetAtt Other.Arn
+            - Effect: Allow
+              NotAction: dynamodb:DeleteTable
+              Resource: !GetAtt Table.Arn
+  NewFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: sqs:SendMessage
+              Resource: !Sub arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:q
+  ExtraPolicy:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra
+      Roles: [r]
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Action: "s3:*"
+            Resource: !Sub arn:${AWS::Partition}:s3:::bucket/*
+`
+
+func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
+	t.Parallel()
+	parseMu.Lock()
+	tpl, err := sam.Parse([]byte(overGrant))
+	parseMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(leastPrivilegeProblems(tpl, allowedActions, readOnly), "\n")
+	for _, want := range []string{
+		"StatusFunction: read-only function granted dynamodb:PutItem",
+		"PageFunction: managed policy or policy template DynamoDBCrudPolicy",
+		"SignupFunction: wildcard action dynamodb:*",
+		"SignupFunction: wildcard resource *",
+		"SignupFunction: dynamodb:DeleteItem is not in its allow-list",
+		"SignupFunction: resource ${Other.Arn} is not one its environment names",
+		"SignupFunction: statement without Action or Resource",
+		"NewFunction: granted sqs:SendMessage but has no allow-list",
+		"ExtraPolicy: wildcard action s3:*",
+		"ExtraPolicy: wildcard resource arn:${AWS::Partition}:s3:::bucket/*",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("not caught: %s\ngot:\n%s", want, got)
+		}
+	}
+}

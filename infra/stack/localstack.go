@@ -1,0 +1,953 @@
+// Package stack runs the whole product on a laptop: DynamoDB Local with
+// the table template.yaml declares, the Meta, Plivo and Secrets Manager
+// simulators, and every HTTP function of template.yaml behind an API
+// Gateway stand-in, built by the same builders the Lambda binaries call.
+// Scheduled functions run on a short ticker.
+//
+// By default everything is local and the page runs in sandbox mode.
+// Environment variables point parts of it at real services instead (see
+// docs/local.md): TABLE_NAME at a real DynamoDB table, SANDBOX=false with
+// META_* and PLIVO_* settings at real Meta and Plivo.
+package stack
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/techprovider/wa-onboarding/infra/registry"
+	"github.com/techprovider/wa-onboarding/infra/sam"
+	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
+	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/infra/stack/console"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/esversion"
+)
+
+// Environment variables only the local stack reads.
+const (
+	// EnvResumeEvery is how often scheduled functions run locally, as a Go
+	// duration; "0" turns the ticker off.
+	EnvResumeEvery = "LOCAL_RESUME_EVERY"
+	// EnvPort is the port to listen on.
+	EnvPort = "PORT"
+)
+
+// Defaults of the local stack.
+const (
+	DefaultResumeEvery = 2 * time.Second
+	// SignupTableID is the template's signup table; Stack.TableName names it.
+	SignupTableID = "SignupTable"
+	// SandboxMetaAppID is the Meta app the simulator plays; the page shows
+	// it and the Meta secret in the Secrets Manager simulator names it.
+	SandboxMetaAppID = "100000000000001"
+	// SandboxConfigID is the sandbox page's config_id.
+	SandboxConfigID = "200000000000002"
+	// SandboxPlivoAuthID is the simulated Plivo account.
+	SandboxPlivoAuthID = "MALOCALSANDBOX000001"
+	// SandboxSecretPrefix prefixes the template's secret logical IDs to
+	// name them in the Secrets Manager simulator.
+	SandboxSecretPrefix = "local/"
+)
+
+// localRetry makes a pending signup finish within seconds locally instead of
+// the deployed 30 s to 15 min, unless the user set the variables.
+var localRetry = map[string]string{
+	config.EnvRetryBaseDelay: "2s",
+	config.EnvRetryMaxDelay:  "8s",
+}
+
+// Options configure Start. The zero value runs everything locally from the
+// repository's template.yaml on a free port.
+type Options struct {
+	// Template is the SAM template whose routes are served; default
+	// template.yaml at the repository root.
+	Template string
+	// Port to listen on (127.0.0.1); 0 picks a free one.
+	Port int
+	// Getenv reads the user's settings; default os.Getenv. The settings
+	// the stack uses are copied into the process environment, where the
+	// functions and the AWS SDK read them.
+	Getenv func(string) string
+	// ResumeEvery overrides LOCAL_RESUME_EVERY; negative turns the
+	// ticker off.
+	ResumeEvery time.Duration
+	// Log receives the stack's own lines (functions log JSON to stdout as
+	// in Lambda); default a text logger on stderr.
+	Log *slog.Logger
+}
+
+// Stack is a running local stack. Close it when done.
+type Stack struct {
+	// URL is where the API and the page are served, e.g. http://localhost:8080.
+	URL string
+	// Sandbox reports whether the page and functions use the simulators.
+	Sandbox bool
+	// TableName is the signup table; Tables maps every table of the
+	// template to its name. DynamoDBEndpoint is DynamoDB Local's URL, ""
+	// when the table variables pointed at real tables.
+	TableName        string
+	Tables           map[string]string
+	DynamoDBEndpoint string
+	// Meta, Plivo and Secrets are the simulators, for tests to script
+	// scenarios; nil outside sandbox mode. MetaURL and PlivoURL are where
+	// the functions reach the first two.
+	Meta     *metasim.Server
+	Plivo    *plivosim.Server
+	Secrets  *secretsmanagersim.Server
+	MetaURL  string
+	PlivoURL string
+	// Events is the EventBridge simulator the template's event buses
+	// stand on; nil when the bus variables point at real buses.
+	Events *eventbridgesim.Server
+	// Unavailable lists the functions that could not be built locally,
+	// with why; their routes answer 500 as a failed Lambda init would.
+	Unavailable map[string]error
+	// Routes are the HTTP routes served, from the template.
+	Routes []sam.Route
+	// Scheduled are the scheduled functions the ticker runs.
+	Scheduled []string
+	// Env is what the stack set in the process environment, secrets
+	// excluded (it sets none).
+	Env map[string]string
+
+	log           *slog.Logger
+	aws           aws.Config
+	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
+	solutionID    string // the Multi-Partner Solution the sandbox page launches with
+	login         sandboxLogin
+	server        *http.Server
+	ln            net.Listener
+	listeners     []*http.Server
+	db            *testenv.DynamoDB
+	clock         *clock
+	scheduled     map[string]resumeapp.Handler
+	runMu         sync.Mutex // one scheduled run at a time, as a claim-safe habit
+	stop          context.CancelFunc
+	wg            sync.WaitGroup
+	restore       func()
+	closeOnce     sync.Once
+	closeErr      error
+}
+
+// Start brings the stack up and returns once it serves. On error it stops
+// whatever it had started.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if opts.Template == "" {
+		opts.Template = filepath.Join(testenv.RepoRoot(), "template.yaml")
+	}
+	// consulted remembers the user's settings the stack read, to copy them
+	// into the process environment the functions read.
+	consulted := map[string]string{}
+	get := func(k string) string {
+		v := strings.TrimSpace(opts.Getenv(k))
+		if v != "" {
+			consulted[k] = v
+		}
+		return v
+	}
+
+	s := &Stack{log: opts.Log, Env: map[string]string{}, Tables: map[string]string{}, Unavailable: map[string]error{}, clock: &clock{}}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	tmpl, err := sam.Load(opts.Template)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	s.Routes = tmpl.Routes()
+	b := bindingsOf(tmpl)
+
+	s.Sandbox = true
+	if v := get(config.EnvSandbox); v != "" {
+		if s.Sandbox, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("stack: %s=%q is not a boolean", config.EnvSandbox, v)
+		}
+	}
+
+	// Listen first: the URL is part of the configuration (PAGE_URL).
+	addr := "127.0.0.1:" + strconv.Itoa(opts.Port)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("stack: listen on %s: %w", addr, err)
+	}
+	s.URL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	s.server = &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	s.ln = ln
+
+	env := map[string]string{
+		config.EnvSandbox: strconv.FormatBool(s.Sandbox),
+		config.EnvStage:   "local",
+	}
+	setDefault := func(k, v string) {
+		if get(k) == "" {
+			env[k] = v
+		}
+	}
+	for k, v := range localRetry {
+		setDefault(k, v)
+	}
+
+	// DynamoDB: the user's tables, or DynamoDB Local with every table of
+	// the template.
+	userTables, missingTables := b.userSet(b.tables, get)
+	realTables := len(userTables) > 0
+	if realTables && len(missingTables) > 0 {
+		return nil, fmt.Errorf("stack: %s point at real tables; set %s too (see docs/local.md)",
+			strings.Join(userTables, ", "), strings.Join(missingTables, ", "))
+	}
+	if realTables {
+		for table, names := range b.tables {
+			s.Tables[table] = get(names[0])
+		}
+	} else {
+		s.log.Info("starting DynamoDB Local")
+		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
+			return nil, fmt.Errorf("stack: %w", err)
+		}
+		s.DynamoDBEndpoint = s.db.Endpoint
+		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
+		for table, names := range b.tables {
+			s.Tables[table] = table
+			for _, n := range names {
+				env[n] = table
+			}
+		}
+	}
+	// Event buses: the user's, or the EventBridge simulator.
+	userBuses, missingBuses := b.userSet(b.buses, get)
+	if len(userBuses) > 0 && len(missingBuses) > 0 {
+		return nil, fmt.Errorf("stack: %s point at real event buses; set %s too", strings.Join(userBuses, ", "), strings.Join(missingBuses, ", "))
+	}
+	realBuses := len(userBuses) > 0
+	if !realBuses && len(b.buses) > 0 {
+		s.Events = eventbridgesim.New(sortedKeys(b.buses)...)
+		srv, ln, err := listen("127.0.0.1:0", s.Events)
+		if err != nil {
+			return nil, fmt.Errorf("stack: EventBridge simulator: %w", err)
+		}
+		s.listeners = append(s.listeners, srv)
+		env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = "http://" + ln.Addr().String()
+		for bus, names := range b.buses {
+			for _, n := range names {
+				env[n] = bus
+			}
+		}
+	}
+	for name, value := range s.localURLs() {
+		if b.envNames[name] {
+			setDefault(name, value)
+		}
+	}
+
+	for _, n := range b.tables[SignupTableID] {
+		s.TableName = env[n]
+		if realTables {
+			s.TableName = get(n)
+		}
+	}
+
+	// Meta, Plivo and the secrets: simulated in sandbox mode, real otherwise.
+	realSecrets := false
+	if s.Sandbox {
+		for _, k := range append([]string{config.EnvMetaGraphURL, config.EnvPlivoAPIURL}, b.secretEnvNames()...) {
+			if get(k) != "" {
+				s.log.Warn("ignored in sandbox mode; set SANDBOX=false to use it", "variable", k)
+			}
+		}
+		setDefault(config.EnvPlivoSolutionID, config.SandboxSolutionID)
+		s.solutionID = cmp.Or(get(config.EnvPlivoSolutionID), config.SandboxSolutionID)
+		s.login = sandboxLogin{
+			ConfigID:  cmp.Or(get(config.EnvMetaConfigID), SandboxConfigID),
+			ESVersion: cmp.Or(get(config.EnvMetaESVersion), esversion.Default),
+		}
+		s.login.Extras = esversion.ExtrasFor(s.login.ESVersion, s.solutionID)
+		if err := s.startSims(env, b); err != nil {
+			return nil, err
+		}
+		setDefault(config.EnvMetaAppID, SandboxMetaAppID)
+		setDefault(config.EnvMetaConfigID, SandboxConfigID)
+	} else {
+		missing := []string{}
+		for _, k := range append([]string{config.EnvMetaAppID, config.EnvMetaConfigID, config.EnvPlivoSolutionID}, b.secretEnvNames()...) {
+			if get(k) == "" {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("stack: SANDBOX=false talks to real Meta and Plivo and needs %s (see docs/local.md)", strings.Join(missing, ", "))
+		}
+		realSecrets = get("AWS_ENDPOINT_URL_SECRETS_MANAGER") == ""
+	}
+
+	// AWS credentials: dummy ones when nothing real is used, so that no
+	// profile on the machine is ever touched; the user's otherwise.
+	if !realTables && !realSecrets && !realBuses {
+		for _, kv := range s.dynamoEnviron() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	} else {
+		if err := exportCredentials(ctx, env, get); err != nil {
+			return nil, err
+		}
+		if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" && env["AWS_REGION"] == "" {
+			env["AWS_REGION"] = testenv.Region
+		}
+	}
+
+	for k, v := range consulted {
+		if _, decided := env[k]; !decided {
+			env[k] = v
+		}
+	}
+	s.restore = setenv(env)
+	for k, v := range env {
+		if !strings.HasPrefix(k, "AWS_SECRET") {
+			s.Env[k] = v
+		}
+	}
+
+	// The configuration the functions build, so DynamoDB Local files the
+	// tables under the credentials they sign with.
+	if s.aws, err = app.AWS(os.Getenv); err != nil {
+		return nil, fmt.Errorf("stack: AWS configuration: %w", err)
+	}
+	if !realTables {
+		for _, table := range sortedKeys(b.tables) {
+			if err := testenv.CreateTableFrom(ctx, s.DynamoDB(), table, table); err != nil {
+				return nil, fmt.Errorf("stack: %w", err)
+			}
+		}
+	}
+
+	router, err := s.buildRoutes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.buildScheduled(ctx, tmpl); err != nil {
+		return nil, err
+	}
+
+	// API Gateway answers CORS preflights for the API (not the /_sim/
+	// controls) from the template's CorsConfiguration.
+	var api http.Handler = router
+	if c, ok := corsConfig(tmpl, s.Routes, get); ok {
+		api = apigatewaysim.CORS(c, router)
+	}
+	var handler http.Handler = api
+	if s.Sandbox {
+		handler = s.withSimControls(api)
+	}
+	handler = console.Wrap(ctx, handler, os.Getenv) // GET /console: the App Review demos and the doctor, local only
+	s.server.Handler = handler
+	go func() { _ = s.server.Serve(ln) }()
+
+	every := opts.ResumeEvery
+	if every == 0 {
+		every = DefaultResumeEvery
+		if v := get(EnvResumeEvery); v != "" {
+			if every, err = time.ParseDuration(v); err != nil {
+				return nil, fmt.Errorf("stack: %s=%q is not a duration", EnvResumeEvery, v)
+			}
+		}
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	if every > 0 && len(s.scheduled) > 0 {
+		s.wg.Add(1)
+		go s.tick(runCtx, every)
+	}
+	if !realTables {
+		s.startStreams(runCtx)
+	}
+	s.log.Info("local stack serving", "url", s.URL, "sandbox", s.Sandbox, "table", s.TableName, "routes", len(s.Routes))
+	return s, nil
+}
+
+// exportCredentials gives the functions the developer's AWS credentials when
+// the local stack uses real AWS resources. Functions read credentials only
+// from the variables Lambda sets (see app.AWS), so credentials from a
+// profile or SSO are resolved here, the SDK's standard way, and exported as
+// those variables. Temporary ones are not refreshed: restart the stack when
+// they expire.
+func exportCredentials(ctx context.Context, env map[string]string, get config.Getenv) error {
+	if get("AWS_ACCESS_KEY_ID") != "" && get("AWS_SECRET_ACCESS_KEY") != "" {
+		return nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("stack: AWS configuration: %w", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("stack: real AWS resources need credentials: %w", err)
+	}
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"] = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+	if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" && cfg.Region != "" {
+		env["AWS_REGION"] = cfg.Region
+	}
+	return nil
+}
+
+// dynamoEnviron is the dummy-credential environment; testenv's when
+// DynamoDB Local runs, the same values otherwise.
+func (s *Stack) dynamoEnviron() []string {
+	if s.db != nil {
+		return s.db.Environ()
+	}
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + testenv.DummyAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + testenv.DummySecretAccessKey,
+		"AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_REGION=" + testenv.Region, "AWS_DEFAULT_REGION=" + testenv.Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// startSims starts the Meta, Plivo and Secrets Manager simulators, each on
+// its own port as the real services are separate hosts, and seeds every
+// secret the template's functions name with a value that works with the
+// simulators.
+func (s *Stack) startSims(env map[string]string, b bindings) error {
+	s.metaAppSecret = randomHex(16)
+	plivoToken := randomHex(20)
+	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now, SolutionID: s.solutionID})
+	// Plivo's onboarding makes the WABA's number a sender of the account:
+	// the simulator learns the number from the Meta grant it was issued in,
+	// and refuses, as Plivo does, a WABA created outside its solution or a
+	// number that is not verified.
+	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber,
+		CheckAtMeta: func(waba, phone string) string {
+			solution, verified, known := s.Meta.WABAFacts(waba, phone)
+			switch {
+			case !known:
+				return ""
+			case solution != s.solutionID:
+				return plivosim.MsgNotUnderSolution
+			case !verified:
+				return plivosim.MsgNumberNotVerified
+			}
+			return ""
+		}})
+	s.Secrets = secretsmanagersim.New()
+	seeds := map[string]any{
+		config.EnvMetaSecretID:            map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
+		config.EnvPlivoSecretID:           map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
+		config.EnvMetaVerifyTokenSecretID: map[string]string{"verify_token": randomHex(16)},
+		config.EnvSessionSecretID: map[string]any{"keys": []map[string]any{
+			{"id": "local", "secret": base64.StdEncoding.EncodeToString(randomBytes(32)), "primary": true},
+		}},
+	}
+	for _, secret := range sortedKeys(b.secrets) {
+		name := SandboxSecretPrefix + secret
+		var value any = map[string]string{}
+		for _, envName := range b.secrets[secret] {
+			env[envName] = name
+			if v, ok := seeds[envName]; ok {
+				value = v
+			}
+		}
+		if _, ok := value.(map[string]string); ok && len(value.(map[string]string)) == 0 {
+			s.log.Warn("no sandbox value for this secret; functions that read it will fail", "secret", secret, "variables", b.secrets[secret])
+		}
+		raw, _ := json.Marshal(value)
+		s.Secrets.Put(name, string(raw))
+	}
+
+	for _, sim := range []struct {
+		name string
+		h    http.Handler
+		url  *string
+	}{
+		{"Meta simulator", s.Meta.Handler(), &s.MetaURL},
+		{"Plivo simulator", s.Plivo.Handler(), &s.PlivoURL},
+		{"Secrets Manager simulator", s.Secrets, nil},
+	} {
+		srv, ln, err := listen("127.0.0.1:0", sim.h)
+		if err != nil {
+			return fmt.Errorf("stack: %s: %w", sim.name, err)
+		}
+		s.listeners = append(s.listeners, srv)
+		u := "http://" + ln.Addr().String()
+		if sim.url != nil {
+			*sim.url = u
+		} else {
+			env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = u
+		}
+	}
+	env[config.EnvMetaGraphURL] = s.MetaURL
+	env[config.EnvPlivoAPIURL] = s.PlivoURL
+	return nil
+}
+
+// localURLs are the defaults of settings that name this stack's own
+// addresses: where onboarding links and Plivo's callbacks point.
+func (s *Stack) localURLs() map[string]string {
+	callbacks := "/webhooks/plivo/whatsapp"
+	for _, r := range s.Routes {
+		if r.Function == CallbacksFunction {
+			callbacks = r.Path
+		}
+	}
+	return map[string]string{
+		config.EnvPageURL:           s.URL + "/",
+		config.EnvCallbackPublicURL: s.URL + callbacks,
+	}
+}
+
+// CallbacksFunction is the function behind Plivo's callback route.
+const CallbacksFunction = "CallbacksFunction"
+
+// buildRoutes builds each HTTP function once, as a cold start would, and
+// routes the template's routes to it.
+func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) {
+	built := map[string]apigatewaysim.Handler{}
+	var routes []apigatewaysim.Route
+	for _, r := range s.Routes {
+		h, ok := built[r.Function]
+		if !ok {
+			build, found := registry.HTTP[r.Function]
+			if !found {
+				return nil, fmt.Errorf("stack: template.yaml routes %s to %s, which registry.HTTP does not build", r.Key(), r.Function)
+			}
+			fn, err := build(ctx, os.Getenv)
+			if err != nil {
+				// The rest of the product stays usable; the route fails as
+				// a function whose init fails does in Lambda.
+				s.log.Warn("function not available locally", "function", r.Function, "error", err)
+				s.Unavailable[r.Function] = err
+				fn = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+					return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("%s: init failed: %w", r.Function, err)
+				}
+			}
+			h = fn
+			built[r.Function] = h
+		}
+		if r.Auth != "" && r.Auth != apigatewaysim.AuthIAM {
+			s.log.Warn("route authorizer is not enforced locally", "route", r.Key(), "authorizer", r.Auth)
+		}
+		routes = append(routes, apigatewaysim.Route{Method: r.Method, Path: r.Path, Handler: h, Function: r.Function, Auth: r.Auth})
+	}
+	router, err := apigatewaysim.NewRouter(routes)
+	if err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
+	}
+	router.Log = s.log
+	return router, nil
+}
+
+// buildScheduled builds the scheduled functions the template enables and
+// registry.Scheduled knows.
+func (s *Stack) buildScheduled(ctx context.Context, tmpl *sam.Template) error {
+	s.scheduled = map[string]resumeapp.Handler{}
+	for _, sch := range tmpl.Schedules() {
+		if !sch.Enabled || s.scheduled[sch.Function] != nil {
+			continue
+		}
+		build, ok := registry.Scheduled[sch.Function]
+		if !ok {
+			s.log.Warn("scheduled function has no builder; not run locally", "function", sch.Function)
+			continue
+		}
+		// Idle runs log a line each at INFO; every 2 s that would bury
+		// everything else.
+		getenv := os.Getenv
+		if os.Getenv(config.EnvLogLevel) == "" {
+			getenv = overlay(os.Getenv, map[string]string{config.EnvLogLevel: "WARN"})
+		}
+		h, err := build(ctx, getenv)
+		if err != nil {
+			return fmt.Errorf("stack: build %s: %w", sch.Function, err)
+		}
+		s.scheduled[sch.Function] = h
+		s.Scheduled = append(s.Scheduled, sch.Function)
+	}
+	sort.Strings(s.Scheduled)
+	return nil
+}
+
+// RunScheduled runs every scheduled function once, now, as EventBridge
+// would, and returns their errors joined.
+func (s *Stack) RunScheduled(ctx context.Context) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	var errs []error
+	for _, name := range s.Scheduled {
+		now := time.Now().UTC()
+		ev := events.EventBridgeEvent{
+			Version:    "0",
+			ID:         newUUID(),
+			DetailType: "Scheduled Event",
+			Source:     "aws.events",
+			AccountID:  apigatewaysim.AccountID,
+			Time:       now,
+			Region:     testenv.Region,
+			Resources:  []string{"arn:aws:events:" + testenv.Region + ":" + apigatewaysim.AccountID + ":rule/" + name},
+			Detail:     json.RawMessage("{}"),
+		}
+		rctx, cancel := context.WithTimeout(ctx, 55*time.Second)
+		if _, err := s.scheduled[name](rctx, ev); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Stack) tick(ctx context.Context, every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.RunScheduled(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("scheduled run failed", "error", err)
+			}
+		}
+	}
+}
+
+// DynamoDB returns a client for the signup table, configured as the
+// functions' clients are.
+func (s *Stack) DynamoDB() *dynamodb.Client {
+	return dynamodb.NewFromConfig(s.aws)
+}
+
+// Close stops the server, the ticker, the simulators and DynamoDB Local, and
+// restores the process environment. It is safe to call more than once.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var errs []error
+		if s.server != nil {
+			errs = append(errs, s.server.Shutdown(ctx))
+		}
+		if s.ln != nil {
+			_ = s.ln.Close() // when Start failed before serving
+		}
+		if s.stop != nil {
+			s.stop()
+		}
+		s.wg.Wait()
+		for _, l := range s.listeners {
+			errs = append(errs, l.Shutdown(ctx))
+		}
+		if s.db != nil {
+			s.db.Stop()
+		}
+		if s.restore != nil {
+			s.restore()
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// withSimControls mounts the simulators' controls under /_sim/ in front of
+// the API, for the sandbox page and for scripts.
+func (s *Stack) withSimControls(api http.Handler) http.Handler {
+	meta, plivo := s.Meta.Handler(), s.Plivo.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/_sim/meta/"):
+			meta.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/_sim/plivo/"):
+			plivo.ServeHTTP(w, r)
+		case p == eventbridgesim.EventsPath && s.Events != nil:
+			s.Events.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/_sim/local/"):
+			s.serveLocalControl(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
+}
+
+// serveLocalControl serves scenario controls that need more than one
+// simulator's own API:
+//
+//	POST /_sim/local/meta/spend   {"code": "..."} exchanges the code once, so
+//	                              the backend's exchange finds it used
+//	POST /_sim/local/meta/login   the login configuration Meta holds for the
+//	                              app: {"config_id","es_version","extras"},
+//	                              the FB.login options the SDK accepts
+//	POST /_sim/local/meta/expire  moves the Meta simulator's clock past the
+//	                              lifetime of every code issued so far
+//	POST /_sim/local/session      mints an onboarding session through the
+//	                              sessions route, as the Tech Provider's
+//	                              backend would: {"url", "token", ...}
+//	POST /_sim/local/resume       runs the scheduled functions now
+//	POST /_sim/local/meta/disconnect {"waba_id": "..."} has Meta send a signed
+//	                              account_update PARTNER_APP_UNINSTALLED
+func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+		return
+	}
+	switch r.URL.Path {
+	case "/_sim/local/meta/spend":
+		var in struct {
+			Code string `json:"code"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.Code == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"code": "..."}`})
+			return
+		}
+		if err := s.spendCode(r.Context(), in.Code); err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/meta/login":
+		// What Meta knows of the app's login configuration: the sandbox
+		// SDK refuses an FB.login that does not match it, as Meta would.
+		writeJSON(w, http.StatusOK, s.login)
+	case "/_sim/local/meta/expire":
+		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
+		w.WriteHeader(http.StatusNoContent)
+	case "/_sim/local/session":
+		// The sandbox plays the Tech Provider's backend, which mints an
+		// onboarding link for its customer before sending them here.
+		link, err := s.NewSession(r.Context(), "sandbox-customer-"+randomHex(4))
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, link)
+	case "/_sim/local/meta/disconnect":
+		// The customer removes our app: Meta sends a signed account_update.
+		var in struct {
+			WABAID string `json:"waba_id"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.WABAID == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"waba_id": "..."}`})
+			return
+		}
+		status, err := s.sendMetaWebhook(r.Context(), in.WABAID, "PARTNER_APP_UNINSTALLED")
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"webhook_status": status})
+	case "/_sim/local/resume":
+		if err := s.RunScheduled(r.Context()); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown local control"})
+	}
+}
+
+// sandboxLogin is the Facebook Login for Business configuration the sandbox
+// Meta holds: FB.login must name its config_id, and pass the extras of its
+// Embedded Signup version with the Multi-Partner Solution.
+type sandboxLogin struct {
+	ConfigID  string           `json:"config_id"`
+	ESVersion string           `json:"es_version"`
+	Extras    esversion.Extras `json:"extras"`
+}
+
+// SessionsFunction is the function behind the onboarding-sessions route.
+const SessionsFunction = "SessionsFunction"
+
+// ErrNoSessions is returned by NewSession when the template has no
+// onboarding-sessions route.
+var ErrNoSessions = errors.New("stack: the template has no onboarding-sessions route")
+
+// Session is an onboarding link minted by the sessions route.
+type Session struct {
+	URL       string `json:"url"`
+	Token     string `json:"token"`
+	ClientRef string `json:"client_ref"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+// NewSession asks the sessions route for an onboarding link for
+// clientRef, over HTTP and signed as an IAM caller, as the Tech Provider's
+// backend does.
+func (s *Stack) NewSession(ctx context.Context, clientRef string) (Session, error) {
+	var route *sam.Route
+	for i, r := range s.Routes {
+		if r.Function == SessionsFunction && r.Method == http.MethodPost {
+			route = &s.Routes[i]
+		}
+	}
+	if route == nil {
+		return Session{}, ErrNoSessions
+	}
+	body, _ := json.Marshal(map[string]string{"client_ref": clientRef})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+route.Path, strings.NewReader(string(body)))
+	if err != nil {
+		return Session{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	// The local IAM authorizer reads the access key and trusts the rest.
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=LOCALSTACK/"+time.Now().UTC().Format("20060102")+
+		"/"+testenv.Region+"/execute-api/aws4_request, SignedHeaders=content-type;host, Signature=local")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Session{}, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusCreated {
+		return Session{}, fmt.Errorf("stack: sessions route answered %d: %s", resp.StatusCode, raw)
+	}
+	var out Session
+	if err := json.Unmarshal(raw, &out); err != nil || out.Token == "" {
+		return Session{}, fmt.Errorf("stack: sessions route answered no token: %s", raw)
+	}
+	return out, nil
+}
+
+// spendCode exchanges code at the Meta simulator with the sandbox app's
+// credentials, as a first (lost) exchange would.
+func (s *Stack) spendCode(ctx context.Context, code string) error {
+	q := url.Values{"client_id": {SandboxMetaAppID}, "client_secret": {s.metaAppSecret}, "code": {code}}
+	u := s.MetaURL + "/" + config.DefaultGraphVersion + "/oauth/access_token?" + q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("meta simulator refused the exchange: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// clock is the Meta simulator's time: real time plus an offset that
+// /_sim/local/meta/expire moves forward.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the simulated time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the simulated time forward by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// listen serves h on addr until the returned server is shut down.
+func listen(addr string, h http.Handler) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, ln, nil
+}
+
+// setenv sets env in the process and returns a function that puts back
+// what was there before.
+func setenv(env map[string]string) func() {
+	type prev struct {
+		value string
+		set   bool
+	}
+	old := make(map[string]prev, len(env))
+	for k, v := range env {
+		pv, set := os.LookupEnv(k)
+		old[k] = prev{pv, set}
+		_ = os.Setenv(k, v)
+	}
+	return func() {
+		for k, p := range old {
+			if p.set {
+				_ = os.Setenv(k, p.value)
+			} else {
+				_ = os.Unsetenv(k)
+			}
+		}
+	}
+}
+
+func overlay(base config.Getenv, over map[string]string) config.Getenv {
+	return func(k string) string {
+		if v, ok := over[k]; ok {
+			return v
+		}
+		return base(k)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
