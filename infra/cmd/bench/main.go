@@ -5,7 +5,7 @@
 // allocations, cold starts and the work done at init, binary sizes, and
 // the signup function's memory under load.
 //
-//	go run ./infra/bench [-meta-latency 50ms] [-plivo-latency 80ms] [-n 200] [-concurrency 1,10,50] [-out .artifacts/bench.md]
+//	go run ./infra/cmd/bench [-meta-latency 50ms] [-plivo-latency 80ms] [-n 200] [-concurrency 1,10,50] [-out .artifacts/bench.md]
 //
 // It prints figures and judges them against the targets; it exits
 // non-zero only when it could not measure. docs/bench.md keeps the latest
@@ -203,7 +203,7 @@ func (r *report) phase(name string, fn func() error) error {
 }
 
 func run(ctx context.Context, o options) (*report, error) {
-	rep := &report{started: time.Now(), args: strings.TrimSpace("go run ./infra/bench " + strings.Join(os.Args[1:], " ")),
+	rep := &report{started: time.Now(), args: strings.TrimSpace("go run ./infra/cmd/bench " + strings.Join(os.Args[1:], " ")),
 		metaLat: o.metaLatency, plivoLat: o.plivoLatency, cpuModel: cpuModel(), coldRounds: o.rounds}
 	for _, p := range phases {
 		if o.skip[p] {

@@ -2,10 +2,10 @@
 // API (the local stack's, or a deployed stack's with SigV4) and prints the
 // request and the answer.
 //
-//	go run ./infra/demo message   -waba 109876543210987 -dst +14155550100 -text "Hello"
-//	go run ./infra/demo message   -waba ... -dst ... -template hello_world -lang en_US -params "Ana,#1042"
-//	go run ./infra/demo template  -waba ... -name order_update -category UTILITY -body "Hi {{1}}" -examples Ana
-//	go run ./infra/demo templates -waba ...
+//	go run ./infra/cmd/demo message   -waba 109876543210987 -dst +14155550100 -text "Hello"
+//	go run ./infra/cmd/demo message   -waba ... -dst ... -template hello_world -lang en_US -params "Ana,#1042"
+//	go run ./infra/cmd/demo template  -waba ... -name order_update -category UTILITY -body "Hi {{1}}" -examples Ana
+//	go run ./infra/cmd/demo templates -waba ...
 //
 // -api is the API's base URL: DEMO_API_URL, else the local stack at
 // http://localhost:8080. Requests are signed with SigV4 (service
@@ -45,7 +45,7 @@ import (
 // EnvAPIURL is the default -api.
 const EnvAPIURL = "DEMO_API_URL"
 
-const usage = `usage: go run ./infra/demo <message|template|templates> [flags]
+const usage = `usage: go run ./infra/cmd/demo <message|template|templates> [flags]
 
   message    send a WhatsApp message from an onboarded WABA
   template   create a message template on an onboarded WABA

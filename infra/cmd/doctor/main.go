@@ -2,12 +2,12 @@
 // shared/doctor, with a pass/fail line and the next step for each item,
 // and a non-zero exit status when anything fails.
 //
-//	go run ./infra/doctor            the local stack: the one running at
+//	go run ./infra/cmd/doctor            the local stack: the one running at
 //	                                 LOCAL_URL (default http://localhost:8080),
 //	                                 or one started for the run
-//	go run ./infra/doctor -broken    a local stack broken on purpose, to see
+//	go run ./infra/cmd/doctor -broken    a local stack broken on purpose, to see
 //	                                 what each failure looks like
-//	go run ./infra/doctor -aws       AWS, configured by the environment
+//	go run ./infra/cmd/doctor -aws       AWS, configured by the environment
 //	                                 (TABLE_NAME, META_SECRET_ID, ...; see
 //	                                 docs/doctor-and-demo.md)
 //	-json                            the report as JSON instead of text

@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	go run ./infra/invoke -fn signup -event events/signup-ok.json
+//	go run ./infra/cmd/invoke -fn signup -event events/signup-ok.json
 //
 // The answer goes to stdout; the function's log, and what was started, to
 // stderr.
@@ -45,7 +45,7 @@ func main() {
 		os.Exit(2)
 	}
 	if *event == "" {
-		fmt.Fprintln(os.Stderr, "usage: go run ./infra/invoke [-fn signup] -event events/signup-ok.json")
+		fmt.Fprintln(os.Stderr, "usage: go run ./infra/cmd/invoke [-fn signup] -event events/signup-ok.json")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

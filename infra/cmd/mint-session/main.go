@@ -6,19 +6,19 @@
 // run`, default http://localhost:8080) any credentials pass; against a
 // deployed API the standard AWS credential chain signs:
 //
-//	go run ./infra/mint-session -client-ref customer-1 [-ttl 15m]
-//	go run ./infra/mint-session -api https://abc123.execute-api.eu-west-1.amazonaws.com -client-ref customer-1
+//	go run ./infra/cmd/mint-session -client-ref customer-1 [-ttl 15m]
+//	go run ./infra/cmd/mint-session -api https://abc123.execute-api.eu-west-1.amazonaws.com -client-ref customer-1
 //
 // Mint offline from a keys secret (its JSON, as in Secrets Manager):
 //
-//	go run ./infra/mint-session -keys keys.json -page-url https://onboard.example.com/ -client-ref customer-1
+//	go run ./infra/cmd/mint-session -keys keys.json -page-url https://onboard.example.com/ -client-ref customer-1
 //
 // Keys: print a new keys secret, or rotate one read on stdin (the new key
 // becomes primary; -keep previous keys stay valid for tokens in flight):
 //
-//	go run ./infra/mint-session -new-key 2026-11 > keys.json
+//	go run ./infra/cmd/mint-session -new-key 2026-11 > keys.json
 //	aws secretsmanager get-secret-value --secret-id <arn> --query SecretString --output text |
-//	  go run ./infra/mint-session -rotate 2026-12 -keep 1 > next.json
+//	  go run ./infra/cmd/mint-session -rotate 2026-12 -keep 1 > next.json
 //
 // Only the link (or with -json the whole answer) goes to stdout; the keys
 // JSON is printed only by -new-key and -rotate.
