@@ -76,7 +76,8 @@ var (
 // direction: that every call a binary makes is granted.
 var grants = map[string][]string{
 	"SignupFunction": {
-		"dynamodb:PutItem " + tableARN, // lock and save (conditional puts)
+		"dynamodb:PutItem " + tableARN,    // lock (conditional put)
+		"dynamodb:UpdateItem " + tableARN, // saves that leave health alone
 		getSecret + " " + metaARN,
 		getSecret + " " + plivoARN,
 		getSecret + " " + keysARN,      // verify onboarding sessions

@@ -50,6 +50,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/esversion"
+	"github.com/techprovider/wa-onboarding/shared/page"
 )
 
 // Environment variables only the local stack reads.
@@ -192,6 +193,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
 	s.Routes = tmpl.Routes()
+	var sdk *sdkOrigin // sandbox only: the simulated SDK's own origin
 	b := bindingsOf(tmpl)
 
 	s.Sandbox = true
@@ -298,6 +300,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			ESVersion: cmp.Or(get(config.EnvMetaESVersion), esversion.Default),
 		}
 		s.login.Extras = esversion.ExtrasFor(s.login.ESVersion, s.solutionID)
+		if sdk, env[page.EnvSandboxSDKOrigin], err = s.listenSDKOrigin(); err != nil {
+			return nil, fmt.Errorf("stack: sandbox SDK origin: %w", err)
+		}
 		if err := s.startSims(env, b); err != nil {
 			return nil, err
 		}
@@ -376,6 +381,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		handler = s.withSimControls(api)
 	}
 	handler = console.Wrap(ctx, handler, os.Getenv) // GET /console: the App Review demos and the doctor, local only
+	if sdk != nil {
+		sdk.serve(handler)
+	}
 	s.server.Handler = handler
 	go func() { _ = s.server.Serve(ln) }()
 

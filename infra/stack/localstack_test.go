@@ -96,8 +96,20 @@ func TestSandbox(t *testing.T) {
 		if a.status != 200 || !strings.Contains(string(a.body), "Connect WhatsApp") {
 			t.Fatalf("GET / = %d", a.status)
 		}
-		if csp := a.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self';") {
-			t.Errorf("sandbox CSP %q", csp)
+		// The simulated SDK comes from the stack's second origin, as Meta's
+		// from connect.facebook.net: its script and frame, nothing else.
+		sdk := st.Env[page.EnvSandboxSDKOrigin]
+		if csp := a.header.Get("Content-Security-Policy"); sdk == "" || sdk == st.URL ||
+			!strings.Contains(csp, "script-src 'self' "+sdk+";") || !strings.Contains(csp, "frame-src "+sdk+";") {
+			t.Errorf("sandbox CSP %q, SDK origin %q", csp, sdk)
+		}
+		relay := call(t, "GET", sdk+page.SandboxRelayPath, "", "")
+		if relay.status != 200 || !strings.Contains(relay.header.Get("Content-Security-Policy"), "frame-ancestors "+st.URL) ||
+			relay.header.Get("X-Frame-Options") != "" {
+			t.Errorf("relay on the SDK origin: %d, framing policy %q", relay.status, relay.header.Get("Content-Security-Policy"))
+		}
+		if a := call(t, "GET", sdk+"/api/whatsapp/embedded-signup/1", "", ""); a.status != 404 {
+			t.Errorf("the SDK origin serves the API: %d", a.status)
 		}
 		if a.header.Get("Apigw-Requestid") == "" {
 			t.Error("no Apigw-Requestid: the answer did not go through the API Gateway stand-in")

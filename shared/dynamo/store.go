@@ -319,20 +319,15 @@ func requestToken(owner string) *string {
 	return aws.String(hex.EncodeToString(sum[:16]))
 }
 
-// Save implements onboarding.Store: the whole item is replaced, provided
-// the writer still owns the lock.
+// Save implements onboarding.Store: the record's attributes are replaced,
+// all but the health ones (saveUpdate), provided the writer still owns the
+// lock.
 func (s *Store) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.Record, error) {
-	av, err := attributevalue.MarshalMap(toItem(rec))
+	in, err := s.saveUpdate(rec)
 	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
+		return nil, err
 	}
-	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                           aws.String(s.Table),
-		Item:                                av,
-		ConditionExpression:                 aws.String("lock_owner = :owner"),
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":owner": str(rec.LockOwner)},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	_, err = s.Client.UpdateItem(ctx, in)
 	if err != nil {
 		existing, err := conditionLost(err)
 		return existing, err

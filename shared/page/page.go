@@ -61,6 +61,7 @@ type Option func(*options)
 
 type options struct {
 	frameAncestors []string
+	sdkOrigin      string // sandbox only: WithSandboxSDKOrigin
 }
 
 // WithFrameAncestors lets the listed origins embed the page in a frame (the
@@ -85,6 +86,8 @@ type server struct {
 	static  map[string]asset // by path below base, e.g. /static/onboarding.js
 	index   []byte
 	err     error // a render failure, reported on every page request
+	// sdkOrigin serves the sandbox SDK from another origin (sandbox_origin.go).
+	sdkOrigin string
 }
 
 // Handler serves the onboarding page (GET and HEAD /), its static assets
@@ -109,6 +112,10 @@ func Handler(cfg config.Page, log *slog.Logger, opts ...Option) apigw.Handler {
 	s.load("static", StaticPrefix)
 	if cfg.Sandbox {
 		s.load("sandbox", SandboxPrefix)
+		if o.sdkOrigin != "" {
+			s.sdkOrigin = o.sdkOrigin
+			s.headers = withSDKOrigin(s.headers, o.sdkOrigin)
+		}
 	}
 	s.index, s.err = s.render()
 	return s.serve
@@ -179,6 +186,10 @@ func (s *server) render() ([]byte, error) {
 		// "self" tells the script to accept exactly that one.
 		d.SDKURL = s.assetURL(SandboxSDKPath)
 		d.Origins = "self"
+		if s.sdkOrigin != "" {
+			// Served from another origin, as Meta's is: only its messages count.
+			d.SDKURL, d.Origins = s.sdkOrigin+d.SDKURL, s.sdkOrigin
+		}
 		d.SimURL = s.base + SimPath
 		d.SandboxCSS = s.assetURL(SandboxPrefix + "sdk.css")
 		if d.AppID == "" {

@@ -281,19 +281,18 @@ func TestDynamoDBFaults(t *testing.T) {
 			wantState: onboarding.StateOnboarded},
 		{name: "verified write applied but its answer lost",
 			arm: func(p *faultproxy.Proxy) {
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.Delay, Count: 1})
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.DropAfterForward, Count: 1})
+				// The lock is a PutItem; the saves after it are UpdateItems.
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Action: faultproxy.DropAfterForward, Count: 1})
 			},
 			wantState: onboarding.StateOnboarded},
 		{name: "final write delayed",
 			arm: func(p *faultproxy.Proxy) {
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.Delay, Count: 2, Delay: 200 * time.Millisecond})
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Action: faultproxy.Delay, Count: 2, Delay: 200 * time.Millisecond})
 			},
 			wantState: onboarding.StateOnboarded},
 		{name: "every write after the lock dropped: Plivo still called once, answer 200",
 			arm: func(p *faultproxy.Proxy) {
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.Delay, Count: 1})
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.DropBeforeForward, Count: 1000})
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Action: faultproxy.DropBeforeForward, Count: 1000})
 			},
 			wantState: onboarding.StateVerifying},
 	}

@@ -80,6 +80,10 @@ type Console struct {
 	// WABAs lists the onboarded WABAs the demos can use; Wrap reads them
 	// from the signup table, New leaves it nil (the list answers 503).
 	WABAs func(ctx context.Context) ([]WABA, error)
+	// Customers is the per-customer route's function (customers.go);
+	// Wrap builds the real one.
+	Customers    apigw.Handler
+	customersErr error
 }
 
 // Wrap returns a handler that serves the console under /console and passes
@@ -88,6 +92,7 @@ type Console struct {
 func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv) *Console {
 	c := New(next, getenv, nil)
 	c.WABAs = tableWABAs(getenv)
+	c.Customers, c.customersErr = buildCustomers(ctx, getenv)
 	if build, ok := registry.HTTP[demoFunc]; ok {
 		c.demo, c.buildErr = build(ctx, getenv)
 	} else {
@@ -112,7 +117,7 @@ func New(next http.Handler, getenv config.Getenv, demoHandler apigw.Handler) *Co
 		getenv = func(string) string { return "" }
 	}
 	c := &Console{next: next, getenv: getenv, demo: demoHandler, assets: map[string]asset{}}
-	for _, name := range []string{"console.css", "console.js"} {
+	for _, name := range []string{"console.css", "console.js", "lifecycle.js"} {
 		b, err := assets.ReadFile("assets/" + name)
 		if err != nil {
 			panic("console: missing asset " + name)
@@ -146,6 +151,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.doctor(w, r)
 	case p == WABAsPath:
 		c.wabas(w, r)
+	case strings.HasPrefix(p, CustomersPath):
+		c.customers(w, r, customerRef(r.URL.EscapedPath()))
 	case strings.HasPrefix(p, RunPath):
 		c.run(w, r, strings.TrimPrefix(p, RunPath))
 	default:
@@ -170,6 +177,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{
 		"CSS":       AssetsPath + "console.css?v=" + c.assets["console.css"].version,
 		"JS":        AssetsPath + "console.js?v=" + c.assets["console.js"].version,
+		"LifeJS":    AssetsPath + "lifecycle.js?v=" + c.assets["lifecycle.js"].version,
 		"Sandbox":   sandbox,
 		"PlivoHost": plivoHost,
 		"Table":     c.getenv(config.EnvTableName),

@@ -19,5 +19,10 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return page.Handler(cfg, logging.New(os.Stdout, cfg.LogLevel)), nil
+	var opts []page.Option
+	if cfg.Sandbox {
+		// The local stack serves the simulated SDK from a second origin.
+		opts = append(opts, page.WithSandboxSDKOrigin(getenv(page.EnvSandboxSDKOrigin)))
+	}
+	return page.Handler(cfg, logging.New(os.Stdout, cfg.LogLevel), opts...), nil
 }

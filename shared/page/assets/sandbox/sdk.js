@@ -18,12 +18,18 @@
 // "code" with override_default_response_type, and exactly the extras of
 // the configured Embedded Signup version with the solution ID. The v2 form
 // (sessionInfoVersion, featureType) is refused.
-// Messages are posted from the page's own origin, which the page accepts in
-// sandbox mode only.
+// When the SDK is served from another origin than the page (the local
+// stack's second port, as Meta serves its SDK from connect.facebook.net),
+// messages are posted from that origin by a relay frame (xd.html), and the
+// page accepts that origin only. Served from the page's own origin, the SDK
+// posts from there.
 (function () {
   'use strict';
 
   var data = document.body.dataset;
+  var script = document.currentScript;
+  var sdkOrigin = script && script.src ? new URL(script.src).origin : window.location.origin;
+  var relay = sdkOrigin !== window.location.origin ? startRelay(new URL('xd.html', script.src)) : null;
   var sim = data.simUrl || '/_sim';
   var query = new URLSearchParams(window.location.search);
 
@@ -159,8 +165,49 @@
     return h('div', { class: 'sbx-overlay', id: 'sbx-overlay' }, [box]);
   }
 
+  // post sends msg to the page from the SDK's origin; the promise settles
+  // once the page has been sent it.
   function post(msg) {
-    window.postMessage(JSON.stringify(msg), window.location.origin);
+    if (!relay) {
+      window.postMessage(JSON.stringify(msg), window.location.origin);
+      return Promise.resolve();
+    }
+    return relay.send(JSON.stringify(msg));
+  }
+
+  // startRelay frames xd.html from the SDK's origin. Messages wait until it
+  // said it is ready; each is acknowledged after the frame posted it.
+  function startRelay(src) {
+    src.search = '?origin=' + encodeURIComponent(window.location.origin);
+    var frame = document.createElement('iframe');
+    frame.src = src.href;
+    frame.title = 'Sandbox Meta relay';
+    frame.hidden = true;
+    var ready = false, queue = [], waiting = {}, next = 0;
+    window.addEventListener('message', function (ev) {
+      if (ev.origin !== sdkOrigin || ev.source !== frame.contentWindow) return;
+      var m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m && m.type === 'SBX_RELAY_READY') {
+        ready = true;
+        queue.splice(0).forEach(function (req) { frame.contentWindow.postMessage(req, sdkOrigin); });
+      } else if (m && m.type === 'SBX_RELAYED' && waiting[m.id]) {
+        waiting[m.id]();
+        delete waiting[m.id];
+      }
+    });
+    document.body.appendChild(frame);
+    return {
+      send: function (message) {
+        var id = String(++next);
+        var req = JSON.stringify({ type: 'SBX_RELAY', id: id, message: message });
+        return new Promise(function (resolve) {
+          waiting[id] = resolve;
+          if (ready) frame.contentWindow.postMessage(req, sdkOrigin);
+          else queue.push(req);
+        });
+      }
+    };
   }
 
   function value(id) {
@@ -196,8 +243,9 @@
   function abandon() {
     var cb = state.open && state.open.cb;
     close();
-    post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: { current_step: 'LOGIN' } });
-    setTimeout(function () { if (cb) cb({ authResponse: null, status: 'unknown' }); }, 0);
+    post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: { current_step: 'LOGIN' } }).then(function () {
+      setTimeout(function () { if (cb) cb({ authResponse: null, status: 'unknown' }); }, 0);
+    });
   }
 
   function fail(msg) {
@@ -283,7 +331,7 @@
       close();
       var data = { waba_id: ids.waba_id, business_id: ids.business_id };
       if (withNumber) data.phone_number_id = ids.phone_number_id;
-      var message = function () { post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data }); };
+      var message = function () { return post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data }); };
       var callback = function () {
         cb({
           authResponse: { code: code, userID: '', expiresIn: 0, signedRequest: '', graphDomain: 'facebook', data_access_expiration_time: 0 },
@@ -296,8 +344,7 @@
       } else if (order === 'code-only') {
         callback();
       } else {
-        message();
-        setTimeout(callback, 150);
+        message().then(function () { setTimeout(callback, 150); });
       }
     }).catch(function (e) {
       fail('The simulators did not answer (' + e.message + '). Is the local stack running in sandbox mode?');
@@ -322,8 +369,9 @@
         timestamp: String(Math.floor(Date.now() / 1000))
       };
     close();
-    post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data });
-    setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
+    post({ type: 'WA_EMBEDDED_SIGNUP', event: event, version: '3', data: data }).then(function () {
+      setTimeout(function () { cb({ authResponse: null, status: 'unknown' }); }, 0);
+    });
   }
 
   // loginProblem says why Meta would not run Embedded Signup with opts for

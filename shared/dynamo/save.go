@@ -1,0 +1,79 @@
+package dynamo
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// healthAttributes are written only by SetHealth, from Meta's phone-number
+// webhooks. A signup's saves leave them alone: Meta can report a number's
+// quality while the signup of its WABA still holds the lock, and the
+// signup's copy of the record never saw that report.
+var healthAttributes = []string{"quality_event", "messaging_limit", "name_status", "requested_name", "health_updated_at"}
+
+// itemAttributes lists every attribute item can hold, so that a save can
+// remove the ones the record no longer has (omitempty leaves them out).
+var itemAttributes = attributesOf(reflect.TypeFor[item]())
+
+func attributesOf(t reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			names = append(names, attributesOf(f.Type)...)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("dynamodbav"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// saveUpdate is Save as one UpdateItem: every attribute of rec is set and
+// every one it lacks removed, as a whole-item put would, except the health
+// attributes; the condition is still that the writer owns the lock.
+func (s *Store) saveUpdate(rec *onboarding.Record) (*dynamodb.UpdateItemInput, error) {
+	av, err := attributevalue.MarshalMap(toItem(rec))
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	names := map[string]string{"#lock_owner": "lock_owner"}
+	values := map[string]types.AttributeValue{":owner": str(rec.LockOwner)}
+	var set, remove []string
+	for i, attr := range itemAttributes {
+		if attr == "waba_id" || slices.Contains(healthAttributes, attr) {
+			continue
+		}
+		ref := "#a" + strconv.Itoa(i)
+		names[ref] = attr
+		if v, ok := av[attr]; ok {
+			values[":a"+strconv.Itoa(i)] = v
+			set = append(set, ref+" = :a"+strconv.Itoa(i))
+		} else {
+			remove = append(remove, ref)
+		}
+	}
+	update := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		update += " REMOVE " + strings.Join(remove, ", ")
+	}
+	return &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.Table),
+		Key:                                 wabaKey(rec.WABAID),
+		ConditionExpression:                 aws.String("#lock_owner = :owner"),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}, nil
+}

@@ -1,0 +1,97 @@
+package metawebhooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+)
+
+// FuzzNotification feeds arbitrary signed bodies through the parser and the
+// whole receiver. Whatever Meta (or an attacker holding the secret) sends,
+// the answer is 200, 400 or 413 and never a 5xx; every change gets a stable
+// dedupe key; and redelivering the same body writes no record again.
+func FuzzNotification(f *testing.F) {
+	const waba = "102000000000009"
+	for _, s := range []string{
+		accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED"}`),
+		accountUpdate(waba, `{"event":"PARTNER_ADDED","waba_info":{"waba_id":"`+waba+`","owner_business_id":"101"}}`),
+		accountUpdate(waba, `{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":"2030-12-12T07:09:27.000Z"}]}`),
+		accountUpdate(waba, `{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"X","expiration":"1700000000"}]}`),
+		accountUpdate(waba, `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`),
+		accountUpdate(waba, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":"October 9, 2023"}}`),
+		accountUpdate(waba, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"REINSTATE"}}`),
+		accountUpdate(waba, `{"event":"BUSINESS_VERIFICATION_STATUS_UPDATE","business_verification_status":"verified"}`),
+		accountUpdate(waba, `"not an object"`),
+		`{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":1739321024,"changes":[` +
+			`{"field":"phone_number_quality_update","value":{"display_phone_number":"+1 555-010-0001","event":"DOWNGRADE","current_limit":"TIER_1K"}},` +
+			`{"field":"phone_number_name_update","value":{"display_phone_number":"15550100001","decision":"APPROVED","requested_verified_name":"Acme"}},` +
+			`{"field":"brand_new_field","value":{"x":1}}]}]}`,
+		`{"object":"page","entry":[]}`,
+		`{"object":"whatsapp_business_account","entry":[{"id":"not-digits","changes":[{"field":"account_update","value":{"event":"PARTNER_REMOVED"}}]}]}`,
+		`{}`, `[]`, `null`, ``, `{"entry":[{"time":1e99}]}`, `{"entry":[{"changes":[{}]}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		n, parseErr := metawebhooks.ParseNotification([]byte(body))
+		if parseErr == nil {
+			for _, e := range n.Entry {
+				for _, c := range e.Changes {
+					key := metawebhooks.Key(e, c)
+					if !strings.HasPrefix(key, "meta#") || len(key) != len("meta#")+40 || key != metawebhooks.Key(e, c) {
+						t.Fatalf("key %q", key)
+					}
+					a := metawebhooks.Decide(e, c, time.Unix(1, 0))
+					if a.Op == "" {
+						t.Fatalf("no op for %+v", c)
+					}
+					if _, err := json.Marshal(a); err != nil {
+						t.Fatalf("action does not encode: %v", err)
+					}
+				}
+			}
+		}
+
+		recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+		r := newReceiver(recs, led)
+		signed := post(body, metawebhooks.Sign(appSecret, []byte(body)))
+		resp, err := r.Handle(context.Background(), signed)
+		if err != nil {
+			t.Fatalf("error %v", err)
+		}
+		switch {
+		case len(body) > metawebhooks.MaxBodyBytes:
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("oversize body answered %d", resp.StatusCode)
+			}
+			return
+		case parseErr != nil:
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("unparsable body answered %d: %s", resp.StatusCode, resp.Body)
+			}
+			return
+		case resp.StatusCode != http.StatusOK:
+			t.Fatalf("parsed body answered %d: %s", resp.StatusCode, resp.Body)
+		}
+		writes := recs.writes
+		again, _ := r.Handle(context.Background(), signed)
+		if again.StatusCode != http.StatusOK || recs.writes != writes {
+			t.Fatalf("redelivery: status %d, %d writes after %d", again.StatusCode, recs.writes, writes)
+		}
+		var answer metawebhooks.Answer
+		if err := json.Unmarshal([]byte(again.Body), &answer); err != nil {
+			t.Fatalf("answer %q: %v", again.Body, err)
+		}
+		for _, c := range answer.Changes {
+			if c.Changed {
+				t.Fatalf("redelivered change %+v changed a record", c)
+			}
+		}
+	})
+}
