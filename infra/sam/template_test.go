@@ -77,10 +77,12 @@ var (
 var grants = map[string][]string{
 	"SignupFunction": {
 		"dynamodb:PutItem " + tableARN, // lock and save (conditional puts)
+		"dynamodb:GetItem " + tableARN, // answer a duplicate before the code exchange
 		getSecret + " " + metaARN,
 		getSecret + " " + plivoARN,
-		getSecret + " " + keysARN,      // verify onboarding sessions
-		"dynamodb:PutItem " + dedupARN, // spend a session token once
+		getSecret + " " + keysARN,         // verify onboarding sessions
+		"dynamodb:PutItem " + dedupARN,    // spend a session token once
+		"dynamodb:UpdateItem " + dedupARN, // count a spent token's retries
 	},
 	"SessionsFunction": {
 		getSecret + " " + keysARN, // sign onboarding sessions

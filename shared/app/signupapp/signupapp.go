@@ -34,8 +34,8 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 // set, and nil (sessions not enforced) when it is empty, which
 // config.LoadSignupFunction allows only with SESSIONS=off outside prod. The keys come
 // through cache, the signup's own secrets cache. The check only verifies:
-// the service spends the token in DEDUP_TABLE_NAME, in the same write that
-// takes the WABA's lock (see NewService).
+// the service spends the token in DEDUP_TABLE_NAME before anything goes
+// upstream (see NewService).
 func Sessions(cfg config.Signup, cache *secrets.Cache, log *slog.Logger) apigw.SessionCheck {
 	if cfg.SessionSecretID == "" {
 		return nil
