@@ -26,8 +26,9 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, cache := NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")})
-	return apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), nil
+	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")}
+	svc, cache := NewService(cfg, d)
+	return withLinkCheck(apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), cfg, cache, d, log), nil
 }
 
 // Sessions returns the signup's session check when SESSION_SECRET_ID is
