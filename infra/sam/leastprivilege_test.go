@@ -35,7 +35,7 @@ func loadLocked(t *testing.T) *sam.Template {
 // the SDK calls its code makes. A function missing here may be granted
 // nothing.
 var allowedActions = map[string][]string{
-	"SignupFunction":   {"dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+	"SignupFunction":   {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 	"ResumeFunction":   {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"},
 	"StatusFunction":   {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 	"PageFunction":     {},

@@ -78,10 +78,13 @@ var grants = map[string][]string{
 	"SignupFunction": {
 		"dynamodb:PutItem " + tableARN,    // lock (conditional put)
 		"dynamodb:UpdateItem " + tableARN, // saves that leave health alone
+		"dynamodb:GetItem " + tableARN,    // answer a duplicate before the code exchange
 		getSecret + " " + metaARN,
 		getSecret + " " + plivoARN,
-		getSecret + " " + keysARN,      // verify onboarding sessions
-		"dynamodb:PutItem " + dedupARN, // spend a session token once
+		getSecret + " " + keysARN,         // verify onboarding sessions
+		"dynamodb:PutItem " + dedupARN,    // spend a session token once
+		"dynamodb:UpdateItem " + dedupARN, // count a spent token's retries
+		"dynamodb:GetItem " + dedupARN,    // the page's link check
 	},
 	"SessionsFunction": {
 		getSecret + " " + keysARN, // sign onboarding sessions
@@ -135,7 +138,7 @@ var grants = map[string][]string{
 // routes are the routes the product's clients rely on; functions added
 // later only need a handler.
 var routes = map[string][]string{
-	"SignupFunction": {"POST /api/whatsapp/embedded-signup"},
+	"SignupFunction": {"GET /api/onboarding-sessions/check", "POST /api/whatsapp/embedded-signup"},
 	"StatusFunction": {"GET /api/provider/whatsapp/embedded-signup/{waba_id}", "GET /api/whatsapp/embedded-signup/{waba_id}"},
 	"PageFunction":   {"GET /", "GET /static/{proxy+}"},
 	// Plivo calls this one; its signature is the authentication.

@@ -24,7 +24,7 @@ type SignupAnswer struct {
 // SessionCheck verifies an onboarding session token against the signup's
 // identity (the body's client_ref must match) without spending it, and
 // returns the use the signup is to spend: onboarding.Service.Signup spends
-// it, in the write that takes the WABA's lock when the body names the WABA.
+// it before anything goes upstream.
 // Nil means sessions are not enforced.
 type SessionCheck func(ctx context.Context, token string, id onboarding.Identity) (onboarding.SessionUse, error)
 

@@ -302,8 +302,8 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 		wantCode   onboarding.Code
 		writes     int
 	}{
-		{"first signup", signupWithSession("AQD-code", "109876543210987", "", iss.Token), 200, "", 3},
-		{"retry of the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, "", 0},
+		{"first signup", signupWithSession("AQD-code", "109876543210987", "", iss.Token), 200, "", 4},
+		{"retry of the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, "", 1},
 		{"another WABA", signupWithSession("AQD-code-3", "109876543210988", "", iss.Token), 401, onboarding.CodeSessionUsed, 0},
 	}
 	for _, s := range steps {

@@ -21,6 +21,8 @@ type Store struct {
 	mu    sync.Mutex
 	items map[string]onboarding.Record
 	uses  map[string]onboarding.SessionUse
+	// reuses counts the retries each spent token served (CountReuse).
+	reuses map[string]int
 	// Fail, when set, is consulted before every operation; a non-nil error
 	// is returned instead of performing it. op is "acquire",
 	// "acquire_spending", "spend", "save", "claim", "get" or "due"; rec is

@@ -89,14 +89,13 @@ func TestMetaConfigErrorIsNotAnOutage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindConfig, 1) }
+	failures := f.countFailures()
 	_, err := f.svc.Signup(context.Background(), request("c1"))
 	if onboarding.ErrorCode(err) != onboarding.CodeProviderConfig {
 		t.Fatalf("error %v, want %s", err, onboarding.CodeProviderConfig)
 	}
-	rec := f.record(t)
-	if rec.FailureReason != onboarding.ReasonMetaConfig {
-		t.Fatalf("failure reason %q, want %q", rec.FailureReason, onboarding.ReasonMetaConfig)
-	}
+	failures.only(t, onboarding.ReasonMetaConfig)
+	f.noRecord(t)
 }
 
 // TestUndocumentedPlivo4xxStaysVerified: a 4xx Plivo's guide does not list

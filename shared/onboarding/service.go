@@ -19,9 +19,9 @@ const DefaultLockDuration = 30 * time.Second
 // exactly once per WABA, recording every step in the Store.
 type Service struct {
 	Store Store
-	// Sessions spends the session tokens of signups that name no WABA;
-	// the others spend theirs through Store.AcquireSpending. Required
-	// when requests carry a Session.
+	// Sessions spends the session tokens of signups, and counts their
+	// retries when it is a SessionReuseCounter. Required when requests
+	// carry a Session.
 	Sessions SessionLedger
 	Meta     Meta
 	Plivo    Plivo
@@ -136,18 +136,13 @@ func newOwner(requestID string) string {
 // and onboards it at Plivo. The code is exchanged at most once per call.
 //
 // A signup bound to an onboarding session (req.Session) spends the token
-// before the code is exchanged. With a WABA ID, the token is spent by the
-// write that takes the WABA's lock (Store.AcquireSpending), so a warm
-// signup writes three times: lock and token, verified, onboarded. A token
-// spent before is let through only for a retry of the same signup
-// (SessionUse.Reuse), and that rare path takes the lock with one more
-// write. A request answered from the WABA's existing record (replay,
-// pending, in progress, conflict) leaves the token unspent: the write that
-// would have spent it did not happen, and nothing of the signup ran, so
-// the token may still serve one. When the token is refused too, the
-// refusal wins: a token spent on another WABA learns nothing about this
-// one. Without a WABA ID the token is spent on its own (Sessions) before
-// the code exchange, as the WABA is only learnt from Meta.
+// (Sessions) before anything else, whether or not Meta will accept the
+// code; a token spent before is let through only for a capped number of
+// retries of the same signup (SessionUse.Reuse, countReuse), and its
+// refusal wins over anything the WABA's record would say. A signup naming
+// its WABA takes the WABA's lock only once Meta has proven control
+// (proof.go), so a warm signup writes four times: token, lock, verified,
+// onboarded.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, error) {
 	if err := ValidateIdentity(req.Identity); err != nil {
 		return SignupResult{}, err
@@ -180,16 +175,19 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	// With a WABA ID the lock comes first, so a duplicate never spends the
-	// code. Without one, Meta must name the WABA before there is a key.
-	if rec.WABAID != "" {
-		if res, err, done := s.acquire(ctx, rec, req.Identity, use, log); done {
-			return res, err
-		}
-	} else if use != nil {
+	// The token is spent before anything goes upstream; the WABA's lock
+	// waits for Meta's proof of control (proof.go). Without a WABA ID,
+	// Meta must name the WABA before there is a key.
+	if use != nil {
 		if err := s.spendSession(ctx, *use, log); err != nil {
 			return SignupResult{}, err
 		}
+	}
+	if rec.WABAID != "" {
+		if res, err, done := s.answerKnown(ctx, req.Identity, log); done {
+			return res, err
+		}
+		ctx = deferLock(ctx, rec)
 	}
 
 	if req.WABAOnly {
@@ -205,6 +203,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 			return replay.res, nil
 		}
 		return SignupResult{}, err
+	}
+	if res, err, done := s.takeProvenLock(ctx, rec, req.Identity, log); done {
+		return res, err
 	}
 	return s.onboard(ctx, rec, log, p)
 }
@@ -306,8 +307,9 @@ func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Lo
 		refusal := use.Reuse(prev)
 		if refusal != nil {
 			log.Info("signup refused by its session", "error_code", ErrorCode(refusal), "error", refusal)
+			return refusal
 		}
-		return refusal
+		return s.countReuse(ctx, use, log)
 	default:
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "spend_session"})
 		log.Error("session ledger unavailable", "error", err)

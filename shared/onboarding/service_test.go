@@ -210,8 +210,12 @@ func TestSignupBusinessMustOwnTheWABA(t *testing.T) {
 		if calls, _ := f.plivo.counts(); calls != 0 {
 			t.Errorf("with WABA %v: Plivo called %d times", withWABA, calls)
 		}
-		if rec := f.record(t); rec.State != onboarding.StateFailed || rec.FailureReason != onboarding.ReasonBusinessMismatch || rec.BusinessID == business {
-			t.Errorf("with WABA %v: record %+v", withWABA, rec)
+		if rec, err := f.store.Get(context.Background(), waba); withWABA && err == nil {
+			t.Errorf("with WABA %v: record written without Meta's proof: %+v", withWABA, rec)
+		} else if !withWABA && (err != nil || rec.State != onboarding.StateFailed || rec.FailureReason != onboarding.ReasonBusinessMismatch || rec.BusinessID == business) {
+			// Without a WABA ID the lock is taken once the token's
+			// scopes name the WABA, so the failure is recorded.
+			t.Errorf("with WABA %v: record %+v (%v)", withWABA, rec, err)
 		}
 	}
 }
@@ -378,14 +382,14 @@ func TestSignupMetaFailures(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			tt.meta(f.meta)
+			failures := f.countFailures()
 			_, err := f.svc.Signup(context.Background(), request("bad"))
 			if got := onboarding.ErrorCode(err); got != tt.code {
 				t.Fatalf("code = %s (%v), want %s", got, err, tt.code)
 			}
-			rec := f.record(t)
-			if rec.State != onboarding.StateFailed || rec.FailureReason != tt.reason {
-				t.Fatalf("record = %s/%s, want failed/%s", rec.State, rec.FailureReason, tt.reason)
-			}
+			// Meta proved no control of the WABA: nothing is written.
+			f.noRecord(t)
+			failures.only(t, tt.reason)
 			if calls, _ := f.plivo.counts(); calls != 0 {
 				t.Fatal("plivo called after meta failure")
 			}
@@ -690,7 +694,7 @@ func TestOverlappingResumeRunsCallPlivoOnce(t *testing.T) {
 
 func TestStoreFaults(t *testing.T) {
 	t.Parallel()
-	t.Run("acquire fails: 503, nothing upstream", func(t *testing.T) {
+	t.Run("acquire after Meta's proof fails: 503, nothing to Plivo", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		f.store.Fail = func(op string, _ *onboarding.Record) error {
@@ -700,8 +704,8 @@ func TestStoreFaults(t *testing.T) {
 			return nil
 		}
 		_, err := f.svc.Signup(context.Background(), request("s"))
-		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || f.meta.calls.Load() != 0 {
-			t.Fatalf("err = %v, meta calls %d", err, f.meta.calls.Load())
+		if calls, _ := f.plivo.counts(); onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || calls != 0 {
+			t.Fatalf("err = %v, plivo calls %d", err, calls)
 		}
 	})
 	t.Run("verified save fails once: retried, onboarded", func(t *testing.T) {

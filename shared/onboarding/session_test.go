@@ -71,7 +71,8 @@ func sessionRequest(code, tok string, now time.Time) onboarding.SignupRequest {
 
 // TestSignupSpendsSession covers every combination of the token's and the
 // WABA's conditions: which answer wins, what is written, and in how many
-// write calls.
+// write calls. The token is spent before anything goes upstream, whatever
+// the WABA's record says; the WABA's lock waits for Meta's proof.
 func TestSignupSpendsSession(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -96,34 +97,36 @@ func TestSignupSpendsSession(t *testing.T) {
 		// when it must stay unspent.
 		wantUse string
 		state   onboarding.State
+		// afterMeta: the refusal comes after Meta proved control.
+		afterMeta bool
 	}{
-		{name: "fresh token, fresh WABA: one write takes both", outcome: onboarding.OutcomeOnboarded, writes: 3,
-			acquires: []string{"acquire_spending"}, wantUse: waba, state: onboarding.StateOnboarded},
+		{name: "fresh token, fresh WABA: spent, then locked after Meta's proof", outcome: onboarding.OutcomeOnboarded, writes: 4,
+			acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateOnboarded},
 		{name: "token spent on this WABA (retry after a failure)", spent: spentFor(waba, "customer-1", now.Add(time.Hour)), existing: failed,
-			outcome: onboarding.OutcomeOnboarded, writes: 3, acquires: []string{"acquire_spending", "acquire"}, wantUse: waba, state: onboarding.StateOnboarded},
+			outcome: onboarding.OutcomeOnboarded, writes: 4, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateOnboarded},
 		{name: "token spent on another WABA", spent: spentFor("2", "customer-1", now.Add(time.Hour)),
-			want: onboarding.CodeSessionUsed, acquires: []string{"acquire_spending"}, wantUse: "2"},
+			want: onboarding.CodeSessionUsed, acquires: []string{"spend"}, wantUse: "2"},
 		{name: "token spent on this WABA by another customer", spent: spentFor(waba, "customer-9", now.Add(time.Hour)),
-			want: onboarding.CodeSessionUsed, acquires: []string{"acquire_spending"}, wantUse: waba},
+			want: onboarding.CodeSessionUsed, acquires: []string{"spend"}, wantUse: waba},
 		{name: "token's record expired", spent: spentFor(waba, "customer-1", now.Add(-time.Second)),
-			want: onboarding.CodeSessionExpired, acquires: []string{"acquire_spending"}, wantUse: waba},
-		{name: "WABA locked by someone else: token not spent", existing: locked,
-			want: onboarding.CodeInProgress, acquires: []string{"acquire_spending"}, wantUse: "-", state: onboarding.StateVerifying},
-		{name: "WABA onboarded by this customer: replay, token not spent", existing: onboarded,
-			outcome: onboarding.OutcomeReplayed, acquires: []string{"acquire_spending"}, wantUse: "-", state: onboarding.StateOnboarded},
+			want: onboarding.CodeSessionExpired, acquires: []string{"spend"}, wantUse: waba},
+		{name: "WABA locked by someone else: token spent all the same", existing: locked,
+			want: onboarding.CodeInProgress, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateVerifying},
+		{name: "WABA onboarded by this customer: replay, token spent all the same", existing: onboarded,
+			outcome: onboarding.OutcomeReplayed, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateOnboarded},
 		{name: "both fail, token spent on another WABA: the session answers", spent: spentFor("2", "customer-1", now.Add(time.Hour)), existing: onboarded,
-			want: onboarding.CodeSessionUsed, acquires: []string{"acquire_spending"}, wantUse: "2", state: onboarding.StateOnboarded},
+			want: onboarding.CodeSessionUsed, acquires: []string{"spend"}, wantUse: "2", state: onboarding.StateOnboarded},
 		{name: "both fail, token's record expired: the session answers", spent: spentFor(waba, "customer-1", now.Add(-time.Second)), existing: locked,
-			want: onboarding.CodeSessionExpired, acquires: []string{"acquire_spending"}, wantUse: waba, state: onboarding.StateVerifying},
+			want: onboarding.CodeSessionExpired, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateVerifying},
 		{name: "both fail, retry of the same signup: the record answers", spent: spentFor(waba, "customer-1", now.Add(time.Hour)), existing: onboarded,
-			outcome: onboarding.OutcomeReplayed, acquires: []string{"acquire_spending"}, wantUse: waba, state: onboarding.StateOnboarded},
+			outcome: onboarding.OutcomeReplayed, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateOnboarded},
 		{name: "both fail, retry while another attempt holds the lock", spent: spentFor(waba, "customer-1", now.Add(time.Hour)), existing: locked,
-			want: onboarding.CodeInProgress, acquires: []string{"acquire_spending"}, wantUse: waba, state: onboarding.StateVerifying},
-		{name: "store unavailable", fail: map[string]error{"acquire_spending": errors.New("throttled")},
-			want: onboarding.CodeUpstreamUnavailable, acquires: []string{"acquire_spending"}, wantUse: "-"},
-		{name: "store unavailable for the lock after a permitted reuse", spent: spentFor(waba, "customer-1", now.Add(time.Hour)),
-			fail: map[string]error{"acquire": errors.New("throttled")},
-			want: onboarding.CodeUpstreamUnavailable, acquires: []string{"acquire_spending", "acquire"}, wantUse: waba},
+			want: onboarding.CodeInProgress, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateVerifying},
+		{name: "store unavailable", fail: map[string]error{"spend": errors.New("throttled")},
+			want: onboarding.CodeUpstreamUnavailable, acquires: []string{"spend"}, wantUse: "-"},
+		{name: "store unavailable for the lock after Meta's proof", spent: spentFor(waba, "customer-1", now.Add(time.Hour)),
+			fail: map[string]error{"acquire": errors.New("throttled")}, afterMeta: true,
+			want: onboarding.CodeUpstreamUnavailable, acquires: []string{"spend"}, wantUse: waba},
 		{name: "no WABA: spent on its own before the exchange", req: func(r *onboarding.SignupRequest) { r.Identity.WABAID = "" },
 			outcome: onboarding.OutcomeOnboarded, writes: 4, acquires: []string{"spend"}, wantUse: "", state: onboarding.StateOnboarded},
 		{name: "no WABA, token spent before", req: func(r *onboarding.SignupRequest) { r.Identity.WABAID = "" }, spent: spentFor("", "customer-1", now.Add(time.Hour)),
@@ -133,7 +136,7 @@ func TestSignupSpendsSession(t *testing.T) {
 		{name: "client_ref other than the session's", req: func(r *onboarding.SignupRequest) { r.Identity.ClientRef = "customer-2" },
 			want: onboarding.CodeClientRefMismatch, wantUse: "-"},
 		{name: "client_ref taken from the session", req: func(r *onboarding.SignupRequest) { r.Identity.ClientRef = "" },
-			outcome: onboarding.OutcomeOnboarded, writes: 3, acquires: []string{"acquire_spending"}, wantUse: waba, state: onboarding.StateOnboarded},
+			outcome: onboarding.OutcomeOnboarded, writes: 4, acquires: []string{"spend"}, wantUse: waba, state: onboarding.StateOnboarded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +168,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			if got := codeOf(err); got != tt.want || res.Outcome != tt.outcome {
 				t.Fatalf("Signup = %s, %v; want %s, code %q", res.Outcome, err, tt.outcome, tt.want)
 			}
-			if tt.want != "" && f.meta.calls.Load() != 0 {
+			if tt.want != "" && !tt.afterMeta && f.meta.calls.Load() != 0 {
 				t.Fatal("a refused signup reached Meta")
 			}
 			if tt.outcome == onboarding.OutcomeOnboarded && f.store.Writes != tt.writes {
@@ -213,8 +216,9 @@ func TestSignupSessionWithoutLedger(t *testing.T) {
 }
 
 // TestSignupSessionRetryAfterMetaOutage is the reason spent tokens admit
-// retries: Meta is down on the first attempt, which spends the token; the
-// retry takes the lock alone and onboards.
+// retries: Meta is down on the first attempt, which spends the token and
+// takes no lock; the retry is counted, takes the lock after Meta's proof
+// and onboards.
 func TestSignupSessionRetryAfterMetaOutage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -224,19 +228,64 @@ func TestSignupSessionRetryAfterMetaOutage(t *testing.T) {
 	if _, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeMetaUnavailable {
 		t.Fatalf("first attempt: %v", err)
 	}
-	if _, spent := f.store.Use("tok"); !spent || f.store.Writes != 2 {
-		t.Fatalf("first attempt: spent %t after %d writes, want the token spent by the lock's write and the lock released", spent, f.store.Writes)
+	if _, spent := f.store.Use("tok"); !spent || f.store.Writes != 1 {
+		t.Fatalf("first attempt: spent %t after %d writes, want the token spent and nothing else written", spent, f.store.Writes)
 	}
 	f.meta.exchange = nil
 	res, err := f.svc.Signup(context.Background(), sessionRequest("c2", "tok", now.Add(time.Minute)))
 	if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
 		t.Fatalf("retry: %s %v", res.Outcome, err)
 	}
-	// The retry: the transaction refused (token spent), the lock alone,
-	// verified, onboarded.
-	if f.store.Writes != 2+3 {
+	// The retry: the spend refused (token spent), the retry counted, the
+	// lock, verified, onboarded.
+	if f.store.Writes != 1+4 {
 		t.Fatalf("writes = %d, want 5", f.store.Writes)
 	}
+}
+
+// TestSignupSessionReuseCapped: a spent token serves MaxSessionReuses
+// retries of its signup and then none, before anything goes upstream, so
+// one link cannot keep trying codes.
+func TestSignupSessionReuseCapped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.Sessions = f.store
+	now := f.clock.Now()
+	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
+	for i := range 1 + onboarding.MaxSessionReuses {
+		if _, err := f.svc.Signup(context.Background(), sessionRequest("bad", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeMetaRejected {
+			t.Fatalf("attempt %d: %v, want meta_rejected", i+1, err)
+		}
+	}
+	calls := f.meta.calls.Load()
+	f.meta.exchange = nil
+	_, err := f.svc.Signup(context.Background(), sessionRequest("good", "tok", now))
+	if onboarding.ErrorCode(err) != onboarding.CodeSessionUsed || f.meta.calls.Load() != calls {
+		t.Fatalf("retry past the cap: %v, Meta calls %d -> %d; want session_used and nothing upstream", err, calls, f.meta.calls.Load())
+	}
+	f.noRecord(t)
+}
+
+// TestSignupSessionReuseUncountable: a ledger that cannot count retries
+// refuses them.
+func TestSignupSessionReuseUncountable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.Sessions = spendOnly{f.store}
+	now := f.clock.Now()
+	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
+	_, _ = f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now))
+	f.meta.exchange = nil
+	if _, err := f.svc.Signup(context.Background(), sessionRequest("c2", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeSessionUsed {
+		t.Fatalf("retry: %v, want session_used", err)
+	}
+}
+
+// spendOnly is a SessionLedger that counts no retries.
+type spendOnly struct{ l onboarding.SessionLedger }
+
+func (s spendOnly) Spend(ctx context.Context, u onboarding.SessionUse) (*onboarding.SessionUse, error) {
+	return s.l.Spend(ctx, u)
 }
 
 var _ onboarding.SessionLedger = (*memstore.Store)(nil)

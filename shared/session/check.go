@@ -10,11 +10,10 @@ import (
 
 // Checker is the signup's session check (apigw.SessionCheck): it verifies
 // the token and matches the body's client_ref, in that order, and writes
-// nothing. The signup spends the token afterwards (see
-// onboarding.Service.Signup): when the request names its WABA, in the same
-// write that takes the WABA's lock, so a session costs no write of its own;
-// and a spent token still admits a retry of the same signup
-// (onboarding.SessionUse.Reuse).
+// nothing. The signup spends the token afterwards, before anything goes
+// upstream (see onboarding.Service.Signup), and a spent token still admits
+// a few retries of the same signup (onboarding.SessionUse.Reuse,
+// onboarding.MaxSessionReuses).
 type Checker struct {
 	Verifier *Verifier
 	Logger   *slog.Logger

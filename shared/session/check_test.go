@@ -118,9 +118,10 @@ func TestCheckThenSignup(t *testing.T) {
 		want   onboarding.Code
 		writes int // store writes the attempt makes
 	}
-	// A fresh signup with a WABA: lock and token in one write, then
-	// verified and onboarded. Without a WABA the token costs one more.
-	const fresh, freshNoWABA = 3, 4
+	// A fresh signup: the token, then (after Meta's proof) the lock,
+	// verified and onboarded, with or without a WABA in the body. A
+	// permitted retry writes its count.
+	const fresh, freshNoWABA, retry = 4, 4, 1
 	tests := []struct {
 		name      string
 		storeFail error
@@ -141,7 +142,7 @@ func TestCheckThenSignup(t *testing.T) {
 		}},
 		{name: "retry of the same WABA while unexpired is replayed", attempts: []attempt{
 			{body: onboarding.Identity{WABAID: waba}, now: t0, writes: fresh},
-			{body: onboarding.Identity{WABAID: waba, ClientRef: "customer-1"}, now: t0.Add(5 * time.Minute)},
+			{body: onboarding.Identity{WABAID: waba, ClientRef: "customer-1"}, now: t0.Add(5 * time.Minute), writes: retry},
 		}},
 		{name: "retry of the same WABA after expiry", attempts: []attempt{
 			{body: onboarding.Identity{WABAID: waba}, now: t0, writes: fresh},

@@ -127,7 +127,7 @@ var expectations = map[string]expectation{
 	"signup-conflict.json": {status: 409, contentType: jsonType, fields: map[string]any{"error.code": "second_number_not_supported"},
 		after: func(t *testing.T) { recordState(t, ConflictWABA, onboarding.StateOnboarded) }},
 	"signup-meta-rejected.json": {status: 422, contentType: jsonType, fields: map[string]any{"error.code": "meta_rejected"},
-		after: func(t *testing.T) { recordState(t, "102000000000005", onboarding.StateFailed) }},
+		after: func(t *testing.T) { noRecord(t, "102000000000005") }},
 	"signup-invalid-json.json":       {status: 400, contentType: jsonType, fields: invalid("body")},
 	"signup-not-object.json":         {status: 400, contentType: jsonType, fields: invalid("body")},
 	"signup-unknown-field.json":      {status: 400, contentType: jsonType, fields: invalid("access_token")},

@@ -26,16 +26,17 @@ func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, cache := NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")})
-	return apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), nil
+	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")}
+	svc, cache := NewService(cfg, d)
+	return withLinkCheck(apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), cfg, cache, d, log), nil
 }
 
 // Sessions returns the signup's session check when SESSION_SECRET_ID is
 // set, and nil (sessions not enforced) when it is empty, which
 // config.LoadSignupFunction allows only with SESSIONS=off outside prod. The keys come
 // through cache, the signup's own secrets cache. The check only verifies:
-// the service spends the token in DEDUP_TABLE_NAME, in the same write that
-// takes the WABA's lock (see NewService).
+// the service spends the token in DEDUP_TABLE_NAME before anything goes
+// upstream (see NewService).
 func Sessions(cfg config.Signup, cache *secrets.Cache, log *slog.Logger) apigw.SessionCheck {
 	if cfg.SessionSecretID == "" {
 		return nil

@@ -1,0 +1,121 @@
+package onboarding
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+// A WABA ID is no secret, so a signup request naming one proves nothing
+// until Meta has: its code, exchanged with our app, yields a token that
+// debug_token vouches for and with which the WABA's phone_numbers and
+// owner_business edges answer (verifyConcurrently). Until then the request
+// may not write the WABA's record, take it over from another customer, or
+// hold its lock. Otherwise a customer with any genuine link, posting bogus
+// codes that name someone else's WABA, would hold the owner's lock during
+// each of Meta's refusals and stamp the record failed under their own
+// client_ref.
+//
+// So a signup that names its WABA:
+//  1. spends its session token on its own (spendSession), before the code
+//     exchange: a token is single use whether or not Meta accepts the code,
+//     and a refused token sends nothing upstream;
+//  2. reads the WABA's record (answerKnown): a replay, a signup in progress
+//     or a conflict is answered without spending the code, and without a
+//     write;
+//  3. exchanges and verifies the code holding no lock (rec.LockOwner is
+//     empty, so metaFailed and awaitCustomer write nothing for it);
+//  4. takes the lock only once Meta has proven control (takeProvenLock).
+
+// deferredLockKey carries the lock owner a signup will write once Meta has
+// proven control of its WABA.
+type deferredLockKey struct{}
+
+// deferLock clears rec's lock owner until Meta's proof, and returns a
+// context that remembers it for takeProvenLock.
+func deferLock(ctx context.Context, rec *Record) context.Context {
+	owner := rec.LockOwner
+	rec.LockOwner = ""
+	return context.WithValue(ctx, deferredLockKey{}, owner)
+}
+
+// takeProvenLock writes rec's deferred lock, now that Meta has proven the
+// request controls rec.WABAID. When the lock is not deferred (the signup
+// named no WABA and locked once Meta named it) it does nothing. done is
+// true when the WABA's record answers the request instead (someone proved
+// control first: a replay, a signup in progress or a conflict).
+func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (SignupResult, error, bool) {
+	owner, _ := ctx.Value(deferredLockKey{}).(string)
+	if rec.LockOwner != "" || owner == "" || rec.WABAID == "" {
+		return SignupResult{}, nil, false
+	}
+	rec.LockOwner = owner
+	rec.LockExpiresAt = s.lockUntil(ctx, s.now())
+	return s.acquire(ctx, rec, id, nil, log)
+}
+
+// answerKnown answers a signup for a WABA whose record already decides the
+// outcome (onboarded, verified, or locked by a proven request), before the
+// code is spent; done is false when the signup must go on: no record, a
+// failed one, a disconnected one, or an abandoned lock. It writes nothing.
+func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger) (SignupResult, error, bool) {
+	existing, err := s.Store.Get(ctx, id.WABAID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return SignupResult{}, nil, false
+	case err != nil:
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "read"})
+		log.Error("store unavailable before verification", "error", err)
+		return SignupResult{}, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again."), true
+	case existing.State == StateVerifying && !existing.LockHeld(s.now()):
+		return SignupResult{}, nil, false
+	case existing.State != StateOnboarded && existing.State != StateVerified && existing.State != StateVerifying:
+		// failed, waiting for the customer, disconnected...: the proven
+		// lock (Store.Acquire's condition) decides.
+		return SignupResult{}, nil, false
+	}
+	res, err := s.answerExisting(existing, id)
+	if err != nil {
+		log.Info("signup refused by existing record", "state", existing.State, "error_code", ErrorCode(err))
+	} else {
+		log.Info("signup replayed from existing record", "state", existing.State, "outcome", res.Outcome)
+	}
+	return res, err, true
+}
+
+// MaxSessionReuses caps the retries one spent session token serves (see
+// SessionUse.Reuse): enough for a customer whose attempts met an outage or
+// a rejected code, too few to make a leaked or hoarded link a way to keep
+// trying codes against a WABA.
+const MaxSessionReuses = 5
+
+// SessionReuseCounter counts the retries served by spent session tokens.
+type SessionReuseCounter interface {
+	// CountReuse records one more retry of u.ID's spent token when fewer
+	// than max were recorded before, in one conditional write. Otherwise
+	// it writes nothing and returns ErrSessionUsed.
+	CountReuse(ctx context.Context, u SessionUse, max int) error
+}
+
+// countReuse admits one more retry of use's spent token, or refuses it
+// with session_used once MaxSessionReuses retries were served. A ledger
+// that cannot count refuses every retry: an uncapped retry is what the
+// cap exists to prevent.
+func (s *Service) countReuse(ctx context.Context, use SessionUse, log *slog.Logger) error {
+	counter, ok := s.Sessions.(SessionReuseCounter)
+	if !ok {
+		return SessionFailure(CodeSessionUsed, errors.New("token already spent; the ledger counts no retries"))
+	}
+	err := counter.CountReuse(ctx, use, MaxSessionReuses)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrSessionUsed):
+		log.Info("signup refused: session reused too often", "session_id", use.ID, "max_reuses", MaxSessionReuses)
+		return SessionFailure(CodeSessionUsed, errors.New("token retried too often"))
+	default:
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "count_session_reuse"})
+		log.Error("session ledger unavailable", "error", err)
+		return Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+	}
+}

@@ -1,0 +1,55 @@
+package onboarding_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// noRecord fails the test when the WABA has a record: a signup Meta did
+// not prove control for may not write one.
+func (f *fixture) noRecord(t *testing.T) {
+	t.Helper()
+	if rec, err := f.store.Get(context.Background(), waba); !errors.Is(err, onboarding.ErrNotFound) {
+		t.Fatalf("record written without Meta's proof of control: %+v (%v)", rec, err)
+	}
+}
+
+// failureReasons records the Reason of each SignupFailed count.
+type failureReasons struct {
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (m *failureReasons) Count(name string, d onboarding.Dims) {
+	if name != onboarding.MetricSignupFailed {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reasons = append(m.reasons, d["Reason"])
+}
+
+func (m *failureReasons) Latency(string, time.Duration, onboarding.Dims) {}
+
+// countFailures installs failureReasons on f's service.
+func (f *fixture) countFailures() *failureReasons {
+	m := &failureReasons{}
+	f.svc.Metrics = m
+	return m
+}
+
+// only fails the test unless exactly one failure was counted, for reason.
+func (m *failureReasons) only(t *testing.T, reason string) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !slices.Equal(m.reasons, []string{reason}) {
+		t.Fatalf("failures counted %v, want [%s]", m.reasons, reason)
+	}
+}

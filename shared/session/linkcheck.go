@@ -1,0 +1,47 @@
+package session
+
+import (
+	"context"
+	"errors"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// SpentLookup reads a token's spent record, without writing.
+type SpentLookup interface {
+	// Spent returns the use recorded for the token id, or nil when the
+	// token was never spent.
+	Spent(ctx context.Context, id string) (*onboarding.SessionUse, error)
+}
+
+// LinkCheck tells the onboarding page, as it loads, whether its link can
+// still start a signup, so a customer with a dead link is told before
+// spending minutes in Meta's dialog. It verifies the token (signature,
+// expiry) and reads whether it was spent; it never spends it. Its answers
+// are the signup's own session codes, so it reveals nothing the signup
+// would not: session_missing, session_invalid, session_expired or
+// session_used, or upstream_unavailable.
+type LinkCheck struct {
+	Verifier *Verifier
+	Spent    SpentLookup
+}
+
+// Check returns nil when token can start a signup.
+func (c *LinkCheck) Check(ctx context.Context, token string) error {
+	claims, err := c.Verifier.Verify(ctx, token)
+	if err != nil {
+		return err
+	}
+	prev, err := c.Spent.Spent(ctx, claims.ID)
+	switch {
+	case err != nil:
+		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+	case prev == nil:
+		return nil
+	case !prev.ExpiresAt.IsZero() && !c.Verifier.now().Before(prev.ExpiresAt):
+		return Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
+	}
+	// A spent token still admits retries of its own signup, but only from
+	// the page that made it: a page loaded afresh has no WABA to retry.
+	return Failure(onboarding.CodeSessionUsed, errors.New("token already spent"))
+}
