@@ -56,6 +56,11 @@
     return s;
   })();
 
+  // deadLink is the session code of a link found unusable as the page
+  // loaded (checkLink): Connect stays disabled, and the page says to ask
+  // for a new link before the customer spends minutes in Meta's dialog.
+  var deadLink = '';
+
   var sdkReady = false;
   var flow = null; // the current attempt; a new click starts a new one
   var seq = 0;
@@ -110,7 +115,7 @@
     }
 
     var busy = BUSY_LABELS[state];
-    el.button.disabled = !!busy || !sdkReady;
+    el.button.disabled = !!busy || !sdkReady || !!deadLink;
     el.button.setAttribute('aria-busy', busy ? 'true' : 'false');
     el.button.hidden = state === 'onboarded' || !!opts.noButton;
     el.fineprint.hidden = state === 'onboarded';
@@ -562,8 +567,37 @@
       version: cfg.graphVersion
     });
     sdkReady = true;
-    showIdle();
+    if (deadLink) showDeadLink();
+    else showIdle();
   };
+
+  // checkLink asks the backend whether the link's session can still start
+  // a signup, without spending it (GET /api/onboarding-sessions/check, the
+  // token in a header, never in a URL). Only the session codes disable
+  // Connect; an outage or a network error leaves the page usable, and the
+  // signup itself checks the session again.
+  function checkLink() {
+    if (!linkSession) return;
+    var url = cfg.signupUrl.replace(/\/api\/whatsapp\/embedded-signup$/, '/api/onboarding-sessions/check');
+    fetch(url, {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'Accept': 'application/json', 'X-Onboarding-Session': linkSession }
+    }).then(function (res) {
+      if (res.ok) return null;
+      return res.json().catch(function () { return null; });
+    }).then(function (body) {
+      var code = body && body.error && body.error.code;
+      if (!code || code.indexOf('session_') !== 0 || !FAILURES[code]) return;
+      deadLink = code;
+      showDeadLink();
+    }).catch(function () {});
+  }
+
+  function showDeadLink() {
+    flow = newFlow();
+    showFailure(flow, deadLink, '');
+  }
 
   // SDK_TIMEOUT_MS is how long the page waits for Meta's SDK to start.
   var SDK_TIMEOUT_MS = 15000;
@@ -594,4 +628,5 @@
     title: 'Getting things ready…', text: "Meta's secure sign-in is loading. This takes a moment."
   });
   loadSDK();
+  checkLink();
 })();
