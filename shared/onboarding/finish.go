@@ -95,12 +95,11 @@ func (s *Service) awaitCustomer(ctx context.Context, rec *Record, wait *awaitCus
 	s.metrics().Count(MetricSignupAwaitingCustomer, Dims{"State": string(wait.State)})
 	log.Info("signup waits for the customer", "state", wait.State, "phone_number_id", wait.Number.ID,
 		"code_verification_status", wait.Number.CodeVerificationStatus, "number_status", wait.Number.Status)
-	if _, err, done := s.takeProvenLock(ctx, rec, rec.Identity(), log); done {
-		// Phone_numbers answered with the token: proof enough to record
-		// the wait, unless the record already answers otherwise.
-		if err != nil {
-			return err
-		}
+	// Phone_numbers answered with the token: proof enough to record the
+	// wait, unless the record already answers otherwise.
+	if answer, err := s.takeProvenLock(ctx, rec, rec.Identity(), log); err != nil {
+		return err
+	} else if answer != nil {
 		return wait.Answer
 	}
 	if rec.LockOwner == "" || rec.WABAID == "" || rec.State != StateVerifying {

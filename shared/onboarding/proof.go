@@ -41,13 +41,14 @@ func deferLock(ctx context.Context, rec *Record) context.Context {
 
 // takeProvenLock writes rec's deferred lock, now that Meta has proven the
 // request controls rec.WABAID. When the lock is not deferred (the signup
-// named no WABA and locked once Meta named it) it does nothing. done is
-// true when the WABA's record answers the request instead (someone proved
-// control first: a replay, a signup in progress or a conflict).
-func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (SignupResult, error, bool) {
+// named no WABA and locked once Meta named it) it does nothing. Like
+// acquire, it returns (nil, nil) once rec is locked; an answer or an error
+// when the WABA's record decides instead (someone proved control first: a
+// replay, a signup in progress or a conflict).
+func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (*SignupResult, error) {
 	owner, _ := ctx.Value(deferredLockKey{}).(string)
 	if rec.LockOwner != "" || owner == "" || rec.WABAID == "" {
-		return SignupResult{}, nil, false
+		return nil, nil
 	}
 	rec.LockOwner = owner
 	rec.LockExpiresAt = s.lockUntil(ctx, s.now())
@@ -56,31 +57,25 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 
 // answerKnown answers a signup for a WABA whose record already decides the
 // outcome (onboarded, verified, or locked by a proven request), before the
-// code is spent; done is false when the signup must go on: no record, a
+// code is spent; (nil, nil) when the signup must go on: no record, a
 // failed one, a disconnected one, or an abandoned lock. It writes nothing.
-func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger) (SignupResult, error, bool) {
+func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger) (*SignupResult, error) {
 	existing, err := s.Store.Get(ctx, id.WABAID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return SignupResult{}, nil, false
+		return nil, nil
 	case err != nil:
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "read"})
 		log.Error("store unavailable before verification", "error", err)
-		return SignupResult{}, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again."), true
+		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	case existing.State == StateVerifying && !existing.LockHeld(s.now()):
-		return SignupResult{}, nil, false
+		return nil, nil
 	case existing.State != StateOnboarded && existing.State != StateVerified && existing.State != StateVerifying:
 		// failed, waiting for the customer, disconnected...: the proven
 		// lock (Store.Acquire's condition) decides.
-		return SignupResult{}, nil, false
+		return nil, nil
 	}
-	res, err := s.answerExisting(existing, id)
-	if err != nil {
-		log.Info("signup refused by existing record", "state", existing.State, "error_code", ErrorCode(err))
-	} else {
-		log.Info("signup replayed from existing record", "state", existing.State, "outcome", res.Outcome)
-	}
-	return res, err, true
+	return s.answerFromRecord(existing, id, log)
 }
 
 // MaxSessionReuses caps the retries one spent session token serves (see

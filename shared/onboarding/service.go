@@ -184,8 +184,8 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		}
 	}
 	if rec.WABAID != "" {
-		if res, err, done := s.answerKnown(ctx, req.Identity, log); done {
-			return res, err
+		if answer, err := s.answerKnown(ctx, req.Identity, log); err != nil || answer != nil {
+			return answered(answer, err)
 		}
 		ctx = deferLock(ctx, rec)
 	}
@@ -197,17 +197,22 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	if err != nil {
 		return SignupResult{}, s.metaFailed(ctx, rec, err, log)
 	}
-	if err := s.verify(ctx, token, rec, req.Identity, log); err != nil {
-		var replay *replayError
-		if errors.As(err, &replay) {
-			return replay.res, nil
-		}
-		return SignupResult{}, err
+	if answer, err := s.verify(ctx, token, rec, req.Identity, log); err != nil || answer != nil {
+		return answered(answer, err)
 	}
-	if res, err, done := s.takeProvenLock(ctx, rec, req.Identity, log); done {
-		return res, err
+	if answer, err := s.takeProvenLock(ctx, rec, req.Identity, log); err != nil || answer != nil {
+		return answered(answer, err)
 	}
 	return s.onboard(ctx, rec, log, p)
+}
+
+// answered is the signup's answer when the WABA's existing record decided
+// it (answer) or the signup was refused (err).
+func answered(answer *SignupResult, err error) (SignupResult, error) {
+	if err != nil || answer == nil {
+		return SignupResult{}, err
+	}
+	return *answer, nil
 }
 
 // bindSession returns the session use req spends, for its WABA, and binds
@@ -229,17 +234,18 @@ func bindSession(req *SignupRequest) (*SessionUse, error) {
 }
 
 // acquire takes the WABA's lock, spending the session token use in the
-// same write when there is one. When it cannot, done is true and the
-// result answers the request from the existing record, or err refuses it.
-func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *SessionUse, log *slog.Logger) (SignupResult, error, bool) {
+// same write when there is one. It returns (nil, nil) once rec is locked.
+// When it cannot lock, the answer comes from the existing record, or err
+// refuses the request.
+func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *SessionUse, log *slog.Logger) (*SignupResult, error) {
 	existing, refusal, err := s.lock(ctx, rec, use, log)
 	switch {
 	case refusal != nil:
 		log.Info("signup refused by its session", "error_code", ErrorCode(refusal), "error", refusal)
-		return SignupResult{}, refusal, true
+		return nil, refusal
 	case err == nil:
 		log.Info("signup locked", "state", StateVerifying)
-		return SignupResult{}, nil, false
+		return nil, nil
 	case errors.Is(err, ErrConditionFailed) && existing != nil && reconnects(rec, existing, id):
 		// Our access was removed and the customer runs the signup again:
 		// take the disconnected record over, once, as a reconnect.
@@ -247,17 +253,11 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		log.Info("signup reconnects a disconnected WABA", "state_reason", existing.StateReason)
 		return s.acquire(ctx, rec, id, use, log)
 	case errors.Is(err, ErrConditionFailed) && existing != nil:
-		res, err := s.answerExisting(existing, id)
-		if err != nil {
-			log.Info("signup refused by existing record", "state", existing.State, "error_code", ErrorCode(err))
-		} else {
-			log.Info("signup replayed from existing record", "state", existing.State, "outcome", res.Outcome)
-		}
-		return res, err, true
+		return s.answerFromRecord(existing, id, log)
 	default:
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "acquire"})
 		log.Error("store unavailable before verification", "error", err)
-		return SignupResult{}, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again."), true
+		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	}
 }
 
@@ -317,6 +317,18 @@ func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Lo
 	}
 }
 
+// answerFromRecord answers a request from the WABA's existing record, and
+// logs which way it went.
+func (s *Service) answerFromRecord(existing *Record, id Identity, log *slog.Logger) (*SignupResult, error) {
+	res, err := s.answerExisting(existing, id)
+	if err != nil {
+		log.Info("signup refused by existing record", "state", existing.State, "error_code", ErrorCode(err))
+		return nil, err
+	}
+	log.Info("signup replayed from existing record", "state", existing.State, "outcome", res.Outcome)
+	return &res, nil
+}
+
 // answerExisting answers a request for a WABA someone already holds.
 func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, error) {
 	now := s.now()
@@ -341,34 +353,32 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 }
 
 // verify checks the business token with Meta and fills in the IDs the
-// browser did not send. It leaves rec locked and verified in memory only.
-func (s *Service) verify(ctx context.Context, token string, rec *Record, id Identity, log *slog.Logger) error {
+// browser did not send. It leaves rec verified in memory only, and returns
+// (nil, nil). When the browser sent no WABA ID, the WABA's existing record,
+// found only now, may answer instead: the code was spent on a replay.
+func (s *Service) verify(ctx context.Context, token string, rec *Record, id Identity, log *slog.Logger) (*SignupResult, error) {
 	if rec.WABAID != "" {
-		return s.verifyConcurrently(ctx, token, rec, log)
+		return nil, s.verifyConcurrently(ctx, token, rec, log)
 	}
 	// The WABA comes from the token's scopes: each call needs the one
 	// before it.
 	info, err := s.checkToken(ctx, token, log)
 	if err != nil {
-		return s.metaFailed(ctx, rec, err, log)
+		return nil, s.metaFailed(ctx, rec, err, log)
 	}
 	waba, err := wabaFromScopes(info)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rec.WABAID = waba
 	log = log.With("waba_id", waba)
 	id.WABAID = waba
-	if res, err, done := s.acquire(ctx, rec, id, nil, log); done {
-		if err == nil {
-			// The code was spent on a replay; the record already answers it.
-			return &replayError{res}
-		}
-		return err
+	if answer, err := s.acquire(ctx, rec, id, nil, log); err != nil || answer != nil {
+		return answer, err
 	}
 	number, err := s.phoneNumber(ctx, token, rec.WABAID, rec.PhoneNumberID, log)
 	if err != nil {
-		return s.metaFailed(ctx, rec, err, log)
+		return nil, s.metaFailed(ctx, rec, err, log)
 	}
 	rec.PhoneNumberID = number.ID
 	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
@@ -377,10 +387,10 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 		business, err = proveBusiness(rec.BusinessID, business)
 	}
 	if err != nil {
-		return s.metaFailed(ctx, rec, err, log)
+		return nil, s.metaFailed(ctx, rec, err, log)
 	}
 	rec.BusinessID = business
-	return nil
+	return nil, nil
 }
 
 // errSuperseded cancels the Graph calls whose answers no longer matter.
@@ -476,12 +486,6 @@ func (s *Service) ownerBusiness(ctx context.Context, token, wabaID string, log *
 	return business, nil
 }
 
-// replayError carries a replay answer discovered only after the code was
-// exchanged (the browser did not send a WABA ID).
-type replayError struct{ res SignupResult }
-
-func (e *replayError) Error() string { return "replay" }
-
 // tokenProblem says why a debug_token answer does not prove a usable grant
 // for our app, or returns "".
 func tokenProblem(info TokenInfo, appID string, now time.Time) string {
@@ -555,10 +559,6 @@ func pickNumber(numbers []PhoneNumber, want string) (PhoneNumber, error) {
 // metaFailed turns a Meta failure into the caller's answer and releases the
 // lock by marking the record failed, so the customer may run the flow again.
 func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *slog.Logger) error {
-	var replay *replayError
-	if errors.As(err, &replay) {
-		return err
-	}
 	if wait, ok := asAwaitCustomer(err); ok {
 		return s.awaitCustomer(ctx, rec, wait, log)
 	}

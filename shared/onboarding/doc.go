@@ -1,0 +1,61 @@
+// Package onboarding holds the product's rules: how a customer's finished
+// Embedded Signup becomes a WhatsApp Business Account (WABA) onboarded at
+// Plivo, exactly once, and what its record says afterwards. Every other
+// package is an adapter around it (dynamo stores the Record, meta and plivo
+// call the two upstreams, apigw speaks HTTP) or a feature next to it
+// (session, callbacks, metawebhooks, demo).
+//
+// # The signup's story
+//
+// The customer opens the onboarding page with a session link, runs Meta's
+// Embedded Signup in a popup, and the page posts the code Meta returned
+// with the IDs the flow named (Service.Signup):
+//
+//  1. The request is validated and bound to its session token, which may
+//     serve one signup only (SessionUse).
+//  2. The WABA's lock is taken with one conditional write, spending the
+//     token in the same write. A WABA someone already holds answers from
+//     its record: a replay, a pending signup, one in progress, or a
+//     conflict. Without a WABA ID the lock waits until Meta names the WABA.
+//  3. The code is exchanged for a business token, and Meta is asked, at
+//     once, whether the token is a grant for our app (debug_token), which
+//     numbers the WABA has and which business owns it. Nothing the browser
+//     sent is trusted until Meta confirms it.
+//  4. The record is saved verified, then Plivo is asked to onboard the WABA
+//     with the token. Plivo's answer decides: onboarded, failed, or, when
+//     Plivo cannot answer now, left verified for Service.Resume to retry on
+//     a schedule (the caller hears "pending").
+//  5. Plivo's callbacks (shared/callbacks) and Meta's webhooks
+//     (shared/metawebhooks) move the record on after the signup.
+//
+// The code and the business token are secrets: they are never stored or
+// logged.
+//
+// # States
+//
+// A Record is in one State:
+//
+//	verifying         the lock is held while Meta is consulted; it expires
+//	                  by itself if the invocation dies
+//	verified          Meta confirmed the WABA; Plivo still has to onboard it
+//	onboarded         Plivo onboarded the WABA (terminal for the signup)
+//	failed            Meta or Plivo refused; FailureReason says why, and a
+//	                  new signup may take the record over
+//	phone_unverified  the shared number has not passed Meta's verification
+//	                  code; nothing went to Plivo
+//	awaiting_number   the customer shared a WABA without a number
+//	disconnected      after onboarding, the customer removed our access
+//	restricted        Meta restricted, flagged or disabled the account
+//	unclaimed         Meta says the WABA was shared with our app, but no
+//	                  signup for it reached us
+//
+// phone_unverified, awaiting_number, failed, disconnected and unclaimed
+// release the WABA: the customer's next signup takes the record over.
+//
+// # Errors
+//
+// A refusal is an *Error: a stable Code for machines, a message safe to
+// show, and a cause that is logged but never returned. Each Code has a
+// Kind, and the HTTP status of a Kind is decided in one place
+// (apigw.StatusOf). Each feature declares its own codes.
+package onboarding
