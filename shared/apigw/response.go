@@ -22,46 +22,34 @@ type (
 	Response = events.APIGatewayV2HTTPResponse
 )
 
-// StatusOf maps a domain error code to its HTTP status. It is the only place
-// where that mapping is decided.
-func StatusOf(code onboarding.Code) int {
-	switch code {
-	case onboarding.CodeInvalidRequest:
+// StatusOf maps an error kind to its HTTP status. It is the only place
+// where that mapping is decided; each feature declares its codes with a
+// kind (onboarding.NewCode).
+func StatusOf(kind onboarding.ErrorKind) int {
+	switch kind {
+	case onboarding.EInvalid:
 		return http.StatusBadRequest
-	case onboarding.CodeUnauthorized, onboarding.CodeSessionMissing, onboarding.CodeSessionInvalid,
-		onboarding.CodeSessionExpired, onboarding.CodeSessionUsed:
+	case onboarding.EUnauthorized:
 		return http.StatusUnauthorized
-	case onboarding.CodeWebhookSignatureInvalid:
-		// Meta's webhook signature; Meta retries what it is refused.
-		return http.StatusUnauthorized
-	case onboarding.CodeWebhookVerifyRefused:
+	case onboarding.EForbidden:
 		return http.StatusForbidden
-	case onboarding.CodeClientRefMismatch:
-		// The token is genuine: the caller is known but asks for a
-		// customer the token does not cover. A new token would not help.
-		return http.StatusForbidden
-	case onboarding.CodeSignatureInvalid:
-		// A callback that Plivo did not sign: refused, nothing stored.
-		return http.StatusForbidden
-	case onboarding.CodeNotFound:
+	case onboarding.ENotFound:
 		return http.StatusNotFound
-	case onboarding.CodeMethodNotAllowed:
+	case onboarding.EMethod:
 		return http.StatusMethodNotAllowed
-	case onboarding.CodeInProgress, onboarding.CodeConflict, onboarding.CodeAlreadyRegistered, onboarding.CodePhoneNumberTaken,
-		onboarding.CodeNotOnboarded, onboarding.CodeSenderUnknown, onboarding.CodeCallbackInProgress, onboarding.CodeSecondNumber:
+	case onboarding.EConflict:
 		return http.StatusConflict
-	case onboarding.CodePayloadTooLarge:
+	case onboarding.ETooLarge:
 		return http.StatusRequestEntityTooLarge
-	case onboarding.CodeUnsupportedMedia:
+	case onboarding.EMediaType:
 		return http.StatusUnsupportedMediaType
-	case onboarding.CodeMetaRejected, onboarding.CodePlivoRejected, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing,
-		onboarding.CodeBusinessMismatch:
+	case onboarding.EUnprocessable:
 		return http.StatusUnprocessableEntity
-	case onboarding.CodeTooManyRequests:
+	case onboarding.ETooMany:
 		return http.StatusTooManyRequests
-	case onboarding.CodeUpstreamFailed, onboarding.CodePlivoCredentials:
+	case onboarding.EUpstream:
 		return http.StatusBadGateway
-	case onboarding.CodeUpstreamUnavailable, onboarding.CodeProviderConfig, onboarding.CodeMetaUnavailable:
+	case onboarding.EUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -102,7 +90,7 @@ func JSON(status int, body any) Response {
 // internal cause. Internal details never reach the body.
 func Error(ctx context.Context, log *slog.Logger, requestID string, err error) Response {
 	code := onboarding.ErrorCode(err)
-	status := StatusOf(code)
+	status := StatusOf(code.Kind())
 	detail := ErrorDetail{Code: code, Message: onboarding.ErrorMessage(err)}
 	var de *onboarding.Error
 	if errors.As(err, &de) {

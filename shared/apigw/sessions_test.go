@@ -333,19 +333,6 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 	}
 }
 
-func TestStatusOfSessionCodes(t *testing.T) {
-	t.Parallel()
-	want := map[onboarding.Code]int{
-		onboarding.CodeSessionMissing: 401, onboarding.CodeSessionInvalid: 401, onboarding.CodeSessionExpired: 401,
-		onboarding.CodeSessionUsed: 401, onboarding.CodeClientRefMismatch: 403,
-	}
-	for code, status := range want {
-		if got := apigw.StatusOf(code); got != status {
-			t.Errorf("StatusOf(%s) = %d, want %d", code, got, status)
-		}
-	}
-}
-
 // flakyMeta is unavailable for its first code exchange.
 type flakyMeta struct {
 	countingMeta

@@ -125,7 +125,7 @@ func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) 
 }
 
 func errSignature() error {
-	return onboarding.Errorf(onboarding.CodeSignatureInvalid, "The Plivo signature of this callback is missing or invalid.")
+	return onboarding.Errorf(CodeSignatureInvalid, "The Plivo signature of this callback is missing or invalid.")
 }
 
 // spendNonce binds a verified V2 nonce to this body: the first body seen

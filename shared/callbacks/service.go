@@ -233,7 +233,7 @@ func (s *Service) repeated(ctx context.Context, cb *Callback, mine, existing *En
 			retry = existing.ClaimExpiresAt.Sub(now)
 		}
 		s.metrics().Count(MetricInProgress, onboarding.Dims{"Kind": string(cb.Kind())})
-		e := onboarding.Errorf(onboarding.CodeCallbackInProgress, "This callback is being handled; retry later.")
+		e := onboarding.Errorf(CodeCallbackInProgress, "This callback is being handled; retry later.")
 		e.RetryAfter = retry
 		return res, e
 	}

@@ -216,7 +216,7 @@ func TestHandleFailures(t *testing.T) {
 		}
 		_, err := f.svc.Handle(ctx, cb, "early")
 		var de *onboarding.Error
-		if !errors.As(err, &de) || de.Code != onboarding.CodeCallbackInProgress || de.RetryAfter != 5*time.Second {
+		if !errors.As(err, &de) || de.Code != callbacks.CodeCallbackInProgress || de.RetryAfter != 5*time.Second {
 			t.Fatalf("while claimed: %v", err)
 		}
 		f.now = f.now.Add(60 * time.Second)

@@ -188,7 +188,7 @@ func (s *Service) SendMessage(ctx context.Context, req MessageRequest) (MessageR
 	}
 	digits := onboarding.PhoneDigits(rec.DisplayPhoneNumber)
 	if digits == "" {
-		return MessageResult{}, onboarding.Errorf(onboarding.CodeSenderUnknown,
+		return MessageResult{}, onboarding.Errorf(CodeSenderUnknown,
 			"WhatsApp Business Account %s is onboarded but its record has no display phone number to send from.", rec.WABAID)
 	}
 	src := "+" + digits
@@ -258,7 +258,7 @@ func (s *Service) onboarded(ctx context.Context, wabaID string) (*onboarding.Rec
 	case err != nil:
 		return nil, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The signup records cannot be read right now. Please try again.")
 	case rec.State != onboarding.StateOnboarded:
-		return nil, onboarding.Errorf(onboarding.CodeNotOnboarded,
+		return nil, onboarding.Errorf(CodeNotOnboarded,
 			"WhatsApp Business Account %s is %s, not onboarded: Plivo cannot use it until its signup completes.", wabaID, rec.State)
 	}
 	return rec, nil
@@ -277,7 +277,7 @@ func (s *Service) plivoFailure(err error) error {
 	}
 	switch ue.Kind {
 	case onboarding.KindUnauthorized:
-		return onboarding.Wrap(onboarding.CodePlivoCredentials, err,
+		return onboarding.Wrap(CodePlivoCredentials, err,
 			"Plivo credentials rejected: Plivo refused the auth ID and token of the Plivo secret. Run `make doctor`.")
 	case onboarding.KindThrottled:
 		e := onboarding.Wrap(onboarding.CodeTooManyRequests, err, "Plivo is rate-limiting this account. Please try again shortly.")
@@ -296,7 +296,7 @@ func (s *Service) plivoFailure(err error) error {
 	case onboarding.KindForbidden, onboarding.KindSolutionInactive:
 		return onboarding.Wrap(onboarding.CodeUpstreamFailed, err, fmt.Sprintf("Plivo refused this account: %s%s", plivoText(ue), ref))
 	}
-	return onboarding.Wrap(onboarding.CodePlivoRejected, err, fmt.Sprintf("Plivo rejected the request: %s%s", plivoText(ue), ref))
+	return onboarding.Wrap(CodePlivoRejected, err, fmt.Sprintf("Plivo rejected the request: %s%s", plivoText(ue), ref))
 }
 
 func plivoText(ue *onboarding.UpstreamError) string {

@@ -196,7 +196,7 @@ func TestConcurrentRedeliveriesPublishOnce(t *testing.T) {
 				published.Add(1)
 			case err == nil && res.Outcome == callbacks.OutcomeDuplicate:
 				dup.Add(1)
-			case onboarding.ErrorCode(err) == onboarding.CodeCallbackInProgress:
+			case onboarding.ErrorCode(err) == callbacks.CodeCallbackInProgress:
 				busy.Add(1)
 			default:
 				t.Errorf("Handle: %+v, %v", res, err)

@@ -76,7 +76,7 @@ func (r *Receiver) verifyHandshake(ctx context.Context, req apigw.Request) apigw
 	}
 	if mode != "subscribe" || challenge == "" || want == "" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
 		r.Logger.WarnContext(ctx, "meta webhook verification refused", "request_id", rid, "mode", mode, "has_challenge", challenge != "")
-		return apigw.Error(ctx, r.Logger, rid, onboarding.Errorf(onboarding.CodeWebhookVerifyRefused, "The verification request is not ours."))
+		return apigw.Error(ctx, r.Logger, rid, onboarding.Errorf(CodeWebhookVerifyRefused, "The verification request is not ours."))
 	}
 	r.Logger.InfoContext(ctx, "meta webhook verified", "request_id", rid)
 	return apigw.Response{StatusCode: http.StatusOK, Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}, Body: challenge}
@@ -127,5 +127,5 @@ func (r *Receiver) verify(ctx context.Context, req apigw.Request, body []byte) e
 		r.Metrics.Count(MetricSignatureInvalid, nil)
 	}
 	r.Logger.WarnContext(ctx, "meta webhook signature refused", "request_id", req.RequestContext.RequestID, "signed", header != "")
-	return onboarding.Errorf(onboarding.CodeWebhookSignatureInvalid, "The X-Hub-Signature-256 of this webhook is missing or invalid.")
+	return onboarding.Errorf(CodeWebhookSignatureInvalid, "The X-Hub-Signature-256 of this webhook is missing or invalid.")
 }

@@ -135,7 +135,7 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, requestID strin
 	switch {
 	case errors.Is(err, onboarding.ErrConditionFailed):
 		if existing == nil || existing.State == callbacks.EntryClaimed {
-			e := onboarding.Errorf(onboarding.CodeCallbackInProgress, "This webhook is being handled; retry later.")
+			e := onboarding.Errorf(callbacks.CodeCallbackInProgress, "This webhook is being handled; retry later.")
 			e.RetryAfter = time.Second
 			return res, e
 		}

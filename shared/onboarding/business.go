@@ -1,9 +1,9 @@
 package onboarding
 
-// CodeBusinessMismatch (422): the business_id the browser sent is not the
+// CodeBusinessMismatch: the business_id the browser sent is not the
 // business that owns the WABA, as Meta says when asked with the customer's
 // own token. Nothing is sent to Plivo.
-const CodeBusinessMismatch Code = "business_mismatch"
+var CodeBusinessMismatch = NewCode("business_mismatch", EUnprocessable)
 
 // ReasonBusinessMismatch is the failure reason of a record whose signup
 // named a business that does not own its WABA.

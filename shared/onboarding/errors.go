@@ -7,38 +7,82 @@ import (
 )
 
 // Code is a stable, machine-readable error code returned to API callers.
+// Every code is declared with its kind (NewCode), in the package of the
+// feature that answers with it.
 type Code string
 
-// Error codes. The HTTP status of each is decided in one place: apigw.StatusOf.
+// ErrorKind is the class of a refusal: what the caller did wrong or what
+// failed, independent of the feature that refused. The HTTP status of each
+// kind is decided in one place: apigw.StatusOf.
+type ErrorKind uint8
+
+// The kinds of error. The zero value is EInternal, so a code declared
+// nowhere is answered as an internal error.
 const (
-	CodeInvalidRequest      Code = "invalid_request"
-	CodePayloadTooLarge     Code = "payload_too_large"
-	CodeUnsupportedMedia    Code = "unsupported_media_type"
-	CodeMethodNotAllowed    Code = "method_not_allowed"
-	CodeNotFound            Code = "not_found"
-	CodeUnauthorized        Code = "unauthorized"
-	CodeInProgress          Code = "signup_in_progress"
-	CodeConflict            Code = "conflict"
-	CodeAlreadyRegistered   Code = "waba_already_registered"
-	CodePhoneNumberTaken    Code = "phone_number_registered_elsewhere"
-	CodeMetaRejected        Code = "meta_rejected"
-	CodeUpstreamFailed      Code = "upstream_error"
-	CodeUpstreamUnavailable Code = "upstream_unavailable"
-	CodeInternal            Code = "internal_error"
-	CodeTooManyRequests     Code = "too_many_requests"
+	EInternal      ErrorKind = iota // our own failure; the details are logged only
+	EInvalid                        // the request is malformed or misses a field
+	EUnauthorized                   // the caller did not prove who it is
+	EForbidden                      // the caller is known, and may not do this
+	ENotFound                       // nothing by that name
+	EMethod                         // the route has no such method
+	EConflict                       // the target's current state refuses the request
+	ETooLarge                       // the body is larger than the route accepts
+	EMediaType                      // the body is not of a type the route reads
+	EUnprocessable                  // well formed, and an upstream or a rule refuses it
+	ETooMany                        // the caller must slow down
+	EUpstream                       // an upstream answered with a failure
+	EUnavailable                    // a dependency is unavailable; try again later
+)
+
+// codeKinds holds every declared code's kind. It is written only while
+// packages initialise (NewCode), and read afterwards.
+var codeKinds = map[Code]ErrorKind{}
+
+// NewCode declares a code of the given kind. Declaring one code twice is a
+// programming error caught when the program starts.
+func NewCode(name string, kind ErrorKind) Code {
+	c := Code(name)
+	if _, dup := codeKinds[c]; dup {
+		panic("onboarding: error code " + name + " declared twice")
+	}
+	codeKinds[c] = kind
+	return c
+}
+
+// Kind returns the kind c was declared with, or EInternal for a code that
+// was never declared.
+func (c Code) Kind() ErrorKind { return codeKinds[c] }
+
+// Error codes of the signup and of the HTTP requests every route parses.
+var (
+	CodeInvalidRequest      = NewCode("invalid_request", EInvalid)
+	CodePayloadTooLarge     = NewCode("payload_too_large", ETooLarge)
+	CodeUnsupportedMedia    = NewCode("unsupported_media_type", EMediaType)
+	CodeMethodNotAllowed    = NewCode("method_not_allowed", EMethod)
+	CodeNotFound            = NewCode("not_found", ENotFound)
+	CodeUnauthorized        = NewCode("unauthorized", EUnauthorized)
+	CodeInProgress          = NewCode("signup_in_progress", EConflict)
+	CodeConflict            = NewCode("conflict", EConflict)
+	CodeAlreadyRegistered   = NewCode("waba_already_registered", EConflict)
+	CodePhoneNumberTaken    = NewCode("phone_number_registered_elsewhere", EConflict)
+	CodeMetaRejected        = NewCode("meta_rejected", EUnprocessable)
+	CodeUpstreamFailed      = NewCode("upstream_error", EUpstream)
+	CodeUpstreamUnavailable = NewCode("upstream_unavailable", EUnavailable)
+	CodeInternal            = NewCode("internal_error", EInternal)
+	CodeTooManyRequests     = NewCode("too_many_requests", ETooMany)
 	// CodePhoneUnverified: the signup's phone number has not passed
 	// Meta's verification; the customer must verify it in a new signup.
-	CodePhoneUnverified Code = "phone_unverified"
+	CodePhoneUnverified = NewCode("phone_unverified", EUnprocessable)
 	// CodeNumberMissing: the customer shared a WABA without a number.
-	CodeNumberMissing Code = "phone_number_missing"
+	CodeNumberMissing = NewCode("phone_number_missing", EUnprocessable)
 	// CodeProviderConfig: our own Meta app configuration was refused;
 	// the Tech Provider must fix it, the customer can only wait.
-	CodeProviderConfig Code = "provider_config"
+	CodeProviderConfig = NewCode("provider_config", EUnavailable)
 	// CodeMetaUnavailable: Meta failed after the code was sent to it, so
 	// the code may be spent: the customer runs Meta's flow again. Before
 	// the exchange the answer is upstream_unavailable, and the page may
 	// resend the same code.
-	CodeMetaUnavailable Code = "meta_unavailable"
+	CodeMetaUnavailable = NewCode("meta_unavailable", EUnavailable)
 )
 
 // FieldError names one invalid request field and why it is invalid.

@@ -1,21 +1,23 @@
 package onboarding
 
 // Onboarding-session error codes. A signup bound to sessions is refused with
-// one of them before anything is written or sent upstream; apigw.StatusOf
-// maps them to 401, except CodeClientRefMismatch (403).
-const (
+// one of them before anything is written or sent upstream. They live here,
+// not in shared/session, because the signup itself decides some of them
+// (SessionUse.Reuse, bindSession) and shared/session builds on this package.
+var (
 	// CodeSessionMissing: the signup carries no session token.
-	CodeSessionMissing Code = "session_missing"
+	CodeSessionMissing = NewCode("session_missing", EUnauthorized)
 	// CodeSessionInvalid: the token is malformed, signed with an unknown
 	// key, or its signature does not match (tampered).
-	CodeSessionInvalid Code = "session_invalid"
+	CodeSessionInvalid = NewCode("session_invalid", EUnauthorized)
 	// CodeSessionExpired: the token is genuine but past its expiry.
-	CodeSessionExpired Code = "session_expired"
+	CodeSessionExpired = NewCode("session_expired", EUnauthorized)
 	// CodeSessionUsed: the token already served another signup.
-	CodeSessionUsed Code = "session_used"
+	CodeSessionUsed = NewCode("session_used", EUnauthorized)
 	// CodeClientRefMismatch: the body names a client_ref other than the one
-	// the (genuine) token is bound to.
-	CodeClientRefMismatch Code = "client_ref_mismatch"
+	// the (genuine) token is bound to. The caller is known but asks for a
+	// customer the token does not cover; a new token would not help.
+	CodeClientRefMismatch = NewCode("client_ref_mismatch", EForbidden)
 )
 
 // sessionMessages are the caller-facing texts of the session codes: what

@@ -1,0 +1,14 @@
+package metawebhooks
+
+import "github.com/techprovider/wa-onboarding/shared/onboarding"
+
+// Error codes of Meta's webhook receiver.
+var (
+	// CodeWebhookSignatureInvalid: a Meta webhook whose X-Hub-Signature-256
+	// is missing or is not the app secret's HMAC of the body. Nothing was
+	// stored or changed; Meta retries what it is refused.
+	CodeWebhookSignatureInvalid = onboarding.NewCode("webhook_signature_invalid", onboarding.EUnauthorized)
+	// CodeWebhookVerifyRefused: Meta's verification handshake named
+	// another verify token, or no subscribe mode.
+	CodeWebhookVerifyRefused = onboarding.NewCode("webhook_verify_refused", onboarding.EForbidden)
+)
