@@ -151,7 +151,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			var ops []string
 			f.store.Fail = func(op string, _ *onboarding.Record) error {
 				if op == "acquire" || op == "acquire_spending" || op == "spend" {
-					if f.meta.exchanges.Load() == 0 {
+					if f.meta.Exchanges() == 0 {
 						ops = append(ops, op)
 					}
 				}
@@ -165,7 +165,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			if got := codeOf(err); got != tt.want || res.Outcome != tt.outcome {
 				t.Fatalf("Signup = %s, %v; want %s, code %q", res.Outcome, err, tt.outcome, tt.want)
 			}
-			if tt.want != "" && f.meta.calls.Load() != 0 {
+			if tt.want != "" && f.meta.Calls() != 0 {
 				t.Fatal("a refused signup reached Meta")
 			}
 			if tt.outcome == onboarding.OutcomeOnboarded && f.store.Writes != tt.writes {
@@ -207,8 +207,8 @@ func TestSignupSessionWithoutLedger(t *testing.T) {
 	f := newFixture(t)
 	req := sessionRequest("c", "tok", time.Now())
 	req.Identity.WABAID = ""
-	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) != onboarding.CodeInternal || f.meta.calls.Load() != 0 {
-		t.Fatalf("err = %v, meta calls %d", err, f.meta.calls.Load())
+	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) != onboarding.CodeInternal || f.meta.Calls() != 0 {
+		t.Fatalf("err = %v, meta calls %d", err, f.meta.Calls())
 	}
 }
 
@@ -220,14 +220,14 @@ func TestSignupSessionRetryAfterMetaOutage(t *testing.T) {
 	f := newFixture(t)
 	f.svc.Sessions = f.store
 	now := f.clock.Now()
-	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
+	f.meta.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
 	if _, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeMetaUnavailable {
 		t.Fatalf("first attempt: %v", err)
 	}
 	if _, spent := f.store.Use("tok"); !spent || f.store.Writes != 2 {
 		t.Fatalf("first attempt: spent %t after %d writes, want the token spent by the lock's write and the lock released", spent, f.store.Writes)
 	}
-	f.meta.exchange = nil
+	f.meta.Exchange = nil
 	res, err := f.svc.Signup(context.Background(), sessionRequest("c2", "tok", now.Add(time.Minute)))
 	if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
 		t.Fatalf("retry: %s %v", res.Outcome, err)
