@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/techprovider/wa-onboarding/infra/tablespec"
+	"github.com/techprovider/wa-onboarding/infra/sam"
 )
 
 func TestFunctionEnv(t *testing.T) {
@@ -46,7 +46,7 @@ func TestFunctionEnv(t *testing.T) {
 func TestCreateTableTTL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	in, ttl, err := tablespec.Parse([]byte(`
+	in, ttl, err := sam.ParseCreateTable([]byte(`
 Resources:
   T:
     Type: AWS::DynamoDB::Table

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/techprovider/wa-onboarding/infra/tablespec"
+	"github.com/techprovider/wa-onboarding/infra/sam"
 )
 
 // SignupTableID is the logical ID of the signup table in template.yaml.
@@ -42,14 +42,14 @@ func CreateTable(ctx context.Context, client TableAPI, name string) error {
 // indexes, billing mode, stream, then TTL. It waits until the table and its
 // indexes are ACTIVE.
 func CreateTableFrom(ctx context.Context, client TableAPI, logicalID, name string) error {
-	in, ttl, err := tablespec.FromTemplate(filepath.Join(RepoRoot(), "template.yaml"), logicalID)
+	in, ttl, err := sam.LoadCreateTable(filepath.Join(RepoRoot(), "template.yaml"), logicalID)
 	if err != nil {
 		return err
 	}
 	return createTable(ctx, client, in, ttl, name)
 }
 
-func createTable(ctx context.Context, client TableAPI, in *dynamodb.CreateTableInput, ttl *tablespec.TTL, name string) error {
+func createTable(ctx context.Context, client TableAPI, in *dynamodb.CreateTableInput, ttl *sam.TTL, name string) error {
 	in.TableName = aws.String(name)
 	if _, err := client.CreateTable(ctx, in); err != nil {
 		return fmt.Errorf("testenv: create table %s: %w", name, err)

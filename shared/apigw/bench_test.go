@@ -30,8 +30,8 @@ func BenchmarkSignupHandler(b *testing.B) {
 	log := logging.New(io.Discard, "INFO")
 	svc := &onboarding.Service{
 		Store:   memstore.New(),
-		Meta:    onboardingtest.Meta{AppID: benchAppID},
-		Plivo:   onboardingtest.Plivo{},
+		Meta:    &onboardingtest.Meta{AppID: benchAppID},
+		Plivo:   &onboardingtest.Plivo{},
 		AppID:   func(context.Context) (string, error) { return benchAppID, nil },
 		Policy:  onboarding.DefaultRetryPolicy,
 		Logger:  log,

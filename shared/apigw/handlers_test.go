@@ -14,6 +14,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
 
 const (
@@ -21,39 +22,23 @@ const (
 	canaryToken = "CANARY-TOKEN-1c2d"
 )
 
-type stubMeta struct{}
-
-func (stubMeta) ExchangeCode(_ context.Context, code string) (string, error) {
-	if code != canaryCode {
-		return "", &onboarding.UpstreamError{Service: "meta", Op: "exchange_code", Kind: onboarding.KindRejected, Status: 400, Code: 100, Message: "This authorization code has been used."}
-	}
-	return canaryToken, nil
-}
-func (stubMeta) DebugToken(_ context.Context, token string) (onboarding.TokenInfo, error) {
-	return onboarding.TokenInfo{AppID: "app", Valid: token == canaryToken}, nil
-}
-func (stubMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
-}
-func (stubMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
-	return "198765432109876", nil
+// canaryMeta exchanges only canaryCode, for canaryToken, so that the logs
+// can be searched for both.
+func canaryMeta() *onboardingtest.Meta {
+	return &onboardingtest.Meta{AppID: "app", Exchange: func(code string) (string, error) {
+		if code != canaryCode {
+			return "", &onboarding.UpstreamError{Service: "meta", Op: "exchange_code", Kind: onboarding.KindRejected, Status: 400, Code: 100, Message: "This authorization code has been used."}
+		}
+		return canaryToken, nil
+	}}
 }
 
-type stubPlivo struct{ err error }
-
-func (p *stubPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	if p.err != nil {
-		return onboarding.PlivoResult{}, p.err
-	}
-	return onboarding.PlivoResult{APIID: "a1b2c3d4"}, nil
-}
-
-func newHandlers(t *testing.T, plivo *stubPlivo) (apigw.Handler, apigw.Handler, *memstore.Store, *bytes.Buffer) {
+func newHandlers(t *testing.T, plivo *onboardingtest.Plivo) (apigw.Handler, apigw.Handler, *memstore.Store, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
 	log := logging.New(&logs, "DEBUG")
 	store := memstore.New()
-	svc := &onboarding.Service{Store: store, Meta: stubMeta{}, Plivo: plivo, Logger: log,
+	svc := &onboarding.Service{Store: store, Meta: canaryMeta(), Plivo: plivo, Logger: log,
 		AppID: func(context.Context) (string, error) { return "app", nil },
 		Sleep: func(context.Context, time.Duration) error { return nil }}
 	return apigw.SignupHandler(svc, nil, log), apigw.StatusHandler(svc, log), store, &logs
@@ -78,7 +63,7 @@ func decodeBody(t *testing.T, resp apigw.Response) map[string]any {
 
 func TestSignupAndStatusHandlers(t *testing.T) {
 	t.Parallel()
-	signup, status, _, logs := newHandlers(t, &stubPlivo{})
+	signup, status, _, logs := newHandlers(t, &onboardingtest.Plivo{})
 	body := strings.Replace(okBody, "AQD-code", canaryCode, 1)
 	resp, _ := signup(context.Background(), event("POST", "application/json", body, false))
 	if resp.StatusCode != 200 || resp.Headers["Cache-Control"] != "no-store" {
@@ -86,7 +71,7 @@ func TestSignupAndStatusHandlers(t *testing.T) {
 	}
 	m := decodeBody(t, resp)
 	rec := m["record"].(map[string]any)
-	if m["status"] != "onboarded" || rec["state"] != "onboarded" || rec["plivo_api_id"] != "a1b2c3d4" || m["request_id"] != "rid-1" {
+	if m["status"] != "onboarded" || rec["state"] != "onboarded" || rec["plivo_api_id"] != "api-1" || m["request_id"] != "rid-1" {
 		t.Fatalf("body = %s", resp.Body)
 	}
 
@@ -142,7 +127,7 @@ func TestSignupHandlerAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			signup, _, _, _ := newHandlers(t, &stubPlivo{err: tt.plivo})
+			signup, _, _, _ := newHandlers(t, &onboardingtest.Plivo{Err: tt.plivo})
 			resp, _ := signup(context.Background(), event("POST", "application/json", strings.Replace(okBody, "AQD-code", tt.code, 1), false))
 			if resp.StatusCode != tt.status || !strings.Contains(resp.Body, tt.want) || !strings.Contains(resp.Body, `"request_id":"rid-1"`) {
 				t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
@@ -156,7 +141,7 @@ func TestSignupHandlerAnswers(t *testing.T) {
 
 func TestInProgressAnswerHasRetryAfter(t *testing.T) {
 	t.Parallel()
-	signup, _, store, _ := newHandlers(t, &stubPlivo{})
+	signup, _, store, _ := newHandlers(t, &onboardingtest.Plivo{})
 	store.Put(onboarding.Record{WABAID: "109876543210987", State: onboarding.StateVerifying, LockOwner: "x", LockExpiresAt: time.Now().Add(10 * time.Second)})
 	resp, _ := signup(context.Background(), event("POST", "application/json", okBody, false))
 	if resp.StatusCode != 409 || resp.Headers["Retry-After"] == "" || !strings.Contains(resp.Body, "signup_in_progress") {
@@ -183,7 +168,7 @@ func TestSignupPreparesOnlyValidRequests(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var prepared atomic.Int32
-			svc := &onboarding.Service{Store: memstore.New(), Meta: stubMeta{}, Plivo: &stubPlivo{}, Logger: logging.New(io.Discard, "INFO"),
+			svc := &onboarding.Service{Store: memstore.New(), Meta: canaryMeta(), Plivo: &onboardingtest.Plivo{}, Logger: logging.New(io.Discard, "INFO"),
 				AppID:   func(context.Context) (string, error) { return "app", nil },
 				Prepare: func(context.Context) { prepared.Add(1) }}
 			_, _ = apigw.SignupHandler(svc, nil, svc.Logger)(context.Background(), event("POST", tt.contentType, tt.body, false))

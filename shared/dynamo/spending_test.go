@@ -395,7 +395,7 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			svc := &onboarding.Service{Store: store, Sessions: ledger, Meta: onboardingtest.Meta{AppID: "app", WABAID: waba}, Plivo: onboardingtest.Plivo{},
+			svc := &onboarding.Service{Store: store, Sessions: ledger, Meta: &onboardingtest.Meta{AppID: "app", WABAID: waba}, Plivo: &onboardingtest.Plivo{},
 				AppID:  func(context.Context) (string, error) { return "app", nil },
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
 			req := onboarding.SignupRequest{Code: "code", RequestID: "rid", Identity: onboarding.Identity{WABAID: waba},

@@ -1,7 +1,8 @@
 // Package memstore is an in-memory onboarding.Store and
 // onboarding.SessionLedger with the same conditional semantics as the
 // DynamoDB store and session ledger, for unit tests and benchmarks of the
-// service without a database.
+// service without a database. shared/dynamo's TestMemstoreAgreesWithDynamo
+// runs every conditional write against both and holds them to one answer.
 package memstore
 
 import (

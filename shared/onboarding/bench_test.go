@@ -31,8 +31,8 @@ const (
 func benchService(store onboarding.Store) *onboarding.Service {
 	return &onboarding.Service{
 		Store:   store,
-		Meta:    onboardingtest.Meta{AppID: benchAppID},
-		Plivo:   onboardingtest.Plivo{},
+		Meta:    &onboardingtest.Meta{AppID: benchAppID},
+		Plivo:   &onboardingtest.Plivo{},
 		AppID:   func(context.Context) (string, error) { return benchAppID, nil },
 		Policy:  onboarding.DefaultRetryPolicy,
 		Logger:  logging.New(io.Discard, "INFO"),

@@ -46,7 +46,7 @@ func TestFinishStatesBeforePlivo(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.meta.numbers = tc.numbers
+			f.meta.Numbers = tc.numbers
 			req := request("c1")
 			if tc.req != nil {
 				req = tc.req(req)
@@ -59,7 +59,7 @@ func TestFinishStatesBeforePlivo(t *testing.T) {
 			if rec.State != tc.state || rec.PhoneNumberID != tc.phoneOut || rec.FailureReason != "" {
 				t.Fatalf("record state %s phone %q reason %q, want %s phone %q and no failure reason", rec.State, rec.PhoneNumberID, rec.FailureReason, tc.state, tc.phoneOut)
 			}
-			calls, _ := f.plivo.counts()
+			calls, _ := f.plivo.Counts()
 			if tc.state != onboarding.StateOnboarded && calls != 0 {
 				t.Fatalf("plivo called %d times for a number that cannot be onboarded", calls)
 			}
@@ -71,7 +71,7 @@ func TestFinishStatesBeforePlivo(t *testing.T) {
 			}
 			// The customer runs the signup again and finishes with a
 			// verified number: the same WABA is onboarded.
-			f.meta.numbers = number("VERIFIED", "PENDING")
+			f.meta.Numbers = number("VERIFIED", "PENDING")
 			res, err := f.svc.Signup(context.Background(), request("c2"))
 			if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
 				t.Fatalf("second signup = %v, %v; want onboarded", res.Outcome, err)
@@ -88,7 +88,7 @@ func TestFinishStatesBeforePlivo(t *testing.T) {
 func TestMetaConfigErrorIsNotAnOutage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindConfig, 1) }
+	f.meta.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindConfig, 1) }
 	failures := f.countFailures()
 	_, err := f.svc.Signup(context.Background(), request("c1"))
 	if onboarding.ErrorCode(err) != onboarding.CodeProviderConfig {
@@ -103,7 +103,7 @@ func TestMetaConfigErrorIsNotAnOutage(t *testing.T) {
 func TestUndocumentedPlivo4xxStaysVerified(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.plivo.script = []error{plivoErr(onboarding.KindUndocumented, 422, "Something new"), plivoErr(onboarding.KindUndocumented, 422, "Something new")}
+	f.plivo.Script = []error{plivoErr(onboarding.KindUndocumented, 422, "Something new"), plivoErr(onboarding.KindUndocumented, 422, "Something new")}
 	res, err := f.svc.Signup(context.Background(), request("c1"))
 	if err != nil || res.Outcome != onboarding.OutcomePending {
 		t.Fatalf("Signup = %v, %v; want pending", res.Outcome, err)

@@ -31,7 +31,7 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 			f := newFixture(t)
 			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: c.clientRf, State: c.state,
 				PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled"}})
-			f.plivo.script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+			f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
 			res, err := f.svc.Signup(context.Background(), request("again"))
 			if (c.code == "" && err != nil) || (c.code != "" && onboarding.ErrorCode(err) != c.code) {
 				t.Fatalf("err = %v, want code %q", err, c.code)
@@ -46,7 +46,7 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 			if res.Outcome != onboarding.OutcomeOnboarded || !rec.Reconnect || rec.PreviousState != onboarding.StateDisconnected || !rec.Reconciled {
 				t.Errorf("outcome %s, reconnect %t, previous %s, reconciled %t", res.Outcome, rec.Reconnect, rec.PreviousState, rec.Reconciled)
 			}
-			if calls, _ := f.plivo.counts(); calls != 1 {
+			if calls, _ := f.plivo.Counts(); calls != 1 {
 				t.Errorf("%d Plivo calls, want 1", calls)
 			}
 		})

@@ -13,93 +13,15 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/memstore"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
 
 const (
 	appID    = "1234567890"
 	waba     = "109876543210987"
-	phone    = "112233445566778"
-	business = "198765432109876"
+	phone    = onboardingtest.PhoneNumberID
+	business = onboardingtest.BusinessID
 )
-
-// fakeMeta is a Meta with function fields; nil fields answer as a healthy
-// Graph API granting waba with one number.
-type fakeMeta struct {
-	exchange  func(code string) (string, error)
-	debug     func(token string) (onboarding.TokenInfo, error)
-	numbers   func(wabaID string) ([]onboarding.PhoneNumber, error)
-	owner     func(wabaID string) (string, error)
-	exchanges atomic.Int32
-	calls     atomic.Int32
-}
-
-func (m *fakeMeta) ExchangeCode(_ context.Context, code string) (string, error) {
-	m.exchanges.Add(1)
-	m.calls.Add(1)
-	if m.exchange != nil {
-		return m.exchange(code)
-	}
-	return "token-for-" + code, nil
-}
-
-func (m *fakeMeta) DebugToken(_ context.Context, token string) (onboarding.TokenInfo, error) {
-	m.calls.Add(1)
-	if m.debug != nil {
-		return m.debug(token)
-	}
-	return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
-		"whatsapp_business_management": {waba}, "whatsapp_business_messaging": {waba}, "business_management": {business},
-	}}, nil
-}
-
-func (m *fakeMeta) PhoneNumbers(_ context.Context, _, wabaID string) ([]onboarding.PhoneNumber, error) {
-	m.calls.Add(1)
-	if m.numbers != nil {
-		return m.numbers(wabaID)
-	}
-	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: phone, DisplayPhoneNumber: "+1 555 0100"}}, nil
-}
-
-func (m *fakeMeta) OwnerBusinessID(_ context.Context, _, wabaID string) (string, error) {
-	m.calls.Add(1)
-	if m.owner != nil {
-		return m.owner(wabaID)
-	}
-	return business, nil
-}
-
-// fakePlivo answers from a script of results, then succeeds.
-type fakePlivo struct {
-	mu     sync.Mutex
-	script []error
-	calls  int
-	ok     int
-	gate   chan struct{}
-}
-
-func (p *fakePlivo) EmbeddedSignup(_ context.Context, req onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	if p.gate != nil {
-		<-p.gate
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls++
-	if len(p.script) > 0 {
-		err := p.script[0]
-		p.script = p.script[1:]
-		if err != nil {
-			return onboarding.PlivoResult{}, err
-		}
-	}
-	p.ok++
-	return onboarding.PlivoResult{APIID: fmt.Sprintf("api-%d", p.calls), Message: "Embedded signup completed successfully."}, nil
-}
-
-func (p *fakePlivo) counts() (int, int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.calls, p.ok
-}
 
 func plivoErr(kind onboarding.Kind, status int, msg string) error {
 	return &onboarding.UpstreamError{Service: onboarding.ServicePlivo, Op: "embedded_signup", Kind: kind, Status: status, Message: msg, APIID: "err-api"}
@@ -124,14 +46,14 @@ func (c *clock) Advance(d time.Duration) {
 type fixture struct {
 	svc   *onboarding.Service
 	store *memstore.Store
-	meta  *fakeMeta
-	plivo *fakePlivo
+	meta  *onboardingtest.Meta
+	plivo *onboardingtest.Plivo
 	clock *clock
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: memstore.New(), meta: &fakeMeta{}, plivo: &fakePlivo{}, clock: &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
+	f := &fixture{store: memstore.New(), meta: &onboardingtest.Meta{AppID: appID, WABAID: waba}, plivo: &onboardingtest.Plivo{}, clock: &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
 	f.svc = &onboarding.Service{
 		Store:  f.store,
 		Meta:   f.meta,
@@ -171,7 +93,7 @@ func TestSignupHappyPath(t *testing.T) {
 		t.Fatalf("outcome = %s", res.Outcome)
 	}
 	rec := f.record(t)
-	if rec.State != onboarding.StateOnboarded || rec.PlivoAPIID != "api-1" || rec.DisplayPhoneNumber != "+1 555 0100" || rec.PlivoAttempts != 1 {
+	if rec.State != onboarding.StateOnboarded || rec.PlivoAPIID != "api-1" || rec.DisplayPhoneNumber != onboardingtest.DisplayPhoneNumber || rec.PlivoAttempts != 1 {
 		t.Fatalf("record = %+v", rec)
 	}
 	if rec.LockHeld(f.clock.Now()) {
@@ -180,13 +102,13 @@ func TestSignupHappyPath(t *testing.T) {
 	if f.store.Writes != 3 {
 		t.Fatalf("writes = %d, want 3 (lock, verified, onboarded)", f.store.Writes)
 	}
-	if calls, _ := f.plivo.counts(); calls != 1 {
+	if calls, _ := f.plivo.Counts(); calls != 1 {
 		t.Fatalf("plivo calls = %d", calls)
 	}
 	// exchange, debug_token, phone_numbers and owner_business: the
 	// browser's business_id is always proven.
-	if f.meta.calls.Load() != 4 {
-		t.Fatalf("meta calls = %d, want 4", f.meta.calls.Load())
+	if f.meta.Calls() != 4 {
+		t.Fatalf("meta calls = %d, want 4", f.meta.Calls())
 	}
 }
 
@@ -207,7 +129,7 @@ func TestSignupBusinessMustOwnTheWABA(t *testing.T) {
 		if onboarding.ErrorCode(err) != onboarding.CodeBusinessMismatch {
 			t.Errorf("with WABA %v: err = %v, want business_mismatch", withWABA, err)
 		}
-		if calls, _ := f.plivo.counts(); calls != 0 {
+		if calls, _ := f.plivo.Counts(); calls != 0 {
 			t.Errorf("with WABA %v: Plivo called %d times", withWABA, calls)
 		}
 		if rec, err := f.store.Get(context.Background(), waba); withWABA && err == nil {
@@ -305,10 +227,10 @@ func TestSignupDuplicates(t *testing.T) {
 			} else if err != nil || res.Outcome != tt.outcome {
 				t.Fatalf("outcome = %s, err = %v; want %s", res.Outcome, err, tt.outcome)
 			}
-			if f.meta.calls.Load() != 0 {
+			if f.meta.Calls() != 0 {
 				t.Fatal("a duplicate reached Meta")
 			}
-			if calls, _ := f.plivo.counts(); calls != 0 {
+			if calls, _ := f.plivo.Counts(); calls != 0 {
 				t.Fatal("a duplicate reached Plivo")
 			}
 		})
@@ -340,39 +262,39 @@ func TestSignupMetaFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		meta   func(m *fakeMeta)
+		meta   func(m *onboardingtest.Meta)
 		code   onboarding.Code
 		reason string
 	}{
-		{"code expired", func(m *fakeMeta) {
-			m.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
+		{"code expired", func(m *onboardingtest.Meta) {
+			m.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
-		{"meta down", func(m *fakeMeta) {
-			m.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
+		{"meta down", func(m *onboardingtest.Meta) {
+			m.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
 		}, onboarding.CodeMetaUnavailable, onboarding.ReasonMetaUnavailable},
-		{"meta throttling", func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) {
+		{"meta throttling", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{}, metaErr(onboarding.KindThrottled, 4)
 			}
 		}, onboarding.CodeMetaUnavailable, onboarding.ReasonMetaUnavailable},
-		{"token invalid", func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
+		{"token invalid", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
-		{"token of another app", func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) {
+		{"token of another app", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: "999", Valid: true}, nil
 			}
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
-		{"token expired", func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) {
+		{"token expired", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, ExpiresAt: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}, nil
 			}
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
-		{"waba not granted", func(m *fakeMeta) {
-			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, metaErr(onboarding.KindRejected, 100) }
+		{"waba not granted", func(m *onboardingtest.Meta) {
+			m.Numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, metaErr(onboarding.KindRejected, 100) }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
-		{"phone not on waba", func(m *fakeMeta) {
-			m.numbers = func(string) ([]onboarding.PhoneNumber, error) {
+		{"phone not on waba", func(m *onboardingtest.Meta) {
+			m.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
 				return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil
 			}
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
@@ -390,14 +312,14 @@ func TestSignupMetaFailures(t *testing.T) {
 			// Meta proved no control of the WABA: nothing is written.
 			f.noRecord(t)
 			failures.only(t, tt.reason)
-			if calls, _ := f.plivo.counts(); calls != 0 {
+			if calls, _ := f.plivo.Counts(); calls != 0 {
 				t.Fatal("plivo called after meta failure")
 			}
-			if f.meta.exchanges.Load() != 1 {
-				t.Fatalf("code exchanged %d times", f.meta.exchanges.Load())
+			if f.meta.Exchanges() != 1 {
+				t.Fatalf("code exchanged %d times", f.meta.Exchanges())
 			}
 			// The customer may run the flow again at once.
-			f.meta = &fakeMeta{}
+			f.meta = &onboardingtest.Meta{AppID: appID, WABAID: waba}
 			f.svc.Meta = f.meta
 			if _, err := f.svc.Signup(context.Background(), request("again")); err != nil {
 				t.Fatalf("retry after failure: %v", err)
@@ -411,34 +333,34 @@ func TestSignupRecoversMissingIDs(t *testing.T) {
 	tests := []struct {
 		name    string
 		id      onboarding.Identity
-		meta    func(m *fakeMeta)
+		meta    func(m *onboardingtest.Meta)
 		code    onboarding.Code
 		field   string
 		renamed bool
 	}{
 		{name: "all from meta", id: onboarding.Identity{ClientRef: "c"}},
-		{name: "scope renamed by meta", id: onboarding.Identity{}, meta: func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) {
+		{name: "scope renamed by meta", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_manage_events": {waba}}}, nil
 			}
 		}},
-		{name: "several wabas granted", id: onboarding.Identity{}, meta: func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) {
+		{name: "several wabas granted", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_management": {waba, "2"}}}, nil
 			}
 		}, code: onboarding.CodeInvalidRequest, field: "waba_id"},
-		{name: "no waba granted", id: onboarding.Identity{}, meta: func(m *fakeMeta) {
-			m.debug = func(string) (onboarding.TokenInfo, error) {
+		{name: "no waba granted", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true}, nil
 			}
 		}, code: onboarding.CodeInvalidRequest, field: "waba_id"},
-		{name: "several numbers", id: onboarding.Identity{WABAID: waba}, meta: func(m *fakeMeta) {
-			m.numbers = func(string) ([]onboarding.PhoneNumber, error) {
+		{name: "several numbers", id: onboarding.Identity{WABAID: waba}, meta: func(m *onboardingtest.Meta) {
+			m.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
 				return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "1"}, {CodeVerificationStatus: "VERIFIED", ID: "2"}}, nil
 			}
 		}, code: onboarding.CodeInvalidRequest, field: "phone_number_id"},
-		{name: "no number", id: onboarding.Identity{WABAID: waba}, meta: func(m *fakeMeta) {
-			m.numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, nil }
+		{name: "no number", id: onboarding.Identity{WABAID: waba}, meta: func(m *onboardingtest.Meta) {
+			m.Numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, nil }
 		}, code: onboarding.CodeNumberMissing},
 	}
 	for _, tt := range tests {
@@ -511,7 +433,7 @@ func TestSignupPlivoOutcomes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.plivo.script = tt.script
+			f.plivo.Script = tt.script
 			res, err := f.svc.Signup(context.Background(), request("p"))
 			if tt.code != "" {
 				if onboarding.ErrorCode(err) != tt.code {
@@ -532,7 +454,7 @@ func TestSignupPlivoOutcomes(t *testing.T) {
 					t.Fatalf("next retry in %v, want about %v", got, tt.delay)
 				}
 			}
-			if calls, _ := f.plivo.counts(); calls != tt.calls {
+			if calls, _ := f.plivo.Counts(); calls != tt.calls {
 				t.Fatalf("plivo calls = %d, want %d", calls, tt.calls)
 			}
 		})
@@ -542,7 +464,7 @@ func TestSignupPlivoOutcomes(t *testing.T) {
 func TestConcurrentIdenticalSignupsCallPlivoOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.plivo.gate = make(chan struct{})
+	f.plivo.Gate = make(chan struct{})
 	var wg sync.WaitGroup
 	results := make(chan error, 50)
 	for i := range 50 {
@@ -554,7 +476,7 @@ func TestConcurrentIdenticalSignupsCallPlivoOnce(t *testing.T) {
 		}()
 	}
 	time.Sleep(50 * time.Millisecond)
-	close(f.plivo.gate)
+	close(f.plivo.Gate)
 	wg.Wait()
 	close(results)
 	var ok, inProgress int
@@ -572,7 +494,7 @@ func TestConcurrentIdenticalSignupsCallPlivoOnce(t *testing.T) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	}
-	if calls, _ := f.plivo.counts(); calls != 1 {
+	if calls, _ := f.plivo.Counts(); calls != 1 {
 		t.Fatalf("plivo calls = %d, want 1", calls)
 	}
 	if ok+inProgress != 50 || ok < 1 {
@@ -583,7 +505,7 @@ func TestConcurrentIdenticalSignupsCallPlivoOnce(t *testing.T) {
 func TestResume(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.plivo.script = []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")}
+	f.plivo.Script = []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")}
 	res, err := f.svc.Signup(context.Background(), request("r"))
 	if err != nil || res.Outcome != onboarding.OutcomePending {
 		t.Fatalf("signup: %v %v", res.Outcome, err)
@@ -606,7 +528,7 @@ func TestResume(t *testing.T) {
 	if rec.State != onboarding.StateOnboarded || rec.PlivoAttempts != 4 {
 		t.Fatalf("record = %s attempts=%d", rec.State, rec.PlivoAttempts)
 	}
-	if _, ok := f.plivo.counts(); ok != 1 {
+	if _, ok := f.plivo.Counts(); ok != 1 {
 		t.Fatalf("successful plivo calls = %d", ok)
 	}
 }
@@ -615,7 +537,7 @@ func TestResumeGivesUp(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	for range 10 {
-		f.plivo.script = append(f.plivo.script, plivoErr(onboarding.KindTransient, 500, ""))
+		f.plivo.Script = append(f.plivo.Script, plivoErr(onboarding.KindTransient, 500, ""))
 	}
 	if _, err := f.svc.Signup(context.Background(), request("g")); err != nil {
 		t.Fatal(err)
@@ -637,7 +559,7 @@ func TestResumeAfterCrashBeforePlivo(t *testing.T) {
 	f := newFixture(t)
 	// The process dies right after persisting "verified": Plivo never answers.
 	ctx, cancel := context.WithCancel(context.Background())
-	f.plivo.gate = make(chan struct{})
+	f.plivo.Gate = make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -646,7 +568,7 @@ func TestResumeAfterCrashBeforePlivo(t *testing.T) {
 	}()
 	<-done
 	f.svc.Plivo = f.plivo
-	close(f.plivo.gate)
+	close(f.plivo.Gate)
 	rec := f.record(t)
 	if rec.State != onboarding.StateVerified {
 		t.Fatalf("state after crash = %s", rec.State)
@@ -656,8 +578,8 @@ func TestResumeAfterCrashBeforePlivo(t *testing.T) {
 	if rep.Onboarded != 1 {
 		t.Fatalf("resume: %+v", rep)
 	}
-	if f.meta.exchanges.Load() != 1 {
-		t.Fatalf("code exchanged %d times", f.meta.exchanges.Load())
+	if f.meta.Exchanges() != 1 {
+		t.Fatalf("code exchanged %d times", f.meta.Exchanges())
 	}
 }
 
@@ -670,12 +592,12 @@ func (p plivoFunc) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onbo
 func TestOverlappingResumeRunsCallPlivoOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.plivo.script = []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")}
+	f.plivo.Script = []error{plivoErr(onboarding.KindTransient, 500, ""), plivoErr(onboarding.KindTransient, 500, "")}
 	if _, err := f.svc.Signup(context.Background(), request("o")); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(11 * time.Minute)
-	f.plivo.gate = make(chan struct{})
+	f.plivo.Gate = make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range 5 {
 		wg.Add(1)
@@ -685,9 +607,9 @@ func TestOverlappingResumeRunsCallPlivoOnce(t *testing.T) {
 		}()
 	}
 	time.Sleep(50 * time.Millisecond)
-	close(f.plivo.gate)
+	close(f.plivo.Gate)
 	wg.Wait()
-	if calls, _ := f.plivo.counts(); calls != 3 {
+	if calls, _ := f.plivo.Counts(); calls != 3 {
 		t.Fatalf("plivo calls = %d, want 3 (2 in the signup, 1 by resume)", calls)
 	}
 }
@@ -704,7 +626,7 @@ func TestStoreFaults(t *testing.T) {
 			return nil
 		}
 		_, err := f.svc.Signup(context.Background(), request("s"))
-		if calls, _ := f.plivo.counts(); onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || calls != 0 {
+		if calls, _ := f.plivo.Counts(); onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || calls != 0 {
 			t.Fatalf("err = %v, plivo calls %d", err, calls)
 		}
 	})

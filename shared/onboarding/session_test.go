@@ -154,7 +154,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			var ops []string
 			f.store.Fail = func(op string, _ *onboarding.Record) error {
 				if op == "acquire" || op == "acquire_spending" || op == "spend" {
-					if f.meta.exchanges.Load() == 0 {
+					if f.meta.Exchanges() == 0 {
 						ops = append(ops, op)
 					}
 				}
@@ -168,7 +168,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			if got := codeOf(err); got != tt.want || res.Outcome != tt.outcome {
 				t.Fatalf("Signup = %s, %v; want %s, code %q", res.Outcome, err, tt.outcome, tt.want)
 			}
-			if tt.want != "" && !tt.afterMeta && f.meta.calls.Load() != 0 {
+			if tt.want != "" && !tt.afterMeta && f.meta.Calls() != 0 {
 				t.Fatal("a refused signup reached Meta")
 			}
 			if tt.outcome == onboarding.OutcomeOnboarded && f.store.Writes != tt.writes {
@@ -210,8 +210,8 @@ func TestSignupSessionWithoutLedger(t *testing.T) {
 	f := newFixture(t)
 	req := sessionRequest("c", "tok", time.Now())
 	req.Identity.WABAID = ""
-	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) != onboarding.CodeInternal || f.meta.calls.Load() != 0 {
-		t.Fatalf("err = %v, meta calls %d", err, f.meta.calls.Load())
+	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) != onboarding.CodeInternal || f.meta.Calls() != 0 {
+		t.Fatalf("err = %v, meta calls %d", err, f.meta.Calls())
 	}
 }
 
@@ -224,14 +224,14 @@ func TestSignupSessionRetryAfterMetaOutage(t *testing.T) {
 	f := newFixture(t)
 	f.svc.Sessions = f.store
 	now := f.clock.Now()
-	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
+	f.meta.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
 	if _, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeMetaUnavailable {
 		t.Fatalf("first attempt: %v", err)
 	}
 	if _, spent := f.store.Use("tok"); !spent || f.store.Writes != 1 {
 		t.Fatalf("first attempt: spent %t after %d writes, want the token spent and nothing else written", spent, f.store.Writes)
 	}
-	f.meta.exchange = nil
+	f.meta.Exchange = nil
 	res, err := f.svc.Signup(context.Background(), sessionRequest("c2", "tok", now.Add(time.Minute)))
 	if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
 		t.Fatalf("retry: %s %v", res.Outcome, err)
@@ -251,17 +251,17 @@ func TestSignupSessionReuseCapped(t *testing.T) {
 	f := newFixture(t)
 	f.svc.Sessions = f.store
 	now := f.clock.Now()
-	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
+	f.meta.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
 	for i := range 1 + onboarding.MaxSessionReuses {
 		if _, err := f.svc.Signup(context.Background(), sessionRequest("bad", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeMetaRejected {
 			t.Fatalf("attempt %d: %v, want meta_rejected", i+1, err)
 		}
 	}
-	calls := f.meta.calls.Load()
-	f.meta.exchange = nil
+	calls := f.meta.Calls()
+	f.meta.Exchange = nil
 	_, err := f.svc.Signup(context.Background(), sessionRequest("good", "tok", now))
-	if onboarding.ErrorCode(err) != onboarding.CodeSessionUsed || f.meta.calls.Load() != calls {
-		t.Fatalf("retry past the cap: %v, Meta calls %d -> %d; want session_used and nothing upstream", err, calls, f.meta.calls.Load())
+	if onboarding.ErrorCode(err) != onboarding.CodeSessionUsed || f.meta.Calls() != calls {
+		t.Fatalf("retry past the cap: %v, Meta calls %d -> %d; want session_used and nothing upstream", err, calls, f.meta.Calls())
 	}
 	f.noRecord(t)
 }
@@ -273,9 +273,9 @@ func TestSignupSessionReuseUncountable(t *testing.T) {
 	f := newFixture(t)
 	f.svc.Sessions = spendOnly{f.store}
 	now := f.clock.Now()
-	f.meta.exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
+	f.meta.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindTransient, 2) }
 	_, _ = f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now))
-	f.meta.exchange = nil
+	f.meta.Exchange = nil
 	if _, err := f.svc.Signup(context.Background(), sessionRequest("c2", "tok", now)); onboarding.ErrorCode(err) != onboarding.CodeSessionUsed {
 		t.Fatalf("retry: %v, want session_used", err)
 	}

@@ -101,7 +101,7 @@ func TestCheckUseOutlivesVerifier(t *testing.T) {
 // signupService runs signups against store, which is also the session
 // ledger, at now.
 func signupService(store *memstore.Store, now time.Time) *onboarding.Service {
-	return &onboarding.Service{Store: store, Sessions: store, Meta: onboardingtest.Meta{AppID: testAppID, WABAID: waba}, Plivo: onboardingtest.Plivo{},
+	return &onboarding.Service{Store: store, Sessions: store, Meta: &onboardingtest.Meta{AppID: testAppID, WABAID: waba}, Plivo: &onboardingtest.Plivo{},
 		AppID:  func(context.Context) (string, error) { return testAppID, nil },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: fixed(now)}
 }
@@ -233,7 +233,7 @@ func TestCheckConcurrentFirstUse(t *testing.T) {
 			use, err := c.Check(context.Background(), iss.Token, id)
 			if err == nil {
 				svc := signupService(store, t0)
-				svc.Meta = onboardingtest.Meta{AppID: testAppID, WABAID: id.WABAID}
+				svc.Meta = &onboardingtest.Meta{AppID: testAppID, WABAID: id.WABAID}
 				_, err = svc.Signup(context.Background(), onboarding.SignupRequest{Code: "c", Identity: id, Session: &use})
 			}
 			mu.Lock()

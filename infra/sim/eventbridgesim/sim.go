@@ -10,8 +10,6 @@
 package eventbridgesim
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // OpPutEvents is the one operation simulated, as it appears after
@@ -50,12 +50,9 @@ const (
 	DefaultBus      = "default"
 )
 
-// Fault is an error the simulator answers a whole request with.
-type Fault struct {
-	Type    string // __type, e.g. ErrInternal
-	Status  int    // HTTP status; 400 when zero
-	Message string
-}
+// Fault is an error the simulator answers a whole request with, its Type
+// one of the Err constants.
+type Fault = simkit.AWSFault
 
 // Event is one accepted entry.
 type Event struct {
@@ -77,7 +74,7 @@ type Server struct {
 	mu          sync.Mutex
 	events      []Event
 	calls       int
-	faults      []Fault
+	faults      simkit.Faults[Fault] // one queue, under the name ""
 	entryFaults int
 	hook        func()
 	now         func() time.Time
@@ -108,16 +105,14 @@ func (s *Server) Calls() int {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events, s.calls, s.faults, s.entryFaults = nil, 0, nil, 0
+	s.events, s.calls, s.entryFaults = nil, 0, 0
+	s.faults.Reset()
 }
 
-// FailNext makes the next n PutEvents requests answer with f.
+// FailNext makes the next n PutEvents requests answer with f; n < 0 makes
+// every one fail until FailNext(0, Fault{}) or Reset.
 func (s *Server) FailNext(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
+	s.faults.Arm("", n, f)
 }
 
 // FailEntries makes the next n entries fail inside a 200 answer, with
@@ -165,53 +160,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.")
 	if !ok || op != OpPutEvents {
-		writeError(w, http.StatusBadRequest, ErrUnknownOperation, "operation "+r.Header.Get("X-Amz-Target")+" is not simulated")
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrUnknownOperation, "operation "+r.Header.Get("X-Amz-Target")+" is not simulated")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrSerialization, "cannot read the request body")
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrSerialization, "cannot read the request body")
 		return
 	}
 
 	s.mu.Lock()
 	s.calls++
 	hook := s.hook
-	var fault *Fault
-	if len(s.faults) > 0 {
-		fault = &s.faults[0]
-		s.faults = s.faults[1:]
-	}
 	s.mu.Unlock()
+	fault, failed := s.faults.Take("")
 	if hook != nil {
 		hook()
 	}
-	if fault != nil {
-		status := fault.Status
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		writeError(w, status, fault.Type, fault.Message)
+	if failed {
+		fault.Write(w)
 		return
 	}
 	if len(body) > MaxRequestBytes {
-		writeError(w, http.StatusBadRequest, ErrValidation, "Total size of the entries in the request is over the limit.")
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrValidation, "Total size of the entries in the request is over the limit.")
 		return
 	}
 	var in struct {
 		Entries []entry `json:"Entries"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		writeError(w, http.StatusBadRequest, ErrSerialization, "request body is not valid JSON")
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrSerialization, "request body is not valid JSON")
 		return
 	}
 	if len(in.Entries) == 0 || len(in.Entries) > MaxEntries {
-		writeError(w, http.StatusBadRequest, ErrValidation, fmt.Sprintf("1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and %d", MaxEntries))
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrValidation, fmt.Sprintf("1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and %d", MaxEntries))
 		return
 	}
 	for _, e := range in.Entries {
 		if bus := busName(e.EventBusName); !s.knows(bus) {
-			writeError(w, http.StatusBadRequest, ErrResourceNotFound, "Event bus "+bus+" does not exist.")
+			simkit.WriteAWSError(w, http.StatusBadRequest, ErrResourceNotFound, "Event bus "+bus+" does not exist.")
 			return
 		}
 	}
@@ -231,7 +218,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", newID())
+	w.Header().Set("X-Amzn-RequestId", simkit.NewUUID())
 	_ = json.NewEncoder(w).Encode(out)
 }
 
@@ -249,7 +236,7 @@ func (s *Server) accept(e entry, now time.Time) resultEntry {
 		return resultEntry{ErrorCode: ErrEntryInternal, ErrorMessage: "Internal Service Failure"}
 	}
 	ev := Event{
-		ID: newID(), Bus: busName(e.EventBusName), Source: e.Source, DetailType: e.DetailType,
+		ID: simkit.NewUUID(), Bus: busName(e.EventBusName), Source: e.Source, DetailType: e.DetailType,
 		Detail: json.RawMessage(e.Detail), Resources: e.Resources, Time: now, ReceivedAt: now,
 	}
 	if e.Time != nil {
@@ -282,21 +269,4 @@ func isObject(s string) bool {
 	}
 	_, ok := v.(map[string]any)
 	return ok
-}
-
-// writeError answers in the awsJson error shape, with the message under
-// both spellings that clients read.
-func writeError(w http.ResponseWriter, status int, typ, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", newID())
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg, "Message": msg})
-}
-
-// newID returns a random UUID-shaped string, like EventBridge's event IDs.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

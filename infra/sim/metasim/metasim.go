@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Endpoint names, as FailNext, Calls and Request.Endpoint use them.
@@ -71,8 +73,7 @@ type Server struct {
 	mu       sync.Mutex
 	codes    map[string]*codeState
 	tokens   map[string]*tokenState
-	queued   map[string][]Kind // per endpoint, consumed one per request
-	sticky   map[string]Kind   // per endpoint, until cleared
+	faults   simkit.Faults[Kind] // per endpoint
 	calls    map[string]int
 	requests []Request
 }
@@ -104,8 +105,7 @@ func (s *Server) Reset() {
 func (s *Server) resetLocked() {
 	s.codes = map[string]*codeState{}
 	s.tokens = map[string]*tokenState{}
-	s.queued = map[string][]Kind{}
-	s.sticky = map[string]Kind{}
+	s.faults.Reset()
 	s.calls = map[string]int{}
 	s.requests = nil
 }
@@ -189,8 +189,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.calls[endpoint]++
-	kind := s.takeFailureLocked(endpoint)
 	s.mu.Unlock()
+	kind, _ := s.faults.Take(endpoint)
 
 	var resp response
 	switch kind {
@@ -200,10 +200,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = route() // the side effects (a consumed code) stay
 		resp = failureResponse(KindTransient)
 	case KindHang:
-		ctx, cancel := context.WithTimeout(r.Context(), hangLimit)
-		<-ctx.Done()
-		cancel()
-		if r.Context().Err() != nil {
+		if !simkit.Hang(r, hangLimit) {
 			s.record(r, endpoint, 0, kind)
 			return
 		}

@@ -2,10 +2,10 @@ package metasim
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"slices"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Kind is a failure that FailNext injects in place of an endpoint's answer.
@@ -59,38 +59,11 @@ func (s *Server) FailNext(endpoint string, n int, kind Kind) {
 	if err := checkScenario(endpoint, n, kind); err != nil {
 		panic("metasim: " + err.Error())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case n == 0:
-		delete(s.queued, endpoint)
-		delete(s.sticky, endpoint)
-	case n < 0:
-		s.sticky[endpoint] = kind
-	default:
-		for range n {
-			s.queued[endpoint] = append(s.queued[endpoint], kind)
-		}
-	}
+	s.faults.Arm(endpoint, n, kind)
 }
 
 func checkScenario(endpoint string, n int, kind Kind) error {
-	if !slices.Contains(endpoints, endpoint) {
-		return fmt.Errorf("unknown endpoint %q (want one of %s)", endpoint, strings.Join(endpoints, ", "))
-	}
-	if n != 0 && !slices.Contains(kinds, kind) {
-		return fmt.Errorf("unknown failure kind %q", kind)
-	}
-	return nil
-}
-
-// takeFailureLocked returns the failure to inject for this request, if any.
-func (s *Server) takeFailureLocked(endpoint string) Kind {
-	if q := s.queued[endpoint]; len(q) > 0 {
-		s.queued[endpoint] = q[1:]
-		return q[0]
-	}
-	return s.sticky[endpoint]
+	return simkit.CheckArm("endpoint", endpoint, endpoints, n, kind, kinds)
 }
 
 // failureResponse is Meta's answer for an injected failure.
@@ -153,12 +126,7 @@ type Scenario struct {
 // They answer CORS preflights so that a sandbox page on another origin can
 // call them; they hold no secrets.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type")
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
+	if simkit.AllowControlCORS(w, r) {
 		return
 	}
 	switch strings.TrimSuffix(r.URL.Path, "/") {
@@ -176,7 +144,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusBadRequest, "waba_id and business_id are required")
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"code": s.IssueCode(g)})
+		simkit.WriteJSON(w, http.StatusOK, map[string]string{"code": s.IssueCode(g)})
 	case "/_sim/meta/scenario":
 		if r.Method != http.MethodPost {
 			controlError(w, http.StatusMethodNotAllowed, "use POST")
@@ -205,18 +173,12 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			calls[k] = v
 		}
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests()})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests()})
 	default:
 		controlError(w, http.StatusNotFound, "unknown simulator route")
 	}
 }
 
 func controlError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	simkit.WriteJSON(w, status, map[string]string{"error": msg})
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // CallbackTrigger is the JSON body of POST /_sim/plivo/callback: send one
@@ -23,12 +25,12 @@ type CallbackTrigger struct {
 // script or the sandbox can play Plivo's side of a webhook delivery.
 func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+		simkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
 		return
 	}
 	var in CallbackTrigger
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || !isHTTPURL(in.URL) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"url": "http(s)://...", "scheme": "v3"|"v2", "params": {...}}`})
+		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"url": "http(s)://...", "scheme": "v3"|"v2", "params": {...}}`})
 		return
 	}
 	params := url.Values{}
@@ -37,8 +39,8 @@ func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
 	}
 	status, err := s.SendCallback(r.Context(), in.URL, params, in.Scheme)
 	if err != nil {
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		simkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"status": status})
+	simkit.WriteJSON(w, http.StatusOK, map[string]int{"status": status})
 }

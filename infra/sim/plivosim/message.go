@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Message is one WhatsApp message the simulated Message API queued, one per
@@ -151,18 +153,18 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	for _, d := range dsts {
 		m := Message{
-			UUID: newUUID(), Type: typ, Src: src, Dst: d, Text: text,
+			UUID: simkit.NewUUID(), Type: typ, Src: src, Dst: d, Text: text,
 			Template: tmplJSON, URL: callbackURL, Method: method, CreatedAt: now,
 		}
 		s.messages = append(s.messages, m)
 		uuids = append(uuids, m.UUID)
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusAccepted, struct {
+	simkit.WriteJSON(w, http.StatusAccepted, struct {
 		APIID       string   `json:"api_id"`
 		Message     string   `json:"message"`
 		MessageUUID []string `json:"message_uuid"`
-	}{APIID: newUUID(), Message: MsgMessageQueued, MessageUUID: uuids})
+	}{APIID: simkit.NewUUID(), Message: MsgMessageQueued, MessageUUID: uuids})
 }
 
 func isHTTPURL(s string) bool {

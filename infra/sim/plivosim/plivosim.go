@@ -2,9 +2,7 @@ package plivosim
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -12,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Route names, as FailNext and Calls use them.
@@ -101,8 +101,7 @@ type Server struct {
 	numbers     map[string]bool // sanitized sender numbers
 	messages    []Message
 	templates   map[string][]Template // by WABA ID, in creation order
-	queued      map[string][]Kind
-	sticky      map[string]Kind
+	faults      simkit.Faults[Kind]   // per route
 	calls       map[string]int
 	lost        *lostResponse
 }
@@ -145,8 +144,7 @@ func (s *Server) resetLocked() {
 	s.numbers = map[string]bool{}
 	s.messages = nil
 	s.templates = map[string][]Template{}
-	s.queued = map[string][]Kind{}
-	s.sticky = map[string]Kind{}
+	s.faults.Reset()
 	s.calls = map[string]int{}
 	s.lost = nil
 }
@@ -242,10 +240,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	kind := s.takeFailureLocked(route)
-	s.mu.Unlock()
-	if kind != "" {
+	if kind, ok := s.faults.Take(route); ok {
 		s.fail(w, r, route, kind)
 		return
 	}
@@ -291,10 +286,10 @@ func (s *Server) route(r *http.Request) (authID, route string, h http.HandlerFun
 // account serves the account read: the preflight check that the
 // credentials work.
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	simkit.WriteJSON(w, http.StatusOK, map[string]any{
 		"account_type":  "standard",
 		"address":       "",
-		"api_id":        newUUID(),
+		"api_id":        simkit.NewUUID(),
 		"auth_id":       s.cfg.AuthID,
 		"auto_recharge": false,
 		"billing_mode":  "prepaid",
@@ -314,24 +309,7 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, errorBody{APIID: newUUID(), Error: msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// newUUID returns a random (version 4) UUID, the shape of Plivo's api_id
-// and message_uuid.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	simkit.WriteJSON(w, status, errorBody{APIID: simkit.NewUUID(), Error: msg})
 }
 
 // sleep waits d or until ctx is done, and reports whether d elapsed.

@@ -1,7 +1,6 @@
 package plivosim
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Kind is a failure that FailNext injects in place of a route's answer,
@@ -59,37 +60,11 @@ func (s *Server) FailNext(route string, n int, kind Kind) {
 	if err := checkScenario(route, n, kind); err != nil {
 		panic("plivosim: " + err.Error())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case n == 0:
-		delete(s.queued, route)
-		delete(s.sticky, route)
-	case n < 0:
-		s.sticky[route] = kind
-	default:
-		for range n {
-			s.queued[route] = append(s.queued[route], kind)
-		}
-	}
+	s.faults.Arm(route, n, kind)
 }
 
 func checkScenario(route string, n int, kind Kind) error {
-	if !slices.Contains(routes, route) {
-		return fmt.Errorf("unknown route %q (want one of %s)", route, strings.Join(routes, ", "))
-	}
-	if n != 0 && !slices.Contains(kinds, kind) {
-		return fmt.Errorf("unknown failure kind %q", kind)
-	}
-	return nil
-}
-
-func (s *Server) takeFailureLocked(route string) Kind {
-	if q := s.queued[route]; len(q) > 0 {
-		s.queued[route] = q[1:]
-		return q[0]
-	}
-	return s.sticky[route]
+	return simkit.CheckArm("route", route, routes, n, kind, kinds)
 }
 
 // fail writes an injected failure.
@@ -110,11 +85,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, kind
 	case KindUndocumented:
 		writeError(w, http.StatusUnprocessableEntity, MsgUndocumented)
 	case KindThrottled:
-		writeJSON(w, http.StatusTooManyRequests, struct {
+		simkit.WriteJSON(w, http.StatusTooManyRequests, struct {
 			APIID     string `json:"api_id"`
 			ErrorCode int    `json:"error_code"`
 			Message   string `json:"message"`
-		}{newUUID(), http.StatusTooManyRequests, MsgTooManyRequests})
+		}{simkit.NewUUID(), http.StatusTooManyRequests, MsgTooManyRequests})
 	case KindDown:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -123,10 +98,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, kind
 		// Until the body is read the server does not watch the connection,
 		// and would not notice the client giving up.
 		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<20))
-		ctx, cancel := context.WithTimeout(r.Context(), hangLimit)
-		defer cancel()
-		<-ctx.Done()
-		if r.Context().Err() == nil {
+		if simkit.Hang(r, hangLimit) {
 			writeError(w, http.StatusInternalServerError, MsgInternal)
 		}
 	default: // KindInternal
@@ -173,36 +145,31 @@ type State struct {
 //	GET  /_sim/plivo/state     State JSON
 //	POST /_sim/plivo/callback  CallbackTrigger JSON -> {"status": <receiver's>}
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type")
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
+	if simkit.AllowControlCORS(w, r) {
 		return
 	}
 	switch strings.TrimSuffix(r.URL.Path, "/") {
 	case "/_sim/plivo/scenario":
 		if r.Method != http.MethodPost {
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+			simkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
 			return
 		}
 		var sc Scenario
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&sc); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON scenario: " + err.Error()})
+			simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON scenario: " + err.Error()})
 			return
 		}
 		if err := s.apply(sc); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/plivo/state":
-		writeJSON(w, http.StatusOK, s.state())
+		simkit.WriteJSON(w, http.StatusOK, s.state())
 	case "/_sim/plivo/callback":
 		s.serveCallbackTrigger(w, r)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown simulator route"})
+		simkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "unknown simulator route"})
 	}
 }
 

@@ -3,6 +3,8 @@ package plivosim
 import (
 	"net/http"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Signup is a WABA onboarded at the simulated Plivo.
@@ -150,7 +152,7 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, MsgPhoneRegistered)
 		return
 	}
-	su.APIID = newUUID()
+	su.APIID = simkit.NewUUID()
 	su.CreatedAt = s.cfg.Now()
 	if known && display != "" {
 		su.DisplayPhoneNumber = display
@@ -172,7 +174,7 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 			return // committed, and the client gave up waiting
 		}
 	}
-	writeJSON(w, http.StatusOK, signupAnswer{
+	simkit.WriteJSON(w, http.StatusOK, signupAnswer{
 		APIID: su.APIID, Message: MsgSignupOK,
 		WABAID: su.WABAID, PhoneNumberID: su.PhoneNumberID, BusinessID: su.BusinessID,
 	})

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Template categories and statuses, as Plivo's WhatsApp Template API names
@@ -162,14 +164,14 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, wabaID s
 	s.templates[wabaID] = append(s.templates[wabaID], t)
 	s.mu.Unlock()
 
-	writeJSON(w, http.StatusCreated, struct {
+	simkit.WriteJSON(w, http.StatusCreated, struct {
 		APIID      string `json:"api_id"`
 		TemplateID string `json:"template_id"`
 		Name       string `json:"name"`
 		Language   string `json:"language"`
 		Category   string `json:"category"`
 		Status     string `json:"status"`
-	}{newUUID(), t.TemplateID, t.Name, t.Language, t.Category, t.Status})
+	}{simkit.NewUUID(), t.TemplateID, t.Name, t.Language, t.Category, t.Status})
 }
 
 // listMeta is the paging block of Plivo's list answers.
@@ -224,11 +226,11 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, authID, w
 		prev := base + strconv.Itoa(max(start-limit, 0))
 		meta.Previous = &prev
 	}
-	writeJSON(w, http.StatusOK, struct {
+	simkit.WriteJSON(w, http.StatusOK, struct {
 		APIID   string     `json:"api_id"`
 		Meta    listMeta   `json:"meta"`
 		Objects []Template `json:"objects"`
-	}{newUUID(), meta, page})
+	}{simkit.NewUUID(), meta, page})
 }
 
 // getTemplate serves GET /WhatsApp/Template/{waba_id}/{template_id}/.
@@ -239,10 +241,10 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, wabaID, tem
 	}
 	for _, t := range s.Templates(wabaID) {
 		if t.TemplateID == templateID {
-			writeJSON(w, http.StatusOK, struct {
+			simkit.WriteJSON(w, http.StatusOK, struct {
 				APIID string `json:"api_id"`
 				Template
-			}{newUUID(), t})
+			}{simkit.NewUUID(), t})
 			return
 		}
 	}

@@ -11,9 +11,7 @@ package secretsmanagersim
 
 import (
 	"cmp"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Operation names as they appear after "secretsmanager." in X-Amz-Target.
@@ -57,13 +57,9 @@ const (
 	maxBodyBytes  = 1 << 20
 )
 
-// Fault is an error the simulator answers with instead of running an
-// operation.
-type Fault struct {
-	Type    string // __type, e.g. ErrInternalService
-	Status  int    // HTTP status; 400 when zero
-	Message string
-}
+// Fault is an error the simulator answers a whole request with, its Type
+// one of the Err constants.
+type Fault = simkit.AWSFault
 
 // Server is the simulator. The zero value is not usable; call New.
 type Server struct {
@@ -72,7 +68,7 @@ type Server struct {
 	mu      sync.Mutex
 	secrets map[string]*secret // by name
 	calls   map[string]int
-	faults  map[string][]Fault
+	faults  simkit.Faults[Fault] // per operation
 	hook    func(op string)
 	now     func() time.Time
 }
@@ -99,7 +95,6 @@ func New() *Server {
 		account: "000000000000",
 		secrets: map[string]*secret{},
 		calls:   map[string]int{},
-		faults:  map[string][]Fault{},
 		now:     time.Now,
 	}
 }
@@ -114,7 +109,7 @@ func (s *Server) Put(name, value string) (arn string) {
 	if !ok {
 		sec = s.create(name, "")
 	}
-	s.addVersion(sec, newID(), &value, nil, []string{stageCurrent})
+	s.addVersion(sec, simkit.NewUUID(), &value, nil, []string{stageCurrent})
 	return sec.arn
 }
 
@@ -133,13 +128,10 @@ func (s *Server) ResetCalls() {
 	clear(s.calls)
 }
 
-// FailNext makes the next n requests named op answer with f.
+// FailNext makes the next n requests named op answer with f; n < 0 makes
+// every one fail until FailNext(op, 0, Fault{}).
 func (s *Server) FailNext(op string, n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[op] = append(s.faults[op], f)
-	}
+	s.faults.Arm(op, n, f)
 }
 
 // OnRequest installs fn to run, outside the simulator's lock, before each
@@ -167,7 +159,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
 	if !ok || op == "" {
-		writeError(w, http.StatusBadRequest, ErrUnknownOperation, "missing or foreign X-Amz-Target")
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrUnknownOperation, "missing or foreign X-Amz-Target")
 		return
 	}
 	var in request
@@ -176,29 +168,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(body, &in)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrSerialization, "request body is not valid JSON")
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrSerialization, "request body is not valid JSON")
 		return
 	}
 
 	s.mu.Lock()
 	s.calls[op]++
 	hook := s.hook
-	var fault *Fault
-	if q := s.faults[op]; len(q) > 0 {
-		fault = &q[0]
-		s.faults[op] = q[1:]
-	}
 	s.mu.Unlock()
+	fault, failed := s.faults.Take(op)
 
 	if hook != nil {
 		hook(op)
 	}
-	if fault != nil {
-		status := fault.Status
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
-		writeError(w, status, fault.Type, fault.Message)
+	if failed {
+		fault.Write(w)
 		return
 	}
 
@@ -219,11 +203,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if aerr != nil {
-		writeError(w, http.StatusBadRequest, aerr.typ, aerr.msg)
+		simkit.WriteAWSError(w, http.StatusBadRequest, aerr.typ, aerr.msg)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", newID())
+	w.Header().Set("X-Amzn-RequestId", simkit.NewUUID())
 	_ = json.NewEncoder(w).Encode(out)
 }
 
@@ -269,7 +253,7 @@ func (s *Server) create(name, description string) *secret {
 	now := s.now()
 	sec := &secret{
 		name:        name,
-		arn:         fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s-%s", s.region, s.account, name, newID()[:6]),
+		arn:         fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:%s-%s", s.region, s.account, name, simkit.NewUUID()[:6]),
 		description: description,
 		created:     now,
 		changed:     now,
@@ -356,7 +340,7 @@ func (s *Server) createSecret(in request) (any, *apiError) {
 	sec := s.create(in.Name, in.Description)
 	out := map[string]any{"ARN": sec.arn, "Name": sec.name}
 	if in.SecretString != nil || in.SecretBinary != nil {
-		v := s.addVersion(sec, cmp.Or(in.ClientRequestToken, newID()), in.SecretString, in.SecretBinary, []string{stageCurrent})
+		v := s.addVersion(sec, cmp.Or(in.ClientRequestToken, simkit.NewUUID()), in.SecretString, in.SecretBinary, []string{stageCurrent})
 		out["VersionId"] = v.id
 	}
 	return out, nil
@@ -370,7 +354,7 @@ func (s *Server) putSecretValue(in request) (any, *apiError) {
 	if (in.SecretString == nil) == (in.SecretBinary == nil) {
 		return nil, &apiError{ErrInvalidParameter, "You must provide either SecretString or SecretBinary."}
 	}
-	id := cmp.Or(in.ClientRequestToken, newID())
+	id := cmp.Or(in.ClientRequestToken, simkit.NewUUID())
 	if v, ok := sec.versions[id]; ok {
 		// The SDK sends the same token on retries: answer them idempotently,
 		// but refuse to change the value of an existing version.
@@ -419,23 +403,4 @@ func sameValue(v *version, in request) bool {
 		return *v.str == *in.SecretString
 	}
 	return string(v.bin) == string(in.SecretBinary)
-}
-
-// writeError answers in the awsJson error shape. The message goes out under
-// both spellings: the SDK's typed errors read "Message", other clients
-// (and the documented shape) read "message".
-func writeError(w http.ResponseWriter, status int, typ, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", newID())
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg, "Message": msg})
-}
-
-// newID returns a random UUID-shaped string, like Secrets Manager's
-// version IDs.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

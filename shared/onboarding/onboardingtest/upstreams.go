@@ -1,10 +1,14 @@
-// Package onboardingtest has upstreams for tests and benchmarks of the
-// onboarding service: a Graph API and a Plivo that succeed at once, at no
-// cost beyond building their answers.
+// Package onboardingtest holds the one fake of each upstream port of the
+// onboarding service, for its tests, its callers' tests and benchmarks: a
+// Graph API (Meta) and a Plivo that succeed at once unless a test scripts
+// them to fail.
 package onboardingtest
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -16,44 +20,111 @@ const (
 	BusinessID         = "198765432109876"
 )
 
-// Meta is a healthy Graph API for the app AppID: every code exchanges for
-// a valid token, the WABA has one number (PhoneNumberID), owned by
-// BusinessID. When WABAID is set the token's granular scopes name it, as
-// for a signup whose page did not send the WABA ID.
-type Meta struct{ AppID, WABAID string }
+// Meta is a Graph API for the app AppID. Each nil hook answers as a healthy
+// Graph API: every code exchanges for a valid token, the WABA has one
+// verified number (PhoneNumberID), owned by BusinessID. When WABAID is set
+// the token's granular scopes name it, as for a signup whose page did not
+// send the WABA ID. Use it by pointer; it is safe for concurrent use.
+type Meta struct {
+	AppID, WABAID string
 
-var _ onboarding.Meta = Meta{}
+	Exchange func(code string) (string, error)
+	Debug    func(token string) (onboarding.TokenInfo, error)
+	Numbers  func(wabaID string) ([]onboarding.PhoneNumber, error)
+	Owner    func(wabaID string) (string, error)
+
+	exchanges, calls atomic.Int32
+}
+
+var _ onboarding.Meta = (*Meta)(nil)
+
+// Calls returns how many calls reached m, of every kind.
+func (m *Meta) Calls() int { return int(m.calls.Load()) }
+
+// Exchanges returns how many codes m was asked to exchange.
+func (m *Meta) Exchanges() int { return int(m.exchanges.Load()) }
 
 // ExchangeCode implements onboarding.Meta.
-func (Meta) ExchangeCode(_ context.Context, code string) (string, error) {
+func (m *Meta) ExchangeCode(_ context.Context, code string) (string, error) {
+	m.exchanges.Add(1)
+	m.calls.Add(1)
+	if m.Exchange != nil {
+		return m.Exchange(code)
+	}
 	return "token-" + code, nil
 }
 
 // DebugToken implements onboarding.Meta.
-func (m Meta) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
+func (m *Meta) DebugToken(_ context.Context, token string) (onboarding.TokenInfo, error) {
+	m.calls.Add(1)
+	if m.Debug != nil {
+		return m.Debug(token)
+	}
 	info := onboarding.TokenInfo{AppID: m.AppID, Valid: true}
 	if m.WABAID != "" {
-		info.Scopes = map[string][]string{"whatsapp_business_management": {m.WABAID}}
+		info.Scopes = map[string][]string{
+			"whatsapp_business_management": {m.WABAID}, "whatsapp_business_messaging": {m.WABAID}, "business_management": {BusinessID},
+		}
 	}
 	return info, nil
 }
 
 // PhoneNumbers implements onboarding.Meta.
-func (Meta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
+func (m *Meta) PhoneNumbers(_ context.Context, _, wabaID string) ([]onboarding.PhoneNumber, error) {
+	m.calls.Add(1)
+	if m.Numbers != nil {
+		return m.Numbers(wabaID)
+	}
 	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: PhoneNumberID, DisplayPhoneNumber: DisplayPhoneNumber, VerifiedName: "Test"}}, nil
 }
 
 // OwnerBusinessID implements onboarding.Meta.
-func (Meta) OwnerBusinessID(context.Context, string, string) (string, error) {
+func (m *Meta) OwnerBusinessID(_ context.Context, _, wabaID string) (string, error) {
+	m.calls.Add(1)
+	if m.Owner != nil {
+		return m.Owner(wabaID)
+	}
 	return BusinessID, nil
 }
 
-// Plivo onboards every WABA at once.
-type Plivo struct{}
+// Plivo onboards WABAs. Its calls answer Script's errors in turn (a nil
+// entry succeeds), then Err, which succeeds when nil. When Gate is set each
+// call first waits to receive from it (or for it to close), so that a test
+// can hold a signup in flight. Use it by pointer; it is safe for concurrent
+// use once Script, Err and Gate are set.
+type Plivo struct {
+	Script []error
+	Err    error
+	Gate   chan struct{}
 
-var _ onboarding.Plivo = Plivo{}
+	mu        sync.Mutex
+	calls, ok int
+}
+
+var _ onboarding.Plivo = (*Plivo)(nil)
 
 // EmbeddedSignup implements onboarding.Plivo.
-func (Plivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	return onboarding.PlivoResult{APIID: "api-id", Message: "Embedded signup completed successfully."}, nil
+func (p *Plivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
+	if p.Gate != nil {
+		<-p.Gate
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	err := p.Err
+	if len(p.Script) > 0 {
+		err, p.Script = p.Script[0], p.Script[1:]
+	}
+	if err != nil {
+		return onboarding.PlivoResult{}, err
+	}
+	p.ok++
+	return onboarding.PlivoResult{APIID: fmt.Sprintf("api-%d", p.calls), Message: "Embedded signup completed successfully."}, nil
+}
+
+// Counts returns how many calls reached p and how many of them succeeded.
+func (p *Plivo) Counts() (calls, succeeded int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls, p.ok
 }

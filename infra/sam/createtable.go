@@ -1,12 +1,11 @@
-// Package tablespec reads an AWS::DynamoDB::Table resource out of the SAM
-// template and turns it into the CreateTable call that builds the same table
-// in DynamoDB Local, so tests run against the keys and indexes that deploy.
-//
-// The template uses short-form intrinsics (!Ref, !Sub, !GetAtt) elsewhere, so
-// it is read as yaml.v3 nodes, which keep unknown tags instead of failing on
-// them. Only the table's own properties must be literal; an intrinsic there
-// is reported with its line.
-package tablespec
+// This file builds the CreateTable call for an AWS::DynamoDB::Table of the
+// template, so tests run DynamoDB Local with the keys and indexes that
+// deploy. It reads the template as yaml.v3 nodes, which keep short-form
+// intrinsics (!Ref, !Sub, !GetAtt) as tags instead of failing on them; only
+// the table's own properties must be literal, and an intrinsic there is
+// reported with its line.
+
+package sam
 
 import (
 	"bytes"
@@ -21,9 +20,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// TableType is the only resource type FromTemplate reads.
-const TableType = "AWS::DynamoDB::Table"
-
 // TTL is a table's TimeToLiveSpecification, applied with UpdateTimeToLive
 // after CreateTable since CreateTable has no field for it.
 type TTL struct {
@@ -31,49 +27,49 @@ type TTL struct {
 	Enabled       bool
 }
 
-// FromTemplate reads the template at path and returns the CreateTable input
+// LoadCreateTable reads the template at path and returns the CreateTable input
 // for the table resource logicalID, and its TTL (nil when the template sets
 // none). TableName is set only when the template gives a literal one; callers
 // normally set their own.
-func FromTemplate(path, logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
+func LoadCreateTable(path, logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tablespec: %w", err)
+		return nil, nil, fmt.Errorf("sam: %w", err)
 	}
-	in, ttl, err := Parse(b, logicalID)
+	in, ttl, err := ParseCreateTable(b, logicalID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return in, ttl, nil
 }
 
-// Parse is FromTemplate on a template already in memory.
-func Parse(template []byte, logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
+// Parse is LoadCreateTable on a template already in memory.
+func ParseCreateTable(template []byte, logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(template, &doc); err != nil {
-		return nil, nil, fmt.Errorf("tablespec: %w", err)
+		return nil, nil, fmt.Errorf("sam: %w", err)
 	}
 	if len(doc.Content) == 0 {
-		return nil, nil, errors.New("tablespec: empty template")
+		return nil, nil, errors.New("sam: empty template")
 	}
 	resources := mapValue(doc.Content[0], "Resources")
 	if resources == nil {
-		return nil, nil, errors.New("tablespec: template has no Resources")
+		return nil, nil, errors.New("sam: template has no Resources")
 	}
 	res := mapValue(resources, logicalID)
 	if res == nil {
-		return nil, nil, fmt.Errorf("tablespec: no resource %q in Resources", logicalID)
+		return nil, nil, fmt.Errorf("sam: no resource %q in Resources", logicalID)
 	}
-	if typ := mapValue(res, "Type"); typ == nil || typ.Value != TableType {
+	if typ := mapValue(res, "Type"); typ == nil || typ.Value != TypeTable {
 		got := "<none>"
 		if typ != nil {
 			got = typ.Value
 		}
-		return nil, nil, fmt.Errorf("tablespec: resource %s has Type %s, want %s", logicalID, got, TableType)
+		return nil, nil, fmt.Errorf("sam: resource %s has Type %s, want %s", logicalID, got, TypeTable)
 	}
 	props := mapValue(res, "Properties")
 	if props == nil || props.Kind != yaml.MappingNode {
-		return nil, nil, fmt.Errorf("tablespec: resource %s has no Properties mapping", logicalID)
+		return nil, nil, fmt.Errorf("sam: resource %s has no Properties mapping", logicalID)
 	}
 	var p tableProps
 	if err := decodeProps(props, logicalID+".Properties", &p); err != nil {
@@ -185,12 +181,12 @@ func decodeProps(props *yaml.Node, path string, p *tableProps) error {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	if err := enc.Encode(used); err != nil {
-		return fmt.Errorf("tablespec: %s: %w", path, err)
+		return fmt.Errorf("sam: %s: %w", path, err)
 	}
 	dec := yaml.NewDecoder(&buf)
 	dec.KnownFields(true)
 	if err := dec.Decode(p); err != nil {
-		return fmt.Errorf("tablespec: %s (near line %d): %w; if the template is right, teach infra/tablespec this property", path, props.Line, err)
+		return fmt.Errorf("sam: %s (near line %d): %w; if the template is right, teach infra/sam's createtable.go this property", path, props.Line, err)
 	}
 	return nil
 }
@@ -238,7 +234,7 @@ func intrinsicName(n *yaml.Node) string {
 
 func checkLiteral(n *yaml.Node, path string) error {
 	if name := intrinsicName(n); name != "" {
-		return fmt.Errorf("tablespec: %s (line %d) uses %s; DynamoDB Local needs a literal value here", path, n.Line, name)
+		return fmt.Errorf("sam: %s (line %d) uses %s; DynamoDB Local needs a literal value here", path, n.Line, name)
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -274,7 +270,7 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 
 func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
 	if len(p.KeySchema) == 0 {
-		return nil, nil, fmt.Errorf("tablespec: %s has no KeySchema", logicalID)
+		return nil, nil, fmt.Errorf("sam: %s has no KeySchema", logicalID)
 	}
 	in := &dynamodb.CreateTableInput{
 		AttributeDefinitions: make([]types.AttributeDefinition, 0, len(p.AttributeDefinitions)),
@@ -300,7 +296,7 @@ func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableIn
 	provisioned := mode == types.BillingModeProvisioned
 	if provisioned {
 		if p.ProvisionedThroughput == nil {
-			return nil, nil, fmt.Errorf("tablespec: %s is PROVISIONED but has no ProvisionedThroughput", logicalID)
+			return nil, nil, fmt.Errorf("sam: %s is PROVISIONED but has no ProvisionedThroughput", logicalID)
 		}
 		in.ProvisionedThroughput = p.ProvisionedThroughput.sdk()
 	}
@@ -313,7 +309,7 @@ func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableIn
 		}
 		if provisioned {
 			if g.ProvisionedThroughput == nil {
-				return nil, nil, fmt.Errorf("tablespec: %s index %s is PROVISIONED but has no ProvisionedThroughput", logicalID, g.IndexName)
+				return nil, nil, fmt.Errorf("sam: %s index %s is PROVISIONED but has no ProvisionedThroughput", logicalID, g.IndexName)
 			}
 			gsi.ProvisionedThroughput = g.ProvisionedThroughput.sdk()
 		}
@@ -336,7 +332,7 @@ func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableIn
 	var ttl *TTL
 	if t := p.TimeToLiveSpecification; t != nil {
 		if t.Enabled && t.AttributeName == "" {
-			return nil, nil, fmt.Errorf("tablespec: %s enables TTL without an AttributeName", logicalID)
+			return nil, nil, fmt.Errorf("sam: %s enables TTL without an AttributeName", logicalID)
 		}
 		ttl = &TTL{AttributeName: t.AttributeName, Enabled: t.Enabled}
 	}

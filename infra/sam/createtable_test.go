@@ -1,4 +1,4 @@
-package tablespec
+package sam
 
 import (
 	"path/filepath"
@@ -35,7 +35,7 @@ Resources:
           JOINED: !Join ["-", [a, !Ref Stage]]
 `
 
-func TestParse(t *testing.T) {
+func TestParseCreateTable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -202,7 +202,7 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in, ttl, err := Parse([]byte(header+tt.table), "Table")
+			in, ttl, err := ParseCreateTable([]byte(header+tt.table), "Table")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -222,11 +222,11 @@ type parsed struct {
 	ttl *TTL
 }
 
-// TestFromTemplateRepo reads the real template, so a change there that this
+// TestLoadCreateTableRepo reads the real template, so a change there that this
 // package cannot build is caught here rather than in every DynamoDB test.
-func TestFromTemplateRepo(t *testing.T) {
+func TestLoadCreateTableRepo(t *testing.T) {
 	t.Parallel()
-	in, _, err := FromTemplate(filepath.Join("..", "..", "template.yaml"), "SignupTable")
+	in, _, err := LoadCreateTable(filepath.Join("..", "..", "template.yaml"), "SignupTable")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,9 +248,9 @@ func TestFromTemplateRepo(t *testing.T) {
 	}
 }
 
-func TestFromTemplateMissingFile(t *testing.T) {
+func TestLoadCreateTableMissingFile(t *testing.T) {
 	t.Parallel()
-	if _, _, err := FromTemplate(filepath.Join(t.TempDir(), "nope.yaml"), "X"); err == nil {
+	if _, _, err := LoadCreateTable(filepath.Join(t.TempDir(), "nope.yaml"), "X"); err == nil {
 		t.Fatal("want an error for a missing file")
 	}
 }

@@ -1,0 +1,216 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/memstore"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// contractStore is what the unit tests rely on memstore to do as the
+// DynamoDB store and session ledger do.
+type contractStore interface {
+	onboarding.Store
+	onboarding.SessionLedger
+}
+
+type dynamoStoreAndLedger struct {
+	*dynamo.Store
+	*dynamo.SessionLedger
+}
+
+// outcome is what one call answered, in terms both stores can give.
+type outcome struct {
+	errs     string // which sentinel errors matched: "cond", "used", "notfound", joined
+	state    onboarding.State
+	owner    string
+	attempts int
+	prevUse  string // the ID of the earlier session use returned, if any
+	due      string // the WABA IDs Due listed, in order
+}
+
+func outcomeOf(rec *onboarding.Record, prev *onboarding.SessionUse, err error) outcome {
+	var o outcome
+	for _, s := range []struct {
+		err  error
+		name string
+	}{{onboarding.ErrConditionFailed, "cond "}, {onboarding.ErrSessionUsed, "used "}, {onboarding.ErrNotFound, "notfound "}} {
+		if errors.Is(err, s.err) {
+			o.errs += s.name
+		}
+	}
+	if err != nil && o.errs == "" {
+		o.errs = "other: " + err.Error()
+	}
+	if rec != nil {
+		o.state, o.owner, o.attempts = rec.State, rec.LockOwner, rec.PlivoAttempts
+	}
+	if prev != nil {
+		o.prevUse = prev.ID
+	}
+	return o
+}
+
+// TestMemstoreAgreesWithDynamo runs every conditional write, on each side
+// of its condition, against memstore and against dynamo.Store on DynamoDB
+// Local, and asserts that both answer the same, and what they answer. The
+// service's unit tests use memstore; this is what makes them evidence about
+// the DynamoDB store.
+func TestMemstoreAgreesWithDynamo(t *testing.T) {
+	t.Parallel()
+	now := ttlSafe
+	const waba = "109876543210987"
+	seed := func(state onboarding.State, owner string, lockUntil, nextRetry time.Time) *onboarding.Record {
+		return &onboarding.Record{WABAID: waba, State: state, LockOwner: owner, LockExpiresAt: lockUntil, NextRetryAt: nextRetry,
+			PhoneNumberID: "112233445566778", BusinessID: "198765432109876", ClientRef: "customer-1", CreatedAt: now, UpdatedAt: now}
+	}
+	holder := func(owner string) *onboarding.Record {
+		return seed(onboarding.StateVerifying, owner, now.Add(time.Minute), time.Time{})
+	}
+	use := func(id string) onboarding.SessionUse { return sessionUse(id, waba, now.Add(time.Hour)) }
+	acquire := func(s contractStore) outcome {
+		rec, err := s.Acquire(context.Background(), holder("new"), now)
+		return outcomeOf(rec, nil, err)
+	}
+	// AcquireSpending's callers are unique lock owners, as the service's
+	// are: DynamoDB takes the transaction's idempotency token from the
+	// owner and refuses one reused with other items within ten minutes.
+	tests := []struct {
+		name  string
+		seed  *onboarding.Record // written through Acquire then Save, as the service would
+		spent string             // a session token already spent
+		call  func(s contractStore) outcome
+		want  outcome
+	}{
+		{name: "acquire, no record", call: acquire, want: outcome{}},
+		{name: "acquire, lock held", seed: holder("old"), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
+		{name: "acquire, lock expired", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{}), call: acquire},
+		{name: "acquire, failed", seed: seed(onboarding.StateFailed, "old", time.Time{}, time.Time{}), call: acquire},
+		{name: "acquire, unclaimed", seed: seed(onboarding.StateUnclaimed, "old", time.Time{}, time.Time{}), call: acquire},
+		{name: "acquire, waits for a verified number", seed: seed(onboarding.StatePhoneUnverified, "old", time.Time{}, time.Time{}), call: acquire},
+		{name: "acquire, waits for a number", seed: seed(onboarding.StateAwaitingNumber, "old", time.Time{}, time.Time{}), call: acquire},
+		{name: "acquire, onboarded", seed: seed(onboarding.StateOnboarded, "old", time.Time{}, time.Time{}), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateOnboarded, owner: "old"}},
+		{name: "acquire, verified and waiting for a retry", seed: seed(onboarding.StateVerified, "old", time.Time{}, now.Add(time.Minute)), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateVerified, owner: "old"}},
+		{name: "acquire, disconnected", seed: seed(onboarding.StateDisconnected, "old", time.Time{}, time.Time{}), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateDisconnected, owner: "old"}},
+		{name: "acquire, disconnected, reconnecting", seed: seed(onboarding.StateDisconnected, "old", time.Time{}, time.Time{}),
+			call: func(s contractStore) outcome {
+				rec := holder("new")
+				rec.Reconnect = true
+				got, err := s.Acquire(context.Background(), rec, now)
+				return outcomeOf(got, nil, err)
+			}},
+		{name: "acquire spending, fresh token, free", call: func(s contractStore) outcome {
+			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-a"), now))
+		}},
+		{name: "acquire spending, spent token", spent: "tok-b", call: func(s contractStore) outcome {
+			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-b"), now))
+		}, want: outcome{errs: "used ", prevUse: "tok-b"}},
+		{name: "acquire spending, lock held", seed: holder("old"), call: func(s contractStore) outcome {
+			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-c"), now))
+		}, want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
+		{name: "spend, fresh token", call: func(s contractStore) outcome {
+			return outcomeOf(nil, nil, errOnly(s.Spend(context.Background(), use("tok-d"))))
+		}},
+		{name: "spend, spent token", spent: "tok-e", call: func(s contractStore) outcome {
+			prev, err := s.Spend(context.Background(), use("tok-e"))
+			return outcomeOf(nil, prev, err)
+		}, want: outcome{errs: "used ", prevUse: "tok-e"}},
+		{name: "save, lock owner", seed: holder("old"), call: func(s contractStore) outcome {
+			rec := holder("old")
+			rec.State = onboarding.StateOnboarded
+			return recOutcome(s.Save(context.Background(), rec))
+		}, want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
+		{name: "save, lost the lock", seed: holder("old"), call: func(s contractStore) outcome {
+			return recOutcome(s.Save(context.Background(), holder("thief")))
+		}, want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
+		{name: "save, no record", call: func(s contractStore) outcome {
+			return recOutcome(s.Save(context.Background(), holder("old")))
+		}, want: outcome{errs: "cond "}},
+		{name: "claim, due and free", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now.Add(-time.Second)), call: claim(now),
+			want: outcome{state: onboarding.StateVerified, owner: "worker", attempts: 1}},
+		{name: "claim, not due", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now.Add(time.Second)), call: claim(now),
+			want: outcome{errs: "cond "}},
+		{name: "claim, lock held", seed: seed(onboarding.StateVerified, "old", now.Add(time.Second), now.Add(-time.Second)), call: claim(now),
+			want: outcome{errs: "cond "}},
+		{name: "claim, not verified", seed: seed(onboarding.StateOnboarded, "old", now.Add(-time.Second), now.Add(-time.Second)), call: claim(now),
+			want: outcome{errs: "cond "}},
+		{name: "claim, no record", call: claim(now), want: outcome{errs: "cond "}},
+		{name: "get, no record", call: func(s contractStore) outcome {
+			return recOutcome(s.Get(context.Background(), waba))
+		}, want: outcome{errs: "notfound "}},
+		{name: "due, oldest first, limited", call: func(s contractStore) outcome {
+			for i, d := range []time.Duration{-time.Minute, -time.Hour, time.Minute, -2 * time.Hour} {
+				rec := seed(onboarding.StateVerified, "old", time.Time{}, now.Add(d))
+				rec.WABAID = fmt.Sprint(100000000000000 + i)
+				put(t, s, rec, now)
+			}
+			due, err := s.Due(context.Background(), now, 2)
+			o := outcomeOf(nil, nil, err)
+			for _, r := range due {
+				o.due += r.WABAID + " "
+			}
+			return o
+		}, want: outcome{due: "100000000000003 100000000000001 "}},
+	}
+	client := testenv.DynamoClient(context.Background(), "")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dedup := testenv.MustCreateTable(t, client, "DedupTable")
+			stores := map[string]contractStore{
+				"memstore": memstore.New(),
+				"dynamo": dynamoStoreAndLedger{
+					&dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable"), SessionTable: dedup},
+					&dynamo.SessionLedger{Client: client, Table: dedup},
+				},
+			}
+			for name, s := range stores {
+				if tt.seed != nil {
+					put(t, s, tt.seed, now)
+				}
+				if tt.spent != "" {
+					if _, err := s.Spend(context.Background(), use(tt.spent)); err != nil {
+						t.Fatalf("%s: spend %s: %v", name, tt.spent, err)
+					}
+				}
+				if got := tt.call(s); got != tt.want {
+					t.Errorf("%s answered %+v, want %+v", name, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func claim(now time.Time) func(s contractStore) outcome {
+	return func(s contractStore) outcome {
+		return recOutcome(s.Claim(context.Background(), "109876543210987", "worker", now, now.Add(time.Minute)))
+	}
+}
+
+func errOnly(_ *onboarding.SessionUse, err error) error { return err }
+
+// put writes rec through the store's own calls: Acquire as rec's lock
+// owner, then Save with its fields.
+func put(t *testing.T, s contractStore, rec *onboarding.Record, now time.Time) {
+	t.Helper()
+	lock := *rec
+	lock.State, lock.LockExpiresAt, lock.NextRetryAt = onboarding.StateVerifying, now.Add(time.Minute), time.Time{}
+	if _, err := s.Acquire(context.Background(), &lock, now); err != nil {
+		t.Fatalf("seed acquire %s: %v", rec.WABAID, err)
+	}
+	if _, err := s.Save(context.Background(), rec); err != nil {
+		t.Fatalf("seed save %s: %v", rec.WABAID, err)
+	}
+}
+
+func recOutcome(rec *onboarding.Record, err error) outcome { return outcomeOf(rec, nil, err) }
