@@ -21,12 +21,15 @@ import (
 )
 
 // New builds the signup function's handler from its environment.
-func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
+func New(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSignupFunction)
 	if err != nil {
 		return nil, err
 	}
-	svc, cache := NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")})
+	deps := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")}
+	deps.Defaults()
+	svc, cache := NewService(cfg, deps)
+	deps.Preconnect(ctx, getenv, func(ctx context.Context) error { svc.Prepare(ctx); return nil }, []string{cfg.GraphURL, cfg.PlivoURL})
 	return apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), nil
 }
 
