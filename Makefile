@@ -106,7 +106,7 @@ session: ## print an onboarding link for the local stack: CLIENT_REF=customer-1 
 	@$(GO) run ./infra/mint-session -client-ref "$(or $(CLIENT_REF),customer-1)" -ttl "$(or $(TTL),15m)"
 
 bench: ## load benchmarks against the local stack
-	$(GO) run ./infra/bench
+	$(GO) run ./infra/cmd/bench
 
 doctor: ## readiness checklist of the local stack; BROKEN=1 breaks it on purpose, AWS=1 checks AWS, JSON=1
 	@$(GO) run ./infra/doctor $(if $(JSON),-json) $(if $(BROKEN),-broken) $(if $(AWS),-aws)

@@ -86,7 +86,7 @@ func TestEnabled(t *testing.T) {
 	for _, tc := range []struct {
 		value string
 		want  bool
-	}{{"", true}, {"on", true}, {"true", true}, {"off", false}, {"OFF", false}, {"false", false}, {"0", false}} {
+	}{{"", false}, {"on", true}, {"ON", true}, {"1", true}, {"true", true}, {"off", false}, {"OFF", false}, {"false", false}, {"0", false}} {
 		got := Enabled(func(string) string { return tc.value })
 		if got != tc.want {
 			t.Errorf("PRECONNECT=%q: enabled %v, want %v", tc.value, got, tc.want)
