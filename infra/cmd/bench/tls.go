@@ -337,7 +337,7 @@ func (r *report) tlsMarkdown(w func(string, ...any), add func(what, target, got 
 		got += fmt.Sprintf(", %.2fx instructions", worstIns)
 	}
 	add("cold start with TLS (init + first request) vs hello-world, worst of signup and callbacks", "≤ 1.25x", got, worst <= targetColdRatio,
-		"by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 3 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager and EventBridge and the AWS SDK's first use of each client")
+		"by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 3 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager, DynamoDB and EventBridge and the AWS SDK's first use of each client; opening them during init (PRECONNECT=on, the preconnect rows) did not win here")
 }
 
 // preconnectMarkdown compares each function with and without the
