@@ -16,15 +16,22 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/eventbridge"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/warmup"
 )
 
 // New builds the callbacks function's handler from its environment.
-func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
+func New(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	cfg, log, awsCfg, err := app.Load(getenv, config.LoadCallbacks)
 	if err != nil {
 		return nil, err
 	}
-	r := NewReceiver(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "callbacks")}, nil)
+	deps := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "callbacks")}
+	deps.Defaults()
+	bus := awseb.NewFromConfig(awsCfg)
+	r := NewReceiver(cfg, deps, bus)
+	busOpts := bus.Options()
+	deps.Preconnect(ctx, getenv, func(ctx context.Context) error { _, err := r.Token(ctx, false); return err }, nil,
+		warmup.Connect(busOpts.HTTPClient, warmup.AWSEndpoint(busOpts.BaseEndpoint, "events", busOpts.Region)))
 	return r.Handle, nil
 }
 

@@ -21,13 +21,15 @@ import (
 )
 
 // New builds the signup function's handler from its environment.
-func New(_ context.Context, getenv config.Getenv) (apigw.Handler, error) {
+func New(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
 	cfg, log, awsCfg, err := app.Load(getenv, config.LoadSignupFunction)
 	if err != nil {
 		return nil, err
 	}
 	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")}
+	d.Defaults()
 	svc, cache := NewService(cfg, d)
+	d.Preconnect(ctx, getenv, func(ctx context.Context) error { svc.Prepare(ctx); return nil }, []string{cfg.GraphURL, cfg.PlivoURL})
 	return withLinkCheck(apigw.SignupHandler(svc, Sessions(cfg, cache, log), log), cfg, cache, d, log), nil
 }
 
