@@ -88,11 +88,11 @@ fuzz: ## fuzz every Fuzz target for FUZZTIME (default 2m) each
 	@infra/scripts/fuzz.sh $(FUZZTIME)
 
 run: ## the local stack: API, page, DynamoDB Local and simulators
-	$(GO) run ./infra/local
+	$(GO) run ./infra/cmd/local
 
 invoke: ## run one function's binary under aws-lambda-rie: EVENT=events/signup-ok.json [FN=signup]
 	@infra/scripts/deps.sh java dynamodb rie >/dev/null
-	@$(GO) run ./infra/invoke -fn "$(FN)" -event "$(EVENT)"
+	@$(GO) run ./infra/cmd/invoke -fn "$(FN)" -event "$(EVENT)"
 
 deploy: ## sam build && sam deploy with samconfig.toml's CONFIG_ENV=default|prod, in your AWS region (docs/deploy.md)
 	@command -v $(SAM) >/dev/null || { echo "make deploy needs the AWS SAM CLI, and '$(SAM)' is not on PATH: install it (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html), then follow docs/deploy.md" >&2; exit 1; }
@@ -103,13 +103,13 @@ deploy: ## sam build && sam deploy with samconfig.toml's CONFIG_ENV=default|prod
 	  $(SAM) deploy --config-env $(CONFIG_ENV) --region "$$region"
 
 session: ## print an onboarding link for the local stack: CLIENT_REF=customer-1 TTL=15m
-	@$(GO) run ./infra/mint-session -client-ref "$(or $(CLIENT_REF),customer-1)" -ttl "$(or $(TTL),15m)"
+	@$(GO) run ./infra/cmd/mint-session -client-ref "$(or $(CLIENT_REF),customer-1)" -ttl "$(or $(TTL),15m)"
 
 bench: ## load benchmarks against the local stack
-	$(GO) run ./infra/bench
+	$(GO) run ./infra/cmd/bench
 
 doctor: ## readiness checklist of the local stack; BROKEN=1 breaks it on purpose, AWS=1 checks AWS, JSON=1
-	@$(GO) run ./infra/doctor $(if $(JSON),-json) $(if $(BROKEN),-broken) $(if $(AWS),-aws)
+	@$(GO) run ./infra/cmd/doctor $(if $(JSON),-json) $(if $(BROKEN),-broken) $(if $(AWS),-aws)
 
 # Defaults of the demo targets; commas and # cannot be written inline there.
 DEMO_TEXT     := Hello from our WhatsApp integration!
@@ -118,11 +118,11 @@ DEMO_EXAMPLES := Ana,\#1042
 
 demo-message: ## App Review demo 1, send a message; required: WABA=<id> DST=+14155550100; optional: TEXT=... API=<url>
 	$(call require,WABA DST)
-	@$(GO) run ./infra/demo message -waba "$(WABA)" -dst "$(DST)" -text "$(or $(TEXT),$(DEMO_TEXT))" $(if $(API),-api "$(API)")
+	@$(GO) run ./infra/cmd/demo message -waba "$(WABA)" -dst "$(DST)" -text "$(or $(TEXT),$(DEMO_TEXT))" $(if $(API),-api "$(API)")
 
 demo-template: ## App Review demo 2, create a template; required: WABA=<id>; optional: NAME=... CATEGORY=UTILITY BODY=... API=<url>
 	$(call require,WABA)
-	@$(GO) run ./infra/demo template -waba "$(WABA)" -name "$(or $(NAME),order_update)" -category "$(or $(CATEGORY),UTILITY)" \
+	@$(GO) run ./infra/cmd/demo template -waba "$(WABA)" -name "$(or $(NAME),order_update)" -category "$(or $(CATEGORY),UTILITY)" \
 	  -body "$(or $(BODY),$(DEMO_BODY))" -examples "$(or $(EXAMPLES),$(DEMO_EXAMPLES))" $(if $(API),-api "$(API)")
 
 clean: ## remove build output and test artifacts (keeps the .cache of tools)

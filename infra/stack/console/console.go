@@ -6,14 +6,15 @@
 // redacted) with Plivo's answer. That is the "from the UI to the API call
 // and the result" Meta's App Review videos must show (Plivo guide 3.4).
 //
-// It runs the real demo function (registry.HTTP["DemoFunction"]) in
-// process with an API Gateway payload v2 event, the way the local stack's
-// router does, and records the Plivo exchanges with demo.WithTrace. It also
+// It invokes the demo function the local stack runs (its built bootstrap)
+// with an API Gateway payload v2 event, the way the local stack's router
+// does, and shows the Plivo exchanges demo.WithTrace records when the
+// handler runs in the same process (console tests). It also
 // serves the local doctor's report at /console/doctor.
 //
 // It is never deployed: the local stack mounts it with
 //
-//	handler = console.Wrap(ctx, handler, os.Getenv)
+//	handler = console.Wrap(ctx, handler, os.Getenv, demo)
 package console
 
 import (
@@ -35,7 +36,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/stack/selfcheck"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -83,14 +83,12 @@ type Console struct {
 }
 
 // Wrap returns a handler that serves the console under /console and passes
-// everything else to next. It builds the demo function as the local stack
-// builds every function; if that fails, the console page says why.
-func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv) *Console {
-	c := New(next, getenv, nil)
+// everything else to next, running demo for the demo forms; without one
+// the console page says why.
+func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv, demo apigw.Handler) *Console {
+	c := New(next, getenv, demo)
 	c.WABAs = tableWABAs(getenv)
-	if build, ok := registry.HTTP[demoFunc]; ok {
-		c.demo, c.buildErr = build(ctx, getenv)
-	} else {
+	if demo == nil {
 		c.buildErr = errNoDemo
 	}
 	return c
@@ -100,7 +98,7 @@ type consoleError string
 
 func (e consoleError) Error() string { return string(e) }
 
-const errNoDemo = consoleError("registry.HTTP has no DemoFunction")
+const errNoDemo = consoleError("the stack runs no DemoFunction")
 
 // New returns a console over an already built demo handler; nil next
 // answers 404 outside /console.
