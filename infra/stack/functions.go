@@ -212,4 +212,3 @@ func quietScheduled(env map[string]string) map[string]string {
 	}
 	return map[string]string{config.EnvLogLevel: "WARN"}
 }
-
