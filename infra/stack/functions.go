@@ -12,8 +12,11 @@ package stack
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -46,9 +49,12 @@ type functions struct {
 	running map[string]*testenv.RIE
 }
 
-// buildFunctions builds the named functions' bootstraps in one go build
-// (Go's cache makes a rebuild of unchanged code a link only) into a fresh
-// directory, to <dir>/<folder>/bootstrap.
+// buildFunctions builds the named functions' bootstraps in one go build and
+// links them into a fresh directory, as <dir>/<folder>/bootstrap. The build
+// writes to a directory kept per checkout under the user's cache: go build
+// leaves a binary whose build ID matches alone, so a restart with unchanged
+// code neither compiles nor links. The build renames its outputs into
+// place, so two stacks starting at once each get whole binaries.
 func buildFunctions(ctx context.Context, logicalIDs []string) (*functions, error) {
 	dir, err := os.MkdirTemp("", "stack-functions-")
 	if err != nil {
@@ -58,7 +64,11 @@ func buildFunctions(ctx context.Context, logicalIDs []string) (*functions, error
 	if len(logicalIDs) == 0 {
 		return fs, nil
 	}
-	out := filepath.Join(dir, "out") + string(filepath.Separator)
+	out, err := buildDir()
+	if err != nil {
+		fs.remove()
+		return nil, err
+	}
 	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out}
 	for _, id := range logicalIDs {
 		args = append(args, "./"+FunctionDir(id))
@@ -80,12 +90,50 @@ func buildFunctions(ctx context.Context, logicalIDs []string) (*functions, error
 			fs.remove()
 			return nil, fmt.Errorf("stack: %w", err)
 		}
-		if err := os.Rename(filepath.Join(out, name), filepath.Join(dir, name, "bootstrap")); err != nil {
+		if err := linkOrCopy(filepath.Join(out, name), filepath.Join(dir, name, "bootstrap")); err != nil {
 			fs.remove()
 			return nil, fmt.Errorf("stack: %w", err)
 		}
 	}
 	return fs, nil
+}
+
+// buildDir is where this checkout's bootstraps are built, ending in a
+// separator so go build takes it as a directory.
+func buildDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	sum := sha256.Sum256([]byte(testenv.RepoRoot()))
+	dir := filepath.Join(base, "wa-onboarding-stack", hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("stack: %w", err)
+	}
+	return dir + string(filepath.Separator), nil
+}
+
+// linkOrCopy puts src at dst: a hard link when both are on one file
+// system, a copy otherwise. The next build replaces src by a rename, so a
+// link keeps the binary this stack started with.
+func linkOrCopy(src, dst string) error {
+	if os.Link(src, dst) == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // Binary returns where a function's bootstrap was built.

@@ -194,6 +194,24 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.Routes = tmpl.Routes()
 	b := bindingsOf(tmpl)
+	s.tmpl = tmpl
+	// The functions build while DynamoDB Local starts: the two are most of
+	// the start-up time.
+	built := make(chan error, 1)
+	go func() {
+		start := time.Now()
+		var err error
+		s.functions, err = buildFunctions(ctx, s.functionsToRun(tmpl))
+		if err == nil {
+			s.log.Info("functions built", "took", time.Since(start).Round(time.Millisecond))
+		}
+		built <- err
+	}()
+	defer func() {
+		if built != nil {
+			<-built // never leave the build writing s.functions after Start returns
+		}
+	}()
 
 	s.Sandbox = true
 	if v := get(config.EnvSandbox); v != "" {
@@ -239,9 +257,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	} else {
 		s.log.Info("starting DynamoDB Local")
+		dbStart := time.Now()
 		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
 			return nil, fmt.Errorf("stack: %w", err)
 		}
+		s.log.Info("DynamoDB Local ready", "took", time.Since(dbStart).Round(time.Millisecond))
 		s.DynamoDBEndpoint = s.db.Endpoint
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
 		for table, names := range b.tables {
@@ -359,8 +379,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 
-	s.tmpl = tmpl
-	if s.functions, err = buildFunctions(ctx, s.functionsToRun(tmpl, !realTables)); err != nil {
+	err = <-built
+	built = nil
+	if err != nil {
 		return nil, err
 	}
 	router, err := s.buildRoutes(ctx)
@@ -573,9 +594,10 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) 
 	return router, nil
 }
 
-// functionsToRun lists every function the stack runs: those behind routes,
-// the enabled schedules and, with DynamoDB Local, the stream consumers.
-func (s *Stack) functionsToRun(tmpl *sam.Template, streams bool) []string {
+// functionsToRun lists every function the stack may run: those behind
+// routes, the enabled schedules and the stream consumers (run only with
+// DynamoDB Local).
+func (s *Stack) functionsToRun(tmpl *sam.Template) []string {
 	ids := map[string]bool{}
 	for _, r := range s.Routes {
 		ids[r.Function] = true
@@ -585,10 +607,8 @@ func (s *Stack) functionsToRun(tmpl *sam.Template, streams bool) []string {
 			ids[sch.Function] = true
 		}
 	}
-	if streams {
-		for _, fn := range streamFunctions(tmpl) {
-			ids[fn] = true
-		}
+	for _, fn := range streamFunctions(tmpl) {
+		ids[fn] = true
 	}
 	return sortedKeys(ids)
 }
