@@ -4,22 +4,51 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app/demoapp"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/demo"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/plivo"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 func main() {
-	h, err := demoapp.New(context.Background(), os.Getenv)
+	// Configuration.
+	cfg, log, awsCfg, err := app.Load(os.Getenv, config.LoadDemo)
 	if err != nil {
-		// Failing init makes Lambda report the configuration error on
-		// every invocation instead of serving wrong answers.
-		fmt.Fprintln(os.Stderr, "demo: init:", err)
-		os.Exit(1)
+		initFailed(err)
 	}
-	lambda.Start(h)
+
+	// Clients.
+	d := clients.Deps{AWS: awsCfg, Logger: log}
+	d.Defaults()
+	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL)
+
+	// Service. Its Plivo client records each exchange for callers that ask
+	// with demo.WithTrace; here the tracing transport only passes calls
+	// through.
+	svc := &demo.Service{
+		Records: &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName},
+		Plivo: plivo.New(plivo.Config{
+			BaseURL:     cfg.PlivoURL,
+			HTTPClient:  demo.TracingClient(d.HTTP),
+			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
+		}),
+		Logger: log,
+	}
+
+	lambda.Start(demo.Handler(svc, log))
+}
+
+// initFailed ends the init: Lambda then reports the configuration error on
+// every invocation instead of serving wrong answers.
+func initFailed(err error) {
+	fmt.Fprintln(os.Stderr, "demo: init:", err)
+	os.Exit(1)
 }

@@ -10,15 +10,69 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/techprovider/wa-onboarding/shared/app/metawebhooksapp"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 func main() {
-	h, err := metawebhooksapp.New(context.Background(), os.Getenv)
+	// Configuration.
+	cfg, log, awsCfg, err := app.Load(os.Getenv, config.LoadMetaWebhooks)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "metawebhooks: init:", err)
-		os.Exit(1)
+		initFailed(err)
 	}
-	lambda.Start(h)
+	metrics := app.Metrics(cfg.Common, "metawebhooks")
+
+	// Clients.
+	db := dynamodb.NewFromConfig(awsCfg)
+	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
+
+	// Service.
+	receiver := &metawebhooks.Receiver{
+		Service: &metawebhooks.Service{
+			Records: &dynamo.Store{Client: db, Table: cfg.TableName},
+			Ledger:  &dynamo.CallbackLedger{Client: db, Table: cfg.DedupTableName},
+			Logger:  log,
+			Metrics: metrics,
+		},
+		AppSecret: func(ctx context.Context, refresh bool) (string, error) {
+			get := cache.Get
+			if refresh {
+				get = cache.Refresh
+			}
+			raw, err := get(ctx, cfg.MetaSecretID)
+			if err != nil {
+				return "", err
+			}
+			m, err := secrets.ParseMetaApp(raw)
+			return m.AppSecret, err
+		},
+		VerifyToken: func(ctx context.Context) (string, error) {
+			raw, err := cache.Get(ctx, cfg.VerifyTokenSecretID)
+			if err != nil {
+				return "", err
+			}
+			token, err := secrets.ParseVerifyToken(raw)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", config.EnvMetaVerifyTokenSecretID, err)
+			}
+			return token, nil
+		},
+		Logger:  log,
+		Metrics: metrics,
+	}
+
+	lambda.Start(receiver.Handle)
+}
+
+// initFailed ends the init: Lambda then reports the configuration error on
+// every invocation instead of serving wrong answers.
+func initFailed(err error) {
+	fmt.Fprintln(os.Stderr, "metawebhooks: init:", err)
+	os.Exit(1)
 }

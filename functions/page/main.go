@@ -3,22 +3,34 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/techprovider/wa-onboarding/shared/app/pageapp"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/logging"
+	"github.com/techprovider/wa-onboarding/shared/page"
 )
 
+// The page reads public settings only and makes no AWS call, so it links
+// no AWS client.
 func main() {
-	h, err := pageapp.New(context.Background(), os.Getenv)
+	cfg, err := config.LoadPage(os.Getenv)
 	if err != nil {
-		// Failing init makes Lambda report the configuration error on
-		// every invocation instead of serving a page that cannot work.
-		fmt.Fprintln(os.Stderr, "page: init:", err)
-		os.Exit(1)
+		initFailed(err)
 	}
-	lambda.Start(h)
+	var opts []page.Option
+	if cfg.Sandbox {
+		// The local stack serves the simulated SDK from a second origin.
+		opts = append(opts, page.WithSandboxSDKOrigin(os.Getenv(page.EnvSandboxSDKOrigin)))
+	}
+	lambda.Start(page.Handler(cfg, logging.New(os.Stdout, cfg.LogLevel), opts...))
+}
+
+// initFailed ends the init: Lambda then reports the configuration error on
+// every invocation instead of serving wrong answers.
+func initFailed(err error) {
+	fmt.Fprintln(os.Stderr, "page: init:", err)
+	os.Exit(1)
 }

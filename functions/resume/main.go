@@ -4,20 +4,49 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/app/clients"
+	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 func main() {
-	h, err := resumeapp.New(context.Background(), os.Getenv)
+	// Configuration: the signup's, whose service it re-drives.
+	cfg, log, awsCfg, err := app.Load(os.Getenv, config.LoadSignup)
 	if err != nil {
-		// Failing init makes Lambda report the configuration error on
-		// every invocation instead of serving wrong answers.
-		fmt.Fprintln(os.Stderr, "resume: init:", err)
-		os.Exit(1)
+		initFailed(err)
 	}
-	lambda.Start(h)
+
+	// Clients and service, built as the signup function builds them.
+	svc, _ := signupapp.NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")})
+
+	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.ResumeReport, error) {
+		runID := ev.ID
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			runID = lc.AwsRequestID
+		}
+		report, err := svc.Resume(ctx, cfg.ResumeBatchSize, runID)
+		level := slog.LevelInfo
+		if err != nil {
+			level = slog.LevelError
+		}
+		log.Log(ctx, level, "resume run", "request_id", runID, "due", report.Due, "claimed", report.Claimed,
+			"onboarded", report.Onboarded, "pending", report.Pending, "failed", report.Failed, "skipped", report.Skipped, "error", err)
+		return report, err
+	})
+}
+
+// initFailed ends the init: Lambda then reports the configuration error on
+// every invocation instead of serving wrong answers.
+func initFailed(err error) {
+	fmt.Fprintln(os.Stderr, "resume: init:", err)
+	os.Exit(1)
 }

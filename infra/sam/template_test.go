@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -239,8 +238,8 @@ func TestRoutesMatchHandlers(t *testing.T) {
 			t.Errorf("route %s is served by %s and %s", r.Key(), prev, r.Function)
 		}
 		seen[r.Key()] = r.Function
-		if _, ok := registry.HTTP[r.Function]; !ok {
-			t.Errorf("route %s: %s is not in registry.HTTP", r.Key(), r.Function)
+		if !hasMain(r.Function) {
+			t.Errorf("route %s: %s has no %s", r.Key(), r.Function, functionMain(r.Function))
 		}
 		got[r.Function] = append(got[r.Function], r.Key())
 	}
@@ -250,31 +249,20 @@ func TestRoutesMatchHandlers(t *testing.T) {
 			t.Errorf("%s routes %v, want %v", fn, got[fn], want)
 		}
 	}
-	// Every handler is deployed; a function without routes is a scheduled one.
-	for fn := range registry.HTTP {
-		if len(got[fn]) == 0 {
-			t.Errorf("registry.HTTP has %s but template.yaml gives it no HttpApi route", fn)
-		}
-	}
 	scheduled := map[string]bool{}
 	for _, s := range tpl.Schedules() {
 		scheduled[s.Function] = true
-		if _, ok := registry.Scheduled[s.Function]; !ok {
-			t.Errorf("%s has a schedule but is not in registry.Scheduled", s.Function)
+		if !hasMain(s.Function) {
+			t.Errorf("%s has a schedule but no %s", s.Function, functionMain(s.Function))
 		}
 		if !strings.HasPrefix(s.Expression, "rate(") && !strings.HasPrefix(s.Expression, "cron(") {
 			t.Errorf("%s: schedule %q", s.Function, s.Expression)
 		}
 	}
-	for fn := range registry.Scheduled {
-		if !scheduled[fn] {
-			t.Errorf("registry.Scheduled has %s but template.yaml gives it no schedule", fn)
-		}
-	}
 	for _, fn := range tpl.Functions() {
-		_, streamed := registry.Streams[fn]
-		if streamed != hasEventOfType(tpl, fn, "DynamoDB") {
-			t.Errorf("%s: in registry.Streams %t, has a DynamoDB stream event %t", fn, streamed, !streamed)
+		streamed := hasEventOfType(tpl, fn, "DynamoDB")
+		if !hasMain(fn) {
+			t.Errorf("%s has no %s: the local stack and make build build that package", fn, functionMain(fn))
 		}
 		if len(got[fn]) == 0 && !scheduled[fn] && !invokedDirectly[fn] && !streamed {
 			t.Errorf("%s has neither a route nor a schedule", fn)
@@ -589,6 +577,17 @@ func props(res map[string]any) map[string]any {
 }
 
 // hasEventOfType reports whether function fn has an event of type typ.
+// functionMain is the main.go of a function's package, as the Makefile and
+// the local stack build it: SignupFunction is functions/signup.
+func functionMain(logicalID string) string {
+	return filepath.Join("functions", strings.ToLower(strings.TrimSuffix(logicalID, "Function")), "main.go")
+}
+
+func hasMain(logicalID string) bool {
+	_, err := os.Stat(filepath.Join(root, functionMain(logicalID)))
+	return err == nil
+}
+
 func hasEventOfType(tpl *sam.Template, fn, typ string) bool {
 	evs, _ := props(tpl.Raw(fn))["Events"].(map[string]any)
 	for _, ev := range evs {

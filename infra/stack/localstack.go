@@ -37,7 +37,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
@@ -47,7 +46,6 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/stack/console"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/app"
-	"github.com/techprovider/wa-onboarding/shared/app/resumeapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/esversion"
 	"github.com/techprovider/wa-onboarding/shared/page"
@@ -150,7 +148,10 @@ type Stack struct {
 	listeners     []*http.Server
 	db            *testenv.DynamoDB
 	clock         *clock
-	scheduled     map[string]resumeapp.Handler
+	tmpl          *sam.Template
+	fnEnv         map[string]string // what every function's environment holds
+	functions     *functions
+	scheduled     map[string]*testenv.RIE
 	runMu         sync.Mutex // one scheduled run at a time, as a claim-safe habit
 	stop          context.CancelFunc
 	wg            sync.WaitGroup
@@ -195,6 +196,24 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Routes = tmpl.Routes()
 	var sdk *sdkOrigin // sandbox only: the simulated SDK's own origin
 	b := bindingsOf(tmpl)
+	s.tmpl = tmpl
+	// The functions build while DynamoDB Local starts: the two are most of
+	// the start-up time.
+	built := make(chan error, 1)
+	go func() {
+		start := time.Now()
+		var err error
+		s.functions, err = buildFunctions(ctx, s.functionsToRun(tmpl))
+		if err == nil {
+			s.log.Info("functions built", "took", time.Since(start).Round(time.Millisecond))
+		}
+		built <- err
+	}()
+	defer func() {
+		if built != nil {
+			<-built // never leave the build writing s.functions after Start returns
+		}
+	}()
 
 	s.Sandbox = true
 	if v := get(config.EnvSandbox); v != "" {
@@ -240,9 +259,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	} else {
 		s.log.Info("starting DynamoDB Local")
+		dbStart := time.Now()
 		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
 			return nil, fmt.Errorf("stack: %w", err)
 		}
+		s.log.Info("DynamoDB Local ready", "took", time.Since(dbStart).Round(time.Millisecond))
 		s.DynamoDBEndpoint = s.db.Endpoint
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
 		for table, names := range b.tables {
@@ -343,6 +364,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 	s.restore = setenv(env)
+	s.fnEnv = env
 	for k, v := range env {
 		if !strings.HasPrefix(k, "AWS_SECRET") {
 			s.Env[k] = v
@@ -362,6 +384,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 
+	err = <-built
+	built = nil
+	if err != nil {
+		return nil, err
+	}
 	router, err := s.buildRoutes(ctx)
 	if err != nil {
 		return nil, err
@@ -380,7 +407,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Sandbox {
 		handler = s.withSimControls(api)
 	}
-	handler = console.Wrap(ctx, handler, os.Getenv) // GET /console: the App Review demos and the doctor, local only
+	// GET /console: the App Review demos, the per-customer view and the
+	// doctor, local only.
+	handler = console.Wrap(ctx, handler, os.Getenv, s.functionHandler(demoFunction), s.functionHandler(customersFunction))
 	if sdk != nil {
 		sdk.serve(handler)
 	}
@@ -543,7 +572,7 @@ func (s *Stack) localURLs() map[string]string {
 // CallbacksFunction is the function behind Plivo's callback route.
 const CallbacksFunction = "CallbacksFunction"
 
-// buildRoutes builds each HTTP function once, as a cold start would, and
+// buildRoutes starts each HTTP function's bootstrap under aws-lambda-rie and
 // routes the template's routes to it.
 func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) {
 	built := map[string]apigatewaysim.Handler{}
@@ -551,21 +580,11 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) 
 	for _, r := range s.Routes {
 		h, ok := built[r.Function]
 		if !ok {
-			build, found := registry.HTTP[r.Function]
-			if !found {
-				return nil, fmt.Errorf("stack: template.yaml routes %s to %s, which registry.HTTP does not build", r.Key(), r.Function)
-			}
-			fn, err := build(ctx, os.Getenv)
+			fn, err := s.functions.start(ctx, s.tmpl, r.Function, s.fnEnv)
 			if err != nil {
-				// The rest of the product stays usable; the route fails as
-				// a function whose init fails does in Lambda.
-				s.log.Warn("function not available locally", "function", r.Function, "error", err)
-				s.Unavailable[r.Function] = err
-				fn = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-					return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("%s: init failed: %w", r.Function, err)
-				}
+				return nil, err
 			}
-			h = fn
+			h = httpHandler(fn, r.Function)
 			built[r.Function] = h
 		}
 		if r.Auth != "" && r.Auth != apigatewaysim.AuthIAM {
@@ -581,30 +600,56 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) 
 	return router, nil
 }
 
-// buildScheduled builds the scheduled functions the template enables and
-// registry.Scheduled knows.
+// functionsToRun lists every function the stack may run: those behind
+// routes, the enabled schedules and the stream consumers (run only with
+// DynamoDB Local).
+func (s *Stack) functionsToRun(tmpl *sam.Template) []string {
+	ids := map[string]bool{}
+	for _, r := range s.Routes {
+		ids[r.Function] = true
+	}
+	for _, sch := range tmpl.Schedules() {
+		if sch.Enabled {
+			ids[sch.Function] = true
+		}
+	}
+	for _, fn := range streamFunctions(tmpl) {
+		ids[fn] = true
+	}
+	return sortedKeys(ids)
+}
+
+// The functions the console calls as the Tech Provider would: the demo
+// forms and the per-customer view.
+const (
+	demoFunction      = "DemoFunction"
+	customersFunction = "CustomersFunction"
+)
+
+// functionHandler is the running function name as an HTTP handler, the
+// same binary its route runs; nil when the stack runs no such function.
+func (s *Stack) functionHandler(name string) apigatewaysim.Handler {
+	s.functions.mu.Lock()
+	r, ok := s.functions.running[name]
+	s.functions.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return httpHandler(r, name)
+}
+
+// buildScheduled starts the scheduled functions the template enables.
 func (s *Stack) buildScheduled(ctx context.Context, tmpl *sam.Template) error {
-	s.scheduled = map[string]resumeapp.Handler{}
+	s.scheduled = map[string]*testenv.RIE{}
 	for _, sch := range tmpl.Schedules() {
 		if !sch.Enabled || s.scheduled[sch.Function] != nil {
 			continue
 		}
-		build, ok := registry.Scheduled[sch.Function]
-		if !ok {
-			s.log.Warn("scheduled function has no builder; not run locally", "function", sch.Function)
-			continue
-		}
-		// Idle runs log a line each at INFO; every 2 s that would bury
-		// everything else.
-		getenv := os.Getenv
-		if os.Getenv(config.EnvLogLevel) == "" {
-			getenv = overlay(os.Getenv, map[string]string{config.EnvLogLevel: "WARN"})
-		}
-		h, err := build(ctx, getenv)
+		r, err := s.functions.start(ctx, tmpl, sch.Function, functionEnv(s.fnEnv, quietScheduled(s.fnEnv)))
 		if err != nil {
-			return fmt.Errorf("stack: build %s: %w", sch.Function, err)
+			return err
 		}
-		s.scheduled[sch.Function] = h
+		s.scheduled[sch.Function] = r
 		s.Scheduled = append(s.Scheduled, sch.Function)
 	}
 	sort.Strings(s.Scheduled)
@@ -630,11 +675,13 @@ func (s *Stack) RunScheduled(ctx context.Context) error {
 			Resources:  []string{"arn:aws:events:" + testenv.Region + ":" + apigatewaysim.AccountID + ":rule/" + name},
 			Detail:     json.RawMessage("{}"),
 		}
-		rctx, cancel := context.WithTimeout(ctx, 55*time.Second)
-		if _, err := s.scheduled[name](rctx, ev); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			return err
 		}
-		cancel()
+		if _, err := invoke(ctx, s.scheduled[name], name, raw); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -681,6 +728,7 @@ func (s *Stack) Close() error {
 		for _, l := range s.listeners {
 			errs = append(errs, l.Shutdown(ctx))
 		}
+		s.functions.stop()
 		if s.db != nil {
 			s.db.Stop()
 		}
@@ -926,15 +974,6 @@ func setenv(env map[string]string) func() {
 				_ = os.Unsetenv(k)
 			}
 		}
-	}
-}
-
-func overlay(base config.Getenv, over map[string]string) config.Getenv {
-	return func(k string) string {
-		if v, ok := over[k]; ok {
-			return v
-		}
-		return base(k)
 	}
 }
 

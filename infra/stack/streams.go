@@ -6,21 +6,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
-	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/streampoll"
 )
 
 // startStreams polls the signup table's stream on DynamoDB Local for each
-// stream function registry.Streams builds, as Lambda's event source mapping
+// function with a DynamoDB stream event, run as a built bootstrap, as Lambda's event source mapping
 // does, so the local bus gets the lifecycle events.
 func (s *Stack) startStreams(ctx context.Context) {
 	table := s.TableName
@@ -29,8 +26,8 @@ func (s *Stack) startStreams(ctx context.Context) {
 		s.log.Warn("signup table has no stream; lifecycle events are not published locally", "table", table, "error", err)
 		return
 	}
-	for name, build := range registry.Streams {
-		p, err := build(ctx, os.Getenv)
+	for _, name := range streamFunctions(s.tmpl) {
+		fn, err := s.functions.start(ctx, s.tmpl, name, s.fnEnv)
 		if err != nil {
 			s.log.Warn("stream function not available locally", "function", name, "error", err)
 			continue
@@ -43,16 +40,10 @@ func (s *Stack) startStreams(ctx context.Context) {
 				}
 			}),
 			StreamARN: *desc.Table.LatestStreamArn,
+			// The function's answer (batch item failures) goes back to
+			// the poller as Lambda's event source mapping reads it.
 			Invoke: func(ctx context.Context, event []byte) ([]byte, error) {
-				var ev events.DynamoDBEvent
-				if err := json.Unmarshal(event, &ev); err != nil {
-					return nil, err
-				}
-				resp, err := p.Handle(ctx, ev)
-				if err != nil {
-					return nil, err
-				}
-				return json.Marshal(resp)
+				return invoke(ctx, fn, name, event)
 			},
 			OnFailure: func(recs []json.RawMessage) {
 				s.log.Error("stream records given up on", "function", name, "records", len(recs))

@@ -6,14 +6,15 @@
 // redacted) with Plivo's answer. That is the "from the UI to the API call
 // and the result" Meta's App Review videos must show (Plivo guide 3.4).
 //
-// It runs the real demo function (registry.HTTP["DemoFunction"]) in
-// process with an API Gateway payload v2 event, the way the local stack's
-// router does, and records the Plivo exchanges with demo.WithTrace. It also
+// It invokes the demo function the local stack runs (its built bootstrap)
+// with an API Gateway payload v2 event, the way the local stack's router
+// does, and shows the Plivo exchanges demo.WithTrace records when the
+// handler runs in the same process (console tests). It also
 // serves the local doctor's report at /console/doctor.
 //
 // It is never deployed: the local stack mounts it with
 //
-//	handler = console.Wrap(ctx, handler, os.Getenv)
+//	handler = console.Wrap(ctx, handler, os.Getenv, demo)
 package console
 
 import (
@@ -35,7 +36,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/infra/stack/selfcheck"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -87,15 +87,16 @@ type Console struct {
 }
 
 // Wrap returns a handler that serves the console under /console and passes
-// everything else to next. It builds the demo function as the local stack
-// builds every function; if that fails, the console page says why.
-func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv) *Console {
-	c := New(next, getenv, nil)
+// everything else to next, running demo for the demo forms and customers
+// for the per-customer view; without them the console page says why.
+func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv, demo, customers apigw.Handler) *Console {
+	c := New(next, getenv, demo)
 	c.WABAs = tableWABAs(getenv)
-	c.Customers, c.customersErr = buildCustomers(ctx, getenv)
-	if build, ok := registry.HTTP[demoFunc]; ok {
-		c.demo, c.buildErr = build(ctx, getenv)
-	} else {
+	c.Customers = customers
+	if customers == nil {
+		c.customersErr = errNoCustomers
+	}
+	if demo == nil {
 		c.buildErr = errNoDemo
 	}
 	return c
@@ -105,7 +106,10 @@ type consoleError string
 
 func (e consoleError) Error() string { return string(e) }
 
-const errNoDemo = consoleError("registry.HTTP has no DemoFunction")
+const (
+	errNoDemo      = consoleError("the stack runs no DemoFunction")
+	errNoCustomers = consoleError("the stack runs no CustomersFunction")
+)
 
 // New returns a console over an already built demo handler; nil next
 // answers 404 outside /console.

@@ -1,16 +1,13 @@
 package console
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/techprovider/wa-onboarding/infra/registry"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
-	"github.com/techprovider/wa-onboarding/shared/config"
 )
 
 // CustomersPath + {client_ref} shows one customer's WABAs and numbers
@@ -21,17 +18,6 @@ const (
 	customersRoute = "GET /api/customers/{client_ref}/whatsapp"
 )
 
-// buildCustomers builds the real customers function, as the local stack
-// builds every function; the console calls it as the Tech Provider's
-// backend calls the IAM route.
-func buildCustomers(ctx context.Context, getenv config.Getenv) (apigw.Handler, error) {
-	build, ok := registry.HTTP[customersFunc]
-	if !ok {
-		return nil, consoleError("registry.HTTP has no " + customersFunc)
-	}
-	return build(ctx, getenv)
-}
-
 // customers serves GET /console/customers/{client_ref}: the per-customer
 // route's answer, with the request the console made, as an APICall.
 func (c *Console) customers(w http.ResponseWriter, r *http.Request, ref string) {
@@ -41,7 +27,7 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, ref string) 
 		return
 	}
 	if c.Customers == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the customers function did not build: " + errString(c.customersErr)})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no customers function: " + errString(c.customersErr)})
 		return
 	}
 	call := APICall{Method: http.MethodGet, Path: "/api/customers/" + url.PathEscape(ref) + "/whatsapp", Route: customersRoute}
