@@ -149,7 +149,9 @@ type Stack struct {
 	db            *testenv.DynamoDB
 	clock         *clock
 	tmpl          *sam.Template
-	fnEnv         map[string]string // what every function's environment holds
+	fnEnv         map[string]string            // what every function's environment holds
+	fnOverrides   map[string]map[string]string // a function's own settings on top of fnEnv, by logical ID
+	plivoTap      *console.PlivoTap            // records the demo function's Plivo calls for the console
 	functions     *functions
 	scheduled     map[string]*testenv.RIE
 	runMu         sync.Mutex // one scheduled run at a time, as a claim-safe habit
@@ -389,6 +391,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.tapDemoPlivo(); err != nil {
+		return nil, err
+	}
 	router, err := s.buildRoutes(ctx)
 	if err != nil {
 		return nil, err
@@ -409,7 +414,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	// GET /console: the App Review demos, the per-customer view and the
 	// doctor, local only.
-	handler = console.Wrap(ctx, handler, os.Getenv, s.functionHandler(demoFunction), s.functionHandler(customersFunction))
+	c := console.Wrap(ctx, handler, os.Getenv, s.functionHandler(demoFunction), s.functionHandler(customersFunction))
+	c.Tap = s.plivoTap
+	handler = c
 	if sdk != nil {
 		sdk.serve(handler)
 	}
@@ -580,7 +587,7 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) 
 	for _, r := range s.Routes {
 		h, ok := built[r.Function]
 		if !ok {
-			fn, err := s.functions.start(ctx, s.tmpl, r.Function, s.fnEnv)
+			fn, err := s.functions.start(ctx, s.tmpl, r.Function, functionEnv(s.fnEnv, s.fnOverrides[r.Function]))
 			if err != nil {
 				return nil, err
 			}
@@ -625,6 +632,28 @@ const (
 	demoFunction      = "DemoFunction"
 	customersFunction = "CustomersFunction"
 )
+
+// tapDemoPlivo points the demo function at a recording proxy in front of
+// Plivo, so that the console shows the Plivo exchanges of each demo it
+// runs.
+func (s *Stack) tapDemoPlivo() error {
+	target := s.fnEnv[config.EnvPlivoAPIURL]
+	if target == "" {
+		target = config.DefaultPlivoURL
+	}
+	tap, err := console.NewPlivoTap(target)
+	if err != nil {
+		return fmt.Errorf("stack: %w", err)
+	}
+	srv, ln, err := listen("127.0.0.1:0", tap)
+	if err != nil {
+		return fmt.Errorf("stack: Plivo tap: %w", err)
+	}
+	s.listeners = append(s.listeners, srv)
+	s.plivoTap = tap
+	s.fnOverrides = map[string]map[string]string{demoFunction: {config.EnvPlivoAPIURL: "http://" + ln.Addr().String()}}
+	return nil
+}
 
 // functionHandler is the running function name as an HTTP handler, the
 // same binary its route runs; nil when the stack runs no such function.

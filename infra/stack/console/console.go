@@ -83,6 +83,9 @@ type Console struct {
 	// Customers is the per-customer route's function (customers.go);
 	// Wrap builds the real one.
 	Customers    apigw.Handler
+	// Tap records the Plivo exchanges of a demo that runs as its own
+	// process (plivotap.go).
+	Tap *PlivoTap
 	customersErr error
 }
 
@@ -283,9 +286,21 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, what string) {
 	if call.Route == demo.RouteListTemplates {
 		ev.PathParameters = map[string]string{"waba_id": strings.TrimPrefix(what, "templates/")}
 	}
+	// An in-process demo records through ctx's trace, the demo function's
+	// binary through the tap in front of Plivo.
 	ctx, trace := demo.WithTrace(r.Context())
+	var (
+		resp   apigw.Response
+		err    error
+		tapped []demo.Exchange
+	)
 	start := time.Now()
-	resp, err := c.demo(ctx, ev)
+	run := func() { resp, err = c.demo(ctx, ev) }
+	if c.Tap != nil {
+		tapped = c.Tap.During(run)
+	} else {
+		run()
+	}
 	call.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		// Lambda would answer 502 to API Gateway for a handler error.
@@ -297,7 +312,7 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, what string) {
 	if !json.Valid(call.ResponseBody) {
 		call.ResponseBody, _ = json.Marshal(resp.Body)
 	}
-	exchanges := trace.Exchanges()
+	exchanges := append(trace.Exchanges(), tapped...)
 	if exchanges == nil {
 		exchanges = []demo.Exchange{}
 	}
