@@ -80,12 +80,12 @@ type Console struct {
 	// WABAs lists the onboarded WABAs the demos can use; Wrap reads them
 	// from the signup table, New leaves it nil (the list answers 503).
 	WABAs func(ctx context.Context) ([]WABA, error)
-	// Customers is the per-customer route's function (customers.go);
-	// Wrap builds the real one.
-	Customers    apigw.Handler
 	// Tap records the Plivo exchanges of a demo that runs as its own
 	// process (plivotap.go).
 	Tap *PlivoTap
+	// Customers is the per-customer route's function (customers.go): the
+	// stack's running one, given to Wrap.
+	Customers    apigw.Handler
 	customersErr error
 }
 
