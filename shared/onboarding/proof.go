@@ -50,8 +50,10 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 	if rec.LockOwner != "" || owner == "" || rec.WABAID == "" {
 		return nil, nil
 	}
+	// rec.LockExpiresAt stays as Signup set it from the invocation's
+	// deadline: ctx here is the upstream context, whose deadline is earlier
+	// by the reserve the final saves need.
 	rec.LockOwner = owner
-	rec.LockExpiresAt = s.lockUntil(ctx, s.now())
 	return s.acquire(ctx, rec, id, nil, log)
 }
 
@@ -104,6 +106,7 @@ func (s *Service) countReuse(ctx context.Context, use SessionUse, log *slog.Logg
 	err := counter.CountReuse(ctx, use, MaxSessionReuses)
 	switch {
 	case err == nil:
+		log.Info("session reused for a retry of the same signup", "session_id", use.ID, "max_reuses", MaxSessionReuses)
 		return nil
 	case errors.Is(err, ErrSessionUsed):
 		log.Info("signup refused: session reused too often", "session_id", use.ID, "max_reuses", MaxSessionReuses)

@@ -138,6 +138,7 @@ var expectations = map[string]expectation{
 	"signup-oversize.json":           {status: 413, contentType: jsonType, fields: map[string]any{"error.code": "payload_too_large"}},
 	"signup-no-session.json":         {status: 401, contentType: jsonType, fields: map[string]any{"error.code": "session_missing"}},
 	"signup-session-invalid.json":    {status: 401, contentType: jsonType, fields: map[string]any{"error.code": "session_invalid"}},
+	"link-check-forged.json":         {status: 401, contentType: jsonType, fields: map[string]any{"error.code": "session_invalid"}},
 	"sessions-create.json": {status: 201, contentType: jsonType,
 		fields:   map[string]any{"client_ref": "customer-8"},
 		contains: []string{`"url":"https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/?session=v1.`, `"token":"v1.`}},
