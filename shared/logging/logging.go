@@ -3,7 +3,6 @@
 package logging
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -41,19 +40,4 @@ func New(w io.Writer, level string) *slog.Logger {
 		},
 	})
 	return slog.New(h)
-}
-
-type ctxKey struct{}
-
-// WithLogger stores a request-scoped logger in ctx.
-func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, ctxKey{}, l)
-}
-
-// From returns the request-scoped logger, or fallback.
-func From(ctx context.Context, fallback *slog.Logger) *slog.Logger {
-	if l, ok := ctx.Value(ctxKey{}).(*slog.Logger); ok {
-		return l
-	}
-	return fallback
 }
