@@ -40,7 +40,8 @@ func main() {
 			HTTPClient:  demo.TracingClient(d.HTTP),
 			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
-		Logger: log,
+		Logger:       log,
+		AllowedWABAs: cfg.AllowedWABAs,
 	}
 
 	lambda.Start(demo.Handler(svc, log))

@@ -49,6 +49,7 @@ type Template struct {
 
 	raw        map[string]any // the whole template after intrinsic resolution
 	params     map[string]string
+	conditions map[string]bool // every condition, evaluated with params
 	unmodelled []string
 }
 
@@ -180,7 +181,11 @@ func Parse(data []byte, opts ...Option) (*Template, error) {
 		return nil, err
 	}
 	params, kinds := parameters(doc, o.params)
-	r := resolver{params: params, kinds: kinds}
+	conditions, err := evaluateConditions(doc, params)
+	if err != nil {
+		return nil, err
+	}
+	r := resolver{params: params, kinds: kinds, conditions: conditions}
 	overrides := map[string]any{}
 	for k, v := range params {
 		overrides[k] = v
@@ -191,12 +196,13 @@ func Parse(data []byte, opts ...Option) (*Template, error) {
 			"Ref":        r.ref,
 			"Fn::GetAtt": r.getAtt,
 			"Fn::Sub":    r.sub,
+			"Fn::If":     r.fnIf,
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{params: params}
+	t := &Template{params: params, conditions: conditions}
 	if err := json.Unmarshal(resolved, &t.raw); err != nil {
 		return nil, err
 	}
@@ -277,8 +283,128 @@ func parameters(doc map[string]any, overrides map[string]string) (values, kinds 
 // resolver renders intrinsic functions as strings a reader (and os.Expand)
 // understands, instead of goformation's default of nil.
 type resolver struct {
-	params map[string]string
-	kinds  map[string]string
+	params     map[string]string
+	kinds      map[string]string
+	conditions map[string]bool
+}
+
+// fnIf picks the branch of Fn::If its condition selects; an unknown
+// condition resolves to nothing.
+func (r resolver) fnIf(_ string, input, _ any) any {
+	arr, ok := input.([]any)
+	if !ok || len(arr) != 3 {
+		return nil
+	}
+	name, _ := arr[0].(string)
+	holds, known := r.conditions[name]
+	switch {
+	case !known:
+		return nil
+	case holds:
+		return arr[1]
+	}
+	return arr[2]
+}
+
+// evaluateConditions evaluates the template's Conditions section with the
+// parameters' values: Fn::Equals, Fn::Not, Fn::And, Fn::Or and Condition,
+// the functions CloudFormation allows there.
+func evaluateConditions(doc map[string]any, params map[string]string) (map[string]bool, error) {
+	defs, _ := doc["Conditions"].(map[string]any)
+	out := make(map[string]bool, len(defs))
+	visiting := map[string]bool{}
+	var byName func(name string) (bool, error)
+	var eval func(v any) (bool, error)
+	byName = func(name string) (bool, error) {
+		if v, ok := out[name]; ok {
+			return v, nil
+		}
+		def, ok := defs[name]
+		if !ok {
+			return false, fmt.Errorf("sam: no condition %s", name)
+		}
+		if visiting[name] {
+			return false, fmt.Errorf("sam: condition %s refers to itself", name)
+		}
+		visiting[name] = true
+		v, err := eval(def)
+		if err != nil {
+			return false, fmt.Errorf("sam: condition %s: %w", name, err)
+		}
+		out[name] = v
+		return v, nil
+	}
+	value := func(v any) (string, error) {
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
+		case bool:
+			return strconv.FormatBool(x), nil
+		case map[string]any:
+			if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
+				if p, ok := params[ref]; ok {
+					return p, nil
+				}
+				return "", fmt.Errorf("Ref %s is not a parameter", ref)
+			}
+		}
+		return "", fmt.Errorf("unsupported value %v in Fn::Equals", v)
+	}
+	eval = func(v any) (bool, error) {
+		m, ok := v.(map[string]any)
+		if !ok || len(m) != 1 {
+			if b, ok := v.(bool); ok {
+				return b, nil
+			}
+			return false, fmt.Errorf("unsupported condition %v", v)
+		}
+		for fn, arg := range m {
+			args, _ := arg.([]any)
+			switch fn {
+			case "Condition":
+				name, _ := arg.(string)
+				return byName(name)
+			case "Fn::Equals":
+				if len(args) != 2 {
+					return false, fmt.Errorf("Fn::Equals takes two values")
+				}
+				a, err := value(args[0])
+				if err != nil {
+					return false, err
+				}
+				b, err := value(args[1])
+				return a == b, err
+			case "Fn::Not":
+				if len(args) != 1 {
+					return false, fmt.Errorf("Fn::Not takes one condition")
+				}
+				c, err := eval(args[0])
+				return !c, err
+			case "Fn::And", "Fn::Or":
+				all := fn == "Fn::And"
+				for _, a := range args {
+					c, err := eval(a)
+					if err != nil {
+						return false, err
+					}
+					if c != all {
+						return c, nil
+					}
+				}
+				return all, nil
+			}
+			return false, fmt.Errorf("unsupported function %s in a condition", fn)
+		}
+		return false, nil
+	}
+	for name := range defs {
+		if _, err := byName(name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (r resolver) ref(_ string, input, _ any) any {
@@ -457,6 +583,21 @@ func (t *Template) Parameters() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// Condition reports whether a condition of the template holds with its
+// parameters; false for an unknown one.
+func (t *Template) Condition(name string) bool { return t.conditions[name] }
+
+// Deployed reports whether a deploy with these parameters creates the
+// resource: it exists and has no Condition, or its Condition holds.
+func (t *Template) Deployed(resource string) bool {
+	res := t.Raw(resource)
+	if res == nil {
+		return false
+	}
+	name, ok := res["Condition"].(string)
+	return !ok || t.Condition(name)
 }
 
 // ResourceType returns the Type of a resource, or "".

@@ -41,7 +41,7 @@ func customers(ctx context.Context, list CustomerLister, log *slog.Logger, req R
 	}
 	// API Gateway lets only IAM-signed requests through; a request without
 	// an IAM caller did not come through that route.
-	if _, ok := iamCaller(req); !ok {
+	if _, ok := IAMCaller(req); !ok {
 		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeUnauthorized, "Sign this request with AWS SigV4 (AWS_IAM)."))
 	}
 	ref := req.PathParameters["client_ref"]

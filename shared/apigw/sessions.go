@@ -51,7 +51,7 @@ func SessionsHandler(m *session.Minter, pageURL string, log *slog.Logger) Handle
 
 func issueSession(ctx context.Context, m *session.Minter, pageURL string, log *slog.Logger, req Request) Response {
 	rid := req.RequestContext.RequestID
-	caller, ok := iamCaller(req)
+	caller, ok := IAMCaller(req)
 	if !ok {
 		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeUnauthorized, "This route requires AWS IAM (SigV4) authorization."))
 	}
@@ -89,9 +89,9 @@ func issueSession(ctx context.Context, m *session.Minter, pageURL string, log *s
 	})
 }
 
-// iamCaller returns the IAM principal API Gateway authenticated, or false
+// IAMCaller returns the IAM principal API Gateway authenticated, or false
 // when the request did not go through an AWS_IAM authorizer.
-func iamCaller(req Request) (string, bool) {
+func IAMCaller(req Request) (string, bool) {
 	a := req.RequestContext.Authorizer
 	if a == nil || a.IAM == nil {
 		return "", false

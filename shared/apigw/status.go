@@ -52,7 +52,7 @@ func StatusHandlerWith(svc *onboarding.Service, sessions SessionClientRef, log *
 
 // statusView is the view of rec this request has proven it may see.
 func statusView(ctx context.Context, sessions SessionClientRef, log *slog.Logger, req Request, rec *onboarding.Record) any {
-	if _, ok := iamCaller(req); ok {
+	if _, ok := IAMCaller(req); ok {
 		return rec.View()
 	}
 	if token := Header(req, HeaderOnboardingSession); token != "" && sessions != nil {
@@ -73,7 +73,7 @@ func providerRouteRefused(ctx context.Context, log *slog.Logger, req Request) (R
 	if req.RouteKey != ProviderStatusRoute {
 		return Response{}, false
 	}
-	if _, ok := iamCaller(req); ok {
+	if _, ok := IAMCaller(req); ok {
 		return Response{}, false
 	}
 	return Error(ctx, log, req.RequestContext.RequestID,

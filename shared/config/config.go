@@ -42,6 +42,8 @@ const (
 	EnvPageURL          = "PAGE_URL"
 	EnvSessionTTL       = "SESSION_TTL"
 	EnvStage            = "STAGE"
+	// EnvDemoWABAAllowList restricts the App Review demos to these WABAs.
+	EnvDemoWABAAllowList = "DEMO_WABA_ALLOWLIST"
 )
 
 // Defaults for optional settings.

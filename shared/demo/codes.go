@@ -7,6 +7,9 @@ var (
 	// CodeNotOnboarded: the WABA is known but its signup has not reached
 	// onboarded, so Plivo cannot send from it or hold its templates yet.
 	CodeNotOnboarded = onboarding.NewCode("waba_not_onboarded", onboarding.EConflict)
+	// CodeWABANotAllowed: the deployment restricts the demos to a list of
+	// WABAs (DEMO_WABA_ALLOWLIST) and this one is not on it.
+	CodeWABANotAllowed = onboarding.NewCode("waba_not_allowed", onboarding.EForbidden)
 	// CodeSenderUnknown: the WABA is onboarded but its record holds no
 	// display phone number to send from.
 	CodeSenderUnknown = onboarding.NewCode("sender_number_unknown", onboarding.EConflict)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -131,6 +132,10 @@ type Service struct {
 	// RetryAfter is told to callers Plivo throttled; DefaultRetryAfter when
 	// zero.
 	RetryAfter time.Duration
+	// AllowedWABAs, when not empty, are the only WABAs the demos may use,
+	// so a leaked demo credential cannot message from every customer's
+	// number.
+	AllowedWABAs []string
 }
 
 // MessageRequest is a WhatsApp message to send from an onboarded WABA:
@@ -251,6 +256,10 @@ func (s *Service) ListTemplates(ctx context.Context, wabaID string) ([]plivo.Tem
 // onboarded returns the record of a WABA this system onboarded, or the
 // 404/409 that says why it cannot be used.
 func (s *Service) onboarded(ctx context.Context, wabaID string) (*onboarding.Record, error) {
+	if len(s.AllowedWABAs) > 0 && !slices.Contains(s.AllowedWABAs, wabaID) {
+		return nil, onboarding.Errorf(CodeWABANotAllowed,
+			"WhatsApp Business Account %s is not one of the WABAs this deployment allows the demos to use.", wabaID)
+	}
 	rec, err := s.Records.Get(ctx, wabaID)
 	switch {
 	case errors.Is(err, onboarding.ErrNotFound):

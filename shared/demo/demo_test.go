@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
@@ -49,6 +51,7 @@ type env struct {
 	signup   *onboarding.Service
 	handler  apigw.Handler
 	logs     *bytes.Buffer
+	plivoURL string
 	refreshs atomic.Int32
 }
 
@@ -63,6 +66,7 @@ func newEnv(t *testing.T) *env {
 	plivoSrv := httptest.NewServer(e.plivo.Handler())
 	t.Cleanup(metaSrv.Close)
 	t.Cleanup(plivoSrv.Close)
+	e.plivoURL = plivoSrv.URL
 	client := testenv.DynamoClient(context.Background(), "")
 	e.store = &dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable")}
 	plivoClient := plivo.New(plivo.Config{
@@ -120,6 +124,9 @@ func request(method, route, path, body string) apigw.Request {
 	req := apigw.Request{Version: "2.0", RouteKey: route, RawPath: path, Headers: map[string]string{"content-type": "application/json"}, Body: body}
 	req.RequestContext.HTTP.Method = method
 	req.RequestContext.RequestID = "rid-demo"
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::123456789012:role/app-review"},
+	}
 	if strings.HasPrefix(route, "GET ") {
 		req.PathParameters = map[string]string{"waba_id": path[strings.LastIndex(path, "/")+1:]}
 	}
@@ -401,5 +408,71 @@ func TestRoutesWithoutRouteKey(t *testing.T) {
 		if resp, _ := e.call(t, req); resp.StatusCode != tt.status {
 			t.Errorf("%s %s = %d, want %d: %s", tt.method, tt.path, resp.StatusCode, tt.status, resp.Body)
 		}
+	}
+}
+
+// A demo route deployed without its AWS_IAM authorizer (a template edit, a
+// catch-all route) must not send messages for whoever calls it: the handler
+// itself refuses a request API Gateway did not authenticate, before any
+// record is read or Plivo is called.
+func TestRequestsThatSkippedIAMAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.onboard(t, waba, phoneID)
+	for _, req := range []apigw.Request{
+		message(`,"text":"forged"`),
+		request("POST", demo.RouteCreateTemplate, demo.PathTemplates,
+			`{"waba_id":"`+waba+`","name":"forged","language":"en_US","category":"UTILITY","components":[{"type":"BODY","text":"Hi"}]}`),
+		request("GET", demo.RouteListTemplates, demo.PathTemplates+"/"+waba, ""),
+	} {
+		req.RequestContext.Authorizer = nil
+		resp, m := e.call(t, req)
+		if resp.StatusCode != 401 || errorCode(m) != "unauthorized" {
+			t.Errorf("%s without IAM = %d %s, want 401 unauthorized", req.RouteKey, resp.StatusCode, resp.Body)
+		}
+	}
+	if n := len(e.plivo.Messages()); n != 0 {
+		t.Errorf("Plivo got %d messages from unauthenticated requests", n)
+	}
+	if n := len(e.plivo.Templates(waba)); n != 0 {
+		t.Errorf("Plivo got %d templates from unauthenticated requests", n)
+	}
+}
+
+// With an allow-list, the demos use only the listed WABAs: another
+// onboarded WABA is refused before Plivo is called.
+func TestAllowList(t *testing.T) {
+	t.Parallel()
+	const other = "109876543210999"
+	e := newEnv(t)
+	e.onboard(t, waba, phoneID)
+	e.onboard(t, other, "112233445566779")
+	log := logging.New(e.logs, "DEBUG")
+	plivoClient := plivo.New(plivo.Config{BaseURL: e.plivoURL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
+		return secrets.PlivoCredentials{AuthID: authID, AuthToken: authToken}, nil
+	}})
+	h := demo.Handler(&demo.Service{Records: e.store, Plivo: plivoClient, Logger: log, AllowedWABAs: []string{waba}}, log)
+	tests := []struct {
+		wabaID string
+		status int
+		code   string
+	}{
+		{waba, 202, ""},
+		{other, 403, "waba_not_allowed"},
+	}
+	for _, tt := range tests {
+		req := request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"`+tt.wabaID+`","dst":"`+dst+`","text":"hi"}`)
+		resp, err := h(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal([]byte(resp.Body), &m)
+		if resp.StatusCode != tt.status || errorCode(m) != tt.code {
+			t.Errorf("message from %s = %d %s, want %d %q", tt.wabaID, resp.StatusCode, resp.Body, tt.status, tt.code)
+		}
+	}
+	if n := len(e.plivo.Messages()); n != 1 {
+		t.Errorf("Plivo queued %d messages, want 1 (the allowed WABA's)", n)
 	}
 }

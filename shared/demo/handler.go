@@ -66,10 +66,15 @@ type TemplatesAnswer struct {
 func Handler(svc *Service, log *slog.Logger) apigw.Handler {
 	return func(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 		start := time.Now()
-		resp := route(ctx, svc, log, req)
-		caller := ""
-		if a := req.RequestContext.Authorizer; a != nil && a.IAM != nil {
-			caller = a.IAM.UserARN
+		caller, authenticated := apigw.IAMCaller(req)
+		var resp apigw.Response
+		if authenticated {
+			resp = route(ctx, svc, log, req)
+		} else {
+			// The routes send real messages at the Tech Provider's cost: a
+			// route deployed without its AWS_IAM authorizer fails closed.
+			resp = apigw.Error(ctx, log, req.RequestContext.RequestID,
+				onboarding.Errorf(onboarding.CodeUnauthorized, "Sign this request with AWS SigV4 (AWS_IAM)."))
 		}
 		log.InfoContext(ctx, "request",
 			"request_id", req.RequestContext.RequestID,

@@ -174,6 +174,7 @@ var expectations = map[string]expectation{
 		}},
 	"demo-message-not-onboarded.json": {status: 409, contentType: jsonType, fields: map[string]any{"error.code": "waba_not_onboarded"}},
 	"demo-message-invalid.json":       {status: 400, contentType: jsonType, fields: invalid("dst", "text")},
+	"demo-no-iam.json":                {status: 401, contentType: jsonType, fields: map[string]any{"error.code": "unauthorized"}},
 	"demo-template.json": {status: 201, contentType: jsonType, before: demoAtPlivo,
 		fields: map[string]any{"status": "PENDING", "template.name": "order_update", "template.category": "UTILITY"}},
 	"demo-templates.json": {status: 200, contentType: jsonType, before: demoAtPlivo,
