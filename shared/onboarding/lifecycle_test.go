@@ -3,6 +3,7 @@ package onboarding_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -13,6 +14,8 @@ import (
 // and marked as a reconnect, which the stream publishes as reconnected.
 func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 	t.Parallel()
+	health := onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_10K", NameStatus: "APPROVED", RequestedName: "Acme",
+		UpdatedAt: time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)}
 	cases := []struct {
 		name     string
 		state    onboarding.State
@@ -30,7 +33,7 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: c.clientRf, State: c.state,
-				PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled"}})
+				PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled", Health: health}})
 			f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
 			res, err := f.svc.Signup(context.Background(), request("again"))
 			if (c.code == "" && err != nil) || (c.code != "" && onboarding.ErrorCode(err) != c.code) {
@@ -48,6 +51,11 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 			}
 			if calls, _ := f.plivo.Counts(); calls != 1 {
 				t.Errorf("%d Plivo calls, want 1", calls)
+			}
+			// The number's quality, limit and name are Meta's, not the
+			// signup's: the reconnect keeps what the webhooks said.
+			if rec.Health != health {
+				t.Errorf("health after the reconnect %+v, want %+v", rec.Health, health)
 			}
 		})
 	}

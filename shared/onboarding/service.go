@@ -250,6 +250,11 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		// Our access was removed and the customer runs the signup again:
 		// take the disconnected record over, once, as a reconnect.
 		rec.Reconnect, rec.PreviousState = true, existing.State
+		if rec.PhoneNumberID != "" && rec.PhoneNumberID == existing.PhoneNumberID {
+			// The takeover is a whole-item put: keep what Meta's webhooks
+			// said about the same number, which the signup does not know.
+			rec.Health = existing.Health
+		}
 		log.Info("signup reconnects a disconnected WABA", "state_reason", existing.StateReason)
 		return s.acquire(ctx, rec, id, use, log)
 	case errors.Is(err, ErrConditionFailed) && existing != nil:

@@ -66,6 +66,8 @@ type killRecord struct {
 	OnboardedAt        string `dynamodbav:"onboarded_at"`
 	PlivoAttempts      int    `dynamodbav:"plivo_attempts"`
 	PlivoAPIID         string `dynamodbav:"plivo_api_id"`
+	QualityEvent       string `dynamodbav:"quality_event"`
+	MessagingLimit     string `dynamodbav:"messaging_limit"`
 	RetryShard         string `dynamodbav:"retry_shard"`
 	NextRetryAt        int64  `dynamodbav:"next_retry_at"`
 	LastError          string `dynamodbav:"last_error"`

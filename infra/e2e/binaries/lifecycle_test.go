@@ -27,6 +27,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/streampoll"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/lifecycle"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // webhookEvent is an API Gateway HTTP API (payload 2.0) event of Meta
@@ -181,6 +182,17 @@ func TestLifecycleThroughStream(t *testing.T) {
 	doSignup(http.StatusOK)
 	waitLifecycle(t, s, waba, []string{"verified", "onboarded"})
 
+	// Meta raises the number's limit: the record's health says so.
+	onboarded := readRecord(ctx, t, s, waba)
+	quality := s.Meta.WebhookChange(waba, "phone_number_quality_update", map[string]any{
+		"display_phone_number": onboarding.PhoneDigits(onboarded.DisplayPhoneNumber), "event": "UPGRADE", "current_limit": "TIER_10K"}, time.Now())
+	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, quality, "quality-1")); st != http.StatusOK {
+		t.Fatalf("quality webhook answered %d; log %s", st, hooks.LogPath)
+	}
+	if rec := readRecord(ctx, t, s, waba); rec.QualityEvent != "UPGRADE" || rec.MessagingLimit != "TIER_10K" {
+		t.Fatalf("health after the quality webhook: %q %q", rec.QualityEvent, rec.MessagingLimit)
+	}
+
 	uninstalled := s.Meta.AccountUpdate(waba, "PARTNER_APP_UNINSTALLED", nil, time.Now())
 	t.Run("forged signature changes nothing", func(t *testing.T) {
 		forged := uninstalled
@@ -198,7 +210,7 @@ func TestLifecycleThroughStream(t *testing.T) {
 	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, uninstalled, "uninstall-replay")); st != http.StatusOK {
 		t.Fatalf("replayed webhook answered %d", st)
 	}
-	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "disconnected"})
+	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "health_changed", "disconnected"})
 
 	// The customer runs Embedded Signup again: a new code, then Plivo,
 	// which has the WABA already (ours).
@@ -209,15 +221,17 @@ func TestLifecycleThroughStream(t *testing.T) {
 	}
 	if rec := readRecord(ctx, t, s, waba); rec.State != "onboarded" || !rec.Reconciled {
 		t.Errorf("record %s (reconciled %t) after the reconnect, want onboarded and reconciled", rec.State, rec.Reconciled)
+	} else if rec.QualityEvent != "UPGRADE" || rec.MessagingLimit != "TIER_10K" {
+		t.Errorf("the reconnect lost the number's health: %q %q", rec.QualityEvent, rec.MessagingLimit)
 	}
-	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "disconnected", "verified", "reconnected"})
+	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "health_changed", "disconnected", "verified", "reconnected"})
 
 	restricted := s.Meta.AccountUpdate(waba, "ACCOUNT_RESTRICTION", map[string]any{"restriction_info": []any{
 		map[string]any{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": "2030-01-01T00:00:00.000Z"}}}, time.Now())
 	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, restricted, "restrict-1")); st != http.StatusOK {
 		t.Fatalf("webhook answered %d", st)
 	}
-	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "disconnected", "verified", "reconnected", "restricted"})
+	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "health_changed", "disconnected", "verified", "reconnected", "restricted"})
 	var last lifecycle.Detail
 	for _, e := range s.Events.Events() {
 		if e.DetailType == lifecycle.DetailTypePrefix+"restricted" {
