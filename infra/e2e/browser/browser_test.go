@@ -349,10 +349,20 @@ func TestPlivoFailsThenResumes(t *testing.T) {
 	if chip := tb.text("#status-chip"); !strings.EqualFold(chip, "pending") {
 		t.Errorf("status chip %q", chip)
 	}
-	tb.screenshot("pending")
-	if item := record(t, waba); attr(item, "state") != "verified" {
-		t.Errorf("record while pending: %v", item)
+	// The record is verified, waiting for Plivo. The resume schedule may
+	// already have finished it by the time it is read (on a loaded machine
+	// the page's poll and this read are seconds apart): then it is
+	// onboarded by a later attempt, never by the two the request made.
+	pending := record(t, waba)
+	switch state, attempts := attr(pending, "state"), attr(pending, "plivo_attempts"); {
+	case attr(pending, "verified_at") == "":
+		t.Errorf("record while pending has no verified_at (state %s)", state)
+	case state == "verified":
+	case state == "onboarded" && attempts != "1" && attempts != "2":
+	default:
+		t.Errorf("record while pending: state %s after %s Plivo attempts, want verified", state, attempts)
 	}
+	tb.screenshot("pending")
 
 	tb.waitState("onboarded")
 	if got := tb.text("#phone-number-id"); got != phone {
