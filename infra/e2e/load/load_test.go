@@ -44,7 +44,15 @@ func TestDistinctSignupsUnderLoad(t *testing.T) {
 	defer st.Close()
 	st.Plivo.FailNext(plivosim.RouteSignup, 40, plivosim.KindInternal)
 
-	type job struct{ body []byte }
+	// A job is one customer's signup. Its Meta code is issued when a
+	// worker takes it, as the browser posts it right after Meta's dialog:
+	// codes live 30 s, and on a loaded machine the last of 500 would
+	// otherwise be older than that before they are sent.
+	type job struct {
+		grant   metasim.Grant
+		ref     string
+		session string
+	}
 	jobs := make([]job, signups)
 	for i := range jobs {
 		g := metasim.Grant{
@@ -57,10 +65,7 @@ func TestDistinctSignupsUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("session: %v", err)
 		}
-		jobs[i].body, _ = json.Marshal(map[string]string{
-			"code": st.Meta.IssueCode(g), "waba_id": g.WABAID, "phone_number_id": g.PhoneNumbers[0].ID,
-			"business_id": g.BusinessID, "client_ref": ref, "session": sess.Token,
-		})
+		jobs[i] = job{grant: g, ref: ref, session: sess.Token}
 	}
 
 	start := time.Now()
@@ -74,8 +79,12 @@ func TestDistinctSignupsUnderLoad(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range work {
+				body, _ := json.Marshal(map[string]string{
+					"code": st.Meta.IssueCode(j.grant), "waba_id": j.grant.WABAID, "phone_number_id": j.grant.PhoneNumbers[0].ID,
+					"business_id": j.grant.BusinessID, "client_ref": j.ref, "session": j.session,
+				})
 				code := 0
-				resp, err := client.Post(st.URL+"/api/whatsapp/embedded-signup", "application/json", bytes.NewReader(j.body))
+				resp, err := client.Post(st.URL+"/api/whatsapp/embedded-signup", "application/json", bytes.NewReader(body))
 				if err == nil {
 					code = resp.StatusCode
 					_, _ = io.Copy(io.Discard, resp.Body)
