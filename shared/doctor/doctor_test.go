@@ -298,3 +298,20 @@ func TestReportJSON(t *testing.T) {
 		}
 	}
 }
+
+// The stack's secrets deny GetSecretValue to every principal but the
+// functions' roles and the operator role: a doctor run with other
+// credentials says which role to use.
+func TestSecretsDeniedByTheirResourcePolicy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.secrets.FailNext("GetSecretValue", -1, secretsmanagersim.Fault{Type: "AccessDeniedException",
+		Message: "User: arn:aws:sts::123456789012:assumed-role/dev/me is not authorized to perform: secretsmanager:GetSecretValue with an explicit deny in a resource-based policy"})
+	rep := f.doc.Run(context.Background())
+	for _, id := range []string{"secret.meta", "secret.plivo"} {
+		c, _ := rep.Result(id)
+		if c.Status != doctor.StatusFail || !strings.Contains(c.Detail, "access denied") || !strings.Contains(c.Next, "SecretsOperatorRoleArn") {
+			t.Errorf("%s = %+v, want a failure that names the operator role", id, c)
+		}
+	}
+}

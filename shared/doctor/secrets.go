@@ -77,6 +77,12 @@ func (d *Doctor) readSecret(ctx context.Context, res Result, id, env, next strin
 	out, err := d.Secrets.GetSecretValue(cctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
 	if err != nil {
 		detail, step := awsProblem(err, fmt.Sprintf("secret %q", id))
+		var ae smithy.APIError
+		if errors.As(err, &ae) && (ae.ErrorCode() == "AccessDeniedException" || ae.ErrorCode() == "AccessDenied") {
+			// The stack's secrets deny every principal but the functions'
+			// roles and the operator role (template.yaml's *SecretPolicy).
+			step = "run the doctor as the stack's SecretsOperatorRoleArn role, or invoke the deployed DoctorFunction; " + step
+		}
 		if step == "" {
 			step = "deploy the stack (make deploy), which creates the secret, then " + next
 		}
