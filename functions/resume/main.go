@@ -13,9 +13,11 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/plivo"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 func main() {
@@ -25,8 +27,26 @@ func main() {
 		initFailed(err)
 	}
 
-	// Clients and service, built as the signup function builds them.
-	svc, _ := signupapp.NewService(cfg, clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")})
+	// Clients. Resuming reads and writes the records and calls Plivo; it
+	// never talks to Meta, and its role is not granted the Meta app secret.
+	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")}
+	d.Defaults()
+	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL)
+
+	// Service: the signup's, with only what a resume uses.
+	svc := &onboarding.Service{
+		Store: &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName},
+		Plivo: plivo.New(plivo.Config{
+			BaseURL:    cfg.PlivoURL,
+			HTTPClient: d.HTTP,
+			Credentials: func(ctx context.Context, refresh bool) (secrets.PlivoCredentials, error) {
+				return cache.Plivo(ctx, cfg.PlivoSecretID, refresh)
+			},
+		}),
+		Policy:  cfg.Policy,
+		Logger:  d.Logger,
+		Metrics: d.Metrics,
+	}
 
 	lambda.Start(func(ctx context.Context, ev events.EventBridgeEvent) (onboarding.ResumeReport, error) {
 		runID := ev.ID
