@@ -4,22 +4,38 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/app"
+	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
 func main() {
-	h, err := sessionsapp.New(context.Background(), os.Getenv)
+	// Configuration.
+	cfg, log, awsCfg, err := app.Load(os.Getenv, config.LoadSessions)
 	if err != nil {
-		// Failing init makes Lambda report the configuration error on
-		// every invocation instead of serving wrong answers.
-		fmt.Fprintln(os.Stderr, "sessions: init:", err)
-		os.Exit(1)
+		initFailed(err)
 	}
-	lambda.Start(h)
+
+	// Clients: Secrets Manager, for the signing keys only.
+	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
+
+	// Service: the minter signs links with the keyset's primary key.
+	minter := &session.Minter{Keys: session.SecretKeys(cache, cfg.SecretID), TTL: cfg.TTL}
+
+	lambda.Start(apigw.SessionsHandler(minter, cfg.PageURL, log))
+}
+
+// initFailed ends the init: Lambda then reports the configuration error on
+// every invocation instead of serving wrong answers.
+func initFailed(err error) {
+	fmt.Fprintln(os.Stderr, "sessions: init:", err)
+	os.Exit(1)
 }

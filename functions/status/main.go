@@ -12,7 +12,6 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
-	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -36,7 +35,7 @@ func main() {
 	var sessions apigw.SessionClientRef
 	if cfg.SessionSecretID != "" {
 		cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
-		v := &session.Verifier{Keys: sessionsapp.Keys(cache, cfg.SessionSecretID), Leeway: apigw.StatusSessionGrace}
+		v := &session.Verifier{Keys: session.SecretKeys(cache, cfg.SessionSecretID), Leeway: apigw.StatusSessionGrace}
 		sessions = func(ctx context.Context, token string) (string, error) {
 			c, err := v.Verify(ctx, token)
 			return c.ClientRef, err

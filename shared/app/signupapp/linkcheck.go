@@ -6,7 +6,6 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
@@ -22,7 +21,7 @@ func withLinkCheck(signup apigw.Handler, cfg config.Signup, cache *secrets.Cache
 	if cfg.SessionSecretID != "" {
 		d.Defaults()
 		c := &session.LinkCheck{
-			Verifier: &session.Verifier{Keys: sessionsapp.Keys(cache, cfg.SessionSecretID)},
+			Verifier: &session.Verifier{Keys: session.SecretKeys(cache, cfg.SessionSecretID)},
 			Spent:    &dynamo.SessionLedger{Client: d.DynamoDB, Table: cfg.DedupTableName},
 		}
 		check = c.Check

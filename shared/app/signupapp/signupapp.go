@@ -10,7 +10,6 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/meta"
@@ -44,7 +43,7 @@ func Sessions(cfg config.Signup, cache *secrets.Cache, log *slog.Logger) apigw.S
 		return nil
 	}
 	c := &session.Checker{
-		Verifier: &session.Verifier{Keys: sessionsapp.Keys(cache, cfg.SessionSecretID)},
+		Verifier: &session.Verifier{Keys: session.SecretKeys(cache, cfg.SessionSecretID)},
 		Logger:   log,
 	}
 	return c.Check

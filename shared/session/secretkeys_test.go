@@ -1,4 +1,4 @@
-package sessionsapp_test
+package session_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/techprovider/wa-onboarding/shared/app/sessionsapp"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
 // fakeSM serves one secret value and counts the fetches.
@@ -30,11 +30,11 @@ func keysJSON(id string, b byte) string {
 	return `{"keys":[{"id":"` + id + `","secret":"` + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) + `"}]}`
 }
 
-func TestKeys(t *testing.T) {
+func TestSecretKeys(t *testing.T) {
 	t.Parallel()
 	sm := &fakeSM{}
 	sm.value.Store(keysJSON("2026-10", 'a'))
-	keys := sessionsapp.Keys(secrets.NewCache(sm, 0), "keys")
+	keys := session.SecretKeys(secrets.NewCache(sm, 0), "keys")
 	ctx := context.Background()
 	steps := []struct {
 		name      string
@@ -62,7 +62,7 @@ func TestKeys(t *testing.T) {
 	}
 	bad := `{"keys":[{"id":"k","secret":"c2hvcnQ="}]}`
 	sm.value.Store(bad)
-	if _, err := sessionsapp.Keys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
+	if _, err := session.SecretKeys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {
 		t.Fatalf("bad keys: %v", err)
 	}
 }
