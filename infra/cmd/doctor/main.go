@@ -40,7 +40,6 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/stack/localurl"
 	"github.com/techprovider/wa-onboarding/infra/stack/selfcheck"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
 )
@@ -112,7 +111,7 @@ func checkAWS(ctx context.Context) (doctor.Report, error) {
 	if err != nil {
 		return doctor.Report{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	d := doctorapp.NewDoctor(cfg, clients.Deps{AWS: awsCfg})
+	d := doctor.FromConfig(cfg, clients.Deps{AWS: awsCfg})
 	d.Target = fmt.Sprintf("AWS (%s), settings from the environment", awsCfg.Region)
 	return d.Run(ctx), nil
 }

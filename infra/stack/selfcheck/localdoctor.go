@@ -30,7 +30,6 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
 )
@@ -82,7 +81,7 @@ func New(ctx context.Context, o Options) (*doctor.Doctor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("selfcheck: AWS configuration: %w", err)
 	}
-	d := doctorapp.NewDoctor(cfg, clients.Deps{AWS: awsCfg})
+	d := doctor.FromConfig(cfg, clients.Deps{AWS: awsCfg})
 	d.Local = true
 	if o.PageURL != "" {
 		d.PageURL = o.PageURL

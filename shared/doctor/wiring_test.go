@@ -1,4 +1,4 @@
-package doctorapp_test
+package doctor_test
 
 import (
 	"testing"
@@ -6,8 +6,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/doctorapp"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/doctor"
 )
 
 func TestDoctorPageURL(t *testing.T) {
@@ -24,7 +24,7 @@ func TestDoctorPageURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{config.EnvPageURL: tt.pageURL, config.EnvAPIID: tt.apiID, config.EnvAllowedOrigins: "https://a.example, https://b.example"}
-			d := doctorapp.NewDoctor(config.LoadDoctor(func(k string) string { return env[k] }), clients.Deps{AWS: aws.Config{Region: tt.region}})
+			d := doctor.FromConfig(config.LoadDoctor(func(k string) string { return env[k] }), clients.Deps{AWS: aws.Config{Region: tt.region}})
 			if d.PageURL != tt.want || len(d.AllowedOrigins) != 2 || d.GraphVersion != config.DefaultGraphVersion {
 				t.Fatalf("settings = %+v, want page %q", d.Settings, tt.want)
 			}

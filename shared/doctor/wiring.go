@@ -1,74 +1,34 @@
-// Package doctorapp wires the doctor function, which an operator invokes
-// to check a deployment.
-package doctorapp
+package doctor
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
-	"github.com/techprovider/wa-onboarding/shared/doctor"
 	"github.com/techprovider/wa-onboarding/shared/meta"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
-// Handler is the doctor function's handler: an operator invokes it
-// directly (aws lambda invoke), whatever the payload, and gets the report.
-// A failing check is the report's content, not an invocation error.
-type Handler func(ctx context.Context, payload json.RawMessage) (doctor.Report, error)
-
-// New builds the doctor function's handler from its environment.
-func New(_ context.Context, getenv config.Getenv) (Handler, error) {
-	// The doctor reports a bad setting as a failed check, so its loader
-	// never fails.
-	load := func(g config.Getenv) (config.Doctor, error) { return config.LoadDoctor(g), nil }
-	cfg, log, awsCfg, err := app.Load(getenv, load)
-	if err != nil {
-		return nil, err
-	}
-	d := NewDoctor(cfg, clients.Deps{AWS: awsCfg, Logger: log})
-	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
-	return func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
-		r := d.Run(ctx)
-		level := slog.LevelInfo
-		if !r.OK {
-			level = slog.LevelWarn
-		}
-		failed := []string{}
-		for _, c := range r.Checks {
-			if c.Status == doctor.StatusFail {
-				failed = append(failed, c.ID)
-			}
-		}
-		log.Log(ctx, level, "doctor run", "ok", r.OK, "passed", r.Passed, "failed", r.Failed, "warnings", r.Warnings, "failed_checks", failed)
-		return r, nil
-	}, nil
-}
-
-// NewDoctor builds a doctor over the AWS clients of d.AWS, and Plivo and
+// FromConfig builds a doctor over the AWS clients of d.AWS, and Plivo and
 // Meta clients built from the credentials the doctor reads. Without
 // PAGE_URL the page is the one the API serves at its root.
-func NewDoctor(c config.Doctor, d clients.Deps) *doctor.Doctor {
+func FromConfig(c config.Doctor, d clients.Deps) *Doctor {
 	d.Defaults()
-	settings := Settings(c)
+	settings := settingsOf(c)
 	if settings.PageURL == "" && c.APIID != "" {
 		settings.PageURL = APIURL(c.APIID, d.AWS.Region)
 	}
-	return &doctor.Doctor{
+	return &Doctor{
 		Settings: settings,
 		Secrets:  d.SecretsManager,
 		Table:    dynamodb.NewFromConfig(d.AWS),
 		Rules:    eventbridge.NewFromConfig(d.AWS),
-		Plivo: func(creds secrets.PlivoCredentials) doctor.PlivoAccount {
+		Plivo: func(creds secrets.PlivoCredentials) PlivoAccount {
 			return plivo.New(plivo.Config{
 				BaseURL:    c.PlivoURL,
 				HTTPClient: d.HTTP,
@@ -77,7 +37,7 @@ func NewDoctor(c config.Doctor, d clients.Deps) *doctor.Doctor {
 				},
 			})
 		},
-		Meta: func(app secrets.MetaApp) doctor.MetaTokens {
+		Meta: func(app secrets.MetaApp) MetaTokens {
 			return meta.New(meta.Config{
 				BaseURL:    c.GraphURL,
 				Version:    c.GraphVersion,
@@ -100,9 +60,9 @@ func APIURL(apiID, region string) string {
 	return "https://" + apiID + ".execute-api." + region + "." + suffix + "/"
 }
 
-// Settings maps the doctor's configuration onto what it checks.
-func Settings(c config.Doctor) doctor.Settings {
-	return doctor.Settings{
+// settingsOf maps the doctor's configuration onto what it checks.
+func settingsOf(c config.Doctor) Settings {
+	return Settings{
 		Target:          "stage " + c.Stage,
 		MetaSecretID:    c.MetaSecretID,
 		PlivoSecretID:   c.PlivoSecretID,
