@@ -39,9 +39,7 @@ func main() {
 		Plivo: plivo.New(plivo.Config{
 			BaseURL:    cfg.PlivoURL,
 			HTTPClient: d.HTTP,
-			Credentials: func(ctx context.Context, refresh bool) (secrets.PlivoCredentials, error) {
-				return cache.Plivo(ctx, cfg.PlivoSecretID, refresh)
-			},
+			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
 		Policy:  cfg.Policy,
 		Logger:  d.Logger,
