@@ -37,8 +37,8 @@ func main() {
 	svc := &onboarding.Service{
 		Store: &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName},
 		Plivo: plivo.New(plivo.Config{
-			BaseURL:    cfg.PlivoURL,
-			HTTPClient: d.HTTP,
+			BaseURL:     cfg.PlivoURL,
+			HTTPClient:  d.HTTP,
 			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
 		Policy:  cfg.Policy,
