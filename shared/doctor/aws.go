@@ -41,7 +41,7 @@ func (d *Doctor) tableSchema(ctx context.Context, r *Report) bool {
 	defer cancel()
 	out, err := d.Table.DescribeTable(cctx, &dynamodb.DescribeTableInput{TableName: &d.TableName})
 	if err != nil {
-		detail, next := awsProblem(err, fmt.Sprintf("table %q", d.TableName))
+		detail, next := awsProblem(err, fmt.Sprintf("table %q", d.TableName), "")
 		if next == "" {
 			next = "deploy the stack (make deploy), or set TABLE_NAME to the stack's SignupTableName output"
 		}
@@ -126,7 +126,7 @@ func (d *Doctor) tablePITR(ctx context.Context, exists bool) Result {
 	defer cancel()
 	out, err := d.Table.DescribeContinuousBackups(cctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &d.TableName})
 	if err != nil {
-		detail, step := awsProblem(err, fmt.Sprintf("continuous backups of %q", d.TableName))
+		detail, step := awsProblem(err, fmt.Sprintf("continuous backups of %q", d.TableName), "")
 		if step == "" {
 			step = next
 		}
@@ -161,7 +161,7 @@ func (d *Doctor) resumeSchedule(ctx context.Context) Result {
 	defer cancel()
 	out, err := d.Rules.DescribeRule(cctx, &eventbridge.DescribeRuleInput{Name: &d.ResumeRuleName})
 	if err != nil {
-		detail, next := awsProblem(err, fmt.Sprintf("rule %q", d.ResumeRuleName))
+		detail, next := awsProblem(err, fmt.Sprintf("rule %q", d.ResumeRuleName), "")
 		if next == "" {
 			next = "deploy the stack (make deploy): ResumeFunction's Schedule event creates the rule"
 		}

@@ -76,13 +76,10 @@ func (d *Doctor) readSecret(ctx context.Context, res Result, id, env, next strin
 	defer cancel()
 	out, err := d.Secrets.GetSecretValue(cctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
 	if err != nil {
-		detail, step := awsProblem(err, fmt.Sprintf("secret %q", id))
-		var ae smithy.APIError
-		if errors.As(err, &ae) && (ae.ErrorCode() == "AccessDeniedException" || ae.ErrorCode() == "AccessDenied") {
-			// The stack's secrets deny every principal but the functions'
-			// roles and the operator role (template.yaml's *SecretPolicy).
-			step = "run the doctor as the stack's SecretsOperatorRoleArn role, or invoke the deployed DoctorFunction; " + step
-		}
+		// The stack's secrets deny every principal but the functions' roles
+		// and the operator role (template.yaml's *SecretPolicy).
+		detail, step := awsProblem(err, fmt.Sprintf("secret %q", id),
+			"run the doctor as the stack's SecretsOperatorRoleArn role, or invoke the deployed DoctorFunction; "+grantDoctor)
 		if step == "" {
 			step = "deploy the stack (make deploy), which creates the secret, then " + next
 		}
@@ -143,8 +140,9 @@ func putSecret(id, shape string) string {
 }
 
 // awsProblem describes a failed AWS call by its error code, and says what
-// to do for the codes an operator can fix.
-func awsProblem(err error, what string) (detail, next string) {
+// to do for the codes an operator can fix; whenDenied, when not empty, is
+// the step for an access denied (grantDoctor otherwise).
+func awsProblem(err error, what, whenDenied string) (detail, next string) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -156,13 +154,18 @@ func awsProblem(err error, what string) (detail, next string) {
 	case "ResourceNotFoundException":
 		return what + " does not exist", ""
 	case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
-		return what + ": access denied (" + ae.ErrorMessage() + ")",
-			"grant the doctor's role read access to it (template.yaml: DoctorFunction Policies)"
+		if whenDenied == "" {
+			whenDenied = grantDoctor
+		}
+		return what + ": access denied (" + ae.ErrorMessage() + ")", whenDenied
 	case "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "ExpiredToken":
 		return what + ": AWS credentials not accepted (" + ae.ErrorCode() + ")", "refresh your AWS credentials (aws sso login, or AWS_PROFILE)"
 	}
 	return fmt.Sprintf("%s: %s: %s", what, ae.ErrorCode(), ae.ErrorMessage()), ""
 }
+
+// grantDoctor is what to do about an access denied to the doctor.
+const grantDoctor = "grant the doctor's role read access to it (template.yaml: DoctorFunction Policies)"
 
 // maskID shows enough of an account ID to recognise it.
 func maskID(id string) string {
