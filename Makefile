@@ -77,7 +77,10 @@ test: deps ## vet, all tests (race detector on), a short fuzz run, then make lin
 	@infra/scripts/fuzz.sh $(FUZZ_INPUTS)
 	@$(MAKE) lint
 
-lint: ## lint the GitHub workflows (actionlint), template.yaml and infra/ci's template (cfn-lint)
+lint: ## gofmt, then lint the GitHub workflows (actionlint), template.yaml and infra/ci's template (cfn-lint)
+	@echo "== gofmt -l"
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	  [ -z "$$unformatted" ] || { echo "not gofmt-formatted (run gofmt -w):" >&2; echo "$$unformatted" >&2; exit 1; }
 	@infra/scripts/deps.sh actionlint cfnlint >/dev/null
 	@echo "== actionlint .github/workflows"
 	@.cache/bin/actionlint

@@ -414,7 +414,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	// GET /console: the App Review demos, the per-customer view and the
 	// doctor, local only.
-	c := console.Wrap(ctx, handler, os.Getenv, s.functionHandler(demoFunction), s.functionHandler(customersFunction))
+	c := console.Wrap(handler, os.Getenv, s.functionHandler(demoFunction), s.functionHandler(customersFunction))
 	c.Tap = s.plivoTap
 	handler = c
 	if sdk != nil {

@@ -277,7 +277,7 @@ func (s *Server) route(r *http.Request) (authID, route string, h http.HandlerFun
 		}, "GET, POST"
 	case len(parts) == 4 && parts[0] == "WhatsApp" && parts[1] == "Template":
 		return authID, RouteTemplate, func(w http.ResponseWriter, r *http.Request) {
-			s.getTemplate(w, r, parts[2], parts[3])
+			s.getTemplate(w, parts[2], parts[3])
 		}, "GET"
 	}
 	return authID, RouteOther, nil, ""

@@ -234,7 +234,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, authID, w
 }
 
 // getTemplate serves GET /WhatsApp/Template/{waba_id}/{template_id}/.
-func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, wabaID, templateID string) {
+func (s *Server) getTemplate(w http.ResponseWriter, wabaID, templateID string) {
 	if !s.ownsWABA(wabaID) {
 		writeError(w, http.StatusNotFound, msgWABANotFound)
 		return

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,18 +46,6 @@ type Poller struct {
 
 	// last is the sequence number of the last record delivered, per shard.
 	last map[string]string
-
-	mu       sync.Mutex
-	invoked  int
-	failures int
-}
-
-// Invocations reports how many times the function was invoked, and how
-// many of those failed or reported items.
-func (p *Poller) Invocations() (total, failed int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.invoked, p.failures
 }
 
 // Run polls until ctx ends, from the trim horizon of every shard.
@@ -160,9 +147,6 @@ func (p *Poller) deliverBatch(ctx context.Context, events []json.RawMessage, seq
 	for len(events) > 0 && ctx.Err() == nil {
 		body, _ := json.Marshal(map[string]any{"Records": events})
 		out, err := p.Invoke(ctx, body)
-		p.mu.Lock()
-		p.invoked++
-		p.mu.Unlock()
 		from := -1
 		if err == nil {
 			from, err = firstFailure(out, seqs)
@@ -170,9 +154,6 @@ func (p *Poller) deliverBatch(ctx context.Context, events []json.RawMessage, seq
 		if err == nil && from < 0 {
 			return
 		}
-		p.mu.Lock()
-		p.failures++
-		p.mu.Unlock()
 		attempt++
 		if attempt > maxRetries {
 			if p.OnFailure != nil {

@@ -14,7 +14,7 @@
 //
 // It is never deployed: the local stack mounts it with
 //
-//	handler = console.Wrap(ctx, handler, os.Getenv, demo)
+//	handler = console.Wrap(handler, os.Getenv, demo, customers)
 package console
 
 import (
@@ -92,7 +92,7 @@ type Console struct {
 // Wrap returns a handler that serves the console under /console and passes
 // everything else to next, running demo for the demo forms and customers
 // for the per-customer view; without them the console page says why.
-func Wrap(ctx context.Context, next http.Handler, getenv config.Getenv, demo, customers apigw.Handler) *Console {
+func Wrap(next http.Handler, getenv config.Getenv, demo, customers apigw.Handler) *Console {
 	c := New(next, getenv, demo)
 	c.WABAs = tableWABAs(getenv)
 	c.Customers = customers
