@@ -13,6 +13,7 @@ import (
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -51,7 +52,7 @@ func main() {
 		// consumers dedupe on dedupe_key (docs/bench.md).
 		NoDedupeWrite: !cfg.DedupeWrite,
 	}
-	receiver := &callbacks.Receiver{
+	receiver := &apigw.PlivoCallbacks{
 		Service: svc,
 		URL:     cfg.PublicURL,
 		Token: func(ctx context.Context, refresh bool) (string, error) {

@@ -48,7 +48,7 @@ func TestEvents(t *testing.T) {
 			if err := json.Unmarshal(raw, &req); err != nil {
 				t.Fatal(err)
 			}
-			cb, err := callbacks.ParseCallback(req)
+			cb, err := apigw.ParseCallback(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -44,7 +45,7 @@ func main() {
 		AllowedWABAs: cfg.AllowedWABAs,
 	}
 
-	lambda.Start(demo.Handler(svc, log))
+	lambda.Start(apigw.DemoHandler(svc, log))
 }
 
 // initFailed ends the init: Lambda then reports the configuration error on

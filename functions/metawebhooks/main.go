@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
@@ -33,7 +34,7 @@ func main() {
 	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
 
 	// Service.
-	receiver := &metawebhooks.Receiver{
+	receiver := &apigw.MetaWebhooks{
 		Service: &metawebhooks.Service{
 			Records: &dynamo.Store{Client: db, Table: cfg.TableName},
 			Ledger:  &dynamo.CallbackLedger{Client: db, Table: cfg.DedupTableName},

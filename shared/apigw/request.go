@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -62,8 +63,7 @@ func tooLarge(limit int) error {
 }
 
 func invalid(field, msg string) error {
-	return &onboarding.Error{Code: onboarding.CodeInvalidRequest, Message: "The request is invalid.",
-		Fields: []onboarding.FieldError{{Field: field, Message: msg}}}
+	return invalidField(onboarding.FieldError{Field: field, Message: msg})
 }
 
 // RequireJSON checks the method and content type of a JSON request.
@@ -207,4 +207,64 @@ func ParseSignup(req Request) (SignupInput, error) {
 		return SignupInput{}, err
 	}
 	return in, nil
+}
+
+// DecodeJSON reads a POSTed JSON request body into v: application/json,
+// one object, no unknown fields. A problem is answered as a field error
+// that names the field, never echoing the body.
+func DecodeJSON(req Request, v any) error {
+	if err := RequireJSON(req, http.MethodPost); err != nil {
+		return err
+	}
+	body, err := Body(req)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalidField(bodyProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invalid("body", "The body must hold one JSON object.")
+	}
+	return nil
+}
+
+// bodyProblem turns a decoding error into a field message without echoing
+// the body.
+func bodyProblem(err error) onboarding.FieldError {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return onboarding.FieldError{Field: te.Field, Message: fmt.Sprintf("%s must be a %s.", te.Field, jsonKind(te.Type.Kind().String()))}
+	case errors.As(err, &te):
+		return onboarding.FieldError{Field: "body", Message: "The body must be a JSON object."}
+	case errors.As(err, &se):
+		return onboarding.FieldError{Field: "body", Message: "The body is not valid JSON."}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if len(name) > 40 {
+			name = name[:40]
+		}
+		return onboarding.FieldError{Field: name, Message: fmt.Sprintf("Unknown field %q.", name)}
+	}
+	return onboarding.FieldError{Field: "body", Message: "The body is not valid JSON."}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "list"
+	case "struct", "map", "ptr":
+		return "JSON object"
+	}
+	return goKind
+}
+
+func invalidField(f onboarding.FieldError) error {
+	return &onboarding.Error{Code: onboarding.CodeInvalidRequest, Message: "The request is invalid.", Fields: []onboarding.FieldError{f}}
 }

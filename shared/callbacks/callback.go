@@ -1,10 +1,10 @@
-// Package callbacks receives Plivo's WhatsApp callbacks (inbound messages
-// and message status updates): it reads the form body API Gateway hands
-// over, verifies Plivo's signature, finds the onboarding that owns the
-// number, and hands each callback to the Tech Provider's event bus exactly
-// once per (MessageUUID, Status), whatever Plivo's retries do.
+// Package callbacks handles Plivo's WhatsApp callbacks (inbound messages
+// and message status updates): Plivo's signatures, the onboarding that
+// owns the number, and each callback handed to the Tech Provider's event
+// bus exactly once per (MessageUUID, Status), whatever Plivo's retries do.
 //
-// The DynamoDB and EventBridge adapters live in shared/dynamo and
+// The HTTP side of /webhooks/plivo/whatsapp is apigw.PlivoCallbacks; the
+// DynamoDB and EventBridge adapters live in shared/dynamo and
 // shared/eventbridge; this package holds the rules and the ports they fill.
 package callbacks
 
@@ -12,13 +12,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"maps"
-	"mime"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
-	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -138,30 +135,6 @@ func (c *Callback) WABAID() string {
 		}
 	}
 	return ""
-}
-
-// ParseCallback reads a payload v2 event as a Plivo callback: a POST with a
-// form-encoded body, which API Gateway may have base64-encoded. It keeps
-// every field, known or not, and fails only on a body that is not a form.
-func ParseCallback(req apigw.Request) (*Callback, error) {
-	if apigw.Method(req) != http.MethodPost {
-		return nil, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use POST for this resource.")
-	}
-	if ct := apigw.Header(req, "Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/x-www-form-urlencoded.")
-		}
-	}
-	body, err := apigw.BodyUpTo(req, MaxBodyBytes)
-	if err != nil {
-		return nil, err
-	}
-	fields, err := ParseForm(body)
-	if err != nil {
-		return nil, err
-	}
-	return &Callback{Fields: fields}, nil
 }
 
 // ParseForm decodes an application/x-www-form-urlencoded body. Repeated

@@ -63,7 +63,7 @@ func TestParseCallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cb, err := callbacks.ParseCallback(tt.req)
+			cb, err := apigw.ParseCallback(tt.req)
 			if got := codeOf(err); got != tt.code {
 				t.Fatalf("code %q (%v), want %q", got, err, tt.code)
 			}
@@ -89,7 +89,7 @@ func codeOf(err error) onboarding.Code {
 
 func TestCallbackKeepsEveryField(t *testing.T) {
 	t.Parallel()
-	cb, err := callbacks.ParseCallback(callbackEvent("POST", form, inboundCB+"&Repeated=1&Repeated=2", false))
+	cb, err := apigw.ParseCallback(callbackEvent("POST", form, inboundCB+"&Repeated=1&Repeated=2", false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func FuzzParseCallback(f *testing.F) {
 		f.Add(base64.StdEncoding.EncodeToString([]byte(s)), true)
 	}
 	f.Fuzz(func(t *testing.T, body string, b64 bool) {
-		cb, err := callbacks.ParseCallback(callbackEvent("POST", form, body, b64))
+		cb, err := apigw.ParseCallback(callbackEvent("POST", form, body, b64))
 		if err != nil {
 			if c := onboarding.ErrorCode(err); c != onboarding.CodeInvalidRequest && c != onboarding.CodePayloadTooLarge {
 				t.Fatalf("unexpected error code %s: %v", c, err)

@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/logging"
 )
 
@@ -18,7 +18,7 @@ func BenchmarkReceiverWarmCallback(b *testing.B) {
 	f.svc.NoDedupeWrite = true
 	f.svc.Logger = logging.New(io.Discard, "INFO")
 	tok := &tokens{cached: "t1"}
-	r := &callbacks.Receiver{Service: f.svc, URL: publicURL, Token: tok.get, Logger: f.svc.Logger, Metrics: f.met}
+	r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: tok.get, Logger: f.svc.Logger, Metrics: f.met}
 	req := signedEvent("t1", publicURL, status("r-1", "delivered", "+15550100001"), "", true)
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -75,7 +75,7 @@ func TestReceiver(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(onboardedRec)
-			r := &callbacks.Receiver{Service: f.svc, URL: publicURL, Token: tt.tok.get, Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met}
+			r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: tt.tok.get, Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met}
 			resp, err := r.Handle(context.Background(), tt.req)
 			if err != nil || resp.StatusCode != tt.code {
 				t.Fatalf("Handle = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.code)
@@ -163,7 +163,7 @@ func TestReceiverV2(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(onboardedRec)
-			r := &callbacks.Receiver{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+			r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
 				Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, AcceptV2: tt.acceptV2}
 			if tt.ledger != nil {
 				r.Nonces = tt.ledger

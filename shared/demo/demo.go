@@ -22,9 +22,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/techprovider/wa-onboarding/shared/ascii"
-	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
+)
+
+// Routes of the demo function, as template.yaml declares them (IAM
+// authorized) and API Gateway names them in RouteKey.
+const (
+	PathMessages  = "/api/demo/messages"
+	PathTemplates = "/api/demo/templates"
+
+	RouteSendMessage    = "POST " + PathMessages
+	RouteCreateTemplate = "POST " + PathTemplates
+	RouteListTemplates  = "GET " + PathTemplates + "/{waba_id}"
 )
 
 // Limits of the demo inputs, from Meta's and Plivo's documentation.
@@ -119,10 +129,7 @@ type Plivo interface {
 	ListTemplates(ctx context.Context, wabaID string) ([]plivo.Template, error)
 }
 
-var (
-	_ Records = (*dynamo.Store)(nil)
-	_ Plivo   = (*plivo.Client)(nil)
-)
+var _ Plivo = (*plivo.Client)(nil)
 
 // Service runs the demo flows.
 type Service struct {

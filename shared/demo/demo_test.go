@@ -90,7 +90,7 @@ func newEnv(t *testing.T) *env {
 		Logger: log,
 		Sleep:  func(context.Context, time.Duration) error { return nil },
 	}
-	e.handler = demo.Handler(&demo.Service{Records: e.store, Plivo: plivoClient, Logger: log}, log)
+	e.handler = apigw.DemoHandler(&demo.Service{Records: e.store, Plivo: plivoClient, Logger: log}, log)
 	return e
 }
 
@@ -451,7 +451,7 @@ func TestAllowList(t *testing.T) {
 	plivoClient := plivo.New(plivo.Config{BaseURL: e.plivoURL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
 		return secrets.PlivoCredentials{AuthID: authID, AuthToken: authToken}, nil
 	}})
-	h := demo.Handler(&demo.Service{Records: e.store, Plivo: plivoClient, Logger: log, AllowedWABAs: []string{waba}}, log)
+	h := apigw.DemoHandler(&demo.Service{Records: e.store, Plivo: plivoClient, Logger: log, AllowedWABAs: []string{waba}}, log)
 	tests := []struct {
 		wabaID string
 		status int

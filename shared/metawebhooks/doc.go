@@ -1,6 +1,7 @@
-// Package metawebhooks receives Meta's WhatsApp Business Account webhooks
-// at /webhooks/meta and turns the ones about our customers' accounts into
-// changes of their signup records.
+// Package metawebhooks turns Meta's WhatsApp Business Account webhooks
+// about our customers' accounts into changes of their signup records. The
+// HTTP side of /webhooks/meta is apigw.MetaWebhooks, beside every other
+// API Gateway handler; the rules are here.
 //
 // GET answers Meta's verification handshake: hub.mode=subscribe and the
 // verify token we registered (kept in Secrets Manager) get hub.challenge

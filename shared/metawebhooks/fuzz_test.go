@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 )
@@ -84,7 +85,7 @@ func FuzzNotification(f *testing.F) {
 		if again.StatusCode != http.StatusOK || recs.writes != writes {
 			t.Fatalf("redelivery: status %d, %d writes after %d", again.StatusCode, recs.writes, writes)
 		}
-		var answer metawebhooks.Answer
+		var answer apigw.WebhookAnswer
 		if err := json.Unmarshal([]byte(again.Body), &answer); err != nil {
 			t.Fatalf("answer %q: %v", again.Body, err)
 		}

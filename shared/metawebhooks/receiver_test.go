@@ -120,9 +120,9 @@ func (l *ledger) Release(_ context.Context, key, _ string, _ time.Time) error {
 	return nil
 }
 
-func newReceiver(recs *records, led *ledger) *metawebhooks.Receiver {
+func newReceiver(recs *records, led *ledger) *apigw.MetaWebhooks {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return &metawebhooks.Receiver{
+	return &apigw.MetaWebhooks{
 		Service:     &metawebhooks.Service{Records: recs, Ledger: led, Logger: log},
 		AppSecret:   func(context.Context, bool) (string, error) { return appSecret, nil },
 		VerifyToken: func(context.Context) (string, error) { return "verify-me", nil },

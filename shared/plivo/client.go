@@ -23,7 +23,6 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
-	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 // Defaults for zero Config fields.
@@ -56,7 +55,7 @@ type Config struct {
 	HTTPClient *http.Client
 	// Credentials returns the sub-account's auth ID and token; refresh asks
 	// for a fresh read after Plivo refused the cached ones.
-	Credentials func(ctx context.Context, refresh bool) (secrets.PlivoCredentials, error)
+	Credentials func(ctx context.Context, refresh bool) (Credentials, error)
 }
 
 // Client calls the Plivo API. It is safe for concurrent use.
@@ -64,7 +63,7 @@ type Client struct {
 	base    *url.URL
 	baseErr error
 	http    *http.Client
-	creds   func(ctx context.Context, refresh bool) (secrets.PlivoCredentials, error)
+	creds   func(ctx context.Context, refresh bool) (Credentials, error)
 }
 
 var _ onboarding.Plivo = (*Client)(nil)
@@ -174,19 +173,19 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	return nil
 }
 
-func (c *Client) credentials(ctx context.Context, refresh bool) (secrets.PlivoCredentials, error) {
+func (c *Client) credentials(ctx context.Context, refresh bool) (Credentials, error) {
 	creds, err := c.creds(ctx, refresh)
 	if err != nil {
-		return secrets.PlivoCredentials{}, fmt.Errorf("plivo: load credentials: %w", err)
+		return Credentials{}, fmt.Errorf("plivo: load credentials: %w", err)
 	}
 	if creds.AuthToken == "" || !isID(creds.AuthID) {
-		return secrets.PlivoCredentials{}, errors.New("plivo: credentials are incomplete or the auth ID is malformed")
+		return Credentials{}, errors.New("plivo: credentials are incomplete or the auth ID is malformed")
 	}
 	return creds, nil
 }
 
 // once makes one request and decodes a 2xx answer into out.
-func (c *Client) once(ctx context.Context, cl call, creds secrets.PlivoCredentials, body []byte, out any) *onboarding.UpstreamError {
+func (c *Client) once(ctx context.Context, cl call, creds Credentials, body []byte, out any) *onboarding.UpstreamError {
 	path, query, _ := strings.Cut(cl.path, "?")
 	u := *c.base
 	// The auth ID and path are checked plain segments: nothing to escape.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/shared/plivo"
 )
 
 // redacted stands in for a secret value wherever a credential is printed.
@@ -20,11 +22,9 @@ type MetaApp struct {
 }
 
 // PlivoCredentials are the Tech Provider sub-account's API credentials,
-// stored as the JSON secret {"auth_id": "...", "auth_token": "..."}.
-type PlivoCredentials struct {
-	AuthID    string
-	AuthToken string
-}
+// stored as the JSON secret {"auth_id": "...", "auth_token": "..."}. The
+// type is the Plivo client's own, so that the client links no AWS SDK.
+type PlivoCredentials = plivo.Credentials
 
 // ParseMetaApp reads a MetaApp secret string. Errors name missing or
 // malformed fields, never their values.
@@ -152,31 +152,8 @@ func (m MetaApp) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]string{"app_id": m.AppID, "app_secret": mask(m.AppSecret)})
 }
 
-// String shows the auth ID, which is in every request path anyway, and
-// hides the token.
-func (p PlivoCredentials) String() string {
-	return fmt.Sprintf("{AuthID:%s AuthToken:%s}", p.AuthID, mask(p.AuthToken))
-}
-
-// Format makes every fmt verb print String.
-func (p PlivoCredentials) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(p.String())) }
-
-// LogValue implements slog.LogValuer with the token hidden.
-func (p PlivoCredentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("auth_id", p.AuthID), slog.String("auth_token", mask(p.AuthToken)))
-}
-
-// MarshalJSON hides the token from loggers and encoders that serialize
-// values as JSON.
-func (p PlivoCredentials) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]string{"auth_id": p.AuthID, "auth_token": mask(p.AuthToken)})
-}
-
 var (
 	_ fmt.Formatter  = MetaApp{}
 	_ slog.LogValuer = MetaApp{}
 	_ json.Marshaler = MetaApp{}
-	_ fmt.Formatter  = PlivoCredentials{}
-	_ slog.LogValuer = PlivoCredentials{}
-	_ json.Marshaler = PlivoCredentials{}
 )

@@ -14,6 +14,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/stack/console"
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -56,7 +57,7 @@ func newConsole(t *testing.T) setup {
 	svc := &demo.Service{Records: store, Logger: log, Plivo: client}
 	env := map[string]string{"SANDBOX": "true", "PLIVO_API_URL": plivoSrv.URL, "TABLE_NAME": "wa-onboarding-local"}
 	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	c := console.New(next, func(k string) string { return env[k] }, demo.Handler(svc, log))
+	c := console.New(next, func(k string) string { return env[k] }, apigw.DemoHandler(svc, log))
 	c.Doctor = func(context.Context, string) (any, error) {
 		return map[string]any{"target": "test", "ok": true, "checks": []any{}}, nil
 	}

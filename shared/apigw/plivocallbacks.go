@@ -1,33 +1,30 @@
-package callbacks
+package apigw
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
-// DefaultBudget is how long a Receiver works on one callback before it
-// gives up: Plivo waits 8 s for an answer, and API Gateway and the network
-// take their share.
-const DefaultBudget = 6 * time.Second
-
-// Answer is the body of a 200 answer. Plivo reads only the status code;
-// the body is for people replaying events.
-type Answer struct {
-	Status    Outcome `json:"status"`
-	RequestID string  `json:"request_id"`
+// CallbackAnswer is the body of a 200 answer to a Plivo callback. Plivo
+// reads only the status code; the body is for people replaying events.
+type CallbackAnswer struct {
+	Status    callbacks.Outcome `json:"status"`
+	RequestID string            `json:"request_id"`
 }
 
-// Receiver is the POST /webhooks/plivo/whatsapp handler: it parses a
-// callback, verifies Plivo's signature, and hands it to the Service.
-type Receiver struct {
-	Service *Service
+// PlivoCallbacks is the POST /webhooks/plivo/whatsapp handler: it parses a
+// callback, verifies Plivo's signature, and hands it to the callbacks
+// service.
+type PlivoCallbacks struct {
+	Service *callbacks.Service
 	// URL is the public URL Plivo calls (custom domain, stage and path
 	// included), which is what Plivo signs. It is configuration: behind
 	// API Gateway and a custom domain, the event cannot tell it.
@@ -37,85 +34,103 @@ type Receiver struct {
 	Token   func(ctx context.Context, refresh bool) (string, error)
 	Logger  *slog.Logger
 	Metrics onboarding.Metrics
-	// Budget defaults to DefaultBudget.
+	// Budget defaults to callbacks.DefaultBudget.
 	Budget time.Duration
 	// AcceptV2 accepts callbacks signed with V2 only (no V3 header). Off,
 	// the default, such a callback is refused like an unsigned one: V2
 	// signs neither the body nor the query. On, each V2 nonce is spent in
 	// Nonces, which is then required.
 	AcceptV2 bool
-	Nonces   NonceLedger
+	Nonces   callbacks.NonceLedger
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
 
-// NonceRetention is how long a spent V2 nonce is remembered: as long as an
-// unrouted callback is kept, far past Plivo's retries. A pair captured
-// and replayed after that still carries only the body it was first seen
-// with, unless the attacker also waited out every record of it.
-const NonceRetention = DefaultUnroutedTTL
-
-// MetricNonceReused counts V2 callbacks refused because their nonce came
-// with another body before.
-const MetricNonceReused = "CallbackNonceReused"
-
-// Handle implements apigw.Handler.
-func (r *Receiver) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+// Handle implements Handler.
+func (r *PlivoCallbacks) Handle(ctx context.Context, req Request) (Response, error) {
 	start := time.Now()
 	resp := r.handle(ctx, req)
-	apigw.AccessLog(ctx, r.Logger, req, resp, start)
+	accessLog(ctx, r.Logger, req, resp, start)
 	return resp, nil
 }
 
-func (r *Receiver) handle(ctx context.Context, req apigw.Request) apigw.Response {
+func (r *PlivoCallbacks) handle(ctx context.Context, req Request) Response {
 	rid := req.RequestContext.RequestID
-	ctx, cancel := context.WithTimeout(ctx, orDefault(r.Budget, DefaultBudget))
+	budget := r.Budget
+	if budget <= 0 {
+		budget = callbacks.DefaultBudget
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	cb, err := ParseCallback(req)
 	if err != nil {
-		return apigw.Error(ctx, r.Logger, rid, err)
+		return Error(ctx, r.Logger, rid, err)
 	}
 	if err := r.verify(ctx, req, cb); err != nil {
-		return apigw.Error(ctx, r.Logger, rid, err)
+		return Error(ctx, r.Logger, rid, err)
 	}
 	res, err := r.Service.Handle(ctx, cb, rid)
 	if err != nil {
-		return apigw.Error(ctx, r.Logger, rid, err)
+		return Error(ctx, r.Logger, rid, err)
 	}
-	return apigw.JSON(http.StatusOK, Answer{Status: res.Outcome, RequestID: rid})
+	return JSON(http.StatusOK, CallbackAnswer{Status: res.Outcome, RequestID: rid})
+}
+
+// ParseCallback reads a payload v2 event as a Plivo callback: a POST with a
+// form-encoded body, which API Gateway may have base64-encoded. It keeps
+// every field, known or not, and fails only on a body that is not a form.
+func ParseCallback(req Request) (*callbacks.Callback, error) {
+	if Method(req) != http.MethodPost {
+		return nil, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use POST for this resource.")
+	}
+	if ct := Header(req, "Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/x-www-form-urlencoded.")
+		}
+	}
+	body, err := BodyUpTo(req, callbacks.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := callbacks.ParseForm(body)
+	if err != nil {
+		return nil, err
+	}
+	return &callbacks.Callback{Fields: fields}, nil
 }
 
 // verify checks the signature with the cached auth token and, when that
 // fails, once more with a freshly fetched one: a token rotated in the
 // Plivo console signs callbacks before this cache notices. V3 is required
 // unless AcceptV2; a V2 signature then also spends its nonce.
-func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) error {
-	header := func(name string) string { return apigw.Header(req, name) }
+func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.Callback) error {
+	header := func(name string) string { return Header(req, name) }
 	signed := r.signedURL(req)
-	method := apigw.Method(req)
+	method := Method(req)
 	token, err := r.Token(ctx, false)
 	if err != nil {
 		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback cannot be verified right now; retry later.")
 	}
-	scheme, ok := VerifySignature(header, token, method, signed, cb.Fields)
-	refusedScheme := scheme == SchemeNone || (scheme == SchemeV2 && !r.AcceptV2)
+	scheme, ok := callbacks.VerifySignature(header, token, method, signed, cb.Fields)
+	refusedScheme := scheme == callbacks.SchemeNone || (scheme == callbacks.SchemeV2 && !r.AcceptV2)
 	if !ok && !refusedScheme {
 		fresh, err := r.Token(ctx, true)
 		switch {
 		case err != nil:
 			r.Logger.WarnContext(ctx, "plivo token refresh failed", "request_id", req.RequestContext.RequestID, "error", err)
 		case fresh != token:
-			scheme, ok = VerifySignature(header, fresh, method, signed, cb.Fields)
+			scheme, ok = callbacks.VerifySignature(header, fresh, method, signed, cb.Fields)
 		}
 	}
 	if ok && !refusedScheme {
-		if scheme != SchemeV2 {
+		if scheme != callbacks.SchemeV2 {
 			return nil
 		}
-		return r.spendNonce(ctx, req, cb, header(HeaderNonceV2))
+		return r.spendNonce(ctx, req, cb, header(callbacks.HeaderNonceV2))
 	}
 	if r.Metrics != nil {
-		r.Metrics.Count(MetricSignatureInvalid, onboarding.Dims{"Scheme": string(scheme)})
+		r.Metrics.Count(callbacks.MetricSignatureInvalid, onboarding.Dims{"Scheme": string(scheme)})
 	}
 	// Which headers came, never their values: a signature is not secret,
 	// but nothing here needs it.
@@ -125,12 +140,12 @@ func (r *Receiver) verify(ctx context.Context, req apigw.Request, cb *Callback) 
 }
 
 func errSignature() error {
-	return onboarding.Errorf(CodeSignatureInvalid, "The Plivo signature of this callback is missing or invalid.")
+	return onboarding.Errorf(callbacks.CodeSignatureInvalid, "The Plivo signature of this callback is missing or invalid.")
 }
 
 // spendNonce binds a verified V2 nonce to this body: the first body seen
 // with it is the one Plivo signed for, a different one is a forgery.
-func (r *Receiver) spendNonce(ctx context.Context, req apigw.Request, cb *Callback, nonce string) error {
+func (r *PlivoCallbacks) spendNonce(ctx context.Context, req Request, cb *callbacks.Callback, nonce string) error {
 	if r.Nonces == nil {
 		return onboarding.Errorf(onboarding.CodeInternal, "V2 callbacks are accepted without a nonce ledger.")
 	}
@@ -138,13 +153,13 @@ func (r *Receiver) spendNonce(ctx context.Context, req apigw.Request, cb *Callba
 	if r.Now != nil {
 		now = r.Now()
 	}
-	err := r.Nonces.Spend(ctx, nonce, cb.Hash(), now.Add(NonceRetention), now)
+	err := r.Nonces.Spend(ctx, nonce, cb.Hash(), now.Add(callbacks.NonceRetention), now)
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNonceReused):
+	case errors.Is(err, callbacks.ErrNonceReused):
 		if r.Metrics != nil {
-			r.Metrics.Count(MetricNonceReused, nil)
+			r.Metrics.Count(callbacks.MetricNonceReused, nil)
 		}
 		r.Logger.WarnContext(ctx, "callback refused: V2 nonce reused with another body", "request_id", req.RequestContext.RequestID)
 		return errSignature()
@@ -156,7 +171,7 @@ func (r *Receiver) spendNonce(ctx context.Context, req apigw.Request, cb *Callba
 // signedURL is the configured public URL, with the query the request
 // arrived with when the configuration gives none: Plivo signs the query of
 // the URL it called.
-func (r *Receiver) signedURL(req apigw.Request) string {
+func (r *PlivoCallbacks) signedURL(req Request) string {
 	if req.RawQueryString != "" && !strings.Contains(r.URL, "?") {
 		return r.URL + "?" + req.RawQueryString
 	}
