@@ -229,22 +229,6 @@ func withMethod(name, method string) func(context.Context, upstreams) ([]byte, e
 	}
 }
 
-// signupEvent is events/signup-ok.json for a fresh WABA, with a code
-// issued by u's Meta simulator and a fresh onboarding session.
-func (st *stack) signupEvent(ctx context.Context, u upstreams) ([]byte, error) {
-	id := nextIdentity()
-	code := u.meta.IssueCode(id.grant())
-	iss, err := st.minter.Mint(ctx, id.clientRef, 0)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, _, err := loadEvent("signup-ok.json")
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(withBody(tmpl, id.body(code, iss.Token), "bench-"+id.waba))
-}
-
 // iamEvent is an HTTP API event for a route behind the AWS_IAM
 // authorizer, in the shape of events/signup-ok.json.
 func iamEvent(method, path, routeKey string, params map[string]string, body string) func(context.Context, upstreams) ([]byte, error) {
@@ -509,10 +493,10 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 		defer cancel()
 		one.Lock()
 		defer one.Unlock()
-		s, start := st.tracker.openUntagged(), time.Now()
+		s, start := st.tracker.begin(), time.Now()
 		out, err := rie.Invoke(ictx, ev)
 		e2e := time.Since(start)
-		st.tracker.closeUntagged()
+		st.tracker.end()
 		if record {
 			res.e2e = append(res.e2e, e2e)
 			res.waits = append(res.waits, s.waits())

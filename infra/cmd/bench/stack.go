@@ -13,11 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/faultproxy"
@@ -275,128 +272,51 @@ func (c counters) since(old counters) calls {
 	return d
 }
 
-// SampleHeader carries a signup's sample ID from the upstream HTTP client
-// to the simulators, which add their handler's interval to that sample.
-const SampleHeader = "X-Bench-Sample"
-
-// sample is the calls one signup waited on: the server-side interval of
-// each Meta and Plivo call, and the client-side interval of each DynamoDB
-// and Secrets Manager round trip.
+// sample is the calls made during one invocation: the interval of each
+// Meta, Plivo, DynamoDB, Secrets Manager and EventBridge call.
 type sample struct {
-	id string
 	spans
 }
 
-type sampleKey struct{}
-
-// tracker attributes upstream and AWS calls to the signup that caused
-// them. A caller that runs one signup at a time and cannot tag requests (a
-// function binary) opens an untagged sample, which collects every call
-// that names no sample.
+// tracker times the calls to the upstream simulators, and to DynamoDB
+// through dynamoFront, into the open sample: the emulator runs one
+// invocation at a time, so every call made meanwhile is that
+// invocation's. (Execution environments started by startEnv time their
+// calls at their own fronts instead.)
 type tracker struct {
-	epoch    time.Time // intervals are offsets from it, on the monotonic clock
-	seq      atomic.Uint64
-	mu       sync.Mutex
-	m        map[string]*sample
-	untagged atomic.Pointer[sample]
+	epoch time.Time // intervals are offsets from it, on the monotonic clock
+	open  atomic.Pointer[sample]
 }
 
-func newTracker() *tracker { return &tracker{epoch: time.Now(), m: map[string]*sample{}} }
+func newTracker() *tracker { return &tracker{epoch: time.Now()} }
 
 // now is the tracker's clock.
 func (t *tracker) now() time.Duration { return time.Since(t.epoch) }
 
-// begin returns ctx carrying a new sample; end forgets it.
-func (t *tracker) begin(ctx context.Context) (context.Context, *sample) {
-	s := &sample{id: strconv.FormatUint(t.seq.Add(1), 10)}
-	t.mu.Lock()
-	t.m[s.id] = s
-	t.mu.Unlock()
-	return context.WithValue(ctx, sampleKey{}, s), s
-}
-
-func (t *tracker) end(s *sample) {
-	t.mu.Lock()
-	delete(t.m, s.id)
-	t.mu.Unlock()
-}
-
-// openUntagged starts collecting the calls that name no sample into a new
-// sample, until closeUntagged.
-func (t *tracker) openUntagged() *sample {
+// begin starts collecting calls into a new sample, until end.
+func (t *tracker) begin() *sample {
 	s := &sample{}
-	t.untagged.Store(s)
+	t.open.Store(s)
 	return s
 }
 
-func (t *tracker) closeUntagged() { t.untagged.Store(nil) }
+func (t *tracker) end() { t.open.Store(nil) }
 
-// lookup is the sample named id, or the untagged one if id is empty.
-func (t *tracker) lookup(id string) *sample {
-	if id == "" {
-		return t.untagged.Load()
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[id]
-}
-
-// timed wraps a simulator's handler: the interval spent inside it is an
-// upstream call of the signup named by SampleHeader.
+// timed wraps a simulator's handler: the interval spent inside it is a
+// call of kind in the open sample.
 func (t *tracker) timed(kind callKind, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := t.now()
 		h.ServeHTTP(w, r)
-		if s := t.lookup(r.Header.Get(SampleHeader)); s != nil {
+		if s := t.open.Load(); s != nil {
 			s.add(kind, start, t.now())
 		}
 	})
 }
 
-// tagTransport names the signup of each upstream request in SampleHeader.
-type tagTransport struct{ base http.RoundTripper }
-
-func (t tagTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
-		r = r.Clone(r.Context())
-		r.Header.Set(SampleHeader, s.id)
-	}
-	return t.base.RoundTrip(r)
-}
-
-// upstreamHTTPClient mirrors shared/app/clients' upstream client (a clone of the
-// default transport, 16 idle connections per host, 90 s idle timeout, 10 s
-// timeout) with the sample tag added.
-func upstreamHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: tagTransport{t}, Timeout: 10 * time.Second}
-}
-
-// timedAWS times the AWS SDK's HTTP round trips per signup: DynamoDB
-// (through the proxy) and Secrets Manager, told apart by X-Amz-Target.
-type timedAWS struct {
-	base    aws.HTTPClient
-	tracker *tracker
-}
-
-func (c timedAWS) Do(r *http.Request) (*http.Response, error) {
-	start := c.tracker.now()
-	resp, err := c.base.Do(r)
-	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
-		kind := callDynamo
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.") {
-			kind = callSecrets
-		}
-		s.add(kind, start, c.tracker.now())
-	}
-	return resp, err
-}
-
 // timedFront is a reverse proxy in front of the counting proxy that adds
-// the interval of every DynamoDB request through it to the tracker's
-// untagged sample, as a function binary's SDK sees it (less the loopback
+// the interval of every DynamoDB request through it to the tracker's open
+// sample, as a function binary's SDK sees it (less the loopback
 // hop).
 type timedFront struct {
 	url string
@@ -413,7 +333,7 @@ func (st *stack) dynamoFront() *timedFront {
 	f.url = st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := t.now()
 		rp.ServeHTTP(w, r)
-		if s := t.untagged.Load(); s != nil {
+		if s := t.open.Load(); s != nil {
 			s.add(callDynamo, start, t.now())
 		}
 	}))
