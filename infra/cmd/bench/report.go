@@ -271,7 +271,7 @@ func (r *report) markdown() string {
 			lo = [2]int{min(lo[0], s.upCalls[0]), min(lo[1], s.dynCalls[0])}
 			hi = [2]int{max(hi[0], s.upCalls[1]), max(hi[1], s.dynCalls[1])}
 		}
-		w("\nPer signup, as the tracker attributed them: %d–%d upstream calls, %d–%d DynamoDB round trips.\n\n", lo[0], hi[0], lo[1], hi[1])
+		w("\nPer signup, as its environment's fronts attributed them: %d–%d upstream calls, %d–%d DynamoDB round trips.\n\n", lo[0], hi[0], lo[1], hi[1])
 		add("Secrets Manager calls per warm signup", "0", fmt.Sprintf("%.2f", per(total.sm)), total.sm == 0, "work to do")
 		add("DynamoDB writes per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.writes)), per(total.writes) <= targetWrites, "work to do")
 		add("Meta calls per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.meta)), per(total.meta) <= targetMeta, causeBusinessProof)
