@@ -93,7 +93,7 @@ func (m *callbackMix) warmUp(env int) []url.Values {
 // base64-encoded, V3-signed for the function's CALLBACK_PUBLIC_URL with a
 // fresh nonce, as Plivo signs every delivery (a retry too).
 func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, error) {
-	tmpl, _, err := loadEvent("callback-status-delivered.json")
+	tmpl, err := loadEvent("callback-status-delivered.json")
 	if err != nil {
 		return nil, err
 	}

@@ -220,7 +220,7 @@ func rawEvent(name string) func(context.Context, upstreams) ([]byte, error) {
 // withMethod is an events/ file with another HTTP method.
 func withMethod(name, method string) func(context.Context, upstreams) ([]byte, error) {
 	return func(context.Context, upstreams) ([]byte, error) {
-		req, _, err := loadEvent(name)
+		req, err := loadEvent(name)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +233,7 @@ func withMethod(name, method string) func(context.Context, upstreams) ([]byte, e
 // authorizer, in the shape of events/signup-ok.json.
 func iamEvent(method, path, routeKey string, params map[string]string, body string) func(context.Context, upstreams) ([]byte, error) {
 	return func(context.Context, upstreams) ([]byte, error) {
-		tmpl, _, err := loadEvent("signup-ok.json")
+		tmpl, err := loadEvent("signup-ok.json")
 		if err != nil {
 			return nil, err
 		}

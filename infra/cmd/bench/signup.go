@@ -54,16 +54,16 @@ func (id identity) body(code, session string) string {
 }
 
 // loadEvent reads an events/ file as a payload v2 request.
-func loadEvent(name string) (apigw.Request, []byte, error) {
+func loadEvent(name string) (apigw.Request, error) {
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
 	if err != nil {
-		return apigw.Request{}, nil, err
+		return apigw.Request{}, err
 	}
 	var req apigw.Request
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return apigw.Request{}, nil, fmt.Errorf("events/%s: %w", name, err)
+		return apigw.Request{}, fmt.Errorf("events/%s: %w", name, err)
 	}
-	return req, raw, nil
+	return req, nil
 }
 
 // withBody returns a copy of the signup event with its own body, headers
@@ -94,7 +94,7 @@ func (st *stack) signupRequest(ctx context.Context, u upstreams, id identity, wi
 		}
 		token = iss.Token
 	}
-	tmpl, _, err := loadEvent("signup-ok.json")
+	tmpl, err := loadEvent("signup-ok.json")
 	if err != nil {
 		return nil, err
 	}
