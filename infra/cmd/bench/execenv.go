@@ -41,18 +41,18 @@ var frontTransport = func() *http.Transport {
 // environment's current sample as calls of kind. The sample is taken when
 // the request arrives, so a call that ends as the invocation does still
 // counts for it.
-func (e *execEnv) front(t *tracker, kind callKind, target string) string {
+func (e *execEnv) front(kind callKind, target string) string {
 	u, _ := url.Parse(target)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.Transport = frontTransport
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, start := e.current.Load(), t.now()
+		s, start := e.current.Load(), clock()
 		op := r.Header.Get("X-Amz-Target")
 		rp.ServeHTTP(w, r)
 		if s == nil {
 			return
 		}
-		s.add(kind, start, t.now())
+		s.add(kind, start, clock())
 		if kind == callDynamo {
 			_, name, _ := strings.Cut(op, ".")
 			s.tally(name)
@@ -62,19 +62,23 @@ func (e *execEnv) front(t *tracker, kind callKind, target string) string {
 	return srv.URL
 }
 
+// environ is f's environment against the upstream simulators u, with
+// extra variables, every service reached through a front of e.
+func (e *execEnv) environ(st *stack, f *function, u upstreams, extra []string) []string {
+	fronted := u
+	fronted.metaURL = e.front(callMeta, u.metaURL)
+	fronted.plivoURL = e.front(callPlivo, u.plivoURL)
+	return append(append(st.environ(f, fronted), extra...),
+		"AWS_ENDPOINT_URL_DYNAMODB="+e.front(callDynamo, st.proxy.URL()),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+e.front(callSecrets, st.smURL),
+		"AWS_ENDPOINT_URL_EVENTBRIDGE="+e.front(callEvents, st.busURL))
+}
+
 // startEnv starts one environment of f against the upstream simulators
 // u, with extra variables, and waits until it asks for its first event.
 func (st *stack) startEnv(ctx context.Context, f *function, u upstreams, extra []string) (*execEnv, error) {
 	e := &execEnv{}
-	fronted := u
-	fronted.metaURL = e.front(st.tracker, callMeta, u.metaURL)
-	fronted.plivoURL = e.front(st.tracker, callPlivo, u.plivoURL)
-	env := append(st.environ(f, fronted), extra...)
-	env = append(env,
-		"AWS_ENDPOINT_URL_DYNAMODB="+e.front(st.tracker, callDynamo, st.proxy.URL()),
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+e.front(st.tracker, callSecrets, st.smURL),
-		"AWS_ENDPOINT_URL_EVENTBRIDGE="+e.front(st.tracker, callEvents, st.busURL))
-	d, _, err := startDirect(f.binary, env, time.Duration(f.timeout)*time.Second)
+	d, _, err := startDirect(f.binary, e.environ(st, f, u, extra), time.Duration(f.timeout)*time.Second)
 	if err != nil {
 		e.stop()
 		return nil, err

@@ -470,9 +470,10 @@ type loadResult struct {
 // emulator runs one invocation at a time, as one execution environment
 // does, so the callers queue.
 func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*loadResult, error) {
-	front := st.dynamoFront()
-	env := append(st.environ(f, st.slow), "AWS_ENDPOINT_URL_DYNAMODB="+front.url)
-	rie, err := testenv.StartRIE(ctx, f.binary, env)
+	// The emulator runs the process; e only lends it its timed fronts.
+	e := &execEnv{}
+	defer e.stop()
+	rie, err := testenv.StartRIE(ctx, f.binary, e.environ(st, f, st.slow, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -480,8 +481,7 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 	res := &loadResult{invocations: n, concurrency: concurrency, answers: map[string]int{}}
 	// The emulator takes one invocation at a time; queueing here instead
 	// keeps the wait out of each invocation's time, which then owns every
-	// simulator and DynamoDB call made during it (the binary cannot tag
-	// them with a sample).
+	// call made through the fronts during it.
 	var one sync.Mutex
 	record := false
 	invoke := func() (string, error) {
@@ -493,10 +493,11 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 		defer cancel()
 		one.Lock()
 		defer one.Unlock()
-		s, start := st.tracker.begin(), time.Now()
+		s, start := &sample{}, time.Now()
+		e.current.Store(s)
 		out, err := rie.Invoke(ictx, ev)
 		e2e := time.Since(start)
-		st.tracker.end()
+		e.current.Store(nil)
 		if record {
 			res.e2e = append(res.e2e, e2e)
 			res.waits = append(res.waits, s.waits())

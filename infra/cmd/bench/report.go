@@ -439,7 +439,7 @@ func (r *report) markdown() string {
 				}
 			}
 			w("The same %d invocations, one at a time: the Invoke's wall time through the emulator, less the time during which at least one simulator call was in progress (*overhead*), ", len(l.e2e))
-			w("and less the time during which at least one simulator call or DynamoDB round trip was (*own*; DynamoDB timed at a proxy in front of DynamoDB Local). All waits are unions of the calls' intervals.\n\n")
+			w("and less the time during which at least one simulator call or DynamoDB round trip was (*own*); every call is timed at a proxy in front of its stand-in, as in the end-to-end section. All waits are unions of the calls' intervals.\n\n")
 			w("| e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | ratio p99 | DynamoDB p50 | DynamoDB p99 | own p50 | own p99 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 			w("| %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n\n", ms(percentile(l.e2e, .5)), ms(percentile(l.e2e, .99)), ms(percentile(upstream, .5)),
 				ms(percentile(over, .5)), ms(percentile(over, .99)), percentile(ratio, .99),

@@ -7,13 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
@@ -37,7 +34,7 @@ const (
 )
 
 // upstreams is one Meta simulator and one Plivo simulator served over
-// loopback HTTP, each handler timed (see tracker).
+// loopback HTTP.
 type upstreams struct {
 	meta     *metasim.Server
 	plivo    *plivosim.Server
@@ -61,17 +58,15 @@ type stack struct {
 	busURL    string
 	slow      upstreams
 	fast      upstreams
-	tracker   *tracker
 	servers   []*httptest.Server
 	blackhole net.Listener
-	front     *timedFront
 
 	metaSecretARN, plivoSecretARN, sessionSecretARN string
 	minter                                          *session.Minter
 }
 
 func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (s *stack, err error) {
-	s = &stack{tracker: newTracker()}
+	s = &stack{}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -141,8 +136,8 @@ func (s *stack) upstreams(metaLatency, plivoLatency time.Duration) upstreams {
 		meta:  metasim.New(metasim.Config{AppID: metaAppID, AppSecret: metaAppSecret, Latency: metaLatency, CodeTTL: 10 * time.Minute}),
 		plivo: plivosim.New(plivosim.Config{AuthID: plivoAuthID, AuthToken: plivoAuthToken, Latency: plivoLatency}),
 	}
-	u.metaURL = s.serve(s.tracker.timed(callMeta, u.meta.Handler()))
-	u.plivoURL = s.serve(s.tracker.timed(callPlivo, u.plivo.Handler()))
+	u.metaURL = s.serve(u.meta.Handler())
+	u.plivoURL = s.serve(u.plivo.Handler())
 	return u
 }
 
@@ -278,68 +273,11 @@ type sample struct {
 	spans
 }
 
-// tracker times the calls to the upstream simulators, and to DynamoDB
-// through dynamoFront, into the open sample: the emulator runs one
-// invocation at a time, so every call made meanwhile is that
-// invocation's. (Execution environments started by startEnv time their
-// calls at their own fronts instead.)
-type tracker struct {
-	epoch time.Time // intervals are offsets from it, on the monotonic clock
-	open  atomic.Pointer[sample]
-}
+// epoch starts the clock that call intervals are measured on.
+var epoch = time.Now()
 
-func newTracker() *tracker { return &tracker{epoch: time.Now()} }
-
-// now is the tracker's clock.
-func (t *tracker) now() time.Duration { return time.Since(t.epoch) }
-
-// begin starts collecting calls into a new sample, until end.
-func (t *tracker) begin() *sample {
-	s := &sample{}
-	t.open.Store(s)
-	return s
-}
-
-func (t *tracker) end() { t.open.Store(nil) }
-
-// timed wraps a simulator's handler: the interval spent inside it is a
-// call of kind in the open sample.
-func (t *tracker) timed(kind callKind, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := t.now()
-		h.ServeHTTP(w, r)
-		if s := t.open.Load(); s != nil {
-			s.add(kind, start, t.now())
-		}
-	})
-}
-
-// timedFront is a reverse proxy in front of the counting proxy that adds
-// the interval of every DynamoDB request through it to the tracker's open
-// sample, as a function binary's SDK sees it (less the loopback
-// hop).
-type timedFront struct {
-	url string
-}
-
-func (st *stack) dynamoFront() *timedFront {
-	if st.front != nil {
-		return st.front
-	}
-	target, _ := url.Parse(st.proxy.URL())
-	rp := httputil.NewSingleHostReverseProxy(target)
-	f := &timedFront{}
-	t := st.tracker
-	f.url = st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := t.now()
-		rp.ServeHTTP(w, r)
-		if s := t.open.Load(); s != nil {
-			s.add(callDynamo, start, t.now())
-		}
-	}))
-	st.front = f
-	return f
-}
+// clock is the time since epoch, on the monotonic clock.
+func clock() time.Duration { return time.Since(epoch) }
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
