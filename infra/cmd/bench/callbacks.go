@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
-	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // Classes of callback in the mix.
@@ -96,7 +93,7 @@ func (m *callbackMix) warmUp(env int) []url.Values {
 // base64-encoded, V3-signed for the function's CALLBACK_PUBLIC_URL with a
 // fresh nonce, as Plivo signs every delivery (a retry too).
 func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, error) {
-	tmpl, _, err := loadEvent("callback-status-delivered.json")
+	tmpl, err := loadEvent("callback-status-delivered.json")
 	if err != nil {
 		return nil, err
 	}
@@ -115,13 +112,8 @@ func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, err
 // callbackInvocation is one callback handled by one execution environment.
 type callbackInvocation struct {
 	class  string
-	status int    // HTTP status of the answer
-	answer string // its status field: published, duplicate, unrouted
-	took   time.Duration
-	waits
-	ops     map[string]int // DynamoDB operations
-	events  int            // PutEvents requests
-	secrets int            // GetSecretValue
+	answer string // the answer's status field: published, duplicate, unrouted
+	invocation
 }
 
 // callbackLevel is n callbacks of the mix at one concurrency: that many
@@ -140,92 +132,25 @@ type callbackLevel struct {
 	busChunks   int // their 64 KB chunks, as EventBridge bills them
 }
 
-// execEnv is one execution environment of the callbacks function: its
-// binary under its own Runtime API, and timed fronts for DynamoDB,
-// Secrets Manager and EventBridge, which attribute every call to the
-// invocation in progress (an environment runs one at a time).
-type execEnv struct {
-	d       *directRun
-	current atomic.Pointer[sample]
-}
-
-// envFront is a reverse proxy to target whose requests are timed into the
-// environment's current sample as calls of kind.
-func (st *stack) envFront(e *execEnv, kind callKind, target string) string {
-	u, _ := url.Parse(target)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	t := st.tracker
-	return st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := t.now()
-		op := r.Header.Get("X-Amz-Target")
-		rp.ServeHTTP(w, r)
-		if s := e.current.Load(); s != nil {
-			s.add(kind, start, t.now())
-			if kind == callDynamo {
-				_, name, _ := strings.Cut(op, ".")
-				s.tally(name)
-			}
-		}
-	}))
-}
-
-// startEnv starts one environment of f with extra variables.
-func (st *stack) startEnv(ctx context.Context, f *function, extra []string) (*execEnv, error) {
-	e := &execEnv{}
-	env := append(st.environ(f, st.fast), extra...)
-	env = append(env,
-		"AWS_ENDPOINT_URL_DYNAMODB="+st.envFront(e, callDynamo, st.proxy.URL()),
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+st.envFront(e, callSecrets, st.smURL),
-		"AWS_ENDPOINT_URL_EVENTBRIDGE="+st.envFront(e, callEvents, st.busURL))
-	d, _, err := startDirect(f.binary, env, time.Duration(f.timeout)*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	e.d = d
-	if _, err := d.awaitPoll(ctx); err != nil {
-		d.stop()
-		return nil, err
-	}
-	return e, nil
-}
-
-// invoke runs one callback in e.
+// invokeCallback runs one callback in e.
 func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, params url.Values, rid string) (callbackInvocation, error) {
-	inv := callbackInvocation{class: class}
+	cb := callbackInvocation{class: class}
 	ev, err := st.callbackEvent(params, rid)
 	if err != nil {
-		return inv, err
+		return cb, err
 	}
-	s := &sample{}
-	e.current.Store(s)
-	took, body, err := e.d.invoke(ctx, ev)
-	e.current.Store(nil)
-	if err != nil {
-		return inv, err
-	}
-	if _, err := e.d.awaitPoll(ctx); err != nil {
-		return inv, err
-	}
-	var resp struct {
-		StatusCode int    `json:"statusCode"`
-		Body       string `json:"body"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return inv, fmt.Errorf("answer %.200s: %w", body, err)
+	if cb.invocation, err = e.invoke(ctx, ev); err != nil {
+		return cb, err
 	}
 	var ans struct {
 		Status string `json:"status"`
 	}
-	_ = json.Unmarshal([]byte(resp.Body), &ans)
-	inv.status, inv.answer, inv.took, inv.waits = resp.StatusCode, ans.Status, took, s.waits()
-	s.mu.Lock()
-	inv.ops = s.ops
-	s.mu.Unlock()
-	inv.events, inv.secrets = s.count(callEvents), s.count(callSecrets)
-	if resp.StatusCode != http.StatusOK {
-		return inv, fmt.Errorf("%s answered %d %s", class, resp.StatusCode, resp.Body)
+	_ = json.Unmarshal([]byte(cb.body), &ans)
+	cb.answer = ans.Status
+	if cb.status != http.StatusOK {
+		return cb, fmt.Errorf("%s answered %d %s", class, cb.status, cb.body)
 	}
-	return inv, nil
+	return cb, nil
 }
 
 // callbacksLevel starts concurrency environments of f, warms each with
@@ -233,77 +158,42 @@ func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, p
 // cached), then sends n callbacks of the mix through them.
 func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackMix, name string, extra []string, concurrency, n int) (callbackLevel, error) {
 	lv := callbackLevel{name: name, concurrency: concurrency}
-	envs := make([]*execEnv, 0, concurrency)
-	defer func() {
-		for _, e := range envs {
-			e.d.stop()
-		}
-	}()
-	for range concurrency {
-		e, err := st.startEnv(ctx, f, extra)
-		if err != nil {
-			return lv, err
-		}
-		envs = append(envs, e)
+	envs, err := st.startEnvs(ctx, f, st.fast, extra, concurrency)
+	if err != nil {
+		return lv, err
 	}
+	defer stopEnvs(envs)
 	var rid atomic.Int64
 	nextID := func() string { return fmt.Sprintf("bench-cb-%d", rid.Add(1)) }
-	var wg sync.WaitGroup
-	var warmErr atomic.Pointer[error]
-	for i, e := range envs {
-		wg.Go(func() {
-			for _, w := range mix.warmUp(i) {
-				if _, err := st.invokeCallback(ctx, e, "warm-up", w, nextID()); err != nil {
-					warmErr.Store(&err)
-					return
-				}
+	err = eachEnv(envs, func(i int, e *execEnv) error {
+		for _, w := range mix.warmUp(i) {
+			if _, err := st.invokeCallback(ctx, e, "warm-up", w, nextID()); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	if p := warmErr.Load(); p != nil {
-		return lv, fmt.Errorf("warm-up: %w", *p)
+		}
+		return nil
+	})
+	if err != nil {
+		return lv, fmt.Errorf("warm-up: %w", err)
 	}
 
-	cpu0 := map[*execEnv]procStat{}
-	logs0 := int64(0)
-	for _, e := range envs {
-		cpu0[e] = readProc(e.d.cmd.Process.Pid)
-		logs0 += e.d.stdout.n.Load()
-	}
+	use0 := usage(envs)
 	before, bus0 := st.snapshot(), len(st.bus.Events())
 	var mu sync.Mutex
-	var left atomic.Int64
-	left.Store(int64(n))
-	start := time.Now()
-	for _, e := range envs {
-		wg.Go(func() {
-			for left.Add(-1) >= 0 {
-				class, params := mix.next()
-				inv, err := st.invokeCallback(ctx, e, class, params, nextID())
-				mu.Lock()
-				if err != nil {
-					lv.errors = append(lv.errors, err)
-				} else {
-					lv.results = append(lv.results, inv)
-				}
-				mu.Unlock()
-				if ctx.Err() != nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	lv.wall = time.Since(start)
+	lv.wall = share(ctx, envs, n, func(e *execEnv) {
+		class, params := mix.next()
+		cb, err := st.invokeCallback(ctx, e, class, params, nextID())
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			lv.errors = append(lv.errors, err)
+		} else {
+			lv.results = append(lv.results, cb)
+		}
+	})
 	lv.calls = st.snapshot().since(before)
-	for _, e := range envs {
-		p := readProc(e.d.cmd.Process.Pid)
-		lv.cpu += p.cpu - cpu0[e].cpu
-		lv.peakRSS = max(lv.peakRSS, p.peakRSS)
-		lv.logBytes += e.d.stdout.n.Load()
-	}
-	lv.logBytes -= logs0
+	use := usage(envs)
+	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
 	events := st.bus.Events()
 	for _, ev := range events[bus0:] {
 		lv.busEvents++
@@ -328,30 +218,10 @@ var callbackVariants = []callbackVariant{
 	{"no route cache (ROUTE_CACHE_TTL=0)", []string{"ROUTE_CACHE_TTL=0"}},
 }
 
-// callbackNumbers onboards k WABAs through the instant simulators and
-// returns their business numbers' digits, as Plivo writes them.
-func callbackNumbers(ctx context.Context, p *inProcess, k int) ([]string, error) {
-	var out []string
-	for range k {
-		r, err := p.signup(ctx)
-		if err != nil {
-			return nil, err
-		}
-		// nextIdentity's display number: +1 555-01 and the last five
-		// digits of the phone number ID, which follows the WABA's.
-		phone := "103" + r.waba[3:]
-		out = append(out, onboarding.PhoneDigits("+1 555-01"+phone[len(phone)-5:]))
-	}
-	return out, nil
-}
-
 // runCallbacks measures the callbacks function at each concurrency, then
-// its variants at concurrency 1.
-func (st *stack) runCallbacks(ctx context.Context, f *function, p *inProcess, concurrency []int, n int) ([]callbackLevel, error) {
-	numbers, err := callbackNumbers(ctx, p, 20)
-	if err != nil {
-		return nil, err
-	}
+// its variants at concurrency 1, with callbacks to and from numbers, the
+// business numbers of onboarded WABAs (digits, as Plivo writes them).
+func (st *stack) runCallbacks(ctx context.Context, f *function, numbers []string, concurrency []int, n int) ([]callbackLevel, error) {
 	mix := &callbackMix{numbers: numbers, unknown: []string{"15550190001", "15550190002", "15550190003"}}
 	var out []callbackLevel
 	for _, c := range concurrency {

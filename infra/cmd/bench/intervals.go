@@ -8,7 +8,7 @@ import (
 )
 
 // interval is the time one call was in progress, [start, end], as offsets
-// on the tracker's monotonic clock.
+// on the monotonic clock (see clock).
 type interval struct{ start, end time.Duration }
 
 // unionLength is the length of the union of ivs: the time during which at

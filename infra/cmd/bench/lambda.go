@@ -220,7 +220,7 @@ func rawEvent(name string) func(context.Context, upstreams) ([]byte, error) {
 // withMethod is an events/ file with another HTTP method.
 func withMethod(name, method string) func(context.Context, upstreams) ([]byte, error) {
 	return func(context.Context, upstreams) ([]byte, error) {
-		req, _, err := loadEvent(name)
+		req, err := loadEvent(name)
 		if err != nil {
 			return nil, err
 		}
@@ -229,27 +229,11 @@ func withMethod(name, method string) func(context.Context, upstreams) ([]byte, e
 	}
 }
 
-// signupEvent is events/signup-ok.json for a fresh WABA, with a code
-// issued by u's Meta simulator and a fresh onboarding session.
-func (st *stack) signupEvent(ctx context.Context, u upstreams) ([]byte, error) {
-	id := nextIdentity()
-	code := u.meta.IssueCode(id.grant())
-	iss, err := st.minter.Mint(ctx, id.clientRef, 0)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, _, err := loadEvent("signup-ok.json")
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(withBody(tmpl, id.body(code, iss.Token), "bench-"+id.waba))
-}
-
 // iamEvent is an HTTP API event for a route behind the AWS_IAM
 // authorizer, in the shape of events/signup-ok.json.
 func iamEvent(method, path, routeKey string, params map[string]string, body string) func(context.Context, upstreams) ([]byte, error) {
 	return func(context.Context, upstreams) ([]byte, error) {
-		tmpl, _, err := loadEvent("signup-ok.json")
+		tmpl, err := loadEvent("signup-ok.json")
 		if err != nil {
 			return nil, err
 		}
@@ -486,9 +470,10 @@ type loadResult struct {
 // emulator runs one invocation at a time, as one execution environment
 // does, so the callers queue.
 func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*loadResult, error) {
-	front := st.dynamoFront()
-	env := append(st.environ(f, st.slow), "AWS_ENDPOINT_URL_DYNAMODB="+front.url)
-	rie, err := testenv.StartRIE(ctx, f.binary, env)
+	// The emulator runs the process; e only lends it its timed fronts.
+	e := &execEnv{}
+	defer e.stop()
+	rie, err := testenv.StartRIE(ctx, f.binary, e.environ(st, f, st.slow, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -496,8 +481,7 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 	res := &loadResult{invocations: n, concurrency: concurrency, answers: map[string]int{}}
 	// The emulator takes one invocation at a time; queueing here instead
 	// keeps the wait out of each invocation's time, which then owns every
-	// simulator and DynamoDB call made during it (the binary cannot tag
-	// them with a sample).
+	// call made through the fronts during it.
 	var one sync.Mutex
 	record := false
 	invoke := func() (string, error) {
@@ -509,10 +493,11 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 		defer cancel()
 		one.Lock()
 		defer one.Unlock()
-		s, start := st.tracker.openUntagged(), time.Now()
+		s, start := &sample{}, time.Now()
+		e.current.Store(s)
 		out, err := rie.Invoke(ictx, ev)
 		e2e := time.Since(start)
-		st.tracker.closeUntagged()
+		e.current.Store(nil)
 		if record {
 			res.e2e = append(res.e2e, e2e)
 			res.waits = append(res.waits, s.waits())

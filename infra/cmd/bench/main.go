@@ -10,9 +10,9 @@
 // It prints figures and judges them against the targets; it exits
 // non-zero only when it could not measure. docs/bench.md keeps the latest
 // table and explains the method. Other flags: -skip phases, -quiet-load to
-// wait for an idle machine, -cpuprofile of the end-to-end run, -variant to
-// measure a candidate build beside a function, -load-binary and -load-env
-// to load a profiling build of the signup function.
+// wait for an idle machine, -variant to measure a candidate build beside a
+// function, -load-binary and -load-env to load a profiling build of the
+// signup function.
 package main
 
 import (
@@ -24,13 +24,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 type options struct {
@@ -44,7 +45,6 @@ type options struct {
 	callgrind                 bool
 	readme                    string
 	benchtime                 string
-	cpuProfile                string
 	skip                      map[string]bool
 	quietLoad                 float64
 	quietWait                 time.Duration
@@ -62,7 +62,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.metaLatency, "meta-latency", 50*time.Millisecond, "fixed latency of every Meta Graph API call")
 	fs.DurationVar(&o.plivoLatency, "plivo-latency", 80*time.Millisecond, "fixed latency of every Plivo API call")
 	fs.IntVar(&o.n, "n", 200, "signups measured at each concurrency")
-	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring, to warm the clients, the secrets cache and DynamoDB Local's JIT")
+	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring (at least one per execution environment), to warm the clients, the secrets cache and DynamoDB Local's JIT")
 	conc := fs.String("concurrency", "1,10,50", "concurrency levels of the end-to-end run, comma separated")
 	fs.StringVar(&o.out, "out", ".artifacts/bench.md", "also write the Markdown report here (relative to the repository root); empty: stdout only")
 	fs.BoolVar(&o.callgrind, "callgrind", false, "also count the instructions of each TLS cold start under valgrind's callgrind (slow)")
@@ -72,7 +72,6 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.loadN, "load-n", 200, "signups fired at the signup binary under the emulator for the memory figure")
 	fs.IntVar(&o.loadConcurrency, "load-concurrency", 10, "callers firing those signups")
 	fs.StringVar(&o.benchtime, "benchtime", "1s", "go test -benchtime for the in-memory benchmarks")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the end-to-end run to this file")
 	fs.Float64Var(&o.quietLoad, "quiet-load", 0, "before starting, wait until the 1-minute load average is at most this (0: do not wait)")
 	fs.DurationVar(&o.quietWait, "quiet-wait", 10*time.Minute, "longest wait for -quiet-load")
 	fs.StringVar(&o.loadBinary, "load-binary", "", "run the memory load against this bootstrap instead of functions/signup's (a profiling build, say)")
@@ -224,21 +223,19 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 
+	// Every other phase runs built binaries.
+	if !slices.ContainsFunc(phases, func(p string) bool { return p != "gobench" && !o.skip[p] }) {
+		return rep, nil
+	}
 	names := functionNames()
-	needBinaries := !o.skip["cold"] || !o.skip["init"] || !o.skip["load"] || !o.skip["callbacks"] || !o.skip["tls"]
-	var bins map[string]string
-	var arm map[string]int64
 	if o.skip["cold"] && o.skip["init"] && o.skip["load"] {
-		// Only the callbacks and TLS phases need binaries.
+		// Only the end-to-end, callbacks and TLS phases run.
 		names = []string{"callbacks", "signup"}
 	}
-	if needBinaries {
-		progress("building %d functions and hello (native and linux/arm64)", len(names))
-		var err error
-		bins, arm, err = buildAll(ctx, names, filepath.Join(testenv.RepoRoot(), ".build", "bench"))
-		if err != nil {
-			return rep, err
-		}
+	progress("building %d functions and hello (native and linux/arm64)", len(names))
+	bins, arm, err := buildAll(ctx, names, filepath.Join(testenv.RepoRoot(), ".build", "bench"))
+	if err != nil {
+		return rep, err
 	}
 
 	progress("starting DynamoDB Local and the simulators")
@@ -248,56 +245,64 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	defer st.close()
 
+	signupFunc := st.describe("signup", "")
+	signupFunc.binary = bins["signup"]
 	if !o.skip["e2e"] {
-		err := rep.phase("end to end", func() error { return endToEnd(ctx, o, st, rep) })
-		if err != nil {
-			return rep, err
-		}
-	}
-
-	// A WABA onboarded through the instant simulators, which the status
-	// and demo events of the cold starts read.
-	fast, err := newInProcess(ctx, st, st.fast)
-	if err != nil {
-		return rep, err
-	}
-	one, err := fast.signup(ctx)
-	if err != nil {
-		return rep, err
-	}
-	if !o.skip["callbacks"] {
-		f := st.describe("callbacks", one.waba)
-		f.binary = bins["callbacks"]
-		err := rep.phase("callbacks", func() (err error) {
-			rep.callbacks, err = st.runCallbacks(ctx, f, fast, o.concurrency, o.callbacksN)
+		err := rep.phase("end to end", func() (err error) {
+			rep.levels, err = st.endToEnd(ctx, o, signupFunc)
 			return err
 		})
 		if err != nil {
 			return rep, err
 		}
 	}
-	var fns []*function
-	var hello *function
-	if needBinaries {
-		hello = &function{name: "hello", binary: bins["hello"], size: fileSize(bins["hello"]), arm64: arm["hello"], timeout: 3,
-			event: rawEvent("page-get.json"), created: "nothing"}
-		for _, n := range names {
-			f := st.describe(n, one.waba)
-			f.binary, f.size, f.arm64 = bins[n], fileSize(bins[n]), arm[n]
-			fns = append(fns, f)
-		}
-		for _, v := range o.variants {
-			f := st.describe(v[0], one.waba)
-			f.name = v[0] + " (" + filepath.Base(filepath.Dir(v[1])) + ")"
-			if f.binary, err = filepath.Abs(v[1]); err != nil {
-				return rep, err
-			}
-			f.size, f.variant = fileSize(f.binary), true
-			fns = append(fns, f)
-			rep.notes = append(rep.notes, fmt.Sprintf("%q is %s, a candidate build measured like functions/%s; its linux/arm64 size is not built here", f.name, v[1], v[0]))
-		}
-		rep.functions, rep.hello = fns, hello
+
+	// WABAs onboarded through the instant simulators: the first for the
+	// status and demo events of the cold starts, the others for the
+	// numbers the callbacks come to and from.
+	count := 1
+	if !o.skip["callbacks"] {
+		count += 20
 	}
+	onboarded, err := st.onboard(ctx, signupFunc, count)
+	if err != nil {
+		return rep, err
+	}
+	one := onboarded[0]
+	if !o.skip["callbacks"] {
+		f := st.describe("callbacks", one.waba)
+		f.binary = bins["callbacks"]
+		var numbers []string
+		for _, id := range onboarded[1:] {
+			numbers = append(numbers, onboarding.PhoneDigits(id.displayNumber()))
+		}
+		err := rep.phase("callbacks", func() (err error) {
+			rep.callbacks, err = st.runCallbacks(ctx, f, numbers, o.concurrency, o.callbacksN)
+			return err
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	hello := &function{name: "hello", binary: bins["hello"], size: fileSize(bins["hello"]), arm64: arm["hello"], timeout: 3,
+		event: rawEvent("page-get.json"), created: "nothing"}
+	var fns []*function
+	for _, n := range names {
+		f := st.describe(n, one.waba)
+		f.binary, f.size, f.arm64 = bins[n], fileSize(bins[n]), arm[n]
+		fns = append(fns, f)
+	}
+	for _, v := range o.variants {
+		f := st.describe(v[0], one.waba)
+		f.name = v[0] + " (" + filepath.Base(filepath.Dir(v[1])) + ")"
+		if f.binary, err = filepath.Abs(v[1]); err != nil {
+			return rep, err
+		}
+		f.size, f.variant = fileSize(f.binary), true
+		fns = append(fns, f)
+		rep.notes = append(rep.notes, fmt.Sprintf("%q is %s, a candidate build measured like functions/%s; its linux/arm64 size is not built here", f.name, v[1], v[0]))
+	}
+	rep.functions, rep.hello = fns, hello
 	subjects := append([]*function{hello}, fns...)
 	if !o.skip["cold"] {
 		progress("cold starts: %d fresh emulators per function", o.rounds)
@@ -360,38 +365,6 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 	return rep, nil
-}
-
-// endToEnd warms the in-process handler up, then runs o.n signups at each
-// concurrency level.
-func endToEnd(ctx context.Context, o options, st *stack, rep *report) error {
-	p, err := newInProcess(ctx, st, st.slow)
-	if err != nil {
-		return err
-	}
-	progress("warm-up: %d signups at concurrency %d", o.warmup, min(10, o.warmup))
-	if w := p.run(ctx, min(10, o.warmup), o.warmup); len(w.errors) > 0 {
-		return fmt.Errorf("warm-up: %d of %d signups failed, first: %w", len(w.errors), o.warmup, w.errors[0])
-	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	for _, c := range o.concurrency {
-		progress("end to end: %d signups at concurrency %d", o.n, c)
-		rep.levels = append(rep.levels, p.run(ctx, c, o.n))
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 func cpuModel() string {

@@ -117,17 +117,17 @@ func (r *report) stats(lv level) levelStats {
 	s.upCalls, s.dynCalls, s.meta, s.plivo, s.steps = none, none, none, none, none
 	for _, res := range lv.results {
 		w := res.waits
-		s.e2e = append(s.e2e, res.e2e)
+		s.e2e = append(s.e2e, res.took)
 		s.upstream = append(s.upstream, w.upstream)
 		s.upstreamSum = append(s.upstreamSum, w.upstreamSum)
-		s.overhead = append(s.overhead, res.e2e-w.upstream)
-		s.own = append(s.own, res.e2e-w.all)
+		s.overhead = append(s.overhead, res.took-w.upstream)
+		s.own = append(s.own, res.took-w.all)
 		s.dynamo = append(s.dynamo, w.dynamo)
 		if w.upstream > 0 {
-			s.ratio = append(s.ratio, float64(res.e2e)/float64(w.upstream))
+			s.ratio = append(s.ratio, float64(res.took)/float64(w.upstream))
 		}
 		if w.all > 0 {
-			s.ownRatio = append(s.ownRatio, float64(res.e2e)/float64(w.all))
+			s.ownRatio = append(s.ownRatio, float64(res.took)/float64(w.all))
 		}
 		s.configuredSum = append(s.configuredSum, time.Duration(w.meta)*r.metaLat+time.Duration(w.plivo)*r.plivoLat)
 		s.configuredPath = append(s.configuredPath, criticalPath(w.steps, r.latency))
@@ -177,11 +177,13 @@ func (r *report) markdown() string {
 	r.callbacksMarkdown(w, add)
 
 	if len(r.levels) > 0 {
-		w("## End to end: one signup through the real handler and clients\n\n")
-		w("`signupapp.NewService` with the real Meta, Plivo, DynamoDB and Secrets Manager clients, called through ")
-		w("`apigw.SignupHandler` with events/signup-ok.json (fresh WABA and code each time; onboarding sessions off). ")
-		w("*Upstream wait* is the wall time during which at least one of that signup's Meta or Plivo calls was inside a simulator handler ")
-		w("(the union of the calls' server-side intervals, so calls made concurrently count once); ")
+		w("## End to end: one signup through the built signup binary\n\n")
+		w("functions/signup's binary, as many execution environments as the concurrency, each under the bench's own Lambda Runtime API and running one invocation at a time, ")
+		w("with template.yaml's configuration but onboarding sessions off (SESSIONS=off), invoked with events/signup-ok.json (fresh WABA and code each time). ")
+		w("*e2e* is the invocation as the Runtime API sees it, from handing out the event to the answer. ")
+		w("Each environment reaches Meta, Plivo, DynamoDB and Secrets Manager through its own timed reverse proxies, which give every call's interval to the invocation in progress. ")
+		w("*Upstream wait* is the wall time during which at least one of that signup's Meta or Plivo calls was in progress ")
+		w("(the union of the calls' intervals, so calls made concurrently count once); ")
 		w("*overhead* = end to end − upstream wait; *own* = end to end − the union of the intervals of all its calls, the DynamoDB and Secrets Manager round trips included. ")
 		w("*DynamoDB* is the union of the signup's DynamoDB round trips.\n\n")
 		w("| concurrency | signups | signups/s | e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | own p50 | own p99 | errors |\n")
@@ -196,9 +198,9 @@ func (r *report) markdown() string {
 		}
 		w("\n#### Where a signup's time goes\n\n")
 		w("*e2e / upstream wait* and *e2e / all waits*: end to end divided by the upstream wait, and by the union of all its calls' intervals (DynamoDB and Secrets Manager included); 1.000 would be a service that adds nothing. ")
-		w("*DynamoDB*: the union of its DynamoDB round trips, timed at the SDK's HTTP client (the counting proxy's hop included). ")
-		w("*CPU per signup*: this process (the service, the simulators, the proxy and the load generator together) and DynamoDB Local's JVM, over the level's signups.\n\n")
-		w("| concurrency | e2e / upstream wait p50 | e2e / upstream wait p99 | e2e / all waits p99 | DynamoDB p50 | DynamoDB p99 | CPU per signup: bench process | CPU per signup: DynamoDB Local |\n")
+		w("*DynamoDB*: the union of its DynamoDB round trips, timed at the environment's proxy (the counting proxy's hop included). ")
+		w("*CPU per signup*: the user+system time of the level's signup processes (from /proc) and of DynamoDB Local's JVM, over the level's signups.\n\n")
+		w("| concurrency | e2e / upstream wait p50 | e2e / upstream wait p99 | e2e / all waits p99 | DynamoDB p50 | DynamoDB p99 | CPU per signup: signup binary | CPU per signup: DynamoDB Local |\n")
 		w("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, lv := range r.levels {
 			s := r.stats(lv)
@@ -206,14 +208,14 @@ func (r *report) markdown() string {
 			w("| %d | %.3f | %.3f | %.3f | %s | %s | %s | %s |\n", lv.concurrency,
 				percentile(s.ratio, .5), percentile(s.ratio, .99), percentile(s.ownRatio, .99),
 				ms(percentile(s.dynamo, .5)), ms(percentile(s.dynamo, .99)),
-				ms(lv.benchCPU/time.Duration(n)), ms(lv.dbCPU/time.Duration(n)))
+				ms(lv.cpu/time.Duration(n)), ms(lv.dbCPU/time.Duration(n)))
 		}
 		w("\n")
 		w("#### Upstream wait per signup: configured and measured\n\n")
 		w("*Calls* are the Meta and Plivo calls each signup made (range over the signups). *Configured sum*: those calls one after another at the configured latencies. ")
 		w("*Configured critical path*: the same calls grouped into *steps* by their measured intervals (calls in progress at the same time are one step, ")
 		w("a call that starts after the step's calls have all ended begins the next), each step waiting for its slowest call at the configured latency. ")
-		w("Both are p50 over the signups; the measured upstream wait is the union above, and *sum of call times* adds the calls' server-side times, overlaps counted twice.\n\n")
+		w("Both are p50 over the signups; the measured upstream wait is the union above, and *sum of call times* adds the calls' times, overlaps counted twice.\n\n")
 		w("| concurrency | Meta calls | Plivo calls | configured sum p50 | steps | configured critical path p50 | upstream wait p50 | upstream wait p99 | sum of call times p50 |\n")
 		w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, lv := range r.levels {
@@ -269,7 +271,7 @@ func (r *report) markdown() string {
 			lo = [2]int{min(lo[0], s.upCalls[0]), min(lo[1], s.dynCalls[0])}
 			hi = [2]int{max(hi[0], s.upCalls[1]), max(hi[1], s.dynCalls[1])}
 		}
-		w("\nPer signup, as the tracker attributed them: %d–%d upstream calls, %d–%d DynamoDB round trips.\n\n", lo[0], hi[0], lo[1], hi[1])
+		w("\nPer signup, as its environment's fronts attributed them: %d–%d upstream calls, %d–%d DynamoDB round trips.\n\n", lo[0], hi[0], lo[1], hi[1])
 		add("Secrets Manager calls per warm signup", "0", fmt.Sprintf("%.2f", per(total.sm)), total.sm == 0, "work to do")
 		add("DynamoDB writes per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.writes)), per(total.writes) <= targetWrites, "work to do")
 		add("Meta calls per signup", "≤ 3", fmt.Sprintf("%.2f", per(total.meta)), per(total.meta) <= targetMeta, causeBusinessProof)
@@ -437,7 +439,7 @@ func (r *report) markdown() string {
 				}
 			}
 			w("The same %d invocations, one at a time: the Invoke's wall time through the emulator, less the time during which at least one simulator call was in progress (*overhead*), ", len(l.e2e))
-			w("and less the time during which at least one simulator call or DynamoDB round trip was (*own*; DynamoDB timed at a proxy in front of DynamoDB Local). All waits are unions of the calls' intervals.\n\n")
+			w("and less the time during which at least one simulator call or DynamoDB round trip was (*own*); every call is timed at a proxy in front of its stand-in, as in the end-to-end section. All waits are unions of the calls' intervals.\n\n")
 			w("| e2e p50 | e2e p99 | upstream wait p50 | overhead p50 | overhead p99 | ratio p99 | DynamoDB p50 | DynamoDB p99 | own p50 | own p99 |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 			w("| %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n\n", ms(percentile(l.e2e, .5)), ms(percentile(l.e2e, .99)), ms(percentile(upstream, .5)),
 				ms(percentile(over, .5)), ms(percentile(over, .99)), percentile(ratio, .99),

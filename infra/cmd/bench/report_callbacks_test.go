@@ -38,7 +38,7 @@ func TestCallbackCost(t *testing.T) {
 	const n = 1000
 	lv := callbackLevel{calls: calls{byOp: map[string]int{"PutItem": 50, "Query": 10}, sm: 1}, busChunks: 950, logBytes: n * 1024}
 	for i := range n {
-		lv.results = append(lv.results, callbackInvocation{took: 1500 * time.Microsecond, answer: map[bool]string{true: "published", false: "unrouted"}[i < 950]})
+		lv.results = append(lv.results, callbackInvocation{invocation: invocation{took: 1500 * time.Microsecond}, answer: map[bool]string{true: "published", false: "unrouted"}[i < 950]})
 	}
 	lines, logs := lv.cost()
 	got := map[string]float64{}

@@ -4,27 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
-	"github.com/techprovider/wa-onboarding/shared/app"
-	"github.com/techprovider/wa-onboarding/shared/app/clients"
-	"github.com/techprovider/wa-onboarding/shared/app/signupapp"
-	"github.com/techprovider/wa-onboarding/shared/config"
-	"github.com/techprovider/wa-onboarding/shared/logging"
-	"github.com/techprovider/wa-onboarding/shared/metrics"
 )
 
 // identity is one distinct signup: a WABA no other signup of the run used.
@@ -43,9 +34,13 @@ func nextIdentity() identity {
 	}
 }
 
+// displayNumber is the business number Meta shows for id's phone number
+// ID: +1 555-01 and its last five digits.
+func (id identity) displayNumber() string { return "+1 555-01" + id.phone[len(id.phone)-5:] }
+
 func (id identity) grant() metasim.Grant {
 	return metasim.Grant{WABAID: id.waba, BusinessID: businessID, PhoneNumbers: []metasim.PhoneNumber{{
-		ID: id.phone, DisplayPhoneNumber: "+1 555-01" + id.phone[len(id.phone)-5:], VerifiedName: "Customer " + id.waba,
+		ID: id.phone, DisplayPhoneNumber: id.displayNumber(), VerifiedName: "Customer " + id.waba,
 	}}}
 }
 
@@ -59,16 +54,16 @@ func (id identity) body(code, session string) string {
 }
 
 // loadEvent reads an events/ file as a payload v2 request.
-func loadEvent(name string) (apigw.Request, []byte, error) {
+func loadEvent(name string) (apigw.Request, error) {
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
 	if err != nil {
-		return apigw.Request{}, nil, err
+		return apigw.Request{}, err
 	}
 	var req apigw.Request
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return apigw.Request{}, nil, fmt.Errorf("events/%s: %w", name, err)
+		return apigw.Request{}, fmt.Errorf("events/%s: %w", name, err)
 	}
-	return req, raw, nil
+	return req, nil
 }
 
 // withBody returns a copy of the signup event with its own body, headers
@@ -86,125 +81,134 @@ func withBody(tmpl apigw.Request, body, requestID string) apigw.Request {
 	return req
 }
 
-// inProcess is the signup function's handler built in this process by
-// shared/app from the same configuration the function reads, with the real
-// Meta, Plivo, DynamoDB and Secrets Manager clients.
-type inProcess struct {
-	st      *stack
-	up      upstreams
-	handler apigw.Handler
-	event   apigw.Request
-}
-
-// newInProcess builds the handler against the simulators u.
-func newInProcess(ctx context.Context, st *stack, u upstreams) (*inProcess, error) {
-	for _, kv := range st.awsEnviron() {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
+// signupRequest is events/signup-ok.json for id, with a code issued by
+// u's Meta simulator now (Meta's codes live 30 s) and, withSession, a
+// fresh onboarding session.
+func (st *stack) signupRequest(ctx context.Context, u upstreams, id identity, withSession bool) ([]byte, error) {
+	code := u.meta.IssueCode(id.grant())
+	token := ""
+	if withSession {
+		iss, err := st.minter.Mint(ctx, id.clientRef, 0)
+		if err != nil {
+			return nil, err
+		}
+		token = iss.Token
 	}
-	env := st.signupEnviron(u)
-	env["LOG_LEVEL"] = "INFO"
-	cfg, err := config.LoadSignup(func(k string) string { return env[k] })
+	tmpl, err := loadEvent("signup-ok.json")
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := app.AWS(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg.HTTPClient = timedAWS{base: awshttp.NewBuildableClient(), tracker: st.tracker}
-	// The production logger and metrics writers, aimed at io.Discard: their
-	// formatting is part of a signup's cost, the bytes are not.
-	log := logging.New(io.Discard, cfg.LogLevel)
-	svc, _ := signupapp.NewService(cfg, clients.Deps{
-		AWS:     awsCfg,
-		Logger:  log,
-		Metrics: &metrics.EMF{W: io.Discard, Namespace: cfg.MetricsNamespace, Function: "signup"},
-		HTTP:    upstreamHTTPClient(),
-	})
-	event, _, err := loadEvent("signup-ok.json")
-	if err != nil {
-		return nil, err
-	}
-	return &inProcess{st: st, up: u, handler: apigw.SignupHandler(svc, nil, log), event: event}, nil
+	return json.Marshal(withBody(tmpl, id.body(code, token), "bench-"+id.waba))
 }
 
-// result is one signup's timings.
-type result struct {
-	waba string
-	e2e  time.Duration
-	waits
+// signupEvent is a fresh signup as template.yaml's function takes it,
+// with an onboarding session.
+func (st *stack) signupEvent(ctx context.Context, u upstreams) ([]byte, error) {
+	return st.signupRequest(ctx, u, nextIdentity(), true)
 }
 
-func (p *inProcess) signup(ctx context.Context) (result, error) {
+// signup onboards a fresh identity through e, whose upstreams are u.
+func (st *stack) signup(ctx context.Context, e *execEnv, u upstreams, withSession bool) (identity, invocation, error) {
 	id := nextIdentity()
-	code := p.up.meta.IssueCode(id.grant())
-	req := withBody(p.event, id.body(code, ""), "bench-"+id.waba)
-	ctx, s := p.st.tracker.begin(ctx)
-	start := time.Now()
-	resp, err := p.handler(ctx, req)
-	e2e := time.Since(start)
-	p.st.tracker.end(s)
+	ev, err := st.signupRequest(ctx, u, id, withSession)
 	if err != nil {
-		return result{}, err
+		return id, invocation{}, err
 	}
-	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"status":"onboarded"`) {
-		return result{}, fmt.Errorf("signup %s answered %d %s", id.waba, resp.StatusCode, resp.Body)
+	inv, err := e.invoke(ctx, ev)
+	if err != nil {
+		return id, inv, err
 	}
-	return result{waba: id.waba, e2e: e2e, waits: s.waits()}, nil
+	if inv.status != http.StatusOK || !strings.Contains(inv.body, `"status":"onboarded"`) {
+		return id, inv, fmt.Errorf("signup %s answered %d %s", id.waba, inv.status, inv.body)
+	}
+	return id, inv, nil
 }
 
-// level is the outcome of n signups at one concurrency.
+// onboard signs k customers up through one environment of the signup
+// binary f against the instant simulators, for the phases that need
+// onboarded WABAs.
+func (st *stack) onboard(ctx context.Context, f *function, k int) ([]identity, error) {
+	e, err := st.startEnv(ctx, f, st.fast, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer e.stop()
+	ids := make([]identity, 0, k)
+	for range k {
+		id, _, err := st.signup(ctx, e, st.fast, true)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// level is n signups at one concurrency: that many execution environments
+// of the signup binary, each one invocation at a time.
 type level struct {
 	concurrency int
-	results     []result
+	results     []invocation
 	errors      []error
 	wall        time.Duration
-	benchCPU    time.Duration // this process: service, simulators, proxy
+	cpu         time.Duration // the environments' processes
 	dbCPU       time.Duration // DynamoDB Local's JVM
 	calls       calls
 }
 
-func (p *inProcess) run(ctx context.Context, concurrency, n int) level {
-	lv := level{concurrency: concurrency}
-	var mu sync.Mutex
-	var next atomic.Int64
-	before := p.st.snapshot()
-	cpu0, db0 := selfCPU(), readProc(p.st.dbPID).cpu
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range concurrency {
-		// The label marks the service's side in a -cpuprofile (pprof
-		// -tagfocus=side=service): the goroutines the HTTP clients start
-		// for their connections inherit it; the simulators' and the
-		// proxy's server goroutines do not.
-		wg.Go(func() {
-			pprof.Do(ctx, pprof.Labels("side", "service"), func(ctx context.Context) {
-				for next.Add(1) <= int64(n) {
-					r, err := p.signup(ctx)
-					mu.Lock()
-					if err != nil {
-						lv.errors = append(lv.errors, err)
-					} else {
-						lv.results = append(lv.results, r)
-					}
-					mu.Unlock()
-				}
-			})
-		})
+// endToEnd starts one environment of the signup binary f per caller of
+// the highest concurrency, against the simulators with the configured
+// latencies and with onboarding sessions off, warms each up (secrets
+// cached, connections open; o.warmup signups in all, for DynamoDB
+// Local's JIT too), then runs o.n signups at each concurrency c through c
+// of them.
+func (st *stack) endToEnd(ctx context.Context, o options, f *function) ([]level, error) {
+	count := slices.Max(o.concurrency)
+	envs, err := st.startEnvs(ctx, f, st.slow, []string{"SESSIONS=off"}, count)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	lv.wall = time.Since(start)
-	lv.benchCPU = selfCPU() - cpu0
-	lv.dbCPU = readProc(p.st.dbPID).cpu - db0
-	lv.calls = p.st.snapshot().since(before)
-	return lv
+	defer stopEnvs(envs)
+	each := max(1, (o.warmup+count-1)/count)
+	progress("warm-up: %d signups in each of %d execution environments", each, count)
+	err = eachEnv(envs, func(_ int, e *execEnv) error {
+		for range each {
+			if _, _, err := st.signup(ctx, e, st.slow, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	var out []level
+	for _, c := range o.concurrency {
+		progress("end to end: %d signups from %d execution environments", o.n, c)
+		out = append(out, st.signupLevel(ctx, envs[:c], o.n))
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+	}
+	return out, nil
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+func (st *stack) signupLevel(ctx context.Context, envs []*execEnv, n int) level {
+	lv := level{concurrency: len(envs)}
+	var mu sync.Mutex
+	before, use0, db0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu
+	lv.wall = share(ctx, envs, n, func(e *execEnv) {
+		_, inv, err := st.signup(ctx, e, st.slow, false)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			lv.errors = append(lv.errors, err)
+		} else {
+			lv.results = append(lv.results, inv)
+		}
+	})
+	lv.cpu = usage(envs).cpu - use0.cpu
+	lv.dbCPU = readProc(st.dbPID).cpu - db0
+	lv.calls = st.snapshot().since(before)
+	return lv
 }

@@ -7,17 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/faultproxy"
@@ -40,7 +34,7 @@ const (
 )
 
 // upstreams is one Meta simulator and one Plivo simulator served over
-// loopback HTTP, each handler timed (see tracker).
+// loopback HTTP.
 type upstreams struct {
 	meta     *metasim.Server
 	plivo    *plivosim.Server
@@ -64,17 +58,15 @@ type stack struct {
 	busURL    string
 	slow      upstreams
 	fast      upstreams
-	tracker   *tracker
 	servers   []*httptest.Server
 	blackhole net.Listener
-	front     *timedFront
 
 	metaSecretARN, plivoSecretARN, sessionSecretARN string
 	minter                                          *session.Minter
 }
 
 func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (s *stack, err error) {
-	s = &stack{tracker: newTracker()}
+	s = &stack{}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -144,8 +136,8 @@ func (s *stack) upstreams(metaLatency, plivoLatency time.Duration) upstreams {
 		meta:  metasim.New(metasim.Config{AppID: metaAppID, AppSecret: metaAppSecret, Latency: metaLatency, CodeTTL: 10 * time.Minute}),
 		plivo: plivosim.New(plivosim.Config{AuthID: plivoAuthID, AuthToken: plivoAuthToken, Latency: plivoLatency}),
 	}
-	u.metaURL = s.serve(s.tracker.timed(callMeta, u.meta.Handler()))
-	u.plivoURL = s.serve(s.tracker.timed(callPlivo, u.plivo.Handler()))
+	u.metaURL = s.serve(u.meta.Handler())
+	u.plivoURL = s.serve(u.plivo.Handler())
 	return u
 }
 
@@ -275,151 +267,17 @@ func (c counters) since(old counters) calls {
 	return d
 }
 
-// SampleHeader carries a signup's sample ID from the upstream HTTP client
-// to the simulators, which add their handler's interval to that sample.
-const SampleHeader = "X-Bench-Sample"
-
-// sample is the calls one signup waited on: the server-side interval of
-// each Meta and Plivo call, and the client-side interval of each DynamoDB
-// and Secrets Manager round trip.
+// sample is the calls made during one invocation: the interval of each
+// Meta, Plivo, DynamoDB, Secrets Manager and EventBridge call.
 type sample struct {
-	id string
 	spans
 }
 
-type sampleKey struct{}
+// epoch starts the clock that call intervals are measured on.
+var epoch = time.Now()
 
-// tracker attributes upstream and AWS calls to the signup that caused
-// them. A caller that runs one signup at a time and cannot tag requests (a
-// function binary) opens an untagged sample, which collects every call
-// that names no sample.
-type tracker struct {
-	epoch    time.Time // intervals are offsets from it, on the monotonic clock
-	seq      atomic.Uint64
-	mu       sync.Mutex
-	m        map[string]*sample
-	untagged atomic.Pointer[sample]
-}
-
-func newTracker() *tracker { return &tracker{epoch: time.Now(), m: map[string]*sample{}} }
-
-// now is the tracker's clock.
-func (t *tracker) now() time.Duration { return time.Since(t.epoch) }
-
-// begin returns ctx carrying a new sample; end forgets it.
-func (t *tracker) begin(ctx context.Context) (context.Context, *sample) {
-	s := &sample{id: strconv.FormatUint(t.seq.Add(1), 10)}
-	t.mu.Lock()
-	t.m[s.id] = s
-	t.mu.Unlock()
-	return context.WithValue(ctx, sampleKey{}, s), s
-}
-
-func (t *tracker) end(s *sample) {
-	t.mu.Lock()
-	delete(t.m, s.id)
-	t.mu.Unlock()
-}
-
-// openUntagged starts collecting the calls that name no sample into a new
-// sample, until closeUntagged.
-func (t *tracker) openUntagged() *sample {
-	s := &sample{}
-	t.untagged.Store(s)
-	return s
-}
-
-func (t *tracker) closeUntagged() { t.untagged.Store(nil) }
-
-// lookup is the sample named id, or the untagged one if id is empty.
-func (t *tracker) lookup(id string) *sample {
-	if id == "" {
-		return t.untagged.Load()
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[id]
-}
-
-// timed wraps a simulator's handler: the interval spent inside it is an
-// upstream call of the signup named by SampleHeader.
-func (t *tracker) timed(kind callKind, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := t.now()
-		h.ServeHTTP(w, r)
-		if s := t.lookup(r.Header.Get(SampleHeader)); s != nil {
-			s.add(kind, start, t.now())
-		}
-	})
-}
-
-// tagTransport names the signup of each upstream request in SampleHeader.
-type tagTransport struct{ base http.RoundTripper }
-
-func (t tagTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
-		r = r.Clone(r.Context())
-		r.Header.Set(SampleHeader, s.id)
-	}
-	return t.base.RoundTrip(r)
-}
-
-// upstreamHTTPClient mirrors shared/app/clients' upstream client (a clone of the
-// default transport, 16 idle connections per host, 90 s idle timeout, 10 s
-// timeout) with the sample tag added.
-func upstreamHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: tagTransport{t}, Timeout: 10 * time.Second}
-}
-
-// timedAWS times the AWS SDK's HTTP round trips per signup: DynamoDB
-// (through the proxy) and Secrets Manager, told apart by X-Amz-Target.
-type timedAWS struct {
-	base    aws.HTTPClient
-	tracker *tracker
-}
-
-func (c timedAWS) Do(r *http.Request) (*http.Response, error) {
-	start := c.tracker.now()
-	resp, err := c.base.Do(r)
-	if s, ok := r.Context().Value(sampleKey{}).(*sample); ok {
-		kind := callDynamo
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.") {
-			kind = callSecrets
-		}
-		s.add(kind, start, c.tracker.now())
-	}
-	return resp, err
-}
-
-// timedFront is a reverse proxy in front of the counting proxy that adds
-// the interval of every DynamoDB request through it to the tracker's
-// untagged sample, as a function binary's SDK sees it (less the loopback
-// hop).
-type timedFront struct {
-	url string
-}
-
-func (st *stack) dynamoFront() *timedFront {
-	if st.front != nil {
-		return st.front
-	}
-	target, _ := url.Parse(st.proxy.URL())
-	rp := httputil.NewSingleHostReverseProxy(target)
-	f := &timedFront{}
-	t := st.tracker
-	f.url = st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := t.now()
-		rp.ServeHTTP(w, r)
-		if s := t.untagged.Load(); s != nil {
-			s.add(callDynamo, start, t.now())
-		}
-	}))
-	st.front = f
-	return f
-}
+// clock is the time since epoch, on the monotonic clock.
+func clock() time.Duration { return time.Since(epoch) }
 
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)

@@ -60,9 +60,9 @@ func (st *stack) serveTLS(t *tlsStand, host string, h http.Handler) *httptest.Se
 // counting one.
 func (st *stack) startTLS(dir string) (*tlsStand, error) {
 	t := &tlsStand{up: st.fast, conns: map[string]*atomic.Int64{}}
-	meta := st.serveTLS(t, "Meta", st.tracker.timed(callMeta, st.fast.meta.Handler()))
+	meta := st.serveTLS(t, "Meta", st.fast.meta.Handler())
 	t.up.metaURL = meta.URL
-	t.up.plivoURL = st.serveTLS(t, "Plivo", st.tracker.timed(callPlivo, st.fast.plivo.Handler())).URL
+	t.up.plivoURL = st.serveTLS(t, "Plivo", st.fast.plivo.Handler()).URL
 	target, _ := url.Parse(st.proxy.URL())
 	dynamo := st.serveTLS(t, "DynamoDB", httputil.NewSingleHostReverseProxy(target)).URL
 	sm := st.serveTLS(t, "SM", st.sm).URL
