@@ -1,10 +1,9 @@
 // Package app holds what every function's wiring shares: the logger, the
 // metrics writer and the AWS configuration read from Lambda's environment
 // (shared/app/clients has the clients only some of them need). Each
-// function's wiring is in its functions/<name>/main.go; signup, sessions
-// and doctor still have a wiring package beside this one, which tools
-// build in process. A binary links and initialises only what its function
-// uses.
+// function's wiring is in its functions/<name>/main.go, and every tool
+// runs that built binary, so a binary links and initialises only what its
+// function uses.
 package app
 
 import (

@@ -76,6 +76,9 @@ func TestLoadSignupFunctionFailsClosed(t *testing.T) {
 		{name: "SESSIONS=off wins over a secret", env: with(on, config.EnvSessions, "off", config.EnvStage, "staging"), off: true},
 		{name: "SESSIONS=off in prod", env: with(on, config.EnvSessions, "off", config.EnvStage, "prod"), wantErr: "SESSIONS=off is refused with STAGE=prod"},
 		{name: "SESSIONS misspelt", env: with(on, config.EnvSessions, "false"), wantErr: "SESSIONS must be on or off"},
+		// Spent tokens are recorded in the dedup table: without it a link
+		// could be used twice, so the function refuses to start.
+		{name: "sessions without a dedup table", env: with(signupBase, config.EnvSessionSecretID, "keys"), wantErr: config.EnvDedupTableName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
