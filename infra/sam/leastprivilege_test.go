@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -108,12 +107,7 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 			}
 		}
 	}
-	ids := make([]string, 0, len(tpl.CFN.Resources))
-	for id := range tpl.CFN.Resources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range tpl.Resources() {
 		if !iamTypes[tpl.ResourceType(id)] {
 			continue
 		}
