@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"os"
 	"regexp"
@@ -234,29 +235,24 @@ func Parse(data []byte, opts ...Option) (*Template, error) {
 			t.params[name] = v
 		}
 	}
-	// Conditions are read with their intrinsics in long form and evaluated
-	// before anything else, since Fn::If needs their values.
-	conditions, err := (&reader{}).value(mapValue(root, "Conditions"))
-	if err != nil {
-		return nil, err
+	r := &reader{specs: t.specs, params: t.params, resources: map[string]bool{},
+		definitions: map[string]*yaml.Node{}, conditions: map[string]bool{}, visiting: map[string]bool{}}
+	for id := range entries(mapValue(root, "Resources")) {
+		r.resources[id] = true
 	}
-	defs, _ := conditions.(map[string]any)
-	if t.conditions, err = evaluateConditions(defs, t.params); err != nil {
-		return nil, err
-	}
-	r := &reader{resolve: true, specs: t.specs, params: t.params, conditions: t.conditions, resources: map[string]bool{}}
-	if res := mapValue(root, "Resources"); res != nil && res.Kind == yaml.MappingNode {
-		for i := 0; i < len(res.Content); i += 2 {
-			r.resources[res.Content[i].Value] = true
+	maps.Insert(r.definitions, entries(mapValue(root, "Conditions")))
+	for name := range r.definitions {
+		if _, err := r.condition(name, 0); err != nil {
+			return nil, fmt.Errorf("sam: Conditions: %w", err)
 		}
 	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		section := root.Content[i].Value
+	t.conditions = r.conditions
+	for section, n := range entries(root) {
 		if section == "Conditions" {
-			t.raw[section] = conditions
 			continue
 		}
-		if t.raw[section], err = r.value(root.Content[i+1]); err != nil {
+		var err error
+		if t.raw[section], err = r.value(n); err != nil {
 			return nil, fmt.Errorf("sam: %s: %w", section, err)
 		}
 	}
@@ -284,15 +280,15 @@ func Parse(data []byte, opts ...Option) (*Template, error) {
 	return t, nil
 }
 
-// reader turns YAML nodes into the values encoding/json would give, with
-// short-form intrinsics in their long form; with resolve set it also
-// evaluates them (see the package doc).
+// reader turns YAML nodes into the values encoding/json would give,
+// intrinsics evaluated (see the package doc).
 type reader struct {
-	resolve    bool
-	specs      map[string]ParameterSpec
-	params     map[string]string
-	conditions map[string]bool
-	resources  map[string]bool
+	specs       map[string]ParameterSpec
+	params      map[string]string
+	resources   map[string]bool
+	definitions map[string]*yaml.Node // the Conditions section
+	conditions  map[string]bool       // those evaluated so far
+	visiting    map[string]bool
 }
 
 // noValue is what Ref AWS::NoValue resolves to: the mapping or list
@@ -331,8 +327,9 @@ func (r *reader) value(n *yaml.Node) (any, error) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		if len(n.Content) == 2 {
-			if k := n.Content[0].Value; k == "Ref" || strings.HasPrefix(k, "Fn::") {
-				arg, err := r.arg(n.Content[1])
+			k, v := n.Content[0].Value, n.Content[1]
+			if k == "Ref" || strings.HasPrefix(k, "Fn::") || k == "Condition" && v.Kind == yaml.ScalarNode {
+				arg, err := r.arg(v)
 				if err != nil {
 					return nil, err
 				}
@@ -340,13 +337,13 @@ func (r *reader) value(n *yaml.Node) (any, error) {
 			}
 		}
 		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := r.value(n.Content[i+1])
+		for k, c := range entries(n) {
+			v, err := r.value(c)
 			if err != nil {
 				return nil, err
 			}
 			if v != noValue {
-				m[n.Content[i].Value] = v
+				m[k] = v
 			}
 		}
 		return m, nil
@@ -367,6 +364,21 @@ func (r *reader) value(n *yaml.Node) (any, error) {
 		return nil, nil
 	}
 	return n.Value, nil
+}
+
+// entries yields the keys and values of a mapping node, and nothing for
+// any other node.
+func entries(m *yaml.Node) iter.Seq2[string, *yaml.Node] {
+	return func(yield func(string, *yaml.Node) bool) {
+		if m == nil || m.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if !yield(m.Content[i].Value, m.Content[i+1]) {
+				return
+			}
+		}
+	}
 }
 
 // arg reads an intrinsic's argument: a list keeps its AWS::NoValue
@@ -392,9 +404,6 @@ func (r *reader) items(n *yaml.Node) ([]any, error) {
 
 // call evaluates the intrinsic fn on its (already read) argument.
 func (r *reader) call(fn string, arg any, line int) (any, error) {
-	if !r.resolve {
-		return map[string]any{fn: arg}, nil
-	}
 	args, _ := arg.([]any)
 	switch fn {
 	case "Ref":
@@ -417,19 +426,42 @@ func (r *reader) call(fn string, arg any, line int) (any, error) {
 		return "${" + path + "}", nil
 	case "Fn::Sub":
 		return r.sub(arg, line)
+	case "Condition":
+		name, _ := arg.(string)
+		return r.condition(name, line)
 	case "Fn::If":
-		var name string
-		if len(args) == 3 {
-			name, _ = args[0].(string)
+		if len(args) != 3 {
+			return nil, fmt.Errorf("line %d: Fn::If takes a condition, a value if true and one if false", line)
 		}
-		holds, known := r.conditions[name]
-		if !known {
-			return nil, fmt.Errorf("line %d: Fn::If %v: want [a condition of the template, value if true, value if false]", line, arg)
+		name, _ := args[0].(string)
+		holds, err := r.condition(name, line)
+		if err != nil || !holds {
+			return args[2], err
 		}
-		if holds {
-			return args[1], nil
+		return args[1], nil
+	case "Fn::Equals":
+		if len(args) != 2 {
+			return nil, fmt.Errorf("line %d: Fn::Equals takes two values", line)
 		}
-		return args[2], nil
+		return fmt.Sprint(args[0]) == fmt.Sprint(args[1]), nil
+	case "Fn::Not", "Fn::And", "Fn::Or":
+		conds := make([]bool, len(args))
+		for i, a := range args {
+			b, ok := a.(bool)
+			if !ok {
+				return nil, fmt.Errorf("line %d: %s takes conditions, not %v", line, fn, a)
+			}
+			conds[i] = b
+		}
+		switch {
+		case fn == "Fn::Not" && len(conds) == 1:
+			return !conds[0], nil
+		case fn == "Fn::Not":
+			return nil, fmt.Errorf("line %d: Fn::Not takes one condition", line)
+		case fn == "Fn::And":
+			return !slices.Contains(conds, false), nil
+		}
+		return slices.Contains(conds, true), nil
 	case "Fn::Join":
 		if len(args) == 2 {
 			sep, ok := args[0].(string)
@@ -446,6 +478,31 @@ func (r *reader) call(fn string, arg any, line int) (any, error) {
 		}
 	}
 	return map[string]any{fn: arg}, nil
+}
+
+// condition evaluates a condition of the template, once.
+func (r *reader) condition(name string, line int) (bool, error) {
+	if v, ok := r.conditions[name]; ok {
+		return v, nil
+	}
+	def, ok := r.definitions[name]
+	switch {
+	case !ok:
+		return false, fmt.Errorf("line %d: no condition %s", line, name)
+	case r.visiting[name]:
+		return false, fmt.Errorf("line %d: condition %s refers to itself", def.Line, name)
+	}
+	r.visiting[name] = true
+	v, err := r.value(def)
+	if err != nil {
+		return false, fmt.Errorf("condition %s: %w", name, err)
+	}
+	holds, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("line %d: condition %s is not a condition function", def.Line, name)
+	}
+	r.conditions[name] = holds
+	return holds, nil
 }
 
 func (r *reader) ref(name string, line int) (any, error) {
@@ -521,106 +578,6 @@ func (r *reader) sub(arg any, line int) (any, error) {
 		return m
 	})
 	return out, err
-}
-
-// evaluateConditions evaluates the template's Conditions section with the
-// parameters' values: Fn::Equals, Fn::Not, Fn::And, Fn::Or and Condition,
-// the functions CloudFormation allows there.
-func evaluateConditions(defs map[string]any, params map[string]string) (map[string]bool, error) {
-	out := make(map[string]bool, len(defs))
-	visiting := map[string]bool{}
-	var byName func(name string) (bool, error)
-	var eval func(v any) (bool, error)
-	byName = func(name string) (bool, error) {
-		if v, ok := out[name]; ok {
-			return v, nil
-		}
-		def, ok := defs[name]
-		if !ok {
-			return false, fmt.Errorf("sam: no condition %s", name)
-		}
-		if visiting[name] {
-			return false, fmt.Errorf("sam: condition %s refers to itself", name)
-		}
-		visiting[name] = true
-		v, err := eval(def)
-		if err != nil {
-			return false, fmt.Errorf("sam: condition %s: %w", name, err)
-		}
-		out[name] = v
-		return v, nil
-	}
-	value := func(v any) (string, error) {
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), nil
-		case bool:
-			return strconv.FormatBool(x), nil
-		case map[string]any:
-			if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
-				if p, ok := params[ref]; ok {
-					return p, nil
-				}
-				return "", fmt.Errorf("Ref %s is not a parameter", ref)
-			}
-		}
-		return "", fmt.Errorf("unsupported value %v in Fn::Equals", v)
-	}
-	eval = func(v any) (bool, error) {
-		m, ok := v.(map[string]any)
-		if !ok || len(m) != 1 {
-			if b, ok := v.(bool); ok {
-				return b, nil
-			}
-			return false, fmt.Errorf("unsupported condition %v", v)
-		}
-		for fn, arg := range m {
-			args, _ := arg.([]any)
-			switch fn {
-			case "Condition":
-				name, _ := arg.(string)
-				return byName(name)
-			case "Fn::Equals":
-				if len(args) != 2 {
-					return false, fmt.Errorf("Fn::Equals takes two values")
-				}
-				a, err := value(args[0])
-				if err != nil {
-					return false, err
-				}
-				b, err := value(args[1])
-				return a == b, err
-			case "Fn::Not":
-				if len(args) != 1 {
-					return false, fmt.Errorf("Fn::Not takes one condition")
-				}
-				c, err := eval(args[0])
-				return !c, err
-			case "Fn::And", "Fn::Or":
-				all := fn == "Fn::And"
-				for _, a := range args {
-					c, err := eval(a)
-					if err != nil {
-						return false, err
-					}
-					if c != all {
-						return c, nil
-					}
-				}
-				return all, nil
-			}
-			return false, fmt.Errorf("unsupported function %s in a condition", fn)
-		}
-		return false, nil
-	}
-	for name := range defs {
-		if _, err := byName(name); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // merge lays own over global the way SAM applies Globals: mappings merge
