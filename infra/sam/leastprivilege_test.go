@@ -11,24 +11,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
 )
-
-// parseMu serialises template parsing in parallel tests: goformation
-// registers its YAML tags in a package-level map on every parse, which is
-// not safe for concurrent use (the race detector sees it).
-var parseMu sync.Mutex
-
-// loadLocked is load for parallel tests.
-func loadLocked(t *testing.T) *sam.Template {
-	t.Helper()
-	parseMu.Lock()
-	defer parseMu.Unlock()
-	return load(t)
-}
 
 // allowedActions lists, per function, every IAM action it may be granted:
 // the SDK calls its code makes. A function missing here may be granted
@@ -195,7 +181,7 @@ func asStrings(v any) []string {
 
 func TestLeastPrivilege(t *testing.T) {
 	t.Parallel()
-	tpl := loadLocked(t)
+	tpl := load(t)
 	for _, p := range leastPrivilegeProblems(tpl, allowedActions, readOnly) {
 		t.Error(p)
 	}
@@ -280,9 +266,7 @@ Resources:
 
 func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
 	t.Parallel()
-	parseMu.Lock()
 	tpl, err := sam.Parse([]byte(overGrant))
-	parseMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
