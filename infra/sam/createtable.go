@@ -105,7 +105,7 @@ var ignoredIndex = map[string]bool{
 }
 
 type tableProps struct {
-	TableName               string      `yaml:"-"`
+	TableName               string      `yaml:"-" json:"-"`
 	AttributeDefinitions    []attrDef   `yaml:"AttributeDefinitions"`
 	KeySchema               []keyElem   `yaml:"KeySchema"`
 	BillingMode             string      `yaml:"BillingMode"`

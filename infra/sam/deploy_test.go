@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -100,8 +101,9 @@ func TestEveryParameterInSamconfig(t *testing.T) {
 			t.Errorf("samconfig.toml: [%s] has no parameter_overrides", section)
 			continue
 		}
-		for _, name := range sortedNames(tpl.CFN.Parameters) {
-			p := tpl.CFN.Parameters[name]
+		specs := tpl.ParameterSpecs()
+		for _, name := range sortedNames(specs) {
+			p := specs[name]
 			o, ok := listed[name]
 			switch {
 			case !ok:
@@ -115,7 +117,7 @@ func TestEveryParameterInSamconfig(t *testing.T) {
 			}
 		}
 		for name, o := range listed {
-			if _, ok := tpl.CFN.Parameters[name]; !ok {
+			if _, ok := specs[name]; !ok {
 				t.Errorf("samconfig.toml:%d: [%s] lists %s, which template.yaml does not declare", o.line, section, name)
 			}
 		}
@@ -131,22 +133,20 @@ func TestEveryParameterInSamconfig(t *testing.T) {
 }
 
 // disallowed says why value breaks a parameter's constraints, or "".
-func disallowed(value string, pattern *string, allowed []any) string {
+func disallowed(value string, pattern string, allowed []string) string {
 	value = strings.Trim(value, `"`)
-	if pattern != nil {
-		re, err := regexp.Compile("^(?:" + *pattern + ")$")
+	if pattern != "" {
+		re, err := regexp.Compile("^(?:" + pattern + ")$")
 		if err != nil {
-			return fmt.Sprintf("cannot be checked: AllowedPattern %q: %v", *pattern, err)
+			return fmt.Sprintf("cannot be checked: AllowedPattern %q: %v", pattern, err)
 		}
 		if !re.MatchString(value) {
-			return "does not match the template's AllowedPattern " + *pattern
+			return "does not match the template's AllowedPattern " + pattern
 		}
 	}
 	if len(allowed) > 0 {
-		for _, a := range allowed {
-			if fmt.Sprint(a) == value {
-				return ""
-			}
+		if slices.Contains(allowed, value) {
+			return ""
 		}
 		return fmt.Sprintf("is not one of the template's AllowedValues %v", allowed)
 	}
@@ -174,13 +174,14 @@ func TestEveryParameterInTheChecklist(t *testing.T) {
 			rows[m[1]] = i + 1
 		}
 	}
-	for _, name := range sortedNames(tpl.CFN.Parameters) {
+	specs := tpl.ParameterSpecs()
+	for _, name := range sortedNames(specs) {
 		if _, ok := rows[name]; !ok {
 			t.Errorf("%s has no row for the parameter %s: add | `%s` | where its value comes from | to its parameter table", deployGuide, name, name)
 		}
 	}
 	for name, line := range rows {
-		if _, ok := tpl.CFN.Parameters[name]; !ok {
+		if _, ok := specs[name]; !ok {
 			t.Errorf("%s:%d: a row for %s, which template.yaml does not declare", deployGuide, line, name)
 		}
 	}
@@ -221,11 +222,11 @@ confirm_changeset = true
 	if c.keys["prod.global.parameters.region"] != `"eu-west-1"` || c.keys["prod.deploy.parameters.confirm_changeset"] != "true" {
 		t.Errorf("keys = %v", c.keys)
 	}
-	if msg := disallowed(`"rate(2 minutes)"`, nil, nil); msg != "" {
+	if msg := disallowed(`"rate(2 minutes)"`, "", nil); msg != "" {
 		t.Error(msg)
 	}
 	p := "^v[0-9]+\\.[0-9]+$"
-	if disallowed("25", &p, nil) == "" || disallowed("v25.0", &p, nil) != "" || disallowed("x", nil, []any{"a", "b"}) == "" {
+	if disallowed("25", p, nil) == "" || disallowed("v25.0", p, nil) != "" || disallowed("x", "", []string{"a", "b"}) == "" {
 		t.Error("disallowed does not hold values to the constraints")
 	}
 }
@@ -259,7 +260,7 @@ func TestStackContentsDocumented(t *testing.T) {
 		section = section[:end+3]
 	}
 	grouped := map[string]string{"AWS::Logs::LogGroup": "`*LogGroup`", "AWS::CloudWatch::Alarm": "`*Alarm`", "AWS::Logs::QueryDefinition": "QueryDefinition"}
-	for _, name := range sortedNames(tpl.CFN.Resources) {
+	for _, name := range tpl.Resources() {
 		typ := tpl.ResourceType(name)
 		if row, ok := grouped[typ]; ok {
 			if !strings.Contains(section, row) {

@@ -10,26 +10,11 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
 )
-
-// parseMu serialises template parsing in parallel tests: goformation
-// registers its YAML tags in a package-level map on every parse, which is
-// not safe for concurrent use (the race detector sees it).
-var parseMu sync.Mutex
-
-// loadLocked is load for parallel tests.
-func loadLocked(t *testing.T) *sam.Template {
-	t.Helper()
-	parseMu.Lock()
-	defer parseMu.Unlock()
-	return load(t)
-}
 
 // allowedActions lists, per function, every IAM action it may be granted:
 // the SDK calls its code makes. A function missing here may be granted
@@ -108,12 +93,7 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 			}
 		}
 	}
-	ids := make([]string, 0, len(tpl.CFN.Resources))
-	for id := range tpl.CFN.Resources {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range tpl.Resources() {
 		if !iamTypes[tpl.ResourceType(id)] {
 			continue
 		}
@@ -201,7 +181,7 @@ func asStrings(v any) []string {
 
 func TestLeastPrivilege(t *testing.T) {
 	t.Parallel()
-	tpl := loadLocked(t)
+	tpl := load(t)
 	for _, p := range leastPrivilegeProblems(tpl, allowedActions, readOnly) {
 		t.Error(p)
 	}
@@ -286,9 +266,7 @@ Resources:
 
 func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
 	t.Parallel()
-	parseMu.Lock()
 	tpl, err := sam.Parse([]byte(overGrant))
-	parseMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,36 +3,40 @@
 // function gets, the IAM statements it is granted, the tables it declares.
 // The local stack serves Routes(), tests hold the template against the code.
 //
-// Parsing goes through goformation v7. Two things are done first, because
-// goformation's SAM schema predates parts of SAM that the template uses:
+// The template is read with yaml.v3 into plain values (maps, lists,
+// strings, float64, bool), short-form intrinsics (!Ref, !Sub, ...) turned
+// into their long form, then every intrinsic is resolved to a value a
+// reader, and os.Expand, understands:
 //
-//   - Intrinsic functions are resolved to readable strings instead of nil:
-//     a Ref to a parameter becomes its default (or an override), a Ref to a
-//     resource becomes "${LogicalId}", a GetAtt becomes "${LogicalId.Attr}",
-//     and Sub keeps every variable that is not a parameter. os.Expand turns
-//     such strings into local values.
-//   - Properties that goformation does not model (LoggingConfig,
-//     AccessLogSettings, ...) are taken out before its strict decoder sees
-//     them, and listed by Unmodelled. Raw still holds every property.
+//   - a Ref to a parameter becomes its value (an override, else its
+//     default; a list for list types, a number for Number);
+//   - a Ref to a resource becomes "${LogicalId}", a GetAtt
+//     "${LogicalId.Attr}", and Sub keeps every variable that is not a
+//     parameter as it is;
+//   - Fn::If takes the branch its condition selects, the Conditions being
+//     evaluated with the parameters, and AWS::NoValue removes the property;
+//   - Fn::Join joins a list of strings; other functions stay in long form.
+//
+// A Ref, GetAtt or Sub variable naming nothing the template declares (nor
+// a pseudo parameter, nor a resource SAM generates from a declared one, such
+// as FunctionRole) is an error, as is an unknown tag: both would fail
+// a deploy. What the package reads of functions, APIs and tables is decoded
+// from these values; Raw gives the rest.
 package sam
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/awslabs/goformation/v7"
-	"github.com/awslabs/goformation/v7/cloudformation"
-	"github.com/awslabs/goformation/v7/cloudformation/dynamodb"
-	"github.com/awslabs/goformation/v7/cloudformation/serverless"
-	"github.com/awslabs/goformation/v7/intrinsics"
+	"gopkg.in/yaml.v3"
 )
 
 // Resource types the package reads.
@@ -44,13 +48,20 @@ const (
 
 // Template is a parsed SAM template.
 type Template struct {
-	// CFN is goformation's typed view, Globals included.
-	CFN *cloudformation.Template
-
-	raw        map[string]any // the whole template after intrinsic resolution
+	raw        map[string]any // the whole template, intrinsics resolved
+	specs      map[string]ParameterSpec
 	params     map[string]string
-	conditions map[string]bool // every condition, evaluated with params
-	unmodelled []string
+	conditions map[string]bool
+	functions  map[string]functionProps
+	apis       map[string]httpAPIProps // "" for SAM's implicit API
+}
+
+// ParameterSpec is a parameter as the template declares it.
+type ParameterSpec struct {
+	Type           string   `yaml:"Type"`
+	Default        *string  `yaml:"Default"` // nil when the parameter has none
+	AllowedPattern string   `yaml:"AllowedPattern"`
+	AllowedValues  []string `yaml:"AllowedValues"`
 }
 
 // Route is one HTTP API route a function serves.
@@ -134,6 +145,42 @@ type CORS struct {
 	MaxAge           int
 }
 
+// functionProps is what the package reads of a function's Properties,
+// Globals merged in. Field names are the template's.
+type functionProps struct {
+	CodeURI       any `json:"CodeUri"` // a path, or a {Bucket, Key} object
+	Handler       string
+	Runtime       string
+	Architectures []string
+	Timeout       int
+	MemorySize    int
+	Environment   struct{ Variables map[string]string }
+	LoggingConfig struct{ LogFormat, LogGroup string }
+	Events        map[string]event
+}
+
+// event is one entry of a function's Events, with the properties of the
+// event types the package reads: HttpApi, Schedule and ScheduleV2.
+type event struct {
+	Type       string
+	Properties struct {
+		APIID              string `json:"ApiId"`
+		Method             string
+		Path               string
+		Auth               struct{ Authorizer string }
+		Schedule           string
+		ScheduleExpression string
+		Enabled            *bool
+		State              string
+	}
+}
+
+// httpAPIProps is what the package reads of an HttpApi, Globals merged in.
+type httpAPIProps struct {
+	Auth              struct{ DefaultAuthorizer string }
+	CorsConfiguration any // true, false or a CORS object
+}
+
 // Option changes how a template is loaded.
 type Option func(*options)
 
@@ -144,11 +191,7 @@ type options struct {
 // WithParameters overrides parameter defaults, as `sam deploy
 // --parameter-overrides` would.
 func WithParameters(p map[string]string) Option {
-	return func(o *options) {
-		for k, v := range p {
-			o.params[k] = v
-		}
-	}
+	return func(o *options) { maps.Copy(o.params, p) }
 }
 
 // Load reads and parses the template at path.
@@ -170,309 +213,354 @@ func Parse(data []byte, opts ...Option) (*Template, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	// First pass: long-form intrinsics, nothing resolved, to learn the
-	// parameters before resolving references to them.
-	plain, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
-	if err != nil {
-		return nil, err
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("sam: %w", err)
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(plain, &doc); err != nil {
-		return nil, err
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("sam: the template is not a YAML mapping")
 	}
-	params, kinds := parameters(doc, o.params)
-	conditions, err := evaluateConditions(doc, params)
-	if err != nil {
-		return nil, err
+	root := doc.Content[0]
+	t := &Template{specs: map[string]ParameterSpec{}, params: map[string]string{}, raw: map[string]any{}}
+	if p := mapValue(root, "Parameters"); p != nil {
+		if err := p.Decode(&t.specs); err != nil {
+			return nil, fmt.Errorf("sam: Parameters: %w", err)
+		}
 	}
-	r := resolver{params: params, kinds: kinds, conditions: conditions}
-	overrides := map[string]any{}
-	for k, v := range params {
-		overrides[k] = v
+	for name, spec := range t.specs {
+		if spec.Default != nil {
+			t.params[name] = *spec.Default
+		}
+		if v, ok := o.params[name]; ok {
+			t.params[name] = v
+		}
 	}
-	resolved, err := intrinsics.ProcessJSON(plain, &intrinsics.ProcessorOptions{
-		ParameterOverrides: overrides,
-		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-			"Ref":        r.ref,
-			"Fn::GetAtt": r.getAtt,
-			"Fn::Sub":    r.sub,
-			"Fn::If":     r.fnIf,
-		},
-	})
-	if err != nil {
-		return nil, err
+	r := &reader{specs: t.specs, params: t.params, resources: map[string]bool{},
+		definitions: map[string]*yaml.Node{}, conditions: map[string]bool{}, visiting: map[string]bool{}}
+	for id := range entries(mapValue(root, "Resources")) {
+		r.resources[id] = true
 	}
-	t := &Template{params: params, conditions: conditions}
-	if err := json.Unmarshal(resolved, &t.raw); err != nil {
-		return nil, err
+	maps.Insert(r.definitions, entries(mapValue(root, "Conditions")))
+	for name := range r.definitions {
+		if _, err := r.condition(name, 0); err != nil {
+			return nil, fmt.Errorf("sam: Conditions: %w", err)
+		}
 	}
-
-	// goformation decodes strictly: hand it a copy without what it does not
-	// model, and decode Globals (which it mistakes for whole resources) here.
-	var typed map[string]any
-	if err := json.Unmarshal(resolved, &typed); err != nil {
-		return nil, err
-	}
-	globals, _ := typed["Globals"].(map[string]any)
-	delete(typed, "Globals")
-	resources, _ := typed["Resources"].(map[string]any)
-	for _, name := range sortedKeys(resources) {
-		res, _ := resources[name].(map[string]any)
-		typ, _ := res["Type"].(string)
-		props, _ := res["Properties"].(map[string]any)
-		if props == nil {
+	t.conditions = r.conditions
+	for section, n := range entries(root) {
+		if section == "Conditions" {
 			continue
 		}
-		if proto, ok := cloudformation.AllResources()[typ]; ok {
-			prune(props, reflect.TypeOf(proto), "Resources."+name+".Properties", &t.unmodelled, true)
+		var err error
+		if t.raw[section], err = r.value(n); err != nil {
+			return nil, fmt.Errorf("sam: %s: %w", section, err)
 		}
 	}
-	typedJSON, err := json.Marshal(typed)
-	if err != nil {
-		return nil, err
-	}
-	t.CFN, err = goformation.ParseJSONWithOptions(typedJSON, &intrinsics.ProcessorOptions{NoProcess: true})
-	if err != nil {
-		return nil, fmt.Errorf("goformation: %w", err)
-	}
-	t.CFN.Globals = cloudformation.Globals{}
-	for _, section := range sortedKeys(globals) {
-		props, _ := globals[section].(map[string]any)
-		typ := "AWS::Serverless::" + section
-		proto, ok := cloudformation.AllResources()[typ]
-		if !ok || props == nil {
-			continue
+	for _, id := range t.Resources() {
+		if t.ResourceType(id) == "" {
+			return nil, fmt.Errorf("sam: resource %s has no Type", id)
 		}
-		prune(props, reflect.TypeOf(proto), "Globals."+section, &t.unmodelled, true)
-		wrapped, err := json.Marshal(map[string]any{"Type": typ, "Properties": props})
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(wrapped, proto); err != nil {
-			return nil, fmt.Errorf("goformation: Globals.%s: %w", section, err)
-		}
-		t.CFN.Globals[section] = proto
 	}
-	sort.Strings(t.unmodelled)
+	t.functions = map[string]functionProps{}
+	for _, fn := range t.Functions() {
+		var f functionProps
+		if err := decode(merge(t.RawGlobals("Function"), props(t.Raw(fn))), &f); err != nil {
+			return nil, fmt.Errorf("sam: %s: %w", fn, err)
+		}
+		t.functions[fn] = f
+	}
+	t.apis = map[string]httpAPIProps{}
+	for _, api := range append(t.Resources(TypeHTTPAPI), "") {
+		var a httpAPIProps
+		if err := decode(merge(t.RawGlobals("HttpApi"), props(t.Raw(api))), &a); err != nil {
+			return nil, fmt.Errorf("sam: HttpApi %s: %w", api, err)
+		}
+		t.apis[api] = a
+	}
 	return t, nil
 }
 
-// parameters returns every parameter's value (override, else default) and
-// its type.
-func parameters(doc map[string]any, overrides map[string]string) (values, kinds map[string]string) {
-	values, kinds = map[string]string{}, map[string]string{}
-	ps, _ := doc["Parameters"].(map[string]any)
-	for name, p := range ps {
-		pm, _ := p.(map[string]any)
-		kinds[name], _ = pm["Type"].(string)
-		switch d := pm["Default"].(type) {
-		case string:
-			values[name] = d
-		case float64:
-			values[name] = strconv.FormatFloat(d, 'f', -1, 64)
-		case bool:
-			values[name] = strconv.FormatBool(d)
-		}
-		if v, ok := overrides[name]; ok {
-			values[name] = v
-		}
-	}
-	return values, kinds
+// reader turns YAML nodes into the values encoding/json would give,
+// intrinsics evaluated (see the package doc).
+type reader struct {
+	specs       map[string]ParameterSpec
+	params      map[string]string
+	resources   map[string]bool
+	definitions map[string]*yaml.Node // the Conditions section
+	conditions  map[string]bool       // those evaluated so far
+	visiting    map[string]bool
 }
 
-// resolver renders intrinsic functions as strings a reader (and os.Expand)
-// understands, instead of goformation's default of nil.
-type resolver struct {
-	params     map[string]string
-	kinds      map[string]string
-	conditions map[string]bool
+// noValue is what Ref AWS::NoValue resolves to: the mapping or list
+// holding it leaves the entry out, as CloudFormation does.
+var noValue = &struct{}{}
+
+// shortForms maps CloudFormation's YAML tags to the functions they stand for.
+var shortForms = map[string]string{"!Ref": "Ref", "!Condition": "Condition"}
+
+func init() {
+	for _, fn := range []string{"And", "Base64", "Cidr", "Equals", "FindInMap", "GetAtt", "GetAZs", "If",
+		"ImportValue", "Join", "Length", "Not", "Or", "Select", "Split", "Sub", "ToJsonString", "Transform"} {
+		shortForms["!"+fn] = "Fn::" + fn
+	}
 }
 
-// fnIf picks the branch of Fn::If its condition selects; an unknown
-// condition resolves to nothing.
-func (r resolver) fnIf(_ string, input, _ any) any {
-	arr, ok := input.([]any)
-	if !ok || len(arr) != 3 {
-		return nil
+func (r *reader) value(n *yaml.Node) (any, error) {
+	if n == nil {
+		return nil, nil
 	}
-	name, _ := arr[0].(string)
-	holds, known := r.conditions[name]
-	switch {
-	case !known:
-		return nil
-	case holds:
-		return arr[1]
+	if n.Kind == yaml.AliasNode {
+		return r.value(n.Alias)
 	}
-	return arr[2]
-}
-
-// evaluateConditions evaluates the template's Conditions section with the
-// parameters' values: Fn::Equals, Fn::Not, Fn::And, Fn::Or and Condition,
-// the functions CloudFormation allows there.
-func evaluateConditions(doc map[string]any, params map[string]string) (map[string]bool, error) {
-	defs, _ := doc["Conditions"].(map[string]any)
-	out := make(map[string]bool, len(defs))
-	visiting := map[string]bool{}
-	var byName func(name string) (bool, error)
-	var eval func(v any) (bool, error)
-	byName = func(name string) (bool, error) {
-		if v, ok := out[name]; ok {
-			return v, nil
-		}
-		def, ok := defs[name]
-		if !ok {
-			return false, fmt.Errorf("sam: no condition %s", name)
-		}
-		if visiting[name] {
-			return false, fmt.Errorf("sam: condition %s refers to itself", name)
-		}
-		visiting[name] = true
-		v, err := eval(def)
+	if fn, ok := shortForms[n.Tag]; ok {
+		untagged := *n
+		untagged.Tag = ""
+		arg, err := r.arg(&untagged)
 		if err != nil {
-			return false, fmt.Errorf("sam: condition %s: %w", name, err)
-		}
-		out[name] = v
-		return v, nil
-	}
-	value := func(v any) (string, error) {
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), nil
-		case bool:
-			return strconv.FormatBool(x), nil
-		case map[string]any:
-			if ref, ok := x["Ref"].(string); ok && len(x) == 1 {
-				if p, ok := params[ref]; ok {
-					return p, nil
-				}
-				return "", fmt.Errorf("Ref %s is not a parameter", ref)
-			}
-		}
-		return "", fmt.Errorf("unsupported value %v in Fn::Equals", v)
-	}
-	eval = func(v any) (bool, error) {
-		m, ok := v.(map[string]any)
-		if !ok || len(m) != 1 {
-			if b, ok := v.(bool); ok {
-				return b, nil
-			}
-			return false, fmt.Errorf("unsupported condition %v", v)
-		}
-		for fn, arg := range m {
-			args, _ := arg.([]any)
-			switch fn {
-			case "Condition":
-				name, _ := arg.(string)
-				return byName(name)
-			case "Fn::Equals":
-				if len(args) != 2 {
-					return false, fmt.Errorf("Fn::Equals takes two values")
-				}
-				a, err := value(args[0])
-				if err != nil {
-					return false, err
-				}
-				b, err := value(args[1])
-				return a == b, err
-			case "Fn::Not":
-				if len(args) != 1 {
-					return false, fmt.Errorf("Fn::Not takes one condition")
-				}
-				c, err := eval(args[0])
-				return !c, err
-			case "Fn::And", "Fn::Or":
-				all := fn == "Fn::And"
-				for _, a := range args {
-					c, err := eval(a)
-					if err != nil {
-						return false, err
-					}
-					if c != all {
-						return c, nil
-					}
-				}
-				return all, nil
-			}
-			return false, fmt.Errorf("unsupported function %s in a condition", fn)
-		}
-		return false, nil
-	}
-	for name := range defs {
-		if _, err := byName(name); err != nil {
 			return nil, err
 		}
+		return r.call(fn, arg, n.Line)
+	}
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		return nil, fmt.Errorf("line %d: unknown tag %s", n.Line, n.Tag)
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		if len(n.Content) == 2 {
+			k, v := n.Content[0].Value, n.Content[1]
+			if k == "Ref" || strings.HasPrefix(k, "Fn::") || k == "Condition" && v.Kind == yaml.ScalarNode {
+				arg, err := r.arg(v)
+				if err != nil {
+					return nil, err
+				}
+				return r.call(k, arg, n.Line)
+			}
+		}
+		m := make(map[string]any, len(n.Content)/2)
+		for k, c := range entries(n) {
+			v, err := r.value(c)
+			if err != nil {
+				return nil, err
+			}
+			if v != noValue {
+				m[k] = v
+			}
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		list, err := r.items(n)
+		return slices.DeleteFunc(list, func(v any) bool { return v == noValue }), err
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		var f float64
+		err := n.Decode(&f)
+		return f, err
+	case "!!bool":
+		var b bool
+		err := n.Decode(&b)
+		return b, err
+	case "!!null":
+		return nil, nil
+	}
+	return n.Value, nil
+}
+
+// entries yields the keys and values of a mapping node, and nothing for
+// any other node.
+func entries(m *yaml.Node) iter.Seq2[string, *yaml.Node] {
+	return func(yield func(string, *yaml.Node) bool) {
+		if m == nil || m.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if !yield(m.Content[i].Value, m.Content[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+// arg reads an intrinsic's argument: a list keeps its AWS::NoValue
+// entries, which Fn::If chooses between.
+func (r *reader) arg(n *yaml.Node) (any, error) {
+	if n.Kind == yaml.SequenceNode {
+		return r.items(n)
+	}
+	return r.value(n)
+}
+
+func (r *reader) items(n *yaml.Node) ([]any, error) {
+	out := make([]any, 0, len(n.Content))
+	for _, c := range n.Content {
+		v, err := r.value(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
 
-func (r resolver) ref(_ string, input, _ any) any {
-	name, ok := input.(string)
-	if !ok {
-		return nil
-	}
-	if name == "AWS::NoValue" {
-		return nil
-	}
-	v, ok := r.params[name]
-	if !ok {
-		return "${" + name + "}"
-	}
-	kind := r.kinds[name]
-	switch {
-	case kind == "CommaDelimitedList" || strings.HasPrefix(kind, "List<"):
-		var out []any
-		for _, s := range strings.Split(v, ",") {
-			out = append(out, strings.TrimSpace(s))
+// call evaluates the intrinsic fn on its (already read) argument.
+func (r *reader) call(fn string, arg any, line int) (any, error) {
+	args, _ := arg.([]any)
+	switch fn {
+	case "Ref":
+		name, ok := arg.(string)
+		if !ok {
+			return nil, fmt.Errorf("line %d: Ref takes a name", line)
 		}
-		return out
-	case kind == "Number":
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
+		return r.ref(name, line)
+	case "Fn::GetAtt":
+		path, _ := arg.(string)
+		if len(args) == 2 {
+			res, _ := args[0].(string)
+			attr, _ := args[1].(string)
+			path = res + "." + attr
+		}
+		res, _, ok := strings.Cut(path, ".")
+		if !ok || !r.resource(res) {
+			return nil, fmt.Errorf("line %d: GetAtt %v names no resource's attribute", line, arg)
+		}
+		return "${" + path + "}", nil
+	case "Fn::Sub":
+		return r.sub(arg, line)
+	case "Condition":
+		name, _ := arg.(string)
+		return r.condition(name, line)
+	case "Fn::If":
+		if len(args) != 3 {
+			return nil, fmt.Errorf("line %d: Fn::If takes a condition, a value if true and one if false", line)
+		}
+		name, _ := args[0].(string)
+		holds, err := r.condition(name, line)
+		if err != nil || !holds {
+			return args[2], err
+		}
+		return args[1], nil
+	case "Fn::Equals":
+		if len(args) != 2 {
+			return nil, fmt.Errorf("line %d: Fn::Equals takes two values", line)
+		}
+		return fmt.Sprint(args[0]) == fmt.Sprint(args[1]), nil
+	case "Fn::Not", "Fn::And", "Fn::Or":
+		conds := make([]bool, len(args))
+		for i, a := range args {
+			b, ok := a.(bool)
+			if !ok {
+				return nil, fmt.Errorf("line %d: %s takes conditions, not %v", line, fn, a)
+			}
+			conds[i] = b
+		}
+		switch {
+		case fn == "Fn::Not" && len(conds) == 1:
+			return !conds[0], nil
+		case fn == "Fn::Not":
+			return nil, fmt.Errorf("line %d: Fn::Not takes one condition", line)
+		case fn == "Fn::And":
+			return !slices.Contains(conds, false), nil
+		}
+		return slices.Contains(conds, true), nil
+	case "Fn::Join":
+		if len(args) == 2 {
+			sep, ok := args[0].(string)
+			list, _ := args[1].([]any)
+			parts := make([]string, 0, len(list))
+			for _, p := range list {
+				if s, isString := p.(string); isString {
+					parts = append(parts, s)
+				}
+			}
+			if ok && len(parts) == len(list) {
+				return strings.Join(parts, sep), nil
+			}
 		}
 	}
-	return v
+	return map[string]any{fn: arg}, nil
 }
 
-func (r resolver) getAtt(_ string, input, _ any) any {
-	switch v := input.(type) {
-	case string:
-		return "${" + v + "}"
-	case []any:
-		parts := make([]string, 0, len(v))
-		for _, p := range v {
-			s, ok := p.(string)
-			if !ok {
-				return nil
-			}
-			parts = append(parts, s)
-		}
-		return "${" + strings.Join(parts, ".") + "}"
+// condition evaluates a condition of the template, once.
+func (r *reader) condition(name string, line int) (bool, error) {
+	if v, ok := r.conditions[name]; ok {
+		return v, nil
 	}
-	return nil
+	def, ok := r.definitions[name]
+	switch {
+	case !ok:
+		return false, fmt.Errorf("line %d: no condition %s", line, name)
+	case r.visiting[name]:
+		return false, fmt.Errorf("line %d: condition %s refers to itself", def.Line, name)
+	}
+	r.visiting[name] = true
+	v, err := r.value(def)
+	if err != nil {
+		return false, fmt.Errorf("condition %s: %w", name, err)
+	}
+	holds, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("line %d: condition %s is not a condition function", def.Line, name)
+	}
+	r.conditions[name] = holds
+	return holds, nil
+}
+
+func (r *reader) ref(name string, line int) (any, error) {
+	if name == "AWS::NoValue" {
+		return noValue, nil
+	}
+	if spec, declared := r.specs[name]; declared {
+		v, ok := r.params[name]
+		switch {
+		case !ok:
+			return "${" + name + "}", nil
+		case spec.Type == "CommaDelimitedList" || strings.HasPrefix(spec.Type, "List<"):
+			var out []any
+			for _, s := range strings.Split(v, ",") {
+				out = append(out, strings.TrimSpace(s))
+			}
+			return out, nil
+		case spec.Type == "Number":
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f, nil
+			}
+		}
+		return v, nil
+	}
+	if !r.resource(name) {
+		return nil, fmt.Errorf("line %d: Ref %s names no parameter or resource", line, name)
+	}
+	return "${" + name + "}", nil
+}
+
+// resource reports whether name is a pseudo parameter, a resource of the
+// template, or one SAM generates from one (its logical ID and a suffix,
+// e.g. SignupFunctionRole, ResumeFunctionSchedule, or the implicit APIs).
+func (r *reader) resource(name string) bool {
+	if r.resources[name] || strings.HasPrefix(name, "AWS::") || name == "ServerlessHttpApi" || name == "ServerlessRestApi" {
+		return true
+	}
+	for id := range r.resources {
+		if strings.HasPrefix(name, id) {
+			return true
+		}
+	}
+	return false
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
 
-func (r resolver) sub(_ string, input, _ any) any {
-	var src string
+func (r *reader) sub(arg any, line int) (any, error) {
+	src, _ := arg.(string)
 	vars := map[string]any{}
-	switch v := input.(type) {
-	case string:
-		src = v
-	case []any:
-		if len(v) == 0 {
-			return nil
+	if args, ok := arg.([]any); ok && len(args) > 0 {
+		src, _ = args[0].(string)
+		if len(args) > 1 {
+			vars, _ = args[1].(map[string]any)
 		}
-		src, _ = v[0].(string)
-		if len(v) > 1 {
-			vars, _ = v[1].(map[string]any)
-		}
-	default:
-		return nil
 	}
-	return subVar.ReplaceAllStringFunc(src, func(m string) string {
+	var err error
+	out := subVar.ReplaceAllStringFunc(src, func(m string) string {
 		name := m[2 : len(m)-1]
 		if v, ok := vars[name]; ok {
 			if s, ok := v.(string); ok {
@@ -480,80 +568,56 @@ func (r resolver) sub(_ string, input, _ any) any {
 			}
 			return m
 		}
-		if v, ok := r.params[name]; ok && !strings.Contains(name, ".") {
+		if v, ok := r.params[name]; ok {
 			return v
+		}
+		res, _, _ := strings.Cut(name, ".")
+		if _, declared := r.specs[name]; !declared && !r.resource(res) && err == nil {
+			err = fmt.Errorf("line %d: Sub variable ${%s} names no parameter or resource", line, name)
 		}
 		return m
 	})
+	return out, err
 }
 
-// prune deletes the keys of v that typ's JSON fields do not name, recording
-// their paths. Types with their own UnmarshalJSON (goformation's unions) are
-// left alone below the top level.
-func prune(v any, typ reflect.Type, path string, dropped *[]string, top bool) {
-	for typ.Kind() == reflect.Pointer {
-		typ = typ.Elem()
+// merge lays own over global the way SAM applies Globals: mappings merge
+// key by key, anything else in own replaces global. SAM appends lists
+// instead; the one list read here, Architectures, is replaced, since an
+// appended one would name two architectures, which Lambda refuses.
+func merge(global, own any) any {
+	g, gok := global.(map[string]any)
+	o, ook := own.(map[string]any)
+	switch {
+	case own == nil:
+		return global
+	case !gok || !ook:
+		return own
 	}
-	if !top && reflect.PointerTo(typ).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		return
+	out := make(map[string]any, len(g)+len(o))
+	maps.Copy(out, g)
+	for k, v := range o {
+		out[k] = merge(g[k], v)
 	}
-	switch typ.Kind() {
-	case reflect.Struct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return
-		}
-		fields := map[string]reflect.Type{}
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			fields[name] = f.Type
-		}
-		for _, k := range sortedKeys(m) {
-			ft, ok := fields[k]
-			if !ok {
-				*dropped = append(*dropped, path+"."+k)
-				delete(m, k)
-				continue
-			}
-			prune(m[k], ft, path+"."+k, dropped, false)
-		}
-	case reflect.Slice:
-		if s, ok := v.([]any); ok {
-			for i, e := range s {
-				prune(e, typ.Elem(), fmt.Sprintf("%s[%d]", path, i), dropped, false)
-			}
-		}
-	case reflect.Map:
-		if m, ok := v.(map[string]any); ok {
-			for k, e := range m {
-				prune(e, typ.Elem(), path+"."+k, dropped, false)
-			}
-		}
-	}
+	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// decode fills out, a struct named like the template, from a resolved value.
+func decode(v, out any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
-	sort.Strings(keys)
-	return keys
+	return json.Unmarshal(b, out)
 }
 
-// Unmodelled lists the property paths goformation does not model; Raw has
-// their values.
-func (t *Template) Unmodelled() []string { return slices.Clone(t.unmodelled) }
+// ParameterSpecs returns every parameter the template declares.
+func (t *Template) ParameterSpecs() map[string]ParameterSpec { return maps.Clone(t.specs) }
+
+// Outputs returns the names of the template's outputs, sorted.
+func (t *Template) Outputs() []string {
+	out, _ := t.raw["Outputs"].(map[string]any)
+	return slices.Sorted(maps.Keys(out))
+}
 
 // Raw returns a resource as written (intrinsics resolved), with every
 // property, or nil when there is no such resource.
@@ -577,13 +641,7 @@ func (t *Template) Parameter(name string) (string, bool) {
 }
 
 // Parameters returns every parameter that has a value.
-func (t *Template) Parameters() map[string]string {
-	out := make(map[string]string, len(t.params))
-	for k, v := range t.params {
-		out[k] = v
-	}
-	return out
-}
+func (t *Template) Parameters() map[string]string { return maps.Clone(t.params) }
 
 // Condition reports whether a condition of the template holds with its
 // parameters; false for an unknown one.
@@ -606,89 +664,42 @@ func (t *Template) ResourceType(resource string) string {
 	return typ
 }
 
-// Resources returns the logical IDs of the resources of type typ, sorted.
-func (t *Template) Resources(typ string) []string {
+// Resources returns the logical IDs of the resources of the given types,
+// or of every resource when no type is given, sorted.
+func (t *Template) Resources(types ...string) []string {
+	res, _ := t.raw["Resources"].(map[string]any)
 	var out []string
-	for name, r := range t.CFN.Resources {
-		if r.AWSCloudFormationType() == typ {
-			out = append(out, name)
+	for _, id := range slices.Sorted(maps.Keys(res)) {
+		if len(types) == 0 || slices.Contains(types, t.ResourceType(id)) {
+			out = append(out, id)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
 // Functions returns the logical IDs of the template's functions, sorted.
 func (t *Template) Functions() []string { return t.Resources(TypeFunction) }
 
-func (t *Template) function(name string) (*serverless.Function, error) {
-	f, err := t.CFN.GetServerlessFunctionWithName(name)
-	if err != nil {
-		return nil, fmt.Errorf("sam: no function %s", name)
-	}
-	return f, nil
-}
-
-func (t *Template) globalFunction() *serverless.Function {
-	if g, ok := t.CFN.Globals["Function"].(*serverless.Function); ok {
-		return g
-	}
-	return &serverless.Function{}
-}
-
 // Function returns a function's settings with Globals applied.
 func (t *Template) Function(name string) (Function, error) {
-	f, err := t.function(name)
-	if err != nil {
-		return Function{}, err
-	}
-	g := t.globalFunction()
-	str := func(a, b *string) string {
-		if a != nil {
-			return *a
-		}
-		if b != nil {
-			return *b
-		}
-		return ""
-	}
-	num := func(a, b *int) int {
-		if a != nil {
-			return *a
-		}
-		if b != nil {
-			return *b
-		}
-		return 0
+	f, ok := t.functions[name]
+	if !ok {
+		return Function{}, fmt.Errorf("sam: no function %s", name)
 	}
 	out := Function{
 		Name:          name,
-		Handler:       str(f.Handler, g.Handler),
-		Runtime:       str(f.Runtime, g.Runtime),
+		Handler:       f.Handler,
+		Runtime:       f.Runtime,
 		Architectures: f.Architectures,
-		Timeout:       num(f.Timeout, g.Timeout),
-		MemorySize:    num(f.MemorySize, g.MemorySize),
+		Timeout:       f.Timeout,
+		MemorySize:    f.MemorySize,
 		Environment:   t.Environment(name),
+		LogFormat:     f.LoggingConfig.LogFormat,
+		LogGroup:      f.LoggingConfig.LogGroup,
 	}
-	if out.Architectures == nil {
-		out.Architectures = g.Architectures
-	}
-	for _, c := range []*serverless.Function_CodeUri{f.CodeUri, g.CodeUri} {
-		if c != nil && c.String != nil {
-			out.CodeURI = *c.String
-			break
-		}
-	}
-	out.BuildMethod, _ = f.AWSCloudFormationMetadata["BuildMethod"].(string)
-	for _, lc := range []any{t.RawGlobals("Function")["LoggingConfig"], props(t.Raw(name))["LoggingConfig"]} {
-		m, _ := lc.(map[string]any)
-		if s, ok := m["LogFormat"].(string); ok {
-			out.LogFormat = s
-		}
-		if s, ok := m["LogGroup"].(string); ok {
-			out.LogGroup = s
-		}
-	}
+	out.CodeURI, _ = f.CodeURI.(string)
+	meta, _ := t.Raw(name)["Metadata"].(map[string]any)
+	out.BuildMethod, _ = meta["BuildMethod"].(string)
 	return out, nil
 }
 
@@ -700,16 +711,9 @@ func props(res map[string]any) map[string]any {
 // Environment returns the variables a function gets: Globals merged with
 // its own, its own winning. Unresolved references read "${LogicalId}".
 func (t *Template) Environment(function string) map[string]string {
-	env := map[string]string{}
-	if g := t.globalFunction(); g.Environment != nil {
-		for k, v := range g.Environment.Variables {
-			env[k] = v
-		}
-	}
-	if f, err := t.function(function); err == nil && f.Environment != nil {
-		for k, v := range f.Environment.Variables {
-			env[k] = v
-		}
+	env := maps.Clone(t.functions[function].Environment.Variables)
+	if env == nil {
+		env = map[string]string{}
 	}
 	return env
 }
@@ -719,33 +723,23 @@ func (t *Template) Environment(function string) map[string]string {
 func (t *Template) Routes() []Route {
 	var out []Route
 	for _, fn := range t.Functions() {
-		f, _ := t.function(fn)
-		for _, ev := range sortedKeys(f.Events) {
-			src := f.Events[ev]
-			if src.Type != "HttpApi" {
+		events := t.functions[fn].Events
+		for _, name := range slices.Sorted(maps.Keys(events)) {
+			e := events[name]
+			if e.Type != "HttpApi" {
 				continue
 			}
-			r := Route{Function: fn, Event: ev, Method: "ANY", Path: "$default"}
-			var e *serverless.Function_HttpApiEvent
-			if src.Properties != nil {
-				e = src.Properties.HttpApiEvent
+			p := e.Properties
+			r := Route{Function: fn, Event: name, Method: "ANY", Path: "$default", Auth: p.Auth.Authorizer}
+			if p.Method != "" {
+				r.Method = strings.ToUpper(p.Method)
 			}
-			if e != nil {
-				if e.Method != nil && *e.Method != "" {
-					r.Method = strings.ToUpper(*e.Method)
-				}
-				if e.Path != nil && *e.Path != "" {
-					r.Path = *e.Path
-				}
-				if e.ApiId != nil {
-					r.API = strings.TrimSuffix(strings.TrimPrefix(*e.ApiId, "${"), "}")
-				}
-				if e.Auth != nil && e.Auth.Authorizer != nil {
-					r.Auth = *e.Auth.Authorizer
-				}
+			if p.Path != "" {
+				r.Path = p.Path
 			}
+			r.API = strings.TrimSuffix(strings.TrimPrefix(p.APIID, "${"), "}")
 			if r.Auth == "" {
-				r.Auth = t.defaultAuthorizer(r.API)
+				r.Auth = t.httpAPI(r.API).Auth.DefaultAuthorizer
 			}
 			if r.Auth == "NONE" {
 				r.Auth = ""
@@ -753,69 +747,35 @@ func (t *Template) Routes() []Route {
 			out = append(out, r)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Path != out[j].Path {
-			return out[i].Path < out[j].Path
+	slices.SortStableFunc(out, func(a, b Route) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
 		}
-		return out[i].Method < out[j].Method
+		return strings.Compare(a.Method, b.Method)
 	})
 	return out
 }
 
-func (t *Template) defaultAuthorizer(api string) string {
-	for _, a := range []*serverless.HttpApi{t.httpAPI(api), t.globalHTTPAPI()} {
-		if a != nil && a.Auth != nil && a.Auth.DefaultAuthorizer != nil {
-			return *a.Auth.DefaultAuthorizer
-		}
+// httpAPI returns an HttpApi's properties with Globals applied: those of
+// SAM's implicit API for "", or for a name that is no HttpApi.
+func (t *Template) httpAPI(name string) httpAPIProps {
+	if a, ok := t.apis[name]; ok {
+		return a
 	}
-	return ""
-}
-
-func (t *Template) httpAPI(name string) *serverless.HttpApi {
-	if name == "" {
-		return nil
-	}
-	a, err := t.CFN.GetServerlessHttpApiWithName(name)
-	if err != nil {
-		return nil
-	}
-	return a
-}
-
-func (t *Template) globalHTTPAPI() *serverless.HttpApi {
-	a, _ := t.CFN.Globals["HttpApi"].(*serverless.HttpApi)
-	return a
+	return t.apis[""]
 }
 
 // CORS returns the CORS configuration of an HttpApi (Globals applied), or
 // false when it has none.
 func (t *Template) CORS(api string) (CORS, bool) {
-	for _, a := range []*serverless.HttpApi{t.httpAPI(api), t.globalHTTPAPI()} {
-		if a == nil || a.CorsConfiguration == nil {
-			continue
-		}
-		c := a.CorsConfiguration
-		if c.Boolean != nil {
-			if !*c.Boolean {
-				return CORS{}, false
-			}
+	switch c := t.httpAPI(api).CorsConfiguration.(type) {
+	case bool:
+		if c {
 			return CORS{AllowOrigins: []string{"*"}, AllowMethods: []string{"*"}, AllowHeaders: []string{"*"}}, true
 		}
-		if o := c.CorsConfigurationObject; o != nil {
-			out := CORS{
-				AllowOrigins:  o.AllowOrigins,
-				AllowMethods:  o.AllowMethods,
-				AllowHeaders:  o.AllowHeaders,
-				ExposeHeaders: o.ExposeHeaders,
-			}
-			if o.AllowCredentials != nil {
-				out.AllowCredentials = *o.AllowCredentials
-			}
-			if o.MaxAge != nil {
-				out.MaxAge = *o.MaxAge
-			}
-			return out, true
-		}
+	case map[string]any:
+		var out CORS
+		return out, decode(c, &out) == nil
 	}
 	return CORS{}, false
 }
@@ -824,27 +784,22 @@ func (t *Template) CORS(api string) (CORS, bool) {
 func (t *Template) Schedules() []Schedule {
 	var out []Schedule
 	for _, fn := range t.Functions() {
-		f, _ := t.function(fn)
-		for _, ev := range sortedKeys(f.Events) {
-			src := f.Events[ev]
-			if src.Type != "Schedule" && src.Type != "ScheduleV2" {
+		events := t.functions[fn].Events
+		for _, name := range slices.Sorted(maps.Keys(events)) {
+			e := events[name]
+			if e.Type != "Schedule" && e.Type != "ScheduleV2" {
 				continue
 			}
-			s := Schedule{Function: fn, Event: ev, Enabled: true}
-			// Read from Raw: goformation's union decoding cannot tell a
-			// Schedule from a CloudWatchEvent, and lacks State.
-			events, _ := props(t.Raw(fn))["Events"].(map[string]any)
-			event, _ := events[ev].(map[string]any)
-			raw := props(event)
-			s.Expression, _ = raw["Schedule"].(string)
+			p := e.Properties
+			s := Schedule{Function: fn, Event: name, Expression: p.Schedule, Enabled: true}
 			if s.Expression == "" {
-				s.Expression, _ = raw["ScheduleExpression"].(string)
+				s.Expression = p.ScheduleExpression
 			}
-			if en, ok := raw["Enabled"].(bool); ok {
-				s.Enabled = en
+			if p.Enabled != nil {
+				s.Enabled = *p.Enabled
 			}
-			if st, ok := raw["State"].(string); ok {
-				s.Enabled = st == "ENABLED"
+			if p.State != "" {
+				s.Enabled = p.State == "ENABLED"
 			}
 			out = append(out, s)
 		}
@@ -852,9 +807,7 @@ func (t *Template) Schedules() []Schedule {
 	return out
 }
 
-// Policies returns a function's policy statements. Raw is read rather than
-// goformation's Function_Policies, whose union decoding drops lists that mix
-// managed policy names and inline documents.
+// Policies returns a function's policy statements.
 func (t *Template) Policies(function string) ([]Statement, error) {
 	res := t.Raw(function)
 	if res == nil {
@@ -890,10 +843,10 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 				}
 				return nil
 			}
-			for _, name := range sortedKeys(v) {
+			for _, name := range slices.Sorted(maps.Keys(v)) {
 				s := Statement{Managed: name}
 				if params, ok := v[name].(map[string]any); ok {
-					for _, k := range sortedKeys(params) {
+					for _, k := range slices.Sorted(maps.Keys(params)) {
 						s.Resources = append(s.Resources, stringList(params[k])...)
 					}
 				}
@@ -910,27 +863,23 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 	return out, nil
 }
 
-// stringList reads a string or a list of strings.
+// stringList reads a string or a list of strings; anything else is shown
+// as JSON, so that a test comparing it to a resource fails legibly.
 func stringList(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		var out []string
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			} else {
-				b, _ := json.Marshal(e)
-				out = append(out, string(b))
-			}
-		}
-		return out
-	case nil:
-		return nil
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
 	}
-	b, _ := json.Marshal(v)
-	return []string{string(b)}
+	var out []string
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		} else if e != nil {
+			b, _ := json.Marshal(e)
+			out = append(out, string(b))
+		}
+	}
+	return out
 }
 
 // Tables returns the logical IDs of the DynamoDB tables, sorted.
@@ -938,33 +887,30 @@ func (t *Template) Tables() []string { return t.Resources(TypeTable) }
 
 // Table returns a DynamoDB table's key schema and indexes.
 func (t *Template) Table(name string) (Table, error) {
-	tb, err := t.CFN.GetDynamoDBTableWithName(name)
-	if err != nil {
+	var p tableProps
+	if t.ResourceType(name) != TypeTable {
 		return Table{}, fmt.Errorf("sam: no table %s", name)
 	}
-	out := Table{Name: name, Attributes: map[string]string{}}
-	for _, a := range tb.AttributeDefinitions {
+	if err := decode(props(t.Raw(name)), &p); err != nil {
+		return Table{}, fmt.Errorf("sam: table %s: %w", name, err)
+	}
+	out := Table{Name: name, Attributes: map[string]string{}, BillingMode: p.BillingMode}
+	for _, a := range p.AttributeDefinitions {
 		out.Attributes[a.AttributeName] = a.AttributeType
 	}
-	out.HashKey, out.RangeKey = keys(tb.KeySchema)
-	for _, g := range tb.GlobalSecondaryIndexes {
-		ix := Index{Name: g.IndexName}
+	out.HashKey, out.RangeKey = keys(p.KeySchema)
+	for _, g := range p.GlobalSecondaryIndexes {
+		ix := Index{Name: g.IndexName, Projection: g.Projection.ProjectionType}
 		ix.HashKey, ix.RangeKey = keys(g.KeySchema)
-		if g.Projection != nil && g.Projection.ProjectionType != nil {
-			ix.Projection = *g.Projection.ProjectionType
-		}
 		out.Indexes = append(out.Indexes, ix)
 	}
-	if tb.BillingMode != nil {
-		out.BillingMode = *tb.BillingMode
-	}
-	if ttl := tb.TimeToLiveSpecification; ttl != nil && ttl.Enabled && ttl.AttributeName != nil {
-		out.TTLAttribute = *ttl.AttributeName
+	if ttl := p.TimeToLiveSpecification; ttl != nil && ttl.Enabled {
+		out.TTLAttribute = ttl.AttributeName
 	}
 	return out, nil
 }
 
-func keys(ks []dynamodb.Table_KeySchema) (hash, rng string) {
+func keys(ks []keyElem) (hash, rng string) {
 	for _, k := range ks {
 		switch k.KeyType {
 		case "HASH":

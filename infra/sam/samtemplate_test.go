@@ -3,6 +3,7 @@ package sam
 import (
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -252,16 +253,10 @@ func TestTableSchedulesCORS(t *testing.T) {
 	}
 }
 
-func TestUnmodelledKeptInRaw(t *testing.T) {
+// TestRawKeepsEveryProperty: Raw holds properties the package does not
+// model, with their intrinsics resolved.
+func TestRawKeepsEveryProperty(t *testing.T) {
 	tpl := parseSample(t)
-	want := []string{
-		"Globals.Function.LoggingConfig",
-		"Resources.AFunction.Properties.LoggingConfig",
-		"Resources.Api.Properties.AccessLogSettings",
-	}
-	if got := tpl.Unmodelled(); !reflect.DeepEqual(got, want) {
-		t.Errorf("Unmodelled = %v", got)
-	}
 	als, _ := props(tpl.Raw("Api"))["AccessLogSettings"].(map[string]any)
 	if als["DestinationArn"] != "${Logs.Arn}" {
 		t.Errorf("Raw AccessLogSettings = %v", als)
@@ -286,5 +281,126 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, err := Load("does-not-exist.yaml"); err == nil {
 		t.Error("Load of a missing file: no error")
+	}
+}
+
+// TestShortAndLongFormsAgree: a short-form tag and its long form resolve
+// alike, so the template may use either.
+func TestShortAndLongFormsAgree(t *testing.T) {
+	tpl, err := Parse([]byte(`
+Parameters:
+  Stage: {Type: String, Default: dev}
+  Origins: {Type: CommaDelimitedList, Default: "a,b"}
+Conditions:
+  IsDev: !Equals [!Ref Stage, dev]
+  IsDevLong: {"Fn::Equals": [{Ref: Stage}, dev]}
+  Both: !And [!Condition IsDev, {Condition: IsDevLong}]
+  Neither: {"Fn::Not": [{"Fn::Or": [!Condition IsDev, !Condition IsDevLong]}]}
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          REF: !Ref Table
+          REF_LONG: {Ref: Table}
+          ATT: !GetAtt Table.Arn
+          ATT_LONG: {"Fn::GetAtt": [Table, Arn]}
+          SUB: !Sub "${Stage}/${Table.Arn}"
+          SUB_LONG: {"Fn::Sub": "${Stage}/${Table.Arn}"}
+          IF: !If [Both, yes, no]
+          IF_LONG: {"Fn::If": [Neither, no, yes]}
+          JOIN: !Join ["|", !Ref Origins]
+          JOIN_LONG: {"Fn::Join": ["|", {Ref: Origins}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := tpl.Environment("Fn")
+	want := map[string]string{"REF": "${Table}", "ATT": "${Table.Arn}", "SUB": "dev/${Table.Arn}", "IF": "yes", "JOIN": "a|b"}
+	for k, v := range want {
+		if env[k] != v || env[k+"_LONG"] != v {
+			t.Errorf("%s = %q, %s_LONG = %q, want %q", k, env[k], k, env[k+"_LONG"], v)
+		}
+	}
+	if !tpl.Condition("Both") || tpl.Condition("Neither") {
+		t.Errorf("Both = %v, Neither = %v", tpl.Condition("Both"), tpl.Condition("Neither"))
+	}
+}
+
+// TestNoValueRemovesTheEntry: Fn::If to AWS::NoValue leaves the property,
+// or the list entry, out, as CloudFormation does.
+func TestNoValueRemovesTheEntry(t *testing.T) {
+	src := `
+Parameters:
+  Role: {Type: String, Default: ""}
+Conditions:
+  HasRole: !Not [!Equals [!Ref Role, ""]]
+Resources:
+  Secret:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      KmsKeyId: !If [HasRole, key, !Ref AWS::NoValue]
+      Principals: [fn, !If [HasRole, !Ref Role, !Ref AWS::NoValue]]
+`
+	for role, want := range map[string]map[string]any{
+		"":   {"Principals": []any{"fn"}},
+		"op": {"KmsKeyId": "key", "Principals": []any{"fn", "op"}},
+	} {
+		tpl, err := Parse([]byte(src), WithParameters(map[string]string{"Role": role}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := props(tpl.Raw("Secret")); !reflect.DeepEqual(got, want) {
+			t.Errorf("Role %q: properties = %v, want %v", role, got, want)
+		}
+	}
+}
+
+// TestBrokenTemplates: mistakes that would fail a deploy fail the parse,
+// naming the culprit and its line.
+func TestBrokenTemplates(t *testing.T) {
+	const head = `Parameters:
+  Stage: {Type: String, Default: dev}
+Conditions:
+  IsDev: !Equals [!Ref Stage, dev]
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Description: `
+	for value, want := range map[string]string{
+		"!Reff Stage":        "line 11: unknown tag !Reff",
+		"!Ref Stag":          "line 11: Ref Stag names no parameter or resource",
+		"!GetAtt Tabel.Arn":  "line 11: GetAtt Tabel.Arn names no resource's attribute",
+		"!GetAtt Table":      "line 11: GetAtt Table names no resource's attribute",
+		`!Sub "${Stag}-x"`:   "line 11: Sub variable ${Stag} names no parameter or resource",
+		"!If [IsProd, a, b]": "line 11: no condition IsProd",
+		"!If [IsDev, a]":     "line 11: Fn::If takes a condition",
+		"{Ref: [Stage]}":     "line 11: Ref takes a name",
+	} {
+		_, err := Parse([]byte(head + value + "\n"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want it to contain %q", value, err, want)
+		}
+	}
+	// Names SAM generates from a declared resource, and pseudo parameters,
+	// are not mistakes.
+	if _, err := Parse([]byte(head + `!Sub "${FnRole.Arn} ${AWS::Region} ${!Literal}"` + "\n")); err != nil {
+		t.Errorf("generated names: %v", err)
+	}
+	for name, conditions := range map[string]string{
+		"refers to itself":            "  A: !Condition B\n  B: !Not [!Condition A]\n",
+		"takes conditions, not dev":   "  A: !Not [dev]\n",
+		"is not a condition function": "  A: !Ref Stage\n",
+	} {
+		_, err := Parse([]byte("Parameters:\n  Stage: {Type: String, Default: dev}\nConditions:\n" + conditions))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("conditions %q: err = %v, want it to contain %q", conditions, err, name)
+		}
 	}
 }

@@ -128,8 +128,6 @@ func loadWith(t *testing.T, text string, params map[string]string) *sam.Template
 	for k, v := range params {
 		all[k] = v
 	}
-	parseMu.Lock()
-	defer parseMu.Unlock()
 	tpl, err := sam.Parse([]byte(text), sam.WithParameters(all))
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // dedup table's key and TTL, and the functions' settings.
 func TestOnboardingSessions(t *testing.T) {
 	t.Parallel()
-	tpl := loadLocked(t)
+	tpl := load(t)
 
 	t.Run("only the sessions, provider status, demo and customers routes require IAM", func(t *testing.T) {
 		t.Parallel()

@@ -19,14 +19,14 @@ func TestSolutionIDIsRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, ok := bare.CFN.Parameters["PlivoSolutionId"]
+	p, ok := bare.ParameterSpecs()["PlivoSolutionId"]
 	if !ok {
 		t.Fatal("no PlivoSolutionId parameter")
 	}
 	if p.Default != nil {
-		t.Errorf("PlivoSolutionId has default %v; it must have none", p.Default)
+		t.Errorf("PlivoSolutionId has default %q; it must have none", *p.Default)
 	}
-	if p.AllowedPattern == nil || regexp.MustCompile(*p.AllowedPattern).MatchString("") {
+	if p.AllowedPattern == "" || regexp.MustCompile(p.AllowedPattern).MatchString("") {
 		t.Errorf("PlivoSolutionId's AllowedPattern admits an empty value")
 	}
 	if v, _ := tpl.Parameter("MetaEsVersion"); v != config.DefaultESVersion {

@@ -511,7 +511,7 @@ func ratePeriod(expr string) time.Duration {
 func TestParametersAndOutputs(t *testing.T) {
 	tpl := load(t)
 	for _, p := range []string{"Stage", "AllowedOrigins", "MetaAppId", "MetaConfigId", "MetaGraphVersion", "PlivoSolutionId", "MetaEsVersion", "ResumeSchedule"} {
-		if _, ok := tpl.CFN.Parameters[p]; !ok {
+		if _, ok := tpl.ParameterSpecs()[p]; !ok {
 			t.Errorf("no parameter %s", p)
 		}
 	}
@@ -524,7 +524,7 @@ func TestParametersAndOutputs(t *testing.T) {
 		}
 	}
 	for _, o := range []string{"ApiUrl", "SignupTableName", "MetaAppSecretArn", "PlivoCredentialsSecretArn"} {
-		if _, ok := tpl.CFN.Outputs[o]; !ok {
+		if !slices.Contains(tpl.Outputs(), o) {
 			t.Errorf("no output %s", o)
 		}
 	}
@@ -555,7 +555,7 @@ func TestSamconfig(t *testing.T) {
 		}
 		if strings.HasPrefix(line, `"`) && strings.Contains(line, "=") && strings.HasSuffix(section, "parameters") {
 			name, _, _ := strings.Cut(strings.Trim(line, `",`), "=")
-			if _, ok := tpl.CFN.Parameters[name]; !ok {
+			if _, ok := tpl.ParameterSpecs()[name]; !ok {
 				t.Errorf("samconfig.toml [%s] overrides %s, which template.yaml does not declare", section, name)
 			}
 		}

@@ -119,9 +119,8 @@ var (
 	templates  = map[string]*sam.Template{}
 )
 
-// loadTemplate parses each template once: goformation's parser registers
-// its YAML tags in a package-level map on every parse and is not safe for
-// concurrent use, and the console runs the doctor per request.
+// loadTemplate parses each template once, since the console runs the
+// doctor per request.
 func loadTemplate(path string) (*sam.Template, error) {
 	templateMu.Lock()
 	defer templateMu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,14 +23,8 @@ import (
 
 func TestMain(m *testing.M) { testenv.MustDynamoDB(m) }
 
-// parseMu serialises template parsing: goformation's parser is not safe
-// for concurrent use.
-var parseMu sync.Mutex
-
 func template(t *testing.T, edit func(string) string) *sam.Template {
 	t.Helper()
-	parseMu.Lock()
-	defer parseMu.Unlock()
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +150,6 @@ func TestServedFrom(t *testing.T) {
 
 // TestServedOriginWinsOverPageURL: the local stack sets PAGE_URL to its own
 // address; the doctor checks the origin the page was actually reached on.
-// Not parallel: New parses template.yaml, and goformation's parser must not
-// run beside the other tests' parses.
 func TestServedOriginWinsOverPageURL(t *testing.T) {
 	env := map[string]string{"PAGE_URL": "http://localhost:8080/", "TABLE_NAME": "SignupTable"}
 	get := func(k string) string { return env[k] }
