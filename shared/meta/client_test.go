@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/meta"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
@@ -413,57 +413,16 @@ func TestErrorClassification(t *testing.T) {
 
 func TestTransportErrors(t *testing.T) {
 	t.Parallel()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
-	t.Cleanup(hang.Close)
-	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		_ = conn.Close()
-	}))
-	t.Cleanup(drop.Close)
-
-	tests := []struct {
-		name        string
-		base        string
-		httpTimeout time.Duration
-		ctxTimeout  time.Duration
-		wantIs      error
-	}{
-		{name: "connection refused", base: closed.URL},
-		{name: "connection dropped", base: drop.URL},
-		{name: "client timeout", base: hang.URL, httpTimeout: 50 * time.Millisecond},
-		{name: "context deadline", base: hang.URL, ctxTimeout: 50 * time.Millisecond, wantIs: context.DeadlineExceeded},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, f := range onboardingtest.TransportFailures(t) {
+		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
-			if tt.ctxTimeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.ctxTimeout)
-				defer cancel()
-			}
-			s := &sleeps{}
-			c := newClient(tt.base, s, func(c *meta.Config) {
-				c.HTTPClient = &http.Client{Timeout: tt.httpTimeout}
+			c := newClient(f.URL, &sleeps{}, func(c *meta.Config) {
+				c.HTTPClient = &http.Client{Timeout: f.HTTPTimeout}
 				c.MaxAttempts = 1
 			})
-			_, err := c.DebugToken(ctx, token)
-			ue, ok := onboarding.AsUpstream(err)
-			if !ok || ue.Kind != onboarding.KindTransient || ue.Status != 0 || ue.Err == nil {
-				t.Fatalf("error = %#v; want a transient UpstreamError without status", err)
-			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
-			}
-			if strings.Contains(err.Error(), "?") || strings.Contains(err.Error(), "input_token") {
-				t.Errorf("error text carries the query: %s", err)
-			}
-			var ne net.Error
-			if tt.httpTimeout > 0 && (!errors.As(err, &ne) || !ne.Timeout()) {
-				t.Errorf("timeout not reported as a net.Error timeout: %v", err)
-			}
+			_, err := c.DebugToken(f.Context(t), token)
+			// The query carries the token being inspected.
+			f.Check(t, err, "?", "input_token")
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
@@ -273,56 +273,12 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 
 func TestTransportErrors(t *testing.T) {
 	t.Parallel()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The server notices the client going away only once the body is read.
-		_, _ = io.Copy(io.Discard, r.Body)
-		<-r.Context().Done()
-	}))
-	t.Cleanup(hang.Close)
-	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		_ = conn.Close()
-	}))
-	t.Cleanup(drop.Close)
-
-	tests := []struct {
-		name        string
-		base        string
-		httpTimeout time.Duration
-		ctxTimeout  time.Duration
-		wantIs      error
-	}{
-		{name: "connection refused", base: closed.URL},
-		{name: "connection dropped", base: drop.URL},
-		{name: "client timeout", base: hang.URL, httpTimeout: 50 * time.Millisecond},
-		{name: "context deadline", base: hang.URL, ctxTimeout: 50 * time.Millisecond, wantIs: context.DeadlineExceeded},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, f := range onboardingtest.TransportFailures(t) {
+		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
-			if tt.ctxTimeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.ctxTimeout)
-				defer cancel()
-			}
-			_, err := newClient(tt.base, newCreds(), &http.Client{Timeout: tt.httpTimeout}).EmbeddedSignup(ctx, signup)
-			ue, ok := onboarding.AsUpstream(err)
-			if !ok || ue.Kind != onboarding.KindTransient || ue.Status != 0 || ue.Err == nil {
-				t.Fatalf("err = %#v; want a transient UpstreamError without status", err)
-			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
-			}
-			if strings.Contains(err.Error(), authID) || strings.Contains(err.Error(), "127.0.0.1:") && strings.Contains(err.Error(), "http://") {
-				t.Errorf("error text names the account or the URL: %s", err)
-			}
-			var ne net.Error
-			if tt.httpTimeout > 0 && (!errors.As(err, &ne) || !ne.Timeout()) {
-				t.Errorf("timeout not reported as a net.Error timeout: %v", err)
-			}
+			_, err := newClient(f.URL, newCreds(), &http.Client{Timeout: f.HTTPTimeout}).EmbeddedSignup(f.Context(t), signup)
+			// The URL's path names the account.
+			f.Check(t, err, authID, f.URL)
 		})
 	}
 }
