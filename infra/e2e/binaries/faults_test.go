@@ -45,8 +45,8 @@ var faultPolicy = []string{
 }
 
 // faultStack is a sibling stack for one scenario: the signup function
-// pointed at a fault proxy in front of DynamoDB Local, and the resume
-// function.
+// pointed at a fault proxy in front of its DynamoDB recorder, and the
+// resume function.
 type faultStack struct {
 	*Stack
 	proxy          *faultproxy.Proxy
@@ -79,7 +79,9 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 	if fs.event, err = os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json")); err != nil {
 		t.Fatal(err)
 	}
-	fs.proxy = faultproxy.New(s.DynamoDB.Endpoint)
+	// In front of the recorder, so the calls are still held against the
+	// template's grants.
+	fs.proxy = faultproxy.New(s.serve(s.recordDynamoDB("SignupFunction")))
 	t.Cleanup(fs.proxy.Close)
 	env := append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + fs.proxy.URL()}, faultPolicy...)
 	if opt.timeout > 0 {
@@ -101,6 +103,9 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 			}
 		}
 		checkLogs(t, fns, fs.sent)
+		for _, f := range fns {
+			checkGranted(t, s, f.LogicalID)
+		}
 		if t.Failed() {
 			t.Logf("logs: %s %s", fs.signup.LogPath, fs.resume.LogPath)
 		}

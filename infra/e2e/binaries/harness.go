@@ -1,9 +1,12 @@
 // Package binaries runs the functions' real bootstrap binaries under the
 // Lambda Runtime Interface Emulator (aws-lambda-rie), with the environment
 // template.yaml gives them, against DynamoDB Local and the Meta, Plivo and
-// Secrets Manager simulators. Its test invokes every file in events/ and
-// measures cold starts; `make invoke` (infra/cmd/invoke) uses the same Stack,
-// so a manual invocation sees exactly what the test sees.
+// Secrets Manager simulators. Its tests invoke every file in events/,
+// measure cold starts, and inject faults at the endpoints the functions are
+// pointed at (the simulators' fault queues, a fault proxy in front of
+// DynamoDB Local) on stacks of their own (Sibling); `make invoke`
+// (infra/cmd/invoke) uses the same Stack, so a manual invocation sees
+// exactly what the tests see.
 //
 // Every AWS call a binary makes goes through a recorder, so the test can
 // hold the calls against the IAM statements the template grants.

@@ -50,8 +50,7 @@ func Sessions(cfg config.Signup, cache *secrets.Cache, log *slog.Logger) apigw.S
 }
 
 // NewService builds the signup service from its configuration: for the
-// function, and for the benchmark and fault tests that drive it in
-// process.
+// function, and for the benchmark that drives it in process.
 func NewService(c config.Signup, d clients.Deps) (*onboarding.Service, *secrets.Cache) {
 	d.Defaults()
 	cache := secrets.NewCache(d.SecretsManager, c.SecretsTTL)
