@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,6 +65,8 @@ type faultOptions struct {
 	// timeout replaces the template's timeout (seconds): the Plivo call
 	// gets it less the 2 s the service reserves to save the outcome.
 	timeout int
+	// maxAttempts, when set, is both functions' RETRY_MAX_ATTEMPTS.
+	maxAttempts int
 }
 
 func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
@@ -83,7 +86,11 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 	// template's grants.
 	fs.proxy = faultproxy.New(s.serve(s.recordDynamoDB("SignupFunction")))
 	t.Cleanup(fs.proxy.Close)
-	env := append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + fs.proxy.URL()}, faultPolicy...)
+	policy := faultPolicy
+	if opt.maxAttempts > 0 {
+		policy = append(slices.Clone(policy), config.EnvRetryMaxAttempts+"="+strconv.Itoa(opt.maxAttempts))
+	}
+	env := append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + fs.proxy.URL()}, policy...)
 	if opt.timeout > 0 {
 		env = append(env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(opt.timeout))
 	}
@@ -91,7 +98,7 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 		t.Fatal(err)
 	}
 	t.Cleanup(fs.signup.Stop)
-	if fs.resume, err = s.StartFunctionWith(ctx, "ResumeFunction", faultPolicy...); err != nil {
+	if fs.resume, err = s.StartFunctionWith(ctx, "ResumeFunction", policy...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fs.resume.Stop)
@@ -347,6 +354,33 @@ func TestPlivoFaults(t *testing.T) {
 				t.Fatalf("code exchanged %d times", n)
 			}
 		})
+	}
+}
+
+// A signup Plivo keeps failing is given up after RETRY_MAX_ATTEMPTS calls
+// in all, the signup's and the resume runs', and is then never due again.
+func TestPlivoFailuresGiveUpAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	fs := newFaultStack(t, faultOptions{maxAttempts: 3})
+	fs.Plivo.FailNext(plivosim.RouteSignup, -1, plivosim.KindInternal)
+	id, a := fs.signupNew(t)
+	if a.status != 202 || a.field("status") != "pending" {
+		t.Fatalf("signup answered %d %s, want 202 pending", a.status, a.body)
+	}
+	// The signup tried twice; one resume run makes the third attempt.
+	if rep := fs.resumeUntilSettled(t, id); rep.Claimed != 1 || rep.Failed != 1 {
+		t.Errorf("resume runs: %+v, want one claimed and failed", rep)
+	}
+	rec := fs.record(t, id)
+	if rec.State != onboarding.StateFailed || rec.FailureReason != onboarding.ReasonGaveUp || rec.PlivoAttempts != 3 || !rec.NextRetryAt.IsZero() {
+		t.Fatalf("record: state %s, failure_reason %s, plivo_attempts %d, next_retry_at %v; want failed, %s, 3, none",
+			rec.State, rec.FailureReason, rec.PlivoAttempts, rec.NextRetryAt, onboarding.ReasonGaveUp)
+	}
+	if n := fs.Plivo.SignupCalls(); n != 3 {
+		t.Errorf("Plivo called %d times, want RETRY_MAX_ATTEMPTS (3)", n)
+	}
+	if log, err := os.ReadFile(fs.resume.LogPath); err != nil || !strings.Contains(string(log), `"`+onboarding.MetricResumeGaveUp+`":1`) {
+		t.Errorf("the resume function's log has no %s metric (%v)", onboarding.MetricResumeGaveUp, err)
 	}
 }
 
