@@ -1,9 +1,12 @@
 // Package binaries runs the functions' real bootstrap binaries under the
 // Lambda Runtime Interface Emulator (aws-lambda-rie), with the environment
 // template.yaml gives them, against DynamoDB Local and the Meta, Plivo and
-// Secrets Manager simulators. Its test invokes every file in events/ and
-// measures cold starts; `make invoke` (infra/cmd/invoke) uses the same Stack,
-// so a manual invocation sees exactly what the test sees.
+// Secrets Manager simulators. Its tests invoke every file in events/,
+// measure cold starts, and inject faults at the endpoints the functions are
+// pointed at (the simulators' fault queues, a fault proxy in front of
+// DynamoDB Local) on stacks of their own (Sibling); `make invoke`
+// (infra/cmd/invoke) uses the same Stack, so a manual invocation sees
+// exactly what the tests see.
 //
 // Every AWS call a binary makes goes through a recorder, so the test can
 // hold the calls against the IAM statements the template grants.
@@ -118,18 +121,53 @@ type Stack struct {
 	MetaSecretARN, PlivoSecretARN string
 
 	sessionKeys *session.Keyset
-	buildDir    string
-	servers     []*httptest.Server
+	builds      *builds
+	// ownsDynamoDB: Close stops DynamoDB Local; a Sibling's is its parent's.
+	ownsDynamoDB bool
+	servers      []*httptest.Server
 
+	mu    sync.Mutex
+	calls map[string]map[string]struct{} // logical ID -> "action resource"
+}
+
+// builds are the binaries built for a stack and its siblings.
+type builds struct {
+	dir      string
 	mu       sync.Mutex
-	binaries map[string]string              // package path -> binary
-	calls    map[string]map[string]struct{} // logical ID -> "action resource"
+	binaries map[string]string // package path -> binary
 }
 
 // Start brings up the stack for the repository at root; builds go to
 // buildDir. Close it when done.
-func Start(ctx context.Context, root, buildDir string) (s *Stack, err error) {
-	s = &Stack{Root: root, buildDir: buildDir, binaries: map[string]string{}, calls: map[string]map[string]struct{}{},
+func Start(ctx context.Context, root, buildDir string) (*Stack, error) {
+	tmpl, err := sam.Load(filepath.Join(root, "template.yaml"), sam.WithParameters(Parameters))
+	if err != nil {
+		return nil, err
+	}
+	db, err := testenv.StartDynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := start(ctx, root, tmpl, db, &builds{dir: buildDir, binaries: map[string]string{}})
+	if err != nil {
+		db.Stop()
+		return nil, err
+	}
+	s.ownsDynamoDB = true
+	return s, nil
+}
+
+// Sibling starts a stack with tables, simulators, secrets and buses of its
+// own, on s's DynamoDB Local and with s's binaries: a test that arms faults
+// in the simulators or re-drives every due record gets a stack no other
+// test sees, without a second DynamoDB Local or a second build. Close it
+// before s.
+func (s *Stack) Sibling(ctx context.Context) (*Stack, error) {
+	return start(ctx, s.Root, s.Template, s.DynamoDB, s.builds)
+}
+
+func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.DynamoDB, b *builds) (s *Stack, err error) {
+	s = &Stack{Root: root, Template: tmpl, DynamoDB: db, builds: b, calls: map[string]map[string]struct{}{},
 		Tables: map[string]string{}, SecretARNs: map[string]string{}, Buses: map[string]string{}}
 	defer func() {
 		if err != nil {
@@ -137,14 +175,6 @@ func Start(ctx context.Context, root, buildDir string) (s *Stack, err error) {
 			s = nil
 		}
 	}()
-	s.Template, err = sam.Load(filepath.Join(root, "template.yaml"), sam.WithParameters(Parameters))
-	if err != nil {
-		return nil, err
-	}
-	s.DynamoDB, err = testenv.StartDynamoDB(ctx)
-	if err != nil {
-		return nil, err
-	}
 	s.Dynamo = testenv.DynamoClient(ctx, s.DynamoDB.Endpoint)
 	suffix := randomHex(4)
 	for _, id := range s.Template.Tables() {
@@ -227,12 +257,13 @@ func (s *Stack) secretValue(id string) (string, error) {
 	return mustJSON(obj), nil
 }
 
-// Close stops everything Start started. Functions must be stopped first.
+// Close stops everything Start or Sibling started. Functions must be
+// stopped first.
 func (s *Stack) Close() {
 	for _, srv := range s.servers {
 		srv.Close()
 	}
-	if s.DynamoDB != nil {
+	if s.ownsDynamoDB {
 		s.DynamoDB.Stop()
 	}
 }
@@ -298,25 +329,25 @@ func (s *Stack) Seed(ctx context.Context) error {
 
 // Build builds a function (its logical ID) or any main package (a path
 // such as ./infra/e2e/binaries/testdata/hello) the way testenv.BuildFunction
-// does, once per Stack.
+// does, once per Stack and its siblings.
 func (s *Stack) Build(ctx context.Context, fnOrPkg string) (string, error) {
 	pkg := fnOrPkg
 	if !strings.Contains(pkg, "/") {
 		pkg = "./" + FunctionDir(pkg)
 	}
-	s.mu.Lock()
-	bin, ok := s.binaries[pkg]
-	s.mu.Unlock()
-	if ok {
+	b := s.builds
+	// Held while building: siblings started together wait for one build
+	// instead of each linking the same binary.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if bin, ok := b.binaries[pkg]; ok {
 		return bin, nil
 	}
-	bin, err := testenv.BuildFunction(ctx, pkg, s.buildDir)
+	bin, err := testenv.BuildFunction(ctx, pkg, b.dir)
 	if err != nil {
 		return "", err
 	}
-	s.mu.Lock()
-	s.binaries[pkg] = bin
-	s.mu.Unlock()
+	b.binaries[pkg] = bin
 	return bin, nil
 }
 

@@ -203,10 +203,11 @@ func eventFiles(t *testing.T) []string {
 // then that every AWS call made was granted by template.yaml and that no
 // log line shows a secret.
 // privateStack starts a stack of t's own, closed when t ends, for a test
-// that changes what the shared one's other tests rely on.
+// that changes what the shared one's other tests rely on. A sibling: the
+// shared DynamoDB Local and binaries serve it.
 func privateStack(ctx context.Context, t *testing.T) *Stack {
 	t.Helper()
-	s, err := Start(ctx, stack.Root, t.TempDir())
+	s, err := stack.Sibling(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,16 @@
 // and each is spent on the requests it matches, in the order armed.
 //
 // Requests are told apart by operation, the part of the X-Amz-Target header
-// after the dot ("PutItem" in "DynamoDB_20120810.PutItem").
+// after the dot ("PutItem" in "DynamoDB_20120810.PutItem"), and by the
+// table the request names, when a fault asks for one.
 package faultproxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -65,7 +68,11 @@ type Fault struct {
 	// Operation limits the fault to one operation, such as "PutItem";
 	// empty matches every request.
 	Operation string
-	Action    Action
+	// Table limits the fault to requests whose TableName is this table:
+	// a function that writes two tables with one operation has each write
+	// failed on its own. Empty matches any table.
+	Table  string
+	Action Action
 	// Count is how many matching requests the fault applies to.
 	Count int
 	// Delay is the wait for Action Delay.
@@ -224,7 +231,8 @@ func Operation(target string) string {
 }
 
 // take counts the request and spends the first matching fault, if any.
-func (p *Proxy) take(op string) (Fault, bool) {
+// table is read only when a fault asks for one.
+func (p *Proxy) take(op string, table func() string) (Fault, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.requests[""]++
@@ -232,7 +240,7 @@ func (p *Proxy) take(op string) (Fault, bool) {
 		p.requests[op]++
 	}
 	for i, f := range p.faults {
-		if f.Operation != "" && f.Operation != op {
+		if f.Operation != "" && f.Operation != op || f.Table != "" && f.Table != table() {
 			continue
 		}
 		f.Count--
@@ -261,7 +269,7 @@ var errDropAfter = errors.New("faultproxy: answer dropped on purpose")
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	op := Operation(r.Header.Get("X-Amz-Target"))
-	f, ok := p.take(op)
+	f, ok := p.take(op, func() string { return tableName(r) })
 	if ok {
 		switch f.Action {
 		case DropBeforeForward:
@@ -288,6 +296,20 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	p.countForwarded(op)
 	p.rp.ServeHTTP(w, r)
+}
+
+// tableName returns the TableName of a request's JSON body, leaving the
+// body readable for forwarding; "" when it names none.
+func tableName(r *http.Request) string {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	var in struct{ TableName string }
+	_ = json.Unmarshal(body, &in)
+	return in.TableName
 }
 
 func (p *Proxy) modifyResponse(resp *http.Response) error {

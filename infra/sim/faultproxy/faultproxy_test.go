@@ -268,8 +268,10 @@ func TestProxyUnit(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close) // after the parallel subtests, unlike defer
 
+	// op is an operation, then the table its body names, if any.
 	send := func(p *faultproxy.Proxy, op string) (int, error) {
-		req, _ := http.NewRequest(http.MethodPost, p.URL(), strings.NewReader(`{}`))
+		op, table, _ := strings.Cut(op, " ")
+		req, _ := http.NewRequest(http.MethodPost, p.URL(), strings.NewReader(`{"TableName":"`+table+`"}`))
 		req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -300,6 +302,12 @@ func TestProxyUnit(t *testing.T) {
 			},
 			ops:  []string{"GetItem", "PutItem", "PutItem", "PutItem"},
 			want: []int{400, 0, 400, 200},
+		},
+		{
+			name:   "table filter skips other tables' writes of the same operation",
+			faults: []faultproxy.Fault{{Operation: "PutItem", Table: "signups", Action: faultproxy.Throttle, Count: 1}},
+			ops:    []string{"PutItem sessions", "PutItem", "PutItem signups", "PutItem signups"},
+			want:   []int{200, 200, 400, 200},
 		},
 		{
 			name:   "zero count arms nothing",
