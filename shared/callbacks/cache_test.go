@@ -201,8 +201,8 @@ func TestHandleWithoutDedupeWrite(t *testing.T) {
 			t.Fatalf("%s: %+v %v", rid, res, err)
 		}
 	}
-	if f.led.len() != 0 {
-		t.Errorf("%d ledger entries for routed callbacks, want 0", f.led.len())
+	if f.led.Len() != 0 {
+		t.Errorf("%d ledger entries for routed callbacks, want 0", f.led.Len())
 	}
 	evs := f.pub.published()
 	if len(evs) != 2 || string(evs[0].Detail) != string(evs[1].Detail) {
@@ -215,15 +215,15 @@ func TestHandleWithoutDedupeWrite(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != onboarding.CodeUpstreamUnavailable {
 		t.Fatalf("failed publish: %v, want upstream_unavailable", err)
 	}
-	if f.met.get(callbacks.MetricPublishFailed) != 1 || f.led.len() != 0 {
-		t.Errorf("metrics %v, %d entries", f.met.counts, f.led.len())
+	if f.met.get(callbacks.MetricPublishFailed) != 1 || f.led.Len() != 0 {
+		t.Errorf("metrics %v, %d entries", f.met.counts, f.led.Len())
 	}
 
 	res, err := f.svc.Handle(ctx, parse(t, inbound("w-9", "15550109999", "hi")), "r4")
 	if err != nil || res.Outcome != callbacks.OutcomeUnrouted {
 		t.Fatalf("unknown number: %+v %v", res, err)
 	}
-	if e, ok := f.led.get(res.Key); !ok || e.State != callbacks.EntryUnrouted {
+	if e, ok := f.led.Get(res.Key); !ok || e.State != callbacks.EntryUnrouted {
 		t.Errorf("unrouted entry %+v", e)
 	}
 }

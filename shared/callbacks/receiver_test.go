@@ -93,8 +93,8 @@ func TestReceiver(t *testing.T) {
 				t.Errorf("%d token refreshes, want %d", n, tt.refreshes)
 			}
 			if tt.code == 403 {
-				if f.led.len() != 0 || len(f.pub.published()) != 0 || f.met.get(callbacks.MetricSignatureInvalid) != 1 {
-					t.Errorf("a refused callback was stored (%d) or published (%d); metrics %v", f.led.len(), len(f.pub.published()), f.met.counts)
+				if f.led.Len() != 0 || len(f.pub.published()) != 0 || f.met.get(callbacks.MetricSignatureInvalid) != 1 {
+					t.Errorf("a refused callback was stored (%d) or published (%d); metrics %v", f.led.Len(), len(f.pub.published()), f.met.counts)
 				}
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -27,14 +28,14 @@ var (
 type fixture struct {
 	svc *callbacks.Service
 	dir *directory
-	led *ledger
+	led *callbackstest.Ledger
 	pub *publisher
 	met *metrics
 	now time.Time
 }
 
 func newFixture(recs ...onboarding.Record) *fixture {
-	f := &fixture{dir: &directory{recs: recs}, led: newLedger(), pub: &publisher{}, met: newMetrics(),
+	f := &fixture{dir: &directory{recs: recs}, led: callbackstest.NewLedger(), pub: &publisher{}, met: newMetrics(),
 		now: time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)}
 	f.svc = &callbacks.Service{Directory: f.dir, Ledger: f.led, Publisher: f.pub, Metrics: f.met,
 		Logger: logging.New(io.Discard, "DEBUG"), Now: func() time.Time { return f.now }}
@@ -91,7 +92,7 @@ func TestHandlePublishesOnce(t *testing.T) {
 		d.DedupeKey != "callback#m-1#delivered" || d.Callback["ErrorCode"] != "" || d.Callback["From"] != "+15550100001" {
 		t.Errorf("detail %+v", d)
 	}
-	e, _ := f.led.get("callback#m-1#delivered")
+	e, _ := f.led.Get("callback#m-1#delivered")
 	if e.State != callbacks.EntryPublished || e.EventID != "evt-1" || e.Fields != nil || e.Route.ClientRef != "customer-1" {
 		t.Errorf("entry %+v", e)
 	}
@@ -146,7 +147,7 @@ func TestHandleRoutes(t *testing.T) {
 			if err != nil || res.Outcome != tt.outcome || res.Route.ClientRef != tt.ref || res.Reason != tt.reason {
 				t.Fatalf("Handle = %+v, %v; want %s %q %q", res, err, tt.outcome, tt.ref, tt.reason)
 			}
-			e, ok := f.led.get(cb.Key())
+			e, ok := f.led.Get(cb.Key())
 			if !ok {
 				t.Fatal("nothing stored")
 			}
@@ -178,14 +179,14 @@ func TestHandleFailures(t *testing.T) {
 		f := newFixture(onboardedRec)
 		f.dir.err = errors.New("dynamodb: ProvisionedThroughputExceededException")
 		_, err := f.svc.Handle(ctx, parse(t, body), "r")
-		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || f.led.len() != 0 || len(f.pub.published()) != 0 {
-			t.Fatalf("err %v, %d stored", err, f.led.len())
+		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || f.led.Len() != 0 || len(f.pub.published()) != 0 {
+			t.Fatalf("err %v, %d stored", err, f.led.Len())
 		}
 	})
 	t.Run("ledger down: 503, nothing published", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(onboardedRec)
-		f.led.claimErr = errors.New("dynamodb: InternalServerError")
+		f.led.FailNextClaim(errors.New("dynamodb: InternalServerError"))
 		_, err := f.svc.Handle(ctx, parse(t, body), "r")
 		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || len(f.pub.published()) != 0 {
 			t.Fatalf("err %v, %d published", err, len(f.pub.published()))
@@ -196,8 +197,8 @@ func TestHandleFailures(t *testing.T) {
 		f := newFixture(onboardedRec)
 		f.pub.fail = 1
 		_, err := f.svc.Handle(ctx, parse(t, body), "r1")
-		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || f.led.releases != 1 || f.met.get(callbacks.MetricPublishFailed) != 1 {
-			t.Fatalf("err %v, releases %d", err, f.led.releases)
+		if onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || f.led.Releases() != 1 || f.met.get(callbacks.MetricPublishFailed) != 1 {
+			t.Fatalf("err %v, releases %d", err, f.led.Releases())
 		}
 		// Plivo's retry comes 60 s later; released, the claim is free at once.
 		res, err := f.svc.Handle(ctx, parse(t, body), "r2")
@@ -224,14 +225,14 @@ func TestHandleFailures(t *testing.T) {
 		if err != nil || res.Outcome != callbacks.OutcomePublished || len(f.pub.published()) != 1 {
 			t.Fatalf("retry %+v, %v", res, err)
 		}
-		if e, _ := f.led.get(cb.Key()); e.State != callbacks.EntryPublished || e.Owner != "retry" {
+		if e, _ := f.led.Get(cb.Key()); e.State != callbacks.EntryPublished || e.Owner != "retry" {
 			t.Errorf("entry %+v", e)
 		}
 	})
 	t.Run("mark fails after publish: still 200", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(onboardedRec)
-		f.led.markErr = errors.New("dynamodb: timeout")
+		f.led.FailNextMark(errors.New("dynamodb: timeout"))
 		res, err := f.svc.Handle(ctx, parse(t, body), "r")
 		if err != nil || res.Outcome != callbacks.OutcomePublished || f.met.get(callbacks.MetricLedgerError) != 1 {
 			t.Fatalf("%+v, %v, %v", res, err, f.met.counts)
@@ -247,7 +248,7 @@ func TestHandleFailures(t *testing.T) {
 		if _, err := f.svc.Handle(dctx, cb, "r"); err != nil {
 			t.Fatal(err)
 		}
-		if e, _ := f.led.get(cb.Key()); !e.ClaimExpiresAt.Equal(dl) {
+		if e, _ := f.led.Get(cb.Key()); !e.ClaimExpiresAt.Equal(dl) {
 			t.Errorf("claim expires at %v, want the deadline %v", e.ClaimExpiresAt, dl)
 		}
 	})

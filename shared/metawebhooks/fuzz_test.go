@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
-	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 )
 
@@ -59,7 +59,7 @@ func FuzzNotification(f *testing.F) {
 			}
 		}
 
-		recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+		recs, led := newRecords(), callbackstest.NewLedger()
 		r := newReceiver(recs, led)
 		signed := post(body, metawebhooks.Sign(appSecret, []byte(body)))
 		resp, err := r.Handle(context.Background(), signed)

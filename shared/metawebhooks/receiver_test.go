@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
-	"github.com/techprovider/wa-onboarding/shared/callbacks"
+	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -88,39 +88,7 @@ func (r *records) SetHealth(_ context.Context, waba, _ string, h onboarding.Heal
 	return true, nil
 }
 
-// ledger is an in-memory callbacks.Ledger.
-type ledger struct {
-	mu      sync.Mutex
-	entries map[string]callbacks.Entry
-}
-
-func (l *ledger) Claim(_ context.Context, e *callbacks.Entry, now time.Time) (*callbacks.Entry, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if old, ok := l.entries[e.Key]; ok && !(old.State == callbacks.EntryClaimed && old.ClaimExpiresAt.Before(now)) {
-		return &old, onboarding.ErrConditionFailed
-	}
-	l.entries[e.Key] = *e
-	return nil, nil
-}
-
-func (l *ledger) MarkPublished(_ context.Context, key, owner, eventID string, at time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.entries[key]
-	e.State, e.EventID = callbacks.EntryPublished, eventID
-	l.entries[key] = e
-	return nil
-}
-
-func (l *ledger) Release(_ context.Context, key, _ string, _ time.Time) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.entries, key)
-	return nil
-}
-
-func newReceiver(recs *records, led *ledger) *apigw.MetaWebhooks {
+func newReceiver(recs *records, led *callbackstest.Ledger) *apigw.MetaWebhooks {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	return &apigw.MetaWebhooks{
 		Service:     &metawebhooks.Service{Records: recs, Ledger: led, Logger: log},
@@ -167,7 +135,7 @@ func TestSignedWebhooksDriveRecords(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+			recs, led := newRecords(), callbackstest.NewLedger()
 			if c.from != "" {
 				recs.state[waba] = c.from
 			}
@@ -205,14 +173,14 @@ func TestForgedWebhooksChangeNothing(t *testing.T) {
 	for name, sig := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+			recs, led := newRecords(), callbackstest.NewLedger()
 			recs.state[waba] = onboarding.StateOnboarded
 			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, sig))
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("status %d, want 401", resp.StatusCode)
 			}
-			if recs.state[waba] != onboarding.StateOnboarded || recs.writes != 0 || len(led.entries) != 0 {
-				t.Errorf("forged webhook changed something: %s, %d writes, %d ledger entries", recs.state[waba], recs.writes, len(led.entries))
+			if recs.state[waba] != onboarding.StateOnboarded || recs.writes != 0 || led.Len() != 0 {
+				t.Errorf("forged webhook changed something: %s, %d writes, %d ledger entries", recs.state[waba], recs.writes, led.Len())
 			}
 		})
 	}
@@ -220,7 +188,7 @@ func TestForgedWebhooksChangeNothing(t *testing.T) {
 
 func TestUnknownChangesAreStoredAndAnswered200(t *testing.T) {
 	t.Parallel()
-	recs, led := newRecords(), &ledger{entries: map[string]callbacks.Entry{}}
+	recs, led := newRecords(), callbackstest.NewLedger()
 	recs.state["1"] = onboarding.StateOnboarded
 	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","time":5,"changes":[` +
 		`{"field":"brand_new_field","value":{"x":1}},` +
@@ -230,11 +198,11 @@ func TestUnknownChangesAreStoredAndAnswered200(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
 	}
-	if len(led.entries) != 3 {
-		t.Fatalf("%d ledger entries, want 3", len(led.entries))
+	if led.Len() != 3 {
+		t.Fatalf("%d ledger entries, want 3", led.Len())
 	}
 	stored := 0
-	for _, e := range led.entries {
+	for _, e := range led.Entries() {
 		if e.Fields.Get("value") != "" {
 			stored++
 		}
@@ -265,7 +233,7 @@ func TestVerificationHandshake(t *testing.T) {
 			t.Parallel()
 			req := events.APIGatewayV2HTTPRequest{QueryStringParameters: c.query}
 			req.RequestContext.HTTP.Method = http.MethodGet
-			resp, _ := newReceiver(newRecords(), &ledger{entries: map[string]callbacks.Entry{}}).Handle(context.Background(), req)
+			resp, _ := newReceiver(newRecords(), callbackstest.NewLedger()).Handle(context.Background(), req)
 			if resp.StatusCode != c.want || (c.body != "" && resp.Body != c.body) {
 				t.Errorf("status %d body %q, want %d %q", resp.StatusCode, resp.Body, c.want, c.body)
 			}
@@ -277,7 +245,7 @@ func TestOversizeBodyRefused(t *testing.T) {
 	t.Parallel()
 	body := accountUpdate("1", `{"event":"PARTNER_APP_UNINSTALLED","pad":"`+string(make([]byte, 0))+`"}`)
 	big := body + string(make([]byte, metawebhooks.MaxBodyBytes))
-	resp, _ := newReceiver(newRecords(), &ledger{entries: map[string]callbacks.Entry{}}).Handle(context.Background(), post(big, metawebhooks.Sign(appSecret, []byte(big))))
+	resp, _ := newReceiver(newRecords(), callbackstest.NewLedger()).Handle(context.Background(), post(big, metawebhooks.Sign(appSecret, []byte(big))))
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("status %d, want 413", resp.StatusCode)
 	}
