@@ -1,8 +1,12 @@
 // Package stack runs the whole product on a laptop: DynamoDB Local with
-// the table template.yaml declares, the Meta, Plivo and Secrets Manager
-// simulators, and every HTTP function of template.yaml behind an API
-// Gateway stand-in, built by the same builders the Lambda binaries call.
+// every table template.yaml declares, the Meta, Plivo, Secrets Manager and
+// EventBridge simulators, and every HTTP function of template.yaml behind an
+// API Gateway stand-in, built by the same builders the Lambda binaries call.
 // Scheduled functions run on a short ticker.
+//
+// Resources is the one assembly of the tables, secrets, buses and
+// simulators the functions reach, and of their environment: the end-to-end
+// harness, infra/e2e/binaries, stands on it too.
 //
 // By default everything is local and the page runs in sandbox mode.
 // Environment variables point parts of it at real services instead (see
@@ -29,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -125,7 +130,6 @@ type Stack struct {
 	ln          net.Listener
 	db          *testenv.DynamoDB
 	clock       *clock
-	tmpl        *sam.Template
 	fnEnv       map[string]string            // what every function's environment holds
 	fnOverrides map[string]map[string]string // a function's own settings on top of fnEnv, by logical ID
 	plivoTap    *console.PlivoTap            // records the demo function's Plivo calls for the console
@@ -175,7 +179,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Routes = tmpl.Routes()
 	var sdk *sdkOrigin // sandbox only: the simulated SDK's own origin
 	b := bindingsOf(tmpl)
-	s.tmpl = tmpl
 	// The functions build while DynamoDB Local starts: the two are most of
 	// the start-up time.
 	built := make(chan error, 1)
@@ -482,7 +485,7 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) 
 	for _, r := range s.Routes {
 		h, ok := built[r.Function]
 		if !ok {
-			fn, err := s.functions.start(ctx, s.tmpl, r.Function, functionEnv(s.fnEnv, s.fnOverrides[r.Function]))
+			fn, err := s.functions.start(ctx, s.Template, r.Function, functionEnv(s.fnEnv, s.fnOverrides[r.Function]))
 			if err != nil {
 				return nil, err
 			}
@@ -724,7 +727,7 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 		// SDK refuses an FB.login that does not match it, as Meta would.
 		writeJSON(w, http.StatusOK, s.login)
 	case "/_sim/local/meta/expire":
-		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
+		s.clock.offset.Add(int64(metasim.DefaultCodeTTL + time.Second))
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/local/session":
 		// The sandbox plays the Tech Provider's backend, which mints an
@@ -844,37 +847,12 @@ func (s *Stack) spendCode(ctx context.Context, code string) error {
 	return nil
 }
 
-// clock is the Meta simulator's time: real time plus an offset that
-// /_sim/local/meta/expire moves forward.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
+// clock is the Meta simulator's time: real time plus an offset, in
+// nanoseconds, that /_sim/local/meta/expire moves forward.
+type clock struct{ offset atomic.Int64 }
 
 // Now returns the simulated time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-// Advance moves the simulated time forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
-// listen serves h on addr until the returned server is shut down.
-func listen(addr string, h http.Handler) (*http.Server, net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return srv, ln, nil
-}
+func (c *clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
 
 // setenv sets env in the process and returns a function that puts back
 // what was there before.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -34,8 +35,7 @@ const (
 	SandboxPlivoAuthToken = "sim-plivo-auth-token-9d2e41aa"
 )
 
-// Logical IDs of the template's secrets that hold upstream credentials:
-// locally they hold the simulated ones.
+// Logical IDs of the secrets that hold the upstream credentials.
 const (
 	MetaSecretID  = "MetaAppSecret"
 	PlivoSecretID = "PlivoCredentialsSecret"
@@ -47,9 +47,8 @@ type ResourceOptions struct {
 	// TablePrefix starts each table's name: stacks sharing one DynamoDB
 	// Local keep their tables apart by it.
 	TablePrefix string
-	// Dynamo creates the tables; default a client with testenv's dummy
-	// credentials. DynamoDB Local files tables under the access key that
-	// creates them, so it must sign as the functions will.
+	// Dynamo creates the tables, signing as the functions will; default
+	// one with testenv's dummy credentials.
 	Dynamo *dynamodb.Client
 	// RealBuses and RealUpstreams leave out the EventBridge simulator, and
 	// the Meta, Plivo and Secrets Manager simulators: the caller uses real
@@ -63,19 +62,18 @@ type ResourceOptions struct {
 	Now func() time.Time
 }
 
-// Resources are what the template's functions reach besides their own
-// code: DynamoDB Local with every table of the template, the Secrets
-// Manager simulator with every secret, the EventBridge simulator with
-// every bus, and the Meta and Plivo simulators, each served on a port of
-// its own as the real services are separate hosts. The local stack and
-// the end-to-end harness both stand on them.
+// Resources are what the template's functions reach besides their code:
+// DynamoDB Local with every table, the Secrets Manager simulator with every
+// secret, the EventBridge simulator with every bus, and the Meta and Plivo
+// simulators, each on a port of its own as the real services are.
 type Resources struct {
 	Template *sam.Template
 	// DynamoDB is DynamoDB Local and Dynamo the client that created the
 	// tables; nil when the caller brings real tables.
 	DynamoDB *testenv.DynamoDB
 	Dynamo   *dynamodb.Client
-	// Tables maps each AWS::DynamoDB::Table logical ID to its local name.
+	// Tables maps each AWS::DynamoDB::Table logical ID to the name the
+	// functions use.
 	Tables map[string]string
 	// Secrets holds every AWS::SecretsManager::Secret of the template under
 	// its logical ID; SecretARNs maps the logical IDs to the simulated ARNs
@@ -89,8 +87,7 @@ type Resources struct {
 	Events    *eventbridgesim.Server
 	Buses     map[string]string
 	EventsURL string
-	// Meta and Plivo are the upstream simulators, reached at MetaURL and
-	// PlivoURL.
+	// Meta and Plivo are the upstream simulators.
 	Meta     *metasim.Server
 	Plivo    *plivosim.Server
 	MetaURL  string
@@ -254,10 +251,12 @@ func (r *Resources) Environment(logicalID string) (map[string]string, error) {
 
 // Serve serves h on a port of its own until Close.
 func (r *Resources) Serve(h http.Handler) (string, error) {
-	srv, ln, err := listen("127.0.0.1:0", h)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("stack: %w", err)
 	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
 	r.mu.Lock()
 	r.servers = append(r.servers, srv)
 	r.mu.Unlock()

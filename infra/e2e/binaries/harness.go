@@ -1,7 +1,8 @@
 // Package binaries runs the functions' real bootstrap binaries under the
 // Lambda Runtime Interface Emulator (aws-lambda-rie), with the environment
-// template.yaml gives them, against DynamoDB Local and the Meta, Plivo and
-// Secrets Manager simulators. Its tests invoke every file in events/,
+// template.yaml gives them, against the resources infra/stack assembles
+// (stack.Resources: DynamoDB Local and the Meta, Plivo, Secrets Manager
+// and EventBridge simulators). Its tests invoke every file in events/,
 // measure cold starts, and inject faults at the endpoints the functions are
 // pointed at (the simulators' fault queues, a fault proxy in front of
 // DynamoDB Local) on stacks of their own (Sibling); `make invoke`
@@ -100,8 +101,7 @@ type Stack struct {
 	// MetaSecretARN and PlivoSecretARN are the upstream secrets' ARNs.
 	MetaSecretARN, PlivoSecretARN string
 
-	sessionKeys *session.Keyset
-	builds      *builds
+	builds *builds
 	// ownsDynamoDB: Close stops DynamoDB Local; a Sibling's is its parent's.
 	ownsDynamoDB bool
 
@@ -156,14 +156,6 @@ func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.Dyn
 	if s.Table == "" {
 		s.Close()
 		return nil, fmt.Errorf("binaries: template.yaml has no %s", infrastack.SignupTableID)
-	}
-	if value, ok := res.SecretValues[sessionKeysID]; ok {
-		ks, err := session.ParseKeyset(value)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("binaries: %s: %w", sessionKeysID, err)
-		}
-		s.sessionKeys = &ks
 	}
 	return s, nil
 }
@@ -544,14 +536,15 @@ func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) 
 	_ = json.Unmarshal([]byte(body), &fields)
 	str := func(k string) string { v, _ := fields[k].(string); return v }
 	if strings.Contains(body, SessionPlaceholder) {
-		if s.sessionKeys == nil {
-			return nil, fmt.Errorf("binaries: the event asks for %s but template.yaml has no %s", SessionPlaceholder, sessionKeysID)
+		keys, err := session.ParseKeyset(s.SecretValues[sessionKeysID])
+		if err != nil {
+			return nil, fmt.Errorf("binaries: the event asks for %s: %s: %w", SessionPlaceholder, sessionKeysID, err)
 		}
 		ref := str("client_ref")
 		if ref == "" {
 			ref = "customer-rie"
 		}
-		m := &session.Minter{Keys: session.StaticKeys(*s.sessionKeys)}
+		m := &session.Minter{Keys: session.StaticKeys(keys)}
 		iss, err := m.Mint(ctx, ref, 0)
 		if err != nil {
 			return nil, fmt.Errorf("binaries: mint a session for %q: %w", ref, err)
