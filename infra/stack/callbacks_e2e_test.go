@@ -159,7 +159,7 @@ func TestPlivoCallbacksReachTheBus(t *testing.T) {
 	const token = "e2e-rotated-token"
 	st.Plivo.RotateToken(token)
 	creds, _ := json.Marshal(map[string]string{"auth_id": stack.SandboxPlivoAuthID, "auth_token": token})
-	st.Secrets.Put(stack.SandboxSecretPrefix+"PlivoCredentialsSecret", string(creds))
+	st.Secrets.Put(stack.PlivoSecretID, string(creds))
 
 	t.Run("a rotated token is picked up", func(t *testing.T) {
 		got, err := st.Plivo.SendCallback(ctx, hook, url.Values{"MessageUUID": {"e2e-2"}, "Status": {"sent"}, "From": {"15550107777"}}, plivosim.SchemeV3)

@@ -1,8 +1,12 @@
 // Package stack runs the whole product on a laptop: DynamoDB Local with
-// the table template.yaml declares, the Meta, Plivo and Secrets Manager
-// simulators, and every HTTP function of template.yaml behind an API
-// Gateway stand-in, built by the same builders the Lambda binaries call.
+// every table template.yaml declares, the Meta, Plivo, Secrets Manager and
+// EventBridge simulators, and every HTTP function of template.yaml behind an
+// API Gateway stand-in, built by the same builders the Lambda binaries call.
 // Scheduled functions run on a short ticker.
+//
+// Resources is the one assembly of the tables, secrets, buses and
+// simulators the functions reach, and of their environment: the end-to-end
+// harness, infra/e2e/binaries, stands on it too.
 //
 // By default everything is local and the page runs in sandbox mode.
 // Environment variables point parts of it at real services instead (see
@@ -14,7 +18,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -41,8 +45,6 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
-	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
-	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/infra/stack/console"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/app"
@@ -65,16 +67,6 @@ const (
 	DefaultResumeEvery = 2 * time.Second
 	// SignupTableID is the template's signup table; Stack.TableName names it.
 	SignupTableID = "SignupTable"
-	// SandboxMetaAppID is the Meta app the simulator plays; the page shows
-	// it and the Meta secret in the Secrets Manager simulator names it.
-	SandboxMetaAppID = "100000000000001"
-	// SandboxConfigID is the sandbox page's config_id.
-	SandboxConfigID = "200000000000002"
-	// SandboxPlivoAuthID is the simulated Plivo account.
-	SandboxPlivoAuthID = "MALOCALSANDBOX000001"
-	// SandboxSecretPrefix prefixes the template's secret logical IDs to
-	// name them in the Secrets Manager simulator.
-	SandboxSecretPrefix = "local/"
 )
 
 // localRetry makes a pending signup finish within seconds locally instead of
@@ -110,23 +102,15 @@ type Stack struct {
 	URL string
 	// Sandbox reports whether the page and functions use the simulators.
 	Sandbox bool
-	// TableName is the signup table; Tables maps every table of the
-	// template to its name. DynamoDBEndpoint is DynamoDB Local's URL, ""
-	// when the table variables pointed at real tables.
+	// TableName is the signup table. DynamoDBEndpoint is DynamoDB Local's
+	// URL, "" when the table variables pointed at real tables.
 	TableName        string
-	Tables           map[string]string
 	DynamoDBEndpoint string
-	// Meta, Plivo and Secrets are the simulators, for tests to script
-	// scenarios; nil outside sandbox mode. MetaURL and PlivoURL are where
-	// the functions reach the first two.
-	Meta     *metasim.Server
-	Plivo    *plivosim.Server
-	Secrets  *secretsmanagersim.Server
-	MetaURL  string
-	PlivoURL string
-	// Events is the EventBridge simulator the template's event buses
-	// stand on; nil when the bus variables point at real buses.
-	Events *eventbridgesim.Server
+	// Resources are the tables, by the names the functions use, and the
+	// simulators, for tests to script scenarios: Meta, Plivo and Secrets
+	// are nil outside sandbox mode, Events when the bus variables point
+	// at real buses.
+	*Resources
 	// Unavailable lists the functions that could not be built locally,
 	// with why; their routes answer 500 as a failed Lambda init would.
 	Unavailable map[string]error
@@ -138,28 +122,25 @@ type Stack struct {
 	// excluded (it sets none).
 	Env map[string]string
 
-	log           *slog.Logger
-	aws           aws.Config
-	metaAppSecret string // the simulated app's secret, for /_sim/local/meta/spend
-	solutionID    string // the Multi-Partner Solution the sandbox page launches with
-	login         sandboxLogin
-	server        *http.Server
-	ln            net.Listener
-	listeners     []*http.Server
-	db            *testenv.DynamoDB
-	clock         *clock
-	tmpl          *sam.Template
-	fnEnv         map[string]string            // what every function's environment holds
-	fnOverrides   map[string]map[string]string // a function's own settings on top of fnEnv, by logical ID
-	plivoTap      *console.PlivoTap            // records the demo function's Plivo calls for the console
-	functions     *functions
-	scheduled     map[string]*testenv.RIE
-	runMu         sync.Mutex // one scheduled run at a time, as a claim-safe habit
-	stop          context.CancelFunc
-	wg            sync.WaitGroup
-	restore       func()
-	closeOnce     sync.Once
-	closeErr      error
+	log         *slog.Logger
+	aws         aws.Config
+	solutionID  string // the Multi-Partner Solution the sandbox page launches with
+	login       sandboxLogin
+	server      *http.Server
+	ln          net.Listener
+	db          *testenv.DynamoDB
+	clock       *clock
+	fnEnv       map[string]string            // what every function's environment holds
+	fnOverrides map[string]map[string]string // a function's own settings on top of fnEnv, by logical ID
+	plivoTap    *console.PlivoTap            // records the demo function's Plivo calls for the console
+	functions   *functions
+	scheduled   map[string]*testenv.RIE
+	runMu       sync.Mutex // one scheduled run at a time, as a claim-safe habit
+	stop        context.CancelFunc
+	wg          sync.WaitGroup
+	restore     func()
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // Start brings the stack up and returns once it serves. On error it stops
@@ -185,7 +166,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return v
 	}
 
-	s := &Stack{log: opts.Log, Env: map[string]string{}, Tables: map[string]string{}, Unavailable: map[string]error{}, clock: &clock{}}
+	s := &Stack{log: opts.Log, Env: map[string]string{}, Unavailable: map[string]error{}, clock: &clock{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -198,7 +179,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Routes = tmpl.Routes()
 	var sdk *sdkOrigin // sandbox only: the simulated SDK's own origin
 	b := bindingsOf(tmpl)
-	s.tmpl = tmpl
 	// The functions build while DynamoDB Local starts: the two are most of
 	// the start-up time.
 	built := make(chan error, 1)
@@ -247,66 +227,19 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		setDefault(k, v)
 	}
 
-	// DynamoDB: the user's tables, or DynamoDB Local with every table of
-	// the template.
+	// DynamoDB and the event buses: the user's, or DynamoDB Local with every
+	// table of the template and the EventBridge simulator.
 	userTables, missingTables := b.userSet(b.tables, get)
 	realTables := len(userTables) > 0
 	if realTables && len(missingTables) > 0 {
 		return nil, fmt.Errorf("stack: %s point at real tables; set %s too (see docs/local.md)",
 			strings.Join(userTables, ", "), strings.Join(missingTables, ", "))
 	}
-	if realTables {
-		for table, names := range b.tables {
-			s.Tables[table] = get(names[0])
-		}
-	} else {
-		s.log.Info("starting DynamoDB Local")
-		dbStart := time.Now()
-		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
-			return nil, fmt.Errorf("stack: %w", err)
-		}
-		s.log.Info("DynamoDB Local ready", "took", time.Since(dbStart).Round(time.Millisecond))
-		s.DynamoDBEndpoint = s.db.Endpoint
-		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
-		for table, names := range b.tables {
-			s.Tables[table] = table
-			for _, n := range names {
-				env[n] = table
-			}
-		}
-	}
-	// Event buses: the user's, or the EventBridge simulator.
 	userBuses, missingBuses := b.userSet(b.buses, get)
 	if len(userBuses) > 0 && len(missingBuses) > 0 {
 		return nil, fmt.Errorf("stack: %s point at real event buses; set %s too", strings.Join(userBuses, ", "), strings.Join(missingBuses, ", "))
 	}
 	realBuses := len(userBuses) > 0
-	if !realBuses && len(b.buses) > 0 {
-		s.Events = eventbridgesim.New(sortedKeys(b.buses)...)
-		srv, ln, err := listen("127.0.0.1:0", s.Events)
-		if err != nil {
-			return nil, fmt.Errorf("stack: EventBridge simulator: %w", err)
-		}
-		s.listeners = append(s.listeners, srv)
-		env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = "http://" + ln.Addr().String()
-		for bus, names := range b.buses {
-			for _, n := range names {
-				env[n] = bus
-			}
-		}
-	}
-	for name, value := range s.localURLs() {
-		if b.envNames[name] {
-			setDefault(name, value)
-		}
-	}
-
-	for _, n := range b.tables[SignupTableID] {
-		s.TableName = env[n]
-		if realTables {
-			s.TableName = get(n)
-		}
-	}
 
 	// Meta, Plivo and the secrets: simulated in sandbox mode, real otherwise.
 	realSecrets := false
@@ -323,12 +256,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			ESVersion: cmp.Or(get(config.EnvMetaESVersion), esversion.Default),
 		}
 		s.login.Extras = esversion.ExtrasFor(s.login.ESVersion, s.solutionID)
-		if sdk, env[page.EnvSandboxSDKOrigin], err = s.listenSDKOrigin(); err != nil {
-			return nil, fmt.Errorf("stack: sandbox SDK origin: %w", err)
-		}
-		if err := s.startSims(env, b); err != nil {
-			return nil, err
-		}
 		setDefault(config.EnvMetaAppID, SandboxMetaAppID)
 		setDefault(config.EnvMetaConfigID, SandboxConfigID)
 	} else {
@@ -344,10 +271,21 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		realSecrets = get("AWS_ENDPOINT_URL_SECRETS_MANAGER") == ""
 	}
 
+	if !realTables {
+		s.log.Info("starting DynamoDB Local")
+		dbStart := time.Now()
+		if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
+			return nil, fmt.Errorf("stack: %w", err)
+		}
+		s.log.Info("DynamoDB Local ready", "took", time.Since(dbStart).Round(time.Millisecond))
+		s.DynamoDBEndpoint = s.db.Endpoint
+		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.db.Endpoint
+	}
+
 	// AWS credentials: dummy ones when nothing real is used, so that no
 	// profile on the machine is ever touched; the user's otherwise.
 	if !realTables && !realSecrets && !realBuses {
-		for _, kv := range s.dynamoEnviron() {
+		for _, kv := range s.db.Environ() {
 			k, v, _ := strings.Cut(kv, "=")
 			env[k] = v
 		}
@@ -357,6 +295,65 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		if get("AWS_REGION") == "" && get("AWS_DEFAULT_REGION") == "" && env["AWS_REGION"] == "" {
 			env["AWS_REGION"] = testenv.Region
+		}
+	}
+
+	resOpts := ResourceOptions{RealBuses: realBuses, RealUpstreams: !s.Sandbox, SolutionID: s.solutionID, Now: s.clock.Now}
+	if !realTables {
+		// The tables are created as the functions will sign, so DynamoDB
+		// Local files them under the functions' access key.
+		fnAWS, err := app.AWS(func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
+			}
+			if v, ok := consulted[k]; ok {
+				return v
+			}
+			return os.Getenv(k)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stack: AWS configuration: %w", err)
+		}
+		resOpts.Dynamo = dynamodb.NewFromConfig(fnAWS)
+	}
+	if s.Resources, err = StartResources(ctx, tmpl, s.db, resOpts); err != nil {
+		return nil, err
+	}
+	for table, names := range b.tables {
+		if realTables {
+			s.Tables[table] = get(names[0])
+			continue
+		}
+		for _, n := range names {
+			env[n] = s.Tables[table]
+		}
+	}
+	s.TableName = s.Tables[SignupTableID]
+	if s.Events != nil {
+		env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = s.EventsURL
+		for bus, names := range b.buses {
+			for _, n := range names {
+				env[n] = s.Buses[bus]
+			}
+		}
+	}
+	if s.Sandbox {
+		sdk = &sdkOrigin{pageOrigin: s.URL}
+		if env[page.EnvSandboxSDKOrigin], err = s.Serve(sdk); err != nil {
+			return nil, fmt.Errorf("stack: sandbox SDK origin: %w", err)
+		}
+		env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = s.SecretsURL
+		for secret, names := range b.secrets {
+			for _, n := range names {
+				env[n] = s.SecretARNs[secret]
+			}
+		}
+		env[config.EnvMetaGraphURL] = s.MetaURL
+		env[config.EnvPlivoAPIURL] = s.PlivoURL
+	}
+	for name, value := range s.localURLs() {
+		if b.envNames[name] {
+			setDefault(name, value)
 		}
 	}
 
@@ -373,17 +370,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 
-	// The configuration the functions build, so DynamoDB Local files the
-	// tables under the credentials they sign with.
+	// The configuration the functions build.
 	if s.aws, err = app.AWS(os.Getenv); err != nil {
 		return nil, fmt.Errorf("stack: AWS configuration: %w", err)
-	}
-	if !realTables {
-		for _, table := range sortedKeys(b.tables) {
-			if err := testenv.CreateTableFrom(ctx, s.DynamoDB(), table, table); err != nil {
-				return nil, fmt.Errorf("stack: %w", err)
-			}
-		}
 	}
 
 	err = <-built
@@ -470,97 +459,6 @@ func exportCredentials(ctx context.Context, env map[string]string, get config.Ge
 	return nil
 }
 
-// dynamoEnviron is the dummy-credential environment; testenv's when
-// DynamoDB Local runs, the same values otherwise.
-func (s *Stack) dynamoEnviron() []string {
-	if s.db != nil {
-		return s.db.Environ()
-	}
-	return []string{
-		"AWS_ACCESS_KEY_ID=" + testenv.DummyAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + testenv.DummySecretAccessKey,
-		"AWS_SESSION_TOKEN=", "AWS_PROFILE=",
-		"AWS_REGION=" + testenv.Region, "AWS_DEFAULT_REGION=" + testenv.Region,
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-}
-
-// startSims starts the Meta, Plivo and Secrets Manager simulators, each on
-// its own port as the real services are separate hosts, and seeds every
-// secret the template's functions name with a value that works with the
-// simulators.
-func (s *Stack) startSims(env map[string]string, b bindings) error {
-	s.metaAppSecret = randomHex(16)
-	plivoToken := randomHex(20)
-	s.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: s.metaAppSecret, Now: s.clock.Now, SolutionID: s.solutionID})
-	// Plivo's onboarding makes the WABA's number a sender of the account:
-	// the simulator learns the number from the Meta grant it was issued in,
-	// and refuses, as Plivo does, a WABA created outside its solution or a
-	// number that is not verified.
-	s.Plivo = plivosim.New(plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: plivoToken, LookupNumber: s.Meta.DisplayNumber,
-		CheckAtMeta: func(waba, phone string) string {
-			solution, verified, known := s.Meta.WABAFacts(waba, phone)
-			switch {
-			case !known:
-				return ""
-			case solution != s.solutionID:
-				return plivosim.MsgNotUnderSolution
-			case !verified:
-				return plivosim.MsgNumberNotVerified
-			}
-			return ""
-		}})
-	s.Secrets = secretsmanagersim.New()
-	seeds := map[string]any{
-		config.EnvMetaSecretID:            map[string]string{"app_id": SandboxMetaAppID, "app_secret": s.metaAppSecret},
-		config.EnvPlivoSecretID:           map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": plivoToken},
-		config.EnvMetaVerifyTokenSecretID: map[string]string{"verify_token": randomHex(16)},
-		config.EnvSessionSecretID: map[string]any{"keys": []map[string]any{
-			{"id": "local", "secret": base64.StdEncoding.EncodeToString(randomBytes(32)), "primary": true},
-		}},
-	}
-	for _, secret := range sortedKeys(b.secrets) {
-		name := SandboxSecretPrefix + secret
-		var value any = map[string]string{}
-		for _, envName := range b.secrets[secret] {
-			env[envName] = name
-			if v, ok := seeds[envName]; ok {
-				value = v
-			}
-		}
-		if _, ok := value.(map[string]string); ok && len(value.(map[string]string)) == 0 {
-			s.log.Warn("no sandbox value for this secret; functions that read it will fail", "secret", secret, "variables", b.secrets[secret])
-		}
-		raw, _ := json.Marshal(value)
-		s.Secrets.Put(name, string(raw))
-	}
-
-	for _, sim := range []struct {
-		name string
-		h    http.Handler
-		url  *string
-	}{
-		{"Meta simulator", s.Meta.Handler(), &s.MetaURL},
-		{"Plivo simulator", s.Plivo.Handler(), &s.PlivoURL},
-		{"Secrets Manager simulator", s.Secrets, nil},
-	} {
-		srv, ln, err := listen("127.0.0.1:0", sim.h)
-		if err != nil {
-			return fmt.Errorf("stack: %s: %w", sim.name, err)
-		}
-		s.listeners = append(s.listeners, srv)
-		u := "http://" + ln.Addr().String()
-		if sim.url != nil {
-			*sim.url = u
-		} else {
-			env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = u
-		}
-	}
-	env[config.EnvMetaGraphURL] = s.MetaURL
-	env[config.EnvPlivoAPIURL] = s.PlivoURL
-	return nil
-}
-
 // localURLs are the defaults of settings that name this stack's own
 // addresses: where onboarding links and Plivo's callbacks point.
 func (s *Stack) localURLs() map[string]string {
@@ -587,7 +485,7 @@ func (s *Stack) buildRoutes(ctx context.Context) (*apigatewaysim.Router, error) 
 	for _, r := range s.Routes {
 		h, ok := built[r.Function]
 		if !ok {
-			fn, err := s.functions.start(ctx, s.tmpl, r.Function, functionEnv(s.fnEnv, s.fnOverrides[r.Function]))
+			fn, err := s.functions.start(ctx, s.Template, r.Function, functionEnv(s.fnEnv, s.fnOverrides[r.Function]))
 			if err != nil {
 				return nil, err
 			}
@@ -645,13 +543,12 @@ func (s *Stack) tapDemoPlivo() error {
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
 	}
-	srv, ln, err := listen("127.0.0.1:0", tap)
+	u, err := s.Serve(tap)
 	if err != nil {
 		return fmt.Errorf("stack: Plivo tap: %w", err)
 	}
-	s.listeners = append(s.listeners, srv)
 	s.plivoTap = tap
-	s.fnOverrides = map[string]map[string]string{demoFunction: {config.EnvPlivoAPIURL: "http://" + ln.Addr().String()}}
+	s.fnOverrides = map[string]map[string]string{demoFunction: {config.EnvPlivoAPIURL: u}}
 	return nil
 }
 
@@ -754,8 +651,8 @@ func (s *Stack) Close() error {
 			s.stop()
 		}
 		s.wg.Wait()
-		for _, l := range s.listeners {
-			errs = append(errs, l.Shutdown(ctx))
+		if s.Resources != nil {
+			errs = append(errs, s.Resources.Close())
 		}
 		s.functions.stop()
 		if s.db != nil {
@@ -830,7 +727,7 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 		// SDK refuses an FB.login that does not match it, as Meta would.
 		writeJSON(w, http.StatusOK, s.login)
 	case "/_sim/local/meta/expire":
-		s.clock.Advance(metasim.DefaultCodeTTL + time.Second)
+		s.clock.offset.Add(int64(metasim.DefaultCodeTTL + time.Second))
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/local/session":
 		// The sandbox plays the Tech Provider's backend, which mints an
@@ -932,7 +829,7 @@ func (s *Stack) NewSession(ctx context.Context, clientRef string) (Session, erro
 // spendCode exchanges code at the Meta simulator with the sandbox app's
 // credentials, as a first (lost) exchange would.
 func (s *Stack) spendCode(ctx context.Context, code string) error {
-	q := url.Values{"client_id": {SandboxMetaAppID}, "client_secret": {s.metaAppSecret}, "code": {code}}
+	q := url.Values{"client_id": {SandboxMetaAppID}, "client_secret": {SandboxMetaAppSecret}, "code": {code}}
 	u := s.MetaURL + "/" + config.DefaultGraphVersion + "/oauth/access_token?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -950,37 +847,12 @@ func (s *Stack) spendCode(ctx context.Context, code string) error {
 	return nil
 }
 
-// clock is the Meta simulator's time: real time plus an offset that
-// /_sim/local/meta/expire moves forward.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
+// clock is the Meta simulator's time: real time plus an offset, in
+// nanoseconds, that /_sim/local/meta/expire moves forward.
+type clock struct{ offset atomic.Int64 }
 
 // Now returns the simulated time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-// Advance moves the simulated time forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
-// listen serves h on addr until the returned server is shut down.
-func listen(addr string, h http.Handler) (*http.Server, net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return srv, ln, nil
-}
+func (c *clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
 
 // setenv sets env in the process and returns a function that puts back
 // what was there before.
@@ -1012,13 +884,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func randomBytes(n int) []byte {
+func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return b
+	return hex.EncodeToString(b)
 }
-
-func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
 
 func newUUID() string {
 	b := make([]byte, 16)

@@ -18,19 +18,6 @@ type sdkOrigin struct {
 	next       atomic.Pointer[http.Handler]
 }
 
-// listenSDKOrigin starts the second port and returns its origin, which the
-// page function reads from page.EnvSandboxSDKOrigin. Requests wait for
-// nothing: until serve is called they are answered 503.
-func (s *Stack) listenSDKOrigin() (*sdkOrigin, string, error) {
-	o := &sdkOrigin{pageOrigin: s.URL}
-	srv, ln, err := listen("127.0.0.1:0", o)
-	if err != nil {
-		return nil, "", err
-	}
-	s.listeners = append(s.listeners, srv)
-	return o, "http://" + ln.Addr().String(), nil
-}
-
 func (o *sdkOrigin) serve(h http.Handler) { o.next.Store(&h) }
 
 func (o *sdkOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {

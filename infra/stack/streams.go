@@ -26,8 +26,8 @@ func (s *Stack) startStreams(ctx context.Context) {
 		s.log.Warn("signup table has no stream; lifecycle events are not published locally", "table", table, "error", err)
 		return
 	}
-	for _, name := range streamFunctions(s.tmpl) {
-		fn, err := s.functions.start(ctx, s.tmpl, name, s.fnEnv)
+	for _, name := range streamFunctions(s.Template) {
+		fn, err := s.functions.start(ctx, s.Template, name, s.fnEnv)
 		if err != nil {
 			s.log.Warn("stream function not available locally", "function", name, "error", err)
 			continue

@@ -30,6 +30,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/e2e/binaries"
 	"github.com/techprovider/wa-onboarding/infra/makevar"
+	"github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
@@ -96,7 +97,7 @@ func run(ctx context.Context, fn, eventPath string, seed bool, stdout, stderr io
 	}
 	defer f.Stop()
 	if info, err := os.Stat(f.Binary); err == nil {
-		fmt.Fprintf(stderr, "%s built (%s) in %s, running under aws-lambda-rie\n", binaries.FunctionDir(id),
+		fmt.Fprintf(stderr, "%s built (%s) in %s, running under aws-lambda-rie\n", stack.FunctionDir(id),
 			fmt.Sprintf("%.1f MB", float64(info.Size())/(1<<20)), time.Since(start).Round(time.Millisecond))
 	}
 

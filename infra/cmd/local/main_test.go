@@ -15,7 +15,7 @@ import (
 func TestBannerShowsPageAndConsole(t *testing.T) {
 	t.Parallel()
 	st := &stack.Stack{URL: "http://localhost:8123", Sandbox: true, TableName: "SignupTable", DynamoDBEndpoint: "http://127.0.0.1:1",
-		Routes: []sam.Route{{Function: "PageFunction", Method: "GET", Path: "/"}}}
+		Resources: &stack.Resources{}, Routes: []sam.Route{{Function: "PageFunction", Method: "GET", Path: "/"}}}
 	var b strings.Builder
 	banner(&b, st, "", time.Second)
 	lines := strings.Split(b.String(), "\n")

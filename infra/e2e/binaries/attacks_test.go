@@ -271,7 +271,11 @@ func TestAnonymousStatusRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Stop)
-	m := &session.Minter{Keys: session.StaticKeys(*stack.sessionKeys)}
+	keys, err := session.ParseKeyset(stack.SecretValues[sessionKeysID])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &session.Minter{Keys: session.StaticKeys(keys)}
 	token := func(ref string) string {
 		iss, err := m.Mint(context.Background(), ref, 0)
 		if err != nil {

@@ -84,7 +84,11 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 	}
 	// In front of the recorder, so the calls are still held against the
 	// template's grants.
-	fs.proxy = faultproxy.New(s.serve(s.recordDynamoDB("SignupFunction")))
+	recorder, err := s.Serve(s.recordDynamoDB("SignupFunction"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.proxy = faultproxy.New(recorder)
 	t.Cleanup(fs.proxy.Close)
 	policy := faultPolicy
 	if opt.maxAttempts > 0 {
@@ -395,7 +399,7 @@ func TestPlivoTokenRotation(t *testing.T) {
 	const rotated = "sim-plivo-rotated-token-2c9f"
 	fs.sent = append(fs.sent, rotated)
 	fs.Plivo.RotateToken(rotated)
-	fs.Secrets.Put("rie/"+plivoSecretID, `{"auth_id":"`+PlivoAuthID+`","auth_token":"`+rotated+`"}`)
+	fs.Secrets.Put(plivoSecretID, `{"auth_id":"`+PlivoAuthID+`","auth_token":"`+rotated+`"}`)
 	fs.Secrets.ResetCalls()
 	id, a := fs.signupNew(t)
 	if a.status != 200 || a.field("status") != "onboarded" {

@@ -1,7 +1,8 @@
 // Package binaries runs the functions' real bootstrap binaries under the
 // Lambda Runtime Interface Emulator (aws-lambda-rie), with the environment
-// template.yaml gives them, against DynamoDB Local and the Meta, Plivo and
-// Secrets Manager simulators. Its tests invoke every file in events/,
+// template.yaml gives them, against the resources infra/stack assembles
+// (stack.Resources: DynamoDB Local and the Meta, Plivo, Secrets Manager
+// and EventBridge simulators). Its tests invoke every file in events/,
 // measure cold starts, and inject faults at the endpoints the functions are
 // pointed at (the simulators' fault queues, a fault proxy in front of
 // DynamoDB Local) on stacks of their own (Sibling); `make invoke`
@@ -24,7 +25,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -35,14 +35,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/techprovider/wa-onboarding/infra/sam"
-	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
-	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
-	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/session"
@@ -69,62 +66,44 @@ const (
 	DuePhone           = "103000000000004"
 )
 
-// Credentials of the simulated Meta app and Plivo account. They are fake,
-// but the test treats them as secrets: no function log may show them.
+// Credentials of the simulated Meta app and Plivo account, as infra/stack
+// gives them. They are fake, but the test treats them as secrets: no
+// function log may show them.
 const (
-	MetaAppID    = "100000000000001"
-	MetaConfigID = "100000000000002"
+	MetaAppID    = infrastack.SandboxMetaAppID
+	MetaConfigID = infrastack.SandboxConfigID
 	// PlivoSolutionID is the Multi-Partner Solution the page launches with.
-	PlivoSolutionID = "300000000000003"
-	MetaAppSecret   = "sim-meta-app-secret-5b1f0c77"
-	PlivoAuthID     = "MASIMULATEDACCOUNT01"
-	PlivoAuthToken  = "sim-plivo-auth-token-9d2e41aa"
+	PlivoSolutionID = config.SandboxSolutionID
+	MetaAppSecret   = infrastack.SandboxMetaAppSecret
+	PlivoAuthID     = infrastack.SandboxPlivoAuthID
+	PlivoAuthToken  = infrastack.SandboxPlivoAuthToken
 )
 
 // Parameters are the template parameters a deploy must give, with the
 // simulated app's values.
 var Parameters = map[string]string{"MetaAppId": MetaAppID, "MetaConfigId": MetaConfigID, "PlivoSolutionId": PlivoSolutionID}
 
-// Logical IDs of the resources function environments refer to.
+// Logical IDs of the resources the harness itself reads.
 const (
-	tableID       = "SignupTable"
-	metaSecretID  = "MetaAppSecret"
-	plivoSecretID = "PlivoCredentialsSecret"
+	metaSecretID  = infrastack.MetaSecretID
+	plivoSecretID = infrastack.PlivoSecretID
 	sessionKeysID = "SessionKeysSecret"
 )
 
-// Stack is DynamoDB Local with every table of the template, the three
-// simulators holding every secret of the template, and the function
-// binaries built on demand.
+// Stack is the template's resources as infra/stack assembles them (DynamoDB
+// Local with every table, the simulators with every secret and bus) and
+// the function binaries built on demand.
 type Stack struct {
-	Root     string
-	Template *sam.Template
-	DynamoDB *testenv.DynamoDB
-	Dynamo   *dynamodb.Client
-	// Tables maps each AWS::DynamoDB::Table logical ID to its local table;
-	// Table is the signup table's.
-	Tables map[string]string
-	Table  string
-	Meta   *metasim.Server
-	Plivo  *plivosim.Server
-	// Secrets holds every AWS::SecretsManager::Secret of the template;
-	// SecretARNs maps their logical IDs to the simulated ARNs.
-	Secrets    *secretsmanagersim.Server
-	SecretARNs map[string]string
-	// Events is EventBridge with every AWS::Events::EventBus of the
-	// template; Buses maps their logical IDs to the local bus names.
-	Events   *eventbridgesim.Server
-	Buses    map[string]string
-	MetaURL  string
-	PlivoURL string
+	Root string
+	*infrastack.Resources
+	// Table is the signup table's local name.
+	Table string
 	// MetaSecretARN and PlivoSecretARN are the upstream secrets' ARNs.
 	MetaSecretARN, PlivoSecretARN string
 
-	sessionKeys *session.Keyset
-	builds      *builds
+	builds *builds
 	// ownsDynamoDB: Close stops DynamoDB Local; a Sibling's is its parent's.
 	ownsDynamoDB bool
-	servers      []*httptest.Server
 
 	mu    sync.Mutex
 	calls map[string]map[string]struct{} // logical ID -> "action resource"
@@ -166,122 +145,28 @@ func (s *Stack) Sibling(ctx context.Context) (*Stack, error) {
 	return start(ctx, s.Root, s.Template, s.DynamoDB, s.builds)
 }
 
-func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.DynamoDB, b *builds) (s *Stack, err error) {
-	s = &Stack{Root: root, Template: tmpl, DynamoDB: db, builds: b, calls: map[string]map[string]struct{}{},
-		Tables: map[string]string{}, SecretARNs: map[string]string{}, Buses: map[string]string{}}
-	defer func() {
-		if err != nil {
-			s.Close()
-			s = nil
-		}
-	}()
-	s.Dynamo = testenv.DynamoClient(ctx, s.DynamoDB.Endpoint)
-	suffix := randomHex(4)
-	for _, id := range s.Template.Tables() {
-		name := id + "-rie-" + suffix
-		if err := testenv.CreateTableFrom(ctx, s.Dynamo, id, name); err != nil {
-			return nil, err
-		}
-		s.Tables[id] = name
-	}
-	if s.Table = s.Tables[tableID]; s.Table == "" {
-		return nil, fmt.Errorf("binaries: template.yaml has no %s", tableID)
-	}
-
+func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.DynamoDB, b *builds) (*Stack, error) {
 	// Upstreams answer at once: the cold start measured is the function's.
-	s.Meta = metasim.New(metasim.Config{AppID: MetaAppID, AppSecret: MetaAppSecret})
-	s.Plivo = plivosim.New(plivosim.Config{AuthID: PlivoAuthID, AuthToken: PlivoAuthToken})
-	s.Secrets = secretsmanagersim.New()
-	for _, id := range s.Template.Resources("AWS::SecretsManager::Secret") {
-		value, err := s.secretValue(id)
-		if err != nil {
-			return nil, err
-		}
-		s.SecretARNs[id] = s.Secrets.Put("rie/"+id, value)
-		if id == sessionKeysID {
-			ks, err := session.ParseKeyset(value)
-			if err != nil {
-				return nil, fmt.Errorf("binaries: %s: %w", id, err)
-			}
-			s.sessionKeys = &ks
-		}
+	res, err := infrastack.StartResources(ctx, tmpl, db, infrastack.ResourceOptions{TablePrefix: "rie-" + randomHex(4) + "-"})
+	if err != nil {
+		return nil, err
 	}
-	s.MetaSecretARN, s.PlivoSecretARN = s.SecretARNs[metaSecretID], s.SecretARNs[plivoSecretID]
-	for _, id := range s.Template.Resources("AWS::Events::EventBus") {
-		s.Buses[id] = "rie-" + id
+	s := &Stack{Root: root, Resources: res, builds: b, calls: map[string]map[string]struct{}{},
+		Table: res.Tables[infrastack.SignupTableID], MetaSecretARN: res.SecretARNs[metaSecretID], PlivoSecretARN: res.SecretARNs[plivoSecretID]}
+	if s.Table == "" {
+		s.Close()
+		return nil, fmt.Errorf("binaries: template.yaml has no %s", infrastack.SignupTableID)
 	}
-	s.Events = eventbridgesim.New(slices.Collect(maps.Values(s.Buses))...)
-	s.MetaURL = s.serve(s.Meta.Handler())
-	s.PlivoURL = s.serve(s.Plivo.Handler())
 	return s, nil
-}
-
-// secretValue is what a secret of the template holds locally: the
-// simulated upstream credentials, or what CloudFormation would create from
-// the template's SecretString or GenerateSecretString.
-func (s *Stack) secretValue(id string) (string, error) {
-	switch id {
-	case metaSecretID:
-		return mustJSON(map[string]string{"app_id": MetaAppID, "app_secret": MetaAppSecret}), nil
-	case plivoSecretID:
-		return mustJSON(map[string]string{"auth_id": PlivoAuthID, "auth_token": PlivoAuthToken}), nil
-	}
-	p, _ := s.Template.Raw(id)["Properties"].(map[string]any)
-	if v, ok := p["SecretString"].(string); ok {
-		return v, nil
-	}
-	gen, ok := p["GenerateSecretString"].(map[string]any)
-	if !ok {
-		return "", fmt.Errorf("binaries: secret %s has neither SecretString nor GenerateSecretString", id)
-	}
-	length := 32
-	if n, ok := gen["PasswordLength"].(float64); ok {
-		length = int(n)
-	}
-	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, length)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alnum[int(b[i])%len(alnum)]
-	}
-	tmpl, _ := gen["SecretStringTemplate"].(string)
-	key, _ := gen["GenerateStringKey"].(string)
-	if tmpl == "" || key == "" {
-		return string(b), nil
-	}
-	var obj map[string]any
-	if err := json.Unmarshal([]byte(tmpl), &obj); err != nil {
-		return "", fmt.Errorf("binaries: secret %s: SecretStringTemplate: %w", id, err)
-	}
-	obj[key] = string(b)
-	return mustJSON(obj), nil
 }
 
 // Close stops everything Start or Sibling started. Functions must be
 // stopped first.
 func (s *Stack) Close() {
-	for _, srv := range s.servers {
-		srv.Close()
-	}
+	_ = s.Resources.Close()
 	if s.ownsDynamoDB {
 		s.DynamoDB.Stop()
 	}
-}
-
-func (s *Stack) serve(h http.Handler) string {
-	srv := httptest.NewServer(h)
-	s.mu.Lock()
-	s.servers = append(s.servers, srv)
-	s.mu.Unlock()
-	return srv.URL
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
 }
 
 func randomHex(n int) string {
@@ -333,7 +218,7 @@ func (s *Stack) Seed(ctx context.Context) error {
 func (s *Stack) Build(ctx context.Context, fnOrPkg string) (string, error) {
 	pkg := fnOrPkg
 	if !strings.Contains(pkg, "/") {
-		pkg = "./" + FunctionDir(pkg)
+		pkg = "./" + infrastack.FunctionDir(pkg)
 	}
 	b := s.builds
 	// Held while building: siblings started together wait for one build
@@ -351,12 +236,6 @@ func (s *Stack) Build(ctx context.Context, fnOrPkg string) (string, error) {
 	return bin, nil
 }
 
-// FunctionDir maps a logical ID to its folder: SignupFunction is
-// functions/signup.
-func FunctionDir(logicalID string) string {
-	return "functions/" + strings.ToLower(strings.TrimSuffix(logicalID, "Function"))
-}
-
 // LogicalID maps a folder name (signup) or a logical ID to the logical ID.
 func LogicalID(name string) string {
 	if strings.HasSuffix(name, "Function") {
@@ -365,44 +244,6 @@ func LogicalID(name string) string {
 	name = filepath.Base(name)
 	return strings.ToUpper(name[:1]) + name[1:] + "Function"
 }
-
-// Environment returns the environment the template gives a function, with
-// references to the stack's resources resolved to the local ones and the
-// upstream URLs pointed at the simulators.
-func (s *Stack) Environment(logicalID string) (map[string]string, error) {
-	f, err := s.Template.Function(logicalID)
-	if err != nil {
-		return nil, err
-	}
-	refs := map[string]string{
-		"AWS::Region": testenv.Region, "AWS::AccountId": "000000000000", "AWS::Partition": "aws",
-		"AWS::StackName": "wa-onboarding-rie", "AWS::URLSuffix": "amazonaws.com",
-	}
-	maps.Copy(refs, s.Tables)
-	maps.Copy(refs, s.SecretARNs)
-	maps.Copy(refs, s.Buses)
-	env := map[string]string{}
-	for k, v := range f.Environment {
-		env[k] = os.Expand(v, func(ref string) string {
-			if r, ok := refs[ref]; ok {
-				return r
-			}
-			// Anything else (the API's ID, a rule SAM generates) has no
-			// local counterpart: a recognisable stand-in name.
-			return standIn(ref)
-		})
-	}
-	for k, v := range map[string]string{"META_GRAPH_URL": s.MetaURL, "PLIVO_API_URL": s.PlivoURL} {
-		if _, ok := env[k]; ok {
-			env[k] = v
-		}
-	}
-	return env, nil
-}
-
-// standIn is the local name of a resource the stack does not create:
-// ${ResumeFunctionSchedule} is rie-ResumeFunctionSchedule.
-func standIn(ref string) string { return "rie-" + strings.TrimSuffix(ref, ".Arn") }
 
 // Function is one function binary running under the emulator.
 type Function struct {
@@ -435,13 +276,24 @@ func (s *Stack) StartFunctionWith(ctx context.Context, logicalID string, overrid
 		return nil, err
 	}
 	vars := s.DynamoDB.Environ()
-	vars = append(vars,
-		"AWS_ENDPOINT_URL_DYNAMODB="+s.serve(s.recordDynamoDB(logicalID)),
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+s.serve(s.recordSecrets(logicalID)),
-		"AWS_ENDPOINT_URL_EVENTBRIDGE="+s.serve(s.recordEvents(logicalID)),
+	for _, endpoint := range []struct {
+		name    string
+		handler http.Handler
+	}{
+		{"AWS_ENDPOINT_URL_DYNAMODB", s.recordDynamoDB(logicalID)},
+		{"AWS_ENDPOINT_URL_SECRETS_MANAGER", s.recordSecrets(logicalID)},
+		{"AWS_ENDPOINT_URL_EVENTBRIDGE", s.recordEvents(logicalID)},
 		// Any other service lands here: noted, and refused at once rather
 		// than sent to AWS.
-		"AWS_ENDPOINT_URL="+s.serve(s.recordOther(logicalID)),
+		{"AWS_ENDPOINT_URL", s.recordOther(logicalID)},
+	} {
+		u, err := s.Serve(endpoint.handler)
+		if err != nil {
+			return nil, err
+		}
+		vars = append(vars, endpoint.name+"="+u)
+	}
+	vars = append(vars,
 		// The emulator applies the timeout, so ctx.Deadline() is what Lambda's is.
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize),
@@ -587,8 +439,9 @@ func (s *Stack) recordEvents(logicalID string) http.Handler {
 			s.record(logicalID, "events:"+op+" "+res)
 		}
 		if in.Name != "" {
-			// DescribeRule and its kind name a rule, not a bus.
-			s.record(logicalID, "events:"+op+" ${"+strings.TrimPrefix(in.Name, "rie-")+".Arn}")
+			// DescribeRule and its kind name a rule, not a bus; the
+			// rule's logical ID stands in for its name.
+			s.record(logicalID, "events:"+op+" ${"+in.Name+".Arn}")
 		}
 		s.Events.ServeHTTP(w, r)
 	})
@@ -683,14 +536,15 @@ func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) 
 	_ = json.Unmarshal([]byte(body), &fields)
 	str := func(k string) string { v, _ := fields[k].(string); return v }
 	if strings.Contains(body, SessionPlaceholder) {
-		if s.sessionKeys == nil {
-			return nil, fmt.Errorf("binaries: the event asks for %s but template.yaml has no %s", SessionPlaceholder, sessionKeysID)
+		keys, err := session.ParseKeyset(s.SecretValues[sessionKeysID])
+		if err != nil {
+			return nil, fmt.Errorf("binaries: the event asks for %s: %s: %w", SessionPlaceholder, sessionKeysID, err)
 		}
 		ref := str("client_ref")
 		if ref == "" {
 			ref = "customer-rie"
 		}
-		m := &session.Minter{Keys: session.StaticKeys(*s.sessionKeys)}
+		m := &session.Minter{Keys: session.StaticKeys(keys)}
 		iss, err := m.Mint(ctx, ref, 0)
 		if err != nil {
 			return nil, fmt.Errorf("binaries: mint a session for %q: %w", ref, err)
