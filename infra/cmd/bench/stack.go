@@ -13,24 +13,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/faultproxy"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
-// Credentials of the simulated Meta app and Plivo account.
+// The simulated Meta app and Plivo account: the local stack's.
 const (
-	metaAppID      = "100000000000001"
-	metaAppSecret  = "bench-meta-app-secret-0c1d"
-	plivoAuthID    = "MABENCHMARKACCOUNT01"
-	plivoAuthToken = "bench-plivo-auth-token-7e2a"
+	metaAppID      = infrastack.SandboxMetaAppID
+	metaAppSecret  = infrastack.SandboxMetaAppSecret
+	plivoAuthToken = infrastack.SandboxPlivoAuthToken
+	plivoAuthID    = infrastack.SandboxPlivoAuthID
 	businessID     = "101000000000001"
 	graphVersion   = "v25.0"
-	benchBus       = "bench-bus"
+	// sessionKeysID is the template's secret of the session signing keys.
+	sessionKeysID = "SessionKeysSecret"
 )
 
 // upstreams is one Meta simulator and one Plivo simulator served over
@@ -42,20 +45,24 @@ type upstreams struct {
 	plivoURL string
 }
 
-// stack is everything the functions talk to: DynamoDB Local behind a
-// counting proxy, the Secrets Manager simulator, and two sets of upstream
-// simulators: slow ones with the configured latencies for the load, and
-// instant ones for cold starts, so that a cold start measures the function.
+// stack is everything the functions talk to: the template's resources as
+// infra/stack assembles them (DynamoDB Local, here behind a counting proxy,
+// the Secrets Manager and EventBridge simulators, instant Meta and Plivo
+// simulators for cold starts, so that a cold start measures the function),
+// and slow Meta and Plivo simulators with the configured latencies for the
+// load.
 type stack struct {
 	db        *testenv.DynamoDB
 	dbPID     int
 	proxy     *faultproxy.Proxy
+	res       *infrastack.Resources
 	table     string
 	dedup     string
 	sm        *secretsmanagersim.Server
 	smURL     string
 	bus       *eventbridgesim.Server
 	busURL    string
+	busName   string
 	slow      upstreams
 	fast      upstreams
 	servers   []*httptest.Server
@@ -73,45 +80,35 @@ func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (s
 			s = nil
 		}
 	}()
+	tmpl, err := sam.Load(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
 	s.db, err = testenv.StartDynamoDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	s.dbPID = javaPID(s.db.Endpoint)
 	s.proxy = faultproxy.New(s.db.Endpoint)
-	admin := testenv.DynamoClient(ctx, s.db.Endpoint)
-	s.table = "bench-signups"
-	if err := testenv.CreateTable(ctx, admin, s.table); err != nil {
-		return nil, err
-	}
-	s.dedup = "bench-dedup"
-	if err := testenv.CreateTableFrom(ctx, admin, "DedupTable", s.dedup); err != nil {
-		return nil, err
-	}
-
-	s.sm = secretsmanagersim.New()
-	s.metaSecretARN = s.sm.Put("bench/meta-app", mustJSON(map[string]string{"app_id": metaAppID, "app_secret": metaAppSecret}))
-	s.plivoSecretARN = s.sm.Put("bench/plivo", mustJSON(map[string]string{"auth_id": plivoAuthID, "auth_token": plivoAuthToken}))
-	key, err := session.NewKey("bench")
+	// The template's tables, secrets and bus, and the instant simulators,
+	// as the local stack and the end-to-end tests have them.
+	s.res, err = infrastack.StartResources(ctx, tmpl, s.db, infrastack.ResourceOptions{TablePrefix: "bench-"})
 	if err != nil {
 		return nil, err
 	}
-	keys, err := session.Keyset{}.Rotate(key, 0)
+	s.table, s.dedup = s.res.Tables["SignupTable"], s.res.Tables["DedupTable"]
+	s.bus, s.busURL, s.busName = s.res.Events, s.res.EventsURL, s.res.Buses["EventBus"]
+	s.sm, s.smURL = s.res.Secrets, s.res.SecretsURL
+	s.metaSecretARN = s.res.SecretARNs[infrastack.MetaSecretID]
+	s.plivoSecretARN = s.res.SecretARNs[infrastack.PlivoSecretID]
+	s.sessionSecretARN = s.res.SecretARNs[sessionKeysID]
+	keys, err := session.ParseKeyset(s.res.SecretValues[sessionKeysID])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", sessionKeysID, err)
 	}
-	raw, err := keys.SecretString()
-	if err != nil {
-		return nil, err
-	}
-	s.sessionSecretARN = s.sm.Put("bench/session-keys", raw)
 	s.minter = &session.Minter{Keys: session.StaticKeys(keys), TTL: 15 * time.Minute}
-	s.smURL = s.serve(s.sm)
-	s.bus = eventbridgesim.New(benchBus)
-	s.busURL = s.serve(s.bus)
-
+	s.fast = upstreams{meta: s.res.Meta, plivo: s.res.Plivo, metaURL: s.res.MetaURL, plivoURL: s.res.PlivoURL}
 	s.slow = s.upstreams(metaLatency, plivoLatency)
-	s.fast = s.upstreams(0, 0)
 
 	// Any AWS service without its own endpoint variable is sent here, where
 	// nothing answers, so no function can reach real AWS from the bench.
@@ -156,6 +153,9 @@ func (s *stack) close() {
 	}
 	if s.proxy != nil {
 		s.proxy.Close()
+	}
+	if s.res != nil {
+		_ = s.res.Close()
 	}
 	if s.db != nil {
 		s.db.Stop()
@@ -202,7 +202,7 @@ func (s *stack) signupEnviron(u upstreams) map[string]string {
 // callbacksEnviron is the callback receiver's configuration.
 func (st *stack) callbacksEnviron() map[string]string {
 	return map[string]string{
-		"TABLE_NAME": st.table, "DEDUP_TABLE_NAME": st.dedup, "EVENT_BUS_NAME": benchBus,
+		"TABLE_NAME": st.table, "DEDUP_TABLE_NAME": st.dedup, "EVENT_BUS_NAME": st.busName,
 		"CALLBACK_PUBLIC_URL": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/webhooks/plivo/whatsapp",
 		"PLIVO_SECRET_ID":     st.plivoSecretARN, "SECRETS_TTL": "5m",
 	}
