@@ -111,7 +111,7 @@ func StartResources(ctx context.Context, tmpl *sam.Template, db *testenv.DynamoD
 	if db != nil {
 		r.Dynamo = opts.Dynamo
 		if r.Dynamo == nil {
-			r.Dynamo = testenv.DynamoClient(ctx, db.Endpoint)
+			r.Dynamo = testenv.DynamoClient(db.Endpoint)
 		}
 		for _, id := range tmpl.Tables() {
 			name := opts.TablePrefix + id

@@ -88,7 +88,7 @@ func startDynamoDBOn(ctx context.Context, dir string, port int) (*DynamoDB, erro
 	if err != nil {
 		return nil, err
 	}
-	client := DynamoClient(ctx, endpoint, func(o *dynamodb.Options) {
+	client := DynamoClient(endpoint, func(o *dynamodb.Options) {
 		o.Retryer = aws.NopRetryer{}
 	})
 	err = p.waitReady(ctx, 25*time.Millisecond, func(ctx context.Context) error {
@@ -196,7 +196,7 @@ func SharedDynamoDB() *DynamoDB { return shared }
 // credentials. An empty endpoint means $AWS_ENDPOINT_URL_DYNAMODB, as
 // MustDynamoDB sets it; with neither it panics rather than reach real AWS.
 // The options apply after the defaults (a test's retryer, say).
-func DynamoClient(ctx context.Context, endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+func DynamoClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	if endpoint == "" {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	}

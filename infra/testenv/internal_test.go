@@ -59,7 +59,7 @@ Resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := DynamoClient(ctx, "")
+	client := DynamoClient("")
 	name := UniqueTableName(t)
 	if err := createTable(ctx, client, in, ttl, name); err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func TestSharedDynamoDB(t *testing.T) {
 		}
 	}
 	// An empty endpoint means the one MustDynamoDB exported.
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	if _, err := client.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSharedDynamoDB(t *testing.T) {
 func TestSignupTable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	client := testenv.DynamoClient(ctx, "")
+	client := testenv.DynamoClient("")
 	name := testenv.MustCreateTable(t, client, testenv.SignupTableID)
 
 	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
@@ -141,7 +141,7 @@ func keys(ks []types.KeySchemaElement) string {
 func TestCreateTableErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	client := testenv.DynamoClient(ctx, "")
+	client := testenv.DynamoClient("")
 	name := testenv.MustCreateTable(t, client, testenv.SignupTableID)
 	tests := []struct {
 		name      string
@@ -229,7 +229,7 @@ func TestStartDynamoDB(t *testing.T) {
 	for _, db := range dbs {
 		t.Logf("DynamoDB Local started in %v", db.Startup)
 		// In memory and separate: a table in one is not in the other.
-		c := testenv.DynamoClient(ctx, db.Endpoint)
+		c := testenv.DynamoClient(db.Endpoint)
 		if err := testenv.CreateTable(ctx, c, "only-here"); err != nil {
 			t.Fatal(err)
 		}

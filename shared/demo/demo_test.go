@@ -67,7 +67,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(metaSrv.Close)
 	t.Cleanup(plivoSrv.Close)
 	e.plivoURL = plivoSrv.URL
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	e.store = &dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable")}
 	plivoClient := plivo.New(plivo.Config{
 		BaseURL:    plivoSrv.URL,

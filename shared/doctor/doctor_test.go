@@ -89,7 +89,7 @@ func newFixture(t *testing.T) *fixture {
 		secrets: secretsmanagersim.New(),
 		plivo:   plivosim.New(plivosim.Config{AuthID: authID, AuthToken: authToken}),
 		rules:   &rules{name: ruleName, state: ebtypes.RuleStateEnabled},
-		ddb:     testenv.DynamoClient(context.Background(), ""),
+		ddb:     testenv.DynamoClient(""),
 	}
 	metaSim := metasim.New(metasim.Config{AppID: appID, AppSecret: appSecret})
 	servers := map[string]*httptest.Server{

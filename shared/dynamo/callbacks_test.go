@@ -21,7 +21,7 @@ import (
 
 func newCallbackLedger(t *testing.T) *dynamo.CallbackLedger {
 	t.Helper()
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	return &dynamo.CallbackLedger{Client: client, Table: testenv.MustCreateTable(t, client, "DedupTable")}
 }
 

@@ -162,7 +162,7 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			return o
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
 	}
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

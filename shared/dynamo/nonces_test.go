@@ -15,7 +15,7 @@ import (
 // Local: a nonce belongs to the first body it came with until it expires.
 func TestNonceLedger(t *testing.T) {
 	t.Parallel()
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	l := &dynamo.NonceLedger{Client: client, Table: testenv.MustCreateTable(t, client, "DedupTable")}
 	ctx := context.Background()
 	exp := t0.Add(time.Hour)

@@ -29,7 +29,7 @@ var ttlSafe = time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
 
 func newLedger(t *testing.T) (*dynamo.SessionLedger, *dynamodb.Client) {
 	t.Helper()
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	return &dynamo.SessionLedger{Client: client, Table: testenv.MustCreateTable(t, client, "DedupTable")}, client
 }
 
@@ -131,7 +131,7 @@ func TestSessionLedgerConcurrent(t *testing.T) {
 
 func TestSessionLedgerStoreDown(t *testing.T) {
 	t.Parallel()
-	l := &dynamo.SessionLedger{Client: testenv.DynamoClient(context.Background(), ""), Table: "no-such-table"}
+	l := &dynamo.SessionLedger{Client: testenv.DynamoClient(""), Table: "no-such-table"}
 	_, err := l.Spend(context.Background(), onboarding.SessionUse{ID: "EEEEEEEEEEEEEEEEEEEEEE", ExpiresAt: t0})
 	if err == nil || errors.Is(err, onboarding.ErrSessionUsed) {
 		t.Fatalf("err = %v, want a store error", err)

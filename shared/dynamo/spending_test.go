@@ -57,7 +57,7 @@ func (c *countingAPI) writes() (puts, updates, transacts int) {
 // ledger on the same dedup table, and the counting client behind both.
 func sessionTables(t *testing.T) (*dynamo.Store, *dynamo.SessionLedger, *countingAPI) {
 	t.Helper()
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	api := &countingAPI{Client: client}
 	dedup := testenv.MustCreateTable(t, client, "DedupTable")
 	store := &dynamo.Store{Client: api, Table: testenv.MustCreateTable(t, client, "SignupTable"), SessionTable: dedup}

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { testenv.MustDynamoDB(m) }
 
 func newStore(t *testing.T) *dynamo.Store {
 	t.Helper()
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	return &dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable")}
 }
 

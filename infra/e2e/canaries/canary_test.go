@@ -74,9 +74,8 @@ type stack struct {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	ctx := context.Background()
 	s := &stack{tables: map[string]string{}, env: map[string][]string{}, timeout: map[string]int{}}
-	s.client = testenv.DynamoClient(ctx, "")
+	s.client = testenv.DynamoClient("")
 	tpl, err := sam.Load(filepath.Join(testenv.RepoRoot(), "template.yaml"),
 		sam.WithParameters(map[string]string{"MetaAppId": metaAppID, "MetaConfigId": "100000000000002", "PlivoSolutionId": "300000000000003"}))
 	if err != nil {

@@ -68,7 +68,7 @@ func get(ctx context.Context, c *dynamodb.Client, table, id string) error {
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct := testenv.DynamoClient(ctx, "")
+	direct := testenv.DynamoClient("")
 	table := testenv.MustCreateTable(t, direct, testenv.SignupTableID)
 
 	type counts struct{ requests, forwarded int }
@@ -158,7 +158,7 @@ func TestFaults(t *testing.T) {
 			t.Parallel()
 			p := faultproxy.New(testenv.SharedDynamoDB().Endpoint)
 			defer p.Close()
-			c := testenv.DynamoClient(ctx, p.URL(), tt.retries)
+			c := testenv.DynamoClient(p.URL(), tt.retries)
 			id := fmt.Sprintf("waba-%d", i)
 			tt.arm(p)
 
@@ -209,7 +209,7 @@ func isConnectionLost(err error) bool {
 func TestDelay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct := testenv.DynamoClient(ctx, "")
+	direct := testenv.DynamoClient("")
 	table := testenv.MustCreateTable(t, direct, testenv.SignupTableID)
 	tests := []struct {
 		name    string
@@ -226,7 +226,7 @@ func TestDelay(t *testing.T) {
 			p := faultproxy.New(testenv.SharedDynamoDB().Endpoint)
 			defer p.Close()
 			p.DelayNext(1, tt.delay)
-			c := testenv.DynamoClient(ctx, p.URL(), noRetries)
+			c := testenv.DynamoClient(p.URL(), noRetries)
 			ctx, cancel := context.WithTimeout(ctx, tt.timeout)
 			defer cancel()
 			start := time.Now()

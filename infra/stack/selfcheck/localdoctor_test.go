@@ -75,7 +75,7 @@ func TestTemplateRules(t *testing.T) {
 
 func TestTemplateBackups(t *testing.T) {
 	t.Parallel()
-	client := testenv.DynamoClient(context.Background(), "")
+	client := testenv.DynamoClient("")
 	table := testenv.MustCreateTable(t, client, selfcheck.SignupTable)
 	tests := []struct {
 		name     string
