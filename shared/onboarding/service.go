@@ -600,7 +600,7 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 		if rec.CreatedAt.IsZero() {
 			failed.CreatedAt = failed.UpdatedAt
 		}
-		if _, serr := s.save(ctx, &failed, log); serr != nil {
+		if serr := s.save(ctx, &failed, log); serr != nil {
 			log.Error("could not release lock after meta failure; it expires by itself", "error", serr, "lock_expires_at", rec.LockExpiresAt)
 		}
 	}
@@ -620,7 +620,7 @@ func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p 
 	// If this process dies from here on, the resume function takes over once
 	// the lock has expired.
 	rec.NextRetryAt = rec.LockExpiresAt
-	if _, err := s.save(ctx, rec, log); err != nil {
+	if err := s.save(ctx, rec, log); err != nil {
 		if errors.Is(err, ErrConditionFailed) {
 			return SignupResult{}, &Error{Code: CodeInProgress, Message: "A signup for this WhatsApp Business Account is already in progress.", RetryAfter: time.Second, Cause: err}
 		}
@@ -707,7 +707,7 @@ func (s *Service) finish(ctx context.Context, rec *Record, log *slog.Logger, p R
 			next.NextRetryAt = now.Add(delay)
 		}
 	}
-	if _, err := s.save(ctx, &next, log); err != nil {
+	if err := s.save(ctx, &next, log); err != nil {
 		if errors.Is(err, ErrConditionFailed) {
 			log.Error("lock lost before the outcome was saved", "state", next.State)
 		} else {
@@ -794,17 +794,16 @@ func plivoAnswer(reason string, err error) error {
 
 // save writes rec under its lock, retrying transient store errors briefly
 // because losing a verified record costs the customer a whole new signup.
-func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) (*Record, error) {
+func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) error {
 	// Detached from the request: an expiring invocation must still record
 	// what happened upstream.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Policy.withDefaults().Reserve)
 	defer cancel()
 	var err error
-	var cur *Record
 	for attempt := 1; attempt <= 4; attempt++ {
-		cur, err = s.Store.Save(ctx, rec)
+		_, err = s.Store.Save(ctx, rec)
 		if err == nil || errors.Is(err, ErrConditionFailed) || ctx.Err() != nil {
-			return cur, err
+			return err
 		}
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "save"})
 		log.Warn("store write failed; retrying", "attempt", attempt, "error", err)
@@ -812,7 +811,7 @@ func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) (*Rec
 			break
 		}
 	}
-	return cur, err
+	return err
 }
 
 // timed runs one upstream call, logging and measuring its latency and
