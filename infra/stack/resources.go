@@ -60,6 +60,25 @@ type ResourceOptions struct {
 	SolutionID string
 	// Now is the Meta simulator's clock; default time.Now.
 	Now func() time.Time
+	// Credentials are the Meta app's and the Plivo account's, in the
+	// simulators and in the template's secrets; the zero value is the
+	// sandbox's. A test that searches logs for them gives its own.
+	Credentials Credentials
+	// SecretValues replace what the template's secrets of those logical
+	// IDs would hold.
+	SecretValues map[string]string
+}
+
+// Credentials are what the Meta and Plivo simulators accept.
+type Credentials struct {
+	MetaAppID, MetaAppSecret    string
+	PlivoAuthID, PlivoAuthToken string
+}
+
+// SandboxCredentials are the sandbox's, which every local run shares.
+var SandboxCredentials = Credentials{
+	MetaAppID: SandboxMetaAppID, MetaAppSecret: SandboxMetaAppSecret,
+	PlivoAuthID: SandboxPlivoAuthID, PlivoAuthToken: SandboxPlivoAuthToken,
 }
 
 // Resources are what the template's functions reach besides their code:
@@ -133,8 +152,12 @@ func StartResources(ctx context.Context, tmpl *sam.Template, db *testenv.DynamoD
 	if opts.RealUpstreams {
 		return r, nil
 	}
-	r.Meta = metasim.New(metasim.Config{AppID: SandboxMetaAppID, AppSecret: SandboxMetaAppSecret, Now: opts.Now, SolutionID: opts.SolutionID})
-	plivo := plivosim.Config{AuthID: SandboxPlivoAuthID, AuthToken: SandboxPlivoAuthToken}
+	creds := opts.Credentials
+	if creds == (Credentials{}) {
+		creds = SandboxCredentials
+	}
+	r.Meta = metasim.New(metasim.Config{AppID: creds.MetaAppID, AppSecret: creds.MetaAppSecret, Now: opts.Now, SolutionID: opts.SolutionID})
+	plivo := plivosim.Config{AuthID: creds.PlivoAuthID, AuthToken: creds.PlivoAuthToken}
 	if opts.SolutionID != "" {
 		// Plivo's onboarding makes the WABA's number a sender of the
 		// account: it learns the number from the Meta grant it was issued
@@ -156,9 +179,11 @@ func StartResources(ctx context.Context, tmpl *sam.Template, db *testenv.DynamoD
 	r.Plivo = plivosim.New(plivo)
 	r.Secrets = secretsmanagersim.New()
 	for _, id := range tmpl.Resources(typeSecret) {
-		value, err := secretValue(tmpl, id)
-		if err != nil {
-			return nil, err
+		value, given := opts.SecretValues[id]
+		if !given {
+			if value, err = secretValue(tmpl, id, creds); err != nil {
+				return nil, err
+			}
 		}
 		r.SecretARNs[id] = r.Secrets.Put(id, value)
 		r.SecretValues[id] = value
@@ -177,12 +202,12 @@ func StartResources(ctx context.Context, tmpl *sam.Template, db *testenv.DynamoD
 // secretValue is what a secret of the template holds locally: the
 // simulated upstream credentials, or what CloudFormation would create from
 // the template's SecretString or GenerateSecretString.
-func secretValue(tmpl *sam.Template, id string) (string, error) {
+func secretValue(tmpl *sam.Template, id string, creds Credentials) (string, error) {
 	switch id {
 	case MetaSecretID:
-		return mustJSON(map[string]string{"app_id": SandboxMetaAppID, "app_secret": SandboxMetaAppSecret}), nil
+		return mustJSON(map[string]string{"app_id": creds.MetaAppID, "app_secret": creds.MetaAppSecret}), nil
 	case PlivoSecretID:
-		return mustJSON(map[string]string{"auth_id": SandboxPlivoAuthID, "auth_token": SandboxPlivoAuthToken}), nil
+		return mustJSON(map[string]string{"auth_id": creds.PlivoAuthID, "auth_token": creds.PlivoAuthToken}), nil
 	}
 	p, _ := tmpl.Raw(id)["Properties"].(map[string]any)
 	if v, ok := p["SecretString"].(string); ok {

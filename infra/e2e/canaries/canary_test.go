@@ -16,8 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,7 +31,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
-	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -54,13 +52,6 @@ const (
 	clientRef        = "customer-canary-1"
 )
 
-// secretNames name the template's secrets in the simulator.
-var secretNames = map[string]string{
-	"MetaAppSecret":          "canary/meta-app",
-	"PlivoCredentialsSecret": "canary/plivo",
-	"SessionKeysSecret":      "canary/session-keys",
-}
-
 // stack is the canary environment: simulators, tables, and the functions'
 // environments as template.yaml gives them, pointed at the stand-ins.
 type stack struct {
@@ -74,56 +65,40 @@ type stack struct {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
-	s := &stack{tables: map[string]string{}, env: map[string][]string{}, timeout: map[string]int{}}
+	s := &stack{env: map[string][]string{}, timeout: map[string]int{}}
 	s.client = testenv.DynamoClient("")
 	tpl, err := sam.Load(filepath.Join(testenv.RepoRoot(), "template.yaml"),
 		sam.WithParameters(map[string]string{"MetaAppId": metaAppID, "MetaConfigId": "100000000000002", "PlivoSolutionId": "300000000000003"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range tpl.Tables() {
-		s.tables[id] = testenv.MustCreateTable(t, s.client, id)
+	// The template's tables and secrets, the secrets holding the canaries.
+	res, err := infrastack.StartResources(context.Background(), tpl, testenv.SharedDynamoDB(), infrastack.ResourceOptions{
+		TablePrefix: testenv.UniqueTableName(t) + "-",
+		Dynamo:      s.client,
+		Credentials: infrastack.Credentials{MetaAppID: metaAppID, MetaAppSecret: canaryAppSecret, PlivoAuthID: plivoAuthID, PlivoAuthToken: canaryPlivoToken},
+		SecretValues: map[string]string{
+			"SessionKeysSecret": `{"keys":[{"id":"canary","secret":"` + canarySessionKey + `","primary":true}]}`,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	s.meta = metasim.New(metasim.Config{AppID: metaAppID, AppSecret: canaryAppSecret})
-	s.plivo = plivosim.New(plivosim.Config{AuthID: plivoAuthID, AuthToken: canaryPlivoToken})
-	sm := secretsmanagersim.New()
-	refs := map[string]string{}
-	for id, name := range s.tables {
-		refs[id] = name
-	}
-	for id, value := range map[string]string{
-		"MetaAppSecret":          `{"app_id":"` + metaAppID + `","app_secret":"` + canaryAppSecret + `"}`,
-		"PlivoCredentialsSecret": `{"auth_id":"` + plivoAuthID + `","auth_token":"` + canaryPlivoToken + `"}`,
-		"SessionKeysSecret":      `{"keys":[{"id":"canary","secret":"` + canarySessionKey + `","primary":true}]}`,
-	} {
-		refs[id] = sm.Put(secretNames[id], value)
-	}
-	metaURL, plivoURL, smURL := serve(t, s.meta.Handler()), serve(t, s.plivo.Handler()), serve(t, sm)
+	t.Cleanup(func() { _ = res.Close() })
+	s.meta, s.plivo, s.tables = res.Meta, res.Plivo, res.Tables
 
 	for _, fn := range []string{"SessionsFunction", "SignupFunction"} {
 		f, err := tpl.Function(fn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		env := map[string]string{}
-		for k, v := range f.Environment {
-			env[k] = os.Expand(v, func(ref string) string {
-				r, ok := refs[ref]
-				if !ok {
-					t.Fatalf("%s: %s refers to %s, which the canary stack does not provide", fn, k, ref)
-				}
-				return r
-			})
-		}
-		for k, v := range map[string]string{config.EnvMetaGraphURL: metaURL, config.EnvPlivoAPIURL: plivoURL} {
-			if _, ok := env[k]; ok {
-				env[k] = v
-			}
+		env, err := res.Environment(fn)
+		if err != nil {
+			t.Fatal(err)
 		}
 		// Whatever a function can log, it logs at DEBUG.
 		env[config.EnvLogLevel] = "DEBUG"
-		vars := append(testenv.SharedDynamoDB().Environ(), "AWS_ENDPOINT_URL_SECRETS_MANAGER="+smURL,
+		vars := append(testenv.SharedDynamoDB().Environ(), "AWS_ENDPOINT_URL_SECRETS_MANAGER="+res.SecretsURL,
 			"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize))
 		for _, k := range slices.Sorted(maps.Keys(env)) {
 			vars = append(vars, k+"="+env[k])
@@ -131,13 +106,6 @@ func startStack(t *testing.T) *stack {
 		s.env[fn] = vars
 	}
 	return s
-}
-
-func serve(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // function is one binary under the emulator.
