@@ -19,12 +19,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // Defaults for zero Config fields.
@@ -114,16 +114,16 @@ func New(cfg Config) *Client {
 		c.rand = rand.Float64
 	}
 	if c.sleep == nil {
-		c.sleep = sleep
+		c.sleep = upstream.Sleep
 	}
 	raw := cfg.BaseURL
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, err := upstream.ParseBaseURL(raw)
 	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "":
-		c.baseErr = errors.New("meta: BaseURL must be an absolute http(s) URL without a query")
+	case err != nil:
+		c.baseErr = fmt.Errorf("meta: %w", err)
 	case c.app == nil:
 		c.baseErr = errors.New("meta: Config.App is required")
 	default:
@@ -374,17 +374,6 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexString(n.String())
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // request is one Graph call.

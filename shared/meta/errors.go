@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // maxMessageLen bounds the Graph message kept on an error: it goes to logs
@@ -45,12 +46,12 @@ func parseGraphError(body []byte) (ge graphError, ok bool) {
 		return graphError{}, false
 	}
 	return graphError{
-		Message:     lenientString(fields["message"]),
-		Type:        lenientString(fields["type"]),
+		Message:     upstream.Text(fields["message"]),
+		Type:        upstream.Text(fields["type"]),
 		Code:        lenientInt(fields["code"]),
 		Subcode:     lenientInt(fields["error_subcode"]),
 		IsTransient: lenientBool(fields["is_transient"]),
-		FBTraceID:   lenientString(fields["fbtrace_id"]),
+		FBTraceID:   upstream.Text(fields["fbtrace_id"]),
 	}, true
 }
 
@@ -142,20 +143,8 @@ func scrub(text string, sensitive []string) string {
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
-func lenientString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
-
 func lenientInt(raw json.RawMessage) int {
-	s := lenientString(raw)
+	s := upstream.Text(raw)
 	if n, err := strconv.Atoi(s); err == nil {
 		return n
 	}
@@ -170,5 +159,5 @@ func lenientBool(raw json.RawMessage) bool {
 	if json.Unmarshal(raw, &b) == nil {
 		return b
 	}
-	return lenientString(raw) == "true"
+	return upstream.Text(raw) == "true"
 }

@@ -9,6 +9,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // DefaultLockDuration bounds a signup's lock when the context carries no
@@ -93,14 +95,7 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return upstream.Sleep(ctx, d)
 }
 
 // lockUntil is when a lock taken now must be considered abandoned: the

@@ -23,6 +23,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // Defaults for zero Config fields.
@@ -81,10 +82,10 @@ func New(cfg Config) *Client {
 	if raw == "" {
 		raw = DefaultBaseURL
 	}
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, err := upstream.ParseBaseURL(raw)
 	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "":
-		c.baseErr = errors.New("plivo: BaseURL must be an absolute http(s) URL without a query")
+	case err != nil:
+		c.baseErr = fmt.Errorf("plivo: %w", err)
 	case c.creds == nil:
 		c.baseErr = errors.New("plivo: Config.Credentials is required")
 	default:

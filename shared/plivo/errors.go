@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // maxMessageLen bounds the Plivo message kept on an error: it is stored on
@@ -32,8 +33,8 @@ func parsePlivoError(body []byte) (pe plivoError, ok bool) {
 	if json.Unmarshal(body, &obj) != nil || obj == nil {
 		return plivoError{}, false
 	}
-	pe.APIID = text(obj["api_id"])
-	pe.ErrorCode = text(obj["error_code"])
+	pe.APIID = upstream.Text(obj["api_id"])
+	pe.ErrorCode = upstream.Text(obj["error_code"])
 	var parts []string
 	for _, key := range []string{"error", "message"} {
 		if t := flatten(obj[key], 0); t != "" && !slices.Contains(parts, t) {
@@ -52,7 +53,7 @@ func flatten(raw json.RawMessage, depth int) string {
 	if len(raw) == 0 || depth > 3 {
 		return ""
 	}
-	if t := text(raw); t != "" {
+	if t := upstream.Text(raw); t != "" {
 		return t
 	}
 	var list []json.RawMessage
@@ -79,19 +80,6 @@ func flatten(raw json.RawMessage, depth int) string {
 			}
 		}
 		return strings.Join(out, "; ")
-	}
-	return ""
-}
-
-// text reads a JSON string or number as text.
-func text(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
 	}
 	return ""
 }

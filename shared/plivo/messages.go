@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // Message is a WhatsApp message to send: exactly one of Text and Template.
@@ -196,6 +197,6 @@ func (c *Client) accountRelative(next string) (string, bool) {
 type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
-	*f = flexString(text(b))
+	*f = flexString(upstream.Text(b))
 	return nil
 }

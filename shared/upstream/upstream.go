@@ -1,0 +1,56 @@
+// Package upstream holds what the clients of Meta's Graph API and of
+// Plivo's API share, so that both read their configuration and their
+// answers the same way: the base URL they are pointed at, JSON fields that
+// arrive as a string or a number, and the pause between attempts.
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrBaseURL is returned by ParseBaseURL; callers prefix their own name.
+var ErrBaseURL = errors.New("BaseURL must be an absolute http(s) URL without a query")
+
+// ParseBaseURL checks a configured base URL (absolute, http or https, no
+// query) and trims its trailing slashes, so that request paths are joined
+// to it with a single "/". Plain http is allowed for the local simulators.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+		return nil, ErrBaseURL
+	}
+	return u, nil
+}
+
+// Text reads a JSON string or number as text, and anything else as "".
+// Both APIs send some identifiers and codes as either, depending on the
+// endpoint and on the day.
+func Text(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+// Sleep waits d, or less when ctx ends first, in which case it returns the
+// context's error: a retry never outlives the request that wanted it.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

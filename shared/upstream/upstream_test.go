@@ -1,0 +1,73 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestParseBaseURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		raw, want string
+		ok        bool
+	}{
+		{"https://graph.facebook.com", "https://graph.facebook.com", true},
+		{"https://api.plivo.com/", "https://api.plivo.com", true},
+		{"http://127.0.0.1:8080/base//", "http://127.0.0.1:8080/base", true},
+		{"", "", false},
+		{"graph.facebook.com", "", false},
+		{"ftp://example.com", "", false},
+		{"https://example.com/?x=1", "", false},
+		{"https://", "", false},
+		{"https://exa mple.com", "", false},
+	} {
+		u, err := ParseBaseURL(tc.raw)
+		if tc.ok != (err == nil) {
+			t.Errorf("ParseBaseURL(%q) error = %v, want ok=%v", tc.raw, err, tc.ok)
+			continue
+		}
+		if !tc.ok {
+			if !errors.Is(err, ErrBaseURL) {
+				t.Errorf("ParseBaseURL(%q) error = %v, want ErrBaseURL", tc.raw, err)
+			}
+			continue
+		}
+		if u.String() != tc.want {
+			t.Errorf("ParseBaseURL(%q) = %q, want %q", tc.raw, u, tc.want)
+		}
+	}
+}
+
+func TestText(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		`"abc"`:    "abc",
+		`131030`:   "131030",
+		`1.5e3`:    "1.5e3",
+		`null`:     "",
+		`{"a":1}`:  "",
+		`[1]`:      "",
+		`true`:     "",
+		`"12"`:     "12",
+		`not json`: "",
+	} {
+		if got := Text(json.RawMessage(raw)); got != want {
+			t.Errorf("Text(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func TestSleepEndsWithTheContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sleep on a cancelled context = %v, want context.Canceled", err)
+	}
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("Sleep(1ms) = %v", err)
+	}
+}
