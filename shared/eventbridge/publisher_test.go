@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/eventbridge"
 )
@@ -136,22 +135,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	sim := eventbridgesim.New(bus)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_EVENTBRIDGE": srv.URL,
-		"AWS_REGION":                   "eu-west-1",
-		"AWS_ACCESS_KEY_ID":            "AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY":        "test-secret-key",
-		"AWS_SESSION_TOKEN":            "",
-		"AWS_PROFILE":                  "",
-		"AWS_CONFIG_FILE":              filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE":  filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":    "true",
-		"AWS_ENDPOINT_URL":             "",
-	} {
-		t.Setenv(k, v)
-	}
-	_ = os.Unsetenv("AWS_ENDPOINT_URL")
+	testenv.SetAWSEnv(t, map[string]string{"AWS_ENDPOINT_URL_EVENTBRIDGE": srv.URL})
 	cfg, err := awsconfig.LoadDefaultConfig(t.Context())
 	if err != nil {
 		t.Fatal(err)

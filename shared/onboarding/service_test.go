@@ -31,29 +31,17 @@ func metaErr(kind onboarding.Kind, code int) error {
 	return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "exchange_code", Kind: kind, Status: 400, Code: code}
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	svc   *onboarding.Service
 	store *memstore.Store
 	meta  *onboardingtest.Meta
 	plivo *onboardingtest.Plivo
-	clock *clock
+	clock *onboardingtest.Clock
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: memstore.New(), meta: &onboardingtest.Meta{AppID: appID, WABAID: waba}, plivo: &onboardingtest.Plivo{}, clock: &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}}
+	f := &fixture{store: memstore.New(), meta: &onboardingtest.Meta{AppID: appID, WABAID: waba}, plivo: &onboardingtest.Plivo{}, clock: onboardingtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))}
 	f.svc = &onboarding.Service{
 		Store:  f.store,
 		Meta:   f.meta,

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,54 +11,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
-// clock is a settable time source for TTL tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// newSim starts a simulator and a real SDK client pointed at it through
-// BaseEndpoint. SDK retries are off so call counts are exact.
-func newSim(t *testing.T) (*secretsmanagersim.Server, *secretsmanager.Client) {
-	t.Helper()
-	sim := secretsmanagersim.New()
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client := secretsmanager.NewFromConfig(aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
-		RetryMaxAttempts: 1,
-	}, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	return sim, client
-}
-
 func TestGetCachesUntilTTL(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("plain", "v1")
-	clk := newClock()
+	clk := onboardingtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	c := secrets.NewCache(client, time.Minute, secrets.WithClock(clk.Now))
 	ctx := t.Context()
 
@@ -97,9 +61,9 @@ func TestGetCachesUntilTTL(t *testing.T) {
 
 func TestDefaultTTL(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("s", "v")
-	clk := newClock()
+	clk := onboardingtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	c := secrets.NewCache(client, 0, secrets.WithClock(clk.Now))
 	for _, adv := range []time.Duration{0, secrets.DefaultTTL - time.Nanosecond, time.Nanosecond} {
 		clk.Advance(adv)
@@ -166,7 +130,7 @@ func concurrently(t *testing.T, sim *secretsmanagersim.Server, n int, fn func() 
 
 func TestConcurrentMissesMakeOneCall(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("hot", "value")
 	c := secrets.NewCache(client, time.Minute)
 	got := concurrently(t, sim, 50, func() (string, error) { return c.Get(t.Context(), "hot") })
@@ -182,9 +146,9 @@ func TestConcurrentMissesMakeOneCall(t *testing.T) {
 
 func TestRefresh(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("plivo", "old")
-	clk := newClock()
+	clk := onboardingtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	c := secrets.NewCache(client, time.Hour, secrets.WithClock(clk.Now))
 	ctx := t.Context()
 	calls := func() int { return sim.Calls(secretsmanagersim.OpGetSecretValue) }
@@ -227,7 +191,7 @@ func TestRefresh(t *testing.T) {
 
 func TestRefreshWithoutEntryFetches(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("s", "v")
 	c := secrets.NewCache(client, time.Hour)
 	if v, err := c.Refresh(t.Context(), "s"); err != nil || v != "v" {
@@ -279,7 +243,7 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sim, client := newSim(t)
+			sim, client := secretsmanagersim.StartWithClient(t, 1)
 			if tt.seed {
 				sim.Put("s", "v")
 			}
@@ -305,7 +269,7 @@ func TestErrors(t *testing.T) {
 
 func TestFailedRefreshKeepsServingCachedValue(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("s", "v1")
 	c := secrets.NewCache(client, time.Hour)
 	if _, err := c.Get(t.Context(), "s"); err != nil {
@@ -327,7 +291,7 @@ func TestFailedRefreshKeepsServingCachedValue(t *testing.T) {
 
 func TestEmptySecretID(t *testing.T) {
 	t.Parallel()
-	_, client := newSim(t)
+	_, client := secretsmanagersim.StartWithClient(t, 1)
 	c := secrets.NewCache(client, time.Hour)
 	if _, err := c.Get(t.Context(), ""); err == nil {
 		t.Error("Get(\"\") succeeded")
@@ -436,23 +400,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 	t.Cleanup(srv.Close)
 	sim.Put("wa/meta-app", `{"app_id":"1234","app_secret":"s3cr3t"}`)
 
-	dir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER":    srv.URL,
-		"AWS_REGION":                          "eu-west-1",
-		"AWS_ACCESS_KEY_ID":                   "AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY":               "test-secret-key",
-		"AWS_SESSION_TOKEN":                   "",
-		"AWS_PROFILE":                         "",
-		"AWS_CONFIG_FILE":                     filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE":         filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":           "true",
-		"AWS_ENDPOINT_URL":                    "",
-		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "",
-	} {
-		t.Setenv(k, v)
-	}
-	_ = os.Unsetenv("AWS_ENDPOINT_URL") // an empty value is not "unset" to every resolver
+	testenv.SetAWSEnv(t, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.URL})
 
 	cfg, err := config.LoadDefaultConfig(t.Context())
 	if err != nil {

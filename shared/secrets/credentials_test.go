@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
@@ -131,11 +132,11 @@ func TestCredentialsAreRedactedWhenPrinted(t *testing.T) {
 
 func TestTypedLoadersThroughSDK(t *testing.T) {
 	t.Parallel()
-	sim, client := newSim(t)
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("meta", `{"app_id":"1234","app_secret":"`+canary+`"}`)
 	sim.Put("plivo", `{"auth_id":"MA1","auth_token":"t1"}`)
 	sim.Put("broken", `{"auth_id":"MA1"}`)
-	clk := newClock()
+	clk := onboardingtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	c := secrets.NewCache(client, time.Hour, secrets.WithClock(clk.Now))
 	ctx := t.Context()
 

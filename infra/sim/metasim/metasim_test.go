@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
 
 const (
@@ -34,33 +36,15 @@ func testGrant() Grant {
 	}
 }
 
-// clock is a settable time source for expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	sim   *Server
 	srv   *httptest.Server
-	clock *clock
+	clock *onboardingtest.Clock
 }
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := onboardingtest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	cfg := Config{AppID: testAppID, AppSecret: testAppSecret, Now: c.Now}
 	for _, m := range mutate {
 		m(&cfg)

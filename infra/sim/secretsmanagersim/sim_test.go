@@ -4,35 +4,20 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 )
 
-func newClient(t *testing.T, retries int) (*secretsmanagersim.Server, *secretsmanager.Client, string) {
-	t.Helper()
-	sim := secretsmanagersim.New()
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client := secretsmanager.NewFromConfig(aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
-		RetryMaxAttempts: retries,
-	}, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	return sim, client, srv.URL
-}
-
 func TestLifecycleThroughSDK(t *testing.T) {
 	t.Parallel()
-	sim, c, _ := newClient(t, 1)
+	sim, c := secretsmanagersim.StartWithClient(t, 1)
 	ctx := t.Context()
 
 	created, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
@@ -148,7 +133,7 @@ func TestErrorsThroughSDK(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sim, c, _ := newClient(t, 1)
+			sim, c := secretsmanagersim.StartWithClient(t, 1)
 			sim.Put("seeded", "v")
 			if err := tt.call(c); !tt.want(err) {
 				t.Errorf("error = %v (%T)", err, err)
@@ -159,7 +144,7 @@ func TestErrorsThroughSDK(t *testing.T) {
 
 func TestFaultsAreRetriedBySDKAndCounted(t *testing.T) {
 	t.Parallel()
-	sim, c, _ := newClient(t, 3)
+	sim, c := secretsmanagersim.StartWithClient(t, 3)
 	sim.Put("s", "v")
 	sim.FailNext(secretsmanagersim.OpGetSecretValue, 2, secretsmanagersim.Fault{Type: secretsmanagersim.ErrInternalService, Status: 500, Message: "try later"})
 	out, err := c.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
@@ -177,7 +162,8 @@ func TestFaultsAreRetriedBySDKAndCounted(t *testing.T) {
 
 func TestRawProtocol(t *testing.T) {
 	t.Parallel()
-	sim, _, url := newClient(t, 1)
+	sim, c := secretsmanagersim.StartWithClient(t, 1)
+	url := aws.ToString(c.Options().BaseEndpoint)
 	sim.Put("s", "v")
 	tests := []struct {
 		name       string
