@@ -2,24 +2,13 @@ package apigw_test
 
 import (
 	"context"
-	"io"
 	"strconv"
 	"testing"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
-	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
-	"github.com/techprovider/wa-onboarding/shared/metrics"
-	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
-)
-
-// Fixed IDs of the benchmark signups; each gets its own WABA ID.
-const (
-	benchAppID    = "700000000000009"
-	benchPhone    = onboardingtest.PhoneNumberID
-	benchBusiness = onboardingtest.BusinessID
 )
 
 // BenchmarkSignupHandler is one signup as the function's handler sees it:
@@ -27,22 +16,13 @@ const (
 // answer at once, the JSON answer built, the access log line written (to
 // io.Discard, through the production JSON logger).
 func BenchmarkSignupHandler(b *testing.B) {
-	log := logging.New(io.Discard, "INFO")
-	svc := &onboarding.Service{
-		Store:   memstore.New(),
-		Meta:    &onboardingtest.Meta{AppID: benchAppID},
-		Plivo:   &onboardingtest.Plivo{},
-		AppID:   func(context.Context) (string, error) { return benchAppID, nil },
-		Policy:  onboarding.DefaultRetryPolicy,
-		Logger:  log,
-		Metrics: &metrics.EMF{W: io.Discard, Namespace: "Bench", Function: "signup"},
-	}
-	h := apigw.SignupHandler(svc, nil, log)
+	svc := onboardingtest.BenchService(memstore.New())
+	h := apigw.SignupHandler(svc, nil, svc.Logger)
 	reqs := make([]apigw.Request, b.N)
 	for i := range reqs {
-		waba := strconv.Itoa(100000000000000 + i)
-		body := `{"code":"AQ-` + waba + `","waba_id":"` + waba + `","phone_number_id":"` + benchPhone +
-			`","business_id":"` + benchBusiness + `","client_ref":"customer-1"}`
+		waba := onboardingtest.BenchWABA(i)
+		body := `{"code":"AQ-` + waba + `","waba_id":"` + waba + `","phone_number_id":"` + onboardingtest.PhoneNumberID +
+			`","business_id":"` + onboardingtest.BusinessID + `","client_ref":"customer-1"}`
 		req := apigw.Request{Version: "2.0", RouteKey: "POST /api/whatsapp/embedded-signup", RawPath: "/api/whatsapp/embedded-signup",
 			Headers: map[string]string{"content-type": "application/json", "content-length": strconv.Itoa(len(body))}, Body: body}
 		req.RequestContext.HTTP.Method = "POST"

@@ -2,15 +2,11 @@ package onboarding_test
 
 import (
 	"context"
-	"io"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
-	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
-	"github.com/techprovider/wa-onboarding/shared/metrics"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
@@ -21,37 +17,18 @@ import (
 // formatting cost is counted. infra/cmd/bench runs them and reports the figures
 // beside the end-to-end ones.
 
-// Fixed IDs of the benchmark signups; each gets its own WABA ID.
 const (
-	benchAppID    = "700000000000009"
 	benchPhone    = onboardingtest.PhoneNumberID
 	benchBusiness = onboardingtest.BusinessID
 )
 
-func benchService(store onboarding.Store) *onboarding.Service {
-	return &onboarding.Service{
-		Store:   store,
-		Meta:    &onboardingtest.Meta{AppID: benchAppID},
-		Plivo:   &onboardingtest.Plivo{},
-		AppID:   func(context.Context) (string, error) { return benchAppID, nil },
-		Policy:  onboarding.DefaultRetryPolicy,
-		Logger:  logging.New(io.Discard, "INFO"),
-		Metrics: &metrics.EMF{W: io.Discard, Namespace: "Bench", Function: "signup"},
-	}
-}
-
-// benchWABA returns the i-th distinct WABA ID of a benchmark run.
-func benchWABA(i int) string {
-	return strconv.Itoa(100000000000000 + i)
-}
-
 // BenchmarkSignup onboards a distinct WABA per iteration: lock, three Meta
 // calls, verified record, Plivo, onboarded record.
 func BenchmarkSignup(b *testing.B) {
-	svc := benchService(memstore.New())
+	svc := onboardingtest.BenchService(memstore.New())
 	reqs := make([]onboarding.SignupRequest, b.N)
 	for i := range reqs {
-		waba := benchWABA(i)
+		waba := onboardingtest.BenchWABA(i)
 		reqs[i] = onboarding.SignupRequest{Code: "AQ-" + waba, RequestID: "req-" + waba, Identity: onboarding.Identity{
 			WABAID: waba, PhoneNumberID: benchPhone, BusinessID: benchBusiness, ClientRef: "customer-1"}}
 	}
@@ -72,10 +49,10 @@ func BenchmarkSignup(b *testing.B) {
 // verified each time, so the store stays one record large.
 func BenchmarkResume(b *testing.B) {
 	store := memstore.New()
-	svc := benchService(store)
+	svc := onboardingtest.BenchService(store)
 	now := time.Now().UTC()
 	due := onboarding.Record{
-		WABAID: benchWABA(0), State: onboarding.StateVerified, PhoneNumberID: benchPhone, BusinessID: benchBusiness,
+		WABAID: onboardingtest.BenchWABA(0), State: onboarding.StateVerified, PhoneNumberID: benchPhone, BusinessID: benchBusiness,
 		ClientRef: "customer-1", DisplayPhoneNumber: "+1 555-010-0100", RequestID: "seed", LockOwner: "seed",
 		LockExpiresAt: now.Add(-time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Minute),
 		VerifiedAt: now.Add(-time.Hour), PlivoAttempts: 1, NextRetryAt: now.Add(-time.Minute),

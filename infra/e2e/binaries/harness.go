@@ -343,11 +343,11 @@ func (s *Stack) Calls(logicalID string) []string {
 	return out
 }
 
-// recordDynamoDB is a reverse proxy to DynamoDB Local that notes each
-// operation and the table or index it names.
-func (s *Stack) recordDynamoDB(logicalID string) http.Handler {
-	target, _ := url.Parse(s.DynamoDB.Endpoint)
-	proxy := httputil.NewSingleHostReverseProxy(target)
+// recording serves next after noting, under logicalID, the IAM actions
+// that calls names for the request: calls gets the operation (the
+// X-Amz-Target header after its service prefix) and the JSON body, which
+// next still reads whole.
+func (s *Stack) recording(logicalID string, next http.Handler, calls func(op string, body []byte) []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -355,50 +355,57 @@ func (s *Stack) recordDynamoDB(logicalID string) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		target := r.Header.Get("X-Amz-Target")
+		op := target[strings.LastIndexByte(target, '.')+1:]
+		for _, call := range calls(op, body) {
+			s.record(logicalID, call)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recordDynamoDB is a reverse proxy to DynamoDB Local that notes each
+// operation and the table or index it names.
+func (s *Stack) recordDynamoDB(logicalID string) http.Handler {
+	target, _ := url.Parse(s.DynamoDB.Endpoint)
+	resource := func(table, index string) string {
+		res := "table/" + table
+		for id, name := range s.Tables {
+			if table == name {
+				res = "${" + id + ".Arn}"
+			}
+		}
+		if index != "" {
+			res += "/index/" + index
+		}
+		return res
+	}
+	// IAM authorises each item of a transaction by its action: a Put needs
+	// dynamodb:PutItem on its table, and so on.
+	actions := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+	return s.recording(logicalID, httputil.NewSingleHostReverseProxy(target), func(op string, body []byte) []string {
 		var in struct {
 			TableName, IndexName string
-			// TransactItems: IAM authorises each item by its action
-			// (Put needs dynamodb:PutItem on its table, and so on).
-			TransactItems []map[string]struct{ TableName string }
+			TransactItems        []map[string]struct{ TableName string }
 		}
 		_ = json.Unmarshal(body, &in)
-		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
-		resource := func(table, index string) string {
-			res := "table/" + table
-			for id, name := range s.Tables {
-				if table == name {
-					res = "${" + id + ".Arn}"
-				}
-			}
-			if index != "" {
-				res += "/index/" + index
-			}
-			return res
+		if op != "TransactWriteItems" {
+			return []string{"dynamodb:" + op + " " + resource(in.TableName, in.IndexName)}
 		}
-		if op == "TransactWriteItems" {
-			actions := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
-			for _, item := range in.TransactItems {
-				for kind, target := range item {
-					s.record(logicalID, "dynamodb:"+actions[kind]+" "+resource(target.TableName, ""))
-				}
+		var calls []string
+		for _, item := range in.TransactItems {
+			for kind, target := range item {
+				calls = append(calls, "dynamodb:"+actions[kind]+" "+resource(target.TableName, ""))
 			}
-		} else {
-			s.record(logicalID, "dynamodb:"+op+" "+resource(in.TableName, in.IndexName))
 		}
-		proxy.ServeHTTP(w, r)
+		return calls
 	})
 }
 
 // recordSecrets serves the Secrets Manager simulator, noting each operation
 // and the secret it names.
 func (s *Stack) recordSecrets(logicalID string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+	return s.recording(logicalID, s.Secrets, func(op string, body []byte) []string {
 		var in struct{ SecretId string }
 		_ = json.Unmarshal(body, &in)
 		res := "secret/" + in.SecretId
@@ -407,28 +414,20 @@ func (s *Stack) recordSecrets(logicalID string) http.Handler {
 				res = "${" + id + "}"
 			}
 		}
-		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
-		s.record(logicalID, "secretsmanager:"+op+" "+res)
-		s.Secrets.ServeHTTP(w, r)
+		return []string{"secretsmanager:" + op + " " + res}
 	})
 }
 
 // recordEvents serves the EventBridge simulator, noting the bus each
 // PutEvents entry names, or the rule another operation names.
 func (s *Stack) recordEvents(logicalID string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+	return s.recording(logicalID, s.Events, func(op string, body []byte) []string {
 		var in struct {
 			Name    string
 			Entries []struct{ EventBusName string }
 		}
 		_ = json.Unmarshal(body, &in)
-		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.")
+		var calls []string
 		for _, e := range in.Entries {
 			res := "event-bus/" + e.EventBusName
 			for id, name := range s.Buses {
@@ -436,14 +435,14 @@ func (s *Stack) recordEvents(logicalID string) http.Handler {
 					res = "${" + id + ".Arn}"
 				}
 			}
-			s.record(logicalID, "events:"+op+" "+res)
+			calls = append(calls, "events:"+op+" "+res)
 		}
 		if in.Name != "" {
 			// DescribeRule and its kind name a rule, not a bus; the
 			// rule's logical ID stands in for its name.
-			s.record(logicalID, "events:"+op+" ${"+in.Name+".Arn}")
+			calls = append(calls, "events:"+op+" ${"+in.Name+".Arn}")
 		}
-		s.Events.ServeHTTP(w, r)
+		return calls
 	})
 }
 
