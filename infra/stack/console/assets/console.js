@@ -18,6 +18,8 @@
     for (const c of children) if (c != null) e.append(c);
     return e;
   }
+  // lifecycle.js, loaded after this file, builds its nodes with the same el.
+  window.consoleDOM = { el };
 
   // highlight renders JSON text as colored, escaped nodes; non-JSON text
   // is shown as is.

@@ -14,16 +14,7 @@
   const prefix = "whatsapp.onboarding.";
   const $ = (id) => document.getElementById(id);
 
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v;
-      else e.setAttribute(k, v);
-    }
-    for (const c of children) if (c != null) e.append(c);
-    return e;
-  }
+  const { el } = window.consoleDOM; // console.js runs first: both are deferred
 
   function statePill(state) {
     const cls = state === "onboarded" ? "pill-pass"
