@@ -35,7 +35,7 @@ func main() {
 	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")}
 	d.Defaults()
 	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL)
-	metaApp := func(ctx context.Context) (secrets.MetaApp, error) { return cache.MetaApp(ctx, cfg.MetaSecretID) }
+	metaApp := secrets.MetaAppSource(cache, cfg.MetaSecretID)
 
 	// Service.
 	spent := &dynamo.SessionLedger{Client: d.DynamoDB, Table: cfg.DedupTableName}

@@ -45,7 +45,7 @@ func main() {
 	// Service.
 	svc := &onboarding.Service{Store: store, Logger: log, Metrics: app.Metrics(cfg.Common, "status")}
 
-	lambda.Start(apigw.StatusHandlerWith(svc, sessions, log))
+	lambda.Start(apigw.StatusHandler(svc, sessions, log))
 }
 
 // initFailed ends the init: Lambda then reports the configuration error on

@@ -70,12 +70,6 @@ func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck,
 	}
 }
 
-// StatusHandler is StatusHandlerWith without sessions: the state only,
-// except on ProviderStatusRoute through AWS_IAM.
-func StatusHandler(svc *onboarding.Service, log *slog.Logger) Handler {
-	return StatusHandlerWith(svc, nil, log)
-}
-
 func status(ctx context.Context, svc *onboarding.Service, sessions SessionClientRef, log *slog.Logger, req Request) Response {
 	rid := req.RequestContext.RequestID
 	if m := Method(req); m != http.MethodGet && m != http.MethodHead {

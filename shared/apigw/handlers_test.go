@@ -41,7 +41,7 @@ func newHandlers(t *testing.T, plivo *onboardingtest.Plivo) (apigw.Handler, apig
 	svc := &onboarding.Service{Store: store, Meta: canaryMeta(), Plivo: plivo, Logger: log,
 		AppID: func(context.Context) (string, error) { return "app", nil },
 		Sleep: func(context.Context, time.Duration) error { return nil }}
-	return apigw.SignupHandler(svc, nil, log), apigw.StatusHandler(svc, log), store, &logs
+	return apigw.SignupHandler(svc, nil, log), apigw.StatusHandler(svc, nil, log), store, &logs
 }
 
 func statusEvent(waba string) apigw.Request {

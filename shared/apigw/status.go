@@ -37,11 +37,11 @@ type StateView struct {
 	State  onboarding.State `json:"state"`
 }
 
-// StatusHandlerWith handles GET /api/whatsapp/embedded-signup/{waba_id}
+// StatusHandler handles GET /api/whatsapp/embedded-signup/{waba_id}
 // (state only, or the full record for the customer's own session) and
 // ProviderStatusRoute (the full record, behind AWS_IAM; a request that
 // skipped IAM is refused).
-func StatusHandlerWith(svc *onboarding.Service, sessions SessionClientRef, log *slog.Logger) Handler {
+func StatusHandler(svc *onboarding.Service, sessions SessionClientRef, log *slog.Logger) Handler {
 	return func(ctx context.Context, req Request) (Response, error) {
 		start := time.Now()
 		resp := status(ctx, svc, sessions, log, req)

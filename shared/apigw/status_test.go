@@ -36,7 +36,7 @@ func TestStatusDisclosure(t *testing.T) {
 		}
 		return "", onboarding.Errorf(onboarding.CodeSessionInvalid, "invalid")
 	}
-	h := apigw.StatusHandlerWith(svc, sessions, logging.New(&strings.Builder{}, "ERROR"))
+	h := apigw.StatusHandler(svc, sessions, logging.New(&strings.Builder{}, "ERROR"))
 	iam := &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
 		UserARN: "arn:aws:iam::123456789012:role/provider-backend"}}
 	tests := []struct {
