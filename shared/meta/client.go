@@ -116,11 +116,7 @@ func New(cfg Config) *Client {
 	if c.sleep == nil {
 		c.sleep = upstream.Sleep
 	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = DefaultBaseURL
-	}
-	u, err := upstream.ParseBaseURL(raw)
+	u, err := upstream.ParseBaseURL(cfg.BaseURL, DefaultBaseURL)
 	switch {
 	case err != nil:
 		c.baseErr = fmt.Errorf("meta: %w", err)

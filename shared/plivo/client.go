@@ -78,11 +78,7 @@ func New(cfg Config) *Client {
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}
 	}
-	raw := cfg.BaseURL
-	if raw == "" {
-		raw = DefaultBaseURL
-	}
-	u, err := upstream.ParseBaseURL(raw)
+	u, err := upstream.ParseBaseURL(cfg.BaseURL, DefaultBaseURL)
 	switch {
 	case err != nil:
 		c.baseErr = fmt.Errorf("plivo: %w", err)

@@ -16,10 +16,14 @@ import (
 // ErrBaseURL is returned by ParseBaseURL; callers prefix their own name.
 var ErrBaseURL = errors.New("BaseURL must be an absolute http(s) URL without a query")
 
-// ParseBaseURL checks a configured base URL (absolute, http or https, no
-// query) and trims its trailing slashes, so that request paths are joined
-// to it with a single "/". Plain http is allowed for the local simulators.
-func ParseBaseURL(raw string) (*url.URL, error) {
+// ParseBaseURL checks a configured base URL, or fallback when none is
+// configured: absolute, http or https, no query. It trims trailing
+// slashes, so that request paths are joined to it with a single "/". Plain
+// http is allowed for the local simulators.
+func ParseBaseURL(raw, fallback string) (*url.URL, error) {
+	if raw == "" {
+		raw = fallback
+	}
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 		return nil, ErrBaseURL

@@ -10,6 +10,9 @@ import (
 
 func TestParseBaseURL(t *testing.T) {
 	t.Parallel()
+	if u, err := ParseBaseURL("", "https://graph.facebook.com/"); err != nil || u.String() != "https://graph.facebook.com" {
+		t.Errorf("ParseBaseURL with the fallback = %v, %v", u, err)
+	}
 	for _, tc := range []struct {
 		raw, want string
 		ok        bool
@@ -24,7 +27,7 @@ func TestParseBaseURL(t *testing.T) {
 		{"https://", "", false},
 		{"https://exa mple.com", "", false},
 	} {
-		u, err := ParseBaseURL(tc.raw)
+		u, err := ParseBaseURL(tc.raw, "")
 		if tc.ok != (err == nil) {
 			t.Errorf("ParseBaseURL(%q) error = %v, want ok=%v", tc.raw, err, tc.ok)
 			continue
