@@ -18,8 +18,8 @@ import (
 
 // CallbackLedgerAPI is the part of the DynamoDB client CallbackLedger uses.
 type CallbackLedgerAPI interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	PutItemAPI
+	UpdateItemAPI
 }
 
 var _ CallbackLedgerAPI = (*dynamodb.Client)(nil)

@@ -24,7 +24,8 @@ const (
 	SessionKeyPrefix  = "session#"
 )
 
-// PutItemAPI is the one DynamoDB call SessionLedger makes.
+// PutItemAPI is the one DynamoDB call SessionLedger makes. It, GetItemAPI
+// and UpdateItemAPI are also the pieces of the wider interfaces here.
 type PutItemAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
