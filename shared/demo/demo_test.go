@@ -162,19 +162,34 @@ func message(fields string) apigw.Request {
 	return request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"`+waba+`","dst":"`+dst+`"`+fields+`}`)
 }
 
+// demoCase is one request to the demo handler and what it must answer.
+type demoCase struct {
+	name    string
+	setup   func(t *testing.T, e *env)
+	req     apigw.Request
+	status  int
+	code    string // the error's code, when refused
+	text    string // in the error body
+	retry   bool   // Retry-After expected
+	sent    int    // messages the Plivo simulator queued
+	refresh int32  // credential refreshes
+}
+
+// checkError checks a refusal: its code, its text, the request ID it
+// names and whether it says when to retry.
+func (tc demoCase) checkError(t *testing.T, resp apigw.Response, body map[string]any) {
+	t.Helper()
+	if errorCode(body) != tc.code || !strings.Contains(errorText(body), tc.text) || body["request_id"] != "rid-demo" {
+		t.Fatalf("error = %s, want %s with %q", resp.Body, tc.code, tc.text)
+	}
+	if tc.retry != (resp.Headers["Retry-After"] != "") {
+		t.Fatalf("Retry-After = %q", resp.Headers["Retry-After"])
+	}
+}
+
 func TestSendMessage(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, e *env)
-		req     apigw.Request
-		status  int
-		code    string
-		text    string // in the error body
-		retry   bool   // Retry-After expected
-		sent    int    // messages the Plivo simulator queued
-		refresh int32  // credential refreshes
-	}{
+	tests := []demoCase{
 		{name: "text from the onboarded number", req: message(`,"text":"Hello from the App Review demo"`), status: 202, sent: 1},
 		{name: "template with callback", req: message(`,"template":{"name":"order_update","language":"en_US","components":[{"type":"body","parameters":[{"type":"text","text":"Ana"}]}]},"url":"https://app.example.com/status","method":"post"`), status: 202, sent: 1},
 		{name: "plivo 401 once: fresh credentials, sent", setup: func(t *testing.T, e *env) { e.plivo.FailNext(plivosim.RouteMessage, 1, plivosim.KindUnauthorized) },
@@ -249,12 +264,7 @@ func TestSendMessage(t *testing.T) {
 				}
 				return
 			}
-			if errorCode(body) != tt.code || !strings.Contains(errorText(body), tt.text) || body["request_id"] != "rid-demo" {
-				t.Fatalf("error = %s, want %s with %q", resp.Body, tt.code, tt.text)
-			}
-			if tt.retry != (resp.Headers["Retry-After"] != "") {
-				t.Fatalf("Retry-After = %q", resp.Headers["Retry-After"])
-			}
+			tt.checkError(t, resp, body)
 			if strings.Contains(resp.Body, authToken) || strings.Contains(e.logs.String(), authToken) {
 				t.Fatal("the auth token leaked")
 			}
@@ -271,15 +281,7 @@ const tmplBody = `[{"type":"BODY","text":"Hi {{1}}, your order {{2}} has shipped
 
 func TestTemplates(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		setup  func(t *testing.T, e *env)
-		req    apigw.Request
-		status int
-		code   string
-		text   string
-		retry  bool
-	}{
+	tests := []demoCase{
 		{name: "create: PENDING", req: template("order_update", "UTILITY", tmplBody), status: 201},
 		{name: "create: lower-case category accepted", req: template("promo_1", "marketing", `[{"type":"HEADER","format":"TEXT","text":"Sale"},{"type":"BODY","text":"20% off"},{"type":"FOOTER","text":"Reply STOP"}]`), status: 201},
 		{name: "create: name not a-z0-9_", req: template("Order Update", "UTILITY", tmplBody), status: 400, code: "invalid_request", text: `"field":"name"`},
@@ -341,12 +343,7 @@ func TestTemplates(t *testing.T) {
 					t.Fatalf("list = %s", resp.Body)
 				}
 			default:
-				if errorCode(got) != tt.code || !strings.Contains(errorText(got), tt.text) {
-					t.Fatalf("error = %s, want %s with %q", resp.Body, tt.code, tt.text)
-				}
-				if tt.retry != (resp.Headers["Retry-After"] != "") {
-					t.Fatalf("Retry-After = %q", resp.Headers["Retry-After"])
-				}
+				tt.checkError(t, resp, got)
 			}
 		})
 	}
