@@ -20,6 +20,9 @@ import (
 // purpose each broken item fails by name. One test, in sequence: a local
 // stack sets the process environment, so two cannot run at once.
 func TestMakeDoctor(t *testing.T) {
+	// Each phase starts a whole stack (DynamoDB Local's JVM among it), so
+	// each has its own bound: on a loaded machine the first start must not
+	// eat the second's time.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -43,7 +46,9 @@ func TestMakeDoctor(t *testing.T) {
 
 	out.Reset()
 	errOut.Reset()
-	code, err = run(ctx, []string{"-broken"}, &out, &errOut)
+	brokenCtx, cancelBroken := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancelBroken()
+	code, err = run(brokenCtx, []string{"-broken"}, &out, &errOut)
 	if err != nil || code != 1 {
 		t.Fatalf("doctor -broken: exit %d, %v\n%s%s", code, err, out.String(), errOut.String())
 	}
