@@ -20,7 +20,6 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/eventbridge"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
-	"github.com/techprovider/wa-onboarding/shared/warmup"
 )
 
 func main() {
@@ -64,14 +63,6 @@ func main() {
 		AcceptV2: cfg.AcceptV2,
 		Nonces:   &dynamo.NonceLedger{Client: db, Table: cfg.DedupTableName},
 	}
-
-	// Warm-up (PRECONNECT=on only): the first callback's secret read and
-	// its DynamoDB and EventBridge connections, opened concurrently now.
-	dbOpts, busOpts := db.Options(), bus.Options()
-	warmup.Init(context.Background(), os.Getenv, log,
-		func(ctx context.Context) error { _, err := receiver.Token(ctx, false); return err },
-		warmup.Connect(dbOpts.HTTPClient, warmup.AWSEndpoint(dbOpts.BaseEndpoint, "dynamodb", dbOpts.Region)),
-		warmup.Connect(busOpts.HTTPClient, warmup.AWSEndpoint(busOpts.BaseEndpoint, "events", busOpts.Region)))
 
 	lambda.Start(receiver.Handle)
 }

@@ -68,8 +68,6 @@ func main() {
 	// the session keys' ID is empty when sessions are off.
 	secretIDs := []string{cfg.SessionSecretID, cfg.MetaSecretID, cfg.PlivoSecretID}
 	svc.Prepare = func(ctx context.Context) { cache.Preload(ctx, secretIDs...) }
-	d.Preconnect(context.Background(), os.Getenv, func(ctx context.Context) error { svc.Prepare(ctx); return nil },
-		[]string{cfg.GraphURL, cfg.PlivoURL})
 
 	// Sessions: the signup only verifies the token here; the service spends
 	// it in the dedup table before anything goes upstream. The link check

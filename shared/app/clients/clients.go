@@ -5,7 +5,6 @@
 package clients
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
-	"github.com/techprovider/wa-onboarding/shared/warmup"
 )
 
 // upstreamHTTPClient is shared by the Meta and Plivo clients: one pool of
@@ -52,30 +50,4 @@ func (d *Deps) Defaults() {
 	if d.SecretsManager == nil {
 		d.SecretsManager = secretsmanager.NewFromConfig(d.AWS)
 	}
-}
-
-// Preconnect warms, during init and when PRECONNECT allows it, what a cold
-// first request would otherwise open in sequence: a connection of d's
-// DynamoDB client, one of d.HTTP to each upstream (Graph, Plivo), the
-// extra tasks (another AWS client's connection), and secrets, which loads the secrets the first request reads; when secrets
-// is nil, a bare connection of d's Secrets Manager client stands for it.
-// All run concurrently within warmup.DefaultTimeout and never fail init.
-// Call it after Defaults.
-func (d Deps) Preconnect(ctx context.Context, getenv func(string) string, secrets warmup.Task, upstreams []string, extra ...warmup.Task) {
-	if !warmup.Enabled(getenv) {
-		return
-	}
-	tasks := append([]warmup.Task{secrets}, extra...)
-	if c, ok := d.DynamoDB.(*dynamodb.Client); ok {
-		o := c.Options()
-		tasks = append(tasks, warmup.Connect(o.HTTPClient, warmup.AWSEndpoint(o.BaseEndpoint, "dynamodb", o.Region)))
-	}
-	if c, ok := d.SecretsManager.(*secretsmanager.Client); ok && secrets == nil {
-		o := c.Options()
-		tasks = append(tasks, warmup.Connect(o.HTTPClient, warmup.AWSEndpoint(o.BaseEndpoint, "secretsmanager", o.Region)))
-	}
-	for _, u := range upstreams {
-		tasks = append(tasks, warmup.Connect(d.HTTP, u))
-	}
-	warmup.Run(ctx, warmup.DefaultTimeout, d.Logger, tasks...)
 }
