@@ -366,6 +366,16 @@ func (r *reader) value(n *yaml.Node) (any, error) {
 	return n.Value, nil
 }
 
+// mapValue returns the value of key in mapping m, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	for k, v := range entries(m) {
+		if k == key {
+			return v
+		}
+	}
+	return nil
+}
+
 // entries yields the keys and values of a mapping node, and nothing for
 // any other node.
 func entries(m *yaml.Node) iter.Seq2[string, *yaml.Node] {
