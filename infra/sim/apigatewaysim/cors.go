@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // CORSConfig is an HTTP API's CorsConfiguration. Its fields are those of
@@ -73,7 +75,22 @@ func CORS(cfg CORSConfig, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(&corsWriter{ResponseWriter: w, cfg: cfg, origin: origin}, r)
+		// API Gateway replaces the function's CORS headers with the
+		// configured ones.
+		next.ServeHTTP(&simkit.HeaderHook{ResponseWriter: w, Before: func(h http.Header, _ int) {
+			for _, k := range corsHeaders {
+				h.Del(k)
+			}
+			if allowed := cfg.allowOrigin(origin); allowed != "" {
+				h.Set("Access-Control-Allow-Origin", allowed)
+				if len(cfg.ExposeHeaders) > 0 {
+					h.Set("Access-Control-Expose-Headers", strings.Join(cfg.ExposeHeaders, ","))
+				}
+				if cfg.AllowCredentials {
+					h.Set("Access-Control-Allow-Credentials", "true")
+				}
+			}
+		}}, r)
 	})
 }
 
@@ -108,42 +125,3 @@ func (c CORSConfig) allowsHeaders(requested string) bool {
 	}
 	return true
 }
-
-// corsWriter replaces the function's CORS headers with the configured ones
-// when the answer's headers are written.
-type corsWriter struct {
-	http.ResponseWriter
-	cfg     CORSConfig
-	origin  string
-	written bool
-}
-
-func (w *corsWriter) WriteHeader(code int) {
-	if !w.written {
-		w.written = true
-		h := w.Header()
-		for _, k := range corsHeaders {
-			h.Del(k)
-		}
-		if allowed := w.cfg.allowOrigin(w.origin); allowed != "" {
-			h.Set("Access-Control-Allow-Origin", allowed)
-			if len(w.cfg.ExposeHeaders) > 0 {
-				h.Set("Access-Control-Expose-Headers", strings.Join(w.cfg.ExposeHeaders, ","))
-			}
-			if w.cfg.AllowCredentials {
-				h.Set("Access-Control-Allow-Credentials", "true")
-			}
-		}
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *corsWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *corsWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

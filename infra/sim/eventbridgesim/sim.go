@@ -150,8 +150,7 @@ type resultEntry struct {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == EventsPath {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s.Events())
+		simkit.WriteJSON(w, http.StatusOK, s.Events())
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -217,9 +216,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Entries[i] = res
 	}
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", simkit.NewUUID())
-	_ = json.NewEncoder(w).Encode(out)
+	simkit.WriteAWSJSON(w, out)
 }
 
 // accept checks and records one entry; s.mu is held.

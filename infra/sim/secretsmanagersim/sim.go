@@ -149,8 +149,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		counts := maps.Clone(s.calls)
 		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(counts)
+		simkit.WriteJSON(w, http.StatusOK, counts)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -206,9 +205,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		simkit.WriteAWSError(w, http.StatusBadRequest, aerr.typ, aerr.msg)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", simkit.NewUUID())
-	_ = json.NewEncoder(w).Encode(out)
+	simkit.WriteAWSJSON(w, out)
 }
 
 // request holds the input members of every simulated operation.
