@@ -650,9 +650,6 @@ func (t *Template) Parameter(name string) (string, bool) {
 	return v, ok
 }
 
-// Parameters returns every parameter that has a value.
-func (t *Template) Parameters() map[string]string { return maps.Clone(t.params) }
-
 // Condition reports whether a condition of the template holds with its
 // parameters; false for an unknown one.
 func (t *Template) Condition(name string) bool { return t.conditions[name] }

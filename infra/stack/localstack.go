@@ -24,12 +24,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -522,7 +523,7 @@ func (s *Stack) functionsToRun(tmpl *sam.Template) []string {
 	for _, fn := range streamFunctions(tmpl) {
 		ids[fn] = true
 	}
-	return sortedKeys(ids)
+	return slices.Sorted(maps.Keys(ids))
 }
 
 // The functions the console calls as the Tech Provider would: the demo
@@ -579,7 +580,7 @@ func (s *Stack) buildScheduled(ctx context.Context, tmpl *sam.Template) error {
 		s.scheduled[sch.Function] = r
 		s.Scheduled = append(s.Scheduled, sch.Function)
 	}
-	sort.Strings(s.Scheduled)
+	slices.Sort(s.Scheduled)
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"slices"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Scope names Meta grants through Embedded Signup.
@@ -126,7 +128,7 @@ func (s *Server) IssueCode(g Grant) string {
 // issueTokenLocked creates a business token for a freshly exchanged code.
 func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
 	now := s.cfg.Now()
-	ts := &tokenState{grant: g, issuedAt: now, userID: numericID()}
+	ts := &tokenState{grant: g, issuedAt: now, userID: simkit.RandomID(15)}
 	if s.cfg.TokenTTL > 0 {
 		ts.expiresAt = now.Add(s.cfg.TokenTTL)
 	}
@@ -136,10 +138,6 @@ func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
 	return token, ts
 }
 
-// DisplayNumber returns the display number of the phone number ID in any
-// grant this Server issued a code for, as Meta's phone_numbers edge would
-// show it. The local stack hands it to the Plivo simulator, which makes a
-// number it onboards a sender, as Plivo's onboarding does.
 // WABAFacts says what Meta knows of a WABA and one of its numbers: the
 // solution it was created under and whether the number is verified.
 // known is false when no grant names the WABA.
@@ -160,6 +158,10 @@ func (s *Server) WABAFacts(wabaID, phoneNumberID string) (solutionID string, num
 	return solutionID, numberVerified, known
 }
 
+// DisplayNumber returns the display number of the phone number ID in any
+// grant this Server issued a code for, as Meta's phone_numbers edge would
+// show it. The local stack hands it to the Plivo simulator, which makes a
+// number it onboards a sender, as Plivo's onboarding does.
 func (s *Server) DisplayNumber(phoneNumberID string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -89,7 +89,7 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg}
-	s.resetLocked()
+	s.Reset()
 	return s
 }
 
@@ -98,10 +98,6 @@ func New(cfg Config) *Server {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resetLocked()
-}
-
-func (s *Server) resetLocked() {
 	s.codes = map[string]*codeState{}
 	s.tokens = map[string]*tokenState{}
 	s.faults.Reset()

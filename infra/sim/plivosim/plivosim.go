@@ -123,7 +123,7 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg}
-	s.resetLocked()
+	s.Reset()
 	return s
 }
 
@@ -132,10 +132,6 @@ func New(cfg Config) *Server {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resetLocked()
-}
-
-func (s *Server) resetLocked() {
 	s.token = s.cfg.AuthToken
 	s.signups = map[string]Signup{}
 	s.phoneOwner = map[string]string{}

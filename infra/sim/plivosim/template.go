@@ -1,7 +1,6 @@
 package plivosim
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -158,7 +157,7 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, wabaID s
 		}
 	}
 	t := Template{
-		TemplateID: templateID(), Name: name, Language: lang, Category: cat, Status: StatusPending,
+		TemplateID: simkit.RandomID(16), Name: name, Language: lang, Category: cat, Status: StatusPending,
 		Components: compJSON, RejectedReason: "NONE", CreatedAt: s.cfg.Now(),
 	}
 	s.templates[wabaID] = append(s.templates[wabaID], t)
@@ -249,16 +248,4 @@ func (s *Server) getTemplate(w http.ResponseWriter, wabaID, templateID string) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "Template not found.")
-}
-
-// templateID returns a random 16-digit ID, the shape of Meta's template IDs.
-func templateID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	out := make([]byte, 16)
-	out[0] = '1' + b[0]%9
-	for i := 1; i < len(out); i++ {
-		out[i] = '0' + b[i]%10
-	}
-	return string(out)
 }

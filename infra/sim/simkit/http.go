@@ -165,3 +165,23 @@ func (w *HeaderHook) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection, for Hijack.
 func (w *HeaderHook) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Alphanumeric is the alphabet of Meta's trace IDs and of generated
+// passwords.
+const Alphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// RandomString returns n random characters of alphabet.
+func RandomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// RandomID returns a random n-digit number that does not start with 0: the
+// shape of Meta's object and template IDs and of Plivo's nonces.
+func RandomID(n int) string {
+	return RandomString("123456789", 1) + RandomString("0123456789", n-1)
+}
