@@ -7,6 +7,7 @@ package sam
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -126,10 +127,7 @@ func (p *tableProps) createTableInput(logicalID, name string) (*dynamodb.CreateT
 
 	// CloudFormation's default billing mode is PROVISIONED, which then needs
 	// throughput on the table and on every GSI.
-	mode := types.BillingMode(p.BillingMode)
-	if mode == "" {
-		mode = types.BillingModeProvisioned
-	}
+	mode := cmp.Or(types.BillingMode(p.BillingMode), types.BillingModeProvisioned)
 	in.BillingMode = mode
 	provisioned := mode == types.BillingModeProvisioned
 	if provisioned {

@@ -25,6 +25,7 @@
 package sam
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -745,9 +746,7 @@ func (t *Template) Routes() []Route {
 				r.Path = p.Path
 			}
 			r.API = strings.TrimSuffix(strings.TrimPrefix(p.APIID, "${"), "}")
-			if r.Auth == "" {
-				r.Auth = t.httpAPI(r.API).Auth.DefaultAuthorizer
-			}
+			r.Auth = cmp.Or(r.Auth, t.httpAPI(r.API).Auth.DefaultAuthorizer)
 			if r.Auth == "NONE" {
 				r.Auth = ""
 			}
@@ -799,9 +798,7 @@ func (t *Template) Schedules() []Schedule {
 			}
 			p := e.Properties
 			s := Schedule{Function: fn, Event: name, Expression: p.Schedule, Enabled: true}
-			if s.Expression == "" {
-				s.Expression = p.ScheduleExpression
-			}
+			s.Expression = cmp.Or(s.Expression, p.ScheduleExpression)
 			if p.Enabled != nil {
 				s.Enabled = *p.Enabled
 			}

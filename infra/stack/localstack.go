@@ -538,9 +538,7 @@ const (
 // runs.
 func (s *Stack) tapDemoPlivo() error {
 	target := s.fnEnv[config.EnvPlivoAPIURL]
-	if target == "" {
-		target = config.DefaultPlivoURL
-	}
+	target = cmp.Or(target, config.DefaultPlivoURL)
 	tap, err := console.NewPlivoTap(target)
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)

@@ -1,6 +1,7 @@
 package apigatewaysim
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -185,9 +186,7 @@ func (rt *Router) Match(method, escapedPath string) (Route, map[string]string, b
 		return Route{}, nil, false
 	}
 	method = strings.ToUpper(method)
-	if escapedPath == "" {
-		escapedPath = "/"
-	}
+	escapedPath = cmp.Or(escapedPath, "/")
 	parts := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
 	for _, c := range rt.routes {
 		if c.fallback {

@@ -1,6 +1,7 @@
 package metasim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"slices"
 	"time"
@@ -67,18 +68,10 @@ type Grant struct {
 // withDefaults fills the derived fields and copies the slices, so that the
 // caller's later changes to g do not reach issued codes.
 func (g Grant) withDefaults() Grant {
-	if g.ManagementScope == "" {
-		g.ManagementScope = ScopeManagement
-	}
-	if g.MessagingScope == "" {
-		g.MessagingScope = ScopeMessaging
-	}
-	if g.WABAName == "" {
-		g.WABAName = "WABA " + g.WABAID
-	}
-	if g.BusinessName == "" {
-		g.BusinessName = "Business " + g.BusinessID
-	}
+	g.ManagementScope = cmp.Or(g.ManagementScope, ScopeManagement)
+	g.MessagingScope = cmp.Or(g.MessagingScope, ScopeMessaging)
+	g.WABAName = cmp.Or(g.WABAName, "WABA "+g.WABAID)
+	g.BusinessName = cmp.Or(g.BusinessName, "Business "+g.BusinessID)
 	g.PhoneNumbers = slices.Clone(g.PhoneNumbers)
 	g.ExtraWABAIDs = slices.Clone(g.ExtraWABAIDs)
 	g.OmitScopes = slices.Clone(g.OmitScopes)
@@ -115,9 +108,7 @@ type tokenState struct {
 // random code for g that can be exchanged once, within CodeTTL.
 func (s *Server) IssueCode(g Grant) string {
 	g = g.withDefaults()
-	if g.SolutionID == "" {
-		g.SolutionID = s.cfg.SolutionID
-	}
+	g.SolutionID = cmp.Or(g.SolutionID, s.cfg.SolutionID)
 	code := "AQ" + rand.Text() + rand.Text() + rand.Text()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,6 +1,7 @@
 package metasim
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -82,9 +83,7 @@ func New(cfg Config) *Server {
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL
 	}
-	if cfg.AppName == "" {
-		cfg.AppName = DefaultAppName
-	}
+	cfg.AppName = cmp.Or(cfg.AppName, DefaultAppName)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

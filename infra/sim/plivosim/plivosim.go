@@ -1,6 +1,7 @@
 package plivosim
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -107,15 +108,9 @@ type Server struct {
 
 // New returns a Server with cfg's zero fields defaulted.
 func New(cfg Config) *Server {
-	if cfg.MainAuthToken == "" {
-		cfg.MainAuthToken = cfg.AuthToken
-	}
-	if cfg.AccountName == "" {
-		cfg.AccountName = defaultAccountName
-	}
-	if cfg.CashCredits == "" {
-		cfg.CashCredits = defaultCashCredits
-	}
+	cfg.MainAuthToken = cmp.Or(cfg.MainAuthToken, cfg.AuthToken)
+	cfg.AccountName = cmp.Or(cfg.AccountName, defaultAccountName)
+	cfg.CashCredits = cmp.Or(cfg.CashCredits, defaultCashCredits)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultCallbackLimit}
 	}

@@ -1,6 +1,7 @@
 package plivosim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -198,9 +199,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, authID, w
 		offset = n
 	}
 	name := q.Get("template_name")
-	if name == "" {
-		name = q.Get("name")
-	}
+	name = cmp.Or(name, q.Get("name"))
 
 	var all []Template
 	for _, t := range s.Templates(wabaID) {

@@ -1,6 +1,7 @@
 package simkit
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -84,9 +85,7 @@ type AWSFault struct {
 // Write answers the request with f, as WriteAWSError does.
 func (f AWSFault) Write(w http.ResponseWriter) {
 	status := f.Status
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
+	status = cmp.Or(status, http.StatusBadRequest)
 	WriteAWSError(w, status, f.Type, f.Message)
 }
 

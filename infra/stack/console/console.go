@@ -19,6 +19,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -178,9 +179,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 	if u, err := url.Parse(plivoHost); err == nil && u.Host != "" {
 		plivoHost = u.Host
 	}
-	if plivoHost == "" {
-		plivoHost = "api.plivo.com"
-	}
+	plivoHost = cmp.Or(plivoHost, "api.plivo.com")
 	data := map[string]any{
 		"CSS":       AssetsPath + "console.css?v=" + c.assets["console.css"].version,
 		"JS":        AssetsPath + "console.js?v=" + c.assets["console.js"].version,
