@@ -113,9 +113,6 @@ type Stack struct {
 	// are nil outside sandbox mode, Events when the bus variables point
 	// at real buses.
 	*Resources
-	// Unavailable lists the functions that could not be built locally,
-	// with why; their routes answer 500 as a failed Lambda init would.
-	Unavailable map[string]error
 	// Routes are the HTTP routes served, from the template.
 	Routes []sam.Route
 	// Scheduled are the scheduled functions the ticker runs.
@@ -168,7 +165,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return v
 	}
 
-	s := &Stack{log: opts.Log, Env: map[string]string{}, Unavailable: map[string]error{}, clock: &clock{}}
+	s := &Stack{log: opts.Log, Env: map[string]string{}, clock: &clock{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
