@@ -6,20 +6,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
-// CORSConfig is an HTTP API's CorsConfiguration. Its fields are those of
-// sam.CORS, so one converts to the other:
-// apigatewaysim.CORSConfig(tpl.CORS("HttpApi")).
-type CORSConfig struct {
-	AllowOrigins     []string
-	AllowMethods     []string
-	AllowHeaders     []string
-	ExposeHeaders    []string
-	AllowCredentials bool
-	MaxAge           int
-}
+// CORSConfig is an HTTP API's CorsConfiguration, as the template reader
+// gives it: tpl.CORS("HttpApi").
+type CORSConfig = sam.CORS
 
 // corsHeaders are the response headers API Gateway owns once CORS is
 // configured: it drops the integration's own.
@@ -51,8 +44,8 @@ func CORS(cfg CORSConfig, next http.Handler) http.Handler {
 		reqMethod := r.Header.Get("Access-Control-Request-Method")
 		if r.Method == http.MethodOptions && origin != "" && reqMethod != "" {
 			h := w.Header()
-			if allowed := cfg.allowOrigin(origin); allowed != "" && cfg.allows(cfg.AllowMethods, reqMethod) &&
-				cfg.allowsHeaders(r.Header.Get("Access-Control-Request-Headers")) {
+			if allowed := allowOrigin(cfg, origin); allowed != "" && allows(cfg.AllowMethods, reqMethod) &&
+				allowsHeaders(cfg, r.Header.Get("Access-Control-Request-Headers")) {
 				h.Set("Access-Control-Allow-Origin", allowed)
 				if len(cfg.AllowMethods) > 0 {
 					h.Set("Access-Control-Allow-Methods", strings.Join(cfg.AllowMethods, ","))
@@ -81,7 +74,7 @@ func CORS(cfg CORSConfig, next http.Handler) http.Handler {
 			for _, k := range corsHeaders {
 				h.Del(k)
 			}
-			if allowed := cfg.allowOrigin(origin); allowed != "" {
+			if allowed := allowOrigin(cfg, origin); allowed != "" {
 				h.Set("Access-Control-Allow-Origin", allowed)
 				if len(cfg.ExposeHeaders) > 0 {
 					h.Set("Access-Control-Expose-Headers", strings.Join(cfg.ExposeHeaders, ","))
@@ -96,7 +89,7 @@ func CORS(cfg CORSConfig, next http.Handler) http.Handler {
 
 // allowOrigin returns the Access-Control-Allow-Origin value for origin, or
 // "" when it is not allowed.
-func (c CORSConfig) allowOrigin(origin string) string {
+func allowOrigin(c CORSConfig, origin string) string {
 	for _, o := range c.AllowOrigins {
 		switch {
 		case o == "*":
@@ -113,13 +106,13 @@ func (c CORSConfig) allowOrigin(origin string) string {
 	return ""
 }
 
-func (c CORSConfig) allows(list []string, v string) bool {
+func allows(list []string, v string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return x == "*" || strings.EqualFold(x, v) })
 }
 
-func (c CORSConfig) allowsHeaders(requested string) bool {
+func allowsHeaders(c CORSConfig, requested string) bool {
 	for _, h := range strings.Split(requested, ",") {
-		if h = strings.TrimSpace(h); h != "" && !c.allows(c.AllowHeaders, h) {
+		if h = strings.TrimSpace(h); h != "" && !allows(c.AllowHeaders, h) {
 			return false
 		}
 	}
