@@ -1,23 +1,21 @@
 // This file builds the CreateTable call for an AWS::DynamoDB::Table of the
 // template, so tests run DynamoDB Local with the keys and indexes that
-// deploy. It reads the template as yaml.v3 nodes, which keep short-form
-// intrinsics (!Ref, !Sub, !GetAtt) as tags instead of failing on them; only
-// the table's own properties must be literal, and an intrinsic there is
-// reported with its line.
+// deploy. It reads the table as Parse resolved it: a property DynamoDB Local
+// needs may use parameters and conditions, not another resource.
 
 package sam
 
 import (
 	"bytes"
-	"errors"
+	"cmp"
+	"encoding/json"
 	"fmt"
-	"os"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"gopkg.in/yaml.v3"
 )
 
 // TTL is a table's TimeToLiveSpecification, applied with UpdateTimeToLive
@@ -27,248 +25,89 @@ type TTL struct {
 	Enabled       bool
 }
 
-// LoadCreateTable reads the template at path and returns the CreateTable input
-// for the table resource logicalID, and its TTL (nil when the template sets
-// none). TableName is set only when the template gives a literal one; callers
-// normally set their own.
-func LoadCreateTable(path, logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sam: %w", err)
-	}
-	in, ttl, err := ParseCreateTable(b, logicalID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return in, ttl, nil
-}
-
-// Parse is LoadCreateTable on a template already in memory.
-func ParseCreateTable(template []byte, logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(template, &doc); err != nil {
-		return nil, nil, fmt.Errorf("sam: %w", err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, nil, errors.New("sam: empty template")
-	}
-	resources := mapValue(doc.Content[0], "Resources")
-	if resources == nil {
-		return nil, nil, errors.New("sam: template has no Resources")
-	}
-	res := mapValue(resources, logicalID)
-	if res == nil {
+// CreateTable returns the CreateTable input for the table resource
+// logicalID, and its TTL (nil when the template sets none). TableName is set
+// only when the template gives one that names no other resource (not the
+// usual ${AWS::StackName}-...); callers normally set their own.
+func (t *Template) CreateTable(logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
+	if t.Raw(logicalID) == nil {
 		return nil, nil, fmt.Errorf("sam: no resource %q in Resources", logicalID)
 	}
-	if typ := mapValue(res, "Type"); typ == nil || typ.Value != TypeTable {
-		got := "<none>"
-		if typ != nil {
-			got = typ.Value
-		}
-		return nil, nil, fmt.Errorf("sam: resource %s has Type %s, want %s", logicalID, got, TypeTable)
+	if typ := t.ResourceType(logicalID); typ != TypeTable {
+		return nil, nil, fmt.Errorf("sam: resource %s has Type %s, want %s", logicalID, typ, TypeTable)
 	}
-	props := mapValue(res, "Properties")
-	if props == nil || props.Kind != yaml.MappingNode {
-		return nil, nil, fmt.Errorf("sam: resource %s has no Properties mapping", logicalID)
+	used := maps.Clone(props(t.Raw(logicalID)))
+	name, _ := used["TableName"].(string)
+	for _, k := range ignoredTableProps {
+		delete(used, k)
+	}
+	b, err := json.Marshal(used)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sam: %s: %w", logicalID, err)
+	}
+	if bytes.Contains(b, []byte("${")) {
+		return nil, nil, fmt.Errorf("sam: %s refers to another resource where DynamoDB Local needs a literal value: %s", logicalID, b)
 	}
 	var p tableProps
-	if err := decodeProps(props, logicalID+".Properties", &p); err != nil {
-		return nil, nil, err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, nil, fmt.Errorf("sam: %s.Properties: %w; if the template is right, teach infra/sam's createtable.go this property", logicalID, err)
 	}
-	return p.createTableInput(logicalID)
+	if strings.Contains(name, "${") {
+		name = ""
+	}
+	return p.createTableInput(logicalID, name)
 }
 
-// ignored are table properties that change nothing DynamoDB Local does:
-// backups, encryption, tags, throughput warming and the like. Anything not
-// here and not in tableProps is an error, so a new property in the template
-// is either taught to this package or listed here on purpose.
-var ignored = map[string]bool{
-	"TableName":                        true, // read separately: it is often an intrinsic
-	"PointInTimeRecoverySpecification": true,
-	"SSESpecification":                 true,
-	"Tags":                             true,
-	"ContributorInsightsSpecification": true,
-	"DeletionProtectionEnabled":        true,
-	"KinesisStreamSpecification":       true,
-	"ResourcePolicy":                   true,
-	"TableClass":                       true,
-	"ImportSourceSpecification":        true,
-	"OnDemandThroughput":               true,
-	"WarmThroughput":                   true,
-}
-
-// ignoredIndex plays the part of ignored for a global secondary index.
-var ignoredIndex = map[string]bool{
-	"ContributorInsightsSpecification": true,
-	"OnDemandThroughput":               true,
-	"WarmThroughput":                   true,
+// ignoredTableProps are table properties that change nothing DynamoDB Local
+// does: backups, encryption, tags, throughput warming and the like. Anything
+// not here and not in tableProps is an error, so a new property in the
+// template is either taught to this package or listed here on purpose.
+var ignoredTableProps = []string{
+	"TableName", // read separately: it usually names the stack
+	"PointInTimeRecoverySpecification", "SSESpecification", "Tags", "ContributorInsightsSpecification",
+	"DeletionProtectionEnabled", "KinesisStreamSpecification", "ResourcePolicy", "TableClass",
+	"ImportSourceSpecification", "OnDemandThroughput", "WarmThroughput",
 }
 
 type tableProps struct {
-	TableName               string      `yaml:"-" json:"-"`
-	AttributeDefinitions    []attrDef   `yaml:"AttributeDefinitions"`
-	KeySchema               []keyElem   `yaml:"KeySchema"`
-	BillingMode             string      `yaml:"BillingMode"`
-	ProvisionedThroughput   *throughput `yaml:"ProvisionedThroughput"`
-	GlobalSecondaryIndexes  []index     `yaml:"GlobalSecondaryIndexes"`
-	LocalSecondaryIndexes   []index     `yaml:"LocalSecondaryIndexes"`
-	StreamSpecification     *streamSpec `yaml:"StreamSpecification"`
-	TimeToLiveSpecification *ttlSpec    `yaml:"TimeToLiveSpecification"`
+	AttributeDefinitions    []attrDef
+	KeySchema               []keyElem
+	BillingMode             string
+	ProvisionedThroughput   *throughput
+	GlobalSecondaryIndexes  []index
+	LocalSecondaryIndexes   []index
+	StreamSpecification     *struct{ StreamViewType string }
+	TimeToLiveSpecification *ttlSpec
 }
 
-type attrDef struct {
-	AttributeName string `yaml:"AttributeName"`
-	AttributeType string `yaml:"AttributeType"`
-}
+type attrDef struct{ AttributeName, AttributeType string }
 
-type keyElem struct {
-	AttributeName string `yaml:"AttributeName"`
-	KeyType       string `yaml:"KeyType"`
-}
+type keyElem struct{ AttributeName, KeyType string }
 
-type throughput struct {
-	ReadCapacityUnits  int64 `yaml:"ReadCapacityUnits"`
-	WriteCapacityUnits int64 `yaml:"WriteCapacityUnits"`
-}
+type throughput struct{ ReadCapacityUnits, WriteCapacityUnits int64 }
 
 type projection struct {
-	ProjectionType   string   `yaml:"ProjectionType"`
-	NonKeyAttributes []string `yaml:"NonKeyAttributes"`
+	ProjectionType   string
+	NonKeyAttributes []string
 }
 
 type index struct {
-	IndexName             string      `yaml:"IndexName"`
-	KeySchema             []keyElem   `yaml:"KeySchema"`
-	Projection            projection  `yaml:"Projection"`
-	ProvisionedThroughput *throughput `yaml:"ProvisionedThroughput"`
-}
-
-type streamSpec struct {
-	StreamViewType string `yaml:"StreamViewType"`
+	IndexName             string
+	KeySchema             []keyElem
+	Projection            projection
+	ProvisionedThroughput *throughput
+	// Ignored: they change nothing DynamoDB Local does.
+	ContributorInsightsSpecification, OnDemandThroughput, WarmThroughput any
 }
 
 type ttlSpec struct {
-	AttributeName string `yaml:"AttributeName"`
-	Enabled       bool   `yaml:"Enabled"`
+	AttributeName string
+	Enabled       bool
 }
 
-// decodeProps checks that every property the table uses is a literal and
-// known, then decodes them into p.
-func decodeProps(props *yaml.Node, path string, p *tableProps) error {
-	used := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(props.Content); i += 2 {
-		k, v := props.Content[i], props.Content[i+1]
-		switch {
-		case k.Value == "TableName":
-			// A generated or !Sub name is fine: callers name their own tables.
-			if isLiteral(v) && v.Kind == yaml.ScalarNode {
-				p.TableName = v.Value
-			}
-			continue
-		case ignored[k.Value]:
-			continue
-		}
-		if k.Value == "GlobalSecondaryIndexes" {
-			v = withoutIgnoredIndexKeys(v)
-		}
-		if err := checkLiteral(v, path+"."+k.Value); err != nil {
-			return err
-		}
-		used.Content = append(used.Content, k, v)
-	}
-	// Re-encode the checked subset so the strict decoder can reject unknown
-	// fields; yaml.Node.Decode has no such switch.
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(used); err != nil {
-		return fmt.Errorf("sam: %s: %w", path, err)
-	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil {
-		return fmt.Errorf("sam: %s (near line %d): %w; if the template is right, teach infra/sam's createtable.go this property", path, props.Line, err)
-	}
-	return nil
-}
-
-func withoutIgnoredIndexKeys(seq *yaml.Node) *yaml.Node {
-	if seq.Kind != yaml.SequenceNode {
-		return seq
-	}
-	out := *seq
-	out.Content = nil
-	for _, idx := range seq.Content {
-		if idx.Kind != yaml.MappingNode {
-			out.Content = append(out.Content, idx)
-			continue
-		}
-		m := *idx
-		m.Content = nil
-		for i := 0; i+1 < len(idx.Content); i += 2 {
-			if !ignoredIndex[idx.Content[i].Value] {
-				m.Content = append(m.Content, idx.Content[i], idx.Content[i+1])
-			}
-		}
-		out.Content = append(out.Content, &m)
-	}
-	return &out
-}
-
-// isLiteral reports whether n is plain YAML rather than a CloudFormation
-// intrinsic, in either its short (!Ref x) or long ({Ref: x}) form.
-func isLiteral(n *yaml.Node) bool {
-	return intrinsicName(n) == ""
-}
-
-func intrinsicName(n *yaml.Node) string {
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		return n.Tag
-	}
-	if n.Kind == yaml.MappingNode && len(n.Content) == 2 {
-		if k := n.Content[0].Value; k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
-			return k
-		}
-	}
-	return ""
-}
-
-func checkLiteral(n *yaml.Node, path string) error {
-	if name := intrinsicName(n); name != "" {
-		return fmt.Errorf("sam: %s (line %d) uses %s; DynamoDB Local needs a literal value here", path, n.Line, name)
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := checkLiteral(n.Content[i+1], path+"."+n.Content[i].Value); err != nil {
-				return err
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if err := checkLiteral(c, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	case yaml.AliasNode:
-		return checkLiteral(n.Alias, path)
-	}
-	return nil
-}
-
-// mapValue returns the value of key in mapping m, or nil.
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableInput, *TTL, error) {
+func (p *tableProps) createTableInput(logicalID, name string) (*dynamodb.CreateTableInput, *TTL, error) {
 	if len(p.KeySchema) == 0 {
 		return nil, nil, fmt.Errorf("sam: %s has no KeySchema", logicalID)
 	}
@@ -276,8 +115,8 @@ func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableIn
 		AttributeDefinitions: make([]types.AttributeDefinition, 0, len(p.AttributeDefinitions)),
 		KeySchema:            keySchema(p.KeySchema),
 	}
-	if p.TableName != "" {
-		in.TableName = aws.String(p.TableName)
+	if name != "" {
+		in.TableName = aws.String(name)
 	}
 	for _, a := range p.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
@@ -288,10 +127,7 @@ func (p *tableProps) createTableInput(logicalID string) (*dynamodb.CreateTableIn
 
 	// CloudFormation's default billing mode is PROVISIONED, which then needs
 	// throughput on the table and on every GSI.
-	mode := types.BillingMode(p.BillingMode)
-	if mode == "" {
-		mode = types.BillingModeProvisioned
-	}
+	mode := cmp.Or(types.BillingMode(p.BillingMode), types.BillingModeProvisioned)
 	in.BillingMode = mode
 	provisioned := mode == types.BillingModeProvisioned
 	if provisioned {

@@ -10,32 +10,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// header is a SAM template head with the short-form intrinsics that plain
-// YAML decoding into typed structs chokes on.
+// header is a SAM template head with the parameters, conditions and
+// resources the tables below refer to.
 const header = `AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Parameters:
   Stage: {Type: String, Default: dev}
-Globals:
-  Function:
-    Environment:
-      Variables:
-        TABLE_NAME: !Ref Table
-        QUEUE: !GetAtt Queue.Arn
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
 Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: .
-      Policies:
-        - DynamoDBCrudPolicy: {TableName: !Ref Table}
-      Environment:
-        Variables:
-          NAME: !Sub "${AWS::StackName}-${Stage}"
-          JOINED: !Join ["-", [a, !Ref Stage]]
+  Key:
+    Type: AWS::KMS::Key
 `
 
-func TestParseCreateTable(t *testing.T) {
+func TestCreateTable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -147,23 +135,28 @@ func TestParseCreateTable(t *testing.T) {
 			},
 		},
 		{
-			name: "intrinsic in a used property",
+			name: "intrinsics resolved with the parameters",
 			table: `  Table:
     Type: AWS::DynamoDB::Table
     Properties:
       BillingMode: !If [IsProd, PROVISIONED, PAY_PER_REQUEST]
-      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      KeySchema: [{AttributeName: {"Fn::Sub": "${Stage}"}, KeyType: HASH}]
 `,
-			wantErr: "Table.Properties.BillingMode (line 25) uses !If",
+			check: func(t *testing.T, got *parsed) {
+				if got.in.BillingMode != types.BillingModePayPerRequest || aws.ToString(got.in.KeySchema[0].AttributeName) != "dev" {
+					t.Errorf("billing %s, key %+v; want PAY_PER_REQUEST and dev", got.in.BillingMode, got.in.KeySchema)
+				}
+			},
 		},
 		{
-			name: "long-form intrinsic",
+			name: "reference to another resource in a used property",
 			table: `  Table:
     Type: AWS::DynamoDB::Table
     Properties:
-      KeySchema: [{AttributeName: {"Fn::Sub": "${Stage}"}, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{AttributeName: !Ref Key, KeyType: HASH}]
 `,
-			wantErr: "Table.Properties.KeySchema[0].AttributeName (line 25) uses Fn::Sub",
+			wantErr: "Table refers to another resource",
 		},
 		{
 			name: "unknown property",
@@ -174,7 +167,7 @@ func TestParseCreateTable(t *testing.T) {
       KeySchema: [{AttributeName: pk, KeyType: HASH}]
       Replicas: []
 `,
-			wantErr: "field Replicas not found",
+			wantErr: `unknown field "Replicas"`,
 		},
 		{
 			name: "provisioned without throughput",
@@ -202,7 +195,11 @@ func TestParseCreateTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			in, ttl, err := ParseCreateTable([]byte(header+tt.table), "Table")
+			tpl, err := Parse([]byte(header + tt.table))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, ttl, err := tpl.CreateTable("Table")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -222,11 +219,15 @@ type parsed struct {
 	ttl *TTL
 }
 
-// TestLoadCreateTableRepo reads the real template, so a change there that this
+// TestCreateTableRepo reads the real template, so a change there that this
 // package cannot build is caught here rather than in every DynamoDB test.
-func TestLoadCreateTableRepo(t *testing.T) {
+func TestCreateTableRepo(t *testing.T) {
 	t.Parallel()
-	in, _, err := LoadCreateTable(filepath.Join("..", "..", "template.yaml"), "SignupTable")
+	tpl, err := Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _, err := tpl.CreateTable("SignupTable")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,12 +246,5 @@ func TestLoadCreateTableRepo(t *testing.T) {
 		if !defined[aws.ToString(k.AttributeName)] {
 			t.Errorf("key attribute %s has no AttributeDefinition", aws.ToString(k.AttributeName))
 		}
-	}
-}
-
-func TestLoadCreateTableMissingFile(t *testing.T) {
-	t.Parallel()
-	if _, _, err := LoadCreateTable(filepath.Join(t.TempDir(), "nope.yaml"), "X"); err == nil {
-		t.Fatal("want an error for a missing file")
 	}
 }

@@ -25,6 +25,7 @@
 package sam
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -366,6 +367,16 @@ func (r *reader) value(n *yaml.Node) (any, error) {
 	return n.Value, nil
 }
 
+// mapValue returns the value of key in mapping m, or nil.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	for k, v := range entries(m) {
+		if k == key {
+			return v
+		}
+	}
+	return nil
+}
+
 // entries yields the keys and values of a mapping node, and nothing for
 // any other node.
 func entries(m *yaml.Node) iter.Seq2[string, *yaml.Node] {
@@ -640,9 +651,6 @@ func (t *Template) Parameter(name string) (string, bool) {
 	return v, ok
 }
 
-// Parameters returns every parameter that has a value.
-func (t *Template) Parameters() map[string]string { return maps.Clone(t.params) }
-
 // Condition reports whether a condition of the template holds with its
 // parameters; false for an unknown one.
 func (t *Template) Condition(name string) bool { return t.conditions[name] }
@@ -738,9 +746,7 @@ func (t *Template) Routes() []Route {
 				r.Path = p.Path
 			}
 			r.API = strings.TrimSuffix(strings.TrimPrefix(p.APIID, "${"), "}")
-			if r.Auth == "" {
-				r.Auth = t.httpAPI(r.API).Auth.DefaultAuthorizer
-			}
+			r.Auth = cmp.Or(r.Auth, t.httpAPI(r.API).Auth.DefaultAuthorizer)
 			if r.Auth == "NONE" {
 				r.Auth = ""
 			}
@@ -792,9 +798,7 @@ func (t *Template) Schedules() []Schedule {
 			}
 			p := e.Properties
 			s := Schedule{Function: fn, Event: name, Expression: p.Schedule, Enabled: true}
-			if s.Expression == "" {
-				s.Expression = p.ScheduleExpression
-			}
+			s.Expression = cmp.Or(s.Expression, p.ScheduleExpression)
 			if p.Enabled != nil {
 				s.Enabled = *p.Enabled
 			}

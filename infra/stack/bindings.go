@@ -1,9 +1,9 @@
 package stack
 
 import (
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
 )
@@ -33,7 +33,7 @@ func bindingsOf(t *sam.Template) bindings {
 	add := func(m map[string][]string, res, name string) {
 		if !slices.Contains(m[res], name) {
 			m[res] = append(m[res], name)
-			sort.Strings(m[res])
+			slices.Sort(m[res])
 		}
 	}
 	for _, fn := range t.Functions() {
@@ -65,7 +65,7 @@ func bindingsOf(t *sam.Template) bindings {
 // userSet splits the variables of m into those the user set and those
 // left unset.
 func (b bindings) userSet(m map[string][]string, get func(string) string) (set, unset []string) {
-	for _, res := range sortedKeys(m) {
+	for _, res := range slices.Sorted(maps.Keys(m)) {
 		for _, name := range m[res] {
 			if get(name) != "" {
 				set = append(set, name)
@@ -81,21 +81,8 @@ func (b bindings) userSet(m map[string][]string, get func(string) string) (set, 
 func (b bindings) secretEnvNames() []string {
 	var out []string
 	for _, names := range b.secrets {
-		for _, n := range names {
-			if !slices.Contains(out, n) {
-				out = append(out, n)
-			}
-		}
+		out = append(out, names...)
 	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }

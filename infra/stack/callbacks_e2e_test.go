@@ -36,8 +36,8 @@ func TestPlivoCallbacksReachTheBus(t *testing.T) {
 			t.Errorf("Close: %v", err)
 		}
 	}()
-	if err := st.Unavailable[stack.CallbacksFunction]; err != nil || st.Events == nil {
-		t.Fatalf("callbacks function not served (%v) or no bus (%v)", err, st.Events)
+	if st.Events == nil {
+		t.Fatal("no event bus")
 	}
 
 	// A customer whose signup finished, as the signup function records it.

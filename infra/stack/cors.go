@@ -24,17 +24,13 @@ func corsConfig(tmpl *sam.Template, routes []sam.Route, get func(string) string)
 		}
 	}
 	c, ok := tmpl.CORS(api)
-	if !ok {
-		return apigatewaysim.CORSConfig{}, false
-	}
-	cfg := apigatewaysim.CORSConfig(c)
-	if v := get(EnvAllowedOrigins); v != "" {
-		cfg.AllowOrigins = nil
+	if v := get(EnvAllowedOrigins); ok && v != "" {
+		c.AllowOrigins = nil
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
-				cfg.AllowOrigins = append(cfg.AllowOrigins, o)
+				c.AllowOrigins = append(c.AllowOrigins, o)
 			}
 		}
 	}
-	return cfg, true
+	return c, ok
 }

@@ -19,9 +19,7 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,20 +67,13 @@ func buildFunctions(ctx context.Context, logicalIDs []string) (*functions, error
 		fs.remove()
 		return nil, err
 	}
-	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out}
+	var pkgs []string
 	for _, id := range logicalIDs {
-		args = append(args, "./"+FunctionDir(id))
+		pkgs = append(pkgs, "./"+FunctionDir(id))
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.CommandContext(ctx, goBin, args...)
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	if err := testenv.GoBuild(ctx, out, pkgs...); err != nil {
 		fs.remove()
-		return nil, fmt.Errorf("stack: go build the functions: %w\n%s", err, b)
+		return nil, fmt.Errorf("stack: %w", err)
 	}
 	for _, id := range logicalIDs {
 		name := filepath.Base(FunctionDir(id))

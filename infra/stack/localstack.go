@@ -24,12 +24,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
 	"github.com/techprovider/wa-onboarding/infra/sim/eventbridgesim"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 	"github.com/techprovider/wa-onboarding/infra/stack/console"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/app"
@@ -111,9 +113,6 @@ type Stack struct {
 	// are nil outside sandbox mode, Events when the bus variables point
 	// at real buses.
 	*Resources
-	// Unavailable lists the functions that could not be built locally,
-	// with why; their routes answer 500 as a failed Lambda init would.
-	Unavailable map[string]error
 	// Routes are the HTTP routes served, from the template.
 	Routes []sam.Route
 	// Scheduled are the scheduled functions the ticker runs.
@@ -166,7 +165,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return v
 	}
 
-	s := &Stack{log: opts.Log, Env: map[string]string{}, Unavailable: map[string]error{}, clock: &clock{}}
+	s := &Stack{log: opts.Log, Env: map[string]string{}, clock: &clock{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -521,7 +520,7 @@ func (s *Stack) functionsToRun(tmpl *sam.Template) []string {
 	for _, fn := range streamFunctions(tmpl) {
 		ids[fn] = true
 	}
-	return sortedKeys(ids)
+	return slices.Sorted(maps.Keys(ids))
 }
 
 // The functions the console calls as the Tech Provider would: the demo
@@ -536,9 +535,7 @@ const (
 // runs.
 func (s *Stack) tapDemoPlivo() error {
 	target := s.fnEnv[config.EnvPlivoAPIURL]
-	if target == "" {
-		target = config.DefaultPlivoURL
-	}
+	target = cmp.Or(target, config.DefaultPlivoURL)
 	tap, err := console.NewPlivoTap(target)
 	if err != nil {
 		return fmt.Errorf("stack: %w", err)
@@ -578,7 +575,7 @@ func (s *Stack) buildScheduled(ctx context.Context, tmpl *sam.Template) error {
 		s.scheduled[sch.Function] = r
 		s.Scheduled = append(s.Scheduled, sch.Function)
 	}
-	sort.Strings(s.Scheduled)
+	slices.Sort(s.Scheduled)
 	return nil
 }
 
@@ -592,7 +589,7 @@ func (s *Stack) RunScheduled(ctx context.Context) error {
 		now := time.Now().UTC()
 		ev := events.EventBridgeEvent{
 			Version:    "0",
-			ID:         newUUID(),
+			ID:         simkit.NewUUID(),
 			DetailType: "Scheduled Event",
 			Source:     "aws.events",
 			AccountID:  apigatewaysim.AccountID,
@@ -705,7 +702,7 @@ func (s *Stack) withSimControls(api http.Handler) http.Handler {
 //	                              account_update PARTNER_APP_UNINSTALLED
 func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+		simkit.WriteError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
 	switch r.URL.Path {
@@ -713,19 +710,18 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Code string `json:"code"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.Code == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"code": "..."}`})
+		if !simkit.DecodePost(w, r, &in, `{"code": "..."}`, func() bool { return in.Code != "" }) {
 			return
 		}
 		if err := s.spendCode(r.Context(), in.Code); err != nil {
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			simkit.WriteError(w, http.StatusBadGateway, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/local/meta/login":
 		// What Meta knows of the app's login configuration: the sandbox
 		// SDK refuses an FB.login that does not match it, as Meta would.
-		writeJSON(w, http.StatusOK, s.login)
+		simkit.WriteJSON(w, http.StatusOK, s.login)
 	case "/_sim/local/meta/expire":
 		s.clock.offset.Add(int64(metasim.DefaultCodeTTL + time.Second))
 		w.WriteHeader(http.StatusNoContent)
@@ -734,33 +730,32 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 		// onboarding link for its customer before sending them here.
 		link, err := s.NewSession(r.Context(), "sandbox-customer-"+randomHex(4))
 		if err != nil {
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			simkit.WriteError(w, http.StatusBadGateway, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, link)
+		simkit.WriteJSON(w, http.StatusOK, link)
 	case "/_sim/local/meta/disconnect":
 		// The customer removes our app: Meta sends a signed account_update.
 		var in struct {
 			WABAID string `json:"waba_id"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.WABAID == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"waba_id": "..."}`})
+		if !simkit.DecodePost(w, r, &in, `{"waba_id": "..."}`, func() bool { return in.WABAID != "" }) {
 			return
 		}
 		status, err := s.sendMetaWebhook(r.Context(), in.WABAID, "PARTNER_APP_UNINSTALLED")
 		if err != nil {
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			simkit.WriteError(w, http.StatusBadGateway, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]int{"webhook_status": status})
+		simkit.WriteJSON(w, http.StatusOK, map[string]int{"webhook_status": status})
 	case "/_sim/local/resume":
 		if err := s.RunScheduled(r.Context()); err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			simkit.WriteError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown local control"})
+		simkit.WriteError(w, http.StatusNotFound, "unknown local control")
 	}
 }
 
@@ -878,22 +873,8 @@ func setenv(env map[string]string) func() {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

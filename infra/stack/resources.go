@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
@@ -221,22 +221,17 @@ func secretValue(tmpl *sam.Template, id string, creds Credentials) (string, erro
 	if n, ok := gen["PasswordLength"].(float64); ok {
 		length = int(n)
 	}
-	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, length)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alnum[int(b[i])%len(alnum)]
-	}
+	password := simkit.RandomString(simkit.Alphanumeric, length)
 	shape, _ := gen["SecretStringTemplate"].(string)
 	key, _ := gen["GenerateStringKey"].(string)
 	if shape == "" || key == "" {
-		return string(b), nil
+		return password, nil
 	}
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(shape), &obj); err != nil {
 		return "", fmt.Errorf("stack: secret %s: SecretStringTemplate: %w", id, err)
 	}
-	obj[key] = string(b)
+	obj[key] = password
 	return mustJSON(obj), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 	"github.com/techprovider/wa-onboarding/shared/page"
 )
 
@@ -30,32 +31,12 @@ func (o *sdkOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !strings.Contains(r.URL.Path, page.SandboxPrefix) || strings.Contains(r.URL.Path, ".."):
 		http.NotFound(w, r)
 	default:
-		(*next).ServeHTTP(&framedBy{ResponseWriter: w, origin: o.pageOrigin}, r)
+		// Let the page frame the answer (the relay), where the page
+		// function's own headers forbid any framing.
+		(*next).ServeHTTP(&simkit.HeaderHook{ResponseWriter: w, Before: func(h http.Header, _ int) {
+			h.Del("X-Frame-Options")
+			h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
+				"frame-ancestors 'none'", "frame-ancestors "+o.pageOrigin, 1))
+		}}, r)
 	}
-}
-
-// framedBy lets origin, the page, frame the answer (the relay), where the
-// page function's own headers forbid any framing.
-type framedBy struct {
-	http.ResponseWriter
-	origin string
-	wrote  bool
-}
-
-func (f *framedBy) WriteHeader(code int) {
-	if !f.wrote {
-		f.wrote = true
-		h := f.Header()
-		h.Del("X-Frame-Options")
-		h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
-			"frame-ancestors 'none'", "frame-ancestors "+f.origin, 1))
-	}
-	f.ResponseWriter.WriteHeader(code)
-}
-
-func (f *framedBy) Write(b []byte) (int, error) {
-	if !f.wrote {
-		f.WriteHeader(http.StatusOK)
-	}
-	return f.ResponseWriter.Write(b)
 }

@@ -30,17 +30,23 @@ func BuildFunction(ctx context.Context, pkgPath, outDir string) (string, error) 
 		return "", fmt.Errorf("testenv: %w", err)
 	}
 	bin := filepath.Join(outDir, name, "bootstrap")
+	return bin, GoBuild(ctx, bin, pkg)
+}
+
+// GoBuild builds the packages (paths relative to the repository root) as
+// BuildFunction does, to out: a file for one package, a directory ending in
+// a separator for several.
+func GoBuild(ctx context.Context, out string, pkgs ...string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build",
-		"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w",
-		"-o", bin, pkg)
+	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out}, pkgs...)
+	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = RepoRoot()
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("testenv: go build %s: %w\n%s", pkg, err, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("testenv: go build %s: %w\n%s", strings.Join(pkgs, " "), err, b)
 	}
-	return bin, nil
+	return nil
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -197,9 +198,7 @@ func SharedDynamoDB() *DynamoDB { return shared }
 // MustDynamoDB sets it; with neither it panics rather than reach real AWS.
 // The options apply after the defaults (a test's retryer, say).
 func DynamoClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
-	if endpoint == "" {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	}
+	endpoint = cmp.Or(endpoint, os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
 	if endpoint == "" {
 		panic("testenv: DynamoClient: no endpoint and no AWS_ENDPOINT_URL_DYNAMODB")
 	}

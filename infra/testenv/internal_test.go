@@ -46,7 +46,7 @@ func TestFunctionEnv(t *testing.T) {
 func TestCreateTableTTL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	in, ttl, err := sam.ParseCreateTable([]byte(`
+	tmpl, err := sam.Parse([]byte(`
 Resources:
   T:
     Type: AWS::DynamoDB::Table
@@ -55,7 +55,11 @@ Resources:
       AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
       KeySchema: [{AttributeName: pk, KeyType: HASH}]
       TimeToLiveSpecification: {AttributeName: expires_at, Enabled: true}
-`), "T")
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, ttl, err := tmpl.CreateTable("T")
 	if err != nil {
 		t.Fatal(err)
 	}

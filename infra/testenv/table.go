@@ -42,7 +42,11 @@ func CreateTable(ctx context.Context, client TableAPI, name string) error {
 // indexes, billing mode, stream, then TTL. It waits until the table and its
 // indexes are ACTIVE.
 func CreateTableFrom(ctx context.Context, client TableAPI, logicalID, name string) error {
-	in, ttl, err := sam.LoadCreateTable(filepath.Join(RepoRoot(), "template.yaml"), logicalID)
+	tmpl, err := sam.Load(filepath.Join(RepoRoot(), "template.yaml"))
+	if err != nil {
+		return err
+	}
+	in, ttl, err := tmpl.CreateTable(logicalID)
 	if err != nil {
 		return err
 	}

@@ -120,9 +120,6 @@ func banner(out io.Writer, st *stack.Stack, link string, took time.Duration) {
 		}
 		fmt.Fprintf(&b, " %-5s %s  (%s)\n", r.Method, r.Path, r.Function)
 	}
-	for fn, err := range st.Unavailable {
-		fmt.Fprintf(&b, "\n  Not available locally: %s (%v)\n", fn, err)
-	}
 	if st.Sandbox {
 		b.WriteString("\n  Try it: click \"Connect WhatsApp\", choose how the signup ends in the simulated\n" +
 			"  Meta window (finish, cancel at a step, error; Meta and Plivo scenarios), Continue.\n" +

@@ -5,19 +5,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/infra/sam"
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
-// CORSConfig is an HTTP API's CorsConfiguration. Its fields are those of
-// sam.CORS, so one converts to the other:
-// apigatewaysim.CORSConfig(tpl.CORS("HttpApi")).
-type CORSConfig struct {
-	AllowOrigins     []string
-	AllowMethods     []string
-	AllowHeaders     []string
-	ExposeHeaders    []string
-	AllowCredentials bool
-	MaxAge           int
-}
+// CORSConfig is an HTTP API's CorsConfiguration, as the template reader
+// gives it: tpl.CORS("HttpApi").
+type CORSConfig = sam.CORS
 
 // corsHeaders are the response headers API Gateway owns once CORS is
 // configured: it drops the integration's own.
@@ -49,8 +44,8 @@ func CORS(cfg CORSConfig, next http.Handler) http.Handler {
 		reqMethod := r.Header.Get("Access-Control-Request-Method")
 		if r.Method == http.MethodOptions && origin != "" && reqMethod != "" {
 			h := w.Header()
-			if allowed := cfg.allowOrigin(origin); allowed != "" && cfg.allows(cfg.AllowMethods, reqMethod) &&
-				cfg.allowsHeaders(r.Header.Get("Access-Control-Request-Headers")) {
+			if allowed := allowOrigin(cfg, origin); allowed != "" && allows(cfg.AllowMethods, reqMethod) &&
+				allowsHeaders(cfg, r.Header.Get("Access-Control-Request-Headers")) {
 				h.Set("Access-Control-Allow-Origin", allowed)
 				if len(cfg.AllowMethods) > 0 {
 					h.Set("Access-Control-Allow-Methods", strings.Join(cfg.AllowMethods, ","))
@@ -73,13 +68,28 @@ func CORS(cfg CORSConfig, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(&corsWriter{ResponseWriter: w, cfg: cfg, origin: origin}, r)
+		// API Gateway replaces the function's CORS headers with the
+		// configured ones.
+		next.ServeHTTP(&simkit.HeaderHook{ResponseWriter: w, Before: func(h http.Header, _ int) {
+			for _, k := range corsHeaders {
+				h.Del(k)
+			}
+			if allowed := allowOrigin(cfg, origin); allowed != "" {
+				h.Set("Access-Control-Allow-Origin", allowed)
+				if len(cfg.ExposeHeaders) > 0 {
+					h.Set("Access-Control-Expose-Headers", strings.Join(cfg.ExposeHeaders, ","))
+				}
+				if cfg.AllowCredentials {
+					h.Set("Access-Control-Allow-Credentials", "true")
+				}
+			}
+		}}, r)
 	})
 }
 
 // allowOrigin returns the Access-Control-Allow-Origin value for origin, or
 // "" when it is not allowed.
-func (c CORSConfig) allowOrigin(origin string) string {
+func allowOrigin(c CORSConfig, origin string) string {
 	for _, o := range c.AllowOrigins {
 		switch {
 		case o == "*":
@@ -96,54 +106,15 @@ func (c CORSConfig) allowOrigin(origin string) string {
 	return ""
 }
 
-func (c CORSConfig) allows(list []string, v string) bool {
+func allows(list []string, v string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return x == "*" || strings.EqualFold(x, v) })
 }
 
-func (c CORSConfig) allowsHeaders(requested string) bool {
+func allowsHeaders(c CORSConfig, requested string) bool {
 	for _, h := range strings.Split(requested, ",") {
-		if h = strings.TrimSpace(h); h != "" && !c.allows(c.AllowHeaders, h) {
+		if h = strings.TrimSpace(h); h != "" && !allows(c.AllowHeaders, h) {
 			return false
 		}
 	}
 	return true
 }
-
-// corsWriter replaces the function's CORS headers with the configured ones
-// when the answer's headers are written.
-type corsWriter struct {
-	http.ResponseWriter
-	cfg     CORSConfig
-	origin  string
-	written bool
-}
-
-func (w *corsWriter) WriteHeader(code int) {
-	if !w.written {
-		w.written = true
-		h := w.Header()
-		for _, k := range corsHeaders {
-			h.Del(k)
-		}
-		if allowed := w.cfg.allowOrigin(w.origin); allowed != "" {
-			h.Set("Access-Control-Allow-Origin", allowed)
-			if len(w.cfg.ExposeHeaders) > 0 {
-				h.Set("Access-Control-Expose-Headers", strings.Join(w.cfg.ExposeHeaders, ","))
-			}
-			if w.cfg.AllowCredentials {
-				h.Set("Access-Control-Allow-Credentials", "true")
-			}
-		}
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *corsWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (w *corsWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -15,11 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,12 +63,7 @@ func Event(r *http.Request, routeKey string, pathParams map[string]string) (even
 
 	// Header names arrive lowercased and repeated headers joined with
 	// commas, except cookies, which move to their own list.
-	names := make([]string, 0, len(r.Header))
-	for name := range r.Header {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r.Header)) {
 		values := r.Header[name]
 		key := strings.ToLower(name)
 		if key == "cookie" {
@@ -115,10 +111,7 @@ func Event(r *http.Request, routeKey string, pathParams map[string]string) (even
 		}
 	}
 	if len(pathParams) > 0 {
-		ev.PathParameters = make(map[string]string, len(pathParams))
-		for k, v := range pathParams {
-			ev.PathParameters[k] = v
-		}
+		ev.PathParameters = maps.Clone(pathParams)
 	}
 
 	host := r.Host

@@ -1,8 +1,8 @@
 package apigatewaysim
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Handler is a Lambda handler for payload v2 events; apigw.Handler is one.
@@ -184,9 +186,7 @@ func (rt *Router) Match(method, escapedPath string) (Route, map[string]string, b
 		return Route{}, nil, false
 	}
 	method = strings.ToUpper(method)
-	if escapedPath == "" {
-		escapedPath = "/"
-	}
+	escapedPath = cmp.Or(escapedPath, "/")
 	parts := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
 	for _, c := range rt.routes {
 		if c.fallback {
@@ -316,7 +316,7 @@ func (rt *Router) invoke(parent context.Context, route Route, ev events.APIGatew
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), timeout)
 	defer cancel()
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       newInvocationID(),
+		AwsRequestID:       simkit.NewUUID(),
 		InvokedFunctionArn: "arn:aws:lambda:us-east-1:" + AccountID + ":function:" + route.Function,
 	})
 	type result struct {
@@ -344,15 +344,6 @@ func (rt *Router) invoke(parent context.Context, route Route, ev events.APIGatew
 		log.Error("function timed out", "route", route.Key(), "function", route.Function, "timeout", timeout)
 		return resp, http.StatusServiceUnavailable
 	}
-}
-
-// newInvocationID returns a random UUID, the shape of Lambda's request IDs.
-func newInvocationID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // AuthIAM is the authorizer name SAM gives routes signed with SigV4.

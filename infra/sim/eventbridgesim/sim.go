@@ -71,12 +71,11 @@ type Event struct {
 type Server struct {
 	buses []string
 
+	calls simkit.AWSCalls // under OpPutEvents
+
 	mu          sync.Mutex
 	events      []Event
-	calls       int
-	faults      simkit.Faults[Fault] // one queue, under the name ""
 	entryFaults int
-	hook        func()
 	now         func() time.Time
 }
 
@@ -95,25 +94,20 @@ func (s *Server) Events() []Event {
 }
 
 // Calls returns how many PutEvents requests arrived, failed ones included.
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
+func (s *Server) Calls() int { return s.calls.Calls(OpPutEvents) }
 
 // Reset forgets every event, call and queued failure.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events, s.calls, s.entryFaults = nil, 0, 0
-	s.faults.Reset()
+	s.events, s.entryFaults = nil, 0
+	s.calls.ResetCalls()
+	s.calls.FailNext(OpPutEvents, 0, Fault{})
 }
 
 // FailNext makes the next n PutEvents requests answer with f; n < 0 makes
 // every one fail until FailNext(0, Fault{}) or Reset.
-func (s *Server) FailNext(n int, f Fault) {
-	s.faults.Arm("", n, f)
-}
+func (s *Server) FailNext(n int, f Fault) { s.calls.FailNext(OpPutEvents, n, f) }
 
 // FailEntries makes the next n entries fail inside a 200 answer, with
 // ErrorCode InternalFailure, as EventBridge reports a partial failure.
@@ -126,9 +120,11 @@ func (s *Server) FailEntries(n int) {
 // OnRequest installs fn to run, outside the lock, before each PutEvents is
 // served; tests block in it to hold a request in flight. Nil removes it.
 func (s *Server) OnRequest(fn func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hook = fn
+	if fn == nil {
+		s.calls.OnRequest(nil)
+		return
+	}
+	s.calls.OnRequest(func(string) { fn() })
 }
 
 type entry struct {
@@ -150,17 +146,15 @@ type resultEntry struct {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == EventsPath {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s.Events())
+		simkit.WriteJSON(w, http.StatusOK, s.Events())
 		return
 	}
-	if r.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	op, ok := simkit.AWSOperation(w, r, "AWSEvents.")
+	if !ok {
 		return
 	}
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AWSEvents.")
-	if !ok || op != OpPutEvents {
-		simkit.WriteAWSError(w, http.StatusBadRequest, ErrUnknownOperation, "operation "+r.Header.Get("X-Amz-Target")+" is not simulated")
+	if op != OpPutEvents {
+		simkit.WriteAWSError(w, http.StatusBadRequest, ErrUnknownOperation, "operation "+op+" is not simulated")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
@@ -169,16 +163,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	s.calls++
-	hook := s.hook
-	s.mu.Unlock()
-	fault, failed := s.faults.Take("")
-	if hook != nil {
-		hook()
-	}
-	if failed {
-		fault.Write(w)
+	if !s.calls.Begin(w, op) {
 		return
 	}
 	if len(body) > MaxRequestBytes {
@@ -217,9 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.Entries[i] = res
 	}
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", simkit.NewUUID())
-	_ = json.NewEncoder(w).Encode(out)
+	simkit.WriteAWSJSON(w, out)
 }
 
 // accept checks and records one entry; s.mu is held.

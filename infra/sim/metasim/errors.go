@@ -1,11 +1,12 @@
 package metasim
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // graphErrorBody is Meta's error envelope. error_subcode and is_transient
@@ -96,29 +97,8 @@ func unsupportedMethod(method, id string) response {
 		"Unsupported "+strings.ToLower(method)+" request. Object with ID '"+id+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")
 }
 
-const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 // traceID returns a random fbtrace_id-like string.
-func traceID() string {
-	b := make([]byte, 23)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alnum[int(b[i])%len(alnum)]
-	}
-	return string(b)
-}
-
-// numericID returns a random 15-digit ID, the shape of Meta's object IDs.
-func numericID() string {
-	b := make([]byte, 15)
-	_, _ = rand.Read(b)
-	out := make([]byte, 15)
-	out[0] = '1' + b[0]%9
-	for i := 1; i < 15; i++ {
-		out[i] = '0' + b[i]%10
-	}
-	return string(out)
-}
+func traceID() string { return simkit.RandomString(simkit.Alphanumeric, 23) }
 
 // codeDeprecated is Graph's "API Deprecated" error code.
 const codeDeprecated = 12

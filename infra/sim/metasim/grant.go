@@ -1,9 +1,12 @@
 package metasim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"slices"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Scope names Meta grants through Embedded Signup.
@@ -65,18 +68,10 @@ type Grant struct {
 // withDefaults fills the derived fields and copies the slices, so that the
 // caller's later changes to g do not reach issued codes.
 func (g Grant) withDefaults() Grant {
-	if g.ManagementScope == "" {
-		g.ManagementScope = ScopeManagement
-	}
-	if g.MessagingScope == "" {
-		g.MessagingScope = ScopeMessaging
-	}
-	if g.WABAName == "" {
-		g.WABAName = "WABA " + g.WABAID
-	}
-	if g.BusinessName == "" {
-		g.BusinessName = "Business " + g.BusinessID
-	}
+	g.ManagementScope = cmp.Or(g.ManagementScope, ScopeManagement)
+	g.MessagingScope = cmp.Or(g.MessagingScope, ScopeMessaging)
+	g.WABAName = cmp.Or(g.WABAName, "WABA "+g.WABAID)
+	g.BusinessName = cmp.Or(g.BusinessName, "Business "+g.BusinessID)
 	g.PhoneNumbers = slices.Clone(g.PhoneNumbers)
 	g.ExtraWABAIDs = slices.Clone(g.ExtraWABAIDs)
 	g.OmitScopes = slices.Clone(g.OmitScopes)
@@ -113,9 +108,7 @@ type tokenState struct {
 // random code for g that can be exchanged once, within CodeTTL.
 func (s *Server) IssueCode(g Grant) string {
 	g = g.withDefaults()
-	if g.SolutionID == "" {
-		g.SolutionID = s.cfg.SolutionID
-	}
+	g.SolutionID = cmp.Or(g.SolutionID, s.cfg.SolutionID)
 	code := "AQ" + rand.Text() + rand.Text() + rand.Text()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,7 +119,7 @@ func (s *Server) IssueCode(g Grant) string {
 // issueTokenLocked creates a business token for a freshly exchanged code.
 func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
 	now := s.cfg.Now()
-	ts := &tokenState{grant: g, issuedAt: now, userID: numericID()}
+	ts := &tokenState{grant: g, issuedAt: now, userID: simkit.RandomID(15)}
 	if s.cfg.TokenTTL > 0 {
 		ts.expiresAt = now.Add(s.cfg.TokenTTL)
 	}
@@ -136,10 +129,6 @@ func (s *Server) issueTokenLocked(g *Grant) (string, *tokenState) {
 	return token, ts
 }
 
-// DisplayNumber returns the display number of the phone number ID in any
-// grant this Server issued a code for, as Meta's phone_numbers edge would
-// show it. The local stack hands it to the Plivo simulator, which makes a
-// number it onboards a sender, as Plivo's onboarding does.
 // WABAFacts says what Meta knows of a WABA and one of its numbers: the
 // solution it was created under and whether the number is verified.
 // known is false when no grant names the WABA.
@@ -160,6 +149,10 @@ func (s *Server) WABAFacts(wabaID, phoneNumberID string) (solutionID string, num
 	return solutionID, numberVerified, known
 }
 
+// DisplayNumber returns the display number of the phone number ID in any
+// grant this Server issued a code for, as Meta's phone_numbers edge would
+// show it. The local stack hands it to the Plivo simulator, which makes a
+// number it onboards a sender, as Plivo's onboarding does.
 func (s *Server) DisplayNumber(phoneNumberID string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,7 +1,7 @@
 package metasim
 
 import (
-	"context"
+	"cmp"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -83,14 +83,12 @@ func New(cfg Config) *Server {
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL
 	}
-	if cfg.AppName == "" {
-		cfg.AppName = DefaultAppName
-	}
+	cfg.AppName = cmp.Or(cfg.AppName, DefaultAppName)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg}
-	s.resetLocked()
+	s.Reset()
 	return s
 }
 
@@ -99,10 +97,6 @@ func New(cfg Config) *Server {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resetLocked()
-}
-
-func (s *Server) resetLocked() {
 	s.codes = map[string]*codeState{}
 	s.tokens = map[string]*tokenState{}
 	s.faults.Reset()
@@ -183,7 +177,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	endpoint, route := s.route(r)
 
-	if !sleep(r.Context(), s.cfg.Latency) {
+	if !simkit.Sleep(r.Context(), s.cfg.Latency) {
 		return // the client gave up; nobody reads an answer
 	}
 
@@ -226,28 +220,15 @@ func (s *Server) route(r *http.Request) (string, func() response) {
 		return EndpointOAuth, func() response { return s.exchangeCode(r) }
 	case len(parts) == 1 && parts[0] == "debug_token":
 		return EndpointDebugToken, func() response { return s.debugToken(r) }
-	case len(parts) == 2 && parts[1] == "phone_numbers" && isID(parts[0]):
+	case len(parts) == 2 && parts[1] == "phone_numbers" && simkit.IsDigits(parts[0]):
 		return EndpointPhoneNumbers, func() response { return s.phoneNumbers(r, parts[0]) }
-	case len(parts) == 1 && isID(parts[0]):
+	case len(parts) == 1 && simkit.IsDigits(parts[0]):
 		return EndpointOwner, func() response { return s.wabaNode(r, parts[0]) }
 	}
 	return EndpointOther, func() response {
 		return graphError(http.StatusBadRequest, "OAuthException", 2500, 0,
 			"Unknown path components: /"+strings.Join(parts, "/"))
 	}
-}
-
-// isID reports whether s looks like a Graph object ID (all digits).
-func isID(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // record appends to the request log and writes the optional log line.
@@ -321,21 +302,6 @@ func accessToken(r *http.Request) (token, in string) {
 		}
 	}
 	return "", ""
-}
-
-// sleep waits d or until ctx is done, and reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func (resp response) write(w http.ResponseWriter) {

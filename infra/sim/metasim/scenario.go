@@ -1,7 +1,7 @@
 package metasim
 
 import (
-	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -131,28 +131,15 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 	switch strings.TrimSuffix(r.URL.Path, "/") {
 	case "/_sim/meta/codes":
-		if r.Method != http.MethodPost {
-			controlError(w, http.StatusMethodNotAllowed, "use POST")
-			return
-		}
 		var g Grant
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&g); err != nil {
-			controlError(w, http.StatusBadRequest, "body must be a JSON grant: "+err.Error())
-			return
-		}
-		if g.WABAID == "" || g.BusinessID == "" {
-			controlError(w, http.StatusBadRequest, "waba_id and business_id are required")
+		if !simkit.DecodePost(w, r, &g, "a JSON grant with waba_id and business_id",
+			func() bool { return g.WABAID != "" && g.BusinessID != "" }) {
 			return
 		}
 		simkit.WriteJSON(w, http.StatusOK, map[string]string{"code": s.IssueCode(g)})
 	case "/_sim/meta/scenario":
-		if r.Method != http.MethodPost {
-			controlError(w, http.StatusMethodNotAllowed, "use POST")
-			return
-		}
 		var sc Scenario
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&sc); err != nil {
-			controlError(w, http.StatusBadRequest, "body must be a JSON scenario: "+err.Error())
+		if !simkit.DecodePost(w, r, &sc, "a JSON scenario", nil) {
 			return
 		}
 		if sc.Reset {
@@ -160,25 +147,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		if sc.Endpoint != "" {
 			if err := checkScenario(sc.Endpoint, sc.N, sc.Kind); err != nil {
-				controlError(w, http.StatusBadRequest, err.Error())
+				simkit.WriteError(w, http.StatusBadRequest, err.Error())
 				return
 			}
 			s.FailNext(sc.Endpoint, sc.N, sc.Kind)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/meta/requests":
-		calls := map[string]int{}
 		s.mu.Lock()
-		for k, v := range s.calls {
-			calls[k] = v
-		}
+		calls := maps.Clone(s.calls)
 		s.mu.Unlock()
 		simkit.WriteJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests()})
 	default:
-		controlError(w, http.StatusNotFound, "unknown simulator route")
+		simkit.WriteError(w, http.StatusNotFound, "unknown simulator route")
 	}
-}
-
-func controlError(w http.ResponseWriter, status int, msg string) {
-	simkit.WriteJSON(w, status, map[string]string{"error": msg})
 }

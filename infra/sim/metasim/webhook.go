@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"time"
 )
 
@@ -40,9 +41,7 @@ func (s *Server) WebhookChange(wabaID, field string, value map[string]any, at ti
 // violation_info, ban_info).
 func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at time.Time) Webhook {
 	value := map[string]any{"event": event}
-	for k, v := range extra {
-		value[k] = v
-	}
+	maps.Copy(value, extra)
 	return s.WebhookChange(wabaID, "account_update", value, at)
 }
 

@@ -2,12 +2,13 @@ package plivosim
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Callback signature schemes for SendCallback.
@@ -47,7 +48,7 @@ func (s *Server) SendCallback(ctx context.Context, callbackURL string, params ur
 		return 0, fmt.Errorf("plivosim: callback request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	nonce := newNonce()
+	nonce := simkit.RandomID(20) // the shape of Plivo's nonces
 	switch scheme {
 	case SchemeV3, "":
 		req.Header.Set(HeaderNonceV3, nonce)
@@ -67,14 +68,4 @@ func (s *Server) SendCallback(ctx context.Context, callbackURL string, params ur
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, nil
-}
-
-// newNonce returns 20 random digits, the shape of Plivo's nonces.
-func newNonce() string {
-	b := make([]byte, 20)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = '0' + b[i]%10
-	}
-	return string(b)
 }

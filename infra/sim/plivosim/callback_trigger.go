@@ -1,7 +1,6 @@
 package plivosim
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -24,13 +23,9 @@ type CallbackTrigger struct {
 // callback and answers {"status": <the receiver's HTTP status>}, so a
 // script or the sandbox can play Plivo's side of a webhook delivery.
 func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		simkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
-		return
-	}
 	var in CallbackTrigger
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || !isHTTPURL(in.URL) {
-		simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"url": "http(s)://...", "scheme": "v3"|"v2", "params": {...}}`})
+	if !simkit.DecodePost(w, r, &in, `{"url": "http(s)://...", "scheme": "v3"|"v2", "params": {...}}`,
+		func() bool { return isHTTPURL(in.URL) }) {
 		return
 	}
 	params := url.Values{}
@@ -39,7 +34,7 @@ func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
 	}
 	status, err := s.SendCallback(r.Context(), in.URL, params, in.Scheme)
 	if err != nil {
-		simkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+		simkit.WriteError(w, http.StatusBadGateway, err.Error())
 		return
 	}
 	simkit.WriteJSON(w, http.StatusOK, map[string]int{"status": status})

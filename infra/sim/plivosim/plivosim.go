@@ -1,7 +1,7 @@
 package plivosim
 
 import (
-	"context"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -108,15 +108,9 @@ type Server struct {
 
 // New returns a Server with cfg's zero fields defaulted.
 func New(cfg Config) *Server {
-	if cfg.MainAuthToken == "" {
-		cfg.MainAuthToken = cfg.AuthToken
-	}
-	if cfg.AccountName == "" {
-		cfg.AccountName = defaultAccountName
-	}
-	if cfg.CashCredits == "" {
-		cfg.CashCredits = defaultCashCredits
-	}
+	cfg.MainAuthToken = cmp.Or(cfg.MainAuthToken, cfg.AuthToken)
+	cfg.AccountName = cmp.Or(cfg.AccountName, defaultAccountName)
+	cfg.CashCredits = cmp.Or(cfg.CashCredits, defaultCashCredits)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultCallbackLimit}
 	}
@@ -124,7 +118,7 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg}
-	s.resetLocked()
+	s.Reset()
 	return s
 }
 
@@ -133,10 +127,6 @@ func New(cfg Config) *Server {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resetLocked()
-}
-
-func (s *Server) resetLocked() {
 	s.token = s.cfg.AuthToken
 	s.signups = map[string]Signup{}
 	s.phoneOwner = map[string]string{}
@@ -171,44 +161,22 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
 }
 
-// statusWriter remembers the status for the log line. Unwrap lets
-// http.ResponseController reach the connection for Hijack.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/plivo/") {
 		s.serveControl(rw, r)
 		return
 	}
-	w := &statusWriter{ResponseWriter: rw}
+	status := 0 // for the log line
+	w := &simkit.HeaderHook{ResponseWriter: rw, Before: func(_ http.Header, code int) { status = code }}
 	authID, route, handler, methods := s.route(r)
 	defer func() {
 		if s.cfg.Logger != nil {
 			s.cfg.Logger.Info("plivosim request", "route", route, "method", r.Method,
-				"path", r.URL.Path, "status", w.status)
+				"path", r.URL.Path, "status", status)
 		}
 	}()
 
-	if !sleep(r.Context(), s.cfg.Latency) {
+	if !simkit.Sleep(r.Context(), s.cfg.Latency) {
 		return // the client gave up
 	}
 
@@ -312,21 +280,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	simkit.WriteJSON(w, status, errorBody{APIID: simkit.NewUUID(), Error: msg})
 }
 
-// sleep waits d or until ctx is done, and reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // decodeObject reads a JSON object body, keeping numbers as json.Number.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
@@ -350,16 +303,4 @@ func str(m map[string]any, key string) string {
 		return v.String()
 	}
 	return ""
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -1,9 +1,9 @@
 package plivosim
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -150,17 +150,12 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 	switch strings.TrimSuffix(r.URL.Path, "/") {
 	case "/_sim/plivo/scenario":
-		if r.Method != http.MethodPost {
-			simkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
-			return
-		}
 		var sc Scenario
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&sc); err != nil {
-			simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be a JSON scenario: " + err.Error()})
+		if !simkit.DecodePost(w, r, &sc, "a JSON scenario", nil) {
 			return
 		}
 		if err := s.apply(sc); err != nil {
-			simkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			simkit.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -169,7 +164,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case "/_sim/plivo/callback":
 		s.serveCallbackTrigger(w, r)
 	default:
-		simkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "unknown simulator route"})
+		simkit.WriteError(w, http.StatusNotFound, "unknown simulator route")
 	}
 }
 
@@ -209,18 +204,9 @@ func (s *Server) state() State {
 	st := State{Numbers: s.Numbers(), Messages: s.Messages(), Templates: map[string][]Template{}}
 	s.mu.Lock()
 	st.SignupCalls, st.SuccessfulSignups = s.signupCalls, s.successes
-	st.Calls = map[string]int{}
-	for k, v := range s.calls {
-		st.Calls[k] = v
-	}
-	st.Signups = make([]Signup, 0, len(s.signups))
-	for _, su := range s.signups {
-		st.Signups = append(st.Signups, su)
-	}
-	wabas := make([]string, 0, len(s.templates))
-	for id := range s.templates {
-		wabas = append(wabas, id)
-	}
+	st.Calls = maps.Clone(s.calls)
+	st.Signups = slices.AppendSeq(make([]Signup, 0, len(s.signups)), maps.Values(s.signups))
+	wabas := slices.Collect(maps.Keys(s.templates))
 	s.mu.Unlock()
 	slices.SortFunc(st.Signups, func(a, b Signup) int { return strings.Compare(a.WABAID, b.WABAID) })
 	for _, id := range wabas {

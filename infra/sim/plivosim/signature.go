@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -78,39 +79,20 @@ func baseURL(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + u.Path
 }
 
-func sortedKeys(v url.Values) []string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // sortedQuery is "k=v&k=v" sorted by key, then by value within a key.
-func sortedQuery(v url.Values) string {
-	var parts []string
-	for _, k := range sortedKeys(v) {
-		vals := slices.Clone(v[k])
-		slices.Sort(vals)
-		for _, x := range vals {
-			parts = append(parts, k+"="+x)
-		}
-	}
-	return strings.Join(parts, "&")
-}
+func sortedQuery(v url.Values) string { return sortedPairs(v, "=", "&") }
 
 // sortedParams is "kvkv" sorted by key, then by value within a key.
-func sortedParams(v url.Values) string {
-	var b strings.Builder
-	for _, k := range sortedKeys(v) {
-		vals := slices.Clone(v[k])
-		slices.Sort(vals)
-		for _, x := range vals {
-			b.WriteString(k + x)
+func sortedParams(v url.Values) string { return sortedPairs(v, "", "") }
+
+func sortedPairs(v url.Values, kvSep, sep string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		for _, x := range slices.Sorted(slices.Values(v[k])) {
+			parts = append(parts, k+kvSep+x)
 		}
 	}
-	return b.String()
+	return strings.Join(parts, sep)
 }
 
 func hmacBase64(key, msg string) string {

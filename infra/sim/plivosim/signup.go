@@ -120,7 +120,7 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 	case su.PhoneNumberID == "":
 		writeError(w, http.StatusBadRequest, MsgPhoneRequired)
 		return
-	case !isDigits(su.WABAID):
+	case !simkit.IsDigits(su.WABAID):
 		writeError(w, http.StatusBadRequest, MsgWABAInvalid)
 		return
 	case len([]rune(su.ClientRef)) > maxClientRefLen:
@@ -170,7 +170,7 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 			dropConnection(w)
 			return
 		}
-		if !sleep(r.Context(), lost.delay) {
+		if !simkit.Sleep(r.Context(), lost.delay) {
 			return // committed, and the client gave up waiting
 		}
 	}

@@ -1,7 +1,7 @@
 package plivosim
 
 import (
-	"crypto/rand"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -158,7 +158,7 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, wabaID s
 		}
 	}
 	t := Template{
-		TemplateID: templateID(), Name: name, Language: lang, Category: cat, Status: StatusPending,
+		TemplateID: simkit.RandomID(16), Name: name, Language: lang, Category: cat, Status: StatusPending,
 		Components: compJSON, RejectedReason: "NONE", CreatedAt: s.cfg.Now(),
 	}
 	s.templates[wabaID] = append(s.templates[wabaID], t)
@@ -199,9 +199,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, authID, w
 		offset = n
 	}
 	name := q.Get("template_name")
-	if name == "" {
-		name = q.Get("name")
-	}
+	name = cmp.Or(name, q.Get("name"))
 
 	var all []Template
 	for _, t := range s.Templates(wabaID) {
@@ -249,16 +247,4 @@ func (s *Server) getTemplate(w http.ResponseWriter, wabaID, templateID string) {
 		}
 	}
 	writeError(w, http.StatusNotFound, "Template not found.")
-}
-
-// templateID returns a random 16-digit ID, the shape of Meta's template IDs.
-func templateID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	out := make([]byte, 16)
-	out[0] = '1' + b[0]%9
-	for i := 1; i < len(out); i++ {
-		out[i] = '0' + b[i]%10
-	}
-	return string(out)
 }

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,15 +60,14 @@ const (
 // one of the Err constants.
 type Fault = simkit.AWSFault
 
-// Server is the simulator. The zero value is not usable; call New.
+// Server is the simulator. The zero value is not usable; call New. Its
+// AWSCalls count, fail and hold requests per operation.
 type Server struct {
+	simkit.AWSCalls
 	region, account string
 
 	mu      sync.Mutex
 	secrets map[string]*secret // by name
-	calls   map[string]int
-	faults  simkit.Faults[Fault] // per operation
-	hook    func(op string)
 	now     func() time.Time
 }
 
@@ -94,7 +92,6 @@ func New() *Server {
 		region:  "us-east-1",
 		account: "000000000000",
 		secrets: map[string]*secret{},
-		calls:   map[string]int{},
 		now:     time.Now,
 	}
 }
@@ -113,53 +110,14 @@ func (s *Server) Put(name, value string) (arn string) {
 	return sec.arn
 }
 
-// Calls returns how many requests named op the simulator has received,
-// including the ones it failed on purpose.
-func (s *Server) Calls(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
-}
-
-// ResetCalls zeroes all call counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.calls)
-}
-
-// FailNext makes the next n requests named op answer with f; n < 0 makes
-// every one fail until FailNext(op, 0, Fault{}).
-func (s *Server) FailNext(op string, n int, f Fault) {
-	s.faults.Arm(op, n, f)
-}
-
-// OnRequest installs fn to run, outside the simulator's lock, before each
-// operation is served (after it is counted). Tests block in it to hold a
-// request in flight. A nil fn removes the hook.
-func (s *Server) OnRequest(fn func(op string)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hook = fn
-}
-
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == CallsPath {
-		s.mu.Lock()
-		counts := maps.Clone(s.calls)
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(counts)
+		simkit.WriteJSON(w, http.StatusOK, s.CallCounts())
 		return
 	}
-	if r.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "secretsmanager.")
-	if !ok || op == "" {
-		simkit.WriteAWSError(w, http.StatusBadRequest, ErrUnknownOperation, "missing or foreign X-Amz-Target")
+	op, ok := simkit.AWSOperation(w, r, "secretsmanager.")
+	if !ok {
 		return
 	}
 	var in request
@@ -172,17 +130,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	s.calls[op]++
-	hook := s.hook
-	s.mu.Unlock()
-	fault, failed := s.faults.Take(op)
-
-	if hook != nil {
-		hook(op)
-	}
-	if failed {
-		fault.Write(w)
+	if !s.Begin(w, op) {
 		return
 	}
 
@@ -206,9 +154,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		simkit.WriteAWSError(w, http.StatusBadRequest, aerr.typ, aerr.msg)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-RequestId", simkit.NewUUID())
-	_ = json.NewEncoder(w).Encode(out)
+	simkit.WriteAWSJSON(w, out)
 }
 
 // request holds the input members of every simulated operation.

@@ -9,16 +9,20 @@
 package streampoll
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // API is the part of the dynamodbstreams client the poller uses.
@@ -81,10 +85,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				p.last[shard] = aws.ToString(out.Records[len(out.Records)-1].Dynamodb.SequenceNumber)
 			}
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(p.interval()):
-		}
+		simkit.Sleep(ctx, p.interval())
 	}
 	return nil
 }
@@ -113,19 +114,9 @@ func (p *Poller) discover(ctx context.Context, iters map[string]*string) error {
 	return nil
 }
 
-func (p *Poller) batchSize() int {
-	if p.BatchSize > 0 {
-		return p.BatchSize
-	}
-	return 25
-}
+func (p *Poller) batchSize() int { return cmp.Or(p.BatchSize, 25) }
 
-func (p *Poller) interval() time.Duration {
-	if p.Interval > 0 {
-		return p.Interval
-	}
-	return 100 * time.Millisecond
-}
+func (p *Poller) interval() time.Duration { return cmp.Or(p.Interval, 100*time.Millisecond) }
 
 // deliver invokes the function with recs until every record is handled or
 // given up on.
@@ -140,10 +131,7 @@ func (p *Poller) deliver(ctx context.Context, recs []types.Record) {
 }
 
 func (p *Poller) deliverBatch(ctx context.Context, events []json.RawMessage, seqs []string, attempt int) {
-	maxRetries := p.MaxRetries
-	if maxRetries <= 0 {
-		maxRetries = 20
-	}
+	maxRetries := cmp.Or(p.MaxRetries, 20)
 	for len(events) > 0 && ctx.Err() == nil {
 		body, _ := json.Marshal(map[string]any{"Records": events})
 		out, err := p.Invoke(ctx, body)
@@ -171,10 +159,7 @@ func (p *Poller) deliverBatch(ctx context.Context, events []json.RawMessage, seq
 		if from > 0 {
 			events, seqs = events[from:], seqs[from:]
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(p.interval()):
-		}
+		simkit.Sleep(ctx, p.interval())
 	}
 }
 
@@ -197,7 +182,7 @@ func firstFailure(out []byte, seqs []string) (int, error) {
 	}
 	first := -1
 	for _, f := range resp.BatchItemFailures {
-		i := index(seqs, f.ItemIdentifier)
+		i := slices.Index(seqs, f.ItemIdentifier)
 		if i < 0 {
 			return 0, fmt.Errorf("streampoll: unknown itemIdentifier %q", f.ItemIdentifier)
 		}
@@ -206,15 +191,6 @@ func firstFailure(out []byte, seqs []string) (int, error) {
 		}
 	}
 	return first, nil
-}
-
-func index(xs []string, x string) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
 }
 
 // lambdaRecord is r in the JSON shape of a record of Lambda's DynamoDB

@@ -19,6 +19,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -149,6 +150,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if !strings.HasPrefix(p, RunPath) && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Only a run changes anything.
+		h.Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "use GET")
+		return
+	}
 	switch {
 	case p == Prefix || p == Prefix+"/":
 		c.page(w, r)
@@ -163,24 +170,17 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, RunPath):
 		c.run(w, r, strings.TrimPrefix(p, RunPath))
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such console page"})
+		writeError(w, http.StatusNotFound, "no such console page")
 	}
 }
 
-func (c *Console) page(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
-		return
-	}
+func (c *Console) page(w http.ResponseWriter, _ *http.Request) {
 	sandbox := strings.EqualFold(c.getenv(config.EnvSandbox), "true")
 	plivoHost := c.getenv(config.EnvPlivoAPIURL)
 	if u, err := url.Parse(plivoHost); err == nil && u.Host != "" {
 		plivoHost = u.Host
 	}
-	if plivoHost == "" {
-		plivoHost = "api.plivo.com"
-	}
+	plivoHost = cmp.Or(plivoHost, "api.plivo.com")
 	data := map[string]any{
 		"CSS":       AssetsPath + "console.css?v=" + c.assets["console.css"].version,
 		"JS":        AssetsPath + "console.js?v=" + c.assets["console.js"].version,
@@ -206,7 +206,7 @@ func (c *Console) page(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) asset(w http.ResponseWriter, r *http.Request, name string) {
 	a, ok := c.assets[name]
-	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
@@ -216,13 +216,9 @@ func (c *Console) asset(w http.ResponseWriter, r *http.Request, name string) {
 }
 
 func (c *Console) doctor(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
-		return
-	}
 	rep, err := c.Doctor(r.Context(), selfcheck.ServedFrom(r))
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
@@ -251,7 +247,7 @@ type Run struct {
 // GET /console/run/templates/{waba_id}.
 func (c *Console) run(w http.ResponseWriter, r *http.Request, what string) {
 	if c.demo == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the demo function did not build: " + errString(c.buildErr)})
+		writeError(w, http.StatusServiceUnavailable, "the demo function did not build: "+errString(c.buildErr))
 		return
 	}
 	var call APICall
@@ -265,17 +261,17 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, what string) {
 		waba := strings.TrimPrefix(what, "templates/")
 		call = APICall{Method: http.MethodGet, Path: demo.PathTemplates + "/" + url.PathEscape(waba), Route: demo.RouteListTemplates}
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such console action"})
+		writeError(w, http.StatusNotFound, "no such console action")
 		return
 	}
 	if call.Method == http.MethodPost {
 		if msg := crossSite(r); msg != "" {
-			writeJSON(w, http.StatusForbidden, map[string]string{"error": msg})
+			writeError(w, http.StatusForbidden, msg)
 			return
 		}
 		var err error
 		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxRunBody)); err != nil {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "the body is too large"})
+			writeError(w, http.StatusRequestEntityTooLarge, "the body is too large")
 			return
 		}
 		if json.Valid(body) {
@@ -301,17 +297,7 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, what string) {
 	} else {
 		run()
 	}
-	call.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	if err != nil {
-		// Lambda would answer 502 to API Gateway for a handler error.
-		resp = apigw.JSON(http.StatusBadGateway, map[string]any{"message": "Internal Server Error"})
-	}
-	call.Status = resp.StatusCode
-	call.RetryAfter = resp.Headers["Retry-After"]
-	call.ResponseBody = json.RawMessage(resp.Body)
-	if !json.Valid(call.ResponseBody) {
-		call.ResponseBody, _ = json.Marshal(resp.Body)
-	}
+	call.answer(start, resp, err)
 	exchanges := append(trace.Exchanges(), tapped...)
 	if exchanges == nil {
 		exchanges = []demo.Exchange{}
@@ -372,6 +358,21 @@ func requestID() string {
 	return "console-" + hex.EncodeToString(b)
 }
 
+// answer records a handler's answer to the call started at start.
+func (call *APICall) answer(start time.Time, resp apigw.Response, err error) {
+	call.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		// Lambda would answer 502 to API Gateway for a handler error.
+		resp = apigw.JSON(http.StatusBadGateway, map[string]any{"message": "Internal Server Error"})
+	}
+	call.Status = resp.StatusCode
+	call.RetryAfter = resp.Headers["Retry-After"]
+	call.ResponseBody = json.RawMessage(resp.Body)
+	if !json.Valid(call.ResponseBody) {
+		call.ResponseBody, _ = json.Marshal(resp.Body)
+	}
+}
+
 func errString(err error) string {
 	if err == nil {
 		return "unknown error"
@@ -385,4 +386,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
 }

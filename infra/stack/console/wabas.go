@@ -56,18 +56,13 @@ func tableWABAs(getenv config.Getenv) func(context.Context) ([]WABA, error) {
 
 // wabas serves GET /console/wabas: {"wabas": [...]}, newest first.
 func (c *Console) wabas(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "use GET"})
-		return
-	}
 	if c.WABAs == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the console has no signup table"})
+		writeError(w, http.StatusServiceUnavailable, "the console has no signup table")
 		return
 	}
 	list, err := c.WABAs(r.Context())
 	if err != nil {
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "reading the signup table: " + err.Error()})
+		writeError(w, http.StatusBadGateway, "reading the signup table: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"wabas": list})
