@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 )
 
 // Classes of callback in the mix.
@@ -92,7 +93,7 @@ func (m *callbackMix) warmUp(env int) []url.Values {
 // callbackEvent is params as API Gateway delivers Plivo's POST: the form
 // base64-encoded, V3-signed for the function's CALLBACK_PUBLIC_URL with a
 // fresh nonce, as Plivo signs every delivery (a retry too).
-func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, error) {
+func callbackEvent(params url.Values, requestID string) ([]byte, error) {
 	tmpl, err := loadEvent("callback-status-delivered.json")
 	if err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, err
 	req.IsBase64Encoded = true
 	req.Headers["content-length"] = fmt.Sprint(len(body))
 	nonce := fmt.Sprintf("%020d", time.Now().UnixNano())
-	sig := plivosim.SignV3(plivoAuthToken, http.MethodPost, st.callbacksEnviron()["CALLBACK_PUBLIC_URL"], params, nonce)
+	sig := plivosim.SignV3(infrastack.SandboxPlivoAuthToken, http.MethodPost, callbackPublicURL, params, nonce)
 	req.Headers["x-plivo-signature-v3-nonce"] = nonce
 	req.Headers["x-plivo-signature-v3"] = sig
 	req.Headers["x-plivo-signature-ma-v3"] = sig
@@ -135,7 +136,7 @@ type callbackLevel struct {
 // invokeCallback runs one callback in e.
 func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, params url.Values, rid string) (callbackInvocation, error) {
 	cb := callbackInvocation{class: class}
-	ev, err := st.callbackEvent(params, rid)
+	ev, err := callbackEvent(params, rid)
 	if err != nil {
 		return cb, err
 	}
@@ -178,7 +179,7 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 	}
 
 	use0 := usage(envs)
-	before, bus0 := st.snapshot(), len(st.bus.Events())
+	before, bus0 := st.snapshot(), len(st.res.Events.Events())
 	var mu sync.Mutex
 	lv.wall = share(ctx, envs, n, func(e *execEnv) {
 		class, params := mix.next()
@@ -194,7 +195,7 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 	lv.calls = st.snapshot().since(before)
 	use := usage(envs)
 	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
-	events := st.bus.Events()
+	events := st.res.Events.Events()
 	for _, ev := range events[bus0:] {
 		lv.busEvents++
 		size := len(ev.Source) + len(ev.DetailType) + len(ev.Detail) + 14 // the Time field counts 14 bytes
@@ -206,14 +207,12 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 	return lv, ctx.Err()
 }
 
-// callbackVariant is a configuration of the function measured beside the
+// callbackVariants are configurations of the function measured beside the
 // deployed one at concurrency 1.
-type callbackVariant struct {
+var callbackVariants = []struct {
 	name string
 	env  []string
-}
-
-var callbackVariants = []callbackVariant{
+}{
 	{"dedupe write on (CALLBACK_DEDUPE_WRITE=true)", []string{"CALLBACK_DEDUPE_WRITE=true"}},
 	{"no route cache (ROUTE_CACHE_TTL=0)", []string{"ROUTE_CACHE_TTL=0"}},
 }

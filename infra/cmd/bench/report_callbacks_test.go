@@ -113,7 +113,7 @@ func TestSummaryVerdicts(t *testing.T) {
 		{what: "c", cause: "work to do"},
 		{what: "d", got: "not measured", cause: "work to do"},
 	}
-	md := summaryMarkdown(rows)
+	md := summary(rows).markdown()
 	if !strings.Contains(md, "4 targets: 1 met, 1 missed by design, 1 missed with work to do, 1 not measured.") {
 		t.Errorf("summary line: %s", md)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,15 +45,6 @@ func (id identity) grant() metasim.Grant {
 	}}}
 }
 
-// body is the JSON the onboarding page posts; session is omitted when empty.
-func (id identity) body(code, session string) string {
-	m := map[string]string{"code": code, "waba_id": id.waba, "phone_number_id": id.phone, "business_id": businessID, "client_ref": id.clientRef}
-	if session != "" {
-		m["session"] = session
-	}
-	return mustJSON(m)
-}
-
 // loadEvent reads an events/ file as a payload v2 request.
 func loadEvent(name string) (apigw.Request, error) {
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
@@ -70,10 +62,7 @@ func loadEvent(name string) (apigw.Request, error) {
 // and request ID.
 func withBody(tmpl apigw.Request, body, requestID string) apigw.Request {
 	req := tmpl
-	req.Headers = make(map[string]string, len(tmpl.Headers))
-	for k, v := range tmpl.Headers {
-		req.Headers[k] = v
-	}
+	req.Headers = maps.Clone(tmpl.Headers)
 	req.Headers["content-length"] = fmt.Sprint(len(body))
 	req.Body = body
 	req.IsBase64Encoded = false
@@ -85,20 +74,22 @@ func withBody(tmpl apigw.Request, body, requestID string) apigw.Request {
 // u's Meta simulator now (Meta's codes live 30 s) and, withSession, a
 // fresh onboarding session.
 func (st *stack) signupRequest(ctx context.Context, u upstreams, id identity, withSession bool) ([]byte, error) {
-	code := u.meta.IssueCode(id.grant())
-	token := ""
+	// The JSON the onboarding page posts.
+	body := map[string]string{"code": u.meta.IssueCode(id.grant()), "waba_id": id.waba, "phone_number_id": id.phone,
+		"business_id": businessID, "client_ref": id.clientRef}
 	if withSession {
 		iss, err := st.minter.Mint(ctx, id.clientRef, 0)
 		if err != nil {
 			return nil, err
 		}
-		token = iss.Token
+		body["session"] = iss.Token
 	}
+	b, _ := json.Marshal(body)
 	tmpl, err := loadEvent("signup-ok.json")
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(withBody(tmpl, id.body(code, token), "bench-"+id.waba))
+	return json.Marshal(withBody(tmpl, string(b), "bench-"+id.waba))
 }
 
 // signupEvent is a fresh signup as template.yaml's function takes it,
@@ -128,14 +119,14 @@ func (st *stack) signup(ctx context.Context, e *execEnv, u upstreams, withSessio
 // binary f against the instant simulators, for the phases that need
 // onboarded WABAs.
 func (st *stack) onboard(ctx context.Context, f *function, k int) ([]identity, error) {
-	e, err := st.startEnv(ctx, f, st.fast, nil)
+	envs, err := st.startEnvs(ctx, f, st.fast, nil, 1)
 	if err != nil {
 		return nil, err
 	}
-	defer e.stop()
+	defer stopEnvs(envs)
 	ids := make([]identity, 0, k)
 	for range k {
-		id, _, err := st.signup(ctx, e, st.fast, true)
+		id, _, err := st.signup(ctx, envs[0], st.fast, true)
 		if err != nil {
 			return nil, err
 		}
