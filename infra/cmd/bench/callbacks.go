@@ -166,9 +166,9 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 	defer stopEnvs(envs)
 	var rid atomic.Int64
 	nextID := func() string { return fmt.Sprintf("bench-cb-%d", rid.Add(1)) }
-	err = eachEnv(envs, func(i int, e *execEnv) error {
+	err = each(len(envs), func(i int) error {
 		for _, w := range mix.warmUp(i) {
-			if _, err := st.invokeCallback(ctx, e, "warm-up", w, nextID()); err != nil {
+			if _, err := st.invokeCallback(ctx, envs[i], "warm-up", w, nextID()); err != nil {
 				return err
 			}
 		}
@@ -181,9 +181,9 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 	use0 := usage(envs)
 	before, bus0 := st.snapshot(), len(st.res.Events.Events())
 	var mu sync.Mutex
-	lv.wall = share(ctx, envs, n, func(e *execEnv) {
+	lv.wall = share(ctx, len(envs), n, func(i int) {
 		class, params := mix.next()
-		cb, err := st.invokeCallback(ctx, e, class, params, nextID())
+		cb, err := st.invokeCallback(ctx, envs[i], class, params, nextID())
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {

@@ -142,26 +142,26 @@ func (e *execEnv) invoke(ctx context.Context, event []byte) (invocation, error) 
 		events: s.count(callEvents), secrets: s.count(callSecrets)}, nil
 }
 
-// eachEnv runs fn for every environment at once and joins their errors.
-func eachEnv(envs []*execEnv, fn func(i int, e *execEnv) error) error {
-	errs := make([]error, len(envs))
+// each runs fn for workers 0 to n-1 at once and joins their errors.
+func each(n int, fn func(i int) error) error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, e := range envs {
-		wg.Go(func() { errs[i] = fn(i, e) })
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// share runs n jobs on envs, each environment one job at a time, and
+// share runs n jobs on workers, each worker one job at a time, and
 // returns the wall time they took.
-func share(ctx context.Context, envs []*execEnv, n int, job func(e *execEnv)) time.Duration {
+func share(ctx context.Context, workers, n int, job func(worker int)) time.Duration {
 	var left atomic.Int64
 	left.Store(int64(n))
 	start := time.Now()
-	_ = eachEnv(envs, func(_ int, e *execEnv) error {
+	_ = each(workers, func(i int) error {
 		for ctx.Err() == nil && left.Add(-1) >= 0 {
-			job(e)
+			job(i)
 		}
 		return nil
 	})

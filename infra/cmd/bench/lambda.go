@@ -417,28 +417,15 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 	record = true
 	var mu sync.Mutex
 	var firstErr error
-	start := time.Now()
-	var wg sync.WaitGroup
-	next := make(chan struct{}, n)
-	for range n {
-		next <- struct{}{}
-	}
-	close(next)
-	for range concurrency {
-		wg.Go(func() {
-			for range next {
-				code, err := invoke()
-				mu.Lock()
-				res.answers[code]++
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	res.wall = time.Since(start)
+	res.wall = share(ctx, concurrency, n, func(int) {
+		code, err := invoke()
+		mu.Lock()
+		defer mu.Unlock()
+		res.answers[code]++
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	})
 	after := readProc(pid)
 	res.calls = st.snapshot().since(mark)
 	res.peakRSS, res.rss = after.peakRSS, after.rss

@@ -160,11 +160,11 @@ func (st *stack) endToEnd(ctx context.Context, o options, f *function) ([]level,
 		return nil, err
 	}
 	defer stopEnvs(envs)
-	each := max(1, (o.warmup+count-1)/count)
-	progress("warm-up: %d signups in each of %d execution environments", each, count)
-	err = eachEnv(envs, func(_ int, e *execEnv) error {
-		for range each {
-			if _, _, err := st.signup(ctx, e, st.slow, false); err != nil {
+	perEnv := max(1, (o.warmup+count-1)/count)
+	progress("warm-up: %d signups in each of %d execution environments", perEnv, count)
+	err = each(len(envs), func(i int) error {
+		for range perEnv {
+			if _, _, err := st.signup(ctx, envs[i], st.slow, false); err != nil {
 				return err
 			}
 		}
@@ -188,8 +188,8 @@ func (st *stack) signupLevel(ctx context.Context, envs []*execEnv, n int) level 
 	lv := level{concurrency: len(envs)}
 	var mu sync.Mutex
 	before, use0, db0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu
-	lv.wall = share(ctx, envs, n, func(e *execEnv) {
-		_, inv, err := st.signup(ctx, e, st.slow, false)
+	lv.wall = share(ctx, len(envs), n, func(i int) {
+		_, inv, err := st.signup(ctx, envs[i], st.slow, false)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
