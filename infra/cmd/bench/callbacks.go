@@ -110,39 +110,17 @@ func callbackEvent(params url.Values, requestID string) ([]byte, error) {
 	return json.Marshal(req)
 }
 
-// callbackInvocation is one callback handled by one execution environment.
-type callbackInvocation struct {
-	class  string
-	answer string // the answer's status field: published, duplicate, unrouted
-	invocation
-}
-
-// callbackLevel is n callbacks of the mix at one concurrency: that many
-// execution environments, each one invocation at a time.
-type callbackLevel struct {
-	name        string // "" for the function as configured, else the variant
-	concurrency int
-	results     []callbackInvocation
-	errors      []error
-	wall        time.Duration
-	cpu         time.Duration // the environments' user+system time
-	peakRSS     int64
-	logBytes    int64
-	calls       calls
-	busEvents   int // entries the bus accepted
-	busChunks   int // their 64 KB chunks, as EventBridge bills them
-}
-
 // invokeCallback runs one callback in e.
-func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, params url.Values, rid string) (callbackInvocation, error) {
-	cb := callbackInvocation{class: class}
+func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, params url.Values, rid string) (invocation, error) {
 	ev, err := callbackEvent(params, rid)
+	if err != nil {
+		return invocation{}, err
+	}
+	cb, err := e.invoke(ctx, ev)
 	if err != nil {
 		return cb, err
 	}
-	if cb.invocation, err = e.invoke(ctx, ev); err != nil {
-		return cb, err
-	}
+	cb.class = class
 	var ans struct {
 		Status string `json:"status"`
 	}
@@ -157,8 +135,8 @@ func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, p
 // callbacksLevel starts concurrency environments of f, warms each with
 // one callback per number (the secret fetched, connections open, routes
 // cached), then sends n callbacks of the mix through them.
-func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackMix, name string, extra []string, concurrency, n int) (callbackLevel, error) {
-	lv := callbackLevel{name: name, concurrency: concurrency}
+func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackMix, name string, extra []string, concurrency, n int) (level, error) {
+	lv := level{name: name, concurrency: concurrency}
 	envs, err := st.startEnvs(ctx, f, st.fast, extra, concurrency)
 	if err != nil {
 		return lv, err
@@ -178,32 +156,10 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 		return lv, fmt.Errorf("warm-up: %w", err)
 	}
 
-	use0 := usage(envs)
-	before, bus0 := st.snapshot(), len(st.res.Events.Events())
-	var mu sync.Mutex
-	lv.wall = share(ctx, len(envs), n, func(i int) {
+	st.measure(ctx, &lv, envs, n, func(e *execEnv) (invocation, error) {
 		class, params := mix.next()
-		cb, err := st.invokeCallback(ctx, envs[i], class, params, nextID())
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			lv.errors = append(lv.errors, err)
-		} else {
-			lv.results = append(lv.results, cb)
-		}
+		return st.invokeCallback(ctx, e, class, params, nextID())
 	})
-	lv.calls = st.snapshot().since(before)
-	use := usage(envs)
-	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
-	events := st.res.Events.Events()
-	for _, ev := range events[bus0:] {
-		lv.busEvents++
-		size := len(ev.Source) + len(ev.DetailType) + len(ev.Detail) + 14 // the Time field counts 14 bytes
-		for _, r := range ev.Resources {
-			size += len(r)
-		}
-		lv.busChunks += (size + 64<<10 - 1) / (64 << 10)
-	}
 	return lv, ctx.Err()
 }
 
@@ -220,9 +176,9 @@ var callbackVariants = []struct {
 // runCallbacks measures the callbacks function at each concurrency, then
 // its variants at concurrency 1, with callbacks to and from numbers, the
 // business numbers of onboarded WABAs (digits, as Plivo writes them).
-func (st *stack) runCallbacks(ctx context.Context, f *function, numbers []string, concurrency []int, n int) ([]callbackLevel, error) {
+func (st *stack) runCallbacks(ctx context.Context, f *function, numbers []string, concurrency []int, n int) ([]level, error) {
 	mix := &callbackMix{numbers: numbers, unknown: []string{"15550190001", "15550190002", "15550190003"}}
-	var out []callbackLevel
+	var out []level
 	for _, c := range concurrency {
 		progress("callbacks: %d callbacks from %d execution environments", n, c)
 		lv, err := st.callbacksLevel(ctx, f, mix, "", nil, c, n)

@@ -108,6 +108,8 @@ func stopEnvs(envs []*execEnv) {
 type invocation struct {
 	status int    // the HTTP API answer's statusCode
 	body   string // and its body
+	class  string // of callback, in the mix
+	answer string // the callback answer's status field: published, duplicate, unrouted
 	took   time.Duration
 	waits
 	ops     map[string]int // DynamoDB operations

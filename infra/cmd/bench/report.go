@@ -52,7 +52,7 @@ type report struct {
 	inits             map[string]*initResult
 	coldRounds        int
 	load              *loadResult
-	callbacks         []callbackLevel
+	callbacks         []level
 	tls               []*tlsCold
 	notes, skipped    []string
 	phases            []phaseNote

@@ -34,7 +34,7 @@ type classStats struct {
 	reads, writes, events, secrets, db int
 }
 
-func (lv callbackLevel) stats() callbackStats {
+func (lv level) stats() callbackStats {
 	s := callbackStats{n: len(lv.results), byClass: map[string]*classStats{}}
 	var billed float64
 	for _, inv := range lv.results {
@@ -91,7 +91,7 @@ func wru(byOp map[string]int) float64 {
 // cost is the level's cost per callback, line by line, from its counted
 // calls and measured duration; logs is CloudWatch Logs, which the target
 // leaves out.
-func (lv callbackLevel) cost() (lines []costLine, logs costLine) {
+func (lv level) cost() (lines []costLine, logs costLine) {
 	s := lv.stats()
 	n := float64(max(1, s.n+len(lv.errors)))
 	gbs := s.billedMs / 1000 * float64(lambdaMemory) / (1 << 30)
@@ -121,7 +121,7 @@ func sumPerMillion(lines []costLine) float64 {
 	return t
 }
 
-func levelName(lv callbackLevel) string {
+func levelName(lv level) string {
 	if lv.name == "" {
 		return fmt.Sprintf("as deployed, concurrency %d", lv.concurrency)
 	}
@@ -183,7 +183,7 @@ func (r *report) callbacksMarkdown(w writer, sum *summary) {
 	w("EventBridge events from the entries the bus accepted (one per 64 KB), Lambda GB-seconds from each invocation's handler time rounded up to the millisecond at the configured %d MB. ", lambdaMemory>>20)
 	w("*Floor*: one HTTP API request, one Lambda request and one event, with nothing else: $%.2f.\n\n", floorPerMillion())
 	header, sep := "| item | unit price |", "|---|---:|"
-	var shown []callbackLevel
+	var shown []level
 	var costs [][]costLine
 	var logs []costLine
 	for _, lv := range r.callbacks {

@@ -135,16 +135,49 @@ func (st *stack) onboard(ctx context.Context, f *function, k int) ([]identity, e
 	return ids, nil
 }
 
-// level is n signups at one concurrency: that many execution environments
-// of the signup binary, each one invocation at a time.
+// level is n invocations at one concurrency: that many execution
+// environments, each one invocation at a time.
 type level struct {
+	name        string // "" for the function as configured, else the variant
 	concurrency int
 	results     []invocation
 	errors      []error
 	wall        time.Duration
-	cpu         time.Duration // the environments' processes
+	cpu         time.Duration // the environments' user+system time
 	dbCPU       time.Duration // DynamoDB Local's JVM
+	peakRSS     int64         // the largest environment's VmHWM
+	logBytes    int64
 	calls       calls
+	busEvents   int // entries the bus accepted
+	busChunks   int // their 64 KB chunks, as EventBridge bills them
+}
+
+// measure runs n invocations through envs, each from job, and what the
+// environments, DynamoDB Local and the stack did meanwhile.
+func (st *stack) measure(ctx context.Context, lv *level, envs []*execEnv, n int, job func(e *execEnv) (invocation, error)) {
+	var mu sync.Mutex
+	before, use0, db0, bus0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu, len(st.res.Events.Events())
+	lv.wall = share(ctx, len(envs), n, func(i int) {
+		inv, err := job(envs[i])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			lv.errors = append(lv.errors, err)
+		} else {
+			lv.results = append(lv.results, inv)
+		}
+	})
+	lv.calls, lv.dbCPU = st.snapshot().since(before), readProc(st.dbPID).cpu-db0
+	use := usage(envs)
+	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
+	for _, ev := range st.res.Events.Events()[bus0:] {
+		lv.busEvents++
+		size := len(ev.Source) + len(ev.DetailType) + len(ev.Detail) + 14 // the Time field counts 14 bytes
+		for _, r := range ev.Resources {
+			size += len(r)
+		}
+		lv.busChunks += (size + 64<<10 - 1) / (64 << 10)
+	}
 }
 
 // endToEnd starts one environment of the signup binary f per caller of
@@ -186,20 +219,9 @@ func (st *stack) endToEnd(ctx context.Context, o options, f *function) ([]level,
 
 func (st *stack) signupLevel(ctx context.Context, envs []*execEnv, n int) level {
 	lv := level{concurrency: len(envs)}
-	var mu sync.Mutex
-	before, use0, db0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu
-	lv.wall = share(ctx, len(envs), n, func(i int) {
-		_, inv, err := st.signup(ctx, envs[i], st.slow, false)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			lv.errors = append(lv.errors, err)
-		} else {
-			lv.results = append(lv.results, inv)
-		}
+	st.measure(ctx, &lv, envs, n, func(e *execEnv) (invocation, error) {
+		_, inv, err := st.signup(ctx, e, st.slow, false)
+		return inv, err
 	})
-	lv.cpu = usage(envs).cpu - use0.cpu
-	lv.dbCPU = readProc(st.dbPID).cpu - db0
-	lv.calls = st.snapshot().since(before)
 	return lv
 }
