@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 )
 
 // Classes of callback in the mix.
@@ -92,7 +93,7 @@ func (m *callbackMix) warmUp(env int) []url.Values {
 // callbackEvent is params as API Gateway delivers Plivo's POST: the form
 // base64-encoded, V3-signed for the function's CALLBACK_PUBLIC_URL with a
 // fresh nonce, as Plivo signs every delivery (a retry too).
-func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, error) {
+func callbackEvent(params url.Values, requestID string) ([]byte, error) {
 	tmpl, err := loadEvent("callback-status-delivered.json")
 	if err != nil {
 		return nil, err
@@ -102,46 +103,24 @@ func (st *stack) callbackEvent(params url.Values, requestID string) ([]byte, err
 	req.IsBase64Encoded = true
 	req.Headers["content-length"] = fmt.Sprint(len(body))
 	nonce := fmt.Sprintf("%020d", time.Now().UnixNano())
-	sig := plivosim.SignV3(plivoAuthToken, http.MethodPost, st.callbacksEnviron()["CALLBACK_PUBLIC_URL"], params, nonce)
+	sig := plivosim.SignV3(infrastack.SandboxPlivoAuthToken, http.MethodPost, callbackPublicURL, params, nonce)
 	req.Headers["x-plivo-signature-v3-nonce"] = nonce
 	req.Headers["x-plivo-signature-v3"] = sig
 	req.Headers["x-plivo-signature-ma-v3"] = sig
 	return json.Marshal(req)
 }
 
-// callbackInvocation is one callback handled by one execution environment.
-type callbackInvocation struct {
-	class  string
-	answer string // the answer's status field: published, duplicate, unrouted
-	invocation
-}
-
-// callbackLevel is n callbacks of the mix at one concurrency: that many
-// execution environments, each one invocation at a time.
-type callbackLevel struct {
-	name        string // "" for the function as configured, else the variant
-	concurrency int
-	results     []callbackInvocation
-	errors      []error
-	wall        time.Duration
-	cpu         time.Duration // the environments' user+system time
-	peakRSS     int64
-	logBytes    int64
-	calls       calls
-	busEvents   int // entries the bus accepted
-	busChunks   int // their 64 KB chunks, as EventBridge bills them
-}
-
 // invokeCallback runs one callback in e.
-func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, params url.Values, rid string) (callbackInvocation, error) {
-	cb := callbackInvocation{class: class}
-	ev, err := st.callbackEvent(params, rid)
+func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, params url.Values, rid string) (invocation, error) {
+	ev, err := callbackEvent(params, rid)
+	if err != nil {
+		return invocation{}, err
+	}
+	cb, err := e.invoke(ctx, ev)
 	if err != nil {
 		return cb, err
 	}
-	if cb.invocation, err = e.invoke(ctx, ev); err != nil {
-		return cb, err
-	}
+	cb.class = class
 	var ans struct {
 		Status string `json:"status"`
 	}
@@ -156,8 +135,8 @@ func (st *stack) invokeCallback(ctx context.Context, e *execEnv, class string, p
 // callbacksLevel starts concurrency environments of f, warms each with
 // one callback per number (the secret fetched, connections open, routes
 // cached), then sends n callbacks of the mix through them.
-func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackMix, name string, extra []string, concurrency, n int) (callbackLevel, error) {
-	lv := callbackLevel{name: name, concurrency: concurrency}
+func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackMix, name string, extra []string, concurrency, n int) (level, error) {
+	lv := level{name: name, concurrency: concurrency}
 	envs, err := st.startEnvs(ctx, f, st.fast, extra, concurrency)
 	if err != nil {
 		return lv, err
@@ -165,9 +144,9 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 	defer stopEnvs(envs)
 	var rid atomic.Int64
 	nextID := func() string { return fmt.Sprintf("bench-cb-%d", rid.Add(1)) }
-	err = eachEnv(envs, func(i int, e *execEnv) error {
+	err = each(len(envs), func(i int) error {
 		for _, w := range mix.warmUp(i) {
-			if _, err := st.invokeCallback(ctx, e, "warm-up", w, nextID()); err != nil {
+			if _, err := st.invokeCallback(ctx, envs[i], "warm-up", w, nextID()); err != nil {
 				return err
 			}
 		}
@@ -177,43 +156,19 @@ func (st *stack) callbacksLevel(ctx context.Context, f *function, mix *callbackM
 		return lv, fmt.Errorf("warm-up: %w", err)
 	}
 
-	use0 := usage(envs)
-	before, bus0 := st.snapshot(), len(st.bus.Events())
-	var mu sync.Mutex
-	lv.wall = share(ctx, envs, n, func(e *execEnv) {
+	st.measure(ctx, &lv, envs, n, func(e *execEnv) (invocation, error) {
 		class, params := mix.next()
-		cb, err := st.invokeCallback(ctx, e, class, params, nextID())
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			lv.errors = append(lv.errors, err)
-		} else {
-			lv.results = append(lv.results, cb)
-		}
+		return st.invokeCallback(ctx, e, class, params, nextID())
 	})
-	lv.calls = st.snapshot().since(before)
-	use := usage(envs)
-	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
-	events := st.bus.Events()
-	for _, ev := range events[bus0:] {
-		lv.busEvents++
-		size := len(ev.Source) + len(ev.DetailType) + len(ev.Detail) + 14 // the Time field counts 14 bytes
-		for _, r := range ev.Resources {
-			size += len(r)
-		}
-		lv.busChunks += (size + 64<<10 - 1) / (64 << 10)
-	}
 	return lv, ctx.Err()
 }
 
-// callbackVariant is a configuration of the function measured beside the
+// callbackVariants are configurations of the function measured beside the
 // deployed one at concurrency 1.
-type callbackVariant struct {
+var callbackVariants = []struct {
 	name string
 	env  []string
-}
-
-var callbackVariants = []callbackVariant{
+}{
 	{"dedupe write on (CALLBACK_DEDUPE_WRITE=true)", []string{"CALLBACK_DEDUPE_WRITE=true"}},
 	{"no route cache (ROUTE_CACHE_TTL=0)", []string{"ROUTE_CACHE_TTL=0"}},
 }
@@ -221,9 +176,9 @@ var callbackVariants = []callbackVariant{
 // runCallbacks measures the callbacks function at each concurrency, then
 // its variants at concurrency 1, with callbacks to and from numbers, the
 // business numbers of onboarded WABAs (digits, as Plivo writes them).
-func (st *stack) runCallbacks(ctx context.Context, f *function, numbers []string, concurrency []int, n int) ([]callbackLevel, error) {
+func (st *stack) runCallbacks(ctx context.Context, f *function, numbers []string, concurrency []int, n int) ([]level, error) {
 	mix := &callbackMix{numbers: numbers, unknown: []string{"15550190001", "15550190002", "15550190003"}}
-	var out []callbackLevel
+	var out []level
 	for _, c := range concurrency {
 		progress("callbacks: %d callbacks from %d execution environments", n, c)
 		lv, err := st.callbacksLevel(ctx, f, mix, "", nil, c, n)

@@ -24,7 +24,7 @@ import (
 type execEnv struct {
 	d       *directRun
 	fronts  []*httptest.Server
-	current atomic.Pointer[sample]
+	current atomic.Pointer[spans]
 }
 
 // frontTransport carries every front's requests. http.DefaultTransport
@@ -47,15 +47,10 @@ func (e *execEnv) front(kind callKind, target string) string {
 	rp.Transport = frontTransport
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, start := e.current.Load(), clock()
-		op := r.Header.Get("X-Amz-Target")
 		rp.ServeHTTP(w, r)
-		if s == nil {
-			return
-		}
-		s.add(kind, start, clock())
-		if kind == callDynamo {
-			_, name, _ := strings.Cut(op, ".")
-			s.tally(name)
+		if s != nil {
+			_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+			s.add(kind, start, clock(), op)
 		}
 	}))
 	e.fronts = append(e.fronts, srv)
@@ -70,34 +65,40 @@ func (e *execEnv) environ(st *stack, f *function, u upstreams, extra []string) [
 	fronted.plivoURL = e.front(callPlivo, u.plivoURL)
 	return append(append(st.environ(f, fronted), extra...),
 		"AWS_ENDPOINT_URL_DYNAMODB="+e.front(callDynamo, st.proxy.URL()),
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+e.front(callSecrets, st.smURL),
-		"AWS_ENDPOINT_URL_EVENTBRIDGE="+e.front(callEvents, st.busURL))
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+e.front(callSecrets, st.res.SecretsURL),
+		"AWS_ENDPOINT_URL_EVENTBRIDGE="+e.front(callEvents, st.res.EventsURL))
 }
 
-// startEnv starts one environment of f against the upstream simulators
-// u, with extra variables, and waits until it asks for its first event.
-func (st *stack) startEnv(ctx context.Context, f *function, u upstreams, extra []string) (*execEnv, error) {
-	e := &execEnv{}
-	d, _, err := startDirect(f.binary, e.environ(st, f, u, extra), time.Duration(f.timeout)*time.Second)
-	if err != nil {
-		e.stop()
-		return nil, err
+// startEnvs starts n environments of f against the upstream simulators
+// u, with extra variables, each waiting for its first event; on an error
+// none is left running.
+func (st *stack) startEnvs(ctx context.Context, f *function, u upstreams, extra []string, n int) ([]*execEnv, error) {
+	envs := make([]*execEnv, 0, n)
+	for range n {
+		e := &execEnv{}
+		envs = append(envs, e)
+		d, _, err := startDirect(f.binary, e.environ(st, f, u, extra), time.Duration(f.timeout)*time.Second)
+		if err == nil {
+			e.d = d
+			_, err = d.awaitPoll(ctx)
+		}
+		if err != nil {
+			stopEnvs(envs)
+			return nil, err
+		}
 	}
-	e.d = d
-	if _, err := d.awaitPoll(ctx); err != nil {
-		e.stop()
-		return nil, err
-	}
-	return e, nil
+	return envs, nil
 }
 
-// stop kills the environment's process and closes its fronts.
-func (e *execEnv) stop() {
-	if e.d != nil {
-		e.d.stop()
-	}
-	for _, srv := range e.fronts {
-		srv.Close()
+// stopEnvs kills the environments' processes and closes their fronts.
+func stopEnvs(envs []*execEnv) {
+	for _, e := range envs {
+		if e.d != nil {
+			e.d.stop()
+		}
+		for _, srv := range e.fronts {
+			srv.Close()
+		}
 	}
 }
 
@@ -107,6 +108,8 @@ func (e *execEnv) stop() {
 type invocation struct {
 	status int    // the HTTP API answer's statusCode
 	body   string // and its body
+	class  string // of callback, in the mix
+	answer string // the callback answer's status field: published, duplicate, unrouted
 	took   time.Duration
 	waits
 	ops     map[string]int // DynamoDB operations
@@ -117,14 +120,14 @@ type invocation struct {
 // invoke runs event in e, then waits until e asks for its next event, as
 // Lambda does before it hands the environment another.
 func (e *execEnv) invoke(ctx context.Context, event []byte) (invocation, error) {
-	s := &sample{}
+	s := &spans{}
 	e.current.Store(s)
 	took, raw, err := e.d.invoke(ctx, event)
 	e.current.Store(nil)
-	if err != nil {
-		return invocation{}, err
+	if err == nil {
+		_, err = e.d.awaitPoll(ctx)
 	}
-	if _, err := e.d.awaitPoll(ctx); err != nil {
+	if err != nil {
 		return invocation{}, err
 	}
 	var resp struct {
@@ -134,54 +137,33 @@ func (e *execEnv) invoke(ctx context.Context, event []byte) (invocation, error) 
 	if err := json.Unmarshal(raw, &resp); err != nil {
 		return invocation{}, fmt.Errorf("answer %.200s: %w", raw, err)
 	}
-	inv := invocation{status: resp.StatusCode, body: resp.Body, took: took, waits: s.waits(),
-		events: s.count(callEvents), secrets: s.count(callSecrets)}
 	s.mu.Lock()
-	inv.ops = s.ops
+	ops := s.ops
 	s.mu.Unlock()
-	return inv, nil
+	return invocation{status: resp.StatusCode, body: resp.Body, took: took, waits: s.waits(), ops: ops,
+		events: s.count(callEvents), secrets: s.count(callSecrets)}, nil
 }
 
-// startEnvs starts n environments of f; on an error none is left running.
-func (st *stack) startEnvs(ctx context.Context, f *function, u upstreams, extra []string, n int) ([]*execEnv, error) {
-	envs := make([]*execEnv, 0, n)
-	for range n {
-		e, err := st.startEnv(ctx, f, u, extra)
-		if err != nil {
-			stopEnvs(envs)
-			return nil, err
-		}
-		envs = append(envs, e)
-	}
-	return envs, nil
-}
-
-func stopEnvs(envs []*execEnv) {
-	for _, e := range envs {
-		e.stop()
-	}
-}
-
-// eachEnv runs fn for every environment at once and joins their errors.
-func eachEnv(envs []*execEnv, fn func(i int, e *execEnv) error) error {
-	errs := make([]error, len(envs))
+// each runs fn for workers 0 to n-1 at once and joins their errors.
+func each(n int, fn func(i int) error) error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, e := range envs {
-		wg.Go(func() { errs[i] = fn(i, e) })
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// share runs n jobs on envs, each environment one job at a time, and
+// share runs n jobs on workers, each worker one job at a time, and
 // returns the wall time they took.
-func share(ctx context.Context, envs []*execEnv, n int, job func(e *execEnv)) time.Duration {
+func share(ctx context.Context, workers, n int, job func(worker int)) time.Duration {
 	var left atomic.Int64
 	left.Store(int64(n))
 	start := time.Now()
-	_ = eachEnv(envs, func(_ int, e *execEnv) error {
+	_ = each(workers, func(i int) error {
 		for ctx.Err() == nil && left.Add(-1) >= 0 {
-			job(e)
+			job(i)
 		}
 		return nil
 	})

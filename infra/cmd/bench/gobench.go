@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -19,17 +16,12 @@ var goBenchPackages = []string{"./shared/onboarding", "./shared/apigw"}
 // goBench is one line of go test -bench -benchmem.
 type goBench struct {
 	pkg, name            string
-	iterations           int
 	nsPerOp, cpuNsPerOp  float64
 	bytesPerOp, allocsOp int64
 }
 
-var (
-	benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
-	benchFig  = regexp.MustCompile(`([\d.]+) (\S+)`)
-)
-
-// runGoBench runs the packages' benchmarks and parses their figures.
+// runGoBench runs the packages' benchmarks and parses their figures:
+// "BenchmarkX-2  1000  12 ns/op  9 cpu-ns/op  40 B/op  1 allocs/op".
 func runGoBench(ctx context.Context, benchtime string) ([]goBench, error) {
 	args := append([]string{"test", "-run=^$", "-bench=.", "-benchmem", "-count=1", "-benchtime=" + benchtime}, goBenchPackages...)
 	cmd := exec.CommandContext(ctx, "go", args...)
@@ -40,22 +32,24 @@ func runGoBench(ctx context.Context, benchtime string) ([]goBench, error) {
 	}
 	var res []goBench
 	pkg := ""
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range strings.Split(string(out), "\n") {
 		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
 			pkg = strings.TrimPrefix(p, testenv.ModulePath+"/")
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
-		m := benchLine.FindStringSubmatch(line)
-		if m == nil {
+		if _, err := strconv.Atoi(f[1]); err != nil {
 			continue
 		}
-		b := goBench{pkg: pkg, name: m[1]}
-		b.iterations, _ = strconv.Atoi(m[2])
-		for _, f := range benchFig.FindAllStringSubmatch(m[3], -1) {
-			v, _ := strconv.ParseFloat(f[1], 64)
-			switch f[2] {
+		b := goBench{pkg: pkg, name: f[0]}
+		if i := strings.LastIndexByte(f[0], '-'); i > 0 && strings.Trim(f[0][i+1:], "0123456789") == "" {
+			b.name = f[0][:i] // the GOMAXPROCS suffix
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, _ := strconv.ParseFloat(f[i], 64)
+			switch f[i+1] {
 			case "ns/op":
 				b.nsPerOp = v
 			case "cpu-ns/op":

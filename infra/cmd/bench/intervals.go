@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// epoch starts the clock that call intervals are measured on.
+var epoch = time.Now()
+
+// clock is the time since epoch, on the monotonic clock.
+func clock() time.Duration { return time.Since(epoch) }
+
 // interval is the time one call was in progress, [start, end], as offsets
 // on the monotonic clock (see clock).
 type interval struct{ start, end time.Duration }
@@ -16,12 +22,7 @@ type interval struct{ start, end time.Duration }
 // overlap, and the signup waits for the overlap once, so their lengths
 // must not be summed. Intervals with end before start count as empty.
 func unionLength(ivs []interval) time.Duration {
-	s := make([]interval, 0, len(ivs))
-	for _, iv := range ivs {
-		if iv.end > iv.start {
-			s = append(s, iv)
-		}
-	}
+	s := slices.DeleteFunc(slices.Clone(ivs), func(iv interval) bool { return iv.end <= iv.start })
 	slices.SortFunc(s, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
 	var total time.Duration
 	for i := 0; i < len(s); {
@@ -51,64 +52,51 @@ type span struct {
 	kind callKind
 }
 
-// spans is one signup's timed calls, appended from the simulators'
-// handlers and the SDK's HTTP client while the signup runs.
+// spans is one invocation's timed calls, appended by its environment's
+// fronts while it runs.
 type spans struct {
 	mu  sync.Mutex
 	all []span
-	ops map[string]int // AWS operations by name, where the caller tells them
+	ops map[string]int // DynamoDB operations by name
 }
 
-// tally counts one AWS operation (DynamoDB's Query, PutItem...).
-func (s *spans) tally(op string) {
-	s.mu.Lock()
-	if s.ops == nil {
-		s.ops = map[string]int{}
-	}
-	s.ops[op]++
-	s.mu.Unlock()
-}
-
-func (s *spans) add(kind callKind, start, end time.Duration) {
-	s.mu.Lock()
-	s.all = append(s.all, span{interval{start, end}, kind})
-	s.mu.Unlock()
-}
-
-// of returns the intervals of the calls of the given kinds.
-func (s *spans) of(kinds ...callKind) []interval {
+// add records a call; op is the AWS operation, counted for DynamoDB.
+func (s *spans) add(kind callKind, start, end time.Duration, op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var ivs []interval
-	for _, sp := range s.all {
-		if slices.Contains(kinds, sp.kind) {
-			ivs = append(ivs, sp.interval)
+	s.all = append(s.all, span{interval{start, end}, kind})
+	if kind == callDynamo {
+		if s.ops == nil {
+			s.ops = map[string]int{}
 		}
+		s.ops[op]++
+	}
+}
+
+// of returns the calls of the given kinds.
+func (s *spans) of(kinds ...callKind) []span {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.DeleteFunc(slices.Clone(s.all), func(sp span) bool { return !slices.Contains(kinds, sp.kind) })
+}
+
+func (s *spans) count(kind callKind) int { return len(s.of(kind)) }
+
+func intervals(calls []span) []interval {
+	ivs := make([]interval, len(calls))
+	for i, c := range calls {
+		ivs[i] = c.interval
 	}
 	return ivs
 }
 
-// count is the number of calls of kind.
-func (s *spans) count(kind callKind) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, sp := range s.all {
-		if sp.kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
 // waits is what a signup waited for, each a union of call intervals.
 type waits struct {
-	upstream, dynamo, secrets time.Duration // Meta and Plivo; DynamoDB; Secrets Manager
-	events                    time.Duration // EventBridge
-	all                       time.Duration // all of them together
-	upstreamSum               time.Duration // Meta and Plivo call times summed, overlaps counted twice
-	meta, plivo               int           // upstream calls
-	dynCalls, smCalls         int
+	upstream, dynamo time.Duration // Meta and Plivo; DynamoDB
+	all              time.Duration // every call, Secrets Manager and EventBridge included
+	upstreamSum      time.Duration // Meta and Plivo call times summed, overlaps counted twice
+	meta, plivo      int           // upstream calls
+	dynCalls         int
 	// steps are the upstream calls grouped by overlap: calls that were in
 	// progress at the same time are one step.
 	steps [][]callKind
@@ -117,26 +105,15 @@ type waits struct {
 func (s *spans) waits() waits {
 	up := s.of(callMeta, callPlivo)
 	w := waits{
-		upstream: unionLength(up),
-		dynamo:   unionLength(s.of(callDynamo)),
-		secrets:  unionLength(s.of(callSecrets)),
-		events:   unionLength(s.of(callEvents)),
-		all:      unionLength(s.of(callMeta, callPlivo, callDynamo, callSecrets, callEvents)),
-		meta:     s.count(callMeta), plivo: s.count(callPlivo),
-		dynCalls: s.count(callDynamo), smCalls: s.count(callSecrets),
+		upstream: unionLength(intervals(up)),
+		dynamo:   unionLength(intervals(s.of(callDynamo))),
+		all:      unionLength(intervals(s.of(callMeta, callPlivo, callDynamo, callSecrets, callEvents))),
+		meta:     s.count(callMeta), plivo: s.count(callPlivo), dynCalls: s.count(callDynamo),
+		steps: steps(up),
 	}
-	for _, iv := range up {
-		w.upstreamSum += iv.end - iv.start
+	for _, c := range up {
+		w.upstreamSum += c.end - c.start
 	}
-	s.mu.Lock()
-	var ups []span
-	for _, sp := range s.all {
-		if sp.kind == callMeta || sp.kind == callPlivo {
-			ups = append(ups, sp)
-		}
-	}
-	s.mu.Unlock()
-	w.steps = steps(ups)
 	return w
 }
 

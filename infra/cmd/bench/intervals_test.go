@@ -78,16 +78,16 @@ func TestCriticalPath(t *testing.T) {
 func TestWaits(t *testing.T) {
 	var s spans
 	ms := time.Millisecond
-	s.add(callMeta, 0, 50*ms)
-	s.add(callDynamo, 45*ms, 55*ms) // overlaps a Meta call: counted once in all
-	s.add(callMeta, 60*ms, 110*ms)
-	s.add(callMeta, 61*ms, 111*ms)
-	s.add(callPlivo, 120*ms, 200*ms)
-	s.add(callSecrets, 200*ms, 205*ms)
+	s.add(callMeta, 0, 50*ms, "")
+	s.add(callDynamo, 45*ms, 55*ms, "") // overlaps a Meta call: counted once in all
+	s.add(callMeta, 60*ms, 110*ms, "")
+	s.add(callMeta, 61*ms, 111*ms, "")
+	s.add(callPlivo, 120*ms, 200*ms, "")
+	s.add(callSecrets, 200*ms, 205*ms, "")
 	w := s.waits()
 	want := waits{
-		upstream: 181 * ms, dynamo: 10 * ms, secrets: 5 * ms, all: 191 * ms, upstreamSum: 230 * ms,
-		meta: 3, plivo: 1, dynCalls: 1, smCalls: 1,
+		upstream: 181 * ms, dynamo: 10 * ms, all: 191 * ms, upstreamSum: 230 * ms,
+		meta: 3, plivo: 1, dynCalls: 1,
 		steps: [][]callKind{{callMeta}, {callMeta, callMeta}, {callPlivo}},
 	}
 	if !reflect.DeepEqual(w, want) {

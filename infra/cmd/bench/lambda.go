@@ -10,40 +10,36 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
-// helloPkg is the cold-start baseline, built exactly like the functions:
-// the same one infra/e2e/binaries measures.
-const helloPkg = "./infra/e2e/binaries/testdata/hello"
-
 // function is one functions/<name> binary and how to run it here.
 type function struct {
-	name    string
-	binary  string // native build, as testenv.BuildFunction makes it
-	size    int64
-	arm64   int64 // the deployed build's size (linux/arm64), 0 if unbuilt
-	timeout int   // seconds
-	env     func(u upstreams) map[string]string
+	name        string
+	binary      string // native build, as testenv.BuildFunction makes it
+	size, arm64 int64  // native and deployed (linux/arm64, 0 if unbuilt) sizes
+	timeout     int    // seconds
+	// vars are its own variables, as template.yaml sets them; ${META}
+	// and ${PLIVO} stand for the upstream simulators' URLs.
+	vars map[string]string
 	// event returns a fresh, representative event for one invocation; nil
 	// means the function is not invoked by the cold-start measurement.
-	event func(ctx context.Context, u upstreams) ([]byte, error)
+	event eventFunc
 	// quick is an event the function answers without any call (a request
 	// it refuses), so that its first invocation is the binary's cold start
 	// alone, comparable with hello-world's; nil when there is none.
-	quick func(ctx context.Context, u upstreams) ([]byte, error)
+	quick eventFunc
 	// created is what its init builds, from reading shared/app.
-	created string
-	// extraEnv is added last to its environment (-load-env).
-	extraEnv []string
-	// variant marks a candidate build (-variant): measured, not judged.
-	variant bool
+	created  string
+	extraEnv []string // added last to its environment (-load-env)
+	variant  bool     // a candidate build (-variant): measured, not judged
 }
 
 // functionNames lists the folders of functions/ with a main.go.
@@ -53,59 +49,43 @@ func functionNames() []string {
 	for _, m := range mains {
 		names = append(names, filepath.Base(filepath.Dir(m)))
 	}
-	sort.Strings(names)
 	return names
 }
 
-// buildAll builds every function and the hello-world baseline for this
-// machine, in parallel, and for linux/arm64 for the deployed sizes.
+// buildAll builds every function and the hello-world baseline (the same
+// one infra/e2e/binaries measures) for this machine, in parallel, and for
+// linux/arm64 the way sam build does (the Makefile's lambda-build) for the
+// deployed sizes.
 func buildAll(ctx context.Context, names []string, outDir string) (map[string]string, map[string]int64, error) {
-	pkgs := map[string]string{"hello": helloPkg}
+	pkgs := map[string]string{"hello": "./infra/e2e/binaries/testdata/hello"}
 	for _, n := range names {
 		pkgs[n] = "./functions/" + n
 	}
-	bins := map[string]string{}
-	arm := map[string]int64{}
+	bins, arm := map[string]string{}, map[string]int64{}
 	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
+	var g errgroup.Group
+	g.SetLimit(runtime.NumCPU())
 	for name, pkg := range pkgs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			bin, err := testenv.BuildFunction(ctx, pkg, outDir)
-			var size int64
-			if err == nil {
-				size, err = buildArm64(ctx, pkg, filepath.Join(outDir, "linux-arm64", name, "bootstrap"))
+			if err != nil {
+				return err
+			}
+			out := filepath.Join(outDir, "linux-arm64", name, "bootstrap")
+			cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out, pkg)
+			cmd.Dir = testenv.RepoRoot()
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("go build %s (linux/arm64): %w\n%s", pkg, err, b)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			bins[name] = bin
-			arm[name] = size
+			bins[name], arm[name] = bin, fileSize(out)
+			return nil
 		})
 	}
-	wg.Wait()
-	return bins, arm, firstErr
-}
-
-// buildArm64 builds pkg the way sam build does (the Makefile's
-// lambda-build) and returns the binary's size.
-func buildArm64(ctx context.Context, pkg, out string) (int64, error) {
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out, pkg)
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("go build %s (linux/arm64): %w\n%s", pkg, err, b)
-	}
-	info, err := os.Stat(out)
-	if err != nil {
-		return 0, err
-	}
-	return info.Size(), nil
+	err := g.Wait()
+	return bins, arm, err
 }
 
 func fileSize(path string) int64 {
@@ -116,149 +96,96 @@ func fileSize(path string) int64 {
 	return info.Size()
 }
 
-// describe sets what each known function needs and is invoked with. An
-// unknown function gets every variable and is measured at init only.
-func (st *stack) describe(name string, onboarded string) *function {
-	f := &function{name: name, timeout: 10}
-	common := func(vars map[string]string) func(u upstreams) map[string]string {
-		return func(upstreams) map[string]string { return maps.Clone(vars) }
+// with is vars with more variables, given as name, value pairs.
+func with(vars map[string]string, kv ...string) map[string]string {
+	out := maps.Clone(vars)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
 	}
+	return out
+}
+
+// describe sets what each known function needs and is invoked with, its
+// binary built in bins. An unknown function gets every variable and is
+// measured at init only.
+func (st *stack) describe(name string, bins map[string]string, onboarded string) *function {
+	table, dedup := st.res.Tables["SignupTable"], st.res.Tables["DedupTable"]
+	metaSecret, plivoSecret := st.res.SecretARNs[infrastack.MetaSecretID], st.res.SecretARNs[infrastack.PlivoSecretID]
+	sessionSecret := st.res.SecretARNs[sessionKeysID]
+	signup := map[string]string{"TABLE_NAME": table, "META_SECRET_ID": metaSecret, "PLIVO_SECRET_ID": plivoSecret,
+		"META_GRAPH_URL": "${META}", "META_GRAPH_VERSION": graphVersion, "PLIVO_API_URL": "${PLIVO}", "SECRETS_TTL": "5m",
+		"RETRY_BASE_DELAY": "30s", "RETRY_MAX_DELAY": "15m", "RETRY_MAX_ATTEMPTS": "12", "RETRY_MAX_AGE": "24h", "RESUME_BATCH_SIZE": "25"}
+	callbacks := map[string]string{"TABLE_NAME": table, "DEDUP_TABLE_NAME": dedup, "EVENT_BUS_NAME": st.res.Buses["EventBus"],
+		"CALLBACK_PUBLIC_URL": callbackPublicURL, "PLIVO_SECRET_ID": plivoSecret, "SECRETS_TTL": "5m"}
+	f := &function{name: name, binary: bins[name], timeout: 10}
 	switch name {
+	case "hello":
+		f.timeout, f.event, f.created = 3, rawEvent("page-get.json", ""), "nothing"
 	case "signup":
-		f.timeout = 25
-		f.env = func(u upstreams) map[string]string {
-			e := st.signupEnviron(u)
-			// template.yaml binds every signup to an onboarding session.
-			e["SESSION_SECRET_ID"] = st.sessionSecretARN
-			e["DEDUP_TABLE_NAME"] = st.dedup
-			return e
-		}
-		f.event = st.signupEvent
-		f.quick = rawEvent("signup-wrong-content-type.json")
+		// template.yaml binds every signup to an onboarding session.
+		f.timeout, f.vars = 25, with(signup, "SESSION_SECRET_ID", sessionSecret, "DEDUP_TABLE_NAME", dedup)
+		f.event, f.quick = st.signupEvent, rawEvent("signup-wrong-content-type.json", "")
 		f.created = "config; JSON logger; EMF metrics; aws.Config (env credentials, no call); DynamoDB client (signup table and session ledger); Secrets Manager client; upstream http.Client (16 idle conns/host); empty secrets cache; Meta and Plivo clients; session verifier"
 	case "resume":
-		f.timeout = 55
-		f.env = st.signupEnviron
-		f.event = rawEvent("resume-scheduled.json")
+		f.timeout, f.vars, f.event = 55, signup, rawEvent("resume-scheduled.json", "")
 		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB client; Secrets Manager client; upstream http.Client; empty secrets cache; Meta and Plivo clients"
 	case "status":
-		f.timeout = 6
-		f.env = common(map[string]string{"TABLE_NAME": st.table})
-		f.event = func(context.Context, upstreams) ([]byte, error) {
-			raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", "status-found.json"))
-			return bytes.ReplaceAll(raw, []byte("102000000000002"), []byte(onboarded)), err
-		}
-		f.quick = rawEvent("status-invalid-id.json")
+		f.timeout, f.vars = 6, map[string]string{"TABLE_NAME": table}
+		f.event, f.quick = rawEvent("status-found.json", onboarded), rawEvent("status-invalid-id.json", "")
 		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB client"
 	case "page":
-		f.timeout = 3
-		f.env = common(map[string]string{"META_APP_ID": metaAppID, "META_CONFIG_ID": "100000000000002", "META_GRAPH_VERSION": graphVersion,
-			"PLIVO_SOLUTION_ID": "", "SANDBOX": "false", "API_BASE_PATH": ""})
-		f.event = rawEvent("page-get.json")
+		f.timeout, f.event = 3, rawEvent("page-get.json", "")
+		f.vars = map[string]string{"META_APP_ID": infrastack.SandboxMetaAppID, "META_CONFIG_ID": "100000000000002", "META_GRAPH_VERSION": graphVersion,
+			"PLIVO_SOLUTION_ID": "", "SANDBOX": "false", "API_BASE_PATH": ""}
 		f.created = "config; JSON logger; the page handler (embedded assets); no AWS config or client"
 	case "sessions":
-		f.timeout = 6
-		f.env = common(map[string]string{"SESSION_SECRET_ID": st.sessionSecretARN, "SESSION_TTL": "15m", "SECRETS_TTL": "5m"})
-		f.event = rawEvent("sessions-create.json")
-		f.quick = rawEvent("sessions-no-iam.json")
+		f.timeout, f.vars = 6, map[string]string{"SESSION_SECRET_ID": sessionSecret, "SESSION_TTL": "15m", "SECRETS_TTL": "5m"}
+		f.event, f.quick = rawEvent("sessions-create.json", ""), rawEvent("sessions-no-iam.json", "")
 		f.created = "config; JSON logger; aws.Config; Secrets Manager client; empty secrets cache; token minter"
 	case "callbacks":
-		f.env = func(upstreams) map[string]string { return st.callbacksEnviron() }
 		// Unsigned: answered after the Plivo token is fetched, without a
 		// signature to forge here.
-		f.event = rawEvent("callback-unsigned.json")
-		f.quick = withMethod("callback-unsigned.json", "GET")
+		f.vars, f.event, f.quick = callbacks, rawEvent("callback-unsigned.json", ""), withMethod("callback-unsigned.json", "GET")
 		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB, Secrets Manager and EventBridge clients; empty secrets cache; callback receiver"
 	case "demo":
-		f.env = func(u upstreams) map[string]string {
-			return map[string]string{"TABLE_NAME": st.table, "PLIVO_SECRET_ID": st.plivoSecretARN, "PLIVO_API_URL": u.plivoURL, "SECRETS_TTL": "5m"}
-		}
-		f.event = iamEvent("GET", "/api/demo/templates/"+onboarded, "GET /api/demo/templates/{waba_id}", map[string]string{"waba_id": onboarded}, "")
-		f.quick = rawEvent("demo-message-invalid.json")
+		f.vars = map[string]string{"TABLE_NAME": table, "PLIVO_SECRET_ID": plivoSecret, "PLIVO_API_URL": "${PLIVO}", "SECRETS_TTL": "5m"}
+		f.event, f.quick = rawEvent("demo-templates.json", onboarded), rawEvent("demo-message-invalid.json", "")
 		f.created = "config; JSON logger; aws.Config; DynamoDB client; Secrets Manager client; upstream http.Client; empty secrets cache; Plivo client"
 	default:
 		// The doctor, and any function added later: init only, since its
 		// handler is not a request to measure a cold start with.
 		f.timeout = 30
-		f.env = func(u upstreams) map[string]string {
-			e := st.signupEnviron(u)
-			maps.Copy(e, st.callbacksEnviron())
-			e["META_APP_ID"] = metaAppID
-			e["SESSION_SECRET_ID"] = st.sessionSecretARN
-			return e
-		}
+		f.vars = with(signup, "META_APP_ID", infrastack.SandboxMetaAppID, "SESSION_SECRET_ID", sessionSecret)
+		maps.Copy(f.vars, callbacks)
 		if name == "doctor" {
 			f.created = "config; JSON logger; aws.Config; Secrets Manager, DynamoDB and EventBridge clients; upstream http.Client; Meta and Plivo client factories"
 		}
 	}
+	f.size = fileSize(f.binary)
 	return f
 }
 
-// environ is the function's full environment for upstreams u.
-func (st *stack) environ(f *function, u upstreams) []string {
-	vars := map[string]string{
-		"STAGE": "bench", "LOG_LEVEL": "INFO", "METRICS_NAMESPACE": "WhatsAppOnboarding",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(f.timeout), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-		"AWS_LAMBDA_LOG_FORMAT": "JSON",
-	}
-	if f.env != nil {
-		maps.Copy(vars, f.env(u))
-	}
-	env := st.awsEnviron()
-	for _, k := range slices.Sorted(maps.Keys(vars)) {
-		env = append(env, k+"="+vars[k])
-	}
-	return append(env, f.extraEnv...)
-}
-
-func rawEvent(name string) func(context.Context, upstreams) ([]byte, error) {
+// rawEvent is an events/ file, its sample WABA replaced by waba when
+// given.
+func rawEvent(name, waba string) eventFunc {
 	return func(context.Context, upstreams) ([]byte, error) {
-		return os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
+		raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
+		if waba != "" {
+			raw = bytes.ReplaceAll(raw, []byte("102000000000002"), []byte(waba))
+		}
+		return raw, err
 	}
 }
 
 // withMethod is an events/ file with another HTTP method.
-func withMethod(name, method string) func(context.Context, upstreams) ([]byte, error) {
+func withMethod(name, method string) eventFunc {
 	return func(context.Context, upstreams) ([]byte, error) {
 		req, err := loadEvent(name)
+		req.RequestContext.HTTP.Method = method
 		if err != nil {
 			return nil, err
 		}
-		req.RequestContext.HTTP.Method = method
 		return json.Marshal(req)
-	}
-}
-
-// iamEvent is an HTTP API event for a route behind the AWS_IAM
-// authorizer, in the shape of events/signup-ok.json.
-func iamEvent(method, path, routeKey string, params map[string]string, body string) func(context.Context, upstreams) ([]byte, error) {
-	return func(context.Context, upstreams) ([]byte, error) {
-		tmpl, err := loadEvent("signup-ok.json")
-		if err != nil {
-			return nil, err
-		}
-		req := withBody(tmpl, body, "bench-iam")
-		if body == "" {
-			delete(req.Headers, "content-type")
-			delete(req.Headers, "content-length")
-		}
-		req.RouteKey, req.RawPath, req.PathParameters = routeKey, path, params
-		req.RequestContext.RouteKey = routeKey
-		req.RequestContext.HTTP.Method = method
-		req.RequestContext.HTTP.Path = path
-		raw, err := json.Marshal(req)
-		if err != nil {
-			return nil, err
-		}
-		// The authorizer block as API Gateway sends it for AWS_IAM.
-		var m map[string]any
-		_ = json.Unmarshal(raw, &m)
-		rc := m["requestContext"].(map[string]any)
-		rc["authorizer"] = map[string]any{"iam": map[string]any{
-			"accessKey": "AKIAEXAMPLE", "accountId": "123456789012", "callerId": "AIDAEXAMPLE",
-			"userArn": "arn:aws:iam::123456789012:user/bench", "userId": "AIDAEXAMPLE",
-		}}
-		return json.Marshal(m)
 	}
 }
 
@@ -269,17 +196,17 @@ func statusCode(out []byte) string {
 		StatusCode   int    `json:"statusCode"`
 		ErrorMessage string `json:"errorMessage"`
 	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		return "ok"
-	}
-	switch {
-	case resp.ErrorMessage != "":
+	switch err := json.Unmarshal(out, &resp); {
+	case err == nil && resp.ErrorMessage != "":
 		return "error"
-	case resp.StatusCode == 0:
+	case err != nil || resp.StatusCode == 0:
 		return "ok"
 	}
 	return strconv.Itoa(resp.StatusCode)
 }
+
+// eventFunc returns a fresh event for one invocation against upstreams.
+type eventFunc func(ctx context.Context, u upstreams) ([]byte, error)
 
 // Kinds of first invocation.
 const (
@@ -303,30 +230,21 @@ func (st *stack) coldStarts(ctx context.Context, subjects []*function, rounds in
 	out := map[string]map[string]*coldResult{}
 	for range rounds {
 		for _, f := range subjects {
-			for _, kind := range []string{coldFull, coldQuick} {
-				event := f.event
-				if kind == coldQuick {
-					event = f.quick
-				}
-				if event == nil {
-					continue
-				}
-				if out[f.name] == nil {
-					out[f.name] = map[string]*coldResult{}
-				}
+			if out[f.name] == nil {
+				out[f.name] = map[string]*coldResult{}
+			}
+			for i, event := range []eventFunc{f.event, f.quick} {
+				kind := []string{coldFull, coldQuick}[i]
 				r := out[f.name][kind]
-				if r == nil {
+				if r == nil && event != nil {
 					r = &coldResult{answers: map[string]int{}}
 					out[f.name][kind] = r
 				}
-				if r.err != nil {
+				if r == nil || r.err != nil {
 					continue
 				}
-				if err := st.coldOnce(ctx, f, event, r); err != nil {
-					if ctx.Err() != nil {
-						return out, ctx.Err()
-					}
-					r.err = err
+				if r.err = st.coldOnce(ctx, f, event, r); ctx.Err() != nil {
+					return out, ctx.Err()
 				}
 			}
 		}
@@ -334,7 +252,7 @@ func (st *stack) coldStarts(ctx context.Context, subjects []*function, rounds in
 	return out, nil
 }
 
-func (st *stack) coldOnce(ctx context.Context, f *function, event func(context.Context, upstreams) ([]byte, error), r *coldResult) error {
+func (st *stack) coldOnce(ctx context.Context, f *function, event eventFunc, r *coldResult) error {
 	payload, err := event(ctx, st.fast)
 	if err != nil {
 		return fmt.Errorf("event: %w", err)
@@ -363,49 +281,39 @@ func (st *stack) coldOnce(ctx context.Context, f *function, event func(context.C
 // initResult is what a function does before and on its first
 // invocations, measured under runtimeAPI.
 type initResult struct {
-	inits        []time.Duration // process start to the first GET .../next
-	firstHandler []time.Duration // the first invocation's handler time
-	warmHandler  []time.Duration // the second one's
-	atInit       calls           // AWS and upstream calls made during init
-	atFirst      calls           // during the first invocation
-	atWarm       calls           // during the second
-	trace        []pkgInit       // GODEBUG=inittrace=1 of one extra start
-	err          error           // the function could not be started or invoked
+	inits                     []time.Duration // process start to the first GET .../next
+	firstHandler, warmHandler []time.Duration // the first and second invocations' handler time
+	atInit, atFirst, atWarm   calls           // AWS and upstream calls made during init, the first and the second invocation
+	trace                     []pkgInit       // GODEBUG=inittrace=1 of one extra start
+	err                       error           // the function could not be started or invoked
 }
 
 // initWork starts each subject directly under runtimeAPI rounds times,
 // invokes it twice when it has an event, and once more with inittrace.
+// One function that cannot start here (a new one whose configuration the
+// bench does not know) is reported, not fatal.
 func (st *stack) initWork(ctx context.Context, subjects []*function, rounds int) map[string]*initResult {
 	out := map[string]*initResult{}
+	for _, f := range subjects {
+		out[f.name] = &initResult{}
+	}
 	for round := range rounds + 1 {
-		traced := round == rounds
 		for _, f := range subjects {
-			r := out[f.name]
-			if r == nil {
-				r = &initResult{}
-				out[f.name] = r
-			}
-			env := st.environ(f, st.fast)
-			if traced {
-				env = append(env, "GODEBUG=inittrace=1")
-			}
-			if r.err != nil {
-				continue
-			}
-			if err := st.initOnce(ctx, f, env, r, traced); err != nil {
-				// One function that cannot start here (a new one whose
-				// configuration the bench does not know) is reported, not
-				// fatal.
-				r.err = err
+			if r := out[f.name]; r.err == nil {
+				r.err = st.initOnce(ctx, f, r, round == rounds)
 			}
 		}
 	}
 	return out
 }
 
-func (st *stack) initOnce(ctx context.Context, f *function, env []string, r *initResult, traced bool) error {
+func (st *stack) initOnce(ctx context.Context, f *function, r *initResult, traced bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	env := st.environ(f, st.fast)
+	if traced {
+		env = append(env, "GODEBUG=inittrace=1")
+	}
 	before := st.snapshot()
 	d, start, err := startDirect(f.binary, env, time.Duration(f.timeout)*time.Second)
 	if err != nil {
@@ -416,17 +324,13 @@ func (st *stack) initOnce(ctx context.Context, f *function, env []string, r *ini
 	if err != nil {
 		return err
 	}
-	afterInit := st.snapshot()
 	if traced {
 		r.trace = parseInittrace(d.stderr.String())
-	} else {
-		r.inits = append(r.inits, polled.Sub(start))
-		r.atInit = afterInit.since(before)
-	}
-	if f.event == nil || traced {
 		return nil
 	}
-	for i := range 2 {
+	r.inits = append(r.inits, polled.Sub(start))
+	r.atInit = st.snapshot().since(before)
+	for i := 0; i < 2 && f.event != nil; i++ {
 		ev, err := f.event(ctx, st.fast)
 		if err != nil {
 			return err
@@ -436,13 +340,10 @@ func (st *stack) initOnce(ctx context.Context, f *function, env []string, r *ini
 		if err != nil {
 			return err
 		}
-		done := st.snapshot().since(mark)
 		if i == 0 {
-			r.firstHandler = append(r.firstHandler, took)
-			r.atFirst = done
+			r.firstHandler, r.atFirst = append(r.firstHandler, took), st.snapshot().since(mark)
 		} else {
-			r.warmHandler = append(r.warmHandler, took)
-			r.atWarm = done
+			r.warmHandler, r.atWarm = append(r.warmHandler, took), st.snapshot().since(mark)
 		}
 		if _, err := d.awaitPoll(ctx); err != nil {
 			return err
@@ -461,8 +362,7 @@ type loadResult struct {
 	calls                    calls
 	// Per invocation: the Invoke's wall time, and what it waited for
 	// meanwhile (unions of the simulator and DynamoDB call intervals).
-	e2e   []time.Duration
-	waits []waits
+	results []invocation
 }
 
 // load fires n signups at the signup function's real binary under the
@@ -472,7 +372,7 @@ type loadResult struct {
 func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*loadResult, error) {
 	// The emulator runs the process; e only lends it its timed fronts.
 	e := &execEnv{}
-	defer e.stop()
+	defer stopEnvs([]*execEnv{e})
 	rie, err := testenv.StartRIE(ctx, f.binary, e.environ(st, f, st.slow, nil))
 	if err != nil {
 		return nil, err
@@ -493,14 +393,13 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 		defer cancel()
 		one.Lock()
 		defer one.Unlock()
-		s, start := &sample{}, time.Now()
+		s, start := &spans{}, time.Now()
 		e.current.Store(s)
 		out, err := rie.Invoke(ictx, ev)
-		e2e := time.Since(start)
+		took := time.Since(start)
 		e.current.Store(nil)
 		if record {
-			res.e2e = append(res.e2e, e2e)
-			res.waits = append(res.waits, s.waits())
+			res.results = append(res.results, invocation{took: took, waits: s.waits()})
 		}
 		return statusCode(out), err
 	}
@@ -514,33 +413,19 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 	if err != nil {
 		return nil, err
 	}
-	before := readProc(pid)
-	mark := st.snapshot()
+	before, mark := readProc(pid), st.snapshot()
 	record = true
 	var mu sync.Mutex
 	var firstErr error
-	next := make(chan struct{}, n)
-	for range n {
-		next <- struct{}{}
-	}
-	close(next)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range concurrency {
-		wg.Go(func() {
-			for range next {
-				code, err := invoke()
-				mu.Lock()
-				res.answers[code]++
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	res.wall = time.Since(start)
+	res.wall = share(ctx, concurrency, n, func(int) {
+		code, err := invoke()
+		mu.Lock()
+		defer mu.Unlock()
+		res.answers[code]++
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	})
 	after := readProc(pid)
 	res.calls = st.snapshot().since(mark)
 	res.peakRSS, res.rss = after.peakRSS, after.rss

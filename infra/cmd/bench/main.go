@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -56,6 +55,17 @@ type options struct {
 // phases that -skip can name.
 var phases = []string{"gobench", "e2e", "callbacks", "cold", "tls", "init", "load"}
 
+// list is the non-empty items of a flag's sep-separated value.
+func list(value, sep string) []string {
+	var out []string
+	for _, s := range strings.Split(value, sep) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -89,15 +99,8 @@ func parseFlags(args []string) (options, error) {
 		}
 		o.concurrency = append(o.concurrency, c)
 	}
-	for _, kv := range strings.Split(*loadEnv, ";") {
-		if kv = strings.TrimSpace(kv); kv != "" {
-			o.loadEnv = append(o.loadEnv, kv)
-		}
-	}
-	for _, v := range strings.Split(*variants, ",") {
-		if v = strings.TrimSpace(v); v == "" {
-			continue
-		}
+	o.loadEnv = list(*loadEnv, ";")
+	for _, v := range list(*variants, ",") {
 		fn, path, ok := strings.Cut(v, "=")
 		if !ok || fn == "" || path == "" {
 			return o, fmt.Errorf("-variant: %q is not FUNCTION=PATH", v)
@@ -105,10 +108,8 @@ func parseFlags(args []string) (options, error) {
 		o.variants = append(o.variants, [2]string{fn, path})
 	}
 	o.skip = map[string]bool{}
-	for _, s := range strings.Split(*skip, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			o.skip[s] = true
-		}
+	for _, s := range list(*skip, ",") {
+		o.skip[s] = true
 	}
 	if o.n < 1 || o.callbacksN < 1 || o.rounds < 1 || o.loadN < 1 || o.loadConcurrency < 1 {
 		return o, errors.New("-n, -rounds, -load-n and -load-concurrency must be positive")
@@ -125,29 +126,23 @@ func main() {
 	defer stop()
 	rep, err := run(ctx, o)
 	if rep != nil {
-		md := rep.markdown()
+		md, sum := rep.render()
 		fmt.Print(md)
 		if o.readme != "" && err == nil && len(rep.skipped) == 0 && len(rep.notes) == 0 {
-			path := o.readme
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(testenv.RepoRoot(), path)
-			}
-			if rerr := rewriteFile(path, rep.headline(o.out)); rerr != nil {
+			if rerr := rewriteFile(repoPath(o.readme), rep.headline(o.out, sum)); rerr != nil {
 				fmt.Fprintln(os.Stderr, "bench:", rerr)
 			} else {
 				progress("headline figures rewritten in %s", o.readme)
 			}
 		}
 		if o.out != "" {
-			path := o.out
-			if !filepath.IsAbs(path) {
-				path = filepath.Join(testenv.RepoRoot(), path)
-			}
-			if werr := os.MkdirAll(filepath.Dir(path), 0o755); werr == nil {
+			path := repoPath(o.out)
+			werr := os.MkdirAll(filepath.Dir(path), 0o755)
+			if werr == nil {
 				werr = os.WriteFile(path, []byte(md), 0o644)
-				if werr != nil {
-					fmt.Fprintln(os.Stderr, "bench:", werr)
-				}
+			}
+			if werr != nil {
+				fmt.Fprintln(os.Stderr, "bench:", werr)
 			}
 		}
 	}
@@ -157,6 +152,14 @@ func main() {
 	}
 }
 
+// repoPath is path, relative to the repository root unless absolute.
+func repoPath(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(testenv.RepoRoot(), path)
+}
+
 func progress(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
 }
@@ -164,45 +167,39 @@ func progress(format string, a ...any) {
 // loadAvg is the 1-minute load average: on a 2-core machine shared with
 // other work, the figures mean little when it is far above the cores.
 func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
+	v := -1.0
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		_, _ = fmt.Sscan(string(b), &v)
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return -1
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
 }
 
-// waitQuiet waits up to d for the load average to fall to at most max.
+// waitQuiet waits up to d for the load average to fall to at most limit.
 func waitQuiet(ctx context.Context, limit float64, d time.Duration) {
-	if limit <= 0 {
-		return
-	}
 	deadline := time.Now().Add(d)
-	for l := loadAvg(); l > limit && time.Now().Before(deadline); l = loadAvg() {
+	for l := loadAvg(); limit > 0 && l > limit && time.Now().Before(deadline) && ctx.Err() == nil; l = loadAvg() {
 		progress("load average %.1f is above %.1f: waiting (up to %s more)", l, limit, time.Until(deadline).Round(time.Second))
 		select {
 		case <-ctx.Done():
-			return
 		case <-time.After(15 * time.Second):
 		}
 	}
 }
 
-// phase runs fn, noting the load average around it.
-func (r *report) phase(name string, fn func() error) error {
-	before := loadAvg()
-	start := time.Now()
+// phase runs fn unless -skip names the phase, noting the load average
+// around it.
+func (r *report) phase(o options, skipName, name string, fn func() error) error {
+	if o.skip[skipName] {
+		return nil
+	}
+	before, start := loadAvg(), time.Now()
 	err := fn()
 	r.phases = append(r.phases, phaseNote{name: name, took: time.Since(start), loadBefore: before, loadAfter: loadAvg()})
 	return err
 }
 
-func run(ctx context.Context, o options) (*report, error) {
-	rep := &report{started: time.Now(), args: strings.TrimSpace("go run ./infra/cmd/bench " + strings.Join(os.Args[1:], " ")),
+func run(ctx context.Context, o options) (rep *report, err error) {
+	rep = &report{started: time.Now(), args: strings.TrimSpace("go run ./infra/cmd/bench " + strings.Join(os.Args[1:], " ")),
 		metaLat: o.metaLatency, plivoLat: o.plivoLatency, cpuModel: cpuModel(), coldRounds: o.rounds}
 	for _, p := range phases {
 		if o.skip[p] {
@@ -212,20 +209,14 @@ func run(ctx context.Context, o options) (*report, error) {
 	waitQuiet(ctx, o.quietLoad, o.quietWait)
 
 	// The in-memory benchmarks first, while nothing else of ours runs.
-	if !o.skip["gobench"] {
+	err = rep.phase(o, "gobench", "go test -bench", func() (err error) {
 		progress("go test -bench %s", strings.Join(goBenchPackages, " "))
-		err := rep.phase("go test -bench", func() (err error) {
-			rep.goBench, err = runGoBench(ctx, o.benchtime)
-			return err
-		})
-		if err != nil {
-			return rep, err
-		}
-	}
-
+		rep.goBench, err = runGoBench(ctx, o.benchtime)
+		return err
+	})
 	// Every other phase runs built binaries.
-	if !slices.ContainsFunc(phases, func(p string) bool { return p != "gobench" && !o.skip[p] }) {
-		return rep, nil
+	if err != nil || !slices.ContainsFunc(phases, func(p string) bool { return p != "gobench" && !o.skip[p] }) {
+		return rep, err
 	}
 	names := functionNames()
 	if o.skip["cold"] && o.skip["init"] && o.skip["load"] {
@@ -233,11 +224,11 @@ func run(ctx context.Context, o options) (*report, error) {
 		names = []string{"callbacks", "signup"}
 	}
 	progress("building %d functions and hello (native and linux/arm64)", len(names))
-	bins, arm, err := buildAll(ctx, names, filepath.Join(testenv.RepoRoot(), ".build", "bench"))
+	buildDir := filepath.Join(testenv.RepoRoot(), ".build", "bench")
+	bins, arm, err := buildAll(ctx, names, buildDir)
 	if err != nil {
 		return rep, err
 	}
-
 	progress("starting DynamoDB Local and the simulators")
 	st, err := startStack(ctx, o.metaLatency, o.plivoLatency)
 	if err != nil {
@@ -245,18 +236,14 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	defer st.close()
 
-	signupFunc := st.describe("signup", "")
-	signupFunc.binary = bins["signup"]
-	if !o.skip["e2e"] {
-		err := rep.phase("end to end", func() (err error) {
-			rep.levels, err = st.endToEnd(ctx, o, signupFunc)
-			return err
-		})
-		if err != nil {
-			return rep, err
-		}
+	signupFunc := st.describe("signup", bins, "")
+	err = rep.phase(o, "e2e", "end to end", func() (err error) {
+		rep.levels, err = st.endToEnd(ctx, o, signupFunc)
+		return err
+	})
+	if err != nil {
+		return rep, err
 	}
-
 	// WABAs onboarded through the instant simulators: the first for the
 	// status and demo events of the cold starts, the others for the
 	// numbers the callbacks come to and from.
@@ -268,114 +255,75 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return rep, err
 	}
-	one := onboarded[0]
-	if !o.skip["callbacks"] {
-		f := st.describe("callbacks", one.waba)
-		f.binary = bins["callbacks"]
+	one := onboarded[0].waba
+	err = rep.phase(o, "callbacks", "callbacks", func() (err error) {
 		var numbers []string
 		for _, id := range onboarded[1:] {
 			numbers = append(numbers, onboarding.PhoneDigits(id.displayNumber()))
 		}
-		err := rep.phase("callbacks", func() (err error) {
-			rep.callbacks, err = st.runCallbacks(ctx, f, numbers, o.concurrency, o.callbacksN)
-			return err
-		})
-		if err != nil {
-			return rep, err
-		}
+		rep.callbacks, err = st.runCallbacks(ctx, st.describe("callbacks", bins, one), numbers, o.concurrency, o.callbacksN)
+		return err
+	})
+	if err != nil {
+		return rep, err
 	}
-	hello := &function{name: "hello", binary: bins["hello"], size: fileSize(bins["hello"]), arm64: arm["hello"], timeout: 3,
-		event: rawEvent("page-get.json"), created: "nothing"}
-	var fns []*function
-	for _, n := range names {
-		f := st.describe(n, one.waba)
-		f.binary, f.size, f.arm64 = bins[n], fileSize(bins[n]), arm[n]
-		fns = append(fns, f)
+	for _, n := range append([]string{"hello"}, names...) {
+		f := st.describe(n, bins, one)
+		f.arm64 = arm[n]
+		rep.functions = append(rep.functions, f)
 	}
 	for _, v := range o.variants {
-		f := st.describe(v[0], one.waba)
+		f := st.describe(v[0], bins, one)
 		f.name = v[0] + " (" + filepath.Base(filepath.Dir(v[1])) + ")"
 		if f.binary, err = filepath.Abs(v[1]); err != nil {
 			return rep, err
 		}
-		f.size, f.variant = fileSize(f.binary), true
-		fns = append(fns, f)
+		f.size, f.arm64, f.variant = fileSize(f.binary), 0, true
+		rep.functions = append(rep.functions, f)
 		rep.notes = append(rep.notes, fmt.Sprintf("%q is %s, a candidate build measured like functions/%s; its linux/arm64 size is not built here", f.name, v[1], v[0]))
 	}
-	rep.functions, rep.hello = fns, hello
-	subjects := append([]*function{hello}, fns...)
-	if !o.skip["cold"] {
+	err = rep.phase(o, "cold", "cold starts", func() (err error) {
 		progress("cold starts: %d fresh emulators per function", o.rounds)
-		err := rep.phase("cold starts", func() (err error) {
-			rep.cold, err = st.coldStarts(ctx, subjects, o.rounds)
+		rep.cold, err = st.coldStarts(ctx, rep.functions, o.rounds)
+		return err
+	})
+	if err == nil {
+		err = rep.phase(o, "tls", "cold starts with TLS", func() error {
+			progress("cold starts with TLS: %d fresh starts of hello, signup and callbacks", o.rounds)
+			t, err := st.startTLS(buildDir)
+			if err == nil {
+				rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one), o.rounds, o.callgrind)
+			}
 			return err
 		})
-		if err != nil {
-			return rep, err
-		}
 	}
-	if !o.skip["tls"] {
-		progress("cold starts with TLS: %d fresh starts of hello, signup and callbacks", o.rounds)
-		err := rep.phase("cold starts with TLS", func() error {
-			t, err := st.startTLS(filepath.Join(testenv.RepoRoot(), ".build", "bench"))
-			if err != nil {
+	if err != nil {
+		return rep, err
+	}
+	_ = rep.phase(o, "init", "init work", func() error {
+		progress("init work: %d direct starts per function", o.rounds)
+		rep.inits = st.initWork(ctx, rep.functions, o.rounds)
+		return nil
+	})
+	return rep, rep.phase(o, "load", "memory under load", func() (err error) {
+		signup := st.describe("signup", bins, one)
+		if o.loadBinary != "" {
+			if signup.binary, err = filepath.Abs(o.loadBinary); err != nil {
 				return err
 			}
-			rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one.waba), o.rounds, o.callgrind)
-			return nil
-		})
-		if err != nil {
-			return rep, err
-		}
-	}
-	if !o.skip["init"] {
-		progress("init work: %d direct starts per function", o.rounds)
-		_ = rep.phase("init work", func() error {
-			rep.inits = st.initWork(ctx, subjects, o.rounds)
-			return nil
-		})
-	}
-	if !o.skip["load"] {
-		var signup *function
-		for _, f := range fns {
-			if f.name == "signup" {
-				signup = f
-			}
-		}
-		if signup == nil {
-			return rep, errors.New("no functions/signup to load")
-		}
-		if o.loadBinary != "" {
-			variant := *signup
-			variant.binary, err = filepath.Abs(o.loadBinary)
-			if err != nil {
-				return rep, err
-			}
-			variant.extraEnv = o.loadEnv
-			signup = &variant
+			signup.extraEnv = o.loadEnv
 			rep.notes = append(rep.notes, "memory load ran "+o.loadBinary+", not functions/signup's build")
 		}
 		progress("memory: %d signups at the signup binary under the emulator from %d callers", o.loadN, o.loadConcurrency)
-		err := rep.phase("memory under load", func() (err error) {
-			rep.load, err = st.load(ctx, signup, o.loadN, o.loadConcurrency)
-			return err
-		})
-		if err != nil {
-			return rep, err
-		}
-	}
-	return rep, nil
+		rep.load, err = st.load(ctx, signup, o.loadN, o.loadConcurrency)
+		return err
+	})
 }
 
 func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
 			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
 		}
 	}

@@ -34,11 +34,7 @@ type classStats struct {
 	reads, writes, events, secrets, db int
 }
 
-func readOp(op string) bool {
-	return op == "GetItem" || op == "Query" || op == "Scan" || op == "BatchGetItem"
-}
-
-func (lv callbackLevel) stats() callbackStats {
+func (lv level) stats() callbackStats {
 	s := callbackStats{n: len(lv.results), byClass: map[string]*classStats{}}
 	var billed float64
 	for _, inv := range lv.results {
@@ -58,10 +54,10 @@ func (lv callbackLevel) stats() callbackStats {
 		c.answers[inv.answer]++
 		for op, k := range inv.ops {
 			c.db += k
-			if readOp(op) {
-				c.reads += k
-			} else {
+			if isWrite(op) {
 				c.writes += k
+			} else {
+				c.reads += k
 			}
 		}
 		c.events += inv.events
@@ -95,7 +91,7 @@ func wru(byOp map[string]int) float64 {
 // cost is the level's cost per callback, line by line, from its counted
 // calls and measured duration; logs is CloudWatch Logs, which the target
 // leaves out.
-func (lv callbackLevel) cost() (lines []costLine, logs costLine) {
+func (lv level) cost() (lines []costLine, logs costLine) {
 	s := lv.stats()
 	n := float64(max(1, s.n+len(lv.errors)))
 	gbs := s.billedMs / 1000 * float64(lambdaMemory) / (1 << 30)
@@ -125,7 +121,7 @@ func sumPerMillion(lines []costLine) float64 {
 	return t
 }
 
-func levelName(lv callbackLevel) string {
+func levelName(lv level) string {
 	if lv.name == "" {
 		return fmt.Sprintf("as deployed, concurrency %d", lv.concurrency)
 	}
@@ -133,7 +129,7 @@ func levelName(lv callbackLevel) string {
 }
 
 // callbacksMarkdown writes the callbacks section and adds its targets.
-func (r *report) callbacksMarkdown(w func(string, ...any), add func(what, target, got string, ok bool, cause string)) {
+func (r *report) callbacksMarkdown(w writer, sum *summary) {
 	if len(r.callbacks) == 0 {
 		return
 	}
@@ -157,13 +153,7 @@ func (r *report) callbacksMarkdown(w func(string, ...any), add func(what, target
 	w("\nThroughput at concurrency 10 and 50 is this 2-core machine's, shared by the environments, DynamoDB Local and the simulators; on Lambda each environment has its own CPU share. ")
 	w("The own-overhead target is judged at concurrency 1, where nothing else competes for the cores.\n\n")
 	for _, lv := range r.callbacks {
-		for i, err := range lv.errors {
-			if i == 3 {
-				w("- ... %d more\n", len(lv.errors)-3)
-				break
-			}
-			w("- %s error: %s\n", levelName(lv), oneLine(err.Error(), 300))
-		}
+		errorList(w, levelName(lv), lv.errors)
 	}
 
 	w("### Calls per callback\n\n")
@@ -192,33 +182,24 @@ func (r *report) callbacksMarkdown(w func(string, ...any), add func(what, target
 	w("DynamoDB units from the calls counted at DynamoDB Local's proxy (writes of items under 1 KB: 1 WRU, a failed conditional write included; the by-phone Query, eventually consistent: 0.5 RRU), ")
 	w("EventBridge events from the entries the bus accepted (one per 64 KB), Lambda GB-seconds from each invocation's handler time rounded up to the millisecond at the configured %d MB. ", lambdaMemory>>20)
 	w("*Floor*: one HTTP API request, one Lambda request and one event, with nothing else: $%.2f.\n\n", floorPerMillion())
-	var base []costLine
-	header := "| item | unit price |"
-	sep := "|---|---:|"
+	header, sep := "| item | unit price |", "|---|---:|"
+	var shown []level
+	var costs [][]costLine
+	var logs []costLine
 	for _, lv := range r.callbacks {
 		if lv.name != "" || lv.concurrency == 1 {
 			header += " " + levelName(lv) + ": per callback | $ per million |"
 			sep += "---:|---:|"
+			lines, log := lv.cost()
+			shown, costs, logs = append(shown, lv), append(costs, lines), append(logs, log)
 		}
 	}
 	w("%s\n%s\n", header, sep)
-	var shown []callbackLevel
-	for _, lv := range r.callbacks {
-		if lv.name != "" || lv.concurrency == 1 {
-			shown = append(shown, lv)
-		}
-	}
 	if len(shown) == 0 {
 		return
 	}
-	costs := make([][]costLine, len(shown))
-	logs := make([]costLine, len(shown))
-	for i, lv := range shown {
-		costs[i], logs[i] = lv.cost()
-	}
-	base = costs[0]
-	for j := range base {
-		row := fmt.Sprintf("| %s | %s |", base[j].p.item, base[j].p.label())
+	for j, base := range costs[0] {
+		row := fmt.Sprintf("| %s | %s |", base.p.item, base.p.label())
 		for i := range shown {
 			row += fmt.Sprintf(" %s | %.3f |", trimFloat(costs[i][j].units), costs[i][j].perMillion())
 		}
@@ -259,37 +240,28 @@ func (r *report) callbacksMarkdown(w func(string, ...any), add func(what, target
 	}
 
 	// Targets, judged on the deployed configuration.
-	var all callbackLevel
-	all.calls.byOp = map[string]int{}
+	var all calls
 	var published, routedEvents, n int
 	for _, lv := range r.callbacks {
-		if lv.name != "" {
-			continue
+		if lv.name == "" {
+			s := lv.stats()
+			n, published, routedEvents = n+s.n, published+s.published, routedEvents+lv.busEvents
+			all.add(lv.calls)
 		}
-		s := lv.stats()
-		n += s.n
-		published += s.published
-		routedEvents += lv.busEvents
-		all.calls.sm += lv.calls.sm
-		for k, v := range lv.calls.byOp {
-			all.calls.byOp[k] += v
-		}
-		all.calls.reads += lv.calls.reads
-		all.calls.writes += lv.calls.writes
 	}
-	per := func(k float64) float64 { return k / float64(max(1, n)) }
-	add("callbacks: Secrets Manager calls per warm callback", "0", fmt.Sprintf("%.3f", per(float64(all.calls.sm))), all.calls.sm == 0,
+	per := func(k int) float64 { return float64(k) / float64(max(1, n)) }
+	sum.add("callbacks: Secrets Manager calls per warm callback", "0", fmt.Sprintf("%.3f", per(all.sm)), all.sm == 0,
 		"by design: the cached Plivo token expires after SECRETS_TTL (5 min) and is fetched again")
-	add("callbacks: DynamoDB reads per warm callback", "0", fmt.Sprintf("%.3f", per(float64(all.calls.reads))), all.calls.reads == 0,
+	sum.add("callbacks: DynamoDB reads per warm callback", "0", fmt.Sprintf("%.3f", per(all.reads)), all.reads == 0,
 		"by design: a cached route expires after ROUTE_CACHE_TTL (30 s; 5 s for a number nobody owns) and is read again, at most once per number per TTL per environment")
-	add("callbacks: DynamoDB writes per callback", "≤ 1", fmt.Sprintf("%.3f", per(float64(all.calls.writes))), per(float64(all.calls.writes)) <= targetCallbackWrites, "work to do")
-	add("callbacks: PutEvents entries per published callback", "1", fmt.Sprintf("%.3f", float64(routedEvents)/float64(max(1, published))), routedEvents == published, "work to do")
+	sum.add("callbacks: DynamoDB writes per callback", "≤ 1", fmt.Sprintf("%.3f", per(all.writes)), per(all.writes) <= targetCallbackWrites, "work to do")
+	sum.add("callbacks: PutEvents entries per published callback", "1", fmt.Sprintf("%.3f", float64(routedEvents)/float64(max(1, published))), routedEvents == published, "work to do")
 	c1 := r.callbacks[0].stats()
 	cpu1 := r.callbacks[0].cpu / time.Duration(max(1, c1.n))
-	add(fmt.Sprintf("callbacks: own overhead p99 (concurrency %d)", r.callbacks[0].concurrency), "≤ 2 ms", ms(percentile(c1.own, .99)), percentile(c1.own, .99) <= targetCallbackOwnP99,
+	sum.add(fmt.Sprintf("callbacks: own overhead p99 (concurrency %d)", r.callbacks[0].concurrency), "≤ 2 ms", ms(percentile(c1.own, .99)), percentile(c1.own, .99) <= targetCallbackOwnP99,
 		fmt.Sprintf("work to do: the tail is scheduling on a shared machine (p50 %s, CPU %s per callback; load average %.1f on %d cores during the phase, from the bench's own DynamoDB Local, simulators and proxies at least); the CPU on the path is the signature, the form, the event's JSON, SigV4 and the log lines",
 			ms(percentile(c1.own, .5)), ms(cpu1), r.phaseLoad("callbacks"), runtime.NumCPU()))
-	add("callbacks: cost per million vs floor", fmt.Sprintf("≤ 1.25× ($%.2f)", floorPerMillion()*targetCostOverFloor), fmt.Sprintf("$%.3f, %.2f×", total, ratio), ratio <= targetCostOverFloor, "work to do")
+	sum.add("callbacks: cost per million vs floor", fmt.Sprintf("≤ 1.25× ($%.2f)", floorPerMillion()*targetCostOverFloor), fmt.Sprintf("$%.3f, %.2f×", total, ratio), ratio <= targetCostOverFloor, "work to do")
 }
 
 // phaseLoad is the highest load average noted around the phase.

@@ -36,9 +36,9 @@ func TestReplaceBetween(t *testing.T) {
 func TestCallbackCost(t *testing.T) {
 	t.Parallel()
 	const n = 1000
-	lv := callbackLevel{calls: calls{byOp: map[string]int{"PutItem": 50, "Query": 10}, sm: 1}, busChunks: 950, logBytes: n * 1024}
+	lv := level{calls: calls{byOp: map[string]int{"PutItem": 50, "Query": 10}, sm: 1}, busChunks: 950, logBytes: n * 1024}
 	for i := range n {
-		lv.results = append(lv.results, callbackInvocation{invocation: invocation{took: 1500 * time.Microsecond}, answer: map[bool]string{true: "published", false: "unrouted"}[i < 950]})
+		lv.results = append(lv.results, invocation{took: 1500 * time.Microsecond, answer: map[bool]string{true: "published", false: "unrouted"}[i < 950]})
 	}
 	lines, logs := lv.cost()
 	got := map[string]float64{}
@@ -113,7 +113,7 @@ func TestSummaryVerdicts(t *testing.T) {
 		{what: "c", cause: "work to do"},
 		{what: "d", got: "not measured", cause: "work to do"},
 	}
-	md := summaryMarkdown(rows)
+	md := summary(rows).markdown()
 	if !strings.Contains(md, "4 targets: 1 met, 1 missed by design, 1 missed with work to do, 1 not measured.") {
 		t.Errorf("summary line: %s", md)
 	}

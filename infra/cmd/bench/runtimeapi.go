@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,13 +24,9 @@ import (
 // the answer. Unlike the emulator, it tells when init ended (the first GET
 // .../next), which is what the init measurements need.
 type runtimeAPI struct {
-	ln  net.Listener
-	srv *http.Server
-	// polls gets the arrival time of each GET .../next.
-	polls chan time.Time
-	// events are handed out in order, one per GET .../next.
-	events chan []byte
-	// answers gets each response or error the function posts.
+	srv     *httptest.Server
+	polls   chan time.Time // the arrival of each GET .../next
+	events  chan []byte    // handed out in order, one per GET .../next
 	answers chan answer
 }
 
@@ -39,17 +36,11 @@ type answer struct {
 	error bool
 }
 
-const runtimePrefix = "/2018-06-01/runtime/"
-
-func newRuntimeAPI(timeout time.Duration) (*runtimeAPI, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	r := &runtimeAPI{ln: ln, polls: make(chan time.Time, 8), events: make(chan []byte), answers: make(chan answer, 8)}
+func newRuntimeAPI(timeout time.Duration) *runtimeAPI {
+	r := &runtimeAPI{polls: make(chan time.Time, 8), events: make(chan []byte), answers: make(chan answer, 8)}
 	var seq int
-	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		path := strings.TrimPrefix(req.URL.Path, runtimePrefix)
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		path := strings.TrimPrefix(req.URL.Path, "/2018-06-01/runtime/")
 		switch {
 		case req.Method == http.MethodGet && path == "invocation/next":
 			r.polls <- time.Now()
@@ -72,14 +63,9 @@ func newRuntimeAPI(timeout time.Duration) (*runtimeAPI, error) {
 		default:
 			http.NotFound(w, req)
 		}
-	})}
-	go func() { _ = r.srv.Serve(ln) }()
-	return r, nil
+	}))
+	return r
 }
-
-func (r *runtimeAPI) addr() string { return r.ln.Addr().String() }
-
-func (r *runtimeAPI) close() { _ = r.srv.Close() }
 
 // directRun is one function process under runtimeAPI.
 type directRun struct {
@@ -101,28 +87,31 @@ func (c *byteCounter) Write(p []byte) (int, error) {
 }
 
 // startDirect starts binary with env and the runtime API address, as
-// Lambda's init phase does.
-func startDirect(binary string, env []string, timeout time.Duration) (*directRun, time.Time, error) {
-	api, err := newRuntimeAPI(timeout)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	d := &directRun{api: api, exited: make(chan error, 1)}
-	d.cmd = exec.Command(binary)
+// Lambda's init phase does; wrapper, when given, is the command that runs
+// the binary (valgrind).
+func startDirect(binary string, env []string, timeout time.Duration, wrapper ...string) (*directRun, time.Time, error) {
+	d := &directRun{api: newRuntimeAPI(timeout), exited: make(chan error, 1)}
+	argv := append(wrapper, binary)
+	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Dir = filepath.Dir(binary)
 	d.cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "TZ=:UTC",
 		"AWS_LAMBDA_FUNCTION_NAME=" + filepath.Base(filepath.Dir(binary))}, env...),
-		"AWS_LAMBDA_RUNTIME_API="+api.addr())
-	d.cmd.Stdout = &d.stdout
-	d.cmd.Stderr = &d.stderr
+		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(d.api.srv.URL, "http://"))
+	d.cmd.Stdout, d.cmd.Stderr = &d.stdout, &d.stderr
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
 	if err := d.cmd.Start(); err != nil {
-		api.close()
+		d.api.srv.Close()
 		return nil, time.Time{}, err
 	}
 	go func() { d.exited <- d.cmd.Wait() }()
 	return d, start, nil
+}
+
+// died describes the process's exit, which stays readable for stop.
+func (d *directRun) died(err error, when string) error {
+	d.exited <- err
+	return fmt.Errorf("function exited %s (%v): %s", when, err, tail(d.stderr.String(), 1500))
 }
 
 // awaitPoll waits for the function to ask for its next event.
@@ -131,8 +120,7 @@ func (d *directRun) awaitPoll(ctx context.Context) (time.Time, error) {
 	case t := <-d.api.polls:
 		return t, nil
 	case err := <-d.exited:
-		d.exited <- err
-		return time.Time{}, fmt.Errorf("function exited before asking for an event (%v): %s", err, tail(d.stderr.String(), 1500))
+		return time.Time{}, d.died(err, "before asking for an event")
 	case a := <-d.api.answers:
 		return time.Time{}, fmt.Errorf("function reported an init error: %s", a.body)
 	case <-ctx.Done():
@@ -156,8 +144,7 @@ func (d *directRun) invoke(ctx context.Context, event []byte) (time.Duration, []
 		}
 		return a.at.Sub(start), a.body, nil
 	case err := <-d.exited:
-		d.exited <- err
-		return 0, nil, fmt.Errorf("function exited during the invocation (%v): %s", err, tail(d.stderr.String(), 1500))
+		return 0, nil, d.died(err, "during the invocation")
 	case <-ctx.Done():
 		return 0, nil, errors.New("function did not answer in time")
 	}
@@ -169,22 +156,16 @@ func (d *directRun) stop() {
 		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 		<-d.exited
 	}
-	d.api.close()
+	d.api.srv.Close()
 }
 
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }
 
 // pkgInit is one line of GODEBUG=inittrace=1.
 type pkgInit struct {
-	pkg    string
-	clock  time.Duration
-	bytes  int64
-	allocs int64
+	pkg   string
+	clock time.Duration
+	bytes int64
 }
 
 // parseInittrace reads "init <pkg> @<t> ms, <clock> ms clock, <bytes>
@@ -193,12 +174,8 @@ func parseInittrace(stderr string) []pkgInit {
 	var out []pkgInit
 	for _, line := range strings.Split(stderr, "\n") {
 		rest, ok := strings.CutPrefix(line, "init ")
-		if !ok {
-			continue
-		}
 		f := strings.Fields(rest)
-		// [pkg @t ms, clock ms clock, bytes bytes, allocs allocs]
-		if len(f) < 10 {
+		if !ok || len(f) < 10 {
 			continue
 		}
 		ms, err := strconv.ParseFloat(f[3], 64)
@@ -206,8 +183,74 @@ func parseInittrace(stderr string) []pkgInit {
 			continue
 		}
 		b, _ := strconv.ParseInt(f[6], 10, 64)
-		a, _ := strconv.ParseInt(f[8], 10, 64)
-		out = append(out, pkgInit{pkg: f[0], clock: time.Duration(ms * float64(time.Millisecond)), bytes: b, allocs: a})
+		out = append(out, pkgInit{pkg: f[0], clock: time.Duration(ms * float64(time.Millisecond)), bytes: b})
 	}
 	return out
+}
+
+// procStat is what /proc/<pid> says of a process's CPU and memory.
+type procStat struct {
+	cpu          time.Duration // user + system
+	peakRSS, rss int64         // VmHWM and VmRSS, bytes
+}
+
+func readProc(pid int) procStat {
+	var st procStat
+	dir := filepath.Join("/proc", strconv.Itoa(pid))
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if pid <= 0 || err != nil {
+		return st
+	}
+	// Fields after the command, which is in parentheses and may hold
+	// spaces; times are in USER_HZ, 100 on every Linux that Lambda or CI
+	// runs.
+	if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:])); len(f) > 12 {
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		st.cpu = time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	status, _ := os.ReadFile(filepath.Join(dir, "status"))
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch {
+		case err != nil:
+		case k == "VmHWM":
+			st.peakRSS = kb << 10
+		case k == "VmRSS":
+			st.rss = kb << 10
+		}
+	}
+	return st
+}
+
+// pidOf finds the running process whose executable is binary.
+func pidOf(binary string) (int, error) {
+	real, err := filepath.EvalSymlinks(binary)
+	if err != nil {
+		real = binary
+	}
+	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, exe := range exes {
+		if t, err := os.Readlink(exe); err == nil && (t == binary || t == real) {
+			return strconv.Atoi(filepath.Base(filepath.Dir(exe)))
+		}
+	}
+	return 0, fmt.Errorf("no running process of %s", binary)
+}
+
+// javaPID finds the DynamoDB Local process listening at endpoint, to read
+// its CPU time; 0 when it cannot be told.
+func javaPID(endpoint string) int {
+	_, port, _ := strings.Cut(strings.TrimPrefix(endpoint, "http://127.0.0.1"), ":")
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, _ := os.ReadFile(p)
+		args := strings.Split(string(b), "\x00")
+		if i := slices.Index(args, "-port"); i >= 0 && i+1 < len(args) && args[i+1] == port && bytes.Contains(b, []byte("DynamoDBLocal.jar")) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	return 0
 }

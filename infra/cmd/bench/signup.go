@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,15 +45,6 @@ func (id identity) grant() metasim.Grant {
 	}}}
 }
 
-// body is the JSON the onboarding page posts; session is omitted when empty.
-func (id identity) body(code, session string) string {
-	m := map[string]string{"code": code, "waba_id": id.waba, "phone_number_id": id.phone, "business_id": businessID, "client_ref": id.clientRef}
-	if session != "" {
-		m["session"] = session
-	}
-	return mustJSON(m)
-}
-
 // loadEvent reads an events/ file as a payload v2 request.
 func loadEvent(name string) (apigw.Request, error) {
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
@@ -70,10 +62,7 @@ func loadEvent(name string) (apigw.Request, error) {
 // and request ID.
 func withBody(tmpl apigw.Request, body, requestID string) apigw.Request {
 	req := tmpl
-	req.Headers = make(map[string]string, len(tmpl.Headers))
-	for k, v := range tmpl.Headers {
-		req.Headers[k] = v
-	}
+	req.Headers = maps.Clone(tmpl.Headers)
 	req.Headers["content-length"] = fmt.Sprint(len(body))
 	req.Body = body
 	req.IsBase64Encoded = false
@@ -85,20 +74,22 @@ func withBody(tmpl apigw.Request, body, requestID string) apigw.Request {
 // u's Meta simulator now (Meta's codes live 30 s) and, withSession, a
 // fresh onboarding session.
 func (st *stack) signupRequest(ctx context.Context, u upstreams, id identity, withSession bool) ([]byte, error) {
-	code := u.meta.IssueCode(id.grant())
-	token := ""
+	// The JSON the onboarding page posts.
+	body := map[string]string{"code": u.meta.IssueCode(id.grant()), "waba_id": id.waba, "phone_number_id": id.phone,
+		"business_id": businessID, "client_ref": id.clientRef}
 	if withSession {
 		iss, err := st.minter.Mint(ctx, id.clientRef, 0)
 		if err != nil {
 			return nil, err
 		}
-		token = iss.Token
+		body["session"] = iss.Token
 	}
+	b, _ := json.Marshal(body)
 	tmpl, err := loadEvent("signup-ok.json")
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(withBody(tmpl, id.body(code, token), "bench-"+id.waba))
+	return json.Marshal(withBody(tmpl, string(b), "bench-"+id.waba))
 }
 
 // signupEvent is a fresh signup as template.yaml's function takes it,
@@ -128,14 +119,14 @@ func (st *stack) signup(ctx context.Context, e *execEnv, u upstreams, withSessio
 // binary f against the instant simulators, for the phases that need
 // onboarded WABAs.
 func (st *stack) onboard(ctx context.Context, f *function, k int) ([]identity, error) {
-	e, err := st.startEnv(ctx, f, st.fast, nil)
+	envs, err := st.startEnvs(ctx, f, st.fast, nil, 1)
 	if err != nil {
 		return nil, err
 	}
-	defer e.stop()
+	defer stopEnvs(envs)
 	ids := make([]identity, 0, k)
 	for range k {
-		id, _, err := st.signup(ctx, e, st.fast, true)
+		id, _, err := st.signup(ctx, envs[0], st.fast, true)
 		if err != nil {
 			return nil, err
 		}
@@ -144,16 +135,49 @@ func (st *stack) onboard(ctx context.Context, f *function, k int) ([]identity, e
 	return ids, nil
 }
 
-// level is n signups at one concurrency: that many execution environments
-// of the signup binary, each one invocation at a time.
+// level is n invocations at one concurrency: that many execution
+// environments, each one invocation at a time.
 type level struct {
+	name        string // "" for the function as configured, else the variant
 	concurrency int
 	results     []invocation
 	errors      []error
 	wall        time.Duration
-	cpu         time.Duration // the environments' processes
+	cpu         time.Duration // the environments' user+system time
 	dbCPU       time.Duration // DynamoDB Local's JVM
+	peakRSS     int64         // the largest environment's VmHWM
+	logBytes    int64
 	calls       calls
+	busEvents   int // entries the bus accepted
+	busChunks   int // their 64 KB chunks, as EventBridge bills them
+}
+
+// measure runs n invocations through envs, each from job, and what the
+// environments, DynamoDB Local and the stack did meanwhile.
+func (st *stack) measure(ctx context.Context, lv *level, envs []*execEnv, n int, job func(e *execEnv) (invocation, error)) {
+	var mu sync.Mutex
+	before, use0, db0, bus0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu, len(st.res.Events.Events())
+	lv.wall = share(ctx, len(envs), n, func(i int) {
+		inv, err := job(envs[i])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			lv.errors = append(lv.errors, err)
+		} else {
+			lv.results = append(lv.results, inv)
+		}
+	})
+	lv.calls, lv.dbCPU = st.snapshot().since(before), readProc(st.dbPID).cpu-db0
+	use := usage(envs)
+	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
+	for _, ev := range st.res.Events.Events()[bus0:] {
+		lv.busEvents++
+		size := len(ev.Source) + len(ev.DetailType) + len(ev.Detail) + 14 // the Time field counts 14 bytes
+		for _, r := range ev.Resources {
+			size += len(r)
+		}
+		lv.busChunks += (size + 64<<10 - 1) / (64 << 10)
+	}
 }
 
 // endToEnd starts one environment of the signup binary f per caller of
@@ -169,11 +193,11 @@ func (st *stack) endToEnd(ctx context.Context, o options, f *function) ([]level,
 		return nil, err
 	}
 	defer stopEnvs(envs)
-	each := max(1, (o.warmup+count-1)/count)
-	progress("warm-up: %d signups in each of %d execution environments", each, count)
-	err = eachEnv(envs, func(_ int, e *execEnv) error {
-		for range each {
-			if _, _, err := st.signup(ctx, e, st.slow, false); err != nil {
+	perEnv := max(1, (o.warmup+count-1)/count)
+	progress("warm-up: %d signups in each of %d execution environments", perEnv, count)
+	err = each(len(envs), func(i int) error {
+		for range perEnv {
+			if _, _, err := st.signup(ctx, envs[i], st.slow, false); err != nil {
 				return err
 			}
 		}
@@ -195,20 +219,9 @@ func (st *stack) endToEnd(ctx context.Context, o options, f *function) ([]level,
 
 func (st *stack) signupLevel(ctx context.Context, envs []*execEnv, n int) level {
 	lv := level{concurrency: len(envs)}
-	var mu sync.Mutex
-	before, use0, db0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu
-	lv.wall = share(ctx, envs, n, func(e *execEnv) {
+	st.measure(ctx, &lv, envs, n, func(e *execEnv) (invocation, error) {
 		_, inv, err := st.signup(ctx, e, st.slow, false)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			lv.errors = append(lv.errors, err)
-		} else {
-			lv.results = append(lv.results, inv)
-		}
+		return inv, err
 	})
-	lv.cpu = usage(envs).cpu - use0.cpu
-	lv.dbCPU = readProc(st.dbPID).cpu - db0
-	lv.calls = st.snapshot().since(before)
 	return lv
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/pem"
 	"fmt"
@@ -15,9 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -29,9 +26,8 @@ import (
 // through SSL_CERT_FILE (Go's roots on Linux) and AWS_CA_BUNDLE (the AWS
 // SDK's variable).
 type tlsStand struct {
-	up     upstreams // st.fast's simulators, at https URLs
-	env    []string  // the endpoint variables and the CA
-	caFile string
+	up  upstreams // st.fast's simulators, at https URLs
+	env []string  // the endpoint variables and the CA
 	// conns counts the TLS connections each stand-in accepted, by host
 	// name: a warm-up that works opens no more of them than the first
 	// request alone would.
@@ -65,24 +61,16 @@ func (st *stack) startTLS(dir string) (*tlsStand, error) {
 	t.up.plivoURL = st.serveTLS(t, "Plivo", st.fast.plivo.Handler()).URL
 	target, _ := url.Parse(st.proxy.URL())
 	dynamo := st.serveTLS(t, "DynamoDB", httputil.NewSingleHostReverseProxy(target)).URL
-	sm := st.serveTLS(t, "SM", st.sm).URL
-	bus := st.serveTLS(t, "EventBridge", st.bus).URL
-	t.caFile = filepath.Join(dir, "bench-test-ca.pem")
+	sm := st.serveTLS(t, "SM", st.res.Secrets).URL
+	bus := st.serveTLS(t, "EventBridge", st.res.Events).URL
+	caFile := filepath.Join(dir, "bench-test-ca.pem")
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: meta.Certificate().Raw})
+	t.env = []string{"AWS_ENDPOINT_URL_DYNAMODB=" + dynamo, "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + sm,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + bus, "SSL_CERT_FILE=" + caFile, "AWS_CA_BUNDLE=" + caFile}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: meta.Certificate().Raw})
-	if err := os.WriteFile(t.caFile, ca, 0o644); err != nil {
-		return nil, err
-	}
-	t.env = []string{
-		"AWS_ENDPOINT_URL_DYNAMODB=" + dynamo,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + sm,
-		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + bus,
-		"SSL_CERT_FILE=" + t.caFile,
-		"AWS_CA_BUNDLE=" + t.caFile,
-	}
-	return t, nil
+	return t, os.WriteFile(caFile, ca, 0o644)
 }
 
 // tlsCold is one function's cold starts over TLS: process start to the
@@ -109,12 +97,8 @@ func (st *stack) coldTLS(ctx context.Context, t *tlsStand, subjects []*function,
 	}
 	for range rounds {
 		for i, f := range subjects {
-			r := out[i]
-			if r.err != nil || f.event == nil {
-				continue
-			}
-			if err := st.coldTLSOnce(ctx, t, f, r); err != nil {
-				r.err = err
+			if r := out[i]; r.err == nil && f.event != nil {
+				r.err = st.coldTLSOnce(ctx, t, f, r)
 			}
 		}
 	}
@@ -149,11 +133,11 @@ func (st *stack) coldTLSOnce(ctx context.Context, t *tlsStand, f *function, r *t
 		return err
 	}
 	polled, err := d.awaitPoll(ctx)
-	if err != nil {
-		d.stop()
-		return err
+	var took time.Duration
+	var body []byte
+	if err == nil {
+		took, body, err = d.invoke(ctx, ev)
 	}
-	took, body, err := d.invoke(ctx, ev)
 	d.stop()
 	if err != nil {
 		return err
@@ -186,70 +170,35 @@ func (st *stack) callgrind(ctx context.Context, t *tlsStand, f *function) (int64
 	if err != nil {
 		return 0, err
 	}
-	api, err := newRuntimeAPI(time.Minute)
-	if err != nil {
-		return 0, err
-	}
-	defer api.close()
-	cmd := exec.CommandContext(ctx, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f.binary)
 	// Valgrind 3.19's callgrind aborts on the SIGURG the Go runtime sends
 	// to preempt goroutines (an assertion in its signal bookkeeping);
 	// without asynchronous preemption it runs Go binaries to the end.
-	cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "TZ=:UTC", "AWS_LAMBDA_FUNCTION_NAME=" + f.name, "GODEBUG=asyncpreemptoff=1"},
-		append(st.environ(f, t.up), t.env...)...), "AWS_LAMBDA_RUNTIME_API="+api.addr())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	env := append(append(st.environ(f, t.up), t.env...), "GODEBUG=asyncpreemptoff=1")
+	d, _, err := startDirect(f.binary, env, time.Minute, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+	if err != nil {
 		return 0, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+	defer d.stop()
+	if _, err := d.awaitPoll(ctx); err != nil {
+		return 0, err
 	}
-	exited := func(err error) error {
-		return fmt.Errorf("callgrind: exited early (%v): %s", err, tail(stderr.String(), 500))
-	}
-	select {
-	case <-api.polls:
-	case err := <-done:
-		return 0, exited(err)
-	case <-ctx.Done():
-		stop()
-		return 0, ctx.Err()
-	}
-	select {
-	case api.events <- ev:
-	case err := <-done:
-		return 0, exited(err)
-	case <-ctx.Done():
-		stop()
-		return 0, ctx.Err()
-	}
-	select {
-	case <-api.answers:
-	case err := <-done:
-		return 0, exited(err)
-	case <-ctx.Done():
-		stop()
-		return 0, ctx.Err()
+	if _, _, err := d.invoke(ctx, ev); err != nil {
+		return 0, err
 	}
 	// The second poll ends the first request; then stop the process so
 	// that callgrind prints its count (SIGINT lets it dump).
+	pollCtx, cancelPoll := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelPoll()
+	_, _ = d.awaitPoll(pollCtx)
+	_ = d.cmd.Process.Signal(os.Interrupt)
 	select {
-	case <-api.polls:
-	case <-time.After(10 * time.Second):
+	case err := <-d.exited:
+		d.exited <- err
+	case <-time.After(30 * time.Second):
 	}
-	stop()
-	m := collected.FindStringSubmatch(stderr.String())
+	m := collected.FindStringSubmatch(d.stderr.String())
 	if m == nil {
-		return 0, fmt.Errorf("callgrind: no count in %s", tail(stderr.String(), 500))
+		return 0, fmt.Errorf("callgrind: no count in %s", tail(d.stderr.String(), 500))
 	}
 	return strconv.ParseInt(m[1], 10, 64)
 }
@@ -257,32 +206,26 @@ func (st *stack) callgrind(ctx context.Context, t *tlsStand, f *function) (int64
 // tlsSubjects are hello-world, signup (a whole signup) and callbacks (a
 // signed status for the onboarded WABA's number, published).
 func (st *stack) tlsSubjects(bins map[string]string, onboarded string) []*function {
-	hello := &function{name: "hello", binary: bins["hello"], timeout: 3, event: rawEvent("page-get.json")}
-	signup := st.describe("signup", onboarded)
-	signup.binary = bins["signup"]
-	cb := st.describe("callbacks", onboarded)
-	cb.binary = bins["callbacks"]
-	phone := "103" + onboarded[3:]
-	number := "+1555" + "01" + phone[len(phone)-5:]
+	hello, signup, cb := st.describe("hello", bins, onboarded), st.describe("signup", bins, onboarded), st.describe("callbacks", bins, onboarded)
+	number := "+1555" + "01" + onboarded[len(onboarded)-5:]
 	var seq int
 	cb.event = func(context.Context, upstreams) ([]byte, error) {
 		seq++
-		return st.callbackEvent(url.Values{"MessageUUID": {fmt.Sprintf("bench-tls-%d", seq)}, "Status": {"delivered"},
+		return callbackEvent(url.Values{"MessageUUID": {fmt.Sprintf("bench-tls-%d", seq)}, "Status": {"delivered"},
 			"From": {number}, "To": {"+14155550123"}}, fmt.Sprintf("bench-tls-%d", seq))
 	}
 	// The same binaries with the init-phase warm-up (package warmup) on:
 	// PRECONNECT is the only difference; the plain rows are as deployed.
 	signupWarm, cbWarm := *signup, *cb
 	signupWarm.name, cbWarm.name = "signup, preconnect", "callbacks, preconnect"
-	signupWarm.extraEnv = append(slices.Clone(signup.extraEnv), "PRECONNECT=on")
-	cbWarm.extraEnv = append(slices.Clone(cb.extraEnv), "PRECONNECT=on")
+	signupWarm.extraEnv, cbWarm.extraEnv = []string{"PRECONNECT=on"}, []string{"PRECONNECT=on"}
 	return []*function{hello, signup, &signupWarm, cb, &cbWarm}
 }
 
 // tlsMarkdown writes the TLS cold-start table and judges it.
-func (r *report) tlsMarkdown(w func(string, ...any), add func(what, target, got string, ok bool, cause string)) {
+func (r *report) tlsMarkdown(w writer, sum *summary) {
 	if len(r.tls) == 0 {
-		add("cold start with TLS (init + first request) vs hello-world, signup and callbacks", "≤ 1.25x", "not measured", false, "work to do: run without -skip tls")
+		sum.add("cold start with TLS (init + first request) vs hello-world, signup and callbacks", "≤ 1.25x", "not measured", false, "work to do: run without -skip tls")
 		return
 	}
 	w("## Cold start with TLS, as Lambda sees it\n\n")
@@ -327,8 +270,8 @@ func (r *report) tlsMarkdown(w func(string, ...any), add func(what, target, got 
 				}
 			}
 		}
-		w("| %s | %s | %s – %s | %s | %s | %s | %s – %s | %s | %s | %s | %s | %s |\n", c.name, ms(med), ms(percentile(c.firsts, 0)), ms(percentile(c.firsts, 1)), ratio,
-			ms(percentile(c.inits, .5)), ms(percentile(c.cpus, .5)), ms(percentile(c.cpus, 0)), ms(percentile(c.cpus, 1)), ins, insRatio, answerList(c.answers), callList(c.calls), connList(c.conns))
+		w("| %s | %s | %s – %s | %s | %s | %s | %s – %s | %s | %s | %s | %s | %s |\n", c.name, ms(med), pms(c.firsts, 0), pms(c.firsts, 1), ratio,
+			pms(c.inits, .5), pms(c.cpus, .5), pms(c.cpus, 0), pms(c.cpus, 1), ins, insRatio, answerList(c.answers), callList(c.calls), connList(c.conns))
 	}
 	w("\n")
 	r.preconnectMarkdown(w)
@@ -336,13 +279,13 @@ func (r *report) tlsMarkdown(w func(string, ...any), add func(what, target, got 
 	if worstIns > 0 {
 		got += fmt.Sprintf(", %.2fx instructions", worstIns)
 	}
-	add("cold start with TLS (init + first request) vs hello-world, worst of signup and callbacks", "≤ 1.25x", got, worst <= targetColdRatio,
+	sum.add("cold start with TLS (init + first request) vs hello-world, worst of signup and callbacks", "≤ 1.25x", got, worst <= targetColdRatio,
 		"by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 3 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager, DynamoDB and EventBridge and the AWS SDK's first use of each client; opening them during init (PRECONNECT=on, the preconnect rows) did not win here")
 }
 
 // preconnectMarkdown compares each function with and without the
 // init-phase warm-up, on wall time and on CPU.
-func (r *report) preconnectMarkdown(w func(string, ...any)) {
+func (r *report) preconnectMarkdown(w writer) {
 	byName := map[string]*tlsCold{}
 	for _, c := range r.tls {
 		if c.err == nil && len(c.firsts) > 0 {
@@ -373,8 +316,5 @@ func connList(conns map[string]int64) string {
 			parts = append(parts, fmt.Sprintf("%s %d", h, n))
 		}
 	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
+	return noneIfEmpty(parts)
 }
