@@ -18,6 +18,7 @@ import (
 
 	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/config"
 )
 
 // function is one functions/<name> binary and how to run it here.
@@ -136,7 +137,7 @@ func (st *stack) describe(name string, bins map[string]string, onboarded string)
 	case "page":
 		f.timeout, f.event = 3, rawEvent("page-get.json", "")
 		f.vars = map[string]string{"META_APP_ID": infrastack.SandboxMetaAppID, "META_CONFIG_ID": "100000000000002", "META_GRAPH_VERSION": graphVersion,
-			"PLIVO_SOLUTION_ID": "", "SANDBOX": "false", "API_BASE_PATH": ""}
+			"PLIVO_SOLUTION_ID": config.SandboxSolutionID, "SANDBOX": "false", "API_BASE_PATH": ""}
 		f.created = "config; JSON logger; the page handler (embedded assets); no AWS config or client"
 	case "sessions":
 		f.timeout, f.vars = 6, map[string]string{"SESSION_SECRET_ID": sessionSecret, "SESSION_TTL": "15m", "SECRETS_TTL": "5m"}
@@ -155,7 +156,8 @@ func (st *stack) describe(name string, bins map[string]string, onboarded string)
 		// The doctor, and any function added later: init only, since its
 		// handler is not a request to measure a cold start with.
 		f.timeout = 30
-		f.vars = with(signup, "META_APP_ID", infrastack.SandboxMetaAppID, "SESSION_SECRET_ID", sessionSecret)
+		f.vars = with(signup, "META_APP_ID", infrastack.SandboxMetaAppID, "SESSION_SECRET_ID", sessionSecret,
+			"META_VERIFY_TOKEN_SECRET_ID", st.res.SecretARNs[verifyTokenID])
 		maps.Copy(f.vars, callbacks)
 		if name == "doctor" {
 			f.created = "config; JSON logger; aws.Config; Secrets Manager, DynamoDB and EventBridge clients; upstream http.Client; Meta and Plivo client factories"

@@ -214,12 +214,7 @@ func (st *stack) tlsSubjects(bins map[string]string, onboarded string) []*functi
 		return callbackEvent(url.Values{"MessageUUID": {fmt.Sprintf("bench-tls-%d", seq)}, "Status": {"delivered"},
 			"From": {number}, "To": {"+14155550123"}}, fmt.Sprintf("bench-tls-%d", seq))
 	}
-	// The same binaries with the init-phase warm-up (package warmup) on:
-	// PRECONNECT is the only difference; the plain rows are as deployed.
-	signupWarm, cbWarm := *signup, *cb
-	signupWarm.name, cbWarm.name = "signup, preconnect", "callbacks, preconnect"
-	signupWarm.extraEnv, cbWarm.extraEnv = []string{"PRECONNECT=on"}, []string{"PRECONNECT=on"}
-	return []*function{hello, signup, &signupWarm, cb, &cbWarm}
+	return []*function{hello, signup, cb}
 }
 
 // tlsMarkdown writes the TLS cold-start table and judges it.
@@ -234,7 +229,7 @@ func (r *report) tlsMarkdown(w writer, sum *summary) {
 	w("*Instructions* (with `-callgrind`): valgrind `--tool=callgrind`'s count for one more start, init and first request, which a busy machine does not change. ")
 	w("hello-world makes no connection: it is the floor a Go binary on `provided.al2023` pays.\n\n")
 	w("*CPU*: the process's user + system time from init to the first answer (its rusage), median and range; it counts the handshakes' work but not their waits. ")
-	w("*signup* and *callbacks* run as deployed (`PRECONNECT` off); the *preconnect* rows are the same binaries with `PRECONNECT=on`: during init they open their connections to Secrets Manager (by loading the secrets the first request reads), DynamoDB, EventBridge, Graph and Plivo concurrently (package `shared/warmup`).\n\n")
+	w("*signup* and *callbacks* run as deployed. Opening their connections concurrently during init was measured on 2026-12-05 and did not win (docs/bench.md, *Preconnect*), so the functions no longer do it.\n\n")
 	w("| function | init + first request p50 | min – max | vs hello | init p50 | CPU p50 | CPU min – max | instructions | vs hello | answer | calls | TLS connections |\n")
 	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n")
 	var base time.Duration
@@ -274,39 +269,12 @@ func (r *report) tlsMarkdown(w writer, sum *summary) {
 			pms(c.inits, .5), pms(c.cpus, .5), pms(c.cpus, 0), pms(c.cpus, 1), ins, insRatio, answerList(c.answers), callList(c.calls), connList(c.conns))
 	}
 	w("\n")
-	r.preconnectMarkdown(w)
 	got := fmt.Sprintf("%.2fx wall", worst)
 	if worstIns > 0 {
 		got += fmt.Sprintf(", %.2fx instructions", worstIns)
 	}
 	sum.add("cold start with TLS (init + first request) vs hello-world, worst of signup and callbacks", "≤ 1.25x", got, worst <= targetColdRatio,
-		"by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 3 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager, DynamoDB and EventBridge and the AWS SDK's first use of each client; opening them during init (PRECONNECT=on, the preconnect rows) did not win here")
-}
-
-// preconnectMarkdown compares each function with and without the
-// init-phase warm-up, on wall time and on CPU.
-func (r *report) preconnectMarkdown(w writer) {
-	byName := map[string]*tlsCold{}
-	for _, c := range r.tls {
-		if c.err == nil && len(c.firsts) > 0 {
-			byName[c.name] = c
-		}
-	}
-	for _, name := range []string{"signup", "callbacks"} {
-		on, off := byName[name+", preconnect"], byName[name]
-		if on == nil || off == nil {
-			continue
-		}
-		wallOn, wallOff := percentile(on.firsts, .5), percentile(off.firsts, .5)
-		cpuOn, cpuOff := percentile(on.cpus, .5), percentile(off.cpus, .5)
-		verdict := "wins"
-		if wallOn >= wallOff {
-			verdict = "does not win"
-		}
-		w("- Preconnect, %s: init + first request %s with, %s without (%+.0f%%); CPU %s with, %s without: it %s.\n", name,
-			ms(wallOn), ms(wallOff), 100*(float64(wallOn)/float64(wallOff)-1), ms(cpuOn), ms(cpuOff), verdict)
-	}
-	w("\n")
+		"by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 3 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager, DynamoDB and EventBridge and the AWS SDK's first use of each client; opening them during init was measured and did not win (docs/bench.md, Preconnect)")
 }
 
 func connList(conns map[string]int64) string {
