@@ -465,27 +465,6 @@ func malformed(op string, status int, msg string) *onboarding.UpstreamError {
 // net/http's *url.Error prints with its query (the code, the app secret,
 // the input token).
 func transportError(r request, err error) *onboarding.UpstreamError {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
 	return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: r.op, Kind: onboarding.KindTransient,
-		Err: &requestError{method: http.MethodGet, path: r.url.Path, err: err}}
-}
-
-// requestError is a transport failure naming the request by method and path
-// only.
-type requestError struct {
-	method, path string
-	err          error
-}
-
-func (e *requestError) Error() string { return e.method + " " + e.path + ": " + e.err.Error() }
-
-func (e *requestError) Unwrap() error { return e.err }
-
-// Timeout reports whether the failure was a timeout, as *url.Error does.
-func (e *requestError) Timeout() bool {
-	var t interface{ Timeout() bool }
-	return errors.As(e.err, &t) && t.Timeout()
+		Err: upstream.TransportError(http.MethodGet, r.url.Path, err)}
 }

@@ -199,7 +199,7 @@ func (c *Client) once(ctx context.Context, cl call, creds Credentials, body []by
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u.String(), rd)
 	if err != nil {
-		return &onboarding.UpstreamError{Service: onboarding.ServicePlivo, Op: cl.op, Kind: onboarding.KindTransient, Err: &requestError{cl.method, shown, errors.New("cannot build request")}}
+		return transportError(cl, shown, 0, errors.New("cannot build request"))
 	}
 	req.SetBasicAuth(creds.AuthID, creds.AuthToken)
 	req.Header.Set("Accept", "application/json")
@@ -230,29 +230,8 @@ func (c *Client) once(ctx context.Context, cl call, creds Credentials, body []by
 // transportError wraps a failed round trip without the request URL, which
 // net/http's *url.Error would print.
 func transportError(cl call, shown string, status int, err error) *onboarding.UpstreamError {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
 	return &onboarding.UpstreamError{Service: onboarding.ServicePlivo, Op: cl.op, Status: status, Kind: onboarding.KindTransient,
-		Err: &requestError{cl.method, shown, err}}
-}
-
-// requestError is a transport failure naming the request by method and path
-// template only.
-type requestError struct {
-	method, path string
-	err          error
-}
-
-func (e *requestError) Error() string { return e.method + " " + e.path + ": " + e.err.Error() }
-
-func (e *requestError) Unwrap() error { return e.err }
-
-// Timeout reports whether the failure was a timeout, as *url.Error does.
-func (e *requestError) Timeout() bool {
-	var t interface{ Timeout() bool }
-	return errors.As(e.err, &t) && t.Timeout()
+		Err: upstream.TransportError(cl.method, shown, err)}
 }
 
 // isID accepts auth IDs and WABA IDs. Checking it keeps a crafted ID

@@ -1,7 +1,8 @@
 // Package upstream holds what the clients of Meta's Graph API and of
 // Plivo's API share, so that both read their configuration and their
 // answers the same way: the base URL they are pointed at, JSON fields that
-// arrive as a string or a number, and the pause between attempts.
+// arrive as a string or a number, failed round trips named without their
+// URL, and the pause between attempts.
 package upstream
 
 import (
@@ -57,4 +58,31 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// TransportError is a failed round trip named by method and path only.
+// net/http's *url.Error prints the whole URL, query included, and a query
+// can carry the code, the app secret or an input token; the error under
+// it is kept, so a timeout still reports itself as one.
+func TransportError(method, path string, err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	return &requestError{method: method, path: path, err: err}
+}
+
+type requestError struct {
+	method, path string
+	err          error
+}
+
+func (e *requestError) Error() string { return e.method + " " + e.path + ": " + e.err.Error() }
+
+func (e *requestError) Unwrap() error { return e.err }
+
+// Timeout reports whether the failure was a timeout, as *url.Error does.
+func (e *requestError) Timeout() bool {
+	var t interface{ Timeout() bool }
+	return errors.As(e.err, &t) && t.Timeout()
 }

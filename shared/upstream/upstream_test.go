@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +74,32 @@ func TestSleepEndsWithTheContext(t *testing.T) {
 	}
 	if err := Sleep(context.Background(), time.Millisecond); err != nil {
 		t.Fatalf("Sleep(1ms) = %v", err)
+	}
+}
+
+// timeoutError is what net/http reports under *url.Error when a deadline
+// passes mid-request.
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "i/o timeout" }
+func (timeoutError) Timeout() bool { return true }
+
+func TestTransportErrorHidesTheURL(t *testing.T) {
+	t.Parallel()
+	const secret = "client_secret-canary-77"
+	failed := &url.Error{Op: "Get", URL: "https://graph.facebook.com/v25.0/oauth/access_token?client_secret=" + secret, Err: timeoutError{}}
+	err := TransportError("GET", "/v25.0/oauth/access_token", failed)
+	if strings.Contains(err.Error(), secret) {
+		t.Fatalf("TransportError prints the query: %q", err)
+	}
+	if want := "GET /v25.0/oauth/access_token: i/o timeout"; err.Error() != want {
+		t.Errorf("TransportError = %q, want %q", err, want)
+	}
+	var timeout interface{ Timeout() bool }
+	if !errors.As(err, &timeout) || !timeout.Timeout() {
+		t.Error("a timeout under the request no longer reports itself as one")
+	}
+	if !errors.Is(err, failed.Err) {
+		t.Error("the error under the request is lost")
 	}
 }
