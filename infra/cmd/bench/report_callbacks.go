@@ -259,7 +259,7 @@ func (r *report) callbacksMarkdown(w writer, sum *summary) {
 	c1 := r.callbacks[0].stats()
 	cpu1 := r.callbacks[0].cpu / time.Duration(max(1, c1.n))
 	sum.add(fmt.Sprintf("callbacks: own overhead p99 (concurrency %d)", r.callbacks[0].concurrency), "≤ 2 ms", ms(percentile(c1.own, .99)), percentile(c1.own, .99) <= targetCallbackOwnP99,
-		fmt.Sprintf("work to do: the tail is scheduling on a shared machine (p50 %s, CPU %s per callback; load average %.1f on %d cores during the phase, from the bench's own DynamoDB Local, simulators and proxies at least); the CPU on the path is the signature, the form, the event's JSON, SigV4 and the log lines",
+		fmt.Sprintf("work to do: the tail is scheduling on a shared machine (p50 %s, CPU %s per callback; load average %.1f on %d cores during the phase, from the bench's own DynamoDB Local, simulators and proxies at least); the function's CPU is mostly the AWS SDK's PutEvents, net/http's connection goroutines and the Runtime API loop, its own code (signature, form, logs, EMF) about a tenth of it (perf, docs/bench.md)",
 			ms(percentile(c1.own, .5)), ms(cpu1), r.phaseLoad("callbacks"), runtime.NumCPU()))
 	sum.add("callbacks: cost per million vs floor", fmt.Sprintf("≤ 1.25× ($%.2f)", floorPerMillion()*targetCostOverFloor), fmt.Sprintf("$%.3f, %.2f×", total, ratio), ratio <= targetCostOverFloor, "work to do")
 }
