@@ -173,11 +173,19 @@ var callbackVariants = []struct {
 	{"no route cache (ROUTE_CACHE_TTL=0)", []string{"ROUTE_CACHE_TTL=0"}},
 }
 
-// runCallbacks measures the callbacks function at each concurrency, then
-// its variants at concurrency 1, with callbacks to and from numbers, the
+// runCallbacks measures the callbacks function at each concurrency, after
+// one level that is not measured, then its variants at concurrency 1, with callbacks to and from numbers, the
 // business numbers of onboarded WABAs (digits, as Plivo writes them).
 func (st *stack) runCallbacks(ctx context.Context, f *function, numbers []string, concurrency []int, n int) ([]level, error) {
 	mix := &callbackMix{numbers: numbers, unknown: []string{"15550190001", "15550190002", "15550190003"}}
+	// One level at concurrency 1 first, its figures dropped: the unrouted
+	// callbacks' writes reach paths of DynamoDB Local that its JVM has not
+	// compiled yet, and its JIT would otherwise share the two cores with
+	// the first measured level only. DynamoDB itself has no such warm-up.
+	progress("callbacks: %d callbacks to warm the stand-ins, not measured", n)
+	if _, err := st.callbacksLevel(ctx, f, mix, "", nil, 1, n); err != nil {
+		return nil, fmt.Errorf("stand-ins' warm-up: %w", err)
+	}
 	var out []level
 	for _, c := range concurrency {
 		progress("callbacks: %d callbacks from %d execution environments", n, c)

@@ -137,7 +137,7 @@ func (r *report) callbacksMarkdown(w writer, sum *summary) {
 	w("functions/callbacks' built binary, as many execution environments as the concurrency, each under its own minimal Runtime API and taking one invocation at a time, as Lambda runs them. ")
 	w("Each callback is a V3-signed Plivo form POST in API Gateway's payload v2 (base64 body), from a mix of one period of 20: ")
 	w("15 statuses (sent, delivered, read) from 20 onboarded numbers, 3 inbound messages to them, 1 redelivery of the previous status (as Plivo retries), 1 inbound message to one of 3 numbers nobody onboarded. ")
-	w("Before measuring, each environment handles one callback per number (secret fetched, connections open, routes cached). ")
+	w("Before measuring, each environment handles one callback per number (secret fetched, connections open, routes cached), and one unmeasured level at concurrency 1 runs first, so that DynamoDB Local's JIT has compiled the unrouted callbacks' write path before the first measured level. ")
 	w("DynamoDB Local, the Secrets Manager and EventBridge simulators answer at once over loopback; every AWS call of an environment goes through its own timed proxy, so each invocation's waits are known.\n\n")
 	w("*Handler*: from the Runtime API handing out the event to the function posting its answer, what Lambda bills. *Waits*: the union of the invocation's DynamoDB, Secrets Manager and EventBridge round trips. ")
 	w("*Own* = handler − waits: the function's own work. *CPU* is the environments' user+system time per callback; *peak RSS* the largest environment's VmHWM.\n\n")
