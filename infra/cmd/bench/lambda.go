@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,74 +97,77 @@ func fileSize(path string) int64 {
 	return info.Size()
 }
 
-// with is vars with more variables, given as name, value pairs.
-func with(vars map[string]string, kv ...string) map[string]string {
-	out := maps.Clone(vars)
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
-	}
-	return out
-}
-
 // describe sets what each known function needs and is invoked with, its
-// binary built in bins. An unknown function gets every variable and is
-// measured at init only.
+// binary built in bins. Its environment is the one template.yaml gives it,
+// Globals included, with the local tables, secrets and bus in place of the
+// deployed ones, so that "as deployed" means what the template deploys.
+// An unknown function gets its template environment and is measured at
+// init only.
 func (st *stack) describe(name string, bins map[string]string, onboarded string) *function {
-	table, dedup := st.res.Tables["SignupTable"], st.res.Tables["DedupTable"]
-	metaSecret, plivoSecret := st.res.SecretARNs[infrastack.MetaSecretID], st.res.SecretARNs[infrastack.PlivoSecretID]
-	sessionSecret := st.res.SecretARNs[sessionKeysID]
-	signup := map[string]string{"TABLE_NAME": table, "META_SECRET_ID": metaSecret, "PLIVO_SECRET_ID": plivoSecret,
-		"META_GRAPH_URL": "${META}", "META_GRAPH_VERSION": graphVersion, "PLIVO_API_URL": "${PLIVO}", "SECRETS_TTL": "5m",
-		"RETRY_BASE_DELAY": "30s", "RETRY_MAX_DELAY": "15m", "RETRY_MAX_ATTEMPTS": "12", "RETRY_MAX_AGE": "24h", "RESUME_BATCH_SIZE": "25"}
-	callbacks := map[string]string{"TABLE_NAME": table, "DEDUP_TABLE_NAME": dedup, "EVENT_BUS_NAME": st.res.Buses["EventBus"],
-		"CALLBACK_PUBLIC_URL": callbackPublicURL, "PLIVO_SECRET_ID": plivoSecret, "SECRETS_TTL": "5m"}
-	f := &function{name: name, binary: bins[name], timeout: 10}
+	f := &function{name: name, binary: bins[name]}
+	f.vars, f.timeout = st.templateEnv(name)
 	switch name {
 	case "hello":
 		f.timeout, f.event, f.created = 3, rawEvent("page-get.json", ""), "nothing"
 	case "signup":
-		// template.yaml binds every signup to an onboarding session.
-		f.timeout, f.vars = 25, with(signup, "SESSION_SECRET_ID", sessionSecret, "DEDUP_TABLE_NAME", dedup)
 		f.event, f.quick = st.signupEvent, rawEvent("signup-wrong-content-type.json", "")
 		f.created = "config; JSON logger; EMF metrics; aws.Config (env credentials, no call); DynamoDB client (signup table and session ledger); Secrets Manager client; upstream http.Client (16 idle conns/host); empty secrets cache; Meta and Plivo clients; session verifier"
 	case "resume":
-		f.timeout, f.vars, f.event = 55, signup, rawEvent("resume-scheduled.json", "")
-		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB client; Secrets Manager client; upstream http.Client; empty secrets cache; Meta and Plivo clients"
+		f.event = rawEvent("resume-scheduled.json", "")
+		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB client; Secrets Manager client; upstream http.Client; empty secrets cache; Plivo client"
 	case "status":
-		f.timeout, f.vars = 6, map[string]string{"TABLE_NAME": table}
 		f.event, f.quick = rawEvent("status-found.json", onboarded), rawEvent("status-invalid-id.json", "")
 		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB client"
 	case "page":
-		f.timeout, f.event = 3, rawEvent("page-get.json", "")
-		f.vars = map[string]string{"META_APP_ID": infrastack.SandboxMetaAppID, "META_CONFIG_ID": "100000000000002", "META_GRAPH_VERSION": graphVersion,
-			"PLIVO_SOLUTION_ID": config.SandboxSolutionID, "SANDBOX": "false", "API_BASE_PATH": ""}
+		f.event = rawEvent("page-get.json", "")
 		f.created = "config; JSON logger; the page handler (embedded assets); no AWS config or client"
 	case "sessions":
-		f.timeout, f.vars = 6, map[string]string{"SESSION_SECRET_ID": sessionSecret, "SESSION_TTL": "15m", "SECRETS_TTL": "5m"}
 		f.event, f.quick = rawEvent("sessions-create.json", ""), rawEvent("sessions-no-iam.json", "")
 		f.created = "config; JSON logger; aws.Config; Secrets Manager client; empty secrets cache; token minter"
 	case "callbacks":
 		// Unsigned: answered after the Plivo token is fetched, without a
 		// signature to forge here.
-		f.vars, f.event, f.quick = callbacks, rawEvent("callback-unsigned.json", ""), withMethod("callback-unsigned.json", "GET")
+		f.event, f.quick = rawEvent("callback-unsigned.json", ""), withMethod("callback-unsigned.json", "GET")
 		f.created = "config; JSON logger; EMF metrics; aws.Config; DynamoDB, Secrets Manager and EventBridge clients; empty secrets cache; callback receiver"
 	case "demo":
-		f.vars = map[string]string{"TABLE_NAME": table, "PLIVO_SECRET_ID": plivoSecret, "PLIVO_API_URL": "${PLIVO}", "SECRETS_TTL": "5m"}
 		f.event, f.quick = rawEvent("demo-templates.json", onboarded), rawEvent("demo-message-invalid.json", "")
 		f.created = "config; JSON logger; aws.Config; DynamoDB client; Secrets Manager client; upstream http.Client; empty secrets cache; Plivo client"
-	default:
-		// The doctor, and any function added later: init only, since its
-		// handler is not a request to measure a cold start with.
-		f.timeout = 30
-		f.vars = with(signup, "META_APP_ID", infrastack.SandboxMetaAppID, "SESSION_SECRET_ID", sessionSecret,
-			"META_VERIFY_TOKEN_SECRET_ID", st.res.SecretARNs[verifyTokenID])
-		maps.Copy(f.vars, callbacks)
-		if name == "doctor" {
-			f.created = "config; JSON logger; aws.Config; Secrets Manager, DynamoDB and EventBridge clients; upstream http.Client; Meta and Plivo client factories"
-		}
+	case "doctor":
+		// Init only: its handler is not a request to measure a cold start
+		// with.
+		f.created = "config; JSON logger; aws.Config; Secrets Manager, DynamoDB and EventBridge clients; upstream http.Client; Meta and Plivo client factories"
 	}
 	f.size = fileSize(f.binary)
 	return f
+}
+
+// templateEnv is the environment and timeout template.yaml gives
+// functions/<name> (<Name>Function there), its references resolved to the
+// stack's tables, secrets and bus. The Graph and Plivo URLs become ${META}
+// and ${PLIVO}, the simulators of the run being measured; the parameters
+// that have no default get the sandbox's values; the callback URL is the
+// one the bench signs for. hello-world is not in the template: nothing.
+func (st *stack) templateEnv(name string) (map[string]string, int) {
+	id := strings.ToUpper(name[:1]) + name[1:] + "Function"
+	fn, err := st.res.Template.Function(id)
+	if err != nil {
+		return map[string]string{}, 10
+	}
+	env, err := st.res.Environment(id)
+	if err != nil {
+		return map[string]string{}, fn.Timeout
+	}
+	for k, v := range map[string]string{
+		"META_GRAPH_URL": "${META}", "PLIVO_API_URL": "${PLIVO}",
+		"META_APP_ID": infrastack.SandboxMetaAppID, "META_CONFIG_ID": infrastack.SandboxConfigID,
+		"PLIVO_SOLUTION_ID": config.SandboxSolutionID, "CALLBACK_PUBLIC_URL": callbackPublicURL,
+	} {
+		if _, set := env[k]; set {
+			env[k] = v
+		}
+	}
+	env["STAGE"] = "bench"
+	return env, fn.Timeout
 }
 
 // rawEvent is an events/ file, its sample WABA replaced by waba when

@@ -24,9 +24,7 @@ const (
 	businessID   = "101000000000001"
 	graphVersion = "v25.0"
 	// sessionKeysID is the template's secret of the session signing keys.
-	sessionKeysID = "SessionKeysSecret"
-	// verifyTokenID is the template's secret of Meta's webhook verify token.
-	verifyTokenID     = "MetaWebhookVerifyTokenSecret"
+	sessionKeysID     = "SessionKeysSecret"
 	callbackPublicURL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/webhooks/plivo/whatsapp"
 )
 
