@@ -88,6 +88,10 @@ func (m *metrics) Count(name string, dims onboarding.Dims) {
 
 func (m *metrics) Latency(string, time.Duration, onboarding.Dims) {}
 
+func (m *metrics) CountWithLatency(count, _ string, _ time.Duration, dims onboarding.Dims) {
+	m.Count(count, dims)
+}
+
 func (m *metrics) get(key string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -180,11 +180,11 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 	pctx, cancel := context.WithTimeout(ctx, s.publishBudget(ctx))
 	eventID, err := s.Publisher.Publish(pctx, Event{DetailType: cb.DetailType(), Detail: detail, Time: now})
 	cancel()
-	s.metrics().Latency(MetricPublishLatency, time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())})
+	took, kind := time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())}
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer fcancel()
 	if err != nil {
-		s.metrics().Count(MetricPublishFailed, onboarding.Dims{"Kind": string(cb.Kind())})
+		s.metrics().CountWithLatency(MetricPublishFailed, MetricPublishLatency, took, kind)
 		if rerr := s.Ledger.Release(fctx, res.Key, requestID, s.now()); rerr != nil {
 			// The claim then ends at its deadline instead.
 			s.Logger.WarnContext(ctx, "callback claim not released", "request_id", requestID, "key", res.Key, "error", rerr)
@@ -197,7 +197,7 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 		s.metrics().Count(MetricLedgerError, onboarding.Dims{"Op": "mark_published"})
 		s.Logger.ErrorContext(ctx, "callback published but not marked", "request_id", requestID, "key", res.Key, "event_id", eventID, "error", err)
 	}
-	s.metrics().Count(MetricPublished, onboarding.Dims{"Kind": string(cb.Kind())})
+	s.metrics().CountWithLatency(MetricPublished, MetricPublishLatency, took, kind)
 	s.Logger.InfoContext(ctx, "callback published", "request_id", requestID, "key", res.Key, "kind", cb.Kind(),
 		"waba_id", route.WABAID, "event_id", eventID)
 	res.Outcome, res.EventID, res.Route = OutcomePublished, eventID, route
@@ -212,12 +212,12 @@ func (s *Service) publish(ctx context.Context, cb *Callback, route Route, detail
 	pctx, cancel := context.WithTimeout(ctx, s.publishBudget(ctx))
 	eventID, err := s.Publisher.Publish(pctx, Event{DetailType: cb.DetailType(), Detail: detail, Time: now})
 	cancel()
-	s.metrics().Latency(MetricPublishLatency, time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())})
+	took, kind := time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())}
 	if err != nil {
-		s.metrics().Count(MetricPublishFailed, onboarding.Dims{"Kind": string(cb.Kind())})
+		s.metrics().CountWithLatency(MetricPublishFailed, MetricPublishLatency, took, kind)
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be published; retry later.")
 	}
-	s.metrics().Count(MetricPublished, onboarding.Dims{"Kind": string(cb.Kind())})
+	s.metrics().CountWithLatency(MetricPublished, MetricPublishLatency, took, kind)
 	s.Logger.InfoContext(ctx, "callback published", "request_id", requestID, "key", res.Key, "kind", cb.Kind(),
 		"waba_id", route.WABAID, "event_id", eventID)
 	res.Outcome, res.EventID, res.Route = OutcomePublished, eventID, route

@@ -46,19 +46,42 @@ type metadata struct {
 }
 
 // Count implements onboarding.Metrics.
-func (e *EMF) Count(name string, dims onboarding.Dims) { e.put(name, "Count", 1, dims) }
+func (e *EMF) Count(name string, dims onboarding.Dims) {
+	e.put(dims, point{name, "Count", 1})
+}
 
 // Latency implements onboarding.Metrics.
 func (e *EMF) Latency(name string, d time.Duration, dims onboarding.Dims) {
-	e.put(name, "Milliseconds", float64(d.Microseconds())/1000, dims)
+	e.put(dims, milliseconds(name, d))
 }
 
-func (e *EMF) put(name, unit string, value float64, dims onboarding.Dims) {
+// CountWithLatency implements onboarding.Metrics: one line holding both
+// metrics, which EMF allows when they share their dimensions.
+func (e *EMF) CountWithLatency(count, latency string, d time.Duration, dims onboarding.Dims) {
+	e.put(dims, point{count, "Count", 1}, milliseconds(latency, d))
+}
+
+// point is one metric's value in a line.
+type point struct {
+	name, unit string
+	value      float64
+}
+
+func milliseconds(name string, d time.Duration) point {
+	return point{name, "Milliseconds", float64(d.Microseconds()) / 1000}
+}
+
+func (e *EMF) put(dims onboarding.Dims, points ...point) {
 	now := time.Now
 	if e.Now != nil {
 		now = e.Now
 	}
-	line := map[string]any{name: value}
+	line := map[string]any{}
+	defs := make([]metricDef, 0, len(points))
+	for _, p := range points {
+		line[p.name] = p.value
+		defs = append(defs, metricDef{Name: p.name, Unit: p.unit})
+	}
 	keys := slices.Sorted(maps.Keys(dims))
 	sets := [][]string{{}}
 	if len(keys) > 0 {
@@ -76,7 +99,7 @@ func (e *EMF) put(name, unit string, value float64, dims onboarding.Dims) {
 		CloudWatchMetrics: []directive{{
 			Namespace:  e.Namespace,
 			Dimensions: sets,
-			Metrics:    []metricDef{{Name: name, Unit: unit}},
+			Metrics:    defs,
 		}},
 	}
 	b, err := json.Marshal(line)

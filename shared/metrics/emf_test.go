@@ -88,3 +88,27 @@ func TestEMFLinesAreValid(t *testing.T) {
 		t.Fatalf("dimension sets = %v", sets)
 	}
 }
+
+func TestCountWithLatencyIsOneValidLine(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	e := &metrics.EMF{W: &buf, Namespace: "WhatsAppOnboarding", Function: "callbacks", Now: func() time.Time { return time.UnixMilli(1764000000000) }}
+	e.CountWithLatency("CallbackPublished", "CallbackPublishLatency", 2250*time.Microsecond, onboarding.Dims{"Kind": "status"})
+	lines := validateEMF(t, buf.Bytes())
+	if len(lines) != 1 {
+		t.Fatalf("lines = %d, want one for both metrics", len(lines))
+	}
+	line := lines[0]
+	if line["CallbackPublished"] != 1.0 || line["CallbackPublishLatency"] != 2.25 || line["Kind"] != "status" {
+		t.Fatalf("line = %v", line)
+	}
+	defs := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Metrics"].([]any)
+	units := map[string]string{}
+	for _, d := range defs {
+		m := d.(map[string]any)
+		units[m["Name"].(string)] = m["Unit"].(string)
+	}
+	if units["CallbackPublished"] != "Count" || units["CallbackPublishLatency"] != "Milliseconds" || len(units) != 2 {
+		t.Fatalf("metric definitions = %v", defs)
+	}
+}

@@ -37,6 +37,10 @@ func (m *failureReasons) Count(name string, d onboarding.Dims) {
 
 func (m *failureReasons) Latency(string, time.Duration, onboarding.Dims) {}
 
+func (m *failureReasons) CountWithLatency(count, _ string, _ time.Duration, d onboarding.Dims) {
+	m.Count(count, d)
+}
+
 // countFailures installs failureReasons on f's service.
 func (f *fixture) countFailures() *failureReasons {
 	m := &failureReasons{}

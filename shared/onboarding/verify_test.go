@@ -138,6 +138,11 @@ func (r *recMetrics) Latency(name string, _ time.Duration, d onboarding.Dims) {
 	r.points = append(r.points, name+" "+d["Operation"])
 }
 
+func (r *recMetrics) CountWithLatency(count, latency string, d time.Duration, dims onboarding.Dims) {
+	r.Latency(latency, d, dims)
+	r.Count(count, dims)
+}
+
 func (r *recMetrics) about(op string) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
