@@ -146,7 +146,13 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 	}
 
 	if reason == "" && s.NoDedupeWrite {
-		return s.publish(ctx, cb, route, detail, requestID, now, res)
+		// No ledger write: a failure answers 503 so that Plivo retries, and
+		// a redelivery is published again under the same dedupe_key.
+		eventID, err := s.putOnBus(ctx, cb, detail, now)
+		if err != nil {
+			return res, err
+		}
+		return s.published(ctx, cb, route, eventID, requestID, res), nil
 	}
 
 	e := &Entry{
@@ -176,20 +182,15 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 		return res, nil
 	}
 
-	start := time.Now()
-	pctx, cancel := context.WithTimeout(ctx, s.publishBudget(ctx))
-	eventID, err := s.Publisher.Publish(pctx, Event{DetailType: cb.DetailType(), Detail: detail, Time: now})
-	cancel()
-	took, kind := time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())}
+	eventID, err := s.putOnBus(ctx, cb, detail, now)
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer fcancel()
 	if err != nil {
-		s.metrics().CountWithLatency(MetricPublishFailed, MetricPublishLatency, took, kind)
 		if rerr := s.Ledger.Release(fctx, res.Key, requestID, s.now()); rerr != nil {
 			// The claim then ends at its deadline instead.
 			s.Logger.WarnContext(ctx, "callback claim not released", "request_id", requestID, "key", res.Key, "error", rerr)
 		}
-		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be published; retry later.")
+		return res, err
 	}
 	if err := s.Ledger.MarkPublished(fctx, res.Key, requestID, eventID, s.now()); err != nil {
 		// Published all the same: answering 5xx would only make Plivo
@@ -197,31 +198,33 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 		s.metrics().Count(MetricLedgerError, onboarding.Dims{"Op": "mark_published"})
 		s.Logger.ErrorContext(ctx, "callback published but not marked", "request_id", requestID, "key", res.Key, "event_id", eventID, "error", err)
 	}
-	s.metrics().CountWithLatency(MetricPublished, MetricPublishLatency, took, kind)
-	s.Logger.InfoContext(ctx, "callback published", "request_id", requestID, "key", res.Key, "kind", cb.Kind(),
-		"waba_id", route.WABAID, "event_id", eventID)
-	res.Outcome, res.EventID, res.Route = OutcomePublished, eventID, route
-	return res, nil
+	return s.published(ctx, cb, route, eventID, requestID, res), nil
 }
 
-// publish puts a routed callback on the bus with no ledger write: a
-// failure answers 503 so that Plivo retries, and a redelivery is published
-// again under the same dedupe_key.
-func (s *Service) publish(ctx context.Context, cb *Callback, route Route, detail []byte, requestID string, now time.Time, res Result) (Result, error) {
+// putOnBus publishes cb's event within the publish budget and records the
+// outcome with its latency as one data point.
+func (s *Service) putOnBus(ctx context.Context, cb *Callback, detail []byte, now time.Time) (string, error) {
 	start := time.Now()
 	pctx, cancel := context.WithTimeout(ctx, s.publishBudget(ctx))
 	eventID, err := s.Publisher.Publish(pctx, Event{DetailType: cb.DetailType(), Detail: detail, Time: now})
 	cancel()
-	took, kind := time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())}
+	outcome := MetricPublished
 	if err != nil {
-		s.metrics().CountWithLatency(MetricPublishFailed, MetricPublishLatency, took, kind)
-		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be published; retry later.")
+		outcome = MetricPublishFailed
 	}
-	s.metrics().CountWithLatency(MetricPublished, MetricPublishLatency, took, kind)
+	s.metrics().CountWithLatency(outcome, MetricPublishLatency, time.Since(start), onboarding.Dims{"Kind": string(cb.Kind())})
+	if err != nil {
+		return "", onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be published; retry later.")
+	}
+	return eventID, nil
+}
+
+// published is res once cb's event is on the bus, logged.
+func (s *Service) published(ctx context.Context, cb *Callback, route Route, eventID, requestID string, res Result) Result {
 	s.Logger.InfoContext(ctx, "callback published", "request_id", requestID, "key", res.Key, "kind", cb.Kind(),
 		"waba_id", route.WABAID, "event_id", eventID)
 	res.Outcome, res.EventID, res.Route = OutcomePublished, eventID, route
-	return res, nil
+	return res
 }
 
 // repeated answers a callback whose key already has an entry that won.

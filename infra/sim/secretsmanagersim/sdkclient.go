@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
 // StartWithClient serves a new Server for the rest of the test and returns
@@ -20,8 +22,8 @@ func StartWithClient(t testing.TB, attempts int) (*Server, *secretsmanager.Clien
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	client := secretsmanager.NewFromConfig(aws.Config{
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret-key", ""),
+		Region:           testenv.Region,
+		Credentials:      credentials.NewStaticCredentialsProvider(testenv.DummyAccessKeyID, testenv.DummySecretAccessKey, ""),
 		RetryMaxAttempts: attempts,
 	}, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	return sim, client
