@@ -144,15 +144,7 @@ func (fs *functions) start(ctx context.Context, tmpl *sam.Template, logicalID st
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		vars = append(vars, k+"="+env[k])
 	}
-	vars = append(vars,
-		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize),
-		"AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
-	)
-	if f.LogFormat != "" {
-		vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LogFormat)
-	}
-	r, err := testenv.StartRIE(ctx, fs.Binary(logicalID), vars)
+	r, err := testenv.StartRIE(ctx, fs.Binary(logicalID), append(vars, LambdaVars(f)...))
 	if err != nil {
 		return nil, fmt.Errorf("stack: start %s: %w", logicalID, err)
 	}
@@ -160,6 +152,23 @@ func (fs *functions) start(ctx context.Context, tmpl *sam.Template, logicalID st
 	fs.running[logicalID] = r
 	fs.mu.Unlock()
 	return r, nil
+}
+
+// LambdaVars are the variables Lambda itself sets from a function's
+// template settings. The emulator enforces AWS_LAMBDA_FUNCTION_TIMEOUT, so
+// a handler's ctx.Deadline() is the one Lambda would give it, and the
+// runtime client reads the log format, so log lines look as they will in
+// CloudWatch.
+func LambdaVars(f sam.Function) []string {
+	vars := []string{
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(f.Timeout),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.MemorySize),
+		"AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
+	}
+	if f.LogFormat != "" {
+		vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LogFormat)
+	}
+	return vars
 }
 
 // stop ends every emulator and removes the binaries.

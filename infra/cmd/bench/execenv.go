@@ -77,7 +77,7 @@ func (st *stack) startEnvs(ctx context.Context, f *function, u upstreams, extra 
 	for range n {
 		e := &execEnv{}
 		envs = append(envs, e)
-		d, _, err := startDirect(f.binary, e.environ(st, f, u, extra), time.Duration(f.timeout)*time.Second)
+		d, _, err := startDirect(f.binary, e.environ(st, f, u, extra), f.timeoutDuration())
 		if err == nil {
 			e.d = d
 			_, err = d.awaitPoll(ctx)

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/techprovider/wa-onboarding/infra/sam"
 	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -26,7 +27,8 @@ type function struct {
 	name        string
 	binary      string // native build, as testenv.BuildFunction makes it
 	size, arm64 int64  // native and deployed (linux/arm64, 0 if unbuilt) sizes
-	timeout     int    // seconds
+	// lambda is its template settings: timeout, memory size, log format.
+	lambda sam.Function
 	// vars are its own variables, as template.yaml sets them; ${META}
 	// and ${PLIVO} stand for the upstream simulators' URLs.
 	vars map[string]string
@@ -105,10 +107,10 @@ func fileSize(path string) int64 {
 // init only.
 func (st *stack) describe(name string, bins map[string]string, onboarded string) *function {
 	f := &function{name: name, binary: bins[name]}
-	f.vars, f.timeout = st.templateEnv(name)
+	f.vars, f.lambda = st.templateEnv(name)
 	switch name {
 	case "hello":
-		f.timeout, f.event, f.created = 3, rawEvent("page-get.json", ""), "nothing"
+		f.lambda, f.event, f.created = sam.Function{Timeout: 3, MemorySize: 128}, rawEvent("page-get.json", ""), "nothing"
 	case "signup":
 		f.event, f.quick = st.signupEvent, rawEvent("signup-wrong-content-type.json", "")
 		f.created = "config; JSON logger; EMF metrics; aws.Config (env credentials, no call); DynamoDB client (signup table and session ledger); Secrets Manager client; upstream http.Client (16 idle conns/host); empty secrets cache; Meta and Plivo clients; session verifier"
@@ -141,21 +143,26 @@ func (st *stack) describe(name string, bins map[string]string, onboarded string)
 	return f
 }
 
-// templateEnv is the environment and timeout template.yaml gives
+// timeoutDuration is the function's template timeout.
+func (f *function) timeoutDuration() time.Duration {
+	return time.Duration(f.lambda.Timeout) * time.Second
+}
+
+// templateEnv is the environment and settings template.yaml give
 // functions/<name> (<Name>Function there), its references resolved to the
 // stack's tables, secrets and bus. The Graph and Plivo URLs become ${META}
 // and ${PLIVO}, the simulators of the run being measured; the parameters
 // that have no default get the sandbox's values; the callback URL is the
 // one the bench signs for. hello-world is not in the template: nothing.
-func (st *stack) templateEnv(name string) (map[string]string, int) {
+func (st *stack) templateEnv(name string) (map[string]string, sam.Function) {
 	id := strings.ToUpper(name[:1]) + name[1:] + "Function"
 	fn, err := st.res.Template.Function(id)
 	if err != nil {
-		return map[string]string{}, 10
+		return map[string]string{}, sam.Function{Timeout: 10, MemorySize: 128}
 	}
 	env, err := st.res.Environment(id)
 	if err != nil {
-		return map[string]string{}, fn.Timeout
+		return map[string]string{}, fn
 	}
 	for k, v := range map[string]string{
 		"META_GRAPH_URL": "${META}", "PLIVO_API_URL": "${PLIVO}",
@@ -167,7 +174,7 @@ func (st *stack) templateEnv(name string) (map[string]string, int) {
 		}
 	}
 	env["STAGE"] = "bench"
-	return env, fn.Timeout
+	return env, fn
 }
 
 // rawEvent is an events/ file, its sample WABA replaced by waba when
@@ -320,7 +327,7 @@ func (st *stack) initOnce(ctx context.Context, f *function, r *initResult, trace
 		env = append(env, "GODEBUG=inittrace=1")
 	}
 	before := st.snapshot()
-	d, start, err := startDirect(f.binary, env, time.Duration(f.timeout)*time.Second)
+	d, start, err := startDirect(f.binary, env, f.timeoutDuration())
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
@@ -141,11 +140,8 @@ func (st *stack) environ(f *function, u upstreams) []string {
 		"AWS_CONFIG_FILE=" + filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-credentials"),
 	}
-	vars := map[string]string{
-		"STAGE": "bench", "LOG_LEVEL": "INFO", "METRICS_NAMESPACE": "WhatsAppOnboarding",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(f.timeout), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-		"AWS_LAMBDA_LOG_FORMAT": "JSON",
-	}
+	env = append(env, infrastack.LambdaVars(f.lambda)...)
+	vars := map[string]string{"STAGE": "bench", "LOG_LEVEL": "INFO", "METRICS_NAMESPACE": "WhatsAppOnboarding"}
 	urls := map[string]string{"META": u.metaURL, "PLIVO": u.plivoURL}
 	for k, v := range f.vars {
 		vars[k] = os.Expand(v, func(name string) string { return urls[name] })

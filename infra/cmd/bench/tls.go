@@ -128,7 +128,7 @@ func (st *stack) coldTLSOnce(ctx context.Context, t *tlsStand, f *function, r *t
 	for h, n := range t.conns {
 		before[h] = n.Load()
 	}
-	d, start, err := startDirect(f.binary, env, time.Duration(f.timeout)*time.Second)
+	d, start, err := startDirect(f.binary, env, f.timeoutDuration())
 	if err != nil {
 		return err
 	}

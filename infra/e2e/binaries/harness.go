@@ -293,13 +293,7 @@ func (s *Stack) StartFunctionWith(ctx context.Context, logicalID string, overrid
 		}
 		vars = append(vars, endpoint.name+"="+u)
 	}
-	vars = append(vars,
-		// The emulator applies the timeout, so ctx.Deadline() is what Lambda's is.
-		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(f.Timeout),
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(f.MemorySize),
-		"AWS_LAMBDA_LOG_FORMAT="+f.LogFormat,
-		"AWS_XRAY_CONTEXT_MISSING=LOG_ERROR",
-	)
+	vars = append(vars, infrastack.LambdaVars(f)...)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		vars = append(vars, k+"="+env[k])
 	}
@@ -314,7 +308,7 @@ func (s *Stack) StartFunctionWith(ctx context.Context, logicalID string, overrid
 // StartBinary runs any built binary under the emulator with only the
 // emulator's base environment (the hello-world function, for one).
 func (s *Stack) StartBinary(ctx context.Context, bin string) (*Function, error) {
-	rie, err := testenv.StartRIE(ctx, bin, []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=3", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128"})
+	rie, err := testenv.StartRIE(ctx, bin, infrastack.LambdaVars(sam.Function{Timeout: 3, MemorySize: 128}))
 	if err != nil {
 		return nil, err
 	}

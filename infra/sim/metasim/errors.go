@@ -24,9 +24,10 @@ type graphErrorDetail struct {
 	FBTraceID    string `json:"fbtrace_id"`
 }
 
-// graphError builds a Graph error response.
-func graphError(status int, typ string, code, subcode int, message string) response {
-	return graphErrorResponse(status, graphErrorDetail{
+// graphError builds a Graph error response with status 400, which Graph
+// gives every error of a request it refuses.
+func graphError(typ string, code, subcode int, message string) response {
+	return graphErrorResponse(http.StatusBadRequest, graphErrorDetail{
 		Message: message, Type: typ, Code: code, ErrorSubcode: subcode,
 	})
 }
@@ -87,13 +88,13 @@ const (
 
 // unsupportedGet is Meta's answer for an object the token may not see.
 func unsupportedGet(id string) response {
-	return graphError(http.StatusBadRequest, "GraphMethodException", codeParam, subcodeUnsupported,
+	return graphError("GraphMethodException", codeParam, subcodeUnsupported,
 		"Unsupported get request. Object with ID '"+id+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")
 }
 
 // unsupportedMethod answers a method the simulated path does not take.
 func unsupportedMethod(method, id string) response {
-	return graphError(http.StatusBadRequest, "GraphMethodException", codeParam, subcodeUnsupported,
+	return graphError("GraphMethodException", codeParam, subcodeUnsupported,
 		"Unsupported "+strings.ToLower(method)+" request. Object with ID '"+id+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")
 }
 
@@ -109,6 +110,6 @@ const codeDeprecated = 12
 // against it fails the day a configured version expires instead of
 // silently changing behaviour.
 func expiredVersion(version string, until time.Time) response {
-	return graphError(http.StatusBadRequest, "OAuthException", codeDeprecated, 0,
+	return graphError("OAuthException", codeDeprecated, 0,
 		"(#12) Graph API "+version+" is no longer available: it reached its end of life on "+until.Format(time.DateOnly)+". Please upgrade to a newer version.")
 }

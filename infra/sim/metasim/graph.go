@@ -28,14 +28,14 @@ func (s *Server) exchangeCode(r *http.Request) response {
 	}
 	// Meta validates the app before it looks at the code.
 	if param(r, "client_id") != s.cfg.AppID {
-		return graphError(http.StatusBadRequest, "OAuthException", codeBadAppID, 0, msgBadClientID)
+		return graphError("OAuthException", codeBadAppID, 0, msgBadClientID)
 	}
 	if !hmac.Equal([]byte(param(r, "client_secret")), []byte(s.cfg.AppSecret)) {
-		return graphError(http.StatusBadRequest, "OAuthException", codeUnknown, 0, msgBadSecret)
+		return graphError("OAuthException", codeUnknown, 0, msgBadSecret)
 	}
 	code := param(r, "code")
 	if code == "" {
-		return graphError(http.StatusBadRequest, "OAuthException", codeUnknown, 0, msgMissingCode)
+		return graphError("OAuthException", codeUnknown, 0, msgMissingCode)
 	}
 	redirectURI := param(r, "redirect_uri")
 
@@ -44,13 +44,13 @@ func (s *Server) exchangeCode(r *http.Request) response {
 	cs, ok := s.codes[code]
 	switch {
 	case !ok:
-		return graphError(http.StatusBadRequest, "OAuthException", codeParam, subcodeCodeFormat, msgCodeFormat)
+		return graphError("OAuthException", codeParam, subcodeCodeFormat, msgCodeFormat)
 	case cs.used:
-		return graphError(http.StatusBadRequest, "OAuthException", codeParam, subcodeCodeUsed, msgCodeUsed)
+		return graphError("OAuthException", codeParam, subcodeCodeUsed, msgCodeUsed)
 	case !s.cfg.Now().Before(cs.issuedAt.Add(s.cfg.CodeTTL)):
-		return graphError(http.StatusBadRequest, "OAuthException", codeParam, subcodeCodeExpired, msgCodeExpired)
+		return graphError("OAuthException", codeParam, subcodeCodeExpired, msgCodeExpired)
 	case cs.grant.RedirectURI != "" && redirectURI != cs.grant.RedirectURI:
-		return graphError(http.StatusBadRequest, "OAuthException", codeParam, subcodeCodeFormat, msgRedirectURI)
+		return graphError("OAuthException", codeParam, subcodeCodeFormat, msgRedirectURI)
 	}
 	cs.used = true
 	token, ts := s.issueTokenLocked(cs.grant)
@@ -104,7 +104,7 @@ func (s *Server) debugToken(r *http.Request) response {
 	}
 	input := param(r, "input_token")
 	if input == "" {
-		return graphError(http.StatusBadRequest, "OAuthException", codeParam, 0, msgInputRequired)
+		return graphError("OAuthException", codeParam, 0, msgInputRequired)
 	}
 	if s.isAppToken(input) {
 		return jsonResponse(map[string]tokenData{"data": {
@@ -174,20 +174,20 @@ func (s *Server) isAppToken(tok string) bool {
 func (s *Server) checkAppToken(tok string) (response, bool) {
 	switch {
 	case tok == "":
-		return graphError(http.StatusBadRequest, "OAuthException", codeNoToken, 0, msgNoToken), false
+		return graphError("OAuthException", codeNoToken, 0, msgNoToken), false
 	case s.isAppToken(tok):
 		return response{}, true
 	case strings.Contains(tok, "|"):
-		return graphError(http.StatusBadRequest, "OAuthException", codeToken, 0, msgBadSignature), false
+		return graphError("OAuthException", codeToken, 0, msgBadSignature), false
 	}
 	s.mu.Lock()
 	_, isBusiness := s.tokens[tok]
 	s.mu.Unlock()
 	if isBusiness {
 		// A customer's business token is not a developer of the app.
-		return graphError(http.StatusBadRequest, "OAuthException", codeParam, 0, msgNeedAppToken), false
+		return graphError("OAuthException", codeParam, 0, msgNeedAppToken), false
 	}
-	return graphError(http.StatusBadRequest, "OAuthException", codeToken, 0, msgCannotParse), false
+	return graphError("OAuthException", codeToken, 0, msgCannotParse), false
 }
 
 // businessToken authenticates a call made with a customer's business token:
@@ -195,25 +195,25 @@ func (s *Server) checkAppToken(tok string) (response, bool) {
 func (s *Server) businessToken(r *http.Request) (*tokenState, response, bool) {
 	tok, _ := accessToken(r)
 	if tok == "" {
-		return nil, graphError(http.StatusBadRequest, "OAuthException", codeNoToken, 0, msgNoToken), false
+		return nil, graphError("OAuthException", codeNoToken, 0, msgNoToken), false
 	}
 	s.mu.Lock()
 	ts, ok := s.tokens[tok]
 	s.mu.Unlock()
 	if !ok {
-		return nil, graphError(http.StatusBadRequest, "OAuthException", codeToken, 0, msgCannotParse), false
+		return nil, graphError("OAuthException", codeToken, 0, msgCannotParse), false
 	}
 	if now := s.cfg.Now(); !ts.expiresAt.IsZero() && !now.Before(ts.expiresAt) {
-		return nil, graphError(http.StatusBadRequest, "OAuthException", codeToken, subcodeExpired,
+		return nil, graphError("OAuthException", codeToken, subcodeExpired,
 			sessionExpired(ts.expiresAt, now)), false
 	}
 	proof := param(r, "appsecret_proof")
 	if proof == "" {
-		return nil, graphError(http.StatusBadRequest, "GraphMethodException", codeParam, 0, msgProofMissing), false
+		return nil, graphError("GraphMethodException", codeParam, 0, msgProofMissing), false
 	}
 	want := AppSecretProof(s.cfg.AppSecret, tok)
 	if !hmac.Equal([]byte(strings.ToLower(proof)), []byte(want)) {
-		return nil, graphError(http.StatusBadRequest, "GraphMethodException", codeParam, 0, msgProofInvalid), false
+		return nil, graphError("GraphMethodException", codeParam, 0, msgProofInvalid), false
 	}
 	return ts, response{}, true
 }
@@ -366,7 +366,7 @@ func parseFields(r *http.Request, def []string, known func(string) bool, nodeTyp
 			continue
 		}
 		if !known(f) {
-			return nil, graphError(http.StatusBadRequest, "OAuthException", codeParam, 0,
+			return nil, graphError("OAuthException", codeParam, 0,
 				fmt.Sprintf("(#100) Tried accessing nonexisting field (%s) on node type (%s)", f, nodeType)), false
 		}
 		seen[f] = true

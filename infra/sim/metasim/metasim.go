@@ -226,7 +226,7 @@ func (s *Server) route(r *http.Request) (string, func() response) {
 		return EndpointOwner, func() response { return s.wabaNode(r, parts[0]) }
 	}
 	return EndpointOther, func() response {
-		return graphError(http.StatusBadRequest, "OAuthException", 2500, 0,
+		return graphError("OAuthException", 2500, 0,
 			"Unknown path components: /"+strings.Join(parts, "/"))
 	}
 }

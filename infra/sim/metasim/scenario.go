@@ -92,7 +92,7 @@ func failureResponse(kind Kind) response {
 			Type:    "OAuthException", Code: 80008, IsTransient: true,
 		})
 	case KindInvalidToken:
-		return graphError(http.StatusBadRequest, "OAuthException", codeToken, 460,
+		return graphError("OAuthException", codeToken, 460,
 			"Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.")
 	case KindDown:
 		return response{
