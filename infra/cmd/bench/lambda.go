@@ -42,7 +42,6 @@ type function struct {
 	// created is what its init builds, from reading shared/app.
 	created  string
 	extraEnv []string // added last to its environment (-load-env)
-	variant  bool     // a candidate build (-variant): measured, not judged
 }
 
 // functionNames lists the folders of functions/ with a main.go.

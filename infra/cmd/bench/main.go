@@ -10,9 +10,8 @@
 // It prints figures and judges them against the targets; it exits
 // non-zero only when it could not measure. docs/bench.md keeps the latest
 // table and explains the method. Other flags: -skip phases, -quiet-load to
-// wait for an idle machine, -variant to measure a candidate build beside a
-// function, -load-binary and -load-env to load a profiling build of the
-// signup function.
+// wait for an idle machine, -load-binary and -load-env to load a profiling
+// build of the signup function.
 package main
 
 import (
@@ -41,7 +40,6 @@ type options struct {
 	rounds                    int
 	loadN, loadConcurrency    int
 	callbacksN                int
-	callgrind                 bool
 	readme                    string
 	benchtime                 string
 	skip                      map[string]bool
@@ -49,7 +47,6 @@ type options struct {
 	quietWait                 time.Duration
 	loadBinary                string
 	loadEnv                   []string
-	variants                  [][2]string // function, binary
 }
 
 // phases that -skip can name.
@@ -75,7 +72,6 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring (at least one per execution environment), to warm the clients, the secrets cache and DynamoDB Local's JIT")
 	conc := fs.String("concurrency", "1,10,50", "concurrency levels of the end-to-end run, comma separated")
 	fs.StringVar(&o.out, "out", ".artifacts/bench.md", "also write the Markdown report here (relative to the repository root); empty: stdout only")
-	fs.BoolVar(&o.callgrind, "callgrind", false, "also count the instructions of each TLS cold start under valgrind's callgrind (slow)")
 	fs.IntVar(&o.callbacksN, "callbacks-n", 600, "callbacks of the mix measured at each concurrency")
 	fs.StringVar(&o.readme, "readme", "README.md", "rewrite the headline figures between the bench markers of this file (relative to the repository root) when every phase ran; empty: leave it")
 	fs.IntVar(&o.rounds, "rounds", 9, "fresh starts per function for the cold-start and init figures")
@@ -85,8 +81,6 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.quietLoad, "quiet-load", 0, "before starting, wait until the 1-minute load average is at most this (0: do not wait)")
 	fs.DurationVar(&o.quietWait, "quiet-wait", 10*time.Minute, "longest wait for -quiet-load")
 	fs.StringVar(&o.loadBinary, "load-binary", "", "run the memory load against this bootstrap instead of functions/signup's (a profiling build, say)")
-	variants := fs.String("variant", "", "also measure these prebuilt bootstraps at cold start and init as FUNCTION=PATH, comma separated "+
-		"(a candidate build of a function, configured and invoked like it)")
 	loadEnv := fs.String("load-env", "", "extra KEY=VALUE variables for the loaded function, separated by ';'")
 	skip := fs.String("skip", "", "phases to skip, comma separated: "+strings.Join(phases, ", "))
 	if err := fs.Parse(args); err != nil {
@@ -100,13 +94,6 @@ func parseFlags(args []string) (options, error) {
 		o.concurrency = append(o.concurrency, c)
 	}
 	o.loadEnv = list(*loadEnv, ";")
-	for _, v := range list(*variants, ",") {
-		fn, path, ok := strings.Cut(v, "=")
-		if !ok || fn == "" || path == "" {
-			return o, fmt.Errorf("-variant: %q is not FUNCTION=PATH", v)
-		}
-		o.variants = append(o.variants, [2]string{fn, path})
-	}
 	o.skip = map[string]bool{}
 	for _, s := range list(*skip, ",") {
 		o.skip[s] = true
@@ -272,16 +259,6 @@ func run(ctx context.Context, o options) (rep *report, err error) {
 		f.arm64 = arm[n]
 		rep.functions = append(rep.functions, f)
 	}
-	for _, v := range o.variants {
-		f := st.describe(v[0], bins, one)
-		f.name = v[0] + " (" + filepath.Base(filepath.Dir(v[1])) + ")"
-		if f.binary, err = filepath.Abs(v[1]); err != nil {
-			return rep, err
-		}
-		f.size, f.arm64, f.variant = fileSize(f.binary), 0, true
-		rep.functions = append(rep.functions, f)
-		rep.notes = append(rep.notes, fmt.Sprintf("%q is %s, a candidate build measured like functions/%s; its linux/arm64 size is not built here", f.name, v[1], v[0]))
-	}
 	err = rep.phase(o, "cold", "cold starts", func() (err error) {
 		progress("cold starts: %d fresh emulators per function", o.rounds)
 		rep.cold, err = st.coldStarts(ctx, rep.functions, o.rounds)
@@ -292,7 +269,7 @@ func run(ctx context.Context, o options) (rep *report, err error) {
 			progress("cold starts with TLS: %d fresh starts of hello, signup and callbacks", o.rounds)
 			t, err := st.startTLS(buildDir)
 			if err == nil {
-				rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one), o.rounds, o.callgrind)
+				rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one), o.rounds)
 			}
 			return err
 		})

@@ -376,7 +376,7 @@ func (r *report) coldMarkdown(w writer, sum *summary) {
 			if base > 0 {
 				x := float64(med) / float64(base)
 				cells[i][1] = fmt.Sprintf("%.2fx", x)
-				if f.name != "hello" && !f.variant {
+				if f.name != "hello" {
 					worst[kind] = max(worst[kind], x)
 				}
 			}
@@ -388,11 +388,9 @@ func (r *report) coldMarkdown(w writer, sum *summary) {
 				h1, h2 = pms(in.firstHandler, .5), pms(in.warmHandler, .5)
 			}
 		}
-		if !f.variant {
-			// The deployed build is linux/arm64; the native one is what
-			// ran here.
-			worstSize = max(worstSize, cmp.Or(f.arm64, f.size))
-		}
+		// The deployed build is linux/arm64; the native one is what ran
+		// here.
+		worstSize = max(worstSize, cmp.Or(f.arm64, f.size))
 		rssCell, arm := "-", "-"
 		if rss > 0 {
 			rssCell = mb(rss)
@@ -423,7 +421,7 @@ func (r *report) coldMarkdown(w writer, sum *summary) {
 			continue
 		}
 		quiet := in.atInit.dynamoAll == 0 && in.atInit.sm == 0 && in.atInit.meta == 0 && in.atInit.plivo == 0
-		initCallsOK = initCallsOK && (f.variant || quiet)
+		initCallsOK = initCallsOK && quiet
 		first, warm := "-", "-"
 		if len(in.firstHandler) > 0 {
 			first, warm = callList(in.atFirst), callList(in.atWarm)

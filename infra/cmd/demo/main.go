@@ -18,26 +18,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/infra/stack/localurl"
+	"github.com/techprovider/wa-onboarding/shared/apiclient"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
 )
@@ -213,9 +207,9 @@ func splitList(s string) []string {
 
 // send makes the call, signed when needed, and prints it and the answer.
 func send(ctx context.Context, c common, cl call, out io.Writer) (int, error) {
-	base, err := url.Parse(strings.TrimRight(c.api, "/"))
-	if err != nil || base.Host == "" || (base.Scheme != "http" && base.Scheme != "https") {
-		return 0, fmt.Errorf("%s%q is not an http(s) URL", makevar.Flag("api"), c.api)
+	base, err := apiclient.BaseURL(c.api)
+	if err != nil {
+		return 0, fmt.Errorf("%s%w", makevar.Flag("api"), err)
 	}
 	var body []byte
 	if cl.body != nil {
@@ -239,7 +233,7 @@ func send(ctx context.Context, c common, cl call, out io.Writer) (int, error) {
 		how := "unsigned"
 		switch signed {
 		case "":
-		case localAccessKey:
+		case apiclient.LocalAccessKeyID:
 			how = "SigV4-signed for the local stack, which accepts any signature"
 		default:
 			how = "SigV4-signed as " + signed
@@ -270,67 +264,21 @@ func send(ctx context.Context, c common, cl call, out io.Writer) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// localAccessKey signs requests to the local stack, whose IAM authorizer
-// accepts any SigV4 signature: no real AWS credentials are read for it.
-const localAccessKey = "LOCALDEMO"
-
 // maybeSign signs req with SigV4 for execute-api, and returns the
-// credential's access key ID ("" when not signed). The local stack gets a
-// signature made with placeholder credentials.
+// credential's access key ID ("" when not signed). With -sign=auto an API
+// on this machine gets the local stack's placeholder credentials.
 func (c common) maybeSign(ctx context.Context, req *http.Request, body []byte, base *url.URL) (string, error) {
 	if c.sign == "false" {
 		return "", nil
 	}
-	var creds aws.Credentials
-	region := c.region
-	if c.sign == "auto" && isLocal(base.Hostname()) {
-		creds = aws.Credentials{AccessKeyID: localAccessKey, SecretAccessKey: "local", Source: "local stack"}
-		if region == "" {
-			region = "us-east-1"
-		}
-	} else {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return "", fmt.Errorf("AWS configuration for signing: %w", err)
-		}
-		if region == "" {
-			region = regionOf(base.Hostname())
-		}
-		if region == "" {
-			region = cfg.Region
-		}
-		if creds, err = cfg.Credentials.Retrieve(ctx); err != nil {
-			return "", fmt.Errorf("AWS credentials for signing: %w", err)
-		}
-	}
-	if region == "" {
-		return "", errors.New("no AWS region for signing: pass -region or set AWS_REGION")
-	}
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "execute-api", region, time.Now()); err != nil {
+	signer, err := apiclient.NewSigner(ctx, base, c.region, c.sign != "auto")
+	if err != nil {
 		return "", err
 	}
-	return creds.AccessKeyID, nil
-}
-
-// regionOf reads the region of an execute-api host name
-// ({api}.execute-api.{region}.amazonaws.com).
-func regionOf(host string) string {
-	parts := strings.Split(host, ".")
-	for i := 0; i+1 < len(parts); i++ {
-		if parts[i] == "execute-api" {
-			return parts[i+1]
-		}
+	if err := signer.Sign(ctx, req, body, time.Now()); err != nil {
+		return "", err
 	}
-	return ""
-}
-
-func isLocal(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return signer.Credentials.AccessKeyID, nil
 }
 
 func indent(b []byte) string {

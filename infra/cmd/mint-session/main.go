@@ -27,36 +27,24 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/infra/stack/localurl"
+	"github.com/techprovider/wa-onboarding/shared/apiclient"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
-
-// localCredentials sign requests to a local stack, whose IAM stand-in
-// checks that a SigV4 signature is there, not whose it is.
-var localCredentials = credentials.NewStaticCredentialsProvider("LOCALMINTSESSION", "local-mint-session", "")
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -203,36 +191,19 @@ func describe(err error) string {
 	return strings.Join(msgs, " ")
 }
 
-// regionFromHost reads the region of an execute-api host name.
-var regionFromHost = regexp.MustCompile(`\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
-
 // request POSTs to the sessions route with a SigV4 signature.
 func request(ctx context.Context, o options) (apigw.SessionAnswer, error) {
-	base, err := url.Parse(strings.TrimRight(o.api, "/"))
-	if err != nil || base.Host == "" || (base.Scheme != "https" && base.Scheme != "http") {
-		return apigw.SessionAnswer{}, fmt.Errorf("-api %q is not an http(s) URL", o.api)
+	base, err := apiclient.BaseURL(o.api)
+	if err != nil {
+		return apigw.SessionAnswer{}, fmt.Errorf("-api: %w", err)
 	}
-	local := isLoopback(base.Hostname())
+	local := apiclient.IsLocal(base.Hostname())
 	if base.Scheme == "http" && !local {
 		return apigw.SessionAnswer{}, errors.New("-api must be https outside localhost")
 	}
-	creds := aws.CredentialsProvider(localCredentials)
-	region := o.region
-	if m := regionFromHost.FindStringSubmatch(base.Hostname()); m != nil && region == "" {
-		region = m[1]
-	}
-	if !local {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return apigw.SessionAnswer{}, fmt.Errorf("AWS configuration: %w", err)
-		}
-		creds = cfg.Credentials
-		if region == "" {
-			region = cfg.Region
-		}
-	}
-	if region == "" {
-		region = "us-east-1"
+	signer, err := apiclient.NewSigner(ctx, base, o.region, false)
+	if err != nil {
+		return apigw.SessionAnswer{}, err
 	}
 	body := map[string]any{"client_ref": o.clientRef}
 	if o.ttl > 0 {
@@ -244,7 +215,7 @@ func request(ctx context.Context, o options) (apigw.SessionAnswer, error) {
 		return apigw.SessionAnswer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if err := Sign(ctx, req, payload, creds, region, time.Now()); err != nil {
+	if err := signer.Sign(ctx, req, payload, time.Now()); err != nil {
 		return apigw.SessionAnswer{}, err
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -265,23 +236,4 @@ func request(ctx context.Context, o options) (apigw.SessionAnswer, error) {
 		return apigw.SessionAnswer{}, fmt.Errorf("unexpected answer: %s", bytes.TrimSpace(raw))
 	}
 	return ans, nil
-}
-
-// Sign adds a SigV4 signature for API Gateway (service execute-api) to req,
-// whose body is payload.
-func Sign(ctx context.Context, req *http.Request, payload []byte, creds aws.CredentialsProvider, region string, at time.Time) error {
-	c, err := creds.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("AWS credentials: %w", err)
-	}
-	sum := sha256.Sum256(payload)
-	return v4.NewSigner().SignHTTP(ctx, c, req, hex.EncodeToString(sum[:]), "execute-api", region, at)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

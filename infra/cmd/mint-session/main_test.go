@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
+	"github.com/techprovider/wa-onboarding/shared/apiclient"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/session"
@@ -196,7 +197,7 @@ func TestAPI(t *testing.T) {
 // credentials, time and payload must give the same Authorization.
 func checkSignature(r *http.Request, body []byte) error {
 	got := r.Header.Get("Authorization")
-	if !strings.HasPrefix(got, "AWS4-HMAC-SHA256 Credential=LOCALMINTSESSION/") || !strings.Contains(got, "/us-east-1/execute-api/aws4_request") {
+	if !strings.HasPrefix(got, "AWS4-HMAC-SHA256 Credential="+apiclient.LocalAccessKeyID+"/") || !strings.Contains(got, "/us-east-1/execute-api/aws4_request") {
 		return &sigErr{"Authorization " + got}
 	}
 	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
@@ -205,7 +206,12 @@ func checkSignature(r *http.Request, body []byte) error {
 	}
 	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
 	again.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-	if err := Sign(context.Background(), again, body, localCredentials, "us-east-1", at); err != nil {
+	base, _ := url.Parse("http://" + r.Host)
+	signer, err := apiclient.NewSigner(context.Background(), base, "", false)
+	if err != nil {
+		return err
+	}
+	if err := signer.Sign(context.Background(), again, body, at); err != nil {
 		return err
 	}
 	if want := again.Header.Get("Authorization"); want != got {
