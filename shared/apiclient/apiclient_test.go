@@ -78,8 +78,8 @@ func TestNewSigner(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	tests := []struct {
-		name, base, region string
-		real               bool
+		name, base, region  string
+		real                bool
 		wantKey, wantRegion string
 		wantErr             string
 	}{
