@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs the tools that local runs, tests and CI need, idempotently and
 # without prompts. Usage:
-#   infra/scripts/deps.sh [java] [dynamodb] [rie] [chromium] [actionlint] [cfnlint] [all]
+#   infra/scripts/deps.sh [java] [dynamodb] [rie] [chromium] [actionlint] [cfnlint] [valgrind] [all]
 # With no argument it installs everything. It prints one line per component.
 #
 # Everything lands either in Debian's system paths (apt) or under the repository's
@@ -129,6 +129,17 @@ dep_chromium() {
   log chromium "installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
 }
 
+# valgrind counts instructions for `make bench`'s -callgrind (opt-in, not in
+# all): a Debian package, installed non-interactively.
+dep_valgrind() {
+  if command -v valgrind >/dev/null; then
+    log valgrind "ok ($(valgrind --version))"
+    return
+  fi
+  apt_install valgrind
+  log valgrind "installed $(valgrind --version)"
+}
+
 dep_actionlint() {
   local bin="$CACHE/bin/actionlint"
   # A bumped pin replaces an older binary: -version prints the module version first.
@@ -173,9 +184,9 @@ declare -A wanted=()
 for w in "${want[@]}"; do
   case "$w" in
     all) wanted[java]=1 wanted[dynamodb]=1 wanted[rie]=1 wanted[chromium]=1 wanted[actionlint]=1 wanted[cfnlint]=1 ;;
-    java | dynamodb | rie | chromium | actionlint | cfnlint) wanted[$w]=1 ;;
+    java | dynamodb | rie | chromium | actionlint | cfnlint | valgrind) wanted[$w]=1 ;;
     -h | --help) sed -n '2,5s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) die "unknown component '$w' (want java, dynamodb, rie, chromium, actionlint, cfnlint or all)" ;;
+    *) die "unknown component '$w' (want java, dynamodb, rie, chromium, actionlint, cfnlint, valgrind or all)" ;;
   esac
 done
 # DynamoDB Local is a Java program: asking for it brings Java too.
@@ -190,6 +201,6 @@ if command -v flock >/dev/null; then
 fi
 
 # Fixed order: java before dynamodb.
-for c in java dynamodb rie chromium actionlint cfnlint; do
+for c in java dynamodb rie chromium actionlint cfnlint valgrind; do
   [ -z "${wanted[$c]:-}" ] || "dep_$c"
 done

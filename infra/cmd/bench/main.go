@@ -43,6 +43,7 @@ type options struct {
 	readme                    string
 	benchtime                 string
 	skip                      map[string]bool
+	callgrind                 bool
 	quietLoad                 float64
 	quietWait                 time.Duration
 	loadBinary                string
@@ -72,6 +73,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.warmup, "warmup", 60, "signups run before measuring (at least one per execution environment), to warm the clients, the secrets cache and DynamoDB Local's JIT")
 	conc := fs.String("concurrency", "1,10,50", "concurrency levels of the end-to-end run, comma separated")
 	fs.StringVar(&o.out, "out", ".artifacts/bench.md", "also write the Markdown report here (relative to the repository root); empty: stdout only")
+	fs.BoolVar(&o.callgrind, "callgrind", false, "also count the instructions of each TLS cold start under valgrind's callgrind (slow)")
 	fs.IntVar(&o.callbacksN, "callbacks-n", 600, "callbacks of the mix measured at each concurrency")
 	fs.StringVar(&o.readme, "readme", "README.md", "rewrite the headline figures between the bench markers of this file (relative to the repository root) when every phase ran; empty: leave it")
 	fs.IntVar(&o.rounds, "rounds", 9, "fresh starts per function for the cold-start and init figures")
@@ -269,7 +271,7 @@ func run(ctx context.Context, o options) (rep *report, err error) {
 			progress("cold starts with TLS: %d fresh starts of hello, signup and callbacks", o.rounds)
 			t, err := st.startTLS(buildDir)
 			if err == nil {
-				rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one), o.rounds)
+				rep.tls = st.coldTLS(ctx, t, st.tlsSubjects(bins, one), o.rounds, o.callgrind)
 			}
 			return err
 		})

@@ -87,10 +87,12 @@ func (c *byteCounter) Write(p []byte) (int, error) {
 }
 
 // startDirect starts binary with env and the runtime API address, as
-// Lambda's init phase does.
-func startDirect(binary string, env []string, timeout time.Duration) (*directRun, time.Time, error) {
+// Lambda's init phase does; wrapper, when given, is the command that runs
+// the binary (valgrind).
+func startDirect(binary string, env []string, timeout time.Duration, wrapper ...string) (*directRun, time.Time, error) {
 	d := &directRun{api: newRuntimeAPI(timeout), exited: make(chan error, 1)}
-	d.cmd = exec.Command(binary)
+	argv := append(wrapper, binary)
+	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Dir = filepath.Dir(binary)
 	d.cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "TZ=:UTC",
 		"AWS_LAMBDA_FUNCTION_NAME=" + filepath.Base(filepath.Dir(binary))}, env...),
