@@ -98,13 +98,15 @@ func startDynamoDBOn(ctx context.Context, dir string, port int) (*DynamoDB, erro
 		if b, _ := os.ReadFile(p.logPath); bytes.Contains(b, []byte("java.net.BindException")) {
 			return errPortTaken
 		}
-		if _, err := client.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)}); err != nil {
-			return err
-		}
+		// Probe only a port the JVM itself listens on: until then the port
+		// may be another process's (a test's recording endpoint took it
+		// between FreePort and the JVM's bind), and a ListTables sent there
+		// would land in that process's record of calls.
 		if !listensOn(p.cmd.Process.Pid, port) {
-			return errPortTaken
+			return errNotListening
 		}
-		return nil
+		_, err := client.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+		return err
 	})
 	if err != nil {
 		p.stop(time.Second)

@@ -10,21 +10,24 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // TestPortTaken has another process's socket hold DynamoDB Local's port: a
 // plain listener, which makes java fail to bind, and a fake that answers like
-// DynamoDB, which the readiness probe alone would take for ours.
+// DynamoDB, which the readiness probe alone would take for ours. No probe
+// may reach the fake: in a test that fake is a recording endpoint, and a
+// stray ListTables in its record fails that test.
 func TestPortTaken(t *testing.T) {
 	t.Parallel()
 	dir := cachePath("dynamodb-local")
 	tests := []struct {
 		name  string
-		serve func(l net.Listener)
+		serve func(l net.Listener, requests *atomic.Int32)
 	}{
-		{"silent listener", func(l net.Listener) {
+		{"silent listener", func(l net.Listener, _ *atomic.Int32) {
 			for {
 				c, err := l.Accept()
 				if err != nil {
@@ -33,8 +36,9 @@ func TestPortTaken(t *testing.T) {
 				defer c.Close()
 			}
 		}},
-		{"answers like DynamoDB", func(l net.Listener) {
+		{"answers like DynamoDB", func(l net.Listener, requests *atomic.Int32) {
 			_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
 				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 				fmt.Fprint(w, `{"TableNames":[]}`)
 			}))
@@ -49,7 +53,8 @@ func TestPortTaken(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			go tt.serve(l)
+			var requests atomic.Int32
+			go tt.serve(l, &requests)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			db, err := startDynamoDBOn(ctx, dir, l.Addr().(*net.TCPAddr).Port)
@@ -59,6 +64,9 @@ func TestPortTaken(t *testing.T) {
 			}
 			if !errors.Is(err, errPortTaken) {
 				t.Fatalf("err = %v, want errPortTaken", err)
+			}
+			if n := requests.Load(); n > 0 {
+				t.Fatalf("the readiness probe sent %d requests to another process's server", n)
 			}
 		})
 	}

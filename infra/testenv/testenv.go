@@ -233,6 +233,9 @@ func (p *process) waitReady(ctx context.Context, interval time.Duration, ready f
 // errPortTaken means the child lost the race for its port to another process.
 var errPortTaken = errors.New("port taken")
 
+// errNotListening means the child does not listen on its port yet.
+var errNotListening = errors.New("not listening yet")
+
 // withDefaultTimeout bounds ctx by d when it has no deadline of its own.
 func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/apiclient"
 )
 
@@ -125,13 +126,7 @@ func TestUsage(t *testing.T) {
 // TestSigning signs with static credentials from the environment, as the
 // SDK's default chain reads them; t.Setenv rules out t.Parallel here.
 func TestSigning(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	testenv.SetAWSEnv(t, nil)
 	rec := &recorder{status: 200}
 	srv := rec.server(t)
 	var out, errOut bytes.Buffer
@@ -139,10 +134,10 @@ func TestSigning(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("run = %d, %v: %s", code, err, errOut.String())
 	}
-	if !strings.HasPrefix(rec.auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || !strings.Contains(rec.auth, "/eu-west-1/execute-api/aws4_request") {
+	if !strings.HasPrefix(rec.auth, "AWS4-HMAC-SHA256 Credential="+testenv.DummyAccessKeyID+"/") || !strings.Contains(rec.auth, "/eu-west-1/execute-api/aws4_request") {
 		t.Fatalf("Authorization = %q", rec.auth)
 	}
-	if !strings.Contains(out.String(), "SigV4-signed as AKIDEXAMPLE") {
+	if !strings.Contains(out.String(), "SigV4-signed as "+testenv.DummyAccessKeyID) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
