@@ -3,7 +3,6 @@ package testenv
 import (
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 )
 
@@ -33,9 +32,4 @@ func FreePort() int {
 		}
 	}
 	panic("testenv: FreePort: the kernel kept handing out ports already used")
-}
-
-// FreeAddr returns "127.0.0.1:<port>" for a FreePort.
-func FreeAddr() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort()))
 }

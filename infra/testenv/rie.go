@@ -91,7 +91,8 @@ func startRIEOn(ctx context.Context, rie, binary string, env []string) (*RIE, er
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	// The Runtime API port is fixed at 9001 by default, which two emulators
 	// running at once would fight over.
-	runtimeAddr := FreeAddr()
+	runtimePort := FreePort()
+	runtimeAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(runtimePort))
 	name := filepath.Base(filepath.Dir(binary))
 	p, err := startProcess("aws-lambda-rie "+name, filepath.Dir(binary), functionEnv(name, env),
 		"rie-"+name+"-"+strconv.Itoa(port), rie,
@@ -111,6 +112,12 @@ func startRIEOn(ctx context.Context, rie, binary string, env []string) (*RIE, er
 		c.Close()
 		if !listensOn(p.cmd.Process.Pid, port) {
 			return errPortTaken
+		}
+		// The emulator binds the Runtime API just after the invoke port;
+		// until it holds that one too, the function could reach whichever
+		// server took the port instead.
+		if !listensOn(p.cmd.Process.Pid, runtimePort) {
+			return errNotListening
 		}
 		return nil
 	})

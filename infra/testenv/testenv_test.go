@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -195,10 +196,10 @@ func TestFreePort(t *testing.T) {
 		}
 		seen[p] = true
 	}
-	addr := testenv.FreeAddr()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort()))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatalf("FreeAddr() = %s, cannot listen: %v", addr, err)
+		t.Fatalf("FreePort gave %s, which cannot be listened on: %v", addr, err)
 	}
 	l.Close()
 }
