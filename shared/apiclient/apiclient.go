@@ -56,11 +56,13 @@ func IsLocal(host string) bool {
 }
 
 // RegionOf is the region in an execute-api host name
-// ({api-id}.execute-api.{region}.amazonaws.com, or .amazonaws.com.cn), ""
-// for any other host.
+// ({api-id}.execute-api.{region}.amazonaws.com, .amazonaws.com.cn in
+// China, {api-id}-{vpce-id}.execute-api.{region}.vpce.amazonaws.com for a
+// private API), "" for any other host.
 func RegionOf(host string) string {
 	parts := strings.Split(host, ".")
-	if len(parts) < 5 || parts[1] != "execute-api" || parts[3] != "amazonaws" {
+	onAWS := strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn")
+	if len(parts) < 5 || parts[1] != "execute-api" || !onAWS {
 		return ""
 	}
 	return parts[2]

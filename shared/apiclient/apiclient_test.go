@@ -53,6 +53,8 @@ func TestIsLocalAndRegionOf(t *testing.T) {
 		{"localhost.example.com", false, ""},
 		{"abc123.execute-api.ap-south-1.amazonaws.com", false, "ap-south-1"},
 		{"abc123.execute-api.cn-north-1.amazonaws.com.cn", false, "cn-north-1"},
+		{"abc123-vpce-0123456789abcdef0.execute-api.eu-central-1.vpce.amazonaws.com", false, "eu-central-1"},
+		{"abc123.execute-api.eu-west-1.example.com", false, ""},
 		{"onboard.example.com", false, ""},
 		{"execute-api.eu-west-1.amazonaws.com", false, ""},
 	}
