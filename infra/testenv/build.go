@@ -37,9 +37,10 @@ func BuildFunction(ctx context.Context, pkgPath, outDir string) (string, error) 
 // BuildFunction does, to out: a file for one package, a directory ending in
 // a separator for several.
 func GoBuild(ctx context.Context, out string, pkgs ...string) error {
+	// go test and go run put the toolchain's go first on PATH.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return fmt.Errorf("testenv: %w", err)
 	}
 	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out}, pkgs...)
 	cmd := exec.CommandContext(ctx, goBin, args...)

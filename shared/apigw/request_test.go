@@ -61,7 +61,7 @@ func TestParseSignup(t *testing.T) {
 		{"leading zero", event("POST", "application/json", `{"code":"c","phone_number_id":"0112"}`, false), onboarding.CodeInvalidRequest, "phone_number_id"},
 		{"21 digits", event("POST", "application/json", `{"code":"c","business_id":"123456789012345678901"}`, false), onboarding.CodeInvalidRequest, "business_id"},
 		{"control chars in client_ref", event("POST", "application/json", `{"code":"c","client_ref":"a\u0000b"}`, false), onboarding.CodeInvalidRequest, "client_ref"},
-		{"unicode client_ref", event("POST", "application/json", `{"code":"c","client_ref":"ü‮"}`, false), onboarding.CodeInvalidRequest, "client_ref"},
+		{"unicode client_ref", event("POST", "application/json", "{\"code\":\"c\",\"client_ref\":\"\u00fc\u202e\"}", false), onboarding.CodeInvalidRequest, "client_ref"},
 		{"long client_ref", event("POST", "application/json", `{"code":"c","client_ref":"`+strings.Repeat("a", 65)+`"}`, false), onboarding.CodeInvalidRequest, "client_ref"},
 	}
 	for _, tt := range tests {

@@ -37,7 +37,6 @@ const (
 	ErrResourceNotFound  = "ResourceNotFoundException"
 	ErrUnknownOperation  = "UnknownOperationException"
 	ErrSerialization     = "SerializationException"
-	ErrThrottling        = "ThrottlingException"
 	ErrEntryInternal     = "InternalFailure"
 	ErrEntryMalformed    = "MalformedDetail"
 	ErrEntryInvalidInput = "InvalidArgument"

@@ -38,10 +38,8 @@ const (
 	ErrResourceNotFound  = "ResourceNotFoundException"
 	ErrResourceExists    = "ResourceExistsException"
 	ErrInvalidParameter  = "InvalidParameterException"
-	ErrInvalidRequest    = "InvalidRequestException"
 	ErrInternalService   = "InternalServiceError"
 	ErrDecryptionFailure = "DecryptionFailure"
-	ErrThrottling        = "ThrottlingException"
 	ErrUnknownOperation  = "UnknownOperationException"
 	ErrSerialization     = "SerializationException"
 )
