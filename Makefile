@@ -56,7 +56,7 @@ build-CustomersFunction: ; $(call lambda-build,customers)
 help: ## list the targets; "required:" names the variables a target cannot run without
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-deps: ## install java, DynamoDB Local, aws-lambda-rie, chromium, actionlint and cfn-lint (idempotent)
+deps: ## install java, DynamoDB Local, aws-lambda-rie, chromium, actionlint, cfn-lint, staticcheck and unparam (idempotent)
 	@infra/scripts/deps.sh all
 
 build: ## build every function into .build/<fn>/bootstrap for this machine
@@ -77,11 +77,15 @@ test: deps ## vet, all tests (race detector on), a short fuzz run, then make lin
 	@infra/scripts/fuzz.sh $(FUZZ_INPUTS)
 	@$(MAKE) lint
 
-lint: ## gofmt, then lint the GitHub workflows (actionlint), template.yaml and infra/ci's template (cfn-lint)
+lint: ## gofmt, staticcheck and unparam on the Go code, then lint the GitHub workflows (actionlint), template.yaml and infra/ci's template (cfn-lint)
 	@echo "== gofmt -l"
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	  [ -z "$$unformatted" ] || { echo "not gofmt-formatted (run gofmt -w):" >&2; echo "$$unformatted" >&2; exit 1; }
-	@infra/scripts/deps.sh actionlint cfnlint >/dev/null
+	@infra/scripts/deps.sh actionlint cfnlint gotools >/dev/null
+	@echo "== staticcheck ./..."
+	@.cache/bin/staticcheck ./...
+	@echo "== unparam ./..."
+	@.cache/bin/unparam ./...
 	@echo "== actionlint .github/workflows"
 	@.cache/bin/actionlint
 	@echo "== cfn-lint template.yaml infra/ci/*.yaml"

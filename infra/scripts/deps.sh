@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh installs the tools that local runs, tests and CI need, idempotently and
 # without prompts. Usage:
-#   infra/scripts/deps.sh [java] [dynamodb] [rie] [chromium] [actionlint] [cfnlint] [valgrind] [all]
+#   infra/scripts/deps.sh [java] [dynamodb] [rie] [chromium] [actionlint] [cfnlint] [gotools] [valgrind] [all]
 # With no argument it installs everything. It prints one line per component.
 #
 # Everything lands either in Debian's system paths (apt) or under the repository's
@@ -22,6 +22,12 @@ RIE_VERSION="v0.0.0-20261030222936-bef5c4ba774d"
 ACTIONLINT_MODULE="github.com/rhysd/actionlint/cmd/actionlint"
 ACTIONLINT_VERSION="v1.7.12"
 CFNLINT_VERSION="1.51.0" # installed only when no cfn-lint is on PATH
+# The Go linters `make lint` runs beside go vet: staticcheck, and unparam for
+# parameters no caller varies or no body reads.
+STATICCHECK_MODULE="honnef.co/go/tools/cmd/staticcheck"
+STATICCHECK_VERSION="v0.8.2"
+UNPARAM_MODULE="mvdan.cc/unparam"
+UNPARAM_VERSION="v0.0.0-20260823230713-2fa3d841b0c8"
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -154,6 +160,26 @@ dep_actionlint() {
   log actionlint "installed $ACTIONLINT_MODULE@$ACTIONLINT_VERSION into $bin"
 }
 
+# go_tool installs a Go command at a pinned module version into .cache/bin,
+# outside the repo's module (nothing is added to our go.mod). The binary's
+# own build record says which version it is, so a bumped pin replaces it.
+go_tool() {
+  local name="$1" pkg="$2" version="$3" bin="$CACHE/bin/$1"
+  if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -q "[[:space:]]$version[[:space:]]"; then
+    log "$name" "ok ($bin $version)"
+    return
+  fi
+  command -v go >/dev/null || die "go not found on PATH"
+  mkdir -p "$CACHE/bin"
+  GOBIN="$CACHE/bin" go install "$pkg@$version"
+  log "$name" "installed $pkg@$version into $bin"
+}
+
+dep_gotools() {
+  go_tool staticcheck "$STATICCHECK_MODULE" "$STATICCHECK_VERSION"
+  go_tool unparam "$UNPARAM_MODULE" "$UNPARAM_VERSION"
+}
+
 # cfn-lint is a Python tool. One already on PATH (any 1.x) is used as is;
 # otherwise the pinned version goes into a virtual environment under .cache/,
 # so neither the system's Python nor its externally-managed packages change.
@@ -183,10 +209,10 @@ want=("$@")
 declare -A wanted=()
 for w in "${want[@]}"; do
   case "$w" in
-    all) wanted[java]=1 wanted[dynamodb]=1 wanted[rie]=1 wanted[chromium]=1 wanted[actionlint]=1 wanted[cfnlint]=1 ;;
-    java | dynamodb | rie | chromium | actionlint | cfnlint | valgrind) wanted[$w]=1 ;;
+    all) wanted[java]=1 wanted[dynamodb]=1 wanted[rie]=1 wanted[chromium]=1 wanted[actionlint]=1 wanted[cfnlint]=1 wanted[gotools]=1 ;;
+    java | dynamodb | rie | chromium | actionlint | cfnlint | gotools | valgrind) wanted[$w]=1 ;;
     -h | --help) sed -n '2,5s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) die "unknown component '$w' (want java, dynamodb, rie, chromium, actionlint, cfnlint, valgrind or all)" ;;
+    *) die "unknown component '$w' (want java, dynamodb, rie, chromium, actionlint, cfnlint, gotools, valgrind or all)" ;;
   esac
 done
 # DynamoDB Local is a Java program: asking for it brings Java too.
@@ -201,6 +227,6 @@ if command -v flock >/dev/null; then
 fi
 
 # Fixed order: java before dynamodb.
-for c in java dynamodb rie chromium actionlint cfnlint valgrind; do
+for c in java dynamodb rie chromium actionlint cfnlint gotools valgrind; do
   [ -z "${wanted[$c]:-}" ] || "dep_$c"
 done
