@@ -203,7 +203,7 @@ func TestTestRunsTheLinters(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make -n test: %v\n%s", err, stderr)
 	}
-	for _, want := range []string{"deps.sh actionlint cfnlint", ".cache/bin/actionlint", "cfn-lint template.yaml"} {
+	for _, want := range []string{"deps.sh actionlint cfnlint gotools", ".cache/bin/staticcheck ./...", ".cache/bin/unparam ./...", ".cache/bin/actionlint", "cfn-lint template.yaml"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("make test does not run %q:\n%s", want, stdout)
 		}
