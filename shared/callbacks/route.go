@@ -3,6 +3,7 @@ package callbacks
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -33,11 +34,17 @@ type Route struct {
 }
 
 // routable reports whether Plivo may be delivering for the record: it
-// onboarded it, or may have (verified: a lost Plivo answer leaves the record
-// there until the resume function reconciles it).
+// onboarded it (restricted records too: Meta's restrictions block one
+// capability, such as business-initiated messages or adding numbers, and
+// the customer's replies and their statuses still flow), or may have
+// (verified: a lost Plivo answer leaves the record there until the resume
+// function reconciles it).
 func routable(r *onboarding.Record) bool {
-	return r.State == onboarding.StateOnboarded || r.State == onboarding.StateVerified
+	return slices.Contains(onboarded, r.State) || r.State == onboarding.StateVerified
 }
+
+// onboarded are the states in which Plivo has the number for certain.
+var onboarded = []onboarding.State{onboarding.StateOnboarded, onboarding.StateRestricted}
 
 func routeOf(r *onboarding.Record) Route {
 	return Route{WABAID: r.WABAID, PhoneNumberID: r.PhoneNumberID, BusinessID: r.BusinessID, ClientRef: r.ClientRef}
@@ -69,10 +76,10 @@ func Resolve(ctx context.Context, dir Directory, cb *Callback) (Route, string, e
 	}
 	// Onboarded records win over verified ones: Plivo has the number for
 	// them for certain.
-	for _, state := range []onboarding.State{onboarding.StateOnboarded, onboarding.StateVerified} {
+	for _, states := range [][]onboarding.State{onboarded, {onboarding.StateVerified}} {
 		var found []*onboarding.Record
 		for i := range recs {
-			if recs[i].State == state {
+			if slices.Contains(states, recs[i].State) {
 				found = append(found, &recs[i])
 			}
 		}

@@ -113,6 +113,10 @@ func TestHandleRoutes(t *testing.T) {
 	t.Parallel()
 	dup := onboardedRec
 	dup.WABAID = "109876543210999"
+	restricted := onboardedRec
+	restricted.State, restricted.StateReason = onboarding.StateRestricted, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING"
+	disconnected := onboardedRec
+	disconnected.State = onboarding.StateDisconnected
 	tests := []struct {
 		name    string
 		recs    []onboarding.Record
@@ -126,6 +130,12 @@ func TestHandleRoutes(t *testing.T) {
 		{"verified: Plivo may have it", []onboarding.Record{verifiedRec}, inbound("w-2", "15550100002", "hi"), callbacks.OutcomePublished, "customer-2", ""},
 		{"onboarded wins over verified", []onboarding.Record{{WABAID: "1", State: onboarding.StateVerified, DisplayPhoneNumber: "15550100001", ClientRef: "old"}, onboardedRec},
 			inbound("w-3", "15550100001", "hi"), callbacks.OutcomePublished, "customer-1", ""},
+		{"restricted: replies still flow", []onboarding.Record{restricted}, inbound("w-11", "15550100001", "hi"), callbacks.OutcomePublished, "customer-1", ""},
+		{"restricted wins over verified", []onboarding.Record{{WABAID: "1", State: onboarding.StateVerified, DisplayPhoneNumber: "15550100001", ClientRef: "old"}, restricted},
+			status("s-12", "delivered", "15550100001"), callbacks.OutcomePublished, "customer-1", ""},
+		{"restricted by WABA field", []onboarding.Record{restricted}, inbound("w-13", "15550100001", "hi") + "&WabaId=" + restricted.WABAID,
+			callbacks.OutcomePublished, "customer-1", ""},
+		{"disconnected", []onboarding.Record{disconnected}, inbound("w-14", "15550100001", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonNotOnboarded},
 		{"unknown number", []onboarding.Record{onboardedRec}, inbound("w-4", "15550109999", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonUnknownNumber},
 		{"no number", []onboarding.Record{onboardedRec}, "MessageUUID=w-5", callbacks.OutcomeUnrouted, "", callbacks.ReasonUnknownNumber},
 		{"failed signup", []onboarding.Record{failedRec}, inbound("w-6", "15550100003", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonNotOnboarded},

@@ -147,19 +147,27 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 }
 
 // Reinstate moves a restricted record back to onboarded (Meta lifted the
-// restriction or reinstated a disabled account).
-func (s *Store) Reinstate(ctx context.Context, wabaID, reason string, at time.Time) (bool, error) {
+// restriction or reinstated a disabled account). A non-empty lifts limits
+// it to a record restricted for that reason: the end of one kind of pause
+// must not lift a restriction of another.
+func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at time.Time) (bool, error) {
+	condition := "#state = :restricted"
+	values := map[string]types.AttributeValue{
+		":restricted": str(string(onboarding.StateRestricted)),
+		":onboarded":  str(string(onboarding.StateOnboarded)),
+		":reason":     str(reason),
+		":at":         str(stamp(at)),
+	}
+	if lifts != "" {
+		condition += " AND state_reason = :lifts"
+		values[":lifts"] = str(lifts)
+	}
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
-		Key:                      wabaKey(wabaID),
-		ConditionExpression:      aws.String("#state = :restricted"),
-		UpdateExpression:         aws.String("SET previous_state = #state, #state = :onboarded, state_reason = :reason, state_changed_at = :at, updated_at = :at REMOVE restricted_until"),
-		ExpressionAttributeNames: map[string]string{"#state": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":restricted": str(string(onboarding.StateRestricted)),
-			":onboarded":  str(string(onboarding.StateOnboarded)),
-			":reason":     str(reason),
-			":at":         str(stamp(at)),
-		},
+		Key:                       wabaKey(wabaID),
+		ConditionExpression:       aws.String(condition),
+		UpdateExpression:          aws.String("SET previous_state = #state, #state = :onboarded, state_reason = :reason, state_changed_at = :at, updated_at = :at REMOVE restricted_until"),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: values,
 	})
 }
 

@@ -17,10 +17,12 @@ var (
 	CodeWebhookVerifyRefused = onboarding.NewCode("webhook_verify_refused", onboarding.EForbidden)
 )
 
-// MaxBodyBytes refuses bodies over 256 KiB before their signature is
-// computed: Meta's account and phone-number notifications are a few hundred
-// bytes, and a batch of them a few KiB.
-const MaxBodyBytes = 256 << 10
+// MaxBodyBytes refuses larger bodies before their signature is computed.
+// Meta documents webhook payloads of up to 3 MB, and whatever it is refused
+// it retries for a week and then drops: the cap is Meta's, not the few
+// hundred bytes an account notification usually takes. It stays well
+// under Lambda's 6 MB request limit.
+const MaxBodyBytes = 3 << 20
 
 // DefaultBudget is how long the receiver works on one delivery: Meta
 // expects an answer within seconds, and each change is two or three writes.

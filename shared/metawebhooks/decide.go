@@ -1,8 +1,10 @@
 package metawebhooks
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +38,10 @@ type Action struct {
 	Reason string
 	// Until is the end of a restriction, when Meta gives one.
 	Until time.Time
+	// LiftsOnly, on a reinstate, names the only restriction it lifts
+	// (ACCOUNT_RECONNECTED ends an offboarding, not a policy restriction);
+	// empty lifts any.
+	LiftsOnly string
 	// PhoneDigits and Health are a health change's number and values.
 	PhoneDigits string
 	Health      onboarding.Health
@@ -43,10 +49,10 @@ type Action struct {
 
 // account_update events, as Meta's reference names them.
 var (
-	disconnectEvents = []string{"PARTNER_APP_UNINSTALLED", "PARTNER_REMOVED", "ACCOUNT_DELETED", "ACCOUNT_OFFBOARDED"}
+	disconnectEvents = []string{"PARTNER_APP_UNINSTALLED", "PARTNER_REMOVED", "ACCOUNT_DELETED"}
 	sharedEvents     = []string{"PARTNER_APP_INSTALLED", "PARTNER_ADDED"}
 	// knownQuiet change no record here.
-	knownQuiet = []string{"ACCOUNT_RECONNECTED", "BUSINESS_VERIFICATION_STATUS_UPDATE", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE",
+	knownQuiet = []string{"BUSINESS_VERIFICATION_STATUS_UPDATE", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE",
 		"BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE", "VOLUME_BASED_PRICING_TIER_UPDATE", "MM_LITE_TERMS_SIGNED",
 		"AD_ACCOUNT_LINKED", "PARTNER_CLIENT_CERTIFICATION_STATUS_UPDATE", "ACCOUNT_UPDATE"}
 )
@@ -66,10 +72,10 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		if json.Unmarshal(c.Value, &v) != nil || v.DisplayPhoneNumber == "" {
 			return a
 		}
-		limit := v.CurrentLimit
-		if limit == "" {
-			limit = v.MaxDaily
-		}
+		// current_limit is the per-number tier Meta retired for the
+		// portfolio-wide max_daily_conversations_per_business; a delivery
+		// carrying both reports the one now enforced in the latter.
+		limit := cmp.Or(v.MaxDaily, v.CurrentLimit)
 		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(v.DisplayPhoneNumber)
 		a.Health = onboarding.Health{QualityEvent: v.Event, MessagingLimit: limit, UpdatedAt: now}
 	case FieldNameUpdate:
@@ -86,17 +92,29 @@ func Decide(e Entry, c Change, now time.Time) Action {
 func decideAccount(a Action, v AccountUpdate) Action {
 	a.Event = v.Event
 	reason := strings.ToLower(v.Event)
+	// The partner events (PARTNER_APP_INSTALLED, PARTNER_REMOVED, ...) are
+	// delivered under the partner's own business portfolio: their entry ID
+	// is the Tech Provider's business, and the customer's WABA is
+	// waba_info.waba_id. Whenever waba_info names a WABA, it is the one the
+	// change is about.
+	if v.WABAInfo != nil {
+		a.WABAID = cmp.Or(v.WABAInfo.WABAID, a.WABAID)
+	}
 	switch {
 	case slices.Contains(disconnectEvents, v.Event):
 		a.Op, a.Reason = OpDisconnect, reason
 	case slices.Contains(sharedEvents, v.Event):
 		a.Op, a.Reason = OpUnclaimed, reason
 		if v.WABAInfo != nil {
-			if v.WABAInfo.WABAID != "" {
-				a.WABAID = v.WABAInfo.WABAID
-			}
 			a.BusinessID = v.WABAInfo.OwnerBusinessID
 		}
+	case v.Event == "ACCOUNT_OFFBOARDED":
+		// A WhatsApp Business app number re-registered on a phone: Meta
+		// pauses the API side until ACCOUNT_RECONNECTED, keeping partner
+		// access and subscriptions, so this is a pause, not a removal.
+		a.Op, a.Reason = OpRestrict, reason
+	case v.Event == "ACCOUNT_RECONNECTED":
+		a.Op, a.Reason, a.LiftsOnly = OpReinstate, reason, "account_offboarded"
 	case v.Event == "ACCOUNT_RESTRICTION":
 		a.Op = OpRestrict
 		var types []string
@@ -140,14 +158,18 @@ func withDetail(reason, detail string) string {
 	return reason + ":" + detail
 }
 
-// parseTime reads a restriction's expiration: RFC 3339 (Meta's examples
-// give 2022-12-12T07:09:27.000Z) or epoch seconds.
-func parseTime(s string) (time.Time, bool) {
+// parseTime reads a restriction's expiration. Meta's reference types it as
+// an integer Unix timestamp (1641330498); deliveries seen by other
+// providers also carried it quoted or as RFC 3339, which are read too.
+func parseTime(raw json.RawMessage) (time.Time, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		s = string(raw)
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), true
 	}
-	var secs int64
-	if json.Unmarshal([]byte(s), &secs) == nil && secs > 0 {
+	if secs, err := strconv.ParseInt(s, 10, 64); err == nil && secs > 0 {
 		return time.Unix(secs, 0).UTC(), true
 	}
 	return time.Time{}, false

@@ -71,7 +71,9 @@ type AccountUpdate struct {
 	} `json:"waba_info"`
 	RestrictionInfo []struct {
 		RestrictionType string `json:"restriction_type"`
-		Expiration      string `json:"expiration"`
+		// Expiration is kept raw: Meta documents an integer Unix
+		// timestamp, and a string must not make the whole value unreadable.
+		Expiration json.RawMessage `json:"expiration"`
 	} `json:"restriction_info"`
 	ViolationInfo *struct {
 		ViolationType string `json:"violation_type"`

@@ -1,11 +1,13 @@
 package metawebhooks_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,10 +61,10 @@ func (r *records) Restrict(_ context.Context, waba, reason string, _, _ time.Tim
 	return r.set(waba, onboarding.StateRestricted, reason), nil
 }
 
-func (r *records) Reinstate(_ context.Context, waba, reason string, _ time.Time) (bool, error) {
+func (r *records) Reinstate(_ context.Context, waba, reason, lifts string, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.state[waba] != onboarding.StateRestricted {
+	if r.state[waba] != onboarding.StateRestricted || (lifts != "" && r.reason[waba] != lifts) {
 		return false, nil
 	}
 	return r.set(waba, onboarding.StateOnboarded, reason), nil
@@ -108,39 +110,61 @@ func post(body, signature string) apigw.Request {
 	return req
 }
 
-func accountUpdate(waba, value string) string {
-	return `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":1739321024,"changes":[{"field":"account_update","value":` + value + `}]}]}`
+func accountUpdate(entryID, value string) string {
+	return `{"object":"whatsapp_business_account","entry":[{"id":"` + entryID + `","time":1739321024,"changes":[{"field":"account_update","value":` + value + `}]}]}`
 }
+
+// partnerBusiness is the Tech Provider's business portfolio: Meta delivers
+// the partner events under its ID, and names the customer's WABA in
+// waba_info.
+const partnerBusiness = "2949482758682047"
 
 func TestSignedWebhooksDriveRecords(t *testing.T) {
 	t.Parallel()
 	const waba = "102000000000009"
 	cases := []struct {
-		name   string
-		from   onboarding.State
-		value  string
-		want   onboarding.State
-		reason string
+		name    string
+		entryID string // the entry's ID when it is not the WABA's
+		from    onboarding.State
+		from2   string // the record's state_reason
+		value   string
+		want    onboarding.State
+		reason  string
 	}{
-		{"app uninstalled", onboarding.StateOnboarded, `{"event":"PARTNER_APP_UNINSTALLED"}`, onboarding.StateDisconnected, "partner_app_uninstalled"},
-		{"partner removed", onboarding.StateOnboarded, `{"event":"PARTNER_REMOVED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"101"}}`, onboarding.StateDisconnected, "partner_removed"},
-		{"restriction", onboarding.StateOnboarded, `{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":"2030-12-12T07:09:27.000Z"}]}`,
+		{"app uninstalled", "", onboarding.StateOnboarded, "", `{"event":"PARTNER_APP_UNINSTALLED"}`, onboarding.StateDisconnected, "partner_app_uninstalled"},
+		// Meta's reference examples: the partner events come under the
+		// partner's business, the WABA in waba_info.
+		{"app uninstalled, as Meta documents it", partnerBusiness, onboarding.StateOnboarded, "",
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"2329417887457253","partner_app_id":"1234567890"}}`,
+			onboarding.StateDisconnected, "partner_app_uninstalled"},
+		{"partner removed, as Meta documents it", partnerBusiness, onboarding.StateOnboarded, "",
+			`{"event":"PARTNER_REMOVED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"2329417887457253"},"disconnection_info":{"reason":"PARTNER_REMOVED"}}`,
+			onboarding.StateDisconnected, "partner_removed"},
+		{"restriction with Meta's integer expiration", "", onboarding.StateOnboarded, "",
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":1641330498}]}`,
+			onboarding.StateRestricted, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING"},
+		{"offboarded: paused", "", onboarding.StateOnboarded, "", `{"event":"ACCOUNT_OFFBOARDED"}`, onboarding.StateRestricted, "account_offboarded"},
+		{"reconnected after offboarding", "", onboarding.StateRestricted, "account_offboarded", `{"event":"ACCOUNT_RECONNECTED"}`, onboarding.StateOnboarded, "account_reconnected"},
+		{"reconnect does not lift a policy restriction", "", onboarding.StateRestricted, "account_violation:SCAM", `{"event":"ACCOUNT_RECONNECTED"}`,
+			onboarding.StateRestricted, "account_violation:SCAM"},
+		{"partner removed", "", onboarding.StateOnboarded, "", `{"event":"PARTNER_REMOVED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"101"}}`, onboarding.StateDisconnected, "partner_removed"},
+		{"restriction", "", onboarding.StateOnboarded, "", `{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":"2030-12-12T07:09:27.000Z"}]}`,
 			onboarding.StateRestricted, "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION"},
-		{"violation", onboarding.StateOnboarded, `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`, onboarding.StateRestricted, "account_violation:SCAM"},
-		{"disabled", onboarding.StateOnboarded, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":"October 9, 2023"}}`,
+		{"violation", "", onboarding.StateOnboarded, "", `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`, onboarding.StateRestricted, "account_violation:SCAM"},
+		{"disabled", "", onboarding.StateOnboarded, "", `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":"October 9, 2023"}}`,
 			onboarding.StateRestricted, "disabled_update:DISABLE (October 9, 2023)"},
-		{"reinstated", onboarding.StateRestricted, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"REINSTATE"}}`, onboarding.StateOnboarded, "reinstated"},
-		{"shared, no signup", "", `{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"101"}}`, onboarding.StateUnclaimed, "partner_app_installed"},
+		{"reinstated", "", onboarding.StateRestricted, "", `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"REINSTATE"}}`, onboarding.StateOnboarded, "reinstated"},
+		{"shared, no signup", partnerBusiness, "", "", `{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"101"}}`, onboarding.StateUnclaimed, "partner_app_installed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			recs, led := newRecords(), callbackstest.NewLedger()
 			if c.from != "" {
-				recs.state[waba] = c.from
+				recs.state[waba], recs.reason[waba] = c.from, c.from2
 			}
 			r := newReceiver(recs, led)
-			body := accountUpdate(waba, c.value)
+			body := accountUpdate(cmp.Or(c.entryID, waba), c.value)
 			resp, _ := r.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
@@ -248,5 +272,19 @@ func TestOversizeBodyRefused(t *testing.T) {
 	resp, _ := newReceiver(newRecords(), callbackstest.NewLedger()).Handle(context.Background(), post(big, metawebhooks.Sign(appSecret, []byte(big))))
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestLargeNotificationAccepted: Meta documents payloads up to 3 MB, and a
+// refused delivery is retried for a week and then lost.
+func TestLargeNotificationAccepted(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000011"
+	recs := newRecords()
+	recs.state[waba] = onboarding.StateOnboarded
+	body := accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED","note":"`+strings.Repeat("x", 2<<20)+`"}`)
+	resp, _ := newReceiver(recs, callbackstest.NewLedger()).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+	if resp.StatusCode != http.StatusOK || recs.state[waba] != onboarding.StateDisconnected {
+		t.Errorf("status %d, record %s", resp.StatusCode, recs.state[waba])
 	}
 }

@@ -19,7 +19,7 @@ import (
 type Records interface {
 	Disconnect(ctx context.Context, wabaID, reason string, at time.Time) (bool, error)
 	Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error)
-	Reinstate(ctx context.Context, wabaID, reason string, at time.Time) (bool, error)
+	Reinstate(ctx context.Context, wabaID, reason, lifts string, at time.Time) (bool, error)
 	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at time.Time) (bool, error)
 	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error)
 }
@@ -183,7 +183,7 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 	case OpRestrict:
 		return s.Records.Restrict(ctx, a.WABAID, a.Reason, a.Until, now)
 	case OpReinstate:
-		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, now)
+		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, a.LiftsOnly, now)
 	case OpUnclaimed:
 		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now)
 	case OpHealth:

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -36,13 +37,33 @@ func (s *Server) WebhookChange(wabaID, field string, value map[string]any, at ti
 	return Webhook{Body: body, Signature: SignWebhook(s.cfg.AppSecret, body)}
 }
 
+// PartnerBusinessID is the Tech Provider's business portfolio, under which
+// Meta delivers the partner events.
+const PartnerBusinessID = "2949482758682047"
+
+// partnerEvents are the account_update events Meta's reference shows
+// under the partner's business ID, with the customer's WABA in waba_info.
+var partnerEvents = []string{"PARTNER_APP_INSTALLED", "PARTNER_APP_UNINSTALLED", "PARTNER_ADDED", "PARTNER_REMOVED"}
+
 // AccountUpdate builds an account_update delivery of event for wabaID,
 // with the extra keys Meta documents for it (waba_info, restriction_info,
-// violation_info, ban_info).
+// violation_info, ban_info). A partner event is delivered as Meta's
+// examples show it: entry.id is PartnerBusinessID, and waba_info.waba_id
+// names the customer's WABA.
 func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at time.Time) Webhook {
 	value := map[string]any{"event": event}
 	maps.Copy(value, extra)
-	return s.WebhookChange(wabaID, "account_update", value, at)
+	if !slices.Contains(partnerEvents, event) {
+		return s.WebhookChange(wabaID, "account_update", value, at)
+	}
+	info, _ := value["waba_info"].(map[string]any)
+	info = maps.Clone(info)
+	if info == nil {
+		info = map[string]any{}
+	}
+	info["waba_id"] = wabaID
+	value["waba_info"] = info
+	return s.WebhookChange(PartnerBusinessID, "account_update", value, at)
 }
 
 // SignWebhook returns the X-Hub-Signature-256 of body for appSecret.
