@@ -28,6 +28,7 @@ var emitted = map[string][]string{
 	onboarding.MetricStoreError:             {"Operation"},
 	onboarding.MetricMetaConfig:             nil,
 	onboarding.MetricSignupAwaitingCustomer: {"State"},
+	onboarding.MetricWebhookSubscribeFailed: nil,
 	callbacks.MetricUnrouted:                nil,
 	callbacks.MetricPublishFailed:           nil,
 	callbacks.MetricPublished:               nil,

@@ -179,6 +179,10 @@ func (m *countingMeta) OwnerBusinessID(context.Context, string, string) (string,
 	m.calls.Add(1)
 	return "198765432109876", nil
 }
+func (m *countingMeta) SubscribeApp(context.Context, string, string) error {
+	m.calls.Add(1)
+	return nil
+}
 
 type countingPlivo struct{ calls atomic.Int32 }
 

@@ -184,6 +184,7 @@ func (m *okMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.Pho
 func (m *okMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
 	return "198765432109876", nil
 }
+func (m *okMeta) SubscribeApp(context.Context, string, string) error { return nil }
 
 func TestFiftyConcurrentIdenticalSignupsOnDynamoDB(t *testing.T) {
 	t.Parallel()

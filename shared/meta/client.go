@@ -1,6 +1,7 @@
 // Package meta is the Graph API client of the signup: it exchanges the
-// Embedded Signup code, inspects the business token and reads the WABA's
-// phone numbers and owner. It implements onboarding.Meta.
+// Embedded Signup code, inspects the business token, reads the WABA's
+// phone numbers and owner, and subscribes our app to the WABA's webhooks.
+// It implements onboarding.Meta.
 //
 // Tokens, the code and the app secret never appear in an error or a URL
 // that an error could carry: business tokens travel in the Authorization
@@ -41,6 +42,7 @@ const (
 	OpDebugToken    = "debug_token"
 	OpPhoneNumbers  = "phone_numbers"
 	OpOwnerBusiness = "owner_business"
+	OpSubscribeApp  = "subscribe_app"
 )
 
 const (
@@ -146,7 +148,7 @@ func (c *Client) ExchangeCode(ctx context.Context, code string) (string, error) 
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	r := request{op: OpExchangeCode, url: c.endpoint("oauth/access_token", q), sensitive: []string{code, app.AppSecret}, provenOnly: true}
+	r := request{op: OpExchangeCode, url: c.endpoint("oauth/access_token", q), sensitive: []string{code, app.AppSecret}, provenOnly: true, appAuth: true}
 	if err := c.do(ctx, r, &out); err != nil {
 		return "", err
 	}
@@ -180,7 +182,7 @@ func (c *Client) DebugToken(ctx context.Context, token string) (onboarding.Token
 			} `json:"granular_scopes"`
 		} `json:"data"`
 	}
-	r := request{op: OpDebugToken, url: c.endpoint("debug_token", q), sensitive: []string{token, app.AppSecret}}
+	r := request{op: OpDebugToken, url: c.endpoint("debug_token", q), sensitive: []string{token, app.AppSecret}, appAuth: true}
 	if err := c.do(ctx, r, &out); err != nil {
 		return onboarding.TokenInfo{}, err
 	}
@@ -207,14 +209,14 @@ func (c *Client) DebugToken(ctx context.Context, token string) (onboarding.Token
 	return info, nil
 }
 
-// PhoneNumbers lists the WABA's phone numbers, following paging.next on
-// the Graph API origin only: a next link elsewhere would receive the
-// business token.
 // phoneNumberFields are the fields PhoneNumbers asks for: with
 // code_verification_status and status the service tells a verified number
 // from one the customer has not verified (onboarding.NumberVerified).
 const phoneNumberFields = "id,display_phone_number,verified_name,code_verification_status,status"
 
+// PhoneNumbers lists the WABA's phone numbers, following paging.next on
+// the Graph API origin only: a next link elsewhere would receive the
+// business token.
 func (c *Client) PhoneNumbers(ctx context.Context, token, wabaID string) ([]onboarding.PhoneNumber, error) {
 	app, err := c.forBusiness(ctx, token, wabaID)
 	if err != nil {
@@ -289,6 +291,36 @@ func (c *Client) OwnerBusinessID(ctx context.Context, token, wabaID string) (str
 		return "", err
 	}
 	return string(out.OwnerBusinessInfo.ID), nil
+}
+
+// SubscribeApp subscribes our app to webhooks on the customer's WABA, as
+// Meta's Tech Provider onboarding asks after the code exchange: Meta sends
+// a WABA's webhooks (account_update, phone number quality and name
+// changes) only to apps subscribed to it. token is the customer's business
+// token; the subscription is our app's because the token was issued to it.
+// An answer other than {"success": true} is an error.
+//
+// Unlike the code exchange, a failure after which Meta may have acted (a
+// timeout, a dropped connection) is retried: subscribing an app that is
+// already subscribed succeeds again and changes nothing.
+func (c *Client) SubscribeApp(ctx context.Context, token, wabaID string) error {
+	app, err := c.forBusiness(ctx, token, wabaID)
+	if err != nil {
+		return err
+	}
+	proof := appSecretProof(token, app.AppSecret)
+	u := c.endpoint(wabaID+"/subscribed_apps", url.Values{"appsecret_proof": {proof}})
+	var out struct {
+		Success bool `json:"success"`
+	}
+	r := request{op: OpSubscribeApp, method: http.MethodPost, url: u, bearer: token, sensitive: []string{token, app.AppSecret, proof}}
+	if err := c.do(ctx, r, &out); err != nil {
+		return err
+	}
+	if !out.Success {
+		return malformed(OpSubscribeApp, http.StatusOK, "the answer does not confirm the subscription")
+	}
+	return nil
 }
 
 // isGraphID accepts Graph object IDs. Checking it keeps a crafted WABA ID
@@ -375,6 +407,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 // request is one Graph call.
 type request struct {
 	op     string
+	method string // http.MethodGet when empty
 	url    *url.URL
 	bearer string // business token for the Authorization header, if any
 	// sensitive values are scrubbed from any text Meta sends back.
@@ -382,6 +415,17 @@ type request struct {
 	// provenOnly retries only failures that prove Meta did not act on the
 	// request (see ExchangeCode).
 	provenOnly bool
+	// appAuth says the call authenticates as our app (the client secret or
+	// the app token) rather than with the customer's business token, so a
+	// token error (190) is about our credentials.
+	appAuth bool
+}
+
+func (r request) verb() string {
+	if r.method == "" {
+		return http.MethodGet
+	}
+	return r.method
 }
 
 // do runs r with retries and decodes a successful answer into out.
@@ -418,7 +462,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 // once makes one call. proven reports that Meta answered with a Graph error
 // body, i.e. it decided about the request rather than failing mid-way.
 func (c *Client) once(ctx context.Context, r request, out any) (ue *onboarding.UpstreamError, proven bool) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, r.verb(), r.url.String(), nil)
 	if err != nil {
 		// The parse error would quote the URL and its query.
 		return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: r.op, Kind: onboarding.KindTransient, Err: errors.New("cannot build request")}, false
@@ -439,7 +483,7 @@ func (c *Client) once(ctx context.Context, r request, out any) (ue *onboarding.U
 		return e, false
 	}
 	if ge, ok := parseGraphError(body); ok {
-		return ge.upstream(r.op, resp.StatusCode, r.sensitive), true
+		return ge.upstream(r, resp.StatusCode), true
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		kind := onboarding.KindTransient
@@ -466,5 +510,5 @@ func malformed(op string, status int, msg string) *onboarding.UpstreamError {
 // the input token).
 func transportError(r request, err error) *onboarding.UpstreamError {
 	return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: r.op, Kind: onboarding.KindTransient,
-		Err: upstream.TransportError(http.MethodGet, r.url.Path, err)}
+		Err: upstream.TransportError(r.verb(), r.url.Path, err)}
 }

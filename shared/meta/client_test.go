@@ -310,12 +310,14 @@ func TestRejectsBadInputWithoutCalling(t *testing.T) {
 	c := newClient(g.srv.URL, &sleeps{})
 	ctx := t.Context()
 	for name, call := range map[string]func() error{
-		"empty code":      func() error { _, err := c.ExchangeCode(ctx, ""); return err },
-		"empty token":     func() error { _, err := c.DebugToken(ctx, ""); return err },
-		"dot-dot WABA":    func() error { _, err := c.PhoneNumbers(ctx, token, ".."); return err },
-		"slash WABA":      func() error { _, err := c.OwnerBusinessID(ctx, token, "1/../me"); return err },
-		"empty WABA":      func() error { _, err := c.PhoneNumbers(ctx, token, ""); return err },
-		"empty biz token": func() error { _, err := c.OwnerBusinessID(ctx, "", wabaID); return err },
+		"empty code":             func() error { _, err := c.ExchangeCode(ctx, ""); return err },
+		"empty token":            func() error { _, err := c.DebugToken(ctx, ""); return err },
+		"dot-dot WABA":           func() error { _, err := c.PhoneNumbers(ctx, token, ".."); return err },
+		"slash WABA":             func() error { _, err := c.OwnerBusinessID(ctx, token, "1/../me"); return err },
+		"empty WABA":             func() error { _, err := c.PhoneNumbers(ctx, token, ""); return err },
+		"empty biz token":        func() error { _, err := c.OwnerBusinessID(ctx, "", wabaID); return err },
+		"subscribe: bad WABA":    func() error { return c.SubscribeApp(ctx, token, "1/../me") },
+		"subscribe: empty token": func() error { return c.SubscribeApp(ctx, "", wabaID) },
 	} {
 		if err := call(); err == nil {
 			t.Errorf("%s: no error", name)
@@ -387,8 +389,14 @@ func TestErrorClassification(t *testing.T) {
 		{name: "2xx non-JSON", answer: jsonAnswer(200, `<html>`), wantKind: onboarding.KindTransient, wantStatus: 200},
 		{name: "invalid parameter 100", answer: graphErr(400, 100, 33, false), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 100, wantSubcode: 33},
 		{name: "expired token 190", answer: graphErr(400, 190, 463, false), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190, wantSubcode: 463},
-		{name: "permission 200", answer: graphErr(403, 200, 0, false), wantKind: onboarding.KindRejected, wantStatus: 403, wantCode: 200},
-		{name: "permission 10", answer: graphErr(400, 10, 0, false), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 10},
+		// Codes 10 and 200-299 say our app lacks a permission: an operator
+		// fixes that, not the customer.
+		{name: "permission 200", answer: graphErr(403, 200, 0, false), wantKind: onboarding.KindConfig, wantStatus: 403, wantCode: 200},
+		{name: "permission 10", answer: graphErr(400, 10, 0, false), wantKind: onboarding.KindConfig, wantStatus: 400, wantCode: 10},
+		{name: "capability 3 on a 500", answer: graphErr(500, 3, 0, false), wantKind: onboarding.KindConfig, wantStatus: 500, wantCode: 3},
+		{name: "application limit 341", answer: graphErr(400, 341, 0, false), wantKind: onboarding.KindThrottled, wantStatus: 400, wantCode: 341},
+		{name: "customer removed the app 190/458", answer: jsonAnswer(400, `{"error":{"message":"Error validating access token: The user has not authorized application `+appID+`.","type":"OAuthException","code":190,"error_subcode":458}}`),
+			wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190, wantSubcode: 458},
 		{name: "string code", answer: jsonAnswer(400, `{"error":{"message":"bad","code":"190"}}`), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190},
 		{name: "string error", answer: jsonAnswer(400, `{"error":"invalid_request"}`), wantKind: onboarding.KindRejected, wantStatus: 400},
 	}
@@ -441,6 +449,8 @@ func TestRetries(t *testing.T) {
 		{name: "throttled then success", script: []http.HandlerFunc{graphErr(400, 80004, 0, false), ok}, wantCalls: 2},
 		{name: "5xx HTML then success", script: []http.HandlerFunc{jsonAnswer(502, "bad gateway"), ok}, wantCalls: 2},
 		{name: "rejected is not retried", script: []http.HandlerFunc{graphErr(400, 100, 0, false), ok}, wantCalls: 1, wantErr: true},
+		{name: "capability 3 on a 500 is not retried", script: []http.HandlerFunc{graphErr(500, 3, 0, false), ok}, wantCalls: 1, wantErr: true},
+		{name: "application limit 341 is retried", script: []http.HandlerFunc{graphErr(400, 341, 0, false), ok}, wantCalls: 2},
 		{name: "gives up after MaxAttempts", script: []http.HandlerFunc{graphErr(500, 1, 0, false)}, wantCalls: 3, wantErr: true},
 		{name: "MaxAttempts 5", script: []http.HandlerFunc{graphErr(500, 1, 0, false)}, attempts: 5, wantCalls: 5, wantErr: true},
 	}
@@ -601,10 +611,11 @@ func TestNoSecretInErrors(t *testing.T) {
 		c := newClient(base, &sleeps{}, func(c *meta.Config) { c.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond} })
 		ctx := t.Context()
 		calls := map[string]func() error{
-			"exchange": func() error { _, err := c.ExchangeCode(ctx, code); return err },
-			"debug":    func() error { _, err := c.DebugToken(ctx, token); return err },
-			"numbers":  func() error { _, err := c.PhoneNumbers(ctx, token, wabaID); return err },
-			"owner":    func() error { _, err := c.OwnerBusinessID(ctx, token, wabaID); return err },
+			"exchange":  func() error { _, err := c.ExchangeCode(ctx, code); return err },
+			"debug":     func() error { _, err := c.DebugToken(ctx, token); return err },
+			"numbers":   func() error { _, err := c.PhoneNumbers(ctx, token, wabaID); return err },
+			"owner":     func() error { _, err := c.OwnerBusinessID(ctx, token, wabaID); return err },
+			"subscribe": func() error { return c.SubscribeApp(ctx, token, wabaID) },
 		}
 		for op, call := range calls {
 			err := call()
@@ -637,5 +648,127 @@ func TestDefaultsAndVersion(t *testing.T) {
 	}
 	if p := g.req(0).URL.Path; p != "/v99.0/"+wabaID {
 		t.Errorf("path = %s", p)
+	}
+}
+
+// TestTokenErrorBlamesTheRightParty: code 190 is our configuration only on
+// the call that sends our app token; on the calls that send the customer's
+// business token it is the customer's token, even when the message names
+// "application" (a customer who removed our app).
+func TestTokenErrorBlamesTheRightParty(t *testing.T) {
+	t.Parallel()
+	revoked := jsonAnswer(400, `{"error":{"message":"Error validating access token: The user has not authorized application `+appID+`.","type":"OAuthException","code":190,"error_subcode":458}}`)
+	appTokenRefused := jsonAnswer(400, `{"error":{"message":"Invalid OAuth access token signature.","type":"OAuthException","code":190}}`)
+	appDeleted := jsonAnswer(400, `{"error":{"message":"Error validating application. Application has been deleted.","type":"OAuthException","code":190}}`)
+	calls := map[string]func(c *meta.Client, ctx context.Context) error{
+		meta.OpDebugToken: func(c *meta.Client, ctx context.Context) error { _, err := c.DebugToken(ctx, token); return err },
+		meta.OpPhoneNumbers: func(c *meta.Client, ctx context.Context) error {
+			_, err := c.PhoneNumbers(ctx, token, wabaID)
+			return err
+		},
+		meta.OpOwnerBusiness: func(c *meta.Client, ctx context.Context) error {
+			_, err := c.OwnerBusinessID(ctx, token, wabaID)
+			return err
+		},
+		meta.OpSubscribeApp: func(c *meta.Client, ctx context.Context) error { return c.SubscribeApp(ctx, token, wabaID) },
+	}
+	tests := []struct {
+		name   string
+		op     string
+		answer http.HandlerFunc
+		want   onboarding.Kind
+	}{
+		{name: "debug_token: app token refused", op: meta.OpDebugToken, answer: appTokenRefused, want: onboarding.KindConfig},
+		{name: "phone_numbers: customer removed the app", op: meta.OpPhoneNumbers, answer: revoked, want: onboarding.KindRejected},
+		{name: "owner_business: customer removed the app", op: meta.OpOwnerBusiness, answer: revoked, want: onboarding.KindRejected},
+		{name: "subscribe_app: customer removed the app", op: meta.OpSubscribeApp, answer: revoked, want: onboarding.KindRejected},
+		{name: "phone_numbers: our app deleted", op: meta.OpPhoneNumbers, answer: appDeleted, want: onboarding.KindConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, tt.answer)
+			err := calls[tt.op](newClient(g.srv.URL, &sleeps{}), t.Context())
+			ue, ok := onboarding.AsUpstream(err)
+			if !ok || ue.Op != tt.op || ue.Kind != tt.want {
+				t.Fatalf("err = %v; want %s on %s", err, tt.want, tt.op)
+			}
+			if g.calls() != 1 {
+				t.Errorf("%d calls; a token error is not retried", g.calls())
+			}
+		})
+	}
+}
+
+func TestSubscribeApp(t *testing.T) {
+	t.Parallel()
+	success := jsonAnswer(200, `{"success":true}`)
+	hang := func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+	drop := func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		_ = conn.Close()
+	}
+	tests := []struct {
+		name      string
+		script    []http.HandlerFunc
+		wantCalls int
+		wantKind  onboarding.Kind // "" for success
+		wantCode  int
+	}{
+		{name: "subscribed", script: []http.HandlerFunc{success}, wantCalls: 1},
+		{name: "success false", script: []http.HandlerFunc{jsonAnswer(200, `{"success":false}`)}, wantCalls: 1, wantKind: onboarding.KindTransient},
+		{name: "no success member", script: []http.HandlerFunc{jsonAnswer(200, `{}`)}, wantCalls: 1, wantKind: onboarding.KindTransient},
+		{name: "WABA the token cannot see", script: []http.HandlerFunc{graphErr(400, 100, 33, false), success}, wantCalls: 1, wantKind: onboarding.KindRejected, wantCode: 100},
+		{name: "app lacks the permission", script: []http.HandlerFunc{graphErr(403, 200, 0, false), success}, wantCalls: 1, wantKind: onboarding.KindConfig, wantCode: 200},
+		{name: "Graph transient then subscribed", script: []http.HandlerFunc{graphErr(500, 2, 0, true), success}, wantCalls: 2},
+		{name: "throttled then subscribed", script: []http.HandlerFunc{graphErr(400, 80008, 0, false), success}, wantCalls: 2},
+		// Meta may have subscribed the app before the answer was lost;
+		// subscribing again is harmless, so these are retried.
+		{name: "timeout then subscribed", script: []http.HandlerFunc{hang, success}, wantCalls: 2},
+		{name: "dropped connection then subscribed", script: []http.HandlerFunc{drop, success}, wantCalls: 2},
+		{name: "proxy 502 then subscribed", script: []http.HandlerFunc{jsonAnswer(502, "<html>"), success}, wantCalls: 2},
+		{name: "gives up after MaxAttempts", script: []http.HandlerFunc{graphErr(500, 1, 0, false)}, wantCalls: 3, wantKind: onboarding.KindTransient, wantCode: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, tt.script...)
+			c := newClient(g.srv.URL, &sleeps{}, func(c *meta.Config) { c.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond} })
+			err := c.SubscribeApp(t.Context(), token, wabaID)
+			if g.calls() != tt.wantCalls {
+				t.Errorf("%d calls, want %d", g.calls(), tt.wantCalls)
+			}
+			if tt.wantKind == "" {
+				if err != nil {
+					t.Fatalf("SubscribeApp = %v", err)
+				}
+			} else {
+				ue, ok := onboarding.AsUpstream(err)
+				if !ok || ue.Op != meta.OpSubscribeApp || ue.Kind != tt.wantKind || ue.Code != tt.wantCode {
+					t.Fatalf("err = %v; want %s code %d on %s", err, tt.wantKind, tt.wantCode, meta.OpSubscribeApp)
+				}
+			}
+			for i := range g.calls() {
+				r := g.req(i)
+				if r.Method != http.MethodPost || r.URL.Path != "/v25.0/"+wabaID+"/subscribed_apps" {
+					t.Errorf("request %d = %s %s", i, r.Method, r.URL.Path)
+				}
+				if got := r.Header.Get("Authorization"); got != "Bearer "+token {
+					t.Errorf("Authorization = %q", got)
+				}
+				q := r.URL.Query()
+				if q.Has("access_token") || strings.Contains(r.URL.RawQuery, token) {
+					t.Errorf("token in the URL: %s", r.URL.RawQuery)
+				}
+				if q.Get("appsecret_proof") != proof(token) {
+					t.Errorf("appsecret_proof = %q", q.Get("appsecret_proof"))
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,14 +16,18 @@ import (
 const maxMessageLen = 500
 
 // graphError is the "error" object of a Graph API answer:
-// {"error":{"message","type","code","error_subcode","is_transient","fbtrace_id"}}.
+// {"error":{"message","type","code","error_subcode","is_transient",
+// "error_data":{"details"},"fbtrace_id"}}.
 type graphError struct {
 	Message     string
 	Type        string
 	Code        int
 	Subcode     int
 	IsTransient bool
-	FBTraceID   string
+	// Details is error_data.details: Meta's WhatsApp error page says to
+	// rely on it and the code rather than on titles, which it will retire.
+	Details   string
+	FBTraceID string
 }
 
 // parseGraphError reads Graph's error envelope from body. ok is false when
@@ -45,76 +50,117 @@ func parseGraphError(body []byte) (ge graphError, ok bool) {
 	if json.Unmarshal(env.Error, &fields) != nil || fields == nil {
 		return graphError{}, false
 	}
+	var data map[string]json.RawMessage
+	// error_data is an object on the WhatsApp APIs; some older endpoints
+	// send a string there, which carries nothing we use.
+	_ = json.Unmarshal(fields["error_data"], &data)
 	return graphError{
 		Message:     upstream.Text(fields["message"]),
 		Type:        upstream.Text(fields["type"]),
 		Code:        lenientInt(fields["code"]),
 		Subcode:     lenientInt(fields["error_subcode"]),
 		IsTransient: lenientBool(fields["is_transient"]),
+		Details:     upstream.Text(data["details"]),
 		FBTraceID:   upstream.Text(fields["fbtrace_id"]),
 	}, true
 }
 
-// kind classifies the error. Throttling codes win over the HTTP status:
-// Meta sends some of them with 5xx-looking statuses and the right reaction
-// is to slow down.
-func (g graphError) kind(status int) onboarding.Kind {
+// kind classifies the error of a call. Graph's documented code decides
+// before the HTTP status: Meta sends code 3 (a capability or permission our
+// app lacks) with HTTP 500 and throttling codes with 4xx and 5xx alike, and
+// retrying a permission problem only hides it behind "Meta is not
+// answering". The status decides only for codes kind has no rule for.
+// appAuth says the call authenticated as our app (see request.appAuth).
+func (g graphError) kind(status int, appAuth bool) onboarding.Kind {
 	switch {
-	case g.configProblem():
+	case g.configProblem(appAuth):
 		return onboarding.KindConfig
-	case throttled(g.Code), status == 429:
+	case throttled(g.Code):
 		return onboarding.KindThrottled
-	case g.Code == 1, g.Code == 2, g.IsTransient, status >= 500:
+	case g.Code == 1, g.Code == 2, g.IsTransient:
+		return onboarding.KindTransient
+	case g.Code == codeToken:
+		// configProblem kept the 190s about our app; the rest are the
+		// customer's token: expired, revoked, or the app removed by the
+		// customer (458 "has not authorized application"). Only a new
+		// signup gives a new token.
+		return onboarding.KindRejected
+	case status == http.StatusTooManyRequests:
+		return onboarding.KindThrottled
+	case status >= 500:
 		return onboarding.KindTransient
 	}
 	return onboarding.KindRejected
 }
 
-// configProblem reports Graph refusing our app's own credentials, which
-// only an operator can fix. Code 1 alone is Graph's "unknown error" and
-// transient; as an OAuthException about the client secret it is Meta's
-// answer to a wrong app secret ("Error validating client secret."). Code
-// 101 is an app ID Meta does not know; code 190 with "app" in the message
-// is the app access token (app_id|app_secret) that debug_token sends.
-func (g graphError) configProblem() bool {
+// codeToken is Graph's "invalid OAuth access token" code.
+const codeToken = 190
+
+// configProblem reports Graph refusing our app's own credentials or
+// permissions, which only an operator can fix.
+//
+//   - Code 1 alone is Graph's "unknown error" and transient; as an
+//     OAuthException about the client secret it is Meta's answer to a wrong
+//     app secret ("Error validating client secret.").
+//   - Code 101 is an app ID Meta does not know.
+//   - Codes 3 (API method: capability or permission), 10 (permission
+//     denied) and 200-299 (API permission): Meta's fix for each is to
+//     check what the app has been granted (App Review, advanced access).
+//     A customer's token that cannot see the WABA gets code 100 subcode 33
+//     ("Unsupported get request") instead, which stays a rejection.
+//   - Code 190 is a token Graph refuses. On a call that authenticates as
+//     our app that token is the app token (app_id|app_secret) or the
+//     client secret. On a business-token call it is the customer's token,
+//     unless Graph says it cannot validate the application itself ("Error
+//     validating application. Application has been deleted."): the
+//     customer's own errors read "Error validating access token: ...",
+//     including "The user has not authorized application <id>".
+func (g graphError) configProblem(appAuth bool) bool {
 	m := strings.ToLower(g.Message)
 	switch {
 	case g.Code == 1 && g.Type == "OAuthException" && strings.Contains(m, "client secret"):
 		return true
-	case g.Code == 101:
+	case g.Code == 3, g.Code == 10, g.Code == 101, g.Code >= 200 && g.Code <= 299:
 		return true
-	case g.Code == 190 && (strings.Contains(m, "app access token") || strings.Contains(m, "application")):
-		return true
+	case g.Code == codeToken:
+		return appAuth || strings.HasPrefix(m, "error validating application")
 	}
 	return false
 }
 
 // throttled reports Graph's rate-limit codes: app (4), user (17), page (32),
-// custom (613) and the business-use-case limits (80000-80014).
+// application limit (341, "temporary issue due to downtime or throttling"),
+// custom (613), the business-use-case limits (80000-80014) and the Cloud
+// API's throughput limit (130429).
 func throttled(code int) bool {
 	switch code {
-	case 4, 17, 32, 613:
+	case 4, 17, 32, 341, 613, 130429:
 		return true
 	}
 	return code >= 80000 && code <= 80014
 }
 
-// upstream turns the error into the onboarding error, scrubbing sensitive
-// values Meta might echo back.
-func (g graphError) upstream(op string, status int, sensitive []string) *onboarding.UpstreamError {
+// upstream turns the error of call r into the onboarding error, scrubbing
+// sensitive values Meta might echo back.
+func (g graphError) upstream(r request, status int) *onboarding.UpstreamError {
 	msg := g.Message
+	if g.Details != "" && !strings.Contains(msg, g.Details) {
+		// The message is often only a title ("(#131009) Parameter value is
+		// not valid"); details say which parameter.
+		msg += ": " + g.Details
+	}
 	if g.FBTraceID != "" {
 		// Meta support needs the trace ID to look a failure up.
 		msg += " (fbtrace_id " + g.FBTraceID + ")"
 	}
 	return &onboarding.UpstreamError{
 		Service: onboarding.ServiceMeta,
-		Op:      op,
+		Op:      r.op,
 		Status:  status,
-		Kind:    g.kind(status),
+		Kind:    g.kind(status, r.appAuth),
 		Code:    g.Code,
 		Subcode: g.Subcode,
-		Message: scrub(msg, sensitive),
+		Message: scrub(msg, r.sensitive),
 	}
 }
 

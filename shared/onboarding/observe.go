@@ -21,6 +21,10 @@ const (
 	// MetricSignupAwaitingCustomer counts signups recorded as waiting for
 	// the customer (a number to add or verify), by State.
 	MetricSignupAwaitingCustomer = "SignupAwaitingCustomer"
+	// MetricWebhookSubscribeFailed counts signups whose WABA our app could
+	// not subscribe to: Meta will send none of its webhooks until an
+	// operator subscribes it (docs/lifecycle.md).
+	MetricWebhookSubscribeFailed = "WebhookSubscribeFailed"
 )
 
 // Dims are metric dimensions. Values must be low-cardinality: never a WABA

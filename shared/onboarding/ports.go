@@ -69,6 +69,9 @@ type Meta interface {
 	DebugToken(ctx context.Context, token string) (TokenInfo, error)
 	PhoneNumbers(ctx context.Context, token, wabaID string) ([]PhoneNumber, error)
 	OwnerBusinessID(ctx context.Context, token, wabaID string) (string, error)
+	// SubscribeApp subscribes our app to the WABA's webhooks; doing it
+	// again changes nothing.
+	SubscribeApp(ctx context.Context, token, wabaID string) error
 }
 
 // PlivoSignup is the body of Plivo's Embedded Signup call.

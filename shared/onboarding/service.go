@@ -198,7 +198,32 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	if answer, err := s.takeProvenLock(ctx, rec, req.Identity, log); err != nil || answer != nil {
 		return answered(answer, err)
 	}
-	return s.onboard(ctx, rec, log, p)
+	subscribed := s.subscribe(ctx, token, rec.WABAID, log)
+	res, err := s.onboard(ctx, rec, log, p)
+	// Nothing outlives the request.
+	<-subscribed
+	return res, err
+}
+
+// subscribe subscribes our app to the WABA's webhooks while Plivo onboards
+// it. Meta sends a WABA's account and phone-number webhooks only to the
+// apps subscribed to it, and the business token that may subscribe ours
+// exists only during this request. The signup does not fail with it: the
+// failure is logged and counted (MetricWebhookSubscribeFailed), and an
+// operator subscribes the WABA with a system user's token.
+func (s *Service) subscribe(ctx context.Context, token, wabaID string, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := timed(s, ctx, log, ServiceMeta, "subscribe_app", func() (struct{}, error) {
+			return struct{}{}, s.Meta.SubscribeApp(ctx, token, wabaID)
+		})
+		if err != nil {
+			s.metrics().Count(MetricWebhookSubscribeFailed, nil)
+			log.WarnContext(ctx, "our app is not subscribed to the WABA's webhooks", "error", err)
+		}
+	}()
+	return done
 }
 
 // answered is the signup's answer when the WABA's existing record decided

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -93,10 +95,63 @@ func TestSignupHappyPath(t *testing.T) {
 	if calls, _ := f.plivo.Counts(); calls != 1 {
 		t.Fatalf("plivo calls = %d", calls)
 	}
-	// exchange, debug_token, phone_numbers and owner_business: the
-	// browser's business_id is always proven.
-	if f.meta.Calls() != 4 {
-		t.Fatalf("meta calls = %d, want 4", f.meta.Calls())
+	// exchange, debug_token, phone_numbers and owner_business (the
+	// browser's business_id is always proven), then subscribed_apps.
+	if f.meta.Calls() != 5 {
+		t.Fatalf("meta calls = %d, want 5", f.meta.Calls())
+	}
+	if got := f.meta.Subscribed(); !slices.Equal(got, []string{waba}) {
+		t.Fatalf("subscribed %v, want our app on %s", got, waba)
+	}
+}
+
+// TestSignupSubscribesOurAppToTheWABA: Meta sends a WABA's webhooks only
+// to the apps subscribed to it, and the token that can subscribe ours
+// exists only during the signup. A failed subscription does not fail the
+// signup, and is counted for an operator; a refused signup subscribes
+// nothing.
+func TestSignupSubscribesOurAppToTheWABA(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name       string
+		subscribe  error
+		debugValid bool
+		outcome    onboarding.Outcome
+		subscribed []string
+		failures   int
+	}{
+		{"onboarded and subscribed", nil, true, onboarding.OutcomeOnboarded, []string{waba}, 0},
+		{"subscription refused: still onboarded, counted", &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "subscribe_app",
+			Kind: onboarding.KindConfig, Message: "(#200) Permissions error"}, true, onboarding.OutcomeOnboarded, nil, 1},
+		{"token refused: nothing subscribed", nil, false, "", nil, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			met := &recMetrics{}
+			f.svc.Metrics = met
+			f.meta.Subscribe = func(string) error { return c.subscribe }
+			if !c.debugValid {
+				f.meta.Debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
+			}
+			res, err := f.svc.Signup(context.Background(), request("c1"))
+			if res.Outcome != c.outcome || (c.outcome != "") != (err == nil) {
+				t.Fatalf("signup = %+v, %v; want %q", res, err, c.outcome)
+			}
+			if got := f.meta.Subscribed(); !slices.Equal(got, c.subscribed) {
+				t.Errorf("subscribed %v, want %v", got, c.subscribed)
+			}
+			failures := 0
+			for _, p := range met.points {
+				if strings.HasPrefix(p, onboarding.MetricWebhookSubscribeFailed+" ") {
+					failures++
+				}
+			}
+			if failures != c.failures {
+				t.Errorf("%d %s, want %d (%v)", failures, onboarding.MetricWebhookSubscribeFailed, c.failures, met.points)
+			}
+		})
 	}
 }
 

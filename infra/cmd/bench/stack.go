@@ -164,7 +164,7 @@ var dynamoOps = []string{"", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteI
 
 func isWrite(op string) bool { return slices.Contains(dynamoOps[1:6], op) }
 
-var metaEndpoints = []string{metasim.EndpointOAuth, metasim.EndpointDebugToken, metasim.EndpointPhoneNumbers, metasim.EndpointOwner, metasim.EndpointOther}
+var metaEndpoints = []string{metasim.EndpointOAuth, metasim.EndpointDebugToken, metasim.EndpointPhoneNumbers, metasim.EndpointOwner, metasim.EndpointSubscribedApps, metasim.EndpointOther}
 
 func (s *stack) snapshot() counters {
 	c := counters{dynamo: map[string]int{}, meta: map[string]int{}, sm: s.res.Secrets.Calls("GetSecretValue")}

@@ -103,6 +103,17 @@ func onboardedAtPlivo(t *testing.T, waba string) {
 	}
 }
 
+// signedUp checks what a signup leaves upstream: Plivo onboarded waba, and
+// our app is subscribed to its webhooks at Meta, which only the signup,
+// holding the business token, can do.
+func signedUp(t *testing.T, waba string) {
+	t.Helper()
+	onboardedAtPlivo(t, waba)
+	if !stack.Meta.Subscribed(waba) {
+		t.Errorf("our app is not subscribed to %s's webhooks at Meta", waba)
+	}
+}
+
 // expectations has one entry per file in events/.
 var expectations = map[string]expectation{
 	"signup-ok.json": {status: 200, contentType: jsonType,
@@ -111,11 +122,11 @@ var expectations = map[string]expectation{
 			"record.display_phone_number": "+1 555-010-0001", "record.plivo_attempts": 1},
 		after: func(t *testing.T) {
 			recordState(t, "102000000000001", onboarding.StateOnboarded)
-			onboardedAtPlivo(t, "102000000000001")
+			signedUp(t, "102000000000001")
 		}},
 	"signup-ok-base64.json": {status: 200, contentType: jsonType,
 		fields: map[string]any{"status": "onboarded", "record.waba_id": "102000000000006"},
-		after:  func(t *testing.T) { onboardedAtPlivo(t, "102000000000006") }},
+		after:  func(t *testing.T) { signedUp(t, "102000000000006") }},
 	"signup-replay.json": {status: 200, contentType: jsonType,
 		fields: map[string]any{"status": "onboarded", "replayed": true, "record.waba_id": OnboardedWABA, "record.state": "onboarded"},
 		before: func(*testing.T) { metaExchanges = stack.Meta.Calls(metasim.EndpointOAuth) },

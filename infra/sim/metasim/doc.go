@@ -1,6 +1,8 @@
 // Package metasim simulates the slice of Meta's Graph API that a WhatsApp
 // Embedded Signup backend calls: the OAuth code exchange, debug_token, a
-// WABA's phone_numbers edge and the WABA node (owner_business_info).
+// WABA's phone_numbers edge, the WABA node (owner_business_info) and the
+// WABA's subscribed_apps edge, which subscribes the app to the WABA's
+// webhooks (Subscribed tells a test whether it did).
 //
 // It serves real HTTP so that the product's own client code, timeouts and
 // error mapping are exercised: tests use httptest.NewServer(sim.Handler()),

@@ -15,17 +15,18 @@ import (
 
 // Endpoint names, as FailNext, Calls and Request.Endpoint use them.
 const (
-	EndpointOAuth        = "oauth"         // GET /{ver}/oauth/access_token
-	EndpointDebugToken   = "debug_token"   // GET /{ver}/debug_token
-	EndpointPhoneNumbers = "phone_numbers" // GET /{ver}/{waba_id}/phone_numbers
-	EndpointOwner        = "owner"         // GET /{ver}/{waba_id}
+	EndpointOAuth          = "oauth"           // GET /{ver}/oauth/access_token
+	EndpointDebugToken     = "debug_token"     // GET /{ver}/debug_token
+	EndpointPhoneNumbers   = "phone_numbers"   // GET /{ver}/{waba_id}/phone_numbers
+	EndpointOwner          = "owner"           // GET /{ver}/{waba_id}
+	EndpointSubscribedApps = "subscribed_apps" // POST, GET, DELETE /{ver}/{waba_id}/subscribed_apps
 	// EndpointOther counts Graph paths the simulator does not serve; they
 	// get Meta's "Unknown path components" error.
 	EndpointOther = "other"
 )
 
 // endpoints lists the names FailNext accepts.
-var endpoints = []string{EndpointOAuth, EndpointDebugToken, EndpointPhoneNumbers, EndpointOwner}
+var endpoints = []string{EndpointOAuth, EndpointDebugToken, EndpointPhoneNumbers, EndpointOwner, EndpointSubscribedApps}
 
 // Defaults for zero Config fields.
 const (
@@ -70,12 +71,14 @@ type Config struct {
 type Server struct {
 	cfg Config
 
-	mu       sync.Mutex
-	codes    map[string]*codeState
-	tokens   map[string]*tokenState
-	faults   simkit.Faults[Kind] // per endpoint
-	calls    map[string]int
-	requests []Request
+	mu     sync.Mutex
+	codes  map[string]*codeState
+	tokens map[string]*tokenState
+	// subscribed holds the WABAs our app is subscribed to (subscribed_apps).
+	subscribed map[string]bool
+	faults     simkit.Faults[Kind] // per endpoint
+	calls      map[string]int
+	requests   []Request
 }
 
 // New returns a Server with cfg's zero fields defaulted.
@@ -92,13 +95,14 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Reset forgets every issued code and token, injected failure, counter and
-// logged request, as if the Server were new.
+// Reset forgets every issued code and token, webhook subscription, injected
+// failure, counter and logged request, as if the Server were new.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.codes = map[string]*codeState{}
 	s.tokens = map[string]*tokenState{}
+	s.subscribed = map[string]bool{}
 	s.faults.Reset()
 	s.calls = map[string]int{}
 	s.requests = nil
@@ -222,6 +226,8 @@ func (s *Server) route(r *http.Request) (string, func() response) {
 		return EndpointDebugToken, func() response { return s.debugToken(r) }
 	case len(parts) == 2 && parts[1] == "phone_numbers" && simkit.IsDigits(parts[0]):
 		return EndpointPhoneNumbers, func() response { return s.phoneNumbers(r, parts[0]) }
+	case len(parts) == 2 && parts[1] == "subscribed_apps" && simkit.IsDigits(parts[0]):
+		return EndpointSubscribedApps, func() response { return s.subscribedApps(r, parts[0]) }
 	case len(parts) == 1 && simkit.IsDigits(parts[0]):
 		return EndpointOwner, func() response { return s.wabaNode(r, parts[0]) }
 	}

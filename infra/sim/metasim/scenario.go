@@ -121,7 +121,7 @@ type Scenario struct {
 //
 //	POST /_sim/meta/codes     Grant JSON -> {"code": "..."}
 //	POST /_sim/meta/scenario  Scenario JSON -> 204
-//	GET  /_sim/meta/requests  {"calls": {...}, "requests": [...]}
+//	GET  /_sim/meta/requests  {"calls": {...}, "requests": [...], "subscribed_wabas": [...]}
 //
 // They answer CORS preflights so that a sandbox page on another origin can
 // call them; they hold no secrets.
@@ -157,7 +157,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		calls := maps.Clone(s.calls)
 		s.mu.Unlock()
-		simkit.WriteJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests()})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests(), "subscribed_wabas": s.SubscribedWABAs()})
 	default:
 		simkit.WriteError(w, http.StatusNotFound, "unknown simulator route")
 	}

@@ -7,6 +7,7 @@ package onboardingtest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -32,8 +33,12 @@ type Meta struct {
 	Debug    func(token string) (onboarding.TokenInfo, error)
 	Numbers  func(wabaID string) ([]onboarding.PhoneNumber, error)
 	Owner    func(wabaID string) (string, error)
+	// Subscribe answers SubscribeApp; nil succeeds.
+	Subscribe func(wabaID string) error
 
 	exchanges, calls atomic.Int32
+	mu               sync.Mutex
+	subscribed       []string
 }
 
 var _ onboarding.Meta = (*Meta)(nil)
@@ -76,6 +81,27 @@ func (m *Meta) PhoneNumbers(_ context.Context, _, wabaID string) ([]onboarding.P
 		return m.Numbers(wabaID)
 	}
 	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: PhoneNumberID, DisplayPhoneNumber: DisplayPhoneNumber, VerifiedName: "Test"}}, nil
+}
+
+// SubscribeApp implements onboarding.Meta.
+func (m *Meta) SubscribeApp(_ context.Context, _, wabaID string) error {
+	m.calls.Add(1)
+	if m.Subscribe != nil {
+		if err := m.Subscribe(wabaID); err != nil {
+			return err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.subscribed = append(m.subscribed, wabaID)
+	return nil
+}
+
+// Subscribed returns the WABAs our app was subscribed to, in order.
+func (m *Meta) Subscribed() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.subscribed)
 }
 
 // OwnerBusinessID implements onboarding.Meta.
