@@ -18,7 +18,8 @@ type Kind string
 const (
 	// KindTransient: try again later (5xx, timeouts, Meta's transient codes).
 	KindTransient Kind = "transient"
-	// KindThrottled: the upstream asked us to slow down (429, Meta 4/17/32/613).
+	// KindThrottled: the upstream asked us to slow down (429; Meta's rate
+	// limit codes 4, 17, 32, 341, 613, 80000-80014 and 130429).
 	KindThrottled Kind = "throttled"
 	// KindRejected: the upstream refused this input; retrying will not help.
 	KindRejected Kind = "rejected"
@@ -33,8 +34,9 @@ const (
 	// KindSolutionInactive: the Multi-Partner Solution is not active yet.
 	KindSolutionInactive Kind = "solution_inactive"
 	// KindConfig: the upstream refused our own configuration (Meta: a
-	// wrong app secret, an app token it does not accept). Nothing the
-	// customer does helps; an operator must fix the setting.
+	// wrong app secret, an app token it does not accept, a capability or
+	// permission our app lacks). Nothing the customer does helps; an
+	// operator must fix the setting.
 	KindConfig Kind = "config"
 	// KindUndocumented: a 4xx the upstream's documentation does not list.
 	// It may be a new rule or a passing fault on their side: never final.
