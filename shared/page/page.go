@@ -48,8 +48,12 @@ const (
 const SDKURL = "https://connect.facebook.net/en_US/sdk.js"
 
 // MetaOrigins are the only origins whose WA_EMBEDDED_SIGNUP messages the
-// page accepts outside sandbox mode.
-var MetaOrigins = []string{"https://www.facebook.com", "https://web.facebook.com"}
+// page accepts outside sandbox mode: facebook.com and its subdomains, over
+// https on the default port. Meta does not document which of its hosts
+// posts the messages, and the policy already trusts https://*.facebook.com
+// with the frames that post them. The script compares the parsed host
+// (onboarding.js, originAllowed), so https://evilfacebook.com is not one.
+var MetaOrigins = []string{"https://facebook.com", "https://*.facebook.com"}
 
 //go:embed assets
 var assets embed.FS

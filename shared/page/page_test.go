@@ -151,7 +151,7 @@ func TestIndex(t *testing.T) {
 		"data-solution-id":   "555000111",
 		"data-signup-url":    "/api/whatsapp/embedded-signup",
 		"data-sdk-url":       page.SDKURL,
-		"data-origins":       "https://www.facebook.com https://web.facebook.com",
+		"data-origins":       "https://facebook.com https://*.facebook.com",
 		"data-sandbox":       "false",
 	}
 	for k, v := range want {

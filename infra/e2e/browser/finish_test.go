@@ -4,8 +4,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 )
 
 // TestFinishStates: every way a customer can finish Meta's flow ends in
@@ -54,16 +57,17 @@ func TestFinishStates(t *testing.T) {
 	}
 }
 
-// TestCancelAtEachStep: leaving Meta's window at any step writes nothing
-// and names the step in words, never Meta's enum.
+// TestCancelAtEachStep: leaving Meta's window at any step Meta documents
+// for a CANCEL's current_step writes nothing and names the step in words,
+// never Meta's enum.
 func TestCancelAtEachStep(t *testing.T) {
 	steps := map[string]string{
-		"LOGIN":                      "sign-in",
-		"BUSINESS_ACCOUNT_SELECTION": "business portfolio",
-		"WABA_SELECTION":             "WhatsApp Business Account",
-		"PHONE_NUMBER_SETUP":         "phone number",
-		"PHONE_NUMBER_VERIFICATION":  "phone number verification",
-		"PERMISSIONS":                "permissions",
+		"BUSINESS_ACCOUNT_SELECTION":      "business portfolio",
+		"WABA_PHONE_PROFILE_PICKER":       "WhatsApp Business Account",
+		"WHATSAPP_BUSINESS_PROFILE_SETUP": "business profile",
+		"PHONE_NUMBER_SETUP":              "phone number",
+		"PHONE_NUMBER_VERIFICATION":       "phone number verification",
+		"PERMISSIONS":                     "permissions",
 	}
 	for step, words := range steps {
 		t.Run(step, func(t *testing.T) {
@@ -84,38 +88,89 @@ func TestCancelAtEachStep(t *testing.T) {
 			}
 		})
 	}
+	// Closed before any screen with a current_step: no message says
+	// where, and the page says so without a step.
 	t.Run("window closed", func(t *testing.T) {
 		tb := open(t)
 		tb.expectCopy("idle")
 		tb.connect()
 		tb.do(chromedp.Click("#sbx-close"))
 		tb.waitState("cancelled")
-		tb.expectCopy("cancelled at a step", "sign-in")
+		tb.expectCopy("cancelled")
 	})
 }
 
-// metaErrorReference is the line support reads back: the sandbox draws
-// Meta's error code at random, so only its shape is fixed.
-var metaErrorReference = regexp.MustCompile(`^Reference: Meta error \d+, session \d+$`)
+// metaErrorTimestamp is the end of the reference: the sandbox stamps the
+// error with the Unix time it was reported, as Meta does.
+var metaErrorTimestamp = regexp.MustCompile(`, timestamp \d{10}$`)
 
-// TestMetaErrorEvent: Meta's ERROR message (error_code, error_message,
-// session_id) ends the attempt with its own text and a reference support
-// can look up; nothing is written.
+// TestMetaErrorEvent: an error in Meta's window ends the attempt with the
+// page's own text and the reference Meta's support asks for (error code,
+// session ID, timestamp); nothing is written. Meta documents a
+// user-reported error as a CANCEL with error_message, error_code,
+// session_id and timestamp; the ERROR event carries the same fields.
 func TestMetaErrorEvent(t *testing.T) {
-	tb := open(t)
-	tb.connect()
-	waba := tb.value("#sbx-waba-id")
-	tb.do(chromedp.Click("#sbx-outcome-error"), chromedp.Click("#sbx-continue"))
-	tb.waitState("failed")
-	tb.expectCopy("Meta ERROR event")
-	if ref := tb.text("#reference"); !metaErrorReference.MatchString(ref) {
-		t.Errorf("reference %q, want Meta's error code and session", ref)
+	for _, event := range []string{"CANCEL", "ERROR"} {
+		t.Run(event, func(t *testing.T) {
+			tb := open(t)
+			tb.connect()
+			waba := tb.value("#sbx-waba-id")
+			tb.do(chromedp.Click("#sbx-outcome-error"), chromedp.SetValue("#sbx-error-event", event))
+			code, session := tb.value("#sbx-error-code"), tb.value("#sbx-session-id")
+			tb.do(chromedp.Click("#sbx-continue"))
+			tb.waitState("failed")
+			tb.expectCopy("Meta error")
+			ref := tb.text("#reference")
+			if want := "Reference: Meta error " + code + ", session " + session; !strings.HasPrefix(ref, want) || !metaErrorTimestamp.MatchString(ref) {
+				t.Errorf("reference %q, want %q and the timestamp", ref, want+", timestamp <unix time>")
+			}
+			if label := tb.text("#connect-label"); label != "Start again" {
+				t.Errorf("button %q, want Start again: Meta's code is gone", label)
+			}
+			if item := record(t, waba); item != nil {
+				t.Errorf("an error wrote a record: %v", item)
+			}
+		})
 	}
-	if label := tb.text("#connect-label"); label != "Start again" {
-		t.Errorf("button %q, want Start again: Meta's code is gone", label)
-	}
-	if item := record(t, waba); item != nil {
-		t.Errorf("an ERROR wrote a record: %v", item)
+}
+
+// TestBusinessAppNumberRefused: a FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING
+// (a number already used with the WhatsApp Business app) is refused by
+// the page, whichever of the code and the message comes first: its code
+// never reaches the backend, so Meta never sees it exchanged, nothing is
+// written and Plivo is never called.
+func TestBusinessAppNumberRefused(t *testing.T) {
+	for _, order := range []string{"ids-first", "code-first"} {
+		t.Run(order, func(t *testing.T) {
+			tb := open(t)
+			tb.connect()
+			waba := tb.value("#sbx-waba-id")
+			tb.do(chromedp.SetValue("#sbx-event", "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"), chromedp.SetValue("#sbx-order", order),
+				chromedp.Click("#sbx-continue"))
+			tb.waitState("failed")
+			tb.expectCopy("WhatsApp Business app number")
+			if label := tb.text("#connect-label"); label != "Start again" {
+				t.Errorf("button %q, want Start again", label)
+			}
+			// Past the page's wait for session info (1.5 s), after which a
+			// code alone would be posted.
+			time.Sleep(2 * time.Second)
+			if state := tb.statusText(); !strings.HasPrefix(state, "failed:") {
+				t.Errorf("page moved on to %s", state)
+			}
+			if n := sandbox.Meta.Calls(metasim.EndpointOAuth); n != 0 {
+				t.Errorf("the code was exchanged %d times", n)
+			}
+			if item := record(t, waba); item != nil {
+				t.Errorf("a WhatsApp Business app number wrote a record: %v", item)
+			}
+			if n := sandbox.Plivo.SignupCalls(); n != 0 {
+				t.Errorf("Plivo was called %d times", n)
+			}
+			if order == "ids-first" {
+				tb.screenshot("failed-business-app-number")
+			}
+		})
 	}
 }
 

@@ -26,24 +26,46 @@ import (
 
 // fakeMetaSDK stands in for connect.facebook.net/en_US/sdk.js, answered by
 // the test through Chromium's request interception. FB.login keeps its
-// arguments, frames a page of staticxx.facebook.com (a Meta host the page
-// must not listen to) and one of www.facebook.com, which post
-// WA_EMBEDDED_SIGNUP messages from those real origins, then returns the
-// code the Meta simulator issued.
-const fakeMetaSDK = `(function(){
+// arguments and its callback (window.__fbLoginCallback), then frames the
+// pages of frames one after another, each once the one before has posted
+// its WA_EMBEDDED_SIGNUP message (window.__esOrigins lists their
+// origins), and calls back with code (none when empty). Without frames
+// the test calls back itself.
+func fakeMetaSDK(code string, frames []string) string {
+	js, _ := json.Marshal(frames)
+	return `(function(){
+  var frames = ` + string(js) + `, code = ` + strconvQuote(code) + `;
+  window.__esOrigins = [];
   window.FB = {
     init: function (o) { window.__fbInit = JSON.parse(JSON.stringify(o)); },
     login: function (cb, o) {
       window.__fbLogin = JSON.parse(JSON.stringify(o));
-      var frame = function (src) { var f = document.createElement('iframe'); f.src = src; f.style.display = 'none'; document.body.appendChild(f); return f; };
-      frame('https://staticxx.facebook.com/es-decoy');
-      frame('https://www.facebook.com/es-finish').onload = function () {
-        setTimeout(function () { cb({ authResponse: { code: '__CODE__' }, status: 'connected' }); }, 300);
+      window.__fbLoginCallback = cb;
+      if (!frames.length) return;
+      var next = 0;
+      var step = function () {
+        if (next === frames.length) {
+          window.removeEventListener('message', onMessage);
+          cb(code ? { authResponse: { code: code }, status: 'connected' } : { authResponse: null, status: 'unknown' });
+          return;
+        }
+        var f = document.createElement('iframe');
+        f.src = frames[next++];
+        f.style.display = 'none';
+        document.body.appendChild(f);
       };
+      var onMessage = function (e) {
+        try { if (JSON.parse(e.data).type !== 'WA_EMBEDDED_SIGNUP') return; } catch (_) { return; }
+        window.__esOrigins.push(e.origin);
+        setTimeout(step, 0);
+      };
+      window.addEventListener('message', onMessage);
+      step();
     }
   };
   setTimeout(function () { window.fbAsyncInit(); }, 0);
 })();`
+}
 
 // finishPage posts a WA_EMBEDDED_SIGNUP FINISH to the page that framed it.
 func finishPage(ids map[string]string) string {
@@ -53,12 +75,19 @@ func finishPage(ids map[string]string) string {
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
-// TestProductionPage loads the page as deployed (sandbox off) with Meta's
-// SDK URL answered by the test, checks that FB.init and FB.login receive
-// the v4 form with the solution ID, and that the FINISH posted from
-// https://www.facebook.com ends in an onboarded record while the one from
-// another origin is ignored.
-func TestProductionPage(t *testing.T) {
+// openProduction serves the page as deployed (sandbox off) from a test
+// server whose /api/ is the sandbox stack's, and opens it in a new tab at
+// path (e.g. "/?session=..."). Chromium's https requests are answered from
+// answers, by URL without query, and refused otherwise: no test needs the
+// internet.
+//
+// frameAlso widens the policy's frame-src. Meta's window is a popup, which
+// frame-src does not bind, so any site can post to the page from there; a
+// test frames its sites instead (a popup would escape the tab's
+// interception), and names here the ones the policy would keep out, so
+// that the page's script is what refuses their messages.
+func openProduction(t *testing.T, path string, answers map[string]string, frameAlso ...string) *tab {
+	t.Helper()
 	cfg := config.Page{
 		MetaAppID: stack.SandboxMetaAppID, MetaConfigID: stack.SandboxConfigID, GraphVersion: config.DefaultGraphVersion,
 		PlivoSolutionID: config.SandboxSolutionID, ESVersion: "v4",
@@ -78,38 +107,23 @@ func TestProductionPage(t *testing.T) {
 		}
 		resp, _ := handler(r.Context(), ev)
 		for k, v := range resp.Headers {
+			if k == "Content-Security-Policy" && len(frameAlso) > 0 {
+				v = strings.Replace(v, "frame-src https://*.facebook.com", "frame-src https://*.facebook.com "+strings.Join(frameAlso, " "), 1)
+			}
 			w.Header().Set(k, v)
 		}
 		w.WriteHeader(resp.StatusCode)
 		_, _ = io.WriteString(w, resp.Body)
 	}))
-	defer srv.Close()
-
-	sandbox.Meta.Reset()
-	sandbox.Plivo.Reset()
-	waba, phone, business, decoy := "731000000000001", "732000000000001", "733000000000001", "739000000000009"
-	code := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business,
-		PhoneNumbers: []metasim.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555-010-7310"}}})
-	link, err := sandbox.NewSession(context.Background(), "customer-prod")
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(srv.Close)
 
 	ctx, cancel := context.WithTimeout(browser, 2*time.Minute)
-	defer cancel()
 	ctx, cancelTab := chromedp.NewContext(ctx)
-	defer cancelTab()
-	answers := map[string]string{
-		page.SDKURL:                              strings.Replace(fakeMetaSDK, "__CODE__", code, 1),
-		"https://www.facebook.com/es-finish":     finishPage(map[string]string{"waba_id": waba, "phone_number_id": phone, "business_id": business}),
-		"https://staticxx.facebook.com/es-decoy": finishPage(map[string]string{"waba_id": decoy, "phone_number_id": phone, "business_id": business}),
-	}
-	// Enable interception first, then answer every paused https request
-	// from answers (anything else is refused: no test needs the internet).
+	t.Cleanup(func() { cancelTab(); cancel() })
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
 	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "https://*"}}}); err != nil {
 		t.Fatal(err)
 	}
-	paused := chromedp.Events(ctx, fetch.RequestPaused)
 	go func() {
 		for e, err := range paused {
 			if err != nil {
@@ -129,14 +143,49 @@ func TestProductionPage(t *testing.T) {
 				Body:            []byte(body)})
 		}
 	}()
-	token := strings.TrimPrefix(link.URL, sandbox.URL+"/?session=")
 	tb := &tab{t: t, ctx: ctx}
-	tb.do(chromedp.Navigate(srv.URL + "/?session=" + url.QueryEscape(token)))
+	tb.do(chromedp.Navigate(srv.URL + path))
 	tb.waitState("idle")
+	return tb
+}
+
+// TestProductionPage loads the page as deployed (sandbox off) with Meta's
+// SDK URL answered by the test, checks that FB.init and FB.login receive
+// the v4 form with the solution ID, and that the signup onboards the WABA
+// of the FINISH posted from https://business.facebook.com, a Meta host
+// other than www. A FINISH that https://evilfacebook.com posts after it,
+// naming another WABA, is ignored: the attack a suffix test on the origin
+// (Meta's sample) lets through.
+func TestProductionPage(t *testing.T) {
+	sandbox.Meta.Reset()
+	sandbox.Plivo.Reset()
+	waba, phone, business, decoy := "731000000000001", "732000000000001", "733000000000001", "739000000000009"
+	code := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business,
+		PhoneNumbers: []metasim.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555-010-7310"}}})
+	link, err := sandbox.NewSession(context.Background(), "customer-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const meta, evil = "https://business.facebook.com", "https://evilfacebook.com"
+	answers := map[string]string{
+		page.SDKURL:         fakeMetaSDK(code, []string{meta + "/es-finish", evil + "/es-finish"}),
+		meta + "/es-finish": finishPage(map[string]string{"waba_id": waba, "phone_number_id": phone, "business_id": business}),
+		evil + "/es-finish": finishPage(map[string]string{"waba_id": decoy, "phone_number_id": phone, "business_id": business}),
+	}
+	token := strings.TrimPrefix(link.URL, sandbox.URL+"/?session=")
+	tb := openProduction(t, "/?session="+url.QueryEscape(token), answers, evil)
+	ctx := tb.ctx
 	// A message from the page's own origin is not Meta's: ignored.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.postMessage(JSON.stringify({type:'WA_EMBEDDED_SIGNUP',event:'FINISH',data:{waba_id:'`+decoy+`'}}), '*')`)); err != nil {
 		t.Fatal(err)
 	}
+	// The WABAs the page posts, read off its requests.
+	evalJS(tb, `window.__posted = []; (function (fetch) {
+		window.fetch = function (u, o) {
+			if (o && o.method === 'POST') window.__posted.push(JSON.parse(o.body).waba_id || '(none)');
+			return fetch.apply(this, arguments);
+		};
+	})(window.fetch); true`)
 	tb.do(chromedp.Click("#connect"))
 	tb.waitState("onboarded")
 
@@ -156,10 +205,58 @@ func TestProductionPage(t *testing.T) {
 		string(extras) != `{"setup":{"solutionID":"`+config.SandboxSolutionID+`"}}` {
 		t.Errorf("FB.login got %v (extras %s), want the v4 form with the solution ID", login, extras)
 	}
+	// Both frames' messages reached the page; it acted on Meta's alone.
+	if origins, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__esOrigins`)); err != nil || strings.Join(origins, " ") != meta+" "+evil {
+		t.Errorf("messages came from %v (%v), want %s then %s", origins, err, meta, evil)
+	}
+	if posted, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__posted`)); err != nil || len(posted) != 1 || posted[0] != waba {
+		t.Errorf("the page posted WABAs %v (%v), want %s from the message of %s", posted, err, waba, meta)
+	}
 	if item := record(t, waba); attr(item, "state") != "onboarded" || attr(item, "client_ref") != "customer-prod" {
 		t.Errorf("record %v, want onboarded for customer-prod", item)
 	}
 	if item := record(t, decoy); item != nil {
 		t.Errorf("a message from another origin reached the backend: %v", item)
+	}
+}
+
+// TestProductionMessageOrigins: outside sandbox mode the page listens to
+// https://facebook.com and its subdomains over https on the default port,
+// and to no other origin, however alike. Each case delivers a CANCEL at
+// the WhatsApp Business Account picker as a message event from origin
+// (dispatched in the page, which a browser would do for a window there):
+// the page names the step only if it listened.
+func TestProductionMessageOrigins(t *testing.T) {
+	pageTab := openProduction(t, "/", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	for _, tc := range []struct {
+		origin   string
+		listened bool
+	}{
+		{"https://www.facebook.com", true},
+		{"https://web.facebook.com", true},
+		{"https://business.facebook.com", true},
+		{"https://facebook.com", true},
+		{"https://evilfacebook.com", false},
+		{"https://facebook.com.evil.example", false},
+		{"https://www.facebook.com.evil.example", false},
+		{"http://www.facebook.com", false},
+		{"https://www.facebook.com:8443", false},
+		{"https://facebook.co", false},
+		{"null", false},
+	} {
+		t.Run(tc.origin, func(t *testing.T) {
+			tb := &tab{t: t, ctx: pageTab.ctx}
+			tb.do(chromedp.Click("#connect"))
+			tb.waitState("connecting")
+			msg := `JSON.stringify({type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', data: {current_step: 'WABA_PHONE_PROFILE_PICKER'}})`
+			evalJS(tb, `window.dispatchEvent(new MessageEvent('message', {origin: `+strconvQuote(tc.origin)+`, data: `+msg+`}));
+				window.__fbLoginCallback({authResponse: null, status: 'unknown'}); true`)
+			tb.waitState("cancelled")
+			if tc.listened {
+				tb.expectCopy("cancelled at a step", "WhatsApp Business Account")
+			} else {
+				tb.expectCopy("cancelled")
+			}
+		})
 	}
 }

@@ -10,9 +10,13 @@
 //   - the number the customer finishes with: verified, unverified (Graph
 //     then reports code_verification_status NOT_VERIFIED) or none (v4's
 //     finish without a number);
-//   - cancel at a step: a CANCEL message with current_step, no code;
-//   - error: an ERROR message with error_code, error_message and
-//     session_id, no code.
+//   - cancel at a step: a CANCEL message with current_step (the steps
+//     Meta documents), no code;
+//   - error: Meta's user-reported error, a CANCEL message with
+//     error_message, error_code, session_id and timestamp, or an ERROR
+//     message with the same fields; no code;
+//   - closing the window (×, Escape, Cancel): no message, no code, as
+//     before the first screen that has a current_step.
 // Like Meta, FB.login refuses options that do not match the app's login
 // configuration (/_sim/local/meta/login): its config_id, response_type
 // "code" with override_default_response_type, and exactly the extras of
@@ -33,13 +37,20 @@
   var sim = data.simUrl || '/_sim';
   var query = new URLSearchParams(window.location.search);
 
+  // Meta's documented current_step values (Embedded Signup flow errors,
+  // "Abandoned flow screens").
   var STEPS = [
-    ['LOGIN', 'Sign-in'],
     ['BUSINESS_ACCOUNT_SELECTION', 'Business portfolio'],
-    ['WABA_SELECTION', 'WhatsApp Business Account'],
+    ['WABA_PHONE_PROFILE_PICKER', 'WhatsApp Business Account selection'],
+    ['WHATSAPP_BUSINESS_PROFILE_SETUP', 'WhatsApp Business Account creation'],
     ['PHONE_NUMBER_SETUP', 'Phone number setup'],
     ['PHONE_NUMBER_VERIFICATION', 'Phone number verification'],
     ['PERMISSIONS', 'Permissions']
+  ];
+  // How Meta reports an error the customer met in its window.
+  var ERROR_EVENTS = [
+    ['CANCEL', 'CANCEL with error_message (user-reported error)'],
+    ['ERROR', 'ERROR']
   ];
   var ORDERS = [
     ['ids-first', 'Session info, then code'],
@@ -82,6 +93,16 @@
     window.crypto.getRandomValues(a);
     var s = String(1 + (a[0] % 9));
     for (var i = 1; i < 15; i++) s += String(a[i] % 10);
+    return s;
+  }
+
+  // randomSessionID returns 15 hex digits, the shape of Meta's Embedded
+  // Signup session IDs (f34b51dab5e0498 in Meta's docs).
+  function randomSessionID() {
+    var a = new Uint8Array(15);
+    window.crypto.getRandomValues(a);
+    var s = '';
+    for (var i = 0; i < 15; i++) s += (a[i] % 16).toString(16);
     return s;
   }
 
@@ -152,7 +173,12 @@
             select('sbx-step', 'Current step', STEPS, 'PHONE_NUMBER_SETUP')
           ]),
           choice('error', 'Report an error', 'Meta shows an error and the customer gives up', [
-            field('sbx-error-message', 'Error message', 'The phone number could not be verified. Try again later.')
+            h('div', { class: 'sbx-grid' }, [
+              select('sbx-error-event', 'Event', ERROR_EVENTS, 'CANCEL'),
+              field('sbx-error-code', 'Error code', String(524126 + Math.floor(Math.random() * 1000)), { inputmode: 'numeric' }),
+              field('sbx-session-id', 'Session ID', randomSessionID()),
+              field('sbx-error-message', 'Error message', 'The phone number could not be verified. Try again later.')
+            ])
           ])
         ]),
         h('p', { class: 'sbx-error', id: 'sbx-problem', role: 'alert', hidden: 'hidden' })
@@ -238,14 +264,13 @@
     if (ev.key === 'Escape' && state.open) abandon();
   }
 
-  // abandon is the customer closing the window: Meta reports the step they
-  // were on and the callback gets no code.
+  // abandon is the customer closing the window before any screen Meta
+  // names in a CANCEL's current_step (those are "Cancel at a step"): the
+  // callback gets no code and no message says where.
   function abandon() {
     var cb = state.open && state.open.cb;
     close();
-    post({ type: 'WA_EMBEDDED_SIGNUP', event: 'CANCEL', version: '3', data: { current_step: 'LOGIN' } }).then(function () {
-      setTimeout(function () { if (cb) cb({ authResponse: null, status: 'unknown' }); }, 0);
-    });
+    setTimeout(function () { if (cb) cb({ authResponse: null, status: 'unknown' }); }, 0);
   }
 
   function fail(msg) {
@@ -359,13 +384,13 @@
       return;
     }
     // Read the form before close() takes it out of the page.
-    var event = o === 'cancel' ? 'CANCEL' : 'ERROR';
+    var event = o === 'cancel' ? 'CANCEL' : (value('sbx-error-event') || 'CANCEL');
     var data = o === 'cancel'
       ? { current_step: value('sbx-step') }
       : {
-        error_code: String(524126 + Math.floor(Math.random() * 1000)),
         error_message: value('sbx-error-message') || 'Something went wrong.',
-        session_id: randomID(),
+        error_code: value('sbx-error-code'),
+        session_id: value('sbx-session-id'),
         timestamp: String(Math.floor(Date.now() / 1000))
       };
     close();

@@ -21,6 +21,8 @@
     sdkUrl: data.sdkUrl || '',
     sandbox: data.sandbox === 'true',
     simUrl: data.simUrl || '',
+    // Origins whose messages count: whole origins, or https://*.<domain>
+    // for that domain's subdomains (originAllowed).
     origins: (data.origins || '').split(/\s+/).filter(Boolean).map(function (o) {
       return o === 'self' ? window.location.origin : o;
     })
@@ -33,6 +35,15 @@
   var POLL_FIRST_MS = 1500;
   var POLL_MAX_MS = 15000;
   var POLL_SLOW_AFTER_MS = 10 * 60 * 1000;
+  // How long after Meta's code arrived Try again may still send that same
+  // code. Meta's code lives 30 seconds; the rest is for the backend's own
+  // call to Meta. Past it the button starts Meta's flow again.
+  var RESEND_WINDOW_MS = 20000;
+  // How often a failure offering Try again checks that window. Comparing
+  // with Date.now every second, rather than one timer set for the end,
+  // keeps the screen and the click on the same clock (the browser tests
+  // move it).
+  var RESEND_CHECK_MS = 1000;
 
   var $ = function (id) { return document.getElementById(id); };
   var el = {
@@ -171,7 +182,8 @@
   }
 
   // showCancelled reports a flow the customer left before the end, or one
-  // Meta stopped with an ERROR event.
+  // that ended on an error in Meta's window: an error the customer
+  // reported there (CANCEL with error_message) or an ERROR event.
   function showCancelled(f) {
     var c = f.cancel || {};
     if (c.error) {
@@ -193,23 +205,31 @@
     });
   }
 
+  // metaReference is what Meta asks for when its support is contacted
+  // about an error: the error code, the session ID and the timestamp, as
+  // Meta sent them.
   function metaReference(c) {
     var parts = [];
     if (c.errorCode) parts.push('Meta error ' + c.errorCode);
     if (c.sessionId) parts.push('session ' + c.sessionId);
+    if (c.timestamp) parts.push('timestamp ' + c.timestamp);
     return parts.join(', ');
   }
 
-  // Meta's current_step values, as the customer saw the screens.
+  // Meta's current_step values, as the customer saw the screens. The
+  // first six are the ones Meta documents (Embedded Signup flow errors,
+  // "Abandoned flow screens"); the last three are not documented and
+  // cost nothing to keep.
   var STEP_NAMES = {
-    LOGIN: 'sign-in',
     BUSINESS_ACCOUNT_SELECTION: 'business portfolio',
-    BUSINESS_PORTFOLIO_SELECTION: 'business portfolio',
-    WABA_SELECTION: 'WhatsApp Business Account',
+    WABA_PHONE_PROFILE_PICKER: 'WhatsApp Business Account',
     WHATSAPP_BUSINESS_PROFILE_SETUP: 'business profile',
     PHONE_NUMBER_SETUP: 'phone number',
     PHONE_NUMBER_VERIFICATION: 'phone number verification',
-    PERMISSIONS: 'permissions'
+    PERMISSIONS: 'permissions',
+    LOGIN: 'sign-in',
+    BUSINESS_PORTFOLIO_SELECTION: 'business portfolio',
+    WABA_SELECTION: 'WhatsApp Business Account'
   };
 
   // humanStep never shows Meta's enum: an unknown step is left out.
@@ -219,8 +239,10 @@
 
   // Failure copy by API error code: the title, what happened, what to do.
   // retry says what the button does: 'resend' the same code (only where
-  // the backend never sent it to Meta), 'restart' Meta's flow (FB.login
-  // again: Meta's code lives 30 seconds and is single-use), or 'none'.
+  // the backend never sent it to Meta, and only while canResend), 'restart'
+  // Meta's flow (FB.login again: Meta's code lives 30 seconds and is
+  // single-use), or 'none'. A 'resend' failure says in restartNext what to
+  // do once the code can no longer be sent.
   var FAILURES = {
     meta_rejected: { step: 'verify', title: 'Meta did not confirm the signup', retry: 'restart',
       what: 'The sign-in expired or was used before we could confirm it.',
@@ -248,10 +270,12 @@
       next: 'Contact support with the reference below.' },
     upstream_unavailable: { step: 'verify', title: 'Our service is busy right now', retry: 'resend',
       what: 'Your signup was not processed yet.',
-      next: 'Wait a minute, then click Try again; you will not need to sign in again.' },
+      next: 'Click Try again now.',
+      restartNext: 'Wait a minute, then click Start again.' },
     too_many_requests: { step: 'verify', title: 'Too many attempts', retry: 'resend',
       what: 'Your signup was not processed yet.',
-      next: 'Wait a minute, then click Try again.' },
+      next: 'Click Try again in a few seconds.',
+      restartNext: 'Wait a minute, then click Start again.' },
     upstream_error: { step: 'activate', title: 'We could not activate your number', retry: 'restart',
       what: 'Your account was confirmed but activating the number failed, and our team has been alerted.',
       next: 'Contact support with the reference below if you need it sooner.' },
@@ -263,7 +287,15 @@
       next: 'Click Start again in a minute, and contact support with the reference below if it keeps happening.' },
     network: { step: 'verify', title: 'We could not reach our server', retry: 'resend',
       what: 'Your browser lost the connection before our answer arrived.',
-      next: 'Check your internet connection, then click Try again.' },
+      next: 'Check your internet connection, then click Try again.',
+      restartNext: 'Check your internet connection, then click Start again.' },
+    // The page's own refusal, before anything is sent: a number already
+    // used with the WhatsApp Business app (Meta's "coexistence"). Meta
+    // says such a number must not be registered, and every number this
+    // service onboards is registered through Plivo.
+    business_app_number: { step: 'connect', title: 'This number is used with the WhatsApp Business app', retry: 'restart',
+      what: 'Numbers already used with the WhatsApp Business app cannot be connected through this signup, so nothing was connected.',
+      next: 'Click Start again and pick or add a number that is not used with the WhatsApp Business app, or contact support.' },
     // The onboarding link: only the product that sent the customer here
     // can issue a new one, so there is nothing to retry on this page.
     session_missing: { step: 'connect', title: 'Open this page from your onboarding link', retry: 'none',
@@ -292,15 +324,41 @@
   // own instruction.
   function showFailure(f, code, reference) {
     var info = FAILURES[code] || FAILURES.internal_error;
-    f.retry = info.retry;
+    var retry = info.retry;
+    if (retry === 'resend' && !canResend(f, code)) retry = 'restart';
+    f.retry = retry;
+    f.failure = { code: code, reference: reference };
+    clearTimeout(f.resendTimer);
     render('failed', {
       chip: 'Failed', step: info.step, failed: true,
-      button: info.retry === 'resend' ? 'Try again' : 'Start again',
+      button: retry === 'resend' ? 'Try again' : 'Start again',
       title: info.title,
-      text: info.what + ' ' + info.next,
+      text: info.what + ' ' + (retry === info.retry ? info.next : info.restartNext),
       reference: reference,
-      noButton: info.retry === 'none'
+      noButton: retry === 'none'
     });
+    if (retry === 'resend') watchResend(f);
+  }
+
+  // canResend says whether the failure of code may send f's code again:
+  // only while the code is fresh (RESEND_WINDOW_MS), and after a lost
+  // connection only when the request named the WABA. That request may
+  // have reached the backend, which answers a repeat for a WABA from its
+  // record; without the WABA it would spend the code a second time.
+  function canResend(f, code) {
+    if (!f.payload || !f.codeAt || Date.now() - f.codeAt >= RESEND_WINDOW_MS) return false;
+    return code !== 'network' || !!f.payload.waba_id;
+  }
+
+  // watchResend turns a Try again failure into its Start again form once
+  // the code is no longer fresh, so the screen never offers what the
+  // button will not do.
+  function watchResend(f) {
+    f.resendTimer = setTimeout(function () {
+      if (f !== flow || f.done || f.retry !== 'resend' || el.status.getAttribute('data-state') !== 'failed') return;
+      if (canResend(f, f.failure.code)) watchResend(f);
+      else showFailure(f, f.failure.code, f.failure.reference);
+    }, RESEND_CHECK_MS);
   }
 
   function showFailedRecord(f, rec) {
@@ -312,14 +370,15 @@
 
   function newFlow() {
     seq += 1;
-    return { id: seq, code: '', ids: null, cancel: null, loginDone: false, posted: false, done: false,
-      idsTimer: 0, cancelTimer: 0, pollTimer: 0, payload: null, retry: 'restart' };
+    return { id: seq, code: '', codeAt: 0, ids: null, cancel: null, loginDone: false, posted: false, done: false,
+      idsTimer: 0, cancelTimer: 0, pollTimer: 0, resendTimer: 0, payload: null, retry: 'restart', failure: null };
   }
 
   function clearTimers(f) {
     clearTimeout(f.idsTimer);
     clearTimeout(f.cancelTimer);
     clearTimeout(f.pollTimer);
+    clearTimeout(f.resendTimer);
   }
 
   function extras() {
@@ -346,6 +405,7 @@
     var code = resp && resp.authResponse && resp.authResponse.code;
     if (typeof code === 'string' && code) {
       f.code = code;
+      f.codeAt = Date.now();
       maybeSubmit(f);
       return;
     }
@@ -360,6 +420,16 @@
     f.done = true;
     clearTimers(f);
     showCancelled(f);
+  }
+
+  // refuse ends f with the page's own failure code, before its code is
+  // sent: the code, when it comes, is dropped. Once posted it is too late,
+  // and the backend's answer stands.
+  function refuse(f, code) {
+    if (f.posted || f.done) return;
+    f.done = true;
+    clearTimers(f);
+    showFailure(f, code, '');
   }
 
   function maybeSubmit(f) {
@@ -387,11 +457,40 @@
     if (window.console && window.console.info) window.console.info('[embedded-signup] ' + event, detail);
   }
 
-  // Meta's WA_EMBEDDED_SIGNUP message events. Only Meta's own https
-  // origins are listened to, compared whole: a suffix test would admit
-  // https://evilfacebook.com.
+  // metaError reads an error Meta reports: error_code (error_id in older
+  // revisions of Meta's docs), session_id and timestamp, which Meta's
+  // support asks for. error_message is Meta's text for the customer, who
+  // saw it in Meta's window; it is not repeated here.
+  function metaError(d) {
+    return {
+      error: true,
+      errorCode: idString(d.error_code) || idString(d.error_id),
+      sessionId: idString(d.session_id),
+      timestamp: idString(d.timestamp)
+    };
+  }
+
+  // originAllowed says whether a message from origin may be Meta's. An
+  // entry https://*.<domain> admits the https subdomains of domain on the
+  // default port, as the policy's frame-src does: the host is compared
+  // after parsing, so https://evil<domain> or <domain>.evil.example do
+  // not match, where the suffix test of Meta's sample would admit the
+  // first. Any other entry is compared whole.
+  function originAllowed(origin) {
+    return cfg.origins.some(function (o) {
+      if (o === origin) return true;
+      if (o.indexOf('https://*.') !== 0) return false;
+      var domain = o.slice('https://*.'.length);
+      var u;
+      try { u = new URL(origin); } catch (e) { return false; }
+      return u.protocol === 'https:' && u.port === '' && u.origin === origin &&
+        u.hostname.length > domain.length + 1 && u.hostname.slice(-(domain.length + 1)) === '.' + domain;
+    });
+  }
+
+  // Meta's WA_EMBEDDED_SIGNUP message events, from Meta's origins only.
   window.addEventListener('message', function (ev) {
-    if (cfg.origins.indexOf(ev.origin) < 0) return;
+    if (!originAllowed(ev.origin)) return;
     var msg = parseMessage(ev.data);
     if (!msg || msg.type !== 'WA_EMBEDDED_SIGNUP') return;
     var f = flow;
@@ -420,15 +519,19 @@
         maybeSubmit(f);
         break;
       case 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING':
-        log('finish from the WhatsApp Business app', ids);
-        f.ids = ids;
-        maybeSubmit(f);
+        // A number in use with the WhatsApp Business app: Meta says not to
+        // register it, and the backend cannot tell it from a FINISH (it
+        // would hand it to Plivo, which registers every number). So its
+        // code is never sent.
+        log('finish from the WhatsApp Business app, not supported', ids);
+        refuse(f, 'business_app_number');
         break;
       case 'CANCEL':
-        if (d.error_message) {
-          // Before v3, Meta reported errors as a CANCEL with a message.
-          log('cancel with an error', { error_code: idString(d.error_id), session_id: idString(d.session_id) });
-          f.cancel = { error: true, errorCode: idString(d.error_id), sessionId: idString(d.session_id) };
+        if (d.error_message || d.error_code || d.error_id) {
+          // An error the customer reported in Meta's window, which then
+          // closed: Meta's documented shape for user-reported errors.
+          f.cancel = metaError(d);
+          log('cancel with an error', { error_code: f.cancel.errorCode, session_id: f.cancel.sessionId, timestamp: f.cancel.timestamp });
         } else {
           log('cancel', { current_step: String(d.current_step || '') });
           f.cancel = { step: String(d.current_step || '') };
@@ -436,8 +539,8 @@
         if (f.loginDone && !f.code) finishCancel(f);
         break;
       case 'ERROR':
-        log('error', { error_code: idString(d.error_code), session_id: idString(d.session_id) });
-        f.cancel = { error: true, errorCode: idString(d.error_code), sessionId: idString(d.session_id) };
+        f.cancel = metaError(d);
+        log('error', { error_code: f.cancel.errorCode, session_id: f.cancel.sessionId, timestamp: f.cancel.timestamp });
         if (f.loginDone && !f.code) finishCancel(f);
         break;
       default:
@@ -547,10 +650,13 @@
 
   el.button.addEventListener('click', function () {
     var f = flow;
-    if (f && !f.done && f.retry === 'resend' && f.payload && el.status.getAttribute('data-state') === 'failed') {
-      // A transient failure: the same code and IDs may still work, and the
-      // backend answers a repeat of a finished signup from its record.
+    if (f && !f.done && f.retry === 'resend' && el.status.getAttribute('data-state') === 'failed' &&
+        canResend(f, f.failure.code)) {
+      // A transient failure while Meta's code is fresh: the same code and
+      // IDs may still work, and the backend answers a repeat of a finished
+      // signup from its record.
       f.retry = 'restart';
+      clearTimeout(f.resendTimer);
       send(f);
       return;
     }
