@@ -38,7 +38,7 @@ func main() {
 		Records: &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName},
 		Plivo: plivo.New(plivo.Config{
 			BaseURL:     cfg.PlivoURL,
-			HTTPClient:  demo.TracingClient(d.HTTPFor(plivo.DefaultTimeout)),
+			HTTPClient:  demo.TracingClient(d.HTTP),
 			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
 		Logger:       log,

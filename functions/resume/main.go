@@ -38,7 +38,7 @@ func main() {
 		Store: &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName},
 		Plivo: plivo.New(plivo.Config{
 			BaseURL:     cfg.PlivoURL,
-			HTTPClient:  d.HTTPFor(plivo.DefaultTimeout),
+			HTTPClient:  d.HTTP,
 			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
 		Policy:  cfg.Policy,

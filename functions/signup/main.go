@@ -50,7 +50,7 @@ func main() {
 		}),
 		Plivo: plivo.New(plivo.Config{
 			BaseURL:     cfg.PlivoURL,
-			HTTPClient:  d.HTTPFor(plivo.DefaultTimeout),
+			HTTPClient:  d.HTTP,
 			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
 		AppID: func(ctx context.Context) (string, error) {

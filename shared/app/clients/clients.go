@@ -19,9 +19,11 @@ import (
 )
 
 // upstreamHTTPClient is shared by the Meta and Plivo clients: one pool of
-// keep-alive connections per execution environment. Its bound is Graph's
-// (meta.DefaultTimeout, not imported so that functions which never call
-// Meta do not link its client); Plivo's is set with HTTPFor.
+// keep-alive connections per execution environment. Its 10 s bound is
+// also Plivo's, below plivo.DefaultTimeout on purpose: a signup whose
+// Plivo call hangs still has time, within the function's 25 s, for a
+// second call, which finds the WABA onboarded by the first and reconciles
+// (infra/e2e/binaries TestLostPlivoResponseIsReconciled).
 func upstreamHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
@@ -39,15 +41,6 @@ type Deps struct {
 	// DynamoDB and SecretsManager default to clients built from AWS.
 	DynamoDB       dynamo.API
 	SecretsManager secrets.Client
-}
-
-// HTTPFor returns the upstream client with its own bound on each call,
-// sharing HTTP's pool of connections: Plivo's Embedded Signup answers only
-// once it has set the number up at Meta, and needs longer than a Graph call.
-func (d *Deps) HTTPFor(timeout time.Duration) *http.Client {
-	c := *d.HTTP
-	c.Timeout = timeout
-	return &c
 }
 
 // Defaults fills in the collaborators left nil.
