@@ -17,6 +17,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/logging"
 	"github.com/techprovider/wa-onboarding/shared/memstore"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
 
@@ -160,37 +161,6 @@ func TestSessionsHandler(t *testing.T) {
 	}
 }
 
-// countingMeta is a Meta that records whether the signup reached it.
-type countingMeta struct{ calls atomic.Int32 }
-
-func (m *countingMeta) ExchangeCode(context.Context, string) (string, error) {
-	m.calls.Add(1)
-	return "EAAtoken", nil
-}
-func (m *countingMeta) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
-	m.calls.Add(1)
-	return onboarding.TokenInfo{AppID: "app", Valid: true}, nil
-}
-func (m *countingMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	m.calls.Add(1)
-	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "112233445566778", DisplayPhoneNumber: "+1 555-0100"}}, nil
-}
-func (m *countingMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
-	m.calls.Add(1)
-	return "198765432109876", nil
-}
-func (m *countingMeta) SubscribeApp(context.Context, string, string) error {
-	m.calls.Add(1)
-	return nil
-}
-
-type countingPlivo struct{ calls atomic.Int32 }
-
-func (p *countingPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	p.calls.Add(1)
-	return onboarding.PlivoResult{APIID: "plivo-api-1"}, nil
-}
-
 func signupWithSession(code, waba, clientRef, token string) apigw.Request {
 	body := map[string]string{"code": code, "waba_id": waba, "phone_number_id": "112233445566778", "business_id": "198765432109876"}
 	if clientRef != "" {
@@ -249,7 +219,7 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 			if tt.storeErr != nil {
 				store.Fail = func(string, *onboarding.Record) error { return tt.storeErr }
 			}
-			meta, plivo := &countingMeta{}, &countingPlivo{}
+			meta, plivo := &onboardingtest.Meta{AppID: "app"}, &onboardingtest.Plivo{}
 			svc := &onboarding.Service{Store: store, Sessions: store, Meta: meta, Plivo: plivo, Logger: log,
 				AppID: func(context.Context) (string, error) { return "app", nil }}
 			if tt.spent != nil {
@@ -266,8 +236,8 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus || eb.Error.Code != tt.wantCode {
 				t.Fatalf("answer %d %s, want %d %s: %s", resp.StatusCode, eb.Error.Code, tt.wantStatus, tt.wantCode, resp.Body)
 			}
-			if store.Writes != 0 || meta.calls.Load() != 0 || plivo.calls.Load() != 0 {
-				t.Fatalf("refused signup wrote %d records, made %d Meta and %d Plivo calls", store.Writes, meta.calls.Load(), plivo.calls.Load())
+			if plivoCalls, _ := plivo.Counts(); store.Writes != 0 || meta.Calls() != 0 || plivoCalls != 0 {
+				t.Fatalf("refused signup wrote %d records, made %d Meta and %d Plivo calls", store.Writes, meta.Calls(), plivoCalls)
 			}
 			if use, spent := store.Use(good.ID); spent != (tt.spent != nil) || spent && use != *tt.spent {
 				t.Fatalf("a refused signup spent the token: %+v", use)
@@ -293,7 +263,7 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 	}
 	log := logging.New(&bytes.Buffer{}, "DEBUG")
 	store := memstore.New()
-	meta, plivo := &countingMeta{}, &countingPlivo{}
+	meta, plivo := &onboardingtest.Meta{AppID: "app"}, &onboardingtest.Plivo{}
 	svc := &onboarding.Service{Store: store, Sessions: store, Meta: meta, Plivo: plivo, Logger: log,
 		AppID: func(context.Context) (string, error) { return "app", nil }}
 	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }}, Logger: log}
@@ -338,17 +308,14 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 }
 
 // flakyMeta is unavailable for its first code exchange.
-type flakyMeta struct {
-	countingMeta
-	failed atomic.Bool
-}
-
-func (m *flakyMeta) ExchangeCode(ctx context.Context, code string) (string, error) {
-	if m.failed.CompareAndSwap(false, true) {
-		m.calls.Add(1)
-		return "", &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "exchange_code", Kind: onboarding.KindTransient, Status: 503}
-	}
-	return m.countingMeta.ExchangeCode(ctx, code)
+func flakyMeta() *onboardingtest.Meta {
+	var failed atomic.Bool
+	return &onboardingtest.Meta{AppID: "app", Exchange: func(code string) (string, error) {
+		if failed.CompareAndSwap(false, true) {
+			return "", &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "exchange_code", Kind: onboarding.KindTransient, Status: 503}
+		}
+		return "token-" + code, nil
+	}}
 }
 
 // TestSignupSessionRetryAfterTransientFailure is the trade-off the
@@ -364,7 +331,7 @@ func TestSignupSessionRetryAfterTransientFailure(t *testing.T) {
 	}
 	log := logging.New(&bytes.Buffer{}, "DEBUG")
 	store := memstore.New()
-	svc := &onboarding.Service{Store: store, Sessions: store, Meta: &flakyMeta{}, Plivo: &countingPlivo{}, Logger: log,
+	svc := &onboarding.Service{Store: store, Sessions: store, Meta: flakyMeta(), Plivo: &onboardingtest.Plivo{}, Logger: log,
 		AppID: func(context.Context) (string, error) { return "app", nil }}
 	checker := &session.Checker{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: func() time.Time { return sessT0.Add(time.Minute) }}, Logger: log}
 	h := apigw.SignupHandler(svc, checker.Check, log)

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 )
 
 func TestMain(m *testing.M) { testenv.MustDynamoDB(m) }
@@ -155,42 +155,11 @@ func TestDueAndClaim(t *testing.T) {
 	}
 }
 
-// countingPlivo counts calls and can hold them until released.
-type countingPlivo struct {
-	calls atomic.Int32
-	gate  chan struct{}
-}
-
-func (p *countingPlivo) EmbeddedSignup(context.Context, onboarding.PlivoSignup) (onboarding.PlivoResult, error) {
-	if p.gate != nil {
-		<-p.gate
-	}
-	p.calls.Add(1)
-	return onboarding.PlivoResult{APIID: "api"}, nil
-}
-
-type okMeta struct{ exchanges atomic.Int32 }
-
-func (m *okMeta) ExchangeCode(context.Context, string) (string, error) {
-	m.exchanges.Add(1)
-	return "tok", nil
-}
-func (m *okMeta) DebugToken(context.Context, string) (onboarding.TokenInfo, error) {
-	return onboarding.TokenInfo{AppID: "app", Valid: true}, nil
-}
-func (m *okMeta) PhoneNumbers(context.Context, string, string) ([]onboarding.PhoneNumber, error) {
-	return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "112233445566778"}}, nil
-}
-func (m *okMeta) OwnerBusinessID(context.Context, string, string) (string, error) {
-	return "198765432109876", nil
-}
-func (m *okMeta) SubscribeApp(context.Context, string, string) error { return nil }
-
 func TestFiftyConcurrentIdenticalSignupsOnDynamoDB(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	plivo := &countingPlivo{gate: make(chan struct{})}
-	svc := &onboarding.Service{Store: s, Meta: &okMeta{}, Plivo: plivo, AppID: func(context.Context) (string, error) { return "app", nil }}
+	plivo := &onboardingtest.Plivo{Gate: make(chan struct{})}
+	svc := &onboarding.Service{Store: s, Meta: &onboardingtest.Meta{AppID: "app"}, Plivo: plivo, AppID: func(context.Context) (string, error) { return "app", nil }}
 	var wg sync.WaitGroup
 	codes := make(chan onboarding.Code, 50)
 	for i := range 50 {
@@ -207,15 +176,15 @@ func TestFiftyConcurrentIdenticalSignupsOnDynamoDB(t *testing.T) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	close(plivo.gate)
+	close(plivo.Gate)
 	wg.Wait()
 	close(codes)
 	byCode := map[onboarding.Code]int{}
 	for c := range codes {
 		byCode[c]++
 	}
-	if plivo.calls.Load() != 1 {
-		t.Fatalf("plivo calls = %d, want 1", plivo.calls.Load())
+	if calls, _ := plivo.Counts(); calls != 1 {
+		t.Fatalf("plivo calls = %d, want 1", calls)
 	}
 	if byCode["ok"] < 1 || byCode["ok"]+byCode[onboarding.CodeInProgress] != 50 {
 		t.Fatalf("answers = %v", byCode)
@@ -229,7 +198,7 @@ func TestFiftyConcurrentIdenticalSignupsOnDynamoDB(t *testing.T) {
 func TestCrashAfterVerifiedIsResumed(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	meta := &okMeta{}
+	meta := &onboardingtest.Meta{AppID: "app"}
 	ctx, cancel := context.WithCancel(context.Background())
 	crash := plivoFunc(func(context.Context) error { cancel(); return context.Canceled })
 	svc := &onboarding.Service{Store: s, Meta: meta, Plivo: crash, AppID: func(context.Context) (string, error) { return "app", nil },
@@ -239,15 +208,15 @@ func TestCrashAfterVerifiedIsResumed(t *testing.T) {
 	if rec.State != onboarding.StateVerified {
 		t.Fatalf("state after crash = %s", rec.State)
 	}
-	plivo := &countingPlivo{}
+	plivo := &onboardingtest.Plivo{}
 	svc.Plivo = plivo
 	svc.Now = func() time.Time { return time.Now().Add(time.Hour) }
 	rep, err := svc.Resume(context.Background(), 10, "run")
 	if err != nil || rep.Onboarded != 1 {
 		t.Fatalf("resume: %+v %v", rep, err)
 	}
-	if meta.exchanges.Load() != 1 || plivo.calls.Load() != 1 {
-		t.Fatalf("exchanges %d plivo %d", meta.exchanges.Load(), plivo.calls.Load())
+	if calls, _ := plivo.Counts(); meta.Exchanges() != 1 || calls != 1 {
+		t.Fatalf("exchanges %d plivo %d", meta.Exchanges(), calls)
 	}
 }
 
