@@ -537,16 +537,6 @@ func TestRetryNeverSleepsPastDeadline(t *testing.T) {
 func TestExchangeCodeRetriesOnlyProvenFailures(t *testing.T) {
 	t.Parallel()
 	okToken := jsonAnswer(200, `{"access_token":"`+token+`"}`)
-	hang := func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(2 * time.Second):
-		}
-	}
-	drop := func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		_ = conn.Close()
-	}
 	tests := []struct {
 		name      string
 		script    []http.HandlerFunc
@@ -558,8 +548,8 @@ func TestExchangeCodeRetriesOnlyProvenFailures(t *testing.T) {
 		{name: "Graph throttle retried", script: []http.HandlerFunc{graphErr(400, 4, 0, false), okToken}, wantCalls: 2},
 		{name: "proxy 502 not retried", script: []http.HandlerFunc{jsonAnswer(502, "<html>"), okToken}, wantCalls: 1, wantErr: true},
 		{name: "empty 503 not retried", script: []http.HandlerFunc{jsonAnswer(503, ""), okToken}, wantCalls: 1, wantErr: true},
-		{name: "dropped connection not retried", script: []http.HandlerFunc{drop, okToken}, wantCalls: 1, wantErr: true},
-		{name: "timeout not retried", script: []http.HandlerFunc{hang, okToken}, wantCalls: 1, wantErr: true},
+		{name: "dropped connection not retried", script: []http.HandlerFunc{dropConnection, okToken}, wantCalls: 1, wantErr: true},
+		{name: "timeout not retried", script: []http.HandlerFunc{hangUp, okToken}, wantCalls: 1, wantErr: true},
 		{name: "garbled 200 not retried", script: []http.HandlerFunc{jsonAnswer(200, "{"), okToken}, wantCalls: 1, wantErr: true},
 		{name: "code rejected not retried", script: []http.HandlerFunc{graphErr(400, 100, 36009, false), okToken}, wantCalls: 1, wantErr: true},
 	}
@@ -703,16 +693,6 @@ func TestTokenErrorBlamesTheRightParty(t *testing.T) {
 func TestSubscribeApp(t *testing.T) {
 	t.Parallel()
 	success := jsonAnswer(200, `{"success":true}`)
-	hang := func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(2 * time.Second):
-		}
-	}
-	drop := func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		_ = conn.Close()
-	}
 	tests := []struct {
 		name      string
 		script    []http.HandlerFunc
@@ -729,8 +709,8 @@ func TestSubscribeApp(t *testing.T) {
 		{name: "throttled then subscribed", script: []http.HandlerFunc{graphErr(400, 80008, 0, false), success}, wantCalls: 2},
 		// Meta may have subscribed the app before the answer was lost;
 		// subscribing again is harmless, so these are retried.
-		{name: "timeout then subscribed", script: []http.HandlerFunc{hang, success}, wantCalls: 2},
-		{name: "dropped connection then subscribed", script: []http.HandlerFunc{drop, success}, wantCalls: 2},
+		{name: "timeout then subscribed", script: []http.HandlerFunc{hangUp, success}, wantCalls: 2},
+		{name: "dropped connection then subscribed", script: []http.HandlerFunc{dropConnection, success}, wantCalls: 2},
 		{name: "proxy 502 then subscribed", script: []http.HandlerFunc{jsonAnswer(502, "<html>"), success}, wantCalls: 2},
 		{name: "gives up after MaxAttempts", script: []http.HandlerFunc{graphErr(500, 1, 0, false)}, wantCalls: 3, wantKind: onboarding.KindTransient, wantCode: 1},
 	}
@@ -771,4 +751,19 @@ func TestSubscribeApp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hangUp answers nothing until the client gives up (or 2 s pass): a Graph
+// call that times out, after which Meta may or may not have acted.
+func hangUp(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// dropConnection closes the connection without an answer.
+func dropConnection(w http.ResponseWriter, _ *http.Request) {
+	conn, _, _ := w.(http.Hijacker).Hijack()
+	_ = conn.Close()
 }

@@ -1083,17 +1083,7 @@ func marshal(v any) string {
 func TestControlRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	post := func(path, body string) reply {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return reply{status: resp.StatusCode, header: resp.Header, body: b}
-	}
+	post := func(path, body string) reply { return postJSON(t, e, path, body) }
 
 	r := post("/_sim/meta/codes", `{"waba_id":"`+testWABA+`","business_id":"`+testBusiness+`","phone_numbers":[{"id":"`+testPhoneID+`","display_phone_number":"+1 555-010-0000","verified_name":"Acme"}]}`)
 	if r.status != 200 {
