@@ -189,23 +189,6 @@ func TestDebugToken(t *testing.T) {
 
 func TestBusinessTokenCalls(t *testing.T) {
 	t.Parallel()
-	check := func(t *testing.T, r *http.Request, path string) {
-		t.Helper()
-		if r.URL.Path != path {
-			t.Errorf("path = %s, want %s", r.URL.Path, path)
-		}
-		if got := r.Header.Get("Authorization"); got != "Bearer "+token {
-			t.Errorf("Authorization = %q", got)
-		}
-		q := r.URL.Query()
-		if q.Has("access_token") || strings.Contains(r.URL.RawQuery, token) {
-			t.Errorf("token in the URL: %s", r.URL.RawQuery)
-		}
-		if q.Get("appsecret_proof") != proof(token) {
-			t.Errorf("appsecret_proof = %q, want %q", q.Get("appsecret_proof"), proof(token))
-		}
-	}
-
 	t.Run("owner business", func(t *testing.T) {
 		t.Parallel()
 		g := newGraph(t, jsonAnswer(200, `{"owner_business_info":{"id":"198765432109876","name":"Acme"},"id":"`+wabaID+`"}`))
@@ -213,7 +196,7 @@ func TestBusinessTokenCalls(t *testing.T) {
 		if err != nil || got != "198765432109876" {
 			t.Fatalf("OwnerBusinessID = %q, %v", got, err)
 		}
-		check(t, g.req(0), "/v25.0/"+wabaID)
+		checkBusinessCall(t, g.req(0), http.MethodGet, "/v25.0/"+wabaID)
 		if f := g.req(0).URL.Query().Get("fields"); f != "owner_business_info" {
 			t.Errorf("fields = %q", f)
 		}
@@ -251,8 +234,8 @@ func TestBusinessTokenCalls(t *testing.T) {
 		if g.calls() != 2 {
 			t.Fatalf("%d calls, want 2", g.calls())
 		}
-		check(t, g.req(0), "/v25.0/"+wabaID+"/phone_numbers")
-		check(t, g.req(1), "/v25.0/"+wabaID+"/phone_numbers")
+		checkBusinessCall(t, g.req(0), http.MethodGet, "/v25.0/"+wabaID+"/phone_numbers")
+		checkBusinessCall(t, g.req(1), http.MethodGet, "/v25.0/"+wabaID+"/phone_numbers")
 		if f := g.req(0).URL.Query().Get("fields"); f != "id,display_phone_number,verified_name,code_verification_status,status" {
 			t.Errorf("fields = %q", f)
 		}
@@ -734,20 +717,7 @@ func TestSubscribeApp(t *testing.T) {
 				}
 			}
 			for i := range g.calls() {
-				r := g.req(i)
-				if r.Method != http.MethodPost || r.URL.Path != "/v25.0/"+wabaID+"/subscribed_apps" {
-					t.Errorf("request %d = %s %s", i, r.Method, r.URL.Path)
-				}
-				if got := r.Header.Get("Authorization"); got != "Bearer "+token {
-					t.Errorf("Authorization = %q", got)
-				}
-				q := r.URL.Query()
-				if q.Has("access_token") || strings.Contains(r.URL.RawQuery, token) {
-					t.Errorf("token in the URL: %s", r.URL.RawQuery)
-				}
-				if q.Get("appsecret_proof") != proof(token) {
-					t.Errorf("appsecret_proof = %q", q.Get("appsecret_proof"))
-				}
+				checkBusinessCall(t, g.req(i), http.MethodPost, "/v25.0/"+wabaID+"/subscribed_apps")
 			}
 		})
 	}
@@ -766,4 +736,24 @@ func hangUp(w http.ResponseWriter, r *http.Request) {
 func dropConnection(w http.ResponseWriter, _ *http.Request) {
 	conn, _, _ := w.(http.Hijacker).Hijack()
 	_ = conn.Close()
+}
+
+// checkBusinessCall holds a call made with the customer's business token
+// to Meta's rules: the token in the Authorization header and never in the
+// URL, with its appsecret_proof.
+func checkBusinessCall(t *testing.T, r *http.Request, method, path string) {
+	t.Helper()
+	if r.Method != method || r.URL.Path != path {
+		t.Errorf("request = %s %s, want %s %s", r.Method, r.URL.Path, method, path)
+	}
+	if got := r.Header.Get("Authorization"); got != "Bearer "+token {
+		t.Errorf("Authorization = %q", got)
+	}
+	q := r.URL.Query()
+	if q.Has("access_token") || strings.Contains(r.URL.RawQuery, token) {
+		t.Errorf("token in the URL: %s", r.URL.RawQuery)
+	}
+	if q.Get("appsecret_proof") != proof(token) {
+		t.Errorf("appsecret_proof = %q, want %q", q.Get("appsecret_proof"), proof(token))
+	}
 }

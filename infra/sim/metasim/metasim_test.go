@@ -80,6 +80,12 @@ func (e *env) do(t *testing.T, method, path string, q url.Values, hdr http.Heade
 	for k, vs := range hdr {
 		req.Header[k] = vs
 	}
+	return e.send(t, req)
+}
+
+// send makes req to the simulator and reads the whole answer.
+func (e *env) send(t *testing.T, req *http.Request) reply {
+	t.Helper()
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package metasim
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -232,14 +231,5 @@ func postJSON(t *testing.T, e *env, path, body string) reply {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return e.send(t, req)
 }
