@@ -3,6 +3,7 @@ package sam_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -61,6 +62,12 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 		t.Fatal(err)
 	}
 	resources := child(doc.Content[0], "Resources")
+	// The functions' METRICS_NAMESPACE, as written: the alarms must name
+	// the same expression (one namespace per stack).
+	namespace := child(child(child(child(child(doc.Content[0], "Globals"), "Function"), "Environment"), "Variables"), "METRICS_NAMESPACE")
+	if namespace == nil || !strings.HasPrefix(namespace.Value, config.DefaultMetricsNamespace+"/") || !strings.Contains(namespace.Value, "${AWS::StackName}") {
+		t.Fatalf("Globals' METRICS_NAMESPACE %v: want %s/${AWS::StackName}, one namespace per stack", namespace, config.DefaultMetricsNamespace)
+	}
 	alarms := map[string]bool{}
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		name, res := resources.Content[i].Value, resources.Content[i+1]
@@ -79,8 +86,8 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 			}
 			continue
 		}
-		if ns != config.DefaultMetricsNamespace {
-			t.Errorf("%s: namespace %s is not the one the code writes to", name, ns)
+		if got := child(props, "Namespace"); got.Value != namespace.Value || got.Tag != namespace.Tag {
+			t.Errorf("%s: namespace %s %s is not the one the functions write to (%s %s)", name, got.Tag, got.Value, namespace.Tag, namespace.Value)
 			continue
 		}
 		dims, ok := emitted[metric]

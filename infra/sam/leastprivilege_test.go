@@ -21,7 +21,7 @@ import (
 // nothing.
 var allowedActions = map[string][]string{
 	"SignupFunction":   {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
-	"ResumeFunction":   {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"},
+	"ResumeFunction":   {"dynamodb:UpdateItem", "dynamodb:Query", "secretsmanager:GetSecretValue"},
 	"StatusFunction":   {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 	"PageFunction":     {},
 	"SessionsFunction": {"secretsmanager:GetSecretValue"},
