@@ -118,3 +118,30 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 		}
 	}
 }
+
+// TestLambdaPassesTheMetricLines: Lambda counts a JSON line without a
+// "level", as every EMF line is, as INFO, and drops it below the
+// function's ApplicationLogLevel. The alarms need those lines at every
+// LogLevel, so Lambda must not filter: the functions do, by LOG_LEVEL.
+func TestLambdaPassesTheMetricLines(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	logging := child(child(child(doc.Content[0], "Globals"), "Function"), "LoggingConfig")
+	if level := child(logging, "ApplicationLogLevel"); level == nil || level.Tag == "!Ref" || (level.Value != "TRACE" && level.Value != "DEBUG") {
+		t.Errorf("Globals' ApplicationLogLevel %v: want TRACE (or DEBUG), so that Lambda drops no metric line", level)
+	}
+	resources := child(doc.Content[0], "Resources")
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		props := child(resources.Content[i+1], "Properties")
+		if level := child(child(props, "LoggingConfig"), "ApplicationLogLevel"); level != nil {
+			t.Errorf("%s sets its own ApplicationLogLevel (%s %s)", resources.Content[i].Value, level.Tag, level.Value)
+		}
+	}
+}
