@@ -53,18 +53,11 @@ func child(n *yaml.Node, key string) *yaml.Node {
 // names a metric or dimension no code writes: such an alarm never fires.
 func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	resources := child(doc.Content[0], "Resources")
+	doc := templateNode(t)
+	resources := child(doc, "Resources")
 	// The functions' METRICS_NAMESPACE, as written: the alarms must name
 	// the same expression (one namespace per stack).
-	namespace := child(child(child(child(child(doc.Content[0], "Globals"), "Function"), "Environment"), "Variables"), "METRICS_NAMESPACE")
+	namespace := child(child(child(child(child(doc, "Globals"), "Function"), "Environment"), "Variables"), "METRICS_NAMESPACE")
 	if namespace == nil || !strings.HasPrefix(namespace.Value, config.DefaultMetricsNamespace+"/") || !strings.Contains(namespace.Value, "${AWS::StackName}") {
 		t.Fatalf("Globals' METRICS_NAMESPACE %v: want %s/${AWS::StackName}, one namespace per stack", namespace, config.DefaultMetricsNamespace)
 	}
@@ -125,6 +118,24 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 // LogLevel, so Lambda must not filter: the functions do, by LOG_LEVEL.
 func TestLambdaPassesTheMetricLines(t *testing.T) {
 	t.Parallel()
+	doc := templateNode(t)
+	logging := child(child(child(doc, "Globals"), "Function"), "LoggingConfig")
+	if level := child(logging, "ApplicationLogLevel"); level == nil || level.Tag == "!Ref" || (level.Value != "TRACE" && level.Value != "DEBUG") {
+		t.Errorf("Globals' ApplicationLogLevel %v: want TRACE (or DEBUG), so that Lambda drops no metric line", level)
+	}
+	resources := child(doc, "Resources")
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		props := child(resources.Content[i+1], "Properties")
+		if level := child(child(props, "LoggingConfig"), "ApplicationLogLevel"); level != nil {
+			t.Errorf("%s sets its own ApplicationLogLevel (%s %s)", resources.Content[i].Value, level.Tag, level.Value)
+		}
+	}
+}
+
+// templateNode is template.yaml's top-level mapping, as written: tags
+// such as !Sub and !Ref kept.
+func templateNode(t *testing.T) *yaml.Node {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -133,15 +144,5 @@ func TestLambdaPassesTheMetricLines(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	logging := child(child(child(doc.Content[0], "Globals"), "Function"), "LoggingConfig")
-	if level := child(logging, "ApplicationLogLevel"); level == nil || level.Tag == "!Ref" || (level.Value != "TRACE" && level.Value != "DEBUG") {
-		t.Errorf("Globals' ApplicationLogLevel %v: want TRACE (or DEBUG), so that Lambda drops no metric line", level)
-	}
-	resources := child(doc.Content[0], "Resources")
-	for i := 0; i+1 < len(resources.Content); i += 2 {
-		props := child(resources.Content[i+1], "Properties")
-		if level := child(child(props, "LoggingConfig"), "ApplicationLogLevel"); level != nil {
-			t.Errorf("%s sets its own ApplicationLogLevel (%s %s)", resources.Content[i].Value, level.Tag, level.Value)
-		}
-	}
+	return doc.Content[0]
 }
