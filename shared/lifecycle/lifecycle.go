@@ -102,11 +102,24 @@ func readImage(m map[string]events.DynamoDBAttributeValue) image {
 	}
 }
 
+// signupKey reports whether a stream record's keys are a signup record's:
+// the WABA ID alone. Another table's items (the dedup table's also carry
+// waba_id and state) are not signups, should its stream ever be wired
+// here. A record without keys is taken as a signup's: AWS always sends
+// them, and only hand-made events leave them out.
+func signupKey(keys map[string]events.DynamoDBAttributeValue) bool {
+	if len(keys) == 0 {
+		return true
+	}
+	k, ok := keys["waba_id"]
+	return ok && len(keys) == 1 && k.DataType() == events.DataTypeString
+}
+
 // FromRecord returns the lifecycle event of one stream record, or false
 // when the change is not one (a removal, the verifying lock, a write that
 // changed neither state, reason nor health).
 func FromRecord(r events.DynamoDBEventRecord) (Event, bool) {
-	if r.EventName == string(events.DynamoDBOperationTypeRemove) || r.Change.NewImage == nil {
+	if r.EventName == string(events.DynamoDBOperationTypeRemove) || r.Change.NewImage == nil || !signupKey(r.Change.Keys) {
 		return Event{}, false
 	}
 	now, old := readImage(r.Change.NewImage), readImage(r.Change.OldImage)

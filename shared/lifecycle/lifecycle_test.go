@@ -35,6 +35,12 @@ func rec(seq string, old, new map[string]events.DynamoDBAttributeValue) events.D
 	return events.DynamoDBEventRecord{EventName: name, Change: events.DynamoDBStreamRecord{SequenceNumber: seq, OldImage: old, NewImage: new}}
 }
 
+// keyed gives r the keys AWS sends with every stream record.
+func keyed(r events.DynamoDBEventRecord, keys map[string]events.DynamoDBAttributeValue) events.DynamoDBEventRecord {
+	r.Change.Keys = keys
+	return r
+}
+
 func TestFromRecord(t *testing.T) {
 	t.Parallel()
 	base := []string{"waba_id", "1", "client_ref", "c-1", "phone_number_id", "2", "business_id", "3"}
@@ -59,6 +65,10 @@ func TestFromRecord(t *testing.T) {
 			"health_changed", "onboarded", ""},
 		{"no change", rec("9", with("state", "onboarded", "updated_at", "t8"), with("state", "onboarded", "updated_at", "t9")), "", "", ""},
 		{"removal", events.DynamoDBEventRecord{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: with("state", "onboarded")}}, "", "", ""},
+		{"keyed by the WABA", keyed(rec("10", with("state", "verified"), with("state", "onboarded", "updated_at", "t10")), img("waba_id", "1")),
+			"onboarded", "verified", ""},
+		{"another table's item", keyed(rec("11", with("state", "verified"), with("state", "onboarded", "updated_at", "t11")), img("pk", "meta#0123")),
+			"", "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
