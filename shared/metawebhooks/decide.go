@@ -158,16 +158,23 @@ func withDetail(reason, detail string) string {
 	return reason + ":" + detail
 }
 
+// timeLayouts are the text forms of a time Meta is seen to send: RFC 3339,
+// and the Graph API's own ISO 8601 with a colon-less offset ("+0000").
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999-0700"}
+
 // parseTime reads a restriction's expiration. Meta's reference types it as
 // an integer Unix timestamp (1641330498); deliveries seen by other
-// providers also carried it quoted or as RFC 3339, which are read too.
+// providers also carried it quoted, as RFC 3339 or with a "+0000" offset,
+// which are read too.
 func parseTime(raw json.RawMessage) (time.Time, bool) {
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		s = string(raw)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
 	}
 	if secs, err := strconv.ParseInt(s, 10, 64); err == nil && secs > 0 {
 		return time.Unix(secs, 0).UTC(), true
