@@ -1,4 +1,5 @@
-// Command resume is the scheduled Lambda that re-drives verified signups Plivo has not onboarded yet.
+// Command resume is the scheduled Lambda that re-drives verified signups
+// Plivo has not onboarded yet, and lifts the restrictions whose end has come.
 package main
 
 import (
@@ -57,7 +58,8 @@ func main() {
 			level = slog.LevelError
 		}
 		log.Log(ctx, level, "resume run", "request_id", runID, "due", report.Due, "claimed", report.Claimed,
-			"onboarded", report.Onboarded, "pending", report.Pending, "failed", report.Failed, "skipped", report.Skipped, "error", err)
+			"onboarded", report.Onboarded, "pending", report.Pending, "failed", report.Failed, "skipped", report.Skipped,
+			"lifted", report.Lifted, "error", err)
 		return report, err
 	})
 }

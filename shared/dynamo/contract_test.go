@@ -73,6 +73,14 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 	holder := func(owner string) *onboarding.Record {
 		return seed(onboarding.StateVerifying, owner, now.Add(time.Minute), time.Time{})
 	}
+	restricted := func(until time.Time) *onboarding.Record {
+		rec := seed(onboarding.StateRestricted, "old", time.Time{}, time.Time{})
+		rec.RestrictedUntil = until
+		return rec
+	}
+	lift := func(s contractStore) outcome {
+		return recOutcome(s.LiftRestriction(context.Background(), waba, now))
+	}
 	use := func(id string) onboarding.SessionUse { return sessionUse(id, waba, now.Add(time.Hour)) }
 	acquire := func(s contractStore) outcome {
 		rec, err := s.Acquire(context.Background(), holder("new"), now)
@@ -161,6 +169,34 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			}
 			return o
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
+		{name: "lift, restriction ended", seed: restricted(now.Add(-time.Second)), call: lift,
+			want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
+		{name: "lift, restriction ends later", seed: restricted(now.Add(time.Second)), call: lift, want: outcome{errs: "cond "}},
+		{name: "lift, restricted without an end", seed: restricted(time.Time{}), call: lift, want: outcome{errs: "cond "}},
+		{name: "lift, onboarded", seed: seed(onboarding.StateOnboarded, "old", time.Time{}, time.Time{}), call: lift,
+			want: outcome{errs: "cond "}},
+		{name: "lift, no record", call: lift, want: outcome{errs: "cond "}},
+		{name: "expired restrictions, oldest first, limited", call: func(s contractStore) outcome {
+			for i, rec := range []*onboarding.Record{
+				restricted(now.Add(-time.Minute)), restricted(now.Add(-time.Hour)), restricted(now.Add(time.Minute)),
+				restricted(now.Add(-2 * time.Hour)), restricted(time.Time{}),
+				seed(onboarding.StateVerified, "old", time.Time{}, now.Add(-3*time.Hour)),
+			} {
+				rec.WABAID = fmt.Sprint(100000000000000 + i)
+				put(t, s, rec, now)
+			}
+			expired, err := s.ExpiredRestrictions(context.Background(), now, 2)
+			o := outcomeOf(nil, nil, err)
+			for _, r := range expired {
+				o.due += r.WABAID + " "
+			}
+			return o
+		}, want: outcome{due: "100000000000003 100000000000001 "}},
+		{name: "due lists no restriction", call: func(s contractStore) outcome {
+			put(t, s, restricted(now.Add(-time.Hour)), now)
+			due, err := s.Due(context.Background(), now, 10)
+			return outcome{errs: outcomeOf(nil, nil, err).errs, due: fmt.Sprint(len(due))}
+		}, want: outcome{due: "0"}},
 	}
 	client := testenv.DynamoClient("")
 	for _, tt := range tests {

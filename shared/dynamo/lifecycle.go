@@ -131,11 +131,13 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		":reason":     str(reason),
 		":at":         str(stamp(at)),
 	}
+	// A restriction with an end joins the retry index's restricted shard,
+	// where the resume run finds it when the end has come.
 	if until.IsZero() {
-		update += " REMOVE restricted_until"
+		update += " REMOVE restricted_until, retry_shard, next_retry_at"
 	} else {
-		update += ", restricted_until = :until"
-		values[":until"] = str(stamp(until))
+		update += ", restricted_until = :until, retry_shard = :shard, next_retry_at = :due"
+		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
 	}
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
@@ -165,10 +167,44 @@ func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at 
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
 		ConditionExpression:       aws.String(condition),
-		UpdateExpression:          aws.String("SET previous_state = #state, #state = :onboarded, state_reason = :reason, state_changed_at = :at, updated_at = :at REMOVE restricted_until"),
+		UpdateExpression:          aws.String(reinstateUpdate),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
 	})
+}
+
+// reinstateUpdate moves a restricted record back to onboarded and out of
+// the retry index.
+const reinstateUpdate = "SET previous_state = #state, #state = :onboarded, state_reason = :reason, state_changed_at = :at, updated_at = :at " +
+	"REMOVE restricted_until, retry_shard, next_retry_at"
+
+// LiftRestriction implements onboarding.Store: Meta sends nothing when a
+// restriction's end passes, so the resume run lifts it. The condition
+// holds only while the record is still restricted until a time that has
+// come: a later restriction without an end, or a reinstatement, wins.
+func (s *Store) LiftRestriction(ctx context.Context, wabaID string, now time.Time) (*onboarding.Record, error) {
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.Table),
+		Key:                      wabaKey(wabaID),
+		ConditionExpression:      aws.String("#state = :restricted AND retry_shard = :shard AND next_retry_at <= :now"),
+		UpdateExpression:         aws.String(reinstateUpdate),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":restricted": str(string(onboarding.StateRestricted)),
+			":onboarded":  str(string(onboarding.StateOnboarded)),
+			":shard":      str(restrictionShard),
+			":now":        num(now.UnixMilli()),
+			":reason":     str(onboarding.ReasonRestrictionExpired),
+			":at":         str(stamp(now)),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureNone,
+	})
+	if err != nil {
+		_, err := conditionLost(err)
+		return nil, err
+	}
+	return decode(out.Attributes)
 }
 
 // PutUnclaimed records a WABA Meta shared with our app and no signup

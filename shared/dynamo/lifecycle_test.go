@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -91,6 +92,74 @@ func TestWebhookChanges(t *testing.T) {
 	recs, err := s.ByClientRef(ctx, "customer-7")
 	if err != nil || len(recs) != 1 || recs[0].WABAID != "1" || !recs[0].Reconnect {
 		t.Errorf("ByClientRef: %d records %+v, err %v", len(recs), recs, err)
+	}
+}
+
+// TestRestrictionEnds follows a restriction with an end through the retry
+// index: listed once its end has come, lifted once, and gone from the index
+// when a restriction without an end or a reinstatement replaces it first.
+func TestRestrictionEnds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	for _, waba := range []string{"1", "2", "3", "4"} {
+		if _, err := s.Acquire(ctx, onboardedRecord(waba), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := t0.Add(24 * time.Hour)
+	for waba, until := range map[string]time.Time{"1": end, "2": end.Add(time.Hour), "3": end, "4": end} {
+		if ok, err := s.Restrict(ctx, waba, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", until, t0); !ok || err != nil {
+			t.Fatalf("restrict %s: %t, %v", waba, ok, err)
+		}
+	}
+	// 3 is disabled for good before its restriction ends; 4 is reinstated.
+	if ok, err := s.Restrict(ctx, "3", "disabled_update:DISABLE", time.Time{}, t0.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("disable: %t, %v", ok, err)
+	}
+	if ok, err := s.Reinstate(ctx, "4", "reinstated", "", t0.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("reinstate: %t, %v", ok, err)
+	}
+	if rec, err := s.Get(ctx, "1"); err != nil || !rec.RestrictedUntil.Equal(end) || !rec.NextRetryAt.IsZero() {
+		t.Fatalf("restricted record reads %+v, %v: want its end, and no Plivo retry", rec, err)
+	}
+	expired := func(at time.Time) []string {
+		t.Helper()
+		recs, err := s.ExpiredRestrictions(ctx, at, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range recs {
+			ids = append(ids, r.WABAID)
+			if r.State != onboarding.StateRestricted || r.RestrictedUntil.IsZero() {
+				t.Errorf("listed %+v: want restricted, with its end", r)
+			}
+		}
+		return ids
+	}
+	if got := expired(end.Add(-time.Second)); len(got) != 0 {
+		t.Errorf("before any end: %v listed", got)
+	}
+	if due, err := s.Due(ctx, end.Add(2*time.Hour), 10); err != nil || len(due) != 0 {
+		t.Errorf("restrictions listed as Plivo retries: %v, %v", due, err)
+	}
+	if got := expired(end); len(got) != 1 || got[0] != "1" {
+		t.Fatalf("at the first end: %v listed, want [1]", got)
+	}
+	if _, err := s.LiftRestriction(ctx, "2", end); !errors.Is(err, onboarding.ErrConditionFailed) {
+		t.Errorf("lift before its end: %v, want a lost condition", err)
+	}
+	rec, err := s.LiftRestriction(ctx, "1", end)
+	if err != nil || rec.State != onboarding.StateOnboarded || rec.PreviousState != onboarding.StateRestricted ||
+		rec.StateReason != onboarding.ReasonRestrictionExpired || !rec.RestrictedUntil.IsZero() {
+		t.Fatalf("lift: %+v, %v", rec, err)
+	}
+	if _, err := s.LiftRestriction(ctx, "1", end); !errors.Is(err, onboarding.ErrConditionFailed) {
+		t.Errorf("lift again: %v, want a lost condition", err)
+	}
+	if got := expired(end.Add(2 * time.Hour)); len(got) != 1 || got[0] != "2" {
+		t.Errorf("later: %v listed, want [2]", got)
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 	RetryShardAttr  = "retry_shard"
 	NextRetryAttr   = "next_retry_at"
 	pendingShard    = "pending"
+	// restrictionShard holds the restricted records whose restriction has
+	// an end: the index is of records with work due at a time, a Plivo
+	// retry (pendingShard) or the end of a restriction (this one).
+	restrictionShard = "restricted"
 	timestampLayout = time.RFC3339Nano
 )
 
@@ -120,16 +124,21 @@ func toItem(r *onboarding.Record) item {
 		PlivoAPIID: r.PlivoAPIID, LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
 		FailureReason: r.FailureReason, Reconciled: r.Reconciled, lifecycleItem: toLifecycleItem(r.Lifecycle),
 	}
-	// Only verified records are in the sparse retry index.
-	if r.State == onboarding.StateVerified {
+	// Only verified records, and restricted ones whose restriction ends,
+	// are in the sparse retry index.
+	switch {
+	case r.State == onboarding.StateVerified:
 		it.RetryShard = pendingShard
 		it.NextRetryAt = millis(r.NextRetryAt)
+	case r.State == onboarding.StateRestricted && !r.RestrictedUntil.IsZero():
+		it.RetryShard = restrictionShard
+		it.NextRetryAt = millis(r.RestrictedUntil)
 	}
 	return it
 }
 
 func (it *item) record() *onboarding.Record {
-	return &onboarding.Record{
+	rec := &onboarding.Record{
 		WABAID: it.WABAID, State: onboarding.State(it.State), PhoneNumberID: it.PhoneNumberID, BusinessID: it.BusinessID,
 		ClientRef: it.ClientRef, DisplayPhoneNumber: it.DisplayPhoneNumber, PayloadHash: it.PayloadHash,
 		RequestID: it.RequestID, LockOwner: it.LockOwner, LockExpiresAt: fromMillis(it.LockExpiresAt),
@@ -139,6 +148,15 @@ func (it *item) record() *onboarding.Record {
 		LastErrorMessage: it.LastErrorMessage, FailureReason: it.FailureReason, Reconciled: it.Reconciled,
 		Lifecycle: it.lifecycleItem.lifecycle(),
 	}
+	// In the index's restriction shard the due time is the restriction's
+	// end, not a Plivo retry; a keys-only index item carries nothing else.
+	if it.RetryShard == restrictionShard {
+		rec.NextRetryAt = time.Time{}
+		if rec.RestrictedUntil.IsZero() {
+			rec.RestrictedUntil = fromMillis(it.NextRetryAt)
+		}
+	}
+	return rec
 }
 
 func decode(av map[string]types.AttributeValue) (*onboarding.Record, error) {
@@ -380,6 +398,23 @@ func (s *Store) Get(ctx context.Context, wabaID string) (*onboarding.Record, err
 // Due implements onboarding.Store by querying the sparse retry index, so a
 // resume run reads only records that wait for Plivo.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
+	return s.dueIn(ctx, pendingShard, now, limit)
+}
+
+// ExpiredRestrictions implements onboarding.Store from the same index's
+// shard of restricted records with an end.
+func (s *Store) ExpiredRestrictions(ctx context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
+	recs, err := s.dueIn(ctx, restrictionShard, now, limit)
+	for i := range recs {
+		recs[i].State = onboarding.StateRestricted // the shard holds no other
+	}
+	return recs, err
+}
+
+// dueIn lists the records of one shard of the retry index whose time has
+// come, oldest first. The index holds keys only: the records carry their
+// WABA ID and due time, nothing else.
+func (s *Store) dueIn(ctx context.Context, shard string, now time.Time, limit int) ([]onboarding.Record, error) {
 	var recs []onboarding.Record
 	var start map[string]types.AttributeValue
 	for len(recs) < limit {
@@ -388,7 +423,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]onboarding
 			IndexName:              aws.String(RetryIndex),
 			KeyConditionExpression: aws.String("retry_shard = :shard AND next_retry_at <= :now"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":shard": str(pendingShard),
+				":shard": str(shard),
 				":now":   num(now.UnixMilli()),
 			},
 			Limit:             aws.Int32(int32(limit - len(recs))),

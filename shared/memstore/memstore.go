@@ -26,8 +26,8 @@ type Store struct {
 	reuses map[string]int
 	// Fail, when set, is consulted before every operation; a non-nil error
 	// is returned instead of performing it. op is "acquire",
-	// "acquire_spending", "spend", "save", "claim", "get" or "due"; rec is
-	// nil for "spend" and "due".
+	// "acquire_spending", "spend", "save", "claim", "get", "due", "expired"
+	// or "lift"; rec is nil for "spend", "due" and "expired".
 	Fail func(op string, rec *onboarding.Record) error
 	// Writes counts successful write calls, as DynamoDB would bill round
 	// trips: AcquireSpending's two items are one call.
@@ -190,6 +190,46 @@ func (s *Store) Due(_ context.Context, now time.Time, limit int) ([]onboarding.R
 		due = due[:limit]
 	}
 	return due, nil
+}
+
+// ExpiredRestrictions implements onboarding.Store.
+func (s *Store) ExpiredRestrictions(_ context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
+	if err := s.fail("expired", nil); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []onboarding.Record
+	for _, r := range s.items {
+		if restrictionEnded(r, now) {
+			due = append(due, r)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].RestrictedUntil.Before(due[j].RestrictedUntil) })
+	return due[:min(len(due), limit)], nil
+}
+
+// LiftRestriction implements onboarding.Store.
+func (s *Store) LiftRestriction(_ context.Context, wabaID string, now time.Time) (*onboarding.Record, error) {
+	if err := s.fail("lift", &onboarding.Record{WABAID: wabaID}); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.items[wabaID]
+	if !ok || !restrictionEnded(old, now) {
+		return nil, onboarding.ErrConditionFailed
+	}
+	old.PreviousState, old.State = old.State, onboarding.StateOnboarded
+	old.StateReason, old.StateChangedAt, old.UpdatedAt = onboarding.ReasonRestrictionExpired, now, now
+	old.RestrictedUntil = time.Time{}
+	s.items[wabaID] = old
+	s.Writes++
+	return &old, nil
+}
+
+func restrictionEnded(r onboarding.Record, now time.Time) bool {
+	return r.State == onboarding.StateRestricted && !r.RestrictedUntil.IsZero() && !r.RestrictedUntil.After(now)
 }
 
 // Put stores rec unconditionally (test setup).

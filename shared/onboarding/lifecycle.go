@@ -18,6 +18,11 @@ const (
 	StateUnclaimed State = "unclaimed"
 )
 
+// ReasonRestrictionExpired is the StateReason of a record the resume run
+// moved back to onboarded because its restriction's end had come: Meta
+// sends no webhook when a restriction lapses.
+const ReasonRestrictionExpired = "restriction_expired"
+
 // Health is what Meta's phone_number_quality_update and
 // phone_number_name_update webhooks say about the record's number.
 type Health struct {

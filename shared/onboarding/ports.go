@@ -38,6 +38,13 @@ type Store interface {
 	// Due lists verified records whose next retry time is at or before now,
 	// oldest first, at most limit of them.
 	Due(ctx context.Context, now time.Time, limit int) ([]Record, error)
+	// ExpiredRestrictions lists restricted records whose restriction's end
+	// (RestrictedUntil) is at or before now, oldest first, at most limit.
+	ExpiredRestrictions(ctx context.Context, now time.Time, limit int) ([]Record, error)
+	// LiftRestriction moves a restricted record whose restriction's end has
+	// come back to onboarded (ReasonRestrictionExpired); ErrConditionFailed
+	// when it is not, or no longer, such a record.
+	LiftRestriction(ctx context.Context, wabaID string, now time.Time) (*Record, error)
 }
 
 // TokenInfo is what Meta's debug_token says about a business token.

@@ -14,12 +14,54 @@ type ResumeReport struct {
 	Pending   int `json:"pending"`
 	Failed    int `json:"failed"`
 	Skipped   int `json:"skipped"`
+	// Lifted counts restricted records moved back to onboarded because
+	// their restriction's end had come.
+	Lifted int `json:"lifted"`
 }
 
-// Resume retries Plivo for verified records whose retry time has come. Each
-// record is claimed with a conditional write first, so overlapping runs (or
-// a signup still running) never call Plivo twice for one WABA.
+// Resume retries Plivo for verified records whose retry time has come, then
+// lifts the restrictions whose end has come. Each record is claimed with a
+// conditional write first, so overlapping runs (or a signup still running)
+// never call Plivo twice for one WABA.
 func (s *Service) Resume(ctx context.Context, limit int, runID string) (ResumeReport, error) {
+	report, err := s.resumePlivo(ctx, limit, runID)
+	if err != nil {
+		return report, err
+	}
+	report.Lifted, err = s.liftExpired(ctx, limit, runID)
+	return report, err
+}
+
+// liftExpired moves restricted records whose restriction ended back to
+// onboarded. Meta sends no webhook when a restriction lapses; without this
+// a restricted_until in the past would read as restricted for good.
+func (s *Service) liftExpired(ctx context.Context, limit int, runID string) (int, error) {
+	now := s.now()
+	expired, err := s.Store.ExpiredRestrictions(ctx, now, limit)
+	if err != nil {
+		s.metrics().Count(MetricStoreError, Dims{"Operation": "expired"})
+		return 0, Wrap(CodeUpstreamUnavailable, err, "could not list expired restrictions")
+	}
+	lifted := 0
+	for _, r := range expired {
+		rec, err := s.Store.LiftRestriction(ctx, r.WABAID, s.now())
+		if errors.Is(err, ErrConditionFailed) {
+			continue // reinstated, restricted again or disconnected since the listing
+		}
+		if err != nil {
+			s.metrics().Count(MetricStoreError, Dims{"Operation": "lift"})
+			s.log().Error("could not lift an expired restriction", "request_id", runID, "waba_id", r.WABAID, "error", err)
+			continue
+		}
+		lifted++
+		s.log().Info("restriction ended", "request_id", runID, "waba_id", rec.WABAID, "client_ref", rec.ClientRef,
+			"restricted_until", r.RestrictedUntil)
+	}
+	return lifted, nil
+}
+
+// resumePlivo is Resume's Plivo half.
+func (s *Service) resumePlivo(ctx context.Context, limit int, runID string) (ResumeReport, error) {
 	p := s.Policy.withDefaults()
 	p.InRequestAttempts = 1
 	var report ResumeReport

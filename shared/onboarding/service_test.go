@@ -576,6 +576,44 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// TestResumeLiftsEndedRestrictions: Meta sends nothing when a restriction
+// lapses, so the resume run moves the record back to onboarded once its
+// end has come, and leaves a restriction without an end alone.
+func TestResumeLiftsEndedRestrictions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := f.clock.Now()
+	for id, until := range map[string]time.Time{"1001": now.Add(time.Hour), "1002": {}} {
+		f.store.Put(onboarding.Record{WABAID: id, State: onboarding.StateRestricted, ClientRef: "customer-1",
+			Lifecycle: onboarding.Lifecycle{StateReason: "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", RestrictedUntil: until}})
+	}
+	if rep, err := f.svc.Resume(context.Background(), 10, "run-0"); err != nil || rep.Lifted != 0 {
+		t.Fatalf("before the end: %+v, %v", rep, err)
+	}
+	f.clock.Advance(time.Hour)
+	if rep, err := f.svc.Resume(context.Background(), 10, "run-1"); err != nil || rep.Lifted != 1 {
+		t.Fatalf("at the end: %+v, %v", rep, err)
+	}
+	for id, want := range map[string]onboarding.State{"1001": onboarding.StateOnboarded, "1002": onboarding.StateRestricted} {
+		rec, err := f.store.Get(context.Background(), id)
+		if err != nil || rec.State != want {
+			t.Errorf("%s: %+v, %v; want %s", id, rec, err, want)
+		}
+	}
+	if rec, _ := f.store.Get(context.Background(), "1001"); rec.StateReason != onboarding.ReasonRestrictionExpired {
+		t.Errorf("reason %q", rec.StateReason)
+	}
+	f.store.Fail = func(op string, _ *onboarding.Record) error {
+		if op == "expired" {
+			return errors.New("throttled")
+		}
+		return nil
+	}
+	if _, err := f.svc.Resume(context.Background(), 10, "run-2"); err == nil {
+		t.Error("a failed listing was not reported")
+	}
+}
+
 func TestResumeGivesUp(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -64,6 +64,9 @@ const (
 	ConflictPhone      = "103000000000003"
 	DueWABA            = "102000000000004"
 	DuePhone           = "103000000000004"
+	// RestrictedWABA is restricted until a minute before Seed ran.
+	RestrictedWABA  = "102000000000021"
+	RestrictedPhone = "103000000000021"
 )
 
 // Credentials of the simulated Meta app and Plivo account, as infra/stack
@@ -208,6 +211,16 @@ func (s *Stack) Seed(ctx context.Context) error {
 		if _, err := store.Acquire(ctx, r, now); err != nil && !errors.Is(err, onboarding.ErrConditionFailed) {
 			return fmt.Errorf("binaries: seed %s: %w", r.WABAID, err)
 		}
+	}
+	_, err := store.Acquire(ctx, onboarded(RestrictedWABA, RestrictedPhone, "customer-5"), now)
+	switch {
+	case errors.Is(err, onboarding.ErrConditionFailed):
+		return nil
+	case err != nil:
+		return fmt.Errorf("binaries: seed %s: %w", RestrictedWABA, err)
+	}
+	if _, err := store.Restrict(ctx, RestrictedWABA, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", now.Add(-time.Minute), now); err != nil {
+		return fmt.Errorf("binaries: seed %s: %w", RestrictedWABA, err)
 	}
 	return nil
 }

@@ -174,8 +174,12 @@ var expectations = map[string]expectation{
 		contains: []string{OnboardedWABA, `"state":"onboarded"`}},
 	"lifecycle-stream.json": {contains: []string{`"batchItemFailures":[]`}},
 	"resume-scheduled.json": {
-		fields: map[string]any{"due": 1, "claimed": 1, "onboarded": 1, "pending": 0, "failed": 0, "skipped": 0},
-		after:  func(t *testing.T) { recordState(t, DueWABA, onboarding.StateOnboarded); onboardedAtPlivo(t, DueWABA) }},
+		fields: map[string]any{"due": 1, "claimed": 1, "onboarded": 1, "pending": 0, "failed": 0, "skipped": 0, "lifted": 1},
+		after: func(t *testing.T) {
+			recordState(t, DueWABA, onboarding.StateOnboarded)
+			onboardedAtPlivo(t, DueWABA)
+			recordState(t, RestrictedWABA, onboarding.StateOnboarded)
+		}},
 	"demo-message.json": {status: 202, contentType: jsonType, before: demoAtPlivo,
 		fields: map[string]any{"status": "queued", "waba_id": OnboardedWABA, "src": "+15550100002", "dst": "+14155550100"},
 		after: func(t *testing.T) {
