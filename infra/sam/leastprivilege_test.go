@@ -45,19 +45,85 @@ var readVerb = regexp.MustCompile(`^[a-z0-9-]+:(Get|BatchGet|TransactGet|Query|S
 // iamTypes are resources that carry policy documents of their own.
 var iamTypes = map[string]bool{"AWS::IAM::Policy": true, "AWS::IAM::ManagedPolicy": true, "AWS::IAM::Role": true}
 
+// pollingEvents are the event sources Lambda itself reads for a function.
+// For these SAM adds an AWS managed policy to the role it generates
+// (AWSLambdaDynamoDBExecutionRole, ...) that reads every stream or queue in
+// the account; a function with one must bring a Role of its own.
+var pollingEvents = map[string]bool{"DynamoDB": true, "Kinesis": true, "SQS": true, "MSK": true, "MQ": true}
+
+// serviceGrants are the calls Lambda makes with a function's own role, not
+// its code: its logs, its traces, its stream source and its failure
+// destination. Each maps to the resources it may name for function fn, read
+// from the function's own configuration. X-Ray has no resource-level
+// permissions, so its actions may only name "*".
+func serviceGrants(tpl *sam.Template, fn string) map[string][]string {
+	p, _ := tpl.Raw(fn)["Properties"].(map[string]any)
+	grants := map[string][]string{"xray:PutTraceSegments": {"*"}, "xray:PutTelemetryRecords": {"*"}}
+	if lc, ok := p["LoggingConfig"].(map[string]any); ok {
+		if group := resourceRef(fmt.Sprint(lc["LogGroup"])); group != "" {
+			grants["logs:CreateLogStream"] = []string{"${" + group + ".Arn}"}
+			grants["logs:PutLogEvents"] = []string{"${" + group + ".Arn}"}
+		}
+	}
+	events, _ := p["Events"].(map[string]any)
+	for _, e := range events {
+		ev, _ := e.(map[string]any)
+		ep, _ := ev["Properties"].(map[string]any)
+		if ev["Type"] == "DynamoDB" {
+			if table, ok := strings.CutSuffix(strings.TrimPrefix(fmt.Sprint(ep["Stream"]), "${"), ".StreamArn}"); ok {
+				// AWS's own example scopes the stream reads to the table's
+				// streams: the ARN changes when the stream is re-enabled.
+				for _, a := range []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"} {
+					grants[a] = append(grants[a], "${"+table+".Arn}/stream/*")
+				}
+			}
+		}
+		dc, _ := ep["DestinationConfig"].(map[string]any)
+		of, _ := dc["OnFailure"].(map[string]any)
+		if of["Type"] == "SQS" {
+			grants["sqs:SendMessage"] = append(grants["sqs:SendMessage"], fmt.Sprint(of["Destination"]))
+		}
+	}
+	return grants
+}
+
 // leastPrivilegeProblems returns every rule a template's grants break.
 func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, readOnly map[string]bool) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	ownRoles := map[string]bool{}
 	for _, fn := range tpl.Functions() {
 		stmts, err := tpl.Policies(fn)
 		if err != nil {
 			add("%s: %v", fn, err)
 			continue
 		}
+		role, hasRole := tpl.Role(fn)
+		ownRoles[role] = hasRole
+		p, _ := tpl.Raw(fn)["Properties"].(map[string]any)
+		events, _ := p["Events"].(map[string]any)
+		for name, e := range events {
+			if typ := fmt.Sprint(e.(map[string]any)["Type"]); pollingEvents[typ] && !hasRole {
+				add("%s: %s event %s without a Role of its own: SAM grants a managed policy that reads every %s source in the account", fn, typ, name, typ)
+			}
+		}
+		service := map[string][]string{}
+		if hasRole {
+			service = serviceGrants(tpl, fn)
+		}
 		allow, known := allowed[fn]
 		env := tpl.Environment(fn)
 		for _, s := range stmts {
+			if len(s.Actions) > 0 && s.Effect == "Allow" && allIn(s.Actions, service) {
+				for _, a := range s.Actions {
+					for _, r := range s.Resources {
+						if !slices.Contains(service[a], r) {
+							add("%s: %s on %s, not on the function's own %v", fn, a, r, service[a])
+						}
+					}
+				}
+				continue
+			}
 			if s.Managed != "" {
 				// Managed policies and SAM policy templates (DynamoDBCrudPolicy,
 				// ...) grant more than the calls made.
@@ -94,8 +160,8 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 		}
 	}
 	for _, id := range tpl.Resources() {
-		if !iamTypes[tpl.ResourceType(id)] {
-			continue
+		if !iamTypes[tpl.ResourceType(id)] || ownRoles[id] {
+			continue // a function's own role is held to its rules above
 		}
 		walkStatements(tpl.Raw(id), func(st map[string]any) {
 			for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
@@ -116,6 +182,16 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 		})
 	}
 	return problems
+}
+
+// allIn reports whether every action is a key of grants.
+func allIn(actions []string, grants map[string][]string) bool {
+	for _, a := range actions {
+		if _, ok := grants[a]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // resourceRef returns the logical ID a "${X}", "${X.Arn}" or
@@ -252,6 +328,40 @@ Resources:
             - Effect: Allow
               Action: sqs:SendMessage
               Resource: !Sub arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:q
+  StreamFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Changes:
+          Type: DynamoDB
+          Properties: {Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST}
+  RoleFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Role: !GetAtt RoleFunctionRole.Arn
+      LoggingConfig: {LogGroup: !Ref Logs}
+      Events:
+        Changes:
+          Type: DynamoDB
+          Properties: {Stream: !GetAtt Table.StreamArn, StartingPosition: LATEST}
+  RoleFunctionRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: [dynamodb:GetRecords], Resource: "*"}
+              - {Effect: Allow, Action: [dynamodb:GetShardIterator], Resource: !Sub "${Other.Arn}/stream/*"}
+              - {Effect: Allow, Action: [logs:PutLogEvents], Resource: !GetAtt OtherLogs.Arn}
+              - {Effect: Allow, Action: [xray:PutTraceSegments], Resource: "*"}
+              - {Effect: Allow, Action: [dynamodb:DescribeStream], Resource: !Sub "${Table.Arn}/stream/*"}
+  Logs:
+    Type: AWS::Logs::LogGroup
+  OtherLogs:
+    Type: AWS::Logs::LogGroup
   ExtraPolicy:
     Type: AWS::IAM::Policy
     Properties:
@@ -280,11 +390,21 @@ func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
 		"SignupFunction: resource ${Other.Arn} is not one its environment names",
 		"SignupFunction: statement without Action or Resource",
 		"NewFunction: granted sqs:SendMessage but has no allow-list",
+		"StreamFunction: DynamoDB event Changes without a Role of its own",
+		"RoleFunction: dynamodb:GetRecords on *, not on the function's own [${Table.Arn}/stream/*]",
+		"RoleFunction: dynamodb:GetShardIterator on ${Other.Arn}/stream/*",
+		"RoleFunction: logs:PutLogEvents on ${OtherLogs.Arn}",
 		"ExtraPolicy: wildcard action s3:*",
 		"ExtraPolicy: wildcard resource arn:${AWS::Partition}:s3:::bucket/*",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("not caught: %s\ngot:\n%s", want, got)
+		}
+	}
+	// What Lambda needs of a role of its own is not an over-grant.
+	for _, fine := range []string{"xray:PutTraceSegments", "dynamodb:DescribeStream", "RoleFunctionRole"} {
+		if strings.Contains(got, fine) {
+			t.Errorf("flagged %s, which the function's own role may grant:\n%s", fine, got)
 		}
 	}
 }

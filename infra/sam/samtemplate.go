@@ -811,8 +811,13 @@ func (t *Template) Schedules() []Schedule {
 	return out
 }
 
-// Policies returns a function's policy statements.
+// Policies returns a function's policy statements: those of its Policies,
+// or, when it names a role of the template as its Role, the role's inline
+// policies and managed policy ARNs (SAM then grants nothing of its own).
 func (t *Template) Policies(function string) ([]Statement, error) {
+	if role, ok := t.Role(function); ok {
+		return t.rolePolicies(function, role)
+	}
 	res := t.Raw(function)
 	if res == nil {
 		return nil, fmt.Errorf("sam: no function %s", function)
@@ -842,8 +847,7 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 					if !ok {
 						return fmt.Errorf("sam: %s: a policy statement is not an object", function)
 					}
-					effect, _ := sm["Effect"].(string)
-					out = append(out, Statement{Effect: effect, Actions: stringList(sm["Action"]), Resources: stringList(sm["Resource"])})
+					out = append(out, statement(sm))
 				}
 				return nil
 			}
@@ -865,6 +869,46 @@ func (t *Template) Policies(function string) ([]Statement, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Role returns the logical ID of the AWS::IAM::Role a function names as its
+// Role ("${X.Arn}"), and whether it names one.
+func (t *Template) Role(function string) (string, bool) {
+	ref, _ := props(t.Raw(function))["Role"].(string)
+	id, found := strings.CutSuffix(strings.TrimPrefix(ref, "${"), ".Arn}")
+	if !found || t.ResourceType(id) != "AWS::IAM::Role" {
+		return "", false
+	}
+	return id, true
+}
+
+func (t *Template) rolePolicies(function, role string) ([]Statement, error) {
+	p := props(t.Raw(role))
+	out := make([]Statement, 0, 8)
+	for _, arn := range stringList(p["ManagedPolicyArns"]) {
+		out = append(out, Statement{Managed: arn})
+	}
+	policies, _ := p["Policies"].([]any)
+	for _, entry := range policies {
+		doc, _ := entry.(map[string]any)["PolicyDocument"].(map[string]any)
+		list, ok := doc["Statement"].([]any)
+		if !ok {
+			return nil, fmt.Errorf("sam: %s: role %s has a policy without a Statement list", function, role)
+		}
+		for _, st := range list {
+			sm, ok := st.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("sam: %s: role %s: a policy statement is not an object", function, role)
+			}
+			out = append(out, statement(sm))
+		}
+	}
+	return out, nil
+}
+
+func statement(sm map[string]any) Statement {
+	effect, _ := sm["Effect"].(string)
+	return Statement{Effect: effect, Actions: stringList(sm["Action"]), Resources: stringList(sm["Resource"])}
 }
 
 // stringList reads a string or a list of strings; anything else is shown

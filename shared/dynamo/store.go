@@ -22,16 +22,16 @@ import (
 // Names of the table's key attributes and index; template.yaml declares the
 // same ones and a test keeps them in step.
 const (
-	KeyAttribute    = "waba_id"
-	RetryIndex      = "pending-retry"
-	RetryShardAttr  = "retry_shard"
-	NextRetryAttr   = "next_retry_at"
-	pendingShard    = "pending"
+	KeyAttribute   = "waba_id"
+	RetryIndex     = "pending-retry"
+	RetryShardAttr = "retry_shard"
+	NextRetryAttr  = "next_retry_at"
+	pendingShard   = "pending"
 	// restrictionShard holds the restricted records whose restriction has
 	// an end: the index is of records with work due at a time, a Plivo
 	// retry (pendingShard) or the end of a restriction (this one).
 	restrictionShard = "restricted"
-	timestampLayout = time.RFC3339Nano
+	timestampLayout  = time.RFC3339Nano
 )
 
 // API is the part of the DynamoDB client the store uses.
