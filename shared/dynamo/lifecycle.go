@@ -233,8 +233,9 @@ func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason str
 }
 
 // SetHealth writes the health fields h sets on the record of wabaID whose
-// number has these digits (any number when the record has none yet).
-// False when there is no such record.
+// number has these digits (any number when the record has none yet, or
+// when digits is empty: a change for the whole WABA). False when there is
+// no such record.
 func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error) {
 	update := "SET health_updated_at = :at, updated_at = :at"
 	values := map[string]types.AttributeValue{":at": str(stamp(h.UpdatedAt)), ":digits": str(digits)}
@@ -247,9 +248,15 @@ func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboardi
 			values[":"+attr] = str(v)
 		}
 	}
+	condition := "attribute_exists(waba_id) AND (" + PhoneAttr + " = :digits OR attribute_not_exists(" + PhoneAttr + "))"
+	if digits == "" {
+		// A change for the whole WABA (the portfolio's messaging limit).
+		condition = "attribute_exists(waba_id)"
+		delete(values, ":digits")
+	}
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
-		ConditionExpression:       aws.String("attribute_exists(waba_id) AND (" + PhoneAttr + " = :digits OR attribute_not_exists(" + PhoneAttr + "))"),
+		ConditionExpression:       aws.String(condition),
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeValues: values,
 	})

@@ -75,9 +75,20 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		// current_limit is the per-number tier Meta retired for the
 		// portfolio-wide max_daily_conversations_per_business; a delivery
 		// carrying both reports the one now enforced in the latter.
-		limit := cmp.Or(v.MaxDaily, v.CurrentLimit)
+		limit := cmp.Or(messagingLimit(v.MaxDaily), v.CurrentLimit)
 		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(v.DisplayPhoneNumber)
 		a.Health = onboarding.Health{QualityEvent: v.Event, MessagingLimit: limit, UpdatedAt: now}
+	case FieldCapabilityUpdate:
+		var v CapabilityUpdate
+		if json.Unmarshal(c.Value, &v) != nil {
+			return a
+		}
+		a.Op, a.Event = OpNone, c.Field
+		if limit := cmp.Or(messagingLimit(v.MaxDaily), messagingLimit(v.MaxDailyPerPhone)); limit != "" {
+			// The portfolio's limit holds for every number: no number is
+			// named, and the record's is updated whichever it is.
+			a.Op, a.Health = OpHealth, onboarding.Health{MessagingLimit: limit, UpdatedAt: now}
+		}
 	case FieldNameUpdate:
 		var v NameUpdate
 		if json.Unmarshal(c.Value, &v) != nil || v.DisplayPhoneNumber == "" || v.Decision == "" {
@@ -149,6 +160,23 @@ func decideAccount(a Action, v AccountUpdate) Action {
 		a.Op = OpNone
 	}
 	return a
+}
+
+// messagingLimit reads a messaging limit Meta sends as a number (2000; -1
+// for unlimited) or as text ("TIER_10K"); empty when there is none.
+func messagingLimit(raw json.RawMessage) string {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return text
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) != nil {
+		return ""
+	}
+	if n == "-1" {
+		return "UNLIMITED"
+	}
+	return n.String()
 }
 
 func withDetail(reason, detail string) string {

@@ -16,14 +16,17 @@
 // by a crash is finished by the next one. What a change does:
 //
 //   - account_update PARTNER_APP_UNINSTALLED, PARTNER_REMOVED,
-//     ACCOUNT_DELETED, ACCOUNT_OFFBOARDED: the record becomes disconnected;
-//   - ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION, DISABLED_UPDATE: restricted,
-//     with Meta's reason and the restriction's end when given (a
-//     DISABLED_UPDATE that reinstates the account makes it onboarded again);
+//     ACCOUNT_DELETED: the record becomes disconnected;
+//   - ACCOUNT_RESTRICTION, ACCOUNT_VIOLATION, DISABLED_UPDATE,
+//     ACCOUNT_OFFBOARDED: restricted, with Meta's reason and the
+//     restriction's end when given (a DISABLED_UPDATE that reinstates the
+//     account, or an ACCOUNT_RECONNECTED after an offboarding, makes it
+//     onboarded again; the resume run lifts a restriction whose end came);
 //   - PARTNER_APP_INSTALLED, PARTNER_ADDED for a WABA no signup named: an
 //     unclaimed record, with the business that owns it;
 //   - phone_number_quality_update and phone_number_name_update: the
-//     record's health fields.
+//     record's health fields; business_capability_update: its messaging
+//     limit, which is the business portfolio's and shared by its numbers.
 //
 // An unknown field or event, or unknown keys in a known one, is stored in
 // the dedup table and counted (MetricUnknown), never refused: Meta adds

@@ -16,6 +16,9 @@ const (
 	FieldAccountUpdate = "account_update"
 	FieldQualityUpdate = "phone_number_quality_update"
 	FieldNameUpdate    = "phone_number_name_update"
+	// FieldCapabilityUpdate carries the business portfolio's messaging
+	// limit, which every number of its WABAs shares.
+	FieldCapabilityUpdate = "business_capability_update"
 )
 
 // Notification is one webhook body, as Meta documents it:
@@ -88,11 +91,19 @@ type AccountUpdate struct {
 
 // QualityUpdate is the value of a phone_number_quality_update change.
 type QualityUpdate struct {
-	DisplayPhoneNumber string `json:"display_phone_number"`
-	Event              string `json:"event"`
-	CurrentLimit       string `json:"current_limit"`
-	OldLimit           string `json:"old_limit"`
-	MaxDaily           string `json:"max_daily_conversations_per_business"`
+	DisplayPhoneNumber string          `json:"display_phone_number"`
+	Event              string          `json:"event"`
+	CurrentLimit       string          `json:"current_limit"`
+	OldLimit           string          `json:"old_limit"`
+	MaxDaily           json.RawMessage `json:"max_daily_conversations_per_business"`
+}
+
+// CapabilityUpdate is the value of a business_capability_update change:
+// Meta's reference types the limits as integers, -1 meaning unlimited.
+type CapabilityUpdate struct {
+	MaxDaily json.RawMessage `json:"max_daily_conversations_per_business"`
+	// MaxDailyPerPhone is the retired name of the same limit.
+	MaxDailyPerPhone json.RawMessage `json:"max_daily_conversation_per_phone"`
 }
 
 // NameUpdate is the value of a phone_number_name_update change.
@@ -112,6 +123,8 @@ var knownKeys = map[string]map[string]bool{
 		"volume_tier_info", "ad_account_linking_info"),
 	FieldQualityUpdate: set("display_phone_number", "event", "current_limit", "old_limit", "max_daily_conversations_per_business"),
 	FieldNameUpdate:    set("display_phone_number", "decision", "requested_verified_name", "rejection_reason"),
+	FieldCapabilityUpdate: set("max_daily_conversation_per_phone", "max_daily_conversations_per_business",
+		"max_phone_numbers_per_business", "max_phone_numbers_per_waba"),
 }
 
 func set(keys ...string) map[string]bool {

@@ -239,6 +239,29 @@ func TestUnknownChangesAreStoredAndAnswered200(t *testing.T) {
 	}
 }
 
+// TestPortfolioLimitReachesTheRecord: business_capability_update names no
+// number; its limit, an integer in Meta's reference, is the WABA's.
+func TestPortfolioLimitReachesTheRecord(t *testing.T) {
+	t.Parallel()
+	recs, led := newRecords(), callbackstest.NewLedger()
+	recs.state["102000000000009"] = onboarding.StateOnboarded
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"102000000000009","time":1739321024,"changes":[` +
+		`{"field":"business_capability_update","value":{"max_daily_conversation_per_phone":2000,` +
+		`"max_daily_conversations_per_business":2000,"max_phone_numbers_per_business":2,"max_phone_numbers_per_waba":2}}]}]}`
+	resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if h := recs.health["102000000000009"]; h.MessagingLimit != "2000" || recs.writes != 1 {
+		t.Errorf("health %+v after %d writes, want the limit 2000 in one", h, recs.writes)
+	}
+	for _, e := range led.Entries() {
+		if e.Fields.Get("value") != "" {
+			t.Errorf("a documented change was stored as unknown: %v", e.Fields)
+		}
+	}
+}
+
 func TestVerificationHandshake(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
