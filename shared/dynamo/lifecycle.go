@@ -36,6 +36,7 @@ type lifecycleItem struct {
 	MessagingLimit  string `dynamodbav:"messaging_limit,omitempty"`
 	NameStatus      string `dynamodbav:"name_status,omitempty"`
 	RequestedName   string `dynamodbav:"requested_name,omitempty"`
+	ReviewDecision  string `dynamodbav:"review_decision,omitempty"`
 	HealthUpdatedAt string `dynamodbav:"health_updated_at,omitempty"`
 }
 
@@ -44,6 +45,7 @@ func toLifecycleItem(l onboarding.Lifecycle) lifecycleItem {
 		PreviousState: string(l.PreviousState), StateReason: l.StateReason, StateChangedAt: stamp(l.StateChangedAt),
 		RestrictedUntil: stamp(l.RestrictedUntil), Reconnect: l.Reconnect, QualityEvent: l.Health.QualityEvent,
 		MessagingLimit: l.Health.MessagingLimit, NameStatus: l.Health.NameStatus, RequestedName: l.Health.RequestedName,
+		ReviewDecision:  l.Health.ReviewDecision,
 		HealthUpdatedAt: stamp(l.Health.UpdatedAt),
 	}
 }
@@ -54,7 +56,7 @@ func (l lifecycleItem) lifecycle() onboarding.Lifecycle {
 		StateChangedAt: parseStamp(l.StateChangedAt), RestrictedUntil: parseStamp(l.RestrictedUntil), Reconnect: l.Reconnect,
 		Health: onboarding.Health{
 			QualityEvent: l.QualityEvent, MessagingLimit: l.MessagingLimit, NameStatus: l.NameStatus,
-			RequestedName: l.RequestedName, UpdatedAt: parseStamp(l.HealthUpdatedAt),
+			RequestedName: l.RequestedName, ReviewDecision: l.ReviewDecision, UpdatedAt: parseStamp(l.HealthUpdatedAt),
 		},
 	}
 }
@@ -241,7 +243,7 @@ func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboardi
 	values := map[string]types.AttributeValue{":at": str(stamp(h.UpdatedAt)), ":digits": str(digits)}
 	for attr, v := range map[string]string{
 		"quality_event": h.QualityEvent, "messaging_limit": h.MessagingLimit,
-		"name_status": h.NameStatus, "requested_name": h.RequestedName,
+		"name_status": h.NameStatus, "requested_name": h.RequestedName, "review_decision": h.ReviewDecision,
 	} {
 		if v != "" {
 			update += ", " + attr + " = :" + attr

@@ -56,6 +56,8 @@ func TestWebhookChanges(t *testing.T) {
 	step("health of another number", false, ok, err)
 	ok, err = s.SetHealth(ctx, "1", "", onboarding.Health{MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(4 * time.Minute)})
 	step("the portfolio's limit, for any number", true, ok, err)
+	ok, err = s.SetHealth(ctx, "1", "", onboarding.Health{ReviewDecision: "APPROVED", UpdatedAt: t0.Add(4 * time.Minute)})
+	step("the WABA's review", true, ok, err)
 	ok, err = s.SetHealth(ctx, "unknown", "", onboarding.Health{MessagingLimit: "2000", UpdatedAt: t0})
 	step("the portfolio's limit of an unknown WABA", false, ok, err)
 	ok, err = s.Disconnect(ctx, "1", "partner_app_uninstalled", t0.Add(5*time.Minute))
@@ -74,7 +76,8 @@ func TestWebhookChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rec.State != onboarding.StateDisconnected || rec.PreviousState != onboarding.StateOnboarded || rec.StateReason != "partner_app_uninstalled" ||
-		rec.Health.QualityEvent != "FLAGGED" || rec.Health.MessagingLimit != "TIER_1K" || !rec.RestrictedUntil.IsZero() {
+		rec.Health.QualityEvent != "FLAGGED" || rec.Health.MessagingLimit != "TIER_1K" || rec.Health.ReviewDecision != "APPROVED" ||
+		!rec.RestrictedUntil.IsZero() {
 		t.Errorf("record %+v", rec)
 	}
 

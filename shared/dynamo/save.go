@@ -19,7 +19,7 @@ import (
 // webhooks. A signup's saves leave them alone: Meta can report a number's
 // quality while the signup of its WABA still holds the lock, and the
 // signup's copy of the record never saw that report.
-var healthAttributes = []string{"quality_event", "messaging_limit", "name_status", "requested_name", "health_updated_at"}
+var healthAttributes = []string{"quality_event", "messaging_limit", "name_status", "requested_name", "review_decision", "health_updated_at"}
 
 // itemAttributes lists every attribute item can hold, so that a save can
 // remove the ones the record no longer has (omitempty leaves them out).

@@ -56,6 +56,7 @@ type Health struct {
 	MessagingLimit string `json:"messaging_limit,omitempty"`
 	NameStatus     string `json:"name_status,omitempty"`
 	RequestedName  string `json:"requested_name,omitempty"`
+	ReviewDecision string `json:"review_decision,omitempty"`
 }
 
 // Event is one lifecycle event to publish, for the stream record
@@ -98,7 +99,7 @@ func readImage(m map[string]events.DynamoDBAttributeValue) image {
 		StateChangedAt: s("state_changed_at"), FailureReason: s("failure_reason"), LastError: s("last_error"),
 		UpdatedAt: s("updated_at"), RestrictedUntil: s("restricted_until"), Reconnect: b("reconnect"),
 		Health: Health{QualityEvent: s("quality_event"), MessagingLimit: s("messaging_limit"),
-			NameStatus: s("name_status"), RequestedName: s("requested_name")},
+			NameStatus: s("name_status"), RequestedName: s("requested_name"), ReviewDecision: s("review_decision")},
 	}
 }
 

@@ -63,6 +63,8 @@ func TestFromRecord(t *testing.T) {
 		{"a state added later", rec("7", with("state", "verified"), with("state", "waiting_for_number", "updated_at", "t7")), "waiting_for_number", "verified", ""},
 		{"health", rec("8", with("state", "onboarded", "quality_event", "UPGRADE"), with("state", "onboarded", "quality_event", "FLAGGED", "updated_at", "t8")),
 			"health_changed", "onboarded", ""},
+		{"review decision", rec("12", with("state", "onboarded"), with("state", "onboarded", "review_decision", "REJECTED", "updated_at", "t12")),
+			"health_changed", "onboarded", ""},
 		{"no change", rec("9", with("state", "onboarded", "updated_at", "t8"), with("state", "onboarded", "updated_at", "t9")), "", "", ""},
 		{"removal", events.DynamoDBEventRecord{EventName: "REMOVE", Change: events.DynamoDBStreamRecord{OldImage: with("state", "onboarded")}}, "", "", ""},
 		{"keyed by the WABA", keyed(rec("10", with("state", "verified"), with("state", "onboarded", "updated_at", "t10")), img("waba_id", "1")),
@@ -89,6 +91,9 @@ func TestFromRecord(t *testing.T) {
 			}
 			if d.ClientRef != "c-1" || d.WABAID != "1" || d.PhoneNumberID != "2" || d.BusinessID != "3" || d.DedupeKey == "" || d.OccurredAt == "" {
 				t.Errorf("detail %+v lacks IDs, dedupe key or time", d)
+			}
+			if c.name == "review decision" && (d.Health == nil || d.Health.ReviewDecision != "REJECTED") {
+				t.Errorf("health %+v, want the review decision", d.Health)
 			}
 			again, _ := lifecycle.FromRecord(c.r)
 			if again.Detail.DedupeKey != d.DedupeKey {

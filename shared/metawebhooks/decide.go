@@ -89,6 +89,16 @@ func Decide(e Entry, c Change, now time.Time) Action {
 			// named, and the record's is updated whichever it is.
 			a.Op, a.Health = OpHealth, onboarding.Health{MessagingLimit: limit, UpdatedAt: now}
 		}
+	case FieldReviewUpdate:
+		var v struct {
+			Decision string `json:"decision"`
+		}
+		if json.Unmarshal(c.Value, &v) != nil || v.Decision == "" {
+			return a
+		}
+		// A decision on the whole WABA: no number is named.
+		a.Op, a.Event = OpHealth, v.Decision
+		a.Health = onboarding.Health{ReviewDecision: v.Decision, UpdatedAt: now}
 	case FieldNameUpdate:
 		var v NameUpdate
 		if json.Unmarshal(c.Value, &v) != nil || v.DisplayPhoneNumber == "" || v.Decision == "" {

@@ -65,6 +65,11 @@ func TestDecideReadsMetasDocumentedValues(t *testing.T) {
 			`{"max_daily_conversation_per_phone":250,"max_phone_numbers_per_business":2}`,
 			metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: metawebhooks.FieldCapabilityUpdate,
 				Health: onboarding.Health{MessagingLimit: "250", UpdatedAt: now}}},
+		{"review: the WABA's decision", waba, metawebhooks.FieldReviewUpdate, `{"decision":"REJECTED"}`,
+			metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: "REJECTED",
+				Health: onboarding.Health{ReviewDecision: "REJECTED", UpdatedAt: now}}},
+		{"review: no decision", waba, metawebhooks.FieldReviewUpdate, `{}`,
+			metawebhooks.Action{Op: metawebhooks.OpUnknown, WABAID: waba}},
 		{"capability: number limits only", waba, metawebhooks.FieldCapabilityUpdate, `{"max_phone_numbers_per_waba":2}`,
 			metawebhooks.Action{Op: metawebhooks.OpNone, WABAID: waba, Event: metawebhooks.FieldCapabilityUpdate}},
 	}

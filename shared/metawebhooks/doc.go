@@ -26,7 +26,8 @@
 //     unclaimed record, with the business that owns it;
 //   - phone_number_quality_update and phone_number_name_update: the
 //     record's health fields; business_capability_update: its messaging
-//     limit, which is the business portfolio's and shared by its numbers.
+//     limit, which is the business portfolio's and shared by its numbers;
+//     account_review_update: Meta's review decision on the WABA.
 //
 // An unknown field or event, or unknown keys in a known one, is stored in
 // the dedup table and counted (MetricUnknown), never refused: Meta adds

@@ -34,7 +34,8 @@ func FuzzNotification(f *testing.F) {
 			`{"field":"phone_number_name_update","value":{"display_phone_number":"15550100001","decision":"APPROVED","requested_verified_name":"Acme"}},` +
 			`{"field":"brand_new_field","value":{"x":1}}]}]}`,
 		`{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":1739321024,"changes":[` +
-			`{"field":"business_capability_update","value":{"max_daily_conversations_per_business":-1,"max_phone_numbers_per_waba":2}}]}]}`,
+			`{"field":"business_capability_update","value":{"max_daily_conversations_per_business":-1,"max_phone_numbers_per_waba":2}},` +
+			`{"field":"account_review_update","value":{"decision":"APPROVED"}}]}]}`,
 		`{"object":"page","entry":[]}`,
 		`{"object":"whatsapp_business_account","entry":[{"id":"not-digits","changes":[{"field":"account_update","value":{"event":"PARTNER_REMOVED"}}]}]}`,
 		`{}`, `[]`, `null`, ``, `{"entry":[{"time":1e99}]}`, `{"entry":[{"changes":[{}]}]}`,

@@ -19,6 +19,8 @@ const (
 	// FieldCapabilityUpdate carries the business portfolio's messaging
 	// limit, which every number of its WABAs shares.
 	FieldCapabilityUpdate = "business_capability_update"
+	// FieldReviewUpdate is Meta's review decision on the WABA.
+	FieldReviewUpdate = "account_review_update"
 )
 
 // Notification is one webhook body, as Meta documents it:
@@ -123,6 +125,7 @@ var knownKeys = map[string]map[string]bool{
 		"volume_tier_info", "ad_account_linking_info"),
 	FieldQualityUpdate: set("display_phone_number", "event", "current_limit", "old_limit", "max_daily_conversations_per_business"),
 	FieldNameUpdate:    set("display_phone_number", "decision", "requested_verified_name", "rejection_reason"),
+	FieldReviewUpdate:  set("decision"),
 	FieldCapabilityUpdate: set("max_daily_conversation_per_phone", "max_daily_conversations_per_business",
 		"max_phone_numbers_per_business", "max_phone_numbers_per_waba"),
 }

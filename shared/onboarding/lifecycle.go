@@ -36,7 +36,30 @@ type Health struct {
 	// DEFERRED), and RequestedName the name it is about.
 	NameStatus    string
 	RequestedName string
-	UpdatedAt     time.Time
+	// ReviewDecision is Meta's review of the WABA (account_review_update):
+	// APPROVED, REJECTED, PENDING or DEFERRED; only an approved WABA can
+	// be used with Meta's APIs.
+	ReviewDecision string
+	UpdatedAt      time.Time
+}
+
+// HealthView is the public shape of Health.
+type HealthView struct {
+	QualityEvent   string    `json:"quality_event,omitempty"`
+	MessagingLimit string    `json:"messaging_limit,omitempty"`
+	NameStatus     string    `json:"name_status,omitempty"`
+	RequestedName  string    `json:"requested_name,omitempty"`
+	ReviewDecision string    `json:"review_decision,omitempty"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// view is h's public shape, nil while Meta has reported nothing.
+func (h Health) view() *HealthView {
+	if h.UpdatedAt.IsZero() {
+		return nil
+	}
+	return &HealthView{QualityEvent: h.QualityEvent, MessagingLimit: h.MessagingLimit, NameStatus: h.NameStatus,
+		RequestedName: h.RequestedName, ReviewDecision: h.ReviewDecision, UpdatedAt: h.UpdatedAt}
 }
 
 // Lifecycle is what the record keeps of its life after the signup.
@@ -80,24 +103,18 @@ func ValidClientRef(s string) bool { return s != "" && clientRefProblem(s) == ""
 // CustomerRecord is one WABA and number of a Tech Provider customer, as
 // the per-customer view shows it: state, health, last change, last error.
 type CustomerRecord struct {
-	WABAID             string     `json:"waba_id"`
-	PhoneNumberID      string     `json:"phone_number_id,omitempty"`
-	DisplayPhoneNumber string     `json:"display_phone_number,omitempty"`
-	BusinessID         string     `json:"business_id,omitempty"`
-	State              State      `json:"state"`
-	PreviousState      State      `json:"previous_state,omitempty"`
-	StateReason        string     `json:"state_reason,omitempty"`
-	RestrictedUntil    *time.Time `json:"restricted_until,omitempty"`
-	Health             *struct {
-		QualityEvent   string    `json:"quality_event,omitempty"`
-		MessagingLimit string    `json:"messaging_limit,omitempty"`
-		NameStatus     string    `json:"name_status,omitempty"`
-		RequestedName  string    `json:"requested_name,omitempty"`
-		UpdatedAt      time.Time `json:"updated_at"`
-	} `json:"health,omitempty"`
-	LastChange       time.Time `json:"last_change"`
-	LastError        string    `json:"last_error,omitempty"`
-	LastErrorMessage string    `json:"last_error_message,omitempty"`
+	WABAID             string      `json:"waba_id"`
+	PhoneNumberID      string      `json:"phone_number_id,omitempty"`
+	DisplayPhoneNumber string      `json:"display_phone_number,omitempty"`
+	BusinessID         string      `json:"business_id,omitempty"`
+	State              State       `json:"state"`
+	PreviousState      State       `json:"previous_state,omitempty"`
+	StateReason        string      `json:"state_reason,omitempty"`
+	RestrictedUntil    *time.Time  `json:"restricted_until,omitempty"`
+	Health             *HealthView `json:"health,omitempty"`
+	LastChange         time.Time   `json:"last_change"`
+	LastError          string      `json:"last_error,omitempty"`
+	LastErrorMessage   string      `json:"last_error_message,omitempty"`
 }
 
 // CustomerView returns the record as the per-customer view shows it.
@@ -105,7 +122,7 @@ func (r *Record) CustomerView() CustomerRecord {
 	c := CustomerRecord{
 		WABAID: r.WABAID, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: r.DisplayPhoneNumber, BusinessID: r.BusinessID,
 		State: r.State, PreviousState: r.PreviousState, StateReason: r.StateReason, LastChange: r.UpdatedAt,
-		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
+		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage, Health: r.Health.view(),
 	}
 	if r.State == StateFailed && r.FailureReason != "" {
 		c.LastError = r.FailureReason
@@ -113,15 +130,6 @@ func (r *Record) CustomerView() CustomerRecord {
 	if !r.RestrictedUntil.IsZero() {
 		t := r.RestrictedUntil
 		c.RestrictedUntil = &t
-	}
-	if h := r.Health; !h.UpdatedAt.IsZero() {
-		c.Health = &struct {
-			QualityEvent   string    `json:"quality_event,omitempty"`
-			MessagingLimit string    `json:"messaging_limit,omitempty"`
-			NameStatus     string    `json:"name_status,omitempty"`
-			RequestedName  string    `json:"requested_name,omitempty"`
-			UpdatedAt      time.Time `json:"updated_at"`
-		}{h.QualityEvent, h.MessagingLimit, h.NameStatus, h.RequestedName, h.UpdatedAt}
 	}
 	return c
 }

@@ -22,6 +22,11 @@ type View struct {
 	UpdatedAt          time.Time  `json:"updated_at"`
 	VerifiedAt         *time.Time `json:"verified_at,omitempty"`
 	OnboardedAt        *time.Time `json:"onboarded_at,omitempty"`
+	// What Meta's webhooks said after the signup (docs/lifecycle.md).
+	PreviousState   State       `json:"previous_state,omitempty"`
+	StateReason     string      `json:"state_reason,omitempty"`
+	RestrictedUntil *time.Time  `json:"restricted_until,omitempty"`
+	Health          *HealthView `json:"health,omitempty"`
 }
 
 // View returns the record's public shape.
@@ -38,6 +43,8 @@ func (r *Record) View() View {
 		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage, FailureReason: r.FailureReason,
 		Reconciled: r.Reconciled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		VerifiedAt: opt(r.VerifiedAt), OnboardedAt: opt(r.OnboardedAt),
+		PreviousState: r.PreviousState, StateReason: r.StateReason, RestrictedUntil: opt(r.RestrictedUntil),
+		Health: r.Health.view(),
 	}
 	if r.State == StateVerified {
 		v.NextRetryAt = opt(r.NextRetryAt)

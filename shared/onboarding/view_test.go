@@ -1,0 +1,38 @@
+package onboarding_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// TestViewsShowWhatMetaSaid: the status answer and the per-customer view of
+// a restricted record say why, until when, and the health Meta reported;
+// a record Meta said nothing about carries none of it.
+func TestViewsShowWhatMetaSaid(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	restricted := onboarding.Record{WABAID: "102000000000009", State: onboarding.StateRestricted, UpdatedAt: at,
+		Lifecycle: onboarding.Lifecycle{PreviousState: onboarding.StateOnboarded, StateReason: "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING",
+			RestrictedUntil: at.Add(24 * time.Hour),
+			Health:          onboarding.Health{MessagingLimit: "2000", ReviewDecision: "APPROVED", UpdatedAt: at}}}
+	quiet := onboarding.Record{WABAID: "102000000000010", State: onboarding.StateOnboarded, UpdatedAt: at}
+	for name, v := range map[string]any{"status": restricted.View(), "customer": restricted.CustomerView()} {
+		b, _ := json.Marshal(v)
+		for _, want := range []string{`"state_reason":"account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING"`,
+			`"restricted_until":"2026-12-02T10:00:00Z"`, `"messaging_limit":"2000"`, `"review_decision":"APPROVED"`} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s view %s lacks %s", name, b, want)
+			}
+		}
+	}
+	for name, v := range map[string]any{"status": quiet.View(), "customer": quiet.CustomerView()} {
+		b, _ := json.Marshal(v)
+		if s := string(b); strings.Contains(s, "health") || strings.Contains(s, "restricted_until") || strings.Contains(s, "state_reason") {
+			t.Errorf("%s view of a record Meta said nothing about: %s", name, s)
+		}
+	}
+}
