@@ -341,6 +341,15 @@ func TestBasePath(t *testing.T) {
 	if r := get(t, h, "GET", "/onboarding/static/onboarding.js", nil); r.StatusCode != http.StatusOK {
 		t.Errorf("prefixed asset = %d", r.StatusCode)
 	}
+	// Whether API Gateway leaves a custom domain's mapping path in rawPath
+	// or not, the page and its assets are served, with prefixed URLs.
+	r = get(t, h, "GET", "/", nil)
+	if r.StatusCode != http.StatusOK || dataAttrs(r.Body)["data-signup-url"] != "/onboarding/api/whatsapp/embedded-signup" {
+		t.Errorf("GET / = %d, data-signup-url %q", r.StatusCode, dataAttrs(r.Body)["data-signup-url"])
+	}
+	if r := get(t, h, "GET", "/static/onboarding.js", nil); r.StatusCode != http.StatusOK {
+		t.Errorf("asset without the prefix = %d", r.StatusCode)
+	}
 }
 
 // dataAttrs returns the data- attributes of the body tag, unescaped.
