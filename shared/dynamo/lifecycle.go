@@ -125,6 +125,7 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 
 // Restrict moves an onboarded (or differently restricted) record to
 // restricted, with Meta's reason and the end date when Meta gives one.
+// False when the record is already restricted for that reason until then.
 func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error) {
 	update := "SET previous_state = #state, #state = :restricted, state_reason = :reason, state_changed_at = :at, updated_at = :at"
 	values := map[string]types.AttributeValue{
@@ -134,16 +135,20 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		":at":         str(stamp(at)),
 	}
 	// A restriction with an end joins the retry index's restricted shard,
-	// where the resume run finds it when the end has come.
+	// where the resume run finds it when the end has come. The same
+	// restriction with another end (Meta extended it) is a change too; a
+	// redelivery of the same one is not.
+	sameEnd := "attribute_not_exists(restricted_until)"
 	if until.IsZero() {
 		update += " REMOVE restricted_until, retry_shard, next_retry_at"
 	} else {
 		update += ", restricted_until = :until, retry_shard = :shard, next_retry_at = :due"
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
+		sameEnd = "restricted_until = :until"
 	}
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
-		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND state_reason <> :reason)"),
+		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND NOT (state_reason = :reason AND " + sameEnd + "))"),
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,

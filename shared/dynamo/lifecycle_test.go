@@ -120,6 +120,13 @@ func TestRestrictionEnds(t *testing.T) {
 			t.Fatalf("restrict %s: %t, %v", waba, ok, err)
 		}
 	}
+	// Meta extends 2's restriction: same types, a later end.
+	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("extend: %t, %v", ok, err)
+	}
+	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(2*time.Minute)); ok || err != nil {
+		t.Fatalf("the extension redelivered: %t, %v; want no change", ok, err)
+	}
 	// 3 is disabled for good before its restriction ends; 4 is reinstated.
 	if ok, err := s.Restrict(ctx, "3", "disabled_update:DISABLE", time.Time{}, t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("disable: %t, %v", ok, err)
@@ -165,8 +172,11 @@ func TestRestrictionEnds(t *testing.T) {
 	if _, err := s.LiftRestriction(ctx, "1", end); !errors.Is(err, onboarding.ErrConditionFailed) {
 		t.Errorf("lift again: %v, want a lost condition", err)
 	}
+	if got := expired(end.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("at 2's first end, after Meta extended it: %v listed", got)
+	}
 	if got := expired(end.Add(2 * time.Hour)); len(got) != 1 || got[0] != "2" {
-		t.Errorf("later: %v listed, want [2]", got)
+		t.Errorf("at 2's extended end: %v listed, want [2]", got)
 	}
 }
 

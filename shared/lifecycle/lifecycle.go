@@ -136,8 +136,9 @@ func FromRecord(r events.DynamoDBEventRecord) (Event, bool) {
 		if now.State == "onboarded" && now.Reconnect {
 			name = NameReconnected
 		}
-	case now.StateChangedAt != old.StateChangedAt && now.StateReason != old.StateReason:
-		// Same state, new cause (another restriction): published again.
+	case now.StateChangedAt != old.StateChangedAt && (now.StateReason != old.StateReason || now.RestrictedUntil != old.RestrictedUntil):
+		// Same state, new cause (another restriction) or a new end (Meta
+		// extended it): published again.
 		name = now.State
 	case now.Health != old.Health:
 		name = NameHealthChanged
