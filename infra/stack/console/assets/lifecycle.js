@@ -55,7 +55,8 @@
     status.textContent = `${call.method} ${call.path} → ${call.status}: ${recs.length} record${recs.length === 1 ? "" : "s"} for ${ref}.`;
     table.tBodies[0].replaceChildren(...recs.map((r) => {
       const h = r.health || {};
-      const health = [h.quality_event, h.messaging_limit, h.name_status && ("name " + h.name_status)].filter(Boolean).join(" · ");
+      const health = [h.quality_event, h.messaging_limit, h.name_status && ("name " + h.name_status),
+        h.review_decision && ("review " + h.review_decision)].filter(Boolean).join(" · ");
       let control = null;
       if (sandbox && ["onboarded", "restricted", "verified"].includes(r.state)) {
         control = el("button", { class: "btn btn-small", type: "button", "data-disconnect": r.waba_id, text: "Disconnect" });
