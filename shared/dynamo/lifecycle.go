@@ -125,7 +125,19 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 
 // Restrict moves an onboarded (or differently restricted) record to
 // restricted, with Meta's reason and the end date when Meta gives one.
-// False when the record is already restricted for that reason until then.
+// False when the change would not be one, or would shorten a restriction:
+//
+//   - one without an end (disabled, violation, offboarded, or a type Meta
+//     gave no end) is replaced by any other without an end, and never by
+//     one with an end, whose lapse would then lift the other;
+//   - one with an end is replaced only by one ending later (Meta extended
+//     it, or restricted something else for longer) or by one without an
+//     end: a late redelivery of an earlier restriction cannot bring the
+//     lift forward. A record restricted before ends were indexed (an end,
+//     no shard) takes any restriction with an end, and so joins the shard.
+//
+// A restriction with an end joins the retry index's restricted shard,
+// where the resume run finds it when the end has come.
 func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error) {
 	update := "SET previous_state = #state, #state = :restricted, state_reason = :reason, state_changed_at = :at, updated_at = :at"
 	values := map[string]types.AttributeValue{
@@ -134,21 +146,18 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		":reason":     str(reason),
 		":at":         str(stamp(at)),
 	}
-	// A restriction with an end joins the retry index's restricted shard,
-	// where the resume run finds it when the end has come. The same
-	// restriction with another end (Meta extended it) is a change too; a
-	// redelivery of the same one is not.
-	sameEnd := "attribute_not_exists(restricted_until)"
+	var replaces string
 	if until.IsZero() {
-		update += " REMOVE restricted_until, retry_shard, next_retry_at"
+		update += " REMOVE restricted_until, retry_shard, next_retry_at, reconnect"
+		replaces = "NOT (state_reason = :reason AND attribute_not_exists(restricted_until))"
 	} else {
-		update += ", restricted_until = :until, retry_shard = :shard, next_retry_at = :due"
+		update += ", restricted_until = :until, retry_shard = :shard, next_retry_at = :due REMOVE reconnect"
+		replaces = "attribute_exists(restricted_until) AND (next_retry_at < :due OR attribute_not_exists(retry_shard))"
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
-		sameEnd = "restricted_until = :until"
 	}
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
-		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND NOT (state_reason = :reason AND " + sameEnd + "))"),
+		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND " + replaces + ")"),
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
@@ -181,9 +190,10 @@ func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at 
 }
 
 // reinstateUpdate moves a restricted record back to onboarded and out of
-// the retry index.
+// the retry index. Restrict already dropped the reconnect mark of the
+// signup that reconnected it, so this is published as onboarded.
 const reinstateUpdate = "SET previous_state = #state, #state = :onboarded, state_reason = :reason, state_changed_at = :at, updated_at = :at " +
-	"REMOVE restricted_until, retry_shard, next_retry_at"
+	"REMOVE restricted_until, retry_shard, next_retry_at, reconnect"
 
 // LiftRestriction implements onboarding.Store: Meta sends nothing when a
 // restriction's end passes, so the resume run lifts it. The condition

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
@@ -110,7 +111,9 @@ func TestRestrictionEnds(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	for _, waba := range []string{"1", "2", "3", "4"} {
-		if _, err := s.Acquire(ctx, onboardedRecord(waba), t0); err != nil {
+		rec := onboardedRecord(waba)
+		rec.Reconnect = waba == "4" // onboarded by a reconnect signup
+		if _, err := s.Acquire(ctx, rec, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -127,12 +130,23 @@ func TestRestrictionEnds(t *testing.T) {
 	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(2*time.Minute)); ok || err != nil {
 		t.Fatalf("the extension redelivered: %t, %v; want no change", ok, err)
 	}
-	// 3 is disabled for good before its restriction ends; 4 is reinstated.
+	// The original, redelivered late, would bring the lift forward.
+	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(time.Hour), t0.Add(3*time.Minute)); ok || err != nil {
+		t.Fatalf("an earlier end after the extension: %t, %v; want no change", ok, err)
+	}
+	// 3 is disabled for good before its restriction ends; a restriction
+	// with an end does not replace that one. 4 is reinstated.
 	if ok, err := s.Restrict(ctx, "3", "disabled_update:DISABLE", time.Time{}, t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("disable: %t, %v", ok, err)
 	}
+	if ok, err := s.Restrict(ctx, "3", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", end, t0.Add(2*time.Hour)); ok || err != nil {
+		t.Fatalf("a restriction with an end over a disabled account: %t, %v; want no change", ok, err)
+	}
 	if ok, err := s.Reinstate(ctx, "4", "reinstated", "", t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("reinstate: %t, %v", ok, err)
+	}
+	if rec, err := s.Get(ctx, "4"); err != nil || rec.Reconnect {
+		t.Errorf("reinstated record %+v, %v: still marked reconnected, and would be published so", rec, err)
 	}
 	if rec, err := s.Get(ctx, "1"); err != nil || !rec.RestrictedUntil.Equal(end) || !rec.NextRetryAt.IsZero() {
 		t.Fatalf("restricted record reads %+v, %v: want its end, and no Plivo retry", rec, err)
@@ -177,6 +191,26 @@ func TestRestrictionEnds(t *testing.T) {
 	}
 	if got := expired(end.Add(2 * time.Hour)); len(got) != 1 || got[0] != "2" {
 		t.Errorf("at 2's extended end: %v listed, want [2]", got)
+	}
+
+	// A record restricted before ends were indexed has an end and no
+	// shard: the next restriction with an end puts it in.
+	if _, err := s.Acquire(ctx, onboardedRecord("5"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0); !ok || err != nil {
+		t.Fatalf("restrict 5: %t, %v", ok, err)
+	}
+	if _, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.Table),
+		Key:              map[string]dynamotypes.AttributeValue{"waba_id": &dynamotypes.AttributeValueMemberS{Value: "5"}},
+		UpdateExpression: aws.String("REMOVE retry_shard, next_retry_at")}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("the same restriction redelivered to a record from before: %t, %v; want it indexed", ok, err)
+	}
+	if got := expired(end.Add(2 * time.Hour)); len(got) != 2 || got[0] != "5" {
+		t.Errorf("after indexing 5: %v listed, want [5 2]", got)
 	}
 }
 

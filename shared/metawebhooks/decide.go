@@ -138,12 +138,21 @@ func decideAccount(a Action, v AccountUpdate) Action {
 		a.Op, a.Reason, a.LiftsOnly = OpReinstate, reason, "account_offboarded"
 	case v.Event == "ACCOUNT_RESTRICTION":
 		a.Op = OpRestrict
+		// The record's end is the latest of the restrictions' ends; one
+		// restriction without an end leaves the record without one, so
+		// that the lift at the others' end does not lift it too.
 		var types []string
+		endless := len(v.RestrictionInfo) == 0
 		for _, r := range v.RestrictionInfo {
 			types = append(types, r.RestrictionType)
-			if t, ok := parseTime(r.Expiration); ok && t.After(a.Until) {
+			t, ok := parseTime(r.Expiration)
+			endless = endless || !ok
+			if ok && t.After(a.Until) {
 				a.Until = t
 			}
+		}
+		if endless {
+			a.Until = time.Time{}
 		}
 		a.Reason = withDetail(reason, strings.Join(types, ","))
 	case v.Event == "ACCOUNT_VIOLATION":
@@ -172,21 +181,25 @@ func decideAccount(a Action, v AccountUpdate) Action {
 	return a
 }
 
-// messagingLimit reads a messaging limit Meta sends as a number (2000; -1
-// for unlimited) or as text ("TIER_10K"); empty when there is none.
+// tierNames are Meta's names of the messaging limits it also sends as
+// numbers (business_capability_update), -1 being unlimited.
+var tierNames = map[string]string{"-1": "TIER_UNLIMITED", "50": "TIER_50", "250": "TIER_250", "1000": "TIER_1K",
+	"2000": "TIER_2K", "10000": "TIER_10K", "100000": "TIER_100K"}
+
+// messagingLimit reads a messaging limit Meta sends as text ("TIER_10K")
+// or as a number (10000), in one vocabulary: the webhooks that carry one
+// limit change would otherwise flip the record between the two. Empty
+// when there is none.
 func messagingLimit(raw json.RawMessage) string {
 	var text string
-	if json.Unmarshal(raw, &text) == nil {
-		return text
+	if json.Unmarshal(raw, &text) != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil {
+			return ""
+		}
+		text = n.String()
 	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) != nil {
-		return ""
-	}
-	if n == "-1" {
-		return "UNLIMITED"
-	}
-	return n.String()
+	return cmp.Or(tierNames[text], text)
 }
 
 func withDetail(reason, detail string) string {

@@ -252,8 +252,8 @@ func TestPortfolioLimitReachesTheRecord(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
 	}
-	if h := recs.health["102000000000009"]; h.MessagingLimit != "2000" || recs.writes != 1 {
-		t.Errorf("health %+v after %d writes, want the limit 2000 in one", h, recs.writes)
+	if h := recs.health["102000000000009"]; h.MessagingLimit != "TIER_2K" || recs.writes != 1 {
+		t.Errorf("health %+v after %d writes, want the limit TIER_2K in one", h, recs.writes)
 	}
 	for _, e := range led.Entries() {
 		if e.Fields.Get("value") != "" {

@@ -1,6 +1,7 @@
 package onboarding
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -24,12 +25,10 @@ type ResumeReport struct {
 // conditional write first, so overlapping runs (or a signup still running)
 // never call Plivo twice for one WABA.
 func (s *Service) Resume(ctx context.Context, limit int, runID string) (ResumeReport, error) {
-	report, err := s.resumePlivo(ctx, limit, runID)
-	if err != nil {
-		return report, err
-	}
-	report.Lifted, err = s.liftExpired(ctx, limit, runID)
-	return report, err
+	report, plivoErr := s.resumePlivo(ctx, limit, runID)
+	lifted, liftErr := s.liftExpired(ctx, limit, runID)
+	report.Lifted = lifted
+	return report, cmp.Or(plivoErr, liftErr)
 }
 
 // liftExpired moves restricted records whose restriction ended back to
@@ -43,7 +42,11 @@ func (s *Service) liftExpired(ctx context.Context, limit int, runID string) (int
 		return 0, Wrap(CodeUpstreamUnavailable, err, "could not list expired restrictions")
 	}
 	lifted := 0
+	reserve := s.Policy.withDefaults().Reserve
 	for _, r := range expired {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < reserve {
+			break // the next run lifts the rest
+		}
 		rec, err := s.Store.LiftRestriction(ctx, r.WABAID, s.now())
 		if errors.Is(err, ErrConditionFailed) {
 			continue // reinstated, restricted again or disconnected since the listing
