@@ -114,7 +114,11 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 		allow, known := allowed[fn]
 		env := tpl.Environment(fn)
 		for _, s := range stmts {
-			if len(s.Actions) > 0 && s.Effect == "Allow" && allIn(s.Actions, service) {
+			if len(s.Negated) > 0 {
+				add("%s: statement uses %s", fn, strings.Join(s.Negated, ", "))
+				continue
+			}
+			if len(s.Actions) > 0 && len(s.Resources) > 0 && s.Effect == "Allow" && allIn(s.Actions, service) {
 				for _, a := range s.Actions {
 					for _, r := range s.Resources {
 						if !slices.Contains(service[a], r) {
@@ -160,8 +164,11 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 		}
 	}
 	for _, id := range tpl.Resources() {
-		if !iamTypes[tpl.ResourceType(id)] || ownRoles[id] {
-			continue // a function's own role is held to its rules above
+		if !iamTypes[tpl.ResourceType(id)] {
+			continue
+		}
+		if ownRoles[id] {
+			problems = append(problems, trustProblems(tpl, id)...)
 		}
 		walkStatements(tpl.Raw(id), func(st map[string]any) {
 			for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
@@ -169,7 +176,9 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 					add("%s: statement uses %s", id, k)
 				}
 			}
-			if st["Effect"] != "Allow" {
+			// A function's own role is held to its function's rules above,
+			// where X-Ray's "*" is the one wildcard allowed.
+			if st["Effect"] != "Allow" || ownRoles[id] {
 				return
 			}
 			for _, k := range []string{"Action", "Resource"} {
@@ -180,6 +189,29 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 				}
 			}
 		})
+	}
+	return problems
+}
+
+// trustProblems holds a function's own role to Lambda alone: its trust
+// policy lets only lambda.amazonaws.com assume it.
+func trustProblems(tpl *sam.Template, role string) []string {
+	p, _ := tpl.Raw(role)["Properties"].(map[string]any)
+	doc, _ := p["AssumeRolePolicyDocument"].(map[string]any)
+	list, _ := doc["Statement"].([]any)
+	if len(list) == 0 {
+		return []string{role + ": no trust policy statement"}
+	}
+	var problems []string
+	for _, e := range list {
+		st, _ := e.(map[string]any)
+		principal, _ := st["Principal"].(map[string]any)
+		services := asStrings(principal["Service"])
+		if len(principal) != 1 || len(services) != 1 || services[0] != "lambda.amazonaws.com" ||
+			!slices.Equal(asStrings(st["Action"]), []string{"sts:AssumeRole"}) {
+			problems = append(problems, fmt.Sprintf("%s: trust policy lets %v do %v, want only lambda.amazonaws.com to sts:AssumeRole",
+				role, principal, st["Action"]))
+		}
 	}
 	return problems
 }
@@ -348,7 +380,9 @@ Resources:
     Type: AWS::IAM::Role
     Properties:
       AssumeRolePolicyDocument:
-        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+          - {Effect: Allow, Principal: {AWS: "*"}, Action: sts:AssumeRole}
       Policies:
         - PolicyName: p
           PolicyDocument:
@@ -358,6 +392,7 @@ Resources:
               - {Effect: Allow, Action: [logs:PutLogEvents], Resource: !GetAtt OtherLogs.Arn}
               - {Effect: Allow, Action: [xray:PutTraceSegments], Resource: "*"}
               - {Effect: Allow, Action: [dynamodb:DescribeStream], Resource: !Sub "${Table.Arn}/stream/*"}
+              - {Effect: Allow, Action: [logs:CreateLogStream], NotResource: !GetAtt OtherLogs.Arn}
   Logs:
     Type: AWS::Logs::LogGroup
   OtherLogs:
@@ -388,12 +423,14 @@ func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
 		"SignupFunction: wildcard resource *",
 		"SignupFunction: dynamodb:DeleteItem is not in its allow-list",
 		"SignupFunction: resource ${Other.Arn} is not one its environment names",
-		"SignupFunction: statement without Action or Resource",
+		"SignupFunction: statement uses NotAction",
 		"NewFunction: granted sqs:SendMessage but has no allow-list",
 		"StreamFunction: DynamoDB event Changes without a Role of its own",
 		"RoleFunction: dynamodb:GetRecords on *, not on the function's own [${Table.Arn}/stream/*]",
 		"RoleFunction: dynamodb:GetShardIterator on ${Other.Arn}/stream/*",
 		"RoleFunction: logs:PutLogEvents on ${OtherLogs.Arn}",
+		"RoleFunction: statement uses NotResource",
+		"RoleFunctionRole: trust policy lets map[AWS:*]",
 		"ExtraPolicy: wildcard action s3:*",
 		"ExtraPolicy: wildcard resource arn:${AWS::Partition}:s3:::bucket/*",
 	} {
@@ -402,7 +439,7 @@ func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
 		}
 	}
 	// What Lambda needs of a role of its own is not an over-grant.
-	for _, fine := range []string{"xray:PutTraceSegments", "dynamodb:DescribeStream", "RoleFunctionRole"} {
+	for _, fine := range []string{"xray:PutTraceSegments", "dynamodb:DescribeStream", "RoleFunctionRole: wildcard"} {
 		if strings.Contains(got, fine) {
 			t.Errorf("flagged %s, which the function's own role may grant:\n%s", fine, got)
 		}

@@ -114,7 +114,10 @@ type Statement struct {
 	Effect    string
 	Actions   []string
 	Resources []string
-	Managed   string
+	// Negated names the NotAction, NotResource or NotPrincipal keys the
+	// statement has: each grants everything but what it lists.
+	Negated []string
+	Managed string
 }
 
 // Table is a DynamoDB table's key schema and indexes.
@@ -908,7 +911,13 @@ func (t *Template) rolePolicies(function, role string) ([]Statement, error) {
 
 func statement(sm map[string]any) Statement {
 	effect, _ := sm["Effect"].(string)
-	return Statement{Effect: effect, Actions: stringList(sm["Action"]), Resources: stringList(sm["Resource"])}
+	st := Statement{Effect: effect, Actions: stringList(sm["Action"]), Resources: stringList(sm["Resource"])}
+	for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
+		if _, ok := sm[k]; ok {
+			st.Negated = append(st.Negated, k)
+		}
+	}
+	return st
 }
 
 // stringList reads a string or a list of strings; anything else is shown
