@@ -75,8 +75,7 @@ var (
 // direction: that every call a binary makes is granted.
 var grants = map[string][]string{
 	"SignupFunction": {
-		"dynamodb:PutItem " + tableARN,    // lock (conditional put)
-		"dynamodb:UpdateItem " + tableARN, // saves that leave health alone
+		"dynamodb:UpdateItem " + tableARN, // lock and saves, which leave the WABA's health alone
 		"dynamodb:GetItem " + tableARN,    // answer a duplicate before the code exchange
 		getSecret + " " + metaARN,
 		getSecret + " " + plivoARN,

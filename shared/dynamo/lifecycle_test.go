@@ -14,6 +14,7 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -100,6 +101,47 @@ func TestWebhookChanges(t *testing.T) {
 	recs, err := s.ByClientRef(ctx, "customer-7")
 	if err != nil || len(recs) != 1 || recs[0].WABAID != "1" || !recs[0].Reconnect {
 		t.Errorf("ByClientRef: %d records %+v, err %v", len(recs), recs, err)
+	}
+}
+
+// TestLockKeepsWhatMetaSaidOfTheWABA: Meta reviews a WABA and sets its
+// portfolio's messaging limit around its creation, often before the
+// signup's lock. Taking the lock over the record keeps those, and drops
+// what was said of a number, which the signup may change.
+func TestLockKeepsWhatMetaSaidOfTheWABA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, lock := range map[string]func(s *dynamo.Store, rec *onboarding.Record) error{
+		"acquire": func(s *dynamo.Store, rec *onboarding.Record) error { _, err := s.Acquire(ctx, rec, t0); return err },
+		"acquire spending": func(s *dynamo.Store, rec *onboarding.Record) error {
+			_, _, err := s.AcquireSpending(ctx, rec, sessionUse("tok-lock", rec.WABAID, t0.Add(time.Hour)), t0)
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			s.SessionTable = testenv.MustCreateTable(t, testenv.DynamoClient(""), "DedupTable")
+			if ok, err := s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0); !ok || err != nil {
+				t.Fatalf("unclaimed: %t, %v", ok, err)
+			}
+			for _, h := range []onboarding.Health{{ReviewDecision: "APPROVED", UpdatedAt: t0}, {MessagingLimit: "TIER_2K", UpdatedAt: t0},
+				{QualityEvent: "FLAGGED", NameStatus: "APPROVED", UpdatedAt: t0}} {
+				if ok, err := s.SetHealth(ctx, "1", "", h); !ok || err != nil {
+					t.Fatalf("health: %t, %v", ok, err)
+				}
+			}
+			if err := lock(s, verifying("1", owner("signup"), t0.Add(time.Minute))); err != nil {
+				t.Fatalf("lock: %v", err)
+			}
+			rec, err := s.Get(ctx, "1")
+			if err != nil || rec.State != onboarding.StateVerifying {
+				t.Fatalf("record %+v, %v", rec, err)
+			}
+			if h := rec.Health; h.ReviewDecision != "APPROVED" || h.MessagingLimit != "TIER_2K" || h.QualityEvent != "" || h.NameStatus != "" {
+				t.Errorf("health after the lock %+v: want the WABA's review and limit, and nothing of a number", h)
+			}
+		})
 	}
 }
 

@@ -39,24 +39,43 @@ func attributesOf(t reflect.Type) []string {
 	return names
 }
 
-// saveUpdate is Save as one UpdateItem: every attribute of rec is set and
-// every one it lacks removed, as a whole-item put would, except the health
-// attributes; the condition is still that the writer owns the lock.
-func (s *Store) saveUpdate(rec *onboarding.Record) (*dynamodb.UpdateItemInput, error) {
+// wabaHealth are the health attributes about the whole WABA, not its
+// number: Meta's review of the WABA, and the messaging limit, which is the
+// business portfolio's. Meta sends them around the WABA's creation, often
+// before the signup's lock is taken, so taking the lock keeps them.
+var wabaHealth = []string{"review_decision", "messaging_limit", "health_updated_at"}
+
+// fieldsUpdate is an update expression that gives the item rec's
+// attributes, as a whole-item put would, but for the key and the health
+// attributes: each attribute of rec is set and each one it lacks removed.
+// Health attributes are set when rec carries health; otherwise those about
+// the number are removed, when dropNumberHealth, and the rest left alone.
+func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[string]string, map[string]types.AttributeValue, error) {
 	av, err := attributevalue.MarshalMap(toItem(rec))
 	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
+		return "", nil, nil, fmt.Errorf("encode record: %w", err)
 	}
-	names := map[string]string{"#lock_owner": "lock_owner"}
-	values := map[string]types.AttributeValue{":owner": str(rec.LockOwner)}
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	carried := !rec.Health.UpdatedAt.IsZero()
 	var set, remove []string
 	for i, attr := range itemAttributes {
-		if attr == "waba_id" || slices.Contains(healthAttributes, attr) {
+		v, present := av[attr]
+		switch health := slices.Contains(healthAttributes, attr); {
+		case attr == KeyAttribute:
+			continue
+		case !health:
+		case carried && !present:
+			continue // carried health leaves the fields it lacks alone
+		case carried:
+		case dropNumberHealth && !slices.Contains(wabaHealth, attr):
+			present = false
+		default:
 			continue
 		}
 		ref := "#a" + strconv.Itoa(i)
 		names[ref] = attr
-		if v, ok := av[attr]; ok {
+		if present {
 			values[":a"+strconv.Itoa(i)] = v
 			set = append(set, ref+" = :a"+strconv.Itoa(i))
 		} else {
@@ -67,6 +86,21 @@ func (s *Store) saveUpdate(rec *onboarding.Record) (*dynamodb.UpdateItemInput, e
 	if len(remove) > 0 {
 		update += " REMOVE " + strings.Join(remove, ", ")
 	}
+	return update, names, values, nil
+}
+
+// saveUpdate is Save as one UpdateItem: every attribute of rec is set and
+// every one it lacks removed, as a whole-item put would, except the health
+// attributes; the condition is still that the writer owns the lock.
+func (s *Store) saveUpdate(rec *onboarding.Record) (*dynamodb.UpdateItemInput, error) {
+	plain := *rec
+	plain.Health = onboarding.Health{} // only SetHealth writes health
+	update, names, values, err := fieldsUpdate(&plain, false)
+	if err != nil {
+		return nil, err
+	}
+	names["#lock_owner"] = "lock_owner"
+	values[":owner"] = str(rec.LockOwner)
 	return &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.Table),
 		Key:                                 wabaKey(rec.WABAID),

@@ -105,6 +105,18 @@ func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
 	return prev
 }
 
+// putItem is p as a PutItem call of its own.
+func putItem(p *types.Put) *dynamodb.PutItemInput {
+	return &dynamodb.PutItemInput{
+		TableName:                           p.TableName,
+		Item:                                p.Item,
+		ConditionExpression:                 p.ConditionExpression,
+		ExpressionAttributeNames:            p.ExpressionAttributeNames,
+		ExpressionAttributeValues:           p.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: p.ReturnValuesOnConditionCheckFailure,
+	}
+}
+
 // Spend implements onboarding.SessionLedger with one conditional PutItem;
 // a lost condition returns the earlier use from ALL_OLD, without a second
 // read.

@@ -110,12 +110,13 @@ func TestAcquireSpending(t *testing.T) {
 					t.Fatalf("seed record: %v", err)
 				}
 			}
-			puts0, _, _ := api.writes()
+			puts0, updates0, _ := api.writes()
 			use := sessionUse(tok, waba, later)
 			mine := owner("b")
 			existing, prev, err := store.AcquireSpending(ctx, verifying(waba, mine, t0.Add(30*time.Second)), use, t0)
-			if puts, updates, transacts := api.writes(); puts != puts0 || updates != 0 || transacts != 1 {
-				t.Fatalf("%d PutItem, %d UpdateItem, %d TransactWriteItems calls; want one transaction and nothing else", puts-puts0, updates, transacts)
+			if puts, updates, transacts := api.writes(); puts != puts0 || updates != updates0 || transacts != 1 {
+				t.Fatalf("%d PutItem, %d UpdateItem, %d TransactWriteItems calls; want one transaction and nothing else",
+					puts-puts0, updates-updates0, transacts)
 			}
 			if used, locked := errors.Is(err, onboarding.ErrSessionUsed), errors.Is(err, onboarding.ErrConditionFailed); used != tt.wantUsed || locked != tt.wantLocked {
 				t.Fatalf("err = %v: used %t, locked %t; want %t, %t", err, used, locked, tt.wantUsed, tt.wantLocked)
@@ -408,9 +409,9 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 			if onboarding.ErrorCode(err) != tt.want && !(err == nil && tt.want == "") || res.Outcome != tt.outcome {
 				t.Fatalf("Signup = %s, %v; want %s, code %q", res.Outcome, err, tt.outcome, tt.want)
 			}
-			// A record's saves are UpdateItem calls (they leave health alone),
-			// the lock and the token PutItem ones, a spent token's retry an
-			// UpdateItem: each is one item write, counted together.
+			// The lock and a record's saves are UpdateItem calls (they leave
+			// the WABA's health alone), the token a PutItem, a spent token's
+			// retry an UpdateItem: each is one item write, counted together.
 			puts, updates, transacts := api.writes()
 			if items := puts - puts0 + updates - updates0; items != tt.puts+tt.updates || transacts-transacts0 != tt.transacts {
 				t.Fatalf("%d PutItem/UpdateItem and %d TransactWriteItems calls, want %d and %d", items, transacts-transacts0, tt.puts+tt.updates, tt.transacts)

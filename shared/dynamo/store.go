@@ -200,51 +200,52 @@ func conditionLost(err error) (*onboarding.Record, error) {
 	return rec, onboarding.ErrConditionFailed
 }
 
-// lockPut is the conditional put that takes rec's lock: the WABA is new,
-// its verifying lock expired, its last signup failed, or it waits for the
-// customer (State.WaitsForCustomer). A lost condition
-// returns the existing record (ALL_OLD).
-func (s *Store) lockPut(rec *onboarding.Record, now time.Time) (*types.Put, error) {
-	av, err := attributevalue.MarshalMap(toItem(rec))
+// lockUpdate is the conditional write that takes rec's lock: the WABA is
+// new, its verifying lock expired, its last signup failed, or it waits for
+// the customer (State.WaitsForCustomer). It writes the whole record as a
+// put would, but keeps what Meta said of the WABA itself (wabaHealth),
+// which may have arrived before the signup. A lost condition returns the
+// existing record (ALL_OLD).
+func (s *Store) lockUpdate(rec *onboarding.Record, now time.Time) (*types.Update, error) {
+	update, names, values, err := fieldsUpdate(rec, true)
 	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
+		return nil, err
 	}
-	return &types.Put{
-		TableName:                aws.String(s.Table),
-		Item:                     av,
-		ConditionExpression:      aws.String(lockCondition + takeoverCondition(rec)),
-		ExpressionAttributeNames: map[string]string{"#state": "state"},
-		ExpressionAttributeValues: takeoverValues(rec, map[string]types.AttributeValue{
-			":verifying":        str(string(onboarding.StateVerifying)),
-			":failed":           str(string(onboarding.StateFailed)),
-			":unclaimed":        str(string(onboarding.StateUnclaimed)),
-			":phone_unverified": str(string(onboarding.StatePhoneUnverified)),
-			":awaiting_number":  str(string(onboarding.StateAwaitingNumber)),
-			":now":              num(now.UnixMilli()),
-		}),
+	names["#state"] = "state"
+	for k, v := range takeoverValues(rec, map[string]types.AttributeValue{
+		":verifying":        str(string(onboarding.StateVerifying)),
+		":failed":           str(string(onboarding.StateFailed)),
+		":unclaimed":        str(string(onboarding.StateUnclaimed)),
+		":phone_unverified": str(string(onboarding.StatePhoneUnverified)),
+		":awaiting_number":  str(string(onboarding.StateAwaitingNumber)),
+		":now":              num(now.UnixMilli()),
+	}) {
+		values[k] = v
+	}
+	return &types.Update{
+		TableName:                           aws.String(s.Table),
+		Key:                                 wabaKey(rec.WABAID),
+		ConditionExpression:                 aws.String(lockCondition + takeoverCondition(rec)),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}, nil
 }
 
-// putItem is p as a PutItem call of its own.
-func putItem(p *types.Put) *dynamodb.PutItemInput {
-	return &dynamodb.PutItemInput{
-		TableName:                           p.TableName,
-		Item:                                p.Item,
-		ConditionExpression:                 p.ConditionExpression,
-		ExpressionAttributeNames:            p.ExpressionAttributeNames,
-		ExpressionAttributeValues:           p.ExpressionAttributeValues,
-		ReturnValuesOnConditionCheckFailure: p.ReturnValuesOnConditionCheckFailure,
-	}
-}
-
-// Acquire implements onboarding.Store with one conditional PutItem (lockPut).
+// Acquire implements onboarding.Store with one conditional UpdateItem
+// (lockUpdate).
 func (s *Store) Acquire(ctx context.Context, rec *onboarding.Record, now time.Time) (*onboarding.Record, error) {
-	put, err := s.lockPut(rec, now)
+	u, err := s.lockUpdate(rec, now)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Client.PutItem(ctx, putItem(put)); err != nil {
+	_, err = s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, ConditionExpression: u.ConditionExpression, UpdateExpression: u.UpdateExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		ReturnValuesOnConditionCheckFailure: u.ReturnValuesOnConditionCheckFailure,
+	})
+	if err != nil {
 		existing, err := conditionLost(err)
 		return existing, err
 	}
@@ -275,13 +276,13 @@ func (s *Store) AcquireSpending(ctx context.Context, rec *onboarding.Record, u o
 	if err != nil {
 		return nil, nil, err
 	}
-	lock, err := s.lockPut(rec, now)
+	lock, err := s.lockUpdate(rec, now)
 	if err != nil {
 		return nil, nil, err
 	}
 	items := make([]types.TransactWriteItem, 2)
 	items[spendItem] = types.TransactWriteItem{Put: spend}
-	items[lockItem] = types.TransactWriteItem{Put: lock}
+	items[lockItem] = types.TransactWriteItem{Update: lock}
 	_, err = s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems:      items,
 		ClientRequestToken: requestToken(rec.LockOwner),

@@ -61,9 +61,21 @@ func (s *Store) Acquire(_ context.Context, rec *onboarding.Record, now time.Time
 	if old, held := s.held(rec, now); held {
 		return old, onboarding.ErrConditionFailed
 	}
-	s.items[rec.WABAID] = *rec
+	s.items[rec.WABAID] = s.locked(rec)
 	s.Writes++
 	return nil, nil
+}
+
+// locked is rec as the lock writes it: it keeps what Meta said of the WABA
+// itself (review, messaging limit) unless rec carries health of its own.
+// The caller holds s.mu.
+func (s *Store) locked(rec *onboarding.Record) onboarding.Record {
+	out := *rec
+	if old, ok := s.items[rec.WABAID]; ok && rec.Health.UpdatedAt.IsZero() {
+		out.Health = onboarding.Health{ReviewDecision: old.Health.ReviewDecision, MessagingLimit: old.Health.MessagingLimit,
+			UpdatedAt: old.Health.UpdatedAt}
+	}
+	return out
 }
 
 // held returns the record of wabaID when its lock cannot be taken at now.
@@ -98,7 +110,7 @@ func (s *Store) AcquireSpending(_ context.Context, rec *onboarding.Record, u onb
 	if len(lost) > 0 {
 		return existing, prev, errors.Join(lost...)
 	}
-	s.items[rec.WABAID] = *rec
+	s.items[rec.WABAID] = s.locked(rec)
 	s.uses[u.ID] = u
 	s.Writes++
 	return nil, nil, nil

@@ -271,8 +271,9 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		// take the disconnected record over, once, as a reconnect.
 		rec.Reconnect, rec.PreviousState = true, existing.State
 		if rec.PhoneNumberID != "" && rec.PhoneNumberID == existing.PhoneNumberID {
-			// The takeover is a whole-item put: keep what Meta's webhooks
-			// said about the same number, which the signup does not know.
+			// The lock drops what Meta's webhooks said of a number (it
+			// keeps what they said of the WABA): carry it over for the
+			// same number, which the signup does not know about.
 			rec.Health = existing.Health
 		}
 		log.Info("signup reconnects a disconnected WABA", "state_reason", existing.StateReason)

@@ -583,28 +583,28 @@ func TestDynamoDBFaults(t *testing.T) {
 	}{
 		{name: "lock write throttled past the SDK's retries: 503, nothing sent to Plivo",
 			arm: func(p *faultproxy.Proxy, table string) {
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Table: table, Action: faultproxy.Throttle, Count: 20})
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Throttle, Count: 20})
 			},
 			wantCode: onboarding.CodeUpstreamUnavailable},
 		{name: "lock write throttled twice: the SDK retries it",
 			arm: func(p *faultproxy.Proxy, table string) {
-				p.Inject(faultproxy.Fault{Operation: "PutItem", Table: table, Action: faultproxy.Throttle, Count: 2})
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Throttle, Count: 2})
 			},
 			wantState: onboarding.StateOnboarded},
 		{name: "verified write applied but its answer lost",
 			arm: func(p *faultproxy.Proxy, table string) {
-				// The lock is a PutItem; the saves after it are UpdateItems.
-				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.DropAfterForward, Count: 1})
+				// The lock is the first UpdateItem; the saves come after it.
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.DropAfterForward, Skip: 1, Count: 1})
 			},
 			wantState: onboarding.StateOnboarded},
 		{name: "final write delayed",
 			arm: func(p *faultproxy.Proxy, table string) {
-				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Delay, Count: 2, Delay: 200 * time.Millisecond})
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Delay, Skip: 1, Count: 2, Delay: 200 * time.Millisecond})
 			},
 			wantState: onboarding.StateOnboarded},
 		{name: "every write after the lock dropped: Plivo still called once, answer 200",
 			arm: func(p *faultproxy.Proxy, table string) {
-				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.DropBeforeForward, Count: 1000})
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.DropBeforeForward, Skip: 1, Count: 1000})
 			},
 			wantState: onboarding.StateVerifying},
 	}

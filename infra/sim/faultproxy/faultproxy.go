@@ -73,6 +73,9 @@ type Fault struct {
 	// failed on its own. Empty matches any table.
 	Table  string
 	Action Action
+	// Skip is how many matching requests pass untouched first: the
+	// second UpdateItem of a signup is its first save after the lock.
+	Skip int
 	// Count is how many matching requests the fault applies to.
 	Count int
 	// Delay is the wait for Action Delay.
@@ -242,6 +245,10 @@ func (p *Proxy) take(op string, table func() string) (Fault, bool) {
 	for i, f := range p.faults {
 		if f.Operation != "" && f.Operation != op || f.Table != "" && f.Table != table() {
 			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			return Fault{}, false
 		}
 		f.Count--
 		if f.Count == 0 {

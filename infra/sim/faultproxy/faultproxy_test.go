@@ -310,6 +310,12 @@ func TestProxyUnit(t *testing.T) {
 			want:   []int{200, 200, 400, 200},
 		},
 		{
+			name:   "skip lets the first matching requests through",
+			faults: []faultproxy.Fault{{Operation: "UpdateItem", Action: faultproxy.Throttle, Skip: 1, Count: 1}},
+			ops:    []string{"UpdateItem", "GetItem", "UpdateItem", "UpdateItem"},
+			want:   []int{200, 200, 400, 200},
+		},
+		{
 			name:   "zero count arms nothing",
 			faults: []faultproxy.Fault{{Action: faultproxy.Throttle}},
 			ops:    []string{"PutItem"},
