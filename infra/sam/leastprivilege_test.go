@@ -198,7 +198,10 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 func trustProblems(tpl *sam.Template, role string) []string {
 	p, _ := tpl.Raw(role)["Properties"].(map[string]any)
 	doc, _ := p["AssumeRolePolicyDocument"].(map[string]any)
-	list, _ := doc["Statement"].([]any)
+	list, ok := doc["Statement"].([]any)
+	if !ok && doc["Statement"] != nil {
+		list = []any{doc["Statement"]}
+	}
 	if len(list) == 0 {
 		return []string{role + ": no trust policy statement"}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -127,9 +128,10 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 // restricted, with Meta's reason and the end date when Meta gives one.
 // False when the change would not be one, or would shorten a restriction:
 //
-//   - one without an end (disabled, violation, offboarded, or a type Meta
-//     gave no end) is replaced by any other without an end, and never by
-//     one with an end, whose lapse would then lift the other;
+//   - one without an end (disabled, violation, offboarded) is replaced by
+//     any other without an end, and by one with an end only when both come
+//     from the same event (a newer ACCOUNT_RESTRICTION restates the
+//     account's restrictions): otherwise the lapse would lift the other;
 //   - one with an end is replaced only by one ending later (Meta extended
 //     it, or restricted something else for longer) or by one without an
 //     end: a late redelivery of an earlier restriction cannot bring the
@@ -152,8 +154,11 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		replaces = "NOT (state_reason = :reason AND attribute_not_exists(restricted_until))"
 	} else {
 		update += ", restricted_until = :until, retry_shard = :shard, next_retry_at = :due REMOVE reconnect"
-		replaces = "attribute_exists(restricted_until) AND (next_retry_at < :due OR attribute_not_exists(retry_shard))"
+		replaces = "(attribute_exists(restricted_until) AND (next_retry_at < :due OR attribute_not_exists(retry_shard))) OR " +
+			"(attribute_not_exists(restricted_until) AND begins_with(state_reason, :event))"
+		event, _, _ := strings.Cut(reason, ":")
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
+		values[":event"] = str(event)
 	}
 	return s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),

@@ -172,6 +172,17 @@ func TestRestrictionEnds(t *testing.T) {
 	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(2*time.Minute)); ok || err != nil {
 		t.Fatalf("the extension redelivered: %t, %v; want no change", ok, err)
 	}
+	// An ACCOUNT_RESTRICTION without an end is restated by Meta's next one,
+	// with an end: that one replaces it.
+	if _, err := s.Acquire(ctx, onboardedRecord("6"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Restrict(ctx, "6", "account_restriction:A,C", time.Time{}, t0); !ok || err != nil {
+		t.Fatalf("restrict 6 without an end: %t, %v", ok, err)
+	}
+	if ok, err := s.Restrict(ctx, "6", "account_restriction:A,C", end.Add(3*time.Hour), t0.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("restrict 6 again, with an end: %t, %v; want it replaced", ok, err)
+	}
 	// The original, redelivered late, would bring the lift forward.
 	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(time.Hour), t0.Add(3*time.Minute)); ok || err != nil {
 		t.Fatalf("an earlier end after the extension: %t, %v; want no change", ok, err)
@@ -251,8 +262,8 @@ func TestRestrictionEnds(t *testing.T) {
 	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("the same restriction redelivered to a record from before: %t, %v; want it indexed", ok, err)
 	}
-	if got := expired(end.Add(2 * time.Hour)); len(got) != 2 || got[0] != "5" {
-		t.Errorf("after indexing 5: %v listed, want [5 2]", got)
+	if got := expired(end.Add(3 * time.Hour)); len(got) != 3 || got[0] != "5" || got[2] != "6" {
+		t.Errorf("after indexing 5: %v listed, want [5 2 6]", got)
 	}
 }
 

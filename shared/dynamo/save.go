@@ -15,10 +15,10 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
-// healthAttributes are written only by SetHealth, from Meta's phone-number
-// webhooks. A signup's saves leave them alone: Meta can report a number's
-// quality while the signup of its WABA still holds the lock, and the
-// signup's copy of the record never saw that report.
+// healthAttributes are written only by SetHealth, from Meta's webhooks
+// about the number and the WABA. A signup's saves leave them alone: Meta
+// can report a number's quality while the signup of its WABA still holds
+// the lock, and the signup's copy of the record never saw that report.
 var healthAttributes = []string{"quality_event", "messaging_limit", "name_status", "requested_name", "review_decision", "health_updated_at"}
 
 // itemAttributes lists every attribute item can hold, so that a save can

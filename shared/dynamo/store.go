@@ -260,8 +260,8 @@ const (
 )
 
 // AcquireSpending implements onboarding.Store with one TransactWriteItems
-// of two conditional puts: SessionLedger.Spend's on SessionTable and
-// Acquire's on Table. When a condition fails DynamoDB cancels the whole
+// of two conditional writes: SessionLedger.Spend's put on SessionTable and
+// Acquire's update on Table. When a condition fails DynamoDB cancels the whole
 // transaction; its reasons, in item order, say which condition failed and
 // carry the old item (ALL_OLD), so no second read is needed. A
 // cancellation for any other reason (a conflicting transaction in flight,

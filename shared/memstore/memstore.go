@@ -145,7 +145,9 @@ func (s *Store) Save(_ context.Context, rec *onboarding.Record) (*onboarding.Rec
 		}
 		return &old, onboarding.ErrConditionFailed
 	}
-	s.items[rec.WABAID] = *rec
+	saved := *rec
+	saved.Health = old.Health // only Meta's webhooks write health
+	s.items[rec.WABAID] = saved
 	s.Writes++
 	return rec, nil
 }
@@ -234,7 +236,7 @@ func (s *Store) LiftRestriction(_ context.Context, wabaID string, now time.Time)
 	}
 	old.PreviousState, old.State = old.State, onboarding.StateOnboarded
 	old.StateReason, old.StateChangedAt, old.UpdatedAt = onboarding.ReasonRestrictionExpired, now, now
-	old.RestrictedUntil = time.Time{}
+	old.RestrictedUntil, old.Reconnect = time.Time{}, false
 	s.items[wabaID] = old
 	s.Writes++
 	return &old, nil

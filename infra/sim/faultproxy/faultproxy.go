@@ -247,8 +247,8 @@ func (p *Proxy) take(op string, table func() string) (Fault, bool) {
 			continue
 		}
 		if f.Skip > 0 {
-			f.Skip--
-			return Fault{}, false
+			f.Skip-- // passes this one on to the faults armed after it
+			continue
 		}
 		f.Count--
 		if f.Count == 0 {

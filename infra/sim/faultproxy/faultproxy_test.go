@@ -316,6 +316,15 @@ func TestProxyUnit(t *testing.T) {
 			want:   []int{200, 200, 400, 200},
 		},
 		{
+			name: "a skipped request still meets the faults armed after",
+			faults: []faultproxy.Fault{
+				{Operation: "UpdateItem", Action: faultproxy.DropBeforeForward, Skip: 1, Count: 1},
+				{Action: faultproxy.Throttle, Count: 1},
+			},
+			ops:  []string{"UpdateItem", "UpdateItem", "GetItem"},
+			want: []int{400, 0, 200},
+		},
+		{
 			name:   "zero count arms nothing",
 			faults: []faultproxy.Fault{{Action: faultproxy.Throttle}},
 			ops:    []string{"PutItem"},
