@@ -205,8 +205,7 @@ const reinstateUpdate = "SET previous_state = #state, #state = :onboarded, state
 // holds only while the record is still restricted until a time that has
 // come: a later restriction without an end, or a reinstatement, wins.
 func (s *Store) LiftRestriction(ctx context.Context, wabaID string, now time.Time) (*onboarding.Record, error) {
-	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.Table),
+	return s.updated(ctx, &dynamodb.UpdateItemInput{
 		Key:                      wabaKey(wabaID),
 		ConditionExpression:      aws.String("#state = :restricted AND retry_shard = :shard AND next_retry_at <= :now"),
 		UpdateExpression:         aws.String(reinstateUpdate),
@@ -219,14 +218,7 @@ func (s *Store) LiftRestriction(ctx context.Context, wabaID string, now time.Tim
 			":reason":     str(onboarding.ReasonRestrictionExpired),
 			":at":         str(stamp(now)),
 		},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureNone,
 	})
-	if err != nil {
-		_, err := conditionLost(err)
-		return nil, err
-	}
-	return decode(out.Attributes)
 }
 
 // PutUnclaimed records a WABA Meta shared with our app and no signup

@@ -356,9 +356,8 @@ func (s *Store) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.R
 
 // Claim implements onboarding.Store with one conditional UpdateItem.
 func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil time.Time) (*onboarding.Record, error) {
-	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.Table),
-		Key:                      map[string]types.AttributeValue{KeyAttribute: str(wabaID)},
+	return s.updated(ctx, &dynamodb.UpdateItemInput{
+		Key:                      wabaKey(wabaID),
 		ConditionExpression:      aws.String("#state = :verified AND next_retry_at <= :now AND lock_expires_at < :now"),
 		UpdateExpression:         aws.String("SET lock_owner = :owner, lock_expires_at = :until, plivo_attempts = plivo_attempts + :one, updated_at = :stamp"),
 		ExpressionAttributeNames: map[string]string{"#state": "state"},
@@ -370,9 +369,16 @@ func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil 
 			":one":      num(1),
 			":stamp":    str(stamp(now)),
 		},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureNone,
 	})
+}
+
+// updated runs a conditional update of the table and returns the record it
+// left; a lost condition is ErrConditionFailed.
+func (s *Store) updated(ctx context.Context, in *dynamodb.UpdateItemInput) (*onboarding.Record, error) {
+	in.TableName = aws.String(s.Table)
+	in.ReturnValues = types.ReturnValueAllNew
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
+	out, err := s.Client.UpdateItem(ctx, in)
 	if err != nil {
 		_, err := conditionLost(err)
 		return nil, err
