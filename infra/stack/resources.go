@@ -119,11 +119,14 @@ type Resources struct {
 // StartResources creates the template's resources on db (nil: no tables)
 // and serves the simulators. Close it when done; db stays the caller's.
 func StartResources(ctx context.Context, tmpl *sam.Template, db *testenv.DynamoDB, opts ResourceOptions) (r *Resources, err error) {
-	r = &Resources{Template: tmpl, DynamoDB: db, Tables: map[string]string{}, SecretARNs: map[string]string{},
+	res := &Resources{Template: tmpl, DynamoDB: db, Tables: map[string]string{}, SecretARNs: map[string]string{},
 		SecretValues: map[string]string{}, Buses: map[string]string{}}
+	r = res
 	defer func() {
 		if err != nil {
-			_ = r.Close()
+			// r is nil by then when a return named it so: close what was
+			// started through res.
+			_ = res.Close()
 			r = nil
 		}
 	}()
