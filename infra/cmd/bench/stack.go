@@ -55,12 +55,11 @@ type stack struct {
 	minter    *session.Minter
 }
 
-func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (s *stack, err error) {
-	s = &stack{}
+func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (_ *stack, err error) {
+	s := &stack{}
 	defer func() {
 		if err != nil {
-			s.close()
-			s = nil
+			s.close() // what started before the failure
 		}
 	}()
 	tmpl, err := sam.Load(filepath.Join(testenv.RepoRoot(), "template.yaml"))
