@@ -43,7 +43,8 @@ var readOnly = map[string]bool{"StatusFunction": true, "PageFunction": true, "Se
 var readVerb = regexp.MustCompile(`^[a-z0-9-]+:(Get|BatchGet|TransactGet|Query|Scan|Describe|List)[A-Za-z]*$`)
 
 // iamTypes are resources that carry policy documents of their own.
-var iamTypes = map[string]bool{"AWS::IAM::Policy": true, "AWS::IAM::ManagedPolicy": true, "AWS::IAM::Role": true}
+var iamTypes = map[string]bool{"AWS::IAM::Policy": true, "AWS::IAM::ManagedPolicy": true, "AWS::IAM::Role": true,
+	"AWS::IAM::RolePolicy": true}
 
 // pollingEvents are the event sources Lambda itself reads for a function.
 // For these SAM adds an AWS managed policy to the role it generates
@@ -169,6 +170,14 @@ func leastPrivilegeProblems(tpl *sam.Template, allowed map[string][]string, read
 		}
 		if ownRoles[id] {
 			problems = append(problems, trustProblems(tpl, id)...)
+		}
+		// A policy of its own attached to a function's role would escape
+		// the function's rules, which read the role's inline policies.
+		p, _ := tpl.Raw(id)["Properties"].(map[string]any)
+		for _, role := range append(asStrings(p["Roles"]), asStrings(p["RoleName"])...) {
+			if ref := strings.TrimSuffix(strings.TrimPrefix(role, "${"), "}"); ownRoles[ref] {
+				add("%s: attaches to %s, a function's own role: write its statements in the role", id, ref)
+			}
 		}
 		walkStatements(tpl.Raw(id), func(st map[string]any) {
 			for _, k := range []string{"NotAction", "NotResource", "NotPrincipal"} {
@@ -396,6 +405,13 @@ Resources:
               - {Effect: Allow, Action: [xray:PutTraceSegments], Resource: "*"}
               - {Effect: Allow, Action: [dynamodb:DescribeStream], Resource: !Sub "${Table.Arn}/stream/*"}
               - {Effect: Allow, Action: [logs:CreateLogStream], NotResource: !GetAtt OtherLogs.Arn}
+  RoleFunctionExtra:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      RoleName: !Ref RoleFunctionRole
+      PolicyName: extra
+      PolicyDocument:
+        Statement: [{Effect: Allow, Action: dynamodb:PutItem, Resource: !GetAtt Table.Arn}]
   Logs:
     Type: AWS::Logs::LogGroup
   OtherLogs:
@@ -434,6 +450,7 @@ func TestLeastPrivilegeCatchesOverGrants(t *testing.T) {
 		"RoleFunction: logs:PutLogEvents on ${OtherLogs.Arn}",
 		"RoleFunction: statement uses NotResource",
 		"RoleFunctionRole: trust policy lets map[AWS:*]",
+		"RoleFunctionExtra: attaches to RoleFunctionRole, a function's own role",
 		"ExtraPolicy: wildcard action s3:*",
 		"ExtraPolicy: wildcard resource arn:${AWS::Partition}:s3:::bucket/*",
 	} {
