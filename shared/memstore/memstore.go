@@ -188,39 +188,38 @@ func (s *Store) Get(_ context.Context, wabaID string) (*onboarding.Record, error
 
 // Due implements onboarding.Store.
 func (s *Store) Due(_ context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
-	if err := s.fail("due", nil); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var due []onboarding.Record
-	for _, r := range s.items {
-		if r.State == onboarding.StateVerified && !r.NextRetryAt.After(now) {
-			due = append(due, r)
-		}
-	}
-	sort.Slice(due, func(i, j int) bool { return due[i].NextRetryAt.Before(due[j].NextRetryAt) })
-	if len(due) > limit {
-		due = due[:limit]
-	}
-	return due, nil
+	return s.dueBy("due", limit, func(r onboarding.Record) (time.Time, bool) {
+		return r.NextRetryAt, r.State == onboarding.StateVerified && !r.NextRetryAt.After(now)
+	})
 }
 
 // ExpiredRestrictions implements onboarding.Store.
 func (s *Store) ExpiredRestrictions(_ context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
-	if err := s.fail("expired", nil); err != nil {
+	return s.dueBy("expired", limit, func(r onboarding.Record) (time.Time, bool) {
+		return r.RestrictedUntil, restrictionEnded(r, now)
+	})
+}
+
+// dueBy lists the records whose work is due (due says when, and whether),
+// oldest first, at most limit, as the DynamoDB store's retry index does.
+func (s *Store) dueBy(op string, limit int, due func(onboarding.Record) (time.Time, bool)) ([]onboarding.Record, error) {
+	if err := s.fail(op, nil); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var due []onboarding.Record
+	var out []onboarding.Record
 	for _, r := range s.items {
-		if restrictionEnded(r, now) {
-			due = append(due, r)
+		if _, ok := due(r); ok {
+			out = append(out, r)
 		}
 	}
-	sort.Slice(due, func(i, j int) bool { return due[i].RestrictedUntil.Before(due[j].RestrictedUntil) })
-	return due[:min(len(due), limit)], nil
+	sort.Slice(out, func(i, j int) bool {
+		ti, _ := due(out[i])
+		tj, _ := due(out[j])
+		return ti.Before(tj)
+	})
+	return out[:min(len(out), limit)], nil
 }
 
 // LiftRestriction implements onboarding.Store.
