@@ -162,12 +162,7 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 				rec.WABAID = fmt.Sprint(100000000000000 + i)
 				put(t, s, rec, now)
 			}
-			due, err := s.Due(context.Background(), now, 2)
-			o := outcomeOf(nil, nil, err)
-			for _, r := range due {
-				o.due += r.WABAID + " "
-			}
-			return o
+			return listed(s.Due(context.Background(), now, 2))
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
 		{name: "lift, restriction ended", seed: restricted(now.Add(-time.Second)), call: lift,
 			want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
@@ -185,12 +180,7 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 				rec.WABAID = fmt.Sprint(100000000000000 + i)
 				put(t, s, rec, now)
 			}
-			expired, err := s.ExpiredRestrictions(context.Background(), now, 2)
-			o := outcomeOf(nil, nil, err)
-			for _, r := range expired {
-				o.due += r.WABAID + " "
-			}
-			return o
+			return listed(s.ExpiredRestrictions(context.Background(), now, 2))
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
 		{name: "due lists no restriction", call: func(s contractStore) outcome {
 			put(t, s, restricted(now.Add(-time.Hour)), now)
@@ -250,3 +240,12 @@ func put(t *testing.T, s contractStore, rec *onboarding.Record, now time.Time) {
 }
 
 func recOutcome(rec *onboarding.Record, err error) outcome { return outcomeOf(rec, nil, err) }
+
+// listed is a listing's answer: its error, and the WABA IDs in order.
+func listed(recs []onboarding.Record, err error) outcome {
+	o := outcomeOf(nil, nil, err)
+	for _, r := range recs {
+		o.due += r.WABAID + " "
+	}
+	return o
+}
