@@ -120,25 +120,6 @@ type Statement struct {
 	Managed string
 }
 
-// Table is a DynamoDB table's key schema and indexes.
-type Table struct {
-	Name         string
-	HashKey      string
-	RangeKey     string
-	Attributes   map[string]string // attribute name → S, N or B
-	Indexes      []Index
-	BillingMode  string
-	TTLAttribute string
-}
-
-// Index is a global secondary index.
-type Index struct {
-	Name       string
-	HashKey    string
-	RangeKey   string
-	Projection string
-}
-
 // CORS is an HttpApi's CORS configuration.
 type CORS struct {
 	AllowOrigins     []string
@@ -624,15 +605,6 @@ func decode(v, out any) error {
 	return json.Unmarshal(b, out)
 }
 
-// ParameterSpecs returns every parameter the template declares.
-func (t *Template) ParameterSpecs() map[string]ParameterSpec { return maps.Clone(t.specs) }
-
-// Outputs returns the names of the template's outputs, sorted.
-func (t *Template) Outputs() []string {
-	out, _ := t.raw["Outputs"].(map[string]any)
-	return slices.Sorted(maps.Keys(out))
-}
-
 // Raw returns a resource as written (intrinsics resolved), with every
 // property, or nil when there is no such resource.
 func (t *Template) Raw(resource string) map[string]any {
@@ -652,21 +624,6 @@ func (t *Template) RawGlobals(section string) map[string]any {
 func (t *Template) Parameter(name string) (string, bool) {
 	v, ok := t.params[name]
 	return v, ok
-}
-
-// Condition reports whether a condition of the template holds with its
-// parameters; false for an unknown one.
-func (t *Template) Condition(name string) bool { return t.conditions[name] }
-
-// Deployed reports whether a deploy with these parameters creates the
-// resource: it exists and has no Condition, or its Condition holds.
-func (t *Template) Deployed(resource string) bool {
-	res := t.Raw(resource)
-	if res == nil {
-		return false
-	}
-	name, ok := res["Condition"].(string)
-	return !ok || t.Condition(name)
 }
 
 // ResourceType returns the Type of a resource, or "".
@@ -941,40 +898,3 @@ func stringList(v any) []string {
 
 // Tables returns the logical IDs of the DynamoDB tables, sorted.
 func (t *Template) Tables() []string { return t.Resources(TypeTable) }
-
-// Table returns a DynamoDB table's key schema and indexes.
-func (t *Template) Table(name string) (Table, error) {
-	var p tableProps
-	if t.ResourceType(name) != TypeTable {
-		return Table{}, fmt.Errorf("sam: no table %s", name)
-	}
-	if err := decode(props(t.Raw(name)), &p); err != nil {
-		return Table{}, fmt.Errorf("sam: table %s: %w", name, err)
-	}
-	out := Table{Name: name, Attributes: map[string]string{}, BillingMode: p.BillingMode}
-	for _, a := range p.AttributeDefinitions {
-		out.Attributes[a.AttributeName] = a.AttributeType
-	}
-	out.HashKey, out.RangeKey = keys(p.KeySchema)
-	for _, g := range p.GlobalSecondaryIndexes {
-		ix := Index{Name: g.IndexName, Projection: g.Projection.ProjectionType}
-		ix.HashKey, ix.RangeKey = keys(g.KeySchema)
-		out.Indexes = append(out.Indexes, ix)
-	}
-	if ttl := p.TimeToLiveSpecification; ttl != nil && ttl.Enabled {
-		out.TTLAttribute = ttl.AttributeName
-	}
-	return out, nil
-}
-
-func keys(ks []keyElem) (hash, rng string) {
-	for _, k := range ks {
-		switch k.KeyType {
-		case "HASH":
-			hash = k.AttributeName
-		case "RANGE":
-			rng = k.AttributeName
-		}
-	}
-	return hash, rng
-}

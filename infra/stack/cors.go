@@ -1,10 +1,9 @@
 package stack
 
 import (
-	"strings"
-
 	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
+	"github.com/techprovider/wa-onboarding/shared/config"
 )
 
 // EnvAllowedOrigins overrides the template's AllowedOrigins parameter for
@@ -25,12 +24,7 @@ func corsConfig(tmpl *sam.Template, routes []sam.Route, get func(string) string)
 	}
 	c, ok := tmpl.CORS(api)
 	if v := get(EnvAllowedOrigins); ok && v != "" {
-		c.AllowOrigins = nil
-		for _, o := range strings.Split(v, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				c.AllowOrigins = append(c.AllowOrigins, o)
-			}
-		}
+		c.AllowOrigins = config.SplitList(v)
 	}
 	return c, ok
 }

@@ -17,8 +17,6 @@ package stack
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,7 +318,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	for table, names := range b.tables {
 		if realTables {
-			s.Tables[table] = get(names[0])
+			// A table no function names has no variable to learn its real
+			// name from; no function here can reach it either.
+			if len(names) > 0 {
+				s.Tables[table] = get(names[0])
+			}
 			continue
 		}
 		for _, n := range names {
@@ -728,7 +730,7 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	case "/_sim/local/session":
 		// The sandbox plays the Tech Provider's backend, which mints an
 		// onboarding link for its customer before sending them here.
-		link, err := s.NewSession(r.Context(), "sandbox-customer-"+randomHex(4))
+		link, err := s.NewSession(r.Context(), "sandbox-customer-"+simkit.RandomString("0123456789abcdef", 8))
 		if err != nil {
 			simkit.WriteError(w, http.StatusBadGateway, err.Error())
 			return
@@ -871,10 +873,4 @@ func setenv(env map[string]string) func() {
 			}
 		}
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -37,6 +37,11 @@ func BuildFunction(ctx context.Context, pkgPath, outDir string) (string, error) 
 // BuildFunction does, to out: a file for one package, a directory ending in
 // a separator for several.
 func GoBuild(ctx context.Context, out string, pkgs ...string) error {
+	return GoBuildFor(ctx, runtime.GOOS, runtime.GOARCH, out, pkgs...)
+}
+
+// GoBuildFor is GoBuild for another platform: linux/arm64 is Lambda's.
+func GoBuildFor(ctx context.Context, goos, goarch, out string, pkgs ...string) error {
 	// go test and go run put the toolchain's go first on PATH.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -45,7 +50,7 @@ func GoBuild(ctx context.Context, out string, pkgs ...string) error {
 	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out}, pkgs...)
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("testenv: go build %s: %w\n%s", strings.Join(pkgs, " "), err, b)
 	}

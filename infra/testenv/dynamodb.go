@@ -124,6 +124,9 @@ func (d *DynamoDB) Stop() {
 	d.proc.stop(5 * time.Second)
 }
 
+// PID is the DynamoDB Local JVM's process ID.
+func (d *DynamoDB) PID() int { return d.proc.cmd.Process.Pid }
+
 // Environ returns the environment that points the AWS SDK, in this process
 // or in a Lambda binary, at this DynamoDB Local with dummy credentials.
 // Empty values clear variables that would steer the SDK elsewhere.

@@ -2,12 +2,14 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 const (
@@ -114,4 +116,49 @@ func listedListener(table, port string, inodes map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// ProcStat is what /proc/<pid> says of a process's CPU and memory.
+type ProcStat struct {
+	CPU          time.Duration // user + system
+	PeakRSS, RSS int64         // VmHWM and VmRSS, bytes
+}
+
+// ReadProc reads pid's CPU time and memory; zero when pid is not running.
+func ReadProc(pid int) ProcStat {
+	var st ProcStat
+	dir := filepath.Join("/proc", strconv.Itoa(pid))
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if pid <= 0 || err != nil {
+		return st
+	}
+	// Fields after the command, which is in parentheses and may hold
+	// spaces; times are in USER_HZ, 100 on every Linux here.
+	if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:])); len(f) > 12 {
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		st.CPU = time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	status, _ := os.ReadFile(filepath.Join(dir, "status"))
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch {
+		case err != nil:
+		case k == "VmHWM":
+			st.PeakRSS = kb << 10
+		case k == "VmRSS":
+			st.RSS = kb << 10
+		}
+	}
+	return st
+}
+
+// FunctionPID is the PID of the function process the emulator started
+// (its child), or 0 before the first Invoke.
+func (r *RIE) FunctionPID() int {
+	if c := childPIDs(r.proc.cmd.Process.Pid); len(c) > 0 {
+		return c[0]
+	}
+	return 0
 }

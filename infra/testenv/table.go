@@ -20,28 +20,11 @@ import (
 // SignupTableID is the logical ID of the signup table in template.yaml.
 const SignupTableID = "SignupTable"
 
-// TableAPI is the part of the DynamoDB client that creating and dropping
-// tables uses; *dynamodb.Client has it.
-type TableAPI interface {
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
-}
-
-var _ TableAPI = (*dynamodb.Client)(nil)
-
-// CreateTable creates table name as template.yaml defines SignupTable and
-// waits until it and its indexes are ACTIVE.
-func CreateTable(ctx context.Context, client TableAPI, name string) error {
-	return CreateTableFrom(ctx, client, SignupTableID, name)
-}
-
 // CreateTableFrom creates table name as template.yaml defines the
 // AWS::DynamoDB::Table resource logicalID: keys, attribute definitions,
 // indexes, billing mode, stream, then TTL. It waits until the table and its
 // indexes are ACTIVE.
-func CreateTableFrom(ctx context.Context, client TableAPI, logicalID, name string) error {
+func CreateTableFrom(ctx context.Context, client *dynamodb.Client, logicalID, name string) error {
 	tmpl, err := sam.Load(filepath.Join(RepoRoot(), "template.yaml"))
 	if err != nil {
 		return err
@@ -53,7 +36,7 @@ func CreateTableFrom(ctx context.Context, client TableAPI, logicalID, name strin
 	return createTable(ctx, client, in, ttl, name)
 }
 
-func createTable(ctx context.Context, client TableAPI, in *dynamodb.CreateTableInput, ttl *sam.TTL, name string) error {
+func createTable(ctx context.Context, client *dynamodb.Client, in *dynamodb.CreateTableInput, ttl *sam.TTL, name string) error {
 	in.TableName = aws.String(name)
 	if _, err := client.CreateTable(ctx, in); err != nil {
 		return fmt.Errorf("testenv: create table %s: %w", name, err)
@@ -78,7 +61,7 @@ func createTable(ctx context.Context, client TableAPI, in *dynamodb.CreateTableI
 
 // waitActive polls DescribeTable; DynamoDB Local is usually ACTIVE at once,
 // which the SDK's waiter would still greet with a 20 s first delay.
-func waitActive(ctx context.Context, client TableAPI, name string) error {
+func waitActive(ctx context.Context, client *dynamodb.Client, name string) error {
 	ctx, cancel := withDefaultTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
@@ -128,7 +111,7 @@ func UniqueTableName(t testing.TB) string {
 // MustCreateTable creates a UniqueTableName table from the template resource
 // logicalID, fails the test if it cannot, and deletes the table when the test
 // ends. It returns the table's name.
-func MustCreateTable(t testing.TB, client TableAPI, logicalID string) string {
+func MustCreateTable(t testing.TB, client *dynamodb.Client, logicalID string) string {
 	t.Helper()
 	name := UniqueTableName(t)
 	if err := CreateTableFrom(context.Background(), client, logicalID, name); err != nil {

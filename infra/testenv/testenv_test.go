@@ -231,7 +231,7 @@ func TestStartDynamoDB(t *testing.T) {
 		t.Logf("DynamoDB Local started in %v", db.Startup)
 		// In memory and separate: a table in one is not in the other.
 		c := testenv.DynamoClient(db.Endpoint)
-		if err := testenv.CreateTable(ctx, c, "only-here"); err != nil {
+		if err := testenv.CreateTableFrom(ctx, c, testenv.SignupTableID, "only-here"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -57,12 +57,12 @@ func LoadDoctor(get Getenv) Doctor {
 		ESVersion:       r.str(EnvMetaESVersion, DefaultESVersion),
 		PageURL:         r.str(EnvPageURL, ""),
 		APIID:           r.str(EnvAPIID, ""),
-		AllowedOrigins:  splitList(r.str(EnvAllowedOrigins, "")),
+		AllowedOrigins:  SplitList(r.str(EnvAllowedOrigins, "")),
 	}
 }
 
-// splitList splits a comma-separated list, dropping blanks.
-func splitList(s string) []string {
+// SplitList splits a comma-separated list, dropping blanks.
+func SplitList(s string) []string {
 	var out []string
 	for part := range strings.SplitSeq(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
 // execEnv is one execution environment of a function: its binary under
@@ -181,9 +183,9 @@ type envUsage struct {
 func usage(envs []*execEnv) envUsage {
 	var u envUsage
 	for _, e := range envs {
-		p := readProc(e.d.cmd.Process.Pid)
-		u.cpu += p.cpu
-		u.peakRSS = max(u.peakRSS, p.peakRSS)
+		p := testenv.ReadProc(e.d.cmd.Process.Pid)
+		u.cpu += p.CPU
+		u.peakRSS = max(u.peakRSS, p.PeakRSS)
 		u.logBytes += e.d.stdout.n.Load()
 	}
 	return u

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -74,11 +73,8 @@ func buildAll(ctx context.Context, names []string, outDir string) (map[string]st
 				return err
 			}
 			out := filepath.Join(outDir, "linux-arm64", name, "bootstrap")
-			cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out, pkg)
-			cmd.Dir = testenv.RepoRoot()
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				return fmt.Errorf("go build %s (linux/arm64): %w\n%s", pkg, err, b)
+			if err := testenv.GoBuildFor(ctx, "linux", "arm64", out, pkg); err != nil {
+				return err
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -283,9 +279,7 @@ func (st *stack) coldOnce(ctx context.Context, f *function, event eventFunc, r *
 	r.calls = st.snapshot().since(mark)
 	r.firsts = append(r.firsts, rie.FirstInvoke())
 	r.answers[statusCode(body)]++
-	if pid, err := pidOf(f.binary); err == nil {
-		r.peakRSS = max(r.peakRSS, readProc(pid).peakRSS)
-	}
+	r.peakRSS = max(r.peakRSS, testenv.ReadProc(rie.FunctionPID()).PeakRSS)
 	return nil
 }
 
@@ -420,11 +414,11 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 			return nil, err
 		}
 	}
-	pid, err := pidOf(f.binary)
-	if err != nil {
-		return nil, err
+	pid := rie.FunctionPID()
+	if pid == 0 {
+		return nil, fmt.Errorf("no running process of %s", f.binary)
 	}
-	before, mark := readProc(pid), st.snapshot()
+	before, mark := testenv.ReadProc(pid), st.snapshot()
 	record = true
 	var mu sync.Mutex
 	var firstErr error
@@ -437,9 +431,9 @@ func (st *stack) load(ctx context.Context, f *function, n, concurrency int) (*lo
 			firstErr = err
 		}
 	})
-	after := readProc(pid)
+	after := testenv.ReadProc(pid)
 	res.calls = st.snapshot().since(mark)
-	res.peakRSS, res.rss = after.peakRSS, after.rss
-	res.cpuPerSignup = (after.cpu - before.cpu) / time.Duration(n)
+	res.peakRSS, res.rss = after.PeakRSS, after.RSS
+	res.cpuPerSignup = (after.CPU - before.CPU) / time.Duration(n)
 	return res, firstErr
 }

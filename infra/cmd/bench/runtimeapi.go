@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -186,71 +185,4 @@ func parseInittrace(stderr string) []pkgInit {
 		out = append(out, pkgInit{pkg: f[0], clock: time.Duration(ms * float64(time.Millisecond)), bytes: b})
 	}
 	return out
-}
-
-// procStat is what /proc/<pid> says of a process's CPU and memory.
-type procStat struct {
-	cpu          time.Duration // user + system
-	peakRSS, rss int64         // VmHWM and VmRSS, bytes
-}
-
-func readProc(pid int) procStat {
-	var st procStat
-	dir := filepath.Join("/proc", strconv.Itoa(pid))
-	b, err := os.ReadFile(filepath.Join(dir, "stat"))
-	if pid <= 0 || err != nil {
-		return st
-	}
-	// Fields after the command, which is in parentheses and may hold
-	// spaces; times are in USER_HZ, 100 on every Linux that Lambda or CI
-	// runs.
-	if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:])); len(f) > 12 {
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		st.cpu = time.Duration(utime+stime) * 10 * time.Millisecond
-	}
-	status, _ := os.ReadFile(filepath.Join(dir, "status"))
-	for _, line := range strings.Split(string(status), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch {
-		case err != nil:
-		case k == "VmHWM":
-			st.peakRSS = kb << 10
-		case k == "VmRSS":
-			st.rss = kb << 10
-		}
-	}
-	return st
-}
-
-// pidOf finds the running process whose executable is binary.
-func pidOf(binary string) (int, error) {
-	real, err := filepath.EvalSymlinks(binary)
-	if err != nil {
-		real = binary
-	}
-	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, exe := range exes {
-		if t, err := os.Readlink(exe); err == nil && (t == binary || t == real) {
-			return strconv.Atoi(filepath.Base(filepath.Dir(exe)))
-		}
-	}
-	return 0, fmt.Errorf("no running process of %s", binary)
-}
-
-// javaPID finds the DynamoDB Local process listening at endpoint, to read
-// its CPU time; 0 when it cannot be told.
-func javaPID(endpoint string) int {
-	_, port, _ := strings.Cut(strings.TrimPrefix(endpoint, "http://127.0.0.1"), ":")
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range cmdlines {
-		b, _ := os.ReadFile(p)
-		args := strings.Split(string(b), "\x00")
-		if i := slices.Index(args, "-port"); i >= 0 && i+1 < len(args) && args[i+1] == port && bytes.Contains(b, []byte("DynamoDBLocal.jar")) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			return pid
-		}
-	}
-	return 0
 }

@@ -156,7 +156,7 @@ type level struct {
 // environments, DynamoDB Local and the stack did meanwhile.
 func (st *stack) measure(ctx context.Context, lv *level, envs []*execEnv, n int, job func(e *execEnv) (invocation, error)) {
 	var mu sync.Mutex
-	before, use0, db0, bus0 := st.snapshot(), usage(envs), readProc(st.dbPID).cpu, len(st.res.Events.Events())
+	before, use0, db0, bus0 := st.snapshot(), usage(envs), testenv.ReadProc(st.dbPID).CPU, len(st.res.Events.Events())
 	lv.wall = share(ctx, len(envs), n, func(i int) {
 		inv, err := job(envs[i])
 		mu.Lock()
@@ -167,7 +167,7 @@ func (st *stack) measure(ctx context.Context, lv *level, envs []*execEnv, n int,
 			lv.results = append(lv.results, inv)
 		}
 	})
-	lv.calls, lv.dbCPU = st.snapshot().since(before), readProc(st.dbPID).cpu-db0
+	lv.calls, lv.dbCPU = st.snapshot().since(before), testenv.ReadProc(st.dbPID).CPU-db0
 	use := usage(envs)
 	lv.cpu, lv.peakRSS, lv.logBytes = use.cpu-use0.cpu, use.peakRSS, use.logBytes-use0.logBytes
 	for _, ev := range st.res.Events.Events()[bus0:] {

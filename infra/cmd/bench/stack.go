@@ -69,7 +69,7 @@ func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (_
 	if s.db, err = testenv.StartDynamoDB(ctx); err != nil {
 		return nil, err
 	}
-	s.dbPID = javaPID(s.db.Endpoint)
+	s.dbPID = s.db.PID()
 	s.proxy = faultproxy.New(s.db.Endpoint)
 	if s.res, err = infrastack.StartResources(ctx, tmpl, s.db, infrastack.ResourceOptions{TablePrefix: "bench-"}); err != nil {
 		return nil, err
@@ -85,12 +85,11 @@ func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (_
 			Latency: metaLatency, CodeTTL: 10 * time.Minute}),
 		plivo: plivosim.New(plivosim.Config{AuthID: infrastack.SandboxPlivoAuthID, AuthToken: infrastack.SandboxPlivoAuthToken, Latency: plivoLatency}),
 	}
-	for _, u := range []struct {
-		srv *httptest.Server
-		url *string
-	}{{httptest.NewServer(s.slow.meta.Handler()), &s.slow.metaURL}, {httptest.NewServer(s.slow.plivo.Handler()), &s.slow.plivoURL}} {
-		s.servers = append(s.servers, u.srv)
-		*u.url = u.srv.URL
+	if s.slow.metaURL, err = s.res.Serve(s.slow.meta.Handler()); err != nil {
+		return nil, err
+	}
+	if s.slow.plivoURL, err = s.res.Serve(s.slow.plivo.Handler()); err != nil {
+		return nil, err
 	}
 	if s.blackhole, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
@@ -126,19 +125,11 @@ func (s *stack) close() {
 // other AWS service at the black hole), the variables every function
 // gets, and its own, in which ${META} and ${PLIVO} stand for u's URLs.
 func (st *stack) environ(f *function, u upstreams) []string {
-	env := []string{
-		"AWS_ENDPOINT_URL=http://" + st.blackhole.Addr().String(),
-		"AWS_ENDPOINT_URL_DYNAMODB=" + st.proxy.URL(),
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + st.res.SecretsURL,
-		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + st.res.EventsURL,
-		"AWS_ACCESS_KEY_ID=" + testenv.DummyAccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + testenv.DummySecretAccessKey,
-		"AWS_REGION=" + testenv.Region,
-		"AWS_DEFAULT_REGION=" + testenv.Region,
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=" + filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-credentials"),
-	}
+	// Later entries win, in exec.Cmd and in testenv.StartRIE alike.
+	env := append(st.db.Environ(), "AWS_ENDPOINT_URL=http://"+st.blackhole.Addr().String(),
+		"AWS_ENDPOINT_URL_DYNAMODB="+st.proxy.URL(), "AWS_ENDPOINT_URL_SECRETS_MANAGER="+st.res.SecretsURL, "AWS_ENDPOINT_URL_EVENTBRIDGE="+st.res.EventsURL,
+		"AWS_CONFIG_FILE="+filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-credentials"))
 	env = append(env, infrastack.LambdaVars(f.lambda)...)
 	vars := map[string]string{"STAGE": "bench", "LOG_LEVEL": "INFO", "METRICS_NAMESPACE": "WhatsAppOnboarding"}
 	urls := map[string]string{"META": u.metaURL, "PLIVO": u.plivoURL}
@@ -155,7 +146,7 @@ func (st *stack) environ(f *function, u upstreams) []string {
 type counters struct {
 	dynamo map[string]int // by operation, "" for all
 	sm     int            // GetSecretValue
-	meta   map[string]int // by endpoint
+	meta   int            // every endpoint
 	plivo  int            // Embedded Signup calls
 }
 
@@ -166,13 +157,13 @@ func isWrite(op string) bool { return slices.Contains(dynamoOps[1:6], op) }
 var metaEndpoints = []string{metasim.EndpointOAuth, metasim.EndpointDebugToken, metasim.EndpointPhoneNumbers, metasim.EndpointOwner, metasim.EndpointSubscribedApps, metasim.EndpointOther}
 
 func (s *stack) snapshot() counters {
-	c := counters{dynamo: map[string]int{}, meta: map[string]int{}, sm: s.res.Secrets.Calls("GetSecretValue")}
+	c := counters{dynamo: map[string]int{}, sm: s.res.Secrets.Calls("GetSecretValue")}
 	for _, op := range dynamoOps {
 		c.dynamo[op] = s.proxy.Requests(op)
 	}
 	for _, u := range []upstreams{s.slow, s.fast} {
 		for _, e := range metaEndpoints {
-			c.meta[e] += u.meta.Calls(e)
+			c.meta += u.meta.Calls(e)
 		}
 		c.plivo += u.plivo.SignupCalls()
 	}
@@ -187,14 +178,13 @@ type calls struct {
 }
 
 func (c counters) since(old counters) calls {
-	d := calls{byOp: map[string]int{}, sm: c.sm - old.sm, plivo: c.plivo - old.plivo, dynamoAll: c.dynamo[""] - old.dynamo[""]}
+	d := calls{byOp: map[string]int{}}
 	for _, op := range dynamoOps[1:] {
-		d.add(calls{byOp: map[string]int{op: c.dynamo[op] - old.dynamo[op]}})
+		d.byOp[op] = c.dynamo[op] - old.dynamo[op]
 	}
-	for _, e := range metaEndpoints {
-		d.meta += c.meta[e] - old.meta[e]
-	}
-	return d
+	var sum calls
+	sum.add(calls{byOp: d.byOp, sm: c.sm - old.sm, meta: c.meta - old.meta, plivo: c.plivo - old.plivo, dynamoAll: c.dynamo[""] - old.dynamo[""]})
+	return sum
 }
 
 // add adds o's calls to c, the DynamoDB ones by operation.

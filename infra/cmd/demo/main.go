@@ -71,12 +71,7 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	def := os.Getenv(EnvAPIURL)
-	if def == "" {
-		// The local stack, where `make run` recorded it (localurl).
-		def = localurl.Running(localurl.Root())
-	}
-	fs.StringVar(&c.api, "api", def, "base URL of the API (env "+EnvAPIURL+")")
+	fs.StringVar(&c.api, "api", localurl.FromEnv(EnvAPIURL), "base URL of the API (env "+EnvAPIURL+")")
 	fs.StringVar(&c.sign, "sign", "auto", "SigV4-sign the request: auto (AWS credentials, or placeholder ones for an API on this machine), true or false")
 	fs.StringVar(&c.region, "region", "", "AWS region for signing; default from the API's host name or the AWS configuration")
 	fs.BoolVar(&c.raw, "json", false, "print only the API's JSON answer")

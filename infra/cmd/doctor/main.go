@@ -47,10 +47,6 @@ import (
 // EnvLocalURL is where a running local stack is looked for.
 const EnvLocalURL = "LOCAL_URL"
 
-// defaultLocalURL is where `make run` serves: localurl.Default, or the
-// port it recorded when 8080 was busy.
-var defaultLocalURL = localurl.Running(localurl.Root())
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -68,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	useAWS := fs.Bool("aws", false, "check AWS as the environment configures it, not the local stack")
 	broken := fs.Bool("broken", false, "check a local stack broken on purpose: shows each failure")
-	localURL := fs.String("url", envOr(EnvLocalURL, defaultLocalURL), "a running local stack to check")
+	localURL := fs.String("url", localurl.FromEnv(EnvLocalURL), "a running local stack to check")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
@@ -205,11 +201,4 @@ func secretsFromStack(d *doctor.Doctor) (string, error) {
 		return "", errors.New("no app_id in the Meta secret")
 	}
 	return v.AppID, nil
-}
-
-func envOr(k, def string) string {
-	if v := strings.TrimSpace(os.Getenv(k)); v != "" {
-		return v
-	}
-	return def
 }

@@ -21,9 +21,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -74,7 +76,7 @@ func run(ctx context.Context, fn, eventPath string, seed bool, stdout, stderr io
 		return err
 	}
 	defer s.Close()
-	fmt.Fprintf(stderr, "DynamoDB Local and simulators up in %s (tables %v)\n", time.Since(start).Round(time.Millisecond), values(s.Tables))
+	fmt.Fprintf(stderr, "DynamoDB Local and simulators up in %s (tables %v)\n", time.Since(start).Round(time.Millisecond), slices.Collect(maps.Values(s.Tables)))
 	if seed {
 		if err := s.Seed(ctx); err != nil {
 			return err
@@ -87,7 +89,7 @@ func run(ctx context.Context, fn, eventPath string, seed bool, stdout, stderr io
 	} else if id, err = s.FunctionFor(filepath.Base(eventPath), raw); err != nil {
 		return fmt.Errorf("%w (name the function with %s)", err, makevar.Flag("fn"))
 	}
-	if !contains(s.Template.Functions(), id) {
+	if !slices.Contains(s.Template.Functions(), id) {
 		return fmt.Errorf("template.yaml has no %s (functions: %s)", id, strings.Join(s.Template.Functions(), ", "))
 	}
 	start = time.Now()
@@ -129,21 +131,4 @@ func run(ctx context.Context, fn, eventPath string, seed bool, stdout, stderr io
 		return errors.New("the function returned an error")
 	}
 	return nil
-}
-
-func values(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

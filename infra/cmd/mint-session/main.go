@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("mint-session", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.api, "api", envOr("MINT_SESSION_API", localurl.Running(localurl.Root())), "base URL of the API serving "+apigw.SessionsPath)
+	fs.StringVar(&o.api, "api", localurl.FromEnv("MINT_SESSION_API"), "base URL of the API serving "+apigw.SessionsPath)
 	fs.StringVar(&o.clientRef, "client-ref", "", "the customer the link is for (required to mint)")
 	fs.DurationVar(&o.ttl, "ttl", 0, "link lifetime, 1m..24h (default: the function's SESSION_TTL)")
 	fs.StringVar(&o.keys, "keys", "", "mint offline with this keys secret JSON file ('-' for stdin) instead of calling the API")
@@ -125,13 +125,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	_, err = fmt.Fprintln(stdout, ans.URL)
 	return err
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func printKeys(w io.Writer, ks session.Keyset, next session.Key, keep int) error {

@@ -16,9 +16,7 @@ package binaries
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,7 +25,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -37,6 +34,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -150,7 +148,7 @@ func (s *Stack) Sibling(ctx context.Context) (*Stack, error) {
 
 func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.DynamoDB, b *builds) (*Stack, error) {
 	// Upstreams answer at once: the cold start measured is the function's.
-	res, err := infrastack.StartResources(ctx, tmpl, db, infrastack.ResourceOptions{TablePrefix: "rie-" + randomHex(4) + "-"})
+	res, err := infrastack.StartResources(ctx, tmpl, db, infrastack.ResourceOptions{TablePrefix: "rie-" + simkit.RandomString("0123456789abcdef", 8) + "-"})
 	if err != nil {
 		return nil, err
 	}
@@ -170,12 +168,6 @@ func (s *Stack) Close() {
 	if s.ownsDynamoDB {
 		s.DynamoDB.Stop()
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // Seed writes the records the replay, conflict, status and resume events
@@ -578,30 +570,4 @@ func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) 
 		}
 	}
 	return json.Marshal(ev)
-}
-
-// PeakRSS returns the peak resident set size, in bytes, of the running
-// process of binary (VmHWM), or false when it is not running or the
-// platform has no /proc.
-func PeakRSS(binary string) (int64, bool) {
-	procs, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, exe := range procs {
-		target, err := os.Readlink(exe)
-		if err != nil || target != binary {
-			continue
-		}
-		status, err := os.ReadFile(filepath.Join(filepath.Dir(exe), "status"))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-				if err == nil {
-					return kb * 1024, true
-				}
-			}
-		}
-	}
-	return 0, false
 }

@@ -685,9 +685,7 @@ func TestColdStart(t *testing.T) {
 			warm := invoke(s, f, raw)
 			r.firsts, r.warms = append(r.firsts, first), append(r.warms, warm)
 			r.colds = append(r.colds, max(first-warm, 0))
-			if rss, ok := PeakRSS(f.Binary); ok {
-				r.rss = max(r.rss, rss)
-			}
+			r.rss = max(r.rss, testenv.ReadProc(f.FunctionPID()).PeakRSS)
 			if info, err := os.Stat(f.Binary); err == nil {
 				r.size = info.Size()
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -116,3 +117,5 @@ func noRecord(t *testing.T, waba string) {
 		t.Errorf("record %s written by a refused signup: %+v (%v)", waba, rec, err)
 	}
 }
+
+func randomHex(n int) string { return simkit.RandomString("0123456789abcdef", 2*n) }

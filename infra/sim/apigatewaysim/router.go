@@ -381,9 +381,7 @@ func IAMAuthorizer(r *http.Request) *events.APIGatewayV2HTTPRequestContextAuthor
 // writeMessage writes API Gateway's own {"message": ...} answer.
 func writeMessage(w http.ResponseWriter, status int, message, requestID string) {
 	h := w.Header()
-	for k := range h {
-		delete(h, k)
-	}
+	clear(h)
 	h.Set("Content-Type", "application/json")
 	if requestID != "" {
 		h.Set("Apigw-Requestid", requestID)

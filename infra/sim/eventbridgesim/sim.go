@@ -100,8 +100,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events, s.entryFaults = nil, 0
-	s.calls.ResetCalls()
-	s.calls.FailNext(OpPutEvents, 0, Fault{})
+	s.calls.Reset()
 }
 
 // FailNext makes the next n PutEvents requests answer with f; n < 0 makes
@@ -162,7 +161,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.calls.Begin(w, op) {
+	if f, failed := s.calls.Begin(op); failed {
+		f.Write(w)
 		return
 	}
 	if len(body) > MaxRequestBytes {

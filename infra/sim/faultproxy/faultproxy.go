@@ -12,8 +12,6 @@ package faultproxy
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
 
 // Action is what a Fault does to a request it matches.
@@ -47,21 +47,6 @@ const (
 	// forwarding, exactly as DynamoDB does.
 	Throttle
 )
-
-// String returns the action's name, as the constant is spelled.
-func (a Action) String() string {
-	switch a {
-	case DropBeforeForward:
-		return "DropBeforeForward"
-	case DropAfterForward:
-		return "DropAfterForward"
-	case Delay:
-		return "Delay"
-	case Throttle:
-		return "Throttle"
-	}
-	return "Action(" + strconv.Itoa(int(a)) + ")"
-}
 
 // Fault is one armed failure.
 type Fault struct {
@@ -167,28 +152,6 @@ func (p *Proxy) Inject(f Fault) {
 	p.faults = append(p.faults, &f)
 }
 
-// DropNext drops the next n requests of any operation, before or after
-// forwarding them: when is DropBeforeForward or DropAfterForward.
-func (p *Proxy) DropNext(n int, when Action) {
-	if when != DropBeforeForward && when != DropAfterForward {
-		panic("faultproxy: DropNext takes DropBeforeForward or DropAfterForward, not " + when.String())
-	}
-	p.Inject(Fault{Action: when, Count: n})
-}
-
-// DelayNext holds the next n requests of any operation for d before
-// forwarding them.
-func (p *Proxy) DelayNext(n int, d time.Duration) {
-	p.Inject(Fault{Action: Delay, Count: n, Delay: d})
-}
-
-// ThrottleNext answers the next n requests for operation (empty: any) with
-// ProvisionedThroughputExceededException. The SDK retries that error, up to
-// 3 attempts in all by default, so one failed call spends several.
-func (p *Proxy) ThrottleNext(n int, operation string) {
-	p.Inject(Fault{Operation: operation, Action: Throttle, Count: n})
-}
-
 // Pending returns how many requests the armed faults will still affect.
 func (p *Proxy) Pending() int {
 	p.mu.Lock()
@@ -283,16 +246,12 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			// Read the request first, so the client is past sending and sees
 			// a lost answer rather than a refused write.
 			_, _ = io.Copy(io.Discard, r.Body)
-			hangUp(w)
+			simkit.HangUp(w)
 			return
 		case DropAfterForward:
 			r = r.WithContext(context.WithValue(r.Context(), dropAfterKey{}, true))
 		case Delay:
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
+			if !simkit.Sleep(r.Context(), f.Delay) {
 				return
 			}
 		case Throttle:
@@ -331,28 +290,16 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errDropAfter) {
-		hangUp(w)
+		simkit.HangUp(w)
 		return
 	}
 	http.Error(w, "faultproxy: "+err.Error(), http.StatusBadGateway)
 }
 
-// hangUp closes the client's connection without writing a byte.
-func hangUp(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// Not hijackable (HTTP/2): aborting the handler resets the stream.
-		panic(http.ErrAbortHandler)
-	}
-	conn.Close()
-}
-
 func writeThrottle(w http.ResponseWriter) {
-	var id [16]byte
-	_, _ = rand.Read(id[:])
 	h := w.Header()
 	h.Set("Content-Type", "application/x-amz-json-1.0")
-	h.Set("X-Amzn-Requestid", strings.ToUpper(hex.EncodeToString(id[:])))
+	h.Set("X-Amzn-Requestid", strings.ToUpper(strings.ReplaceAll(simkit.NewUUID(), "-", "")))
 	// DynamoDB sends a CRC32 of the body, which the SDK checks when present.
 	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(ThrottleBody))), 10))
 	h.Set("Content-Length", strconv.Itoa(len(ThrottleBody)))

@@ -89,48 +89,56 @@ func TestFaults(t *testing.T) {
 			stored: true, put: counts{1, 1},
 		},
 		{
-			name:    "throttled past the SDK's retries",
-			arm:     func(p *faultproxy.Proxy) { p.ThrottleNext(10, "PutItem") },
+			name: "throttled past the SDK's retries",
+			arm: func(p *faultproxy.Proxy) {
+				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.Throttle, Count: 10})
+			},
 			retries: sdkRetries, call: put,
 			wantErr: isThrottle,
 			put:     counts{3, 0}, pending: 7,
 		},
 		{
-			name:    "throttled, then the third attempt passes",
-			arm:     func(p *faultproxy.Proxy) { p.ThrottleNext(2, "PutItem") },
+			name: "throttled, then the third attempt passes",
+			arm: func(p *faultproxy.Proxy) {
+				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.Throttle, Count: 2})
+			},
 			retries: sdkRetries, call: put,
 			stored: true, put: counts{3, 1},
 		},
 		{
-			name:    "throttle for another operation",
-			arm:     func(p *faultproxy.Proxy) { p.ThrottleNext(1, "GetItem") },
+			name: "throttle for another operation",
+			arm: func(p *faultproxy.Proxy) {
+				p.Inject(faultproxy.Fault{Operation: "GetItem", Action: faultproxy.Throttle, Count: 1})
+			},
 			retries: sdkRetries, call: put,
 			stored: true, put: counts{1, 1}, pending: 1,
 		},
 		{
-			name:    "throttle for any operation, no retries",
-			arm:     func(p *faultproxy.Proxy) { p.ThrottleNext(1, "") },
+			name: "throttle for any operation, no retries",
+			arm: func(p *faultproxy.Proxy) {
+				p.Inject(faultproxy.Fault{Operation: "", Action: faultproxy.Throttle, Count: 1})
+			},
 			retries: noRetries, call: put,
 			wantErr: isThrottle,
 			put:     counts{1, 0},
 		},
 		{
 			name:    "dropped before forward: nothing written",
-			arm:     func(p *faultproxy.Proxy) { p.DropNext(1, faultproxy.DropBeforeForward) },
+			arm:     func(p *faultproxy.Proxy) { p.Inject(faultproxy.Fault{Action: faultproxy.DropBeforeForward, Count: 1}) },
 			retries: noRetries, call: put,
 			wantErr: isConnectionLost,
 			put:     counts{1, 0},
 		},
 		{
 			name:    "dropped after forward: written, answer lost",
-			arm:     func(p *faultproxy.Proxy) { p.DropNext(1, faultproxy.DropAfterForward) },
+			arm:     func(p *faultproxy.Proxy) { p.Inject(faultproxy.Fault{Action: faultproxy.DropAfterForward, Count: 1}) },
 			retries: noRetries, call: put,
 			wantErr: isConnectionLost,
 			stored:  true, put: counts{1, 1},
 		},
 		{
 			name:    "dropped after forward, SDK retries a plain put",
-			arm:     func(p *faultproxy.Proxy) { p.DropNext(1, faultproxy.DropAfterForward) },
+			arm:     func(p *faultproxy.Proxy) { p.Inject(faultproxy.Fault{Action: faultproxy.DropAfterForward, Count: 1}) },
 			retries: sdkRetries, call: put,
 			stored: true, put: counts{2, 2},
 		},
@@ -138,7 +146,7 @@ func TestFaults(t *testing.T) {
 			// The case idempotency must handle: the retry of an applied
 			// conditional write fails its own condition.
 			name:    "dropped after forward, SDK retries a conditional create",
-			arm:     func(p *faultproxy.Proxy) { p.DropNext(1, faultproxy.DropAfterForward) },
+			arm:     func(p *faultproxy.Proxy) { p.Inject(faultproxy.Fault{Action: faultproxy.DropAfterForward, Count: 1}) },
 			retries: sdkRetries, call: create,
 			wantErr: isConditionFailed,
 			stored:  true, put: counts{2, 2},
@@ -146,8 +154,8 @@ func TestFaults(t *testing.T) {
 		{
 			name: "faults spent in the order armed",
 			arm: func(p *faultproxy.Proxy) {
-				p.ThrottleNext(1, "PutItem")
-				p.DelayNext(1, 10*time.Millisecond)
+				p.Inject(faultproxy.Fault{Operation: "PutItem", Action: faultproxy.Throttle, Count: 1})
+				p.Inject(faultproxy.Fault{Action: faultproxy.Delay, Count: 1, Delay: 10 * time.Millisecond})
 			},
 			retries: sdkRetries, call: put,
 			stored: true, put: counts{2, 1},
@@ -225,7 +233,7 @@ func TestDelay(t *testing.T) {
 			t.Parallel()
 			p := faultproxy.New(testenv.SharedDynamoDB().Endpoint)
 			defer p.Close()
-			p.DelayNext(1, tt.delay)
+			p.Inject(faultproxy.Fault{Action: faultproxy.Delay, Count: 1, Delay: tt.delay})
 			c := testenv.DynamoClient(p.URL(), noRetries)
 			ctx, cancel := context.WithTimeout(ctx, tt.timeout)
 			defer cancel()
@@ -375,16 +383,4 @@ func TestOperation(t *testing.T) {
 			t.Errorf("Operation(%q) = %q, want %q", tt.target, got, tt.want)
 		}
 	}
-}
-
-func TestDropNextRejectsOtherActions(t *testing.T) {
-	t.Parallel()
-	p := faultproxy.New("127.0.0.1:1")
-	defer p.Close()
-	defer func() {
-		if recover() == nil {
-			t.Error("DropNext(1, Throttle) did not panic")
-		}
-	}()
-	p.DropNext(1, faultproxy.Throttle)
 }

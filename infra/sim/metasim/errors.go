@@ -87,10 +87,7 @@ const (
 )
 
 // unsupportedGet is Meta's answer for an object the token may not see.
-func unsupportedGet(id string) response {
-	return graphError("GraphMethodException", codeParam, subcodeUnsupported,
-		"Unsupported get request. Object with ID '"+id+"' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")
-}
+func unsupportedGet(id string) response { return unsupportedMethod(http.MethodGet, id) }
 
 // unsupportedMethod answers a method the simulated path does not take.
 func unsupportedMethod(method, id string) response {

@@ -108,7 +108,7 @@ func (s *Server) debugToken(r *http.Request) response {
 	}
 	if s.isAppToken(input) {
 		return jsonResponse(map[string]tokenData{"data": {
-			AppID: s.cfg.AppID, Type: "APP", Application: s.cfg.AppName, IsValid: true, Scopes: []string{},
+			AppID: s.cfg.AppID, Type: "APP", Application: DefaultAppName, IsValid: true, Scopes: []string{},
 		}})
 	}
 
@@ -133,7 +133,7 @@ func (s *Server) debugToken(r *http.Request) response {
 	d := tokenData{
 		AppID:       s.cfg.AppID,
 		Type:        "SYSTEM_USER",
-		Application: s.cfg.AppName,
+		Application: DefaultAppName,
 		// System-user tokens have no data-access expiry; Meta reports 0.
 		DataAccessExpiresAt: &zero,
 		ExpiresAt:           &expiresAt,

@@ -1,8 +1,8 @@
 package metasim
 
 import (
-	"cmp"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -32,9 +32,6 @@ var endpoints = []string{EndpointOAuth, EndpointDebugToken, EndpointPhoneNumbers
 const (
 	DefaultCodeTTL = 30 * time.Second
 	DefaultAppName = "Tech Provider Sandbox"
-	// hangLimit bounds KindHang so that a test that forgets a client timeout
-	// fails slowly instead of hanging httptest.Server.Close for ever.
-	hangLimit = 30 * time.Second
 	// maxLogged is how many requests Requests keeps, newest last.
 	maxLogged = 10000
 )
@@ -48,8 +45,6 @@ type Config struct {
 	// SolutionID is the Multi-Partner Solution a grant is created under
 	// when IssueCode is given none (Grant.SolutionID).
 	SolutionID string
-	// AppName is debug_token's "application". Default DefaultAppName.
-	AppName string
 	// CodeTTL is how long an issued code can be exchanged. Meta's codes
 	// live for minutes at most; the short default makes expiry testable.
 	// Default DefaultCodeTTL.
@@ -76,8 +71,7 @@ type Server struct {
 	tokens map[string]*tokenState
 	// subscribed holds the WABAs our app is subscribed to (subscribed_apps).
 	subscribed map[string]bool
-	faults     simkit.Faults[Kind] // per endpoint
-	calls      map[string]int
+	calls      simkit.Calls[Kind] // and failures, per endpoint
 	requests   []Request
 }
 
@@ -86,7 +80,6 @@ func New(cfg Config) *Server {
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL
 	}
-	cfg.AppName = cmp.Or(cfg.AppName, DefaultAppName)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -103,8 +96,7 @@ func (s *Server) Reset() {
 	s.codes = map[string]*codeState{}
 	s.tokens = map[string]*tokenState{}
 	s.subscribed = map[string]bool{}
-	s.faults.Reset()
-	s.calls = map[string]int{}
+	s.calls.Reset()
 	s.requests = nil
 }
 
@@ -132,11 +124,7 @@ func (r Request) HasQueryKey(name string) bool {
 }
 
 // Calls returns how many requests reached endpoint, failed ones included.
-func (s *Server) Calls(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[endpoint]
-}
+func (s *Server) Calls(endpoint string) int { return s.calls.Calls(endpoint) }
 
 // Requests returns a copy of the request log, oldest first: the last
 // 10000 requests since New or Reset.
@@ -185,10 +173,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client gave up; nobody reads an answer
 	}
 
-	s.mu.Lock()
-	s.calls[endpoint]++
-	s.mu.Unlock()
-	kind, _ := s.faults.Take(endpoint)
+	kind, _ := s.calls.Begin(endpoint)
 
 	var resp response
 	switch kind {
@@ -198,7 +183,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = route() // the side effects (a consumed code) stay
 		resp = failureResponse(KindTransient)
 	case KindHang:
-		if !simkit.Hang(r, hangLimit) {
+		if !simkit.Hang(r) {
 			s.record(r, endpoint, 0, kind)
 			return
 		}
@@ -268,15 +253,7 @@ func (s *Server) record(r *http.Request, endpoint string, status int, kind Kind)
 // paramNames returns the sorted, distinct names of the query parameters and,
 // for a form POST, of the form fields.
 func paramNames(r *http.Request) []string {
-	var keys []string
-	for k := range r.URL.Query() {
-		keys = append(keys, k)
-	}
-	if r.PostForm != nil {
-		for k := range r.PostForm {
-			keys = append(keys, k)
-		}
-	}
+	keys := slices.AppendSeq(slices.Collect(maps.Keys(r.URL.Query())), maps.Keys(r.PostForm))
 	slices.Sort(keys)
 	return slices.Compact(keys)
 }

@@ -1,7 +1,6 @@
 package metasim
 
 import (
-	"maps"
 	"net/http"
 	"strings"
 
@@ -59,38 +58,30 @@ func (s *Server) FailNext(endpoint string, n int, kind Kind) {
 	if err := checkScenario(endpoint, n, kind); err != nil {
 		panic("metasim: " + err.Error())
 	}
-	s.faults.Arm(endpoint, n, kind)
+	s.calls.FailNext(endpoint, n, kind)
 }
 
 func checkScenario(endpoint string, n int, kind Kind) error {
 	return simkit.CheckArm("endpoint", endpoint, endpoints, n, kind, kinds)
 }
 
+// transientFailures are Meta's answers (status, code, message) for the
+// injected failures that carry is_transient.
+var transientFailures = map[Kind]struct {
+	status, code int
+	msg          string
+}{
+	KindTransient:     {http.StatusInternalServerError, codeUnknown, "An unknown error has occurred."},
+	KindUnexpected:    {http.StatusInternalServerError, 2, "An unexpected error has occurred. Please retry your request later."},
+	KindThrottled:     {http.StatusForbidden, 4, "(#4) Application request limit reached"},
+	KindUserThrottled: {http.StatusForbidden, 17, "(#17) User request limit reached"},
+	KindRateLimited:   {http.StatusBadRequest, 613, "(#613) Calls to this api have exceeded the rate limit."},
+	KindWABAThrottled: {http.StatusBadRequest, 80008, "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again."},
+}
+
 // failureResponse is Meta's answer for an injected failure.
 func failureResponse(kind Kind) response {
 	switch kind {
-	case KindUnexpected:
-		return graphErrorResponse(http.StatusInternalServerError, graphErrorDetail{
-			Message: "An unexpected error has occurred. Please retry your request later.",
-			Type:    "OAuthException", Code: 2, IsTransient: true,
-		})
-	case KindThrottled:
-		return graphErrorResponse(http.StatusForbidden, graphErrorDetail{
-			Message: "(#4) Application request limit reached", Type: "OAuthException", Code: 4, IsTransient: true,
-		})
-	case KindUserThrottled:
-		return graphErrorResponse(http.StatusForbidden, graphErrorDetail{
-			Message: "(#17) User request limit reached", Type: "OAuthException", Code: 17, IsTransient: true,
-		})
-	case KindRateLimited:
-		return graphErrorResponse(http.StatusBadRequest, graphErrorDetail{
-			Message: "(#613) Calls to this api have exceeded the rate limit.", Type: "OAuthException", Code: 613, IsTransient: true,
-		})
-	case KindWABAThrottled:
-		return graphErrorResponse(http.StatusBadRequest, graphErrorDetail{
-			Message: "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again.",
-			Type:    "OAuthException", Code: 80008, IsTransient: true,
-		})
 	case KindInvalidToken:
 		return graphError("OAuthException", codeToken, 460,
 			"Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.")
@@ -100,11 +91,12 @@ func failureResponse(kind Kind) response {
 			contentType: "text/html; charset=utf-8",
 			body:        []byte("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h1>Sorry, something went wrong.</h1><p>We're working on it and we'll get it fixed as soon as we can.</p></body></html>"),
 		}
-	default: // KindTransient
-		return graphErrorResponse(http.StatusInternalServerError, graphErrorDetail{
-			Message: "An unknown error has occurred.", Type: "OAuthException", Code: codeUnknown, IsTransient: true,
-		})
 	}
+	f, ok := transientFailures[kind]
+	if !ok {
+		f = transientFailures[KindTransient]
+	}
+	return graphErrorResponse(f.status, graphErrorDetail{Message: f.msg, Type: "OAuthException", Code: f.code, IsTransient: true})
 }
 
 // Scenario is the JSON body of POST /_sim/meta/scenario.
@@ -154,10 +146,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case "/_sim/meta/requests":
-		s.mu.Lock()
-		calls := maps.Clone(s.calls)
-		s.mu.Unlock()
-		simkit.WriteJSON(w, http.StatusOK, map[string]any{"calls": calls, "requests": s.Requests(), "subscribed_wabas": s.SubscribedWABAs()})
+		simkit.WriteJSON(w, http.StatusOK, map[string]any{"calls": s.calls.CallCounts(), "requests": s.Requests(), "subscribed_wabas": s.SubscribedWABAs()})
 	default:
 		simkit.WriteError(w, http.StatusNotFound, "unknown simulator route")
 	}

@@ -56,7 +56,7 @@ func (s *Server) subscribedApps(r *http.Request, wabaID string) response {
 			data = append(data, orderedObject{{"whatsapp_business_api_data", orderedObject{
 				{"id", s.cfg.AppID},
 				{"link", "https://www.facebook.com/games/?app_id=" + s.cfg.AppID},
-				{"name", s.cfg.AppName},
+				{"name", DefaultAppName},
 			}}})
 		}
 		return jsonResponse(orderedObject{{"data", data}})

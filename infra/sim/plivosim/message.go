@@ -2,6 +2,7 @@ package plivosim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,10 +40,7 @@ func (s *Server) RegisterNumber(display string) {
 func (s *Server) Numbers() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.numbers))
-	for n := range s.numbers {
-		out = append(out, n)
-	}
+	out := slices.AppendSeq(make([]string, 0, len(s.numbers)), maps.Keys(s.numbers))
 	slices.Sort(out)
 	return out
 }

@@ -50,7 +50,6 @@ const (
 	maxClientRefLen      = 64
 	defaultCashCredits   = "100.00000"
 	defaultAccountName   = "Tech Provider Sandbox"
-	hangLimit            = 30 * time.Second
 	defaultCallbackLimit = 10 * time.Second
 )
 
@@ -76,9 +75,6 @@ type Config struct {
 	// a 400 with that message: Plivo refuses a WABA not created under its
 	// Multi-Partner Solution and a number that is not verified.
 	CheckAtMeta func(wabaID, phoneNumberID string) (refusal string)
-	// AccountName and CashCredits appear in the account read.
-	AccountName string
-	CashCredits string
 	// HTTPClient sends callbacks. Default: a client with a 10s timeout.
 	HTTPClient *http.Client
 	// Logger, when set, gets one line per request: route, method, path and
@@ -92,25 +88,21 @@ type Config struct {
 type Server struct {
 	cfg Config
 
-	mu          sync.Mutex
-	token       string
-	signups     map[string]Signup // by WABA ID
-	phoneOwner  map[string]string // phone number ID -> WABA ID
-	signupCalls int
-	successes   int
-	numbers     map[string]bool // sanitized sender numbers
-	messages    []Message
-	templates   map[string][]Template // by WABA ID, in creation order
-	faults      simkit.Faults[Kind]   // per route
-	calls       map[string]int
-	lost        *lostResponse
+	mu         sync.Mutex
+	token      string
+	signups    map[string]Signup // by WABA ID
+	phoneOwner map[string]string // phone number ID -> WABA ID
+	successes  int
+	numbers    map[string]bool // sanitized sender numbers
+	messages   []Message
+	templates  map[string][]Template // by WABA ID, in creation order
+	calls      simkit.Calls[Kind]    // and failures, per route
+	lost       *lostResponse
 }
 
 // New returns a Server with cfg's zero fields defaulted.
 func New(cfg Config) *Server {
 	cfg.MainAuthToken = cmp.Or(cfg.MainAuthToken, cfg.AuthToken)
-	cfg.AccountName = cmp.Or(cfg.AccountName, defaultAccountName)
-	cfg.CashCredits = cmp.Or(cfg.CashCredits, defaultCashCredits)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultCallbackLimit}
 	}
@@ -130,12 +122,11 @@ func (s *Server) Reset() {
 	s.token = s.cfg.AuthToken
 	s.signups = map[string]Signup{}
 	s.phoneOwner = map[string]string{}
-	s.signupCalls, s.successes = 0, 0
+	s.successes = 0
 	s.numbers = map[string]bool{}
 	s.messages = nil
 	s.templates = map[string][]Template{}
-	s.faults.Reset()
-	s.calls = map[string]int{}
+	s.calls.Reset()
 	s.lost = nil
 }
 
@@ -149,11 +140,7 @@ func (s *Server) RotateToken(newToken string) {
 }
 
 // Calls returns how many requests reached route, failed ones included.
-func (s *Server) Calls(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[route]
-}
+func (s *Server) Calls(route string) int { return s.calls.Calls(route) }
 
 // Handler returns the HTTP handler: Plivo's API under /v1/Account/ and the
 // simulator's own controls under /_sim/plivo/.
@@ -180,11 +167,8 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		return // the client gave up
 	}
 
+	s.calls.Count(route)
 	s.mu.Lock()
-	s.calls[route]++
-	if route == RouteSignup {
-		s.signupCalls++
-	}
 	token := s.token
 	s.mu.Unlock()
 
@@ -208,7 +192,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if kind, ok := s.faults.Take(route); ok {
+	if kind, ok := s.calls.Take(route); ok {
 		s.fail(w, r, route, kind)
 		return
 	}
@@ -261,9 +245,9 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		"auth_id":       s.cfg.AuthID,
 		"auto_recharge": false,
 		"billing_mode":  "prepaid",
-		"cash_credits":  s.cfg.CashCredits,
+		"cash_credits":  defaultCashCredits,
 		"city":          "",
-		"name":          s.cfg.AccountName,
+		"name":          defaultAccountName,
 		"resource_uri":  "/v1/Account/" + s.cfg.AuthID + "/",
 		"state":         "",
 		"timezone":      "Asia/Kolkata",

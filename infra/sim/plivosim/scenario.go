@@ -60,7 +60,7 @@ func (s *Server) FailNext(route string, n int, kind Kind) {
 	if err := checkScenario(route, n, kind); err != nil {
 		panic("plivosim: " + err.Error())
 	}
-	s.faults.Arm(route, n, kind)
+	s.calls.FailNext(route, n, kind)
 }
 
 func checkScenario(route string, n int, kind Kind) error {
@@ -98,7 +98,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, route string, kind
 		// Until the body is read the server does not watch the connection,
 		// and would not notice the client giving up.
 		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<20))
-		if simkit.Hang(r, hangLimit) {
+		if simkit.Hang(r) {
 			writeError(w, http.StatusInternalServerError, MsgInternal)
 		}
 	default: // KindInternal
@@ -201,10 +201,10 @@ func (s *Server) apply(sc Scenario) error {
 }
 
 func (s *Server) state() State {
-	st := State{Numbers: s.Numbers(), Messages: s.Messages(), Templates: map[string][]Template{}}
+	st := State{Numbers: s.Numbers(), Messages: s.Messages(), Templates: map[string][]Template{}, Calls: s.calls.CallCounts()}
+	st.SignupCalls = st.Calls[RouteSignup]
 	s.mu.Lock()
-	st.SignupCalls, st.SuccessfulSignups = s.signupCalls, s.successes
-	st.Calls = maps.Clone(s.calls)
+	st.SuccessfulSignups = s.successes
 	st.Signups = slices.AppendSeq(make([]Signup, 0, len(s.signups)), maps.Values(s.signups))
 	wabas := slices.Collect(maps.Keys(s.templates))
 	s.mu.Unlock()

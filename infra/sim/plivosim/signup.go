@@ -62,11 +62,7 @@ func (s *Server) Onboarded(wabaID string) (Signup, bool) {
 
 // SignupCalls returns how many requests reached the Embedded Signup route,
 // whatever their outcome (401s included).
-func (s *Server) SignupCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.signupCalls
-}
+func (s *Server) SignupCalls() int { return s.calls.Calls(RouteSignup) }
 
 // SuccessfulSignups returns how many Embedded Signup calls committed,
 // including those whose answer was lost.
@@ -167,7 +163,7 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 
 	if lost != nil {
 		if lost.drop {
-			dropConnection(w)
+			simkit.HangUp(w)
 			return
 		}
 		if !simkit.Sleep(r.Context(), lost.delay) {
@@ -178,15 +174,4 @@ func (s *Server) embeddedSignup(w http.ResponseWriter, r *http.Request) {
 		APIID: su.APIID, Message: MsgSignupOK,
 		WABAID: su.WABAID, PhoneNumberID: su.PhoneNumberID, BusinessID: su.BusinessID,
 	})
-}
-
-// dropConnection closes the client's connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// HTTP/2 cannot be hijacked; aborting the handler resets the
-		// stream, which the client also sees as a lost answer.
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
 }

@@ -128,7 +128,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if !s.Begin(w, op) {
+	if f, failed := s.Begin(op); failed {
+		f.Write(w)
 		return
 	}
 

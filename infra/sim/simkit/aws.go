@@ -7,15 +7,19 @@ import (
 	"sync"
 )
 
-// AWSCalls is what the AWS simulators keep per operation: how many requests
-// came, the failures armed, and a hook run before each request is served.
-// The zero value is ready; its methods are safe for concurrent use.
-type AWSCalls struct {
+// Calls is what every simulator keeps per endpoint (route, AWS operation):
+// how many requests came, the failures of type F armed, and a hook run
+// before each request is served. The zero value is ready; its methods are
+// safe for concurrent use.
+type Calls[F any] struct {
 	mu     sync.Mutex
 	calls  map[string]int
 	hook   func(op string)
-	faults Faults[AWSFault]
+	faults Faults[F]
 }
+
+// AWSCalls is Calls for the AWS simulators, which fail whole requests.
+type AWSCalls = Calls[AWSFault]
 
 // AWSOperation reads the operation an AWS JSON protocol request names, the
 // part of X-Amz-Target after prefix (e.g. "secretsmanager."). A request
@@ -34,36 +38,44 @@ func AWSOperation(w http.ResponseWriter, r *http.Request, prefix string) (string
 	return op, true
 }
 
-// Begin counts a request for op and runs the hook, outside the lock. When a
-// failure is armed for op it answers the request with it and reports false.
-func (c *AWSCalls) Begin(w http.ResponseWriter, op string) bool {
+// Begin counts a request for op and runs the hook, outside the lock; it
+// returns the failure armed for op, if any, for the caller to answer with.
+func (c *Calls[F]) Begin(op string) (F, bool) {
+	c.Count(op)
 	c.mu.Lock()
-	if c.calls == nil {
-		c.calls = map[string]int{}
-	}
-	c.calls[op]++
 	hook := c.hook
 	c.mu.Unlock()
 	fault, failed := c.faults.Take(op)
 	if hook != nil {
 		hook(op)
 	}
-	if failed {
-		fault.Write(w)
-	}
-	return !failed
+	return fault, failed
 }
+
+// Count counts a request for op, without spending a failure: for requests
+// refused before the failure would apply.
+func (c *Calls[F]) Count(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = map[string]int{}
+	}
+	c.calls[op]++
+}
+
+// Take spends the failure armed for op, if any, without counting.
+func (c *Calls[F]) Take(op string) (F, bool) { return c.faults.Take(op) }
 
 // Calls returns how many requests named op arrived, including the ones
 // failed on purpose.
-func (c *AWSCalls) Calls(op string) int {
+func (c *Calls[F]) Calls(op string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.calls[op]
 }
 
 // CallCounts returns every operation's count.
-func (c *AWSCalls) CallCounts() map[string]int {
+func (c *Calls[F]) CallCounts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]int{}
@@ -72,20 +84,23 @@ func (c *AWSCalls) CallCounts() map[string]int {
 }
 
 // ResetCalls zeroes the counts.
-func (c *AWSCalls) ResetCalls() {
+func (c *Calls[F]) ResetCalls() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.calls)
 }
 
+// Reset zeroes the counts and disarms every failure.
+func (c *Calls[F]) Reset() { c.ResetCalls(); c.faults.Reset() }
+
 // FailNext makes the next n requests named op answer with f; n < 0 makes
-// every one fail until FailNext(op, 0, AWSFault{}).
-func (c *AWSCalls) FailNext(op string, n int, f AWSFault) { c.faults.Arm(op, n, f) }
+// every one fail until FailNext(op, 0, f).
+func (c *Calls[F]) FailNext(op string, n int, f F) { c.faults.Arm(op, n, f) }
 
 // OnRequest installs fn to run, outside the simulator's lock, before each
 // request is served (after it is counted). Tests block in it to hold a
 // request in flight. A nil fn removes the hook.
-func (c *AWSCalls) OnRequest(fn func(op string)) {
+func (c *Calls[F]) OnRequest(fn func(op string)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.hook = fn

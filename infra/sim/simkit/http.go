@@ -63,12 +63,12 @@ func AllowControlCORS(w http.ResponseWriter, r *http.Request) (answered bool) {
 	return true
 }
 
-// Hang waits until the client gives up or limit passes, and reports
-// whether the client is still there: the simulated service then answers
-// late. limit keeps a test that forgot its client timeout from hanging
+// Hang waits until the client gives up or 30s pass, and reports whether
+// the client is still there: the simulated service then answers late. The
+// limit keeps a test that forgot its client timeout from hanging
 // httptest.Server.Close for ever.
-func Hang(r *http.Request, limit time.Duration) (clientStillThere bool) {
-	ctx, cancel := context.WithTimeout(r.Context(), limit)
+func Hang(r *http.Request) (clientStillThere bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	<-ctx.Done()
 	return r.Context().Err() == nil
@@ -183,4 +183,15 @@ func RandomString(alphabet string, n int) string {
 // shape of Meta's object and template IDs and of Plivo's nonces.
 func RandomID(n int) string {
 	return RandomString("123456789", 1) + RandomString("0123456789", n-1)
+}
+
+// HangUp closes the client's connection without writing a byte: an answer
+// lost on the way.
+func HangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2): aborting the handler resets the stream.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
 }

@@ -21,7 +21,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -30,6 +29,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path"
 	"strings"
@@ -37,6 +37,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
 	"github.com/techprovider/wa-onboarding/infra/stack/selfcheck"
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/config"
@@ -49,7 +50,6 @@ const (
 	AssetsPath  = Prefix + "/assets/"
 	RunPath     = Prefix + "/run/"
 	DoctorPath  = Prefix + "/doctor"
-	demoFunc    = "DemoFunction"
 	maxRunBody  = apigw.MaxBodyBytes
 	doctorLimit = 30 * time.Second
 	// consoleCaller is the IAM caller the console's events carry, as the
@@ -326,36 +326,14 @@ func crossSite(r *http.Request) string {
 // event builds the payload v2 event API Gateway would send for call, with
 // the IAM authorizer's caller filled in.
 func event(call APICall, body []byte) events.APIGatewayV2HTTPRequest {
-	now := time.Now().UTC()
-	ev := events.APIGatewayV2HTTPRequest{
-		Version:  "2.0",
-		RouteKey: call.Route,
-		RawPath:  call.Path,
-		Headers:  map[string]string{"content-type": "application/json", "user-agent": "local-operator-console"},
-		Body:     string(body),
-	}
-	rc := &ev.RequestContext
-	rc.AccountID = "000000000000"
-	rc.APIID = "local"
-	rc.Stage = "$default"
-	rc.RouteKey = call.Route
-	rc.RequestID = requestID()
-	rc.Time = now.Format("02/Jan/2006:15:04:05 -0700")
-	rc.TimeEpoch = now.UnixMilli()
-	rc.DomainName = "localhost"
-	rc.HTTP = events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: call.Method, Path: call.Path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "local-operator-console"}
-	rc.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
-			AccountID: "000000000000", UserARN: consoleCaller, UserID: "AIDALOCALCONSOLE",
-		},
+	r := httptest.NewRequest(call.Method, "http://localhost"+call.Path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("User-Agent", "local-operator-console")
+	ev, _ := apigatewaysim.Event(r, call.Route, nil)
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{AccountID: "000000000000", UserARN: consoleCaller, UserID: "AIDALOCALCONSOLE"},
 	}
 	return ev
-}
-
-func requestID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "console-" + hex.EncodeToString(b)
 }
 
 // answer records a handler's answer to the call started at start.

@@ -11,7 +11,6 @@ import (
 // through the per-customer route.
 const (
 	CustomersPath  = Prefix + "/customers/"
-	customersFunc  = "CustomersFunction"
 	customersRoute = "GET /api/customers/{client_ref}/whatsapp"
 )
 

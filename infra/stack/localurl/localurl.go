@@ -67,3 +67,12 @@ func Running(root string) string {
 	}
 	return Default
 }
+
+// FromEnv returns the environment variable key when it is set, else the
+// address `make run` recorded (Running), for a tool's default -api or -url.
+func FromEnv(key string) string {
+	if v := strings.TrimSpace(os.Getenv(key)); v != "" {
+		return v
+	}
+	return Running(Root())
+}

@@ -92,11 +92,7 @@ func New(ctx context.Context, o Options) (*doctor.Doctor, error) {
 	}
 	if len(d.AllowedOrigins) == 0 {
 		origins, _ := tmpl.Parameter("AllowedOrigins")
-		for _, o := range strings.Split(origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				d.AllowedOrigins = append(d.AllowedOrigins, o)
-			}
-		}
+		d.AllowedOrigins = config.SplitList(origins)
 	}
 	rules := &TemplateRules{Template: tmpl}
 	if d.ResumeRuleName == "" {
