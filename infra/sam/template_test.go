@@ -490,6 +490,17 @@ func TestAPIAndTimeouts(t *testing.T) {
 		t.Errorf("signup route throttle %v, want a rate below the default %v", rs, defRate)
 	}
 
+	// Plivo sends about three status callbacks per message and gives up
+	// after three retries: its route must take a broadcast, not the
+	// default's trickle.
+	cb := props(props(tpl.Raw("CallbacksFunction"))["Events"].(map[string]any)["Callback"].(map[string]any))
+	cbRoute, _ := cb["RouteSettings"].(map[string]any)
+	for _, k := range []string{"ThrottlingRateLimit", "ThrottlingBurstLimit"} {
+		if limit := number(tpl, cbRoute[k]); limit < 1000 {
+			t.Errorf("callback route %s %v (%v), want at least 1000/s, well above the default %v", k, cbRoute[k], limit, defRate)
+		}
+	}
+
 	for _, r := range tpl.Routes() {
 		f, _ := tpl.Function(r.Function)
 		if f.Timeout >= httpAPIMaxTimeout-2 {
@@ -602,4 +613,18 @@ func hasEventOfType(tpl *sam.Template, fn, typ string) bool {
 		}
 	}
 	return false
+}
+
+// number reads a numeric property, written as a number or as a Ref to a
+// parameter (its default).
+func number(tpl *sam.Template, v any) float64 {
+	switch v := v.(type) {
+	case float64:
+		return v
+	case string:
+		p, _ := tpl.Parameter(strings.TrimSuffix(strings.TrimPrefix(v, "${"), "}"))
+		f, _ := strconv.ParseFloat(p, 64)
+		return f
+	}
+	return 0
 }
