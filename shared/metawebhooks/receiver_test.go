@@ -5,11 +5,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -309,5 +313,58 @@ func TestLargeNotificationAccepted(t *testing.T) {
 	resp, _ := newReceiver(recs, callbackstest.NewLedger()).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
 	if resp.StatusCode != http.StatusOK || recs.state[waba] != onboarding.StateDisconnected {
 		t.Errorf("status %d, record %s", resp.StatusCode, recs.state[waba])
+	}
+}
+
+// TestStoredChangeIsBounded: the ledger keeps what it does not know of a
+// change for the operator, but never more than fits a DynamoDB item (400
+// KB), whose refusal would fail every redelivery of the notification.
+func TestStoredChangeIsBounded(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000012"
+	manyKeys := make([]string, 5000)
+	for i := range manyKeys {
+		manyKeys[i] = `"k` + strings.Repeat("y", 200) + strconv.Itoa(i) + `":1`
+	}
+	tests := []struct {
+		name        string
+		body        string
+		wantClipped bool
+	}{
+		{"large unknown key", accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED","note":"`+strings.Repeat("x", 2<<20)+`"}`), true},
+		{"cut inside a character", accountUpdate(waba, `{"event":"NEW_EVENT","note":"`+strings.Repeat("é", 1<<18)+`"}`), true},
+		{"many unknown keys", accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED",`+strings.Join(manyKeys, ",")+`}`), true},
+		{"large unknown field and event", `{"object":"whatsapp_business_account","entry":[{"id":"` + strings.Repeat("9", 1<<16) + `","time":1,"changes":[{"field":"` + strings.Repeat("f", 1<<18) + `","value":{"event":"` + strings.Repeat("E", 1<<18) + `"}}]}]}`, true},
+		{"small unknown key", accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED","note":"kept whole"}`), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			recs := newRecords()
+			recs.state[waba] = onboarding.StateOnboarded
+			led := callbackstest.NewLedger()
+			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(tt.body, metawebhooks.Sign(appSecret, []byte(tt.body))))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
+			}
+			for _, e := range led.Entries() {
+				size := len(e.Kind) + len(e.Status) + len(e.Route.WABAID) + len(e.Route.BusinessID)
+				for k, vs := range e.Fields {
+					for _, v := range vs {
+						size += len(k) + len(v)
+						if !utf8.ValidString(v) {
+							t.Errorf("field %s is not UTF-8", k)
+						}
+					}
+				}
+				if size > 64<<10 {
+					t.Errorf("entry stores %d bytes, want at most 64 KiB", size)
+				}
+				clipped := e.Fields.Get("value_sha256") != "" || e.Fields.Get("unknown_keys_omitted") != ""
+				if len(e.Fields["field"]) > 0 && clipped != tt.wantClipped {
+					t.Errorf("clipped %t, want %t (fields %v)", clipped, tt.wantClipped, slices.Collect(maps.Keys(e.Fields)))
+				}
+			}
+		})
 	}
 }

@@ -2,10 +2,14 @@ package metawebhooks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
@@ -108,18 +112,18 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, requestID strin
 	unknown := unknownKeys(c)
 	slices.Sort(unknown)
 
+	// What Meta sent is clipped before it is stored: an unknown change is
+	// not validated, and an item over DynamoDB's 400 KB would fail every
+	// redelivery of the whole notification.
 	entry := &callbacks.Entry{
 		Key: res.Key, State: callbacks.EntryClaimed, Owner: requestID, ClaimExpiresAt: claimDeadline(ctx, now),
-		ExpiresAt: now.Add(DefaultTTL), Kind: callbacks.Kind(kindPrefix + c.Field), Status: a.Event,
-		Route: callbacks.Route{WABAID: a.WABAID, BusinessID: a.BusinessID}, RequestID: requestID,
-		CreatedAt: now, UpdatedAt: now,
+		ExpiresAt: now.Add(DefaultTTL), Kind: callbacks.Kind(kindPrefix + clip(c.Field, maxStoredName)), Status: clip(a.Event, maxStoredName),
+		Route:     callbacks.Route{WABAID: clip(a.WABAID, maxStoredName), BusinessID: clip(a.BusinessID, maxStoredName)},
+		RequestID: requestID, CreatedAt: now, UpdatedAt: now,
 	}
 	if a.Op == OpUnknown || len(unknown) > 0 {
-		// Kept whole for the operator: Meta's webhooks carry no secrets.
-		entry.Fields = url.Values{"field": {c.Field}, "value": {string(c.Value)}, "entry_id": {e.ID}}
-		if len(unknown) > 0 {
-			entry.Fields["unknown_keys"] = unknown
-		}
+		// Kept for the operator: Meta's webhooks carry no secrets.
+		entry.Fields = storedChange(e, c, unknown)
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": field(c.Field)})
 		s.Logger.WarnContext(ctx, "meta webhook change not fully known; stored", "request_id", requestID, "key", res.Key,
 			"field", c.Field, "event", a.Event, "unknown_keys", unknown)
@@ -205,4 +209,44 @@ func claimDeadline(ctx context.Context, now time.Time) time.Time {
 		return d.UTC()
 	}
 	return now.Add(defaultClaim)
+}
+
+// Bounds of what the ledger keeps of an unknown change: at most about
+// 32 KiB of its value and 8 KiB of names, far below DynamoDB's 400 KB item.
+const (
+	MaxStoredValueBytes = 32 << 10
+	maxStoredName       = 128
+	maxStoredKeys       = 64
+)
+
+// storedChange is the ledger's copy of a change not fully known: its field,
+// entry, the names of the keys this version does not read, and its value,
+// clipped past MaxStoredValueBytes with the whole value's size and digest.
+func storedChange(e Entry, c Change, unknown []string) url.Values {
+	fields := url.Values{"field": {clip(c.Field, maxStoredName)}, "entry_id": {clip(e.ID, maxStoredName)}}
+	value := string(c.Value)
+	if len(value) > MaxStoredValueBytes {
+		sum := sha256.Sum256(c.Value)
+		fields["value_bytes"] = []string{strconv.Itoa(len(value))}
+		fields["value_sha256"] = []string{hex.EncodeToString(sum[:])}
+		value = clip(value, MaxStoredValueBytes)
+	}
+	fields["value"] = []string{value}
+	for i, k := range unknown {
+		if i == maxStoredKeys {
+			fields["unknown_keys_omitted"] = []string{strconv.Itoa(len(unknown) - i)}
+			break
+		}
+		fields["unknown_keys"] = append(fields["unknown_keys"], clip(k, maxStoredName))
+	}
+	return fields
+}
+
+// clip cuts s to at most n bytes and drops what is not UTF-8, such as a
+// character the cut split: DynamoDB stores only UTF-8 strings.
+func clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
 }

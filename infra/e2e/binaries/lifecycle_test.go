@@ -193,7 +193,9 @@ func TestLifecycleThroughStream(t *testing.T) {
 		t.Fatalf("health after the quality webhook: %q %q", rec.QualityEvent, rec.MessagingLimit)
 	}
 
-	uninstalled := s.Meta.AccountUpdate(waba, "PARTNER_APP_UNINSTALLED", nil, time.Now())
+	// A key this version does not know, as large as a DynamoDB item may
+	// not be: the change is still applied, and the redelivery answered.
+	uninstalled := s.Meta.AccountUpdate(waba, "PARTNER_APP_UNINSTALLED", map[string]any{"note": strings.Repeat("x", 1<<20)}, time.Now())
 	t.Run("forged signature changes nothing", func(t *testing.T) {
 		forged := uninstalled
 		forged.Signature = metasim.SignWebhook("not-the-app-secret", forged.Body)
