@@ -53,7 +53,7 @@ func StatusHandler(svc *onboarding.Service, sessions SessionClientRef, log *slog
 // statusView is the view of rec this request has proven it may see.
 func statusView(ctx context.Context, sessions SessionClientRef, log *slog.Logger, req Request, rec *onboarding.Record) any {
 	if _, ok := IAMCaller(req); ok {
-		return rec.View()
+		return rec.ProviderView()
 	}
 	if token := Header(req, HeaderOnboardingSession); token != "" && sessions != nil {
 		ref, err := sessions(ctx, token)

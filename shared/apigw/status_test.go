@@ -22,7 +22,8 @@ func TestStatusDisclosure(t *testing.T) {
 	const waba = "109876543210987"
 	store := memstore.New()
 	rec := &onboarding.Record{WABAID: waba, State: onboarding.StateOnboarded, PhoneNumberID: "1", BusinessID: "2",
-		ClientRef: "ceo@victim.example", DisplayPhoneNumber: "+1 555-0100", PlivoAPIID: "api-1"}
+		ClientRef: "ceo@victim.example", DisplayPhoneNumber: "+1 555-0100", PlivoAPIID: "api-1",
+		LastError: "plivo_undocumented", LastErrorMessage: "PLIVO-OWN-TEXT about the provider's account"}
 	if _, err := store.Acquire(context.Background(), rec, rec.CreatedAt); err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +47,14 @@ func TestStatusDisclosure(t *testing.T) {
 		auth    *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
 		code    int
 		full    bool
+		// upstream: Plivo's own text, which only the provider may read.
+		upstream bool
 	}{
 		{name: "anonymous", code: 200},
 		{name: "another customer's session", session: "attacker-session", code: 200},
 		{name: "forged session", session: "v1.x.y.z", code: 200},
 		{name: "the customer's own session", session: "victim-session", code: 200, full: true},
-		{name: "provider route with IAM", route: apigw.ProviderStatusRoute, auth: iam, code: 200, full: true},
+		{name: "provider route with IAM", route: apigw.ProviderStatusRoute, auth: iam, code: 200, full: true, upstream: true},
 		{name: "provider route without IAM", route: apigw.ProviderStatusRoute, code: 401},
 		{name: "provider route with a session only", route: apigw.ProviderStatusRoute, session: "victim-session", code: 401},
 	}
@@ -76,6 +79,9 @@ func TestStatusDisclosure(t *testing.T) {
 			disclosed := strings.Contains(resp.Body, "ceo@victim.example") || strings.Contains(resp.Body, "api-1") || strings.Contains(resp.Body, "555")
 			if disclosed != tt.full || !strings.Contains(resp.Body, `"state":"onboarded"`) {
 				t.Errorf("full view %v, want %v: %s", disclosed, tt.full, resp.Body)
+			}
+			if upstream := strings.Contains(resp.Body, "PLIVO-OWN-TEXT"); upstream != tt.upstream {
+				t.Errorf("Plivo's own text shown %v, want %v: %s", upstream, tt.upstream, resp.Body)
 			}
 		})
 	}

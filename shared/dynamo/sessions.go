@@ -50,6 +50,7 @@ type sessionItem struct {
 	ClientRef string `dynamodbav:"client_ref,omitempty"`
 	WABAID    string `dynamodbav:"waba_id,omitempty"`
 	UsedAt    string `dynamodbav:"used_at,omitempty"`
+	Attempt   string `dynamodbav:"attempt,omitempty"`
 }
 
 // sessionPut is the conditional put that spends u in table: it writes
@@ -70,6 +71,7 @@ func sessionPut(table string, u onboarding.SessionUse) (*types.Put, error) {
 		ClientRef: u.ClientRef,
 		WABAID:    u.WABAID,
 		UsedAt:    stamp(u.UsedAt),
+		Attempt:   u.Attempt,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode session use: %w", err)
@@ -98,6 +100,7 @@ func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
 		ClientRef: old.ClientRef,
 		WABAID:    old.WABAID,
 		UsedAt:    parseStamp(old.UsedAt),
+		Attempt:   old.Attempt,
 	}
 	if old.ExpiresAt > 0 {
 		prev.ExpiresAt = time.Unix(old.ExpiresAt, 0).UTC()

@@ -250,6 +250,7 @@ func bindSession(req *SignupRequest) (*SessionUse, error) {
 	}
 	req.Identity.ClientRef = u.ClientRef
 	u.WABAID = req.Identity.WABAID
+	u.Attempt = newOwner(req.RequestID)
 	return &u, nil
 }
 
@@ -265,6 +266,11 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		return nil, refusal
 	case err == nil:
 		log.Info("signup locked", "state", StateVerifying)
+		return nil, nil
+	case errors.Is(err, ErrConditionFailed) && existing != nil && existing.LockOwner != "" && existing.LockOwner == rec.LockOwner:
+		// The lock we hold: the SDK resent a write whose answer was lost
+		// after DynamoDB applied it. Owners are unique to an attempt.
+		log.Info("signup locked; the store's retry found our own lock", "state", StateVerifying)
 		return nil, nil
 	case errors.Is(err, ErrConditionFailed) && existing != nil && reconnects(rec, existing, id):
 		// Our access was removed and the customer runs the signup again:
@@ -328,6 +334,9 @@ func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Lo
 	switch {
 	case err == nil:
 		log.Info("session spent", "session_id", use.ID)
+		return nil
+	case errors.Is(err, ErrSessionUsed) && prev != nil && prev.Attempt != "" && prev.Attempt == use.Attempt:
+		log.Info("session spent; the store's retry found our own use", "session_id", use.ID)
 		return nil
 	case errors.Is(err, ErrSessionUsed):
 		refusal := use.Reuse(prev)

@@ -719,6 +719,18 @@ func TestStoreFaults(t *testing.T) {
 			t.Fatalf("err = %v, plivo calls %d", err, calls)
 		}
 	})
+	t.Run("lock applied but its answer lost, the SDK's retry loses the condition: onboarded", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.svc.Store = replayedAcquire{f.store}
+		res, err := f.svc.Signup(context.Background(), request("s"))
+		if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
+			t.Fatalf("outcome %v, err %v", res, err)
+		}
+		if rec := f.record(t); rec.State != onboarding.StateOnboarded {
+			t.Fatalf("state = %s", rec.State)
+		}
+	})
 	t.Run("verified save fails once: retried, onboarded", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
@@ -786,4 +798,15 @@ func TestBackoffFullJitter(t *testing.T) {
 			t.Errorf("attempt %d floor = %v, want 0", attempt, got)
 		}
 	}
+}
+
+// replayedAcquire plays the AWS SDK resending a lock write whose answer
+// was lost although DynamoDB applied it: the second write finds the first.
+type replayedAcquire struct{ *memstore.Store }
+
+func (r replayedAcquire) Acquire(ctx context.Context, rec *onboarding.Record, now time.Time) (*onboarding.Record, error) {
+	if _, err := r.Store.Acquire(ctx, rec, now); err != nil {
+		return nil, err
+	}
+	return r.Store.Acquire(ctx, rec, now)
 }

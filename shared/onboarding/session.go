@@ -23,6 +23,10 @@ type SessionUse struct {
 	// plus the verifier's leeway, so a token the verifier still accepts
 	// always finds its record (DynamoDB TTL never deletes it early).
 	ExpiresAt time.Time
+	// Attempt is unique to one signup attempt. A use that carries ours was
+	// written by this attempt: the store's retry of a write whose answer
+	// was lost finds it, and the attempt goes on.
+	Attempt string
 }
 
 // SessionLedger spends session tokens on their own. The signup uses it

@@ -281,6 +281,36 @@ func TestSignupSessionReuseUncountable(t *testing.T) {
 	}
 }
 
+// TestSignupSessionSpendAnswerLost: the AWS SDK resends a spend whose
+// answer was lost after DynamoDB applied it. The resend finds the token
+// spent by this very attempt, which goes on: the link is not dead on its
+// first use.
+func TestSignupSessionSpendAnswerLost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.Sessions = replayedSpend{f.store}
+	req := sessionRequest("c1", "tok", f.clock.Now())
+	req.Identity.WABAID = ""
+	res, err := f.svc.Signup(context.Background(), req)
+	if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
+		t.Fatalf("signup: %s %v, want onboarded", res.Outcome, err)
+	}
+	// A later attempt with the same token is another attempt: refused.
+	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) != onboarding.CodeSessionUsed {
+		t.Fatalf("second attempt: %v, want session_used", err)
+	}
+}
+
+// replayedSpend spends twice, as the SDK's retry after a lost answer does.
+type replayedSpend struct{ *memstore.Store }
+
+func (r replayedSpend) Spend(ctx context.Context, u onboarding.SessionUse) (*onboarding.SessionUse, error) {
+	if prev, err := r.Store.Spend(ctx, u); err != nil {
+		return prev, err
+	}
+	return r.Store.Spend(ctx, u)
+}
+
 // spendOnly is a SessionLedger that counts no retries.
 type spendOnly struct{ l onboarding.SessionLedger }
 

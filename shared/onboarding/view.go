@@ -3,7 +3,8 @@ package onboarding
 import "time"
 
 // View is the public shape of a record: what the status endpoint and the
-// signup answer show. It holds no lock tokens, hashes or secrets.
+// signup answer show. It holds no lock tokens, hashes or secrets, and
+// upstream text (LastErrorMessage) only in ProviderView.
 type View struct {
 	WABAID             string     `json:"waba_id"`
 	State              State      `json:"state"`
@@ -40,7 +41,7 @@ func (r *Record) View() View {
 	v := View{
 		WABAID: r.WABAID, State: r.State, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: r.DisplayPhoneNumber,
 		BusinessID: r.BusinessID, ClientRef: r.ClientRef, PlivoAttempts: r.PlivoAttempts, PlivoAPIID: r.PlivoAPIID,
-		LastError: r.LastError, LastErrorMessage: r.LastErrorMessage, FailureReason: r.FailureReason,
+		LastError: r.LastError, FailureReason: r.FailureReason,
 		Reconciled: r.Reconciled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		VerifiedAt: opt(r.VerifiedAt), OnboardedAt: opt(r.OnboardedAt),
 		PreviousState: r.PreviousState, StateReason: r.StateReason, RestrictedUntil: opt(r.RestrictedUntil),
@@ -49,5 +50,14 @@ func (r *Record) View() View {
 	if r.State == StateVerified {
 		v.NextRetryAt = opt(r.NextRetryAt)
 	}
+	return v
+}
+
+// ProviderView is View with the last error's own text, which may be
+// Plivo's words about the Tech Provider's account: for the provider's
+// IAM-signed routes, never for the customer's browser.
+func (r *Record) ProviderView() View {
+	v := r.View()
+	v.LastErrorMessage = r.LastErrorMessage
 	return v
 }
