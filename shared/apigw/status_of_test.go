@@ -53,6 +53,7 @@ func TestStatusOf(t *testing.T) {
 		{onboarding.CodeUpstreamUnavailable, "upstream_unavailable", 503},
 		{onboarding.CodeProviderConfig, "provider_config", 503},
 		{onboarding.CodeMetaUnavailable, "meta_unavailable", 503},
+		{onboarding.CodeNotRecorded, "signup_not_recorded", 503},
 		// A code nobody declared is an internal error, never a 2xx.
 		{onboarding.Code("undeclared"), "undeclared", 500},
 	}

@@ -83,6 +83,10 @@ var (
 	// the exchange the answer is upstream_unavailable, and the page may
 	// resend the same code.
 	CodeMetaUnavailable = NewCode("meta_unavailable", EUnavailable)
+	// CodeNotRecorded: Meta took the code, and the signup could not be
+	// recorded: the code is spent, so the customer runs Meta's flow again
+	// rather than resending it.
+	CodeNotRecorded = NewCode("signup_not_recorded", EUnavailable)
 )
 
 // FieldError names one invalid request field and why it is invalid.

@@ -287,9 +287,10 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 	case errors.Is(err, ErrConditionFailed) && existing != nil:
 		return s.answerFromRecord(existing, id, log)
 	default:
+		// Always after the code exchange: the code is spent.
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "acquire"})
-		log.Error("store unavailable before verification", "error", err)
-		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		log.Error("store unavailable for the lock; nothing sent to Plivo", "error", err)
+		return nil, Wrap(CodeNotRecorded, err, "The service could not record your signup. Please start again.")
 	}
 }
 

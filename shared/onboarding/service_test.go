@@ -705,7 +705,7 @@ func TestOverlappingResumeRunsCallPlivoOnce(t *testing.T) {
 
 func TestStoreFaults(t *testing.T) {
 	t.Parallel()
-	t.Run("acquire after Meta's proof fails: 503, nothing to Plivo", func(t *testing.T) {
+	t.Run("acquire after Meta's proof fails: 503 signup_not_recorded (the code is spent), nothing to Plivo", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
 		f.store.Fail = func(op string, _ *onboarding.Record) error {
@@ -715,7 +715,7 @@ func TestStoreFaults(t *testing.T) {
 			return nil
 		}
 		_, err := f.svc.Signup(context.Background(), request("s"))
-		if calls, _ := f.plivo.Counts(); onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable || calls != 0 {
+		if calls, _ := f.plivo.Counts(); onboarding.ErrorCode(err) != onboarding.CodeNotRecorded || calls != 0 {
 			t.Fatalf("err = %v, plivo calls %d", err, calls)
 		}
 	})

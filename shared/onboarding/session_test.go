@@ -126,7 +126,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			want: onboarding.CodeUpstreamUnavailable, acquires: []string{"spend"}, wantUse: "-"},
 		{name: "store unavailable for the lock after Meta's proof", spent: spentFor(waba, "customer-1", now.Add(time.Hour)),
 			fail: map[string]error{"acquire": errors.New("throttled")}, afterMeta: true,
-			want: onboarding.CodeUpstreamUnavailable, acquires: []string{"spend"}, wantUse: waba},
+			want: onboarding.CodeNotRecorded, acquires: []string{"spend"}, wantUse: waba},
 		{name: "no WABA: spent on its own before the exchange", req: func(r *onboarding.SignupRequest) { r.Identity.WABAID = "" },
 			outcome: onboarding.OutcomeOnboarded, writes: 4, acquires: []string{"spend"}, wantUse: "", state: onboarding.StateOnboarded},
 		{name: "no WABA, token spent before", req: func(r *onboarding.SignupRequest) { r.Identity.WABAID = "" }, spent: spentFor("", "customer-1", now.Add(time.Hour)),

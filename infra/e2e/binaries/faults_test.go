@@ -581,11 +581,16 @@ func TestDynamoDBFaults(t *testing.T) {
 		wantCode  onboarding.Code
 		wantState onboarding.State
 	}{
-		{name: "lock write throttled past the SDK's retries: 503, nothing sent to Plivo",
+		{name: "lock write throttled past the SDK's retries: 503, the code spent, nothing sent to Plivo",
 			arm: func(p *faultproxy.Proxy, table string) {
 				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Throttle, Count: 20})
 			},
-			wantCode: onboarding.CodeUpstreamUnavailable},
+			wantCode: onboarding.CodeNotRecorded},
+		{name: "lock write applied but its answer lost: the SDK's retry finds our own lock",
+			arm: func(p *faultproxy.Proxy, table string) {
+				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.DropAfterForward, Count: 1})
+			},
+			wantState: onboarding.StateOnboarded},
 		{name: "lock write throttled twice: the SDK retries it",
 			arm: func(p *faultproxy.Proxy, table string) {
 				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Throttle, Count: 2})
