@@ -54,7 +54,7 @@ func main() {
 			Credentials: secrets.PlivoSource(cache, cfg.PlivoSecretID),
 		}),
 		AppID: func(ctx context.Context) (string, error) {
-			app, err := metaApp(ctx)
+			app, err := metaApp(ctx, false)
 			if err != nil {
 				return "", fmt.Errorf("load meta app secret: %w", err)
 			}

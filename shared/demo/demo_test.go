@@ -82,7 +82,7 @@ func newEnv(t *testing.T) *env {
 	log := logging.New(e.logs, "DEBUG")
 	e.signup = &onboarding.Service{
 		Store: e.store,
-		Meta: meta.New(meta.Config{BaseURL: metaSrv.URL, App: func(context.Context) (secrets.MetaApp, error) {
+		Meta: meta.New(meta.Config{BaseURL: metaSrv.URL, App: func(context.Context, bool) (secrets.MetaApp, error) {
 			return secrets.MetaApp{AppID: appID, AppSecret: appSecret}, nil
 		}}),
 		Plivo:  plivoClient,

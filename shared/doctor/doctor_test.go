@@ -125,7 +125,7 @@ func newFixture(t *testing.T) *fixture {
 		},
 		Meta: func(a secrets.MetaApp) doctor.MetaTokens {
 			return meta.New(meta.Config{BaseURL: servers["meta"].URL, Version: "v25.0", MaxAttempts: 1,
-				App: func(context.Context) (secrets.MetaApp, error) { return a, nil }})
+				App: func(context.Context, bool) (secrets.MetaApp, error) { return a, nil }})
 		},
 		Now:          func() time.Time { return now },
 		CheckTimeout: 5 * time.Second,

@@ -42,7 +42,7 @@ func FromConfig(c config.Doctor, d clients.Deps) *Doctor {
 				BaseURL:    c.GraphURL,
 				Version:    c.GraphVersion,
 				HTTPClient: d.HTTP,
-				App:        func(context.Context) (secrets.MetaApp, error) { return app, nil },
+				App:        func(context.Context, bool) (secrets.MetaApp, error) { return app, nil },
 				// One attempt: the doctor reports what it sees now.
 				MaxAttempts: 1,
 			})

@@ -65,8 +65,9 @@ type Config struct {
 	// HTTPClient makes the calls; a client with DefaultTimeout when nil.
 	HTTPClient *http.Client
 	// App returns the Meta app's ID and secret, typically from a
-	// secrets.Cache.
-	App func(ctx context.Context) (secrets.MetaApp, error)
+	// secrets.Cache; with refresh it reads them again from their source,
+	// after Meta refused the ones it returned.
+	App func(ctx context.Context, refresh bool) (secrets.MetaApp, error)
 	// MaxAttempts bounds the calls made for one operation (per page);
 	// DefaultMaxAttempts when zero or less.
 	MaxAttempts int
@@ -83,7 +84,7 @@ type Client struct {
 	baseErr     error
 	version     string
 	http        *http.Client
-	app         func(ctx context.Context) (secrets.MetaApp, error)
+	app         func(ctx context.Context, refresh bool) (secrets.MetaApp, error)
 	maxAttempts int
 	rand        func() float64
 	sleep       func(ctx context.Context, d time.Duration) error
@@ -140,22 +141,41 @@ func (c *Client) ExchangeCode(ctx context.Context, code string) (string, error) 
 	if code == "" {
 		return "", errors.New("meta: empty authorization code")
 	}
-	app, err := c.loadApp(ctx)
+	return asApp(ctx, c, func(app secrets.MetaApp) (string, error) {
+		q := url.Values{"client_id": {app.AppID}, "client_secret": {app.AppSecret}, "code": {code}}
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		r := request{op: OpExchangeCode, url: c.endpoint("oauth/access_token", q), sensitive: []string{code, app.AppSecret}, provenOnly: true, appAuth: true}
+		if err := c.do(ctx, r, &out); err != nil {
+			return "", err
+		}
+		if out.AccessToken == "" {
+			return "", malformed(OpExchangeCode, http.StatusOK, "the answer has no access_token")
+		}
+		return out.AccessToken, nil
+	})
+}
+
+// asApp makes call, which authenticates as our app. When Meta refuses
+// the app's credentials it reads them again, and calls once more if they
+// changed: an operator fixed or rotated the secret since it was cached,
+// and Meta checks them before it looks at a code, which stays unspent.
+func asApp[T any](ctx context.Context, c *Client, call func(secrets.MetaApp) (T, error)) (T, error) {
+	app, err := c.loadApp(ctx, false)
 	if err != nil {
-		return "", err
+		var zero T
+		return zero, err
 	}
-	q := url.Values{"client_id": {app.AppID}, "client_secret": {app.AppSecret}, "code": {code}}
-	var out struct {
-		AccessToken string `json:"access_token"`
+	out, err := call(app)
+	if ue, ok := onboarding.AsUpstream(err); !ok || ue.Kind != onboarding.KindConfig {
+		return out, err
 	}
-	r := request{op: OpExchangeCode, url: c.endpoint("oauth/access_token", q), sensitive: []string{code, app.AppSecret}, provenOnly: true, appAuth: true}
-	if err := c.do(ctx, r, &out); err != nil {
-		return "", err
+	fresh, ferr := c.loadApp(ctx, true)
+	if ferr != nil || fresh == app {
+		return out, err
 	}
-	if out.AccessToken == "" {
-		return "", malformed(OpExchangeCode, http.StatusOK, "the answer has no access_token")
-	}
-	return out.AccessToken, nil
+	return call(fresh)
 }
 
 // DebugToken asks Meta what token grants, authenticated as the app. An
@@ -165,10 +185,10 @@ func (c *Client) DebugToken(ctx context.Context, token string) (onboarding.Token
 	if token == "" {
 		return onboarding.TokenInfo{}, errors.New("meta: empty token")
 	}
-	app, err := c.loadApp(ctx)
-	if err != nil {
-		return onboarding.TokenInfo{}, err
-	}
+	return asApp(ctx, c, func(app secrets.MetaApp) (onboarding.TokenInfo, error) { return c.debugToken(ctx, token, app) })
+}
+
+func (c *Client) debugToken(ctx context.Context, token string, app secrets.MetaApp) (onboarding.TokenInfo, error) {
 	q := url.Values{"input_token": {token}, "access_token": {app.AppID + "|" + app.AppSecret}}
 	var out struct {
 		Data *struct {
@@ -334,14 +354,14 @@ func (c *Client) forBusiness(ctx context.Context, token, wabaID string) (secrets
 	if !isGraphID(wabaID) {
 		return secrets.MetaApp{}, errors.New("meta: malformed WABA ID")
 	}
-	return c.loadApp(ctx)
+	return c.loadApp(ctx, false)
 }
 
-func (c *Client) loadApp(ctx context.Context) (secrets.MetaApp, error) {
+func (c *Client) loadApp(ctx context.Context, refresh bool) (secrets.MetaApp, error) {
 	if c.baseErr != nil {
 		return secrets.MetaApp{}, c.baseErr
 	}
-	app, err := c.app(ctx)
+	app, err := c.app(ctx, refresh)
 	if err != nil {
 		return secrets.MetaApp{}, fmt.Errorf("meta: load app credentials: %w", err)
 	}

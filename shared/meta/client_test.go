@@ -108,7 +108,7 @@ func (s *sleeps) all() []time.Duration {
 	return slices.Clone(s.d)
 }
 
-func staticApp(context.Context) (secrets.MetaApp, error) {
+func staticApp(context.Context, bool) (secrets.MetaApp, error) {
 	return secrets.MetaApp{AppID: appID, AppSecret: appSecret}, nil
 }
 
@@ -322,10 +322,10 @@ func TestConfigErrors(t *testing.T) {
 		{name: "no app", cfg: meta.Config{BaseURL: "http://127.0.0.1:1"}},
 		{name: "relative base", cfg: meta.Config{BaseURL: "graph.facebook.com", App: staticApp}},
 		{name: "base with query", cfg: meta.Config{BaseURL: "https://graph.facebook.com/?x=1", App: staticApp}},
-		{name: "app loader fails", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context) (secrets.MetaApp, error) {
+		{name: "app loader fails", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context, bool) (secrets.MetaApp, error) {
 			return secrets.MetaApp{}, errors.New("secrets: get \"wa/meta\": AccessDenied")
 		}}},
-		{name: "app incomplete", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context) (secrets.MetaApp, error) {
+		{name: "app incomplete", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context, bool) (secrets.MetaApp, error) {
 			return secrets.MetaApp{AppID: appID}, nil
 		}}},
 	}
@@ -755,5 +755,74 @@ func checkBusinessCall(t *testing.T, r *http.Request, method, path string) {
 	}
 	if q.Get("appsecret_proof") != proof(token) {
 		t.Errorf("appsecret_proof = %q, want %q", q.Get("appsecret_proof"), proof(token))
+	}
+}
+
+// TestRefusedAppSecretIsReadAgain: after an operator puts the right app
+// secret in Secrets Manager, the next signup must not fail on the cached
+// wrong one for a whole cache TTL. A refusal of our app's credentials
+// reads the secret again, and calls once more when it changed.
+func TestRefusedAppSecretIsReadAgain(t *testing.T) {
+	t.Parallel()
+	const stale = "CANARY-STALE-SECRET-0a1b"
+	refused := jsonAnswer(400, `{"error":{"message":"Error validating client secret.","type":"OAuthException","code":1,"fbtrace_id":"`+graphTrace+`"}}`)
+	secretOf := func(r *http.Request) string {
+		if s := r.URL.Query().Get("client_secret"); s != "" {
+			return s
+		}
+		_, s, _ := strings.Cut(r.URL.Query().Get("access_token"), "|")
+		return s
+	}
+	graphWith := func(ok string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if secretOf(r) != appSecret {
+				refused(w, r)
+				return
+			}
+			jsonAnswer(200, ok)(w, r)
+		}
+	}
+	tests := []struct {
+		name      string
+		fresh     string // what a refresh reads
+		call      func(*meta.Client) error
+		ok        string
+		wantCalls int
+		wantErr   bool
+	}{
+		{name: "exchange, secret fixed", fresh: appSecret, ok: `{"access_token":"` + token + `"}`, wantCalls: 2,
+			call: func(c *meta.Client) error { _, err := c.ExchangeCode(t.Context(), code); return err }},
+		{name: "debug_token, secret fixed", fresh: appSecret, ok: `{"data":{"app_id":"` + appID + `","is_valid":true}}`, wantCalls: 2,
+			call: func(c *meta.Client) error { _, err := c.DebugToken(t.Context(), token); return err }},
+		{name: "exchange, secret still wrong: one call", fresh: stale, ok: `{"access_token":"` + token + `"}`, wantCalls: 1, wantErr: true,
+			call: func(c *meta.Client) error { _, err := c.ExchangeCode(t.Context(), code); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, graphWith(tt.ok))
+			var refreshes int
+			c := newClient(g.srv.URL, &sleeps{}, func(cfg *meta.Config) {
+				cfg.App = func(_ context.Context, refresh bool) (secrets.MetaApp, error) {
+					if refresh {
+						refreshes++
+						return secrets.MetaApp{AppID: appID, AppSecret: tt.fresh}, nil
+					}
+					return secrets.MetaApp{AppID: appID, AppSecret: stale}, nil
+				}
+			})
+			err := tt.call(c)
+			if (err != nil) != tt.wantErr || g.calls() != tt.wantCalls || refreshes != 1 {
+				t.Fatalf("err %v, %d calls, %d refreshes; want error %t, %d calls, 1 refresh", err, g.calls(), refreshes, tt.wantErr, tt.wantCalls)
+			}
+			if tt.wantErr {
+				if ue, ok := onboarding.AsUpstream(err); !ok || ue.Kind != onboarding.KindConfig {
+					t.Errorf("err %v, want a config error", err)
+				}
+				if strings.Contains(err.Error(), stale) {
+					t.Errorf("the secret leaked into the error: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -407,7 +407,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := secrets.NewCache(secretsmanager.NewFromConfig(cfg), 0)
-	app, err := c.MetaApp(t.Context(), "wa/meta-app")
+	app, err := c.MetaApp(t.Context(), "wa/meta-app", false)
 	if err != nil {
 		t.Fatal(err)
 	}

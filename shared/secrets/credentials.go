@@ -46,9 +46,15 @@ func ParsePlivoCredentials(raw string) (PlivoCredentials, error) {
 	return PlivoCredentials{AuthID: f["auth_id"], AuthToken: f["auth_token"]}, nil
 }
 
-// MetaApp returns the Meta app credentials stored in secretID.
-func (c *Cache) MetaApp(ctx context.Context, secretID string) (MetaApp, error) {
-	raw, err := c.Get(ctx, secretID)
+// MetaApp returns the Meta app credentials stored in secretID; with
+// refresh it fetches them again first (see Refresh), for a caller whose
+// app credentials Meta just refused.
+func (c *Cache) MetaApp(ctx context.Context, secretID string, refresh bool) (MetaApp, error) {
+	get := c.Get
+	if refresh {
+		get = c.Refresh
+	}
+	raw, err := get(ctx, secretID)
 	if err != nil {
 		return MetaApp{}, err
 	}
@@ -79,8 +85,8 @@ func (c *Cache) Plivo(ctx context.Context, secretID string, refresh bool) (Plivo
 }
 
 // MetaAppSource binds c and secretID into the loader meta.Config.App takes.
-func MetaAppSource(c *Cache, secretID string) func(context.Context) (MetaApp, error) {
-	return func(ctx context.Context) (MetaApp, error) { return c.MetaApp(ctx, secretID) }
+func MetaAppSource(c *Cache, secretID string) func(context.Context, bool) (MetaApp, error) {
+	return func(ctx context.Context, refresh bool) (MetaApp, error) { return c.MetaApp(ctx, secretID, refresh) }
 }
 
 // PlivoSource binds c and secretID into the loader plivo.Config.Credentials

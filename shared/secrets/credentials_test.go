@@ -140,7 +140,7 @@ func TestTypedLoadersThroughSDK(t *testing.T) {
 	c := secrets.NewCache(client, time.Hour, secrets.WithClock(clk.Now))
 	ctx := t.Context()
 
-	app, err := secrets.MetaAppSource(c, "meta")(ctx)
+	app, err := secrets.MetaAppSource(c, "meta")(ctx, false)
 	if err != nil || app.AppID != "1234" || app.AppSecret != canary {
 		t.Fatalf("MetaApp = %v, %v", app, err)
 	}
@@ -161,7 +161,7 @@ func TestTypedLoadersThroughSDK(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "auth_token") || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("Plivo(broken) error = %v; want it to name the secret and the field", err)
 	}
-	if _, err := c.MetaApp(ctx, "absent"); err == nil {
+	if _, err := c.MetaApp(ctx, "absent", false); err == nil {
 		t.Error("MetaApp of a missing secret succeeded")
 	}
 	if n := sim.Calls(secretsmanagersim.OpGetSecretValue); n != 5 {
