@@ -153,6 +153,23 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 		{name: "claim, not verified", seed: seed(onboarding.StateOnboarded, "old", now.Add(-time.Second), now.Add(-time.Second)), call: claim(now),
 			want: outcome{errs: "cond "}},
 		{name: "claim, no record", call: claim(now), want: outcome{errs: "cond "}},
+		{name: "claim, proven lock expired", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), now.Add(-time.Second)), call: claim(now),
+			want: outcome{state: onboarding.StateVerifying, owner: "worker", attempts: 1}},
+		{name: "claim, proven lock held", seed: seed(onboarding.StateVerifying, "old", now.Add(time.Second), now.Add(-time.Second)), call: claim(now),
+			want: outcome{errs: "cond "}},
+		{name: "claim, lock taken before Meta's proof", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{}), call: claim(now),
+			want: outcome{errs: "cond "}},
+		{name: "due lists expired proven locks only", call: func(s contractStore) outcome {
+			for i, rec := range []*onboarding.Record{
+				seed(onboarding.StateVerifying, "old", now.Add(-time.Minute), now.Add(-time.Minute)),
+				seed(onboarding.StateVerifying, "old", now.Add(time.Minute), now.Add(time.Minute)),
+				seed(onboarding.StateVerifying, "old", now.Add(-time.Minute), time.Time{}),
+			} {
+				rec.WABAID = fmt.Sprint(100000000000000 + i)
+				put(t, s, rec, now)
+			}
+			return listed(s.Due(context.Background(), now, 10))
+		}, want: outcome{due: "100000000000000 "}},
 		{name: "get, no record", call: func(s contractStore) outcome {
 			return recOutcome(s.Get(context.Background(), waba))
 		}, want: outcome{errs: "notfound "}},

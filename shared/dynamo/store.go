@@ -124,10 +124,11 @@ func toItem(r *onboarding.Record) item {
 		PlivoAPIID: r.PlivoAPIID, LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
 		FailureReason: r.FailureReason, Reconciled: r.Reconciled, lifecycleItem: toLifecycleItem(r.Lifecycle),
 	}
-	// Only verified records, and restricted ones whose restriction ends,
-	// are in the sparse retry index.
+	// Only verified records, proven locks (due when they expire), and
+	// restricted records whose restriction ends are in the sparse retry
+	// index.
 	switch {
-	case r.State == onboarding.StateVerified:
+	case r.State == onboarding.StateVerified, r.State == onboarding.StateVerifying && !r.NextRetryAt.IsZero():
 		it.RetryShard = pendingShard
 		it.NextRetryAt = millis(r.NextRetryAt)
 	case r.State == onboarding.StateRestricted && !r.RestrictedUntil.IsZero():
@@ -354,20 +355,22 @@ func (s *Store) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.R
 	return rec, nil
 }
 
-// Claim implements onboarding.Store with one conditional UpdateItem.
+// Claim implements onboarding.Store with one conditional UpdateItem. A
+// verifying record has next_retry_at only as a proven lock.
 func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil time.Time) (*onboarding.Record, error) {
 	return s.updated(ctx, &dynamodb.UpdateItemInput{
 		Key:                      wabaKey(wabaID),
-		ConditionExpression:      aws.String("#state = :verified AND next_retry_at <= :now AND lock_expires_at < :now"),
+		ConditionExpression:      aws.String("#state IN (:verified, :verifying) AND next_retry_at <= :now AND lock_expires_at < :now"),
 		UpdateExpression:         aws.String("SET lock_owner = :owner, lock_expires_at = :until, plivo_attempts = plivo_attempts + :one, updated_at = :stamp"),
 		ExpressionAttributeNames: map[string]string{"#state": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":verified": str(string(onboarding.StateVerified)),
-			":now":      num(now.UnixMilli()),
-			":owner":    str(owner),
-			":until":    num(lockUntil.UnixMilli()),
-			":one":      num(1),
-			":stamp":    str(stamp(now)),
+			":verified":  str(string(onboarding.StateVerified)),
+			":verifying": str(string(onboarding.StateVerifying)),
+			":now":       num(now.UnixMilli()),
+			":owner":     str(owner),
+			":until":     num(lockUntil.UnixMilli()),
+			":one":       num(1),
+			":stamp":     str(stamp(now)),
 		},
 	})
 }

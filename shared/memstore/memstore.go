@@ -160,7 +160,7 @@ func (s *Store) Claim(_ context.Context, wabaID, owner string, now, lockUntil ti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.items[wabaID]
-	if !ok || old.State != onboarding.StateVerified || old.NextRetryAt.After(now) || !old.LockExpiresAt.Before(now) {
+	if !ok || !retried(old) || old.NextRetryAt.After(now) || !old.LockExpiresAt.Before(now) {
 		return nil, onboarding.ErrConditionFailed
 	}
 	old.LockOwner = owner
@@ -189,8 +189,14 @@ func (s *Store) Get(_ context.Context, wabaID string) (*onboarding.Record, error
 // Due implements onboarding.Store.
 func (s *Store) Due(_ context.Context, now time.Time, limit int) ([]onboarding.Record, error) {
 	return s.dueBy("due", limit, func(r onboarding.Record) (time.Time, bool) {
-		return r.NextRetryAt, r.State == onboarding.StateVerified && !r.NextRetryAt.After(now)
+		return r.NextRetryAt, retried(r) && !r.NextRetryAt.After(now)
 	})
+}
+
+// retried reports whether r is in the retry index's pending shard, as the
+// DynamoDB store's toItem puts it: verified, or a proven lock.
+func retried(r onboarding.Record) bool {
+	return r.State == onboarding.StateVerified || r.State == onboarding.StateVerifying && !r.NextRetryAt.IsZero()
 }
 
 // ExpiredRestrictions implements onboarding.Store.

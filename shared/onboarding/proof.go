@@ -54,6 +54,11 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 	// deadline: ctx here is the upstream context, whose deadline is earlier
 	// by the reserve the final saves need.
 	rec.LockOwner = owner
+	// Proven, the lock joins the retry index, due when it expires: if every
+	// later save fails while Plivo is called, the resume function still
+	// finds the signup (Service.resumePlivo), which is what makes calling
+	// Plivo on an unrecorded verification safe (Service.onboard).
+	rec.NextRetryAt = rec.LockExpiresAt
 	return s.acquire(ctx, rec, id, nil, log)
 }
 

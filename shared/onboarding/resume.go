@@ -97,9 +97,19 @@ func (s *Service) resumePlivo(ctx context.Context, limit int, runID string) (Res
 		report.Claimed++
 		log := s.log().With("request_id", runID, "waba_id", rec.WABAID, "client_ref", rec.ClientRef)
 		s.metrics().Count(MetricResumeAttempt, nil)
+		priorCalls := rec.PlivoAttempts - 1
+		if rec.State == StateVerifying {
+			// A proven signup none of whose saves landed: it may have called
+			// Plivo, so "already registered" is ours (callPlivo).
+			log.Warn("resuming a proven signup whose verification was never recorded")
+			id := rec.Identity()
+			rec.State, rec.PayloadHash, rec.PlivoPayloadHash = StateVerified, id.Hash(), id.Hash()
+			rec.VerifiedAt = cmp.Or(rec.VerifiedAt, rec.CreatedAt)
+			priorCalls = max(priorCalls, 1)
+		}
 		log.Info("resuming signup", "attempt", rec.PlivoAttempts, "last_error", rec.LastError)
 		callCtx, cancel := upstreamContext(ctx, p)
-		res, err := s.callPlivo(callCtx, rec, log, p, rec.PlivoAttempts-1)
+		res, err := s.callPlivo(callCtx, rec, log, p, priorCalls)
 		cancel()
 		switch {
 		case err != nil:

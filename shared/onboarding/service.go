@@ -640,6 +640,9 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 
 // onboard persists the verified signup, then calls Plivo.
 func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p RetryPolicy) (SignupResult, error) {
+	// A proven lock is in the retry index (takeProvenLock); a lock taken
+	// before Meta's proof, by a signup that named no WABA, is not.
+	indexed := !rec.NextRetryAt.IsZero()
 	now := s.now()
 	id := rec.Identity()
 	rec.State = StateVerified
@@ -655,8 +658,14 @@ func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p 
 		if errors.Is(err, ErrConditionFailed) {
 			return SignupResult{}, &Error{Code: CodeInProgress, Message: "A signup for this WhatsApp Business Account is already in progress.", RetryAfter: time.Second, Cause: err}
 		}
+		if !indexed {
+			// Nothing would find a Plivo call made now.
+			log.Error("could not persist verified signup; nothing sent to Plivo", "error", err)
+			return SignupResult{}, Wrap(CodeNotRecorded, err, "The service could not record your signup. Please start again.")
+		}
 		// Meta verified the signup and the code is spent: going on to Plivo
-		// is better than asking the customer to start again.
+		// is better than asking the customer to start again, and the
+		// resume function finds the lock if no save lands.
 		log.Error("could not persist verified signup; calling Plivo anyway", "error", err)
 	} else {
 		log.Info("signup verified", "state", StateVerified, "phone_number_id", rec.PhoneNumberID, "business_id", rec.BusinessID)

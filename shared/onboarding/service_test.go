@@ -810,3 +810,66 @@ func (r replayedAcquire) Acquire(ctx context.Context, rec *onboarding.Record, no
 	}
 	return r.Store.Acquire(ctx, rec, now)
 }
+
+// TestSignupOutcomeNotRecorded: DynamoDB fails every save after a proven
+// signup took its lock. The signup still reaches Plivo, and the record,
+// stuck in verifying without a trace of it, must not be lost: once its
+// lock expires the resume function finds it, and Plivo's "already
+// registered" for our earlier call reconciles it. A signup whose lock is
+// not in the retry index (it named no WABA, so it locked before Meta's
+// proof) does not call Plivo on an unrecorded verification.
+func TestSignupOutcomeNotRecorded(t *testing.T) {
+	t.Parallel()
+	registered := plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")
+	tests := []struct {
+		name        string
+		noWABA      bool
+		script      []error // Plivo's answers: the signup's, then the resume's
+		wantOutcome onboarding.Outcome
+		wantCode    onboarding.Code
+		wantCalls   int // Plivo calls by the signup
+	}{
+		{name: "Plivo onboards it: the resume reconciles", script: []error{nil, registered}, wantOutcome: onboarding.OutcomeOnboarded, wantCalls: 1},
+		{name: "Plivo fails: the resume retries", script: []error{plivoErr(onboarding.KindTransient, 503, ""), plivoErr(onboarding.KindTransient, 503, ""), nil},
+			wantOutcome: onboarding.OutcomePending, wantCalls: 2},
+		{name: "no WABA named: nothing sent to Plivo", noWABA: true, wantCode: onboarding.CodeNotRecorded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.plivo.Script = tt.script
+			var down atomic.Bool
+			down.Store(true)
+			f.store.Fail = func(op string, _ *onboarding.Record) error {
+				if op == "save" && down.Load() {
+					return errors.New("DynamoDB is down")
+				}
+				return nil
+			}
+			req := request("n")
+			if tt.noWABA {
+				req.Identity.WABAID = ""
+			}
+			res, err := f.svc.Signup(context.Background(), req)
+			calls, _ := f.plivo.Counts()
+			if res.Outcome != tt.wantOutcome || (err != nil) != (tt.wantCode != "") || (err != nil && onboarding.ErrorCode(err) != tt.wantCode) || calls != tt.wantCalls {
+				t.Fatalf("signup: %q %v after %d Plivo calls; want %q %q after %d", res.Outcome, err, calls, tt.wantOutcome, tt.wantCode, tt.wantCalls)
+			}
+			down.Store(false)
+			f.clock.Advance(11 * time.Minute)
+			if _, err := f.svc.Resume(context.Background(), 10, "run"); err != nil {
+				t.Fatal(err)
+			}
+			if tt.noWABA {
+				if calls, _ := f.plivo.Counts(); calls != 0 {
+					t.Errorf("Plivo called %d times for an unrecorded verification", calls)
+				}
+				return
+			}
+			if rec := f.record(t); rec.State != onboarding.StateOnboarded || rec.LockHeld(f.clock.Now()) {
+				t.Errorf("after the resume: %s (lock held %t), want onboarded", rec.State, rec.LockHeld(f.clock.Now()))
+			}
+		})
+	}
+}

@@ -236,7 +236,10 @@ func (fs *faultStack) resumeUntilSettled(t *testing.T, ids ...identity) onboardi
 		}
 		var next time.Time
 		for _, id := range ids {
-			if rec := fs.record(t, id); rec.State == onboarding.StateVerified && (next.IsZero() || rec.NextRetryAt.Before(next)) {
+			// A verifying record with a retry time is a proven lock, due
+			// when it expires.
+			if rec := fs.record(t, id); (rec.State == onboarding.StateVerified || rec.State == onboarding.StateVerifying && !rec.NextRetryAt.IsZero()) &&
+				(next.IsZero() || rec.NextRetryAt.Before(next)) {
 				next = rec.NextRetryAt
 			}
 		}
@@ -580,6 +583,8 @@ func TestDynamoDBFaults(t *testing.T) {
 		arm       func(p *faultproxy.Proxy, table string)
 		wantCode  onboarding.Code
 		wantState onboarding.State
+		// resumed: the resume function then settles the record.
+		resumed bool
 	}{
 		{name: "lock write throttled past the SDK's retries: 503, the code spent, nothing sent to Plivo",
 			arm: func(p *faultproxy.Proxy, table string) {
@@ -607,11 +612,11 @@ func TestDynamoDBFaults(t *testing.T) {
 				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.Delay, Skip: 1, Count: 2, Delay: 200 * time.Millisecond})
 			},
 			wantState: onboarding.StateOnboarded},
-		{name: "every write after the lock dropped: Plivo still called once, answer 200",
+		{name: "every write after the lock dropped: Plivo called once, answer 200, and the resume finds the lock once it expires",
 			arm: func(p *faultproxy.Proxy, table string) {
 				p.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: table, Action: faultproxy.DropBeforeForward, Skip: 1, Count: 1000})
 			},
-			wantState: onboarding.StateVerifying},
+			wantState: onboarding.StateVerifying, resumed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -636,6 +641,19 @@ func TestDynamoDBFaults(t *testing.T) {
 			}
 			if rec := fs.record(t, id); rec.State != tt.wantState {
 				t.Fatalf("state = %s, want %s", rec.State, tt.wantState)
+			}
+			if !tt.resumed {
+				return
+			}
+			// The resume function does not go through the proxy. Plivo
+			// has the WABA from the signup's call: "already registered"
+			// is that call's success.
+			fs.resumeUntilSettled(t, id)
+			if rec := fs.record(t, id); rec.State != onboarding.StateOnboarded || !rec.Reconciled {
+				t.Errorf("after the resume: %s (reconciled %t), want onboarded and reconciled", rec.State, rec.Reconciled)
+			}
+			if n := fs.Plivo.SuccessfulSignups(); n != 1 {
+				t.Errorf("Plivo onboarded %d times", n)
 			}
 		})
 	}
