@@ -160,13 +160,32 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
 		values[":event"] = str(event)
 	}
-	return s.changed(ctx, &dynamodb.UpdateItemInput{
-		Key:                       wabaKey(wabaID),
-		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND " + replaces + ")"),
-		UpdateExpression:          aws.String(update),
-		ExpressionAttributeNames:  map[string]string{"#state": "state"},
-		ExpressionAttributeValues: values,
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.Table),
+		Key:                                 wabaKey(wabaID),
+		ConditionExpression:                 aws.String("#state = :onboarded OR (#state = :restricted AND " + replaces + ")"),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeNames:            map[string]string{"#state": "state"},
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	old, lost := lostCondition(err)
+	switch {
+	case err == nil:
+		return true, nil
+	case !lost:
+		return false, err
+	}
+	if st, ok := old["state"].(*types.AttributeValueMemberS); ok && signupUnderway(onboarding.State(st.Value)) {
+		return false, onboarding.ErrSignupUnderway
+	}
+	return false, nil
+}
+
+// signupUnderway reports whether a record in state st is between a
+// signup's lock and its outcome.
+func signupUnderway(st onboarding.State) bool {
+	return st == onboarding.StateVerifying || st == onboarding.StateVerified
 }
 
 // Reinstate moves a restricted record back to onboarded (Meta lifted the

@@ -97,6 +97,14 @@ func TestWebhookChanges(t *testing.T) {
 	if _, err := s.Acquire(ctx, verifying("2", "c", t0.Add(time.Hour)), t0); err != nil {
 		t.Fatalf("claim an unclaimed record: %v", err)
 	}
+	// A restriction of a WABA whose signup has not ended waits for it: it
+	// is neither applied nor reported as no change.
+	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(time.Minute)); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
+		t.Errorf("restrict during a signup: changed %t, err %v; want ErrSignupUnderway", ok, err)
+	}
+	if ok, err := s.Restrict(ctx, "unknown", "account_violation:SCAM", time.Time{}, t0); ok || err != nil {
+		t.Errorf("restrict an unknown WABA: changed %t, err %v; want no change", ok, err)
+	}
 
 	recs, err := s.ByClientRef(ctx, "customer-7")
 	if err != nil || len(recs) != 1 || recs[0].WABAID != "1" || !recs[0].Reconnect {

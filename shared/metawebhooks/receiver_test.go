@@ -59,6 +59,9 @@ func (r *records) Restrict(_ context.Context, waba, reason string, _, _ time.Tim
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.state[waba]
+	if s == onboarding.StateVerifying || s == onboarding.StateVerified {
+		return false, onboarding.ErrSignupUnderway
+	}
 	if s != onboarding.StateOnboarded && (s != onboarding.StateRestricted || r.reason[waba] == reason) {
 		return false, nil
 	}
@@ -364,6 +367,37 @@ func TestStoredChangeIsBounded(t *testing.T) {
 				if len(e.Fields["field"]) > 0 && clipped != tt.wantClipped {
 					t.Errorf("clipped %t, want %t (fields %v)", clipped, tt.wantClipped, slices.Collect(maps.Keys(e.Fields)))
 				}
+			}
+		})
+	}
+}
+
+// TestRestrictionDuringSignupIsRedelivered: Meta disables a WABA while its
+// signup is under way (locked, or verified and waiting for Plivo). The
+// restriction cannot be applied yet, and must not be marked handled: the
+// signup would then publish the WABA as onboarded. It is answered 503, so
+// Meta delivers it again, and applies once the signup has ended.
+func TestRestrictionDuringSignupIsRedelivered(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000013"
+	for _, underway := range []onboarding.State{onboarding.StateVerifying, onboarding.StateVerified} {
+		t.Run(string(underway), func(t *testing.T) {
+			t.Parallel()
+			recs := newRecords()
+			recs.state[waba] = underway
+			led := callbackstest.NewLedger()
+			h := newReceiver(recs, led)
+			body := accountUpdate(waba, `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`)
+			deliver := func() int {
+				resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+				return resp.StatusCode
+			}
+			if st := deliver(); st != http.StatusServiceUnavailable || recs.state[waba] != underway {
+				t.Fatalf("during the signup: status %d, record %s; want 503 and %s", st, recs.state[waba], underway)
+			}
+			recs.state[waba] = onboarding.StateOnboarded // the signup ends
+			if st := deliver(); st != http.StatusOK || recs.state[waba] != onboarding.StateRestricted {
+				t.Fatalf("redelivered: status %d, record %s; want 200 and restricted", st, recs.state[waba])
 			}
 		})
 	}

@@ -35,6 +35,9 @@ const (
 	MetricDuplicate        = "MetaWebhookDuplicate"
 	MetricSignatureInvalid = "MetaWebhookSignatureInvalid"
 	MetricRecordChanged    = "MetaWebhookRecordChanged"
+	// MetricDeferred counts changes answered 503 for Meta to deliver again
+	// because the WABA's signup has not ended.
+	MetricDeferred = "MetaWebhookDeferred"
 )
 
 // Defaults of a Service.
@@ -159,10 +162,19 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, requestID strin
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	if err != nil {
-		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "meta_" + string(a.Op)})
+		// Released, so that Meta's redelivery applies the change.
 		if rerr := s.Ledger.Release(fctx, res.Key, requestID, s.now()); rerr != nil {
 			s.Logger.WarnContext(ctx, "meta webhook claim not released", "request_id", requestID, "key", res.Key, "error", rerr)
 		}
+		if errors.Is(err, onboarding.ErrSignupUnderway) {
+			s.metrics().Count(MetricDeferred, onboarding.Dims{"Op": string(a.Op)})
+			s.Logger.InfoContext(ctx, "meta webhook change deferred until the WABA's signup ends", "request_id", requestID,
+				"key", res.Key, "waba_id", a.WABAID, "event", a.Event)
+			e := onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The WhatsApp Business Account's signup is under way; retry later.")
+			e.RetryAfter = time.Minute
+			return res, e
+		}
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "meta_" + string(a.Op)})
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The webhook could not be applied; retry later.")
 	}
 	outcome := "unchanged"

@@ -13,6 +13,12 @@ var ErrConditionFailed = errors.New("conditional write failed")
 // ErrNotFound is returned by Store.Get when no record exists.
 var ErrNotFound = errors.New("record not found")
 
+// ErrSignupUnderway is returned by a restriction of a record whose signup
+// has not ended (verifying, or verified and waiting for Plivo): it cannot
+// be applied yet, and the signup would overwrite it. Meta's redelivery
+// applies it once the signup has ended.
+var ErrSignupUnderway = errors.New("a signup for the WABA is under way")
+
 // Store keeps one Record per WABA with conditional writes.
 type Store interface {
 	// Acquire writes rec as a new lock holder when no record exists, the
