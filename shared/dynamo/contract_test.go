@@ -100,6 +100,8 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 		{name: "acquire, lock held", seed: holder("old"), call: acquire,
 			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
 		{name: "acquire, lock expired", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{}), call: acquire},
+		{name: "acquire, proven lock expired: the resume function's", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), now.Add(-time.Second)), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
 		{name: "acquire, failed", seed: seed(onboarding.StateFailed, "old", time.Time{}, time.Time{}), call: acquire},
 		{name: "acquire, unclaimed", seed: seed(onboarding.StateUnclaimed, "old", time.Time{}, time.Time{}), call: acquire},
 		{name: "acquire, waits for a verified number", seed: seed(onboarding.StatePhoneUnverified, "old", time.Time{}, time.Time{}), call: acquire},

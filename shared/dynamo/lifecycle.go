@@ -63,9 +63,12 @@ func (l lifecycleItem) lifecycle() onboarding.Lifecycle {
 }
 
 // lockCondition is when a signup may take a record's lock: the WABA is new,
-// its verifying lock expired, its last signup failed, or Meta told us of
-// it (unclaimed) before the signup did.
-const lockCondition = "attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now) OR #state IN (:failed, :unclaimed, :phone_unverified, :awaiting_number)"
+// its verifying lock expired (and is not in the retry index, where a
+// verified signup that may have reached Plivo waits for the resume
+// function), its last signup failed, or Meta told us of it (unclaimed)
+// before the signup did.
+const lockCondition = "attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now AND attribute_not_exists(next_retry_at)) OR " +
+	"#state IN (:failed, :unclaimed, :phone_unverified, :awaiting_number)"
 
 // takeoverCondition widens lockCondition for a reconnect: the service asks
 // for it only after it saw the record disconnected, so a plain signup
@@ -160,32 +163,50 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
 		values[":event"] = str(event)
 	}
-	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.Table),
-		Key:                                 wabaKey(wabaID),
-		ConditionExpression:                 aws.String("#state = :onboarded OR (#state = :restricted AND " + replaces + ")"),
-		UpdateExpression:                    aws.String(update),
-		ExpressionAttributeNames:            map[string]string{"#state": "state"},
-		ExpressionAttributeValues:           values,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	return s.changedAfterSignup(ctx, &dynamodb.UpdateItemInput{
+		Key:                       wabaKey(wabaID),
+		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND " + replaces + ")"),
+		UpdateExpression:          aws.String(update),
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: values,
+	}, at)
+}
+
+// changedAfterSignup is changed for a restriction or its end, which must
+// wait for a signup under way: the signup's own saves would overwrite it.
+// A lost condition on such a record is onboarding.ErrSignupUnderway.
+func (s *Store) changedAfterSignup(ctx context.Context, in *dynamodb.UpdateItemInput, at time.Time) (bool, error) {
+	in.TableName = aws.String(s.Table)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := s.Client.UpdateItem(ctx, in)
 	old, lost := lostCondition(err)
 	switch {
 	case err == nil:
 		return true, nil
 	case !lost:
 		return false, err
-	}
-	if st, ok := old["state"].(*types.AttributeValueMemberS); ok && signupUnderway(onboarding.State(st.Value)) {
+	case signupUnderway(old, at):
 		return false, onboarding.ErrSignupUnderway
 	}
 	return false, nil
 }
 
-// signupUnderway reports whether a record in state st is between a
-// signup's lock and its outcome.
-func signupUnderway(st onboarding.State) bool {
-	return st == onboarding.StateVerifying || st == onboarding.StateVerified
+// signupUnderway reports whether the item old is between a signup's lock
+// and its outcome at at: verified and waiting for Plivo, or verifying with
+// a live lock or in the retry index. An abandoned lock is not: a change
+// deferred for it would be refused until Meta gives up.
+func signupUnderway(old map[string]types.AttributeValue, at time.Time) bool {
+	var it item
+	if len(old) == 0 || attributevalue.UnmarshalMap(old, &it) != nil {
+		return false
+	}
+	switch onboarding.State(it.State) {
+	case onboarding.StateVerified:
+		return true
+	case onboarding.StateVerifying:
+		return it.LockExpiresAt > at.UnixMilli() || it.RetryShard != ""
+	}
+	return false
 }
 
 // Reinstate moves a restricted record back to onboarded (Meta lifted the
@@ -204,13 +225,13 @@ func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at 
 		condition += " AND state_reason = :lifts"
 		values[":lifts"] = str(lifts)
 	}
-	return s.changed(ctx, &dynamodb.UpdateItemInput{
+	return s.changedAfterSignup(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
 		ConditionExpression:       aws.String(condition),
 		UpdateExpression:          aws.String(reinstateUpdate),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
-	})
+	}, at)
 }
 
 // reinstateUpdate moves a restricted record back to onboarded and out of

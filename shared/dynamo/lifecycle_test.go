@@ -102,6 +102,12 @@ func TestWebhookChanges(t *testing.T) {
 	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(time.Minute)); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
 		t.Errorf("restrict during a signup: changed %t, err %v; want ErrSignupUnderway", ok, err)
 	}
+	if ok, err := s.Reinstate(ctx, "2", "reinstated", "", t0.Add(time.Minute)); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
+		t.Errorf("reinstate during a signup: changed %t, err %v; want ErrSignupUnderway", ok, err)
+	}
+	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(2*time.Hour)); ok || err != nil {
+		t.Errorf("restrict once the signup's lock is abandoned: changed %t, err %v; want no change, not a wait for ever", ok, err)
+	}
 	if ok, err := s.Restrict(ctx, "unknown", "account_violation:SCAM", time.Time{}, t0); ok || err != nil {
 		t.Errorf("restrict an unknown WABA: changed %t, err %v; want no change", ok, err)
 	}

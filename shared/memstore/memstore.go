@@ -83,7 +83,7 @@ func (s *Store) locked(rec *onboarding.Record) onboarding.Record {
 func (s *Store) held(rec *onboarding.Record, now time.Time) (*onboarding.Record, bool) {
 	old, ok := s.items[rec.WABAID]
 	if !ok || old.State == onboarding.StateFailed || old.State == onboarding.StateUnclaimed || old.State.WaitsForCustomer() ||
-		(old.State == onboarding.StateDisconnected && rec.Reconnect) || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now)) {
+		(old.State == onboarding.StateDisconnected && rec.Reconnect) || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now) && old.NextRetryAt.IsZero()) {
 		return nil, false
 	}
 	return &old, true

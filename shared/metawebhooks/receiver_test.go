@@ -71,6 +71,9 @@ func (r *records) Restrict(_ context.Context, waba, reason string, _, _ time.Tim
 func (r *records) Reinstate(_ context.Context, waba, reason, lifts string, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if s := r.state[waba]; s == onboarding.StateVerifying || s == onboarding.StateVerified {
+		return false, onboarding.ErrSignupUnderway
+	}
 	if r.state[waba] != onboarding.StateRestricted || (lifts != "" && r.reason[waba] != lifts) {
 		return false, nil
 	}

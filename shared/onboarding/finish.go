@@ -97,7 +97,11 @@ func (s *Service) awaitCustomer(ctx context.Context, rec *Record, wait *awaitCus
 		"code_verification_status", wait.Number.CodeVerificationStatus, "number_status", wait.Number.Status)
 	// Phone_numbers answered with the token: proof enough to record the
 	// wait, unless the record already answers otherwise.
-	if answer, err := s.takeProvenLock(ctx, rec, rec.Identity(), log); err != nil {
+	if answer, err := s.takeProvenLock(ctx, rec, rec.Identity(), false, log); ErrorCode(err) == CodeNotRecorded {
+		// Nothing recorded, nothing lost: the customer's next step is the
+		// same.
+		return wait.Answer
+	} else if err != nil {
 		return err
 	} else if answer != nil {
 		return wait.Answer

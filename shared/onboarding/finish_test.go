@@ -2,7 +2,10 @@ package onboarding_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -114,5 +117,38 @@ func TestUndocumentedPlivo4xxStaysVerified(t *testing.T) {
 	}
 	if wait := rec.NextRetryAt.Sub(f.clock.Now()); wait != f.svc.Policy.MaxDelay {
 		t.Fatalf("next retry in %s, want the longest backoff %s", wait, f.svc.Policy.MaxDelay)
+	}
+}
+
+// TestWaitNotRecordedNeverReachesPlivo: the save recording an unverified
+// number fails, leaving the lock behind. Once the lock expires, the resume
+// function must not take it for a verified signup and onboard the number.
+func TestWaitNotRecordedNeverReachesPlivo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
+		return []onboarding.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555 0100", CodeVerificationStatus: "NOT_VERIFIED", Status: "PENDING"}}, nil
+	}
+	var down atomic.Bool
+	down.Store(true)
+	f.store.Fail = func(op string, _ *onboarding.Record) error {
+		if op == "save" && down.Load() {
+			return errors.New("DynamoDB is down")
+		}
+		return nil
+	}
+	if _, err := f.svc.Signup(context.Background(), request("c1")); onboarding.ErrorCode(err) != onboarding.CodePhoneUnverified {
+		t.Fatalf("signup: %v, want phone_unverified: the customer's next step is the same", err)
+	}
+	down.Store(false)
+	f.clock.Advance(11 * time.Minute)
+	if _, err := f.svc.Resume(context.Background(), 10, "run"); err != nil {
+		t.Fatal(err)
+	}
+	if calls, _ := f.plivo.Counts(); calls != 0 {
+		t.Errorf("Plivo called %d times for an unverified number", calls)
+	}
+	if rec := f.record(t); rec.State == onboarding.StateOnboarded || rec.State == onboarding.StateVerified {
+		t.Errorf("record %s, want it left for the customer's next signup", rec.State)
 	}
 }

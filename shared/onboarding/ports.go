@@ -13,10 +13,11 @@ var ErrConditionFailed = errors.New("conditional write failed")
 // ErrNotFound is returned by Store.Get when no record exists.
 var ErrNotFound = errors.New("record not found")
 
-// ErrSignupUnderway is returned by a restriction of a record whose signup
-// has not ended (verifying, or verified and waiting for Plivo): it cannot
-// be applied yet, and the signup would overwrite it. Meta's redelivery
-// applies it once the signup has ended.
+// ErrSignupUnderway is returned by a restriction, or a restriction's end,
+// for a record whose signup has not ended (a live or indexed lock, or
+// verified and waiting for Plivo): it cannot be applied yet, and the
+// signup would overwrite it. Meta's redelivery applies it once the signup
+// has ended.
 var ErrSignupUnderway = errors.New("a signup for the WABA is under way")
 
 // Store keeps one Record per WABA with conditional writes.

@@ -45,20 +45,25 @@ func deferLock(ctx context.Context, rec *Record) context.Context {
 // acquire, it returns (nil, nil) once rec is locked; an answer or an error
 // when the WABA's record decides instead (someone proved control first: a
 // replay, a signup in progress or a conflict).
-func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (*SignupResult, error) {
+//
+// toPlivo says the signup is verified and on its way to Plivo: the lock
+// then joins the retry index, due when it expires, so that the resume
+// function finds the signup if every later save fails while Plivo is
+// called (resumePlivo). That is what makes calling Plivo on an unrecorded
+// verification safe (onboard). A lock that only records a wait for the
+// customer must never reach Plivo, and stays out of the index.
+func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, toPlivo bool, log *slog.Logger) (*SignupResult, error) {
 	owner, _ := ctx.Value(deferredLockKey{}).(string)
 	if rec.LockOwner != "" || owner == "" || rec.WABAID == "" {
 		return nil, nil
+	}
+	if toPlivo {
+		rec.NextRetryAt = rec.LockExpiresAt
 	}
 	// rec.LockExpiresAt stays as Signup set it from the invocation's
 	// deadline: ctx here is the upstream context, whose deadline is earlier
 	// by the reserve the final saves need.
 	rec.LockOwner = owner
-	// Proven, the lock joins the retry index, due when it expires: if every
-	// later save fails while Plivo is called, the resume function still
-	// finds the signup (Service.resumePlivo), which is what makes calling
-	// Plivo on an unrecorded verification safe (Service.onboard).
-	rec.NextRetryAt = rec.LockExpiresAt
 	return s.acquire(ctx, rec, id, nil, log)
 }
 
@@ -75,7 +80,9 @@ func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "read"})
 		log.Error("store unavailable before verification", "error", err)
 		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
-	case existing.State == StateVerifying && !existing.LockHeld(s.now()):
+	case existing.State == StateVerifying && !existing.LockHeld(s.now()) && existing.NextRetryAt.IsZero():
+		// An abandoned lock. One in the retry index (a verified signup on
+		// its way to Plivo) is the resume function's: it answers below.
 		return nil, nil
 	case existing.State != StateOnboarded && existing.State != StateVerified && existing.State != StateVerifying:
 		// failed, waiting for the customer, disconnected...: the proven

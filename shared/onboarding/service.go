@@ -195,7 +195,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	if answer, err := s.verify(ctx, token, rec, req.Identity, log); err != nil || answer != nil {
 		return answered(answer, err)
 	}
-	if answer, err := s.takeProvenLock(ctx, rec, req.Identity, log); err != nil || answer != nil {
+	if answer, err := s.takeProvenLock(ctx, rec, req.Identity, true, log); err != nil || answer != nil {
 		return answered(answer, err)
 	}
 	subscribed := s.subscribe(ctx, token, rec.WABAID, log)

@@ -821,15 +821,19 @@ func (r replayedAcquire) Acquire(ctx context.Context, rec *onboarding.Record, no
 func TestSignupOutcomeNotRecorded(t *testing.T) {
 	t.Parallel()
 	registered := plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")
+	const onboarded = onboarding.OutcomeOnboarded
 	tests := []struct {
 		name        string
 		noWABA      bool
+		again       bool    // a new signup of the WABA after the lock expired
 		script      []error // Plivo's answers: the signup's, then the resume's
 		wantOutcome onboarding.Outcome
 		wantCode    onboarding.Code
 		wantCalls   int // Plivo calls by the signup
 	}{
-		{name: "Plivo onboards it: the resume reconciles", script: []error{nil, registered}, wantOutcome: onboarding.OutcomeOnboarded, wantCalls: 1},
+		{name: "Plivo onboards it: the resume reconciles", script: []error{nil, registered}, wantOutcome: onboarded, wantCalls: 1},
+		{name: "Plivo onboards it, the customer signs up again before the resume: in progress, then reconciled", script: []error{nil, registered},
+			wantOutcome: onboarded, wantCalls: 1, again: true},
 		{name: "Plivo fails: the resume retries", script: []error{plivoErr(onboarding.KindTransient, 503, ""), plivoErr(onboarding.KindTransient, 503, ""), nil},
 			wantOutcome: onboarding.OutcomePending, wantCalls: 2},
 		{name: "no WABA named: nothing sent to Plivo", noWABA: true, wantCode: onboarding.CodeNotRecorded},
@@ -858,6 +862,11 @@ func TestSignupOutcomeNotRecorded(t *testing.T) {
 			}
 			down.Store(false)
 			f.clock.Advance(11 * time.Minute)
+			if tt.again {
+				if _, err := f.svc.Signup(context.Background(), request("m")); onboarding.ErrorCode(err) != onboarding.CodeInProgress {
+					t.Fatalf("signup again: %v, want signup_in_progress: the resume function finishes the first", err)
+				}
+			}
 			if _, err := f.svc.Resume(context.Background(), 10, "run"); err != nil {
 				t.Fatal(err)
 			}
