@@ -2,8 +2,6 @@ package onboarding_test
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,18 +127,11 @@ func TestWaitNotRecordedNeverReachesPlivo(t *testing.T) {
 	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
 		return []onboarding.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555 0100", CodeVerificationStatus: "NOT_VERIFIED", Status: "PENDING"}}, nil
 	}
-	var down atomic.Bool
-	down.Store(true)
-	f.store.Fail = func(op string, _ *onboarding.Record) error {
-		if op == "save" && down.Load() {
-			return errors.New("DynamoDB is down")
-		}
-		return nil
-	}
+	restore := f.failSaves()
 	if _, err := f.svc.Signup(context.Background(), request("c1")); onboarding.ErrorCode(err) != onboarding.CodePhoneUnverified {
 		t.Fatalf("signup: %v, want phone_unverified: the customer's next step is the same", err)
 	}
-	down.Store(false)
+	restore()
 	f.clock.Advance(11 * time.Minute)
 	if _, err := f.svc.Resume(context.Background(), 10, "run"); err != nil {
 		t.Fatal(err)

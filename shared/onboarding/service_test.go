@@ -58,6 +58,20 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// failSaves makes every Save fail, as DynamoDB down would, until the
+// returned restore is called.
+func (f *fixture) failSaves() (restore func()) {
+	var down atomic.Bool
+	down.Store(true)
+	f.store.Fail = func(op string, _ *onboarding.Record) error {
+		if op == "save" && down.Load() {
+			return errors.New("DynamoDB is down")
+		}
+		return nil
+	}
+	return func() { down.Store(false) }
+}
+
 func request(code string) onboarding.SignupRequest {
 	return onboarding.SignupRequest{Code: code, RequestID: "req-" + code,
 		Identity: onboarding.Identity{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1"}}
@@ -843,14 +857,7 @@ func TestSignupOutcomeNotRecorded(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			f.plivo.Script = tt.script
-			var down atomic.Bool
-			down.Store(true)
-			f.store.Fail = func(op string, _ *onboarding.Record) error {
-				if op == "save" && down.Load() {
-					return errors.New("DynamoDB is down")
-				}
-				return nil
-			}
+			restore := f.failSaves()
 			req := request("n")
 			if tt.noWABA {
 				req.Identity.WABAID = ""
@@ -860,7 +867,7 @@ func TestSignupOutcomeNotRecorded(t *testing.T) {
 			if res.Outcome != tt.wantOutcome || (err != nil) != (tt.wantCode != "") || (err != nil && onboarding.ErrorCode(err) != tt.wantCode) || calls != tt.wantCalls {
 				t.Fatalf("signup: %q %v after %d Plivo calls; want %q %q after %d", res.Outcome, err, calls, tt.wantOutcome, tt.wantCode, tt.wantCalls)
 			}
-			down.Store(false)
+			restore()
 			f.clock.Advance(11 * time.Minute)
 			if tt.again {
 				if _, err := f.svc.Signup(context.Background(), request("m")); onboarding.ErrorCode(err) != onboarding.CodeInProgress {
