@@ -89,6 +89,13 @@ var (
 	CodeNotRecorded = NewCode("signup_not_recorded", EUnavailable)
 )
 
+// notRecorded is the answer to a signup Meta verified that could not be
+// recorded: a store failure after the code was spent, nothing sent to
+// Plivo.
+func notRecorded(cause error) *Error {
+	return Wrap(CodeNotRecorded, cause, "The service could not record your signup. Please start again.")
+}
+
 // FieldError names one invalid request field and why it is invalid.
 type FieldError struct {
 	Field   string `json:"field"`

@@ -290,7 +290,7 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		// Always after the code exchange: the code is spent.
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "acquire"})
 		log.Error("store unavailable for the lock; nothing sent to Plivo", "error", err)
-		return nil, Wrap(CodeNotRecorded, err, "The service could not record your signup. Please start again.")
+		return nil, notRecorded(err)
 	}
 }
 
@@ -640,8 +640,8 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 
 // onboard persists the verified signup, then calls Plivo.
 func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p RetryPolicy) (SignupResult, error) {
-	// A proven lock is in the retry index (takeProvenLock); a lock taken
-	// before Meta's proof, by a signup that named no WABA, is not.
+	// A verified signup's lock is in the retry index (takeProvenLock); a
+	// lock taken before Meta's proof, by a signup that named no WABA, is not.
 	indexed := !rec.NextRetryAt.IsZero()
 	now := s.now()
 	id := rec.Identity()
@@ -661,7 +661,7 @@ func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p 
 		if !indexed {
 			// Nothing would find a Plivo call made now.
 			log.Error("could not persist verified signup; nothing sent to Plivo", "error", err)
-			return SignupResult{}, Wrap(CodeNotRecorded, err, "The service could not record your signup. Please start again.")
+			return SignupResult{}, notRecorded(err)
 		}
 		// Meta verified the signup and the code is spent: going on to Plivo
 		// is better than asking the customer to start again, and the
