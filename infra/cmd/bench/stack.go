@@ -178,13 +178,13 @@ type calls struct {
 }
 
 func (c counters) since(old counters) calls {
-	d := calls{byOp: map[string]int{}}
+	byOp := map[string]int{}
 	for _, op := range dynamoOps[1:] {
-		d.byOp[op] = c.dynamo[op] - old.dynamo[op]
+		byOp[op] = c.dynamo[op] - old.dynamo[op]
 	}
-	var sum calls
-	sum.add(calls{byOp: d.byOp, sm: c.sm - old.sm, meta: c.meta - old.meta, plivo: c.plivo - old.plivo, dynamoAll: c.dynamo[""] - old.dynamo[""]})
-	return sum
+	var d calls // add sorts the operations into reads and writes
+	d.add(calls{byOp: byOp, sm: c.sm - old.sm, meta: c.meta - old.meta, plivo: c.plivo - old.plivo, dynamoAll: c.dynamo[""] - old.dynamo[""]})
+	return d
 }
 
 // add adds o's calls to c, the DynamoDB ones by operation.
