@@ -19,7 +19,7 @@ type GraphVersion struct {
 // GraphVersions lists recent Graph API versions, oldest first.
 //
 // Source: Meta's changelog, https://developers.facebook.com/docs/graph-api/changelog/versions
-// (release and expiration dates, checked 2026-11). Where Meta has not
+// (release and expiration dates, checked 2026-12). Where Meta has not
 // published an expiration date yet, Until follows its versioning rule,
 // https://developers.facebook.com/docs/apps/versions: "a version will no
 // longer be usable two years after the date that the subsequent version is
@@ -40,6 +40,7 @@ var GraphVersions = graphTable([]struct {
 	{"v24.0", "2025-10-08", "2028-02-18"},
 	{"v25.0", "2026-02-18", "2028-07-29"},
 	{"v26.0", "2026-07-29", ""},
+	{"v27.0", "2026-11-04", ""},
 })
 
 func graphTable(rows []struct{ version, released, until string }) []GraphVersion {
