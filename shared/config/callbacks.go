@@ -81,7 +81,8 @@ func LoadCallbacks(get Getenv) (Callbacks, error) {
 }
 
 // checkCallbackURL accepts an absolute https URL (http for localhost, where
-// the local stack serves) with a path and no fragment or credentials.
+// the local stack serves) with a path and no fragment or credentials,
+// written so that Go signs it as Plivo does.
 func checkCallbackURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
@@ -89,10 +90,23 @@ func checkCallbackURL(s string) error {
 		return fmt.Errorf("must be an absolute URL such as https://hooks.example.com/webhooks/plivo/whatsapp")
 	case u.Fragment != "" || strings.Contains(s, "#") || u.User != nil:
 		return fmt.Errorf("must not have a fragment or credentials")
+	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }):
+		// Plivo signs the URL as written; Go would re-encode these.
+		return fmt.Errorf("must be ASCII, with spaces and other characters percent-encoded")
+	case u.RawQuery != "" && !validQuery(u.RawQuery):
+		return fmt.Errorf("must have a query of name=value pairs joined by & with valid %% escapes")
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 	default:
 		return fmt.Errorf("must be https (http only for localhost)")
 	}
 	return nil
+}
+
+// validQuery reports whether Go reads the query as Plivo's SDKs do: Go
+// drops a pair with a ';' or a bad escape from what it signs, and the SDKs
+// keep it, so the signatures would never match.
+func validQuery(q string) bool {
+	_, err := url.ParseQuery(q)
+	return err == nil
 }

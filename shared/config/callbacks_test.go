@@ -30,6 +30,11 @@ func TestLoadCallbacks(t *testing.T) {
 		{name: "plain http", set: map[string]string{config.EnvCallbackPublicURL: "http://hooks.example.com/w"}, wantErr: []string{"must be https"}},
 		{name: "fragment", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w#x"}, wantErr: []string{"fragment"}},
 		{name: "credentials", set: map[string]string{config.EnvCallbackPublicURL: "https://u:p@hooks.example.com/w"}, wantErr: []string{"credentials"}},
+		// Plivo's SDKs sign these URLs differently from Go's reading of
+		// them, so every callback to them would be refused.
+		{name: "non-ASCII path", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/café/plivo"}, wantErr: []string{"percent-encoded"}},
+		{name: "semicolon in query", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w?a=1;b=2"}, wantErr: []string{"query"}},
+		{name: "bad escape in query", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w?p=%zz"}, wantErr: []string{"query"}},
 		{name: "V2 neither refuse nor accept", set: map[string]string{config.EnvCallbackSignatureV2: "true"}, wantErr: []string{"CALLBACK_SIGNATURE_V2 must be refuse or accept"}},
 		{name: "bad TTL", set: map[string]string{config.EnvSecretsTTL: "soon"}, wantErr: []string{"SECRETS_TTL"}},
 	}

@@ -460,6 +460,23 @@ func TestTemplates(t *testing.T) {
 			t.Errorf("requests = %+v", reqs)
 		}
 	})
+	// Plivo's template object names its Meta ID template_id (a number in
+	// some answers), and a create answer may carry template_status only.
+	t.Run("documented field names", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t,
+			answer(200, `{"api_id":"a","meta":{"next":null},"objects":[{"template_id":594425479261596,"name":"a","language":"en_US","category":"UTILITY","status":"APPROVED","components":[]}]}`),
+			answer(201, `{"api_id":"b","message":"created","template_id":"77","template_name":"a","template_status":"PENDING"}`))
+		c := newClient(f.srv.URL, newCreds(), nil)
+		got, err := c.ListTemplates(t.Context(), wabaID)
+		if err != nil || len(got) != 1 || got[0].ID != "594425479261596" {
+			t.Errorf("templates = %+v, %v", got, err)
+		}
+		res, err := c.CreateTemplate(t.Context(), wabaID, plivo.Template{Name: "a", Language: "en_US", Category: "UTILITY"})
+		if err != nil || res.TemplateID != "77" || res.Status != "PENDING" {
+			t.Errorf("created = %+v, %v", res, err)
+		}
+	})
 	t.Run("foreign next link is not followed", func(t *testing.T) {
 		t.Parallel()
 		f := newFake(t, answer(200, `{"meta":{"next":"https://evil.example/v1/Account/MA/x/"},"objects":[{"id":"1","name":"a"}]}`))

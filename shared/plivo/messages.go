@@ -1,6 +1,7 @@
 package plivo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,6 +92,24 @@ type Template struct {
 	Components []json.RawMessage `json:"components"`
 }
 
+// UnmarshalJSON reads a listed template. Plivo's template object names the
+// Meta template ID template_id, and it may come as a number; id is read
+// too, as older answers had it.
+func (t *Template) UnmarshalJSON(b []byte) error {
+	type fields Template
+	var w struct {
+		fields
+		ID         flexString `json:"id"`
+		TemplateID flexString `json:"template_id"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*t = Template(w.fields)
+	t.ID = cmp.Or(string(w.TemplateID), string(w.ID))
+	return nil
+}
+
 // TemplateResult is Plivo's answer to a template submission.
 type TemplateResult struct {
 	APIID      string
@@ -114,15 +133,19 @@ func (c *Client) CreateTemplate(ctx context.Context, wabaID string, t Template) 
 		ID         flexString `json:"id"`
 		TemplateID flexString `json:"template_id"`
 		Status     string     `json:"status"`
+		// TemplateStatus is Meta's review state; status, where there is
+		// no template_status, is read as the same.
+		TemplateStatus string `json:"template_status"`
 	}
 	if err := c.do(ctx, call{op: OpCreateTemplate, method: http.MethodPost, path: templatePath(wabaID), body: t}, &out); err != nil {
 		return TemplateResult{}, err
 	}
-	id := string(out.TemplateID)
-	if id == "" {
-		id = string(out.ID)
-	}
-	return TemplateResult{APIID: out.APIID, Message: out.Message, TemplateID: id, Status: out.Status}, nil
+	return TemplateResult{
+		APIID:      out.APIID,
+		Message:    out.Message,
+		TemplateID: cmp.Or(string(out.TemplateID), string(out.ID)),
+		Status:     cmp.Or(out.TemplateStatus, out.Status),
+	}, nil
 }
 
 // maxTemplatePages bounds the pages ListTemplates follows, against a
