@@ -536,10 +536,17 @@ func tokenProblem(info TokenInfo, appID string, now time.Time) string {
 	return ""
 }
 
-// wabaFromScopes finds the one WABA a grant targets. Scope names are not
-// trusted (Meta renames them); any scope whose targets name exactly one ID
-// distinct from the others' business targets is not enough either, so only
-// scopes that mention WhatsApp are read, and all must agree on one ID.
+// scopeWABAManagement is the grant whose targets are the WABAs shared with
+// our app, the most recently shared first.
+const scopeWABAManagement = "whatsapp_business_management"
+
+// wabaFromScopes finds the WABA a grant targets. Scope names are not
+// trusted (Meta renames them), so every scope that mentions WhatsApp is
+// read: when they all name one ID, that is the WABA. When they name
+// several (the customer shared WABAs with us before), Meta's documented
+// answer is the first target of whatsapp_business_management, the newest;
+// without that scope nothing says which, and the request is refused.
+// Either way the calls that follow prove the token reaches it.
 func wabaFromScopes(info TokenInfo) (string, error) {
 	ids := map[string]bool{}
 	for scope, targets := range info.Scopes {
@@ -554,6 +561,9 @@ func wabaFromScopes(info TokenInfo) (string, error) {
 		for id := range ids {
 			return id, nil
 		}
+	}
+	if newest := info.Scopes[scopeWABAManagement]; len(ids) > 1 && len(newest) > 0 {
+		return newest[0], nil
 	}
 	field := "waba_id is required: Meta's grant names no WhatsApp Business Account."
 	if len(ids) > 1 {

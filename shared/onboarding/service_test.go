@@ -401,9 +401,17 @@ func TestSignupRecoversMissingIDs(t *testing.T) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_manage_events": {waba}}}, nil
 			}
 		}},
+		// Meta lists the most recently shared WABA first: that is this
+		// signup's, whatever the other scopes list.
 		{name: "several wabas granted", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
 			m.Debug = func(string) (onboarding.TokenInfo, error) {
-				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_management": {waba, "2"}}}, nil
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+					"whatsapp_business_management": {waba, "2"}, "whatsapp_business_messaging": {"2", waba}}}, nil
+			}
+		}},
+		{name: "several wabas granted, none for management", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_messaging": {waba, "2"}}}, nil
 			}
 		}, code: onboarding.CodeInvalidRequest, field: "waba_id"},
 		{name: "no waba granted", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
