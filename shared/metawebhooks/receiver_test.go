@@ -405,3 +405,106 @@ func TestRestrictionDuringSignupIsRedelivered(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredChangeHoldsBackOnlyItsWABA: one delivery carries a change
+// that must wait for its WABA's signup, a later change to the same WABA,
+// and a change to another customer's WABA. Only the first WABA waits: its
+// later change must not overtake the deferred one, but the other
+// customer's uninstall is applied now, not when the signup ends.
+func TestDeferredChangeHoldsBackOnlyItsWABA(t *testing.T) {
+	t.Parallel()
+	const waiting, other = "102000000000021", "102000000000022"
+	recs := newRecords()
+	recs.state[waiting], recs.state[other] = onboarding.StateVerified, onboarding.StateOnboarded
+	body := `{"object":"whatsapp_business_account","entry":[` +
+		`{"id":"` + waiting + `","time":1739321024,"changes":[` +
+		`{"field":"account_update","value":{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}},` +
+		`{"field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_250"}}]},` +
+		`{"id":"` + other + `","time":1739321025,"changes":[{"field":"account_update","value":{"event":"PARTNER_APP_UNINSTALLED"}}]}]}`
+	h := newReceiver(recs, callbackstest.NewLedger())
+	deliver := func() int {
+		resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+		return resp.StatusCode
+	}
+	st := deliver()
+	recs.mu.Lock()
+	_, healthSet := recs.health[waiting]
+	otherState := recs.state[other]
+	recs.mu.Unlock()
+	if st != http.StatusServiceUnavailable || otherState != onboarding.StateDisconnected || healthSet {
+		t.Fatalf("first delivery: status %d, other WABA %s, waiting WABA's later change applied %t; want 503, disconnected, false", st, otherState, healthSet)
+	}
+	recs.mu.Lock()
+	recs.state[waiting] = onboarding.StateOnboarded // the signup ends
+	recs.mu.Unlock()
+	if st := deliver(); st != http.StatusOK || recs.state[waiting] != onboarding.StateRestricted || recs.health[waiting].QualityEvent != "FLAGGED" {
+		t.Fatalf("redelivered: status %d, record %s, health %+v", st, recs.state[waiting], recs.health[waiting])
+	}
+}
+
+// slowRecords makes every record write take a while, as DynamoDB's does,
+// and notes how many ran at once, overall and per WABA.
+type slowRecords struct {
+	*records
+	delay      time.Duration
+	mu         sync.Mutex
+	inFlight   map[string]int
+	total, max int
+	sameWABA   bool
+}
+
+func (s *slowRecords) enter(waba string) func() {
+	s.mu.Lock()
+	s.inFlight[waba]++
+	s.sameWABA = s.sameWABA || s.inFlight[waba] > 1
+	s.total++
+	s.max = max(s.max, s.total)
+	s.mu.Unlock()
+	time.Sleep(s.delay)
+	return func() {
+		s.mu.Lock()
+		s.inFlight[waba]--
+		s.total--
+		s.mu.Unlock()
+	}
+}
+
+func (s *slowRecords) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health) (bool, error) {
+	defer s.enter(waba)()
+	return s.records.SetHealth(ctx, waba, digits, h)
+}
+
+// TestLargeBatchRunsWABAsConcurrently: Meta batches many changes into one
+// delivery, and every redelivery claims the changes already handled again.
+// Handled one after another at DynamoDB's latency, a large batch outruns
+// the budget on every delivery and is never acknowledged; so changes to
+// different WABAs run concurrently, within a bound, while one WABA's
+// changes still run one at a time, in order.
+func TestLargeBatchRunsWABAsConcurrently(t *testing.T) {
+	t.Parallel()
+	recs := &slowRecords{records: newRecords(), delay: 2 * time.Millisecond, inFlight: map[string]int{}}
+	var entries []string
+	for i := range 200 {
+		waba := strconv.Itoa(103000000000000 + i%50)
+		recs.state[waba] = onboarding.StateOnboarded
+		entries = append(entries, `{"id":"`+waba+`","time":1739321024,"changes":[{"field":"phone_number_quality_update","value":{"display_phone_number":"1555078`+strconv.Itoa(1000+i)+`","event":"FLAGGED","current_limit":"TIER_`+strconv.Itoa(i)+`"}}]}`)
+	}
+	body := `{"object":"whatsapp_business_account","entry":[` + strings.Join(entries, ",") + `]}`
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := newReceiver(recs.records, callbackstest.NewLedger())
+	h.Service = &metawebhooks.Service{Records: recs, Ledger: callbackstest.NewLedger(), Logger: log}
+	resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+	if resp.StatusCode != http.StatusOK || recs.writes != 200 {
+		t.Fatalf("status %d, %d writes; want 200 and 200", resp.StatusCode, recs.writes)
+	}
+	if recs.max < 2 || recs.max > metawebhooks.MaxConcurrentChanges || recs.sameWABA {
+		t.Errorf("%d writes at once (want 2 to %d), two at once for one WABA: %t", recs.max, metawebhooks.MaxConcurrentChanges, recs.sameWABA)
+	}
+	// Within a WABA, Meta's order holds: the last change is the one kept.
+	for i := 150; i < 200; i++ {
+		waba := strconv.Itoa(103000000000000 + i%50)
+		if got := recs.health[waba].MessagingLimit; got != "TIER_"+strconv.Itoa(i) {
+			t.Errorf("WABA %s has limit %q, want the last one sent, TIER_%d", waba, got, i)
+		}
+	}
+}

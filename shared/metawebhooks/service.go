@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
@@ -81,35 +82,94 @@ func (s *Service) now() time.Time { return onboarding.NowUTC(s.Now) }
 
 func (s *Service) metrics() onboarding.Metrics { return onboarding.MetricsOrNop(s.Metrics) }
 
-// Handle applies every change of n. It stops at the first change it cannot
-// record or apply and returns a domain error (409 while another delivery
-// holds the change, 503 when the store failed), so that Meta redelivers the
-// notification; the changes already handled are then duplicates.
+// MaxConcurrentChanges bounds the changes of one delivery applied at once.
+// Meta batches many changes into a delivery, and each costs up to three
+// DynamoDB writes: one after another, a large batch would outrun the
+// budget on every redelivery and never be acknowledged.
+const MaxConcurrentChanges = 16
+
+// Handle applies every change of n. A WABA's changes are applied one at a
+// time in Meta's order, and stop at the first that cannot be recorded or
+// applied: a later change, such as the end of a restriction, must not
+// overtake it. Different WABAs are independent and run concurrently, so one
+// WABA whose signup is under way holds back only its own changes. The
+// error is the first failed change's, in Meta's order, as a domain error
+// (409 while another delivery holds the change, 503 when the store failed
+// or a signup is under way), so that Meta redelivers the notification; the
+// changes already handled are then duplicates.
 func (s *Service) Handle(ctx context.Context, n *Notification, requestID string) ([]Result, error) {
-	var out []Result
 	if n.Object != ObjectWABA {
 		// Stored and counted like any unknown change, under one key per body.
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": "object"})
 		s.Logger.WarnContext(ctx, "meta webhook for another object", "request_id", requestID, "object", n.Object)
 	}
+	type pending struct {
+		entry  Entry
+		change Change
+		action Action
+		result Result
+		err    error
+		done   bool
+	}
+	var all []*pending
+	byWABA := map[string][]*pending{}
+	var order []string
+	now := s.now()
 	for _, e := range n.Entry {
 		for _, c := range e.Changes {
-			res, err := s.change(ctx, e, c, requestID)
-			if err != nil {
-				return out, err
+			p := &pending{entry: e, change: c, action: decide(e, c, now)}
+			// A change that names no WABA orders with nothing.
+			group := "#" + strconv.Itoa(len(all))
+			if p.action.Op != OpUnknown {
+				group = p.action.WABAID
 			}
-			out = append(out, res)
+			if _, seen := byWABA[group]; !seen {
+				order = append(order, group)
+			}
+			byWABA[group] = append(byWABA[group], p)
+			all = append(all, p)
 		}
 	}
-	return out, nil
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, MaxConcurrentChanges)
+	for _, group := range order {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			for _, p := range byWABA[group] {
+				if p.result, p.err = s.change(ctx, p.entry, p.change, p.action, requestID); p.err != nil {
+					return
+				}
+				p.done = true
+			}
+		})
+	}
+	wg.Wait()
+	var out []Result
+	var first error
+	for _, p := range all {
+		if p.done {
+			out = append(out, p.result)
+		}
+		if first == nil {
+			first = p.err
+		}
+	}
+	return out, first
 }
 
-func (s *Service) change(ctx context.Context, e Entry, c Change, requestID string) (Result, error) {
-	now := s.now()
+// decide is Decide, with a change naming an impossible WABA ID taken as
+// unknown.
+func decide(e Entry, c Change, now time.Time) Action {
 	a := Decide(e, c, now)
 	if a.Op != OpUnknown && !validWABAID(a.WABAID) {
 		a.Op = OpUnknown
 	}
+	return a
+}
+
+func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, requestID string) (Result, error) {
+	now := s.now()
 	res := Result{Key: Key(e, c), Field: c.Field, Op: a.Op}
 	s.metrics().Count(MetricReceived, onboarding.Dims{"Field": field(c.Field), "Op": string(a.Op)})
 	unknown := unknownKeys(c)
