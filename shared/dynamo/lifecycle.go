@@ -131,10 +131,15 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 // restricted, with Meta's reason and the end date when Meta gives one.
 // False when the change would not be one, or would shorten a restriction:
 //
-//   - one without an end (disabled, violation, offboarded) is replaced by
-//     any other without an end, and by one with an end only when both come
-//     from the same event (a newer ACCOUNT_RESTRICTION restates the
-//     account's restrictions): otherwise the lapse would lift the other;
+//   - one without an end (disabled, offboarded) is replaced by any other
+//     without an end, and by one with an end only when both come from the
+//     same event (a newer ACCOUNT_RESTRICTION restates the account's
+//     restrictions): otherwise the lapse would lift the other;
+//   - a violation is Meta's warning, and the weakest: it takes the place
+//     of no other restriction, and any restriction takes its place. The
+//     blocks repeated violations bring come as restrictions with an end,
+//     and Meta sends nothing when they lapse, so the block's end must be
+//     the one that lifts the record;
 //   - one with an end is replaced only by one ending later (Meta extended
 //     it, or restricted something else for longer) or by one without an
 //     end: a late redelivery of an earlier restriction cannot bring the
@@ -143,6 +148,10 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 //
 // A restriction with an end joins the retry index's restricted shard,
 // where the resume run finds it when the end has come.
+// violationReason begins the state_reason of a restriction for Meta's
+// ACCOUNT_VIOLATION, as metawebhooks names it (the event in lower case).
+const violationReason = "account_violation"
+
 func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error) {
 	update := "SET previous_state = #state, #state = :restricted, state_reason = :reason, state_changed_at = :at, updated_at = :at"
 	values := map[string]types.AttributeValue{
@@ -151,17 +160,22 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		":reason":     str(reason),
 		":at":         str(stamp(at)),
 	}
+	event, _, _ := strings.Cut(reason, ":")
 	var replaces string
-	if until.IsZero() {
+	switch {
+	case event == violationReason:
+		update += " REMOVE restricted_until, retry_shard, next_retry_at, reconnect"
+		replaces = "begins_with(state_reason, :violation) AND state_reason <> :reason"
+		values[":violation"] = str(violationReason)
+	case until.IsZero():
 		update += " REMOVE restricted_until, retry_shard, next_retry_at, reconnect"
 		replaces = "NOT (state_reason = :reason AND attribute_not_exists(restricted_until))"
-	} else {
+	default:
 		update += ", restricted_until = :until, retry_shard = :shard, next_retry_at = :due REMOVE reconnect"
 		replaces = "(attribute_exists(restricted_until) AND (next_retry_at < :due OR attribute_not_exists(retry_shard))) OR " +
-			"(attribute_not_exists(restricted_until) AND begins_with(state_reason, :event))"
-		event, _, _ := strings.Cut(reason, ":")
+			"(attribute_not_exists(restricted_until) AND (begins_with(state_reason, :event) OR begins_with(state_reason, :violation)))"
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
-		values[":event"] = str(event)
+		values[":event"], values[":violation"] = str(event), str(violationReason)
 	}
 	return s.changedAfterSignup(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),

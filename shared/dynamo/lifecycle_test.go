@@ -281,6 +281,51 @@ func TestRestrictionEnds(t *testing.T) {
 	}
 }
 
+// TestViolationIsTheWeakestRestriction: Meta's ACCOUNT_VIOLATION is a
+// warning with no end, and the blocks that follow repeated violations come
+// as ACCOUNT_RESTRICTION with an end, after which Meta sends nothing. The
+// block's end must be able to lift the record, whichever came first, and a
+// violation must not take the place of a disabled account.
+func TestViolationIsTheWeakestRestriction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	for _, waba := range []string{"v1", "v2", "v3"} {
+		if _, err := s.Acquire(ctx, onboardedRecord(waba), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := t0.Add(72 * time.Hour)
+	const violation, block, disable = "account_violation:ADULT", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", "disabled_update:DISABLE"
+	steps := []struct {
+		waba, reason string
+		until        time.Time
+		want         bool
+	}{
+		{"v1", violation, time.Time{}, true},
+		{"v1", block, end, true}, // the block replaces the warning
+		{"v2", block, end, true},
+		{"v2", violation, time.Time{}, false}, // the warning does not outlast the block
+		{"v3", disable, time.Time{}, true},
+		{"v3", violation, time.Time{}, false}, // nor take the place of a disable
+		{"v3", block, end, false},
+	}
+	for i, st := range steps {
+		if ok, err := s.Restrict(ctx, st.waba, st.reason, st.until, t0.Add(time.Duration(i+1)*time.Minute)); ok != st.want || err != nil {
+			t.Fatalf("step %d: restrict %s with %s: %t, %v; want %t", i, st.waba, st.reason, ok, err, st.want)
+		}
+	}
+	recs, err := s.ExpiredRestrictions(ctx, end, 10)
+	if err != nil || len(recs) != 2 || recs[0].WABAID != "v1" || recs[1].WABAID != "v2" {
+		t.Fatalf("due at the block's end: %+v, %v; want v1 and v2", recs, err)
+	}
+	for waba, want := range map[string]string{"v1": block, "v2": block, "v3": disable} {
+		if rec, err := s.Get(ctx, waba); err != nil || rec.StateReason != want {
+			t.Errorf("%s reads %+v, %v; want restricted for %s", waba, rec, err, want)
+		}
+	}
+}
+
 // TestChangesReachTheStream reads DynamoDB Local's stream of the table the
 // way Lambda's event source mapping does, and finds every committed change
 // with both images: the outbox the lifecycle publisher reads.
