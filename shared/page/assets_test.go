@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // TestEveryAssetHasAContentType keeps contentTypes in step with assets/: a
@@ -22,5 +24,37 @@ func TestEveryAssetHasAContentType(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSignupAnswersHaveCopy: every code the signup route answers a
+// customer's attempt with has its own copy in the page's FAILURES. A code
+// without one falls back to "Something went wrong on our side... Start
+// again in a minute", which is wrong where starting again cannot help.
+// signup_in_progress is not a failure: the page waits for the record.
+func TestSignupAnswersHaveCopy(t *testing.T) {
+	t.Parallel()
+	js, err := fs.ReadFile(assets, "assets/static/onboarding.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(js), "var FAILURES = {")
+	end := strings.Index(string(js)[start:], "\n  };")
+	if start < 0 || end < 0 {
+		t.Fatal("no FAILURES table in onboarding.js")
+	}
+	failures := string(js)[start : start+end]
+	codes := []onboarding.Code{
+		onboarding.CodeInvalidRequest, onboarding.CodeConflict, onboarding.CodeAlreadyRegistered, onboarding.CodePhoneNumberTaken,
+		onboarding.CodeMetaRejected, onboarding.CodeUpstreamFailed, onboarding.CodeUpstreamUnavailable, onboarding.CodeInternal,
+		onboarding.CodeTooManyRequests, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing, onboarding.CodeProviderConfig,
+		onboarding.CodeMetaUnavailable, onboarding.CodeNotRecorded, onboarding.CodeSecondNumber, onboarding.CodeBusinessMismatch,
+		onboarding.CodeSessionMissing, onboarding.CodeSessionInvalid, onboarding.CodeSessionExpired, onboarding.CodeSessionUsed,
+		onboarding.CodeClientRefMismatch,
+	}
+	for _, c := range codes {
+		if !strings.Contains(failures, "\n    "+string(c)+": {") {
+			t.Errorf("FAILURES has no copy for %s", c)
+		}
 	}
 }

@@ -49,6 +49,8 @@ var pageCopy = map[string][2]string{
 		"It is connected through another provider, so we cannot add it. Click Start again and pick another WhatsApp Business Account, or contact support."},
 	"number under another WABA": {"This phone number is already in use",
 		"It belongs to another WhatsApp Business Account. Click Start again and pick or add another number, or contact support to move this one."},
+	"no onboarding link": {"Open this page from your onboarding link",
+		"This page was opened without the link your provider sent you. Open the link from your provider, or ask them for a new one."},
 	"bad onboarding link": {"Your onboarding link cannot be used",
 		"The link is not valid. Ask your provider for a new link."},
 }

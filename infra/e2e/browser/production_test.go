@@ -77,7 +77,8 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // openProduction serves the page as deployed (sandbox off) from a test
 // server whose /api/ is the sandbox stack's, and opens it in a new tab at
-// path (e.g. "/?session=..."). Chromium's https requests are answered from
+// path (e.g. "/?session=...") once it shows state. Chromium's https
+// requests are answered from
 // answers, by URL without query, and refused otherwise: no test needs the
 // internet.
 //
@@ -86,7 +87,7 @@ func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 // test frames its sites instead (a popup would escape the tab's
 // interception), and names here the ones the policy would keep out, so
 // that the page's script is what refuses their messages.
-func openProduction(t *testing.T, path string, answers map[string]string, frameAlso ...string) *tab {
+func openProduction(t *testing.T, path, state string, answers map[string]string, frameAlso ...string) *tab {
 	t.Helper()
 	cfg := config.Page{
 		MetaAppID: stack.SandboxMetaAppID, MetaConfigID: stack.SandboxConfigID, GraphVersion: config.DefaultGraphVersion,
@@ -145,8 +146,35 @@ func openProduction(t *testing.T, path string, answers map[string]string, frameA
 	}()
 	tb := &tab{t: t, ctx: ctx}
 	tb.do(chromedp.Navigate(srv.URL + path))
-	tb.waitState("idle")
+	tb.waitState(state)
 	return tb
+}
+
+// linkToken mints an onboarding link's session token for clientRef, as
+// the Tech Provider's backend does.
+func linkToken(t *testing.T, clientRef string) string {
+	t.Helper()
+	link, err := sandbox.NewSession(context.Background(), clientRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(link.URL, sandbox.URL+"/?session=")
+}
+
+// TestProductionPageWithoutLink: a deployed page opened without the
+// onboarding link says so as it loads, and offers no Connect: the signup
+// would refuse the customer only after Meta's whole flow had shared the
+// account with the app.
+func TestProductionPageWithoutLink(t *testing.T) {
+	tb := openProduction(t, "/", "failed", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	tb.apiErrors = true
+	tb.expectCopy("no onboarding link")
+	if !tb.connectDisabled() {
+		t.Error("Connect is offered on a page opened without its link")
+	}
+	if called, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`!!window.__fbLogin`)); called {
+		t.Error("Meta's dialog was opened")
+	}
 }
 
 // TestProductionPage loads the page as deployed (sandbox off) with Meta's
@@ -162,18 +190,13 @@ func TestProductionPage(t *testing.T) {
 	waba, phone, business, decoy := "731000000000001", "732000000000001", "733000000000001", "739000000000009"
 	code := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business,
 		PhoneNumbers: []metasim.PhoneNumber{{ID: phone, DisplayPhoneNumber: "+1 555-010-7310"}}})
-	link, err := sandbox.NewSession(context.Background(), "customer-prod")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const meta, evil = "https://business.facebook.com", "https://evilfacebook.com"
 	answers := map[string]string{
 		page.SDKURL:         fakeMetaSDK(code, []string{meta + "/es-finish", evil + "/es-finish"}),
 		meta + "/es-finish": finishPage(map[string]string{"waba_id": waba, "phone_number_id": phone, "business_id": business}),
 		evil + "/es-finish": finishPage(map[string]string{"waba_id": decoy, "phone_number_id": phone, "business_id": business}),
 	}
-	token := strings.TrimPrefix(link.URL, sandbox.URL+"/?session=")
-	tb := openProduction(t, "/?session="+url.QueryEscape(token), answers, evil)
+	tb := openProduction(t, "/?session="+url.QueryEscape(linkToken(t, "customer-prod")), "idle", answers, evil)
 	ctx := tb.ctx
 	// A message from the page's own origin is not Meta's: ignored.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.postMessage(JSON.stringify({type:'WA_EMBEDDED_SIGNUP',event:'FINISH',data:{waba_id:'`+decoy+`'}}), '*')`)); err != nil {
@@ -227,7 +250,7 @@ func TestProductionPage(t *testing.T) {
 // (dispatched in the page, which a browser would do for a window there):
 // the page names the step only if it listened.
 func TestProductionMessageOrigins(t *testing.T) {
-	pageTab := openProduction(t, "/", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	pageTab := openProduction(t, "/?session="+url.QueryEscape(linkToken(t, "customer-origins")), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
 	for _, tc := range []struct {
 		origin   string
 		listened bool

@@ -265,6 +265,12 @@
     phone_number_registered_elsewhere: { step: 'activate', title: 'This phone number is already in use', retry: 'restart',
       what: 'It belongs to another WhatsApp Business Account.',
       next: 'Click Start again and pick or add another number, or contact support to move this one.' },
+    second_number_not_supported: { step: 'activate', title: 'This account already has a connected number', retry: 'none',
+      what: 'Your WhatsApp Business Account is already connected with another number, and this signup cannot add a second one.',
+      next: 'Contact support with the reference below to add the number.' },
+    business_mismatch: { step: 'verify', title: 'Meta did not confirm your business', retry: 'restart',
+      what: 'The business you picked does not own the WhatsApp Business Account you shared, so nothing was connected.',
+      next: 'Click Start again and pick the business that owns the account.' },
     conflict: { step: 'verify', title: 'This account is already connected', retry: 'restart',
       what: 'Your WhatsApp Business Account was connected earlier with a different number or business.',
       next: 'Contact support with the reference below.' },
@@ -684,14 +690,19 @@
   // a signup, without spending it (GET /api/onboarding-sessions/check, the
   // token in a header, never in a URL). Only the session codes disable
   // Connect; an outage or a network error leaves the page usable, and the
-  // signup itself checks the session again.
+  // signup itself checks the session again. A page opened without a link
+  // asks too: where the stack requires links, the customer learns it now,
+  // not after sharing an account through Meta's whole flow that the signup
+  // would then refuse. The sandbox mints a session for each attempt.
   function checkLink() {
-    if (!linkSession) return;
+    if (!linkSession && cfg.sandbox) return;
     var url = cfg.signupUrl.replace(/\/api\/whatsapp\/embedded-signup$/, '/api/onboarding-sessions/check');
+    var headers = { 'Accept': 'application/json' };
+    if (linkSession) headers['X-Onboarding-Session'] = linkSession;
     fetch(url, {
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: { 'Accept': 'application/json', 'X-Onboarding-Session': linkSession }
+      headers: headers
     }).then(function (res) {
       if (res.ok) return null;
       return res.json().catch(function () { return null; });
