@@ -1,4 +1,4 @@
-// Command callbacks is the Lambda behind POST /webhooks/plivo/whatsapp: it
+// Command callbacks is the Lambda behind POST (and GET) /webhooks/plivo/whatsapp: it
 // verifies Plivo's WhatsApp callbacks and publishes each to the event bus
 // once.
 package main

@@ -139,7 +139,7 @@ var routes = map[string][]string{
 	"StatusFunction": {"GET /api/provider/whatsapp/embedded-signup/{waba_id}", "GET /api/whatsapp/embedded-signup/{waba_id}"},
 	"PageFunction":   {"GET /", "GET /static/{proxy+}"},
 	// Plivo calls this one; its signature is the authentication.
-	"CallbacksFunction": {"POST /webhooks/plivo/whatsapp"},
+	"CallbacksFunction": {"GET /webhooks/plivo/whatsapp", "POST /webhooks/plivo/whatsapp"},
 	"DemoFunction":      {"GET /api/demo/templates/{waba_id}", "POST /api/demo/messages", "POST /api/demo/templates"},
 }
 
@@ -493,11 +493,13 @@ func TestAPIAndTimeouts(t *testing.T) {
 	// Plivo sends about three status callbacks per message and gives up
 	// after three retries: its route must take a broadcast, not the
 	// default's trickle.
-	cb := props(props(tpl.Raw("CallbacksFunction"))["Events"].(map[string]any)["Callback"].(map[string]any))
-	cbRoute, _ := cb["RouteSettings"].(map[string]any)
-	for _, k := range []string{"ThrottlingRateLimit", "ThrottlingBurstLimit"} {
-		if limit := number(tpl, cbRoute[k]); limit < 1000 {
-			t.Errorf("callback route %s %v (%v), want at least 1000/s, well above the default %v", k, cbRoute[k], limit, defRate)
+	for _, name := range []string{"Callback", "CallbackGet"} {
+		cb := props(props(tpl.Raw("CallbacksFunction"))["Events"].(map[string]any)[name].(map[string]any))
+		cbRoute, _ := cb["RouteSettings"].(map[string]any)
+		for _, k := range []string{"ThrottlingRateLimit", "ThrottlingBurstLimit"} {
+			if limit := number(tpl, cbRoute[k]); limit < 1000 {
+				t.Errorf("callback route %s %s %v (%v), want at least 1000/s, well above the default %v", name, k, cbRoute[k], limit, defRate)
+			}
 		}
 	}
 

@@ -162,9 +162,19 @@ func TestPlivoCallbacksReachTheBus(t *testing.T) {
 	st.Secrets.Put(stack.PlivoSecretID, string(creds))
 
 	t.Run("a rotated token is picked up", func(t *testing.T) {
-		got, err := st.Plivo.SendCallback(ctx, hook, url.Values{"MessageUUID": {"e2e-2"}, "Status": {"sent"}, "From": {"15550107777"}}, plivosim.SchemeV3)
+		got, err := st.Plivo.SendCallback(ctx, "", hook, url.Values{"MessageUUID": {"e2e-2"}, "Status": {"sent"}, "From": {"15550107777"}}, plivosim.SchemeV3)
 		if err != nil || got != 200 || len(eventsFor("callback#e2e-2#sent")) != 1 {
 			t.Fatalf("after rotation: %d, %v", got, err)
+		}
+	})
+
+	t.Run("a callback sent with GET reaches the bus", func(t *testing.T) {
+		got, err := st.Plivo.SendCallback(ctx, http.MethodGet, hook, url.Values{"MessageUUID": {"e2e-get"}, "Status": {"read"}, "From": {"15550107777"}}, plivosim.SchemeV3)
+		if err != nil || got != 200 {
+			t.Fatalf("GET callback: %d, %v", got, err)
+		}
+		if evs := eventsFor("callback#e2e-get#read"); len(evs) != 1 || evs[0].ClientRef != rec.ClientRef {
+			t.Errorf("events %+v, want one for %s", evs, rec.ClientRef)
 		}
 	})
 

@@ -20,7 +20,7 @@ type CallbackAnswer struct {
 	RequestID string            `json:"request_id"`
 }
 
-// PlivoCallbacks is the POST /webhooks/plivo/whatsapp handler: it parses a
+// PlivoCallbacks is the POST and GET /webhooks/plivo/whatsapp handler: it parses a
 // callback, verifies Plivo's signature, and hands it to the callbacks
 // service.
 type PlivoCallbacks struct {
@@ -77,11 +77,24 @@ func (r *PlivoCallbacks) handle(ctx context.Context, req Request) Response {
 }
 
 // ParseCallback reads a payload v2 event as a Plivo callback: a POST with a
-// form-encoded body, which API Gateway may have base64-encoded. It keeps
-// every field, known or not, and fails only on a body that is not a form.
+// form-encoded body, which API Gateway may have base64-encoded, or a GET
+// with the same fields in the query, as Plivo calls a URL whose method is
+// set to GET. It keeps every field, known or not, and fails only on fields
+// that are not a form.
 func ParseCallback(req Request) (*callbacks.Callback, error) {
-	if Method(req) != http.MethodPost {
-		return nil, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use POST for this resource.")
+	switch Method(req) {
+	case http.MethodPost:
+	case http.MethodGet:
+		if len(req.RawQueryString) > callbacks.MaxBodyBytes {
+			return nil, onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request is too large.")
+		}
+		fields, err := callbacks.ParseForm([]byte(req.RawQueryString))
+		if err != nil {
+			return nil, err
+		}
+		return &callbacks.Callback{Fields: fields}, nil
+	default:
+		return nil, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use POST or GET for this resource.")
 	}
 	if ct := Header(req, "Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)

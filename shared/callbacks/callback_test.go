@@ -25,6 +25,13 @@ func callbackEvent(method, contentType, body string, b64 bool) apigw.Request {
 	return req
 }
 
+// getEvent is a callback Plivo makes with GET: the fields in the query.
+func getEvent(query string) apigw.Request {
+	req := callbackEvent("GET", "", "", false)
+	req.RawQueryString = query
+	return req
+}
+
 const (
 	form     = "application/x-www-form-urlencoded"
 	statusCB = "MessageUUID=0936ec98-7c4c-11f0-b2b4-0242ac110002&Status=delivered&From=%2B15550100001&To=%2B14155550123" +
@@ -54,7 +61,12 @@ func TestParseCallback(t *testing.T) {
 		{"empty body", callbackEvent("POST", form, "", false), "", callbacks.KindInbound, "", ""},
 		{"json", callbackEvent("POST", "application/json", `{"MessageUUID":"m"}`, false), onboarding.CodeUnsupportedMedia, "", "", ""},
 		{"bad content type", callbackEvent("POST", "form;;=", statusCB, false), onboarding.CodeUnsupportedMedia, "", "", ""},
-		{"GET", callbackEvent("GET", form, "", false), onboarding.CodeMethodNotAllowed, "", "", ""},
+		// Plivo passes the fields as query parameters when the callback's
+		// method is GET.
+		{"status by GET", getEvent(statusCB), "", callbacks.KindStatus, "callback#0936ec98-7c4c-11f0-b2b4-0242ac110002#delivered", "15550100001"},
+		{"GET with a bad escape", getEvent("MessageUUID=%zz"), onboarding.CodeInvalidRequest, "", "", ""},
+		{"GET too large", getEvent("Body=" + strings.Repeat("a", callbacks.MaxBodyBytes)), onboarding.CodePayloadTooLarge, "", "", ""},
+		{"PUT", callbackEvent("PUT", form, statusCB, false), onboarding.CodeMethodNotAllowed, "", "", ""},
 		{"bad base64", callbackEvent("POST", form, "!!", true), onboarding.CodeInvalidRequest, "", "", ""},
 		{"bad escape", callbackEvent("POST", form, "MessageUUID=%zz", false), onboarding.CodeInvalidRequest, "", "", ""},
 		{"too large", callbackEvent("POST", form, "Body="+strings.Repeat("a", callbacks.MaxBodyBytes), false), onboarding.CodePayloadTooLarge, "", "", ""},

@@ -51,6 +51,15 @@ func signedEvent(token, signURL, body, query string, b64 bool) apigw.Request {
 	return req
 }
 
+// signedGet is a callback Plivo makes with GET to signURL: the fields in
+// the query, signed over the URL it called.
+func signedGet(token, signURL, query string) apigw.Request {
+	req := getEvent(query)
+	req.Headers["x-plivo-signature-v3-nonce"] = "43"
+	req.Headers["x-plivo-signature-v3"] = callbacks.SignatureV3(token, "GET", signURL+"?"+query, nil, "43")
+	return req
+}
+
 func TestReceiver(t *testing.T) {
 	t.Parallel()
 	body := status("r-1", "delivered", "+15550100001")
@@ -70,6 +79,13 @@ func TestReceiver(t *testing.T) {
 		{"unsigned: no refresh", signedEvent("", publicURL, body, "", false), &tokens{cached: "t1"}, 403, "signature_invalid", 0},
 		{"secret unavailable", signedEvent("t1", publicURL, body, "", false), &tokens{err: errors.New("secretsmanager: throttled")}, 503, "upstream_unavailable", 0},
 		{"not a form", callbackEvent("POST", "application/json", "{}", false), &tokens{cached: "t1"}, 415, "unsupported_media_type", 0},
+		{"GET, signed as Plivo's SDKs check it", signedGet("t1", publicURL, body), &tokens{cached: "t1"}, 200, "published", 0},
+		{"GET, the query changed", func() apigw.Request {
+			r := signedGet("t1", publicURL, body)
+			r.RawQueryString += "&Status=read"
+			return r
+		}(),
+			&tokens{cached: "t1", fresh: "t1"}, 403, "signature_invalid", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

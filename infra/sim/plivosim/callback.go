@@ -29,11 +29,13 @@ const (
 	HeaderNonceV2       = "X-Plivo-Signature-V2-Nonce"
 )
 
-// SendCallback POSTs params form-encoded to callbackURL, signed like a Plivo
-// WhatsApp callback with scheme (SchemeV3, or SchemeV2 for the older
-// scheme; "" means SchemeV3), and returns the receiver's HTTP status. The
-// body of the answer is read and discarded, as Plivo does.
-func (s *Server) SendCallback(ctx context.Context, callbackURL string, params url.Values, scheme string) (int, error) {
+// SendCallback sends params to callbackURL with method, as Plivo sends a
+// WhatsApp callback: with POST (or "") form-encoded in the body, with GET
+// in the query, after any the URL has. It signs the request with scheme
+// (SchemeV3, or SchemeV2 for the older scheme; "" means SchemeV3), and
+// returns the receiver's HTTP status. The body of the answer is read and
+// discarded, as Plivo does.
+func (s *Server) SendCallback(ctx context.Context, method, callbackURL string, params url.Values, scheme string) (int, error) {
 	s.mu.Lock()
 	token := s.token
 	s.mu.Unlock()
@@ -43,17 +45,35 @@ func (s *Server) SendCallback(ctx context.Context, callbackURL string, params ur
 		main = token
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, strings.NewReader(params.Encode()))
+	target, body, signed := callbackURL, params.Encode(), params
+	switch method {
+	case http.MethodPost, "":
+		method = http.MethodPost
+	case http.MethodGet:
+		sep := "?"
+		if strings.Contains(target, "?") {
+			sep = "&"
+		}
+		if body != "" {
+			target += sep + body
+		}
+		body, signed = "", nil
+	default:
+		return 0, fmt.Errorf("plivosim: callbacks are sent with POST or GET, not %q", method)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, strings.NewReader(body))
 	if err != nil {
 		return 0, fmt.Errorf("plivosim: callback request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	nonce := simkit.RandomID(20) // the shape of Plivo's nonces
 	switch scheme {
 	case SchemeV3, "":
 		req.Header.Set(HeaderNonceV3, nonce)
-		req.Header.Set(HeaderSignatureV3, SignV3(token, http.MethodPost, callbackURL, params, nonce))
-		req.Header.Set(HeaderSignatureMaV3, SignV3(main, http.MethodPost, callbackURL, params, nonce))
+		req.Header.Set(HeaderSignatureV3, SignV3(token, method, target, signed, nonce))
+		req.Header.Set(HeaderSignatureMaV3, SignV3(main, method, target, signed, nonce))
 	case SchemeV2:
 		req.Header.Set(HeaderNonceV2, nonce)
 		req.Header.Set(HeaderSignatureV2, SignV2(token, callbackURL, nonce))

@@ -14,6 +14,8 @@ type CallbackTrigger struct {
 	URL string `json:"url"`
 	// Scheme is SchemeV3 (default) or SchemeV2.
 	Scheme string `json:"scheme,omitempty"`
+	// Method is POST (default) or GET.
+	Method string `json:"method,omitempty"`
 	// Params are the form fields of the callback (MessageUUID, Status,
 	// From, To, ...).
 	Params map[string]string `json:"params"`
@@ -24,7 +26,7 @@ type CallbackTrigger struct {
 // script or the sandbox can play Plivo's side of a webhook delivery.
 func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
 	var in CallbackTrigger
-	if !simkit.DecodePost(w, r, &in, `{"url": "http(s)://...", "scheme": "v3"|"v2", "params": {...}}`,
+	if !simkit.DecodePost(w, r, &in, `{"url": "http(s)://...", "scheme": "v3"|"v2", "method": "POST"|"GET", "params": {...}}`,
 		func() bool { return isHTTPURL(in.URL) }) {
 		return
 	}
@@ -32,7 +34,7 @@ func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
 	for k, v := range in.Params {
 		params.Set(k, v)
 	}
-	status, err := s.SendCallback(r.Context(), in.URL, params, in.Scheme)
+	status, err := s.SendCallback(r.Context(), in.Method, in.URL, params, in.Scheme)
 	if err != nil {
 		simkit.WriteError(w, http.StatusBadGateway, err.Error())
 		return

@@ -157,7 +157,7 @@ func TestSendCallback(t *testing.T) {
 			}
 			params := url.Values{"MessageUUID": {"b1f6f9a6-0000-4000-8000-000000000001"}, "Status": {"delivered"}, "Type": {"whatsapp"}}
 			cbURL := rcv.URL + "/plivo/status?tenant=42"
-			status, err := e.sim.SendCallback(context.Background(), cbURL, params, tt.scheme)
+			status, err := e.sim.SendCallback(context.Background(), "", cbURL, params, tt.scheme)
 			if err != nil || status != http.StatusNoContent {
 				t.Fatalf("SendCallback = %d, %v", status, err)
 			}
@@ -194,13 +194,41 @@ func TestSendCallback(t *testing.T) {
 	}
 }
 
+// TestSendCallbackByGET: with GET, Plivo puts the fields in the query,
+// after the URL's own, and signs the URL it called with no body.
+func TestSendCallbackByGET(t *testing.T) {
+	t.Parallel()
+	var got *http.Request
+	var body []byte
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ = io.ReadAll(r.Body)
+		got = r.Clone(context.Background())
+	}))
+	defer rcv.Close()
+	e := newEnv(t)
+	params := url.Values{"MessageUUID": {"m-get"}, "Status": {"read"}}
+	if status, err := e.sim.SendCallback(context.Background(), http.MethodGet, rcv.URL+"/cb?tenant=42", params, SchemeV3); err != nil || status != http.StatusOK {
+		t.Fatalf("SendCallback = %d, %v", status, err)
+	}
+	called := rcv.URL + got.URL.RequestURI()
+	if got.Method != http.MethodGet || len(body) != 0 || got.URL.Query().Get("tenant") != "42" || got.URL.Query().Get("Status") != "read" {
+		t.Fatalf("received %s %s with body %q", got.Method, called, body)
+	}
+	if want := SignV3(testAuthToken, http.MethodGet, called, nil, got.Header.Get(HeaderNonceV3)); got.Header.Get(HeaderSignatureV3) != want {
+		t.Errorf("V3 signature %q, want %q over %s", got.Header.Get(HeaderSignatureV3), want, called)
+	}
+	if _, err := e.sim.SendCallback(context.Background(), http.MethodPut, rcv.URL, params, SchemeV3); err == nil {
+		t.Error("PUT accepted")
+	}
+}
+
 func TestSendCallbackErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	if _, err := e.sim.SendCallback(context.Background(), "http://127.0.0.1:1/cb", nil, "v4"); err == nil {
+	if _, err := e.sim.SendCallback(context.Background(), "", "http://127.0.0.1:1/cb", nil, "v4"); err == nil {
 		t.Error("unknown scheme accepted")
 	}
-	if _, err := e.sim.SendCallback(context.Background(), "http://127.0.0.1:1/cb", nil, SchemeV3); err == nil {
+	if _, err := e.sim.SendCallback(context.Background(), "", "http://127.0.0.1:1/cb", nil, SchemeV3); err == nil {
 		t.Error("connection refused not reported")
 	}
 }
