@@ -146,9 +146,10 @@ func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.
 		r.Metrics.Count(callbacks.MetricSignatureInvalid, onboarding.Dims{"Scheme": string(scheme)})
 	}
 	// Which headers came, never their values: a signature is not secret,
-	// but nothing here needs it.
+	// but nothing here needs it. The URL is logged without its query: a
+	// GET callback's query is the message itself.
 	r.Logger.WarnContext(ctx, "callback signature refused", "request_id", req.RequestContext.RequestID,
-		"scheme", scheme, "signed_url", signed, "v2_accepted", r.AcceptV2)
+		"scheme", scheme, "signed_url", withoutQuery(signed), "query_bytes", len(req.RawQueryString), "v2_accepted", r.AcceptV2)
 	return errSignature()
 }
 
@@ -179,6 +180,11 @@ func (r *PlivoCallbacks) spendNonce(ctx context.Context, req Request, cb *callba
 	default:
 		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback cannot be verified right now; retry later.")
 	}
+}
+
+func withoutQuery(u string) string {
+	base, _, _ := strings.Cut(u, "?")
+	return base
 }
 
 // signedURL is the configured public URL, with the query the request

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,5 +200,24 @@ func TestReceiverV2(t *testing.T) {
 				t.Errorf("%s = %d, want %d", callbacks.MetricNonceReused, n, tt.reused)
 			}
 		})
+	}
+}
+
+// TestRefusedGETCallbackKeepsTheMessageOutOfLogs: a GET callback carries
+// the customer's message in its query; refused, the log line names the URL
+// checked, never that query.
+func TestRefusedGETCallbackKeepsTheMessageOutOfLogs(t *testing.T) {
+	t.Parallel()
+	const canary = "canary-private-message-4711"
+	var logs strings.Builder
+	f := newFixture(onboardedRec)
+	r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get, Logger: logging.New(&logs, "DEBUG"), Metrics: f.met}
+	req := signedGet("wrong-token", publicURL, "MessageUUID=m-1&From=14155550123&To=15550100001&Body="+canary)
+	resp, err := r.Handle(context.Background(), req)
+	if err != nil || resp.StatusCode != 403 {
+		t.Fatalf("Handle = %d, %v; want 403", resp.StatusCode, err)
+	}
+	if !strings.Contains(logs.String(), "callback signature refused") || strings.Contains(logs.String(), canary) {
+		t.Errorf("logs %s: want the refusal, without the message", logs.String())
 	}
 }
