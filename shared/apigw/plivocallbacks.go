@@ -187,11 +187,18 @@ func withoutQuery(u string) string {
 	return base
 }
 
-// signedURL is the configured public URL, with the query the request
-// arrived with when the configuration gives none: Plivo signs the query of
-// the URL it called.
+// signedURL is the URL Plivo called and signed: the configured public URL
+// (the request cannot tell a custom domain or stage) with the query the
+// request arrived with. A GET's query is the configured query, if any,
+// with the fields after it: all of it is signed, and all of it is read as
+// fields, so the arriving query is what is checked. A POST's query is
+// the configured one, or, when the configuration gives none, the one the
+// request arrived with.
 func (r *PlivoCallbacks) signedURL(req Request) string {
-	if req.RawQueryString != "" && !strings.Contains(r.URL, "?") {
+	switch {
+	case Method(req) == http.MethodGet && req.RawQueryString != "":
+		return withoutQuery(r.URL) + "?" + req.RawQueryString
+	case req.RawQueryString != "" && !strings.Contains(r.URL, "?"):
 		return r.URL + "?" + req.RawQueryString
 	}
 	return r.URL

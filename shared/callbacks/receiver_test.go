@@ -221,3 +221,35 @@ func TestRefusedGETCallbackKeepsTheMessageOutOfLogs(t *testing.T) {
 		t.Errorf("logs %s: want the refusal, without the message", logs.String())
 	}
 }
+
+// TestGETCallbackSignsTheQueryItArrivedWith: with a configured URL that has
+// its own query, Plivo appends the fields to it and signs the URL it
+// called. Every value that becomes a field must be under that signature,
+// the configured query's keys included.
+func TestGETCallbackSignsTheQueryItArrivedWith(t *testing.T) {
+	t.Parallel()
+	cfg := publicURL + "?tenant=42"
+	fields := "MessageUUID=cfg-1&Status=delivered&From=%2B15550100001&To=%2B14155550123"
+	genuine := func() apigw.Request {
+		req := getEvent("tenant=42&" + fields)
+		req.Headers["x-plivo-signature-v3-nonce"] = "44"
+		req.Headers["x-plivo-signature-v3"] = callbacks.SignatureV3("t1", "GET", cfg+"&"+fields, nil, "44")
+		return req
+	}
+	tampered := genuine()
+	tampered.RawQueryString = "tenant=99&" + fields
+	for _, tt := range []struct {
+		name string
+		req  apigw.Request
+		code int
+	}{{"genuine", genuine(), 200}, {"configured key changed", tampered, 403}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(onboardedRec)
+			r := &apigw.PlivoCallbacks{Service: f.svc, URL: cfg, Token: (&tokens{cached: "t1", fresh: "t1"}).get, Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met}
+			if resp, err := r.Handle(context.Background(), tt.req); err != nil || resp.StatusCode != tt.code {
+				t.Fatalf("Handle = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.code)
+			}
+		})
+	}
+}

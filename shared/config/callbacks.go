@@ -90,9 +90,9 @@ func checkCallbackURL(s string) error {
 		return fmt.Errorf("must be an absolute URL such as https://hooks.example.com/webhooks/plivo/whatsapp")
 	case u.Fragment != "" || strings.Contains(s, "#") || u.User != nil:
 		return fmt.Errorf("must not have a fragment or credentials")
-	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }):
+	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) || u.EscapedPath() != writtenPath(s):
 		// Plivo signs the URL as written; Go would re-encode these.
-		return fmt.Errorf("must be ASCII, with spaces and other characters percent-encoded")
+		return fmt.Errorf("must be ASCII, with spaces and characters such as { } | ^ percent-encoded")
 	case u.RawQuery != "" && !validQuery(u.RawQuery):
 		return fmt.Errorf("must have a query of name=value pairs joined by & with valid %% escapes")
 	case u.Scheme == "https":
@@ -101,6 +101,19 @@ func checkCallbackURL(s string) error {
 		return fmt.Errorf("must be https (http only for localhost)")
 	}
 	return nil
+}
+
+// writtenPath is the path of an absolute URL as written: from the first
+// '/' after the host to the query.
+func writtenPath(s string) string {
+	_, rest, _ := strings.Cut(s, "://")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		rest = rest[i:]
+	} else {
+		rest = ""
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	return path
 }
 
 // validQuery reports whether Go reads the query as Plivo's SDKs do: Go

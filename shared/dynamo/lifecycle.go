@@ -127,14 +127,19 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 	})
 }
 
+// violationReason begins the state_reason of a restriction for Meta's
+// ACCOUNT_VIOLATION, as metawebhooks names it (the event in lower case).
+const violationReason = "account_violation"
+
 // Restrict moves an onboarded (or differently restricted) record to
 // restricted, with Meta's reason and the end date when Meta gives one.
 // False when the change would not be one, or would shorten a restriction:
 //
 //   - one without an end (disabled, offboarded) is replaced by any other
-//     without an end, and by one with an end only when both come from the
-//     same event (a newer ACCOUNT_RESTRICTION restates the account's
-//     restrictions): otherwise the lapse would lift the other;
+//     without an end but a violation, and by one with an end only when
+//     both come from the same event (a newer ACCOUNT_RESTRICTION restates
+//     the account's restrictions): otherwise the lapse would lift the
+//     other;
 //   - a violation is Meta's warning, and the weakest: it takes the place
 //     of no other restriction, and any restriction takes its place. The
 //     blocks repeated violations bring come as restrictions with an end,
@@ -142,16 +147,12 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 //     the one that lifts the record;
 //   - one with an end is replaced only by one ending later (Meta extended
 //     it, or restricted something else for longer) or by one without an
-//     end: a late redelivery of an earlier restriction cannot bring the
-//     lift forward. A record restricted before ends were indexed (an end,
+//     end but a violation: a late redelivery of an earlier restriction
+//     cannot bring the lift forward. A record restricted before ends were indexed (an end,
 //     no shard) takes any restriction with an end, and so joins the shard.
 //
 // A restriction with an end joins the retry index's restricted shard,
 // where the resume run finds it when the end has come.
-// violationReason begins the state_reason of a restriction for Meta's
-// ACCOUNT_VIOLATION, as metawebhooks names it (the event in lower case).
-const violationReason = "account_violation"
-
 func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error) {
 	update := "SET previous_state = #state, #state = :restricted, state_reason = :reason, state_changed_at = :at, updated_at = :at"
 	values := map[string]types.AttributeValue{

@@ -508,3 +508,71 @@ func TestLargeBatchRunsWABAsConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// storeErrors counts the StoreError metric; the rest is dropped.
+type storeErrors struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (m *storeErrors) Count(name string, _ onboarding.Dims) {
+	if name == onboarding.MetricStoreError {
+		m.mu.Lock()
+		m.n++
+		m.mu.Unlock()
+	}
+}
+func (m *storeErrors) Latency(string, time.Duration, onboarding.Dims)                  {}
+func (m *storeErrors) CountWithLatency(string, string, time.Duration, onboarding.Dims) {}
+
+// ctxRecords waits delay for each health write, or until ctx ends, as an
+// SDK call does.
+type ctxRecords struct {
+	*records
+	delay time.Duration
+}
+
+func (c *ctxRecords) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health) (bool, error) {
+	select {
+	case <-time.After(c.delay):
+		return c.records.SetHealth(ctx, waba, digits, h)
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// TestBudgetRunOutIsNotAStoreOutage: a delivery larger than the budget
+// answers 503 and Meta delivers it again, which finishes it. Running out
+// of time is not DynamoDB failing: it must not count the store errors an
+// alarm pages on, once per WABA still waiting.
+func TestBudgetRunOutIsNotAStoreOutage(t *testing.T) {
+	t.Parallel()
+	recs := &ctxRecords{records: newRecords(), delay: 20 * time.Millisecond}
+	var entries []string
+	for i := range 100 {
+		waba := strconv.Itoa(104000000000000 + i)
+		recs.state[waba] = onboarding.StateOnboarded
+		entries = append(entries, `{"id":"`+waba+`","time":1739321024,"changes":[{"field":"phone_number_quality_update","value":{"display_phone_number":"15550781000","event":"FLAGGED","current_limit":"TIER_1K"}}]}`)
+	}
+	body := `{"object":"whatsapp_business_account","entry":[` + strings.Join(entries, ",") + `]}`
+	met := &storeErrors{}
+	h := newReceiver(recs.records, nil)
+	h.Service = &metawebhooks.Service{Records: recs, Ledger: callbackstest.NewLedger(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Metrics: met}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	resp, _ := h.Handle(ctx, post(body, metawebhooks.Sign(appSecret, []byte(body))))
+	cancel()
+	if resp.StatusCode != http.StatusServiceUnavailable || met.n != 0 {
+		t.Fatalf("out of budget: status %d, %d store errors counted; want 503 and none", resp.StatusCode, met.n)
+	}
+	// Meta's redelivery, with a fresh budget, applies the rest.
+	for range 3 {
+		if resp, _ = h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body)))); resp.StatusCode == http.StatusOK {
+			break
+		}
+	}
+	recs.mu.Lock()
+	defer recs.mu.Unlock()
+	if resp.StatusCode != http.StatusOK || len(recs.health) != 100 {
+		t.Errorf("redelivered: status %d, %d of 100 applied", resp.StatusCode, len(recs.health))
+	}
+}

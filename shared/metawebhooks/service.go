@@ -134,9 +134,19 @@ func (s *Service) Handle(ctx context.Context, n *Notification, requestID string)
 	slots := make(chan struct{}, MaxConcurrentChanges)
 	for _, group := range order {
 		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			for _, p := range byWABA[group] {
+			queue := byWABA[group]
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				queue[0].err = outOfTime(ctx)
+				return
+			}
+			for _, p := range queue {
+				if ctx.Err() != nil {
+					p.err = outOfTime(ctx)
+					return
+				}
 				if p.result, p.err = s.change(ctx, p.entry, p.change, p.action, requestID); p.err != nil {
 					return
 				}
@@ -156,6 +166,24 @@ func (s *Service) Handle(ctx context.Context, n *Notification, requestID string)
 		}
 	}
 	return out, first
+}
+
+// outOfTime is the answer for the changes a delivery had no time left for:
+// Meta delivers the notification again, and the changes already handled
+// are then duplicates.
+func outOfTime(ctx context.Context) error {
+	e := onboarding.Wrap(onboarding.CodeUpstreamUnavailable, ctx.Err(), "The webhook could not be handled in time; retry later.")
+	e.RetryAfter = time.Second
+	return e
+}
+
+// storeFailed counts a failed ledger or record write as a store error,
+// unless the delivery ran out of time: DynamoDB did not fail then, and
+// the alarm on store errors must not page for a large delivery.
+func (s *Service) storeFailed(ctx context.Context, op string) {
+	if ctx.Err() == nil {
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": op})
+	}
 }
 
 // decide is Decide, with a change naming an impossible WABA ID taken as
@@ -211,7 +239,7 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 		s.Logger.InfoContext(ctx, "meta webhook change duplicate", "request_id", requestID, "key", res.Key, "first_request_id", existing.RequestID)
 		return res, nil
 	case err != nil:
-		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "meta_claim"})
+		s.storeFailed(ctx, "meta_claim")
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The webhook could not be recorded; retry later.")
 	}
 	if entry.State != callbacks.EntryClaimed {
@@ -234,7 +262,7 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 			e.RetryAfter = time.Minute
 			return res, e
 		}
-		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "meta_" + string(a.Op)})
+		s.storeFailed(ctx, "meta_"+string(a.Op))
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The webhook could not be applied; retry later.")
 	}
 	outcome := "unchanged"

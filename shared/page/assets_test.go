@@ -38,12 +38,11 @@ func TestSignupAnswersHaveCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := strings.Index(string(js), "var FAILURES = {")
-	end := strings.Index(string(js)[start:], "\n  };")
-	if start < 0 || end < 0 {
+	_, failures, found := strings.Cut(string(js), "var FAILURES = {")
+	failures, _, closed := strings.Cut(failures, "\n  };")
+	if !found || !closed {
 		t.Fatal("no FAILURES table in onboarding.js")
 	}
-	failures := string(js)[start : start+end]
 	codes := []onboarding.Code{
 		onboarding.CodeInvalidRequest, onboarding.CodeConflict, onboarding.CodeAlreadyRegistered, onboarding.CodePhoneNumberTaken,
 		onboarding.CodeMetaRejected, onboarding.CodeUpstreamFailed, onboarding.CodeUpstreamUnavailable, onboarding.CodeInternal,

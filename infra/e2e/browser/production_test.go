@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/apigatewaysim"
@@ -174,6 +175,42 @@ func TestProductionPageWithoutLink(t *testing.T) {
 	}
 	if called, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`!!window.__fbLogin`)); called {
 		t.Error("Meta's dialog was opened")
+	}
+}
+
+// TestProductionPageReloaded: the page takes the link's token out of the
+// address bar; a reload (which the page itself advises when Meta's SDK did
+// not load) keeps the link: the reloaded page checks it with its token,
+// and stays usable.
+func TestProductionPageReloaded(t *testing.T) {
+	tb := openProduction(t, "/?session="+url.QueryEscape(linkToken(t, "customer-reload")), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	if loc, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`window.location.search`)); strings.Contains(loc, "session") {
+		t.Errorf("the token stays in the address bar: %q", loc)
+	}
+	// The reloaded page's link checks, as it sends them.
+	if _, err := chromedp.Call(tb.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__checks = [];
+			(function (fetch) {
+				window.fetch = function (u, o) {
+					var p = fetch.apply(this, arguments);
+					if (String(u).indexOf('/api/onboarding-sessions/check') < 0) return p;
+					var c = { token: !!(o && o.headers && o.headers['X-Onboarding-Session']) };
+					window.__checks.push(c);
+					return p.then(function (r) { c.status = r.status; return r; });
+				};
+			})(window.fetch);`}); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Reload())
+	tb.waitState("idle")
+	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](`window.__checks.length > 0 && !!window.__checks[0].status`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(waitFor))); err != nil {
+		t.Fatalf("the reloaded page did not check its link: %v", err)
+	}
+	// The page's verdict follows the answer within its promise chain.
+	tb.do(chromedp.Sleep(200 * time.Millisecond))
+	checks, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[[]map[string]any](`window.__checks`))
+	if len(checks) != 1 || checks[0]["token"] != true || checks[0]["status"] != float64(200) || tb.connectDisabled() {
+		t.Errorf("after a reload the page checked %v and shows %s (Connect disabled %t); want its link, usable", checks, tb.statusText(), tb.connectDisabled())
 	}
 }
 

@@ -3,6 +3,7 @@ package plivosim
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 )
@@ -27,7 +28,10 @@ type CallbackTrigger struct {
 func (s *Server) serveCallbackTrigger(w http.ResponseWriter, r *http.Request) {
 	var in CallbackTrigger
 	if !simkit.DecodePost(w, r, &in, `{"url": "http(s)://...", "scheme": "v3"|"v2", "method": "POST"|"GET", "params": {...}}`,
-		func() bool { return isHTTPURL(in.URL) }) {
+		func() bool {
+			in.Method = strings.ToUpper(in.Method)
+			return isHTTPURL(in.URL) && (in.Method == "" || in.Method == http.MethodPost || in.Method == http.MethodGet)
+		}) {
 		return
 	}
 	params := url.Values{}

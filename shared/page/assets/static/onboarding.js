@@ -55,8 +55,12 @@
 
   // A session token handed over by the product that sent the customer here
   // binds the signup to that customer. It is read once and removed from the
-  // address bar so it is not bookmarked or shared by accident.
+  // address bar so it is not bookmarked or shared by accident, and kept for
+  // this tab only (sessionStorage), so that a reload still has it.
   var linkSession = (function () {
+    var KEY = 'onboarding-session';
+    var store = null;
+    try { store = window.sessionStorage; } catch (e) { /* storage blocked */ }
     var params = new URLSearchParams(window.location.search);
     var s = params.get('session') || '';
     if (s && window.history && window.history.replaceState) {
@@ -64,6 +68,10 @@
       var q = params.toString();
       window.history.replaceState(null, '', window.location.pathname + (q ? '?' + q : '') + window.location.hash);
     }
+    try {
+      if (s && store) store.setItem(KEY, s);
+      else if (store) s = store.getItem(KEY) || '';
+    } catch (e) { /* storage full or blocked: the link works until a reload */ }
     return s;
   })();
 
