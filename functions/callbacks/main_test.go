@@ -52,17 +52,23 @@ func TestEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if req.RequestContext.RequestID != "evt-"+strings.TrimSuffix(name, ".json") || req.RouteKey != "POST /webhooks/plivo/whatsapp" {
+			method := apigw.Method(req)
+			if req.RequestContext.RequestID != "evt-"+strings.TrimSuffix(name, ".json") || req.RouteKey != method+" /webhooks/plivo/whatsapp" {
 				t.Errorf("requestId %q, routeKey %q", req.RequestContext.RequestID, req.RouteKey)
+			}
+			// Plivo signs the URL it called: a GET's carries the fields.
+			signedURL := publicURL
+			if req.RawQueryString != "" {
+				signedURL += "?" + req.RawQueryString
 			}
 			header := func(n string) string { return apigw.Header(req, n) }
 			if *update && !unsigned[name] {
-				raw = resign(raw, header, publicURL, cb)
+				raw = resign(raw, header, method, signedURL, cb)
 				if err := os.WriteFile(file, raw, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			_, ok := callbacks.VerifySignature(header, binaries.PlivoAuthToken, "POST", publicURL, cb.Fields)
+			_, ok := callbacks.VerifySignature(header, binaries.PlivoAuthToken, method, signedURL, cb.Fields)
 			if ok == unsigned[name] {
 				t.Errorf("signature verifies: %v, want %v (regenerate with -update)", ok, !unsigned[name])
 			}
@@ -71,14 +77,14 @@ func TestEvents(t *testing.T) {
 }
 
 // resign replaces the signature header values of an event's JSON text.
-func resign(raw []byte, header func(string) string, publicURL string, cb *callbacks.Callback) []byte {
+func resign(raw []byte, header func(string) string, method, signedURL string, cb *callbacks.Callback) []byte {
 	sigs := map[string]string{}
 	if n := header(callbacks.HeaderNonceV3); n != "" {
-		s := callbacks.SignatureV3(binaries.PlivoAuthToken, "POST", publicURL, cb.Fields, n)
+		s := callbacks.SignatureV3(binaries.PlivoAuthToken, method, signedURL, cb.Fields, n)
 		sigs[callbacks.HeaderSignatureV3], sigs[callbacks.HeaderSignatureMaV3] = s, s
 	}
 	if n := header(callbacks.HeaderNonceV2); n != "" {
-		s := callbacks.SignatureV2(binaries.PlivoAuthToken, publicURL, n)
+		s := callbacks.SignatureV2(binaries.PlivoAuthToken, signedURL, n)
 		sigs[callbacks.HeaderSignatureV2], sigs[callbacks.HeaderSignatureMaV2] = s, s
 	}
 	for h, s := range sigs {

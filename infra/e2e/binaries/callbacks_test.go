@@ -18,6 +18,7 @@ const (
 	deliveredKey = "callback#0936ec98-7c4c-11f0-b2b4-0242ac110002#delivered"
 	readKey      = "callback#0936ec98-7c4c-11f0-b2b4-0242ac110002#read"
 	sentKey      = "callback#1b7e6f10-7c4d-11f0-b2b4-0242ac110002#sent"
+	getReadKey   = "callback#3d9a1e40-7c4d-11f0-b2b4-0242ac110002#read"
 	inboundKey   = "callback#wamid.HBgLMTQxNTU1NTAxMjMVAgASGBQzQUI5RDM3MkI2QzFFMjdGNUUwOAA=#received"
 	unknownKey   = "callback#wamid.HBgLMTQxNTU1NTAxMjMVAgASGBQ3RkQ4QTk5MjE0QkMzRTg1NkYyMQA=#received"
 	tamperedID   = "2c8f7a20-7c4d-11f0-b2b4-0242ac110002"
@@ -56,6 +57,9 @@ func init() {
 			after: func(t *testing.T) { dedupState(t, readKey, ""); busEvents(t, readKey, "", 0) }},
 		"callback-status-plain-body.json": {status: 200, contentType: jsonType, fields: answer("published"),
 			after: published(sentKey, "whatsapp.message.status")},
+		// Plivo's GET callback: the fields in the query.
+		"callback-status-get.json": {status: 200, contentType: jsonType, fields: answer("published"),
+			after: published(getReadKey, "whatsapp.message.status")},
 		"callback-inbound.json": {status: 200, contentType: jsonType, fields: answer("published"),
 			after: published(inboundKey, "whatsapp.message.received")},
 		"callback-tampered.json": {status: 403, contentType: jsonType, fields: denied, after: refused},
