@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,9 +34,10 @@ func main() {
 	d := doctor.FromConfig(cfg, clients.Deps{AWS: awsCfg, Logger: log})
 	d.Target = fmt.Sprintf("AWS, stage %s, %s", cfg.Stage, awsCfg.Region)
 
-	// Any payload runs the checks; a failing check is the report's
-	// content, not an invocation error.
-	lambda.Start(func(ctx context.Context, _ json.RawMessage) (doctor.Report, error) {
+	// Any payload runs the checks, an empty one included: the handler
+	// takes none, so the runtime does not decode it. A failing check is
+	// the report's content, not an invocation error.
+	lambda.Start(func(ctx context.Context) (doctor.Report, error) {
 		r := d.Run(ctx)
 		level := slog.LevelInfo
 		if !r.OK {
