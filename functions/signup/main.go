@@ -85,7 +85,7 @@ func main() {
 	signup := apigw.SignupHandler(svc, sessions, log)
 	links := apigw.LinkCheckHandler(linkCheck, log)
 	lambda.Start(func(ctx context.Context, req apigw.Request) (apigw.Response, error) {
-		if req.RouteKey == apigw.LinkCheckRoute {
+		if apigw.IsLinkCheck(req) {
 			return links(ctx, req)
 		}
 		return signup(ctx, req)

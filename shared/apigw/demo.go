@@ -109,10 +109,7 @@ func demoRoute(ctx context.Context, svc *demo.Service, log *slog.Logger, req Req
 		if m := Method(req); m != http.MethodGet {
 			return fail(onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use GET for this resource."))
 		}
-		waba := req.PathParameters["waba_id"]
-		if waba == "" {
-			waba = lastSegment(req.RawPath)
-		}
+		waba := pathParam(req, "waba_id", DemoTemplatesPattern)
 		list, err := svc.ListTemplates(ctx, waba)
 		if err != nil {
 			return fail(err)
@@ -141,9 +138,4 @@ func demoRouteOf(req Request) string {
 		return "wrong method"
 	}
 	return ""
-}
-
-func lastSegment(p string) string {
-	p = strings.TrimSuffix(p, "/")
-	return p[strings.LastIndex(p, "/")+1:]
 }

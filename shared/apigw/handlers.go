@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -78,11 +77,7 @@ func status(ctx context.Context, svc *onboarding.Service, sessions SessionClient
 	if resp, refused := providerRouteRefused(ctx, log, req); refused {
 		return resp
 	}
-	waba := req.PathParameters["waba_id"]
-	if waba == "" {
-		path := strings.TrimSuffix(req.RawPath, "/")
-		waba = path[strings.LastIndex(path, "/")+1:]
-	}
+	waba := pathParam(req, "waba_id", lastSegment)
 	rec, err := svc.Status(ctx, waba)
 	if err != nil {
 		return Error(ctx, log, rid, err)

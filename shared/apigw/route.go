@@ -1,0 +1,68 @@
+package apigw
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Path patterns of the routes whose handlers read a path parameter, as
+// template.yaml names them.
+const (
+	CustomersPattern     = "/api/customers/{client_ref}/whatsapp"
+	DemoTemplatesPattern = "/api/demo/templates/{waba_id}"
+	// lastSegment is the status routes' pattern: both end in the WABA ID.
+	lastSegment   = "{waba_id}"
+	linkCheckPath = "/api/onboarding-sessions/check"
+)
+
+// pathParam is the route's path parameter name. An event that names no
+// route (routeKey $default, as `sam local generate-event` and a catch-all
+// integration make it) has no path parameters, so the segment is read
+// from the raw path where pattern puts it, matched from the end (a named
+// stage comes first): "" unless every literal segment matches.
+func pathParam(req Request, name, pattern string) string {
+	if v := req.PathParameters[name]; v != "" {
+		return v
+	}
+	path := strings.Split(strings.TrimSuffix(routePath(req), "/"), "/")
+	want := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	if len(path) < len(want) {
+		return ""
+	}
+	path = path[len(path)-len(want):]
+	var value string
+	for i, seg := range want {
+		switch {
+		case seg == "{"+name+"}":
+			v, err := url.PathUnescape(path[i])
+			if err != nil {
+				return ""
+			}
+			value = v
+		case strings.HasPrefix(seg, "{"):
+		case seg != path[i]:
+			return ""
+		}
+	}
+	return value
+}
+
+// IsLinkCheck reports whether req is the onboarding page's link check
+// (LinkCheckRoute), by its route or, for an event that names none, by its
+// method and path.
+func IsLinkCheck(req Request) bool {
+	if req.RouteKey == LinkCheckRoute {
+		return true
+	}
+	m := Method(req)
+	return (req.RouteKey == "$default" || req.RouteKey == "") && (m == http.MethodGet || m == http.MethodHead) &&
+		strings.HasSuffix(strings.TrimSuffix(routePath(req), "/"), linkCheckPath)
+}
+
+func routePath(req Request) string {
+	if req.RawPath != "" {
+		return req.RawPath
+	}
+	return req.RequestContext.HTTP.Path
+}
