@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,48 +84,71 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 			continue
 		}
 		props := child(res, "Properties")
-		ns, metric := child(props, "Namespace").Value, child(props, "MetricName").Value
-		if ns == "AWS/SQS" && metric == "ApproximateNumberOfMessagesVisible" {
-			// A queue's depth: the lifecycle publisher's failure destination.
-			continue
-		}
-		if ns == "AWS/Lambda" {
-			if metric != "Errors" && metric != "Throttles" && metric != "IteratorAge" {
-				t.Errorf("%s: unexpected Lambda metric %s", name, metric)
-			}
-			continue
-		}
-		if got := child(props, "Namespace"); got.Value != namespace.Value || got.Tag != namespace.Tag {
-			t.Errorf("%s: namespace %s %s is not the one the functions write to (%s %s)", name, got.Tag, got.Value, namespace.Tag, namespace.Value)
-			continue
-		}
-		dims, ok := emitted[metric]
-		if !ok {
-			t.Errorf("%s: the code never emits metric %s", name, metric)
-			continue
-		}
-		alarms[metric] = true
-		if d := child(props, "Dimensions"); d != nil {
-			for _, item := range d.Content {
-				dim := child(item, "Name").Value
-				found := false
-				for _, want := range dims {
-					found = found || want == dim
-				}
-				if !found {
-					t.Errorf("%s: metric %s is never emitted with dimension %s", name, metric, dim)
-				}
-			}
-		}
 		if child(props, "AlarmActions") == nil {
 			t.Errorf("%s: no alarm actions", name)
 		}
+		// An alarm reads one metric, or several through metric math.
+		watched := []*yaml.Node{props}
+		if math := child(props, "Metrics"); math != nil {
+			watched = nil
+			for _, q := range math.Content {
+				if m := child(child(q, "MetricStat"), "Metric"); m != nil {
+					watched = append(watched, m)
+				}
+			}
+			if len(watched) == 0 {
+				t.Errorf("%s: its metric math reads no metric", name)
+			}
+		}
+		for _, m := range watched {
+			if metric := checkWatched(t, name, m, namespace, emitted); metric != "" {
+				alarms[metric] = true
+			}
+		}
 	}
-	for _, must := range []string{onboarding.MetricResumeGaveUp, onboarding.MetricSignupFailed, onboarding.MetricUpstreamError, callbacks.MetricUnrouted, callbacks.MetricSignatureInvalid, "CallbackThrottled"} {
+	for _, must := range []string{onboarding.MetricResumeGaveUp, onboarding.MetricSignupFailed, onboarding.MetricUpstreamError, callbacks.MetricUnrouted,
+		callbacks.MetricSignatureInvalid, "CallbackThrottled", "SignupThrottled"} {
 		if !alarms[must] {
 			t.Errorf("no alarm watches %s", must)
 		}
 	}
+}
+
+// checkWatched checks one metric an alarm reads (a node with Namespace,
+// MetricName and Dimensions) and returns it when it is one of ours.
+func checkWatched(t *testing.T, alarm string, m, namespace *yaml.Node, emitted map[string][]string) string {
+	t.Helper()
+	ns, metric := child(m, "Namespace"), child(m, "MetricName")
+	if ns == nil || metric == nil {
+		t.Errorf("%s: reads a metric without a namespace or name", alarm)
+		return ""
+	}
+	switch {
+	case ns.Value == "AWS/SQS" && metric.Value == "ApproximateNumberOfMessagesVisible":
+		// A queue's depth: the lifecycle publisher's failure destination.
+		return ""
+	case ns.Value == "AWS/Lambda":
+		if metric.Value != "Errors" && metric.Value != "Throttles" && metric.Value != "IteratorAge" {
+			t.Errorf("%s: unexpected Lambda metric %s", alarm, metric.Value)
+		}
+		return ""
+	case ns.Value != namespace.Value || ns.Tag != namespace.Tag:
+		t.Errorf("%s: namespace %s %s is not the one the functions write to (%s %s)", alarm, ns.Tag, ns.Value, namespace.Tag, namespace.Value)
+		return ""
+	}
+	dims, ok := emitted[metric.Value]
+	if !ok {
+		t.Errorf("%s: the code never emits metric %s", alarm, metric.Value)
+		return ""
+	}
+	if d := child(m, "Dimensions"); d != nil {
+		for _, item := range d.Content {
+			if dim := child(item, "Name").Value; !slices.Contains(dims, dim) {
+				t.Errorf("%s: metric %s is never emitted with dimension %s", alarm, metric.Value, dim)
+			}
+		}
+	}
+	return metric.Value
 }
 
 // TestLambdaPassesTheMetricLines: Lambda counts a JSON line without a
@@ -160,4 +184,21 @@ func templateNode(t *testing.T) *yaml.Node {
 		t.Fatal(err)
 	}
 	return doc.Content[0]
+}
+
+// TestEveryAlarmIsInTheRunbook: whoever an alarm pages finds it in the
+// README's runbook, with what it means and what to do.
+func TestEveryAlarmIsInTheRunbook(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resources := child(templateNode(t), "Resources")
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name := resources.Content[i].Value
+		if child(resources.Content[i+1], "Type").Value == "AWS::CloudWatch::Alarm" && !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("%s is not in the README's runbook", name)
+		}
+	}
 }

@@ -131,7 +131,7 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 	res := Result{Key: cb.Key()}
 	route, reason, err := Resolve(ctx, s.Directory, cb)
 	if err != nil {
-		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "route"})
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Operation": "route"})
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be routed right now; retry later.")
 	}
 	var detail []byte
@@ -171,7 +171,7 @@ func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (R
 	case errors.Is(err, onboarding.ErrConditionFailed):
 		return s.repeated(ctx, cb, e, existing, now)
 	case err != nil:
-		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": "claim"})
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Operation": "claim"})
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be recorded; retry later.")
 	}
 

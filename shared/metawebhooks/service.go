@@ -182,7 +182,7 @@ func outOfTime(ctx context.Context) error {
 // the alarm on store errors must not page for a large delivery.
 func (s *Service) storeFailed(ctx context.Context, op string) {
 	if ctx.Err() == nil {
-		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Op": op})
+		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Operation": op})
 	}
 }
 
