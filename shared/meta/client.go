@@ -108,7 +108,7 @@ func New(cfg Config) *Client {
 		c.version = DefaultVersion
 	}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: DefaultTimeout}
+		c.http = upstream.HTTPClient(DefaultTimeout)
 	}
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = DefaultMaxAttempts

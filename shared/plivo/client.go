@@ -76,7 +76,7 @@ var _ onboarding.Plivo = (*Client)(nil)
 func New(cfg Config) *Client {
 	c := &Client{http: cfg.HTTPClient, creds: cfg.Credentials}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: DefaultTimeout}
+		c.http = upstream.HTTPClient(DefaultTimeout)
 	}
 	u, err := upstream.ParseBaseURL(cfg.BaseURL, DefaultBaseURL)
 	switch {

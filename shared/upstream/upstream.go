@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -16,6 +17,14 @@ import (
 
 // ErrBaseURL is returned by ParseBaseURL; callers prefix their own name.
 var ErrBaseURL = errors.New("BaseURL must be an absolute http(s) URL without a query")
+
+// HTTPClient is a client's own HTTP client when its configuration gives
+// none: with its own connection pool, not http.DefaultTransport's, which
+// anything in the process may close under it (httptest servers do, as
+// they shut down).
+func HTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+}
 
 // ParseBaseURL checks a configured base URL, or fallback when none is
 // configured: absolute, http or https, no query. It trims trailing
