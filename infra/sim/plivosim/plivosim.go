@@ -104,7 +104,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg.MainAuthToken = cmp.Or(cfg.MainAuthToken, cfg.AuthToken)
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: defaultCallbackLimit}
+		// Its own pool: a test's httptest servers close the default one's
+		// idle connections as they shut down.
+		cfg.HTTPClient = &http.Client{Timeout: defaultCallbackLimit, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
