@@ -13,6 +13,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/config"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -37,6 +38,7 @@ var emitted = map[string][]string{
 	callbacks.MetricPublished:               nil,
 	callbacks.MetricDuplicate:               nil,
 	callbacks.MetricSignatureInvalid:        nil,
+	metawebhooks.MetricOutOfTime:            nil,
 }
 
 func child(n *yaml.Node, key string) *yaml.Node {

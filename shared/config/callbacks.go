@@ -107,13 +107,11 @@ func checkCallbackURL(s string) error {
 // '/' after the host to the query.
 func writtenPath(s string) string {
 	_, rest, _ := strings.Cut(s, "://")
+	rest, _, _ = strings.Cut(rest, "?")
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		rest = rest[i:]
-	} else {
-		rest = ""
+		return rest[i:]
 	}
-	path, _, _ := strings.Cut(rest, "?")
-	return path
+	return ""
 }
 
 // validQuery reports whether Go reads the query as Plivo's SDKs do: Go

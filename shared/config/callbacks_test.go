@@ -34,6 +34,7 @@ func TestLoadCallbacks(t *testing.T) {
 		// them, so every callback to them would be refused.
 		{name: "non-ASCII path", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/café/plivo"}, wantErr: []string{"percent-encoded"}},
 		{name: "a character Go escapes in the path", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w{x}|y"}, wantErr: []string{"percent-encoded"}},
+		{name: "no path, a slash in the query", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com?next=/a"}},
 		{name: "percent-encoded path", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/caf%C3%A9/plivo"}},
 		{name: "semicolon in query", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w?a=1;b=2"}, wantErr: []string{"query"}},
 		{name: "bad escape in query", set: map[string]string{config.EnvCallbackPublicURL: "https://hooks.example.com/w?p=%zz"}, wantErr: []string{"query"}},

@@ -509,17 +509,21 @@ func TestLargeBatchRunsWABAsConcurrently(t *testing.T) {
 	}
 }
 
-// storeErrors counts the StoreError metric; the rest is dropped.
+// storeErrors counts the StoreError and out-of-time metrics; the rest is
+// dropped.
 type storeErrors struct {
-	mu sync.Mutex
-	n  int
+	mu           sync.Mutex
+	n, outOfTime int
 }
 
 func (m *storeErrors) Count(name string, _ onboarding.Dims) {
-	if name == onboarding.MetricStoreError {
-		m.mu.Lock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch name {
+	case onboarding.MetricStoreError:
 		m.n++
-		m.mu.Unlock()
+	case metawebhooks.MetricOutOfTime:
+		m.outOfTime++
 	}
 }
 func (m *storeErrors) Latency(string, time.Duration, onboarding.Dims)                  {}
@@ -561,8 +565,8 @@ func TestBudgetRunOutIsNotAStoreOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	resp, _ := h.Handle(ctx, post(body, metawebhooks.Sign(appSecret, []byte(body))))
 	cancel()
-	if resp.StatusCode != http.StatusServiceUnavailable || met.n != 0 {
-		t.Fatalf("out of budget: status %d, %d store errors counted; want 503 and none", resp.StatusCode, met.n)
+	if resp.StatusCode != http.StatusServiceUnavailable || met.n != 0 || met.outOfTime != 1 {
+		t.Fatalf("out of budget: status %d, %d store errors and %d deliveries out of time counted; want 503, none and one", resp.StatusCode, met.n, met.outOfTime)
 	}
 	// Meta's redelivery, with a fresh budget, applies the rest.
 	for range 3 {

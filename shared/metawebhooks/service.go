@@ -39,6 +39,11 @@ const (
 	// MetricDeferred counts changes answered 503 for Meta to deliver again
 	// because the WABA's signup has not ended.
 	MetricDeferred = "MetaWebhookDeferred"
+	// MetricOutOfTime counts deliveries answered 503 because the budget
+	// ran out before every change was handled: a batch too large for one
+	// delivery now and then, or, when it persists, a DynamoDB that hangs
+	// (its failures past the budget are not counted as store errors).
+	MetricOutOfTime = "MetaWebhookOutOfTime"
 )
 
 // Defaults of a Service.
@@ -164,6 +169,11 @@ func (s *Service) Handle(ctx context.Context, n *Notification, requestID string)
 		if first == nil {
 			first = p.err
 		}
+	}
+	if first != nil && ctx.Err() != nil {
+		s.metrics().Count(MetricOutOfTime, nil)
+		s.Logger.WarnContext(ctx, "meta webhook delivery ran out of time", "request_id", requestID,
+			"changes", len(all), "handled", len(out))
 	}
 	return out, first
 }

@@ -212,6 +212,14 @@ func TestProductionPageReloaded(t *testing.T) {
 	if len(checks) != 1 || checks[0]["token"] != true || checks[0]["status"] != float64(200) || tb.connectDisabled() {
 		t.Errorf("after a reload the page checked %v and shows %s (Connect disabled %t); want its link, usable", checks, tb.statusText(), tb.connectDisabled())
 	}
+	// A new visit in the same tab, without a link, is someone else's:
+	// the earlier customer's link must not come with it.
+	origin, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`window.location.origin`))
+	tb.do(chromedp.Navigate("about:blank"))
+	tb.do(chromedp.Navigate(origin + "/"))
+	tb.waitState("failed")
+	tb.apiErrors = true
+	tb.expectCopy("no onboarding link")
 }
 
 // TestProductionPage loads the page as deployed (sandbox off) with Meta's

@@ -3,6 +3,7 @@ package browser
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -66,6 +67,10 @@ func (tb *tab) failSignup(e fetch.EventRequestPaused, status int, code string) {
 			"error":      map[string]string{"code": code, "message": "Injected by the browser test."},
 			"request_id": "browser-test",
 		})
+		if code == "" {
+			// API Gateway's own answer, before any function ran.
+			body = []byte(`{"message":"` + http.StatusText(status) + `"}`)
+		}
 		_, err = chromedp.Call(tb.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: e.RequestID, ResponseCode: int64(status),
 			ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}, Body: body})
 	}
@@ -137,6 +142,8 @@ func TestRetryAfterTransientFailure(t *testing.T) {
 	}{
 		{name: "busy, code fresh", order: "ids-first", status: 503, code: "upstream_unavailable", copy: "service busy, code fresh", resend: true},
 		{name: "too many attempts, code fresh", order: "ids-first", status: 429, code: "too_many_requests", copy: "too many attempts, code fresh", resend: true},
+		// The route's throttle refused it before the function ran.
+		{name: "API Gateway's 429", order: "ids-first", status: 429, copy: "too many attempts, code fresh", resend: true},
 		{name: "busy, code stale", order: "ids-first", status: 503, code: "upstream_unavailable", age: stale, copy: "service busy, code stale"},
 		{name: "busy, code goes stale on screen", order: "ids-first", status: 503, code: "upstream_unavailable", lapse: true, copy: "service busy, code fresh"},
 		{name: "connection lost, WABA named, code fresh", order: "ids-first", copy: "connection lost, resend", resend: true},

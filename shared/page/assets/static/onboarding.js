@@ -55,23 +55,20 @@
 
   // A session token handed over by the product that sent the customer here
   // binds the signup to that customer. It is read once and removed from the
-  // address bar so it is not bookmarked or shared by accident, and kept for
-  // this tab only (sessionStorage), so that a reload still has it.
+  // address bar so it is not bookmarked or shared by accident. It is kept
+  // in the history entry's state, which a reload (or back and forward to
+  // this entry) restores and a new visit to the page does not: whoever
+  // opens the page afresh in the same tab gets no earlier customer's link.
   var linkSession = (function () {
-    var KEY = 'onboarding-session';
-    var store = null;
-    try { store = window.sessionStorage; } catch (e) { /* storage blocked */ }
     var params = new URLSearchParams(window.location.search);
     var s = params.get('session') || '';
-    if (s && window.history && window.history.replaceState) {
+    var h = window.history;
+    if (!s && h && h.state && typeof h.state.onboardingSession === 'string') return h.state.onboardingSession;
+    if (s && h && h.replaceState) {
       params.delete('session');
       var q = params.toString();
-      window.history.replaceState(null, '', window.location.pathname + (q ? '?' + q : '') + window.location.hash);
+      h.replaceState({ onboardingSession: s }, '', window.location.pathname + (q ? '?' + q : '') + window.location.hash);
     }
-    try {
-      if (s && store) store.setItem(KEY, s);
-      else if (store) s = store.getItem(KEY) || '';
-    } catch (e) { /* storage full or blocked: the link works until a reload */ }
     return s;
   })();
 
@@ -634,7 +631,11 @@
       poll(f, f.payload.waba_id, POLL_FIRST_MS, Date.now());
       return;
     }
-    showFailure(f, err.code || (status >= 500 ? 'internal_error' : 'invalid_request'), body.request_id);
+    // An answer without our error code is API Gateway's own: its 429 is
+    // the route's throttle, before the function ran, so the code is
+    // unspent and may be sent again.
+    var fallback = status === 429 ? 'too_many_requests' : status >= 500 ? 'internal_error' : 'invalid_request';
+    showFailure(f, err.code || fallback, body.request_id);
   }
 
   function poll(f, waba, delay, since) {
