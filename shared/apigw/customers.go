@@ -44,7 +44,7 @@ func customers(ctx context.Context, list CustomerLister, log *slog.Logger, req R
 	if _, ok := IAMCaller(req); !ok {
 		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeUnauthorized, "Sign this request with AWS SigV4 (AWS_IAM)."))
 	}
-	ref := pathParam(req, "client_ref", CustomersPattern)
+	ref := pathParam(req, "client_ref", customersPattern)
 	if !onboarding.ValidClientRef(ref) {
 		return Error(ctx, log, rid, &onboarding.Error{Code: onboarding.CodeInvalidRequest, Message: "The request is invalid.",
 			Fields: []onboarding.FieldError{{Field: "client_ref", Message: "client_ref is not a valid customer reference."}}})

@@ -109,7 +109,7 @@ func demoRoute(ctx context.Context, svc *demo.Service, log *slog.Logger, req Req
 		if m := Method(req); m != http.MethodGet {
 			return fail(onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use GET for this resource."))
 		}
-		waba := pathParam(req, "waba_id", DemoTemplatesPattern)
+		waba := pathParam(req, "waba_id", demoTemplatesPattern)
 		list, err := svc.ListTemplates(ctx, waba)
 		if err != nil {
 			return fail(err)
@@ -125,7 +125,7 @@ func demoRoute(ctx context.Context, svc *demo.Service, log *slog.Logger, req Req
 // (hand-written events, a catch-all route): the route its path belongs
 // to, or "" when none.
 func demoRouteOf(req Request) string {
-	path := strings.TrimSuffix(req.RawPath, "/")
+	path := strings.TrimSuffix(RoutePath(req), "/")
 	method := Method(req)
 	switch {
 	case path == demo.PathMessages && method == http.MethodPost:

@@ -77,7 +77,7 @@ func status(ctx context.Context, svc *onboarding.Service, sessions SessionClient
 	if resp, refused := providerRouteRefused(ctx, log, req); refused {
 		return resp
 	}
-	waba := pathParam(req, "waba_id", lastSegment)
+	waba := pathParam(req, "waba_id", statusPattern)
 	rec, err := svc.Status(ctx, waba)
 	if err != nil {
 		return Error(ctx, log, rid, err)

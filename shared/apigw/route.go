@@ -9,14 +9,14 @@ import (
 // Path patterns of the routes whose handlers read a path parameter, as
 // template.yaml names them.
 const (
-	CustomersPattern     = "/api/customers/{client_ref}/whatsapp"
-	DemoTemplatesPattern = "/api/demo/templates/{waba_id}"
-	// lastSegment is the status routes' pattern: both end in the WABA ID.
-	lastSegment   = "{waba_id}"
+	customersPattern     = "/api/customers/{client_ref}/whatsapp"
+	demoTemplatesPattern = "/api/demo/templates/{waba_id}"
+	// statusPattern serves both status routes: each ends in the WABA ID.
+	statusPattern = "{waba_id}"
 	linkCheckPath = "/api/onboarding-sessions/check"
 )
 
-// pathParam is the route's path parameter name. An event that names no
+// pathParam is the route's path parameter called name. An event that names no
 // route (routeKey $default, as `sam local generate-event` and a catch-all
 // integration make it) has no path parameters, so the segment is read
 // from the raw path where pattern puts it, matched from the end (a named
@@ -25,7 +25,7 @@ func pathParam(req Request, name, pattern string) string {
 	if v := req.PathParameters[name]; v != "" {
 		return v
 	}
-	path := strings.Split(strings.TrimSuffix(routePath(req), "/"), "/")
+	path := strings.Split(strings.TrimSuffix(RoutePath(req), "/"), "/")
 	want := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
 	if len(path) < len(want) {
 		return ""
@@ -57,10 +57,12 @@ func IsLinkCheck(req Request) bool {
 	}
 	m := Method(req)
 	return (req.RouteKey == "$default" || req.RouteKey == "") && (m == http.MethodGet || m == http.MethodHead) &&
-		strings.HasSuffix(strings.TrimSuffix(routePath(req), "/"), linkCheckPath)
+		strings.HasSuffix(strings.TrimSuffix(RoutePath(req), "/"), linkCheckPath)
 }
 
-func routePath(req Request) string {
+// RoutePath is the request's path: rawPath, or the request context's
+// path in an event that gives no rawPath.
+func RoutePath(req Request) string {
 	if req.RawPath != "" {
 		return req.RawPath
 	}

@@ -21,16 +21,16 @@ func TestPathParamWithoutARoute(t *testing.T) {
 	tests := []struct {
 		name, rawPath, param, pattern, want string
 	}{
-		{"customer", "/api/customers/acme-1/whatsapp", "client_ref", CustomersPattern, "acme-1"},
-		{"customer, trailing slash", "/api/customers/acme-1/whatsapp/", "client_ref", CustomersPattern, "acme-1"},
-		{"customer, escaped", "/api/customers/acme%3A1/whatsapp", "client_ref", CustomersPattern, "acme:1"},
-		{"customer under a stage", "/prod/api/customers/acme-1/whatsapp", "client_ref", CustomersPattern, "acme-1"},
-		{"another route", "/api/other/acme-1/whatsapp", "client_ref", CustomersPattern, ""},
-		{"too short", "/whatsapp", "client_ref", CustomersPattern, ""},
-		{"status", "/api/whatsapp/embedded-signup/102290129340398", "waba_id", lastSegment, "102290129340398"},
-		{"provider status", "/api/provider/whatsapp/embedded-signup/102290129340398/", "waba_id", lastSegment, "102290129340398"},
-		{"demo templates", "/api/demo/templates/102290129340398", "waba_id", DemoTemplatesPattern, "102290129340398"},
-		{"bad escape", "/api/customers/acme%zz/whatsapp", "client_ref", CustomersPattern, ""},
+		{"customer", "/api/customers/acme-1/whatsapp", "client_ref", customersPattern, "acme-1"},
+		{"customer, trailing slash", "/api/customers/acme-1/whatsapp/", "client_ref", customersPattern, "acme-1"},
+		{"customer, escaped", "/api/customers/acme%3A1/whatsapp", "client_ref", customersPattern, "acme:1"},
+		{"customer under a stage", "/prod/api/customers/acme-1/whatsapp", "client_ref", customersPattern, "acme-1"},
+		{"another route", "/api/other/acme-1/whatsapp", "client_ref", customersPattern, ""},
+		{"too short", "/whatsapp", "client_ref", customersPattern, ""},
+		{"status", "/api/whatsapp/embedded-signup/102290129340398", "waba_id", statusPattern, "102290129340398"},
+		{"provider status", "/api/provider/whatsapp/embedded-signup/102290129340398/", "waba_id", statusPattern, "102290129340398"},
+		{"demo templates", "/api/demo/templates/102290129340398", "waba_id", demoTemplatesPattern, "102290129340398"},
+		{"bad escape", "/api/customers/acme%zz/whatsapp", "client_ref", customersPattern, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +43,7 @@ func TestPathParamWithoutARoute(t *testing.T) {
 	// A route's own parameter wins.
 	req := defaultRoute(http.MethodGet, "/api/customers/acme-1/whatsapp", "$default")
 	req.PathParameters = map[string]string{"client_ref": "from-route"}
-	if got := pathParam(req, "client_ref", CustomersPattern); got != "from-route" {
+	if got := pathParam(req, "client_ref", customersPattern); got != "from-route" {
 		t.Errorf("pathParam = %q, want the route's parameter", got)
 	}
 }

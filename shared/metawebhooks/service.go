@@ -108,54 +108,17 @@ func (s *Service) Handle(ctx context.Context, n *Notification, requestID string)
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": "object"})
 		s.Logger.WarnContext(ctx, "meta webhook for another object", "request_id", requestID, "object", n.Object)
 	}
-	type pending struct {
-		entry  Entry
-		change Change
-		action Action
-		result Result
-		err    error
-		done   bool
-	}
-	var all []*pending
-	byWABA := map[string][]*pending{}
-	var order []string
-	now := s.now()
-	for _, e := range n.Entry {
-		for _, c := range e.Changes {
-			p := &pending{entry: e, change: c, action: decide(e, c, now)}
-			// A change that names no WABA orders with nothing.
-			group := "#" + strconv.Itoa(len(all))
-			if p.action.Op != OpUnknown {
-				group = p.action.WABAID
-			}
-			if _, seen := byWABA[group]; !seen {
-				order = append(order, group)
-			}
-			byWABA[group] = append(byWABA[group], p)
-			all = append(all, p)
-		}
-	}
+	all, groups := byWABA(n, s.now())
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, MaxConcurrentChanges)
-	for _, group := range order {
+	for _, queue := range groups {
 		wg.Go(func() {
-			queue := byWABA[group]
 			select {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()
+				s.applyInOrder(ctx, queue, requestID)
 			case <-ctx.Done():
 				queue[0].err = outOfTime(ctx)
-				return
-			}
-			for _, p := range queue {
-				if ctx.Err() != nil {
-					p.err = outOfTime(ctx)
-					return
-				}
-				if p.result, p.err = s.change(ctx, p.entry, p.change, p.action, requestID); p.err != nil {
-					return
-				}
-				p.done = true
 			}
 		})
 	}
@@ -176,6 +139,55 @@ func (s *Service) Handle(ctx context.Context, n *Notification, requestID string)
 			"changes", len(all), "handled", len(out))
 	}
 	return out, first
+}
+
+// pending is one change of a delivery, and what became of it.
+type pending struct {
+	entry  Entry
+	change Change
+	action Action
+	result Result
+	err    error
+	done   bool
+}
+
+// byWABA lists n's changes in Meta's order, and groups them by the WABA
+// each changes, in the order the WABAs first appear. A change that names
+// no WABA is a group of its own: it orders with nothing.
+func byWABA(n *Notification, now time.Time) (all []*pending, groups [][]*pending) {
+	index := map[string]int{}
+	for _, e := range n.Entry {
+		for _, c := range e.Changes {
+			p := &pending{entry: e, change: c, action: decide(e, c, now)}
+			key := "#" + strconv.Itoa(len(all))
+			if p.action.Op != OpUnknown {
+				key = p.action.WABAID
+			}
+			i, seen := index[key]
+			if !seen {
+				i, index[key] = len(groups), len(groups)
+				groups = append(groups, nil)
+			}
+			groups[i] = append(groups[i], p)
+			all = append(all, p)
+		}
+	}
+	return all, groups
+}
+
+// applyInOrder applies one WABA's changes in Meta's order, and stops at
+// the first that fails or finds the delivery out of time.
+func (s *Service) applyInOrder(ctx context.Context, queue []*pending, requestID string) {
+	for _, p := range queue {
+		if ctx.Err() != nil {
+			p.err = outOfTime(ctx)
+			return
+		}
+		if p.result, p.err = s.change(ctx, p.entry, p.change, p.action, requestID); p.err != nil {
+			return
+		}
+		p.done = true
+	}
 }
 
 // outOfTime is the answer for the changes a delivery had no time left for:

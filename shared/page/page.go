@@ -234,10 +234,7 @@ func (s *server) serve(ctx context.Context, req apigw.Request) (apigw.Response, 
 
 func (s *server) route(ctx context.Context, req apigw.Request) apigw.Response {
 	rid := req.RequestContext.RequestID
-	p := req.RawPath
-	if p == "" {
-		p = req.RequestContext.HTTP.Path
-	}
+	p := apigw.RoutePath(req)
 	if s.base != "" && (p == s.base || strings.HasPrefix(p, s.base+"/")) {
 		p = strings.TrimPrefix(p, s.base)
 	}
