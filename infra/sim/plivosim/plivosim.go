@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // Route names, as FailNext and Calls use them.
@@ -104,9 +105,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg.MainAuthToken = cmp.Or(cfg.MainAuthToken, cfg.AuthToken)
 	if cfg.HTTPClient == nil {
-		// Its own pool: a test's httptest servers close the default one's
-		// idle connections as they shut down.
-		cfg.HTTPClient = &http.Client{Timeout: defaultCallbackLimit, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		cfg.HTTPClient = upstream.HTTPClient(defaultCallbackLimit)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
