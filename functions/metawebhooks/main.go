@@ -42,27 +42,11 @@ func main() {
 			Metrics: metrics,
 		},
 		AppSecret: func(ctx context.Context, refresh bool) (string, error) {
-			get := cache.Get
-			if refresh {
-				get = cache.Refresh
-			}
-			raw, err := get(ctx, cfg.MetaSecretID)
-			if err != nil {
-				return "", err
-			}
-			m, err := secrets.ParseMetaApp(raw)
-			return m.AppSecret, err
+			app, err := cache.MetaApp(ctx, cfg.MetaSecretID, refresh)
+			return app.AppSecret, err
 		},
-		VerifyToken: func(ctx context.Context) (string, error) {
-			raw, err := cache.Get(ctx, cfg.VerifyTokenSecretID)
-			if err != nil {
-				return "", err
-			}
-			token, err := secrets.ParseVerifyToken(raw)
-			if err != nil {
-				return "", fmt.Errorf("%s: %w", config.EnvMetaVerifyTokenSecretID, err)
-			}
-			return token, nil
+		VerifyToken: func(ctx context.Context, refresh bool) (string, error) {
+			return cache.VerifyToken(ctx, cfg.VerifyTokenSecretID, refresh)
 		},
 		Logger:  log,
 		Metrics: metrics,

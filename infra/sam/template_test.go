@@ -433,10 +433,17 @@ func TestTableMatchesStore(t *testing.T) {
 	if sse, _ := p["SSESpecification"].(map[string]any); sse["SSEEnabled"] != true {
 		t.Error("SSE is off")
 	}
-	for _, id := range []string{tableID, metaSecretID, plivoSecretID} {
+	// Every table and secret outlives the stack and a replacement, but not
+	// a create that rolls back: a first deploy that failed would otherwise
+	// leave them behind, and their fixed names would fail the next one.
+	stateful := tpl.Resources(sam.TypeTable, "AWS::SecretsManager::Secret")
+	if len(stateful) < 6 {
+		t.Fatalf("tables and secrets %v: want the two tables and four secrets", stateful)
+	}
+	for _, id := range stateful {
 		r := tpl.Raw(id)
-		if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
-			t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
+		if r["DeletionPolicy"] != "RetainExceptOnCreate" || r["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want RetainExceptOnCreate and Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
 		}
 	}
 }

@@ -92,7 +92,7 @@ var manual = []Result{
 		ID: "manual.multi_partner_solution", Group: GroupManual, Status: StatusManual,
 		Title:  "Multi-Partner Solution",
 		Detail: "created with Plivo as the partner and accepted by Plivo (guide 3.2)",
-		Next:   "Meta App Dashboard > WhatsApp > Multi-Partner Solutions; wait for Plivo's confirmation before going live",
+		Next:   "Meta App Dashboard > WhatsApp > Partner Solutions; wait for Plivo's confirmation before going live",
 	},
 	{
 		ID: "manual.app_review", Group: GroupManual, Status: StatusManual,

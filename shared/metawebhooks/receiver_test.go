@@ -105,7 +105,7 @@ func newReceiver(recs *records, led *callbackstest.Ledger) *apigw.MetaWebhooks {
 	return &apigw.MetaWebhooks{
 		Service:     &metawebhooks.Service{Records: recs, Ledger: led, Logger: log},
 		AppSecret:   func(context.Context, bool) (string, error) { return appSecret, nil },
-		VerifyToken: func(context.Context) (string, error) { return "verify-me", nil },
+		VerifyToken: func(context.Context, bool) (string, error) { return "verify-me", nil },
 		Logger:      log,
 	}
 }

@@ -50,38 +50,40 @@ func ParsePlivoCredentials(raw string) (PlivoCredentials, error) {
 // refresh it fetches them again first (see Refresh), for a caller whose
 // app credentials Meta just refused.
 func (c *Cache) MetaApp(ctx context.Context, secretID string, refresh bool) (MetaApp, error) {
-	get := c.Get
-	if refresh {
-		get = c.Refresh
-	}
-	raw, err := get(ctx, secretID)
-	if err != nil {
-		return MetaApp{}, err
-	}
-	app, err := ParseMetaApp(raw)
-	if err != nil {
-		return MetaApp{}, fmt.Errorf("secrets: %q: %w", secretID, err)
-	}
-	return app, nil
+	return read(ctx, c, secretID, refresh, ParseMetaApp)
 }
 
 // Plivo returns the Plivo credentials stored in secretID; with refresh it
 // fetches them again first (see Refresh), for a caller whose credentials
 // Plivo just refused.
 func (c *Cache) Plivo(ctx context.Context, secretID string, refresh bool) (PlivoCredentials, error) {
+	return read(ctx, c, secretID, refresh, ParsePlivoCredentials)
+}
+
+// VerifyToken returns the verify token of Meta's webhook handshake stored
+// in secretID; with refresh it fetches it again first (see Refresh), for a
+// handshake whose token an operator may have just put.
+func (c *Cache) VerifyToken(ctx context.Context, secretID string, refresh bool) (string, error) {
+	return read(ctx, c, secretID, refresh, ParseVerifyToken)
+}
+
+// read gets secretID through the cache (or Refresh) and parses it; errors
+// name the secret, never its value.
+func read[T any](ctx context.Context, c *Cache, secretID string, refresh bool, parse func(string) (T, error)) (T, error) {
 	get := c.Get
 	if refresh {
 		get = c.Refresh
 	}
+	var zero T
 	raw, err := get(ctx, secretID)
 	if err != nil {
-		return PlivoCredentials{}, err
+		return zero, err
 	}
-	creds, err := ParsePlivoCredentials(raw)
+	v, err := parse(raw)
 	if err != nil {
-		return PlivoCredentials{}, fmt.Errorf("secrets: %q: %w", secretID, err)
+		return zero, fmt.Errorf("secrets: %q: %w", secretID, err)
 	}
-	return creds, nil
+	return v, nil
 }
 
 // MetaAppSource binds c and secretID into the loader meta.Config.App takes.

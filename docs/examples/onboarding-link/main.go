@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -57,7 +58,7 @@ func NewOnboardingLink(ctx context.Context, api, clientRef string, ttl time.Dura
 		return Link{}, err
 	}
 	body, _ := json.Marshal(map[string]any{"client_ref": clientRef, "ttl_seconds": int(ttl.Seconds())})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/api/onboarding-sessions", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(api, "/")+"/api/onboarding-sessions", bytes.NewReader(body))
 	if err != nil {
 		return Link{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 // handshakeEvent is Meta's verification request, GET /webhooks/meta with
@@ -89,15 +90,20 @@ func TestWebhookVerificationHandshake(t *testing.T) {
 		{"no challenge", map[string]string{"hub.mode": "subscribe", "hub.verify_token": secret.VerifyToken}, http.StatusForbidden},
 		{"no token", map[string]string{"hub.mode": "subscribe", "hub.challenge": challenge}, http.StatusForbidden},
 	}
-	for _, c := range cases {
-		raw, err := fn.Invoke(ctx, handshakeEvent(t, c.query))
+	handshake := func(name string, query map[string]string) events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		raw, err := fn.Invoke(ctx, handshakeEvent(t, query))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var resp events.APIGatewayV2HTTPResponse
 		if err := json.Unmarshal(raw, &resp); err != nil {
-			t.Fatalf("%s: answer %s: %v", c.name, raw, err)
+			t.Fatalf("%s: answer %s: %v", name, raw, err)
 		}
+		return resp
+	}
+	for _, c := range cases {
+		resp := handshake(c.name, c.query)
 		if resp.StatusCode != c.status {
 			t.Errorf("%s: status %d, want %d: %s", c.name, resp.StatusCode, c.status, resp.Body)
 			continue
@@ -109,6 +115,23 @@ func TestWebhookVerificationHandshake(t *testing.T) {
 		} else if strings.Contains(resp.Body, challenge) {
 			t.Errorf("%s: a refused handshake echoes the challenge: %s", c.name, resp.Body)
 		}
+	}
+	// An operator puts a token of their own for Meta (they cannot read the
+	// generated one) and saves it in the App Dashboard at once: the warm
+	// function, which cached the old token, must accept the new one.
+	ownToken := "operator-chosen-verify-token-0123456789"
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn),
+		SecretString: aws.String(`{"verify_token":"` + ownToken + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(secrets.RefreshInterval) // the refused cases above just refreshed
+	put := map[string]string{"hub.mode": "subscribe", "hub.verify_token": ownToken, "hub.challenge": challenge}
+	if resp := handshake("token just put", put); resp.StatusCode != http.StatusOK || resp.Body != challenge {
+		t.Errorf("token just put: status %d %q, want 200 and the challenge", resp.StatusCode, resp.Body)
+	}
+	old := map[string]string{"hub.mode": "subscribe", "hub.verify_token": secret.VerifyToken, "hub.challenge": challenge}
+	if resp := handshake("token replaced", old); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the replaced token: status %d, want 403", resp.StatusCode)
 	}
 	logs, err := os.ReadFile(fn.LogPath)
 	if err != nil {
