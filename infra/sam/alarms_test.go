@@ -38,6 +38,7 @@ var emitted = map[string][]string{
 	callbacks.MetricPublished:               nil,
 	callbacks.MetricDuplicate:               nil,
 	callbacks.MetricSignatureInvalid:        nil,
+	callbacks.MetricNonceReused:             nil,
 	metawebhooks.MetricOutOfTime:            nil,
 }
 

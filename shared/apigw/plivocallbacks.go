@@ -116,7 +116,8 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 // verify checks the signature with the cached auth token and, when that
 // fails, once more with a freshly fetched one: a token rotated in the
 // Plivo console signs callbacks before this cache notices. V3 is required
-// unless AcceptV2; a V2 signature then also spends its nonce.
+// unless AcceptV2; a V2 signature then also spends its nonce, and so does a
+// V3 one whose fields could be regrouped (Callback.Regroupable).
 func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.Callback) error {
 	header := func(name string) string { return Header(req, name) }
 	signed := r.signedURL(req)
@@ -137,10 +138,13 @@ func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.
 		}
 	}
 	if ok && !refusedScheme {
-		if scheme != callbacks.SchemeV2 {
-			return nil
+		switch {
+		case scheme == callbacks.SchemeV2:
+			return r.spendNonce(ctx, req, cb, scheme, header(callbacks.HeaderNonceV2))
+		case cb.Regroupable():
+			return r.spendNonce(ctx, req, cb, scheme, header(callbacks.HeaderNonceV3))
 		}
-		return r.spendNonce(ctx, req, cb, header(callbacks.HeaderNonceV2))
+		return nil
 	}
 	if r.Metrics != nil {
 		r.Metrics.Count(callbacks.MetricSignatureInvalid, onboarding.Dims{"Scheme": string(scheme)})
@@ -157,25 +161,25 @@ func errSignature() error {
 	return onboarding.Errorf(callbacks.CodeSignatureInvalid, "The Plivo signature of this callback is missing or invalid.")
 }
 
-// spendNonce binds a verified V2 nonce to this body: the first body seen
-// with it is the one Plivo signed for, a different one is a forgery.
-func (r *PlivoCallbacks) spendNonce(ctx context.Context, req Request, cb *callbacks.Callback, nonce string) error {
+// spendNonce binds a verified nonce to this body: the first body seen with
+// it is the one Plivo signed for, a different one is a forgery.
+func (r *PlivoCallbacks) spendNonce(ctx context.Context, req Request, cb *callbacks.Callback, scheme callbacks.Scheme, nonce string) error {
 	if r.Nonces == nil {
-		return onboarding.Errorf(onboarding.CodeInternal, "V2 callbacks are accepted without a nonce ledger.")
+		return onboarding.Errorf(onboarding.CodeInternal, "Callbacks are verified without a nonce ledger.")
 	}
 	now := time.Now()
 	if r.Now != nil {
 		now = r.Now()
 	}
-	err := r.Nonces.Spend(ctx, nonce, cb.Hash(), now.Add(callbacks.NonceRetention), now)
+	err := r.Nonces.Spend(ctx, scheme, nonce, cb.Hash(), now.Add(callbacks.NonceRetention), now)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, callbacks.ErrNonceReused):
 		if r.Metrics != nil {
-			r.Metrics.Count(callbacks.MetricNonceReused, nil)
+			r.Metrics.Count(callbacks.MetricNonceReused, onboarding.Dims{"Scheme": string(scheme)})
 		}
-		r.Logger.WarnContext(ctx, "callback refused: V2 nonce reused with another body", "request_id", req.RequestContext.RequestID)
+		r.Logger.WarnContext(ctx, "callback refused: signature nonce reused with another body", "request_id", req.RequestContext.RequestID, "scheme", scheme)
 		return errSignature()
 	default:
 		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback cannot be verified right now; retry later.")

@@ -105,6 +105,38 @@ func (c *Callback) Key() string {
 	return "callback#" + id + "#" + status
 }
 
+// Regroupable reports whether the fields could be a regrouping of another
+// callback's signed characters that changes what this product reads. V3
+// signs the fields sorted, as key and value with nothing between them, so
+// "Body=hi To+1555…" and "Body=hi, To=+1555…" sign alike. To set a field
+// this product reads (where the callback goes, what it says happened) to a
+// value of their choosing, someone holding a signed callback must find that
+// field's name inside one of its values: text they wrote into an inbound
+// message. The original then carries the name inside a value, and so does
+// the regrouping, which has to swallow the original's fields that follow.
+// Only such callbacks need their nonce bound to their body; a status
+// callback, whose values are IDs, numbers and states, never does.
+func (c *Callback) Regroupable() bool {
+	for _, vs := range c.Fields {
+		for _, v := range vs {
+			for _, name := range readFields {
+				if strings.Contains(v, name) {
+					return true
+				}
+			}
+			// WABAID reads any spelling of the WABA ID's field.
+			if strings.Contains(strings.ToLower(strings.ReplaceAll(v, "_", "")), "wabaid") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readFields are the fields, besides the WABA ID, whose values decide where
+// a callback goes and what event it becomes.
+var readFields = []string{FieldTo, FieldFrom, FieldStatus, FieldMessageUUID}
+
 // Recognized reports whether the callback has the MessageUUID a WhatsApp
 // message callback always carries.
 func (c *Callback) Recognized() bool { return isMessageUUID(c.MessageUUID()) }

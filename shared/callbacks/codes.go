@@ -22,12 +22,12 @@ var (
 // take their share.
 const DefaultBudget = 6 * time.Second
 
-// NonceRetention is how long a spent V2 nonce is remembered: as long as an
+// NonceRetention is how long a spent nonce is remembered: as long as an
 // unrouted callback is kept, far past Plivo's retries. A pair captured
 // and replayed after that still carries only the body it was first seen
 // with, unless the attacker also waited out every record of it.
 const NonceRetention = DefaultUnroutedTTL
 
-// MetricNonceReused counts V2 callbacks refused because their nonce came
-// with another body before.
+// MetricNonceReused counts callbacks refused because their signature's
+// nonce came with another body before (dimension Scheme).
 const MetricNonceReused = "CallbackNonceReused"

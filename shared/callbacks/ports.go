@@ -87,17 +87,19 @@ type Publisher interface {
 	Publish(ctx context.Context, ev Event) (eventID string, err error)
 }
 
-// ErrNonceReused is NonceLedger.Spend's answer for a V2 nonce already used
+// ErrNonceReused is NonceLedger.Spend's answer for a nonce already used
 // with another body: a captured signature carrying a body of someone
 // else's choosing.
-var ErrNonceReused = errors.New("callbacks: V2 nonce already used with another body")
+var ErrNonceReused = errors.New("callbacks: signature nonce already used with another body")
 
-// NonceLedger records the nonces of V2-signed callbacks. V2 signs only the
-// URL and the nonce, so the nonce is what binds a signature to one body:
-// the first body seen with it.
+// NonceLedger records signature nonces, each bound to the first body seen
+// with it. V2 signs only the URL and the nonce; V3 signs the fields as
+// key and value with nothing between them, so the same signed characters
+// can be regrouped into other fields (see Callback.Regroupable). Either
+// way the nonce is what ties a signature to one body.
 type NonceLedger interface {
-	// Spend records nonce as used by the body whose hash is bodyHash,
-	// until expires. The same nonce with the same body (Plivo's retry)
-	// passes again; with another body it returns ErrNonceReused.
-	Spend(ctx context.Context, nonce, bodyHash string, expires, now time.Time) error
+	// Spend records the scheme's nonce as used by the body whose hash is
+	// bodyHash, until expires. The same nonce with the same body (Plivo's
+	// retry) passes again; with another body it returns ErrNonceReused.
+	Spend(ctx context.Context, scheme Scheme, nonce, bodyHash string, expires, now time.Time) error
 }

@@ -126,7 +126,8 @@ type nonces struct {
 	err  error
 }
 
-func (n *nonces) Spend(_ context.Context, nonce, bodyHash string, _, _ time.Time) error {
+func (n *nonces) Spend(_ context.Context, scheme callbacks.Scheme, nonce, bodyHash string, _, _ time.Time) error {
+	nonce = string(scheme) + ":" + nonce
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.err != nil {
@@ -249,6 +250,94 @@ func TestGETCallbackSignsTheQueryItArrivedWith(t *testing.T) {
 			r := &apigw.PlivoCallbacks{Service: f.svc, URL: cfg, Token: (&tokens{cached: "t1", fresh: "t1"}).get, Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met}
 			if resp, err := r.Handle(context.Background(), tt.req); err != nil || resp.StatusCode != tt.code {
 				t.Fatalf("Handle = %d %s, %v; want %d", resp.StatusCode, resp.Body, err, tt.code)
+			}
+		})
+	}
+}
+
+// TestReceiverV3Regrouped is the attack on V3's signing of the fields as
+// key and value with nothing between them. Someone who messages customer
+// 1's number and gets hold of Plivo's signed callback for it (a proxy log,
+// a request dump) regroups the same signed characters into a callback
+// "from" any number, to customer 2, under a message ID of their choice.
+// The signature stays valid; the nonce, spent by the original, refuses it.
+func TestReceiverV3Regrouped(t *testing.T) {
+	t.Parallel()
+	const (
+		phish    = "Your account is suspended, pay at https://pay.example"
+		attacker = "+14155550199"
+		spoofed  = "+14155550100"
+		nonce    = "5318008"
+	)
+	victim := onboardedRec
+	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
+	forgedFields := url.Values{"Body": {phish}, "ContentType": {"text"}, "From": {spoofed}, "MessageUUID": {"forged-uuid"},
+		"To": {"+15550100002"}, "Type": {"whatsapp"}}
+	tail := "ContentType" + "text" + "From" + attacker + "MessageUUID" + "genuine-uuid" + "To" + "+15550100001" + "Type" + "whatsapp"
+	genuine := url.Values{"Body": {phish + "ContentTypetextFrom" + spoofed + "MessageUUIDforged-uuidTo+15550100002Typewhatsapp"},
+		"ContentType": {"text"}, "From": {attacker}, "MessageUUID": {"genuine-uuid"}, "To": {"+15550100001"}, "Type": {"whatsapp"}}
+	forgedFields["Type"] = []string{"whatsapp" + tail}
+	sig := callbacks.SignatureV3("t1", "POST", publicURL, genuine, nonce)
+	if callbacks.SignatureV3("t1", "POST", publicURL, forgedFields, nonce) != sig {
+		t.Fatal("the regrouped fields do not sign alike: the attack is not set up")
+	}
+	send := func(r *apigw.PlivoCallbacks, fields url.Values) (int, string) {
+		req := callbackEvent("POST", form, fields.Encode(), false)
+		req.Headers["x-plivo-signature-v3-nonce"] = nonce
+		req.Headers["x-plivo-signature-v3"] = sig
+		resp, _ := r.Handle(context.Background(), req)
+		return resp.StatusCode, resp.Body
+	}
+	f := newFixture(onboardedRec, victim)
+	ledger := &nonces{used: map[string]string{}}
+	r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+		Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: ledger}
+	if code, body := send(r, genuine); code != 200 {
+		t.Fatalf("Plivo's callback: %d %s", code, body)
+	}
+	if code, body := send(r, forgedFields); code != 403 || !strings.Contains(body, "signature_invalid") {
+		t.Errorf("regrouped callback: %d %s, want 403 signature_invalid", code, body)
+	}
+	if code, body := send(r, genuine); code != 200 {
+		t.Errorf("Plivo's retry of its callback: %d %s, want 200", code, body)
+	}
+	for _, ev := range f.pub.published() {
+		if strings.Contains(string(ev.Detail), "customer-2") {
+			t.Errorf("customer 2 got the regrouped message: %s", ev.Detail)
+		}
+	}
+	if n := f.met.get(callbacks.MetricNonceReused); n != 1 {
+		t.Errorf("%s = %d, want 1", callbacks.MetricNonceReused, n)
+	}
+}
+
+// TestReceiverV3SpendsNoncesOnlyWhenRegroupable: a status callback, or a
+// message whose text names no field that is read, costs no nonce write.
+func TestReceiverV3SpendsNoncesOnlyWhenRegroupable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		body  string
+		spent bool
+	}{
+		{"status", status("s-1", "delivered", "+15550100001"), false},
+		{"plain text", inbound("i-1", "+15550100001", "see you at 5, ok?"), false},
+		{"text naming To", inbound("i-2", "+15550100001", "Today: To the station"), true},
+		{"text naming a WABA field", inbound("i-3", "+15550100001", "my waba_id is 1"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(onboardedRec)
+			ledger := &nonces{used: map[string]string{}}
+			r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+				Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: ledger}
+			resp, _ := r.Handle(context.Background(), signedEvent("t1", publicURL, tt.body, "", false))
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+			}
+			if spent := len(ledger.used) > 0; spent != tt.spent {
+				t.Errorf("nonce spent %v, want %v", spent, tt.spent)
 			}
 		})
 	}

@@ -33,9 +33,17 @@ func TestNonceLedger(t *testing.T) {
 		{"then bound to the new body", "111", "body-a", exp.Add(2 * time.Second), exp.Add(time.Hour), true},
 	}
 	for _, st := range steps {
-		err := l.Spend(ctx, st.nonce, st.hash, st.exp, st.now)
+		err := l.Spend(ctx, callbacks.SchemeV2, st.nonce, st.hash, st.exp, st.now)
 		if got := errors.Is(err, callbacks.ErrNonceReused); got != st.reused || (err != nil && !got) {
 			t.Errorf("%s: Spend = %v, want reused %v", st.name, err, st.reused)
 		}
+	}
+	// A V3 nonce lives apart from V2's: the same text from the other
+	// scheme is another nonce.
+	if err := l.Spend(ctx, callbacks.SchemeV3, "222", "body-c", exp, t0); err != nil {
+		t.Errorf("V3 nonce equal to a spent V2 one: %v, want it new", err)
+	}
+	if err := l.Spend(ctx, callbacks.SchemeV3, "222", "body-d", exp, t0); !errors.Is(err, callbacks.ErrNonceReused) {
+		t.Errorf("V3 nonce with another body: %v, want reused", err)
 	}
 }

@@ -134,6 +134,50 @@ func TestForgedCallbackFromCapturedV2Pair(t *testing.T) {
 	}
 }
 
+// TestRegroupedV3Callback regroups the signed characters of a V3 callback
+// Plivo genuinely sent. V3 signs the fields as name and value with nothing
+// between them; the attacker wrote the text of a message to customer 2's
+// number so that it cuts into a message "from" a number of their choice,
+// to customer 3, under a message ID of their choice. The signature stays
+// valid. The real callbacks binary must refuse it (the original spent its
+// nonce) and publish nothing for customer 3.
+func TestRegroupedV3Callback(t *testing.T) {
+	publicURL, _ := stack.Template.Parameter("CallbackPublicUrl")
+	f, err := stack.StartFunction(context.Background(), "CallbacksFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	genuineUUID, forgedUUID := uuid(), uuid()
+	const attacker, spoofed, victim = "+15557770001", "+15559990000", "+15550100003" // victim: ConflictWABA's number
+	const phish = "Your account is suspended, pay at https://pay.example"
+	genuine := url.Values{"Body": {phish + "ContentTypetextFrom" + spoofed + "MessageUUID" + forgedUUID + "To" + victim + "Typewhatsapp"},
+		"ContentType": {"text"}, "From": {attacker}, "MessageUUID": {genuineUUID}, "To": {"+15550100002"}, "Type": {"whatsapp"}}
+	forged := url.Values{"Body": {phish}, "ContentType": {"text"}, "From": {spoofed}, "MessageUUID": {forgedUUID}, "To": {victim},
+		"Type": {"whatsapp" + "ContentTypetextFrom" + attacker + "MessageUUID" + genuineUUID + "To+15550100002Typewhatsapp"}}
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 10)
+	sig := callbacks.SignatureV3(PlivoAuthToken, "POST", publicURL, genuine, nonce)
+	if callbacks.SignatureV3(PlivoAuthToken, "POST", publicURL, forged, nonce) != sig {
+		t.Fatal("the regrouped fields do not sign alike: the attack is not set up")
+	}
+	headers := map[string]string{"x-plivo-signature-v3": sig, "x-plivo-signature-v3-nonce": nonce}
+	if resp := httpAnswer(t, f, callbackEvent(t, genuine, headers)); resp.StatusCode != 200 {
+		t.Fatalf("Plivo's own callback answered %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := httpAnswer(t, f, callbackEvent(t, forged, headers)); resp.StatusCode != 403 {
+		t.Errorf("the regrouped callback answered %d %s, want 403", resp.StatusCode, resp.Body)
+	}
+	forgedKey := "callback#" + forgedUUID + "#received"
+	for _, ev := range stack.Events.Events() {
+		var d struct {
+			DedupeKey string `json:"dedupe_key"`
+		}
+		if json.Unmarshal(ev.Detail, &d) == nil && d.DedupeKey == forgedKey {
+			t.Errorf("the regrouped callback reached the bus: %s", ev.Detail)
+		}
+	}
+}
+
 // signupEvent is signup-ok.json with body as its body, placeholders
 // (SIM_CODE, SIM_SESSION) filled in by PrepareEvent.
 func signupEvent(t *testing.T, body map[string]string) []byte {
