@@ -20,6 +20,9 @@ type RetryPolicy struct {
 	// Reserve is the time kept back from the invocation deadline to persist
 	// the outcome after the last upstream call.
 	Reserve time.Duration
+	// SubscribeGrace is how long the answer waits for the webhook
+	// subscription once Plivo's outcome is saved, before giving it up.
+	SubscribeGrace time.Duration
 }
 
 // DefaultRetryPolicy is used when configuration leaves the policy empty.
@@ -31,6 +34,7 @@ var DefaultRetryPolicy = RetryPolicy{
 	InRequestAttempts: 2,
 	InRequestDelay:    250 * time.Millisecond,
 	Reserve:           2 * time.Second,
+	SubscribeGrace:    3 * time.Second,
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -55,6 +59,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.Reserve <= 0 {
 		p.Reserve = d.Reserve
+	}
+	if p.SubscribeGrace <= 0 {
+		p.SubscribeGrace = d.SubscribeGrace
 	}
 	return p
 }

@@ -198,10 +198,22 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	if answer, err := s.takeProvenLock(ctx, rec, req.Identity, true, log); err != nil || answer != nil {
 		return answered(answer, err)
 	}
-	subscribed := s.subscribe(ctx, token, rec.WABAID, log)
+	subscribeCtx, stopSubscribe := context.WithCancel(ctx)
+	defer stopSubscribe()
+	subscribed := s.subscribe(subscribeCtx, token, rec.WABAID, log)
 	res, err := s.onboard(ctx, rec, log, p)
-	// Nothing outlives the request.
-	<-subscribed
+	// The subscription usually ends before Plivo does. A Graph that hangs
+	// must not hold the customer's answer (and the function) for the rest
+	// of the deadline: past the grace the subscription is given up, counted
+	// and logged like a refused one. Nothing outlives the request.
+	grace := time.NewTimer(p.SubscribeGrace)
+	defer grace.Stop()
+	select {
+	case <-subscribed:
+	case <-grace.C:
+		stopSubscribe()
+		<-subscribed
+	}
 	return res, err
 }
 

@@ -145,7 +145,7 @@ func TestSignupSubscribesOurAppToTheWABA(t *testing.T) {
 			f := newFixture(t)
 			met := &recMetrics{}
 			f.svc.Metrics = met
-			f.meta.Subscribe = func(string) error { return c.subscribe }
+			f.meta.Subscribe = func(context.Context, string) error { return c.subscribe }
 			if !c.debugValid {
 				f.meta.Debug = func(string) (onboarding.TokenInfo, error) { return onboarding.TokenInfo{AppID: appID}, nil }
 			}
@@ -166,6 +166,34 @@ func TestSignupSubscribesOurAppToTheWABA(t *testing.T) {
 				t.Errorf("%d %s, want %d (%v)", failures, onboarding.MetricWebhookSubscribeFailed, c.failures, met.points)
 			}
 		})
+	}
+}
+
+// TestSignupDoesNotWaitForAHangingSubscription: Plivo onboarded the WABA
+// and the record says so; a subscription call that hangs is given up after
+// the grace, not at the deadline, and counted like a refused one.
+func TestSignupDoesNotWaitForAHangingSubscription(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	met := &recMetrics{}
+	f.svc.Metrics = met
+	f.svc.Policy.SubscribeGrace = 50 * time.Millisecond
+	f.meta.Subscribe = func(ctx context.Context, _ string) error {
+		<-ctx.Done() // Graph never answers
+		return ctx.Err()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := f.svc.Signup(ctx, request("c1"))
+	if err != nil || res.Outcome != onboarding.OutcomeOnboarded {
+		t.Fatalf("signup = %+v, %v; want onboarded", res, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("answered after %v: it waited for the hanging subscription", took)
+	}
+	if !slices.ContainsFunc(met.points, func(p string) bool { return strings.HasPrefix(p, onboarding.MetricWebhookSubscribeFailed+" ") }) {
+		t.Errorf("no %s in %v", onboarding.MetricWebhookSubscribeFailed, met.points)
 	}
 }
 

@@ -34,7 +34,7 @@ type Meta struct {
 	Numbers  func(wabaID string) ([]onboarding.PhoneNumber, error)
 	Owner    func(wabaID string) (string, error)
 	// Subscribe answers SubscribeApp; nil succeeds.
-	Subscribe func(wabaID string) error
+	Subscribe func(ctx context.Context, wabaID string) error
 
 	exchanges, calls atomic.Int32
 	mu               sync.Mutex
@@ -84,10 +84,10 @@ func (m *Meta) PhoneNumbers(_ context.Context, _, wabaID string) ([]onboarding.P
 }
 
 // SubscribeApp implements onboarding.Meta.
-func (m *Meta) SubscribeApp(_ context.Context, _, wabaID string) error {
+func (m *Meta) SubscribeApp(ctx context.Context, _, wabaID string) error {
 	m.calls.Add(1)
 	if m.Subscribe != nil {
-		if err := m.Subscribe(wabaID); err != nil {
+		if err := m.Subscribe(ctx, wabaID); err != nil {
 			return err
 		}
 	}
