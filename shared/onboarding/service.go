@@ -432,7 +432,7 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
 	business, err := s.ownerBusiness(ctx, token, rec.WABAID, log)
 	if err == nil {
-		business, err = proveBusiness(rec.BusinessID, business)
+		business, err = proveBusiness(rec.BusinessID, business, log)
 	}
 	if err != nil {
 		return nil, s.metaFailed(ctx, rec, err, log)
@@ -481,7 +481,7 @@ func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Rec
 	// request, and the results are read only after wg.Wait.
 	wg.Wait()
 	if businessErr == nil {
-		business, businessErr = proveBusiness(rec.BusinessID, business)
+		business, businessErr = proveBusiness(rec.BusinessID, business, log)
 	}
 	for _, err := range []error{tokenErr, numberErr, businessErr} {
 		if err != nil {
@@ -522,16 +522,10 @@ func (s *Service) phoneNumber(ctx context.Context, token, wabaID, want string, l
 	return finishState(ctx, numbers, want)
 }
 
-// ownerBusiness asks Meta which business owns the WABA.
+// ownerBusiness asks Meta which business owns the WABA ("" when Meta
+// names none: proveBusiness decides).
 func (s *Service) ownerBusiness(ctx context.Context, token, wabaID string, log *slog.Logger) (string, error) {
-	business, err := timed(s, ctx, log, ServiceMeta, "owner_business", func() (string, error) { return s.Meta.OwnerBusinessID(ctx, token, wabaID) })
-	if err != nil {
-		return "", err
-	}
-	if business == "" {
-		return "", Errorf(CodeMetaRejected, "Meta did not name the business that owns this WhatsApp Business Account; send business_id.")
-	}
-	return business, nil
+	return timed(s, ctx, log, ServiceMeta, "owner_business", func() (string, error) { return s.Meta.OwnerBusinessID(ctx, token, wabaID) })
 }
 
 // tokenProblem says why a debug_token answer does not prove a usable grant

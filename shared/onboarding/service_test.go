@@ -227,6 +227,26 @@ func TestSignupBusinessMustOwnTheWABA(t *testing.T) {
 	}
 }
 
+// TestSignupWhenMetaNamesNoOwner: Graph leaves out owner_business_info.
+// The business_id the page sent is recorded (unproven) and the signup
+// completes; without one there is nothing to give Plivo, and it is refused.
+func TestSignupWhenMetaNamesNoOwner(t *testing.T) {
+	t.Parallel()
+	for _, sent := range []string{"111111111111111", ""} {
+		f := newFixture(t)
+		f.meta.Owner = func(string) (string, error) { return "", nil }
+		req := request("c-no-owner")
+		req.Identity.BusinessID = sent
+		res, err := f.svc.Signup(context.Background(), req)
+		switch {
+		case sent != "" && (err != nil || res.Outcome != onboarding.OutcomeOnboarded || res.Record.BusinessID != sent):
+			t.Errorf("business_id sent: %+v, %v; want onboarded with it", res, err)
+		case sent == "" && onboarding.ErrorCode(err) != onboarding.CodeMetaRejected:
+			t.Errorf("no business_id: err = %v, want meta_rejected", err)
+		}
+	}
+}
+
 func TestSignupDuplicates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

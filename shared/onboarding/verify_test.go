@@ -240,7 +240,7 @@ func TestVerifyErrorPrecedence(t *testing.T) {
 		{name: "owner_business fails alone", meta: &stepMeta{debug: fast, owner: ownerRejected},
 			want: "owner_business", code: onboarding.CodeMetaRejected},
 		{name: "owner names no business", meta: &stepMeta{noOwner: true},
-			message: "send business_id", code: onboarding.CodeMetaRejected},
+			message: "did not name the business", code: onboarding.CodeMetaRejected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
