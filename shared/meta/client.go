@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/ascii"
@@ -193,8 +194,8 @@ func (c *Client) debugToken(ctx context.Context, token string, app secrets.MetaA
 	var out struct {
 		Data *struct {
 			AppID          flexString `json:"app_id"`
-			IsValid        bool       `json:"is_valid"`
-			ExpiresAt      int64      `json:"expires_at"`
+			IsValid        flexBool   `json:"is_valid"`
+			ExpiresAt      flexString `json:"expires_at"`
 			Scopes         []string   `json:"scopes"`
 			GranularScopes []struct {
 				Scope     string       `json:"scope"`
@@ -210,9 +211,9 @@ func (c *Client) debugToken(ctx context.Context, token string, app secrets.MetaA
 		return onboarding.TokenInfo{}, malformed(OpDebugToken, http.StatusOK, "the answer has no data")
 	}
 	d := out.Data
-	info := onboarding.TokenInfo{AppID: string(d.AppID), Valid: d.IsValid, Scopes: map[string][]string{}}
-	if d.ExpiresAt > 0 {
-		info.ExpiresAt = time.Unix(d.ExpiresAt, 0).UTC()
+	info := onboarding.TokenInfo{AppID: string(d.AppID), Valid: bool(d.IsValid), Scopes: map[string][]string{}}
+	if expires, _ := strconv.ParseInt(string(d.ExpiresAt), 10, 64); expires > 0 {
+		info.ExpiresAt = time.Unix(expires, 0).UTC()
 	}
 	// A scope listed without granular targets applies to everything the
 	// user can reach; it is kept with no targets so callers see the grant.
@@ -331,7 +332,7 @@ func (c *Client) SubscribeApp(ctx context.Context, token, wabaID string) error {
 	proof := appSecretProof(token, app.AppSecret)
 	u := c.endpoint(wabaID+"/subscribed_apps", url.Values{"appsecret_proof": {proof}})
 	var out struct {
-		Success bool `json:"success"`
+		Success flexBool `json:"success"`
 	}
 	r := request{op: OpSubscribeApp, method: http.MethodPost, url: u, bearer: token, sensitive: []string{token, app.AppSecret, proof}}
 	if err := c.do(ctx, r, &out); err != nil {
@@ -421,6 +422,19 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*f = flexString(n.String())
+	return nil
+}
+
+// flexBool reads a JSON boolean, or one Graph quoted ("true"), as a bool;
+// anything else is false.
+type flexBool bool
+
+func (f *flexBool) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = v == true || v == "true"
 	return nil
 }
 

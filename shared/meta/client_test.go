@@ -162,6 +162,13 @@ func TestDebugToken(t *testing.T) {
 			want: onboarding.TokenInfo{AppID: appID, Valid: true, ExpiresAt: time.Unix(1767225600, 0).UTC(), Scopes: map[string][]string{}},
 		},
 		{
+			// Meta documents numbers and booleans; quoted ones must not
+			// fail a signup whose code is already spent.
+			name: "quoted expiry and validity",
+			body: `{"data":{"app_id":"` + appID + `","is_valid":"true","expires_at":"1767225600"}}`,
+			want: onboarding.TokenInfo{AppID: appID, Valid: true, ExpiresAt: time.Unix(1767225600, 0).UTC(), Scopes: map[string][]string{}},
+		},
+		{
 			name: "invalid token is an answer, not an error",
 			body: `{"data":{"app_id":"` + appID + `","is_valid":false,"error":{"code":190,"message":"Session has expired"}}}`,
 			want: onboarding.TokenInfo{AppID: appID, Valid: false, Scopes: map[string][]string{}},
@@ -684,6 +691,7 @@ func TestSubscribeApp(t *testing.T) {
 		wantCode  int
 	}{
 		{name: "subscribed", script: []http.HandlerFunc{success}, wantCalls: 1},
+		{name: "success quoted", script: []http.HandlerFunc{jsonAnswer(200, `{"success":"true"}`)}, wantCalls: 1},
 		{name: "success false", script: []http.HandlerFunc{jsonAnswer(200, `{"success":false}`)}, wantCalls: 1, wantKind: onboarding.KindTransient},
 		{name: "no success member", script: []http.HandlerFunc{jsonAnswer(200, `{}`)}, wantCalls: 1, wantKind: onboarding.KindTransient},
 		{name: "WABA the token cannot see", script: []http.HandlerFunc{graphErr(400, 100, 33, false), success}, wantCalls: 1, wantKind: onboarding.KindRejected, wantCode: 100},
