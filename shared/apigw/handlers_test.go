@@ -71,8 +71,14 @@ func TestSignupAndStatusHandlers(t *testing.T) {
 	}
 	m := decodeBody(t, resp)
 	rec := m["record"].(map[string]any)
-	if m["status"] != "onboarded" || rec["state"] != "onboarded" || rec["plivo_api_id"] != "api-1" || m["request_id"] != "rid-1" {
+	if m["status"] != "onboarded" || rec["state"] != "onboarded" || m["request_id"] != "rid-1" {
 		t.Fatalf("body = %s", resp.Body)
+	}
+	// The customer's browser gets no word of Plivo (the provider's BSP).
+	for _, internal := range []string{"plivo_api_id", "plivo_attempts", "last_error", "last_error_message"} {
+		if _, ok := rec[internal]; ok {
+			t.Errorf("the signup answer shows %s: %s", internal, resp.Body)
+		}
 	}
 
 	// The same payload again: stored answer, no upstream call.

@@ -3,8 +3,9 @@ package onboarding
 import "time"
 
 // View is the public shape of a record: what the status endpoint and the
-// signup answer show. It holds no lock tokens, hashes or secrets, and
-// upstream text (LastErrorMessage) only in ProviderView.
+// signup answer show. It holds no lock tokens, hashes or secrets; what
+// Plivo said (its attempts, API ID and errors, which name the provider's
+// BSP and its account's problems) only in ProviderView.
 type View struct {
 	WABAID             string     `json:"waba_id"`
 	State              State      `json:"state"`
@@ -12,7 +13,7 @@ type View struct {
 	DisplayPhoneNumber string     `json:"display_phone_number,omitempty"`
 	BusinessID         string     `json:"business_id,omitempty"`
 	ClientRef          string     `json:"client_ref,omitempty"`
-	PlivoAttempts      int        `json:"plivo_attempts"`
+	PlivoAttempts      int        `json:"plivo_attempts,omitempty"`
 	PlivoAPIID         string     `json:"plivo_api_id,omitempty"`
 	LastError          string     `json:"last_error,omitempty"`
 	LastErrorMessage   string     `json:"last_error_message,omitempty"`
@@ -40,8 +41,7 @@ func (r *Record) View() View {
 	}
 	v := View{
 		WABAID: r.WABAID, State: r.State, PhoneNumberID: r.PhoneNumberID, DisplayPhoneNumber: r.DisplayPhoneNumber,
-		BusinessID: r.BusinessID, ClientRef: r.ClientRef, PlivoAttempts: r.PlivoAttempts, PlivoAPIID: r.PlivoAPIID,
-		LastError: r.LastError, FailureReason: r.FailureReason,
+		BusinessID: r.BusinessID, ClientRef: r.ClientRef, FailureReason: r.FailureReason,
 		Reconciled: r.Reconciled, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		VerifiedAt: opt(r.VerifiedAt), OnboardedAt: opt(r.OnboardedAt),
 		PreviousState: r.PreviousState, StateReason: r.StateReason, RestrictedUntil: opt(r.RestrictedUntil),
@@ -53,11 +53,13 @@ func (r *Record) View() View {
 	return v
 }
 
-// ProviderView is View with the last error's own text, which may be
-// Plivo's words about the Tech Provider's account: for the provider's
-// IAM-signed routes, never for the customer's browser.
+// ProviderView is View with Plivo's side of the record: the attempts, the
+// API ID, and the last error with its own text, which may be Plivo's words
+// about the Tech Provider's account. For the provider's IAM-signed routes,
+// never for the customer's browser.
 func (r *Record) ProviderView() View {
 	v := r.View()
-	v.LastErrorMessage = r.LastErrorMessage
+	v.PlivoAttempts, v.PlivoAPIID = r.PlivoAttempts, r.PlivoAPIID
+	v.LastError, v.LastErrorMessage = r.LastError, r.LastErrorMessage
 	return v
 }
