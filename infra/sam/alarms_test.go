@@ -30,6 +30,7 @@ var emitted = map[string][]string{
 	onboarding.MetricResumeAttempt:          nil,
 	onboarding.MetricResumeGaveUp:           {"Reason"},
 	onboarding.MetricStoreError:             {"Operation"},
+	onboarding.MetricResumeSkipped:          {"Reason"},
 	onboarding.MetricMetaConfig:             nil,
 	onboarding.MetricSignupAwaitingCustomer: {"State"},
 	onboarding.MetricWebhookSubscribeFailed: nil,

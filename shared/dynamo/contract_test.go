@@ -148,6 +148,22 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 		}, want: outcome{errs: "cond "}},
 		{name: "claim, due and free", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now.Add(-time.Second)), call: claim(now),
 			want: outcome{state: onboarding.StateVerified, owner: "worker", attempts: 1}},
+		{name: "claim, resent after its answer was lost", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now.Add(-time.Second)),
+			call: func(s contractStore) outcome {
+				if o := claim(now)(s); o.errs != "" {
+					return o
+				}
+				return claim(now)(s)
+			},
+			want: outcome{state: onboarding.StateVerified, owner: "worker", attempts: 1}},
+		{name: "claim, held by another claimant", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now.Add(-time.Second)),
+			call: func(s contractStore) outcome {
+				if _, err := s.Claim(context.Background(), waba, "other", now, now.Add(time.Minute)); err != nil {
+					return recOutcome(nil, err)
+				}
+				return claim(now)(s)
+			},
+			want: outcome{errs: "cond "}},
 		{name: "claim, not due", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now.Add(time.Second)), call: claim(now),
 			want: outcome{errs: "cond "}},
 		{name: "claim, lock held", seed: seed(onboarding.StateVerified, "old", now.Add(time.Second), now.Add(-time.Second)), call: claim(now),

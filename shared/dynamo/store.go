@@ -357,8 +357,15 @@ func (s *Store) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.R
 
 // Claim implements onboarding.Store with one conditional UpdateItem. A
 // verifying record has next_retry_at only as a proven lock.
+//
+// When DynamoDB applies the claim and its answer is lost, the SDK sends the
+// same write again, and the resend fails the condition on the lock the
+// first one took. ALL_OLD returns the item then, and when it holds this
+// claim (Record.ClaimedBy) the claim is answered as made: otherwise the run
+// would skip a record whose attempt it has counted and whose lock it holds
+// until its deadline.
 func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil time.Time) (*onboarding.Record, error) {
-	return s.updated(ctx, &dynamodb.UpdateItemInput{
+	rec, err := s.updated(ctx, &dynamodb.UpdateItemInput{
 		Key:                      wabaKey(wabaID),
 		ConditionExpression:      aws.String("#state IN (:verified, :verifying) AND next_retry_at <= :now AND lock_expires_at < :now"),
 		UpdateExpression:         aws.String("SET lock_owner = :owner, lock_expires_at = :until, plivo_attempts = plivo_attempts + :one, updated_at = :stamp"),
@@ -372,19 +379,30 @@ func (s *Store) Claim(ctx context.Context, wabaID, owner string, now, lockUntil 
 			":one":       num(1),
 			":stamp":     str(stamp(now)),
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	switch {
+	case !errors.Is(err, onboarding.ErrConditionFailed):
+		return rec, err
+	case rec != nil && rec.ClaimedBy(owner, lockUntil):
+		return rec, nil
+	default:
+		return nil, err
+	}
 }
 
 // updated runs a conditional update of the table and returns the record it
-// left; a lost condition is ErrConditionFailed.
+// left. A lost condition is ErrConditionFailed, with the item as it stands
+// when in asks for ALL_OLD (nil otherwise: NONE unless in says).
 func (s *Store) updated(ctx context.Context, in *dynamodb.UpdateItemInput) (*onboarding.Record, error) {
 	in.TableName = aws.String(s.Table)
 	in.ReturnValues = types.ReturnValueAllNew
-	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
+	if in.ReturnValuesOnConditionCheckFailure == "" {
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
+	}
 	out, err := s.Client.UpdateItem(ctx, in)
 	if err != nil {
-		_, err := conditionLost(err)
-		return nil, err
+		return conditionLost(err)
 	}
 	return decode(out.Attributes)
 }

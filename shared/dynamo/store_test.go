@@ -155,6 +155,46 @@ func TestDueAndClaim(t *testing.T) {
 	}
 }
 
+// TestClaimResentAfterItsAnswerWasLost: when DynamoDB applies a claim and
+// its answer is lost, the SDK sends the same UpdateItem again, and that
+// retry fails the condition on the lock the first one took. The claim
+// must still read as ours, or the run skips a record whose attempt it has
+// just counted and whose lock it holds until its deadline.
+func TestClaimResentAfterItsAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	rec := &onboarding.Record{WABAID: "20", State: onboarding.StateVerified, NextRetryAt: t0.Add(-time.Minute), LockOwner: "signup",
+		PlivoAttempts: 2, ClientRef: "customer-1", CreatedAt: t0}
+	if _, err := s.Acquire(ctx, rec, t0.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const owner = "run-a/5f2c"
+	until := t0.Add(56 * time.Second)
+	if _, err := s.Claim(ctx, "20", owner, t0, until); err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	// The SDK's retry: the same owner, the same times.
+	again, err := s.Claim(ctx, "20", owner, t0, until)
+	if err != nil || again == nil || again.LockOwner != owner || !again.LockExpiresAt.Equal(until) || again.PlivoAttempts != 3 ||
+		again.State != onboarding.StateVerified || again.ClientRef != "customer-1" {
+		t.Fatalf("resent claim = %+v, %v; want the record as claimed, attempt 3", again, err)
+	}
+	if got, _ := s.Get(ctx, "20"); got.PlivoAttempts != 3 || got.LockOwner != owner {
+		t.Fatalf("stored after the resent claim: attempts %d, owner %s; want 3, %s", got.PlivoAttempts, got.LockOwner, owner)
+	}
+	// Anyone else still finds the lock held, and so does this owner with
+	// another lock end: only a resend of the very write is ours.
+	for _, c := range []struct {
+		owner string
+		until time.Time
+	}{{"run-b/9a01", until}, {owner, until.Add(time.Second)}} {
+		if got, err := s.Claim(ctx, "20", c.owner, t0.Add(time.Second), c.until); !errors.Is(err, onboarding.ErrConditionFailed) || got != nil {
+			t.Errorf("claim by %s until %v = %+v, %v; want ErrConditionFailed", c.owner, c.until, got, err)
+		}
+	}
+}
+
 func TestFiftyConcurrentIdenticalSignupsOnDynamoDB(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)

@@ -161,6 +161,11 @@ func (s *Store) Claim(_ context.Context, wabaID, owner string, now, lockUntil ti
 	defer s.mu.Unlock()
 	old, ok := s.items[wabaID]
 	if !ok || !retried(old) || old.NextRetryAt.After(now) || !old.LockExpiresAt.Before(now) {
+		if ok && old.ClaimedBy(owner, lockUntil) {
+			// The DynamoDB store's answer to a claim resent after its
+			// answer was lost (dynamo.Store.Claim).
+			return &old, nil
+		}
 		return nil, onboarding.ErrConditionFailed
 	}
 	old.LockOwner = owner

@@ -15,6 +15,12 @@ const (
 	MetricResumeAttempt   = "ResumeAttempt"
 	MetricResumeGaveUp    = "ResumeGaveUp"
 	MetricStoreError      = "StoreError"
+	// MetricResumeSkipped counts the due records a resume run left for a
+	// later run, by Reason: not_claimable (another run or a signup holds
+	// the lock, or the record changed since the listing), store_error (the
+	// claim itself failed), out_of_time (too little of the invocation left
+	// to call Plivo and save the outcome).
+	MetricResumeSkipped = "ResumeSkipped"
 	// MetricMetaConfig counts signups Meta refused because of our own
 	// app configuration (Reason meta_config); MetaConfigAlarm watches it.
 	MetricMetaConfig = "MetaConfigError"

@@ -38,7 +38,11 @@ type Store interface {
 	// condition returns the current record and ErrConditionFailed.
 	Save(ctx context.Context, rec *Record) (*Record, error)
 	// Claim takes the lock of a verified record whose retry time has come
-	// and whose lock is free, counting one more Plivo attempt.
+	// and whose lock is free, counting one more Plivo attempt, and returns
+	// the claimed record. When the record already holds this very claim
+	// (Record.ClaimedBy: the store resent a write it had applied), that
+	// record is returned as claimed. Otherwise a lost condition is
+	// ErrConditionFailed, with no record.
 	Claim(ctx context.Context, wabaID, owner string, now, lockUntil time.Time) (*Record, error)
 	// Get reads one record.
 	Get(ctx context.Context, wabaID string) (*Record, error)

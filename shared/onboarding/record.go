@@ -99,6 +99,17 @@ func (r *Record) LockHeld(now time.Time) bool {
 	return r.LockOwner != "" && now.Before(r.LockExpiresAt)
 }
 
+// ClaimedBy reports whether r is what a resume run's claim by owner, with
+// its lock until lockUntil, left behind. A store reads it when a claim
+// loses its condition: the SDK resends a write whose answer was lost after
+// the database applied it, and the resend then finds the lock the first
+// one took. Owners are unique to a claim, and stores keep lock ends to
+// the millisecond.
+func (r *Record) ClaimedBy(owner string, lockUntil time.Time) bool {
+	return owner != "" && r.LockOwner == owner && r.LockExpiresAt.UnixMilli() == lockUntil.UnixMilli() &&
+		(r.State == StateVerified || r.State == StateVerifying)
+}
+
 // Identity is the set of IDs that make a signup what it is.
 type Identity struct {
 	WABAID        string

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -75,9 +76,10 @@ func (s *Service) resumePlivo(ctx context.Context, limit int, runID string) (Res
 		return report, Wrap(CodeUpstreamUnavailable, err, "could not list records due for retry")
 	}
 	report.Due = len(due)
-	for _, d := range due {
+	for i, d := range due {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.Reserve+5*time.Second {
-			report.Skipped += report.Due - report.Claimed - report.Skipped
+			s.skip(ctx, &report, s.log().With("request_id", runID), slog.LevelWarn, skipOutOfTime, len(due)-i,
+				"resume run out of time; the next run takes the rest")
 			break
 		}
 		now := s.now()
@@ -85,13 +87,14 @@ func (s *Service) resumePlivo(ctx context.Context, limit int, runID string) (Res
 		lockUntil := s.lockUntil(ctx, now)
 		rec, err := s.Store.Claim(ctx, d.WABAID, owner, now, lockUntil)
 		if errors.Is(err, ErrConditionFailed) {
-			report.Skipped++
+			s.skip(ctx, &report, s.log().With("request_id", runID, "waba_id", d.WABAID), slog.LevelInfo, skipNotClaimable, 1,
+				"due record not claimed: another run or a signup holds it, or it changed since the listing")
 			continue
 		}
 		if err != nil {
 			s.metrics().Count(MetricStoreError, Dims{"Operation": "claim"})
-			s.log().Error("could not claim record", "waba_id", d.WABAID, "error", err)
-			report.Skipped++
+			s.skip(ctx, &report, s.log().With("request_id", runID, "waba_id", d.WABAID, "error", err), slog.LevelError, skipStoreError, 1,
+				"could not claim record")
 			continue
 		}
 		report.Claimed++
@@ -121,6 +124,25 @@ func (s *Service) resumePlivo(ctx context.Context, limit int, runID string) (Res
 		}
 	}
 	return report, nil
+}
+
+// Why a resume run leaves a due record for a later run: the reason of its
+// log line and the Reason of MetricResumeSkipped. A skipped record stays
+// due, so its skip is what explains a retry that comes late.
+const (
+	skipNotClaimable = "not_claimable"
+	skipStoreError   = "store_error"
+	skipOutOfTime    = "out_of_time"
+)
+
+// skip counts n due records as skipped for reason, and logs it once at
+// level with msg.
+func (s *Service) skip(ctx context.Context, report *ResumeReport, log *slog.Logger, level slog.Level, reason string, n int, msg string) {
+	report.Skipped += n
+	for range n {
+		s.metrics().Count(MetricResumeSkipped, Dims{"Reason": reason})
+	}
+	log.Log(ctx, level, msg, "reason", reason, "skipped", n)
 }
 
 // Status returns the stored record of one WABA.

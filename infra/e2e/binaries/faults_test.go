@@ -26,7 +26,7 @@ import (
 // The fault tests prove the "never lose a verified signup" guarantees on
 // the built signup and resume binaries. Every fault is injected at an
 // endpoint a function is pointed at: the Meta, Plivo and Secrets Manager
-// simulators, and a fault proxy in front of DynamoDB Local for the signup
+// simulators, and a fault proxy in front of DynamoDB Local for each
 // function. Time moves only as it does in Lambda: the retry policy comes
 // from the functions' environment, short enough that a pending signup is
 // due again within the test, and the resume function is invoked with its
@@ -45,9 +45,9 @@ var faultPolicy = []string{
 	config.EnvRetryMaxDelay + "=" + faultMaxDelay.String(),
 }
 
-// faultStack is a sibling stack for one scenario: the signup function
-// pointed at a fault proxy in front of its DynamoDB recorder, and the
-// resume function.
+// faultStack is a sibling stack for one scenario: the signup and resume
+// functions, each pointed at a fault proxy of its own in front of its
+// DynamoDB recorder.
 type faultStack struct {
 	*Stack
 	proxy          *faultproxy.Proxy
@@ -58,6 +58,9 @@ type faultStack struct {
 	// any credential the scenario rotated in: no log may show them.
 	sent    []string
 	invoked map[*Function]bool
+	// resumeProxy is the resume function's fault proxy, as proxy is the
+	// signup function's.
+	resumeProxy *faultproxy.Proxy
 }
 
 // faultOptions change a scenario's signup function.
@@ -102,7 +105,14 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 		t.Fatal(err)
 	}
 	t.Cleanup(fs.signup.Stop)
-	if fs.resume, err = s.StartFunctionWith(ctx, "ResumeFunction", policy...); err != nil {
+	resumeRecorder, err := s.Serve(s.recordDynamoDB("ResumeFunction"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.resumeProxy = faultproxy.New(resumeRecorder)
+	t.Cleanup(fs.resumeProxy.Close)
+	resumeEnv := append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + fs.resumeProxy.URL()}, policy...)
+	if fs.resume, err = s.StartFunctionWith(ctx, "ResumeFunction", resumeEnv...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fs.resume.Stop)
@@ -361,6 +371,38 @@ func TestPlivoFaults(t *testing.T) {
 				t.Fatalf("code exchanged %d times", n)
 			}
 		})
+	}
+}
+
+// The resume function's claim is applied but its answer lost: the SDK's
+// retry finds the run's own lock, and the run calls Plivo on the attempt
+// the claim counted rather than skipping a record it holds until its
+// deadline.
+func TestResumeClaimAppliedButItsAnswerLost(t *testing.T) {
+	t.Parallel()
+	fs := newFaultStack(t, faultOptions{})
+	fs.Plivo.FailNext(plivosim.RouteSignup, 2, plivosim.KindInternal)
+	id, a := fs.signupNew(t)
+	if a.status != 202 || a.field("status") != "pending" {
+		t.Fatalf("signup answered %d %s, want 202 pending", a.status, a.body)
+	}
+	before, calls := fs.record(t, id), fs.Plivo.SignupCalls()
+	// Stored to the millisecond; the claim needs next_retry_at < now.
+	time.Sleep(time.Until(before.NextRetryAt.Add(2 * time.Millisecond)))
+	// The claim is the run's first UpdateItem.
+	fs.resumeProxy.Inject(faultproxy.Fault{Operation: "UpdateItem", Table: fs.Table, Action: faultproxy.DropAfterForward, Count: 1})
+	if rep := fs.resumeOnce(t); rep != (onboarding.ResumeReport{Due: 1, Claimed: 1, Onboarded: 1}) {
+		t.Fatalf("resume run: %+v, want the record claimed and onboarded", rep)
+	}
+	// The claim, its resend, and the save of the outcome.
+	if n := fs.resumeProxy.Forwarded("UpdateItem"); n != 3 {
+		t.Errorf("the resume run's UpdateItems reaching DynamoDB: %d, want 3", n)
+	}
+	if rec := fs.record(t, id); rec.State != onboarding.StateOnboarded || rec.PlivoAttempts != before.PlivoAttempts+1 {
+		t.Errorf("record: %s after %d Plivo attempts, want onboarded after %d", rec.State, rec.PlivoAttempts, before.PlivoAttempts+1)
+	}
+	if n, ok := fs.Plivo.SignupCalls(), fs.Plivo.SuccessfulSignups(); n != calls+1 || ok != 1 {
+		t.Errorf("Plivo called %d times, onboarded %d; want %d, 1", n, ok, calls+1)
 	}
 }
 
@@ -645,7 +687,7 @@ func TestDynamoDBFaults(t *testing.T) {
 			if !tt.resumed {
 				return
 			}
-			// The resume function does not go through the proxy. Plivo
+			// The resume function's proxy has no fault armed. Plivo
 			// has the WABA from the signup's call: "already registered"
 			// is that call's success.
 			fs.resumeUntilSettled(t, id)
