@@ -32,7 +32,7 @@ func main() {
 
 	// Clients.
 	db := dynamodb.NewFromConfig(awsCfg)
-	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
+	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, metrics)))
 	bus := awseb.NewFromConfig(awsCfg)
 
 	// Service.

@@ -29,7 +29,7 @@ func main() {
 	// Clients.
 	d := clients.Deps{AWS: awsCfg, Logger: log}
 	d.Defaults()
-	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL)
+	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, nil)))
 
 	// Service. Its Plivo client records each exchange for callers that ask
 	// with demo.WithTrace; here the tracing transport only passes calls

@@ -31,7 +31,7 @@ func main() {
 
 	// Clients.
 	db := dynamodb.NewFromConfig(awsCfg)
-	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
+	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, metrics)))
 
 	// Service.
 	receiver := &apigw.MetaWebhooks{

@@ -31,7 +31,7 @@ func main() {
 	// never talks to Meta, and its role is not granted the Meta app secret.
 	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "resume")}
 	d.Defaults()
-	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL)
+	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, d.Metrics)))
 
 	// Service: the signup's, with only what a resume uses.
 	svc := &onboarding.Service{

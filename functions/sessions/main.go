@@ -25,7 +25,7 @@ func main() {
 	}
 
 	// Clients: Secrets Manager, for the signing keys only.
-	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
+	cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, nil)))
 
 	// Service: the minter signs links with the keyset's primary key.
 	minter := &session.Minter{Keys: session.SecretKeys(cache, cfg.SecretID), TTL: cfg.TTL}

@@ -34,7 +34,7 @@ func main() {
 	// client with a pool of keep-alive connections for Graph and Plivo.
 	d := clients.Deps{AWS: awsCfg, Logger: log, Metrics: app.Metrics(cfg.Common, "signup")}
 	d.Defaults()
-	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL)
+	cache := secrets.NewCache(d.SecretsManager, cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, d.Metrics)))
 	metaApp := secrets.MetaAppSource(cache, cfg.MetaSecretID)
 
 	// Service.

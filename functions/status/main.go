@@ -25,6 +25,7 @@ func main() {
 	if err != nil {
 		initFailed(err)
 	}
+	metrics := app.Metrics(cfg.Common, "status")
 
 	// Clients: DynamoDB, and Secrets Manager only for the session keys.
 	store := &dynamo.Store{Client: dynamodb.NewFromConfig(awsCfg), Table: cfg.TableName}
@@ -34,7 +35,7 @@ func main() {
 	// keeps polling while Plivo finishes.
 	var sessions apigw.SessionClientRef
 	if cfg.SessionSecretID != "" {
-		cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL)
+		cache := secrets.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsTTL, secrets.WithStaleHook(app.SecretStaleHook(log, metrics)))
 		v := &session.Verifier{Keys: session.SecretKeys(cache, cfg.SessionSecretID), Leeway: apigw.StatusSessionGrace}
 		sessions = func(ctx context.Context, token string) (string, error) {
 			c, err := v.Verify(ctx, token)
@@ -43,7 +44,7 @@ func main() {
 	}
 
 	// Service.
-	svc := &onboarding.Service{Store: store, Logger: log, Metrics: app.Metrics(cfg.Common, "status")}
+	svc := &onboarding.Service{Store: store, Logger: log, Metrics: metrics}
 
 	lambda.Start(apigw.StatusHandler(svc, sessions, log))
 }

@@ -116,3 +116,21 @@ func (e EnvEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (s
 func Metrics(c config.Common, function string) onboarding.Metrics {
 	return &metrics.EMF{W: os.Stdout, Namespace: c.MetricsNamespace, Function: function}
 }
+
+// MetricSecretStaleServed counts each read of a secret a function answered
+// from its cache past SECRETS_TTL because Secrets Manager failed to return
+// the secret again (shared/secrets: Cache.Get).
+const MetricSecretStaleServed = "SecretStaleServed"
+
+// SecretStaleHook is the hook a function gives its secrets cache
+// (secrets.WithStaleHook): a WARN line naming the secret and the error,
+// never the value, and a count of MetricSecretStaleServed in m, which may be
+// nil for a function that writes no metrics. The request goes on with the
+// stale value, so this is a warning of an outage, not a failure.
+func SecretStaleHook(log *slog.Logger, m onboarding.Metrics) func(secretID string, err error) {
+	m = onboarding.MetricsOrNop(m)
+	return func(secretID string, err error) {
+		log.Warn("secret served stale after a failed refresh", "secret_id", secretID, "error", err)
+		m.Count(MetricSecretStaleServed, nil)
+	}
+}

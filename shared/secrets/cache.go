@@ -1,7 +1,8 @@
 // Package secrets reads credentials from AWS Secrets Manager at run time and
 // keeps them in memory for a short while, so a warm Lambda makes no
 // Secrets Manager call per request and still sees a rotated secret within
-// one TTL (or at once, after a Refresh).
+// one TTL (or at once, after a Refresh). When Secrets Manager throttles or
+// fails, Get keeps serving the value it has, for up to StaleFor.
 package secrets
 
 import (
@@ -24,6 +25,23 @@ const DefaultTTL = 5 * time.Minute
 // at once; the first Refresh fetches and the others reuse its result.
 const RefreshInterval = time.Second
 
+// StaleFor is how long after its fetch (the TTL included) a value is still
+// served when fetching it again fails. A Secrets Manager throttle or outage
+// then fails no request that a value fetched a moment earlier would have
+// served, and a value rotated away from during a long outage stays in use
+// no longer than that.
+const StaleFor = time.Hour
+
+// After a failed refetch Get serves the stale value without asking again
+// for FailureBackoff, doubled after each further failure up to
+// MaxFailureBackoff: otherwise every request would add its own calls (and
+// the SDK's retries) to a throttled account, and wait for them. A
+// successful fetch ends the backoff.
+const (
+	FailureBackoff    = 5 * time.Second
+	MaxFailureBackoff = time.Minute
+)
+
 // fetchTimeout bounds a fetch that runs detached from its first caller (see
 // fetch), so a hung connection cannot pin the singleflight slot forever.
 const fetchTimeout = 10 * time.Second
@@ -43,6 +61,8 @@ type Cache struct {
 	client Client
 	ttl    time.Duration
 	now    func() time.Time
+	// onStale is told of each stale value Get serves; nil when unset.
+	onStale func(secretID string, err error)
 
 	group   singleflight.Group
 	mu      sync.Mutex
@@ -55,6 +75,13 @@ type entry struct {
 	fetchedAt   time.Time
 	refreshedAt time.Time // last forced fetch; zero if none
 	seq         uint64    // start order of the fetch that produced value
+
+	// Since Get's last refetch failed: its error, the time before which
+	// Get does not ask again, and the wait that set it. Zero after a
+	// successful fetch.
+	failure error
+	retryAt time.Time
+	backoff time.Duration
 }
 
 // Option configures a Cache.
@@ -64,6 +91,14 @@ type Option func(*Cache)
 // tests can expire entries without sleeping.
 func WithClock(now func() time.Time) Option {
 	return func(c *Cache) { c.now = now }
+}
+
+// WithStaleHook makes Get call fn each time it serves a stale value because
+// fetching secretID again failed with err, so the caller can log and count
+// it: the package has no logger. err names the secret, never its value. fn
+// may be called from several goroutines at once.
+func WithStaleHook(fn func(secretID string, err error)) Option {
+	return func(c *Cache) { c.onStale = fn }
 }
 
 // NewCache returns a cache over client. A ttl of zero or less means
@@ -80,16 +115,47 @@ func NewCache(client Client, ttl time.Duration, opts ...Option) *Cache {
 }
 
 // Get returns the secret string of secretID, from memory when it was fetched
-// less than a TTL ago.
+// less than a TTL ago. When fetching it again fails, Get returns the value
+// it has if that was fetched less than StaleFor ago (and tells the stale
+// hook), and asks Secrets Manager again only after a backoff.
 func (c *Cache) Get(ctx context.Context, secretID string) (string, error) {
-	if v, ok := c.fresh(secretID); ok {
+	v, err := c.load(ctx, secretID)
+	if err == nil {
 		return v, nil
 	}
-	return c.fetch(ctx, "get\x00"+secretID, secretID, func() (string, bool) {
-		// A caller that missed just before another goroutine's fetch
-		// finished arrives here after the singleflight slot was freed:
-		// look again rather than fetch twice.
-		return c.fresh(secretID)
+	// A caller that gave up wants its own error, not a value.
+	if ctx.Err() != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	e, ok := c.entries[secretID]
+	c.mu.Unlock()
+	switch age := c.now().Sub(e.fetchedAt); {
+	case !ok || age >= StaleFor:
+		return "", err
+	case age < c.ttl:
+		// Another caller's fetch stored a fresh value meanwhile.
+		return e.value, nil
+	}
+	if c.onStale != nil {
+		c.onStale(secretID, err)
+	}
+	return e.value, nil
+}
+
+// load is Get without serving a stale value: the fresh value, or a fetch's
+// result. During the backoff after a failed refetch it returns that
+// failure without a call.
+func (c *Cache) load(ctx context.Context, secretID string) (string, error) {
+	if v, ok, err := c.cached(secretID); ok || err != nil {
+		return v, err
+	}
+	// A caller that missed just before another goroutine's fetch finished
+	// arrives in fetch after the singleflight slot was freed: it looks
+	// again rather than fetch twice, or during the backoff that fetch's
+	// failure started.
+	return c.fetch(ctx, "get\x00"+secretID, secretID, func() (string, bool, error) {
+		return c.cached(secretID)
 	}, false)
 }
 
@@ -99,25 +165,37 @@ func (c *Cache) Get(ctx context.Context, secretID string) (string, error) {
 // RefreshInterval of the previous one returns that one's value instead of
 // fetching again.
 func (c *Cache) Refresh(ctx context.Context, secretID string) (string, error) {
-	return c.fetch(ctx, "refresh\x00"+secretID, secretID, func() (string, bool) {
+	return c.fetch(ctx, "refresh\x00"+secretID, secretID, func() (string, bool, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		e, ok := c.entries[secretID]
 		if ok && !e.refreshedAt.IsZero() && c.now().Sub(e.refreshedAt) < RefreshInterval {
-			return e.value, true
+			return e.value, true, nil
 		}
-		return "", false
+		return "", false, nil
 	}, true)
 }
 
-func (c *Cache) fresh(secretID string) (string, bool) {
+// cached reports what Get can answer without a call: the value while it is
+// fresh (ok), or, during the backoff after a failed refetch of a value
+// still within StaleFor, that failure. Neither means a fetch is due.
+func (c *Cache) cached(secretID string) (value string, ok bool, failure error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[secretID]
-	if !ok || c.now().Sub(e.fetchedAt) >= c.ttl {
-		return "", false
+	e, found := c.entries[secretID]
+	if !found {
+		return "", false, nil
 	}
-	return e.value, true
+	now := c.now()
+	switch age := now.Sub(e.fetchedAt); {
+	case age < c.ttl:
+		return e.value, true, nil
+	case e.failure != nil && now.Before(e.retryAt) && age < StaleFor:
+		// Past StaleFor there is no value to serve meanwhile: as on a
+		// cold miss, every Get asks.
+		return "", false, e.failure
+	}
+	return "", false, nil
 }
 
 // Preload fetches the secrets not cached yet, all at once, and waits for
@@ -127,10 +205,12 @@ func (c *Cache) fresh(secretID string) (string, bool) {
 func (c *Cache) Preload(ctx context.Context, secretIDs ...string) {
 	var wg sync.WaitGroup
 	for _, id := range secretIDs {
-		if _, ok := c.fresh(id); ok || id == "" {
+		if _, ok, err := c.cached(id); ok || err != nil || id == "" {
 			continue
 		}
-		wg.Go(func() { _, _ = c.Get(ctx, id) })
+		// load, not Get: a stale value preloaded is served to no one,
+		// and the Get that serves it reports it.
+		wg.Go(func() { _, _ = c.load(ctx, id) })
 	}
 	wg.Wait()
 }
@@ -138,39 +218,39 @@ func (c *Cache) Preload(ctx context.Context, secretIDs ...string) {
 // fetch runs one Secrets Manager call per key at a time. The call runs on a
 // context detached from the caller's cancellation: otherwise the first
 // caller timing out would fail every goroutine waiting on the same call.
-// Each caller still stops waiting when its own context ends.
-func (c *Cache) fetch(ctx context.Context, key, secretID string, reuse func() (string, bool), forced bool) (string, error) {
+// Each caller still stops waiting when its own context ends. reuse runs
+// first, in the singleflight slot: a value it returns (ok) or an error
+// stands for the call. A failed Get (not forced) starts or extends the
+// backoff of an entry it had.
+func (c *Cache) fetch(ctx context.Context, key, secretID string, reuse func() (string, bool, error), forced bool) (string, error) {
 	if secretID == "" {
 		return "", errors.New("secrets: empty secret ID")
 	}
 	ch := c.group.DoChan(key, func() (any, error) {
-		if v, ok := reuse(); ok {
-			return v, nil
+		if v, ok, err := reuse(); ok || err != nil {
+			return v, err
 		}
 		c.mu.Lock()
 		c.seq++
 		seq := c.seq
 		c.mu.Unlock()
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
-		defer cancel()
-		out, err := c.client.GetSecretValue(fctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
-		if err != nil {
-			// SDK errors name the operation and the service's message,
-			// never the secret value.
-			return "", fmt.Errorf("secrets: get %q: %w", secretID, err)
-		}
-		if out == nil || out.SecretString == nil {
-			return "", fmt.Errorf("secrets: %q has no string value", secretID)
-		}
-		value := *out.SecretString
+		value, err := c.call(ctx, secretID)
 		now := c.now()
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		old := c.entries[secretID]
+		old, had := c.entries[secretID]
 		if old.seq > seq {
 			// A Get that started before a Refresh finished after it: keep
-			// the newer value; this one may predate a rotation.
+			// the newer value; this one may predate a rotation. A failed
+			// call answers it too, with no error and no backoff: it is
+			// as new as anything the call could have read.
 			return old.value, nil
+		}
+		if err != nil {
+			if had && !forced {
+				c.entries[secretID] = old.failed(err, now)
+			}
+			return "", err
 		}
 		e := entry{value: value, fetchedAt: now, refreshedAt: old.refreshedAt, seq: seq}
 		if forced {
@@ -188,4 +268,30 @@ func (c *Cache) fetch(ctx context.Context, key, secretID string, reuse func() (s
 	case <-ctx.Done():
 		return "", fmt.Errorf("secrets: get %q: %w", secretID, ctx.Err())
 	}
+}
+
+// call makes the GetSecretValue call, bounded by fetchTimeout.
+func (c *Cache) call(ctx context.Context, secretID string) (string, error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+	defer cancel()
+	out, err := c.client.GetSecretValue(fctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
+	if err != nil {
+		// SDK errors name the operation and the service's message, never
+		// the secret value.
+		return "", fmt.Errorf("secrets: get %q: %w", secretID, err)
+	}
+	if out == nil || out.SecretString == nil {
+		return "", fmt.Errorf("secrets: %q has no string value", secretID)
+	}
+	return *out.SecretString, nil
+}
+
+// failed returns e after a refetch that failed at now with err: the first
+// failure waits FailureBackoff, each further one twice the last wait, up
+// to MaxFailureBackoff.
+func (e entry) failed(err error, now time.Time) entry {
+	e.backoff = min(max(2*e.backoff, FailureBackoff), MaxFailureBackoff)
+	e.failure = err
+	e.retryAt = now.Add(e.backoff)
+	return e
 }

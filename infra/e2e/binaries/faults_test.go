@@ -18,6 +18,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/faultproxy"
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -70,6 +71,8 @@ type faultOptions struct {
 	timeout int
 	// maxAttempts, when set, is both functions' RETRY_MAX_ATTEMPTS.
 	maxAttempts int
+	// env is added last to the signup function's environment.
+	env []string
 }
 
 func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
@@ -101,6 +104,7 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 	if opt.timeout > 0 {
 		env = append(env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(opt.timeout))
 	}
+	env = append(env, opt.env...)
 	if fs.signup, err = s.StartFunctionWith(ctx, "SignupFunction", env...); err != nil {
 		t.Fatal(err)
 	}
@@ -455,6 +459,47 @@ func TestPlivoTokenRotation(t *testing.T) {
 	}
 	if _, ok := fs.Plivo.Onboarded(id.waba); !ok {
 		t.Errorf("Plivo has no signup for %s", id.waba)
+	}
+}
+
+// A warm signup whose cached secrets expired while Secrets Manager throttles
+// goes on with them: each secret is asked for once (the SDK's three
+// attempts), the next signup within the backoff asks for none, and the log
+// says so without showing a value (checkLogs).
+func TestSecretsManagerThrottleServesCachedSecrets(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	fs := newFaultStack(t, faultOptions{env: []string{config.EnvSecretsTTL + "=" + ttl.String()}})
+	if _, a := fs.signupNew(t); a.status != 200 {
+		t.Fatalf("first signup: %d %s", a.status, a.body)
+	}
+	time.Sleep(ttl)
+	fs.Secrets.FailNext(secretsmanagersim.OpGetSecretValue, -1, secretsmanagersim.Fault{Type: "ThrottlingException", Message: "Rate exceeded"})
+	t.Cleanup(func() { fs.Secrets.FailNext(secretsmanagersim.OpGetSecretValue, 0, secretsmanagersim.Fault{}) })
+	fs.Secrets.ResetCalls()
+	// Session keys, Meta app and Plivo, each refetched once with the SDK's
+	// three attempts, then served stale within the backoff.
+	const sdkAttempts, secretsRead = 3, 3
+	for i := range 2 {
+		id, a := fs.signupNew(t)
+		if a.status != 200 || a.field("status") != "onboarded" {
+			t.Fatalf("signup %d during the throttle: %d %s", i, a.status, a.body)
+		}
+		if _, ok := fs.Plivo.Onboarded(id.waba); !ok {
+			t.Errorf("signup %d: Plivo has no signup for %s", i, id.waba)
+		}
+		if n := fs.Secrets.Calls(secretsmanagersim.OpGetSecretValue); n != sdkAttempts*secretsRead {
+			t.Errorf("after signup %d: %d GetSecretValue calls, want %d", i, n, sdkAttempts*secretsRead)
+		}
+	}
+	logs, err := os.ReadFile(fs.signup.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"msg":"secret served stale after a failed refresh"`, "ThrottlingException", `"SecretStaleServed":1`} {
+		if !strings.Contains(string(logs), want) {
+			t.Errorf("signup log has no %s", want)
+		}
 	}
 }
 
