@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // Op is what a change does to a record.
@@ -75,8 +76,8 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		// current_limit is the per-number tier Meta retired for the
 		// portfolio-wide max_daily_conversations_per_business; a delivery
 		// carrying both reports the one now enforced in the latter.
-		limit := cmp.Or(messagingLimit(v.MaxDaily), v.CurrentLimit)
-		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(v.DisplayPhoneNumber)
+		limit := cmp.Or(messagingLimit(v.MaxDaily), messagingLimit(v.CurrentLimit))
+		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(string(v.DisplayPhoneNumber))
 		a.Health = onboarding.Health{QualityEvent: v.Event, MessagingLimit: limit, UpdatedAt: now}
 	case FieldCapabilityUpdate:
 		var v CapabilityUpdate
@@ -90,9 +91,7 @@ func Decide(e Entry, c Change, now time.Time) Action {
 			a.Op, a.Health = OpHealth, onboarding.Health{MessagingLimit: limit, UpdatedAt: now}
 		}
 	case FieldReviewUpdate:
-		var v struct {
-			Decision string `json:"decision"`
-		}
+		var v ReviewUpdate
 		if json.Unmarshal(c.Value, &v) != nil || v.Decision == "" {
 			return a
 		}
@@ -104,8 +103,8 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		if json.Unmarshal(c.Value, &v) != nil || v.DisplayPhoneNumber == "" || v.Decision == "" {
 			return a
 		}
-		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Decision, onboarding.PhoneDigits(v.DisplayPhoneNumber)
-		a.Health = onboarding.Health{NameStatus: v.Decision, RequestedName: v.RequestedVerifiedName, UpdatedAt: now}
+		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Decision, onboarding.PhoneDigits(string(v.DisplayPhoneNumber))
+		a.Health = onboarding.Health{NameStatus: v.Decision, RequestedName: string(v.RequestedVerifiedName), UpdatedAt: now}
 	}
 	return a
 }
@@ -118,17 +117,13 @@ func decideAccount(a Action, v AccountUpdate) Action {
 	// is the Tech Provider's business, and the customer's WABA is
 	// waba_info.waba_id. Whenever waba_info names a WABA, it is the one the
 	// change is about.
-	if v.WABAInfo != nil {
-		a.WABAID = cmp.Or(v.WABAInfo.WABAID, a.WABAID)
-	}
+	waba := v.WABAInfo.Value
+	a.WABAID = cmp.Or(string(waba.WABAID), a.WABAID)
 	switch {
 	case slices.Contains(disconnectEvents, v.Event):
 		a.Op, a.Reason = OpDisconnect, reason
 	case slices.Contains(sharedEvents, v.Event):
-		a.Op, a.Reason = OpUnclaimed, reason
-		if v.WABAInfo != nil {
-			a.BusinessID = v.WABAInfo.OwnerBusinessID
-		}
+		a.Op, a.Reason, a.BusinessID = OpUnclaimed, reason, string(waba.OwnerBusinessID)
 	case v.Event == "ACCOUNT_OFFBOARDED":
 		// A WhatsApp Business app number re-registered on a phone: Meta
 		// pauses the API side until ACCOUNT_RECONNECTED, keeping partner
@@ -141,7 +136,7 @@ func decideAccount(a Action, v AccountUpdate) Action {
 		// The record's end is the latest of the restrictions' ends; one
 		// restriction without an end leaves the record without one, so
 		// that the lift at the others' end does not lift it too.
-		var types []string
+		var types []upstream.String
 		endless := len(v.RestrictionInfo) == 0
 		for _, r := range v.RestrictionInfo {
 			types = append(types, r.RestrictionType)
@@ -154,26 +149,18 @@ func decideAccount(a Action, v AccountUpdate) Action {
 		if endless {
 			a.Until = time.Time{}
 		}
-		a.Reason = withDetail(reason, strings.Join(types, ","))
+		a.Reason = withDetail(reason, join(types))
 	case v.Event == "ACCOUNT_VIOLATION":
-		a.Op = OpRestrict
-		if v.ViolationInfo != nil {
-			reason = withDetail(reason, v.ViolationInfo.ViolationType)
-		}
-		a.Reason = reason
+		a.Op, a.Reason = OpRestrict, withDetail(reason, string(v.ViolationInfo.Value.ViolationType))
 	case v.Event == "DISABLED_UPDATE":
-		var states []string
-		var date string
-		if v.BanInfo != nil {
-			states, date = banStates(v.BanInfo.WABABanState), v.BanInfo.WABABanDate
-		}
-		if slices.Contains(states, "REINSTATE") {
+		ban := v.BanInfo.Value
+		if slices.Contains(ban.WABABanState, "REINSTATE") {
 			a.Op, a.Reason = OpReinstate, "reinstated"
 			return a
 		}
-		a.Op, a.Reason = OpRestrict, withDetail(reason, strings.Join(states, ","))
-		if date != "" {
-			a.Reason += " (" + date + ")"
+		a.Op, a.Reason = OpRestrict, withDetail(reason, join(ban.WABABanState))
+		if ban.WABABanDate != "" {
+			a.Reason += " (" + string(ban.WABABanDate) + ")"
 		}
 	case slices.Contains(knownQuiet, v.Event):
 		a.Op = OpNone
@@ -190,16 +177,17 @@ var tierNames = map[string]string{"-1": "TIER_UNLIMITED", "50": "TIER_50", "250"
 // or as a number (10000), in one vocabulary: the webhooks that carry one
 // limit change would otherwise flip the record between the two. Empty
 // when there is none.
-func messagingLimit(raw json.RawMessage) string {
-	var text string
-	if json.Unmarshal(raw, &text) != nil {
-		var n json.Number
-		if json.Unmarshal(raw, &n) != nil {
-			return ""
-		}
-		text = n.String()
+func messagingLimit(limit upstream.String) string {
+	return cmp.Or(tierNames[string(limit)], string(limit))
+}
+
+// join lists texts as one detail of a reason.
+func join(texts []upstream.String) string {
+	parts := make([]string, len(texts))
+	for i, t := range texts {
+		parts[i] = string(t)
 	}
-	return cmp.Or(tierNames[text], text)
+	return strings.Join(parts, ",")
 }
 
 func withDetail(reason, detail string) string {
@@ -217,11 +205,8 @@ var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999-0700
 // an integer Unix timestamp (1641330498); deliveries seen by other
 // providers also carried it quoted, as RFC 3339 or with a "+0000" offset,
 // which are read too.
-func parseTime(raw json.RawMessage) (time.Time, bool) {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		s = string(raw)
-	}
+func parseTime(expiration upstream.String) (time.Time, bool) {
+	s := string(expiration)
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), true

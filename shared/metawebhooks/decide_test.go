@@ -87,3 +87,171 @@ func TestDecideReadsMetasDocumentedValues(t *testing.T) {
 		})
 	}
 }
+
+// TestDecideReadsValuesLeniently: only the event (or decision) of a value
+// is read strictly. Every other scalar is read as a string or a number, a
+// single object where Meta documents a list and a list of one where it
+// documents an object, and keys this package never reads do not matter:
+// a change Meta sends in another shape than its reference must still
+// disconnect, restrict or update the record, not be stored as unknown and
+// acknowledged.
+func TestDecideReadsValuesLeniently(t *testing.T) {
+	t.Parallel()
+	const waba, partner, owner = "102290129340398", "2949482758682047", "2329417887457253"
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	account, quality, name, capability, review := metawebhooks.FieldAccountUpdate, metawebhooks.FieldQualityUpdate,
+		metawebhooks.FieldNameUpdate, metawebhooks.FieldCapabilityUpdate, metawebhooks.FieldReviewUpdate
+	disconnected := metawebhooks.Action{Op: metawebhooks.OpDisconnect, WABAID: waba, Event: "PARTNER_APP_UNINSTALLED", Reason: "partner_app_uninstalled"}
+	restricted := func(reason string, until time.Time) metawebhooks.Action {
+		return metawebhooks.Action{Op: metawebhooks.OpRestrict, WABAID: waba, Event: "ACCOUNT_RESTRICTION", Reason: reason, Until: until}
+	}
+	disabled := func(reason string) metawebhooks.Action {
+		return metawebhooks.Action{Op: metawebhooks.OpRestrict, WABAID: waba, Event: "DISABLED_UPDATE", Reason: reason}
+	}
+	health := func(event, digits string, h onboarding.Health) metawebhooks.Action {
+		h.UpdatedAt = now
+		return metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: event, PhoneDigits: digits, Health: h}
+	}
+	unknown := metawebhooks.Action{Op: metawebhooks.OpUnknown, WABAID: waba}
+	cases := []struct {
+		name, entryID, field, value string
+		want                        metawebhooks.Action
+	}{
+		// account_update
+		{"uninstall, partner_app_id a number", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + owner + `","partner_app_id":1234567890}}`, disconnected},
+		{"uninstall, waba_id a number", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":` + waba + `,"owner_business_id":` + owner + `}}`, disconnected},
+		{"uninstall, waba_info a list of one", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":[{"waba_id":"` + waba + `"}]}`, disconnected},
+		{"uninstall, waba_info not an object: the entry's WABA", waba, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":"` + partner + `"}`, disconnected},
+		{"uninstall, unread keys of any shape", waba, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","disconnection_info":"x","lock_status":{"a":[1]},"phone_number":15550783881,"country":null}`, disconnected},
+		{"installed, owner_business_id a number", partner, account,
+			`{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":` + owner + `,"partner_app_id":1}}`,
+			metawebhooks.Action{Op: metawebhooks.OpUnclaimed, WABAID: waba, BusinessID: owner, Event: "PARTNER_APP_INSTALLED", Reason: "partner_app_installed"}},
+		{"restriction, restriction_info a single object", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":1641330498}}`,
+			restricted("account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", time.Unix(1641330498, 0).UTC())},
+		{"restriction, expiration a numeric string", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":"1641330498"}]}`,
+			restricted("account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", time.Unix(1641330498, 0).UTC())},
+		{"restriction, an element that is not a restriction", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":["RESTRICTED_X",{"restriction_type":"A","expiration":1641330498}]}`,
+			restricted("account_restriction:A", time.Unix(1641330498, 0).UTC())},
+		{"restriction, restriction_info not a list: no end", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":"RESTRICTED_X"}`, restricted("account_restriction", time.Time{})},
+		{"violation, violation_info a list of one with a number", waba, account,
+			`{"event":"ACCOUNT_VIOLATION","violation_info":[{"violation_type":42}]}`,
+			metawebhooks.Action{Op: metawebhooks.OpRestrict, WABAID: waba, Event: "ACCOUNT_VIOLATION", Reason: "account_violation:42"}},
+		{"disabled, waba_ban_date a number", waba, account,
+			`{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":1696809600}}`,
+			disabled("disabled_update:DISABLE (1696809600)")},
+		{"disabled, ban_info a list of one", waba, account,
+			`{"event":"DISABLED_UPDATE","ban_info":[{"waba_ban_state":"SCHEDULE_FOR_DISABLE","waba_ban_date":"October 9, 2023"}]}`,
+			disabled("disabled_update:SCHEDULE_FOR_DISABLE (October 9, 2023)")},
+		{"disabled, ban_info not an object", waba, account, `{"event":"DISABLED_UPDATE","ban_info":"DISABLE"}`, disabled("disabled_update")},
+		{"reinstated, waba_ban_date a number", waba, account,
+			`{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"REINSTATE","waba_ban_date":0}}`,
+			metawebhooks.Action{Op: metawebhooks.OpReinstate, WABAID: waba, Event: "DISABLED_UPDATE", Reason: "reinstated"}},
+		{"event a number: unknown", waba, account, `{"event":5,"waba_info":{"waba_id":"` + waba + `"}}`, unknown},
+		{"event missing: unknown", waba, account, `{"waba_info":{"waba_id":"` + waba + `"}}`, unknown},
+		{"value not an object: unknown", waba, account, `["PARTNER_APP_UNINSTALLED"]`, unknown},
+
+		// phone_number_quality_update
+		{"quality, current_limit a number", waba, quality,
+			`{"display_phone_number":"15550783881","event":"UPGRADE","current_limit":10000,"old_limit":2000}`,
+			health("UPGRADE", "15550783881", onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_10K"})},
+		{"quality, the portfolio limit a numeric string", waba, quality,
+			`{"display_phone_number":"15550783881","event":"UPGRADE","current_limit":"TIER_1K","max_daily_conversations_per_business":"100000"}`,
+			health("UPGRADE", "15550783881", onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_100K"})},
+		{"quality, display_phone_number a number", waba, quality,
+			`{"display_phone_number":15550783881,"event":"FLAGGED","current_limit":"TIER_250","old_limit":{"x":1}}`,
+			health("FLAGGED", "15550783881", onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_250"})},
+		{"quality, event a number: unknown", waba, quality, `{"display_phone_number":"15550783881","event":1,"current_limit":"TIER_250"}`, unknown},
+
+		// phone_number_name_update
+		{"name, display_phone_number and requested name numbers", waba, name,
+			`{"display_phone_number":15550783881,"decision":"APPROVED","requested_verified_name":2024,"rejection_reason":{"code":1}}`,
+			health("APPROVED", "15550783881", onboarding.Health{NameStatus: "APPROVED", RequestedName: "2024"})},
+		{"name, decision a number: unknown", waba, name, `{"display_phone_number":"15550783881","decision":1}`, unknown},
+
+		// business_capability_update
+		{"capability, limits as numeric strings", waba, capability,
+			`{"max_daily_conversation_per_phone":"250","max_daily_conversations_per_business":"2000","max_phone_numbers_per_business":"2"}`,
+			metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: capability, Health: onboarding.Health{MessagingLimit: "TIER_2K", UpdatedAt: now}}},
+		{"capability, the portfolio limit not a scalar: the retired one", waba, capability,
+			`{"max_daily_conversation_per_phone":250,"max_daily_conversations_per_business":{"limit":2000}}`,
+			metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: capability, Health: onboarding.Health{MessagingLimit: "TIER_250", UpdatedAt: now}}},
+
+		// account_review_update
+		{"review, unread keys of any shape", waba, review, `{"decision":"APPROVED","reason":{"x":1}}`,
+			health("APPROVED", "", onboarding.Health{ReviewDecision: "APPROVED"})},
+		{"review, decision a number: unknown", waba, review, `{"decision":1}`, unknown},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got := metawebhooks.Decide(metawebhooks.Entry{ID: c.entryID, Time: 1739321024},
+				metawebhooks.Change{Field: c.field, Value: json.RawMessage(c.value)}, now)
+			if c.want.Op == metawebhooks.OpUnknown {
+				c.want.WABAID = c.entryID
+			}
+			if got != c.want {
+				t.Errorf("Decide =\n %+v\nwant\n %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestEnvelopeReadsLeniently: an entry's time and ID, and a change's
+// field, are read as a string or a number. A time Meta documents as an
+// integer but sends quoted must not refuse the whole delivery (every
+// other WABA's changes in it with it), and keys the same change as the
+// documented form, so that either form's redelivery is a duplicate.
+func TestEnvelopeReadsLeniently(t *testing.T) {
+	t.Parallel()
+	const value = `{"event":"PARTNER_APP_UNINSTALLED"}`
+	body := func(id, time, field string) string {
+		return `{"object":"whatsapp_business_account","entry":[{"id":` + id + `,"time":` + time +
+			`,"changes":[{"field":` + field + `,"value":` + value + `}]}]}`
+	}
+	documented, err := metawebhooks.ParseNotification([]byte(body(`"102290129340398"`, `1739321024`, `"account_update"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey := metawebhooks.Key(documented.Entry[0], documented.Entry[0].Changes[0])
+	for _, tc := range []struct {
+		name, id, time, field string
+		wantTime              int64
+		wantField             string
+	}{
+		{"time a numeric string", `"102290129340398"`, `"1739321024"`, `"account_update"`, 1739321024, "account_update"},
+		{"id a number", `102290129340398`, `1739321024`, `"account_update"`, 1739321024, "account_update"},
+		{"time not a number", `"102290129340398"`, `"soon"`, `"account_update"`, 0, "account_update"},
+		{"time too large", `"102290129340398"`, `1e99`, `"account_update"`, 0, "account_update"},
+		{"time an object", `"102290129340398"`, `{"s":1}`, `"account_update"`, 0, "account_update"},
+		{"field a number", `"102290129340398"`, `1739321024`, `5`, 1739321024, "5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n, err := metawebhooks.ParseNotification([]byte(body(tc.id, tc.time, tc.field)))
+			if err != nil {
+				t.Fatalf("ParseNotification: %v", err)
+			}
+			e := n.Entry[0]
+			if e.ID != "102290129340398" || e.Time != tc.wantTime || e.Changes[0].Field != tc.wantField || string(e.Changes[0].Value) != value {
+				t.Fatalf("entry %+v", e)
+			}
+			if key := metawebhooks.Key(e, e.Changes[0]); (key == wantKey) != (tc.wantTime != 0 && tc.wantField == "account_update") {
+				t.Errorf("key %s, documented form's %s", key, wantKey)
+			}
+		})
+	}
+	for _, bad := range []string{`{"entry":[5]}`, `{"entry":[{"changes":{"field":"account_update"}}]}`, `{"entry":{}}`} {
+		if _, err := metawebhooks.ParseNotification([]byte(bad)); err == nil {
+			t.Errorf("ParseNotification(%s) read a notification", bad)
+		}
+	}
+}

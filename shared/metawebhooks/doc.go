@@ -29,6 +29,11 @@
 //     limit, which is the business portfolio's and shared by its numbers;
 //     account_review_update: Meta's review decision on the WABA.
 //
+// Only a value's event (or decision) is read strictly: every other key is
+// read as a string or a number, and a list or an object in either shape,
+// so that a key sent in another form than Meta's reference gives does not
+// lose the change it is in.
+//
 // An unknown field or event, or unknown keys in a known one, is stored in
 // the dedup table and counted (MetricUnknown), never refused: Meta adds
 // events, and a 5xx would only make it redeliver them. The record changes

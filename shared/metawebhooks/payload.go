@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // ObjectWABA is the object of WhatsApp Business Account notifications.
@@ -45,13 +47,40 @@ type Change struct {
 	Value json.RawMessage `json:"value"`
 }
 
-// ParseNotification decodes a webhook body.
+// ParseNotification decodes a webhook body. An entry's ID and time, and a
+// change's field, are read as a string or a number: Meta documents a
+// string ID and field and an integer time, but one of them in the other
+// form must not refuse the whole delivery, every other WABA's changes with
+// it. A field of another type names none this package knows, so its
+// change is stored as unknown; a time that is no integer reads as 0, as it
+// only keys the changes. The body is decoded in one pass, by the wire
+// shape below, rather than by UnmarshalJSON methods on Entry and Change,
+// which would each scan a value of up to MaxBodyBytes again.
 func ParseNotification(body []byte) (*Notification, error) {
-	var n Notification
-	if err := json.Unmarshal(body, &n); err != nil {
+	var wire struct {
+		Object upstream.String `json:"object"`
+		Entry  []struct {
+			ID      upstream.String `json:"id"`
+			Time    upstream.String `json:"time"`
+			Changes []struct {
+				Field upstream.String `json:"field"`
+				Value json.RawMessage `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
 		return nil, errors.New("metawebhooks: the body is not a JSON notification")
 	}
-	return &n, nil
+	n := &Notification{Object: string(wire.Object)}
+	for _, we := range wire.Entry {
+		secs, _ := strconv.ParseInt(string(we.Time), 10, 64)
+		e := Entry{ID: string(we.ID), Time: secs}
+		for _, wc := range we.Changes {
+			e.Changes = append(e.Changes, Change{Field: string(wc.Field), Value: wc.Value})
+		}
+		n.Entry = append(n.Entry, e)
+	}
+	return n, nil
 }
 
 // Key is the dedupe key of a change: Meta redelivers the same body, so the
@@ -65,55 +94,77 @@ func Key(e Entry, c Change) string {
 	return "meta#" + hex.EncodeToString(h.Sum(nil))[:40]
 }
 
-// AccountUpdate is the value of an account_update change. Only the keys
-// this package reads are typed; the rest are kept by the ledger.
+// The values of the changes this package acts on. Only the keys it reads
+// are typed, and only the event (or decision) strictly: it decides the
+// change, and one of another type leaves the change unknown. Every other
+// key is read in any shape, as upstream's String, List and Object read
+// it, because a key Meta sends in another form than its reference gives
+// must not lose the change: the delivery is acknowledged either way, and
+// Meta never sends it again. The keys not read are kept by the ledger.
+
+// AccountUpdate is the value of an account_update change.
 type AccountUpdate struct {
-	Event    string `json:"event"`
-	WABAInfo *struct {
-		WABAID          string `json:"waba_id"`
-		OwnerBusinessID string `json:"owner_business_id"`
-		PartnerAppID    string `json:"partner_app_id"`
-	} `json:"waba_info"`
-	RestrictionInfo []struct {
-		RestrictionType string `json:"restriction_type"`
-		// Expiration is kept raw: Meta documents an integer Unix
-		// timestamp, and a string must not make the whole value unreadable.
-		Expiration json.RawMessage `json:"expiration"`
-	} `json:"restriction_info"`
-	ViolationInfo *struct {
-		ViolationType string `json:"violation_type"`
-	} `json:"violation_info"`
-	BanInfo *struct {
-		// WABABanState is a string in some deliveries and a list in
-		// others; banStates reads both.
-		WABABanState json.RawMessage `json:"waba_ban_state"`
-		WABABanDate  string          `json:"waba_ban_date"`
-	} `json:"ban_info"`
+	Event    string                    `json:"event"`
+	WABAInfo upstream.Object[WABAInfo] `json:"waba_info"`
+	// RestrictionInfo is documented as a list; a single restriction is
+	// read as a list of one.
+	RestrictionInfo upstream.List[Restriction] `json:"restriction_info"`
+	ViolationInfo   upstream.Object[Violation] `json:"violation_info"`
+	BanInfo         upstream.Object[BanInfo]   `json:"ban_info"`
+}
+
+// WABAInfo names the WABA of a partner event and the business owning it.
+type WABAInfo struct {
+	WABAID          upstream.String `json:"waba_id"`
+	OwnerBusinessID upstream.String `json:"owner_business_id"`
+}
+
+// Restriction is one of an ACCOUNT_RESTRICTION's restrictions.
+type Restriction struct {
+	RestrictionType upstream.String `json:"restriction_type"`
+	// Expiration is documented as an integer Unix timestamp; parseTime
+	// reads the text forms seen too.
+	Expiration upstream.String `json:"expiration"`
+}
+
+// Violation is an ACCOUNT_VIOLATION's policy violation.
+type Violation struct {
+	ViolationType upstream.String `json:"violation_type"`
+}
+
+// BanInfo is a DISABLED_UPDATE's ban.
+type BanInfo struct {
+	// WABABanState is a string in some deliveries and a list in others.
+	WABABanState upstream.List[upstream.String] `json:"waba_ban_state"`
+	WABABanDate  upstream.String                `json:"waba_ban_date"`
 }
 
 // QualityUpdate is the value of a phone_number_quality_update change.
 type QualityUpdate struct {
-	DisplayPhoneNumber string          `json:"display_phone_number"`
+	DisplayPhoneNumber upstream.String `json:"display_phone_number"`
 	Event              string          `json:"event"`
-	CurrentLimit       string          `json:"current_limit"`
-	OldLimit           string          `json:"old_limit"`
-	MaxDaily           json.RawMessage `json:"max_daily_conversations_per_business"`
+	CurrentLimit       upstream.String `json:"current_limit"`
+	MaxDaily           upstream.String `json:"max_daily_conversations_per_business"`
 }
 
 // CapabilityUpdate is the value of a business_capability_update change:
 // Meta's reference types the limits as integers, -1 meaning unlimited.
 type CapabilityUpdate struct {
-	MaxDaily json.RawMessage `json:"max_daily_conversations_per_business"`
+	MaxDaily upstream.String `json:"max_daily_conversations_per_business"`
 	// MaxDailyPerPhone is the retired name of the same limit.
-	MaxDailyPerPhone json.RawMessage `json:"max_daily_conversation_per_phone"`
+	MaxDailyPerPhone upstream.String `json:"max_daily_conversation_per_phone"`
 }
 
 // NameUpdate is the value of a phone_number_name_update change.
 type NameUpdate struct {
-	DisplayPhoneNumber    string `json:"display_phone_number"`
-	Decision              string `json:"decision"`
-	RequestedVerifiedName string `json:"requested_verified_name"`
-	RejectionReason       string `json:"rejection_reason"`
+	DisplayPhoneNumber    upstream.String `json:"display_phone_number"`
+	Decision              string          `json:"decision"`
+	RequestedVerifiedName upstream.String `json:"requested_verified_name"`
+}
+
+// ReviewUpdate is the value of an account_review_update change.
+type ReviewUpdate struct {
+	Decision string `json:"decision"`
 }
 
 // knownKeys are the value keys Meta documents for each field; any other is
@@ -153,15 +204,4 @@ func unknownKeys(c Change) []string {
 		}
 	}
 	return out
-}
-
-// banStates reads waba_ban_state, a string or a list of strings.
-func banStates(raw json.RawMessage) []string {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
 }

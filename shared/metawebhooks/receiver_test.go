@@ -580,3 +580,45 @@ func TestBudgetRunOutIsNotAStoreOutage(t *testing.T) {
 		t.Errorf("redelivered: status %d, %d of 100 applied", resp.StatusCode, len(recs.health))
 	}
 }
+
+// TestUndocumentedShapesStillChangeRecords: one delivery whose entries
+// carry a quoted time and values in shapes Meta's reference does not give
+// (numbers for strings, an object for a list). Each change is applied,
+// none is stored as unknown, and the delivery is answered 200 only then.
+func TestUndocumentedShapesStillChangeRecords(t *testing.T) {
+	t.Parallel()
+	const uninstalled, restricted, disabled = "102000000000031", "102000000000032", "102000000000033"
+	recs, led := newRecords(), callbackstest.NewLedger()
+	for _, waba := range []string{uninstalled, restricted, disabled} {
+		recs.state[waba] = onboarding.StateOnboarded
+	}
+	body := `{"object":"whatsapp_business_account","entry":[` +
+		`{"id":"` + partnerBusiness + `","time":"1739321024","changes":[{"field":"account_update","value":` +
+		`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + uninstalled + `","owner_business_id":"101","partner_app_id":1234567890}}}]},` +
+		`{"id":` + restricted + `,"time":1739321024,"changes":[{"field":"account_update","value":` +
+		`{"event":"ACCOUNT_RESTRICTION","restriction_info":{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":1641330498}}}]},` +
+		`{"id":"` + disabled + `","time":1739321024,"changes":[` +
+		`{"field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"UPGRADE","current_limit":10000}},` +
+		`{"field":"account_update","value":{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":1696809600}}}]}]}`
+	resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	for waba, want := range map[string]string{
+		uninstalled: "partner_app_uninstalled",
+		restricted:  "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION",
+		disabled:    "disabled_update:DISABLE (1696809600)",
+	} {
+		if recs.reason[waba] != want {
+			t.Errorf("WABA %s: record %s (%q), want reason %q", waba, recs.state[waba], recs.reason[waba], want)
+		}
+	}
+	if h := recs.health[disabled]; h.MessagingLimit != "TIER_10K" {
+		t.Errorf("health %+v, want the limit TIER_10K", h)
+	}
+	for _, e := range led.Entries() {
+		if e.Fields.Get("value") != "" {
+			t.Errorf("a change was stored as unknown: %v", e.Fields)
+		}
+	}
+}

@@ -99,8 +99,8 @@ func (t *Template) UnmarshalJSON(b []byte) error {
 	type fields Template
 	var w struct {
 		fields
-		ID         flexString `json:"id"`
-		TemplateID flexString `json:"template_id"`
+		ID         upstream.String `json:"id"`
+		TemplateID upstream.String `json:"template_id"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
@@ -128,11 +128,11 @@ func (c *Client) CreateTemplate(ctx context.Context, wabaID string, t Template) 
 	}
 	t.ID, t.Status = "", ""
 	var out struct {
-		APIID      string     `json:"api_id"`
-		Message    string     `json:"message"`
-		ID         flexString `json:"id"`
-		TemplateID flexString `json:"template_id"`
-		Status     string     `json:"status"`
+		APIID      string          `json:"api_id"`
+		Message    string          `json:"message"`
+		ID         upstream.String `json:"id"`
+		TemplateID upstream.String `json:"template_id"`
+		Status     string          `json:"status"`
 		// TemplateStatus is Meta's review state; status, where there is
 		// no template_status, is read as the same.
 		TemplateStatus string `json:"template_status"`
@@ -214,12 +214,4 @@ func (c *Client) accountRelative(next string) (string, bool) {
 		rest += "?" + u.RawQuery
 	}
 	return rest, true
-}
-
-// flexString reads a JSON string or number as text.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	*f = flexString(upstream.Text(b))
-	return nil
 }

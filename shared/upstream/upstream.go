@@ -1,8 +1,9 @@
 // Package upstream holds what the clients of Meta's Graph API and of
 // Plivo's API share, so that both read their configuration and their
 // answers the same way: the base URL they are pointed at, JSON fields that
-// arrive as a string or a number, failed round trips named without their
-// URL, and the pause between attempts.
+// arrive as a string or a number (or as one object or a list of them),
+// failed round trips named without their URL, and the pause between
+// attempts.
 package upstream
 
 import (
@@ -54,6 +55,53 @@ func Text(raw json.RawMessage) string {
 		return n.String()
 	}
 	return ""
+}
+
+// String is a JSON field read by Text. Any other shape reads as "" instead
+// of failing: one field of an unexpected type must not make the whole
+// object it is in unreadable.
+type String string
+
+// UnmarshalJSON reads b by Text; it never fails.
+func (s *String) UnmarshalJSON(b []byte) error {
+	*s = String(Text(b))
+	return nil
+}
+
+// List is a JSON list of T that also reads a single T as a list of one,
+// and skips the elements that are not a T. Anything else reads as an
+// empty list instead of failing, as String does.
+type List[T any] []T
+
+// UnmarshalJSON reads b as a list, or as its one element; it never fails.
+func (l *List[T]) UnmarshalJSON(b []byte) error {
+	var raws []json.RawMessage
+	if json.Unmarshal(b, &raws) != nil {
+		raws = []json.RawMessage{b}
+	}
+	*l = nil
+	for _, raw := range raws {
+		var v T
+		if json.Unmarshal(raw, &v) == nil {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// Object is a JSON object read as its Value, or the first T of a list.
+// Anything else leaves Value zero instead of failing, as String does.
+type Object[T any] struct{ Value T }
+
+// UnmarshalJSON reads b as a List of T and keeps its first; it never fails.
+func (o *Object[T]) UnmarshalJSON(b []byte) error {
+	var l List[T]
+	_ = l.UnmarshalJSON(b)
+	*o = Object[T]{}
+	if len(l) > 0 {
+		o.Value = l[0]
+	}
+	return nil
 }
 
 // Sleep waits d, or less when ctx ends first, in which case it returns the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,46 @@ func TestTransportErrorHidesTheURL(t *testing.T) {
 	}
 	if !errors.Is(err, failed.Err) {
 		t.Error("the error under the request is lost")
+	}
+}
+
+// TestLenientShapesNeverFail: a field read through String, List or Object
+// never makes the object it is in unreadable, whatever its shape; what the
+// documented shape carries is read, and so is a single element for a list
+// or a list of one for an object.
+func TestLenientShapesNeverFail(t *testing.T) {
+	t.Parallel()
+	type item struct {
+		Name String `json:"name"`
+	}
+	type value struct {
+		Event  string       `json:"event"`
+		Text   String       `json:"text"`
+		Items  List[item]   `json:"items"`
+		States List[String] `json:"states"`
+		One    Object[item] `json:"one"`
+	}
+	for _, tc := range []struct {
+		raw  string
+		want value
+	}{
+		{`{"event":"E","text":"abc","items":[{"name":"a"},{"name":"b"}],"states":["X","Y"],"one":{"name":"o"}}`,
+			value{Event: "E", Text: "abc", Items: List[item]{{"a"}, {"b"}}, States: List[String]{"X", "Y"}, One: Object[item]{item{"o"}}}},
+		{`{"event":"E","text":10000,"items":{"name":7},"states":"X","one":[{"name":"o"},{"name":"p"}]}`,
+			value{Event: "E", Text: "10000", Items: List[item]{{"7"}}, States: List[String]{"X"}, One: Object[item]{item{"o"}}}},
+		{`{"event":"E","text":{"a":1},"items":["not an item",{"name":"a"}],"states":[1,"Y"],"one":"not an object"}`,
+			value{Event: "E", Items: List[item]{{"a"}}, States: List[String]{"1", "Y"}}},
+		// A String reads any shape, as "".
+		{`{"event":"E","text":null,"items":null,"states":true,"one":null}`, value{Event: "E", States: List[String]{""}}},
+		{`{"event":"E","items":5,"states":[],"one":[]}`, value{Event: "E"}},
+	} {
+		var got value
+		if err := json.Unmarshal([]byte(tc.raw), &got); err != nil {
+			t.Errorf("Unmarshal(%s): %v", tc.raw, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Unmarshal(%s) =\n %+v\nwant\n %+v", tc.raw, got, tc.want)
+		}
 	}
 }
