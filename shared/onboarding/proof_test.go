@@ -20,14 +20,15 @@ func (f *fixture) noRecord(t *testing.T) {
 	}
 }
 
-// failureReasons records the Reason of each SignupFailed count.
-type failureReasons struct {
+// reasons records the Reason of each count of one metric.
+type reasons struct {
+	metric  string
 	mu      sync.Mutex
 	reasons []string
 }
 
-func (m *failureReasons) Count(name string, d onboarding.Dims) {
-	if name != onboarding.MetricSignupFailed {
+func (m *reasons) Count(name string, d onboarding.Dims) {
+	if name != m.metric {
 		return
 	}
 	m.mu.Lock()
@@ -35,21 +36,21 @@ func (m *failureReasons) Count(name string, d onboarding.Dims) {
 	m.reasons = append(m.reasons, d["Reason"])
 }
 
-func (m *failureReasons) Latency(string, time.Duration, onboarding.Dims) {}
+func (m *reasons) Latency(string, time.Duration, onboarding.Dims) {}
 
-func (m *failureReasons) CountWithLatency(count, _ string, _ time.Duration, d onboarding.Dims) {
+func (m *reasons) CountWithLatency(count, _ string, _ time.Duration, d onboarding.Dims) {
 	m.Count(count, d)
 }
 
-// countFailures installs failureReasons on f's service.
-func (f *fixture) countFailures() *failureReasons {
-	m := &failureReasons{}
+// countFailures counts the reasons of f's service's SignupFailed.
+func (f *fixture) countFailures() *reasons {
+	m := &reasons{metric: onboarding.MetricSignupFailed}
 	f.svc.Metrics = m
 	return m
 }
 
 // only fails the test unless exactly one failure was counted, for reason.
-func (m *failureReasons) only(t *testing.T, reason string) {
+func (m *reasons) only(t *testing.T, reason string) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -50,27 +50,6 @@ func TestResumeClaimWhoseAnswerWasLost(t *testing.T) {
 	}
 }
 
-// skipReasons records the Reason of each ResumeSkipped count.
-type skipReasons struct {
-	mu      sync.Mutex
-	reasons []string
-}
-
-func (m *skipReasons) Count(name string, d onboarding.Dims) {
-	if name != onboarding.MetricResumeSkipped {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.reasons = append(m.reasons, d["Reason"])
-}
-
-func (m *skipReasons) Latency(string, time.Duration, onboarding.Dims) {}
-
-func (m *skipReasons) CountWithLatency(count, _ string, _ time.Duration, d onboarding.Dims) {
-	m.Count(count, d)
-}
-
 // logLines is a slog destination that keeps each JSON line decoded.
 type logLines struct {
 	mu    sync.Mutex
@@ -135,7 +114,7 @@ func TestResumeSkipsAreLoggedAndCountedWithTheirReason(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
 			tt.setup(f)
-			logs, metrics := &logLines{}, &skipReasons{}
+			logs, metrics := &logLines{}, &reasons{metric: onboarding.MetricResumeSkipped}
 			f.svc.Logger, f.svc.Metrics = slog.New(slog.NewJSONHandler(logs, nil)), metrics
 			ctx := context.Background()
 			if tt.timeout > 0 {

@@ -349,6 +349,23 @@ func TestCallerCancellationDoesNotFailOtherWaiters(t *testing.T) {
 	}
 }
 
+// getAcrossRefresh starts a Get of "s", waits until inFlight says its call
+// has started, refreshes "s" (which must read "new"), lets the Get's call
+// end by closing slow, and returns what the Get answered.
+func getAcrossRefresh(t *testing.T, c *secrets.Cache, inFlight func() bool, slow chan struct{}) string {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() { v, _ := c.Get(t.Context(), "s"); got <- v }()
+	for !inFlight() {
+		time.Sleep(time.Millisecond)
+	}
+	if v, err := c.Refresh(t.Context(), "s"); err != nil || v != "new" {
+		t.Fatalf("Refresh = %q, %v", v, err)
+	}
+	close(slow)
+	return <-got
+}
+
 // A Get that started before a Refresh but finished after it must not put
 // the pre-rotation value back.
 func TestSlowGetDoesNotOverwriteRefresh(t *testing.T) {
@@ -368,22 +385,8 @@ func TestSlowGetDoesNotOverwriteRefresh(t *testing.T) {
 		return &secretsmanager.GetSecretValueOutput{SecretString: aws.String("new")}, nil
 	}), time.Hour)
 
-	got := make(chan string, 1)
-	go func() { v, _ := c.Get(t.Context(), "s"); got <- v }()
-	for {
-		mu.Lock()
-		started := n == 1
-		mu.Unlock()
-		if started {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if v, err := c.Refresh(t.Context(), "s"); err != nil || v != "new" {
-		t.Fatalf("Refresh = %q, %v", v, err)
-	}
-	close(slow)
-	if v := <-got; v != "new" {
+	calls := func() int { mu.Lock(); defer mu.Unlock(); return n }
+	if v := getAcrossRefresh(t, c, func() bool { return calls() == 1 }, slow); v != "new" {
 		t.Errorf("slow Get returned %q, want the newer refreshed value", v)
 	}
 	if v, _ := c.Get(t.Context(), "s"); v != "new" {

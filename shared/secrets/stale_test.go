@@ -286,22 +286,8 @@ func TestFailedGetAfterRefreshServesRefreshedValue(t *testing.T) {
 	}
 	clk.Advance(time.Minute)
 
-	got := make(chan string, 1)
-	go func() { v, _ := c.Get(t.Context(), "s"); got <- v }()
-	for {
-		mu.Lock()
-		started := n == 2
-		mu.Unlock()
-		if started {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if v, err := c.Refresh(t.Context(), "s"); err != nil || v != "new" {
-		t.Fatalf("Refresh = %q, %v", v, err)
-	}
-	close(slow)
-	if v := <-got; v != "new" {
+	calls := func() int { mu.Lock(); defer mu.Unlock(); return n }
+	if v := getAcrossRefresh(t, c, func() bool { return calls() == 2 }, slow); v != "new" {
 		t.Errorf("Get whose refetch failed returned %q, want the refreshed new", v)
 	}
 	if hook.count() != 0 {
