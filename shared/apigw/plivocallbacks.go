@@ -39,9 +39,13 @@ type PlivoCallbacks struct {
 	// AcceptV2 accepts callbacks signed with V2 only (no V3 header). Off,
 	// the default, such a callback is refused like an unsigned one: V2
 	// signs neither the body nor the query. On, each V2 nonce is spent in
-	// Nonces, which is then required.
+	// Nonces.
 	AcceptV2 bool
-	Nonces   callbacks.NonceLedger
+	// Nonces binds a signature's nonce to the first body seen with it: every
+	// accepted V2 callback's, and a V3 callback's whose values name a field
+	// that is read (Callback.NamesReadField). Without it such a callback is
+	// answered 500.
+	Nonces callbacks.NonceLedger
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -117,7 +121,7 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 // fails, once more with a freshly fetched one: a token rotated in the
 // Plivo console signs callbacks before this cache notices. V3 is required
 // unless AcceptV2; a V2 signature then also spends its nonce, and so does a
-// V3 one whose fields could be regrouped (Callback.Regroupable).
+// V3 one whose values name a field that is read (Callback.NamesReadField).
 func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.Callback) error {
 	header := func(name string) string { return Header(req, name) }
 	signed := r.signedURL(req)
@@ -141,7 +145,7 @@ func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.
 		switch {
 		case scheme == callbacks.SchemeV2:
 			return r.spendNonce(ctx, req, cb, scheme, header(callbacks.HeaderNonceV2))
-		case cb.Regroupable():
+		case cb.NamesReadField():
 			return r.spendNonce(ctx, req, cb, scheme, header(callbacks.HeaderNonceV3))
 		}
 		return nil

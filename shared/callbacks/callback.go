@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/techprovider/wa-onboarding/shared/ascii"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -43,6 +44,10 @@ const (
 	FieldStatus      = "Status"
 	FieldFrom        = "From"
 	FieldTo          = "To"
+	// FieldContentType and FieldBody are on every WhatsApp message Plivo
+	// forwards (Body empty for media), never on a status update.
+	FieldContentType = "ContentType"
+	FieldBody        = "Body"
 )
 
 // statusReceived stands in the dedupe key of an inbound message, which has
@@ -105,18 +110,17 @@ func (c *Callback) Key() string {
 	return "callback#" + id + "#" + status
 }
 
-// Regroupable reports whether the fields could be a regrouping of another
-// callback's signed characters that changes what this product reads. V3
-// signs the fields sorted, as key and value with nothing between them, so
-// "Body=hi To+1555…" and "Body=hi, To=+1555…" sign alike. To set a field
-// this product reads (where the callback goes, what it says happened) to a
-// value of their choosing, someone holding a signed callback must find that
-// field's name inside one of its values: text they wrote into an inbound
-// message. The original then carries the name inside a value, and so does
-// the regrouping, which has to swallow the original's fields that follow.
-// Only such callbacks need their nonce bound to their body; a status
-// callback, whose values are IDs, numbers and states, never does.
-func (c *Callback) Regroupable() bool {
+// NamesReadField reports whether a field's value carries the name of a
+// field this product reads. V3 signs the fields sorted, as name and value
+// with nothing between them, so "Body=hi To+1555…" and "Body=hi, To=+1555…"
+// sign alike. To give such a field a value of their choosing, someone
+// holding a signed callback must find its name inside a value: text they
+// wrote into a message (its Body, their profile name). Such callbacks spend
+// their nonce, so that the original, arriving first, refuses every
+// regrouping of it; cuts that need no name inside a value are refused by
+// Recognized. Status updates, whose values are IDs, numbers and states,
+// cost no write.
+func (c *Callback) NamesReadField() bool {
 	for _, vs := range c.Fields {
 		for _, v := range vs {
 			for _, name := range readFields {
@@ -137,9 +141,47 @@ func (c *Callback) Regroupable() bool {
 // a callback goes and what event it becomes.
 var readFields = []string{FieldTo, FieldFrom, FieldStatus, FieldMessageUUID}
 
-// Recognized reports whether the callback has the MessageUUID a WhatsApp
-// message callback always carries.
-func (c *Callback) Recognized() bool { return isMessageUUID(c.MessageUUID()) }
+// Recognized reports whether the callback has the shape of one Plivo sends:
+// the MessageUUID a WhatsApp message callback always carries, each field
+// this product reads at most once, a Status that is a word, numbers
+// without letters, and either a Status or the fields of a message. Anything
+// else is stored for an operator, never routed. V3 signs the fields as
+// name and value with nothing between them, so a signed callback can be
+// cut into other fields; the cuts that would change where a callback goes
+// or what it says (a Status swallowed by the field before it, turning a
+// status update into a "message" routed by its recipient; a second To cut
+// from TotalAmount; a Status that swallowed the To after it) all leave
+// one of these marks, and the ones that need a field's name inside a value
+// spend the nonce (NamesReadField).
+func (c *Callback) Recognized() bool {
+	if !isMessageUUID(c.MessageUUID()) {
+		return false
+	}
+	for k, vs := range c.Fields {
+		if len(vs) > 1 && (slices.Contains(readFields, k) || isWABAField(k)) {
+			return false
+		}
+	}
+	for _, k := range []string{FieldTo, FieldFrom} {
+		if strings.ContainsFunc(c.Fields.Get(k), unicode.IsLetter) {
+			return false
+		}
+	}
+	if st := c.Fields.Get(FieldStatus); st != "" {
+		return isWord(st)
+	}
+	return c.Fields.Has(FieldContentType) || c.Fields.Has(FieldBody)
+}
+
+// isWord accepts the Status values Plivo uses: a word of letters and
+// underscores.
+func isWord(s string) bool {
+	return len(s) <= 32 && !strings.ContainsFunc(s, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) })
+}
+
+// isWABAField reports whether k spells the WABA ID's field (WABAID,
+// WabaId, waba_id, ...).
+func isWABAField(k string) bool { return strings.EqualFold(strings.ReplaceAll(k, "_", ""), "wabaid") }
 
 // Hash is a digest of every field, to tell a redelivery from a different
 // callback that reuses the key.
@@ -162,7 +204,7 @@ func (c *Callback) BusinessNumber() string {
 // field spelled WABAID, WabaId, waba_id or the like; empty when none does.
 func (c *Callback) WABAID() string {
 	for _, k := range slices.Sorted(maps.Keys(c.Fields)) {
-		if vs := c.Fields[k]; strings.EqualFold(strings.ReplaceAll(k, "_", ""), "wabaid") && len(vs) > 0 && onboarding.ValidWABAID(vs[0]) {
+		if vs := c.Fields[k]; isWABAField(k) && len(vs) > 0 && onboarding.ValidWABAID(vs[0]) {
 			return vs[0]
 		}
 	}

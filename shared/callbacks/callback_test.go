@@ -123,11 +123,19 @@ func TestCallbackKeyAndWABA(t *testing.T) {
 	}{
 		{"no uuid: keyed by hash", "From=1&To=2", "callback#sha256:", "", false},
 		{"odd uuid: keyed by hash", "MessageUUID=a%23b&To=2", "callback#sha256:", "", false},
-		{"odd status", "MessageUUID=m&Status=a%23b", "callback#m#sha256:", "", true},
-		{"wamid", "MessageUUID=wamid.HBgL%2Bx%2FAA%3D", "callback#wamid.HBgL+x/AA=#received", "", true},
-		{"waba field", "MessageUUID=m&WabaId=109876543210987", "callback#m#received", "109876543210987", true},
-		{"waba_id field", "MessageUUID=m&waba_id=109876543210987", "callback#m#received", "109876543210987", true},
-		{"not a waba id", "MessageUUID=m&WABAID=abc", "callback#m#received", "", true},
+		{"status", "MessageUUID=m&Status=delivered&From=%2B14155550100", "callback#m#delivered", "", true},
+		{"odd status", "MessageUUID=m&Status=a%23b", "callback#m#sha256:", "", false},
+		{"wamid", "MessageUUID=wamid.HBgL%2Bx%2FAA%3D&ContentType=text", "callback#wamid.HBgL+x/AA=#received", "", true},
+		{"media message without text", "MessageUUID=m&ContentType=media&Body=", "callback#m#received", "", true},
+		{"waba field", "MessageUUID=m&WabaId=109876543210987&ContentType=text", "callback#m#received", "109876543210987", true},
+		{"waba_id field", "MessageUUID=m&waba_id=109876543210987&Body=hi", "callback#m#received", "109876543210987", true},
+		{"not a waba id", "MessageUUID=m&WABAID=abc&Body=hi", "callback#m#received", "", true},
+		// The marks a regrouping of Plivo's signed characters leaves.
+		{"neither a status nor a message", "MessageUUID=m&Sequence=1Statusdelivered&To=14155550100", "callback#m#received", "", false},
+		{"a read field twice", "MessageUUID=m&Status=delivered&To=14155550100&To=talAmount0.005", "callback#m#delivered", "", false},
+		{"a WABA field twice", "MessageUUID=m&Body=hi&WabaId=109876543210987&WabaId=109876543210988", "callback#m#received", "109876543210987", false},
+		{"a number with letters", "MessageUUID=m&Status=sent&From=14155550100MCC310", "callback#m#sent", "", false},
+		{"a status that swallowed a number", "MessageUUID=m&Status=deliveredTo%2B14155550100", "callback#m#", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -311,9 +312,9 @@ func TestReceiverV3Regrouped(t *testing.T) {
 	}
 }
 
-// TestReceiverV3SpendsNoncesOnlyWhenRegroupable: a status callback, or a
+// TestReceiverV3SpendsNoncesOnlyWhenNamed: a status callback, or a
 // message whose text names no field that is read, costs no nonce write.
-func TestReceiverV3SpendsNoncesOnlyWhenRegroupable(t *testing.T) {
+func TestReceiverV3SpendsNoncesOnlyWhenNamed(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
@@ -338,6 +339,75 @@ func TestReceiverV3SpendsNoncesOnlyWhenRegroupable(t *testing.T) {
 			}
 			if spent := len(ledger.used) > 0; spent != tt.spent {
 				t.Errorf("nonce spent %v, want %v", spent, tt.spent)
+			}
+		})
+	}
+}
+
+// TestReceiverV3RegroupsWithoutANameInAValue: the cuts of a status
+// update's signed characters that need no field name inside a value. The
+// original spends no nonce, so each forgery is refused by its shape: it
+// must reach no one's bus.
+func TestReceiverV3RegroupsWithoutANameInAValue(t *testing.T) {
+	t.Parallel()
+	victim := onboardedRec
+	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
+	// Customer 1 messaged customer 2's business number; this is the
+	// status update of that message.
+	genuine := url.Values{"MessageUUID": {"3e82fb36"}, "From": {"+15550100001"}, "To": {"+15550100002"}, "Sequence": {"1"},
+		"Status": {"delivered"}, "TotalAmount": {"0.005"}, "Type": {"whatsapp"}}
+	cut := func(edit func(url.Values)) url.Values {
+		f := url.Values{}
+		for k, vs := range genuine {
+			f[k] = slices.Clone(vs)
+		}
+		edit(f)
+		return f
+	}
+	tests := []struct {
+		name   string
+		forged url.Values
+	}{
+		{"Status swallowed by Sequence: a 'message' to customer 2", cut(func(f url.Values) {
+			f.Del("Status")
+			f.Set("Sequence", "1Statusdelivered")
+		})},
+		{"a second To cut from TotalAmount", cut(func(f url.Values) {
+			f.Del("TotalAmount")
+			f["To"] = []string{"talAmount0.005", "+15550100002"}
+		})},
+		{"Status swallowing the To after it", cut(func(f url.Values) {
+			f.Del("To")
+			f.Set("Status", "deliveredTo+15550100002")
+		})},
+	}
+	const nonce = "8675309"
+	sig := callbacks.SignatureV3("t1", "POST", publicURL, genuine, nonce)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if callbacks.SignatureV3("t1", "POST", publicURL, tt.forged, nonce) != sig {
+				t.Fatal("the cut does not sign alike: the attack is not set up")
+			}
+			f := newFixture(onboardedRec, victim)
+			r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+				Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: &nonces{used: map[string]string{}}}
+			for _, fields := range []url.Values{genuine, tt.forged} {
+				req := callbackEvent("POST", form, fields.Encode(), false)
+				req.Headers["x-plivo-signature-v3-nonce"] = nonce
+				req.Headers["x-plivo-signature-v3"] = sig
+				if resp, _ := r.Handle(context.Background(), req); resp.StatusCode != 200 {
+					t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+				}
+			}
+			events := f.pub.published()
+			if len(events) != 1 {
+				t.Errorf("%d events published, want the original's alone", len(events))
+			}
+			for _, ev := range events {
+				if strings.Contains(string(ev.Detail), "customer-2") || !strings.Contains(string(ev.Detail), `"kind":"status"`) {
+					t.Errorf("published %s", ev.Detail)
+				}
 			}
 		})
 	}

@@ -137,7 +137,7 @@ func TestHandleRoutes(t *testing.T) {
 			callbacks.OutcomePublished, "customer-1", ""},
 		{"disconnected", []onboarding.Record{disconnected}, inbound("w-14", "15550100001", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonNotOnboarded},
 		{"unknown number", []onboarding.Record{onboardedRec}, inbound("w-4", "15550109999", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonUnknownNumber},
-		{"no number", []onboarding.Record{onboardedRec}, "MessageUUID=w-5", callbacks.OutcomeUnrouted, "", callbacks.ReasonUnknownNumber},
+		{"no number", []onboarding.Record{onboardedRec}, "MessageUUID=w-5&ContentType=text&Body=hi", callbacks.OutcomeUnrouted, "", callbacks.ReasonUnknownNumber},
 		{"failed signup", []onboarding.Record{failedRec}, inbound("w-6", "15550100003", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonNotOnboarded},
 		{"two owners", []onboarding.Record{onboardedRec, dup}, inbound("w-7", "15550100001", "hi"), callbacks.OutcomeUnrouted, "", callbacks.ReasonAmbiguous},
 		{"no MessageUUID", []onboarding.Record{onboardedRec}, "To=15550100001&Event=template_update", callbacks.OutcomeUnrouted, "", callbacks.ReasonUnrecognized},

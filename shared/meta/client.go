@@ -212,7 +212,12 @@ func (c *Client) debugToken(ctx context.Context, token string, app secrets.MetaA
 	}
 	d := out.Data
 	info := onboarding.TokenInfo{AppID: string(d.AppID), Valid: bool(d.IsValid), Scopes: map[string][]string{}}
-	if expires, _ := strconv.ParseInt(string(d.ExpiresAt), 10, 64); expires > 0 {
+	expires, err := strconv.ParseInt(string(d.ExpiresAt), 10, 64)
+	if err != nil && d.ExpiresAt != "" {
+		// An expiry that cannot be read must not read as "never".
+		return onboarding.TokenInfo{}, malformed(OpDebugToken, http.StatusOK, "the token's expiry is not a Unix time")
+	}
+	if expires > 0 {
 		info.ExpiresAt = time.Unix(expires, 0).UTC()
 	}
 	// A scope listed without granular targets applies to everything the

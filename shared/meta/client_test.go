@@ -194,6 +194,18 @@ func TestDebugToken(t *testing.T) {
 	}
 }
 
+// TestDebugTokenUnreadableExpiry: an expiry that is not a Unix time is
+// refused, never read as a token that does not expire.
+func TestDebugTokenUnreadableExpiry(t *testing.T) {
+	t.Parallel()
+	for _, expires := range []string{`"1500000000.5"`, `1.5e9`, `"soon"`} {
+		g := newGraph(t, jsonAnswer(200, `{"data":{"app_id":"`+appID+`","is_valid":true,"expires_at":`+expires+`}}`))
+		if info, err := newClient(g.srv.URL, &sleeps{}).DebugToken(t.Context(), token); err == nil {
+			t.Errorf("expires_at %s: %+v, want an error", expires, info)
+		}
+	}
+}
+
 func TestBusinessTokenCalls(t *testing.T) {
 	t.Parallel()
 	t.Run("owner business", func(t *testing.T) {

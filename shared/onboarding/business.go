@@ -18,11 +18,12 @@ const ReasonBusinessMismatch = "business_mismatch"
 // every callback event. Graph leaves out a field it cannot return; with no
 // owner named, the claimed business is recorded, unproven, rather than
 // refusing a signup whose code, WABA and number Meta has just vouched for.
-func proveBusiness(claimed, owner string, log *slog.Logger) (string, error) {
+func (s *Service) proveBusiness(claimed, owner string, log *slog.Logger) (string, error) {
 	switch {
 	case owner == "" && claimed == "":
 		return "", Errorf(CodeMetaRejected, "Meta did not name the business that owns this WhatsApp Business Account.")
 	case owner == "":
+		s.metrics().Count(MetricBusinessUnproven, nil)
 		log.Warn("meta named no owner business; recording the signup's business_id unproven", "business_id", claimed)
 		return claimed, nil
 	case claimed != "" && claimed != owner:

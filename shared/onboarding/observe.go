@@ -31,6 +31,9 @@ const (
 	// not subscribe to: Meta will send none of its webhooks until an
 	// operator subscribes it (docs/lifecycle.md).
 	MetricWebhookSubscribeFailed = "WebhookSubscribeFailed"
+	// MetricBusinessUnproven counts signups recorded with the business_id
+	// the page sent because Meta named no owner of the WABA.
+	MetricBusinessUnproven = "BusinessUnproven"
 )
 
 // Dims are metric dimensions. Values must be low-cardinality: never a WABA

@@ -432,7 +432,7 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
 	business, err := s.ownerBusiness(ctx, token, rec.WABAID, log)
 	if err == nil {
-		business, err = proveBusiness(rec.BusinessID, business, log)
+		business, err = s.proveBusiness(rec.BusinessID, business, log)
 	}
 	if err != nil {
 		return nil, s.metaFailed(ctx, rec, err, log)
@@ -481,7 +481,7 @@ func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Rec
 	// request, and the results are read only after wg.Wait.
 	wg.Wait()
 	if businessErr == nil {
-		business, businessErr = proveBusiness(rec.BusinessID, business, log)
+		business, businessErr = s.proveBusiness(rec.BusinessID, business, log)
 	}
 	for _, err := range []error{tokenErr, numberErr, businessErr} {
 		if err != nil {

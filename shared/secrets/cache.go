@@ -9,10 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -73,7 +76,8 @@ type Cache struct {
 type entry struct {
 	value       string
 	fetchedAt   time.Time
-	refreshedAt time.Time // last forced fetch; zero if none
+	refreshedAt time.Time // last forced fetch, answered or not; zero if none
+	refreshErr  error     // its error; nil when it answered
 	seq         uint64    // start order of the fetch that produced value
 
 	// Since Get's last refetch failed: its error, the time before which
@@ -131,7 +135,7 @@ func (c *Cache) Get(ctx context.Context, secretID string) (string, error) {
 	e, ok := c.entries[secretID]
 	c.mu.Unlock()
 	switch age := c.now().Sub(e.fetchedAt); {
-	case !ok || age >= StaleFor:
+	case !ok || age >= StaleFor || !unavailable(err):
 		return "", err
 	case age < c.ttl:
 		// Another caller's fetch stored a fresh value meanwhile.
@@ -162,15 +166,17 @@ func (c *Cache) load(ctx context.Context, secretID string) (string, error) {
 // Refresh fetches secretID from Secrets Manager even if it is cached, for
 // callers that learned the cached value is stale (an upstream refused it).
 // Concurrent refreshes become one call, and a refresh within
-// RefreshInterval of the previous one returns that one's value instead of
-// fetching again.
+// RefreshInterval of the previous one returns that one's value, or its
+// error, instead of fetching again: callers that anyone can set off (a
+// wrong webhook verify token) then cost one call a second at most, also
+// while Secrets Manager fails.
 func (c *Cache) Refresh(ctx context.Context, secretID string) (string, error) {
 	return c.fetch(ctx, "refresh\x00"+secretID, secretID, func() (string, bool, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		e, ok := c.entries[secretID]
 		if ok && !e.refreshedAt.IsZero() && c.now().Sub(e.refreshedAt) < RefreshInterval {
-			return e.value, true, nil
+			return e.value, e.refreshErr == nil, e.refreshErr
 		}
 		return "", false, nil
 	}, true)
@@ -247,14 +253,18 @@ func (c *Cache) fetch(ctx context.Context, key, secretID string, reuse func() (s
 			return old.value, nil
 		}
 		if err != nil {
-			if had && !forced {
+			switch {
+			case had && forced:
+				old.refreshedAt, old.refreshErr = now, err
+				c.entries[secretID] = old
+			case had && unavailable(err):
 				c.entries[secretID] = old.failed(err, now)
 			}
 			return "", err
 		}
-		e := entry{value: value, fetchedAt: now, refreshedAt: old.refreshedAt, seq: seq}
+		e := entry{value: value, fetchedAt: now, refreshedAt: old.refreshedAt, refreshErr: old.refreshErr, seq: seq}
 		if forced {
-			e.refreshedAt = now
+			e.refreshedAt, e.refreshErr = now, nil
 		}
 		c.entries[secretID] = e
 		return value, nil
@@ -281,7 +291,7 @@ func (c *Cache) call(ctx context.Context, secretID string) (string, error) {
 		return "", fmt.Errorf("secrets: get %q: %w", secretID, err)
 	}
 	if out == nil || out.SecretString == nil {
-		return "", fmt.Errorf("secrets: %q has no string value", secretID)
+		return "", fmt.Errorf("secrets: %q has %w", secretID, errNoString)
 	}
 	return *out.SecretString, nil
 }
@@ -294,4 +304,26 @@ func (e entry) failed(err error, now time.Time) entry {
 	e.failure = err
 	e.retryAt = now.Add(e.backoff)
 	return e
+}
+
+// errNoString is the answer for a secret that holds binary, not a string.
+var errNoString = errors.New("no string value")
+
+// unavailable reports whether err says Secrets Manager could not answer
+// (throttled, failing, unreachable or too slow) rather than that it
+// refused: a secret deleted, scheduled for deletion, no longer readable by
+// this function or no longer a string must stop being used at once, not
+// an hour later.
+func unavailable(err error) bool {
+	var resp interface{ HTTPStatusCode() int }
+	if errors.As(err, &resp) && (resp.HTTPStatusCode() >= 500 || resp.HTTPStatusCode() == http.StatusTooManyRequests) {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		_, throttled := retry.DefaultThrottleErrorCodes[api.ErrorCode()]
+		return throttled || api.ErrorFault() == smithy.FaultServer
+	}
+	// No answer at all: a network error, a timeout, the SDK's retry quota.
+	return !errors.Is(err, errNoString)
 }

@@ -271,7 +271,8 @@ func TestFailedRefreshKeepsServingCachedValue(t *testing.T) {
 	t.Parallel()
 	sim, client := secretsmanagersim.StartWithClient(t, 1)
 	sim.Put("s", "v1")
-	c := secrets.NewCache(client, time.Hour)
+	clk := onboardingtest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	c := secrets.NewCache(client, time.Hour, secrets.WithClock(clk.Now))
 	if _, err := c.Get(t.Context(), "s"); err != nil {
 		t.Fatal(err)
 	}
@@ -282,10 +283,17 @@ func TestFailedRefreshKeepsServingCachedValue(t *testing.T) {
 	if v, err := c.Get(t.Context(), "s"); err != nil || v != "v1" {
 		t.Errorf("Get after failed refresh = %q, %v; want v1", v, err)
 	}
-	// The failed refresh does not count as a refresh: the next one fetches.
+	// Within RefreshInterval a refresh answers the failed one's error
+	// without a call: a caller anyone can set off costs one call a second.
 	sim.Put("s", "v2")
+	calls := sim.Calls(secretsmanagersim.OpGetSecretValue)
+	if _, err := c.Refresh(t.Context(), "s"); err == nil || sim.Calls(secretsmanagersim.OpGetSecretValue) != calls {
+		t.Errorf("second Refresh at once: %v after %d new calls; want the first one's error, no call", err, sim.Calls(secretsmanagersim.OpGetSecretValue)-calls)
+	}
+	// Then the next one fetches.
+	clk.Advance(secrets.RefreshInterval)
 	if v, err := c.Refresh(t.Context(), "s"); err != nil || v != "v2" {
-		t.Errorf("second Refresh = %q, %v; want v2", v, err)
+		t.Errorf("Refresh after the interval = %q, %v; want v2", v, err)
 	}
 }
 

@@ -230,6 +230,39 @@ func TestStaleHookGetsTheFailure(t *testing.T) {
 	}
 }
 
+// TestRefusalsAreNeverServedStale: a secret deleted, scheduled for
+// deletion or denied to the function stops being used at the next read,
+// not an hour later.
+func TestRefusalsAreNeverServedStale(t *testing.T) {
+	t.Parallel()
+	for _, fault := range []secretsmanagersim.Fault{
+		{Type: "ResourceNotFoundException", Status: 400, Message: "Secrets Manager can't find the specified secret."},
+		{Type: "AccessDeniedException", Status: 400, Message: "not authorized"},
+		{Type: "InvalidRequestException", Status: 400, Message: "marked for deletion"},
+		{Type: "DecryptionFailure", Status: 400, Message: "KMS refused"},
+	} {
+		t.Run(fault.Type, func(t *testing.T) {
+			t.Parallel()
+			sim, clk, hook, c := staleCache(t)
+			sim.FailNext(secretsmanagersim.OpGetSecretValue, -1, fault)
+			clk.Advance(time.Minute)
+			for range 2 { // no backoff either: each read asks
+				if v, err := c.Get(t.Context(), "s"); err == nil {
+					t.Fatalf("Get = %q; want %s's error", v, fault.Type)
+				}
+			}
+			if n := sim.Calls(secretsmanagersim.OpGetSecretValue); n != 3 {
+				t.Errorf("%d GetSecretValue calls, want 3 (the first read and one per Get)", n)
+			}
+			hook.mu.Lock()
+			defer hook.mu.Unlock()
+			if hook.calls != 0 {
+				t.Errorf("stale hook called %d times, want none", hook.calls)
+			}
+		})
+	}
+}
+
 func TestRefreshNeverServesStale(t *testing.T) {
 	t.Parallel()
 	sim, clk, hook, c := staleCache(t)

@@ -34,7 +34,7 @@ const (
 	// The security design adds one call of each kind: business_id is
 	// always proven with Meta, and a WABA is locked only after Meta's proof
 	// while the session token is spent before the code exchange.
-	causeBusinessProof = "by design: the fourth call reads the WABA's owning business with the customer's token, so a business_id is never taken from the browser, and runs beside debug_token and the number read; the fifth subscribes our app to the WABA's webhooks, as Meta's Tech Provider onboarding requires, and runs beside Plivo's call; neither adds a wait"
+	causeBusinessProof = "by design: the fourth call reads the WABA's owning business with the customer's token, so a business_id is taken from the browser only when Meta names no owner (counted as BusinessUnproven), and runs beside debug_token and the number read; the fifth subscribes our app to the WABA's webhooks, as Meta's Tech Provider onboarding requires, and runs beside Plivo's call; neither adds a wait"
 	causeSessionSpend  = "by design: the session token is spent with its own conditional write before the code exchange, and the WABA is locked only after Meta's proof (so a squatter cannot hold it): the two cannot share one transaction"
 	causeBinarySize    = "work to do: fewer SDK clients per binary; the SDK alone, a program that only builds callbacks' three SDK clients (DynamoDB, Secrets Manager, EventBridge) and makes its calls is 8.13 MiB; their generated schemas are built at package init, so the linker keeps them; signup is 0.13 MiB over"
 )
