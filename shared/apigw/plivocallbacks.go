@@ -42,9 +42,8 @@ type PlivoCallbacks struct {
 	// Nonces.
 	AcceptV2 bool
 	// Nonces binds a signature's nonce to the first body seen with it: every
-	// accepted V2 callback's, and a V3 callback's whose values name a field
-	// that is read (Callback.NamesReadField). Without it such a callback is
-	// answered 500.
+	// accepted V2 callback's, and a V3 message's (callbacks.CarriesMessageV3).
+	// Without it such a callback is answered 500.
 	Nonces callbacks.NonceLedger
 	// Now defaults to time.Now.
 	Now func() time.Time
@@ -121,7 +120,7 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 // fails, once more with a freshly fetched one: a token rotated in the
 // Plivo console signs callbacks before this cache notices. V3 is required
 // unless AcceptV2; a V2 signature then also spends its nonce, and so does a
-// V3 one whose values name a field that is read (Callback.NamesReadField).
+// V3 one that carries a message someone wrote (callbacks.CarriesMessageV3).
 func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.Callback) error {
 	header := func(name string) string { return Header(req, name) }
 	signed := r.signedURL(req)
@@ -145,7 +144,7 @@ func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.
 		switch {
 		case scheme == callbacks.SchemeV2:
 			return r.spendNonce(ctx, req, cb, scheme, header(callbacks.HeaderNonceV2))
-		case cb.NamesReadField():
+		case callbacks.CarriesMessageV3(method, signed, cb.Fields):
 			return r.spendNonce(ctx, req, cb, scheme, header(callbacks.HeaderNonceV3))
 		}
 		return nil

@@ -48,6 +48,9 @@ const (
 	// forwards (Body empty for media), never on a status update.
 	FieldContentType = "ContentType"
 	FieldBody        = "Body"
+	// fieldProfileName is the WhatsApp profile name of a message's sender,
+	// text they chose.
+	fieldProfileName = "ProfileName"
 )
 
 // statusReceived stands in the dedupe key of an inbound message, which has
@@ -110,33 +113,6 @@ func (c *Callback) Key() string {
 	return "callback#" + id + "#" + status
 }
 
-// NamesReadField reports whether a field's value carries the name of a
-// field this product reads. V3 signs the fields sorted, as name and value
-// with nothing between them, so "Body=hi To+1555…" and "Body=hi, To=+1555…"
-// sign alike. To give such a field a value of their choosing, someone
-// holding a signed callback must find its name inside a value: text they
-// wrote into a message (its Body, their profile name). Such callbacks spend
-// their nonce, so that the original, arriving first, refuses every
-// regrouping of it; cuts that need no name inside a value are refused by
-// Recognized. Status updates, whose values are IDs, numbers and states,
-// cost no write.
-func (c *Callback) NamesReadField() bool {
-	for _, vs := range c.Fields {
-		for _, v := range vs {
-			for _, name := range readFields {
-				if strings.Contains(v, name) {
-					return true
-				}
-			}
-			// WABAID reads any spelling of the WABA ID's field.
-			if strings.Contains(strings.ToLower(strings.ReplaceAll(v, "_", "")), "wabaid") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // readFields are the fields, besides the WABA ID, whose values decide where
 // a callback goes and what event it becomes.
 var readFields = []string{FieldTo, FieldFrom, FieldStatus, FieldMessageUUID}
@@ -151,8 +127,8 @@ var readFields = []string{FieldTo, FieldFrom, FieldStatus, FieldMessageUUID}
 // or what it says (a Status swallowed by the field before it, turning a
 // status update into a "message" routed by its recipient; a second To cut
 // from TotalAmount; a Status that swallowed the To after it) all leave
-// one of these marks, and the ones that need a field's name inside a value
-// spend the nonce (NamesReadField).
+// one of these marks; cuts of a message's text spend the nonce instead
+// (CarriesMessageV3).
 func (c *Callback) Recognized() bool {
 	if !isMessageUUID(c.MessageUUID()) {
 		return false

@@ -95,7 +95,7 @@ var ErrNonceReused = errors.New("callbacks: signature nonce already used with an
 // NonceLedger records signature nonces, each bound to the first body seen
 // with it. V2 signs only the URL and the nonce; V3 signs the fields as
 // key and value with nothing between them, so the same signed characters
-// can be regrouped into other fields (see Callback.NamesReadField). Either
+// can be cut into other fields (see CarriesMessageV3). Either
 // way the nonce is what ties a signature to one body.
 type NonceLedger interface {
 	// Spend records the scheme's nonce as used by the body whose hash is

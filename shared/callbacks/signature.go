@@ -50,6 +50,11 @@ const (
 // plivo-node validateV3Signature); the tests pin it to the vectors the SDKs
 // publish.
 func SignatureV3(authToken, method, rawURL string, params url.Values, nonce string) string {
+	return mac(authToken, signedTextV3(method, rawURL, params)+"."+nonce)
+}
+
+// signedTextV3 is what V3 signs before the nonce: the URL and the fields.
+func signedTextV3(method, rawURL string, params url.Values) string {
 	base, query := splitURL(rawURL)
 	var msg strings.Builder
 	msg.WriteString(base)
@@ -76,8 +81,29 @@ func SignatureV3(authToken, method, rawURL string, params url.Values, nonce stri
 		}
 		msg.WriteString(joinSorted(params, "", ""))
 	}
-	msg.WriteString("." + nonce)
-	return mac(authToken, msg.String())
+	return msg.String()
+}
+
+// CarriesMessageV3 reports whether the V3-signed text of a callback holds
+// a message someone outside Plivo wrote (the names ContentType, Body or
+// ProfileName, which only an inbound message carries). V3 signs the
+// fields as name and value with nothing between them, so the same signed
+// characters can be cut into other fields: text someone wrote into a
+// message ("…To+1555…") can be cut into a message to another customer,
+// "from" any number, with the signature still valid. Such callbacks spend
+// their nonce, bound to their body, so that the original, arriving first,
+// refuses every other cut of it. The answer is read from the signed text,
+// not from the fields, because every cut must get the same answer: a cut
+// can move the names from values into keys, or across the boundary
+// between them. A status update, with no written text, costs no write.
+func CarriesMessageV3(method, rawURL string, params url.Values) bool {
+	text := signedTextV3(method, rawURL, params)
+	for _, name := range []string{FieldContentType, FieldBody, fieldProfileName} {
+		if strings.Contains(text, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // SignatureV2 returns the X-Plivo-Signature-V2 value for a request to
