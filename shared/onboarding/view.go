@@ -7,23 +7,24 @@ import "time"
 // Plivo said (its attempts, API ID and errors, which name the provider's
 // BSP and its account's problems) only in ProviderView.
 type View struct {
-	WABAID             string     `json:"waba_id"`
-	State              State      `json:"state"`
-	PhoneNumberID      string     `json:"phone_number_id,omitempty"`
-	DisplayPhoneNumber string     `json:"display_phone_number,omitempty"`
-	BusinessID         string     `json:"business_id,omitempty"`
-	ClientRef          string     `json:"client_ref,omitempty"`
-	PlivoAttempts      int        `json:"plivo_attempts,omitempty"`
-	PlivoAPIID         string     `json:"plivo_api_id,omitempty"`
-	LastError          string     `json:"last_error,omitempty"`
-	LastErrorMessage   string     `json:"last_error_message,omitempty"`
-	FailureReason      string     `json:"failure_reason,omitempty"`
-	NextRetryAt        *time.Time `json:"next_retry_at,omitempty"`
-	Reconciled         bool       `json:"reconciled,omitempty"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
-	VerifiedAt         *time.Time `json:"verified_at,omitempty"`
-	OnboardedAt        *time.Time `json:"onboarded_at,omitempty"`
+	WABAID             string `json:"waba_id"`
+	State              State  `json:"state"`
+	PhoneNumberID      string `json:"phone_number_id,omitempty"`
+	DisplayPhoneNumber string `json:"display_phone_number,omitempty"`
+	BusinessID         string `json:"business_id,omitempty"`
+	ClientRef          string `json:"client_ref,omitempty"`
+	// PlivoAttempts is set, 0 included, in the provider's view only.
+	PlivoAttempts    *int       `json:"plivo_attempts,omitempty"`
+	PlivoAPIID       string     `json:"plivo_api_id,omitempty"`
+	LastError        string     `json:"last_error,omitempty"`
+	LastErrorMessage string     `json:"last_error_message,omitempty"`
+	FailureReason    string     `json:"failure_reason,omitempty"`
+	NextRetryAt      *time.Time `json:"next_retry_at,omitempty"`
+	Reconciled       bool       `json:"reconciled,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
+	OnboardedAt      *time.Time `json:"onboarded_at,omitempty"`
 	// What Meta's webhooks said after the signup (docs/lifecycle.md).
 	PreviousState   State       `json:"previous_state,omitempty"`
 	StateReason     string      `json:"state_reason,omitempty"`
@@ -59,7 +60,8 @@ func (r *Record) View() View {
 // never for the customer's browser.
 func (r *Record) ProviderView() View {
 	v := r.View()
-	v.PlivoAttempts, v.PlivoAPIID = r.PlivoAttempts, r.PlivoAPIID
+	attempts := r.PlivoAttempts
+	v.PlivoAttempts, v.PlivoAPIID = &attempts, r.PlivoAPIID
 	v.LastError, v.LastErrorMessage = r.LastError, r.LastErrorMessage
 	return v
 }

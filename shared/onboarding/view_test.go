@@ -36,3 +36,24 @@ func TestViewsShowWhatMetaSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyTheProviderSeesPlivo: the view the customer's page gets says
+// nothing of Plivo (the provider's BSP); the provider's view shows its
+// side, an attempt count of 0 included.
+func TestOnlyTheProviderSeesPlivo(t *testing.T) {
+	t.Parallel()
+	rec := onboarding.Record{WABAID: "102000000000011", State: onboarding.StateVerified, LastError: "multi_partner_solution_inactive",
+		LastErrorMessage: "The solution is not active"}
+	customer, _ := json.Marshal(rec.View())
+	for _, internal := range []string{"plivo", "last_error", "solution"} {
+		if strings.Contains(string(customer), internal) {
+			t.Errorf("the customer's view %s shows %q", customer, internal)
+		}
+	}
+	provider, _ := json.Marshal(rec.ProviderView())
+	for _, want := range []string{`"plivo_attempts":0`, `"last_error":"multi_partner_solution_inactive"`, `"last_error_message":"The solution is not active"`} {
+		if !strings.Contains(string(provider), want) {
+			t.Errorf("the provider's view %s lacks %s", provider, want)
+		}
+	}
+}
