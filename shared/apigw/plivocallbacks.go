@@ -91,6 +91,11 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 		if len(req.RawQueryString) > callbacks.MaxBodyBytes {
 			return nil, onboarding.Errorf(onboarding.CodePayloadTooLarge, "The request is too large.")
 		}
+		// A "#" ends the URL that is signed, but not the fields read: what
+		// follows it would be read without being signed.
+		if strings.Contains(req.RawQueryString, "#") {
+			return nil, onboarding.Errorf(onboarding.CodeInvalidRequest, "The query is not a form.")
+		}
 		fields, err := callbacks.ParseForm([]byte(req.RawQueryString))
 		if err != nil {
 			return nil, err

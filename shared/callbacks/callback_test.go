@@ -65,6 +65,8 @@ func TestParseCallback(t *testing.T) {
 		// method is GET.
 		{"status by GET", getEvent(statusCB), "", callbacks.KindStatus, "callback#0936ec98-7c4c-11f0-b2b4-0242ac110002#delivered", "15550100001"},
 		{"GET with a bad escape", getEvent("MessageUUID=%zz"), onboarding.CodeInvalidRequest, "", "", ""},
+		// The signed URL ends at "#"; what follows would be read unsigned.
+		{"GET with a raw #", getEvent(statusCB + "&ErrorCode=#&ErrorCode=131026"), onboarding.CodeInvalidRequest, "", "", ""},
 		{"GET too large", getEvent("Body=" + strings.Repeat("a", callbacks.MaxBodyBytes)), onboarding.CodePayloadTooLarge, "", "", ""},
 		{"PUT", callbackEvent("PUT", form, statusCB, false), onboarding.CodeMethodNotAllowed, "", "", ""},
 		{"bad base64", callbackEvent("POST", form, "!!", true), onboarding.CodeInvalidRequest, "", "", ""},

@@ -22,11 +22,11 @@ var (
 // take their share.
 const DefaultBudget = 6 * time.Second
 
-// NonceRetention is how long a spent nonce is remembered: as long as an
-// unrouted callback is kept, far past Plivo's retries. A pair captured
-// and replayed after that still carries only the body it was first seen
-// with, unless the attacker also waited out every record of it.
-const NonceRetention = DefaultUnroutedTTL
+// NonceRetention is how long a spent nonce is remembered. Once it is
+// forgotten, a captured callback can be cut into another body again (V3
+// carries no time to refuse an old one by), so it is kept for more than a
+// year: one small item per message, a few cents a month per million.
+const NonceRetention = 400 * 24 * time.Hour
 
 // MetricNonceReused counts callbacks refused because their signature's
 // nonce came with another body before (dimension Scheme).

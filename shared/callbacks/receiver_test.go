@@ -455,3 +455,45 @@ func TestReceiverV3RegroupsWithoutANameInAValue(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiverV3NonceCannotTakeTheSignedText: V3 signs the text, ".", then
+// the nonce. A message with a "." in it lets a forger move the rest of the
+// signed text into the nonce header: the signature still matches, under a
+// nonce never spent, for a cut that reaches customer 2. Such a nonce is no
+// nonce Plivo sends, and is refused.
+func TestReceiverV3NonceCannotTakeTheSignedText(t *testing.T) {
+	t.Parallel()
+	const nonce = "5318008"
+	victim := onboardedRec
+	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
+	cut := "ContentTypetextFrom+14155550100MessageUUIDforged-uuidTo+15550100002Typewhatsapp"
+	genuine := url.Values{"Body": {"Pay now at https://pay" + cut + ".Thanks!"}, "ContentType": {"text"}, "From": {"+14155550199"},
+		"MessageUUID": {"genuine-uuid"}, "To": {"+15550100001"}, "Type": {"whatsapp"}}
+	forged := url.Values{"Body": {"Pay now at https://pay"}, "ContentType": {"text"}, "From": {"+14155550100"},
+		"MessageUUID": {"forged-uuid"}, "To": {"+15550100002"}, "Type": {"whatsapp"}}
+	forgedNonce := "Thanks!ContentTypetextFrom+14155550199MessageUUIDgenuine-uuidTo+15550100001Typewhatsapp." + nonce
+	sig := callbacks.SignatureV3("t1", "POST", publicURL, genuine, nonce)
+	if callbacks.SignatureV3("t1", "POST", publicURL, forged, forgedNonce) != sig {
+		t.Fatal("the shifted cut does not sign alike: the attack is not set up")
+	}
+	f := newFixture(onboardedRec, victim)
+	r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+		Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: &nonces{used: map[string]string{}}}
+	for i, c := range []struct {
+		fields url.Values
+		nonce  string
+		want   int
+	}{{genuine, nonce, 200}, {forged, forgedNonce, 403}} {
+		req := callbackEvent("POST", form, c.fields.Encode(), false)
+		req.Headers["x-plivo-signature-v3-nonce"] = c.nonce
+		req.Headers["x-plivo-signature-v3"] = sig
+		if resp, _ := r.Handle(context.Background(), req); resp.StatusCode != c.want {
+			t.Errorf("callback %d: %d %s, want %d", i, resp.StatusCode, resp.Body, c.want)
+		}
+	}
+	for _, ev := range f.pub.published() {
+		if strings.Contains(string(ev.Detail), "customer-2") {
+			t.Errorf("customer 2 got the cut: %s", ev.Detail)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/techprovider/wa-onboarding/shared/ascii"
 )
 
 // Headers Plivo signs callbacks with. The -Ma- headers carry the signature
@@ -125,7 +127,7 @@ func VerifySignature(header func(string) string, authToken, method, rawURL strin
 	}
 	sigs, nonce := header(HeaderSignatureV3)+","+header(HeaderSignatureMaV3), header(HeaderNonceV3)
 	if strings.Trim(sigs, ", ") != "" || nonce != "" {
-		return SchemeV3, nonce != "" && matchesAny(SignatureV3(authToken, method, rawURL, params, nonce), sigs)
+		return SchemeV3, isNonce(nonce) && matchesAny(SignatureV3(authToken, method, rawURL, params, nonce), sigs)
 	}
 	sigs, nonce = header(HeaderSignatureV2)+","+header(HeaderSignatureMaV2), header(HeaderNonceV2)
 	if strings.Trim(sigs, ", ") != "" || nonce != "" {
@@ -133,6 +135,13 @@ func VerifySignature(header func(string) string, authToken, method, rawURL strin
 	}
 	return SchemeNone, false
 }
+
+// isNonce accepts the nonces Plivo sends (digits) and other plain tokens,
+// never a ".": V3 signs the text, ".", then the nonce, so a nonce header
+// holding a "." could take the end of the signed text into it. The
+// signature would still match, under a nonce never spent, for a body that
+// is the signed text cut short and regrouped.
+func isNonce(s string) bool { return ascii.IsToken(s, 1, 128, "-_") }
 
 // matchesAny compares want with each comma-separated signature in header,
 // in constant time per candidate. Plivo sends several when the account has
