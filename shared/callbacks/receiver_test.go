@@ -273,8 +273,6 @@ func TestReceiverV3CutsOfAMessage(t *testing.T) {
 		victimTo = "+15550100002"
 		nonce    = "5318008"
 	)
-	victim := onboardedRec
-	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
 	msg := func(body string, more url.Values) url.Values {
 		v := url.Values{"Body": {body}, "ContentType": {"text"}, "From": {attacker}, "MessageUUID": {"genuine-uuid"},
 			"To": {"+15550100001"}, "Type": {"whatsapp"}}
@@ -329,9 +327,7 @@ func TestReceiverV3CutsOfAMessage(t *testing.T) {
 			if sign(tt.forgery) != sig {
 				t.Fatal("the cut does not sign alike: the attack is not set up")
 			}
-			f := newFixture(onboardedRec, victim)
-			r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
-				Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: &nonces{used: map[string]string{}}}
+			f, r := twoCustomers()
 			for i, fields := range []url.Values{tt.genuine, tt.forgery} {
 				req := callbackEvent("POST", form, fields.Encode(), false)
 				if tt.method == "GET" {
@@ -393,8 +389,6 @@ func TestReceiverV3SpendsNoncesOnMessages(t *testing.T) {
 // must reach no one's bus.
 func TestReceiverV3RegroupsWithoutANameInAValue(t *testing.T) {
 	t.Parallel()
-	victim := onboardedRec
-	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
 	// Customer 1 messaged customer 2's business number; this is the
 	// status update of that message.
 	genuine := url.Values{"MessageUUID": {"3e82fb36"}, "From": {"+15550100001"}, "To": {"+15550100002"}, "Sequence": {"1"},
@@ -432,9 +426,7 @@ func TestReceiverV3RegroupsWithoutANameInAValue(t *testing.T) {
 			if callbacks.SignatureV3("t1", "POST", publicURL, tt.forged, nonce) != sig {
 				t.Fatal("the cut does not sign alike: the attack is not set up")
 			}
-			f := newFixture(onboardedRec, victim)
-			r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
-				Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: &nonces{used: map[string]string{}}}
+			f, r := twoCustomers()
 			for _, fields := range []url.Values{genuine, tt.forged} {
 				req := callbackEvent("POST", form, fields.Encode(), false)
 				req.Headers["x-plivo-signature-v3-nonce"] = nonce
@@ -464,8 +456,6 @@ func TestReceiverV3RegroupsWithoutANameInAValue(t *testing.T) {
 func TestReceiverV3NonceCannotTakeTheSignedText(t *testing.T) {
 	t.Parallel()
 	const nonce = "5318008"
-	victim := onboardedRec
-	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
 	cut := "ContentTypetextFrom+14155550100MessageUUIDforged-uuidTo+15550100002Typewhatsapp"
 	genuine := url.Values{"Body": {"Pay now at https://pay" + cut + ".Thanks!"}, "ContentType": {"text"}, "From": {"+14155550199"},
 		"MessageUUID": {"genuine-uuid"}, "To": {"+15550100001"}, "Type": {"whatsapp"}}
@@ -476,9 +466,7 @@ func TestReceiverV3NonceCannotTakeTheSignedText(t *testing.T) {
 	if callbacks.SignatureV3("t1", "POST", publicURL, forged, forgedNonce) != sig {
 		t.Fatal("the shifted cut does not sign alike: the attack is not set up")
 	}
-	f := newFixture(onboardedRec, victim)
-	r := &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
-		Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: &nonces{used: map[string]string{}}}
+	f, r := twoCustomers()
 	for i, c := range []struct {
 		fields url.Values
 		nonce  string
@@ -496,4 +484,15 @@ func TestReceiverV3NonceCannotTakeTheSignedText(t *testing.T) {
 			t.Errorf("customer 2 got the cut: %s", ev.Detail)
 		}
 	}
+}
+
+// twoCustomers is a receiver with a nonce ledger over two onboarded
+// customers: customer 1 (onboardedRec), and customer 2 on +1 555-010-0002,
+// whom the cuts of customer 1's callbacks try to reach.
+func twoCustomers() (*fixture, *apigw.PlivoCallbacks) {
+	victim := onboardedRec
+	victim.WABAID, victim.PhoneNumberID, victim.ClientRef, victim.DisplayPhoneNumber = "109876543210990", "112233445566790", "customer-2", "+1 555-010-0002"
+	f := newFixture(onboardedRec, victim)
+	return f, &apigw.PlivoCallbacks{Service: f.svc, URL: publicURL, Token: (&tokens{cached: "t1", fresh: "t1"}).get,
+		Logger: logging.New(io.Discard, "DEBUG"), Metrics: f.met, Nonces: &nonces{used: map[string]string{}}}
 }
