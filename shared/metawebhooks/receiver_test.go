@@ -622,3 +622,38 @@ func TestUndocumentedShapesStillChangeRecords(t *testing.T) {
 		}
 	}
 }
+
+// A signed delivery captured once (a proxy log, a request dump) must not
+// change a record again when it is posted later: Meta's body carries no
+// nonce, so the dedup entry is what refuses it, and it must outlive any
+// capture worth replaying, not just Meta's 7 days of redeliveries.
+func TestCapturedDeliveryReplayedLaterChangesNothing(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000011"
+	body := accountUpdate(waba, `{"event":"PARTNER_APP_UNINSTALLED"}`)
+	sig := metawebhooks.Sign(appSecret, []byte(body))
+	for _, after := range []time.Duration{9 * 24 * time.Hour, 90 * 24 * time.Hour, 399 * 24 * time.Hour} {
+		t.Run(after.String(), func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), callbackstest.NewLedger()
+			recs.state[waba] = onboarding.StateOnboarded
+			r := newReceiver(recs, led)
+			now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			r.Service.Now = func() time.Time { return now }
+			if resp, _ := r.Handle(context.Background(), post(body, sig)); resp.StatusCode != http.StatusOK {
+				t.Fatalf("first delivery: status %d", resp.StatusCode)
+			}
+			// The customer reconnects; later the captured body comes again.
+			recs.state[waba], recs.reason[waba] = onboarding.StateOnboarded, "account_reconnected"
+			writes := recs.writes
+			now = now.Add(after)
+			resp, _ := r.Handle(context.Background(), post(body, sig))
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("replay: status %d, want 200", resp.StatusCode)
+			}
+			if recs.state[waba] != onboarding.StateOnboarded || recs.writes != writes {
+				t.Errorf("replay after %v disconnected the customer again: %s, %d writes after %d", after, recs.state[waba], recs.writes, writes)
+			}
+		})
+	}
+}

@@ -48,9 +48,12 @@ const (
 
 // Defaults of a Service.
 const (
-	// DefaultTTL keeps a change's dedupe entry far longer than Meta's
-	// redeliveries (Meta retries a failed delivery for up to 7 days).
-	DefaultTTL = 8 * 24 * time.Hour
+	// DefaultTTL keeps a change's dedupe entry as long as a Plivo nonce,
+	// not just past Meta's 7 days of redeliveries: the entry is all that
+	// refuses a captured signed body posted again (Meta signs no time or
+	// nonce), and a body's own time cannot be judged, since Meta's
+	// examples are years old. One small item per change; changes are rare.
+	DefaultTTL = callbacks.NonceRetention
 	// UnknownTTL gives an operator time to read unknown changes.
 	UnknownTTL   = 30 * 24 * time.Hour
 	defaultClaim = 10 * time.Second
