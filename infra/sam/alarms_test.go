@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -204,5 +205,37 @@ func TestEveryAlarmIsInTheRunbook(t *testing.T) {
 		if child(resources.Content[i+1], "Type").Value == "AWS::CloudWatch::Alarm" && !strings.Contains(string(readme), "`"+name+"`") {
 			t.Errorf("%s is not in the README's runbook", name)
 		}
+	}
+}
+
+// TestStreamRetriesEndByAgeOnly: a stream record the lifecycle function
+// could not publish is retried until MaximumRecordAgeInSeconds, however many
+// times: a count of quick retries runs out within minutes of an EventBridge
+// outage and leaves every event of it to be republished by hand. The age
+// must stay under the stream's 24 h, so that what reaches the failure queue
+// can still be read back from the stream.
+func TestStreamRetriesEndByAgeOnly(t *testing.T) {
+	t.Parallel()
+	events := child(child(child(child(templateNode(t), "Resources"), "LifecycleFunction"), "Properties"), "Events")
+	streams := 0
+	for i := 1; events != nil && i < len(events.Content); i += 2 {
+		if child(events.Content[i], "Type").Value != "DynamoDB" {
+			continue
+		}
+		streams++
+		props := child(events.Content[i], "Properties")
+		if got := child(props, "MaximumRetryAttempts"); got == nil || got.Value != "-1" {
+			t.Errorf("%s: MaximumRetryAttempts is not -1: records would stop being retried before the age limit", events.Content[i-1].Value)
+		}
+		age := child(props, "MaximumRecordAgeInSeconds")
+		if age == nil {
+			t.Fatalf("%s: no MaximumRecordAgeInSeconds: records would be retried until the stream drops them, unreported", events.Content[i-1].Value)
+		}
+		if secs, err := strconv.Atoi(age.Value); err != nil || secs <= 0 || secs >= 24*3600 || child(props, "DestinationConfig") == nil {
+			t.Errorf("%s: MaximumRecordAgeInSeconds %s, want under the stream's 24 h, with an on-failure destination", events.Content[i-1].Value, age.Value)
+		}
+	}
+	if streams != 1 {
+		t.Errorf("LifecycleFunction has %d DynamoDB stream events, want 1", streams)
 	}
 }
