@@ -44,6 +44,8 @@ const (
 	OpPhoneNumbers  = "phone_numbers"
 	OpOwnerBusiness = "owner_business"
 	OpSubscribeApp  = "subscribe_app"
+	// opLoadApp names a failure to read the app's own credentials.
+	opLoadApp = "load_app_credentials"
 )
 
 const (
@@ -368,13 +370,24 @@ func (c *Client) loadApp(ctx context.Context, refresh bool) (secrets.MetaApp, er
 		return secrets.MetaApp{}, c.baseErr
 	}
 	app, err := c.app(ctx, refresh)
-	if err != nil {
+	switch {
+	case errors.Is(err, upstream.ErrUnusableSecret):
+		return secrets.MetaApp{}, unusableApp("the Meta app secret could not be used", err)
+	case err != nil:
+		// Secrets Manager did not answer: a passing fault.
 		return secrets.MetaApp{}, fmt.Errorf("meta: load app credentials: %w", err)
-	}
-	if app.AppID == "" || app.AppSecret == "" {
-		return secrets.MetaApp{}, errors.New("meta: app credentials are incomplete")
+	case app.AppID == "" || app.AppSecret == "":
+		return secrets.MetaApp{}, unusableApp("the Meta app secret is incomplete", nil)
 	}
 	return app, nil
+}
+
+// unusableApp is a Meta secret that is refused or malformed: a failure of
+// our own configuration (KindConfig), which pages (MetaConfigAlarm) and
+// tells the customer the provider is fixing it, like an app secret Meta
+// refused.
+func unusableApp(message string, err error) *onboarding.UpstreamError {
+	return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: opLoadApp, Kind: onboarding.KindConfig, Message: message, Err: err}
 }
 
 // endpoint builds {base}/{version}/{path}?{q}. Path segments are checked

@@ -22,6 +22,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // Canaries: long, unique values that must never appear in an error.
@@ -332,21 +333,30 @@ func TestRejectsBadInputWithoutCalling(t *testing.T) {
 	}
 }
 
+// TestConfigErrors: broken wiring and a Secrets Manager that did not
+// answer are not Meta's failures; a Meta secret that is refused or
+// incomplete is our own configuration's (KindConfig), which pages
+// (MetaConfigAlarm) like an app secret Meta refused. The code stays unspent.
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
+	loader := func(app secrets.MetaApp, err error) func(context.Context, bool) (secrets.MetaApp, error) {
+		return func(context.Context, bool) (secrets.MetaApp, error) { return app, err }
+	}
 	tests := []struct {
 		name string
 		cfg  meta.Config
+		want onboarding.Kind // "" when the error must not be an UpstreamError
 	}{
 		{name: "no app", cfg: meta.Config{BaseURL: "http://127.0.0.1:1"}},
 		{name: "relative base", cfg: meta.Config{BaseURL: "graph.facebook.com", App: staticApp}},
 		{name: "base with query", cfg: meta.Config{BaseURL: "https://graph.facebook.com/?x=1", App: staticApp}},
-		{name: "app loader fails", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context, bool) (secrets.MetaApp, error) {
-			return secrets.MetaApp{}, errors.New("secrets: get \"wa/meta\": AccessDenied")
-		}}},
-		{name: "app incomplete", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: func(context.Context, bool) (secrets.MetaApp, error) {
-			return secrets.MetaApp{AppID: appID}, nil
-		}}},
+		{name: "secrets manager did not answer", cfg: meta.Config{BaseURL: "http://127.0.0.1:1",
+			App: loader(secrets.MetaApp{}, errors.New("secrets: get \"wa/meta\": context deadline exceeded"))}},
+		{name: "secret refused", cfg: meta.Config{BaseURL: "http://127.0.0.1:1",
+			App: loader(secrets.MetaApp{}, fmt.Errorf("%w: secrets: get \"wa/meta\": AccessDenied", upstream.ErrUnusableSecret))},
+			want: onboarding.KindConfig},
+		{name: "app incomplete", cfg: meta.Config{BaseURL: "http://127.0.0.1:1", App: loader(secrets.MetaApp{AppID: appID}, nil)},
+			want: onboarding.KindConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,8 +365,12 @@ func TestConfigErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if _, ok := onboarding.AsUpstream(err); ok {
-				t.Errorf("%v is an UpstreamError; configuration problems are not Meta's", err)
+			ue, ok := onboarding.AsUpstream(err)
+			switch {
+			case tt.want == "" && ok:
+				t.Errorf("%v is an UpstreamError; it is not Meta's failure", err)
+			case tt.want != "" && (!ok || ue.Kind != tt.want):
+				t.Errorf("%v: want an UpstreamError of kind %s", err, tt.want)
 			}
 		})
 	}

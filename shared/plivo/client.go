@@ -149,7 +149,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			return fmt.Errorf("plivo %s: encode request: %w", cl.op, err)
 		}
 	}
-	creds, err := c.credentials(ctx, false)
+	creds, err := c.credentials(ctx, cl.op, false)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	if ue.Kind != onboarding.KindUnauthorized {
 		return ue
 	}
-	fresh, err := c.credentials(ctx, true)
+	fresh, err := c.credentials(ctx, cl.op, true)
 	if err != nil {
 		return fmt.Errorf("%w (refreshing credentials failed: %v)", ue, err)
 	}
@@ -170,15 +170,27 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	return nil
 }
 
-func (c *Client) credentials(ctx context.Context, refresh bool) (Credentials, error) {
+// credentials reads the auth ID and token. A secret that is refused or
+// malformed fails like credentials Plivo refused (KindUnauthorized): the
+// remedy is the same, putting working credentials in the secret, and it
+// must page and hold the records at the longest backoff rather than pass
+// for a network fault retried quietly. A Secrets Manager that did not
+// answer stays a plain error, retried like one.
+func (c *Client) credentials(ctx context.Context, op string, refresh bool) (Credentials, error) {
 	creds, err := c.creds(ctx, refresh)
-	if err != nil {
+	switch {
+	case errors.Is(err, upstream.ErrUnusableSecret):
+		return Credentials{}, unusableCredentials(op, "the Plivo secret could not be used", err)
+	case err != nil:
 		return Credentials{}, fmt.Errorf("plivo: load credentials: %w", err)
-	}
-	if creds.AuthToken == "" || !isID(creds.AuthID) {
-		return Credentials{}, errors.New("plivo: credentials are incomplete or the auth ID is malformed")
+	case creds.AuthToken == "" || !isID(creds.AuthID):
+		return Credentials{}, unusableCredentials(op, "the Plivo secret is incomplete or its auth ID is malformed", nil)
 	}
 	return creds, nil
+}
+
+func unusableCredentials(op, message string, err error) *onboarding.UpstreamError {
+	return &onboarding.UpstreamError{Service: onboarding.ServicePlivo, Op: op, Kind: onboarding.KindUnauthorized, Message: message, Err: err}
 }
 
 // once makes one request and decodes a 2xx answer into out.

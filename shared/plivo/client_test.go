@@ -18,6 +18,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 const (
@@ -290,24 +291,33 @@ func TestDefaultTimeout(t *testing.T) {
 	}
 }
 
+// TestConfigAndCredentialErrors: broken wiring and a Secrets Manager that
+// did not answer are not Plivo's failures; a secret that is refused or
+// malformed fails like credentials Plivo refused, so that it pages
+// (PlivoUnauthorizedAlarm) and the records wait at the longest backoff
+// instead of passing for a network fault. Nothing reaches Plivo.
 func TestConfigAndCredentialErrors(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, answer(200, signupOK))
+	loader := func(c secrets.PlivoCredentials, err error) func(context.Context, bool) (secrets.PlivoCredentials, error) {
+		return func(context.Context, bool) (secrets.PlivoCredentials, error) { return c, err }
+	}
 	tests := []struct {
 		name string
 		cfg  plivo.Config
+		want onboarding.Kind // "" when the error must not be an UpstreamError
 	}{
 		{name: "no credentials", cfg: plivo.Config{BaseURL: f.srv.URL}},
 		{name: "relative base", cfg: plivo.Config{BaseURL: "api.plivo.com", Credentials: newCreds().get}},
-		{name: "loader fails", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
-			return secrets.PlivoCredentials{}, errors.New("secrets: ResourceNotFoundException")
-		}}},
-		{name: "empty token", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
-			return secrets.PlivoCredentials{AuthID: authID}, nil
-		}}},
-		{name: "auth ID with a slash", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: func(context.Context, bool) (secrets.PlivoCredentials, error) {
-			return secrets.PlivoCredentials{AuthID: "MA/../x", AuthToken: token1}, nil
-		}}},
+		{name: "secrets manager did not answer", cfg: plivo.Config{BaseURL: f.srv.URL,
+			Credentials: loader(secrets.PlivoCredentials{}, errors.New("secrets: get: context deadline exceeded"))}},
+		{name: "secret refused", cfg: plivo.Config{BaseURL: f.srv.URL,
+			Credentials: loader(secrets.PlivoCredentials{}, fmt.Errorf("%w: secrets: ResourceNotFoundException", upstream.ErrUnusableSecret))},
+			want: onboarding.KindUnauthorized},
+		{name: "empty token", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: loader(secrets.PlivoCredentials{AuthID: authID}, nil)},
+			want: onboarding.KindUnauthorized},
+		{name: "auth ID with a slash", cfg: plivo.Config{BaseURL: f.srv.URL, Credentials: loader(secrets.PlivoCredentials{AuthID: "MA/../x", AuthToken: token1}, nil)},
+			want: onboarding.KindUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,8 +326,12 @@ func TestConfigAndCredentialErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if _, ok := onboarding.AsUpstream(err); ok {
-				t.Errorf("%v is an UpstreamError; configuration problems are not Plivo's", err)
+			ue, ok := onboarding.AsUpstream(err)
+			switch {
+			case tt.want == "" && ok:
+				t.Errorf("%v is an UpstreamError; it is not Plivo's failure", err)
+			case tt.want != "" && (!ok || ue.Kind != tt.want):
+				t.Errorf("%v: want an UpstreamError of kind %s", err, tt.want)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/plivo"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 // redacted stands in for a secret value wherever a credential is printed.
@@ -77,11 +78,14 @@ func read[T any](ctx context.Context, c *Cache, secretID string, refresh bool, p
 	var zero T
 	raw, err := get(ctx, secretID)
 	if err != nil {
+		if !unavailable(err) {
+			err = fmt.Errorf("%w: %w", upstream.ErrUnusableSecret, err)
+		}
 		return zero, err
 	}
 	v, err := parse(raw)
 	if err != nil {
-		return zero, fmt.Errorf("secrets: %q: %w", secretID, err)
+		return zero, fmt.Errorf("secrets: %q: %w: %w", secretID, upstream.ErrUnusableSecret, err)
 	}
 	return v, nil
 }

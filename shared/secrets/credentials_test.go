@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/secrets"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
 const canary = "CANARY-s3cr3t-value"
@@ -166,5 +168,46 @@ func TestTypedLoadersThroughSDK(t *testing.T) {
 	}
 	if n := sim.Calls(secretsmanagersim.OpGetSecretValue); n != 5 {
 		t.Errorf("%d calls, want 5 (meta, plivo, plivo refresh, broken, absent)", n)
+	}
+}
+
+// TestUnusableSecretsAreMarked: the typed loaders mark a secret that is
+// refused or malformed (upstream.ErrUnusableSecret), which the clients
+// report as our own configuration's failure and page on, and leave a
+// Secrets Manager that did not answer unmarked, a passing fault.
+func TestUnusableSecretsAreMarked(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		value  string                   // the secret's value; "" for none
+		fault  *secretsmanagersim.Fault // the answer instead of the value
+		marked bool
+	}{
+		{name: "not JSON", value: "MA1:t1", marked: true},
+		{name: "a field missing", value: `{"auth_id":"MA1"}`, marked: true},
+		{name: "not found", fault: &secretsmanagersim.Fault{Type: "ResourceNotFoundException", Status: 400, Message: "not found"}, marked: true},
+		{name: "access denied", fault: &secretsmanagersim.Fault{Type: "AccessDeniedException", Status: 400, Message: "not authorized"}, marked: true},
+		{name: "throttled", fault: &secretsmanagersim.Fault{Type: "ThrottlingException", Status: 400, Message: "slow down"}},
+		{name: "failing", fault: &secretsmanagersim.Fault{Type: "InternalServiceError", Status: 500, Message: "oops"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sim, client := secretsmanagersim.StartWithClient(t, 1)
+			if tt.value != "" {
+				sim.Put("plivo", tt.value)
+			}
+			if tt.fault != nil {
+				sim.Put("plivo", `{"auth_id":"MA1","auth_token":"t1"}`)
+				sim.FailNext(secretsmanagersim.OpGetSecretValue, -1, *tt.fault)
+			}
+			_, err := secrets.PlivoSource(secrets.NewCache(client, time.Hour), "plivo")(t.Context(), false)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, upstream.ErrUnusableSecret); got != tt.marked {
+				t.Errorf("%v: marked unusable %v, want %v", err, got, tt.marked)
+			}
+		})
 	}
 }

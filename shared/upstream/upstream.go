@@ -19,6 +19,14 @@ import (
 // ErrBaseURL is returned by ParseBaseURL; callers prefix their own name.
 var ErrBaseURL = errors.New("BaseURL must be an absolute http(s) URL without a query")
 
+// ErrUnusableSecret marks a credentials read that failed because of the
+// secret itself: refused, deleted, not readable by this function, or not
+// the JSON the client needs. Nothing retries that away; the clients report
+// it as a failure of our own configuration, which pages, rather than as
+// a passing fault, which does not. A Secrets Manager that did not answer
+// is not marked.
+var ErrUnusableSecret = errors.New("the secret is unusable")
+
 // HTTPClient is a client's own HTTP client when its configuration gives
 // none: with its own connection pool, not http.DefaultTransport's, which
 // anything in the process may close under it (httptest servers do, as
