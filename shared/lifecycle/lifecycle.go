@@ -17,6 +17,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -150,8 +151,18 @@ func FromRecord(r events.DynamoDBEventRecord) (Event, bool) {
 		State: now.State, PreviousState: old.State, Reason: reason(now), OccurredAt: now.UpdatedAt,
 		RestrictedUntil: now.RestrictedUntil,
 	}
-	if name == NameReconnected && now.PreviousState != "" {
+	switch {
+	case name == NameReconnected && now.PreviousState != "":
 		d.PreviousState = now.PreviousState
+	case name == NameHealthChanged:
+		// Only the health moved: the state's previous state and cause are
+		// the record's as they stand, as the views show them, so that a
+		// consumer keeping the latest event does not lose why a record is
+		// restricted.
+		d.PreviousState = cmp.Or(now.PreviousState, old.State)
+		if now.State != "failed" {
+			d.Reason = cmp.Or(now.StateReason, d.Reason)
+		}
 	}
 	if now.Health != (Health{}) {
 		h := now.Health

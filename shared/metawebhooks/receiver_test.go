@@ -657,3 +657,52 @@ func TestCapturedDeliveryReplayedLaterChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// healthTimes records the time each SetHealth stamps, in call order.
+type healthTimes struct {
+	*records
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (h *healthTimes) SetHealth(ctx context.Context, waba, digits string, v onboarding.Health) (bool, error) {
+	h.mu.Lock()
+	h.times = append(h.times, v.UpdatedAt)
+	h.mu.Unlock()
+	return h.records.SetHealth(ctx, waba, digits, v)
+}
+
+// TestEachChangeOfADeliveryHasItsOwnTime: the health a change writes is
+// stamped when it is applied, not when the delivery arrived. The record's
+// updated_at is the lifecycle event's occurred_at and dedupe_key, so two
+// changes of one delivery stamped alike would publish two different events
+// under one dedupe_key (a consumer keeps one), and a health change applied
+// after a restriction would seem to have happened before it.
+func TestEachChangeOfADeliveryHasItsOwnTime(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000012"
+	recs := &healthTimes{records: newRecords()}
+	recs.state[waba] = onboarding.StateOnboarded
+	led := callbackstest.NewLedger()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	clock := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	svc := &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Millisecond)
+		return clock
+	}}
+	r := &apigw.MetaWebhooks{Service: svc, Logger: log,
+		AppSecret:   func(context.Context, bool) (string, error) { return appSecret, nil },
+		VerifyToken: func(context.Context, bool) (string, error) { return "verify-me", nil }}
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":1739321024,"changes":[` +
+		`{"field":"phone_number_quality_update","value":{"display_phone_number":"15550001111","event":"FLAGGED","current_limit":"TIER_1K"}},` +
+		`{"field":"phone_number_name_update","value":{"display_phone_number":"15550001111","decision":"APPROVED","requested_verified_name":"Acme"}}]}]}`
+	if resp, _ := r.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body)))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if len(recs.times) != 2 || !recs.times[0].Before(recs.times[1]) {
+		t.Errorf("health stamped at %v; want two times, in the order the changes were applied", recs.times)
+	}
+}

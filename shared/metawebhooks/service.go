@@ -316,7 +316,13 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 	case OpUnclaimed:
 		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now)
 	case OpHealth:
-		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, a.Health)
+		// Stamped now, like the state changes: the stamp becomes the
+		// record's updated_at, and so the lifecycle event's occurred_at and
+		// dedupe_key, which must differ for each change of a delivery and
+		// follow the order they were applied in.
+		h := a.Health
+		h.UpdatedAt = now
+		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h)
 	}
 	return false, nil
 }

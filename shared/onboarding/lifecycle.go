@@ -89,9 +89,12 @@ func reconnects(rec, existing *Record, id Identity) bool {
 // secondNumber reports whether id asks to onboard another number of a WABA
 // already onboarded (or restricted) for the same business and customer.
 func secondNumber(existing *Record, id Identity) bool {
-	if existing.State != StateOnboarded && existing.State != StateRestricted {
-		return false
-	}
+	return (existing.State == StateOnboarded || existing.State == StateRestricted) && otherNumber(existing, id)
+}
+
+// otherNumber reports whether id names another number than existing's,
+// for the same business and customer.
+func otherNumber(existing *Record, id Identity) bool {
 	same := func(asked, stored string) bool { return asked == "" || asked == stored }
 	return id.PhoneNumberID != "" && id.PhoneNumberID != existing.PhoneNumberID &&
 		same(id.BusinessID, existing.BusinessID) && same(id.ClientRef, existing.ClientRef)

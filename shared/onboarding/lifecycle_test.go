@@ -20,10 +20,14 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 		name     string
 		state    onboarding.State
 		clientRf string
+		number   string // the number the signup names, when not the record's
 		want     onboarding.State
 		code     onboarding.Code
 	}{
 		{name: "disconnected, same customer", state: onboarding.StateDisconnected, clientRf: "customer-1", want: onboarding.StateOnboarded},
+		// Plivo keeps the WABA it onboarded, with its first number.
+		{name: "disconnected, same customer, another number", state: onboarding.StateDisconnected, clientRf: "customer-1", number: "109000000000001",
+			want: onboarding.StateDisconnected, code: onboarding.CodeSecondNumber},
 		{name: "disconnected, another customer", state: onboarding.StateDisconnected, clientRf: "customer-9", want: onboarding.StateDisconnected, code: onboarding.CodeConflict},
 		// Without the disconnect, "already registered" is someone else's.
 		{name: "failed before", state: onboarding.StateFailed, clientRf: "customer-1", want: onboarding.StateFailed, code: onboarding.CodeAlreadyRegistered},
@@ -35,7 +39,14 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: c.clientRf, State: c.state,
 				PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled", Health: health}})
 			f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
-			res, err := f.svc.Signup(context.Background(), request("again"))
+			req := request("again")
+			if c.number != "" {
+				req.Identity.PhoneNumberID = c.number
+				f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
+					return []onboarding.PhoneNumber{{ID: c.number, CodeVerificationStatus: "VERIFIED"}}, nil
+				}
+			}
+			res, err := f.svc.Signup(context.Background(), req)
 			if (c.code == "" && err != nil) || (c.code != "" && onboarding.ErrorCode(err) != c.code) {
 				t.Fatalf("err = %v, want code %q", err, c.code)
 			}

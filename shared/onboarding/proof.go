@@ -68,7 +68,7 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 }
 
 // answerKnown answers a signup for a WABA whose record already decides the
-// outcome (onboarded, verified, or locked by a proven request), before the
+// outcome (onboarded, restricted, verified, or locked by a proven request), before the
 // code is spent; (nil, nil) when the signup must go on: no record, a
 // failed one, a disconnected one, or an abandoned lock. It writes nothing.
 func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger) (*SignupResult, error) {
@@ -84,7 +84,7 @@ func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger
 		// An abandoned lock. One in the retry index (a verified signup on
 		// its way to Plivo) is the resume function's: it answers below.
 		return nil, nil
-	case existing.State != StateOnboarded && existing.State != StateVerified && existing.State != StateVerifying:
+	case existing.State != StateOnboarded && existing.State != StateRestricted && existing.State != StateVerified && existing.State != StateVerifying:
 		// failed, waiting for the customer, disconnected...: the proven
 		// lock (Store.Acquire's condition) decides.
 		return nil, nil

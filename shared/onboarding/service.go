@@ -382,7 +382,10 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 	now := s.now()
 	matches := existing.Matches(id)
 	switch {
-	case existing.State == StateOnboarded && matches:
+	case (existing.State == StateOnboarded || existing.State == StateRestricted) && matches:
+		// A restricted WABA is onboarded at Plivo; Meta holds it back for
+		// now. Nothing about the signup conflicts, and the record says
+		// what Meta restricts.
 		s.metrics().Count(MetricSignupReplayed, nil)
 		return SignupResult{Outcome: OutcomeReplayed, Record: *existing}, nil
 	case existing.State == StateVerified && matches:
@@ -395,6 +398,12 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 	case secondNumber(existing, id):
 		return SignupResult{}, Errorf(CodeSecondNumber, "This WhatsApp Business Account is already onboarded with another phone number. "+
 			"Plivo's Embedded Signup onboards a WhatsApp Business Account once, with one number: add the second number through Plivo (docs/lifecycle.md).")
+	case existing.State == StateDisconnected && otherNumber(existing, id):
+		// Plivo keeps the WABA it onboarded, with its first number: a
+		// reconnect with another number would be answered "already
+		// registered" and leave the new number unknown to Plivo.
+		return SignupResult{}, Errorf(CodeSecondNumber, "This WhatsApp Business Account was onboarded with another phone number. "+
+			"Reconnect it with that number, then add the new number through Plivo (docs/lifecycle.md).")
 	default:
 		return SignupResult{}, Errorf(CodeConflict, "This WhatsApp Business Account is already %s with different details.", existing.State)
 	}

@@ -271,6 +271,13 @@ func TestSignupDuplicates(t *testing.T) {
 			outcome: onboarding.OutcomeReplayed,
 		},
 		{
+			// Plivo onboarded it; Meta restricts it for now. Nothing about
+			// the signup is in conflict: the page is told it is connected.
+			name:     "replay while Meta restricts the waba",
+			existing: onboarding.Record{State: onboarding.StateRestricted, Lifecycle: onboarding.Lifecycle{StateReason: "account_violation:SCAM"}},
+			outcome:  onboarding.OutcomeReplayed,
+		},
+		{
 			name:     "replay while verified is pending",
 			existing: onboarding.Record{State: onboarding.StateVerified},
 			outcome:  onboarding.OutcomePending,
