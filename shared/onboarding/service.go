@@ -151,7 +151,12 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		return SignupResult{}, err
 	}
 	p := s.Policy.withDefaults()
-	log := s.log().With("request_id", req.RequestID, "waba_id", req.Identity.WABAID, "client_ref", req.Identity.ClientRef)
+	// Without a WABA ID the line names none until Meta does (verify): an
+	// empty waba_id would stand beside the real one on later lines.
+	log := s.log().With("request_id", req.RequestID, "client_ref", req.Identity.ClientRef)
+	if req.Identity.WABAID != "" {
+		log = log.With("waba_id", req.Identity.WABAID)
+	}
 	s.metrics().Count(MetricSignupStarted, nil)
 
 	now := s.now()
@@ -194,6 +199,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	}
 	if answer, err := s.verify(ctx, token, rec, req.Identity, log); err != nil || answer != nil {
 		return answered(answer, err)
+	}
+	if req.Identity.WABAID == "" {
+		log = log.With("waba_id", rec.WABAID)
 	}
 	if answer, err := s.takeProvenLock(ctx, rec, req.Identity, true, log); err != nil || answer != nil {
 		return answered(answer, err)

@@ -1,7 +1,9 @@
 package onboarding_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -950,5 +952,43 @@ func TestSignupOutcomeNotRecorded(t *testing.T) {
 				t.Errorf("after the resume: %s (lock held %t), want onboarded", rec.State, rec.LockHeld(f.clock.Now()))
 			}
 		})
+	}
+}
+
+// TestWABALessSignupLogsItsWABA: a signup whose page sent no WABA ID logs
+// the WABA once Meta names it, on every later line (the Plivo call, the
+// outcome): the saved query of one WABA's history filters on waba_id, and
+// a line with two waba_id keys, one empty, is read either way.
+func TestWABALessSignupLogsItsWABA(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var logs bytes.Buffer
+	f.svc.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	req := request("c-no-waba")
+	req.Identity.WABAID, req.Identity.PhoneNumberID = "", ""
+	if _, err := f.svc.Signup(context.Background(), req); err != nil {
+		t.Fatalf("signup: %v", err)
+	}
+	plivoLines := 0
+	for line := range strings.Lines(logs.String()) {
+		if n := strings.Count(line, `"waba_id":`); n > 1 {
+			t.Errorf("waba_id %d times: %s", n, line)
+		}
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := entry["waba_id"]; ok && v != waba {
+			t.Errorf("waba_id %q, want %s or none: %s", v, waba, line)
+		}
+		if entry["service"] == onboarding.ServicePlivo {
+			plivoLines++
+			if entry["waba_id"] != waba {
+				t.Errorf("the Plivo call is logged without its WABA: %s", line)
+			}
+		}
+	}
+	if plivoLines == 0 {
+		t.Error("no line logs the Plivo call")
 	}
 }
