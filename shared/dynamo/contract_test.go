@@ -119,6 +119,17 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 				got, err := s.Acquire(context.Background(), rec, now)
 				return outcomeOf(got, nil, err)
 			}},
+		{name: "acquire, a reconnect that failed: a plain signup", seed: reconnectSeed(seed(onboarding.StateFailed, "old", time.Time{}, time.Time{})), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateFailed, owner: "old"}},
+		{name: "acquire, a reconnect that waits for a number: a plain signup", seed: reconnectSeed(seed(onboarding.StateAwaitingNumber, "old", time.Time{}, time.Time{})), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateAwaitingNumber, owner: "old"}},
+		{name: "acquire, a reconnect that failed, reconnecting", seed: reconnectSeed(seed(onboarding.StateFailed, "old", time.Time{}, time.Time{})),
+			call: func(s contractStore) outcome {
+				rec := holder("new")
+				rec.Reconnect = true
+				got, err := s.Acquire(context.Background(), rec, now)
+				return outcomeOf(got, nil, err)
+			}},
 		{name: "acquire spending, fresh token, free", call: func(s contractStore) outcome {
 			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-a"), now))
 		}},
@@ -283,4 +294,10 @@ func listed(recs []onboarding.Record, err error) outcome {
 		o.due += r.WABAID + " "
 	}
 	return o
+}
+
+// reconnectSeed marks rec as left by a reconnect that stopped half-way.
+func reconnectSeed(rec *onboarding.Record) *onboarding.Record {
+	rec.Reconnect, rec.PreviousState = true, onboarding.StateDisconnected
+	return rec
 }

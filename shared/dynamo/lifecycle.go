@@ -65,17 +65,21 @@ func (l lifecycleItem) lifecycle() onboarding.Lifecycle {
 // lockCondition is when a signup may take a record's lock: the WABA is new,
 // its verifying lock expired (and is not in the retry index, where a
 // verified signup that may have reached Plivo waits for the resume
-// function), its last signup failed, or Meta told us of it (unclaimed)
-// before the signup did.
+// function), its last signup failed or waits for the customer, or Meta
+// told us of it (unclaimed) before the signup did. A failed or waiting
+// reconnect is left to a reconnect (takeoverCondition): taken by a plain
+// signup, it would lose its mark, and Plivo's "already registered" would
+// then pass for someone else's.
 const lockCondition = "attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now AND attribute_not_exists(next_retry_at)) OR " +
-	"#state IN (:failed, :unclaimed, :phone_unverified, :awaiting_number)"
+	"#state = :unclaimed OR (#state IN (:failed, :phone_unverified, :awaiting_number) AND attribute_not_exists(reconnect))"
 
 // takeoverCondition widens lockCondition for a reconnect: the service asks
-// for it only after it saw the record disconnected, so a plain signup
-// never mistakes our earlier onboarding for someone else's.
+// for it only after it saw the record disconnected, or a reconnect that
+// stopped half-way, so a plain signup never mistakes our earlier
+// onboarding for someone else's.
 func takeoverCondition(rec *onboarding.Record) string {
 	if rec.Reconnect {
-		return " OR #state = :disconnected"
+		return " OR #state IN (:disconnected, :failed, :phone_unverified, :awaiting_number)"
 	}
 	return ""
 }
@@ -347,6 +351,8 @@ func (s *Store) ByClientRef(ctx context.Context, clientRef string) ([]onboarding
 			KeyConditionExpression:    aws.String(ClientAttr + " = :ref"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":ref": str(clientRef)},
 			ExclusiveStartKey:         start,
+			// Without a limit one page holds up to 1 MB of records.
+			Limit: aws.Int32(int32(maxClientRecords - len(recs))),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("query %s: %w", ClientIndex, err)

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -375,5 +376,24 @@ func TestChangesReachTheStream(t *testing.T) {
 	}
 	if len(states) != 2 || states[0] != ">onboarded" || states[1] != "onboarded>disconnected" {
 		t.Errorf("stream records %v, want >onboarded, onboarded>disconnected", states)
+	}
+}
+
+// TestByClientRefListsAtMostItsCap: the per-customer view is bounded by
+// records, not by DynamoDB's 1 MB page, which holds far more.
+func TestByClientRefListsAtMostItsCap(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	// listCap is the view's documented cap (docs/lifecycle.md).
+	const stored, listCap = 230, 200
+	for i := range stored {
+		if _, err := s.Acquire(ctx, verifying(strconv.Itoa(100000+i), "o", t0.Add(time.Hour)), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := s.ByClientRef(ctx, "customer-1")
+	if err != nil || len(recs) != listCap {
+		t.Errorf("ByClientRef: %d records (err %v) of %d stored, want %d", len(recs), err, stored, listCap)
 	}
 }

@@ -82,7 +82,8 @@ func (s *Store) locked(rec *onboarding.Record) onboarding.Record {
 // The caller holds s.mu.
 func (s *Store) held(rec *onboarding.Record, now time.Time) (*onboarding.Record, bool) {
 	old, ok := s.items[rec.WABAID]
-	if !ok || old.State == onboarding.StateFailed || old.State == onboarding.StateUnclaimed || old.State.WaitsForCustomer() ||
+	settled := old.State == onboarding.StateFailed || old.State.WaitsForCustomer()
+	if !ok || old.State == onboarding.StateUnclaimed || (settled && (!old.Reconnect || rec.Reconnect)) ||
 		(old.State == onboarding.StateDisconnected && rec.Reconnect) || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now) && old.NextRetryAt.IsZero()) {
 		return nil, false
 	}

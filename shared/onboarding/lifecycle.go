@@ -80,10 +80,12 @@ type Lifecycle struct {
 }
 
 // reconnects reports whether a signup whose lock write lost to existing
-// is a reconnect: the record is disconnected, names the same signup, and
-// this attempt has not asked for the takeover yet.
+// is a reconnect: the record is disconnected, or a reconnect that failed or
+// waits for the customer, names the same signup, and this attempt has not
+// asked for the takeover yet.
 func reconnects(rec, existing *Record, id Identity) bool {
-	return !rec.Reconnect && existing.State == StateDisconnected && existing.Matches(id)
+	interrupted := existing.Reconnect && (existing.State == StateFailed || existing.State.WaitsForCustomer())
+	return !rec.Reconnect && (existing.State == StateDisconnected || interrupted) && existing.Matches(id)
 }
 
 // secondNumber reports whether id asks to onboard another number of a WABA

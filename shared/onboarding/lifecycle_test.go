@@ -71,3 +71,39 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 		})
 	}
 }
+
+// A reconnect that stopped half-way (Plivo gave up, or the number waited
+// for its verification) stays a reconnect: the customer's next attempt
+// takes the record over as one, and Plivo's "already registered" is still
+// our own earlier onboarding, not someone else's.
+func TestInterruptedReconnectIsRetriedAsAReconnect(t *testing.T) {
+	t.Parallel()
+	for _, state := range []onboarding.State{onboarding.StateFailed, onboarding.StatePhoneUnverified, onboarding.StateAwaitingNumber} {
+		t.Run(string(state), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1", State: state,
+				FailureReason: onboarding.ReasonGaveUp, PlivoAPIID: "first-api",
+				Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected, StateReason: "partner_app_uninstalled"}})
+			f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+			if _, err := f.svc.Signup(context.Background(), request("retry")); err != nil {
+				t.Fatalf("the customer's retry: %v", err)
+			}
+			rec := f.record(t)
+			if rec.State != onboarding.StateOnboarded || !rec.Reconnect || rec.PreviousState != onboarding.StateDisconnected || !rec.Reconciled {
+				t.Errorf("record %s, reconnect %t, previous %s, reconciled %t; want an onboarded reconnect", rec.State, rec.Reconnect, rec.PreviousState, rec.Reconciled)
+			}
+		})
+	}
+	// Another customer does not inherit the reconnect.
+	f := newFixture(t)
+	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-9", State: onboarding.StateFailed,
+		FailureReason: onboarding.ReasonGaveUp, Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected}})
+	f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+	if _, err := f.svc.Signup(context.Background(), request("other")); err == nil {
+		t.Error("another customer's signup took over a reconnect and succeeded")
+	}
+	if calls, _ := f.plivo.Counts(); calls != 0 {
+		t.Errorf("another customer's signup reached Plivo %d times", calls)
+	}
+}

@@ -296,6 +296,11 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		// Our access was removed and the customer runs the signup again:
 		// take the disconnected record over, once, as a reconnect.
 		rec.Reconnect, rec.PreviousState = true, existing.State
+		if existing.Reconnect && existing.PreviousState != "" {
+			// A reconnect that stopped half-way: it still comes from the
+			// disconnect.
+			rec.PreviousState = existing.PreviousState
+		}
 		if rec.PhoneNumberID != "" && rec.PhoneNumberID == existing.PhoneNumberID {
 			// The lock drops what Meta's webhooks said of a number (it
 			// keeps what they said of the WABA): carry it over for the
