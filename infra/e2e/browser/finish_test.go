@@ -152,9 +152,10 @@ func TestBusinessAppNumberRefused(t *testing.T) {
 			if label := tb.text("#connect-label"); label != "Start again" {
 				t.Errorf("button %q, want Start again", label)
 			}
-			// Past the page's wait for session info (1.5 s), after which a
-			// code alone would be posted.
-			time.Sleep(2 * time.Second)
+			// Past the page's wait for session info, after which a code
+			// alone would be posted.
+			tb.advanceClock(time.Minute)
+			time.Sleep(time.Second)
 			if state := tb.statusText(); !strings.HasPrefix(state, "failed:") {
 				t.Errorf("page moved on to %s", state)
 			}

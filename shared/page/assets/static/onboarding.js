@@ -3,8 +3,8 @@
 // Meta delivers two things, in either order: the authorization code (to the
 // FB.login callback) and the session info (a WA_EMBEDDED_SIGNUP "message"
 // event with the WABA, phone number and business IDs). The page posts them
-// to the signup API once both are in, or the code alone after a short wait:
-// the backend can recover the IDs from Meta.
+// to the signup API once both are in, or the code alone after a wait
+// (IDS_WAIT_MS): the backend can recover the IDs from Meta.
 (function () {
   'use strict';
 
@@ -28,8 +28,24 @@
     })
   };
 
-  // How long to wait for the session info once the code is in.
-  var IDS_WAIT_MS = 1500;
+  // How long to wait for the session info once the code is in, before
+  // sending the code alone. The code alone cannot say which of a WABA's
+  // numbers was picked, that none was (FINISH_ONLY_WABA), or that the
+  // number is used with the WhatsApp Business app, whose code must never
+  // be sent; and Meta says neither which comes first nor how far apart.
+  // So the page waits as long as the code's life allows, and posts the
+  // moment the message arrives: the wait costs time only when Meta sends
+  // no message at all. Meta's code lives 30 seconds and the backend
+  // exchanges it before anything else (its whole answer may take ~25 s,
+  // but only the exchange must fall within the code's life). Sent at 8 s,
+  // the code reaches Meta by 18 s even when the backend uses all of the
+  // 10 s RESEND_WINDOW_MS allows it (a cold start, a slow network): 12 s
+  // inside the code's life. A Try again after a quick busy answer still
+  // has 12 s before RESEND_WINDOW_MS closes.
+  var IDS_WAIT_MS = 8000;
+  // How often the wait for the session info checks the time, on Date.now
+  // like RESEND_CHECK_MS.
+  var IDS_CHECK_MS = 200;
   // How long to wait for a CANCEL message after a callback without code.
   var CANCEL_WAIT_MS = 800;
   var POLL_FIRST_MS = 1500;
@@ -450,7 +466,17 @@
     if (f.posted || f.done || !f.code) return; // session info alone: wait for the code
     if (f.ids) { submit(f); return; }
     showVerifying(null);
-    if (!f.idsTimer) f.idsTimer = setTimeout(function () { submit(f); }, IDS_WAIT_MS);
+    if (!f.idsTimer) waitIDs(f);
+  }
+
+  // waitIDs sends f's code alone once IDS_WAIT_MS has passed without the
+  // session info.
+  function waitIDs(f) {
+    f.idsTimer = setTimeout(function () {
+      if (f.posted || f.done) return;
+      if (Date.now() - f.codeAt >= IDS_WAIT_MS) submit(f);
+      else waitIDs(f);
+    }, IDS_CHECK_MS);
   }
 
   function parseMessage(raw) {

@@ -1,0 +1,180 @@
+package browser
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	"github.com/techprovider/wa-onboarding/shared/page"
+)
+
+// Meta delivers the login callback and its WA_EMBEDDED_SIGNUP messages
+// without saying in which order or how far apart. These tests play Meta
+// themselves on the page as deployed: the SDK's FB.login only keeps its
+// callback, which the test calls, and the test dispatches Meta's messages
+// from https://www.facebook.com when it chooses.
+
+// metaOrigin is the origin the tests' Meta messages come from.
+const metaOrigin = "https://www.facebook.com"
+
+// signupTab opens the deployed page on an onboarding link of clientRef,
+// records the body of every POST the page sends (posts), clicks Connect
+// and waits until the page waits on Meta's window.
+func signupTab(t *testing.T, clientRef string) *tab {
+	t.Helper()
+	tb := openProduction(t, "/?session="+url.QueryEscape(linkToken(t, clientRef)), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	evalJS(tb, `window.__posted = []; (function (fetch) {
+		window.fetch = function (u, o) {
+			if (o && o.method === 'POST') window.__posted.push(JSON.parse(o.body));
+			return fetch.apply(this, arguments);
+		};
+	})(window.fetch); true`)
+	tb.do(chromedp.Click("#connect"))
+	tb.waitState("connecting")
+	return tb
+}
+
+// metaMessage dispatches Meta's WA_EMBEDDED_SIGNUP event with data to the
+// page, as Meta's window posts it.
+func (tb *tab) metaMessage(event string, data map[string]string) {
+	tb.t.Helper()
+	msg, _ := json.Marshal(map[string]any{"type": "WA_EMBEDDED_SIGNUP", "event": event, "version": "3", "data": data})
+	evalJS(tb, `window.dispatchEvent(new MessageEvent('message', {origin: `+strconvQuote(metaOrigin)+`, data: `+strconvQuote(string(msg))+`})); true`)
+}
+
+// loginCallback calls the callback the page gave the latest FB.login, with
+// code, or as Meta does when the window closed without one when code is "".
+func (tb *tab) loginCallback(code string) {
+	tb.t.Helper()
+	evalJS(tb, `window.__fbLoginCallback(`+loginResponse(code)+`); true`)
+}
+
+func loginResponse(code string) string {
+	if code == "" {
+		return `{authResponse: null, status: 'unknown'}`
+	}
+	return `{authResponse: {code: ` + strconvQuote(code) + `}, status: 'connected'}`
+}
+
+// posts are the bodies of the page's POSTs so far, the session token
+// left out of failure messages.
+func (tb *tab) posts() []map[string]string {
+	tb.t.Helper()
+	p, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]map[string]string](`window.__posted`))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, body := range p {
+		if body["session"] != "" {
+			body["session"] = "(token)"
+		}
+	}
+	return p
+}
+
+// settled waits until the page has an outcome and returns its state.
+func (tb *tab) settled() string {
+	tb.t.Helper()
+	tb.poll(`['onboarded', 'pending', 'failed', 'cancelled'].indexOf(document.getElementById('status').getAttribute('data-state')) >= 0`,
+		"the page never showed an outcome; it shows "+tb.statusText())
+	return strings.SplitN(tb.statusText(), ":", 2)[0]
+}
+
+// testIDs returns a WABA, business and count phone number IDs no other
+// test uses, starting with prefix.
+func testIDs(prefix string, count int) (waba, business string, phones []metasim.PhoneNumber) {
+	n := time.Now().UnixNano() % 1e9
+	waba, business = fmt.Sprintf("%s1%011d", prefix, n), fmt.Sprintf("%s3%011d", prefix, n)
+	for i := range count {
+		phones = append(phones, metasim.PhoneNumber{ID: fmt.Sprintf("%s%d%011d", prefix, 4+i, n), DisplayPhoneNumber: fmt.Sprintf("+1 555-010-%s%d0", prefix[:2], i)})
+	}
+	return waba, business, phones
+}
+
+// TestSessionInfoAfterCode: Meta's message may reach the page seconds
+// after the code. It still decides the signup, and the page posts as soon
+// as it arrives: a FINISH naming one of the WABA's two numbers onboards
+// that number (the code alone cannot say which), a FINISH_ONLY_WABA waits
+// for a number instead of onboarding one the WABA has, and a number used
+// with the WhatsApp Business app is refused without its code ever being
+// sent: Meta never exchanges it and Plivo never onboards the WABA.
+func TestSessionInfoAfterCode(t *testing.T) {
+	// Past a second and a half after the code, and inside the page's wait.
+	const late = 2 * time.Second
+	tests := []struct {
+		name, event string
+		numbers     int
+		page        string // the page's state; copy is its pageCopy scenario
+		copy        string
+		record      string // the record's state; "" for no record
+		exchanges   int    // codes Meta exchanged
+		// plivo is whether Plivo onboarded the WABA. Plivo's call count
+		// would not do: the resume function may be finishing an earlier
+		// test's signup meanwhile.
+		plivo bool
+	}{
+		{name: "FINISH, WABA with two numbers", event: "FINISH", numbers: 2, page: "onboarded", record: "onboarded", exchanges: 1, plivo: true},
+		{name: "FINISH_ONLY_WABA", event: "FINISH_ONLY_WABA", numbers: 1, page: "failed", copy: "no number", record: "awaiting_number", exchanges: 1},
+		{name: "WhatsApp Business app number", event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING", numbers: 1, page: "failed", copy: "WhatsApp Business app number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sandbox.Meta.Reset()
+			sandbox.Plivo.Reset()
+			waba, business, phones := testIDs("76", tt.numbers)
+			code := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business, PhoneNumbers: phones})
+			named := phones[len(phones)-1].ID
+			data := map[string]string{"waba_id": waba, "business_id": business}
+			if tt.event != "FINISH_ONLY_WABA" {
+				data["phone_number_id"] = named
+			}
+
+			tb := signupTab(t, "customer-late-ids")
+			tb.loginCallback(code)
+			tb.waitState("verifying")
+			time.Sleep(late)
+			tb.metaMessage(tt.event, data)
+			if state := tb.settled(); state != tt.page {
+				t.Fatalf("page shows %s, want %s; posted %v", tb.statusText(), tt.page, tb.posts())
+			}
+			if tt.copy != "" {
+				tb.expectCopy(tt.copy)
+			}
+			if tt.record == "" {
+				// Nothing waits any longer to send the code.
+				tb.advanceClock(time.Minute)
+				time.Sleep(time.Second)
+			}
+
+			posts := tb.posts()
+			switch {
+			case tt.record == "" && len(posts) != 0:
+				t.Errorf("the page posted %v, want nothing", posts)
+			case tt.record != "" && len(posts) != 1:
+				t.Errorf("the page posted %d times (%v), want once", len(posts), posts)
+			case tt.record != "" && (posts[0]["waba_id"] != waba || posts[0]["phone_number_id"] != data["phone_number_id"] ||
+				posts[0]["business_id"] != business || (tt.event == "FINISH_ONLY_WABA") != (posts[0]["finish"] == "waba_only")):
+				t.Errorf("the page posted %v, want the message's IDs", posts[0])
+			}
+			item := record(t, waba)
+			if attr(item, "state") != tt.record {
+				t.Errorf("record %v, want state %q", item, tt.record)
+			}
+			if tt.record == "onboarded" && attr(item, "phone_number_id") != named {
+				t.Errorf("record onboarded number %s, want %s, the one the message named", attr(item, "phone_number_id"), named)
+			}
+			if n := sandbox.Meta.Calls(metasim.EndpointOAuth); n != tt.exchanges {
+				t.Errorf("Meta exchanged %d codes, want %d", n, tt.exchanges)
+			}
+			if _, onboarded := sandbox.Plivo.Onboarded(waba); onboarded != tt.plivo {
+				t.Errorf("Plivo onboarded the WABA: %t, want %t", onboarded, tt.plivo)
+			}
+		})
+	}
+}
