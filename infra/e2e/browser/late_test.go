@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,15 @@ func (tb *tab) settled() string {
 	tb.poll(`['onboarded', 'pending', 'failed', 'cancelled'].indexOf(document.getElementById('status').getAttribute('data-state')) >= 0`,
 		"the page never showed an outcome; it shows "+tb.statusText())
 	return strings.SplitN(tb.statusText(), ":", 2)[0]
+}
+
+// waitStateWithin is waitState for a state the page must reach within d.
+func (tb *tab) waitStateWithin(state string, d time.Duration) {
+	tb.t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](`document.getElementById('status').getAttribute('data-state') === `+strconv.Quote(state),
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(d))); err != nil {
+		tb.t.Fatalf("the page did not show %q within %s: it shows %s", state, d, tb.statusText())
+	}
 }
 
 // testIDs returns a WABA, business and count phone number IDs no other
@@ -174,6 +184,67 @@ func TestSessionInfoAfterCode(t *testing.T) {
 			}
 			if _, onboarded := sandbox.Plivo.Onboarded(waba); onboarded != tt.plivo {
 				t.Errorf("Plivo onboarded the WABA: %t, want %t", onboarded, tt.plivo)
+			}
+		})
+	}
+}
+
+// TestCancelAfterCallback: Meta's CANCEL or ERROR message may reach the
+// page after a login callback without code, once the page already says
+// the signup was not finished. Its details still reach the customer: the
+// step, or the reference Meta's support asks for. A later plain CANCEL
+// does not take an error's reference away, and nothing is ever posted.
+func TestCancelAfterCallback(t *testing.T) {
+	type message struct {
+		event string
+		data  map[string]string
+	}
+	userError := message{"CANCEL", map[string]string{"error_message": "Your verified name violates WhatsApp guidelines.",
+		"error_id": "524126", "session_id": "f34b51dab5e0498", "timestamp": "1746041036"}}
+	tests := []struct {
+		name     string
+		messages []message
+		page     string // the page's state; copy and args its pageCopy scenario
+		copy     string
+		args     []string
+		ref      string // the reference shown, "" for none
+	}{
+		{name: "user-reported error", messages: []message{userError}, page: "failed", copy: "Meta error",
+			ref: "Reference: Meta error 524126, session f34b51dab5e0498, timestamp 1746041036"},
+		{name: "ERROR event", messages: []message{{"ERROR", map[string]string{"error_message": "Something went wrong.",
+			"error_code": "524999", "session_id": "0a1b2c3d4e5f607", "timestamp": "1746041099"}}}, page: "failed", copy: "Meta error",
+			ref: "Reference: Meta error 524999, session 0a1b2c3d4e5f607, timestamp 1746041099"},
+		{name: "step", messages: []message{{"CANCEL", map[string]string{"current_step": "PHONE_NUMBER_VERIFICATION"}}},
+			page: "cancelled", copy: "cancelled at a step", args: []string{"phone number verification"}},
+		{name: "error, then a plain CANCEL", messages: []message{userError, {"CANCEL", map[string]string{"current_step": "PERMISSIONS"}}},
+			page: "failed", copy: "Meta error", ref: "Reference: Meta error 524126, session f34b51dab5e0498, timestamp 1746041036"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := signupTab(t, "customer-late-cancel")
+			tb.loginCallback("")
+			// The page gave up waiting for the message.
+			tb.waitState("cancelled")
+			tb.expectCopy("cancelled")
+			for _, m := range tt.messages {
+				tb.metaMessage(m.event, m.data)
+			}
+			tb.waitStateWithin(tt.page, 3*time.Second)
+			if tt.ref != "" {
+				tb.poll(`document.getElementById('reference').textContent === `+strconvQuote(tt.ref),
+					"the page shows reference "+strconvQuote(tb.text("#reference"))+", want "+strconvQuote(tt.ref))
+			}
+			// Once every message is in, the page says what they said.
+			time.Sleep(300 * time.Millisecond)
+			tb.expectCopy(tt.copy, tt.args...)
+			if ref, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.getElementById('reference').hidden ? '' : document.getElementById('reference').textContent`)); ref != tt.ref {
+				t.Errorf("reference %q, want %q", ref, tt.ref)
+			}
+			if label := tb.text("#connect-label"); label != "Start again" || tb.connectDisabled() {
+				t.Errorf("button %q (disabled %t), want Start again", label, tb.connectDisabled())
+			}
+			if posts := tb.posts(); len(posts) != 0 {
+				t.Errorf("the page posted %v", posts)
 			}
 		})
 	}

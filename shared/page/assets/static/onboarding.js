@@ -46,7 +46,9 @@
   // How often the wait for the session info checks the time, on Date.now
   // like RESEND_CHECK_MS.
   var IDS_CHECK_MS = 200;
-  // How long to wait for a CANCEL message after a callback without code.
+  // How long to wait for a CANCEL message after a callback without code
+  // before saying the signup was not finished. One that comes later still
+  // fills in the step or Meta's reference (noteCancel).
   var CANCEL_WAIT_MS = 800;
   var POLL_FIRST_MS = 1500;
   var POLL_MAX_MS = 15000;
@@ -400,7 +402,7 @@
 
   function newFlow() {
     seq += 1;
-    return { id: seq, code: '', codeAt: 0, ids: null, cancel: null, loginDone: false, posted: false, done: false,
+    return { id: seq, code: '', codeAt: 0, ids: null, cancel: null, cancelShown: false, loginDone: false, posted: false, done: false,
       idsTimer: 0, cancelTimer: 0, pollTimer: 0, resendTimer: 0, payload: null, retry: 'restart', failure: null };
   }
 
@@ -448,8 +450,21 @@
   function finishCancel(f) {
     if (f !== flow || f.done || f.code) return;
     f.done = true;
+    f.cancelShown = true;
     clearTimers(f);
     showCancelled(f);
+  }
+
+  // noteCancel keeps what a CANCEL or ERROR message says about f. An
+  // error's reference, which Meta's support asks for, is not replaced by a
+  // plain CANCEL's step. Once the callback came without code, f ends as
+  // not finished; if the page already said so, it says it again with the
+  // details. Only the screen changes: a cancelled attempt has no code and
+  // never posts.
+  function noteCancel(f, c) {
+    if (!f.cancel || !f.cancel.error || c.error) f.cancel = c;
+    if (f.cancelShown) showCancelled(f);
+    else if (f.loginDone && !f.code) finishCancel(f);
   }
 
   // refuse ends f with the page's own failure code, before its code is
@@ -534,9 +549,11 @@
     var msg = parseMessage(ev.data);
     if (!msg || msg.type !== 'WA_EMBEDDED_SIGNUP') return;
     var f = flow;
-    if (!f || f.done) return;
     var d = msg.data || {};
     var event = String(msg.event || '');
+    // An attempt that ended as not finished still takes the details of a
+    // CANCEL or ERROR message that came after the page stopped waiting.
+    if (!f || (f.done && !(f.cancelShown && (event === 'CANCEL' || event === 'ERROR')))) return;
     var ids = {
       waba_id: idString(d.waba_id),
       phone_number_id: idString(d.phone_number_id),
@@ -570,18 +587,18 @@
         if (d.error_message || d.error_code || d.error_id) {
           // An error the customer reported in Meta's window, which then
           // closed: Meta's documented shape for user-reported errors.
-          f.cancel = metaError(d);
-          log('cancel with an error', { error_code: f.cancel.errorCode, session_id: f.cancel.sessionId, timestamp: f.cancel.timestamp });
+          var reported = metaError(d);
+          log('cancel with an error', { error_code: reported.errorCode, session_id: reported.sessionId, timestamp: reported.timestamp });
+          noteCancel(f, reported);
         } else {
           log('cancel', { current_step: String(d.current_step || '') });
-          f.cancel = { step: String(d.current_step || '') };
+          noteCancel(f, { step: String(d.current_step || '') });
         }
-        if (f.loginDone && !f.code) finishCancel(f);
         break;
       case 'ERROR':
-        f.cancel = metaError(d);
-        log('error', { error_code: f.cancel.errorCode, session_id: f.cancel.sessionId, timestamp: f.cancel.timestamp });
-        if (f.loginDone && !f.code) finishCancel(f);
+        var failure = metaError(d);
+        log('error', { error_code: failure.errorCode, session_id: failure.sessionId, timestamp: failure.timestamp });
+        noteCancel(f, failure);
         break;
       default:
         log('event not handled: ' + event, {});
