@@ -21,6 +21,8 @@ var pageCopy = map[string][2]string{
 		"Your number %s is ready to send and receive messages. You can close this page."},
 	"pending": {"Activating your number",
 		"Meta confirmed your account and your number is being activated. You can close this page; activation continues without it."},
+	"no word from the Facebook window": {"Still waiting for the Facebook window",
+		"We have not heard back from the Facebook window yet. If it is still open, finish the steps there; if you closed it, click Start again."},
 	"cancelled": {"Signup not finished",
 		"The Facebook window was closed before the signup finished, so nothing was connected. Click Start again when you are ready."},
 	"cancelled at a step": {"Signup not finished",

@@ -249,3 +249,84 @@ func TestCancelAfterCallback(t *testing.T) {
 		})
 	}
 }
+
+// TestNoLoginCallback: Meta's login callback may never come (reported
+// when its window is closed in some browsers). The page waits as long as
+// Meta's flow may take, then offers Start again while still listening:
+// the callback, if it comes before the click, finishes the signup. After
+// the click the abandoned attempt's callback is ignored and its code never
+// sent; the new attempt's code is sent once.
+func TestNoLoginCallback(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		restart bool
+	}{
+		{name: "Start again", restart: true},
+		{name: "the callback after the offer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sandbox.Meta.Reset()
+			sandbox.Plivo.Reset()
+			waba1, business1, phones1 := testIDs("77", 1)
+			code1 := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba1, BusinessID: business1, PhoneNumbers: phones1})
+			waba2, business2, phones2 := testIDs("78", 1)
+			code2 := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba2, BusinessID: business2, PhoneNumbers: phones2})
+
+			tb := signupTab(t, "customer-no-callback")
+			evalJS(tb, `window.__firstLogin = window.__fbLoginCallback; true`)
+			// Meta's flow may take this long: the page still only waits.
+			tb.advanceClock(9 * time.Minute)
+			time.Sleep(1500 * time.Millisecond)
+			if state := tb.statusText(); !strings.HasPrefix(state, "connecting:") || !tb.connectDisabled() {
+				t.Fatalf("9 minutes into Meta's flow the page shows %s (Connect disabled %t), want it still waiting", state, tb.connectDisabled())
+			}
+			tb.advanceClock(time.Minute + time.Second)
+			tb.waitStateWithin("stalled", 3*time.Second)
+			tb.expectCopy("no word from the Facebook window")
+			if label := tb.text("#connect-label"); label != "Start again" || tb.connectDisabled() {
+				t.Fatalf("button %q (disabled %t), want Start again", label, tb.connectDisabled())
+			}
+			if busy, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.getElementById('connect').getAttribute('aria-busy')`)); busy != "false" {
+				t.Errorf("Start again is aria-busy %q", busy)
+			}
+
+			want, wantWABA := code1, waba1
+			if tt.restart {
+				tb.screenshot("stalled")
+				tb.do(chromedp.Click("#connect"))
+				tb.waitState("connecting")
+				if again, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`window.__fbLoginCallback !== window.__firstLogin`)); !again {
+					t.Fatal("Start again did not open Meta's window again")
+				}
+				// The abandoned attempt reports back after all.
+				evalJS(tb, `window.__firstLogin(`+loginResponse(code1)+`); true`)
+				time.Sleep(500 * time.Millisecond)
+				if state := tb.statusText(); !strings.HasPrefix(state, "connecting:") {
+					t.Errorf("after the abandoned attempt's callback the page shows %s", state)
+				}
+				tb.metaMessage("FINISH", map[string]string{"waba_id": waba2, "phone_number_id": phones2[0].ID, "business_id": business2})
+				tb.loginCallback(code2)
+				want, wantWABA = code2, waba2
+			} else {
+				tb.metaMessage("FINISH", map[string]string{"waba_id": waba1, "phone_number_id": phones1[0].ID, "business_id": business1})
+				tb.loginCallback(code1)
+			}
+			tb.waitState("onboarded")
+			// Nothing else is on its way.
+			tb.advanceClock(time.Minute)
+			time.Sleep(time.Second)
+			if posts := tb.posts(); len(posts) != 1 || posts[0]["code"] != want || posts[0]["waba_id"] != wantWABA {
+				t.Errorf("the page posted %v, want the code of the attempt that finished, once", posts)
+			}
+			if n := sandbox.Meta.Calls(metasim.EndpointOAuth); n != 1 {
+				t.Errorf("Meta exchanged %d codes, want 1", n)
+			}
+			if state := attr(record(t, wantWABA), "state"); state != "onboarded" {
+				t.Errorf("record of %s: %q, want onboarded", wantWABA, state)
+			}
+			if other := map[string]string{waba1: waba2, waba2: waba1}[wantWABA]; record(t, other) != nil {
+				t.Errorf("the other attempt's WABA %s has a record", other)
+			}
+		})
+	}
+}

@@ -50,6 +50,17 @@
   // before saying the signup was not finished. One that comes later still
   // fills in the step or Meta's reference (noteCancel).
   var CANCEL_WAIT_MS = 800;
+  // How long the page waits for Meta's login callback before it offers
+  // Start again: the callback has been reported never to come when Meta's
+  // window is closed in some browsers, and without it the page would wait
+  // for good. The customer may legitimately spend many minutes in Meta's
+  // window (the page says about five; creating a business portfolio and
+  // verifying a new number can take longer), so the offer comes at twice
+  // that, and it ends nothing: the callback still counts until the
+  // customer clicks (showStalled).
+  var STALL_MS = 10 * 60 * 1000;
+  // How often the page checks that wait, on Date.now like RESEND_CHECK_MS.
+  var STALL_CHECK_MS = 1000;
   var POLL_FIRST_MS = 1500;
   var POLL_MAX_MS = 15000;
   var POLL_SLOW_AFTER_MS = 10 * 60 * 1000;
@@ -173,6 +184,18 @@
       chip: 'Connecting', step: 'connect',
       title: 'Finish the steps in the Facebook window',
       text: 'The Facebook window is open in a pop-up. Finish the steps there and keep this page open.'
+    });
+  }
+
+  // showStalled offers a way out of an attempt whose login callback has
+  // not come, while the page goes on listening for it. Start again runs a
+  // new attempt (launch); the abandoned one's callback, should it come
+  // after all, is then ignored and its code never sent.
+  function showStalled() {
+    render('stalled', {
+      chip: 'Waiting', step: 'connect', button: 'Start again',
+      title: 'Still waiting for the Facebook window',
+      text: 'We have not heard back from the Facebook window yet. If it is still open, finish the steps there; if you closed it, click Start again.'
     });
   }
 
@@ -403,12 +426,13 @@
   function newFlow() {
     seq += 1;
     return { id: seq, code: '', codeAt: 0, ids: null, cancel: null, cancelShown: false, loginDone: false, posted: false, done: false,
-      idsTimer: 0, cancelTimer: 0, pollTimer: 0, resendTimer: 0, payload: null, retry: 'restart', failure: null };
+      startedAt: 0, idsTimer: 0, cancelTimer: 0, stallTimer: 0, pollTimer: 0, resendTimer: 0, payload: null, retry: 'restart', failure: null };
   }
 
   function clearTimers(f) {
     clearTimeout(f.idsTimer);
     clearTimeout(f.cancelTimer);
+    clearTimeout(f.stallTimer);
     clearTimeout(f.pollTimer);
     clearTimeout(f.resendTimer);
   }
@@ -422,7 +446,9 @@
     if (flow) { flow.done = true; clearTimers(flow); }
     var f = flow = newFlow();
     f.session = sessionFor();
+    f.startedAt = Date.now();
     showConnecting();
+    watchStall(f);
     window.FB.login(function (resp) { onLogin(f, resp); }, {
       config_id: cfg.configId,
       response_type: 'code',
@@ -431,9 +457,23 @@
     });
   }
 
+  // watchStall offers Start again (showStalled) once f has waited
+  // STALL_MS for its login callback.
+  function watchStall(f) {
+    f.stallTimer = setTimeout(function () {
+      if (f !== flow || f.done || f.loginDone) return;
+      if (Date.now() - f.startedAt >= STALL_MS) showStalled();
+      else watchStall(f);
+    }, STALL_CHECK_MS);
+  }
+
+  // onLogin takes the callback of f's FB.login. A callback of an attempt
+  // the customer abandoned with Start again is not flow's: it is dropped,
+  // code and all.
   function onLogin(f, resp) {
     if (f !== flow || f.done || f.loginDone) return;
     f.loginDone = true;
+    clearTimeout(f.stallTimer);
     var code = resp && resp.authResponse && resp.authResponse.code;
     if (typeof code === 'string' && code) {
       f.code = code;
