@@ -184,3 +184,25 @@ func TestSignupPreparesOnlyValidRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestRestrictedReplayIsOnboarded: a replay for a WABA Meta restricts after
+// its onboarding is answered 200 like an onboarded one, with the record's
+// state. A 202 would set the page polling a record that no longer moves.
+func TestRestrictedReplayIsOnboarded(t *testing.T) {
+	t.Parallel()
+	signup, _, store, _ := newHandlers(t, &onboardingtest.Plivo{})
+	body := strings.Replace(okBody, "AQD-code", canaryCode, 1)
+	if resp, _ := signup(context.Background(), event("POST", "application/json", body, false)); resp.StatusCode != 200 {
+		t.Fatalf("first signup: %d %s", resp.StatusCode, resp.Body)
+	}
+	rec, err := store.Get(context.Background(), "109876543210987")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.State, rec.StateReason = onboarding.StateRestricted, "account_violation:SCAM"
+	store.Put(*rec)
+	again, _ := signup(context.Background(), event("POST", "application/json", strings.Replace(body, canaryCode, "another-code", 1), false))
+	if again.StatusCode != 200 || !strings.Contains(again.Body, `"replayed":true`) || !strings.Contains(again.Body, `"state":"restricted"`) {
+		t.Errorf("replay of a restricted WABA: %d %s; want 200, replayed, state restricted", again.StatusCode, again.Body)
+	}
+}

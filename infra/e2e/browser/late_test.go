@@ -330,3 +330,31 @@ func TestNoLoginCallback(t *testing.T) {
 		})
 	}
 }
+
+// TestRestrictedWhilePolling: a signup answered 202 (Plivo not finished)
+// whose WABA Meta restricts before the page sees it onboarded ends on the
+// connected screen: restricted is onboarded at Plivo, and the record no
+// longer moves, so polling on would never end.
+func TestRestrictedWhilePolling(t *testing.T) {
+	t.Parallel()
+	tb := signupTab(t, "customer-restricted-poll")
+	record := func(state string) string {
+		return `{"waba_id":"109000000000777","state":"` + state + `","phone_number_id":"112000000000777","client_ref":"customer-restricted-poll"}`
+	}
+	evalJS(tb, `(function (fetch) {
+		window.fetch = function (u, o) {
+			if (o && o.method === 'POST') {
+				return Promise.resolve(new Response(JSON.stringify({status: 'pending', record: `+record("verified")+`, request_id: 'r'}),
+					{status: 202, headers: {'Content-Type': 'application/json'}}));
+			}
+			if (String(u).indexOf('/api/whatsapp/embedded-signup/') >= 0) {
+				return Promise.resolve(new Response(JSON.stringify({record: `+record("restricted")+`}),
+					{status: 200, headers: {'Content-Type': 'application/json'}}));
+			}
+			return fetch.apply(this, arguments);
+		};
+	})(window.fetch); true`)
+	tb.metaMessage("FINISH", map[string]string{"waba_id": "109000000000777", "phone_number_id": "112000000000777", "business_id": "198000000000777"})
+	tb.loginCallback("code-restricted-poll")
+	tb.waitStateWithin("onboarded", 10*time.Second)
+}
