@@ -130,6 +130,15 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 				got, err := s.Acquire(context.Background(), rec, now)
 				return outcomeOf(got, nil, err)
 			}},
+		{name: "acquire, a reconnect's abandoned lock: a plain signup", seed: reconnectSeed(seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{})), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
+		{name: "acquire, a reconnect's abandoned lock, reconnecting", seed: reconnectSeed(seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{})),
+			call: func(s contractStore) outcome {
+				rec := holder("new")
+				rec.Reconnect = true
+				got, err := s.Acquire(context.Background(), rec, now)
+				return outcomeOf(got, nil, err)
+			}},
 		{name: "acquire spending, fresh token, free", call: func(s contractStore) outcome {
 			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-a"), now))
 		}},

@@ -63,15 +63,20 @@ func (l lifecycleItem) lifecycle() onboarding.Lifecycle {
 }
 
 // lockCondition is when a signup may take a record's lock: the WABA is new,
-// its verifying lock expired (and is not in the retry index, where a
-// verified signup that may have reached Plivo waits for the resume
-// function), its last signup failed or waits for the customer, or Meta
-// told us of it (unclaimed) before the signup did. A failed or waiting
-// reconnect is left to a reconnect (takeoverCondition): taken by a plain
-// signup, it would lose its mark, and Plivo's "already registered" would
-// then pass for someone else's.
-const lockCondition = "attribute_not_exists(waba_id) OR (#state = :verifying AND lock_expires_at < :now AND attribute_not_exists(next_retry_at)) OR " +
-	"#state = :unclaimed OR (#state IN (:failed, :phone_unverified, :awaiting_number) AND attribute_not_exists(reconnect))"
+// Meta told us of it (unclaimed) before the signup did, or no signup is
+// working on it (settledCondition). A reconnect that stopped half-way
+// (abandoned, failed or waiting) is left to a reconnect (takeoverCondition):
+// taken by a plain signup, it would lose its mark, and Plivo's "already
+// registered" would then pass for someone else's.
+const lockCondition = "attribute_not_exists(waba_id) OR #state = :unclaimed OR " +
+	"((" + settledCondition + ") AND attribute_not_exists(reconnect))"
+
+// settledCondition is a record no signup is working on: its lock was
+// abandoned (and is not in the retry index, where a verified signup that
+// may have reached Plivo waits for the resume function), or its signup
+// failed or waits for the customer.
+const settledCondition = "(#state = :verifying AND lock_expires_at < :now AND attribute_not_exists(next_retry_at)) OR " +
+	"#state IN (:failed, :phone_unverified, :awaiting_number)"
 
 // takeoverCondition widens lockCondition for a reconnect: the service asks
 // for it only after it saw the record disconnected, or a reconnect that
@@ -79,7 +84,7 @@ const lockCondition = "attribute_not_exists(waba_id) OR (#state = :verifying AND
 // onboarding for someone else's.
 func takeoverCondition(rec *onboarding.Record) string {
 	if rec.Reconnect {
-		return " OR #state IN (:disconnected, :failed, :phone_unverified, :awaiting_number)"
+		return " OR #state = :disconnected OR " + settledCondition
 	}
 	return ""
 }

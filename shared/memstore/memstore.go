@@ -82,9 +82,10 @@ func (s *Store) locked(rec *onboarding.Record) onboarding.Record {
 // The caller holds s.mu.
 func (s *Store) held(rec *onboarding.Record, now time.Time) (*onboarding.Record, bool) {
 	old, ok := s.items[rec.WABAID]
-	settled := old.State == onboarding.StateFailed || old.State.WaitsForCustomer()
+	settled := old.State == onboarding.StateFailed || old.State.WaitsForCustomer() ||
+		(old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now) && old.NextRetryAt.IsZero())
 	if !ok || old.State == onboarding.StateUnclaimed || (settled && (!old.Reconnect || rec.Reconnect)) ||
-		(old.State == onboarding.StateDisconnected && rec.Reconnect) || (old.State == onboarding.StateVerifying && old.LockExpiresAt.Before(now) && old.NextRetryAt.IsZero()) {
+		(old.State == onboarding.StateDisconnected && rec.Reconnect) {
 		return nil, false
 	}
 	return &old, true

@@ -80,12 +80,20 @@ type Lifecycle struct {
 }
 
 // reconnects reports whether a signup whose lock write lost to existing
-// is a reconnect: the record is disconnected, or a reconnect that failed or
-// waits for the customer, names the same signup, and this attempt has not
-// asked for the takeover yet.
-func reconnects(rec, existing *Record, id Identity) bool {
-	interrupted := existing.Reconnect && (existing.State == StateFailed || existing.State.WaitsForCustomer())
-	return !rec.Reconnect && (existing.State == StateDisconnected || interrupted) && existing.Matches(id)
+// at now is a reconnect: the record is disconnected, or a reconnect that
+// stopped half-way, names the same signup, and this attempt has not asked
+// for the takeover yet.
+func reconnects(rec, existing *Record, id Identity, now time.Time) bool {
+	return !rec.Reconnect && (existing.State == StateDisconnected || interruptedReconnect(existing, now)) && existing.Matches(id)
+}
+
+// interruptedReconnect reports whether existing is a reconnect no signup is
+// working on at now: it failed, waits for the customer, or its lock was
+// abandoned before Plivo was reached (a lock in the retry index is the
+// resume function's).
+func interruptedReconnect(existing *Record, now time.Time) bool {
+	abandoned := existing.State == StateVerifying && !existing.LockHeld(now) && existing.NextRetryAt.IsZero()
+	return existing.Reconnect && (existing.State == StateFailed || existing.State.WaitsForCustomer() || abandoned)
 }
 
 // secondNumber reports whether id asks to onboard another number of a WABA

@@ -107,3 +107,43 @@ func TestInterruptedReconnectIsRetriedAsAReconnect(t *testing.T) {
 		t.Errorf("another customer's signup reached Plivo %d times", calls)
 	}
 }
+
+// A reconnect that died holding its lock (its verified save failed, or
+// the function crashed before it) leaves an abandoned verifying lock that
+// still says reconnect: the customer's next signup takes it over as a
+// reconnect, not as a plain signup that would lose the mark for good.
+func TestAbandonedReconnectLockIsRetriedAsAReconnect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1",
+		State: onboarding.StateVerifying, LockOwner: "crashed", LockExpiresAt: f.clock.Now().Add(-time.Minute),
+		Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected}})
+	f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+	if _, err := f.svc.Signup(context.Background(), request("after-crash")); err != nil {
+		t.Fatalf("the customer's retry: %v", err)
+	}
+	if rec := f.record(t); rec.State != onboarding.StateOnboarded || !rec.Reconnect || rec.PreviousState != onboarding.StateDisconnected {
+		t.Errorf("record %s, reconnect %t, previous %s; want an onboarded reconnect", rec.State, rec.Reconnect, rec.PreviousState)
+	}
+}
+
+// A reconnect that stopped half-way, retried with another number, is told
+// why it is refused, as a reconnect of a disconnected record is.
+func TestInterruptedReconnectWithAnotherNumber(t *testing.T) {
+	t.Parallel()
+	const other = "109000000000001"
+	f := newFixture(t)
+	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1", State: onboarding.StateFailed,
+		FailureReason: onboarding.ReasonGaveUp, Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected}})
+	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
+		return []onboarding.PhoneNumber{{ID: phone, CodeVerificationStatus: "VERIFIED"}, {ID: other, CodeVerificationStatus: "VERIFIED"}}, nil
+	}
+	req := request("other-number")
+	req.Identity.PhoneNumberID = other
+	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) != onboarding.CodeSecondNumber {
+		t.Errorf("err = %v, want %s", err, onboarding.CodeSecondNumber)
+	}
+	if calls, _ := f.plivo.Counts(); calls != 0 {
+		t.Errorf("%d Plivo calls, want none", calls)
+	}
+}

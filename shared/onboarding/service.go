@@ -292,7 +292,7 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		// after DynamoDB applied it. Owners are unique to an attempt.
 		log.Info("signup locked; the store's retry found our own lock", "state", StateVerifying)
 		return nil, nil
-	case errors.Is(err, ErrConditionFailed) && existing != nil && reconnects(rec, existing, id):
+	case errors.Is(err, ErrConditionFailed) && existing != nil && reconnects(rec, existing, id, s.now()):
 		// Our access was removed and the customer runs the signup again:
 		// take the disconnected record over, once, as a reconnect.
 		rec.Reconnect, rec.PreviousState = true, existing.State
@@ -404,6 +404,12 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 	case existing.State == StateVerified && matches:
 		s.metrics().Count(MetricSignupReplayed, nil)
 		return SignupResult{Outcome: OutcomePending, Record: *existing}, nil
+	case (existing.State == StateDisconnected || interruptedReconnect(existing, now)) && existing.PhoneNumberID != "" && otherNumber(existing, id):
+		// Plivo keeps the WABA it onboarded, with its first number: a
+		// reconnect with another number would be answered "already
+		// registered" and leave the new number unknown to Plivo.
+		return SignupResult{}, Errorf(CodeSecondNumber, "This WhatsApp Business Account was onboarded with another phone number. "+
+			"Reconnect it with that number, then add the new number through Plivo (docs/lifecycle.md).")
 	case existing.State == StateVerifying:
 		retry := existing.LockExpiresAt.Sub(now)
 		retry = max(time.Second, min(retry, 30*time.Second))
@@ -411,12 +417,6 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 	case secondNumber(existing, id):
 		return SignupResult{}, Errorf(CodeSecondNumber, "This WhatsApp Business Account is already onboarded with another phone number. "+
 			"Plivo's Embedded Signup onboards a WhatsApp Business Account once, with one number: add the second number through Plivo (docs/lifecycle.md).")
-	case existing.State == StateDisconnected && otherNumber(existing, id):
-		// Plivo keeps the WABA it onboarded, with its first number: a
-		// reconnect with another number would be answered "already
-		// registered" and leave the new number unknown to Plivo.
-		return SignupResult{}, Errorf(CodeSecondNumber, "This WhatsApp Business Account was onboarded with another phone number. "+
-			"Reconnect it with that number, then add the new number through Plivo (docs/lifecycle.md).")
 	default:
 		return SignupResult{}, Errorf(CodeConflict, "This WhatsApp Business Account is already %s with different details.", existing.State)
 	}
