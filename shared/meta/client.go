@@ -370,13 +370,20 @@ func (c *Client) loadApp(ctx context.Context, refresh bool) (secrets.MetaApp, er
 		return secrets.MetaApp{}, c.baseErr
 	}
 	app, err := c.app(ctx, refresh)
+	unusable := errors.Is(err, upstream.ErrUnusableSecret) || err == nil && (app.AppID == "" || app.AppSecret == "")
+	if unusable && !refresh {
+		// Read again before failing: the operator may have mended the
+		// secret since it was cached, and the fix must hold from the next
+		// signup, not once the cache expires.
+		return c.loadApp(ctx, true)
+	}
 	switch {
 	case errors.Is(err, upstream.ErrUnusableSecret):
 		return secrets.MetaApp{}, unusableApp("the Meta app secret could not be used", err)
 	case err != nil:
 		// Secrets Manager did not answer: a passing fault.
 		return secrets.MetaApp{}, fmt.Errorf("meta: load app credentials: %w", err)
-	case app.AppID == "" || app.AppSecret == "":
+	case unusable:
 		return secrets.MetaApp{}, unusableApp("the Meta app secret is incomplete", nil)
 	}
 	return app, nil

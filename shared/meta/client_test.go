@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/shared/meta"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
@@ -859,4 +860,28 @@ func TestRefusedAppSecretIsReadAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMendedSecretHoldsFromTheNextCall: once the operator mends a Meta
+// secret that was incomplete, the next call uses it, not after the
+// cache's TTL: a broken secret is read again before it fails a signup.
+func TestMendedSecretHoldsFromTheNextCall(t *testing.T) {
+	t.Parallel()
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
+	clk := onboardingtest.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	sim.Put("meta", `{"app_id":"123"}`)
+	c := meta.New(meta.Config{BaseURL: "http://127.0.0.1:1", App: secrets.MetaAppSource(secrets.NewCache(client, time.Hour, secrets.WithClock(clk.Now)), "meta")})
+	if _, err := c.ExchangeCode(t.Context(), "code-1"); !isKind(err, onboarding.KindConfig) {
+		t.Fatalf("broken secret: %v, want a config failure", err)
+	}
+	clk.Advance(secrets.RefreshInterval) // the mend comes later than the last refresh
+	sim.Put("meta", `{"app_id":"123","app_secret":"mended"}`)
+	if _, err := c.ExchangeCode(t.Context(), "code-2"); isKind(err, onboarding.KindConfig) {
+		t.Errorf("after the secret was mended: %v; the cached broken secret is still used", err)
+	}
+}
+
+func isKind(err error, k onboarding.Kind) bool {
+	ue, ok := onboarding.AsUpstream(err)
+	return ok && ue.Kind == k
 }

@@ -178,12 +178,19 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 // answer stays a plain error, retried like one.
 func (c *Client) credentials(ctx context.Context, op string, refresh bool) (Credentials, error) {
 	creds, err := c.creds(ctx, refresh)
+	unusable := errors.Is(err, upstream.ErrUnusableSecret) || err == nil && (creds.AuthToken == "" || !isID(creds.AuthID))
+	if unusable && !refresh {
+		// Read again before failing: the operator may have mended the
+		// secret since it was cached, and the fix must hold from the next
+		// call, not once the cache expires.
+		return c.credentials(ctx, op, true)
+	}
 	switch {
 	case errors.Is(err, upstream.ErrUnusableSecret):
 		return Credentials{}, unusableCredentials(op, "the Plivo secret could not be used", err)
 	case err != nil:
 		return Credentials{}, fmt.Errorf("plivo: load credentials: %w", err)
-	case creds.AuthToken == "" || !isID(creds.AuthID):
+	case unusable:
 		return Credentials{}, unusableCredentials(op, "the Plivo secret is incomplete or its auth ID is malformed", nil)
 	}
 	return creds, nil

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
@@ -549,5 +550,25 @@ func TestNoTokenInErrors(t *testing.T) {
 				t.Errorf("%s: error leaks the auth token: %s", name, text)
 			}
 		}
+	}
+}
+
+// TestMendedSecretHoldsFromTheNextCall: once the operator mends a Plivo
+// secret that was incomplete, the next call uses it, not after the
+// cache's TTL: a broken secret is read again before it fails a call.
+func TestMendedSecretHoldsFromTheNextCall(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer(200, signupOK))
+	sim, client := secretsmanagersim.StartWithClient(t, 1)
+	clk := onboardingtest.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	sim.Put("plivo", `{"auth_id":"`+authID+`"}`)
+	c := plivo.New(plivo.Config{BaseURL: f.srv.URL, Credentials: secrets.PlivoSource(secrets.NewCache(client, time.Hour, secrets.WithClock(clk.Now)), "plivo")})
+	if _, err := c.EmbeddedSignup(t.Context(), signup); err == nil {
+		t.Fatal("broken secret: no error")
+	}
+	clk.Advance(secrets.RefreshInterval) // the mend comes later than the last refresh
+	sim.Put("plivo", `{"auth_id":"`+authID+`","auth_token":"`+token1+`"}`)
+	if _, err := c.EmbeddedSignup(t.Context(), signup); err != nil {
+		t.Errorf("after the secret was mended: %v; the cached broken secret is still used", err)
 	}
 }
