@@ -89,11 +89,9 @@ func reconnects(rec, existing *Record, id Identity, now time.Time) bool {
 
 // interruptedReconnect reports whether existing is a reconnect no signup is
 // working on at now: it failed, waits for the customer, or its lock was
-// abandoned before Plivo was reached (a lock in the retry index is the
-// resume function's).
+// abandoned.
 func interruptedReconnect(existing *Record, now time.Time) bool {
-	abandoned := existing.State == StateVerifying && !existing.LockHeld(now) && existing.NextRetryAt.IsZero()
-	return existing.Reconnect && (existing.State == StateFailed || existing.State.WaitsForCustomer() || abandoned)
+	return existing.Reconnect && (existing.State == StateFailed || existing.State.WaitsForCustomer() || existing.Abandoned(now))
 }
 
 // secondNumber reports whether id asks to onboard another number of a WABA

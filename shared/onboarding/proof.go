@@ -68,9 +68,10 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 }
 
 // answerKnown answers a signup for a WABA whose record already decides the
-// outcome (onboarded, restricted, verified, or locked by a proven request), before the
-// code is spent; (nil, nil) when the signup must go on: no record, a
-// failed one, a disconnected one, or an abandoned lock. It writes nothing.
+// outcome (onboarded, restricted, verified, or locked by a proven
+// request), before the code is spent; (nil, nil) when the signup must go
+// on: no record, a failed one, a disconnected one, or an abandoned lock.
+// It writes nothing.
 func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger) (*SignupResult, error) {
 	existing, err := s.Store.Get(ctx, id.WABAID)
 	switch {
@@ -80,9 +81,9 @@ func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "read"})
 		log.Error("store unavailable before verification", "error", err)
 		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
-	case existing.State == StateVerifying && !existing.LockHeld(s.now()) && existing.NextRetryAt.IsZero():
-		// An abandoned lock. One in the retry index (a verified signup on
-		// its way to Plivo) is the resume function's: it answers below.
+	case existing.Abandoned(s.now()):
+		// One in the retry index (a verified signup on its way to Plivo) is
+		// the resume function's: it answers below.
 		return nil, nil
 	case existing.State != StateOnboarded && existing.State != StateRestricted && existing.State != StateVerified && existing.State != StateVerifying:
 		// failed, waiting for the customer, disconnected...: the proven

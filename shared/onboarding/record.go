@@ -94,6 +94,14 @@ type Record struct {
 // Pending reports whether the record waits for a Plivo attempt.
 func (r *Record) Pending() bool { return r.State == StateVerified }
 
+// Abandoned reports whether r is a signup's lock that nobody holds at now
+// and that is not in the retry index, where a verified signup that may
+// have reached Plivo waits for the resume function: its signup died before
+// Plivo, and the next one may take the record over.
+func (r *Record) Abandoned(now time.Time) bool {
+	return r.State == StateVerifying && !r.LockHeld(now) && r.NextRetryAt.IsZero()
+}
+
 // LockHeld reports whether someone holds the record's lock at now.
 func (r *Record) LockHeld(now time.Time) bool {
 	return r.LockOwner != "" && now.Before(r.LockExpiresAt)
