@@ -114,7 +114,9 @@ func (s *Service) awaitCustomer(ctx context.Context, rec *Record, wait *awaitCus
 	if wait.Number.ID != "" {
 		next.PhoneNumberID = wait.Number.ID
 		next.DisplayPhoneNumber = wait.Number.DisplayPhoneNumber
-	} else {
+	} else if !next.Reconnect {
+		// A reconnect keeps the number Plivo onboarded: it is the one the
+		// reconnect must finish with.
 		next.PhoneNumberID = ""
 	}
 	next.FailureReason = ""

@@ -147,3 +147,30 @@ func TestInterruptedReconnectWithAnotherNumber(t *testing.T) {
 		t.Errorf("%d Plivo calls, want none", calls)
 	}
 }
+
+// A reconnect of a WABA that, for now, lists no number waits for one
+// (awaiting_number) and keeps the number it was onboarded with: once the
+// number is back, the customer's signup naming it finishes the reconnect.
+func TestReconnectAwaitingItsNumberFinishesWithIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1",
+		State: onboarding.StateDisconnected, PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled"}})
+	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, nil }
+	req := request("no-number-yet")
+	req.Identity.PhoneNumberID = ""
+	if _, err := f.svc.Signup(context.Background(), req); onboarding.ErrorCode(err) == "" {
+		t.Fatal("a reconnect with no number on the WABA succeeded")
+	}
+	if rec := f.record(t); rec.State != onboarding.StateAwaitingNumber || !rec.Reconnect || rec.PhoneNumberID != phone {
+		t.Fatalf("record %s, reconnect %t, number %q; want awaiting_number, a reconnect, keeping %s", rec.State, rec.Reconnect, rec.PhoneNumberID, phone)
+	}
+	f.meta.Numbers = nil // the number is back on the WABA
+	f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+	if _, err := f.svc.Signup(context.Background(), request("with-the-number")); err != nil {
+		t.Fatalf("the signup naming the number: %v", err)
+	}
+	if rec := f.record(t); rec.State != onboarding.StateOnboarded || !rec.Reconnect || rec.PhoneNumberID != phone {
+		t.Errorf("record %s, reconnect %t, number %q; want an onboarded reconnect of %s", rec.State, rec.Reconnect, rec.PhoneNumberID, phone)
+	}
+}

@@ -301,6 +301,12 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 			// disconnect.
 			rec.PreviousState = existing.PreviousState
 		}
+		if rec.PhoneNumberID == "" {
+			// A reconnect is of the number Plivo onboarded: kept through a
+			// wait for it, so that the signup naming it matches, and asked
+			// of Meta when Meta names the WABA only now.
+			rec.PhoneNumberID = existing.PhoneNumberID
+		}
 		if rec.PhoneNumberID != "" && rec.PhoneNumberID == existing.PhoneNumberID {
 			// The lock drops what Meta's webhooks said of a number (it
 			// keeps what they said of the WABA): carry it over for the
