@@ -58,7 +58,7 @@ func signup(ctx context.Context, svc *onboarding.Service, sessions SessionCheck,
 	}
 	answer := SignupAnswer{Record: res.Record.View(), RequestID: rid}
 	switch {
-	case res.Record.State == onboarding.StateOnboarded || res.Record.State == onboarding.StateRestricted:
+	case res.Record.State.OnboardedAtPlivo():
 		// A restricted WABA is onboarded at Plivo; the record's state says
 		// that Meta holds it back for now.
 		answer.Status = "onboarded"

@@ -97,7 +97,7 @@ func interruptedReconnect(existing *Record, now time.Time) bool {
 // secondNumber reports whether id asks to onboard another number of a WABA
 // already onboarded (or restricted) for the same business and customer.
 func secondNumber(existing *Record, id Identity) bool {
-	return (existing.State == StateOnboarded || existing.State == StateRestricted) && otherNumber(existing, id)
+	return existing.State.OnboardedAtPlivo() && otherNumber(existing, id)
 }
 
 // otherNumber reports whether id names another number than existing's,

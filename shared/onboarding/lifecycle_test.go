@@ -38,7 +38,7 @@ func TestSignupReconnectsDisconnectedWABA(t *testing.T) {
 			f := newFixture(t)
 			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: c.clientRf, State: c.state,
 				PlivoAPIID: "first-api", Lifecycle: onboarding.Lifecycle{StateReason: "partner_app_uninstalled", Health: health}})
-			f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+			f.plivo.Script = []error{alreadyRegistered()}
 			req := request("again")
 			if c.number != "" {
 				req.Identity.PhoneNumberID = c.number
@@ -82,10 +82,8 @@ func TestInterruptedReconnectIsRetriedAsAReconnect(t *testing.T) {
 		t.Run(string(state), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1", State: state,
-				FailureReason: onboarding.ReasonGaveUp, PlivoAPIID: "first-api",
-				Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected, StateReason: "partner_app_uninstalled"}})
-			f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+			f.store.Put(halfwayReconnect(state, "customer-1"))
+			f.plivo.Script = []error{alreadyRegistered()}
 			if _, err := f.svc.Signup(context.Background(), request("retry")); err != nil {
 				t.Fatalf("the customer's retry: %v", err)
 			}
@@ -97,9 +95,8 @@ func TestInterruptedReconnectIsRetriedAsAReconnect(t *testing.T) {
 	}
 	// Another customer does not inherit the reconnect.
 	f := newFixture(t)
-	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-9", State: onboarding.StateFailed,
-		FailureReason: onboarding.ReasonGaveUp, Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected}})
-	f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+	f.store.Put(halfwayReconnect(onboarding.StateFailed, "customer-9"))
+	f.plivo.Script = []error{alreadyRegistered()}
 	if _, err := f.svc.Signup(context.Background(), request("other")); err == nil {
 		t.Error("another customer's signup took over a reconnect and succeeded")
 	}
@@ -115,10 +112,10 @@ func TestInterruptedReconnectIsRetriedAsAReconnect(t *testing.T) {
 func TestAbandonedReconnectLockIsRetriedAsAReconnect(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1",
-		State: onboarding.StateVerifying, LockOwner: "crashed", LockExpiresAt: f.clock.Now().Add(-time.Minute),
-		Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected}})
-	f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+	crashed := halfwayReconnect(onboarding.StateVerifying, "customer-1")
+	crashed.LockOwner, crashed.LockExpiresAt, crashed.FailureReason = "crashed", f.clock.Now().Add(-time.Minute), ""
+	f.store.Put(crashed)
+	f.plivo.Script = []error{alreadyRegistered()}
 	if _, err := f.svc.Signup(context.Background(), request("after-crash")); err != nil {
 		t.Fatalf("the customer's retry: %v", err)
 	}
@@ -133,8 +130,7 @@ func TestInterruptedReconnectWithAnotherNumber(t *testing.T) {
 	t.Parallel()
 	const other = "109000000000001"
 	f := newFixture(t)
-	f.store.Put(onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1", State: onboarding.StateFailed,
-		FailureReason: onboarding.ReasonGaveUp, Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected}})
+	f.store.Put(halfwayReconnect(onboarding.StateFailed, "customer-1"))
 	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
 		return []onboarding.PhoneNumber{{ID: phone, CodeVerificationStatus: "VERIFIED"}, {ID: other, CodeVerificationStatus: "VERIFIED"}}, nil
 	}
@@ -166,11 +162,25 @@ func TestReconnectAwaitingItsNumberFinishesWithIt(t *testing.T) {
 		t.Fatalf("record %s, reconnect %t, number %q; want awaiting_number, a reconnect, keeping %s", rec.State, rec.Reconnect, rec.PhoneNumberID, phone)
 	}
 	f.meta.Numbers = nil // the number is back on the WABA
-	f.plivo.Script = []error{plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")}
+	f.plivo.Script = []error{alreadyRegistered()}
 	if _, err := f.svc.Signup(context.Background(), request("with-the-number")); err != nil {
 		t.Fatalf("the signup naming the number: %v", err)
 	}
 	if rec := f.record(t); rec.State != onboarding.StateOnboarded || !rec.Reconnect || rec.PhoneNumberID != phone {
 		t.Errorf("record %s, reconnect %t, number %q; want an onboarded reconnect of %s", rec.State, rec.Reconnect, rec.PhoneNumberID, phone)
 	}
+}
+
+// halfwayReconnect is the record a reconnect for clientRef leaves when it
+// stops in state: Plivo gave up, the customer must act, or its lock was
+// left behind.
+func halfwayReconnect(state onboarding.State, clientRef string) onboarding.Record {
+	return onboarding.Record{WABAID: waba, PhoneNumberID: phone, BusinessID: business, ClientRef: clientRef, State: state,
+		FailureReason: onboarding.ReasonGaveUp, PlivoAPIID: "first-api",
+		Lifecycle: onboarding.Lifecycle{Reconnect: true, PreviousState: onboarding.StateDisconnected, StateReason: "partner_app_uninstalled"}}
+}
+
+// alreadyRegistered is Plivo's answer for a WABA it has onboarded before.
+func alreadyRegistered() error {
+	return plivoErr(onboarding.KindAlreadyRegistered, 400, "This WABA is already registered with Plivo.")
 }

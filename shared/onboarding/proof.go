@@ -85,7 +85,7 @@ func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger
 		// One in the retry index (a verified signup on its way to Plivo) is
 		// the resume function's: it answers below.
 		return nil, nil
-	case existing.State != StateOnboarded && existing.State != StateRestricted && existing.State != StateVerified && existing.State != StateVerifying:
+	case !existing.State.OnboardedAtPlivo() && existing.State != StateVerified && existing.State != StateVerifying:
 		// failed, waiting for the customer, disconnected...: the proven
 		// lock (Store.Acquire's condition) decides.
 		return nil, nil

@@ -29,6 +29,12 @@ const (
 	StateAwaitingNumber State = "awaiting_number"
 )
 
+// OnboardedAtPlivo reports whether Plivo has onboarded the record's WABA:
+// onboarded, or restricted since (Meta holds it back; Plivo keeps it).
+func (s State) OnboardedAtPlivo() bool {
+	return s == StateOnboarded || s == StateRestricted
+}
+
 // WaitsForCustomer reports whether the record waits for the customer to
 // finish something in Meta's flow; a new signup of the WABA may take it
 // over, as it may a failed one.

@@ -401,7 +401,7 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 	now := s.now()
 	matches := existing.Matches(id)
 	switch {
-	case (existing.State == StateOnboarded || existing.State == StateRestricted) && matches:
+	case existing.State.OnboardedAtPlivo() && matches:
 		// A restricted WABA is onboarded at Plivo; Meta holds it back for
 		// now. Nothing about the signup conflicts, and the record says
 		// what Meta restricts.
