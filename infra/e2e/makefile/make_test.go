@@ -161,38 +161,76 @@ func TestRecipeFlagsAreTheirVariables(t *testing.T) {
 	}
 }
 
+// fakeTool writes an executable named name into dir that appends its
+// arguments, one call a line, to the file it returns.
+func fakeTool(t *testing.T, dir, name string) (path, calls string) {
+	t.Helper()
+	path, calls = filepath.Join(dir, name), filepath.Join(dir, name+".calls")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\necho \"$*\" >> "+calls+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, calls
+}
+
 func TestDeployChecksSAMAndRegion(t *testing.T) {
 	t.Parallel()
 	bin := t.TempDir()
-	log := filepath.Join(bin, "calls")
-	fake := filepath.Join(bin, "sam")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"$*\" >> "+log+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	sam, samCalls := fakeTool(t, bin, "sam")
+	aws, awsCalls := fakeTool(t, bin, "aws")
 
-	_, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+filepath.Join(bin, "no-such-sam"))
+	_, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+filepath.Join(bin, "no-such-sam"), "AWS="+aws)
 	if err == nil || !strings.Contains(stderr, "needs the AWS SAM CLI") || !strings.Contains(stderr, "docs/deploy.md") {
 		t.Errorf("without the SAM CLI: %v\n%s", err, stderr)
 	}
 
-	_, stderr, err = makeCmd(t, nil, "deploy", "SAM="+fake)
+	_, stderr, err = makeCmd(t, nil, "deploy", "SAM="+sam, "AWS="+aws)
 	if err == nil || !strings.Contains(stderr, "no AWS region") {
 		t.Errorf("without a region: %v\n%s", err, stderr)
 	}
-	if _, err := os.Stat(log); err == nil {
+	if _, err := os.Stat(samCalls); err == nil {
 		t.Error("sam ran without a region")
 	}
+	if err := os.Remove(awsCalls); err != nil { // the profile's region was asked for
+		t.Fatal(err)
+	}
 
-	if _, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+fake, "CONFIG_ENV=prod"); err != nil {
+	if _, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+sam, "AWS="+aws, "CONFIG_ENV=prod"); err != nil {
 		t.Fatalf("with a region: %v\n%s", err, stderr)
 	}
-	calls, err := os.ReadFile(log)
+	for _, c := range []struct{ calls, want string }{
+		{samCalls, "build --config-env prod\ndeploy --config-env prod --region eu-west-3\n"},
+		// The stack is samconfig.toml's for prod; a deploy leaves its
+		// stateful resources protected from the next one.
+		{awsCalls, "cloudformation set-stack-policy --stack-name wa-onboarding-prod --stack-policy-body file://infra/ci/stack-policy.json --region eu-west-3\n"},
+	} {
+		got, err := os.ReadFile(c.calls)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != c.want {
+			t.Errorf("%s was called with\n%s\nwant\n%s", filepath.Base(c.calls), got, c.want)
+		}
+	}
+
+	_, stderr, err = makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "stack-policy", "AWS="+aws, "CONFIG_ENV=staging")
+	if err == nil || !strings.Contains(stderr, "no stack_name under [staging.global.parameters]") {
+		t.Errorf("a config env samconfig.toml lacks: %v\n%s", err, stderr)
+	}
+}
+
+// TestCIDeploySetsTheStackPolicy: the workflow deploys with sam directly
+// (no interactive change set), so it must protect the stack as make deploy
+// does, after the stack exists.
+func TestCIDeploySetsTheStackPolicy(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), ".github", "workflows", "sam-deploy.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "build --config-env prod\ndeploy --config-env prod --region eu-west-3\n"
-	if string(calls) != want {
-		t.Errorf("sam was called with\n%s\nwant\n%s", calls, want)
+	wf := string(b)
+	deploy, policy := strings.Index(wf, "run: sam deploy "), strings.Index(wf, "make stack-policy CONFIG_ENV=")
+	if deploy < 0 || policy < deploy {
+		t.Errorf("sam-deploy.yml: make stack-policy at %d, sam deploy at %d; want the policy set after every deploy", policy, deploy)
 	}
 }
 
