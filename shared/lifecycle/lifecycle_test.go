@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -111,14 +112,21 @@ func TestFromRecord(t *testing.T) {
 }
 
 type bus struct {
-	fail    int // index of the entry to fail, -1 for none
-	entries []types.PutEventsRequestEntry
+	failOnce map[string]bool // "<waba_id>/<state>" entries refused once
+	calls    int
+	entries  []types.PutEventsRequestEntry
 }
 
 func (b *bus) PutEvents(_ context.Context, in *awseb.PutEventsInput, _ ...func(*awseb.Options)) (*awseb.PutEventsOutput, error) {
+	b.calls++
 	out := &awseb.PutEventsOutput{}
-	for i, e := range in.Entries {
-		if i == b.fail {
+	for _, e := range in.Entries {
+		var d lifecycle.Detail
+		if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
+			return nil, err
+		}
+		if key := d.WABAID + "/" + d.State; b.failOnce[key] {
+			delete(b.failOnce, key)
 			out.FailedEntryCount++
 			out.Entries = append(out.Entries, types.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure")})
 			continue
@@ -129,37 +137,61 @@ func (b *bus) PutEvents(_ context.Context, in *awseb.PutEventsInput, _ ...func(*
 	return out, nil
 }
 
-func TestPublisherReportsFirstFailure(t *testing.T) {
+// TestPublisherKeepsEachWABAsOrder: PutEvents fails entries one by one, so
+// an entry accepted after a refused one of the same WABA would reach the
+// bus ahead of it, and a consumer keeping the latest change would end on
+// the wrong state.
+func TestPublisherKeepsEachWABAsOrder(t *testing.T) {
 	t.Parallel()
 	var ev events.DynamoDBEvent
-	for i, s := range []string{"verified", "onboarded", "disconnected"} {
+	final := map[string]string{}
+	for i, change := range []struct{ waba, state string }{
+		{"1", "verified"}, {"2", "verified"}, {"1", "onboarded"}, {"2", "onboarded"}, {"1", "disconnected"},
+	} {
 		seq := string(rune('a' + i))
-		ev.Records = append(ev.Records, rec(seq, img("waba_id", "1", "state", "x"), img("waba_id", "1", "state", s, "updated_at", seq)))
+		ev.Records = append(ev.Records, rec(seq, img("waba_id", change.waba, "state", "x"),
+			img("waba_id", change.waba, "state", change.state, "updated_at", "2026-12-05T10:00:0"+strconv.Itoa(i)+"Z")))
+		final[change.waba] = change.state
 	}
-	b := &bus{fail: 1}
+	b := &bus{failOnce: map[string]bool{"1/onboarded": true}}
 	p := &lifecycle.Publisher{Bus: b, BusName: "bus", Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	resp, err := p.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "b" {
-		t.Errorf("failures %+v, want the second record (b)", resp.BatchItemFailures)
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "c" {
+		t.Fatalf("failures %+v, want the refused record (c)", resp.BatchItemFailures)
 	}
-	b.fail = -1
-	resp, _ = p.Handle(context.Background(), ev)
-	if len(resp.BatchItemFailures) != 0 {
+	// The event source mapping retries from the reported record on.
+	ev.Records = ev.Records[2:]
+	if resp, _ = p.Handle(context.Background(), ev); len(resp.BatchItemFailures) != 0 {
 		t.Errorf("failures %+v after the bus recovered", resp.BatchItemFailures)
 	}
-	// A consumer deduping on dedupe_key sees each change once.
-	seen := map[string]int{}
+	// A consumer deduping on dedupe_key sees each change once, and each
+	// WABA's in the order they happened.
+	seen := map[string]bool{}
+	latest := map[string]string{}
 	for _, e := range b.entries {
 		var d lifecycle.Detail
 		if err := json.Unmarshal([]byte(aws.ToString(e.Detail)), &d); err != nil {
 			t.Fatal(err)
 		}
-		seen[d.DedupeKey]++
+		if !seen[d.DedupeKey] {
+			seen[d.DedupeKey] = true
+			latest[d.WABAID] = d.State
+		}
 	}
-	if len(seen) != 3 {
-		t.Errorf("%d distinct changes published, want 3: %v", len(seen), seen)
+	if len(seen) != 5 {
+		t.Errorf("%d distinct changes published, want 5", len(seen))
+	}
+	for waba, want := range final {
+		if latest[waba] != want {
+			t.Errorf("WABA %s: a consumer keeping the latest change ends on %q, want %q", waba, latest[waba], want)
+		}
+	}
+	// Different WABAs still share a call: 1v+2v, 1o (refused), then the
+	// retry's 1o+2o, 1d.
+	if b.calls != 4 {
+		t.Errorf("%d PutEvents calls, want 4", b.calls)
 	}
 }

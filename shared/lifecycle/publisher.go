@@ -44,12 +44,15 @@ type Publisher struct {
 
 func (p *Publisher) metrics() onboarding.Metrics { return onboarding.MetricsOrNop(p.Metrics) }
 
-// Handle publishes the lifecycle events of a batch, in stream order, ten
-// per PutEvents. At the first failure it stops and reports that record:
-// the event source mapping then retries it and every record after it, so
-// no change is published ahead of an earlier one of the same shard. Events
-// published after the failed one in the same call are published again by
-// the retry; their dedupe_key is the same.
+// Handle publishes the lifecycle events of a batch, in stream order, up to
+// ten per PutEvents. At the first failure it stops and reports that record:
+// the event source mapping then retries it and every record after it.
+// PutEvents refuses entries one by one, so a call never holds two changes
+// of one WABA (callSize): a later change accepted beside a refused earlier
+// one would reach the bus first, and a consumer keeping each WABA's latest
+// change would keep the earlier one. Events of other WABAs published after
+// the failed one in the same call are published again by the retry; their
+// dedupe_key is the same.
 func (p *Publisher) Handle(ctx context.Context, ev events.DynamoDBEvent) (Response, error) {
 	var pending []Event
 	for _, r := range ev.Records {
@@ -58,7 +61,7 @@ func (p *Publisher) Handle(ctx context.Context, ev events.DynamoDBEvent) (Respon
 		}
 	}
 	for len(pending) > 0 {
-		n := min(len(pending), maxEntries)
+		n := callSize(pending)
 		failed, err := p.put(ctx, pending[:n])
 		if err != nil {
 			p.metrics().Count(MetricPublishFailed, onboarding.Dims{"Name": pending[failed].Name})
@@ -70,6 +73,19 @@ func (p *Publisher) Handle(ctx context.Context, ev events.DynamoDBEvent) (Respon
 		pending = pending[n:]
 	}
 	return Response{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}, nil
+}
+
+// callSize is how many of evs, from the first, one PutEvents call takes:
+// at most maxEntries, and no two of one WABA.
+func callSize(evs []Event) int {
+	seen := map[string]bool{}
+	for i, e := range evs {
+		if i == maxEntries || seen[e.Detail.WABAID] {
+			return i
+		}
+		seen[e.Detail.WABAID] = true
+	}
+	return len(evs)
 }
 
 // put publishes evs in one call; on failure it returns the index of the
