@@ -116,10 +116,11 @@ func wabaKey(wabaID string) map[string]types.AttributeValue {
 // Disconnect moves a WABA's record to disconnected (Meta says our access
 // is gone). It also drops any signup lock and pending retry: a signup or
 // resume run in flight then loses its conditional save instead of
-// overwriting the disconnect. False when there is no record, or it is
-// already disconnected or failed.
-func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.Time) (bool, error) {
-	return s.changed(ctx, &dynamodb.UpdateItemInput{
+// overwriting the disconnect. False when there is no record, it is
+// already disconnected or failed, or Meta sent a later change (sent,
+// metaOrdered).
+func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error) {
+	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                 wabaKey(wabaID),
 		ConditionExpression: aws.String("attribute_exists(waba_id) AND #state <> :disconnected AND #state <> :failed"),
 		UpdateExpression: aws.String("SET previous_state = #state, #state = :disconnected, state_reason = :reason, " +
@@ -133,8 +134,62 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at time.T
 			":at":           str(stamp(at)),
 			":zero":         num(0),
 		},
-	})
+	}, at, sent, false)
 }
+
+// metaSentAttr holds Meta's time (its webhook entry's, in Unix seconds) of
+// the latest state change Meta's webhooks made or asked for on a record.
+// Meta's deliveries can arrive out of order: a change deferred while a
+// signup runs is redelivered minutes later, and two deliveries may be
+// handled at once. A change Meta sent before that time is refused, so the
+// record keeps the state Meta's latest change gave it. Only the webhook
+// writes read or write it: a signup's saves leave it as it is.
+const metaSentAttr = "meta_sent_at"
+
+// metaChange applies a state change of Meta's (in) in Meta's order: its
+// condition also requires that Meta sent no later change, and it records
+// sent. A change that finds the record as it would leave it still records
+// sent, so that an earlier change delivered after it does not apply. With
+// deferDuringSignup, a change the condition refuses while a signup is
+// under way is onboarding.ErrSignupUnderway. A zero sent (an entry without
+// a time) is not ordered.
+func (s *Store) metaChange(ctx context.Context, in *dynamodb.UpdateItemInput, at, sent time.Time, deferDuringSignup bool) (bool, error) {
+	if !sent.IsZero() {
+		in.ConditionExpression = aws.String("(" + aws.ToString(in.ConditionExpression) + ") AND " + notLaterSent)
+		set, remove, found := strings.Cut(aws.ToString(in.UpdateExpression), " REMOVE ")
+		update := set + ", " + metaSentAttr + " = :sent"
+		if found {
+			update += " REMOVE " + remove
+		}
+		in.UpdateExpression = aws.String(update)
+		in.ExpressionAttributeValues[":sent"] = num(sent.Unix())
+	}
+	in.TableName = aws.String(s.Table)
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	_, err := s.Client.UpdateItem(ctx, in)
+	old, lost := lostCondition(err)
+	switch {
+	case err == nil:
+		return true, nil
+	case !lost:
+		return false, err
+	case deferDuringSignup && signupUnderway(old, at):
+		return false, onboarding.ErrSignupUnderway
+	case len(old) == 0 || sent.IsZero():
+		return false, nil
+	}
+	_, err = s.changed(ctx, &dynamodb.UpdateItemInput{
+		Key:                       in.Key,
+		ConditionExpression:       aws.String("attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent"),
+		UpdateExpression:          aws.String("SET " + metaSentAttr + " = :sent"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": num(sent.Unix())},
+	})
+	return false, err
+}
+
+// notLaterSent holds when Meta sent no later change than :sent. Changes
+// sent in the same second are applied in the order they arrive.
+const notLaterSent = "(attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " <= :sent)"
 
 // violationReason begins the state_reason of a restriction for Meta's
 // ACCOUNT_VIOLATION, as metawebhooks names it (the event in lower case).
@@ -142,7 +197,8 @@ const violationReason = "account_violation"
 
 // Restrict moves an onboarded (or differently restricted) record to
 // restricted, with Meta's reason and the end date when Meta gives one.
-// False when the change would not be one, or would shorten a restriction:
+// False when the change would not be one, Meta sent a later change
+// (metaChange), or it would shorten a restriction:
 //
 //   - one without an end (disabled, offboarded) is replaced by any other
 //     without an end but a violation, and by one with an end only when
@@ -162,7 +218,7 @@ const violationReason = "account_violation"
 //
 // A restriction with an end joins the retry index's restricted shard,
 // where the resume run finds it when the end has come.
-func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error) {
+func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at, sent time.Time) (bool, error) {
 	update := "SET previous_state = #state, #state = :restricted, state_reason = :reason, state_changed_at = :at, updated_at = :at"
 	values := map[string]types.AttributeValue{
 		":restricted": str(string(onboarding.StateRestricted)),
@@ -187,32 +243,13 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at t
 		values[":until"], values[":shard"], values[":due"] = str(stamp(until)), str(restrictionShard), num(until.UnixMilli())
 		values[":event"], values[":violation"] = str(event), str(violationReason)
 	}
-	return s.changedAfterSignup(ctx, &dynamodb.UpdateItemInput{
+	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
 		ConditionExpression:       aws.String("#state = :onboarded OR (#state = :restricted AND " + replaces + ")"),
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
-	}, at)
-}
-
-// changedAfterSignup is changed for a restriction or its end, which must
-// wait for a signup under way: the signup's own saves would overwrite it.
-// A lost condition on such a record is onboarding.ErrSignupUnderway.
-func (s *Store) changedAfterSignup(ctx context.Context, in *dynamodb.UpdateItemInput, at time.Time) (bool, error) {
-	in.TableName = aws.String(s.Table)
-	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-	_, err := s.Client.UpdateItem(ctx, in)
-	old, lost := lostCondition(err)
-	switch {
-	case err == nil:
-		return true, nil
-	case !lost:
-		return false, err
-	case signupUnderway(old, at):
-		return false, onboarding.ErrSignupUnderway
-	}
-	return false, nil
+	}, at, sent, true)
 }
 
 // signupUnderway reports whether the item old is between a signup's lock
@@ -236,8 +273,9 @@ func signupUnderway(old map[string]types.AttributeValue, at time.Time) bool {
 // Reinstate moves a restricted record back to onboarded (Meta lifted the
 // restriction or reinstated a disabled account). A non-empty lifts limits
 // it to a record restricted for that reason: the end of one kind of pause
-// must not lift a restriction of another.
-func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at time.Time) (bool, error) {
+// must not lift a restriction of another. False when the record is not so
+// restricted, or Meta sent a later change (metaChange).
+func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at, sent time.Time) (bool, error) {
 	condition := "#state = :restricted"
 	values := map[string]types.AttributeValue{
 		":restricted": str(string(onboarding.StateRestricted)),
@@ -249,13 +287,13 @@ func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at 
 		condition += " AND state_reason = :lifts"
 		values[":lifts"] = str(lifts)
 	}
-	return s.changedAfterSignup(ctx, &dynamodb.UpdateItemInput{
+	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                       wabaKey(wabaID),
 		ConditionExpression:       aws.String(condition),
 		UpdateExpression:          aws.String(reinstateUpdate),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
-	}, at)
+	}, at, sent, true)
 }
 
 // reinstateUpdate moves a restricted record back to onboarded and out of

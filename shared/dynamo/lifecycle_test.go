@@ -3,6 +3,9 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -41,17 +45,17 @@ func TestWebhookChanges(t *testing.T) {
 		}
 	}
 	until := t0.Add(48 * time.Hour)
-	ok, err := s.Restrict(ctx, "1", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", until, t0.Add(time.Minute))
+	ok, err := s.Restrict(ctx, "1", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", until, t0.Add(time.Minute), time.Time{})
 	step("restrict", true, ok, err)
-	ok, err = s.Restrict(ctx, "1", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", until, t0.Add(2*time.Minute))
+	ok, err = s.Restrict(ctx, "1", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", until, t0.Add(2*time.Minute), time.Time{})
 	step("restrict again", false, ok, err)
-	ok, err = s.Reinstate(ctx, "1", "account_reconnected", "account_offboarded", t0.Add(3*time.Minute))
+	ok, err = s.Reinstate(ctx, "1", "account_reconnected", "account_offboarded", t0.Add(3*time.Minute), time.Time{})
 	step("the end of an offboarding does not lift a restriction", false, ok, err)
-	ok, err = s.Reinstate(ctx, "1", "reinstated", "", t0.Add(3*time.Minute))
+	ok, err = s.Reinstate(ctx, "1", "reinstated", "", t0.Add(3*time.Minute), time.Time{})
 	step("reinstate", true, ok, err)
-	ok, err = s.Restrict(ctx, "1", "account_offboarded", time.Time{}, t0.Add(3*time.Minute))
+	ok, err = s.Restrict(ctx, "1", "account_offboarded", time.Time{}, t0.Add(3*time.Minute), time.Time{})
 	step("offboarded", true, ok, err)
-	ok, err = s.Reinstate(ctx, "1", "account_reconnected", "account_offboarded", t0.Add(3*time.Minute))
+	ok, err = s.Reinstate(ctx, "1", "account_reconnected", "account_offboarded", t0.Add(3*time.Minute), time.Time{})
 	step("reconnected", true, ok, err)
 	ok, err = s.SetHealth(ctx, "1", "15550100", onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(4 * time.Minute)})
 	step("health", true, ok, err)
@@ -63,11 +67,11 @@ func TestWebhookChanges(t *testing.T) {
 	step("the WABA's review", true, ok, err)
 	ok, err = s.SetHealth(ctx, "unknown", "", onboarding.Health{MessagingLimit: "2000", UpdatedAt: t0})
 	step("the portfolio's limit of an unknown WABA", false, ok, err)
-	ok, err = s.Disconnect(ctx, "1", "partner_app_uninstalled", t0.Add(5*time.Minute))
+	ok, err = s.Disconnect(ctx, "1", "partner_app_uninstalled", t0.Add(5*time.Minute), time.Time{})
 	step("disconnect", true, ok, err)
-	ok, err = s.Disconnect(ctx, "1", "partner_app_uninstalled", t0.Add(6*time.Minute))
+	ok, err = s.Disconnect(ctx, "1", "partner_app_uninstalled", t0.Add(6*time.Minute), time.Time{})
 	step("disconnect again", false, ok, err)
-	ok, err = s.Disconnect(ctx, "unknown", "partner_removed", t0)
+	ok, err = s.Disconnect(ctx, "unknown", "partner_removed", t0, time.Time{})
 	step("disconnect unknown", false, ok, err)
 	ok, err = s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0)
 	step("unclaimed over a record", false, ok, err)
@@ -100,16 +104,16 @@ func TestWebhookChanges(t *testing.T) {
 	}
 	// A restriction of a WABA whose signup has not ended waits for it: it
 	// is neither applied nor reported as no change.
-	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(time.Minute)); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
+	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(time.Minute), time.Time{}); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
 		t.Errorf("restrict during a signup: changed %t, err %v; want ErrSignupUnderway", ok, err)
 	}
-	if ok, err := s.Reinstate(ctx, "2", "reinstated", "", t0.Add(time.Minute)); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
+	if ok, err := s.Reinstate(ctx, "2", "reinstated", "", t0.Add(time.Minute), time.Time{}); ok || !errors.Is(err, onboarding.ErrSignupUnderway) {
 		t.Errorf("reinstate during a signup: changed %t, err %v; want ErrSignupUnderway", ok, err)
 	}
-	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(2*time.Hour)); ok || err != nil {
+	if ok, err := s.Restrict(ctx, "2", "account_violation:SCAM", time.Time{}, t0.Add(2*time.Hour), time.Time{}); ok || err != nil {
 		t.Errorf("restrict once the signup's lock is abandoned: changed %t, err %v; want no change, not a wait for ever", ok, err)
 	}
-	if ok, err := s.Restrict(ctx, "unknown", "account_violation:SCAM", time.Time{}, t0); ok || err != nil {
+	if ok, err := s.Restrict(ctx, "unknown", "account_violation:SCAM", time.Time{}, t0, time.Time{}); ok || err != nil {
 		t.Errorf("restrict an unknown WABA: changed %t, err %v; want no change", ok, err)
 	}
 
@@ -176,15 +180,15 @@ func TestRestrictionEnds(t *testing.T) {
 	}
 	end := t0.Add(24 * time.Hour)
 	for waba, until := range map[string]time.Time{"1": end, "2": end.Add(time.Hour), "3": end, "4": end} {
-		if ok, err := s.Restrict(ctx, waba, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", until, t0); !ok || err != nil {
+		if ok, err := s.Restrict(ctx, waba, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", until, t0, time.Time{}); !ok || err != nil {
 			t.Fatalf("restrict %s: %t, %v", waba, ok, err)
 		}
 	}
 	// Meta extends 2's restriction: same types, a later end.
-	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(time.Minute), time.Time{}); !ok || err != nil {
 		t.Fatalf("extend: %t, %v", ok, err)
 	}
-	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(2*time.Minute)); ok || err != nil {
+	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(2*time.Hour), t0.Add(2*time.Minute), time.Time{}); ok || err != nil {
 		t.Fatalf("the extension redelivered: %t, %v; want no change", ok, err)
 	}
 	// An ACCOUNT_RESTRICTION without an end is restated by Meta's next one,
@@ -192,25 +196,25 @@ func TestRestrictionEnds(t *testing.T) {
 	if _, err := s.Acquire(ctx, onboardedRecord("6"), t0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Restrict(ctx, "6", "account_restriction:A,C", time.Time{}, t0); !ok || err != nil {
+	if ok, err := s.Restrict(ctx, "6", "account_restriction:A,C", time.Time{}, t0, time.Time{}); !ok || err != nil {
 		t.Fatalf("restrict 6 without an end: %t, %v", ok, err)
 	}
-	if ok, err := s.Restrict(ctx, "6", "account_restriction:A,C", end.Add(3*time.Hour), t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := s.Restrict(ctx, "6", "account_restriction:A,C", end.Add(3*time.Hour), t0.Add(time.Minute), time.Time{}); !ok || err != nil {
 		t.Fatalf("restrict 6 again, with an end: %t, %v; want it replaced", ok, err)
 	}
 	// The original, redelivered late, would bring the lift forward.
-	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(time.Hour), t0.Add(3*time.Minute)); ok || err != nil {
+	if ok, err := s.Restrict(ctx, "2", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end.Add(time.Hour), t0.Add(3*time.Minute), time.Time{}); ok || err != nil {
 		t.Fatalf("an earlier end after the extension: %t, %v; want no change", ok, err)
 	}
 	// 3 is disabled for good before its restriction ends; a restriction
 	// with an end does not replace that one. 4 is reinstated.
-	if ok, err := s.Restrict(ctx, "3", "disabled_update:DISABLE", time.Time{}, t0.Add(time.Hour)); !ok || err != nil {
+	if ok, err := s.Restrict(ctx, "3", "disabled_update:DISABLE", time.Time{}, t0.Add(time.Hour), time.Time{}); !ok || err != nil {
 		t.Fatalf("disable: %t, %v", ok, err)
 	}
-	if ok, err := s.Restrict(ctx, "3", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", end, t0.Add(2*time.Hour)); ok || err != nil {
+	if ok, err := s.Restrict(ctx, "3", "account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", end, t0.Add(2*time.Hour), time.Time{}); ok || err != nil {
 		t.Fatalf("a restriction with an end over a disabled account: %t, %v; want no change", ok, err)
 	}
-	if ok, err := s.Reinstate(ctx, "4", "reinstated", "", t0.Add(time.Hour)); !ok || err != nil {
+	if ok, err := s.Reinstate(ctx, "4", "reinstated", "", t0.Add(time.Hour), time.Time{}); !ok || err != nil {
 		t.Fatalf("reinstate: %t, %v", ok, err)
 	}
 	if rec, err := s.Get(ctx, "4"); err != nil || rec.Reconnect {
@@ -266,7 +270,7 @@ func TestRestrictionEnds(t *testing.T) {
 	if _, err := s.Acquire(ctx, onboardedRecord("5"), t0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0); !ok || err != nil {
+	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0, time.Time{}); !ok || err != nil {
 		t.Fatalf("restrict 5: %t, %v", ok, err)
 	}
 	if _, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(s.Table),
@@ -274,7 +278,7 @@ func TestRestrictionEnds(t *testing.T) {
 		UpdateExpression: aws.String("REMOVE retry_shard, next_retry_at")}); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0.Add(time.Hour)); !ok || err != nil {
+	if ok, err := s.Restrict(ctx, "5", "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", end, t0.Add(time.Hour), time.Time{}); !ok || err != nil {
 		t.Fatalf("the same restriction redelivered to a record from before: %t, %v; want it indexed", ok, err)
 	}
 	if got := expired(end.Add(3 * time.Hour)); len(got) != 3 || got[0] != "5" || got[2] != "6" {
@@ -312,7 +316,7 @@ func TestViolationIsTheWeakestRestriction(t *testing.T) {
 		{"v3", block, end, false},
 	}
 	for i, st := range steps {
-		if ok, err := s.Restrict(ctx, st.waba, st.reason, st.until, t0.Add(time.Duration(i+1)*time.Minute)); ok != st.want || err != nil {
+		if ok, err := s.Restrict(ctx, st.waba, st.reason, st.until, t0.Add(time.Duration(i+1)*time.Minute), time.Time{}); ok != st.want || err != nil {
 			t.Fatalf("step %d: restrict %s with %s: %t, %v; want %t", i, st.waba, st.reason, ok, err, st.want)
 		}
 	}
@@ -337,7 +341,7 @@ func TestChangesReachTheStream(t *testing.T) {
 	if _, err := s.Acquire(ctx, onboardedRecord("5"), t0); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Disconnect(ctx, "5", "partner_removed", t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := s.Disconnect(ctx, "5", "partner_removed", t0.Add(time.Minute), time.Time{}); !ok || err != nil {
 		t.Fatalf("disconnect: %t %v", ok, err)
 	}
 	desc, err := s.Client.(*dynamodb.Client).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)})
@@ -395,5 +399,120 @@ func TestByClientRefListsAtMostItsCap(t *testing.T) {
 	recs, err := s.ByClientRef(ctx, "customer-1")
 	if err != nil || len(recs) != listCap {
 		t.Errorf("ByClientRef: %d records (err %v) of %d stored, want %d", len(recs), err, stored, listCap)
+	}
+}
+
+// TestMetaChangesApplyInMetaOrder: Meta's deliveries arrive out of order
+// (one deferred during a signup comes back minutes later, two run at once);
+// the record keeps the state Meta's latest change gave it.
+func TestMetaChangesApplyInMetaOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.Acquire(ctx, onboardedRecord("7"), t0); err != nil {
+		t.Fatal(err)
+	}
+	sent := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	at := t0.Add(time.Hour)
+	for _, c := range []struct {
+		name  string
+		apply func(waba string) (bool, error)
+		want  bool
+		state onboarding.State
+	}{
+		{"a restriction applies", func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(10))
+		}, true, onboarding.StateRestricted},
+		{"a reinstatement Meta sent before it does not", func(w string) (bool, error) {
+			return s.Reinstate(ctx, w, "reinstated", "", at, sent(5))
+		}, false, onboarding.StateRestricted},
+		{"nor a disconnect sent before it", func(w string) (bool, error) {
+			return s.Disconnect(ctx, w, "partner_removed", at, sent(3))
+		}, false, onboarding.StateRestricted},
+		{"a later reinstatement applies", func(w string) (bool, error) {
+			return s.Reinstate(ctx, w, "reinstated", "", at, sent(30))
+		}, true, onboarding.StateOnboarded},
+		{"one of the same second applies in arrival order", func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(30))
+		}, true, onboarding.StateRestricted},
+		{"a later reinstatement again", func(w string) (bool, error) {
+			return s.Reinstate(ctx, w, "reinstated", "", at, sent(40))
+		}, true, onboarding.StateOnboarded},
+		// Nothing to reinstate, but Meta's latest word is "reinstated":
+		// an earlier restriction delivered after it must not apply.
+		{"a reinstatement of an onboarded record changes nothing", func(w string) (bool, error) {
+			return s.Reinstate(ctx, w, "reinstated", "", at, sent(60))
+		}, false, onboarding.StateOnboarded},
+		{"so a restriction sent before it does not apply", func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(50))
+		}, false, onboarding.StateOnboarded},
+		{"a change without Meta's time is not ordered", func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "account_violation:SCAM", time.Time{}, at, time.Time{})
+		}, true, onboarding.StateRestricted},
+	} {
+		ok, err := c.apply("7")
+		if err != nil || ok != c.want {
+			t.Fatalf("%s: changed %t, err %v; want %t", c.name, ok, err, c.want)
+		}
+		if rec, err := s.Get(ctx, "7"); err != nil || rec.State != c.state {
+			t.Fatalf("%s: record %v (err %v), want %s", c.name, rec.State, err, c.state)
+		}
+	}
+}
+
+// TestDeferredRestrictionDoesNotOvertakeLaterReinstatement: a restriction
+// deferred while the signup waits for Plivo comes back after Meta lifted
+// it again; the onboarded WABA must not end restricted for good.
+func TestDeferredRestrictionDoesNotOvertakeLaterReinstatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newStore(t)
+	clock := t0
+	svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
+	const waba = "109876543219001"
+	rec := verifying(waba, "signup-a", t0.Add(time.Minute))
+	if _, err := store.Acquire(ctx, rec, t0); err != nil {
+		t.Fatal(err)
+	}
+	verified := *rec
+	verified.State, verified.VerifiedAt, verified.NextRetryAt = onboarding.StateVerified, t0, t0.Add(time.Minute)
+	if _, err := store.Save(ctx, &verified); err != nil {
+		t.Fatal(err)
+	}
+	notification := func(at time.Time, value string) *metawebhooks.Notification {
+		body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":%q,"time":%d,"changes":[{"field":"account_update","value":%s}]}]}`,
+			waba, at.Unix(), value)
+		n, err := metawebhooks.ParseNotification([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	disable := notification(t0.Add(time.Second), `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["DISABLE"],"waba_ban_date":"2036-11-25"}}`)
+	clock = t0.Add(time.Second)
+	if _, err := svc.Handle(ctx, disable, "delivery-1"); !errors.Is(err, onboarding.ErrSignupUnderway) {
+		t.Fatalf("restriction during the signup: %v, want it deferred", err)
+	}
+	onboarded := verified
+	onboarded.State, onboarded.OnboardedAt, onboarded.UpdatedAt = onboarding.StateOnboarded, t0.Add(2*time.Second), t0.Add(2*time.Second)
+	onboarded.NextRetryAt, onboarded.LockExpiresAt = time.Time{}, time.Time{}
+	if _, err := store.Save(ctx, &onboarded); err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(30 * time.Second)
+	if _, err := svc.Handle(ctx, notification(clock, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":["REINSTATE"]}}`), "delivery-2"); err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(time.Minute)
+	if _, err := svc.Handle(ctx, disable, "delivery-3"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Get(ctx, waba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != onboarding.StateOnboarded {
+		t.Errorf("Meta's last change reinstated the WABA, but the record is %s (%s)", got.State, got.StateReason)
 	}
 }

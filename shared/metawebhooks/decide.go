@@ -46,6 +46,30 @@ type Action struct {
 	// PhoneDigits and Health are a health change's number and values.
 	PhoneDigits string
 	Health      onboarding.Health
+	// Sent is Meta's time of the change (its entry's), which orders state
+	// changes that arrive out of order; zero when the entry has none.
+	Sent time.Time
+}
+
+// Meta redelivers a webhook for up to 7 days; an entry time outside
+// [now-sentWindow, now+sentSkew] is no live delivery's (a captured or
+// sample body, a broken clock) and orders nothing. Ordered, a time far in
+// the future would refuse every real change until it passed.
+const (
+	sentWindow = 8 * 24 * time.Hour
+	sentSkew   = time.Hour
+)
+
+// sentAt is Meta's time of e's changes when it can order them, else zero.
+func sentAt(e Entry, now time.Time) time.Time {
+	if e.Time <= 0 {
+		return time.Time{}
+	}
+	t := time.Unix(e.Time, 0).UTC()
+	if t.Before(now.Add(-sentWindow)) || t.After(now.Add(sentSkew)) {
+		return time.Time{}
+	}
+	return t
 }
 
 // account_update events, as Meta's reference names them.
@@ -60,7 +84,7 @@ var (
 
 // Decide maps one change of entry e (received at now) to its Action.
 func Decide(e Entry, c Change, now time.Time) Action {
-	a := Action{Op: OpUnknown, WABAID: e.ID}
+	a := Action{Op: OpUnknown, WABAID: e.ID, Sent: sentAt(e, now)}
 	switch c.Field {
 	case FieldAccountUpdate:
 		var v AccountUpdate

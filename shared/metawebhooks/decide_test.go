@@ -255,3 +255,31 @@ func TestEnvelopeReadsLeniently(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideOrdersOnlyLiveDeliveries: Meta's entry time orders state
+// changes only when a live delivery could carry it (Meta redelivers for 7
+// days); a sample body's or a wrong clock's time orders nothing, so it can
+// neither refuse later changes nor be refused.
+func TestDecideOrdersOnlyLiveDeliveries(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	value := json.RawMessage(`{"event":"PARTNER_REMOVED"}`)
+	for _, c := range []struct {
+		name string
+		time int64
+		want time.Time
+	}{
+		{"a delivery of now", now.Unix(), now},
+		{"a redelivery a week on", now.Add(-7 * 24 * time.Hour).Unix(), now.Add(-7 * 24 * time.Hour)},
+		{"a clock a few minutes ahead", now.Add(5 * time.Minute).Unix(), now.Add(5 * time.Minute)},
+		{"no time", 0, time.Time{}},
+		{"a sample body from the reference", 1739321024, time.Time{}},
+		{"a time far ahead", now.Add(48 * time.Hour).Unix(), time.Time{}},
+	} {
+		a := metawebhooks.Decide(metawebhooks.Entry{ID: "102290129340398", Time: c.time},
+			metawebhooks.Change{Field: metawebhooks.FieldAccountUpdate, Value: value}, now)
+		if !a.Sent.Equal(c.want) {
+			t.Errorf("%s: Sent = %v, want %v", c.name, a.Sent, c.want)
+		}
+	}
+}

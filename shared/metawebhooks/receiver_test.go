@@ -45,7 +45,7 @@ func (r *records) set(waba string, s onboarding.State, reason string) bool {
 	return true
 }
 
-func (r *records) Disconnect(_ context.Context, waba, reason string, _ time.Time) (bool, error) {
+func (r *records) Disconnect(_ context.Context, waba, reason string, _, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.state[waba]
@@ -55,7 +55,7 @@ func (r *records) Disconnect(_ context.Context, waba, reason string, _ time.Time
 	return r.set(waba, onboarding.StateDisconnected, reason), nil
 }
 
-func (r *records) Restrict(_ context.Context, waba, reason string, _, _ time.Time) (bool, error) {
+func (r *records) Restrict(_ context.Context, waba, reason string, _, _, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.state[waba]
@@ -68,7 +68,7 @@ func (r *records) Restrict(_ context.Context, waba, reason string, _, _ time.Tim
 	return r.set(waba, onboarding.StateRestricted, reason), nil
 }
 
-func (r *records) Reinstate(_ context.Context, waba, reason, lifts string, _ time.Time) (bool, error) {
+func (r *records) Reinstate(_ context.Context, waba, reason, lifts string, _, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s := r.state[waba]; s == onboarding.StateVerifying || s == onboarding.StateVerified {

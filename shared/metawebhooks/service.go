@@ -20,11 +20,13 @@ import (
 // Records changes signup records; *dynamo.Store is one. Each call is one
 // conditional write and reports whether it changed the record: false when
 // the record is missing or already in the asked state, which is how a
-// replayed change changes nothing twice.
+// replayed change changes nothing twice. The state changes are applied in
+// the order Meta sent them (sent, Action.Sent): one sent before a change
+// already applied or seen is refused.
 type Records interface {
-	Disconnect(ctx context.Context, wabaID, reason string, at time.Time) (bool, error)
-	Restrict(ctx context.Context, wabaID, reason string, until, at time.Time) (bool, error)
-	Reinstate(ctx context.Context, wabaID, reason, lifts string, at time.Time) (bool, error)
+	Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error)
+	Restrict(ctx context.Context, wabaID, reason string, until, at, sent time.Time) (bool, error)
+	Reinstate(ctx context.Context, wabaID, reason, lifts string, at, sent time.Time) (bool, error)
 	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at time.Time) (bool, error)
 	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error)
 }
@@ -308,11 +310,11 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, error) {
 	switch a.Op {
 	case OpDisconnect:
-		return s.Records.Disconnect(ctx, a.WABAID, a.Reason, now)
+		return s.Records.Disconnect(ctx, a.WABAID, a.Reason, now, a.Sent)
 	case OpRestrict:
-		return s.Records.Restrict(ctx, a.WABAID, a.Reason, a.Until, now)
+		return s.Records.Restrict(ctx, a.WABAID, a.Reason, a.Until, now, a.Sent)
 	case OpReinstate:
-		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, a.LiftsOnly, now)
+		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, a.LiftsOnly, now, a.Sent)
 	case OpUnclaimed:
 		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now)
 	case OpHealth:

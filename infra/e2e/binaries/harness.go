@@ -211,7 +211,7 @@ func (s *Stack) Seed(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("binaries: seed %s: %w", RestrictedWABA, err)
 	}
-	if ok, err := store.Restrict(ctx, RestrictedWABA, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", now.Add(-time.Minute), now); !ok || err != nil {
+	if ok, err := store.Restrict(ctx, RestrictedWABA, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING", now.Add(-time.Minute), now, time.Time{}); !ok || err != nil {
 		return fmt.Errorf("binaries: seed %s: restricted %t: %v", RestrictedWABA, ok, err)
 	}
 	return nil
