@@ -148,7 +148,7 @@ func FromRecord(r events.DynamoDBEventRecord) (Event, bool) {
 	}
 	d := Detail{
 		ClientRef: now.ClientRef, WABAID: now.WABAID, PhoneNumberID: now.PhoneNumberID, BusinessID: now.BusinessID,
-		State: now.State, PreviousState: old.State, Reason: reason(now), OccurredAt: now.UpdatedAt,
+		State: now.State, PreviousState: old.State, Reason: reason(now), OccurredAt: occurredAt(now, old),
 		RestrictedUntil: now.RestrictedUntil,
 	}
 	switch {
@@ -171,8 +171,25 @@ func FromRecord(r events.DynamoDBEventRecord) (Event, bool) {
 	// The same committed change always gets the same key, whichever
 	// delivery of its stream record publishes it.
 	d.DedupeKey = now.WABAID + "/" + name + "/" + now.UpdatedAt
-	t, _ := time.Parse(time.RFC3339Nano, now.UpdatedAt)
+	t, _ := time.Parse(time.RFC3339Nano, d.OccurredAt)
 	return Event{Name: name, Detail: d, Time: t, SequenceNumber: r.Change.SequenceNumber}, true
+}
+
+// occurredAt is the change's updated_at, kept after the one before it.
+// Each writer stamps its change before its write commits, so a webhook's
+// health change stamped later can commit first: the signup's onboarded
+// save then carries an earlier stamp than the change it follows, and a
+// consumer ordering a WABA's events by occurred_at would keep the health
+// change, with its older state, as the latest. The stream gives each
+// item's changes in commit order, so the change after a later stamp is
+// published a nanosecond after it.
+func occurredAt(now, old image) string {
+	at, err := time.Parse(time.RFC3339Nano, now.UpdatedAt)
+	before, berr := time.Parse(time.RFC3339Nano, old.UpdatedAt)
+	if err != nil || berr != nil || at.After(before) {
+		return now.UpdatedAt
+	}
+	return before.Add(time.Nanosecond).UTC().Format(time.RFC3339Nano)
 }
 
 // reason is the cause the record gives for its state: the failure reason

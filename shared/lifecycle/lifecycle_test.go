@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -194,4 +195,40 @@ func TestPublisherKeepsEachWABAsOrder(t *testing.T) {
 	if b.calls != 4 {
 		t.Errorf("%d PutEvents calls, want 4", b.calls)
 	}
+}
+
+// TestOccurredAtFollowsTheChangeBefore: a writer stamps its change before
+// it commits, so a change can commit after one stamped later; its event
+// must still come after that one for a consumer ordering by occurred_at.
+func TestOccurredAtFollowsTheChangeBefore(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, before, after, want string
+	}{
+		{"stamped in commit order", "2026-12-05T10:00:00.1Z", "2026-12-05T10:00:00.2Z", "2026-12-05T10:00:00.2Z"},
+		{"stamped before the change it follows", "2026-12-05T10:00:00.2Z", "2026-12-05T10:00:00.1Z", "2026-12-05T10:00:00.200000001Z"},
+		{"stamped alike", "2026-12-05T10:00:00.2Z", "2026-12-05T10:00:00.2Z", "2026-12-05T10:00:00.200000001Z"},
+		{"the first change", "", "2026-12-05T10:00:00.1Z", "2026-12-05T10:00:00.1Z"},
+	} {
+		old := img("waba_id", "1", "state", "verified", "quality_event", "FLAGGED", "updated_at", c.before)
+		e, ok := lifecycle.FromRecord(rec("a", old, img("waba_id", "1", "state", "onboarded", "quality_event", "FLAGGED", "updated_at", c.after)))
+		if !ok {
+			t.Fatalf("%s: no event", c.name)
+		}
+		if e.Detail.OccurredAt != c.want || !e.Time.Equal(mustTime(t, c.want)) {
+			t.Errorf("%s: occurred_at %s (time %v), want %s", c.name, e.Detail.OccurredAt, e.Time, c.want)
+		}
+		if e.Detail.DedupeKey != "1/onboarded/"+c.after {
+			t.Errorf("%s: dedupe_key %s, want the committed change's", c.name, e.Detail.DedupeKey)
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
 }
