@@ -39,6 +39,7 @@ func TestStatusOf(t *testing.T) {
 		{demo.CodeSenderUnknown, "sender_number_unknown", 409},
 		{callbacks.CodeCallbackInProgress, "callback_in_progress", 409},
 		{onboarding.CodeSecondNumber, "second_number_not_supported", 409},
+		{onboarding.CodeAccessRemoved, "access_removed", 409},
 		{onboarding.CodePayloadTooLarge, "payload_too_large", 413},
 		{onboarding.CodeUnsupportedMedia, "unsupported_media_type", 415},
 		{onboarding.CodeMetaRejected, "meta_rejected", 422},

@@ -128,7 +128,7 @@ func (s *Service) awaitCustomer(ctx context.Context, rec *Record, wait *awaitCus
 	if rec.CreatedAt.IsZero() {
 		next.CreatedAt = next.UpdatedAt
 	}
-	if err := s.save(ctx, &next, log); err != nil {
+	if _, err := s.save(ctx, &next, log); err != nil {
 		log.Error("could not record the signup as waiting for the customer; the lock expires by itself", "error", err, "state", wait.State)
 	} else {
 		*rec = next

@@ -675,7 +675,7 @@ func (s *Service) metaFailed(ctx context.Context, rec *Record, err error, log *s
 		if rec.CreatedAt.IsZero() {
 			failed.CreatedAt = failed.UpdatedAt
 		}
-		if serr := s.save(ctx, &failed, log); serr != nil {
+		if _, serr := s.save(ctx, &failed, log); serr != nil {
 			log.Error("could not release lock after meta failure; it expires by itself", "error", serr, "lock_expires_at", rec.LockExpiresAt)
 		}
 	}
@@ -698,9 +698,9 @@ func (s *Service) onboard(ctx context.Context, rec *Record, log *slog.Logger, p 
 	// If this process dies from here on, the resume function takes over once
 	// the lock has expired.
 	rec.NextRetryAt = rec.LockExpiresAt
-	if err := s.save(ctx, rec, log); err != nil {
+	if existing, err := s.save(ctx, rec, log); err != nil {
 		if errors.Is(err, ErrConditionFailed) {
-			return SignupResult{}, &Error{Code: CodeInProgress, Message: "A signup for this WhatsApp Business Account is already in progress.", RetryAfter: time.Second, Cause: err}
+			return answered(s.lockLost(existing, id, err, log))
 		}
 		if !indexed {
 			// Nothing would find a Plivo call made now.
@@ -745,7 +745,7 @@ func (s *Service) callPlivo(ctx context.Context, rec *Record, log *slog.Logger, 
 		if dl, has := ctx.Deadline(); has && time.Until(dl) < wait+p.Reserve+5*time.Second {
 			break
 		}
-		if s.sleep(ctx, wait) != nil {
+		if s.sleep(ctx, wait) != nil || !s.stillLocked(ctx, rec, log) {
 			break
 		}
 		rec.PlivoAttempts++
@@ -791,7 +791,13 @@ func (s *Service) finish(ctx context.Context, rec *Record, log *slog.Logger, p R
 			next.NextRetryAt = now.Add(delay)
 		}
 	}
-	if err := s.save(ctx, &next, log); err != nil {
+	if existing, err := s.save(ctx, &next, log); err != nil {
+		if errors.Is(err, ErrConditionFailed) && existing != nil && existing.State == StateDisconnected {
+			// Whatever Plivo did, Meta has withdrawn our access: the
+			// customer must share the WABA again, and that reconnect
+			// reconciles Plivo's "already registered".
+			return answered(s.lockLost(existing, rec.Identity(), err, log))
+		}
 		if errors.Is(err, ErrConditionFailed) {
 			log.Error("lock lost before the outcome was saved", "state", next.State)
 		} else {
@@ -878,16 +884,22 @@ func plivoAnswer(reason string, err error) error {
 
 // save writes rec under its lock, retrying transient store errors briefly
 // because losing a verified record costs the customer a whole new signup.
-func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) error {
+// When the lock is lost it returns the record that holds the WABA now
+// (nil when there is none) with ErrConditionFailed.
+func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) (*Record, error) {
 	// Detached from the request: an expiring invocation must still record
 	// what happened upstream.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Policy.withDefaults().Reserve)
 	defer cancel()
 	var err error
 	for attempt := 1; attempt <= 4; attempt++ {
-		_, err = s.Store.Save(ctx, rec)
-		if err == nil || errors.Is(err, ErrConditionFailed) || ctx.Err() != nil {
-			return err
+		var existing *Record
+		existing, err = s.Store.Save(ctx, rec)
+		if errors.Is(err, ErrConditionFailed) {
+			return existing, err
+		}
+		if err == nil || ctx.Err() != nil {
+			return nil, err
 		}
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "save"})
 		log.Warn("store write failed; retrying", "attempt", attempt, "error", err)
@@ -895,7 +907,45 @@ func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) error
 			break
 		}
 	}
-	return err
+	return nil, err
+}
+
+// lockLost answers a signup whose save found its lock gone, from the
+// record that holds the WABA now (existing, nil when there is none); id
+// is the signup's, as Meta proved it. Only Meta's disconnect webhook and
+// another attempt that took the WABA over remove a lock: a disconnect
+// means the customer must share the WABA again, and polling it would
+// never end; another attempt's record answers as it would a new request.
+func (s *Service) lockLost(existing *Record, id Identity, cause error, log *slog.Logger) (*SignupResult, error) {
+	switch {
+	case existing == nil:
+		log.Error("the signup's record is gone; nothing more sent to Plivo", "error", cause)
+		return nil, notRecorded(cause)
+	case existing.State == StateDisconnected:
+		log.Warn("access to the WABA was removed during the signup; nothing more sent to Plivo",
+			"state_reason", existing.StateReason, "previous_state", existing.PreviousState)
+		return nil, accessRemoved(cause)
+	case existing.State == StateVerifying || existing.State == StateVerified || existing.State.OnboardedAtPlivo():
+		log.Warn("another attempt took the WABA over during the signup", "state", existing.State)
+		return s.answerFromRecord(existing, id, log)
+	default:
+		// Failed, or waiting for the customer, under another attempt:
+		// nothing of this signup is recorded.
+		log.Error("the signup's lock was lost to a settled record; nothing more sent to Plivo", "state", existing.State)
+		return nil, notRecorded(cause)
+	}
+}
+
+// stillLocked reports whether rec's lock is still its own, before another
+// Plivo call: a disconnect recorded meanwhile must stop the calls. A store
+// that cannot say does not stop them; the outcome's save decides.
+func (s *Service) stillLocked(ctx context.Context, rec *Record, log *slog.Logger) bool {
+	current, err := s.Store.Get(ctx, rec.WABAID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		log.Warn("could not read the record before another Plivo attempt", "error", err)
+		return true
+	}
+	return err == nil && current.LockOwner == rec.LockOwner
 }
 
 // timed runs one upstream call, logging and measuring its latency and

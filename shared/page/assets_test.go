@@ -49,7 +49,7 @@ func TestSignupAnswersHaveCopy(t *testing.T) {
 		onboarding.CodeTooManyRequests, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing, onboarding.CodeProviderConfig,
 		onboarding.CodeMetaUnavailable, onboarding.CodeNotRecorded, onboarding.CodeSecondNumber, onboarding.CodeBusinessMismatch,
 		onboarding.CodeSessionMissing, onboarding.CodeSessionInvalid, onboarding.CodeSessionExpired, onboarding.CodeSessionUsed,
-		onboarding.CodeClientRefMismatch,
+		onboarding.CodeClientRefMismatch, onboarding.CodeAccessRemoved,
 	}
 	for _, c := range codes {
 		if !strings.Contains(failures, "\n    "+string(c)+": {") {
