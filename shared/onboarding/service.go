@@ -178,8 +178,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	// The token is spent before anything goes upstream; the WABA's lock
 	// waits for Meta's proof of control (proof.go). Without a WABA ID,
 	// Meta must name the WABA before there is a key.
+	var firstUse *SessionUse
 	if use != nil {
-		if err := s.spendSession(ctx, *use, log); err != nil {
+		if firstUse, err = s.spendSession(ctx, *use, log); err != nil {
 			return SignupResult{}, err
 		}
 	}
@@ -195,6 +196,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 	}
 	token, err := timed(s, ctx, log, ServiceMeta, "exchange_code", func() (string, error) { return s.Meta.ExchangeCode(ctx, req.Code) })
 	if err != nil {
+		if answer, aerr := s.answerOtherAttempt(ctx, req.Identity, use, firstUse, err, log); aerr != nil || answer != nil {
+			return answered(answer, aerr)
+		}
 		return SignupResult{}, s.metaFailed(ctx, rec, err, log)
 	}
 	if answer, err := s.verify(ctx, token, rec, req.Identity, log); err != nil || answer != nil {
@@ -355,33 +359,86 @@ func (s *Service) lock(ctx context.Context, rec *Record, use *SessionUse, log *s
 	return existing, nil, err
 }
 
-// spendSession spends the token of a signup that names no WABA, before
-// its code is exchanged. A token spent before is refused (SessionUse.Reuse:
-// without a WABA there is no retry to recognise).
-func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Logger) error {
+// spendSession spends the signup's token before its code is exchanged. A
+// token spent before is refused (SessionUse.Reuse), unless this is a retry
+// of the same signup: then the first use is returned, for
+// answerOtherAttempt.
+func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Logger) (*SessionUse, error) {
 	if s.Sessions == nil {
-		return Wrap(CodeInternal, errors.New("onboarding: a signup bound to a session, and no Sessions ledger"), "An internal error occurred.")
+		return nil, Wrap(CodeInternal, errors.New("onboarding: a signup bound to a session, and no Sessions ledger"), "An internal error occurred.")
 	}
 	prev, err := s.Sessions.Spend(ctx, use)
 	switch {
 	case err == nil:
 		log.Info("session spent", "session_id", use.ID)
-		return nil
+		return nil, nil
 	case errors.Is(err, ErrSessionUsed) && prev != nil && prev.Attempt != "" && prev.Attempt == use.Attempt:
 		log.Info("session spent; the store's retry found our own use", "session_id", use.ID)
-		return nil
+		return nil, nil
 	case errors.Is(err, ErrSessionUsed):
 		refusal := use.Reuse(prev)
 		if refusal != nil {
 			log.Info("signup refused by its session", "error_code", ErrorCode(refusal), "error", refusal)
-			return refusal
+			return nil, refusal
 		}
-		return s.countReuse(ctx, use, log)
+		return prev, s.countReuse(ctx, use, log)
 	default:
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "spend_session"})
 		log.Error("session ledger unavailable", "error", err)
-		return Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	}
+}
+
+// How a signup whose code Meta refused looks for another attempt of the
+// same signup (answerOtherAttempt). The window is the signup function's
+// timeout (25 s) with a margin: an attempt older than that has ended. The
+// wait covers that attempt's verification, from its code exchange to its
+// lock: three Graph calls at once, usually well under a second.
+const (
+	otherAttemptWindow = 30 * time.Second
+	otherAttemptWait   = 3 * time.Second
+	otherAttemptPoll   = 250 * time.Millisecond
+)
+
+// answerOtherAttempt answers a signup whose code Meta refused when another
+// attempt of the same signup may have exchanged that code first: the
+// page's Try again, after the answer to its first post was lost, posts the
+// same code while the first post is still in Meta's verification. That
+// attempt onboards the WABA; "run the signup again" would be wrong.
+//
+// The WABA's record is read again as before the exchange (answerKnown, so
+// the answer shows nothing a request could not see then). Only when the
+// session's first use (first) is another attempt of this signup, recent
+// enough to be running still, is it read again every otherAttemptPoll for
+// up to otherAttemptWait, for that attempt's lock to appear: a refusal
+// with no such evidence is answered at once. (nil, nil) when no record
+// answers: the refusal stands.
+func (s *Service) answerOtherAttempt(ctx context.Context, id Identity, use, first *SessionUse, refusal error, log *slog.Logger) (*SignupResult, error) {
+	if ue, ok := AsUpstream(refusal); !ok || ue.Kind != KindRejected || id.WABAID == "" {
+		return nil, nil
+	}
+	reads := 1
+	// spendSession returns a first use only for the same WABA and
+	// client_ref (SessionUse.Reuse).
+	if use != nil && first != nil && first.Attempt != use.Attempt &&
+		!use.UsedAt.Before(first.UsedAt) && use.UsedAt.Sub(first.UsedAt) < otherAttemptWindow {
+		reads += int(otherAttemptWait / otherAttemptPoll)
+	}
+	for i := range reads {
+		if i > 0 && s.sleep(ctx, otherAttemptPoll) != nil {
+			return nil, nil
+		}
+		answer, err := s.answerKnown(ctx, id, log)
+		switch {
+		case ErrorCode(err) == CodeUpstreamUnavailable:
+			// The refusal is what is known.
+			return nil, nil
+		case err != nil || answer != nil:
+			log.Info("code refused after another attempt of the signup exchanged it; answered from its record", "reads", i+1)
+			return answer, err
+		}
+	}
+	return nil, nil
 }
 
 // answerFromRecord answers a request from the WABA's existing record, and

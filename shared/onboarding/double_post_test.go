@@ -1,0 +1,208 @@
+package onboarding_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/upstream"
+)
+
+// singleUseCodes makes Meta refuse a code exchanged before, as Graph does
+// (code 100). exchanged is closed once the first exchange succeeded,
+// refused once an exchange was refused.
+func singleUseCodes(f *fixture) (exchanged, refused <-chan struct{}) {
+	var mu sync.Mutex
+	used := map[string]bool{}
+	ok, no := make(chan struct{}), make(chan struct{})
+	f.meta.Exchange = func(code string) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if used[code] {
+			select {
+			case <-no:
+			default:
+				close(no)
+			}
+			return "", metaErr(onboarding.KindRejected, 100)
+		}
+		used[code] = true
+		close(ok)
+		return "EAA-token-" + code, nil
+	}
+	return ok, no
+}
+
+// TestDoublePostOfOneSignup: the page's Try again, after the answer to its
+// first post was lost, posts the same payload while the first post is
+// still at work. Meta refuses the second exchange of the code, and the
+// first onboards the WABA: the second must not tell the customer to run
+// the signup again. It answers from the first's record as soon as there is
+// one, in progress (the page follows the record) or replayed.
+func TestDoublePostOfOneSignup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// hold pauses the first post at one step until release is closed,
+		// and returns a channel closed once the first post is there: the
+		// second is posted then.
+		hold func(f *fixture, exchanged, release <-chan struct{}) <-chan struct{}
+		// untilAnswered releases the first post once the second was
+		// answered; otherwise once the second's code was refused.
+		untilAnswered bool
+		// code is the second's answer; "" takes in progress or replayed.
+		code onboarding.Code
+	}{
+		{name: "first in Meta's verification when the second's code is refused",
+			hold: func(f *fixture, _, release <-chan struct{}) <-chan struct{} {
+				reached := make(chan struct{})
+				f.meta.Debug = func(string) (onboarding.TokenInfo, error) {
+					close(reached)
+					<-release
+					return onboarding.TokenInfo{AppID: appID, Valid: true}, nil
+				}
+				return reached
+			}},
+		{name: "first in its verified save: its lock answers before the exchange",
+			hold: func(f *fixture, _, release <-chan struct{}) <-chan struct{} {
+				reached := make(chan struct{})
+				var once sync.Once
+				f.store.Fail = func(op string, _ *onboarding.Record) error {
+					if op == "save" {
+						once.Do(func() { close(reached); <-release })
+					}
+					return nil
+				}
+				return reached
+			}, untilAnswered: true, code: onboarding.CodeInProgress},
+		{name: "no hold: posted once the first's code was exchanged",
+			hold: func(_ *fixture, exchanged, _ <-chan struct{}) <-chan struct{} { return exchanged }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.svc.Sessions = f.store
+			f.svc.Sleep = upstream.Sleep // the first post must move on while the second waits
+			exchanged, refused := singleUseCodes(f)
+			release := make(chan struct{})
+			reached := tt.hold(f, exchanged, release)
+			now := f.clock.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+
+			type answer struct {
+				res onboarding.SignupResult
+				err error
+			}
+			first := make(chan answer, 1)
+			go func() {
+				res, err := f.svc.Signup(ctx, sessionRequest("code-1", "tok", now))
+				first <- answer{res, err}
+			}()
+			<-reached
+			if !tt.untilAnswered {
+				go func() {
+					select {
+					case <-refused:
+					case <-ctx.Done():
+					}
+					close(release)
+				}()
+			}
+			res, err := f.svc.Signup(ctx, sessionRequest("code-1", "tok", now.Add(time.Second)))
+			if tt.untilAnswered {
+				close(release)
+			}
+			a := <-first
+			if a.err != nil || a.res.Outcome != onboarding.OutcomeOnboarded {
+				t.Fatalf("first post: %s, %v; want onboarded", a.res.Outcome, a.err)
+			}
+			switch code := codeOf(err); {
+			case code == onboarding.CodeMetaRejected:
+				t.Fatalf("second post: %v; the first onboards the WABA, and it says to run the signup again", err)
+			case tt.code != "" && code != tt.code, tt.code == "" && err != nil && code != onboarding.CodeInProgress:
+				t.Fatalf("second post: %s, %v; want %q", res.Outcome, err, tt.code)
+			}
+			var e *onboarding.Error
+			if codeOf(err) == onboarding.CodeInProgress && (!errors.As(err, &e) || e.RetryAfter < time.Second) {
+				t.Errorf("in progress without a Retry-After: %v", err)
+			}
+			if err == nil && res.Outcome != onboarding.OutcomeReplayed {
+				t.Errorf("second post: %s, want replayed", res.Outcome)
+			}
+			if calls, _ := f.plivo.Counts(); calls != 1 {
+				t.Errorf("plivo calls = %d, want 1", calls)
+			}
+		})
+	}
+}
+
+// TestRefusedCodeWaitsOnlyForAnotherAttempt: a refused code waits for
+// another attempt's record only when the session's ledger shows another
+// attempt of the same signup started moments before; otherwise the WABA's
+// record is read once, and a genuine refusal is answered at once.
+func TestRefusedCodeWaitsOnlyForAnotherAttempt(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	firstUse := func(ago time.Duration) *onboarding.SessionUse {
+		return &onboarding.SessionUse{ID: "tok", ClientRef: "customer-1", WABAID: waba, UsedAt: now.Add(-ago), ExpiresAt: now.Add(time.Hour), Attempt: "other-attempt"}
+	}
+	locked := onboarding.Record{WABAID: waba, State: onboarding.StateVerifying, PhoneNumberID: phone, BusinessID: business, ClientRef: "customer-1",
+		LockOwner: "other-attempt", LockExpiresAt: now.Add(20 * time.Second)}
+	tests := []struct {
+		name    string
+		session bool
+		spent   *onboarding.SessionUse
+		refusal error
+		// appears is the record another attempt writes as the code is refused.
+		appears *onboarding.Record
+		want    onboarding.Code
+		pauses  int
+	}{
+		{name: "no session, no record", refusal: metaErr(onboarding.KindRejected, 100), want: onboarding.CodeMetaRejected},
+		{name: "no session, another attempt's lock", refusal: metaErr(onboarding.KindRejected, 100), appears: &locked, want: onboarding.CodeInProgress},
+		{name: "fresh token", session: true, refusal: metaErr(onboarding.KindRejected, 100), want: onboarding.CodeMetaRejected},
+		{name: "token spent by another attempt a second ago, no record ever", session: true, spent: firstUse(time.Second),
+			refusal: metaErr(onboarding.KindRejected, 100), want: onboarding.CodeMetaRejected, pauses: 12},
+		{name: "token spent minutes ago: a retry after a refused code", session: true, spent: firstUse(5 * time.Minute),
+			refusal: metaErr(onboarding.KindRejected, 100), want: onboarding.CodeMetaRejected},
+		{name: "our app's configuration refused", session: true, spent: firstUse(time.Second), appears: &locked,
+			refusal: &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "exchange_code", Kind: onboarding.KindConfig, Status: 400, Code: 1},
+			want:    onboarding.CodeProviderConfig},
+		{name: "Meta unavailable", session: true, spent: firstUse(time.Second), appears: &locked,
+			refusal: metaErr(onboarding.KindTransient, 2), want: onboarding.CodeMetaUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			var pauses int
+			f.svc.Sleep = func(context.Context, time.Duration) error { pauses++; return nil }
+			f.meta.Exchange = func(string) (string, error) {
+				if tt.appears != nil {
+					f.store.Put(*tt.appears)
+				}
+				return "", tt.refusal
+			}
+			req := request("c1")
+			if tt.session {
+				f.svc.Sessions = f.store
+				req = sessionRequest("c1", "tok", now)
+			}
+			if tt.spent != nil {
+				f.store.PutUse(*tt.spent)
+			}
+			_, err := f.svc.Signup(context.Background(), req)
+			if codeOf(err) != tt.want {
+				t.Fatalf("Signup: %v, want %s", err, tt.want)
+			}
+			if pauses != tt.pauses {
+				t.Errorf("%d pauses before the answer, want %d", pauses, tt.pauses)
+			}
+		})
+	}
+}
