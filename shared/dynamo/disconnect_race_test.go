@@ -22,7 +22,7 @@ type disconnectBeforeSave struct {
 
 func (s *disconnectBeforeSave) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.Record, error) {
 	if s.saves.Add(1) == s.n {
-		if ok, err := s.Store.Disconnect(ctx, rec.WABAID, "partner_removed", time.Now()); err != nil || !ok {
+		if ok, err := s.Store.Disconnect(ctx, rec.WABAID, "partner_removed", time.Now(), time.Time{}); err != nil || !ok {
 			panic(fmt.Sprintf("disconnect: changed %t, %v", ok, err))
 		}
 	}
