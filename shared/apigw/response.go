@@ -94,6 +94,12 @@ func JSON(status int, body any) Response {
 // Error answers with err's code and caller-safe message, logging the
 // internal cause. Internal details never reach the body.
 func Error(ctx context.Context, log *slog.Logger, requestID string, err error) Response {
+	return errorAnswer(ctx, log, requestID, err, func(b ErrorBody) any { return b })
+}
+
+// errorAnswer is Error with the body shaped by body, for a route whose
+// error answer says more than ErrorBody.
+func errorAnswer(ctx context.Context, log *slog.Logger, requestID string, err error, body func(ErrorBody) any) Response {
 	code := onboarding.ErrorCode(err)
 	status := StatusOf(code.Kind())
 	detail := ErrorDetail{Code: code, Message: onboarding.ErrorMessage(err)}
@@ -106,7 +112,7 @@ func Error(ctx context.Context, log *slog.Logger, requestID string, err error) R
 		level = slog.LevelError
 	}
 	log.Log(ctx, level, "request failed", "request_id", requestID, "status", status, "error_code", code, "error", err)
-	resp := JSON(status, ErrorBody{Error: detail, RequestID: requestID})
+	resp := JSON(status, body(ErrorBody{Error: detail, RequestID: requestID}))
 	if de != nil && de.RetryAfter > 0 {
 		resp.Headers["Retry-After"] = strconv.Itoa(int((de.RetryAfter + time.Second - 1) / time.Second))
 	}

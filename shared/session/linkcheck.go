@@ -20,28 +20,34 @@ type SpentLookup interface {
 // expiry) and reads whether it was spent; it never spends it. Its answers
 // are the signup's own session codes, so it reveals nothing the signup
 // would not: session_missing, session_invalid, session_expired or
-// session_used, or upstream_unavailable.
+// session_used, or upstream_unavailable. With session_used it names the
+// WABA the spending signup named, if any: only to the token's holder
+// (the token verified), who may already read that WABA's record with
+// the same token (the status route), so a page opened afresh on a used
+// link can show the signup's outcome instead of a dead link.
 type LinkCheck struct {
 	Verifier *Verifier
 	Spent    SpentLookup
 }
 
-// Check returns nil when token can start a signup.
-func (c *LinkCheck) Check(ctx context.Context, token string) error {
+// Check returns nil when token can start a signup. With a session_used
+// error it also returns the WABA the token's signup named ("" for none).
+func (c *LinkCheck) Check(ctx context.Context, token string) (spentWABA string, err error) {
 	claims, err := c.Verifier.Verify(ctx, token)
 	if err != nil {
-		return err
+		return "", err
 	}
 	prev, err := c.Spent.Spent(ctx, claims.ID)
 	switch {
 	case err != nil:
-		return onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		return "", onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	case prev == nil:
-		return nil
+		return "", nil
 	case !prev.ExpiresAt.IsZero() && !c.Verifier.now().Before(prev.ExpiresAt):
-		return Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
+		return "", Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
 	}
 	// A spent token still admits retries of its own signup, but only from
-	// the page that made it: a page loaded afresh has no WABA to retry.
-	return Failure(onboarding.CodeSessionUsed, errors.New("token already spent"))
+	// the page that made it; a page loaded afresh follows the signup's
+	// outcome instead.
+	return prev.WABAID, Failure(onboarding.CodeSessionUsed, errors.New("token already spent"))
 }

@@ -29,7 +29,9 @@ func (l spentIn) Spent(_ context.Context, id string) (*onboarding.SessionUse, er
 }
 
 // TestLinkCheck: the page's check on load answers each kind of dead link
-// with the signup's own code, and never spends the token.
+// with the signup's own code, and never spends the token. A used link's
+// check names the WABA its signup named, and only to the token's holder:
+// a forged token, or an expired one, learns nothing.
 func TestLinkCheck(t *testing.T) {
 	t.Parallel()
 	ks := mustKeyset(t, "k")
@@ -40,6 +42,7 @@ func TestLinkCheck(t *testing.T) {
 		now   time.Time
 		down  bool
 		want  onboarding.Code
+		waba  string // the WABA the check names
 	}{
 		{name: "good link", now: t0},
 		{name: "good link, checked again", now: t0.Add(time.Minute)},
@@ -48,11 +51,18 @@ func TestLinkCheck(t *testing.T) {
 		{name: "expired", now: t0.Add(time.Hour), want: onboarding.CodeSessionExpired},
 		{name: "spent", spent: func(iss session.Issued) *onboarding.SessionUse {
 			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", ExpiresAt: t0.Add(time.Hour)}
-		}, now: t0, want: onboarding.CodeSessionUsed},
+		}, now: t0, want: onboarding.CodeSessionUsed, waba: "1"},
 		{name: "spent without a WABA", spent: func(iss session.Issued) *onboarding.SessionUse {
 			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", ExpiresAt: t0.Add(time.Hour)}
 		}, now: t0, want: onboarding.CodeSessionUsed},
 		{name: "ledger down", down: true, now: t0, want: onboarding.CodeUpstreamUnavailable},
+		{name: "spent, then expired", spent: func(iss session.Issued) *onboarding.SessionUse {
+			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", ExpiresAt: t0.Add(time.Minute)}
+		}, now: t0.Add(2 * time.Minute), want: onboarding.CodeSessionExpired},
+		{name: "another's spent token, forged", token: func(iss session.Issued) string { return strings.Replace(iss.Token, ".", ".x", 2) },
+			spent: func(iss session.Issued) *onboarding.SessionUse {
+				return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", ExpiresAt: t0.Add(time.Hour)}
+			}, now: t0, want: onboarding.CodeSessionInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,9 +81,9 @@ func TestLinkCheck(t *testing.T) {
 				lookup.err = errors.New("dynamodb: throttled")
 			}
 			c := &session.LinkCheck{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: fixed(tt.now)}, Spent: lookup}
-			err := c.Check(context.Background(), token)
-			if got := code(err); got != tt.want {
-				t.Fatalf("Check = %v, want %q", err, tt.want)
+			waba, err := c.Check(context.Background(), token)
+			if got := code(err); got != tt.want || waba != tt.waba {
+				t.Fatalf("Check = %q, %v, want %q, %q", waba, err, tt.waba, tt.want)
 			}
 			if store.Writes != 0 {
 				t.Fatalf("the check wrote %d times", store.Writes)
