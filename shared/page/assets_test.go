@@ -31,7 +31,8 @@ func TestEveryAssetHasAContentType(t *testing.T) {
 // customer's attempt with has its own copy in the page's FAILURES. A code
 // without one falls back to "Something went wrong on our side... Start
 // again in a minute", which is wrong where starting again cannot help.
-// signup_in_progress is not a failure: the page waits for the record.
+// signup_in_progress is followed when a WABA is named, and has its own
+// copy when none is.
 func TestSignupAnswersHaveCopy(t *testing.T) {
 	t.Parallel()
 	js, err := fs.ReadFile(assets, "assets/static/onboarding.js")
@@ -49,7 +50,7 @@ func TestSignupAnswersHaveCopy(t *testing.T) {
 		onboarding.CodeTooManyRequests, onboarding.CodePhoneUnverified, onboarding.CodeNumberMissing, onboarding.CodeProviderConfig,
 		onboarding.CodeMetaUnavailable, onboarding.CodeNotRecorded, onboarding.CodeSecondNumber, onboarding.CodeBusinessMismatch,
 		onboarding.CodeSessionMissing, onboarding.CodeSessionInvalid, onboarding.CodeSessionExpired, onboarding.CodeSessionUsed,
-		onboarding.CodeClientRefMismatch, onboarding.CodeAccessRemoved,
+		onboarding.CodeClientRefMismatch, onboarding.CodeAccessRemoved, onboarding.CodeInProgress,
 	}
 	for _, c := range codes {
 		if !strings.Contains(failures, "\n    "+string(c)+": {") {

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -42,6 +43,42 @@ func (tb *tab) tabTo(id string) {
 		tb.do(chromedp.KeyEvent("\t"))
 	}
 	tb.t.Fatalf("Tab never reached #%s (focus on %q)", id, tb.focused())
+}
+
+// TestKeyboardFocusKept: a keyboard user keeps their place (WCAG 2.4.3).
+// The button stays focusable while the page waits, refusing clicks
+// instead of being disabled, and once it is hidden the focus moves to the
+// status title rather than falling to the page's start.
+func TestKeyboardFocusKept(t *testing.T) {
+	tb := readyTab(t, "customer-focus")
+	rec := `{"waba_id":"109000000000444","state":"onboarded","phone_number_id":"112000000000444","display_phone_number":"+1 555-010-0444"}`
+	evalJS(tb, `(function (fetch) {
+		window.fetch = function (u, o) {
+			if (o && o.method === 'POST') {
+				return Promise.resolve(new Response(JSON.stringify({status: 'onboarded', record: `+rec+`, request_id: 'r'}),
+					{status: 200, headers: {'Content-Type': 'application/json'}}));
+			}
+			return fetch.apply(this, arguments);
+		};
+	})(window.fetch); true`)
+	tb.tabTo("connect")
+	tb.do(chromedp.KeyEvent("\r"))
+	tb.waitState("connecting")
+	if id := tb.focused(); id != "connect" {
+		t.Errorf("while the page waits on Meta the focus is on %q, want the button", id)
+	}
+	evalJS(tb, `window.__firstLogin = window.__fbLoginCallback; true`)
+	tb.do(chromedp.KeyEvent("\r"))
+	time.Sleep(200 * time.Millisecond)
+	if again, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`window.__fbLoginCallback !== window.__firstLogin`)); again {
+		t.Error("the button opened Meta's window again while the page waits on it")
+	}
+	tb.metaMessage("FINISH", map[string]string{"waba_id": "109000000000444", "phone_number_id": "112000000000444", "business_id": "198000000000444"})
+	tb.loginCallback("code-focus")
+	tb.waitState("onboarded")
+	if id := tb.focused(); id != "status-title" {
+		t.Errorf("with the button hidden the focus is on %q, want the status title", id)
+	}
 }
 
 // TestNarrowScreen: at 320 CSS pixels the page does not scroll sideways

@@ -319,6 +319,10 @@ func TestOnboarding(t *testing.T) {
 			if text := tb.text("#status-text"); !strings.Contains(text, display) {
 				t.Errorf("status text %q does not name the number %q", text, display)
 			}
+			// The tab says the outcome to a customer on another tab.
+			if title, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.title`)); title != "WhatsApp is connected – Connect WhatsApp" {
+				t.Errorf("document title %q", title)
+			}
 			tb.screenshot(tt.shot)
 
 			item := record(t, waba)

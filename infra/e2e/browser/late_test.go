@@ -29,6 +29,15 @@ const metaOrigin = "https://www.facebook.com"
 // and waits until the page waits on Meta's window.
 func signupTab(t *testing.T, clientRef string) *tab {
 	t.Helper()
+	tb := readyTab(t, clientRef)
+	tb.do(chromedp.Click("#connect"))
+	tb.waitState("connecting")
+	return tb
+}
+
+// readyTab is signupTab before the click.
+func readyTab(t *testing.T, clientRef string) *tab {
+	t.Helper()
 	tb := openProduction(t, "/?session="+url.QueryEscape(linkToken(t, clientRef)), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
 	evalJS(tb, `window.__posted = []; (function (fetch) {
 		window.fetch = function (u, o) {
@@ -36,8 +45,6 @@ func signupTab(t *testing.T, clientRef string) *tab {
 			return fetch.apply(this, arguments);
 		};
 	})(window.fetch); true`)
-	tb.do(chromedp.Click("#connect"))
-	tb.waitState("connecting")
 	return tb
 }
 
@@ -357,4 +364,142 @@ func TestRestrictedWhilePolling(t *testing.T) {
 	tb.metaMessage("FINISH", map[string]string{"waba_id": "109000000000777", "phone_number_id": "112000000000777", "business_id": "198000000000777"})
 	tb.loginCallback("code-restricted-poll")
 	tb.waitStateWithin("onboarded", 10*time.Second)
+}
+
+// TestPopupBlocked: a blocked pop-up never calls back. A page that keeps
+// the focus 3 s after Connect says the window did not open and offers
+// Start again at once, not after the 10 minutes Meta's flow may take; a
+// page whose pop-up opened goes on waiting. As when the callback is late
+// (TestNoLoginCallback), a callback that comes after the offer still
+// finishes the signup.
+func TestPopupBlocked(t *testing.T) {
+	sandbox.Meta.Reset()
+	sandbox.Plivo.Reset()
+	waba, business, phones := testIDs("81", 1)
+	code := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business, PhoneNumbers: phones})
+
+	opened := signupTab(t, "customer-popup-opened")
+	time.Sleep(4 * time.Second)
+	if state := opened.statusText(); !strings.HasPrefix(state, "connecting:") {
+		t.Errorf("with Meta's pop-up open the page shows %s, want it waiting", state)
+	}
+
+	tb := readyTab(t, "customer-popup-blocked")
+	evalJS(tb, `window.__popupBlocked = true; true`)
+	tb.do(chromedp.Click("#connect"))
+	tb.waitState("connecting")
+	tb.waitStateWithin("stalled", 5*time.Second)
+	tb.expectCopy("pop-up blocked")
+	if label := tb.text("#connect-label"); label != "Start again" || tb.connectDisabled() {
+		t.Fatalf("button %q (disabled %t), want Start again", label, tb.connectDisabled())
+	}
+	tb.screenshot("stalled-popup-blocked")
+	tb.metaMessage("FINISH", map[string]string{"waba_id": waba, "phone_number_id": phones[0].ID, "business_id": business})
+	tb.loginCallback(code)
+	tb.waitState("onboarded")
+	if posts := tb.posts(); len(posts) != 1 || posts[0]["code"] != code {
+		t.Errorf("the page posted %v, want the late callback's code once", posts)
+	}
+}
+
+// TestShownAgainWithoutCallback: a customer who comes back to the page
+// (it is shown again) from a pop-up that has not called back 3 s later is
+// offered Start again, while the page goes on listening.
+func TestShownAgainWithoutCallback(t *testing.T) {
+	tb := signupTab(t, "customer-shown-again")
+	evalJS(tb, `document.dispatchEvent(new Event('visibilitychange')); true`)
+	tb.waitStateWithin("stalled", 5*time.Second)
+	tb.expectCopy("no word from the Facebook window")
+	if label := tb.text("#connect-label"); label != "Start again" || tb.connectDisabled() {
+		t.Errorf("button %q (disabled %t), want Start again", label, tb.connectDisabled())
+	}
+}
+
+// statusFetches makes the page's signup POST answer 202 with post and
+// every status request answer with status, and counts the status requests
+// (window.__gets, their times).
+func (tb *tab) statusFetches(post, status string) {
+	tb.t.Helper()
+	evalJS(tb, `window.__gets = []; (function (fetch) {
+		window.fetch = function (u, o) {
+			if (o && o.method === 'POST') {
+				return Promise.resolve(new Response(JSON.stringify(`+post+`), {status: 202, headers: {'Content-Type': 'application/json'}}));
+			}
+			if (String(u).indexOf('/api/whatsapp/embedded-signup/') >= 0) {
+				window.__gets.push(Date.now());
+				return Promise.resolve(new Response(JSON.stringify(`+status+`), {status: 200, headers: {'Content-Type': 'application/json'}}));
+			}
+			return fetch.apply(this, arguments);
+		};
+	})(window.fetch); true`)
+}
+
+// TestQuietPolls: while the page polls a signup that is activating, the
+// status panel (a live region) is written only when what it says changes,
+// so a screen reader does not read it out again at every poll; and a page
+// shown again polls at once instead of waiting out its timer.
+func TestQuietPolls(t *testing.T) {
+	tb := signupTab(t, "customer-quiet-polls")
+	rec := `{"waba_id":"109000000000888","state":"verified","phone_number_id":"112000000000888","display_phone_number":"+1 555-010-0888","client_ref":"customer-quiet-polls"}`
+	tb.statusFetches(`{status: 'pending', record: `+rec+`, request_id: 'r'}`, `{record: `+rec+`}`)
+	tb.metaMessage("FINISH", map[string]string{"waba_id": "109000000000888", "phone_number_id": "112000000000888", "business_id": "198000000000888"})
+	tb.loginCallback("code-quiet-polls")
+	tb.waitStateWithin("pending", 10*time.Second)
+	evalJS(tb, `window.__writes = 0; new MutationObserver(function (m) { window.__writes += m.length; })
+		.observe(document.getElementById('status'), {childList: true, characterData: true, subtree: true}); true`)
+	tb.poll(`window.__gets.length >= 2`, "the page did not poll twice")
+	if n, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`window.__writes`)); n != 0 {
+		t.Errorf("two polls with nothing new wrote the status panel %d times", n)
+	}
+	// The next poll is 3 s off; a page shown again polls now.
+	evalJS(tb, `window.__shownAt = Date.now(); window.__before = window.__gets.length; document.dispatchEvent(new Event('visibilitychange')); true`)
+	time.Sleep(700 * time.Millisecond)
+	if n, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`window.__gets.length - window.__before`)); n != 1 {
+		t.Errorf("a page shown again polled %d times within 0.7 s, want once", n)
+	}
+	if title, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.title`)); title != "Activating your number – Connect WhatsApp" {
+		t.Errorf("document title %q", title)
+	}
+}
+
+// TestFollowedAnswers: what the page says of answers it follows rather
+// than shows. A signup_in_progress whose answer names the WABA (the
+// request named none) follows that WABA to its outcome; a followed record
+// that failed with business_mismatch says so in its own words.
+func TestFollowedAnswers(t *testing.T) {
+	t.Run("signup in progress, WABA in the answer", func(t *testing.T) {
+		tb := signupTab(t, "customer-in-progress")
+		rec := `{"waba_id":"109000000000999","state":"onboarded","phone_number_id":"112000000000999","display_phone_number":"+1 555-010-0999"}`
+		evalJS(tb, `(function (fetch) {
+			window.fetch = function (u, o) {
+				if (o && o.method === 'POST') {
+					return Promise.resolve(new Response(JSON.stringify({error: {code: 'signup_in_progress', message: 'm'}, record: {waba_id: '109000000000999'}, request_id: 'r'}),
+						{status: 409, headers: {'Content-Type': 'application/json'}}));
+				}
+				if (String(u).indexOf('/api/whatsapp/embedded-signup/109000000000999') >= 0) {
+					return Promise.resolve(new Response(JSON.stringify({record: `+rec+`}), {status: 200, headers: {'Content-Type': 'application/json'}}));
+				}
+				return fetch.apply(this, arguments);
+			};
+		})(window.fetch); true`)
+		tb.loginCallback("code-in-progress")
+		// The code alone goes after the page's wait for Meta's message.
+		tb.advanceClock(10 * time.Second)
+		tb.waitStateWithin("onboarded", 15*time.Second)
+		tb.expectCopy("onboarded", "+1 555-010-0999")
+	})
+	t.Run("record failed, business mismatch", func(t *testing.T) {
+		tb := signupTab(t, "customer-mismatch")
+		rec := func(state, reason string) string {
+			return `{"waba_id":"109000000000555","state":"` + state + `","failure_reason":"` + reason + `","phone_number_id":"112000000000555"}`
+		}
+		tb.statusFetches(`{status: 'pending', record: `+rec("verified", "")+`, request_id: 'r'}`, `{record: `+rec("failed", "business_mismatch")+`}`)
+		tb.metaMessage("FINISH", map[string]string{"waba_id": "109000000000555", "phone_number_id": "112000000000555", "business_id": "198000000000555"})
+		tb.loginCallback("code-mismatch")
+		tb.waitStateWithin("failed", 10*time.Second)
+		tb.expectCopy("business not confirmed")
+		if title, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.title`)); title != "Meta did not confirm your business – Connect WhatsApp" {
+			t.Errorf("document title %q", title)
+		}
+	})
 }

@@ -43,18 +43,19 @@ func shortLink(t *testing.T, clientRef string, ttl time.Duration) stack.Session 
 }
 
 // connectDisabled reports whether the page offers no way to start Meta's
-// dialog: Connect is hidden or disabled.
+// dialog: Connect is hidden, disabled, or refuses clicks while the page
+// waits (aria-disabled).
 func (tb *tab) connectDisabled() bool {
 	tb.t.Helper()
-	off, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`(function(b){return b.hidden || b.disabled})(document.getElementById('connect'))`))
+	off, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`(function(b){return b.hidden || b.disabled || b.getAttribute('aria-disabled') === 'true'})(document.getElementById('connect'))`))
 	if err != nil {
 		tb.t.Fatal(err)
 	}
 	return off
 }
 
-// TestLinkCheckedOnLoad opens a good, a spent, a forged and an expired
-// onboarding link. A dead link must disable Connect as the page loads,
+// TestLinkCheckedOnLoad opens a good, a spent (by a signup that named no
+// WABA), a forged and an expired onboarding link. A dead link must disable Connect as the page loads,
 // before any Meta dialog, with the customer's copy (checkCopy: no internal
 // names); a good link, checked the same way, stays usable and is not spent
 // by the check.
@@ -77,11 +78,13 @@ func TestLinkCheckedOnLoad(t *testing.T) {
 		if tb.connectDisabled() {
 			t.Fatal("Connect is disabled for a good link")
 		}
-		// Opened again: the check did not spend it.
+		// Opened again: the check did not spend it. The code alone names
+		// no WABA, so the spent link has no signup to follow (see
+		// TestSignupOutcomeAfterReload) and is dead below.
 		tb = openURL(t, good.URL)
 		tb.connect()
 		waba := tb.value("#sbx-waba-id")
-		tb.do(chromedp.Click("#sbx-continue"))
+		tb.do(chromedp.SetValue("#sbx-order", "code-only"), chromedp.Click("#sbx-continue"))
 		tb.waitState("onboarded")
 		if ref := attr(record(t, waba), "client_ref"); ref != "customer-link" {
 			t.Errorf("record client_ref %q, want customer-link", ref)

@@ -31,7 +31,8 @@ import (
 // pages of frames one after another, each once the one before has posted
 // its WA_EMBEDDED_SIGNUP message (window.__esOrigins lists their
 // origins), and calls back with code (none when empty). Without frames
-// the test calls back itself.
+// the test calls back itself. The page loses the focus to Meta's pop-up,
+// unless window.__popupBlocked.
 func fakeMetaSDK(code string, frames []string) string {
 	js, _ := json.Marshal(frames)
 	return `(function(){
@@ -42,6 +43,9 @@ func fakeMetaSDK(code string, frames []string) string {
     login: function (cb, o) {
       window.__fbLogin = JSON.parse(JSON.stringify(o));
       window.__fbLoginCallback = cb;
+      // Meta's pop-up takes the focus as it opens, unless the browser
+      // blocked it.
+      if (!window.__popupBlocked) window.dispatchEvent(new Event('blur'));
       if (!frames.length) return;
       var next = 0;
       var step = function () {
@@ -326,5 +330,62 @@ func TestProductionMessageOrigins(t *testing.T) {
 				tb.expectCopy("cancelled")
 			}
 		})
+	}
+}
+
+// TestSignupOutcomeAfterReload: once the link's signup has spent it, the
+// link check can only say the link was used. A reload of the tab (or a
+// mobile browser bringing back a discarded tab, or Back) shows the
+// signup's outcome instead, from the WABA the tab remembers; so does a
+// second tab opened from the same link, from the WABA the link check
+// names to the link's holder.
+func TestSignupOutcomeAfterReload(t *testing.T) {
+	sandbox.Meta.Reset()
+	sandbox.Plivo.Reset()
+	waba, business, phones := testIDs("79", 1)
+	code := sandbox.Meta.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business, PhoneNumbers: phones})
+	token := linkToken(t, "customer-reload-done")
+	tb := openProduction(t, "/?session="+url.QueryEscape(token), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	tb.do(chromedp.Click("#connect"))
+	tb.waitState("connecting")
+	tb.metaMessage("FINISH", map[string]string{"waba_id": waba, "phone_number_id": phones[0].ID, "business_id": business})
+	tb.loginCallback(code)
+	tb.waitState("onboarded")
+
+	onboarded := func(tb *tab, how string) {
+		tb.t.Helper()
+		tb.waitStateWithin("onboarded", 10*time.Second)
+		tb.expectCopy("onboarded", phones[0].DisplayPhoneNumber)
+		if got := tb.text("#waba-id"); got != waba {
+			tb.t.Errorf("%s: page shows WABA %q, want %s", how, got, waba)
+		}
+	}
+	tb.do(chromedp.Reload())
+	onboarded(tb, "after a reload")
+
+	second := openProduction(t, "/?session="+url.QueryEscape(token), "onboarded", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+	onboarded(second, "in a second tab")
+	// The second tab remembers the WABA too.
+	second.do(chromedp.Reload())
+	onboarded(second, "in a second tab, reloaded")
+}
+
+// TestActivatingAfterReload: a reload while Plivo has not finished shows
+// the signup activating, then onboarded, never Connect again.
+func TestActivatingAfterReload(t *testing.T) {
+	tb := open(t)
+	tb.connect()
+	waba := tb.value("#sbx-waba-id")
+	tb.do(chromedp.SetValue("#sbx-plivo", "500"), chromedp.Click("#sbx-continue"))
+	tb.waitState("pending")
+	tb.do(chromedp.Reload())
+	tb.poll(`document.getElementById('status').getAttribute('data-state') !== 'loading'`, "the reloaded page never left loading")
+	// The resume function may have finished the signup by now.
+	if state := strings.SplitN(tb.statusText(), ":", 2)[0]; state != "pending" && state != "onboarded" {
+		t.Fatalf("after a reload while activating the page shows %s, want pending or onboarded", tb.statusText())
+	}
+	tb.waitState("onboarded")
+	if got := tb.text("#waba-id"); got != waba {
+		t.Errorf("page shows WABA %q, want %s", got, waba)
 	}
 }

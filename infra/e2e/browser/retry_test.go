@@ -210,3 +210,41 @@ func TestRetryAfterTransientFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswersWithoutRetry: answers that Try again cannot help. A
+// signup_in_progress for a request that named no WABA has none to follow:
+// the page says another signup is running and offers Start again. A
+// conflict (the WABA was connected with other details) is for support
+// alone: the page offers no button that contradicts its text.
+func TestAnswersWithoutRetry(t *testing.T) {
+	tests := []struct {
+		name, order, code string
+		status            int
+		copy, button      string // button "" for none
+	}{
+		{name: "signup in progress, code alone", order: "code-only", status: 409, code: "signup_in_progress", copy: "another signup running", button: "Start again"},
+		{name: "conflict", order: "ids-first", status: 409, code: "conflict", copy: "already connected with other details"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := open(t)
+			tb.apiErrors = true
+			signups := tb.pauseSignups()
+			tb.connect()
+			tb.do(chromedp.SetValue("#sbx-order", tt.order), chromedp.Click("#sbx-continue"))
+			tb.failSignup(tb.nextSignup(signups), tt.status, tt.code)
+			tb.waitState("failed")
+			tb.expectCopy(tt.copy)
+			hidden, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.getElementById('connect').hidden`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.button == "" && !hidden:
+				t.Errorf("the page offers %q", tb.text("#connect-label"))
+			case tt.button != "" && (hidden || tb.text("#connect-label") != tt.button || tb.connectDisabled()):
+				t.Errorf("button %q (hidden %t, disabled %t), want %s", tb.text("#connect-label"), hidden, tb.connectDisabled(), tt.button)
+			}
+		})
+	}
+}

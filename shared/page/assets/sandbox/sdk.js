@@ -414,6 +414,9 @@
   function login(cb, opts) {
     if (typeof cb !== 'function') throw new Error('FB.login: callback required');
     opts = opts || {};
+    // Meta's window is a pop-up, which takes the focus from the page as it
+    // opens: the page reads a page that keeps it as a blocked pop-up.
+    window.dispatchEvent(new Event('blur'));
     fetch(sim + '/local/meta/login', { method: 'POST', credentials: 'same-origin' }).then(function (res) {
       if (!res.ok) throw new Error('HTTP ' + res.status);
       return res.json();

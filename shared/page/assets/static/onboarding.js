@@ -61,6 +61,12 @@
   var STALL_MS = 10 * 60 * 1000;
   // How often the page checks that wait, on Date.now like RESEND_CHECK_MS.
   var STALL_CHECK_MS = 1000;
+  // How long after FB.login, or after the page is shown again, the page
+  // waits for a sign of Meta's window before it offers Start again. Meta's
+  // pop-up takes the focus as it opens: a page that never lost it had its
+  // pop-up blocked, and a page shown again with no callback may be one
+  // whose pop-up was closed without one (showStalled, showBlocked).
+  var POPUP_WAIT_MS = 3000;
   var POLL_FIRST_MS = 1500;
   var POLL_MAX_MS = 15000;
   var POLL_SLOW_AFTER_MS = 10 * 60 * 1000;
@@ -101,10 +107,39 @@
     return s;
   })();
 
+  // The WABA this tab's signup named, and the session it was sent with,
+  // kept in the same history entry: once a signup has spent the link, the
+  // link check can only say it was used, so a reload (or a tab the mobile
+  // browser discarded, or Back) follows the signup's status instead. The
+  // status route shows the record to that session for a day past its
+  // expiry (apigw.StatusSessionGrace).
+  var followed = (function () {
+    var st = window.history && window.history.state;
+    var w = st && st.onboardingFollow;
+    if (!w || typeof w.waba !== 'string' || !w.waba || typeof w.session !== 'string') return null;
+    return { waba: w.waba, session: w.session };
+  })();
+
+  // rememberWABA keeps waba and session in the history entry (followed).
+  function rememberWABA(waba, session) {
+    var h = window.history;
+    if (!waba || !h || !h.replaceState) return;
+    var st = {};
+    if (h.state && typeof h.state === 'object') {
+      for (var k in h.state) if (Object.prototype.hasOwnProperty.call(h.state, k)) st[k] = h.state[k];
+    }
+    if (st.onboardingFollow && st.onboardingFollow.waba === waba && st.onboardingFollow.session === (session || '')) return;
+    st.onboardingFollow = { waba: waba, session: session || '' };
+    try { h.replaceState(st, ''); } catch (e) { /* a state the browser will not keep costs only the reload */ }
+  }
+
   // deadLink is the session code of a link found unusable as the page
   // loaded (checkLink): Connect stays disabled, and the page says to ask
   // for a new link before the customer spends minutes in Meta's dialog.
   var deadLink = '';
+  // noRecord is a followed WABA found to have no record: the link check
+  // does not send the page back to it.
+  var noRecord = '';
 
   var sdkReady = false;
   var flow = null; // the current attempt; a new click starts a new one
@@ -132,39 +167,61 @@
   // What the button says while the page waits on someone else.
   var BUSY_LABELS = { connecting: 'Waiting for Facebook…', verifying: 'Verifying…', pending: 'Activating…' };
 
+  // setText writes text into node only when it differs: the status panel
+  // is a live region, and a screen reader reads out every write, so a
+  // poll that finds nothing new must say nothing.
+  function setText(node, text) {
+    text = text || '';
+    if (node.textContent !== text) node.textContent = text;
+  }
+
   function render(state, opts) {
     opts = opts || {};
+    var hadFocus = document.activeElement === el.button;
     el.status.setAttribute('data-state', state);
     document.body.setAttribute('data-state', state);
-    el.chip.textContent = opts.chip;
-    el.title.textContent = opts.title;
-    el.text.textContent = opts.text;
+    setText(el.chip, opts.chip);
+    setText(el.title, opts.title);
+    setText(el.text, opts.text);
     setSteps(opts.step, opts.failed);
+    // The tab names the outcome too: it is what a customer who left the
+    // page sees of it.
+    document.title = opts.title + ' – Connect WhatsApp';
 
     var rec = opts.record;
     if (rec && (rec.phone_number_id || rec.waba_id)) {
       el.details.hidden = false;
       el.phoneRow.hidden = !rec.display_phone_number;
-      el.phone.textContent = rec.display_phone_number || '';
-      el.phoneID.textContent = rec.phone_number_id || '—';
-      el.waba.textContent = rec.waba_id || '—';
+      setText(el.phone, rec.display_phone_number);
+      setText(el.phoneID, rec.phone_number_id || '—');
+      setText(el.waba, rec.waba_id || '—');
     } else {
       el.details.hidden = true;
     }
     if (opts.reference) {
       el.reference.hidden = false;
-      el.reference.textContent = 'Reference: ' + opts.reference;
+      setText(el.reference, 'Reference: ' + opts.reference);
     } else {
       el.reference.hidden = true;
-      el.reference.textContent = '';
+      setText(el.reference, '');
     }
 
     var busy = BUSY_LABELS[state];
-    el.button.disabled = !!busy || !sdkReady || !!deadLink;
-    el.button.setAttribute('aria-busy', busy ? 'true' : 'false');
     el.button.hidden = state === 'onboarded' || !!opts.noButton;
     el.fineprint.hidden = state === 'onboarded';
-    el.buttonLabel.textContent = busy || opts.button || 'Connect WhatsApp';
+    setText(el.buttonLabel, busy || opts.button || 'Connect WhatsApp');
+    el.button.setAttribute('aria-busy', busy ? 'true' : 'false');
+    // While the page waits the button only refuses clicks (aria-disabled):
+    // a disabled button drops the keyboard focus to the page's start.
+    el.button.setAttribute('aria-disabled', busy ? 'true' : 'false');
+    syncButton();
+    if (hadFocus && (el.button.hidden || el.button.disabled)) el.title.focus();
+  }
+
+  // syncButton disables the button where nothing can start Meta's flow:
+  // its SDK is not ready, or the link is dead.
+  function syncButton() {
+    el.button.disabled = !sdkReady || !!deadLink;
   }
 
   // Every text the customer reads is here: a title, then one sentence on
@@ -199,6 +256,17 @@
     });
   }
 
+  // showBlocked is showStalled for a pop-up that never opened: the page
+  // kept the focus after FB.login (POPUP_WAIT_MS). Like showStalled it
+  // ends nothing; a callback that comes after all still counts.
+  function showBlocked() {
+    render('stalled', {
+      chip: 'Waiting', step: 'connect', button: 'Start again',
+      title: 'The Facebook window did not open',
+      text: 'Your browser may have blocked the pop-up. Allow pop-ups for this page, then click Start again.'
+    });
+  }
+
   function showVerifying(ids) {
     render('verifying', {
       chip: 'Verifying', step: 'verify',
@@ -219,11 +287,11 @@
   }
 
   function showOnboarded(rec) {
-    var number = rec.display_phone_number || ('with ID ' + rec.phone_number_id);
+    var number = rec.display_phone_number || (rec.phone_number_id ? 'with ID ' + rec.phone_number_id : '');
     render('onboarded', {
       chip: 'Onboarded', step: 'all', record: rec,
       title: 'WhatsApp is connected',
-      text: 'Your number ' + number + ' is ready to send and receive messages. You can close this page.'
+      text: 'Your number ' + (number ? number + ' ' : '') + 'is ready to send and receive messages. You can close this page.'
     });
   }
 
@@ -320,9 +388,14 @@
     business_mismatch: { step: 'verify', title: 'Meta did not confirm your business', retry: 'restart',
       what: 'The business you picked does not own the WhatsApp Business Account you shared, so nothing was connected.',
       next: 'Click Start again and pick the business that owns the account.' },
-    conflict: { step: 'verify', title: 'This account is already connected', retry: 'restart',
+    conflict: { step: 'verify', title: 'This account is already connected', retry: 'none',
       what: 'Your WhatsApp Business Account was connected earlier with a different number or business.',
       next: 'Contact support with the reference below.' },
+    // Another request holds the WABA (a second tab, a double click), and
+    // the answer names no WABA to follow (answer).
+    signup_in_progress: { step: 'verify', title: 'Another signup is running', retry: 'restart',
+      what: 'Another signup for this account is running.',
+      next: 'Wait a minute, then click Start again.' },
     upstream_unavailable: { step: 'verify', title: 'Our service is busy right now', retry: 'resend',
       what: 'Your signup was not processed yet.',
       next: 'Click Try again now.',
@@ -373,7 +446,8 @@
   var REASONS = {
     meta_rejected: 'meta_rejected', meta_unavailable: 'meta_unavailable', meta_config: 'provider_config',
     waba_already_registered: 'waba_already_registered',
-    phone_number_registered_elsewhere: 'phone_number_registered_elsewhere'
+    phone_number_registered_elsewhere: 'phone_number_registered_elsewhere',
+    business_mismatch: 'business_mismatch'
   };
   var WAITING_STATES = { phone_unverified: 'phone_unverified', awaiting_number: 'phone_number_missing' };
 
@@ -429,7 +503,8 @@
   function newFlow() {
     seq += 1;
     return { id: seq, code: '', codeAt: 0, ids: null, cancel: null, cancelShown: false, loginDone: false, posted: false, done: false,
-      startedAt: 0, idsTimer: 0, cancelTimer: 0, stallTimer: 0, pollTimer: 0, resendTimer: 0, payload: null, retry: 'restart', failure: null };
+      startedAt: 0, idsTimer: 0, cancelTimer: 0, stallTimer: 0, pollTimer: 0, resendTimer: 0, popupTimer: 0, returnTimer: 0,
+      left: false, resumed: false, pollNow: null, payload: null, retry: 'restart', failure: null };
   }
 
   function clearTimers(f) {
@@ -438,6 +513,9 @@
     clearTimeout(f.stallTimer);
     clearTimeout(f.pollTimer);
     clearTimeout(f.resendTimer);
+    clearTimeout(f.popupTimer);
+    clearTimeout(f.returnTimer);
+    f.pollNow = null;
   }
 
   function extras() {
@@ -452,12 +530,45 @@
     f.startedAt = Date.now();
     showConnecting();
     watchStall(f);
+    watchPopup(f);
     window.FB.login(function (resp) { onLogin(f, resp); }, {
       config_id: cfg.configId,
       response_type: 'code',
       override_default_response_type: true,
       extras: extras()
     });
+  }
+
+  // waitingOnMeta says whether f still waits for Meta's window, with
+  // nothing from it yet.
+  function waitingOnMeta(f) {
+    return f === flow && !f.done && !f.loginDone && el.status.getAttribute('data-state') === 'connecting';
+  }
+
+  // Meta's pop-up takes the focus, or on a phone the whole screen: either
+  // is the sign that it opened (watchPopup).
+  window.addEventListener('blur', function () { if (flow) flow.left = true; });
+  document.addEventListener('visibilitychange', function () {
+    if (flow && document.visibilityState === 'hidden') flow.left = true;
+  });
+
+  // watchPopup offers Start again (showBlocked) when the page never lost
+  // the focus within POPUP_WAIT_MS of FB.login: a blocked pop-up does not
+  // call back, and the page would otherwise wait STALL_MS.
+  function watchPopup(f) {
+    f.popupTimer = setTimeout(function () {
+      if (waitingOnMeta(f) && !f.left) showBlocked();
+    }, POPUP_WAIT_MS);
+  }
+
+  // watchReturn offers Start again (showStalled) when the page, shown
+  // again, has no callback within POPUP_WAIT_MS: the customer came back
+  // from a pop-up that may have closed without one. The attempt goes on.
+  function watchReturn(f) {
+    clearTimeout(f.returnTimer);
+    f.returnTimer = setTimeout(function () {
+      if (waitingOnMeta(f)) showStalled();
+    }, POPUP_WAIT_MS);
   }
 
   // watchStall offers Start again (showStalled) once f has waited
@@ -477,6 +588,8 @@
     if (f !== flow || f.done || f.loginDone) return;
     f.loginDone = true;
     clearTimeout(f.stallTimer);
+    clearTimeout(f.popupTimer);
+    clearTimeout(f.returnTimer);
     var code = resp && resp.authResponse && resp.authResponse.code;
     if (typeof code === 'string' && code) {
       f.code = code;
@@ -663,6 +776,7 @@
       if (f !== flow || f.done) return;
       if (token) payload.session = token;
       f.payload = payload;
+      rememberWABA(payload.waba_id, token);
       send(f);
     });
   }
@@ -699,6 +813,7 @@
     if (f !== flow || f.done) return;
     body = body || {};
     var rec = body.record;
+    if ((status === 200 || status === 202) && rec) rememberWABA(rec.waba_id, f.payload && f.payload.session);
     if (status === 200 && rec) {
       f.done = true;
       showOnboarded(rec);
@@ -710,11 +825,13 @@
       return;
     }
     var err = body.error || {};
-    if (err.code === 'signup_in_progress' && f.payload && f.payload.waba_id) {
+    var held = (f.payload && f.payload.waba_id) || (rec && idString(rec.waba_id));
+    if (err.code === 'signup_in_progress' && held) {
       // Another request (a double click, a second tab) holds this WABA:
       // follow its outcome instead of failing.
+      rememberWABA(held, f.payload && f.payload.session);
       showVerifying(f.ids);
-      poll(f, f.payload.waba_id, POLL_FIRST_MS, Date.now());
+      poll(f, held, POLL_FIRST_MS, Date.now());
       return;
     }
     // An answer without our error code is API Gateway's own: its 429 is
@@ -726,7 +843,8 @@
 
   function poll(f, waba, delay, since) {
     clearTimeout(f.pollTimer);
-    f.pollTimer = setTimeout(function () {
+    var run = function () {
+      f.pollNow = null;
       // The signup's own session shows the full record; without it the
       // status route answers the state only.
       var headers = { 'Accept': 'application/json' };
@@ -745,15 +863,50 @@
           if (rec.state === 'onboarded' || rec.state === 'restricted') { f.done = true; showOnboarded(rec); return; }
           if (rec.state === 'failed' || WAITING_STATES[rec.state]) { f.done = true; showFailedRecord(f, rec); return; }
           if (rec.state === 'verified') showPending(rec, Date.now() - since > POLL_SLOW_AFTER_MS);
+          else if (f.resumed && el.status.getAttribute('data-state') === 'loading') showVerifying(rec);
+        } else if (f.resumed && r.status === 404) {
+          // The remembered signup left no record (Meta refused its code):
+          // the link decides what the page offers.
+          f.done = true;
+          flow = null;
+          noRecord = waba;
+          if (sdkReady) showIdle();
+          checkLink();
+          return;
         }
         poll(f, waba, Math.min(delay * 1.5, POLL_MAX_MS), since);
       }).catch(function () {
         if (f === flow && !f.done) poll(f, waba, Math.min(delay * 2, POLL_MAX_MS), since);
       });
-    }, delay);
+    };
+    f.pollNow = run;
+    f.pollTimer = setTimeout(run, delay);
+  }
+
+  // A page shown again runs a pending poll at once: a hidden page's timers
+  // are throttled, and the customer came back to see the outcome.
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState !== 'visible') return;
+    var f = flow;
+    if (!f || f.done) return;
+    if (f.pollNow) {
+      clearTimeout(f.pollTimer);
+      f.pollNow();
+    }
+    watchReturn(f);
+  });
+
+  // follow shows the outcome of the signup this tab made earlier
+  // (followed), instead of checking a link that signup spent.
+  function follow(w) {
+    var f = flow = newFlow();
+    f.resumed = true;
+    f.payload = { session: w.session, waba_id: w.waba };
+    poll(f, w.waba, 0, Date.now());
   }
 
   el.button.addEventListener('click', function () {
+    if (el.button.getAttribute('aria-disabled') === 'true') return;
     var f = flow;
     if (f && !f.done && f.retry === 'resend' && el.status.getAttribute('data-state') === 'failed' &&
         canResend(f, f.failure.code)) {
@@ -779,7 +932,8 @@
     });
     sdkReady = true;
     if (deadLink) showDeadLink();
-    else showIdle();
+    else if (!flow) showIdle();
+    else syncButton();
   };
 
   // checkLink asks the backend whether the link's session can still start
@@ -805,6 +959,14 @@
     }).then(function (body) {
       var code = body && body.error && body.error.code;
       if (!code || code.indexOf('session_') !== 0 || !FAILURES[code]) return;
+      var waba = code === 'session_used' && idString(body.waba_id);
+      if (waba && waba !== noRecord && !flow) {
+        // The link's signup, made in another tab: its outcome is this
+        // page's too.
+        rememberWABA(waba, linkSession);
+        follow({ waba: waba, session: linkSession });
+        return;
+      }
       deadLink = code;
       showDeadLink();
     }).catch(function () {});
@@ -844,5 +1006,6 @@
     title: 'Getting things ready…', text: "Meta's secure sign-in is loading. This takes a moment."
   });
   loadSDK();
-  checkLink();
+  if (followed) follow(followed);
+  else checkLink();
 })();
