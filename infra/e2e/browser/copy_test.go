@@ -49,6 +49,8 @@ var pageCopy = map[string][2]string{
 		"Your WhatsApp Business Account was shared without a phone number. Click Start again and add the number you want to use."},
 	"another signup running": {"Another signup is running",
 		"Another signup for this account is running. Wait a minute, then click Start again."},
+	"access removed": {"Access to your account was removed",
+		"Access to your WhatsApp Business Account was removed while we were connecting it, so the signup did not finish. Click Start again and share the account with us once more in the Facebook window."},
 	"business not confirmed": {"Meta did not confirm your business",
 		"The business you picked does not own the WhatsApp Business Account you shared, so nothing was connected. Click Start again and pick the business that owns the account."},
 	"already connected with other details": {"This account is already connected",

@@ -488,6 +488,19 @@ func TestFollowedAnswers(t *testing.T) {
 		tb.waitStateWithin("onboarded", 15*time.Second)
 		tb.expectCopy("onboarded", "+1 555-010-0999")
 	})
+	t.Run("record disconnected while followed", func(t *testing.T) {
+		// Meta's webhook removed our access while the page followed the
+		// signup: the record will never move again, so the poll ends.
+		tb := signupTab(t, "customer-disconnected")
+		rec := func(state string) string {
+			return `{"waba_id":"109000000000556","state":"` + state + `","phone_number_id":"112000000000556"}`
+		}
+		tb.statusFetches(`{status: 'pending', record: `+rec("verified")+`, request_id: 'r'}`, `{record: `+rec("disconnected")+`}`)
+		tb.metaMessage("FINISH", map[string]string{"waba_id": "109000000000556", "phone_number_id": "112000000000556", "business_id": "198000000000556"})
+		tb.loginCallback("code-disconnected")
+		tb.waitStateWithin("failed", 10*time.Second)
+		tb.expectCopy("access removed")
+	})
 	t.Run("record failed, business mismatch", func(t *testing.T) {
 		tb := signupTab(t, "customer-mismatch")
 		rec := func(state, reason string) string {

@@ -449,7 +449,12 @@
     phone_number_registered_elsewhere: 'phone_number_registered_elsewhere',
     business_mismatch: 'business_mismatch'
   };
-  var WAITING_STATES = { phone_unverified: 'phone_unverified', awaiting_number: 'phone_number_missing' };
+  // States a followed record stops in short of onboarded, other than
+  // failed, by the FAILURES entry that tells the customer what to do: it
+  // waits for the customer, or Meta's webhook removed our access
+  // (disconnected) during the signup.
+  var STOPPED_STATES = { phone_unverified: 'phone_unverified', awaiting_number: 'phone_number_missing',
+    disconnected: 'access_removed' };
 
   // showFailure renders a failure by its code. The server's message is
   // not shown: it is written for the operator and would repeat the page's
@@ -494,7 +499,7 @@
   }
 
   function showFailedRecord(f, rec) {
-    var code = WAITING_STATES[rec.state] || REASONS[rec.failure_reason] || 'upstream_error';
+    var code = STOPPED_STATES[rec.state] || REASONS[rec.failure_reason] || 'upstream_error';
     showFailure(f, code, 'WhatsApp Business Account ' + rec.waba_id);
   }
 
@@ -861,7 +866,7 @@
         if (r.status === 200 && rec) {
           // Restricted is onboarded at Plivo, held back by Meta for now.
           if (rec.state === 'onboarded' || rec.state === 'restricted') { f.done = true; showOnboarded(rec); return; }
-          if (rec.state === 'failed' || WAITING_STATES[rec.state]) { f.done = true; showFailedRecord(f, rec); return; }
+          if (rec.state === 'failed' || STOPPED_STATES[rec.state]) { f.done = true; showFailedRecord(f, rec); return; }
           if (rec.state === 'verified') showPending(rec, Date.now() - since > POLL_SLOW_AFTER_MS);
           else if (f.resumed && el.status.getAttribute('data-state') === 'loading') showVerifying(rec);
         } else if (f.resumed && r.status === 404) {
