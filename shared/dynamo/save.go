@@ -48,8 +48,10 @@ var wabaHealth = []string{"review_decision", "messaging_limit", "health_updated_
 // fieldsUpdate is an update expression that gives the item rec's
 // attributes, as a whole-item put would, but for the key and the health
 // attributes: each attribute of rec is set and each one it lacks removed.
-// Health attributes are set when rec carries health; otherwise those about
-// the number are removed, when dropNumberHealth, and the rest left alone.
+// Health attributes are never set (healthAttributes: a copy of the record
+// read earlier, as a reconnect or a resume run holds, would put back what
+// a webhook has changed since); those about the number are removed when
+// dropNumberHealth, and the rest left alone.
 func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[string]string, map[string]types.AttributeValue, error) {
 	av, err := attributevalue.MarshalMap(toItem(rec))
 	if err != nil {
@@ -57,7 +59,6 @@ func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[st
 	}
 	names := map[string]string{}
 	values := map[string]types.AttributeValue{}
-	carried := !rec.Health.UpdatedAt.IsZero()
 	var set, remove []string
 	for i, attr := range itemAttributes {
 		v, present := av[attr]
@@ -65,9 +66,6 @@ func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[st
 		case attr == KeyAttribute:
 			continue
 		case !health:
-		case carried && !present:
-			continue // carried health leaves the fields it lacks alone
-		case carried:
 		case dropNumberHealth && !slices.Contains(wabaHealth, attr):
 			present = false
 		default:
@@ -93,9 +91,7 @@ func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[st
 // every one it lacks removed, as a whole-item put would, except the health
 // attributes; the condition is still that the writer owns the lock.
 func (s *Store) saveUpdate(rec *onboarding.Record) (*dynamodb.UpdateItemInput, error) {
-	plain := *rec
-	plain.Health = onboarding.Health{} // only SetHealth writes health
-	update, names, values, err := fieldsUpdate(&plain, false)
+	update, names, values, err := fieldsUpdate(rec, false)
 	if err != nil {
 		return nil, err
 	}

@@ -205,10 +205,12 @@ func conditionLost(err error) (*onboarding.Record, error) {
 // new, its verifying lock expired, its last signup failed, or it waits for
 // the customer (State.WaitsForCustomer). It writes the whole record as a
 // put would, but keeps what Meta said of the WABA itself (wabaHealth),
-// which may have arrived before the signup. A lost condition returns the
+// which may have arrived before the signup, and for a reconnect what Meta
+// said of its number too: a reconnect is of the number Plivo onboarded,
+// and Meta's reports of it still hold. A lost condition returns the
 // existing record (ALL_OLD).
 func (s *Store) lockUpdate(rec *onboarding.Record, now time.Time) (*types.Update, error) {
-	update, names, values, err := fieldsUpdate(rec, true)
+	update, names, values, err := fieldsUpdate(rec, !rec.Reconnect)
 	if err != nil {
 		return nil, err
 	}

@@ -67,13 +67,18 @@ func (s *Store) Acquire(_ context.Context, rec *onboarding.Record, now time.Time
 }
 
 // locked is rec as the lock writes it: it keeps what Meta said of the WABA
-// itself (review, messaging limit) unless rec carries health of its own.
-// The caller holds s.mu.
+// itself (review, messaging limit), and for a reconnect what Meta said of
+// its number too; only Meta's webhooks write health. The caller holds
+// s.mu.
 func (s *Store) locked(rec *onboarding.Record) onboarding.Record {
 	out := *rec
-	if old, ok := s.items[rec.WABAID]; ok && rec.Health.UpdatedAt.IsZero() {
+	out.Health = onboarding.Health{}
+	if old, ok := s.items[rec.WABAID]; ok {
 		out.Health = onboarding.Health{ReviewDecision: old.Health.ReviewDecision, MessagingLimit: old.Health.MessagingLimit,
 			UpdatedAt: old.Health.UpdatedAt}
+		if rec.Reconnect {
+			out.Health = old.Health
+		}
 	}
 	return out
 }

@@ -311,12 +311,6 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 			// of Meta when Meta names the WABA only now.
 			rec.PhoneNumberID = existing.PhoneNumberID
 		}
-		if rec.PhoneNumberID != "" && rec.PhoneNumberID == existing.PhoneNumberID {
-			// The lock drops what Meta's webhooks said of a number (it
-			// keeps what they said of the WABA): carry it over for the
-			// same number, which the signup does not know about.
-			rec.Health = existing.Health
-		}
 		log.Info("signup reconnects a disconnected WABA", "state_reason", existing.StateReason)
 		return s.acquire(ctx, rec, id, use, log)
 	case errors.Is(err, ErrConditionFailed) && existing != nil:
