@@ -41,6 +41,21 @@ func (tb *tab) pauseSignups() <-chan fetch.EventRequestPaused {
 }
 
 // nextSignup waits for the page's next signup POST.
+// openHeldSignup opens the sandbox page with its API errors shown, runs
+// Meta's sandbox dialog in order, and returns the first signup it posted,
+// held until the test answers it, the channel of the ones after it, and
+// the WABA the dialog shared.
+func openHeldSignup(t *testing.T, order string) (tb *tab, signups <-chan fetch.EventRequestPaused, first fetch.EventRequestPaused, waba string) {
+	t.Helper()
+	tb = open(t)
+	tb.apiErrors = true
+	signups = tb.pauseSignups()
+	tb.connect()
+	waba = tb.value("#sbx-waba-id")
+	tb.do(chromedp.SetValue("#sbx-order", order), chromedp.Click("#sbx-continue"))
+	return tb, signups, tb.nextSignup(signups), waba
+}
+
 func (tb *tab) nextSignup(paused <-chan fetch.EventRequestPaused) fetch.EventRequestPaused {
 	tb.t.Helper()
 	select {
@@ -152,13 +167,7 @@ func TestRetryAfterTransientFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := open(t)
-			tb.apiErrors = true
-			signups := tb.pauseSignups()
-			tb.connect()
-			waba := tb.value("#sbx-waba-id")
-			tb.do(chromedp.SetValue("#sbx-order", tt.order), chromedp.Click("#sbx-continue"))
-			first := tb.nextSignup(signups)
+			tb, signups, first, waba := openHeldSignup(t, tt.order)
 			if tt.age > 0 {
 				tb.advanceClock(tt.age)
 			}
@@ -227,12 +236,8 @@ func TestAnswersWithoutRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := open(t)
-			tb.apiErrors = true
-			signups := tb.pauseSignups()
-			tb.connect()
-			tb.do(chromedp.SetValue("#sbx-order", tt.order), chromedp.Click("#sbx-continue"))
-			tb.failSignup(tb.nextSignup(signups), tt.status, tt.code)
+			tb, _, first, _ := openHeldSignup(t, tt.order)
+			tb.failSignup(first, tt.status, tt.code)
 			tb.waitState("failed")
 			tb.expectCopy(tt.copy)
 			hidden, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`document.getElementById('connect').hidden`))
