@@ -21,7 +21,7 @@ FUZZTIME   ?= 2m
 FUZZ_INPUTS ?= 10000x
 CONFIG_ENV ?= default
 SAM        ?= sam
-AWS        ?= aws
+AWS_CLI    ?= aws
 
 # require stops a target, before anything runs, unless each variable named
 # in $(1) is set; the message names the variable as it is typed on the make
@@ -104,7 +104,7 @@ invoke: ## run one function's binary under aws-lambda-rie: EVENT=events/signup-o
 
 # find-region sets the shell's $$region to the AWS region deploys go to, or
 # stops the target naming what to set.
-find-region = region="$${AWS_REGION:-$${AWS_DEFAULT_REGION:-$$($(AWS) configure get region 2>/dev/null || true)}}"; \
+find-region = region="$${AWS_REGION:-$${AWS_DEFAULT_REGION:-$$($(AWS_CLI) configure get region 2>/dev/null || true)}}"; \
   [ -n "$$region" ] || { echo "make $@: no AWS region: set AWS_REGION, or a region in your AWS profile (aws configure)" >&2; exit 1; }
 
 deploy: ## sam build && sam deploy with samconfig.toml's CONFIG_ENV=default|prod, in your AWS region, then make stack-policy (docs/deploy.md)
@@ -120,12 +120,12 @@ deploy: ## sam build && sam deploy with samconfig.toml's CONFIG_ENV=default|prod
 # swapping it for an empty one: sam deploy cannot set a stack policy, so
 # every deploy sets it after the stack exists (docs/sam.md, "Upgrading").
 stack-policy: ## forbid later deploys to replace or delete CONFIG_ENV's stack's tables, secrets, event bus, API and failure queue (infra/ci/stack-policy.json)
-	@command -v $(AWS) >/dev/null || { echo "make stack-policy needs the AWS CLI, and '$(AWS)' is not on PATH (docs/deploy.md)" >&2; exit 1; }
+	@command -v $(AWS_CLI) >/dev/null || { echo "make stack-policy needs the AWS CLI, and '$(AWS_CLI)' is not on PATH (docs/deploy.md)" >&2; exit 1; }
 	@$(find-region); \
 	  stack="$$(awk -v section='[$(CONFIG_ENV).global.parameters]' '$$0 == section { in_section = 1; next } /^\[/ { in_section = 0 } in_section && $$1 == "stack_name" { gsub(/"/, "", $$3); print $$3 }' samconfig.toml)"; \
 	  [ -n "$$stack" ] || { echo "make stack-policy: samconfig.toml has no stack_name under [$(CONFIG_ENV).global.parameters]" >&2; exit 1; }; \
 	  echo "== stack policy of $$stack ($$region): infra/ci/stack-policy.json"; \
-	  $(AWS) cloudformation set-stack-policy --stack-name "$$stack" --stack-policy-body file://infra/ci/stack-policy.json --region "$$region"
+	  $(AWS_CLI) cloudformation set-stack-policy --stack-name "$$stack" --stack-policy-body file://infra/ci/stack-policy.json --region "$$region"
 
 session: ## print an onboarding link for the local stack: CLIENT_REF=customer-1 TTL=15m
 	@$(GO) run ./infra/cmd/mint-session -client-ref "$(or $(CLIENT_REF),customer-1)" -ttl "$(or $(TTL),15m)"

@@ -178,12 +178,12 @@ func TestDeployChecksSAMAndRegion(t *testing.T) {
 	sam, samCalls := fakeTool(t, bin, "sam")
 	aws, awsCalls := fakeTool(t, bin, "aws")
 
-	_, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+filepath.Join(bin, "no-such-sam"), "AWS="+aws)
+	_, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+filepath.Join(bin, "no-such-sam"), "AWS_CLI="+aws)
 	if err == nil || !strings.Contains(stderr, "needs the AWS SAM CLI") || !strings.Contains(stderr, "docs/deploy.md") {
 		t.Errorf("without the SAM CLI: %v\n%s", err, stderr)
 	}
 
-	_, stderr, err = makeCmd(t, nil, "deploy", "SAM="+sam, "AWS="+aws)
+	_, stderr, err = makeCmd(t, nil, "deploy", "SAM="+sam, "AWS_CLI="+aws)
 	if err == nil || !strings.Contains(stderr, "no AWS region") {
 		t.Errorf("without a region: %v\n%s", err, stderr)
 	}
@@ -194,7 +194,7 @@ func TestDeployChecksSAMAndRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+sam, "AWS="+aws, "CONFIG_ENV=prod"); err != nil {
+	if _, stderr, err := makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "deploy", "SAM="+sam, "AWS_CLI="+aws, "CONFIG_ENV=prod"); err != nil {
 		t.Fatalf("with a region: %v\n%s", err, stderr)
 	}
 	for _, c := range []struct{ calls, want string }{
@@ -212,7 +212,7 @@ func TestDeployChecksSAMAndRegion(t *testing.T) {
 		}
 	}
 
-	_, stderr, err = makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "stack-policy", "AWS="+aws, "CONFIG_ENV=staging")
+	_, stderr, err = makeCmd(t, []string{"AWS_REGION=eu-west-3"}, "stack-policy", "AWS_CLI="+aws, "CONFIG_ENV=staging")
 	if err == nil || !strings.Contains(stderr, "no stack_name under [staging.global.parameters]") {
 		t.Errorf("a config env samconfig.toml lacks: %v\n%s", err, stderr)
 	}
@@ -244,6 +244,24 @@ func TestTestRunsTheLinters(t *testing.T) {
 	for _, want := range []string{"deps.sh actionlint cfnlint gotools", ".cache/bin/staticcheck ./...", ".cache/bin/unparam ./...", ".cache/bin/actionlint", "cfn-lint template.yaml"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("make test does not run %q:\n%s", want, stdout)
+		}
+	}
+}
+
+// TestDoctorChecksTheLocalStackUnlessAsked: make doctor reads the local
+// stack; only AWS=1 points it at the deployed one.
+func TestDoctorChecksTheLocalStackUnlessAsked(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		aws  bool
+	}{{nil, false}, {[]string{"AWS=1"}, true}, {[]string{"JSON=1", "BROKEN=1"}, false}} {
+		out, stderr, err := makeCmd(t, nil, append([]string{"-n", "doctor"}, c.args...)...)
+		if err != nil {
+			t.Fatalf("make -n doctor %v: %v\n%s", c.args, err, stderr)
+		}
+		if got := strings.Contains(out, " -aws"); got != c.aws {
+			t.Errorf("make doctor %v runs %q: checks AWS %t, want %t", c.args, strings.TrimSpace(out), got, c.aws)
 		}
 	}
 }
