@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -134,11 +135,12 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 			":at":           str(stamp(at)),
 			":zero":         num(0),
 		},
-	}, at, sent, false)
+	}, at, sent, false, "#state = :disconnected")
 }
 
 // metaSentAttr holds Meta's time (its webhook entry's, in Unix seconds) of
-// the latest state change Meta's webhooks made or asked for on a record.
+// the latest state change Meta's webhooks made, or found already in force,
+// on a record.
 // Meta's deliveries can arrive out of order: a change deferred while a
 // signup runs is redelivered minutes later, and two deliveries may be
 // handled at once. A change Meta sent before that time is refused, so the
@@ -148,12 +150,15 @@ const metaSentAttr = "meta_sent_at"
 
 // metaChange applies a state change of Meta's (in) in Meta's order: its
 // condition also requires that Meta sent no later change, and it records
-// sent. A change that finds the record as it would leave it still records
-// sent, so that an earlier change delivered after it does not apply. With
-// deferDuringSignup, a change the condition refuses while a signup is
-// under way is onboarding.ErrSignupUnderway. A zero sent (an entry without
-// a time) is not ordered.
-func (s *Store) metaChange(ctx context.Context, in *dynamodb.UpdateItemInput, at, sent time.Time, deferDuringSignup bool) (bool, error) {
+// sent. A change that finds the record already as it would leave it
+// (inForce, a condition on the record) still records sent, so that an
+// earlier change delivered after it does not apply; a change refused for
+// any other reason (a weaker restriction, a shorter one, a record in
+// another state) records nothing, or it would refuse an earlier change
+// that still holds. With deferDuringSignup, a change the condition
+// refuses while a signup is under way is onboarding.ErrSignupUnderway. A
+// zero sent (an entry without a time) is not ordered.
+func (s *Store) metaChange(ctx context.Context, in *dynamodb.UpdateItemInput, at, sent time.Time, deferDuringSignup bool, inForce string) (bool, error) {
 	if !sent.IsZero() {
 		in.ConditionExpression = aws.String("(" + aws.ToString(in.ConditionExpression) + ") AND " + notLaterSent)
 		set, remove, found := strings.Cut(aws.ToString(in.UpdateExpression), " REMOVE ")
@@ -178,14 +183,22 @@ func (s *Store) metaChange(ctx context.Context, in *dynamodb.UpdateItemInput, at
 	case len(old) == 0 || sent.IsZero():
 		return false, nil
 	}
+	values := map[string]types.AttributeValue{":sent": num(sent.Unix())}
+	for _, ref := range valueRef.FindAllString(inForce, -1) {
+		values[ref] = in.ExpressionAttributeValues[ref]
+	}
 	_, err = s.changed(ctx, &dynamodb.UpdateItemInput{
 		Key:                       in.Key,
-		ConditionExpression:       aws.String("attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent"),
+		ConditionExpression:       aws.String("(" + inForce + ") AND (attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent)"),
 		UpdateExpression:          aws.String("SET " + metaSentAttr + " = :sent"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": num(sent.Unix())},
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: values,
 	})
 	return false, err
 }
+
+// valueRef finds the value placeholders of a condition expression.
+var valueRef = regexp.MustCompile(`:[a-z_]+`)
 
 // notLaterSent holds when Meta sent no later change than :sent. Changes
 // sent in the same second are applied in the order they arrive.
@@ -227,6 +240,11 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at, 
 		":at":         str(stamp(at)),
 	}
 	event, _, _ := strings.Cut(reason, ":")
+	// Already in force: the same restriction, with the same end or none.
+	inForce := "#state = :restricted AND state_reason = :reason AND attribute_not_exists(restricted_until)"
+	if !until.IsZero() {
+		inForce = "#state = :restricted AND state_reason = :reason AND restricted_until = :until"
+	}
 	var replaces string
 	switch {
 	case event == violationReason:
@@ -249,7 +267,7 @@ func (s *Store) Restrict(ctx context.Context, wabaID, reason string, until, at, 
 		UpdateExpression:          aws.String(update),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
-	}, at, sent, true)
+	}, at, sent, true, inForce)
 }
 
 // signupUnderway reports whether the item old is between a signup's lock
@@ -293,7 +311,7 @@ func (s *Store) Reinstate(ctx context.Context, wabaID, reason, lifts string, at,
 		UpdateExpression:          aws.String(reinstateUpdate),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: values,
-	}, at, sent, true)
+	}, at, sent, true, "#state = :onboarded")
 }
 
 // reinstateUpdate moves a restricted record back to onboarded and out of

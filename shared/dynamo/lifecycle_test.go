@@ -460,6 +460,52 @@ func TestMetaChangesApplyInMetaOrder(t *testing.T) {
 	}
 }
 
+// TestRefusedMetaChangeOrdersNothing: a change refused for what it is
+// (a violation under a block, an end-of-offboarding under a restriction)
+// leaves no mark, so a change Meta sent before it, delivered after it,
+// still applies.
+func TestRefusedMetaChangeOrdersNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.Acquire(ctx, onboardedRecord("8"), t0); err != nil {
+		t.Fatal(err)
+	}
+	sent := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	at, end := t0.Add(time.Hour), t0.Add(48*time.Hour)
+	const block = "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING"
+	for _, c := range []struct {
+		name  string
+		apply func() (bool, error)
+		want  bool
+	}{
+		{"a block with an end", func() (bool, error) { return s.Restrict(ctx, "8", block, end, at, sent(10)) }, true},
+		{"a violation under it is refused", func() (bool, error) {
+			return s.Restrict(ctx, "8", "account_violation:SCAM", time.Time{}, at, sent(30))
+		}, false},
+		{"the end of an offboarding lifts nothing", func() (bool, error) {
+			return s.Reinstate(ctx, "8", "account_reconnected", "account_offboarded", at, sent(40))
+		}, false},
+		{"Meta's extension, sent before both, still applies", func() (bool, error) {
+			return s.Restrict(ctx, "8", block, end.Add(24*time.Hour), at, sent(20))
+		}, true},
+		// The same restriction again is in force: it orders the changes
+		// sent before it.
+		{"the extension again", func() (bool, error) { return s.Restrict(ctx, "8", block, end.Add(24*time.Hour), at, sent(50)) }, false},
+		{"so a reinstatement sent before it does not apply", func() (bool, error) {
+			return s.Reinstate(ctx, "8", "reinstated", "", at, sent(45))
+		}, false},
+	} {
+		if ok, err := c.apply(); err != nil || ok != c.want {
+			t.Fatalf("%s: changed %t, err %v; want %t", c.name, ok, err, c.want)
+		}
+	}
+	rec, err := s.Get(ctx, "8")
+	if err != nil || rec.State != onboarding.StateRestricted || !rec.RestrictedUntil.Equal(end.Add(24*time.Hour)) {
+		t.Errorf("record %s until %v (err %v), want restricted until the extension's end", rec.State, rec.RestrictedUntil, err)
+	}
+}
+
 // TestDeferredRestrictionDoesNotOvertakeLaterReinstatement: a restriction
 // deferred while the signup waits for Plivo comes back after Meta lifted
 // it again; the onboarded WABA must not end restricted for good.
