@@ -145,7 +145,7 @@ demo-message: ## App Review demo 1, send a message; required: WABA=<id> DST=+141
 	$(call require,WABA DST)
 	@$(GO) run ./infra/cmd/demo message -waba "$(WABA)" -dst "$(DST)" -text "$(or $(TEXT),$(DEMO_TEXT))" $(if $(API),-api "$(API)")
 
-demo-template: ## App Review demo 2, create a template; required: WABA=<id>; optional: NAME=... CATEGORY=UTILITY BODY=... API=<url>
+demo-template: ## App Review demo 2, create a template; required: WABA=<id>; optional: NAME=... CATEGORY=UTILITY BODY=... EXAMPLES=... API=<url>
 	$(call require,WABA)
 	@$(GO) run ./infra/cmd/demo template -waba "$(WABA)" -name "$(or $(NAME),order_update)" -category "$(or $(CATEGORY),UTILITY)" \
 	  -body "$(or $(BODY),$(DEMO_BODY))" -examples "$(or $(EXAMPLES),$(DEMO_EXAMPLES))" $(if $(API),-api "$(API)")

@@ -524,8 +524,8 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 var errSuperseded = errors.New("onboarding: call superseded by another's failure")
 
 // verifyConcurrently is verify for a WABA known beforehand: debug_token,
-// phone_numbers and owner_business (when the request lacks business_id)
-// run at once, so verification takes as long as the slowest call, not the
+// phone_numbers and owner_business (always: a business_id the request
+// sent is proven too) run at once, so verification takes as long as the slowest call, not the
 // sum. Asking before debug_token has vouched for the token is safe: it came
 // from exchanging the code with our own app secret. debug_token still
 // decides: when it or the token fails, the others are cancelled and their
