@@ -392,7 +392,7 @@
       what: 'Your WhatsApp Business Account was connected earlier with a different number or business.',
       next: 'Contact support with the reference below.' },
     // Another request holds the WABA (a second tab, a double click), and
-    // the answer names no WABA to follow (answer).
+    // the request named no WABA to follow (answer).
     signup_in_progress: { step: 'verify', title: 'Another signup is running', retry: 'restart',
       what: 'Another signup for this account is running.',
       next: 'Wait a minute, then click Start again.' },
@@ -830,11 +830,13 @@
       return;
     }
     var err = body.error || {};
-    var held = (f.payload && f.payload.waba_id) || (rec && idString(rec.waba_id));
+    var held = f.payload && f.payload.waba_id;
     if (err.code === 'signup_in_progress' && held) {
       // Another request (a double click, a second tab) holds this WABA:
-      // follow its outcome instead of failing.
-      rememberWABA(held, f.payload && f.payload.session);
+      // follow its outcome instead of failing. An error answer never
+      // carries a record, so a request that named no WABA has none to
+      // follow.
+      rememberWABA(held, f.payload.session);
       showVerifying(f.ids);
       poll(f, held, POLL_FIRST_MS, Date.now());
       return;
