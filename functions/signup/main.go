@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -74,7 +75,7 @@ func main() {
 	// reads the same keys and ledger without spending. Without sessions
 	// every link is usable.
 	var sessions apigw.SessionCheck
-	linkCheck := func(context.Context, string) (string, error) { return "", nil }
+	linkCheck := func(context.Context, string) (string, time.Time, error) { return "", time.Time{}, nil }
 	if cfg.SessionSecretID != "" {
 		verifier := &session.Verifier{Keys: session.SecretKeys(cache, cfg.SessionSecretID)}
 		sessions = (&session.Checker{Verifier: verifier, Logger: log}).Check

@@ -17,26 +17,36 @@ type LinkCheckAnswer struct {
 }
 
 // LinkUsedBody is the error answer of a link whose signup named a WABA:
-// the page follows that WABA's status (session.LinkCheck).
+// the page follows that WABA's status (session.LinkCheck). UsedAt is when
+// the link was spent, in RFC 3339 to the second ("" when not recorded):
+// until the signup's function times out, the page does not take a
+// missing record, or one last written before then, as the signup's
+// outcome. Both go only to the link's holder, whose own signup spent it.
 type LinkUsedBody struct {
 	ErrorBody
 	WABAID string `json:"waba_id"`
+	UsedAt string `json:"used_at,omitempty"`
 }
 
 // LinkCheckHandler answers LinkCheckRoute with check (session.LinkCheck):
 // 200 {"usable":true}, or the signup's own session error (401 and its
 // code), so the page can disable Connect before Meta's dialog. An error
-// that comes with a WABA (a used link's signup) names it in waba_id.
-func LinkCheckHandler(check func(ctx context.Context, token string) (string, error), log *slog.Logger) Handler {
+// that comes with a WABA (a used link's signup) names it in waba_id, and
+// when the link was spent in used_at.
+func LinkCheckHandler(check func(ctx context.Context, token string) (waba string, usedAt time.Time, err error), log *slog.Logger) Handler {
 	return func(ctx context.Context, req Request) (Response, error) {
 		start := time.Now()
 		resp := JSON(http.StatusOK, LinkCheckAnswer{Usable: true})
-		if waba, err := check(ctx, Header(req, HeaderOnboardingSession)); err != nil {
+		if waba, usedAt, err := check(ctx, Header(req, HeaderOnboardingSession)); err != nil {
 			resp = errorAnswer(ctx, log, req.RequestContext.RequestID, err, func(b ErrorBody) any {
 				if waba == "" {
 					return b
 				}
-				return LinkUsedBody{ErrorBody: b, WABAID: waba}
+				body := LinkUsedBody{ErrorBody: b, WABAID: waba}
+				if !usedAt.IsZero() {
+					body.UsedAt = usedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+				}
+				return body
 			})
 		}
 		resp.Headers["Cache-Control"] = "no-store"

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -21,33 +22,41 @@ type SpentLookup interface {
 // are the signup's own session codes, so it reveals nothing the signup
 // would not: session_missing, session_invalid, session_expired or
 // session_used, or upstream_unavailable. With session_used it names the
-// WABA the spending signup named, if any: only to the token's holder
-// (the token verified), who may already read that WABA's record with
-// the same token (the status route), so a page opened afresh on a used
-// link can show the signup's outcome instead of a dead link.
+// WABA the spending signup named, if any, and when the token was spent:
+// only to the token's holder (the token verified), who may already read
+// that WABA's record with the same token (the status route), so a page
+// opened afresh on a used link can show the signup's outcome instead of a
+// dead link. The time is the holder's own post; the page needs it because
+// the WABA's record is written only once Meta has proven control, and
+// until then still shows an earlier attempt, or nothing.
 type LinkCheck struct {
 	Verifier *Verifier
 	Spent    SpentLookup
 }
 
 // Check returns nil when token can start a signup. With a session_used
-// error it also returns the WABA the token's signup named ("" for none).
-func (c *LinkCheck) Check(ctx context.Context, token string) (spentWABA string, err error) {
+// error it also returns the WABA the token's signup named ("" for none)
+// and, with a WABA, when the token was spent (zero when not recorded).
+func (c *LinkCheck) Check(ctx context.Context, token string) (spentWABA string, usedAt time.Time, err error) {
 	claims, err := c.Verifier.Verify(ctx, token)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	prev, err := c.Spent.Spent(ctx, claims.ID)
 	switch {
 	case err != nil:
-		return "", onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		return "", time.Time{}, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	case prev == nil:
-		return "", nil
+		return "", time.Time{}, nil
 	case !prev.ExpiresAt.IsZero() && !c.Verifier.now().Before(prev.ExpiresAt):
-		return "", Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
+		return "", time.Time{}, Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
 	}
 	// A spent token still admits retries of its own signup, but only from
 	// the page that made it; a page loaded afresh follows the signup's
-	// outcome instead.
-	return prev.WABAID, Failure(onboarding.CodeSessionUsed, errors.New("token already spent"))
+	// outcome instead. Without a WABA there is nothing to follow.
+	used := Failure(onboarding.CodeSessionUsed, errors.New("token already spent"))
+	if prev.WABAID == "" {
+		return "", time.Time{}, used
+	}
+	return prev.WABAID, prev.UsedAt, used
 }

@@ -30,8 +30,9 @@ func (l spentIn) Spent(_ context.Context, id string) (*onboarding.SessionUse, er
 
 // TestLinkCheck: the page's check on load answers each kind of dead link
 // with the signup's own code, and never spends the token. A used link's
-// check names the WABA its signup named, and only to the token's holder:
-// a forged token, or an expired one, learns nothing.
+// check names the WABA its signup named and when it was spent, and only
+// to the token's holder: a forged token, or an expired one, learns
+// nothing.
 func TestLinkCheck(t *testing.T) {
 	t.Parallel()
 	ks := mustKeyset(t, "k")
@@ -42,7 +43,8 @@ func TestLinkCheck(t *testing.T) {
 		now   time.Time
 		down  bool
 		want  onboarding.Code
-		waba  string // the WABA the check names
+		waba  string    // the WABA the check names
+		used  time.Time // when it says the link was spent
 	}{
 		{name: "good link", now: t0},
 		{name: "good link, checked again", now: t0.Add(time.Minute)},
@@ -50,18 +52,18 @@ func TestLinkCheck(t *testing.T) {
 		{name: "forged", token: func(iss session.Issued) string { return strings.Replace(iss.Token, ".", ".x", 2) }, now: t0, want: onboarding.CodeSessionInvalid},
 		{name: "expired", now: t0.Add(time.Hour), want: onboarding.CodeSessionExpired},
 		{name: "spent", spent: func(iss session.Issued) *onboarding.SessionUse {
-			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", ExpiresAt: t0.Add(time.Hour)}
-		}, now: t0, want: onboarding.CodeSessionUsed, waba: "1"},
+			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", UsedAt: t0.Add(-time.Minute), ExpiresAt: t0.Add(time.Hour)}
+		}, now: t0, want: onboarding.CodeSessionUsed, waba: "1", used: t0.Add(-time.Minute)},
 		{name: "spent without a WABA", spent: func(iss session.Issued) *onboarding.SessionUse {
-			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", ExpiresAt: t0.Add(time.Hour)}
+			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", UsedAt: t0.Add(-time.Minute), ExpiresAt: t0.Add(time.Hour)}
 		}, now: t0, want: onboarding.CodeSessionUsed},
 		{name: "ledger down", down: true, now: t0, want: onboarding.CodeUpstreamUnavailable},
 		{name: "spent, then expired", spent: func(iss session.Issued) *onboarding.SessionUse {
-			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", ExpiresAt: t0.Add(time.Minute)}
+			return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", UsedAt: t0, ExpiresAt: t0.Add(time.Minute)}
 		}, now: t0.Add(2 * time.Minute), want: onboarding.CodeSessionExpired},
 		{name: "another's spent token, forged", token: func(iss session.Issued) string { return strings.Replace(iss.Token, ".", ".x", 2) },
 			spent: func(iss session.Issued) *onboarding.SessionUse {
-				return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", ExpiresAt: t0.Add(time.Hour)}
+				return &onboarding.SessionUse{ID: iss.ID, ClientRef: "customer-1", WABAID: "1", UsedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 			}, now: t0, want: onboarding.CodeSessionInvalid},
 	}
 	for _, tt := range tests {
@@ -81,9 +83,9 @@ func TestLinkCheck(t *testing.T) {
 				lookup.err = errors.New("dynamodb: throttled")
 			}
 			c := &session.LinkCheck{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: fixed(tt.now)}, Spent: lookup}
-			waba, err := c.Check(context.Background(), token)
-			if got := code(err); got != tt.want || waba != tt.waba {
-				t.Fatalf("Check = %q, %v, want %q, %q", waba, err, tt.waba, tt.want)
+			waba, used, err := c.Check(context.Background(), token)
+			if got := code(err); got != tt.want || waba != tt.waba || !used.Equal(tt.used) {
+				t.Fatalf("Check = %q, %s, %v, want %q, %s, %q", waba, used, err, tt.waba, tt.used, tt.want)
 			}
 			if store.Writes != 0 {
 				t.Fatalf("the check wrote %d times", store.Writes)

@@ -365,6 +365,11 @@ func TestSignupOutcomeAfterReload(t *testing.T) {
 
 	second := openProduction(t, "/?session="+url.QueryEscape(token), "onboarded", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
 	onboarded(second, "in a second tab")
+	// The link check named when the link was spent, which the second tab
+	// keeps as its signup's post (TestFollowDuringSignup).
+	if age, err := chromedp.Run(second.ctx, chromedp.Evaluate[float64](`Date.now() - history.state.onboardingFollow.postedAt`)); err != nil || age < 0 || age > float64(time.Minute.Milliseconds()) {
+		t.Errorf("the second tab keeps its signup as posted %v ms ago (%v), want the link's spending, within the minute", age, err)
+	}
 	// The second tab remembers the WABA too.
 	second.do(chromedp.Reload())
 	onboarded(second, "in a second tab, reloaded")

@@ -70,6 +70,17 @@
   var POLL_FIRST_MS = 1500;
   var POLL_MAX_MS = 15000;
   var POLL_SLOW_AFTER_MS = 10 * 60 * 1000;
+  // How long after a signup was posted a tab following it (a reload, a
+  // second tab) waits before it takes a missing record, or a settled one
+  // short of onboarded that was last written before the post, as the
+  // signup's outcome: the signup function's 25 s timeout, and the trip to
+  // it. The backend writes the WABA's record only once Meta has proven
+  // control (docs/sessions.md), so until then the record is absent or
+  // still an earlier attempt's.
+  var SIGNUP_GRACE_MS = 30000;
+  // How far the server's clock (a record's updated_at) may run behind the
+  // page's when the page compares it with its post.
+  var CLOCK_SKEW_MS = 5000;
   // How long after Meta's code arrived Try again may still send that same
   // code. Meta's code lives 30 seconds; the rest is for the backend's own
   // call to Meta. Past it the button starts Meta's flow again.
@@ -107,29 +118,34 @@
     return s;
   })();
 
-  // The WABA this tab's signup named, and the session it was sent with,
-  // kept in the same history entry: once a signup has spent the link, the
-  // link check can only say it was used, so a reload (or a tab the mobile
-  // browser discarded, or Back) follows the signup's status instead. The
-  // status route shows the record to that session for a day past its
-  // expiry (apigw.StatusSessionGrace).
+  // The WABA this tab's signup named, the session it was sent with and
+  // when it was posted (ms since the epoch; 0 when not known), kept in the
+  // same history entry: once a signup has spent the link, the link check
+  // can only say it was used, so a reload (or a tab the mobile browser
+  // discarded, or Back) follows the signup's status instead. The status
+  // route shows the record to that session for a day past its expiry
+  // (apigw.StatusSessionGrace).
   var followed = (function () {
     var st = window.history && window.history.state;
     var w = st && st.onboardingFollow;
     if (!w || typeof w.waba !== 'string' || !w.waba || typeof w.session !== 'string') return null;
-    return { waba: w.waba, session: w.session };
+    var at = typeof w.postedAt === 'number' && isFinite(w.postedAt) ? w.postedAt : 0;
+    return { waba: w.waba, session: w.session, postedAt: at };
   })();
 
-  // rememberWABA keeps waba and session in the history entry (followed).
-  function rememberWABA(waba, session) {
+  // rememberWABA keeps waba, session and postedAt in the history entry
+  // (followed).
+  function rememberWABA(waba, session, postedAt) {
     var h = window.history;
     if (!waba || !h || !h.replaceState) return;
     var st = {};
     if (h.state && typeof h.state === 'object') {
       for (var k in h.state) if (Object.prototype.hasOwnProperty.call(h.state, k)) st[k] = h.state[k];
     }
-    if (st.onboardingFollow && st.onboardingFollow.waba === waba && st.onboardingFollow.session === (session || '')) return;
-    st.onboardingFollow = { waba: waba, session: session || '' };
+    var was = st.onboardingFollow;
+    postedAt = postedAt || 0;
+    if (was && was.waba === waba && was.session === (session || '') && was.postedAt === postedAt) return;
+    st.onboardingFollow = { waba: waba, session: session || '', postedAt: postedAt };
     try { h.replaceState(st, ''); } catch (e) { /* a state the browser will not keep costs only the reload */ }
   }
 
@@ -509,7 +525,7 @@
     seq += 1;
     return { id: seq, code: '', codeAt: 0, ids: null, cancel: null, cancelShown: false, loginDone: false, posted: false, done: false,
       startedAt: 0, idsTimer: 0, cancelTimer: 0, stallTimer: 0, pollTimer: 0, resendTimer: 0, popupTimer: 0, returnTimer: 0,
-      left: false, resumed: false, pollNow: null, payload: null, retry: 'restart', failure: null };
+      left: false, resumed: false, postedAt: 0, pollNow: null, payload: null, retry: 'restart', failure: null };
   }
 
   function clearTimers(f) {
@@ -781,7 +797,6 @@
       if (f !== flow || f.done) return;
       if (token) payload.session = token;
       f.payload = payload;
-      rememberWABA(payload.waba_id, token);
       send(f);
     });
   }
@@ -798,6 +813,8 @@
   }
 
   function send(f) {
+    f.postedAt = Date.now();
+    rememberWABA(f.payload.waba_id, f.payload.session, f.postedAt);
     showVerifying(f.ids);
     fetch(cfg.signupUrl, {
       method: 'POST',
@@ -818,7 +835,7 @@
     if (f !== flow || f.done) return;
     body = body || {};
     var rec = body.record;
-    if ((status === 200 || status === 202) && rec) rememberWABA(rec.waba_id, f.payload && f.payload.session);
+    if ((status === 200 || status === 202) && rec) rememberWABA(rec.waba_id, f.payload && f.payload.session, f.postedAt);
     if (status === 200 && rec) {
       f.done = true;
       showOnboarded(rec);
@@ -831,12 +848,17 @@
     }
     var err = body.error || {};
     var held = f.payload && f.payload.waba_id;
+    if (err.code && err.code !== 'signup_in_progress' && held) {
+      // The signup answered its failure, so it is no longer running: a
+      // reload takes the record as it stands.
+      rememberWABA(held, f.payload.session, 0);
+    }
     if (err.code === 'signup_in_progress' && held) {
       // Another request (a double click, a second tab) holds this WABA:
       // follow its outcome instead of failing. An error answer never
       // carries a record, so a request that named no WABA has none to
       // follow.
-      rememberWABA(held, f.payload.session);
+      rememberWABA(held, f.payload.session, f.postedAt);
       showVerifying(f.ids);
       poll(f, held, POLL_FIRST_MS, Date.now());
       return;
@@ -865,29 +887,66 @@
       }).then(function (r) {
         if (f !== flow || f.done) return;
         var rec = r.body.record;
+        // A follow shows the signup verifying until there is more to say;
+        // a second tab starts from Ready, its link check coming in after
+        // Meta's SDK.
+        var quiet = f.resumed && ['loading', 'idle'].indexOf(el.status.getAttribute('data-state')) >= 0;
         if (r.status === 200 && rec) {
           // Restricted is onboarded at Plivo, held back by Meta for now.
           if (rec.state === 'onboarded' || rec.state === 'restricted') { f.done = true; showOnboarded(rec); return; }
-          if (rec.state === 'failed' || STOPPED_STATES[rec.state]) { f.done = true; showFailedRecord(f, rec); return; }
-          if (rec.state === 'verified') showPending(rec, Date.now() - since > POLL_SLOW_AFTER_MS);
-          else if (f.resumed && el.status.getAttribute('data-state') === 'loading') showVerifying(rec);
+          if (rec.state === 'failed' || STOPPED_STATES[rec.state]) {
+            if (!signupRunning(f) || !predatesPost(f, rec)) { f.done = true; showFailedRecord(f, rec); return; }
+            // An earlier attempt's outcome, which the signup has yet to
+            // replace: not this signup's details either.
+            if (quiet) showVerifying({ waba_id: waba });
+          } else if (rec.state === 'verified') showPending(rec, Date.now() - since > POLL_SLOW_AFTER_MS);
+          else if (quiet) showVerifying(rec);
         } else if (f.resumed && r.status === 404) {
-          // The remembered signup left no record (Meta refused its code):
-          // the link decides what the page offers.
-          f.done = true;
-          flow = null;
-          noRecord = waba;
-          if (sdkReady) showIdle();
-          checkLink();
-          return;
+          if (!signupRunning(f)) {
+            // The remembered signup left no record (Meta refused its
+            // code): the link decides what the page offers.
+            f.done = true;
+            flow = null;
+            noRecord = waba;
+            if (sdkReady) showIdle();
+            checkLink();
+            return;
+          }
+          // The signup has not written its record yet.
+          if (quiet) showVerifying({ waba_id: waba });
         }
-        poll(f, waba, Math.min(delay * 1.5, POLL_MAX_MS), since);
+        poll(f, waba, nextDelay(delay, 1.5), since);
       }).catch(function () {
-        if (f === flow && !f.done) poll(f, waba, Math.min(delay * 2, POLL_MAX_MS), since);
+        if (f === flow && !f.done) poll(f, waba, nextDelay(delay, 2), since);
       });
     };
     f.pollNow = run;
     f.pollTimer = setTimeout(run, delay);
+  }
+
+  // nextDelay is the wait before the poll after one that waited delay: a
+  // follow's first poll runs at once (delay 0), and the next ones must
+  // still space out.
+  function nextDelay(delay, factor) {
+    return Math.min(Math.max(delay * factor, POLL_FIRST_MS), POLL_MAX_MS);
+  }
+
+  // signupRunning says whether f follows a signup, posted at f.postedAt,
+  // that may still be running (SIGNUP_GRACE_MS). A signup this page
+  // answered, or one another request holds, already has its own record. A
+  // follow that does not know when its signup was posted (a history entry
+  // from before the page kept it) takes what it finds as final.
+  function signupRunning(f) {
+    return f.resumed && f.postedAt > 0 && Date.now() - f.postedAt < SIGNUP_GRACE_MS;
+  }
+
+  // predatesPost says whether rec was last written before f's signup was
+  // posted, so that it cannot be the signup's outcome. A record without
+  // updated_at (the state-only view of a record bound to another
+  // customer) is not the signup's either.
+  function predatesPost(f, rec) {
+    var at = Date.parse(rec.updated_at || '');
+    return !(at >= f.postedAt - CLOCK_SKEW_MS);
   }
 
   // A page shown again runs a pending poll at once: a hidden page's timers
@@ -908,6 +967,7 @@
   function follow(w) {
     var f = flow = newFlow();
     f.resumed = true;
+    f.postedAt = w.postedAt || 0;
     f.payload = { session: w.session, waba_id: w.waba };
     poll(f, w.waba, 0, Date.now());
   }
@@ -969,9 +1029,10 @@
       var waba = code === 'session_used' && idString(body.waba_id);
       if (waba && waba !== noRecord && !flow) {
         // The link's signup, made in another tab: its outcome is this
-        // page's too.
-        rememberWABA(waba, linkSession);
-        follow({ waba: waba, session: linkSession });
+        // page's too. It was posted when it spent the link (used_at).
+        var usedAt = Date.parse(typeof body.used_at === 'string' ? body.used_at : '') || 0;
+        rememberWABA(waba, linkSession, usedAt);
+        follow({ waba: waba, session: linkSession, postedAt: usedAt });
         return;
       }
       deadLink = code;
