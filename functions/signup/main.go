@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -75,7 +74,7 @@ func main() {
 	// reads the same keys and ledger without spending. Without sessions
 	// every link is usable.
 	var sessions apigw.SessionCheck
-	linkCheck := func(context.Context, string) (string, time.Time, error) { return "", time.Time{}, nil }
+	linkCheck := func(context.Context, string) (*onboarding.SessionUse, error) { return nil, nil }
 	if cfg.SessionSecretID != "" {
 		verifier := &session.Verifier{Keys: session.SecretKeys(cache, cfg.SessionSecretID)}
 		sessions = (&session.Checker{Verifier: verifier, Logger: log}).Check

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // LinkCheckRoute is the onboarding page's check of its link, as it loads:
@@ -31,20 +33,20 @@ type LinkUsedBody struct {
 // LinkCheckHandler answers LinkCheckRoute with check (session.LinkCheck):
 // 200 {"usable":true}, or the signup's own session error (401 and its
 // code), so the page can disable Connect before Meta's dialog. An error
-// that comes with a WABA (a used link's signup) names it in waba_id, and
-// when the link was spent in used_at.
-func LinkCheckHandler(check func(ctx context.Context, token string) (waba string, usedAt time.Time, err error), log *slog.Logger) Handler {
+// that comes with the link's use (a used link whose signup named a WABA)
+// names that WABA in waba_id, and when the link was spent in used_at.
+func LinkCheckHandler(check func(ctx context.Context, token string) (*onboarding.SessionUse, error), log *slog.Logger) Handler {
 	return func(ctx context.Context, req Request) (Response, error) {
 		start := time.Now()
 		resp := JSON(http.StatusOK, LinkCheckAnswer{Usable: true})
-		if waba, usedAt, err := check(ctx, Header(req, HeaderOnboardingSession)); err != nil {
+		if spent, err := check(ctx, Header(req, HeaderOnboardingSession)); err != nil {
 			resp = errorAnswer(ctx, log, req.RequestContext.RequestID, err, func(b ErrorBody) any {
-				if waba == "" {
+				if spent == nil || spent.WABAID == "" {
 					return b
 				}
-				body := LinkUsedBody{ErrorBody: b, WABAID: waba}
-				if !usedAt.IsZero() {
-					body.UsedAt = usedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
+				body := LinkUsedBody{ErrorBody: b, WABAID: spent.WABAID}
+				if !spent.UsedAt.IsZero() {
+					body.UsedAt = spent.UsedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
 				}
 				return body
 			})

@@ -38,7 +38,11 @@ func TestLinkCheckHandlerAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := LinkCheckHandler(func(context.Context, string) (string, time.Time, error) { return tt.waba, tt.usedAt, tt.err },
+			var spent *onboarding.SessionUse
+			if tt.waba != "" {
+				spent = &onboarding.SessionUse{WABAID: tt.waba, UsedAt: tt.usedAt}
+			}
+			h := LinkCheckHandler(func(context.Context, string) (*onboarding.SessionUse, error) { return spent, tt.err },
 				slog.New(slog.NewTextHandler(io.Discard, nil)))
 			resp, _ := h(context.Background(), Request{RouteKey: LinkCheckRoute})
 			var body struct {

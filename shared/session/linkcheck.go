@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -35,28 +34,28 @@ type LinkCheck struct {
 }
 
 // Check returns nil when token can start a signup. With a session_used
-// error it also returns the WABA the token's signup named ("" for none)
-// and, with a WABA, when the token was spent (zero when not recorded).
-func (c *LinkCheck) Check(ctx context.Context, token string) (spentWABA string, usedAt time.Time, err error) {
+// error it also returns the token's use when that signup named a WABA
+// (nil otherwise): the page follows it.
+func (c *LinkCheck) Check(ctx context.Context, token string) (*onboarding.SessionUse, error) {
 	claims, err := c.Verifier.Verify(ctx, token)
 	if err != nil {
-		return "", time.Time{}, err
+		return nil, err
 	}
 	prev, err := c.Spent.Spent(ctx, claims.ID)
 	switch {
 	case err != nil:
-		return "", time.Time{}, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+		return nil, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
 	case prev == nil:
-		return "", time.Time{}, nil
+		return nil, nil
 	case !prev.ExpiresAt.IsZero() && !c.Verifier.now().Before(prev.ExpiresAt):
-		return "", time.Time{}, Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
+		return nil, Failure(onboarding.CodeSessionExpired, errors.New("spent token past its record's expiry"))
 	}
 	// A spent token still admits retries of its own signup, but only from
 	// the page that made it; a page loaded afresh follows the signup's
 	// outcome instead. Without a WABA there is nothing to follow.
 	used := Failure(onboarding.CodeSessionUsed, errors.New("token already spent"))
 	if prev.WABAID == "" {
-		return "", time.Time{}, used
+		return nil, used
 	}
-	return prev.WABAID, prev.UsedAt, used
+	return prev, used
 }

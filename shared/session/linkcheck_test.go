@@ -83,7 +83,12 @@ func TestLinkCheck(t *testing.T) {
 				lookup.err = errors.New("dynamodb: throttled")
 			}
 			c := &session.LinkCheck{Verifier: &session.Verifier{Keys: session.StaticKeys(ks), Now: fixed(tt.now)}, Spent: lookup}
-			waba, used, err := c.Check(context.Background(), token)
+			spent, err := c.Check(context.Background(), token)
+			var waba string
+			var used time.Time
+			if spent != nil {
+				waba, used = spent.WABAID, spent.UsedAt
+			}
 			if got := code(err); got != tt.want || waba != tt.waba || !used.Equal(tt.used) {
 				t.Fatalf("Check = %q, %s, %v, want %q, %s, %q", waba, used, err, tt.waba, tt.used, tt.want)
 			}
