@@ -406,12 +406,23 @@ func TestPopupBlocked(t *testing.T) {
 // (it is shown again) from a pop-up that has not called back 3 s later is
 // offered Start again, while the page goes on listening.
 func TestShownAgainWithoutCallback(t *testing.T) {
-	tb := signupTab(t, "customer-shown-again")
-	evalJS(tb, `document.dispatchEvent(new Event('visibilitychange')); true`)
-	tb.waitStateWithin("stalled", 5*time.Second)
-	tb.expectCopy("no word from the Facebook window")
-	if label := tb.text("#connect-label"); label != "Start again" || tb.connectDisabled() {
-		t.Errorf("button %q (disabled %t), want Start again", label, tb.connectDisabled())
+	for _, c := range []struct{ name, event string }{
+		// A phone: the pop-up took the whole screen, and the page is shown
+		// again.
+		{"shown again", `document.dispatchEvent(new Event('visibilitychange'))`},
+		// A desktop: the pop-up took the focus, and the page has it back
+		// (the pop-up was closed, or the customer came back to the page).
+		{"focused again", `window.dispatchEvent(new Event('focus'))`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tb := signupTab(t, "customer-"+strings.ReplaceAll(c.name, " ", "-"))
+			evalJS(tb, c.event+`; true`)
+			tb.waitStateWithin("stalled", 5*time.Second)
+			tb.expectCopy("no word from the Facebook window")
+			if label := tb.text("#connect-label"); label != "Start again" || tb.connectDisabled() {
+				t.Errorf("button %q (disabled %t), want Start again", label, tb.connectDisabled())
+			}
+		})
 	}
 }
 

@@ -961,6 +961,13 @@
     }
     watchReturn(f);
   });
+  // On a desktop the page is never hidden: Meta's pop-up takes the focus,
+  // and the page has it back when the pop-up closes, with or without a
+  // callback (some browsers send none).
+  window.addEventListener('focus', function () {
+    var f = flow;
+    if (f && !f.done && f.left) watchReturn(f);
+  });
 
   // follow shows the outcome of the signup this tab made earlier
   // (followed), instead of checking a link that signup spent.
