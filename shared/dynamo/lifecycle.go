@@ -118,8 +118,8 @@ func wabaKey(wabaID string) map[string]types.AttributeValue {
 // is gone). It also drops any signup lock and pending retry: a signup or
 // resume run in flight then loses its conditional save instead of
 // overwriting the disconnect. False when there is no record, it is
-// already disconnected or failed, or Meta sent a later change (sent,
-// metaOrdered).
+// already disconnected or failed, or Meta sent a later change
+// (metaChange).
 func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error) {
 	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                 wabaKey(wabaID),
@@ -140,10 +140,9 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 
 // metaSentAttr holds Meta's time (its webhook entry's, in Unix seconds) of
 // the latest state change Meta's webhooks made, or found already in force,
-// on a record.
-// Meta's deliveries can arrive out of order: a change deferred while a
-// signup runs is redelivered minutes later, and two deliveries may be
-// handled at once. A change Meta sent before that time is refused, so the
+// on a record. Meta's deliveries can arrive out of order: a change
+// deferred while a signup runs is redelivered minutes later, and two
+// deliveries may be handled at once. A change Meta sent before that time is refused, so the
 // record keeps the state Meta's latest change gave it. Only the webhook
 // writes read or write it: a signup's saves leave it as it is.
 const metaSentAttr = "meta_sent_at"
@@ -197,7 +196,9 @@ func (s *Store) metaChange(ctx context.Context, in *dynamodb.UpdateItemInput, at
 	return false, err
 }
 
-// valueRef finds the value placeholders of a condition expression.
+// valueRef finds the value placeholders of a condition expression:
+// metaChange's second write takes from the first only the values its
+// inForce condition names, as DynamoDB refuses unused ones.
 var valueRef = regexp.MustCompile(`:[a-z_]+`)
 
 // notLaterSent holds when Meta sent no later change than :sent. Changes
