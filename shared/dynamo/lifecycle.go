@@ -121,9 +121,15 @@ func wabaKey(wabaID string) map[string]types.AttributeValue {
 // already disconnected or failed, or Meta sent a later change
 // (metaChange).
 func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error) {
+	condition := "attribute_exists(waba_id) AND #state <> :disconnected AND #state <> :failed"
+	if !sent.IsZero() {
+		// A removal Meta sent before it shared the WABA again is over
+		// (metaSharedAttr). metaChange binds :sent.
+		condition += " AND (attribute_not_exists(" + metaSharedAttr + ") OR " + metaSharedAttr + " <= :sent)"
+	}
 	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                 wabaKey(wabaID),
-		ConditionExpression: aws.String("attribute_exists(waba_id) AND #state <> :disconnected AND #state <> :failed"),
+		ConditionExpression: aws.String(condition),
 		UpdateExpression: aws.String("SET previous_state = #state, #state = :disconnected, state_reason = :reason, " +
 			"state_changed_at = :at, updated_at = :at, lock_expires_at = :zero " +
 			"REMOVE lock_owner, retry_shard, next_retry_at, restricted_until, reconnect"),
@@ -342,9 +348,21 @@ func (s *Store) LiftRestriction(ctx context.Context, wabaID string, now time.Tim
 	})
 }
 
-// PutUnclaimed records a WABA Meta shared with our app and no signup
-// named: false when the WABA already has a record.
-func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at time.Time) (bool, error) {
+// metaSharedAttr holds Meta's time (its webhook entry's, in Unix seconds)
+// of the latest PARTNER_ADDED or PARTNER_APP_INSTALLED for the WABA: the
+// moment the customer shared it with us again. A removal Meta sent before
+// then is over. Meta redelivers a removal we failed to take for up to
+// seven days, and by then the customer may have reconnected: without this
+// mark the late removal would disconnect the WABA the reconnect onboarded.
+// It is kept apart from metaSentAttr because sharing ends no restriction:
+// a restriction Meta sent before the share must still apply.
+const metaSharedAttr = "meta_shared_at"
+
+// PutUnclaimed records a WABA Meta shared with our app (at Meta's time
+// sent, zero when unknown) and no signup named: false when the WABA
+// already has a record. An existing record keeps the time of the share
+// (metaSharedAttr), which is no change anyone sees.
+func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at, sent time.Time) (bool, error) {
 	rec := &onboarding.Record{
 		WABAID: wabaID, State: onboarding.StateUnclaimed, BusinessID: businessID, CreatedAt: at, UpdatedAt: at,
 		Lifecycle: onboarding.Lifecycle{StateReason: reason, StateChangedAt: at},
@@ -353,18 +371,31 @@ func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason str
 	if err != nil {
 		return false, fmt.Errorf("encode record: %w", err)
 	}
+	if !sent.IsZero() {
+		av[metaSharedAttr] = num(sent.Unix())
+	}
 	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.Table),
 		Item:                av,
 		ConditionExpression: aws.String("attribute_not_exists(waba_id)"),
 	})
-	if err != nil {
-		if _, lost := lostCondition(err); lost {
-			return false, nil
-		}
+	_, lost := lostCondition(err)
+	switch {
+	case err == nil:
+		return true, nil
+	case !lost:
 		return false, err
+	case sent.IsZero():
+		return false, nil
 	}
-	return true, nil
+	_, err = s.changed(ctx, &dynamodb.UpdateItemInput{
+		Key: wabaKey(wabaID),
+		ConditionExpression: aws.String("attribute_exists(waba_id) AND (attribute_not_exists(" + metaSharedAttr + ") OR " +
+			metaSharedAttr + " < :sent)"),
+		UpdateExpression:          aws.String("SET " + metaSharedAttr + " = :sent"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sent": num(sent.Unix())},
+	})
+	return false, err
 }
 
 // SetHealth writes the health fields h sets on the record of wabaID whose

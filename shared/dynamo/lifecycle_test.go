@@ -73,9 +73,9 @@ func TestWebhookChanges(t *testing.T) {
 	step("disconnect again", false, ok, err)
 	ok, err = s.Disconnect(ctx, "unknown", "partner_removed", t0, time.Time{})
 	step("disconnect unknown", false, ok, err)
-	ok, err = s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0)
+	ok, err = s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0, time.Time{})
 	step("unclaimed over a record", false, ok, err)
-	ok, err = s.PutUnclaimed(ctx, "2", "198765432109876", "partner_app_installed", t0)
+	ok, err = s.PutUnclaimed(ctx, "2", "198765432109876", "partner_app_installed", t0, time.Time{})
 	step("unclaimed", true, ok, err)
 
 	rec, err := s.Get(ctx, "1")
@@ -141,7 +141,7 @@ func TestLockKeepsWhatMetaSaidOfTheWABA(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
 			s.SessionTable = testenv.MustCreateTable(t, testenv.DynamoClient(""), "DedupTable")
-			if ok, err := s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0); !ok || err != nil {
+			if ok, err := s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0, time.Time{}); !ok || err != nil {
 				t.Fatalf("unclaimed: %t, %v", ok, err)
 			}
 			for _, h := range []onboarding.Health{{ReviewDecision: "APPROVED", UpdatedAt: t0}, {MessagingLimit: "TIER_2K", UpdatedAt: t0},
@@ -457,6 +457,110 @@ func TestMetaChangesApplyInMetaOrder(t *testing.T) {
 		if rec, err := s.Get(ctx, "7"); err != nil || rec.State != c.state {
 			t.Fatalf("%s: record %v (err %v), want %s", c.name, rec.State, err, c.state)
 		}
+	}
+}
+
+// TestLateRemovalDoesNotUndoAShareAgain: Meta redelivers a removal we
+// failed to take for days; by then the customer may have shared the WABA
+// again and reconnected. The removal Meta sent before the share must not
+// disconnect the record, while a restriction sent before it still applies
+// (sharing lifts none) and a removal sent after it still disconnects.
+func TestLateRemovalDoesNotUndoAShareAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.Acquire(ctx, onboardedRecord("9"), t0); err != nil {
+		t.Fatal(err)
+	}
+	sent := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	at := t0.Add(time.Hour)
+	for _, c := range []struct {
+		name  string
+		waba  string
+		apply func(waba string) (bool, error)
+		want  bool
+		state onboarding.State
+	}{
+		{"Meta shares the reconnected WABA again: no visible change", "9", func(w string) (bool, error) {
+			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_app_installed", at, sent(20))
+		}, false, onboarding.StateOnboarded},
+		{"a removal Meta sent before the share does not disconnect it", "9", func(w string) (bool, error) {
+			return s.Disconnect(ctx, w, "partner_removed", at, sent(10))
+		}, false, onboarding.StateOnboarded},
+		{"an older share leaves the mark where it is", "9", func(w string) (bool, error) {
+			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_added", at, sent(5))
+		}, false, onboarding.StateOnboarded},
+		{"nor does the removal after the older share", "9", func(w string) (bool, error) {
+			return s.Disconnect(ctx, w, "partner_removed", at, sent(10))
+		}, false, onboarding.StateOnboarded},
+		{"a restriction sent before the share still applies", "9", func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(15))
+		}, true, onboarding.StateRestricted},
+		{"a removal sent after the share disconnects", "9", func(w string) (bool, error) {
+			return s.Disconnect(ctx, w, "partner_removed", at, sent(30))
+		}, true, onboarding.StateDisconnected},
+		{"a WABA no signup named keeps its share's time", "10", func(w string) (bool, error) {
+			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_app_installed", at, sent(20))
+		}, true, onboarding.StateUnclaimed},
+		{"so a removal sent before it is over too", "10", func(w string) (bool, error) {
+			return s.Disconnect(ctx, w, "partner_removed", at, sent(10))
+		}, false, onboarding.StateUnclaimed},
+	} {
+		ok, err := c.apply(c.waba)
+		if err != nil || ok != c.want {
+			t.Fatalf("%s: changed %t, err %v; want %t", c.name, ok, err, c.want)
+		}
+		if rec, err := s.Get(ctx, c.waba); err != nil || rec.State != c.state {
+			t.Fatalf("%s: record %v (err %v), want %s", c.name, rec.State, err, c.state)
+		}
+	}
+}
+
+// TestLateRemovalDeliveredAfterReconnect runs the same story through the
+// webhook service, with Meta's partner events as Meta delivers them: under
+// the Tech Provider's business, the customer's WABA in waba_info.
+func TestLateRemovalDeliveredAfterReconnect(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newStore(t)
+	clock := t0.Add(time.Hour)
+	svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
+	const waba = "109876543219002"
+	if _, err := store.Acquire(ctx, onboardedRecord(waba), t0); err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(sent time.Time, event, delivery string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"198765432100000","time":%d,"changes":[`+
+			`{"field":"account_update","value":{"event":%q,"waba_info":{"waba_id":%q,"owner_business_id":"198765432109876"}}}]}]}`,
+			sent.Unix(), event, waba)
+		n, err := metawebhooks.ParseNotification([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Handle(ctx, n, delivery); err != nil {
+			t.Fatalf("%s: %v", event, err)
+		}
+	}
+	state := func() onboarding.State {
+		t.Helper()
+		rec, err := store.Get(ctx, waba)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.State
+	}
+	// The removal sent at t0+10s failed to land; the customer shared the
+	// WABA again at t0+20s, and the removal's redelivery comes after.
+	deliver(t0.Add(20*time.Second), "PARTNER_APP_INSTALLED", "delivery-1")
+	deliver(t0.Add(10*time.Second), "PARTNER_REMOVED", "delivery-2")
+	if got := state(); got != onboarding.StateOnboarded {
+		t.Fatalf("a removal Meta sent before the WABA was shared again left the record %s, want onboarded", got)
+	}
+	deliver(t0.Add(30*time.Second), "PARTNER_REMOVED", "delivery-3")
+	if got := state(); got != onboarding.StateDisconnected {
+		t.Fatalf("a removal sent after the share left the record %s, want disconnected", got)
 	}
 }
 

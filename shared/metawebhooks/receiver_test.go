@@ -80,7 +80,7 @@ func (r *records) Reinstate(_ context.Context, waba, reason, lifts string, _, _ 
 	return r.set(waba, onboarding.StateOnboarded, reason), nil
 }
 
-func (r *records) PutUnclaimed(_ context.Context, waba, _, reason string, _ time.Time) (bool, error) {
+func (r *records) PutUnclaimed(_ context.Context, waba, _, reason string, _, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.state[waba]; ok {

@@ -27,7 +27,7 @@ type Records interface {
 	Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error)
 	Restrict(ctx context.Context, wabaID, reason string, until, at, sent time.Time) (bool, error)
 	Reinstate(ctx context.Context, wabaID, reason, lifts string, at, sent time.Time) (bool, error)
-	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at time.Time) (bool, error)
+	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at, sent time.Time) (bool, error)
 	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error)
 }
 
@@ -316,7 +316,7 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 	case OpReinstate:
 		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, a.LiftsOnly, now, a.Sent)
 	case OpUnclaimed:
-		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now)
+		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now, a.Sent)
 	case OpHealth:
 		// Stamped now, like the state changes: the stamp becomes the
 		// record's updated_at, and so the lifecycle event's occurred_at and
