@@ -33,9 +33,9 @@ type PutItemAPI interface {
 var _ PutItemAPI = (*dynamodb.Client)(nil)
 
 // SessionLedger records spent onboarding-session tokens in the dedup table,
-// so that each is used once. A signup that names its WABA spends its token
-// through Store.AcquireSpending instead, in the write that takes the lock;
-// both write the same item (sessionPut).
+// so that each is used once. The signup spends every token here, before
+// the code exchange; Store.AcquireSpending writes the same item (sessionPut)
+// in a lock's transaction.
 type SessionLedger struct {
 	Client PutItemAPI
 	Table  string

@@ -11,17 +11,22 @@
 // Embedded Signup in a popup, and the page posts the code Meta returned
 // with the IDs the flow named (Service.Signup):
 //
-//  1. The request is validated and bound to its session token, which may
-//     serve one signup only (SessionUse).
-//  2. The WABA's lock is taken with one conditional write, spending the
-//     token in the same write. A WABA someone already holds answers from
-//     its record: a replay, a pending signup, one in progress, or a
-//     conflict. Without a WABA ID the lock waits until Meta names the WABA.
+//  1. The request is validated and bound to its session token, which is
+//     spent at once with its own conditional write (SessionLedger), before
+//     anything goes upstream: a token serves one signup, whether or not
+//     Meta accepts the code, with a few retries of that same signup
+//     (SessionUse.Reuse).
+//  2. When the request names its WABA, the WABA's record is read: a
+//     replay, a signup in progress or a conflict is answered from it
+//     without spending the code, and without a write. Without a WABA ID
+//     there is no record to read until Meta names the WABA.
 //  3. The code is exchanged for a business token, and Meta is asked, at
 //     once, whether the token is a grant for our app (debug_token), which
 //     numbers the WABA has and which business owns it. Nothing the browser
-//     sent is trusted until Meta confirms it.
-//  4. The record is saved verified, then Plivo is asked to onboard the WABA
+//     sent is trusted until Meta confirms it, so no lock is held yet
+//     (proof.go): a bogus code naming someone else's WABA writes nothing.
+//  4. Only then is the WABA's lock taken with one conditional write, and
+//     the record saved verified; then Plivo is asked to onboard the WABA
 //     with the token. Plivo's answer decides: onboarded, failed, or, when
 //     Plivo cannot answer now, left verified for Service.Resume to retry on
 //     a schedule (the caller hears "pending").

@@ -29,9 +29,10 @@ type SessionUse struct {
 	Attempt string
 }
 
-// SessionLedger spends session tokens on their own. The signup uses it
-// only when the request names no WABA: then there is no lock to take in
-// the same write (Store.AcquireSpending) before the code is exchanged.
+// SessionLedger spends session tokens on their own. Every signup bound to
+// a session spends its token here before the code is exchanged: the WABA's
+// lock waits for Meta's proof of control (proof.go), so the token cannot
+// share the lock's write (Store.AcquireSpending).
 type SessionLedger interface {
 	// Spend records u when no use of u.ID exists, in one conditional
 	// write. Otherwise it writes nothing and returns the earlier use (nil
