@@ -80,9 +80,9 @@ func RequireJSON(req Request, method string) error {
 }
 
 // signupFields are the body fields a signup may carry.
-var signupFields = map[string]bool{
-	"code": true, "waba_id": true, "phone_number_id": true, "business_id": true, "client_ref": true, "session": true,
-	"finish": true,
+var signupFields = map[string]FlatType{
+	"code": FlatString, "waba_id": FlatString, "phone_number_id": FlatString, "business_id": FlatString,
+	"client_ref": FlatString, "session": FlatString, "finish": FlatString,
 }
 
 // FinishWABAOnly is the "finish" value of a signup whose Meta flow ended
@@ -90,11 +90,22 @@ var signupFields = map[string]bool{
 // finishes send no "finish".
 const FinishWABAOnly = "waba_only"
 
-// DecodeFlatObject reads a JSON object whose values are all strings (or
-// null), rejecting unknown keys, duplicate keys, nesting and trailing data.
+// FlatType is the JSON type DecodeFlatObject accepts for a field.
+type FlatType uint8
+
+// The field types of a flat object.
+const (
+	FlatString FlatType = iota + 1
+	FlatNumber          // returned as its JSON literal, for the caller to parse
+)
+
+// DecodeFlatObject reads a JSON object whose values are all strings or
+// numbers (or null, read as ""), each field of the type fields gives it,
+// rejecting unknown keys, duplicate keys, nesting and trailing data.
 // Reading tokens rather than unmarshalling is what lets it see duplicates
-// and stop at the first nested value.
-func DecodeFlatObject(body []byte, allowed map[string]bool) (map[string]string, error) {
+// and stop at the first nested value. Every flat body (signup, sessions)
+// goes through it, so they refuse the same things with the same messages.
+func DecodeFlatObject(body []byte, fields map[string]FlatType) (map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -108,7 +119,8 @@ func DecodeFlatObject(body []byte, allowed map[string]bool) (map[string]string, 
 			return nil, invalid("body", "The body is not valid JSON.")
 		}
 		key, _ := tok.(string)
-		if !allowed[key] {
+		want := fields[key]
+		if want == 0 {
 			return nil, invalid(safeField(key), fmt.Sprintf("Unknown field %q.", safeField(key)))
 		}
 		if _, dup := out[key]; dup {
@@ -120,10 +132,21 @@ func DecodeFlatObject(body []byte, allowed map[string]bool) (map[string]string, 
 		}
 		switch v := val.(type) {
 		case string:
+			if want != FlatString {
+				return nil, invalid(key, key+" must be a number.")
+			}
 			out[key] = v
+		case json.Number:
+			if want != FlatNumber {
+				return nil, invalid(key, key+" must be a string.")
+			}
+			out[key] = v.String()
 		case nil:
 			out[key] = ""
 		default:
+			if want == FlatNumber {
+				return nil, invalid(key, key+" must be a number.")
+			}
 			return nil, invalid(key, key+" must be a string.")
 		}
 	}

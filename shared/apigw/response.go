@@ -1,9 +1,11 @@
 // Package apigw holds every API Gateway HTTP API (payload format 2.0)
 // handler of the product: signup, status, sessions, link check, customers,
-// the demo routes, Plivo's callbacks and Meta's webhooks. Requests are read
-// by one set of decoders (request.go), answers are shaped by one set of
-// writers, and StatusOf is the one place where an error's kind becomes an
-// HTTP status. The features' rules live in their own packages; the
+// the demo routes, Plivo's callbacks and Meta's webhooks. In request.go,
+// Body (or BodyUpTo) reads every request body, with its size limit and
+// base64; a JSON body is then decoded by DecodeFlatObject (signup,
+// sessions) or, when nested, DecodeJSON (the demo routes). Answers are
+// shaped by one set of writers, and StatusOf is the one place where an
+// error's kind becomes an HTTP status. The features' rules live in their own packages; the
 // onboarding page, which answers HTML rather than JSON, is shared/page.
 package apigw
 

@@ -1,15 +1,13 @@
 package apigw
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,60 +107,25 @@ type sessionRequest struct {
 	TTL       time.Duration
 }
 
+// sessionFields are the body fields a link request may carry.
+var sessionFields = map[string]FlatType{"client_ref": FlatString, "ttl_seconds": FlatNumber}
+
 // parseSessionRequest reads {"client_ref": string, "ttl_seconds": integer}
-// strictly, as DecodeFlatObject reads a signup: no other field, no
+// with DecodeFlatObject, as a signup is read: no other field, no
 // duplicate, no nesting, one object.
 func parseSessionRequest(body []byte) (sessionRequest, error) {
-	var out sessionRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return out, invalid("body", "The body must be a JSON object.")
+	f, err := DecodeFlatObject(body, sessionFields)
+	if err != nil {
+		return sessionRequest{}, err
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return out, invalid("body", "The body is not valid JSON.")
+	out := sessionRequest{ClientRef: f["client_ref"]}
+	if ttl := f["ttl_seconds"]; ttl != "" {
+		n, err := strconv.ParseInt(ttl, 10, 64)
+		if err != nil || n <= 0 || n > int64(session.MaxTTL/time.Second) {
+			return out, invalid("ttl_seconds", fmt.Sprintf("ttl_seconds must be a whole number of seconds between %d and %d.",
+				int64(session.MinTTL/time.Second), int64(session.MaxTTL/time.Second)))
 		}
-		key, _ := tok.(string)
-		if key != "client_ref" && key != "ttl_seconds" {
-			return out, invalid(safeField(key), fmt.Sprintf("Unknown field %q.", safeField(key)))
-		}
-		if seen[key] {
-			return out, invalid(key, "The field appears more than once.")
-		}
-		seen[key] = true
-		val, err := dec.Token()
-		if err != nil {
-			return out, invalid("body", "The body is not valid JSON.")
-		}
-		switch v := val.(type) {
-		case nil:
-		case string:
-			if key != "client_ref" {
-				return out, invalid(key, "ttl_seconds must be a number.")
-			}
-			out.ClientRef = v
-		case json.Number:
-			if key != "ttl_seconds" {
-				return out, invalid(key, "client_ref must be a string.")
-			}
-			n, err := v.Int64()
-			if err != nil || n <= 0 || n > int64(session.MaxTTL/time.Second) {
-				return out, invalid("ttl_seconds", fmt.Sprintf("ttl_seconds must be a whole number of seconds between %d and %d.",
-					int64(session.MinTTL/time.Second), int64(session.MaxTTL/time.Second)))
-			}
-			out.TTL = time.Duration(n) * time.Second
-		default:
-			return out, invalid(key, key+" has the wrong type.")
-		}
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return out, invalid("body", "The body is not valid JSON.")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return out, invalid("body", "The body must hold one JSON object.")
+		out.TTL = time.Duration(n) * time.Second
 	}
 	return out, nil
 }
