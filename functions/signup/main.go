@@ -81,15 +81,10 @@ func main() {
 		linkCheck = (&session.LinkCheck{Verifier: verifier, Spent: spent}).Check
 	}
 
-	// Routes.
+	// Routes: the signup, and the page's link check.
 	signup := apigw.SignupHandler(svc, sessions, log)
 	links := apigw.LinkCheckHandler(linkCheck, log)
-	lambda.Start(func(ctx context.Context, req apigw.Request) (apigw.Response, error) {
-		if apigw.IsLinkCheck(req) {
-			return links(ctx, req)
-		}
-		return signup(ctx, req)
-	})
+	lambda.Start(apigw.SignupRoutes(signup, links))
 }
 
 // initFailed ends the init: Lambda then reports the configuration error on

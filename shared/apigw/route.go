@@ -1,6 +1,7 @@
 package apigw
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,6 +59,19 @@ func IsLinkCheck(req Request) bool {
 	m := Method(req)
 	return (req.RouteKey == "$default" || req.RouteKey == "") && (m == http.MethodGet || m == http.MethodHead) &&
 		strings.HasSuffix(strings.TrimSuffix(RoutePath(req), "/"), linkCheckPath)
+}
+
+// SignupRoutes is the signup function's handler: the onboarding page's
+// link check (IsLinkCheck) goes to linkCheck, every other request to
+// signup. One function serves both because the function that spends
+// session tokens already holds their keys and their ledger.
+func SignupRoutes(signup, linkCheck Handler) Handler {
+	return func(ctx context.Context, req Request) (Response, error) {
+		if IsLinkCheck(req) {
+			return linkCheck(ctx, req)
+		}
+		return signup(ctx, req)
+	}
 }
 
 // RoutePath is the request's path: rawPath, or the request context's

@@ -1,6 +1,7 @@
 package apigw
 
 import (
+	"context"
 	"net/http"
 	"testing"
 )
@@ -75,5 +76,24 @@ func TestIsLinkCheck(t *testing.T) {
 				t.Errorf("IsLinkCheck = %t, want %t", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSignupRoutes(t *testing.T) {
+	t.Parallel()
+	answer := func(status int) Handler {
+		return func(context.Context, Request) (Response, error) { return Response{StatusCode: status}, nil }
+	}
+	h := SignupRoutes(answer(http.StatusAccepted), answer(http.StatusOK))
+	for _, tt := range []struct {
+		req  Request
+		want int
+	}{
+		{defaultRoute(http.MethodGet, "/api/onboarding-sessions/check", "$default"), http.StatusOK},
+		{defaultRoute(http.MethodPost, "/api/whatsapp/embedded-signup", "$default"), http.StatusAccepted},
+	} {
+		if got, _ := h(t.Context(), tt.req); got.StatusCode != tt.want {
+			t.Errorf("%s %s answered by the handler of %d, want %d", tt.req.RequestContext.HTTP.Method, tt.req.RawPath, got.StatusCode, tt.want)
+		}
 	}
 }
