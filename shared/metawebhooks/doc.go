@@ -38,4 +38,9 @@
 // the dedup table and counted (MetricUnknown), never refused: Meta adds
 // events, and a 5xx would only make it redeliver them. The record changes
 // are published by the table's stream (shared/lifecycle), not here.
+//
+// A new field is a Field constant (payload.go) and a case of Decide
+// (decide.go) that turns its value into an Action, which Service applies
+// (service.go); Meta sends it only once the app subscribes to it in the
+// App Dashboard, so its name joins the list in docs/lifecycle.md.
 package metawebhooks
