@@ -273,3 +273,40 @@ func TestStackContentsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutesDocumented: the README's "Routes and triggers" table gives every
+// route of the template on its function's row, so that a reader finds the
+// function and the handler of a route in one place.
+func TestRoutesDocumented(t *testing.T) {
+	tpl := load(t)
+	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	start := strings.Index(doc, "### Routes and triggers")
+	if start < 0 {
+		t.Fatal(`README.md has no "### Routes and triggers"`)
+	}
+	section := doc[start:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	rows := map[string]string{}
+	for line := range strings.Lines(section) {
+		if cells := strings.Split(line, "|"); len(cells) > 2 {
+			rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = line
+		}
+	}
+	for _, r := range tpl.Routes() {
+		fn := filepath.Base(functionDir(r.Function))
+		row, ok := rows[fn]
+		if !ok {
+			t.Errorf("the README's routes table has no row for %s (%s)", fn, r.Function)
+			continue
+		}
+		if !strings.Contains(row, "`"+r.Key()+"`") {
+			t.Errorf("the README's routes table does not give %s on the row of %s", r.Key(), fn)
+		}
+	}
+}
