@@ -1,6 +1,7 @@
 package sam_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
@@ -43,6 +44,39 @@ func TestPerCallbackFunctionsAreNotSampledByXRay(t *testing.T) {
 		}
 		if mode == "Active" {
 			t.Errorf("%s: Tracing is Active: X-Ray would sample every second of its callbacks", fn)
+		}
+	}
+}
+
+// TestWABAHistoryReadsNoPerCallbackLogs: the one-waba-history query filters
+// on waba_id, sorts ascending and stops at 500 lines. The callbacks function
+// logs a line with waba_id for every callback it publishes (400 a day for
+// the average of 5,000 customers sharing 2 million), so with its log group
+// in the query the 500 lines are a day or two of callbacks and the changes
+// of the record after them (a restriction, a disconnect) are not shown;
+// and Logs Insights bills every byte of every group the query names (1.5 GB
+// a day of callback lines). The callbacks function changes no record.
+func TestWABAHistoryReadsNoPerCallbackLogs(t *testing.T) {
+	t.Parallel()
+	tpl := load(t)
+	query := props(tpl.Raw("WABAHistoryQuery"))
+	if query == nil {
+		t.Fatal("no WABAHistoryQuery")
+	}
+	groups := asStrings(query["LogGroupNames"])
+	if len(groups) == 0 {
+		t.Fatal("WABAHistoryQuery names no log group")
+	}
+	for _, fn := range perCallbackFunctions(t, tpl) {
+		f, err := tpl.Function(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.LogGroup == "" {
+			t.Fatalf("%s has no LoggingConfig.LogGroup", fn)
+		}
+		if slices.Contains(groups, f.LogGroup) {
+			t.Errorf("WABAHistoryQuery reads %s, the log group of %s: one line per callback", f.LogGroup, fn)
 		}
 	}
 }
