@@ -1,6 +1,6 @@
 // Package eventbridge publishes routed Plivo callbacks to the Tech
-// Provider's EventBridge bus, where the provider's systems subscribe with a
-// rule per customer (detail.client_ref).
+// Provider's EventBridge bus, where the provider's systems subscribe with
+// rules on detail.client_ref.
 package eventbridge
 
 import (
