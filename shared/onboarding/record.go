@@ -97,9 +97,6 @@ type Record struct {
 	Lifecycle
 }
 
-// Pending reports whether the record waits for a Plivo attempt.
-func (r *Record) Pending() bool { return r.State == StateVerified }
-
 // Abandoned reports whether r is a signup's lock that nobody holds at now
 // and that is not in the retry index, where a verified signup that may
 // have reached Plivo waits for the resume function: its signup died before
