@@ -64,15 +64,7 @@ var indexTemplate = template.Must(template.ParseFS(assets, "assets/index.html.tm
 type Option func(*options)
 
 type options struct {
-	frameAncestors []string
-	sdkOrigin      string // sandbox only: WithSandboxSDKOrigin
-}
-
-// WithFrameAncestors lets the listed origins embed the page in a frame (the
-// Content-Security-Policy frame-ancestors directive). Without it no site
-// may frame the page.
-func WithFrameAncestors(origins ...string) Option {
-	return func(o *options) { o.frameAncestors = append(o.frameAncestors, origins...) }
+	sdkOrigin string // sandbox only: WithSandboxSDKOrigin
 }
 
 // asset is one embedded file, ready to serve.
@@ -112,7 +104,7 @@ func Handler(cfg config.Page, log *slog.Logger, opts ...Option) apigw.Handler {
 		base:   strings.TrimRight(cfg.APIBasePath, "/"),
 		static: map[string]asset{},
 	}
-	s.headers = SecurityHeaders(cfg.Sandbox, o.frameAncestors)
+	s.headers = securityHeaders(cfg.Sandbox)
 	s.load("static", StaticPrefix)
 	if cfg.Sandbox {
 		s.load("sandbox", SandboxPrefix)
@@ -279,14 +271,11 @@ func (s *server) route(ctx context.Context, req apigw.Request) apigw.Response {
 	return apigw.Response{StatusCode: http.StatusOK, Headers: h, Body: string(a.body)}
 }
 
-// SecurityHeaders are the headers of every answer of the page function.
+// securityHeaders are the headers of every answer of the page function.
 // Outside sandbox mode the policy admits Meta's SDK and nothing else from
 // another origin; in sandbox mode it admits nothing from another origin.
-func SecurityHeaders(sandbox bool, frameAncestors []string) map[string]string {
-	ancestors := "'none'"
-	if len(frameAncestors) > 0 {
-		ancestors = strings.Join(frameAncestors, " ")
-	}
+// No site may frame the page.
+func securityHeaders(sandbox bool) map[string]string {
 	script, style, img, connect, frame := "'self'", "'self'", "'self' data:", "'self'", "'none'"
 	if !sandbox {
 		// Meta's SDK loads from connect.facebook.net, talks to
@@ -307,21 +296,18 @@ func SecurityHeaders(sandbox bool, frameAncestors []string) map[string]string {
 		"font-src 'self'",
 		"connect-src " + connect,
 		"frame-src " + frame,
-		"frame-ancestors " + ancestors,
+		"frame-ancestors 'none'",
 		"form-action 'self'",
 		"object-src 'none'",
 		"base-uri 'none'",
 	}, "; ")
-	h := map[string]string{
+	return map[string]string{
 		"Content-Security-Policy": csp,
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "strict-origin-when-cross-origin",
 		// Meta's login window reports back through window.opener.
 		"Cross-Origin-Opener-Policy": "same-origin-allow-popups",
 		"Permissions-Policy":         "camera=(), microphone=(), geolocation=(), payment=()",
+		"X-Frame-Options":            "DENY", // for browsers that predate frame-ancestors
 	}
-	if len(frameAncestors) == 0 {
-		h["X-Frame-Options"] = "DENY" // for browsers that predate frame-ancestors
-	}
-	return h
 }
