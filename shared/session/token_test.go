@@ -53,9 +53,9 @@ func mint(t testing.TB, ks session.Keyset, ref string, ttl time.Duration, at tim
 	return iss
 }
 
-// resign replaces a token's payload with raw JSON and signs it with k, as
+// resign replaces a token's payload with raw JSON and signs it with secret, as
 // only a holder of the key could.
-func resign(k session.Key, kid string, rawJSON string, secret []byte) string {
+func resign(kid, rawJSON string, secret []byte) string {
 	input := "v1." + kid + "." + base64.RawURLEncoding.EncodeToString([]byte(rawJSON))
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(input))
@@ -151,7 +151,6 @@ func TestVerifyFailureModes(t *testing.T) {
 	}
 	forged := mint(t, other, "customer-1", 15*time.Minute, t0)
 	otherCustomer := mint(t, ks, "customer-2", 15*time.Minute, t0)
-	primary, _ := ks.Primary()
 	secret := keySecret(t, ks, "2026-11")
 
 	tests := []struct {
@@ -183,15 +182,15 @@ func TestVerifyFailureModes(t *testing.T) {
 		{"expiry within clock-skew leeway", good.Token, t0.Add(15*time.Minute + session.DefaultLeeway - time.Second), ""},
 		{"issued slightly in the future", good.Token, t0.Add(-session.DefaultLeeway), ""},
 		{"issued in the future", good.Token, t0.Add(-session.DefaultLeeway - time.Second), onboarding.CodeSessionInvalid},
-		{"claims span too long", resign(primary, "2026-11", `{"ref":"c","exp":`+unix(t0.Add(session.MaxTTL+time.Second))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"exp before iat", resign(primary, "2026-11", `{"ref":"c","exp":`+unix(t0)+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"invalid ref claim", resign(primary, "2026-11", `{"ref":"a b","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"empty ref claim", resign(primary, "2026-11", `{"ref":"","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"short jti", resign(primary, "2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"short","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"unknown claim", resign(primary, "2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`,"admin":true}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"trailing data", resign(primary, "2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}{}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"huge exp", resign(primary, "2026-11", `{"ref":"c","exp":9223372036854775807,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
-		{"well-formed hand-signed claims", resign(primary, "2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, ""},
+		{"claims span too long", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(session.MaxTTL+time.Second))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"exp before iat", resign("2026-11", `{"ref":"c","exp":`+unix(t0)+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"invalid ref claim", resign("2026-11", `{"ref":"a b","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"empty ref claim", resign("2026-11", `{"ref":"","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"short jti", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"short","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"unknown claim", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`,"admin":true}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"trailing data", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}{}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"huge exp", resign("2026-11", `{"ref":"c","exp":9223372036854775807,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"well-formed hand-signed claims", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
