@@ -82,7 +82,7 @@ func demoRoute(ctx context.Context, svc *demo.Service, log *slog.Logger, req Req
 	switch key {
 	case demo.RouteSendMessage:
 		var in demo.MessageRequest
-		if err := DecodeJSON(req, &in); err != nil {
+		if err := decodeJSON(req, &in); err != nil {
 			return fail(err)
 		}
 		out, err := svc.SendMessage(ctx, in)
@@ -94,7 +94,7 @@ func demoRoute(ctx context.Context, svc *demo.Service, log *slog.Logger, req Req
 		})
 	case demo.RouteCreateTemplate:
 		var in demo.TemplateRequest
-		if err := DecodeJSON(req, &in); err != nil {
+		if err := decodeJSON(req, &in); err != nil {
 			return fail(err)
 		}
 		out, err := svc.CreateTemplate(ctx, in)

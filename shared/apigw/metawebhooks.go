@@ -87,7 +87,7 @@ func (r *MetaWebhooks) verifyHandshake(ctx context.Context, req Request) Respons
 
 func (r *MetaWebhooks) notification(ctx context.Context, req Request) Response {
 	rid := req.RequestContext.RequestID
-	body, err := BodyUpTo(req, metawebhooks.MaxBodyBytes)
+	body, err := readBodyUpTo(req, metawebhooks.MaxBodyBytes)
 	if err != nil {
 		return Error(ctx, r.Logger, rid, err)
 	}

@@ -110,7 +110,7 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 			return nil, onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/x-www-form-urlencoded.")
 		}
 	}
-	body, err := BodyUpTo(req, callbacks.MaxBodyBytes)
+	body, err := readBodyUpTo(req, callbacks.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -34,13 +34,13 @@ func Header(req Request, name string) string {
 // Method returns the request's HTTP method.
 func Method(req Request) string { return strings.ToUpper(req.RequestContext.HTTP.Method) }
 
-// Body returns the request body, decoded when API Gateway base64-encoded it,
+// readBody returns the request body, decoded when API Gateway base64-encoded it,
 // and refuses bodies over MaxBodyBytes.
-func Body(req Request) ([]byte, error) { return BodyUpTo(req, MaxBodyBytes) }
+func readBody(req Request) ([]byte, error) { return readBodyUpTo(req, MaxBodyBytes) }
 
-// BodyUpTo is Body with another limit, for routes whose bodies are larger
+// readBodyUpTo is readBody with another limit, for routes whose bodies are larger
 // than a signup's.
-func BodyUpTo(req Request, limit int) ([]byte, error) {
+func readBodyUpTo(req Request, limit int) ([]byte, error) {
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
 		if base64.StdEncoding.DecodedLen(len(req.Body)) > limit+3 {
@@ -66,8 +66,8 @@ func invalid(field, msg string) error {
 	return invalidField(onboarding.FieldError{Field: field, Message: msg})
 }
 
-// RequireJSON checks the method and content type of a JSON request.
-func RequireJSON(req Request, method string) error {
+// requireJSON checks the method and content type of a JSON request.
+func requireJSON(req Request, method string) error {
 	if Method(req) != method {
 		return onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use %s for this resource.", method)
 	}
@@ -80,9 +80,9 @@ func RequireJSON(req Request, method string) error {
 }
 
 // signupFields are the body fields a signup may carry.
-var signupFields = map[string]FlatType{
-	"code": FlatString, "waba_id": FlatString, "phone_number_id": FlatString, "business_id": FlatString,
-	"client_ref": FlatString, "session": FlatString, "finish": FlatString,
+var signupFields = map[string]flatType{
+	"code": flatString, "waba_id": flatString, "phone_number_id": flatString, "business_id": flatString,
+	"client_ref": flatString, "session": flatString, "finish": flatString,
 }
 
 // FinishWABAOnly is the "finish" value of a signup whose Meta flow ended
@@ -90,22 +90,22 @@ var signupFields = map[string]FlatType{
 // finishes send no "finish".
 const FinishWABAOnly = "waba_only"
 
-// FlatType is the JSON type DecodeFlatObject accepts for a field.
-type FlatType uint8
+// flatType is the JSON type decodeFlatObject accepts for a field.
+type flatType uint8
 
 // The field types of a flat object.
 const (
-	FlatString FlatType = iota + 1
-	FlatNumber          // returned as its JSON literal, for the caller to parse
+	flatString flatType = iota + 1
+	flatNumber          // returned as its JSON literal, for the caller to parse
 )
 
-// DecodeFlatObject reads a JSON object whose values are all strings or
+// decodeFlatObject reads a JSON object whose values are all strings or
 // numbers (or null, read as ""), each field of the type fields gives it,
 // rejecting unknown keys, duplicate keys, nesting and trailing data.
 // Reading tokens rather than unmarshalling is what lets it see duplicates
 // and stop at the first nested value. Every flat body (signup, sessions)
 // goes through it, so they refuse the same things with the same messages.
-func DecodeFlatObject(body []byte, fields map[string]FlatType) (map[string]string, error) {
+func decodeFlatObject(body []byte, fields map[string]flatType) (map[string]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -132,19 +132,19 @@ func DecodeFlatObject(body []byte, fields map[string]FlatType) (map[string]strin
 		}
 		switch v := val.(type) {
 		case string:
-			if want != FlatString {
+			if want != flatString {
 				return nil, invalid(key, key+" must be a number.")
 			}
 			out[key] = v
 		case json.Number:
-			if want != FlatNumber {
+			if want != flatNumber {
 				return nil, invalid(key, key+" must be a string.")
 			}
 			out[key] = v.String()
 		case nil:
 			out[key] = ""
 		default:
-			if want == FlatNumber {
+			if want == flatNumber {
 				return nil, invalid(key, key+" must be a number.")
 			}
 			return nil, invalid(key, key+" must be a string.")
@@ -186,14 +186,14 @@ type SignupInput struct {
 // ParseSignup turns a payload v2 event into a signup request, or a 4xx
 // domain error that says what is wrong.
 func ParseSignup(req Request) (SignupInput, error) {
-	if err := RequireJSON(req, "POST"); err != nil {
+	if err := requireJSON(req, "POST"); err != nil {
 		return SignupInput{}, err
 	}
-	body, err := Body(req)
+	body, err := readBody(req)
 	if err != nil {
 		return SignupInput{}, err
 	}
-	f, err := DecodeFlatObject(body, signupFields)
+	f, err := decodeFlatObject(body, signupFields)
 	if err != nil {
 		return SignupInput{}, err
 	}
@@ -232,14 +232,14 @@ func ParseSignup(req Request) (SignupInput, error) {
 	return in, nil
 }
 
-// DecodeJSON reads a POSTed JSON request body into v: application/json,
+// decodeJSON reads a POSTed JSON request body into v: application/json,
 // one object, no unknown fields. A problem is answered as a field error
 // that names the field, never echoing the body.
-func DecodeJSON(req Request, v any) error {
-	if err := RequireJSON(req, http.MethodPost); err != nil {
+func decodeJSON(req Request, v any) error {
+	if err := requireJSON(req, http.MethodPost); err != nil {
 		return err
 	}
-	body, err := Body(req)
+	body, err := readBody(req)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,13 @@
 // Package apigw holds every API Gateway HTTP API (payload format 2.0)
 // handler of the product: signup, status, sessions, link check, customers,
 // the demo routes, Plivo's callbacks and Meta's webhooks. In request.go,
-// Body (or BodyUpTo) reads every request body, with its size limit and
-// base64; a JSON body is then decoded by DecodeFlatObject (signup,
-// sessions) or, when nested, DecodeJSON (the demo routes). Answers are
+// readBody (or readBodyUpTo) reads every request body, with its size limit
+// and base64; a JSON body is then decoded by decodeFlatObject (signup,
+// sessions) or, when nested, decodeJSON (the demo routes). Answers are
 // shaped by one set of writers, and StatusOf is the one place where an
-// error's kind becomes an HTTP status. The features' rules live in their own packages; the
-// onboarding page, which answers HTML rather than JSON, is shared/page.
+// error's kind becomes an HTTP status. The features' rules live in their
+// own packages; the onboarding page, which answers HTML rather than JSON,
+// is shared/page.
 package apigw
 
 import (

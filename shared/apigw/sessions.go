@@ -53,10 +53,10 @@ func issueSession(ctx context.Context, m *session.Minter, pageURL string, log *s
 	if !ok {
 		return Error(ctx, log, rid, onboarding.Errorf(onboarding.CodeUnauthorized, "This route requires AWS IAM (SigV4) authorization."))
 	}
-	if err := RequireJSON(req, http.MethodPost); err != nil {
+	if err := requireJSON(req, http.MethodPost); err != nil {
 		return Error(ctx, log, rid, err)
 	}
-	body, err := Body(req)
+	body, err := readBody(req)
 	if err != nil {
 		return Error(ctx, log, rid, err)
 	}
@@ -108,13 +108,13 @@ type sessionRequest struct {
 }
 
 // sessionFields are the body fields a link request may carry.
-var sessionFields = map[string]FlatType{"client_ref": FlatString, "ttl_seconds": FlatNumber}
+var sessionFields = map[string]flatType{"client_ref": flatString, "ttl_seconds": flatNumber}
 
 // parseSessionRequest reads {"client_ref": string, "ttl_seconds": integer}
-// with DecodeFlatObject, as a signup is read: no other field, no
+// with decodeFlatObject, as a signup is read: no other field, no
 // duplicate, no nesting, one object.
 func parseSessionRequest(body []byte) (sessionRequest, error) {
-	f, err := DecodeFlatObject(body, sessionFields)
+	f, err := decodeFlatObject(body, sessionFields)
 	if err != nil {
 		return sessionRequest{}, err
 	}

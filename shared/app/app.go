@@ -22,8 +22,8 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
-// Logger builds the JSON stdout logger of a function.
-func Logger(c config.Common) *slog.Logger {
+// newLogger builds the JSON stdout logger of a function.
+func newLogger(c config.Common) *slog.Logger {
 	return logging.New(os.Stdout, c.LogLevel)
 }
 
@@ -41,7 +41,7 @@ func Load[C Config](getenv config.Getenv, load func(config.Getenv) (C, error)) (
 	if err != nil {
 		return cfg, nil, aws.Config{}, err
 	}
-	return cfg, Logger(cfg.CommonConfig()), awsCfg, nil
+	return cfg, newLogger(cfg.CommonConfig()), awsCfg, nil
 }
 
 // AWS builds the SDK configuration from the variables Lambda sets in every
@@ -70,7 +70,7 @@ func AWS(getenv config.Getenv) (aws.Config, error) {
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(keyID, secret, getenv("AWS_SESSION_TOKEN"))),
 	}
-	endpoints := EnvEndpoints(getenv)
+	endpoints := envEndpoints(getenv)
 	if u := endpoints.global(); u != "" {
 		cfg.BaseEndpoint = aws.String(u)
 	}
@@ -78,16 +78,16 @@ func AWS(getenv config.Getenv) (aws.Config, error) {
 	return cfg, nil
 }
 
-// EnvEndpoints resolves the SDK's service endpoint variables through getenv.
+// envEndpoints resolves the SDK's service endpoint variables through getenv.
 // Service clients built from a config that lists it among ConfigSources ask
 // it for their base endpoint.
-type EnvEndpoints config.Getenv
+type envEndpoints config.Getenv
 
-func (e EnvEndpoints) ignored() bool {
+func (e envEndpoints) ignored() bool {
 	return strings.EqualFold(e("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true")
 }
 
-func (e EnvEndpoints) global() string {
+func (e envEndpoints) global() string {
 	if e.ignored() {
 		return ""
 	}
@@ -97,7 +97,7 @@ func (e EnvEndpoints) global() string {
 // GetServiceBaseEndpoint returns AWS_ENDPOINT_URL_<SDK ID> (the SDK ID
 // upper-cased, spaces as underscores: DYNAMODB, SECRETS_MANAGER,
 // EVENTBRIDGE), falling back to AWS_ENDPOINT_URL.
-func (e EnvEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+func (e envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
 	if e.ignored() {
 		return "", false, nil
 	}

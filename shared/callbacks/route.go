@@ -50,10 +50,10 @@ func routeOf(r *onboarding.Record) Route {
 	return Route{WABAID: r.WABAID, PhoneNumberID: r.PhoneNumberID, BusinessID: r.BusinessID, ClientRef: r.ClientRef}
 }
 
-// Resolve finds the onboarding cb belongs to: the WABA it names, if any,
+// resolve finds the onboarding cb belongs to: the WABA it names, if any,
 // then its business number. It returns a Reason instead of a Route when
 // there is no single owner, and an error only when the directory failed.
-func Resolve(ctx context.Context, dir Directory, cb *Callback) (Route, string, error) {
+func resolve(ctx context.Context, dir Directory, cb *Callback) (Route, string, error) {
 	if !cb.Recognized() {
 		return Route{}, ReasonUnrecognized, nil
 	}

@@ -129,7 +129,7 @@ func orDefault(d, def time.Duration) time.Duration {
 func (s *Service) Handle(ctx context.Context, cb *Callback, requestID string) (Result, error) {
 	now := s.now()
 	res := Result{Key: cb.Key()}
-	route, reason, err := Resolve(ctx, s.Directory, cb)
+	route, reason, err := resolve(ctx, s.Directory, cb)
 	if err != nil {
 		s.metrics().Count(onboarding.MetricStoreError, onboarding.Dims{"Operation": "route"})
 		return res, onboarding.Wrap(onboarding.CodeUpstreamUnavailable, err, "The callback could not be routed right now; retry later.")

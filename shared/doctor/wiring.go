@@ -21,7 +21,7 @@ func FromConfig(c config.Doctor, d clients.Deps) *Doctor {
 	d.Defaults()
 	settings := settingsOf(c)
 	if settings.PageURL == "" && c.APIID != "" {
-		settings.PageURL = APIURL(c.APIID, d.AWS.Region)
+		settings.PageURL = apiURL(c.APIID, d.AWS.Region)
 	}
 	return &Doctor{
 		Settings: settings,
@@ -50,9 +50,9 @@ func FromConfig(c config.Doctor, d clients.Deps) *Doctor {
 	}
 }
 
-// APIURL is the default endpoint of an HTTP API, where the stack serves the
+// apiURL is the default endpoint of an HTTP API, where the stack serves the
 // onboarding page when no PageUrl is configured.
-func APIURL(apiID, region string) string {
+func apiURL(apiID, region string) string {
 	suffix := "amazonaws.com"
 	if strings.HasPrefix(region, "cn-") {
 		suffix = "amazonaws.com.cn"

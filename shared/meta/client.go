@@ -239,7 +239,7 @@ func (c *Client) debugToken(ctx context.Context, token string, app secrets.MetaA
 
 // phoneNumberFields are the fields PhoneNumbers asks for: with
 // code_verification_status and status the service tells a verified number
-// from one the customer has not verified (onboarding.NumberVerified).
+// from one the customer has not verified (the onboarding package).
 const phoneNumberFields = "id,display_phone_number,verified_name,code_verification_status,status"
 
 // PhoneNumbers lists the WABA's phone numbers, following paging.next on

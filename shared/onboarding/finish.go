@@ -26,10 +26,10 @@ const (
 	statusConnected = "CONNECTED"
 )
 
-// NumberVerified reports whether Meta says the number passed its
+// numberVerified reports whether Meta says the number passed its
 // verification code. A number already CONNECTED to Cloud API was verified
 // when it was registered, even if its code verification has since lapsed.
-func NumberVerified(n PhoneNumber) bool {
+func numberVerified(n PhoneNumber) bool {
 	return n.CodeVerificationStatus == codeVerified || n.Status == statusConnected
 }
 
@@ -83,7 +83,7 @@ func finishState(ctx context.Context, numbers []PhoneNumber, want string) (Phone
 	if err != nil {
 		return PhoneNumber{}, err
 	}
-	if !NumberVerified(n) {
+	if !numberVerified(n) {
 		return PhoneNumber{}, phoneUnverified(n)
 	}
 	return n, nil

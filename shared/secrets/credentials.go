@@ -65,7 +65,7 @@ func (c *Cache) Plivo(ctx context.Context, secretID string, refresh bool) (Plivo
 // in secretID; with refresh it fetches it again first (see Refresh), for a
 // handshake whose token an operator may have just put.
 func (c *Cache) VerifyToken(ctx context.Context, secretID string, refresh bool) (string, error) {
-	return read(ctx, c, secretID, refresh, ParseVerifyToken)
+	return read(ctx, c, secretID, refresh, parseVerifyToken)
 }
 
 // read gets secretID through the cache (or Refresh) and parses it; errors

@@ -1,8 +1,8 @@
 package secrets
 
-// ParseVerifyToken reads the secret of Meta's webhook verification
+// parseVerifyToken reads the secret of Meta's webhook verification
 // handshake, JSON {"verify_token": "..."}. Errors never show the value.
-func ParseVerifyToken(raw string) (string, error) {
+func parseVerifyToken(raw string) (string, error) {
 	f, err := parseFields(raw, "verify_token")
 	if err != nil {
 		return "", err

@@ -155,7 +155,7 @@ func Event(r *http.Request, routeKey string, pathParams map[string]string) (even
 	if len(body) == 0 {
 		return ev, nil
 	}
-	if IsText(r.Header.Get("Content-Type")) && utf8.Valid(body) {
+	if isText(r.Header.Get("Content-Type")) && utf8.Valid(body) {
 		ev.Body = string(body)
 	} else {
 		ev.Body = base64.StdEncoding.EncodeToString(body)
@@ -164,10 +164,10 @@ func Event(r *http.Request, routeKey string, pathParams map[string]string) (even
 	return ev, nil
 }
 
-// IsText reports whether API Gateway passes a body of this content type as
+// isText reports whether API Gateway passes a body of this content type as
 // text; every other body, including one without a content type and form
 // posts, arrives base64-encoded.
-func IsText(contentType string) bool {
+func isText(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false

@@ -39,7 +39,7 @@ type Route struct {
 	// lambdacontext; optional.
 	Function string
 	// Auth is the route's authorizer. AuthIAM is emulated (see
-	// IAMAuthorizer); any other authorizer is not enforced locally.
+	// iamAuthorizer); any other authorizer is not enforced locally.
 	Auth string
 }
 
@@ -262,7 +262,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var iam *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription
 	if route.Auth == AuthIAM {
-		if iam = IAMAuthorizer(r); iam == nil {
+		if iam = iamAuthorizer(r); iam == nil {
 			writeMessage(w, http.StatusForbidden, "Forbidden", "")
 			log.Info("apigw request", "route", route.Key(), "status", http.StatusForbidden, "reason", "no SigV4 signature")
 			return
@@ -284,7 +284,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, status := rt.invoke(r.Context(), route, ev, log)
 	if status == 0 {
 		w.Header().Set("Apigw-Requestid", ev.RequestContext.RequestID)
-		if err := Write(w, resp); errors.Is(err, ErrInvalidResponse) {
+		if err := writeResponse(w, resp); errors.Is(err, errInvalidResponse) {
 			status = http.StatusInternalServerError
 			writeMessage(w, status, "Internal Server Error", ev.RequestContext.RequestID)
 			log.Error("function returned a malformed answer", "route", route.Key(), "function", route.Function, "error", err)
@@ -349,12 +349,12 @@ func (rt *Router) invoke(parent context.Context, route Route, ev events.APIGatew
 // AuthIAM is the authorizer name SAM gives routes signed with SigV4.
 const AuthIAM = "AWS_IAM"
 
-// IAMAuthorizer plays API Gateway's AWS_IAM authorizer loosely: a request
+// iamAuthorizer plays API Gateway's AWS_IAM authorizer loosely: a request
 // with a SigV4 Authorization header passes as the access key it names,
 // whatever the signature, as DynamoDB Local accepts any signature; a request
 // without one gets nil, which API Gateway answers 403. The description
 // carries the fields a function reads to know its caller.
-func IAMAuthorizer(r *http.Request) *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription {
+func iamAuthorizer(r *http.Request) *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription {
 	h := r.Header.Get("Authorization")
 	const scheme = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(h, scheme) {
@@ -390,22 +390,22 @@ func writeMessage(w http.ResponseWriter, status int, message, requestID string) 
 	fmt.Fprintf(w, `{"message":%q}`, message)
 }
 
-// ErrInvalidResponse is returned by Write for an answer API Gateway would
+// errInvalidResponse is returned by writeResponse for an answer API Gateway would
 // reject: no valid status code, or a body flagged base64 that is not.
-var ErrInvalidResponse = errors.New("apigatewaysim: malformed function response")
+var errInvalidResponse = errors.New("apigatewaysim: malformed function response")
 
-// Write writes a function's payload v2 answer to w. When the answer is
-// malformed it writes nothing and returns an ErrInvalidResponse, so the
+// writeResponse writes a function's payload v2 answer to w. When the answer is
+// malformed it writes nothing and returns an errInvalidResponse, so the
 // caller can answer 500 instead; other errors come from w.
-func Write(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) error {
+func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) error {
 	if resp.StatusCode < 100 || resp.StatusCode > 599 {
-		return fmt.Errorf("%w: status code %d", ErrInvalidResponse, resp.StatusCode)
+		return fmt.Errorf("%w: status code %d", errInvalidResponse, resp.StatusCode)
 	}
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
-			return fmt.Errorf("%w: body is not valid base64", ErrInvalidResponse)
+			return fmt.Errorf("%w: body is not valid base64", errInvalidResponse)
 		}
 		body = b
 	}

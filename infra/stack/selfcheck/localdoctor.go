@@ -193,9 +193,9 @@ func (t *TemplateBackups) DescribeContinuousBackups(ctx context.Context, in *dyn
 	}}, nil
 }
 
-// PageURL returns the origin a request reached the stack on, the page's
+// pageURL returns the origin a request reached the stack on, the page's
 // URL as the browser sees it.
-func PageURL(host string, tls bool) string {
+func pageURL(host string, tls bool) string {
 	if host == "" {
 		return ""
 	}
@@ -222,7 +222,7 @@ func ServedFrom(r *http.Request) string {
 	case "http":
 		tls = false
 	}
-	return PageURL(host, tls)
+	return pageURL(host, tls)
 }
 
 // firstValue is the first of a comma-separated header value (one per proxy).
