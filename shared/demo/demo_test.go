@@ -175,6 +175,22 @@ type demoCase struct {
 	refresh int32  // credential refreshes
 }
 
+// run sends tc's request to a new handler whose WABA is onboarded, after
+// tc's setup, and checks the status it answers.
+func (tc demoCase) run(t *testing.T) (*env, apigw.Response, map[string]any) {
+	t.Helper()
+	e := newEnv(t)
+	e.onboard(t, waba, phoneID)
+	if tc.setup != nil {
+		tc.setup(t, e)
+	}
+	resp, body := e.call(t, tc.req)
+	if resp.StatusCode != tc.status {
+		t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
+	}
+	return e, resp, body
+}
+
 // checkError checks a refusal: its code, its text, the request ID it
 // names and whether it says when to retry.
 func (tc demoCase) checkError(t *testing.T, resp apigw.Response, body map[string]any) {
@@ -222,7 +238,7 @@ func TestSendMessage(t *testing.T) {
 			e.put(t, onboarding.Record{WABAID: "100000000000081", State: onboarding.StateOnboarded, PhoneNumberID: "1", DisplayPhoneNumber: "+44 20 7946 0000"})
 		}, req: request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"100000000000081","dst":"`+dst+`","text":"hi"}`),
 			status: 422, code: "plivo_rejected", text: "src is not a WhatsApp-enabled number on this account."},
-		{name: "dst not E.164", req: message(`,"text":"hi"`), status: 400, code: "invalid_request", text: `"field":"dst"`, setup: nil},
+		{name: "dst not E.164", req: request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"`+waba+`","dst":"4155550100","text":"hi"}`), status: 400, code: "invalid_request", text: `"field":"dst"`},
 		{name: "both text and template", req: message(`,"text":"hi","template":{"name":"a","language":"en"}`), status: 400, code: "invalid_request", text: "not both"},
 		{name: "neither text nor template", req: message(``), status: 400, code: "invalid_request", text: "One of text or template is required."},
 		{name: "text too long", req: message(`,"text":"` + strings.Repeat("é", 4097) + `"`), status: 400, code: "invalid_request", text: "at most 4096 characters"},
@@ -233,19 +249,7 @@ func TestSendMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t)
-			e.onboard(t, waba, phoneID)
-			if tt.setup != nil {
-				tt.setup(t, e)
-			}
-			req := tt.req
-			if tt.name == "dst not E.164" {
-				req.Body = strings.Replace(req.Body, dst, "4155550100", 1)
-			}
-			resp, body := e.call(t, req)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.status, resp.Body)
-			}
+			e, resp, body := tt.run(t)
 			if got := len(e.plivo.Messages()); got != tt.sent {
 				t.Fatalf("plivo queued %d messages, want %d", got, tt.sent)
 			}
@@ -319,15 +323,7 @@ func TestTemplates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t)
-			e.onboard(t, waba, phoneID)
-			if tt.setup != nil {
-				tt.setup(t, e)
-			}
-			resp, got := e.call(t, tt.req)
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.status, resp.Body)
-			}
+			e, resp, got := tt.run(t)
 			switch tt.status {
 			case 201:
 				tmpl, _ := got["template"].(map[string]any)
