@@ -47,6 +47,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/simkit"
 	"github.com/techprovider/wa-onboarding/infra/stack/console"
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/app"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/esversion"
@@ -730,7 +731,7 @@ func (s *Stack) serveLocalControl(w http.ResponseWriter, r *http.Request) {
 	case "/_sim/local/session":
 		// The sandbox plays the Tech Provider's backend, which mints an
 		// onboarding link for its customer before sending them here.
-		link, err := s.NewSession(r.Context(), "sandbox-customer-"+simkit.RandomString("0123456789abcdef", 8))
+		link, err := s.NewSession(r.Context(), "sandbox-customer-"+simkit.RandomString("0123456789abcdef", 8), 0)
 		if err != nil {
 			simkit.WriteError(w, http.StatusBadGateway, err.Error())
 			return
@@ -777,18 +778,10 @@ const SessionsFunction = "SessionsFunction"
 // onboarding-sessions route.
 var ErrNoSessions = errors.New("stack: the template has no onboarding-sessions route")
 
-// Session is an onboarding link minted by the sessions route.
-type Session struct {
-	URL       string `json:"url"`
-	Token     string `json:"token"`
-	ClientRef string `json:"client_ref"`
-	ExpiresAt string `json:"expires_at"`
-}
-
 // NewSession asks the sessions route for an onboarding link for
-// clientRef, over HTTP and signed as an IAM caller, as the Tech Provider's
-// backend does.
-func (s *Stack) NewSession(ctx context.Context, clientRef string) (Session, error) {
+// clientRef, living ttl (0: the function's SESSION_TTL), over HTTP and
+// signed as an IAM caller, as the Tech Provider's backend does.
+func (s *Stack) NewSession(ctx context.Context, clientRef string, ttl time.Duration) (apigw.SessionAnswer, error) {
 	var route *sam.Route
 	for i, r := range s.Routes {
 		if r.Function == SessionsFunction && r.Method == http.MethodPost {
@@ -796,12 +789,16 @@ func (s *Stack) NewSession(ctx context.Context, clientRef string) (Session, erro
 		}
 	}
 	if route == nil {
-		return Session{}, ErrNoSessions
+		return apigw.SessionAnswer{}, ErrNoSessions
 	}
-	body, _ := json.Marshal(map[string]string{"client_ref": clientRef})
+	in := map[string]any{"client_ref": clientRef}
+	if ttl > 0 {
+		in["ttl_seconds"] = int64(ttl / time.Second)
+	}
+	body, _ := json.Marshal(in)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+route.Path, strings.NewReader(string(body)))
 	if err != nil {
-		return Session{}, err
+		return apigw.SessionAnswer{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	// The local IAM authorizer reads the access key and trusts the rest.
@@ -809,16 +806,16 @@ func (s *Stack) NewSession(ctx context.Context, clientRef string) (Session, erro
 		"/"+testenv.Region+"/execute-api/aws4_request, SignedHeaders=content-type;host, Signature=local")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return Session{}, err
+		return apigw.SessionAnswer{}, err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode != http.StatusCreated {
-		return Session{}, fmt.Errorf("stack: sessions route answered %d: %s", resp.StatusCode, raw)
+		return apigw.SessionAnswer{}, fmt.Errorf("stack: sessions route answered %d: %s", resp.StatusCode, raw)
 	}
-	var out Session
+	var out apigw.SessionAnswer
 	if err := json.Unmarshal(raw, &out); err != nil || out.Token == "" {
-		return Session{}, fmt.Errorf("stack: sessions route answered no token: %s", raw)
+		return apigw.SessionAnswer{}, fmt.Errorf("stack: sessions route answered no token: %s", raw)
 	}
 	return out, nil
 }

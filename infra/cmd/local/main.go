@@ -53,7 +53,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if !st.Sandbox {
 		// Outside the sandbox no simulator plays the Tech Provider's
 		// backend: hand the user a link the way it would.
-		if sess, err := st.NewSession(ctx, "local-customer"); err == nil {
+		if sess, err := st.NewSession(ctx, "local-customer", 0); err == nil {
 			link = sess.URL
 		} else if !errors.Is(err, stack.ErrNoSessions) {
 			fmt.Fprintln(out, "Could not mint an onboarding link:", err)

@@ -431,7 +431,7 @@ func TestFailures(t *testing.T) {
 // backend mints a link through the sessions route (IAM-signed) and the
 // customer opens it. The signup is bound to the link's client_ref.
 func TestOnboardingLink(t *testing.T) {
-	link, err := sandbox.NewSession(context.Background(), "customer-42")
+	link, err := sandbox.NewSession(context.Background(), "customer-42", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,45 +2,13 @@ package browser
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
-	"github.com/techprovider/wa-onboarding/infra/stack"
-	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
-
-// shortLink mints an onboarding link that lives ttl, through the sessions
-// route signed as an IAM caller, as the Tech Provider's backend does.
-func shortLink(t *testing.T, clientRef string, ttl time.Duration) stack.Session {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"client_ref": clientRef, "ttl_seconds": int(ttl / time.Second)})
-	req, err := http.NewRequest(http.MethodPost, sandbox.URL+"/api/onboarding-sessions", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	// The local IAM authorizer reads the access key and trusts the rest.
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=LOCALSTACK/"+time.Now().UTC().Format("20060102")+
-		"/"+testenv.Region+"/execute-api/aws4_request, SignedHeaders=content-type;host, Signature=local")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var s stack.Session
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &s) != nil || s.URL == "" {
-		t.Fatalf("sessions route answered %d %s", resp.StatusCode, raw)
-	}
-	return s
-}
 
 // connectDisabled reports whether the page offers no way to start Meta's
 // dialog: Connect is hidden, disabled, or refuses clicks while the page
@@ -63,13 +31,16 @@ func TestLinkCheckedOnLoad(t *testing.T) {
 	const deadTitle = "Your onboarding link cannot be used"
 	// Minted first: it expires (with the verifier's 30 s leeway) while
 	// the other cases run.
-	expiring := shortLink(t, "customer-expiring", time.Minute)
+	expiring, err := sandbox.NewSession(context.Background(), "customer-expiring", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
 	expiresAt, err := time.Parse(time.RFC3339, expiring.ExpiresAt)
 	if err != nil {
 		t.Fatalf("expires_at %q: %v", expiring.ExpiresAt, err)
 	}
 
-	good, err := sandbox.NewSession(context.Background(), "customer-link")
+	good, err := sandbox.NewSession(context.Background(), "customer-link", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,7 +159,7 @@ func openProduction(t *testing.T, path, state string, answers map[string]string,
 // the Tech Provider's backend does.
 func linkToken(t *testing.T, clientRef string) string {
 	t.Helper()
-	link, err := sandbox.NewSession(context.Background(), clientRef)
+	link, err := sandbox.NewSession(context.Background(), clientRef, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestDistinctSignupsUnderLoad(t *testing.T) {
 			PhoneNumbers: []metasim.PhoneNumber{{ID: fmt.Sprintf("5%014d", i+1), DisplayPhoneNumber: fmt.Sprintf("+1 555 %07d", i+1)}},
 		}
 		ref := fmt.Sprintf("load-%d", i+1)
-		sess, err := st.NewSession(ctx, ref)
+		sess, err := st.NewSession(ctx, ref, 0)
 		if err != nil {
 			t.Fatalf("session: %v", err)
 		}
