@@ -466,7 +466,7 @@ func exportCredentials(ctx context.Context, env map[string]string, get config.Ge
 func (s *Stack) localURLs() map[string]string {
 	callbacks := "/webhooks/plivo/whatsapp"
 	for _, r := range s.Routes {
-		if r.Function == CallbacksFunction {
+		if r.Function == callbacksFunction {
 			callbacks = r.Path
 		}
 	}
@@ -476,8 +476,8 @@ func (s *Stack) localURLs() map[string]string {
 	}
 }
 
-// CallbacksFunction is the function behind Plivo's callback route.
-const CallbacksFunction = "CallbacksFunction"
+// callbacksFunction is the function behind Plivo's callback route.
+const callbacksFunction = "CallbacksFunction"
 
 // buildRoutes starts each HTTP function's bootstrap under aws-lambda-rie and
 // routes the template's routes to it.
@@ -771,8 +771,8 @@ type sandboxLogin struct {
 	Extras    esversion.Extras `json:"extras"`
 }
 
-// SessionsFunction is the function behind the onboarding-sessions route.
-const SessionsFunction = "SessionsFunction"
+// sessionsFunction is the function behind the onboarding-sessions route.
+const sessionsFunction = "SessionsFunction"
 
 // ErrNoSessions is returned by NewSession when the template has no
 // onboarding-sessions route.
@@ -784,7 +784,7 @@ var ErrNoSessions = errors.New("stack: the template has no onboarding-sessions r
 func (s *Stack) NewSession(ctx context.Context, clientRef string, ttl time.Duration) (apigw.SessionAnswer, error) {
 	var route *sam.Route
 	for i, r := range s.Routes {
-		if r.Function == SessionsFunction && r.Method == http.MethodPost {
+		if r.Function == sessionsFunction && r.Method == http.MethodPost {
 			route = &s.Routes[i]
 		}
 	}

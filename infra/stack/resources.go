@@ -75,8 +75,8 @@ type Credentials struct {
 	PlivoAuthID, PlivoAuthToken string
 }
 
-// SandboxCredentials are the sandbox's, which every local run shares.
-var SandboxCredentials = Credentials{
+// sandboxCredentials are the sandbox's, which every local run shares.
+var sandboxCredentials = Credentials{
 	MetaAppID: SandboxMetaAppID, MetaAppSecret: SandboxMetaAppSecret,
 	PlivoAuthID: SandboxPlivoAuthID, PlivoAuthToken: SandboxPlivoAuthToken,
 }
@@ -157,7 +157,7 @@ func StartResources(ctx context.Context, tmpl *sam.Template, db *testenv.DynamoD
 	}
 	creds := opts.Credentials
 	if creds == (Credentials{}) {
-		creds = SandboxCredentials
+		creds = sandboxCredentials
 	}
 	r.Meta = metasim.New(metasim.Config{AppID: creds.MetaAppID, AppSecret: creds.MetaAppSecret, Now: opts.Now, SolutionID: opts.SolutionID})
 	plivo := plivosim.Config{AuthID: creds.PlivoAuthID, AuthToken: creds.PlivoAuthToken}
