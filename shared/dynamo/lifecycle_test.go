@@ -408,53 +408,74 @@ func TestByClientRefListsAtMostItsCap(t *testing.T) {
 func TestMetaChangesApplyInMetaOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	if _, err := s.Acquire(ctx, onboardedRecord("7"), t0); err != nil {
-		t.Fatal(err)
-	}
-	sent := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	s := storeWithOnboarded(t, "7")
 	at := t0.Add(time.Hour)
-	for _, c := range []struct {
-		name  string
-		apply func(waba string) (bool, error)
-		want  bool
-		state onboarding.State
-	}{
+	runMetaSteps(t, s, "7", []metaStep{
 		{"a restriction applies", func(w string) (bool, error) {
-			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(10))
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, metaSent(10))
 		}, true, onboarding.StateRestricted},
 		{"a reinstatement Meta sent before it does not", func(w string) (bool, error) {
-			return s.Reinstate(ctx, w, "reinstated", "", at, sent(5))
+			return s.Reinstate(ctx, w, "reinstated", "", at, metaSent(5))
 		}, false, onboarding.StateRestricted},
 		{"nor a disconnect sent before it", func(w string) (bool, error) {
-			return s.Disconnect(ctx, w, "partner_removed", at, sent(3))
+			return s.Disconnect(ctx, w, "partner_removed", at, metaSent(3))
 		}, false, onboarding.StateRestricted},
 		{"a later reinstatement applies", func(w string) (bool, error) {
-			return s.Reinstate(ctx, w, "reinstated", "", at, sent(30))
+			return s.Reinstate(ctx, w, "reinstated", "", at, metaSent(30))
 		}, true, onboarding.StateOnboarded},
 		{"one of the same second applies in arrival order", func(w string) (bool, error) {
-			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(30))
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, metaSent(30))
 		}, true, onboarding.StateRestricted},
 		{"a later reinstatement again", func(w string) (bool, error) {
-			return s.Reinstate(ctx, w, "reinstated", "", at, sent(40))
+			return s.Reinstate(ctx, w, "reinstated", "", at, metaSent(40))
 		}, true, onboarding.StateOnboarded},
 		// Nothing to reinstate, but Meta's latest word is "reinstated":
 		// an earlier restriction delivered after it must not apply.
 		{"a reinstatement of an onboarded record changes nothing", func(w string) (bool, error) {
-			return s.Reinstate(ctx, w, "reinstated", "", at, sent(60))
+			return s.Reinstate(ctx, w, "reinstated", "", at, metaSent(60))
 		}, false, onboarding.StateOnboarded},
 		{"so a restriction sent before it does not apply", func(w string) (bool, error) {
-			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(50))
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, metaSent(50))
 		}, false, onboarding.StateOnboarded},
 		{"a change without Meta's time is not ordered", func(w string) (bool, error) {
 			return s.Restrict(ctx, w, "account_violation:SCAM", time.Time{}, at, time.Time{})
 		}, true, onboarding.StateRestricted},
-	} {
-		ok, err := c.apply("7")
+	})
+}
+
+// storeWithOnboarded is a store of its own holding waba's onboarded
+// record, for a story of Meta's changes.
+func storeWithOnboarded(t *testing.T, waba string) *dynamo.Store {
+	t.Helper()
+	s := newStore(t)
+	if _, err := s.Acquire(t.Context(), onboardedRecord(waba), t0); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// metaSent is a webhook entry's time, sec seconds after t0.
+func metaSent(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+// metaStep is one change in a story of Meta's webhooks: whether it should
+// change the record, and the state it should leave it in.
+type metaStep struct {
+	name  string
+	apply func(waba string) (bool, error)
+	want  bool
+	state onboarding.State
+}
+
+// runMetaSteps applies steps to the record of waba in turn, and stops at
+// the first that reports or leaves the wrong thing.
+func runMetaSteps(t *testing.T, s *dynamo.Store, waba string, steps []metaStep) {
+	t.Helper()
+	for _, c := range steps {
+		ok, err := c.apply(waba)
 		if err != nil || ok != c.want {
 			t.Fatalf("%s: changed %t, err %v; want %t", c.name, ok, err, c.want)
 		}
-		if rec, err := s.Get(ctx, "7"); err != nil || rec.State != c.state {
+		if rec, err := s.Get(t.Context(), waba); err != nil || rec.State != c.state {
 			t.Fatalf("%s: record %v (err %v), want %s", c.name, rec.State, err, c.state)
 		}
 	}
@@ -468,52 +489,30 @@ func TestMetaChangesApplyInMetaOrder(t *testing.T) {
 func TestLateRemovalDoesNotUndoAShareAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	if _, err := s.Acquire(ctx, onboardedRecord("9"), t0); err != nil {
-		t.Fatal(err)
-	}
-	sent := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	s := storeWithOnboarded(t, "9")
 	at := t0.Add(time.Hour)
-	for _, c := range []struct {
-		name  string
-		waba  string
-		apply func(waba string) (bool, error)
-		want  bool
-		state onboarding.State
-	}{
-		{"Meta shares the reconnected WABA again: no visible change", "9", func(w string) (bool, error) {
-			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_app_installed", at, sent(20))
-		}, false, onboarding.StateOnboarded},
-		{"a removal Meta sent before the share does not disconnect it", "9", func(w string) (bool, error) {
-			return s.Disconnect(ctx, w, "partner_removed", at, sent(10))
-		}, false, onboarding.StateOnboarded},
-		{"an older share leaves the mark where it is", "9", func(w string) (bool, error) {
-			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_added", at, sent(5))
-		}, false, onboarding.StateOnboarded},
-		{"nor does the removal after the older share", "9", func(w string) (bool, error) {
-			return s.Disconnect(ctx, w, "partner_removed", at, sent(10))
-		}, false, onboarding.StateOnboarded},
-		{"a restriction sent before the share still applies", "9", func(w string) (bool, error) {
-			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, sent(15))
-		}, true, onboarding.StateRestricted},
-		{"a removal sent after the share disconnects", "9", func(w string) (bool, error) {
-			return s.Disconnect(ctx, w, "partner_removed", at, sent(30))
-		}, true, onboarding.StateDisconnected},
-		{"a WABA no signup named keeps its share's time", "10", func(w string) (bool, error) {
-			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_app_installed", at, sent(20))
-		}, true, onboarding.StateUnclaimed},
-		{"so a removal sent before it is over too", "10", func(w string) (bool, error) {
-			return s.Disconnect(ctx, w, "partner_removed", at, sent(10))
-		}, false, onboarding.StateUnclaimed},
-	} {
-		ok, err := c.apply(c.waba)
-		if err != nil || ok != c.want {
-			t.Fatalf("%s: changed %t, err %v; want %t", c.name, ok, err, c.want)
-		}
-		if rec, err := s.Get(ctx, c.waba); err != nil || rec.State != c.state {
-			t.Fatalf("%s: record %v (err %v), want %s", c.name, rec.State, err, c.state)
+	share := func(event string, sec int) func(string) (bool, error) {
+		return func(w string) (bool, error) {
+			return s.PutUnclaimed(ctx, w, "198765432109876", event, at, metaSent(sec))
 		}
 	}
+	removal := func(sec int) func(string) (bool, error) {
+		return func(w string) (bool, error) { return s.Disconnect(ctx, w, "partner_removed", at, metaSent(sec)) }
+	}
+	runMetaSteps(t, s, "9", []metaStep{
+		{"Meta shares the reconnected WABA again: no visible change", share("partner_app_installed", 20), false, onboarding.StateOnboarded},
+		{"a removal Meta sent before the share does not disconnect it", removal(10), false, onboarding.StateOnboarded},
+		{"an older share leaves the mark where it is", share("partner_added", 5), false, onboarding.StateOnboarded},
+		{"nor does the removal after the older share", removal(10), false, onboarding.StateOnboarded},
+		{"a restriction sent before the share still applies", func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, metaSent(15))
+		}, true, onboarding.StateRestricted},
+		{"a removal sent after the share disconnects", removal(30), true, onboarding.StateDisconnected},
+	})
+	runMetaSteps(t, s, "10", []metaStep{
+		{"a WABA no signup named keeps its share's time", share("partner_app_installed", 20), true, onboarding.StateUnclaimed},
+		{"so a removal sent before it is over too", removal(10), false, onboarding.StateUnclaimed},
+	})
 }
 
 // TestLateRemovalDeliveredAfterReconnect runs the same story through the
@@ -571,11 +570,7 @@ func TestLateRemovalDeliveredAfterReconnect(t *testing.T) {
 func TestRefusedMetaChangeOrdersNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newStore(t)
-	if _, err := s.Acquire(ctx, onboardedRecord("8"), t0); err != nil {
-		t.Fatal(err)
-	}
-	sent := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	s := storeWithOnboarded(t, "8")
 	at, end := t0.Add(time.Hour), t0.Add(48*time.Hour)
 	const block = "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING"
 	for _, c := range []struct {
@@ -583,21 +578,21 @@ func TestRefusedMetaChangeOrdersNothing(t *testing.T) {
 		apply func() (bool, error)
 		want  bool
 	}{
-		{"a block with an end", func() (bool, error) { return s.Restrict(ctx, "8", block, end, at, sent(10)) }, true},
+		{"a block with an end", func() (bool, error) { return s.Restrict(ctx, "8", block, end, at, metaSent(10)) }, true},
 		{"a violation under it is refused", func() (bool, error) {
-			return s.Restrict(ctx, "8", "account_violation:SCAM", time.Time{}, at, sent(30))
+			return s.Restrict(ctx, "8", "account_violation:SCAM", time.Time{}, at, metaSent(30))
 		}, false},
 		{"the end of an offboarding lifts nothing", func() (bool, error) {
-			return s.Reinstate(ctx, "8", "account_reconnected", "account_offboarded", at, sent(40))
+			return s.Reinstate(ctx, "8", "account_reconnected", "account_offboarded", at, metaSent(40))
 		}, false},
 		{"Meta's extension, sent before both, still applies", func() (bool, error) {
-			return s.Restrict(ctx, "8", block, end.Add(24*time.Hour), at, sent(20))
+			return s.Restrict(ctx, "8", block, end.Add(24*time.Hour), at, metaSent(20))
 		}, true},
 		// The same restriction again is in force: it orders the changes
 		// sent before it.
-		{"the extension again", func() (bool, error) { return s.Restrict(ctx, "8", block, end.Add(24*time.Hour), at, sent(50)) }, false},
+		{"the extension again", func() (bool, error) { return s.Restrict(ctx, "8", block, end.Add(24*time.Hour), at, metaSent(50)) }, false},
 		{"so a reinstatement sent before it does not apply", func() (bool, error) {
-			return s.Reinstate(ctx, "8", "reinstated", "", at, sent(45))
+			return s.Reinstate(ctx, "8", "reinstated", "", at, metaSent(45))
 		}, false},
 	} {
 		if ok, err := c.apply(); err != nil || ok != c.want {
