@@ -40,7 +40,7 @@ func main() {
 	// Service.
 	spent := &dynamo.SessionLedger{Client: d.DynamoDB, Table: cfg.DedupTableName}
 	svc := &onboarding.Service{
-		Store:    &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName, SessionTable: cfg.DedupTableName},
+		Store:    &dynamo.Store{Client: d.DynamoDB, Table: cfg.TableName},
 		Sessions: spent,
 		Meta: meta.New(meta.Config{
 			BaseURL:    cfg.GraphURL,

@@ -86,9 +86,6 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 		rec, err := s.Acquire(context.Background(), holder("new"), now)
 		return outcomeOf(rec, nil, err)
 	}
-	// AcquireSpending's callers are unique lock owners, as the service's
-	// are: DynamoDB takes the transaction's idempotency token from the
-	// owner and refuses one reused with other items within ten minutes.
 	tests := []struct {
 		name  string
 		seed  *onboarding.Record // written through Acquire then Save, as the service would
@@ -139,15 +136,6 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 				got, err := s.Acquire(context.Background(), rec, now)
 				return outcomeOf(got, nil, err)
 			}},
-		{name: "acquire spending, fresh token, free", call: func(s contractStore) outcome {
-			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-a"), now))
-		}},
-		{name: "acquire spending, spent token", spent: "tok-b", call: func(s contractStore) outcome {
-			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-b"), now))
-		}, want: outcome{errs: "used ", prevUse: "tok-b"}},
-		{name: "acquire spending, lock held", seed: holder("old"), call: func(s contractStore) outcome {
-			return outcomeOf(s.AcquireSpending(context.Background(), holder(owner("new")), use("tok-c"), now))
-		}, want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
 		{name: "spend, fresh token", call: func(s contractStore) outcome {
 			return outcomeOf(nil, nil, errOnly(s.Spend(context.Background(), use("tok-d"))))
 		}},
@@ -251,7 +239,7 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			stores := map[string]contractStore{
 				"memstore": memstore.New(),
 				"dynamo": dynamoStoreAndLedger{
-					&dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable"), SessionTable: dedup},
+					&dynamo.Store{Client: client, Table: testenv.MustCreateTable(t, client, "SignupTable")},
 					&dynamo.SessionLedger{Client: client, Table: dedup},
 				},
 			}

@@ -132,15 +132,10 @@ func TestLockKeepsWhatMetaSaidOfTheWABA(t *testing.T) {
 	ctx := context.Background()
 	for name, lock := range map[string]func(s *dynamo.Store, rec *onboarding.Record) error{
 		"acquire": func(s *dynamo.Store, rec *onboarding.Record) error { _, err := s.Acquire(ctx, rec, t0); return err },
-		"acquire spending": func(s *dynamo.Store, rec *onboarding.Record) error {
-			_, _, err := s.AcquireSpending(ctx, rec, sessionUse("tok-lock", rec.WABAID, t0.Add(time.Hour)), t0)
-			return err
-		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			s.SessionTable = testenv.MustCreateTable(t, testenv.DynamoClient(""), "DedupTable")
 			if ok, err := s.PutUnclaimed(ctx, "1", "198765432109876", "partner_app_installed", t0, time.Time{}); !ok || err != nil {
 				t.Fatalf("unclaimed: %t, %v", ok, err)
 			}

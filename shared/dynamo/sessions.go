@@ -34,8 +34,7 @@ var _ PutItemAPI = (*dynamodb.Client)(nil)
 
 // SessionLedger records spent onboarding-session tokens in the dedup table,
 // so that each is used once. The signup spends every token here, before
-// the code exchange; Store.AcquireSpending writes the same item (sessionPut)
-// in a lock's transaction.
+// the code exchange.
 type SessionLedger struct {
 	Client PutItemAPI
 	Table  string
@@ -56,7 +55,7 @@ type sessionItem struct {
 // sessionPut is the conditional put that spends u in table: it writes
 // only when no use of u.ID exists, and returns the earlier use (ALL_OLD)
 // when one does.
-func sessionPut(table string, u onboarding.SessionUse) (*types.Put, error) {
+func sessionPut(table string, u onboarding.SessionUse) (*dynamodb.PutItemInput, error) {
 	if u.ID == "" {
 		return nil, errors.New("dynamo: session use without an ID")
 	}
@@ -76,7 +75,7 @@ func sessionPut(table string, u onboarding.SessionUse) (*types.Put, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode session use: %w", err)
 	}
-	return &types.Put{
+	return &dynamodb.PutItemInput{
 		TableName:                           aws.String(table),
 		Item:                                av,
 		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
@@ -108,18 +107,6 @@ func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
 	return prev
 }
 
-// putItem is p as a PutItem call of its own.
-func putItem(p *types.Put) *dynamodb.PutItemInput {
-	return &dynamodb.PutItemInput{
-		TableName:                           p.TableName,
-		Item:                                p.Item,
-		ConditionExpression:                 p.ConditionExpression,
-		ExpressionAttributeNames:            p.ExpressionAttributeNames,
-		ExpressionAttributeValues:           p.ExpressionAttributeValues,
-		ReturnValuesOnConditionCheckFailure: p.ReturnValuesOnConditionCheckFailure,
-	}
-}
-
 // Spend implements onboarding.SessionLedger with one conditional PutItem;
 // a lost condition returns the earlier use from ALL_OLD, without a second
 // read.
@@ -128,7 +115,7 @@ func (l *SessionLedger) Spend(ctx context.Context, u onboarding.SessionUse) (*on
 	if err != nil {
 		return nil, err
 	}
-	_, err = l.Client.PutItem(ctx, putItem(put))
+	_, err = l.Client.PutItem(ctx, put)
 	if err == nil {
 		return nil, nil
 	}

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,7 +27,7 @@ import (
 // operation.
 type countingAPI struct {
 	*dynamodb.Client
-	puts, updates, transacts atomic.Int32
+	puts, updates atomic.Int32
 }
 
 func (c *countingAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -42,15 +40,9 @@ func (c *countingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 	return c.Client.UpdateItem(ctx, in, opts...)
 }
 
-func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.transacts.Add(1)
-	return c.Client.TransactWriteItems(ctx, in, opts...)
-}
-
-// writes reports the write calls made: PutItem, UpdateItem and
-// TransactWriteItems.
-func (c *countingAPI) writes() (puts, updates, transacts int) {
-	return int(c.puts.Load()), int(c.updates.Load()), int(c.transacts.Load())
+// writes reports the write calls made: PutItem and UpdateItem.
+func (c *countingAPI) writes() (puts, updates int) {
+	return int(c.puts.Load()), int(c.updates.Load())
 }
 
 // sessionTables returns a store on fresh signup and dedup tables, the
@@ -60,7 +52,7 @@ func sessionTables(t *testing.T) (*dynamo.Store, *dynamo.SessionLedger, *countin
 	client := testenv.DynamoClient("")
 	api := &countingAPI{Client: client}
 	dedup := testenv.MustCreateTable(t, client, "DedupTable")
-	store := &dynamo.Store{Client: api, Table: testenv.MustCreateTable(t, client, "SignupTable"), SessionTable: dedup}
+	store := &dynamo.Store{Client: api, Table: testenv.MustCreateTable(t, client, "SignupTable")}
 	return store, &dynamo.SessionLedger{Client: api, Table: dedup}, api
 }
 
@@ -68,125 +60,13 @@ func sessionUse(id, waba string, expires time.Time) onboarding.SessionUse {
 	return onboarding.SessionUse{ID: id, ClientRef: "customer-1", WABAID: waba, UsedAt: ttlSafe, ExpiresAt: expires}
 }
 
-// TestAcquireSpending runs every combination of the token's and the lock's
-// conditions through one TransactWriteItems on DynamoDB Local.
-func TestAcquireSpending(t *testing.T) {
-	t.Parallel()
-	const tok, waba, other = "TTTTTTTTTTTTTTTTTTTTTT", "104000000000001", "104000000000002"
-	later := ttlSafe.Add(15*time.Minute + 500*time.Millisecond)
-	tests := []struct {
-		name       string
-		spent      *onboarding.SessionUse
-		existing   *onboarding.Record
-		wantUsed   bool
-		wantLocked bool
-		// wantPrev is the earlier use's WABA; wantOwner the existing
-		// record's lock owner.
-		wantPrev, wantOwner string
-	}{
-		{name: "fresh token, fresh WABA: both written"},
-		{name: "token spent on this WABA", spent: ptr(sessionUse(tok, waba, later)), wantUsed: true, wantPrev: waba},
-		{name: "token spent on another WABA: lock untouched", spent: ptr(sessionUse(tok, other, later)), wantUsed: true, wantPrev: other},
-		{name: "token spent, its record expired", spent: ptr(sessionUse(tok, waba, ttlSafe.Add(-time.Hour))), wantUsed: true, wantPrev: waba},
-		{name: "WABA locked by someone else: token not spent", existing: verifying(waba, "a", t0.Add(time.Minute)), wantLocked: true, wantOwner: "a"},
-		{name: "WABA onboarded: token not spent", existing: &onboarding.Record{WABAID: waba, State: onboarding.StateOnboarded, LockOwner: "a", CreatedAt: t0}, wantLocked: true, wantOwner: "a"},
-		{name: "both fail", spent: ptr(sessionUse(tok, other, later)), existing: verifying(waba, "a", t0.Add(time.Minute)),
-			wantUsed: true, wantLocked: true, wantPrev: other, wantOwner: "a"},
-		{name: "expired lock taken over", existing: verifying(waba, "a", t0.Add(-time.Second))},
-		{name: "failed record taken over", existing: &onboarding.Record{WABAID: waba, State: onboarding.StateFailed, LockOwner: "a", CreatedAt: t0}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			store, ledger, api := sessionTables(t)
-			ctx := context.Background()
-			if tt.spent != nil {
-				if _, err := ledger.Spend(ctx, *tt.spent); err != nil {
-					t.Fatalf("seed use: %v", err)
-				}
-			}
-			if tt.existing != nil {
-				if _, err := store.Acquire(ctx, tt.existing, t0.Add(-time.Hour)); err != nil {
-					t.Fatalf("seed record: %v", err)
-				}
-			}
-			puts0, updates0, _ := api.writes()
-			use := sessionUse(tok, waba, later)
-			mine := owner("b")
-			existing, prev, err := store.AcquireSpending(ctx, verifying(waba, mine, t0.Add(30*time.Second)), use, t0)
-			if puts, updates, transacts := api.writes(); puts != puts0 || updates != updates0 || transacts != 1 {
-				t.Fatalf("%d PutItem, %d UpdateItem, %d TransactWriteItems calls; want one transaction and nothing else",
-					puts-puts0, updates-updates0, transacts)
-			}
-			if used, locked := errors.Is(err, onboarding.ErrSessionUsed), errors.Is(err, onboarding.ErrConditionFailed); used != tt.wantUsed || locked != tt.wantLocked {
-				t.Fatalf("err = %v: used %t, locked %t; want %t, %t", err, used, locked, tt.wantUsed, tt.wantLocked)
-			}
-			if !tt.wantUsed && !tt.wantLocked && err != nil {
-				t.Fatal(err)
-			}
-			// The old items come back from the cancellation, index by index.
-			if tt.wantUsed && (prev == nil || prev.WABAID != tt.wantPrev || prev.ClientRef != "customer-1" || !prev.ExpiresAt.Equal(ceilSecond(tt.spent.ExpiresAt))) {
-				t.Fatalf("prev = %+v, want the use for %s", prev, tt.wantPrev)
-			}
-			if !tt.wantUsed && prev != nil {
-				t.Fatalf("prev = %+v without a lost spend", prev)
-			}
-			if tt.wantLocked && (existing == nil || existing.LockOwner != tt.wantOwner || existing.State != tt.existing.State) {
-				t.Fatalf("existing = %+v, want the record of %s", existing, tt.wantOwner)
-			}
-			if !tt.wantLocked && existing != nil {
-				t.Fatalf("existing = %+v without a lost lock", existing)
-			}
-
-			// What the tables hold: both items or neither changed.
-			rec, gerr := store.Get(ctx, waba)
-			stored := usedFor(t, ledger, tok)
-			switch {
-			case err == nil:
-				if gerr != nil || rec.LockOwner != mine || rec.State != onboarding.StateVerifying {
-					t.Fatalf("lock not taken: %+v %v", rec, gerr)
-				}
-				if stored == nil || stored.WABAID != waba || !stored.UsedAt.Equal(ttlSafe) {
-					t.Fatalf("token not spent: %+v", stored)
-				}
-			default:
-				if tt.existing == nil && !errors.Is(gerr, onboarding.ErrNotFound) {
-					t.Fatalf("a cancelled transaction wrote the lock: %+v", rec)
-				}
-				if tt.existing != nil && (gerr != nil || rec.LockOwner != "a") {
-					t.Fatalf("a cancelled transaction touched the record: %+v %v", rec, gerr)
-				}
-				if tt.spent == nil && stored != nil {
-					t.Fatalf("a cancelled transaction spent the token: %+v", stored)
-				}
-				if tt.spent != nil && (stored == nil || stored.WABAID != tt.spent.WABAID) {
-					t.Fatalf("the earlier use was overwritten: %+v", stored)
-				}
-			}
-		})
-	}
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// owner returns a lock owner unique to this run, as the service's are:
-// the transaction's idempotency token derives from it, and DynamoDB keeps
-// tokens across tables for ten minutes.
+// owner returns a lock owner unique to this run, as the service's are.
 func owner(name string) string { return name + "/" + hex.EncodeToString(randomBytes(8)) }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
-}
-
-// ceilSecond is t rounded up to the second, as the dedup table stores
-// expiries.
-func ceilSecond(t time.Time) time.Time {
-	if c := t.Truncate(time.Second); !c.Equal(t) {
-		return c.Add(time.Second)
-	}
-	return t
 }
 
 // usedFor reads the recorded use of token id from the dedup table, or nil.
@@ -211,124 +91,6 @@ func usedFor(t *testing.T, l *dynamo.SessionLedger, id string) *onboarding.Sessi
 	}
 	used, _ := time.Parse(time.RFC3339Nano, u.UsedAt)
 	return &onboarding.SessionUse{ID: id, WABAID: u.WABAID, UsedAt: used}
-}
-
-// TestAcquireSpendingRetriedCallIsIdempotent: the SDK's retry of a
-// transaction whose answer was lost finds it done, instead of failing on
-// the lock and the use it wrote itself.
-func TestAcquireSpendingRetriedCallIsIdempotent(t *testing.T) {
-	t.Parallel()
-	store, _, _ := sessionTables(t)
-	ctx := context.Background()
-	rec := verifying("104000000000003", owner("req-1"), t0.Add(30*time.Second))
-	use := sessionUse("IIIIIIIIIIIIIIIIIIIIII", rec.WABAID, ttlSafe.Add(time.Hour))
-	for i := range 2 {
-		if _, _, err := store.AcquireSpending(ctx, rec, use, t0); err != nil {
-			t.Fatalf("call %d: %v", i+1, err)
-		}
-	}
-	// Another attempt (another owner) is refused on both counts.
-	other := *rec
-	other.LockOwner = owner("req-2")
-	if _, _, err := store.AcquireSpending(ctx, &other, use, t0); !errors.Is(err, onboarding.ErrSessionUsed) || !errors.Is(err, onboarding.ErrConditionFailed) {
-		t.Fatalf("another attempt: %v", err)
-	}
-}
-
-// TestAcquireSpendingConcurrent: of concurrent signups spending one token
-// on different WABAs, exactly one takes its lock; none of the others is
-// told its condition failed unless it did.
-func TestAcquireSpendingConcurrent(t *testing.T) {
-	t.Parallel()
-	store, ledger, _ := sessionTables(t)
-	var wins, used, other atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 16 {
-		wg.Go(func() {
-			waba := strconv.Itoa(104000000000100 + i)
-			_, _, err := store.AcquireSpending(context.Background(), verifying(waba, owner(waba), t0.Add(time.Minute)), sessionUse("CCCCCCCCCCCCCCCCCCCCCC", waba, ttlSafe.Add(time.Hour)), t0)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, onboarding.ErrSessionUsed) && !errors.Is(err, onboarding.ErrConditionFailed):
-				used.Add(1)
-			case errors.Is(err, onboarding.ErrConditionFailed):
-				t.Errorf("lock reported held on a fresh WABA: %v", err)
-			default:
-				other.Add(1) // a conflicting transaction in flight: a store error
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 || wins.Load()+used.Load()+other.Load() != 16 {
-		t.Fatalf("wins %d, used %d, store errors %d", wins.Load(), used.Load(), other.Load())
-	}
-	if u := usedFor(t, ledger, "CCCCCCCCCCCCCCCCCCCCCC"); u == nil {
-		t.Fatal("token not spent")
-	}
-}
-
-// cancelAPI answers every transaction with a cancellation for reasons.
-type cancelAPI struct {
-	dynamo.API
-	reasons []types.CancellationReason
-	err     error
-}
-
-func (c *cancelAPI) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled"), CancellationReasons: c.reasons}
-}
-
-func reason(code string) types.CancellationReason {
-	return types.CancellationReason{Code: aws.String(code)}
-}
-
-// TestAcquireSpendingTransientCancellations: a transaction cancelled for
-// anything but its conditions (a conflicting transaction, throttling) is
-// a store error, never a lost condition.
-func TestAcquireSpendingTransientCancellations(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		reasons []types.CancellationReason
-		err     error
-	}{
-		{name: "conflict on the token", reasons: []types.CancellationReason{reason("TransactionConflict"), reason("None")}},
-		{name: "conflict on the lock", reasons: []types.CancellationReason{reason("None"), reason("TransactionConflict")}},
-		{name: "token used, conflict on the lock", reasons: []types.CancellationReason{reason("ConditionalCheckFailed"), reason("TransactionConflict")}},
-		{name: "lock held, throttled on the token", reasons: []types.CancellationReason{reason("ThrottlingError"), reason("ConditionalCheckFailed")}},
-		{name: "capacity", reasons: []types.CancellationReason{reason("ProvisionedThroughputExceeded"), reason("None")}},
-		{name: "no reasons", reasons: nil},
-		{name: "no failed item", reasons: []types.CancellationReason{reason("None"), reason("None")}},
-		{name: "transaction in progress", err: &types.TransactionInProgressException{Message: aws.String("in progress")}},
-		{name: "network", err: errors.New("connection reset")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			store := &dynamo.Store{Client: &cancelAPI{reasons: tt.reasons, err: tt.err}, Table: "signups", SessionTable: "dedup"}
-			_, _, err := store.AcquireSpending(context.Background(), verifying("1", "b", t0.Add(time.Minute)), sessionUse("XXXXXXXXXXXXXXXXXXXXXX", "1", t0.Add(time.Hour)), t0)
-			if err == nil || errors.Is(err, onboarding.ErrSessionUsed) || errors.Is(err, onboarding.ErrConditionFailed) {
-				t.Fatalf("err = %v, want a store error", err)
-			}
-		})
-	}
-}
-
-func TestAcquireSpendingNeedsSessionTable(t *testing.T) {
-	t.Parallel()
-	store, _, api := sessionTables(t)
-	store.SessionTable = ""
-	if _, _, err := store.AcquireSpending(context.Background(), verifying("1", "b", t0), sessionUse("ZZZZZZZZZZZZZZZZZZZZZZ", "1", t0), t0); err == nil ||
-		errors.Is(err, onboarding.ErrSessionUsed) || errors.Is(err, onboarding.ErrConditionFailed) {
-		t.Fatalf("err = %v, want a configuration error", err)
-	}
-	if _, _, transacts := api.writes(); transacts != 0 {
-		t.Fatal("a transaction was sent without a session table")
-	}
 }
 
 // TestSignupSessionsOnDynamoDB runs signups bound to a session through
@@ -356,7 +118,7 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 		outcome  onboarding.Outcome
 		// Write calls the signup makes: puts for the token, lock and saves,
 		// updates for a spent token's retry count.
-		puts, updates, transacts int
+		puts, updates int
 		// tokenWABA is the WABA the token is recorded for afterwards; "-"
 		// when it must not be spent.
 		tokenWABA string
@@ -404,7 +166,7 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 			if tt.noWABA {
 				req.Identity.WABAID = ""
 			}
-			puts0, updates0, transacts0 := api.writes()
+			puts0, updates0 := api.writes()
 			res, err := svc.Signup(ctx, req)
 			if onboarding.ErrorCode(err) != tt.want && !(err == nil && tt.want == "") || res.Outcome != tt.outcome {
 				t.Fatalf("Signup = %s, %v; want %s, code %q", res.Outcome, err, tt.outcome, tt.want)
@@ -412,9 +174,9 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 			// The lock and a record's saves are UpdateItem calls (they leave
 			// the WABA's health alone), the token a PutItem, a spent token's
 			// retry an UpdateItem: each is one item write, counted together.
-			puts, updates, transacts := api.writes()
-			if items := puts - puts0 + updates - updates0; items != tt.puts+tt.updates || transacts-transacts0 != tt.transacts {
-				t.Fatalf("%d PutItem/UpdateItem and %d TransactWriteItems calls, want %d and %d", items, transacts-transacts0, tt.puts+tt.updates, tt.transacts)
+			puts, updates := api.writes()
+			if items := puts - puts0 + updates - updates0; items != tt.puts+tt.updates {
+				t.Fatalf("%d PutItem/UpdateItem calls, want %d", items, tt.puts+tt.updates)
 			}
 			u := usedFor(t, ledger, tok)
 			switch {

@@ -4,8 +4,6 @@ package dynamo
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,7 +38,6 @@ type API interface {
 	UpdateItemAPI
 	GetItemAPI
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
@@ -49,10 +46,6 @@ var _ API = (*dynamodb.Client)(nil)
 type Store struct {
 	Client API
 	Table  string
-	// SessionTable is the dedup table (template.yaml's DedupTable), where
-	// AcquireSpending records spent session tokens as SessionLedger does.
-	// Only AcquireSpending needs it: empty when sessions are not enforced.
-	SessionTable string
 }
 
 var _ onboarding.Store = (*Store)(nil)
@@ -253,92 +246,6 @@ func (s *Store) Acquire(ctx context.Context, rec *onboarding.Record, now time.Ti
 		return existing, err
 	}
 	return nil, nil
-}
-
-// Items of AcquireSpending's transaction; CancellationReasons follow the
-// same order.
-const (
-	spendItem = iota
-	lockItem
-)
-
-// AcquireSpending implements onboarding.Store with one TransactWriteItems
-// of two conditional writes: SessionLedger.Spend's put on SessionTable and
-// Acquire's update on Table. When a condition fails DynamoDB cancels the whole
-// transaction; its reasons, in item order, say which condition failed and
-// carry the old item (ALL_OLD), so no second read is needed. A
-// cancellation for any other reason (a conflicting transaction in flight,
-// throttling) is returned as it came: a store error, never a lost
-// condition.
-//
-// The client request token makes the SDK's own retries of the call
-// idempotent: a retry after a lost answer finds the transaction done
-// instead of failing on the lock and the use it wrote itself.
-func (s *Store) AcquireSpending(ctx context.Context, rec *onboarding.Record, u onboarding.SessionUse, now time.Time) (*onboarding.Record, *onboarding.SessionUse, error) {
-	spend, err := sessionPut(s.SessionTable, u)
-	if err != nil {
-		return nil, nil, err
-	}
-	lock, err := s.lockUpdate(rec, now)
-	if err != nil {
-		return nil, nil, err
-	}
-	items := make([]types.TransactWriteItem, 2)
-	items[spendItem] = types.TransactWriteItem{Put: spend}
-	items[lockItem] = types.TransactWriteItem{Update: lock}
-	_, err = s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems:      items,
-		ClientRequestToken: requestToken(rec.LockOwner),
-	})
-	if err == nil {
-		return nil, nil, nil
-	}
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items) {
-		return nil, nil, err
-	}
-	var (
-		lost     []error
-		prev     *onboarding.SessionUse
-		existing *onboarding.Record
-	)
-	for i, r := range tce.CancellationReasons {
-		switch aws.ToString(r.Code) {
-		case "None", "":
-			continue
-		case "ConditionalCheckFailed":
-		default:
-			return nil, nil, err
-		}
-		switch i {
-		case spendItem:
-			prev = decodeUse(r.Item)
-			lost = append(lost, onboarding.ErrSessionUsed)
-		case lockItem:
-			if len(r.Item) > 0 {
-				rec, derr := decode(r.Item)
-				if derr != nil {
-					return nil, nil, derr
-				}
-				existing = rec
-			}
-			lost = append(lost, onboarding.ErrConditionFailed)
-		}
-	}
-	if len(lost) == 0 {
-		return nil, nil, err
-	}
-	return existing, prev, errors.Join(lost...)
-}
-
-// requestToken derives the transaction's idempotency token (at most 36
-// characters) from the lock owner, unique to each signup attempt.
-func requestToken(owner string) *string {
-	if owner == "" {
-		return nil
-	}
-	sum := sha256.Sum256([]byte(owner))
-	return aws.String(hex.EncodeToString(sum[:16]))
 }
 
 // Save implements onboarding.Store: the record's attributes are replaced,

@@ -7,7 +7,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -25,12 +24,12 @@ type Store struct {
 	// reuses counts the retries each spent token served (CountReuse).
 	reuses map[string]int
 	// Fail, when set, is consulted before every operation; a non-nil error
-	// is returned instead of performing it. op is "acquire",
-	// "acquire_spending", "spend", "save", "claim", "get", "due", "expired"
+	// is returned instead of performing it. op is "acquire", "spend",
+	// "save", "claim", "get", "due", "expired"
 	// or "lift"; rec is nil for "spend", "due" and "expired".
 	Fail func(op string, rec *onboarding.Record) error
 	// Writes counts successful write calls, as DynamoDB would bill round
-	// trips: AcquireSpending's two items are one call.
+	// trips.
 	Writes int
 }
 
@@ -94,33 +93,6 @@ func (s *Store) held(rec *onboarding.Record, now time.Time) (*onboarding.Record,
 		return nil, false
 	}
 	return &old, true
-}
-
-// AcquireSpending implements onboarding.Store: both conditions are judged
-// before either item is written, as in a DynamoDB transaction.
-func (s *Store) AcquireSpending(_ context.Context, rec *onboarding.Record, u onboarding.SessionUse, now time.Time) (*onboarding.Record, *onboarding.SessionUse, error) {
-	if err := s.fail("acquire_spending", rec); err != nil {
-		return nil, nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var lost []error
-	var prev *onboarding.SessionUse
-	if old, ok := s.uses[u.ID]; ok {
-		prev = &old
-		lost = append(lost, onboarding.ErrSessionUsed)
-	}
-	existing, held := s.held(rec, now)
-	if held {
-		lost = append(lost, onboarding.ErrConditionFailed)
-	}
-	if len(lost) > 0 {
-		return existing, prev, errors.Join(lost...)
-	}
-	s.items[rec.WABAID] = s.locked(rec)
-	s.uses[u.ID] = u
-	s.Writes++
-	return nil, nil, nil
 }
 
 // Spend implements onboarding.SessionLedger.

@@ -26,14 +26,6 @@ type Store interface {
 	// existing one is verifying with an expired lock, or it failed. On a lost
 	// condition it returns the existing record and ErrConditionFailed.
 	Acquire(ctx context.Context, rec *Record, now time.Time) (*Record, error)
-	// AcquireSpending is Acquire that also spends the signup's session
-	// token u (SessionLedger.Spend's write), atomically: either the lock
-	// is taken and u recorded, or nothing is written. When a condition is
-	// lost the error matches ErrSessionUsed (the earlier use is returned,
-	// nil when the store cannot say), ErrConditionFailed (the existing
-	// record is returned), or both. Any other error means the store could
-	// not decide; nothing about the token or the lock is known.
-	AcquireSpending(ctx context.Context, rec *Record, u SessionUse, now time.Time) (*Record, *SessionUse, error)
 	// Save replaces the record if rec.LockOwner still owns it. A lost
 	// condition returns the current record and ErrConditionFailed.
 	Save(ctx context.Context, rec *Record) (*Record, error)

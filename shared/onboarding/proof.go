@@ -64,7 +64,7 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 	// deadline: ctx here is the upstream context, whose deadline is earlier
 	// by the reserve the final saves need.
 	rec.LockOwner = owner
-	return s.acquire(ctx, rec, id, nil, log)
+	return s.acquire(ctx, rec, id, log)
 }
 
 // answerKnown answers a signup for a WABA whose record already decides the

@@ -278,16 +278,13 @@ func bindSession(req *SignupRequest) (*SessionUse, error) {
 	return &u, nil
 }
 
-// acquire takes the WABA's lock, spending the session token use in the
-// same write when there is one. It returns (nil, nil) once rec is locked.
-// When it cannot lock, the answer comes from the existing record, or err
-// refuses the request.
-func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *SessionUse, log *slog.Logger) (*SignupResult, error) {
-	existing, refusal, err := s.lock(ctx, rec, use, log)
+// acquire takes the WABA's lock. The session token, if any, is spent
+// before (spendSession). It returns (nil, nil) once rec is locked. When it
+// cannot lock, the answer comes from the existing record, or err refuses
+// the request.
+func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, log *slog.Logger) (*SignupResult, error) {
+	existing, err := s.Store.Acquire(ctx, rec, s.now())
 	switch {
-	case refusal != nil:
-		log.Info("signup refused by its session", "error_code", ErrorCode(refusal), "error", refusal)
-		return nil, refusal
 	case err == nil:
 		log.Info("signup locked", "state", StateVerifying)
 		return nil, nil
@@ -312,7 +309,7 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 			rec.PhoneNumberID = existing.PhoneNumberID
 		}
 		log.Info("signup reconnects a disconnected WABA", "state_reason", existing.StateReason)
-		return s.acquire(ctx, rec, id, use, log)
+		return s.acquire(ctx, rec, id, log)
 	case errors.Is(err, ErrConditionFailed) && existing != nil:
 		return s.answerFromRecord(existing, id, log)
 	default:
@@ -321,36 +318,6 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, use *Se
 		log.Error("store unavailable for the lock; nothing sent to Plivo", "error", err)
 		return nil, notRecorded(err)
 	}
-}
-
-// lock writes rec's lock and spends use with it. refusal is the session's
-// domain error when the token may not serve this signup; otherwise err is
-// nil, ErrConditionFailed with the existing record, or a store failure.
-func (s *Service) lock(ctx context.Context, rec *Record, use *SessionUse, log *slog.Logger) (existing *Record, refusal, err error) {
-	now := s.now()
-	if use == nil {
-		existing, err = s.Store.Acquire(ctx, rec, now)
-		return existing, nil, err
-	}
-	existing, prev, err := s.Store.AcquireSpending(ctx, rec, *use, now)
-	switch {
-	case err == nil:
-		log.Info("session spent", "session_id", use.ID)
-		return nil, nil, nil
-	case !errors.Is(err, ErrSessionUsed):
-		return existing, nil, err
-	}
-	// Nothing was written. The session decides first, so that a token
-	// spent on another WABA is refused whatever this WABA's record says.
-	if refusal := use.Reuse(prev); refusal != nil {
-		return nil, refusal, nil
-	}
-	log.Info("session reused for a retry of the same signup", "session_id", use.ID, "first_used_at", prev.UsedAt)
-	if errors.Is(err, ErrConditionFailed) && existing != nil {
-		return existing, nil, ErrConditionFailed
-	}
-	existing, err = s.Store.Acquire(ctx, rec, now)
-	return existing, nil, err
 }
 
 // spendSession spends the signup's token before its code is exchanged. A
@@ -500,7 +467,7 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 	rec.WABAID = waba
 	log = log.With("waba_id", waba)
 	id.WABAID = waba
-	if answer, err := s.acquire(ctx, rec, id, nil, log); err != nil || answer != nil {
+	if answer, err := s.acquire(ctx, rec, id, log); err != nil || answer != nil {
 		return answer, err
 	}
 	number, err := s.phoneNumber(ctx, token, rec.WABAID, rec.PhoneNumberID, log)

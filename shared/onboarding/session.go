@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// ErrSessionUsed is returned by a SessionLedger or Store.AcquireSpending
-// when the session token was spent before.
+// ErrSessionUsed is returned by a SessionLedger when the session token was
+// spent before.
 var ErrSessionUsed = errors.New("session token already used")
 
 // SessionUse is an onboarding-session token serving a signup: what is
@@ -32,7 +32,7 @@ type SessionUse struct {
 // SessionLedger spends session tokens on their own. Every signup bound to
 // a session spends its token here before the code is exchanged: the WABA's
 // lock waits for Meta's proof of control (proof.go), so the token cannot
-// share the lock's write (Store.AcquireSpending).
+// share the lock's write.
 type SessionLedger interface {
 	// Spend records u when no use of u.ID exists, in one conditional
 	// write. Otherwise it writes nothing and returns the earlier use (nil
