@@ -118,14 +118,23 @@ func wabaKey(wabaID string) map[string]types.AttributeValue {
 // is gone). It also drops any signup lock and pending retry: a signup or
 // resume run in flight then loses its conditional save instead of
 // overwriting the disconnect. False when there is no record, it is
-// already disconnected or failed, or Meta sent a later change
-// (metaChange).
+// already disconnected or failed, Meta sent a later change (metaChange),
+// or the customer shared the WABA again after Meta sent the removal and
+// the record is not one that removal left behind (sharedAgainCondition).
 func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error) {
 	condition := "attribute_exists(waba_id) AND #state <> :disconnected AND #state <> :failed"
+	values := map[string]types.AttributeValue{
+		":disconnected": str(string(onboarding.StateDisconnected)),
+		":failed":       str(string(onboarding.StateFailed)),
+		":reason":       str(reason),
+		":at":           str(stamp(at)),
+		":zero":         num(0),
+	}
 	if !sent.IsZero() {
-		// A removal Meta sent before it shared the WABA again is over
-		// (metaSharedAttr). metaChange binds :sent.
-		condition += " AND (attribute_not_exists(" + metaSharedAttr + ") OR " + metaSharedAttr + " <= :sent)"
+		// metaChange binds :sent.
+		condition += " AND " + sharedAgainCondition
+		values[":onboarded"] = str(string(onboarding.StateOnboarded))
+		values[":restricted"] = str(string(onboarding.StateRestricted))
 	}
 	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                 wabaKey(wabaID),
@@ -133,16 +142,26 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 		UpdateExpression: aws.String("SET previous_state = #state, #state = :disconnected, state_reason = :reason, " +
 			"state_changed_at = :at, updated_at = :at, lock_expires_at = :zero " +
 			"REMOVE lock_owner, retry_shard, next_retry_at, restricted_until, reconnect"),
-		ExpressionAttributeNames: map[string]string{"#state": "state"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":disconnected": str(string(onboarding.StateDisconnected)),
-			":failed":       str(string(onboarding.StateFailed)),
-			":reason":       str(reason),
-			":at":           str(stamp(at)),
-			":zero":         num(0),
-		},
+		ExpressionAttributeNames:  map[string]string{"#state": "state"},
+		ExpressionAttributeValues: values,
 	}, at, sent, false, "#state = :disconnected")
 }
+
+// sharedAgainCondition holds when a removal Meta sent at :sent still
+// applies although the WABA may have been shared again since
+// (metaSharedAttr): no share came after it, or the record is onboarded (or
+// restricted) with no removal of Meta's taken since :sent. Such a record
+// is the onboarding from before the removal, which the removal ended: a
+// signup after the share finds it onboarded and answers it as a replay,
+// without subscribing our app to the WABA again or asking Plivo, so
+// refusing the removal would leave it onboarded for good while Meta no
+// longer sends us its webhooks. Onboarded after a removal we took
+// (meta_sent_at at or after :sent), the record is the reconnect's, and a
+// late redelivery of that removal, or of another of the same second, is
+// over; in any other state a signup after the share takes the record over
+// and onboards the WABA anew, so the removal is over too.
+const sharedAgainCondition = "(attribute_not_exists(" + metaSharedAttr + ") OR " + metaSharedAttr + " <= :sent OR " +
+	"(#state IN (:onboarded, :restricted) AND (attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent)))"
 
 // metaSentAttr holds Meta's time (its webhook entry's, in Unix seconds) of
 // the latest state change Meta's webhooks made, or found already in force,
@@ -351,9 +370,11 @@ func (s *Store) LiftRestriction(ctx context.Context, wabaID string, now time.Tim
 // metaSharedAttr holds Meta's time (its webhook entry's, in Unix seconds)
 // of the latest PARTNER_ADDED or PARTNER_APP_INSTALLED for the WABA: the
 // moment the customer shared it with us again. A removal Meta sent before
-// then is over. Meta redelivers a removal we failed to take for up to
-// seven days, and by then the customer may have reconnected: without this
-// mark the late removal would disconnect the WABA the reconnect onboarded.
+// then is over once the record was taken over after it
+// (sharedAgainCondition). Meta redelivers a removal we failed to take for
+// up to seven days, and by then the customer may have reconnected: without
+// this mark the late removal would disconnect the WABA the reconnect
+// onboarded.
 // It is kept apart from metaSentAttr because sharing ends no restriction:
 // a restriction Meta sent before the share must still apply.
 const metaSharedAttr = "meta_shared_at"

@@ -478,9 +478,10 @@ func runMetaSteps(t *testing.T, s *dynamo.Store, waba string, steps []metaStep) 
 
 // TestLateRemovalDoesNotUndoAShareAgain: Meta redelivers a removal we
 // failed to take for days; by then the customer may have shared the WABA
-// again and reconnected. The removal Meta sent before the share must not
-// disconnect the record, while a restriction sent before it still applies
-// (sharing lifts none) and a removal sent after it still disconnects.
+// again and reconnected. A removal Meta sent before the share must not
+// disconnect the record a reconnect took over after it, while a
+// restriction sent before it still applies (sharing lifts none) and a
+// removal sent after it still disconnects.
 func TestLateRemovalDoesNotUndoAShareAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -491,22 +492,51 @@ func TestLateRemovalDoesNotUndoAShareAgain(t *testing.T) {
 			return s.PutUnclaimed(ctx, w, "198765432109876", event, at, metaSent(sec))
 		}
 	}
-	removal := func(sec int) func(string) (bool, error) {
-		return func(w string) (bool, error) { return s.Disconnect(ctx, w, "partner_removed", at, metaSent(sec)) }
+	removal := func(event string, sec int) func(string) (bool, error) {
+		return func(w string) (bool, error) { return s.Disconnect(ctx, w, event, at, metaSent(sec)) }
+	}
+	reconnect := func(w string) (bool, error) {
+		rec := onboardedRecord(w)
+		rec.Reconnect, rec.LockOwner = true, "reconnect"
+		_, err := s.Acquire(ctx, rec, at)
+		return err == nil, err
 	}
 	runMetaSteps(t, s, "9", []metaStep{
-		{"Meta shares the reconnected WABA again: no visible change", share("partner_app_installed", 20), false, onboarding.StateOnboarded},
-		{"a removal Meta sent before the share does not disconnect it", removal(10), false, onboarding.StateOnboarded},
+		{"Meta removes our app", removal("partner_app_uninstalled", 10), true, onboarding.StateDisconnected},
+		{"the customer shares the WABA again", share("partner_added", 20), false, onboarding.StateDisconnected},
+		{"and reconnects", reconnect, true, onboarding.StateOnboarded},
+		{"a removal of the same second, delivered late, does not disconnect it", removal("partner_removed", 10), false, onboarding.StateOnboarded},
 		{"an older share leaves the mark where it is", share("partner_added", 5), false, onboarding.StateOnboarded},
-		{"nor does the removal after the older share", removal(10), false, onboarding.StateOnboarded},
+		{"nor does an earlier removal after the older share", removal("partner_removed", 8), false, onboarding.StateOnboarded},
 		{"a restriction sent before the share still applies", func(w string) (bool, error) {
 			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, metaSent(15))
 		}, true, onboarding.StateRestricted},
-		{"a removal sent after the share disconnects", removal(30), true, onboarding.StateDisconnected},
+		{"a removal sent after the share disconnects", removal("partner_removed", 30), true, onboarding.StateDisconnected},
 	})
 	runMetaSteps(t, s, "10", []metaStep{
 		{"a WABA no signup named keeps its share's time", share("partner_app_installed", 20), true, onboarding.StateUnclaimed},
-		{"so a removal sent before it is over too", removal(10), false, onboarding.StateUnclaimed},
+		{"so a removal sent before it is over too", removal("partner_removed", 10), false, onboarding.StateUnclaimed},
+	})
+}
+
+// TestShareDoesNotLiftARemovalItsRecordMissed: a removal we failed to take
+// leaves the record onboarded. When the customer shares the WABA again, the
+// signup that follows finds it onboarded and answers it as a replay,
+// without subscribing our app to the WABA again or asking Plivo: the
+// removal Meta redelivers must still disconnect it, or the record stays
+// onboarded for good while Meta sends us nothing more about the WABA.
+func TestShareDoesNotLiftARemovalItsRecordMissed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storeWithOnboarded(t, "11")
+	at := t0.Add(time.Hour)
+	runMetaSteps(t, s, "11", []metaStep{
+		{"the customer shares the WABA again", func(w string) (bool, error) {
+			return s.PutUnclaimed(ctx, w, "198765432109876", "partner_added", at, metaSent(20))
+		}, false, onboarding.StateOnboarded},
+		{"the removal we missed, delivered late, disconnects it", func(w string) (bool, error) {
+			return s.Disconnect(ctx, w, "partner_removed", at, metaSent(10))
+		}, true, onboarding.StateDisconnected},
 	})
 }
 
@@ -545,14 +575,25 @@ func TestLateRemovalDeliveredAfterReconnect(t *testing.T) {
 		}
 		return rec.State
 	}
-	// The removal sent at t0+10s failed to land; the customer shared the
-	// WABA again at t0+20s, and the removal's redelivery comes after.
-	deliver(t0.Add(20*time.Second), "PARTNER_APP_INSTALLED", "delivery-1")
-	deliver(t0.Add(10*time.Second), "PARTNER_REMOVED", "delivery-2")
+	// Meta removed our app and the partner at t0+10s; the first removal
+	// landed, the second failed to. The customer reconnected, and the
+	// share's webhook (t0+20s) came after the reconnect's signup had
+	// ended; the second removal's redelivery comes after both.
+	deliver(t0.Add(10*time.Second), "PARTNER_APP_UNINSTALLED", "delivery-1")
+	if got := state(); got != onboarding.StateDisconnected {
+		t.Fatalf("the removal left the record %s, want disconnected", got)
+	}
+	rec := onboardedRecord(waba)
+	rec.Reconnect, rec.LockOwner = true, "reconnect"
+	if _, err := store.Acquire(ctx, rec, clock); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t0.Add(20*time.Second), "PARTNER_APP_INSTALLED", "delivery-2")
+	deliver(t0.Add(10*time.Second), "PARTNER_REMOVED", "delivery-3")
 	if got := state(); got != onboarding.StateOnboarded {
 		t.Fatalf("a removal Meta sent before the WABA was shared again left the record %s, want onboarded", got)
 	}
-	deliver(t0.Add(30*time.Second), "PARTNER_REMOVED", "delivery-3")
+	deliver(t0.Add(30*time.Second), "PARTNER_REMOVED", "delivery-4")
 	if got := state(); got != onboarding.StateDisconnected {
 		t.Fatalf("a removal sent after the share left the record %s, want disconnected", got)
 	}
