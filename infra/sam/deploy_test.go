@@ -298,8 +298,10 @@ func TestRoutesDocumented(t *testing.T) {
 			rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = line
 		}
 	}
+	routed := map[string]string{}
 	for _, r := range tpl.Routes() {
 		fn := filepath.Base(functionDir(r.Function))
+		routed[r.Key()] = fn
 		row, ok := rows[fn]
 		if !ok {
 			t.Errorf("the README's routes table has no row for %s (%s)", fn, r.Function)
@@ -309,4 +311,16 @@ func TestRoutesDocumented(t *testing.T) {
 			t.Errorf("the README's routes table does not give %s on the row of %s", r.Key(), fn)
 		}
 	}
+	// And the other way: a route removed or moved in the template must not
+	// stay in the table, where a reader would look for it in vain.
+	for fn, row := range rows {
+		for _, m := range documentedRoute.FindAllStringSubmatch(row, -1) {
+			if got, ok := routed[m[1]]; !ok || got != fn {
+				t.Errorf("the README's routes table gives %s on the row of %s, but the template routes it to %q", m[1], fn, got)
+			}
+		}
+	}
 }
+
+// documentedRoute is a route as the README's table writes it: `GET /path`.
+var documentedRoute = regexp.MustCompile("`((?:GET|POST|PUT|PATCH|DELETE|ANY) /[^`]*)`")
