@@ -3,7 +3,8 @@
 // Make variable before any tool runs, every recipe passes a variable to the
 // flag of the same name (which infra/makevar relies on to name settings in
 // errors), `make deploy` explains a missing SAM CLI or region, and
-// `make test` runs the linters.
+// `make test` runs the linters. workflows_test.go holds the GitHub
+// workflows to what the deploy's security rests on.
 package makefile
 
 import (
