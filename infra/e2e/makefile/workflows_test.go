@@ -154,6 +154,28 @@ func TestOnlyDeploysGetAnOIDCToken(t *testing.T) {
 	}
 }
 
+// TestDeployRunsOnlyMainsCode: workflow_dispatch runs deploy.yml on any
+// branch the dispatcher picks; each deploy job refuses one that is not main.
+// (A branch can edit this file too: the environments' deployment-branch
+// rule, docs/deploy.md, is what stops a malicious one.)
+func TestDeployRunsOnlyMainsCode(t *testing.T) {
+	t.Parallel()
+	w := workflows(t)["deploy.yml"]
+	n := 0
+	for id, j := range w.Jobs {
+		if !strings.HasSuffix(j.Uses, "/sam-deploy.yml") {
+			continue
+		}
+		n++
+		if !strings.Contains(j.If, "github.ref == 'refs/heads/main'") {
+			t.Errorf("deploy.yml: job %s deploys from any branch (if: %q)", id, j.If)
+		}
+	}
+	if n < 2 {
+		t.Fatalf("deploy.yml calls sam-deploy.yml %d times; want dev and prod", n)
+	}
+}
+
 // TestDeployBuildsCleanBeforeCredentials: the deploy job builds the Lambda
 // binaries with no restored Go cache (the Actions cache is shared with every
 // run on main, and Go does not check a cache against go.sum) and before it
