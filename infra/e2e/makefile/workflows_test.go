@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -90,6 +91,44 @@ func events(on yaml.Node) []string {
 }
 
 const configureCredentials = "aws-actions/configure-aws-credentials@"
+
+// pinnedRef is a full commit ID: a tag can be moved to other code by
+// whoever controls the action's repository, a commit cannot.
+var pinnedRef = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// notYetPinned are the actions still on a tag, because no commit of theirs
+// could be verified when the others were pinned (sam-deploy.yml says how to
+// pin them). The list only shrinks.
+var notYetPinned = map[string]bool{
+	"aws-actions/setup-sam":                 true,
+	"aws-actions/configure-aws-credentials": true,
+}
+
+// TestActionsPinnedToCommits: every action from another repository runs the
+// commit the workflow names, not whatever its tag points to today.
+func TestActionsPinnedToCommits(t *testing.T) {
+	t.Parallel()
+	pinned := 0
+	for name, w := range workflows(t) {
+		for id, j := range w.Jobs {
+			for _, s := range j.Steps {
+				if s.Uses == "" || strings.HasPrefix(s.Uses, "./") {
+					continue
+				}
+				action, ref, _ := strings.Cut(s.Uses, "@")
+				switch {
+				case pinnedRef.MatchString(ref):
+					pinned++
+				case !notYetPinned[action]:
+					t.Errorf("%s: job %s uses %s: pin it to a full commit ID (with the tag in a comment)", name, id, s.Uses)
+				}
+			}
+		}
+	}
+	if pinned == 0 {
+		t.Fatal("no action pinned to a commit")
+	}
+}
 
 func hasCredentialsStep(j job) bool {
 	return slices.ContainsFunc(j.Steps, func(s step) bool { return strings.HasPrefix(s.Uses, configureCredentials) })
