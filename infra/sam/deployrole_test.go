@@ -1,9 +1,10 @@
 package sam_test
 
 // This file holds infra/ci/github-deploy-role.yaml's trust policy to the one
-// audience and the two subjects GitHub gives the repository's dev and prod
-// environment jobs: no other repository, fork, branch, pull request or job
-// without the environment can exchange its token for the role.
+// audience and the subjects GitHub gives the jobs of the repository's
+// environments the role serves (dev and prod, or one of them): no other
+// repository, fork, branch, pull request, environment or job without one
+// can exchange its token for the role.
 
 import (
 	"fmt"
@@ -20,8 +21,8 @@ import (
 const deployRoleFile = "infra/ci/github-deploy-role.yaml"
 
 // deployRoleTrustProblems returns every way the role's trust policy admits
-// more than repo's dev and prod environments through GitHub's OIDC provider.
-func deployRoleTrustProblems(tpl *sam.Template, repo string) []string {
+// more than repo's envs through GitHub's OIDC provider.
+func deployRoleTrustProblems(tpl *sam.Template, repo string, envs ...string) []string {
 	p, _ := tpl.Raw("DeployRole")["Properties"].(map[string]any)
 	doc, _ := p["AssumeRolePolicyDocument"].(map[string]any)
 	list, ok := doc["Statement"].([]any)
@@ -31,7 +32,13 @@ func deployRoleTrustProblems(tpl *sam.Template, repo string) []string {
 	if len(list) == 0 {
 		return []string{"DeployRole: no trust policy statement"}
 	}
-	want := []string{"repo:" + repo + ":environment:dev", "repo:" + repo + ":environment:prod"}
+	if len(envs) == 0 {
+		envs = []string{"dev", "prod"}
+	}
+	var want []string
+	for _, env := range envs {
+		want = append(want, "repo:"+repo+":environment:"+env)
+	}
 	var problems []string
 	for i, e := range list {
 		st, _ := e.(map[string]any)
@@ -93,6 +100,14 @@ func TestDeployRoleTrustsOnlyTheEnvironments(t *testing.T) {
 			t.Errorf("%s (GitHubOIDCProviderArn %q): %s", deployRoleFile, provider, p)
 		}
 	}
+	// A role in an account of one environment trusts that environment's
+	// jobs only.
+	for _, env := range []string{"dev", "prod"} {
+		tpl := loadDeployRole(t, text, map[string]string{"Repository": "acme/wa-onboarding", "Environments": env})
+		for _, p := range deployRoleTrustProblems(tpl, "acme/wa-onboarding", env) {
+			t.Errorf("%s (Environments %s): %s", deployRoleFile, env, p)
+		}
+	}
 	// The provider the template creates accepts only STS's audience.
 	tpl := loadDeployRole(t, text, map[string]string{"Repository": "acme/wa-onboarding"})
 	props, _ := tpl.Raw("GitHubOIDCProvider")["Properties"].(map[string]any)
@@ -118,18 +133,25 @@ func TestDeployRoleTrustsOnlyTheEnvironments(t *testing.T) {
 func TestDeployRoleTrustProblemsCatchWidening(t *testing.T) {
 	t.Parallel()
 	text := deployRoleText(t)
-	for _, c := range []struct{ name, old, new string }{
-		{"wildcard subject", "StringEquals:\n                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n                token.actions.githubusercontent.com:sub:\n                  - !Sub repo:${Repository}:environment:dev\n                  - !Sub repo:${Repository}:environment:prod",
-			"StringEquals:\n                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n              StringLike:\n                token.actions.githubusercontent.com:sub: !Sub repo:${Repository}:*"},
-		{"any branch", "!Sub repo:${Repository}:environment:prod", "!Sub repo:${Repository}:ref:refs/heads/main"},
-		{"no audience", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", ""},
+	for _, c := range []struct{ name, old, new, envs string }{
+		{"wildcard subject", "StringEquals:\n                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n                token.actions.githubusercontent.com:sub:\n" +
+			"                  - !If [TrustsDev, !Sub \"repo:${Repository}:environment:dev\", !Ref AWS::NoValue]\n" +
+			"                  - !If [TrustsProd, !Sub \"repo:${Repository}:environment:prod\", !Ref AWS::NoValue]",
+			"StringEquals:\n                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n              StringLike:\n                token.actions.githubusercontent.com:sub: !Sub repo:${Repository}:*", ""},
+		{"any branch", `!Sub "repo:${Repository}:environment:prod"`, `!Sub "repo:${Repository}:ref:refs/heads/main"`, ""},
+		{"prod trusted from dev's account", "!If [TrustsProd, ", "!If [CreateProvider, ", "dev"},
+		{"no audience", "                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n", "", ""},
 	} {
 		if !strings.Contains(text, c.old) {
 			t.Fatalf("%s: %s no longer holds %q", c.name, deployRoleFile, c.old)
 		}
 		changed := strings.Replace(text, c.old, c.new, 1)
-		tpl := loadDeployRole(t, changed, map[string]string{"Repository": "acme/wa-onboarding"})
-		if len(deployRoleTrustProblems(tpl, "acme/wa-onboarding")) == 0 {
+		params, envs := map[string]string{"Repository": "acme/wa-onboarding"}, []string(nil)
+		if c.envs != "" {
+			params["Environments"], envs = c.envs, []string{c.envs}
+		}
+		tpl := loadDeployRole(t, changed, params)
+		if len(deployRoleTrustProblems(tpl, "acme/wa-onboarding", envs...)) == 0 {
 			t.Errorf("%s: no problem found", c.name)
 		}
 	}
