@@ -138,6 +138,9 @@ func TestCallbackKeyAndWABA(t *testing.T) {
 		{"a WABA field twice", "MessageUUID=m&Body=hi&WabaId=109876543210987&WabaId=109876543210988", "callback#m#received", "109876543210987", false},
 		{"a number with letters", "MessageUUID=m&Status=sent&From=14155550100MCC310", "callback#m#sent", "", false},
 		{"a status that swallowed a number", "MessageUUID=m&Status=deliveredTo%2B14155550100", "callback#m#", "", false},
+		{"a status without a MessageUUID", "Status=delivered&From=14155550100", "callback#sha256:", "", false},
+		{"a status of 32 letters", "MessageUUID=m&Status=" + strings.Repeat("d", 32), "callback#m#ddd", "", true},
+		{"a status of 33 letters", "MessageUUID=m&Status=" + strings.Repeat("d", 33), "callback#m#ddd", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

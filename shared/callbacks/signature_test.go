@@ -115,6 +115,12 @@ func TestVerifySignature(t *testing.T) {
 	v3other := callbacks.SignatureV3("tok-b", "POST", u, form, "111")
 	v2 := callbacks.SignatureV2(token, u, "222")
 	tampered := url.Values{"MessageUUID": {"m-1"}, "Status": {"read"}, "From": {"+15550100"}}
+	// Signatures an attacker can make without the token: for an empty
+	// nonce, which a nonce-less request would otherwise check against.
+	v3noNonce := callbacks.SignatureV3(token, "POST", u, form, "")
+	v2noNonce := callbacks.SignatureV2(token, u, "")
+	// isNonce's bounds: Plivo's nonces are about 20 digits.
+	longest, tooLong := strings.Repeat("7", 128), strings.Repeat("7", 129)
 	tests := []struct {
 		name   string
 		h      map[string]string
@@ -131,6 +137,11 @@ func TestVerifySignature(t *testing.T) {
 		{"v3 other url", map[string]string{"x-plivo-signature-v3": v3, "x-plivo-signature-v3-nonce": "111"}, form, u + "/", callbacks.SchemeV3, false},
 		{"v3 wrong nonce", map[string]string{"x-plivo-signature-v3": v3, "x-plivo-signature-v3-nonce": "112"}, form, u, callbacks.SchemeV3, false},
 		{"v3 without nonce", map[string]string{"x-plivo-signature-v3": v3}, form, u, callbacks.SchemeV3, false},
+		{"v3 without nonce, signed for the empty one", map[string]string{"x-plivo-signature-v3": v3noNonce}, form, u, callbacks.SchemeV3, false},
+		{"v3 nonce of 128 characters", map[string]string{"x-plivo-signature-v3": callbacks.SignatureV3(token, "POST", u, form, longest),
+			"x-plivo-signature-v3-nonce": longest}, form, u, callbacks.SchemeV3, true},
+		{"v3 nonce of 129 characters", map[string]string{"x-plivo-signature-v3": callbacks.SignatureV3(token, "POST", u, form, tooLong),
+			"x-plivo-signature-v3-nonce": tooLong}, form, u, callbacks.SchemeV3, false},
 		{"v3 wrong token", map[string]string{"x-plivo-signature-v3": v3other, "x-plivo-signature-v3-nonce": "111"}, form, u, callbacks.SchemeV3, false},
 		// A valid V2 beside a failing V3 does not rescue it: V2 signs no
 		// body, so falling back would accept any tampered body.
@@ -142,6 +153,8 @@ func TestVerifySignature(t *testing.T) {
 		{"v2 -Ma-", map[string]string{"x-plivo-signature-ma-v2": v2, "x-plivo-signature-v2-nonce": "222"}, form, u, callbacks.SchemeV2, true},
 		{"v2 other url", map[string]string{"x-plivo-signature-v2": v2, "x-plivo-signature-v2-nonce": "222"}, form, "https://evil.example.com/webhooks/plivo/whatsapp", callbacks.SchemeV2, false},
 		{"v2 wrong nonce", map[string]string{"x-plivo-signature-v2": v2, "x-plivo-signature-v2-nonce": "223"}, form, u, callbacks.SchemeV2, false},
+		// Still V2 (its failure is counted as such), never "unsigned".
+		{"v2 without nonce, signed for the empty one", map[string]string{"x-plivo-signature-v2": v2noNonce}, form, u, callbacks.SchemeV2, false},
 		{"no signature", map[string]string{"content-type": "application/x-www-form-urlencoded"}, form, u, callbacks.SchemeNone, false},
 		{"empty signatures", map[string]string{"x-plivo-signature-v3": " , "}, form, u, callbacks.SchemeNone, false},
 	}
@@ -154,8 +167,16 @@ func TestVerifySignature(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := callbacks.VerifySignature(headers(map[string]string{"x-plivo-signature-v3": v3, "x-plivo-signature-v3-nonce": "111"}), "", "POST", u, form); ok {
-		t.Error("an empty token verified a signature")
+	// An unset token verifies nothing, not even what anyone can sign with
+	// the empty key.
+	for _, h := range []map[string]string{
+		{"x-plivo-signature-v3": v3, "x-plivo-signature-v3-nonce": "111"},
+		{"x-plivo-signature-v3": callbacks.SignatureV3("", "POST", u, form, "111"), "x-plivo-signature-v3-nonce": "111"},
+		{"x-plivo-signature-v2": callbacks.SignatureV2("", u, "222"), "x-plivo-signature-v2-nonce": "222"},
+	} {
+		if scheme, ok := callbacks.VerifySignature(headers(h), "", "POST", u, form); ok {
+			t.Errorf("an empty token verified a %s signature", scheme)
+		}
 	}
 }
 
