@@ -47,11 +47,14 @@ type publisher struct {
 	mu     sync.Mutex
 	events []callbacks.Event
 	fail   int
+	// deadline is the last call's context deadline.
+	deadline time.Time
 }
 
 func (p *publisher) Publish(ctx context.Context, ev callbacks.Event) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.deadline, _ = ctx.Deadline()
 	if p.fail > 0 {
 		p.fail--
 		return "", errors.New("eventbridge: InternalException")

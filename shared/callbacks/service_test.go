@@ -276,3 +276,71 @@ func TestHandleFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestHandleEdges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// A callback naming no number of ours is unrouted without a read: the
+	// directory's phone index refuses an empty key, and a 503 would have
+	// Plivo retry it for nothing.
+	t.Run("no business number: unrouted, directory not read", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(onboardedRec)
+		f.dir.err = errors.New("dynamodb: ValidationException: empty key")
+		res, err := f.svc.Handle(ctx, parse(t, "MessageUUID=m-1&Status=delivered"), "r")
+		if err != nil || res.Outcome != callbacks.OutcomeUnrouted || res.Reason != callbacks.ReasonUnknownNumber {
+			t.Fatalf("%+v, %v", res, err)
+		}
+	})
+	// The ledger's condition failed but it cannot say who won: answer
+	// in-progress with the shortest retry rather than fail.
+	t.Run("claim lost to an unnamed entry: retry after a second", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(onboardedRec)
+		f.led.FailNextClaim(onboarding.ErrConditionFailed)
+		_, err := f.svc.Handle(ctx, parse(t, status("m-2", "sent", "15550100001")), "r")
+		var de *onboarding.Error
+		if !errors.As(err, &de) || de.Code != callbacks.CodeCallbackInProgress || de.RetryAfter != time.Second {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("configured TTL and publish timeout are used", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(onboardedRec)
+		f.svc.TTL, f.svc.PublishTimeout = time.Hour, 1500*time.Millisecond
+		dctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		cb := parse(t, status("m-3", "sent", "15550100001"))
+		start := time.Now()
+		if _, err := f.svc.Handle(dctx, cb, "r"); err != nil {
+			t.Fatal(err)
+		}
+		end := time.Now()
+		if e, _ := f.led.Get(cb.Key()); !e.ExpiresAt.Equal(f.now.Add(time.Hour)) {
+			t.Errorf("entry expires at %v, want now + TTL", e.ExpiresAt)
+		}
+		if want := 1500 * time.Millisecond; f.pub.deadline.Before(start.Add(want)) || f.pub.deadline.After(end.Add(want)) {
+			t.Errorf("publish deadline %v after the start, want PublishTimeout (%v)", f.pub.deadline.Sub(start), want)
+		}
+	})
+	// Releasing or marking the claim needs up to finishTimeout (1s) after
+	// the publish; the publish stops half of it before the deadline.
+	t.Run("publish budget is cut by the invocation's deadline", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(onboardedRec)
+		dl := time.Now().Add(1200 * time.Millisecond)
+		dctx, cancel := context.WithDeadline(ctx, dl)
+		defer cancel()
+		start := time.Now()
+		if _, err := f.svc.Handle(dctx, parse(t, status("m-4", "sent", "15550100001")), "r"); err != nil {
+			t.Fatal(err)
+		}
+		// Up to the time Handle took is lost between reading the clock and
+		// setting the publish deadline.
+		elapsed := time.Since(start)
+		if got := dl.Sub(f.pub.deadline); got > 500*time.Millisecond || got < 500*time.Millisecond-elapsed {
+			t.Errorf("publish deadline %v before the invocation's, want 500ms", got)
+		}
+	})
+}
