@@ -140,6 +140,14 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 		{"restriction, an element that is not a restriction", waba, account,
 			`{"event":"ACCOUNT_RESTRICTION","restriction_info":["RESTRICTED_X",{"restriction_type":"A","expiration":1641330498}]}`,
 			restricted("account_restriction:A", time.Unix(1641330498, 0).UTC())},
+		// An expiration of 0 (or below) is no end, not 1970: a restriction
+		// ended then would be lifted at once.
+		{"restriction, expiration 0: no end", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"A","expiration":0}]}`,
+			restricted("account_restriction:A", time.Time{})},
+		{"restriction, expiration negative: no end", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"A","expiration":"-1"}]}`,
+			restricted("account_restriction:A", time.Time{})},
 		{"restriction, restriction_info not a list: no end", waba, account,
 			`{"event":"ACCOUNT_RESTRICTION","restriction_info":"RESTRICTED_X"}`, restricted("account_restriction", time.Time{})},
 		{"violation, violation_info a list of one with a number", waba, account,
@@ -176,6 +184,8 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 			`{"display_phone_number":15550783881,"decision":"APPROVED","requested_verified_name":2024,"rejection_reason":{"code":1}}`,
 			health("APPROVED", "15550783881", onboarding.Health{NameStatus: "APPROVED", RequestedName: "2024"})},
 		{"name, decision a number: unknown", waba, name, `{"display_phone_number":"15550783881","decision":1}`, unknown},
+		{"name, no display_phone_number: unknown", waba, name, `{"decision":"APPROVED","requested_verified_name":"Acme"}`, unknown},
+		{"name, no decision: unknown", waba, name, `{"display_phone_number":"15550783881","requested_verified_name":"Acme"}`, unknown},
 
 		// business_capability_update
 		{"capability, limits as numeric strings", waba, capability,
@@ -272,6 +282,12 @@ func TestDecideOrdersOnlyLiveDeliveries(t *testing.T) {
 		{"a delivery of now", now.Unix(), now},
 		{"a redelivery a week on", now.Add(-7 * 24 * time.Hour).Unix(), now.Add(-7 * 24 * time.Hour)},
 		{"a clock a few minutes ahead", now.Add(5 * time.Minute).Unix(), now.Add(5 * time.Minute)},
+		// The window's edges: 8 days back (past Meta's 7 of redeliveries),
+		// an hour ahead.
+		{"the window's oldest second", now.Add(-8 * 24 * time.Hour).Unix(), now.Add(-8 * 24 * time.Hour)},
+		{"a second older than the window", now.Add(-8*24*time.Hour - time.Second).Unix(), time.Time{}},
+		{"a clock an hour ahead", now.Add(time.Hour).Unix(), now.Add(time.Hour)},
+		{"a clock an hour and a second ahead", now.Add(time.Hour + time.Second).Unix(), time.Time{}},
 		{"no time", 0, time.Time{}},
 		{"a sample body from the reference", 1739321024, time.Time{}},
 		{"a time far ahead", now.Add(48 * time.Hour).Unix(), time.Time{}},
