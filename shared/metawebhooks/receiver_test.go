@@ -3,6 +3,7 @@ package metawebhooks_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -705,4 +707,120 @@ func TestEachChangeOfADeliveryHasItsOwnTime(t *testing.T) {
 	if len(recs.times) != 2 || !recs.times[0].Before(recs.times[1]) {
 		t.Errorf("health stamped at %v; want two times, in the order the changes were applied", recs.times)
 	}
+}
+
+// TestImpossibleWABAIDsChangeNothing: Meta's object IDs are digits, at
+// most 24 of them; a change naming anything else is stored as unknown and
+// changes no record, whatever its event.
+func TestImpossibleWABAIDsChangeNothing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, waba string
+		applied    bool
+	}{
+		{"15 digits", "102000000000013", true},
+		{"24 digits", strings.Repeat("1", 24), true},
+		{"25 digits", strings.Repeat("1", 25), false},
+		{"a letter first", "a02000000000013", false},
+		{"a letter last", "10200000000001a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), callbackstest.NewLedger()
+			recs.state[tt.waba] = onboarding.StateOnboarded
+			body := accountUpdate(tt.waba, `{"event":"PARTNER_REMOVED"}`)
+			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if got := recs.state[tt.waba] == onboarding.StateDisconnected; got != tt.applied {
+				t.Errorf("disconnected %v, want %v", got, tt.applied)
+			}
+			if es := led.Entries(); len(es) != 1 || (es[0].Reason == string(metawebhooks.OpUnknown)) == tt.applied {
+				t.Errorf("ledger %+v; want the change stored as unknown only when not applied", es)
+			}
+		})
+	}
+}
+
+func TestChangeLedgerRules(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	newService := func(led *callbackstest.Ledger) *metawebhooks.Service {
+		recs := newRecords()
+		recs.state["1"] = onboarding.StateOnboarded
+		return &metawebhooks.Service{Records: recs, Ledger: led, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Now: func() time.Time { return now }}
+	}
+	notification := func(t *testing.T, changes string) *metawebhooks.Notification {
+		t.Helper()
+		n, err := metawebhooks.ParseNotification([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","time":5,"changes":[` + changes + `]}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// An unknown change is kept for an operator to read; a known one that
+	// changes nothing only as long as any change's dedupe entry.
+	t.Run("retention of unknown and quiet changes", func(t *testing.T) {
+		t.Parallel()
+		led := callbackstest.NewLedger()
+		n := notification(t, `{"field":"brand_new_field","value":{"x":1}},`+
+			`{"field":"account_update","value":{"event":"BUSINESS_VERIFICATION_STATUS_UPDATE"}}`)
+		if _, err := newService(led).Handle(context.Background(), n, "r"); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]time.Time{string(metawebhooks.OpUnknown): now.Add(metawebhooks.UnknownTTL),
+			string(metawebhooks.OpNone): now.Add(metawebhooks.DefaultTTL)}
+		for _, e := range led.Entries() {
+			if w, ok := want[e.Reason]; !ok || !e.ExpiresAt.Equal(w) {
+				t.Errorf("entry %s (%s) expires at %v, want %v", e.Key, e.Reason, e.ExpiresAt, w)
+			}
+			delete(want, e.Reason)
+		}
+		if len(want) != 0 {
+			t.Errorf("no entry for %v", want)
+		}
+	})
+	// The ledger's condition failed but it cannot say who won: answer
+	// in-progress with the shortest retry rather than fail.
+	t.Run("claim lost to an unnamed entry: retry after a second", func(t *testing.T) {
+		t.Parallel()
+		led := callbackstest.NewLedger()
+		led.FailNextClaim(onboarding.ErrConditionFailed)
+		_, err := newService(led).Handle(context.Background(), notification(t, `{"field":"account_update","value":{"event":"PARTNER_REMOVED"}}`), "r")
+		var de *onboarding.Error
+		if !errors.As(err, &de) || de.Code != callbacks.CodeCallbackInProgress || de.RetryAfter != time.Second {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("a value of exactly MaxStoredValueBytes is kept whole", func(t *testing.T) {
+		t.Parallel()
+		led := callbackstest.NewLedger()
+		head, tail := `{"event":"NEW_EVENT","note":"`, `"}`
+		value := head + strings.Repeat("x", metawebhooks.MaxStoredValueBytes-len(head)-len(tail)) + tail
+		if _, err := newService(led).Handle(context.Background(), notification(t, `{"field":"account_update","value":`+value+`}`), "r"); err != nil {
+			t.Fatal(err)
+		}
+		if es := led.Entries(); len(es) != 1 || es[0].Fields.Get("value") != value || es[0].Fields.Has("value_sha256") {
+			t.Errorf("stored %d entries; want the value whole, without a digest", len(es))
+		}
+	})
+	t.Run("unknown keys past the 64 kept are counted", func(t *testing.T) {
+		t.Parallel()
+		led := callbackstest.NewLedger()
+		keys := make([]string, 100)
+		for i := range keys {
+			keys[i] = `"k` + strconv.Itoa(i) + `":1`
+		}
+		n := notification(t, `{"field":"account_update","value":{"event":"PARTNER_REMOVED",`+strings.Join(keys, ",")+`}}`)
+		if _, err := newService(led).Handle(context.Background(), n, "r"); err != nil {
+			t.Fatal(err)
+		}
+		if es := led.Entries(); len(es) != 1 || len(es[0].Fields["unknown_keys"]) != 64 || es[0].Fields.Get("unknown_keys_omitted") != "36" {
+			t.Errorf("entries %+v; want 64 unknown keys kept and 36 omitted", es)
+		}
+	})
 }
