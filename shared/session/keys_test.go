@@ -38,13 +38,12 @@ func TestParseKeyset(t *testing.T) {
 		{name: "two primaries", raw: `{"keys":[{"id":"a","secret":"` + k1 + `","primary":true},{"id":"b","secret":"` + k2 + `","primary":true}]}`, wantErr: "both primary"},
 		{name: "duplicate id", raw: `{"keys":[{"id":"a","secret":"` + k1 + `","primary":true},{"id":"a","secret":"` + k2 + `"}]}`, wantErr: "twice"},
 		{name: "id with a dot", raw: `{"keys":[{"id":"a.b","secret":"` + k1 + `"}]}`, wantErr: "id must be"},
-		{name: "too many", raw: func() string {
-			var parts []string
-			for i := range session.MaxKeys + 1 {
-				parts = append(parts, fmt.Sprintf(`{"id":"k%d","secret":"%s","primary":%t}`, i, k1, i == 0))
-			}
-			return `{"keys":[` + strings.Join(parts, ",") + `]}`
-		}(), wantErr: "at most"},
+		{name: "id of 32 characters", raw: `{"keys":[{"id":"` + strings.Repeat("k", 32) + `","secret":"` + k1 + `"}]}`, wantIDs: []string{strings.Repeat("k", 32)}},
+		{name: "id of 33 characters", raw: `{"keys":[{"id":"` + strings.Repeat("k", 33) + `","secret":"` + k1 + `"}]}`, wantErr: "id must be"},
+		// Only a lone key's missing id defaults to "initial".
+		{name: "empty id among several", raw: `{"keys":[{"id":"a","secret":"` + k1 + `","primary":true},{"id":"","secret":"` + k2 + `"}]}`, wantErr: "id must be"},
+		{name: "as many as allowed", raw: manyKeys(session.MaxKeys, k1), wantIDs: manyIDs(session.MaxKeys)},
+		{name: "too many", raw: manyKeys(session.MaxKeys+1, k1), wantErr: "at most"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +68,70 @@ func TestParseKeyset(t *testing.T) {
 				t.Fatalf("primary = %s", p.ID)
 			}
 		})
+	}
+}
+
+// manyKeys is a keys secret of n keys k0, k1, ... with secret, k0 primary.
+func manyKeys(n int, secret string) string {
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf(`{"id":"k%d","secret":"%s","primary":%t}`, i, secret, i == 0))
+	}
+	return `{"keys":[` + strings.Join(parts, ",") + `]}`
+}
+
+func manyIDs(n int) []string {
+	var ids []string
+	for i := range n {
+		ids = append(ids, fmt.Sprintf("k%d", i))
+	}
+	return ids
+}
+
+// TestKeyOperationsRefuse: what mints or stores keys refuses what a
+// token could not carry (an ID with the token's "." separator, or past
+// 32 characters), a key too short to sign with, and a secret with no key.
+func TestKeyOperationsRefuse(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"a.b", "", strings.Repeat("k", 33)} {
+		if _, err := session.NewKey(id); err == nil {
+			t.Errorf("NewKey(%q) succeeded", id)
+		}
+	}
+	if _, err := session.NewKey(strings.Repeat("k", 32)); err != nil {
+		t.Errorf("NewKey of a 32-character id: %v", err)
+	}
+	ks := mustKeyset(t, "2026-10")
+	// A Key made outside NewKey or ParseKeyset has no secret.
+	if _, err := ks.Rotate(session.Key{ID: "2026-11"}, 1); err == nil {
+		t.Error("rotated to a key without a secret")
+	}
+	if _, err := (session.Keyset{}).SecretString(); err == nil {
+		t.Error("an empty keyset became a secret")
+	}
+}
+
+// TestRotateKeepsAtMostMaxKeys: however many keys a rotation is asked to
+// keep, the secret it stores must still parse.
+func TestRotateKeepsAtMostMaxKeys(t *testing.T) {
+	t.Parallel()
+	full, err := session.ParseKeyset(manyKeys(session.MaxKeys, secretOf(32, 'a')))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := full.Rotate(mustKey(t, "next"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := rotated.IDs(); len(ids) != session.MaxKeys || ids[0] != "next" {
+		t.Fatalf("rotated to %v, want next and %d older keys", ids, session.MaxKeys-1)
+	}
+	raw, err := rotated.SecretString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := session.ParseKeyset(raw); err != nil {
+		t.Fatalf("the rotated secret does not parse: %v", err)
 	}
 }
 

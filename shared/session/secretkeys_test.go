@@ -60,6 +60,11 @@ func TestSecretKeys(t *testing.T) {
 			t.Fatalf("%s: keys %s after %d fetches, want %s after %d", s.name, got, sm.calls.Load(), s.wantIDs, s.wantCalls)
 		}
 	}
+	// An empty secret value is an error, never an empty keyset.
+	sm.value.Store("")
+	if _, err := session.SecretKeys(secrets.NewCache(sm, 0), "empty")(ctx, false); err == nil {
+		t.Fatal("an empty secret value read as a keyset")
+	}
 	bad := `{"keys":[{"id":"k","secret":"c2hvcnQ="}]}`
 	sm.value.Store(bad)
 	if _, err := session.SecretKeys(secrets.NewCache(sm, 0), "other")(ctx, false); err == nil || strings.Contains(err.Error(), "c2hvcnQ") {

@@ -75,6 +75,7 @@ func TestMint(t *testing.T) {
 		{name: "default ttl", ref: "customer-1", wantTTL: 10 * time.Minute},
 		{name: "caller ttl", ref: "acct:42/eu@example.com", ttl: time.Hour, wantTTL: time.Hour},
 		{name: "max ttl", ref: "c", ttl: session.MaxTTL, wantTTL: session.MaxTTL},
+		{name: "min ttl", ref: "c", ttl: session.MinTTL, wantTTL: session.MinTTL},
 		{name: "ttl too short", ref: "c", ttl: 59 * time.Second, wantField: "ttl_seconds"},
 		{name: "ttl too long", ref: "c", ttl: session.MaxTTL + time.Second, wantField: "ttl_seconds"},
 		{name: "no client_ref", ref: "", wantField: "client_ref"},
@@ -110,6 +111,19 @@ func TestMint(t *testing.T) {
 				t.Fatalf("verified %+v, minted %+v", got, iss.Claims)
 			}
 		})
+	}
+}
+
+// TestMintDefaultTTL: a Minter whose TTL is unset mints DefaultTTL links.
+func TestMintDefaultTTL(t *testing.T) {
+	t.Parallel()
+	m := &session.Minter{Keys: session.StaticKeys(mustKeyset(t, "k")), Now: fixed(t0)}
+	iss, err := m.Mint(context.Background(), "customer-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := iss.ExpiresAt.Sub(iss.IssuedAt); got != session.DefaultTTL {
+		t.Fatalf("ttl %v, want DefaultTTL %v", got, session.DefaultTTL)
 	}
 }
 
@@ -177,6 +191,9 @@ func TestVerifyFailureModes(t *testing.T) {
 		{"non-canonical signature", parts[0] + "." + parts[1] + "." + parts[2] + "." + nonCanonical(parts[3]), t0, onboarding.CodeSessionInvalid},
 		{"signed with a foreign key", forged.Token, t0, onboarding.CodeSessionInvalid},
 		{"too long", good.Token + strings.Repeat("A", session.MaxTokenBytes), t0, onboarding.CodeSessionInvalid},
+		// Refused for its length alone, although signed: JSON allows
+		// whitespace enough to carry a genuine signature past the bound.
+		{"signed but too long", resign("2026-11", `{"ref":"c",`+strings.Repeat(" ", session.MaxTokenBytes)+`"exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"expired", good.Token, t0.Add(15*time.Minute + session.DefaultLeeway), onboarding.CodeSessionExpired},
 		{"expired long ago", good.Token, t0.Add(48 * time.Hour), onboarding.CodeSessionExpired},
 		{"expiry within clock-skew leeway", good.Token, t0.Add(15*time.Minute + session.DefaultLeeway - time.Second), ""},
@@ -210,6 +227,37 @@ func TestVerifyFailureModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVerifyWithoutLeeway: a negative Leeway tolerates no skew at all; a
+// token is expired at its exp to the nanosecond.
+func TestVerifyWithoutLeeway(t *testing.T) {
+	t.Parallel()
+	ks := mustKeyset(t, "k")
+	iss := mint(t, ks, "c", time.Hour, t0)
+	for _, tt := range []struct {
+		now  time.Time
+		want onboarding.Code
+	}{
+		{iss.ExpiresAt.Add(-time.Nanosecond), ""},
+		{iss.ExpiresAt, onboarding.CodeSessionExpired},
+	} {
+		v := &session.Verifier{Keys: session.StaticKeys(ks), Leeway: -1, Now: fixed(tt.now)}
+		if _, err := v.Verify(context.Background(), iss.Token); code(err) != tt.want {
+			t.Errorf("at %v: %v, want %q", tt.now, err, tt.want)
+		}
+	}
+}
+
+// TestMintWithoutRandomness: a token ID that could not be drawn fails the
+// mint. Minted anyway, such links would share a predictable ID, and
+// one-time use is keyed on it: spending one would spend the others.
+func TestMintWithoutRandomness(t *testing.T) {
+	t.Parallel()
+	m := &session.Minter{Keys: session.StaticKeys(mustKeyset(t, "k")), Now: fixed(t0), Rand: strings.NewReader("short")}
+	if iss, err := m.Mint(context.Background(), "c", 0); code(err) != onboarding.CodeInternal {
+		t.Fatalf("Mint = %+v, %v; want internal error", iss, err)
 	}
 }
 
