@@ -145,6 +145,8 @@ func TestHandleRoutes(t *testing.T) {
 			callbacks.OutcomePublished, "customer-2", ""},
 		{"unknown WABA falls back to the number", []onboarding.Record{onboardedRec}, inbound("w-9", "15550100001", "hi") + "&WabaId=100000000000001",
 			callbacks.OutcomePublished, "customer-1", ""},
+		{"WABA of a failed signup falls back to the number", []onboarding.Record{onboardedRec, failedRec}, inbound("w-15", "15550100001", "hi") + "&WabaId=" + failedRec.WABAID,
+			callbacks.OutcomePublished, "customer-1", ""},
 		{"oversize event", []onboarding.Record{onboardedRec}, inbound("w-10", "15550100001", strings.Repeat("\x01", callbacks.MaxBodyBytes-200)),
 			callbacks.OutcomeUnrouted, "", callbacks.ReasonOversize},
 	}
