@@ -63,6 +63,17 @@ func TestParseSignup(t *testing.T) {
 		{"control chars in client_ref", event("POST", "application/json", `{"code":"c","client_ref":"a\u0000b"}`, false), onboarding.CodeInvalidRequest, "client_ref"},
 		{"unicode client_ref", event("POST", "application/json", "{\"code\":\"c\",\"client_ref\":\"\u00fc\u202e\"}", false), onboarding.CodeInvalidRequest, "client_ref"},
 		{"long client_ref", event("POST", "application/json", `{"code":"c","client_ref":"`+strings.Repeat("a", 65)+`"}`, false), onboarding.CodeInvalidRequest, "client_ref"},
+		{"finish waba_only", event("POST", "application/json", `{"code":"c","waba_id":"109876543210987","finish":"waba_only"}`, false), "", ""},
+		{"finish waba_only naming a number", event("POST", "application/json", `{"code":"c","phone_number_id":"112233445566778","finish":"waba_only"}`, false), onboarding.CodeInvalidRequest, "finish"},
+		{"other finish", event("POST", "application/json", `{"code":"c","finish":"done"}`, false), onboarding.CodeInvalidRequest, "finish"},
+		{"code of 2048 bytes", event("POST", "application/json", `{"code":"`+strings.Repeat("c", 2048)+`"}`, false), "", ""},
+		{"code of 2049 bytes", event("POST", "application/json", `{"code":"`+strings.Repeat("c", 2049)+`"}`, false), onboarding.CodeInvalidRequest, "code"},
+		// The size limit is on the decoded body, to the byte.
+		{"body of MaxBodyBytes", event("POST", "application/json", padded(apigw.MaxBodyBytes), false), "", ""},
+		{"body of MaxBodyBytes, base64", event("POST", "application/json", base64.StdEncoding.EncodeToString([]byte(padded(apigw.MaxBodyBytes))), true), "", ""},
+		{"body of MaxBodyBytes-1, base64", event("POST", "application/json", base64.StdEncoding.EncodeToString([]byte(padded(apigw.MaxBodyBytes-1))), true), "", ""},
+		{"body of MaxBodyBytes+1", event("POST", "application/json", padded(apigw.MaxBodyBytes+1), false), onboarding.CodePayloadTooLarge, ""},
+		{"body of MaxBodyBytes+1, base64", event("POST", "application/json", base64.StdEncoding.EncodeToString([]byte(padded(apigw.MaxBodyBytes+1))), true), onboarding.CodePayloadTooLarge, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +97,44 @@ func TestParseSignup(t *testing.T) {
 			var de *onboarding.Error
 			if tt.field != "" && (!errors.As(err, &de) || len(de.Fields) == 0 || de.Fields[0].Field != tt.field) {
 				t.Fatalf("fields = %+v, want %s", de, tt.field)
+			}
+		})
+	}
+}
+
+// padded is a valid signup body of n bytes: JSON allows trailing spaces.
+func padded(n int) string {
+	body := `{"code":"c"}`
+	return body + strings.Repeat(" ", n-len(body))
+}
+
+// TestParseSignupMessages pins what a refused body is told: the field at
+// fault and why. An unknown key is echoed cut to 40 letters, digits, _ or
+// -, so the answer never carries the caller's markup or a huge key.
+func TestParseSignupMessages(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("k", 50)
+	tests := []struct {
+		name, body, field, msg string
+	}{
+		{"unknown field", `{"code":"c","admin":"x"}`, "admin", `Unknown field "admin".`},
+		{"unknown field, cut", `{"code":"c","` + long + `":"x"}`, long[:40], `Unknown field "` + long[:40] + `".`},
+		{"unknown field of symbols", `{"code":"c","<>":"x"}`, "body", `Unknown field "body".`},
+		{"unknown field, markup dropped", `{"code":"c","a<b>":"x"}`, "ab", `Unknown field "ab".`},
+		// Each kept range's ends, beside the characters just outside them.
+		{"unknown field, range edges", "{\"code\":\"c\",\"a`z{A@Z[0/9:_-\":\"x\"}", "azAZ09_-", `Unknown field "azAZ09_-".`},
+		{"a string field given true", `{"code":true}`, "code", "code must be a string."},
+		{"a string field given a list", `{"code":["c"]}`, "code", "code must be a string."},
+		{"a number", `{"code":1}`, "code", "code must be a string."},
+		{"a trailing comma", `{"code":"c",}`, "body", "The body is not valid JSON."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := apigw.ParseSignup(event("POST", "application/json", tt.body, false))
+			var de *onboarding.Error
+			if !errors.As(err, &de) || len(de.Fields) != 1 || de.Fields[0].Field != tt.field || de.Fields[0].Message != tt.msg {
+				t.Fatalf("err %v, fields %+v; want %s: %s", err, de, tt.field, tt.msg)
 			}
 		})
 	}
