@@ -1,7 +1,11 @@
 package apigw_test
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
@@ -64,6 +68,31 @@ func TestStatusOf(t *testing.T) {
 		}
 		if got := apigw.StatusOf(tt.code.Kind()); got != tt.status {
 			t.Errorf("StatusOf(%s's kind) = %d, want %d", tt.code, got, tt.status)
+		}
+	}
+}
+
+// TestErrorRetryAfter: Retry-After is whole seconds, rounded up, so that a
+// retry never comes before the wait is over; no wait, no header.
+func TestErrorRetryAfter(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		wait time.Duration
+		want string
+	}{
+		{0, ""},
+		{time.Nanosecond, "1"},
+		{time.Second, "1"},
+		{time.Second + time.Nanosecond, "2"},
+		{time.Minute, "60"},
+	}
+	for _, tt := range tests {
+		e := onboarding.Errorf(onboarding.CodeInProgress, "In progress.")
+		e.RetryAfter = tt.wait
+		resp := apigw.Error(context.Background(), log, "rid", e)
+		if got, ok := resp.Headers["Retry-After"]; got != tt.want || ok != (tt.want != "") {
+			t.Errorf("RetryAfter %v: header %q (set %v), want %q", tt.wait, got, ok, tt.want)
 		}
 	}
 }
