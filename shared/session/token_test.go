@@ -206,6 +206,9 @@ func TestVerifyFailureModes(t *testing.T) {
 		{"short jti", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"short","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"unknown claim", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`,"admin":true}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"trailing data", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}{}`, secret), t0, onboarding.CodeSessionInvalid},
+		// Refused as a forgery, not answered "expired": a genuine token is
+		// never issued at 0.
+		{"iat zero", resign("2026-11", `{"ref":"c","exp":1000,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":0}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"huge exp", resign("2026-11", `{"ref":"c","exp":9223372036854775807,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"well-formed hand-signed claims", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, ""},
 	}
