@@ -165,6 +165,17 @@ func TestRouteCacheKeepsNoErrorAndIsBounded(t *testing.T) {
 		t.Errorf("hits %d misses %d, want 2 and 4", hits, misses)
 	}
 
+	// The smallest bound is kept too: one entry, the last one read.
+	one := &callbacks.RouteCache{Directory: &countingDirectory{dir: &directory{}}, MaxEntries: 1}
+	for _, n := range []string{"1", "1", "2", "1"} {
+		if _, err := one.ByPhone(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits, misses := one.Stats(); hits != 1 || misses != 3 {
+		t.Errorf("MaxEntries 1: hits %d misses %d, want 1 and 3", hits, misses)
+	}
+
 	recs, _ := cache.ByPhone(ctx, "15550100001")
 	recs[0].ClientRef = "changed by a caller"
 	again, _ := cache.ByPhone(ctx, "15550100001")

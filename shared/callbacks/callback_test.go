@@ -139,6 +139,9 @@ func TestCallbackKeyAndWABA(t *testing.T) {
 		{"a number with letters", "MessageUUID=m&Status=sent&From=14155550100MCC310", "callback#m#sent", "", false},
 		{"a status that swallowed a number", "MessageUUID=m&Status=deliveredTo%2B14155550100", "callback#m#", "", false},
 		{"a status without a MessageUUID", "Status=delivered&From=14155550100", "callback#sha256:", "", false},
+		// The dedupe key holds a MessageUUID of up to 256 characters.
+		{"a MessageUUID of 256 characters", "MessageUUID=" + strings.Repeat("u", 256) + "&Status=sent", "callback#uuu", "", true},
+		{"a MessageUUID of 257 characters", "MessageUUID=" + strings.Repeat("u", 257) + "&Status=sent", "callback#sha256:", "", false},
 		{"a status of 32 letters", "MessageUUID=m&Status=" + strings.Repeat("d", 32), "callback#m#ddd", "", true},
 		{"a status of 33 letters", "MessageUUID=m&Status=" + strings.Repeat("d", 33), "callback#m#ddd", "", false},
 	}
