@@ -203,6 +203,10 @@ func TestVerifyFailureModes(t *testing.T) {
 		{"exp before iat", resign("2026-11", `{"ref":"c","exp":`+unix(t0)+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"invalid ref claim", resign("2026-11", `{"ref":"a b","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"empty ref claim", resign("2026-11", `{"ref":"","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"jti of 16 characters", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"`+strings.Repeat("A", 16)+`","iat":`+unix(t0)+`}`, secret), t0, ""},
+		{"jti of 15 characters", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"`+strings.Repeat("A", 15)+`","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
+		{"jti of 64 characters", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"`+strings.Repeat("A", 64)+`","iat":`+unix(t0)+`}`, secret), t0, ""},
+		{"jti of 65 characters", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"`+strings.Repeat("A", 65)+`","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"short jti", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"short","iat":`+unix(t0)+`}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"unknown claim", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`,"admin":true}`, secret), t0, onboarding.CodeSessionInvalid},
 		{"trailing data", resign("2026-11", `{"ref":"c","exp":`+unix(t0.Add(time.Hour))+`,"jti":"AAAAAAAAAAAAAAAAAAAAAA","iat":`+unix(t0)+`}{}`, secret), t0, onboarding.CodeSessionInvalid},
@@ -250,6 +254,18 @@ func TestVerifyWithoutLeeway(t *testing.T) {
 		if _, err := v.Verify(context.Background(), iss.Token); code(err) != tt.want {
 			t.Errorf("at %v: %v, want %q", tt.now, err, tt.want)
 		}
+	}
+}
+
+// TestMintKeysUnavailable: keys that cannot be read are an outage to
+// retry (503), not an internal error.
+func TestMintKeysUnavailable(t *testing.T) {
+	t.Parallel()
+	m := &session.Minter{Now: fixed(t0), Keys: func(context.Context, bool) (session.Keyset, error) {
+		return session.Keyset{}, errors.New("secrets manager down")
+	}}
+	if _, err := m.Mint(context.Background(), "c", 0); code(err) != onboarding.CodeUpstreamUnavailable {
+		t.Fatalf("Mint: %v, want upstream_unavailable", err)
 	}
 }
 
