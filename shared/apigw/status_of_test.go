@@ -2,6 +2,7 @@ package apigw_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -94,5 +95,10 @@ func TestErrorRetryAfter(t *testing.T) {
 		if got, ok := resp.Headers["Retry-After"]; got != tt.want || ok != (tt.want != "") {
 			t.Errorf("RetryAfter %v: header %q (set %v), want %q", tt.wait, got, ok, tt.want)
 		}
+	}
+	// An error that is not a domain error carries no wait: a 500, no header.
+	resp := apigw.Error(context.Background(), log, "rid", errors.New("boom"))
+	if _, ok := resp.Headers["Retry-After"]; ok || resp.StatusCode != 500 {
+		t.Errorf("plain error: status %d, headers %v", resp.StatusCode, resp.Headers)
 	}
 }
