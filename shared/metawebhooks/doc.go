@@ -34,8 +34,9 @@
 // so that a key sent in another form than Meta's reference gives does not
 // lose the change it is in.
 //
-// An unknown field or event, or unknown keys in a known one, is stored in
-// the dedup table and counted (MetricUnknown), never refused: Meta adds
+// An unknown field or event, unknown keys in a known one, or any change
+// of a notification for another object than a WABA, is stored in the
+// dedup table and counted (MetricUnknown), never refused: Meta adds
 // events, and a 5xx would only make it redeliver them. The record changes
 // are published by the table's stream (shared/lifecycle), not here.
 //

@@ -824,3 +824,28 @@ func TestChangeLedgerRules(t *testing.T) {
 		}
 	})
 }
+
+// TestAnotherObjectChangesNothing: the fields of Meta's other webhook
+// objects (a Page, the app itself) mean something else than a WABA's, even
+// where a name is the same, and their entry IDs are no WABA IDs. A signed
+// notification for another object is stored for the operator and
+// answered 200; no record is changed or created.
+func TestAnotherObjectChangesNothing(t *testing.T) {
+	t.Parallel()
+	const id = "102000000000014"
+	for _, value := range []string{`{"event":"PARTNER_REMOVED"}`, `{"event":"PARTNER_ADDED","waba_info":{"waba_id":"102000000000015","owner_business_id":"1"}}`} {
+		recs, led := newRecords(), callbackstest.NewLedger()
+		recs.state[id] = onboarding.StateOnboarded
+		body := strings.Replace(accountUpdate(id, value), `"object":"whatsapp_business_account"`, `"object":"page"`, 1)
+		resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+		}
+		if recs.state[id] != onboarding.StateOnboarded || recs.writes != 0 {
+			t.Errorf("%s: a page's notification changed records: %v, %d writes", value, recs.state, recs.writes)
+		}
+		if es := led.Entries(); len(es) != 1 || es[0].Reason != string(metawebhooks.OpUnknown) || es[0].Fields.Get("value") == "" {
+			t.Errorf("%s: ledger %+v, want the change stored as unknown", value, es)
+		}
+	}
+}

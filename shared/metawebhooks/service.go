@@ -109,7 +109,8 @@ const MaxConcurrentChanges = 16
 // changes already handled are then duplicates.
 func (s *Service) Handle(ctx context.Context, n *Notification, requestID string) ([]Result, error) {
 	if n.Object != ObjectWABA {
-		// Stored and counted like any unknown change, under one key per body.
+		// Its changes are stored and counted as unknown ones, never
+		// applied (byWABA).
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": "object"})
 		s.Logger.WarnContext(ctx, "meta webhook for another object", "request_id", requestID, "object", n.Object)
 	}
@@ -164,6 +165,11 @@ func byWABA(n *Notification, now time.Time) (all []*pending, groups [][]*pending
 	for _, e := range n.Entry {
 		for _, c := range e.Changes {
 			p := &pending{entry: e, change: c, action: decide(e, c, now)}
+			if n.Object != ObjectWABA {
+				// Another object's fields mean something else, even where
+				// a name is the same, and its entry IDs are not WABAs'.
+				p.action.Op = OpUnknown
+			}
 			key := "#" + strconv.Itoa(len(all))
 			if p.action.Op != OpUnknown {
 				key = p.action.WABAID
