@@ -65,8 +65,10 @@ func TestSessionsHandler(t *testing.T) {
 		wantStatus int
 		wantCode   onboarding.Code
 		wantField  string
-		wantURL    string // without the session parameter
-		wantTTL    time.Duration
+		// wantMessage, when set, is the field error's message.
+		wantMessage string
+		wantURL     string // without the session parameter
+		wantTTL     time.Duration
 	}{
 		{name: "default ttl, page at the API root", body: `{"client_ref":"customer-1"}`, iam: true, wantStatus: 201,
 			wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/", wantTTL: 15 * time.Minute},
@@ -97,7 +99,10 @@ func TestSessionsHandler(t *testing.T) {
 		{name: "ttl too short", body: `{"client_ref":"a","ttl_seconds":59}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
 		{name: "ttl too long", body: `{"client_ref":"a","ttl_seconds":86401}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
 		{name: "ttl fractional", body: `{"client_ref":"a","ttl_seconds":90.5}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
-		{name: "ttl as a string", body: `{"client_ref":"a","ttl_seconds":"900"}`, iam: true, wantStatus: 400, wantField: "ttl_seconds"},
+		{name: "ttl as a string", body: `{"client_ref":"a","ttl_seconds":"900"}`, iam: true, wantStatus: 400, wantField: "ttl_seconds",
+			wantMessage: "ttl_seconds must be a number."},
+		{name: "ttl as true", body: `{"client_ref":"a","ttl_seconds":true}`, iam: true, wantStatus: 400, wantField: "ttl_seconds",
+			wantMessage: "ttl_seconds must be a number."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +131,9 @@ func TestSessionsHandler(t *testing.T) {
 				}
 				if tt.wantField != "" && (len(eb.Error.Fields) == 0 || eb.Error.Fields[0].Field != tt.wantField) {
 					t.Fatalf("fields %+v, want %s", eb.Error.Fields, tt.wantField)
+				}
+				if tt.wantMessage != "" && eb.Error.Fields[0].Message != tt.wantMessage {
+					t.Fatalf("message %q, want %q", eb.Error.Fields[0].Message, tt.wantMessage)
 				}
 				return
 			}
