@@ -138,6 +138,8 @@ func TestVerifySignature(t *testing.T) {
 		{"v3 wrong nonce", map[string]string{"x-plivo-signature-v3": v3, "x-plivo-signature-v3-nonce": "112"}, form, u, callbacks.SchemeV3, false},
 		{"v3 without nonce", map[string]string{"x-plivo-signature-v3": v3}, form, u, callbacks.SchemeV3, false},
 		{"v3 without nonce, signed for the empty one", map[string]string{"x-plivo-signature-v3": v3noNonce}, form, u, callbacks.SchemeV3, false},
+		{"v3 nonce of one character", map[string]string{"x-plivo-signature-v3": callbacks.SignatureV3(token, "POST", u, form, "7"),
+			"x-plivo-signature-v3-nonce": "7"}, form, u, callbacks.SchemeV3, true},
 		{"v3 nonce of 128 characters", map[string]string{"x-plivo-signature-v3": callbacks.SignatureV3(token, "POST", u, form, longest),
 			"x-plivo-signature-v3-nonce": longest}, form, u, callbacks.SchemeV3, true},
 		{"v3 nonce of 129 characters", map[string]string{"x-plivo-signature-v3": callbacks.SignatureV3(token, "POST", u, form, tooLong),
