@@ -35,7 +35,8 @@
 // lose the change it is in.
 //
 // An unknown field or event, unknown keys in a known one, or any change
-// of a notification for another object than a WABA, is stored in the
+// of a notification for another object than a WABA (one naming no object
+// is applied), is stored in the
 // dedup table and counted (MetricUnknown), never refused: Meta adds
 // events, and a 5xx would only make it redeliver them. The record changes
 // are published by the table's stream (shared/lifecycle), not here.

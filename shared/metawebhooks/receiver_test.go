@@ -849,3 +849,24 @@ func TestAnotherObjectChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestNoObjectIsApplied: a signed body naming no object is no other
+// object's. Meta's account_update reference shows its PARTNER_ADDED
+// example that way; a PARTNER_REMOVED in the same shape must still
+// disconnect the customer, not be stored as unknown and forgotten.
+func TestNoObjectIsApplied(t *testing.T) {
+	t.Parallel()
+	const waba = "980198427658004"
+	for ev, want := range map[string]onboarding.State{"PARTNER_REMOVED": onboarding.StateDisconnected, "PARTNER_ADDED": onboarding.StateUnclaimed} {
+		recs, led := newRecords(), callbackstest.NewLedger()
+		if ev == "PARTNER_REMOVED" {
+			recs.state[waba] = onboarding.StateOnboarded
+		}
+		value := `{"event":"` + ev + `","waba_info":{"waba_id":"` + waba + `","owner_business_id":"2329417887457253"}}`
+		body := strings.Replace(accountUpdate(partnerBusiness, value), `"object":"whatsapp_business_account",`, "", 1)
+		resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+		if resp.StatusCode != http.StatusOK || recs.state[waba] != want {
+			t.Errorf("%s without an object: status %d, record %q; want 200 and %q", ev, resp.StatusCode, recs.state[waba], want)
+		}
+	}
+}

@@ -109,8 +109,9 @@ const MaxConcurrentChanges = 16
 // changes already handled are then duplicates.
 func (s *Service) Handle(ctx context.Context, n *Notification, requestID string) ([]Result, error) {
 	if n.Object != ObjectWABA {
-		// Its changes are stored and counted as unknown ones, never
-		// applied (byWABA).
+		// Another object's changes are stored and counted as unknown
+		// ones, never applied (byWABA). A body naming no object is
+		// counted and logged too, but applied (forObject).
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": "object"})
 		s.Logger.WarnContext(ctx, "meta webhook for another object", "request_id", requestID, "object", n.Object)
 	}
@@ -165,9 +166,7 @@ func byWABA(n *Notification, now time.Time) (all []*pending, groups [][]*pending
 	for _, e := range n.Entry {
 		for _, c := range e.Changes {
 			p := &pending{entry: e, change: c, action: decide(e, c, now)}
-			if n.Object != ObjectWABA {
-				// Another object's fields mean something else, even where
-				// a name is the same, and its entry IDs are not WABAs'.
+			if !forObject(n.Object) {
 				p.action.Op = OpUnknown
 			}
 			key := "#" + strconv.Itoa(len(all))
@@ -184,6 +183,17 @@ func byWABA(n *Notification, now time.Time) (all []*pending, groups [][]*pending
 		}
 	}
 	return all, groups
+}
+
+// forObject reports whether the changes of a notification for object may
+// be applied. Another object's fields mean something else, even where a
+// name is the same, and its entry IDs are not WABAs'. A body naming no
+// object is no other object's: every other webhook object names itself,
+// and Meta's own account_update reference shows its PARTNER_ADDED example
+// without one. Dropping such a PARTNER_REMOVED would leave a disconnected
+// customer onboarded, with nothing but a counter to say so.
+func forObject(object string) bool {
+	return object == ObjectWABA || object == ""
 }
 
 // applyInOrder applies one WABA's changes in Meta's order, and stops at
