@@ -153,7 +153,7 @@ func TestSignupSpendsSession(t *testing.T) {
 			}
 			var ops []string
 			f.store.Fail = func(op string, _ *onboarding.Record) error {
-				if op == "acquire" || op == "acquire_spending" || op == "spend" {
+				if op == "acquire" || op == "spend" {
 					if f.meta.Exchanges() == 0 {
 						ops = append(ops, op)
 					}

@@ -30,7 +30,7 @@ const (
 	causeDynamoWrites = "by design: a signup's conditional DynamoDB writes (lock, verified, outcome) are on its request path; the own-overhead rows take them out"
 	causeSignupCPU    = "work to do: CPU per round trip (HTTP client, AWS SDK serialisation and SigV4, log lines), seven round trips per signup (docs/bench.md)"
 	causeSDKInit      = "work to do: the AWS SDK's package init (DynamoDB's schemas and endpoint tables), which hello-world does not link"
-	causeFirstUse     = "by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 5 Graph calls, Plivo); for the others, work to do: each AWS client's first call"
+	causeFirstUse     = "by design for signup (its first request is a whole signup: 3 secrets, 4 writes, 5 Graph calls, Plivo); for the others, work to do: each AWS client's first call"
 	// The security design adds one call of each kind: business_id is
 	// always proven with Meta, and a WABA is locked only after Meta's proof
 	// while the session token is spent before the code exchange.

@@ -274,7 +274,7 @@ func (r *report) tlsMarkdown(w writer, sum *summary) {
 		got += fmt.Sprintf(", %.2fx instructions", worstIns)
 	}
 	sum.add("cold start with TLS (init + first request) vs hello-world, worst of signup and callbacks", "≤ 1.25x", got, worst <= targetColdRatio,
-		"by design for signup (its first request is a whole signup: 3 secrets, a transaction, 2 writes, 5 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager, DynamoDB and EventBridge and the AWS SDK's first use of each client; opening them during init was measured and did not win (docs/bench.md, Preconnect)")
+		"by design for signup (its first request is a whole signup: 3 secrets, 4 writes, 5 Graph calls and Plivo, each host a new TLS connection); work to do for callbacks: the handshakes to Secrets Manager, DynamoDB and EventBridge and the AWS SDK's first use of each client; opening them during init was measured and did not win (docs/bench.md, Preconnect)")
 }
 
 func connList(conns map[string]int64) string {
