@@ -206,12 +206,44 @@ func TestDeployRunsOnlyMainsCode(t *testing.T) {
 			continue
 		}
 		n++
-		if !strings.Contains(j.If, "github.ref == 'refs/heads/main'") {
+		if !requiresMain(j.If) {
 			t.Errorf("deploy.yml: job %s deploys from any branch (if: %q)", id, j.If)
 		}
 	}
 	if n < 2 {
 		t.Fatalf("deploy.yml calls sam-deploy.yml %d times; want dev and prod", n)
+	}
+}
+
+// requiresMain reports whether a job's if holds only on main: the branch
+// test must be one of the conditions joined by &&, and nothing may be
+// joined by ||, which would let another branch through ("... || true").
+func requiresMain(cond string) bool {
+	if strings.Contains(cond, "||") {
+		return false
+	}
+	for part := range strings.SplitSeq(cond, "&&") {
+		if strings.TrimSpace(part) == "github.ref == 'refs/heads/main'" {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRequiresMain(t *testing.T) {
+	t.Parallel()
+	for cond, want := range map[string]bool{
+		"github.ref == 'refs/heads/main'":                                   true,
+		"vars.AWS_DEPLOY_ROLE_ARN != '' && github.ref == 'refs/heads/main'": true,
+		"github.ref == 'refs/heads/main' || true":                           false,
+		"github.ref != 'refs/heads/main'":                                   false,
+		"!(github.ref == 'refs/heads/main')":                                false,
+		"vars.AWS_DEPLOY_ROLE_ARN != ''":                                    false,
+		"":                                                                  false,
+	} {
+		if got := requiresMain(cond); got != want {
+			t.Errorf("requiresMain(%q) = %t, want %t", cond, got, want)
+		}
 	}
 }
 
