@@ -438,6 +438,29 @@ func TestMetaChangesApplyInMetaOrder(t *testing.T) {
 	})
 }
 
+// TestChangeInForceDoesNotMoveTheMarkBack: a change Meta sent before the
+// latest one, that finds the record as it would leave it, is in force and
+// records nothing: moving Meta's time back to its own would let a change
+// sent between the two, delivered after both, undo Meta's latest word.
+func TestChangeInForceDoesNotMoveTheMarkBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storeWithOnboarded(t, "12")
+	at := t0.Add(time.Hour)
+	restrict := func(sec int) func(string) (bool, error) {
+		return func(w string) (bool, error) {
+			return s.Restrict(ctx, w, "disabled_update:DISABLE", time.Time{}, at, metaSent(sec))
+		}
+	}
+	runMetaSteps(t, s, "12", []metaStep{
+		{"Meta's latest restriction applies", restrict(30), true, onboarding.StateRestricted},
+		{"the same restriction sent earlier is in force", restrict(10), false, onboarding.StateRestricted},
+		{"a reinstatement sent between the two does not apply", func(w string) (bool, error) {
+			return s.Reinstate(ctx, w, "reinstated", "", at, metaSent(20))
+		}, false, onboarding.StateRestricted},
+	})
+}
+
 // storeWithOnboarded is a store of its own holding waba's onboarded
 // record, for a story of Meta's changes.
 func storeWithOnboarded(t *testing.T, waba string) *dynamo.Store {
