@@ -97,6 +97,8 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 		{name: "acquire, lock held", seed: holder("old"), call: acquire,
 			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
 		{name: "acquire, lock expired", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{}), call: acquire},
+		{name: "acquire, lock ends exactly now", seed: seed(onboarding.StateVerifying, "old", now, time.Time{}), call: acquire,
+			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
 		{name: "acquire, proven lock expired: the resume function's", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), now.Add(-time.Second)), call: acquire,
 			want: outcome{errs: "cond ", state: onboarding.StateVerifying, owner: "old"}},
 		{name: "acquire, failed", seed: seed(onboarding.StateFailed, "old", time.Time{}, time.Time{}), call: acquire},
@@ -183,6 +185,13 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			want: outcome{state: onboarding.StateVerifying, owner: "worker", attempts: 1}},
 		{name: "claim, proven lock held", seed: seed(onboarding.StateVerifying, "old", now.Add(time.Second), now.Add(-time.Second)), call: claim(now),
 			want: outcome{errs: "cond "}},
+		// The boundaries: a retry is due at its time, as Due lists it, so
+		// the run that listed it can claim it; a lock holds until the end
+		// of its last millisecond, as Acquire reads it.
+		{name: "claim, due exactly now", seed: seed(onboarding.StateVerified, "old", now.Add(-time.Second), now), call: claim(now),
+			want: outcome{state: onboarding.StateVerified, owner: "worker", attempts: 1}},
+		{name: "claim, lock ends exactly now", seed: seed(onboarding.StateVerified, "old", now, now.Add(-time.Second)), call: claim(now),
+			want: outcome{errs: "cond "}},
 		{name: "claim, lock taken before Meta's proof", seed: seed(onboarding.StateVerifying, "old", now.Add(-time.Second), time.Time{}), call: claim(now),
 			want: outcome{errs: "cond "}},
 		{name: "due lists expired proven locks only", call: func(s contractStore) outcome {
@@ -208,6 +217,8 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			return listed(s.Due(context.Background(), now, 2))
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
 		{name: "lift, restriction ended", seed: restricted(now.Add(-time.Second)), call: lift,
+			want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
+		{name: "lift, restriction ends exactly now", seed: restricted(now), call: lift,
 			want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
 		{name: "lift, restriction ends later", seed: restricted(now.Add(time.Second)), call: lift, want: outcome{errs: "cond "}},
 		{name: "lift, restricted without an end", seed: restricted(time.Time{}), call: lift, want: outcome{errs: "cond "}},
