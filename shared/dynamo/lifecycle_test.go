@@ -290,7 +290,7 @@ func TestViolationIsTheWeakestRestriction(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	for _, waba := range []string{"v1", "v2", "v3"} {
+	for _, waba := range []string{"v1", "v2", "v3", "v4"} {
 		if _, err := s.Acquire(ctx, onboardedRecord(waba), t0); err != nil {
 			t.Fatal(err)
 		}
@@ -309,6 +309,10 @@ func TestViolationIsTheWeakestRestriction(t *testing.T) {
 		{"v3", disable, time.Time{}, true},
 		{"v3", violation, time.Time{}, false}, // nor take the place of a disable
 		{"v3", block, end, false},
+		// Meta's later warning names the account's current violation.
+		{"v4", violation, time.Time{}, true},
+		{"v4", "account_violation:SCAM", time.Time{}, true},
+		{"v4", "account_violation:SCAM", time.Time{}, false}, // in force already
 	}
 	for i, st := range steps {
 		if ok, err := s.Restrict(ctx, st.waba, st.reason, st.until, t0.Add(time.Duration(i+1)*time.Minute), time.Time{}); ok != st.want || err != nil {
@@ -319,7 +323,7 @@ func TestViolationIsTheWeakestRestriction(t *testing.T) {
 	if err != nil || len(recs) != 2 || recs[0].WABAID != "v1" || recs[1].WABAID != "v2" {
 		t.Fatalf("due at the block's end: %+v, %v; want v1 and v2", recs, err)
 	}
-	for waba, want := range map[string]string{"v1": block, "v2": block, "v3": disable} {
+	for waba, want := range map[string]string{"v1": block, "v2": block, "v3": disable, "v4": "account_violation:SCAM"} {
 		if rec, err := s.Get(ctx, waba); err != nil || rec.StateReason != want {
 			t.Errorf("%s reads %+v, %v; want restricted for %s", waba, rec, err, want)
 		}
