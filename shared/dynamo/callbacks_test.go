@@ -97,6 +97,10 @@ func TestCallbackLedger(t *testing.T) {
 		{"published", entry("k", callbacks.EntryPublished, "a", t0.Add(-time.Hour), day), t0, true},
 		{"unrouted", entry("k", callbacks.EntryUnrouted, "", time.Time{}, day), t0, true},
 		{"entry expired, TTL not run yet", entry("k", callbacks.EntryPublished, "a", t0, t0.Add(-time.Second)), t0, false},
+		// The boundaries, as callbackstest.Ledger draws them: an entry
+		// counts up to its expiry and a claim holds up to its deadline.
+		{"claim ends exactly now: still held", entry("k", callbacks.EntryClaimed, "a", t0, day), t0, true},
+		{"entry expires exactly now: still counts", entry("k", callbacks.EntryPublished, "a", t0, t0), t0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +130,7 @@ func TestCallbackLedger(t *testing.T) {
 			}
 			again, err := l.Claim(ctx, entry("k", callbacks.EntryClaimed, "c", t0.Add(time.Minute), day), t0.Add(time.Hour))
 			if !errors.Is(err, onboarding.ErrConditionFailed) || again.State != callbacks.EntryPublished || again.EventID != "evt-1" ||
-				!again.PublishedAt.Equal(t0.Add(time.Second)) || again.Owner != "b" {
+				!again.PublishedAt.Equal(t0.Add(time.Second)) || !again.UpdatedAt.Equal(t0.Add(time.Second)) || again.Owner != "b" {
 				t.Errorf("after publish: %+v, %v", again, err)
 			}
 			if err := l.Release(ctx, "k", "b", t0); !errors.Is(err, onboarding.ErrConditionFailed) {
