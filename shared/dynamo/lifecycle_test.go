@@ -87,6 +87,11 @@ func TestWebhookChanges(t *testing.T) {
 		!rec.RestrictedUntil.IsZero() {
 		t.Errorf("record %+v", rec)
 	}
+	// Both times are the disconnect's, not an earlier write's: the stream
+	// publisher reads state_changed_at.
+	if disconnected := t0.Add(5 * time.Minute); !rec.StateChangedAt.Equal(disconnected) || !rec.UpdatedAt.Equal(disconnected) {
+		t.Errorf("disconnected record changed at %v, updated at %v; want both %v", rec.StateChangedAt, rec.UpdatedAt, disconnected)
+	}
 
 	// A plain signup does not take a disconnected record; a reconnect does.
 	again := verifying("1", "b", t0.Add(time.Hour))
