@@ -8,7 +8,6 @@ package sam_test
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -89,11 +88,8 @@ func readSamconfig(t *testing.T, text string) samconfig {
 // configuration.
 func TestEveryParameterInSamconfig(t *testing.T) {
 	tpl := load(t)
-	raw, err := os.ReadFile(filepath.Join(root, "samconfig.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := readSamconfig(t, string(raw))
+	raw := repoText(t, "samconfig.toml")
+	c := readSamconfig(t, raw)
 	for _, env := range samconfigEnvs {
 		section := env + ".deploy.parameters"
 		listed := c.overrides[section]
@@ -126,7 +122,7 @@ func TestEveryParameterInSamconfig(t *testing.T) {
 		}
 	}
 	for _, secret := range []string{"app_secret", "auth_token", "AKIA", "aws_secret_access_key"} {
-		if strings.Contains(string(raw), secret) {
+		if strings.Contains(raw, secret) {
 			t.Errorf("samconfig.toml mentions %q: secrets go to Secrets Manager, never in samconfig.toml", secret)
 		}
 	}
@@ -161,12 +157,8 @@ var guideRow = regexp.MustCompile("^\\|\\s*`([A-Za-z0-9]+)`\\s*\\|")
 // no longer declares.
 func TestEveryParameterInTheChecklist(t *testing.T) {
 	tpl := load(t)
-	raw, err := os.ReadFile(filepath.Join(root, deployGuide))
-	if err != nil {
-		t.Fatal(err)
-	}
 	rows := map[string]int{}
-	for i, line := range strings.Split(string(raw), "\n") {
+	for i, line := range strings.Split(repoText(t, deployGuide), "\n") {
 		if m := guideRow.FindStringSubmatch(line); m != nil {
 			if prev, dup := rows[m[1]]; dup {
 				t.Errorf("%s:%d: %s has a row already at line %d", deployGuide, i+1, m[1], prev)
@@ -246,11 +238,7 @@ func sortedNames[V any](m map[string]V) []string {
 // group's row (`*LogGroup`, `*Alarm`, QueryDefinition).
 func TestStackContentsDocumented(t *testing.T) {
 	tpl := load(t)
-	raw, err := os.ReadFile(filepath.Join(root, "docs", "sam.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
+	doc := repoText(t, filepath.Join("docs", "sam.md"))
 	start := strings.Index(doc, "## What the stack contains")
 	if start < 0 {
 		t.Fatal(`docs/sam.md has no "## What the stack contains"`)
@@ -279,11 +267,7 @@ func TestStackContentsDocumented(t *testing.T) {
 // function and the handler of a route in one place.
 func TestRoutesDocumented(t *testing.T) {
 	tpl := load(t)
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(raw)
+	doc := repoText(t, "README.md")
 	start := strings.Index(doc, "### Routes and triggers")
 	if start < 0 {
 		t.Fatal(`README.md has no "### Routes and triggers"`)

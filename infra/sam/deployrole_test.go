@@ -8,8 +8,6 @@ package sam_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -82,18 +80,9 @@ func loadDeployRole(t *testing.T, text string, params map[string]string) *sam.Te
 	return tpl
 }
 
-func deployRoleText(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, deployRoleFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func TestDeployRoleTrustsOnlyTheEnvironments(t *testing.T) {
 	t.Parallel()
-	text := deployRoleText(t)
+	text := repoText(t, deployRoleFile)
 	for _, provider := range []string{"", "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"} {
 		tpl := loadDeployRole(t, text, map[string]string{"Repository": "acme/wa-onboarding", "GitHubOIDCProviderArn": provider})
 		for _, p := range deployRoleTrustProblems(tpl, "acme/wa-onboarding") {
@@ -132,7 +121,7 @@ func TestDeployRoleTrustsOnlyTheEnvironments(t *testing.T) {
 // a trust policy is usually widened.
 func TestDeployRoleTrustProblemsCatchWidening(t *testing.T) {
 	t.Parallel()
-	text := deployRoleText(t)
+	text := repoText(t, deployRoleFile)
 	for _, c := range []struct{ name, old, new, envs string }{
 		{"wildcard subject", "StringEquals:\n                token.actions.githubusercontent.com:aud: sts.amazonaws.com\n                token.actions.githubusercontent.com:sub:\n" +
 			"                  - !If [TrustsDev, !Sub \"repo:${Repository}:environment:dev\", !Ref AWS::NoValue]\n" +

@@ -137,7 +137,13 @@ func loadWith(t *testing.T, text string, params map[string]string) *sam.Template
 
 func templateText(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	return repoText(t, "template.yaml")
+}
+
+// repoText is a file of the repository, by its path from the root.
+func repoText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
 		t.Fatal(err)
 	}

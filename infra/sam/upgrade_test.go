@@ -9,8 +9,6 @@ package sam_test
 import (
 	"cmp"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -64,12 +62,8 @@ func streamMappings(t *testing.T, tpl *sam.Template) []string {
 func TestStackPolicyProtectsStatefulResources(t *testing.T) {
 	t.Parallel()
 	tpl := load(t)
-	b, err := os.ReadFile(filepath.Join(root, stackPolicyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var policy struct{ Statement []policyStatement }
-	if err := json.Unmarshal(b, &policy); err != nil {
+	if err := json.Unmarshal([]byte(repoText(t, stackPolicyFile)), &policy); err != nil {
 		t.Fatalf("%s: %v", stackPolicyFile, err)
 	}
 	// A stack policy denies every update it does not allow: without the

@@ -113,7 +113,8 @@ func (s *Service) Handle(ctx context.Context, n *Notification, requestID string)
 		// ones, never applied (byWABA). A body naming no object is
 		// counted and logged too, but applied (forObject).
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": "object"})
-		s.Logger.WarnContext(ctx, "meta webhook for another object", "request_id", requestID, "object", n.Object)
+		s.Logger.WarnContext(ctx, "meta webhook for another object or none", "request_id", requestID, "object", n.Object,
+			"applied", forObject(n.Object))
 	}
 	all, groups := byWABA(n, s.now())
 	var wg sync.WaitGroup
