@@ -309,5 +309,11 @@ func securityHeaders(sandbox bool) map[string]string {
 		"Cross-Origin-Opener-Policy": "same-origin-allow-popups",
 		"Permissions-Policy":         "camera=(), microphone=(), geolocation=(), payment=()",
 		"X-Frame-Options":            "DENY", // for browsers that predate frame-ancestors
+		// API Gateway serves only HTTPS; this keeps a customer's browser
+		// from trying plain HTTP on a later link first. A year, and no
+		// includeSubDomains: on a custom domain, the Tech Provider's other
+		// hosts are not ours to pin. Browsers ignore it over the local
+		// stack's plain HTTP.
+		"Strict-Transport-Security": "max-age=31536000",
 	}
 }

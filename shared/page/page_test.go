@@ -112,6 +112,9 @@ func TestSecurityHeaders(t *testing.T) {
 				for k, want := range map[string]string{
 					"X-Content-Type-Options": "nosniff",
 					"Referrer-Policy":        "strict-origin-when-cross-origin",
+					// A year, and no includeSubDomains: the page may live on
+					// a Tech Provider's domain whose other hosts are not ours.
+					"Strict-Transport-Security": "max-age=31536000",
 				} {
 					if got := resp.Headers[k]; got != want {
 						t.Errorf("%s: %s = %q, want %q", target, k, got, want)
