@@ -30,7 +30,7 @@ var allowedActions = map[string][]string{
 	"DemoFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 	"DoctorFunction": {"secretsmanager:GetSecretValue", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups",
 		"events:DescribeRule"},
-	"MetawebhooksFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+	"MetawebhooksFunction": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 	"LifecycleFunction":    {"events:PutEvents"},
 	"CustomersFunction":    {"dynamodb:Query"},
 }

@@ -119,6 +119,7 @@ var grants = map[string][]string{
 	"MetawebhooksFunction": {
 		"dynamodb:UpdateItem " + tableARN, // disconnect, restrict, reinstate, health
 		"dynamodb:PutItem " + tableARN,    // an unclaimed record
+		"dynamodb:GetItem " + tableARN,    // a share of a known WABA: after its onboarding?
 		"dynamodb:PutItem " + dedupARN,    // claim a change's key
 		"dynamodb:UpdateItem " + dedupARN, // mark it handled, or release
 		getSecret + " " + metaARN,         // the app secret signs webhooks

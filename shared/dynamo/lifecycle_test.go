@@ -1,12 +1,14 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+	"github.com/techprovider/wa-onboarding/shared/metrics"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
@@ -628,6 +631,69 @@ func TestLateRemovalDeliveredAfterReconnect(t *testing.T) {
 	deliver(t0.Add(30*time.Second), "PARTNER_REMOVED", "delivery-4")
 	if got := state(); got != onboarding.StateDisconnected {
 		t.Fatalf("a removal sent after the share left the record %s, want disconnected", got)
+	}
+}
+
+// TestShareAfterOnboardingPagesTheOperator: a WABA Meta shares with our
+// app again while its record says onboarded had a removal we never heard
+// of before it (Meta stops redelivering after seven days). The removal took
+// our app's webhook subscription with it, and a signup of the same WABA is
+// answered from the record without subscribing again: nothing but the
+// operator, with a system user's token, subscribes our app again. The
+// share of the first signup, delivered after it, must not page.
+func TestShareAfterOnboardingPagesTheOperator(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newStore(t)
+	onboardedAt := t0.Add(time.Minute)
+	for i, c := range []struct {
+		name  string
+		state onboarding.State
+		sent  time.Time
+		page  bool
+	}{
+		{"the first signup's share, delivered after it ended", onboarding.StateOnboarded, t0, false},
+		{"a share Meta sent just after the signup ended (clocks differ)", onboarding.StateOnboarded, onboardedAt.Add(time.Minute), false},
+		{"a share a day after the onboarding", onboarding.StateOnboarded, onboardedAt.Add(24 * time.Hour), true},
+		{"a share of a restricted WABA a day after", onboarding.StateRestricted, onboardedAt.Add(24 * time.Hour), true},
+		{"a share after a removal we saw: the reconnect subscribes", onboarding.StateDisconnected, onboardedAt.Add(24 * time.Hour), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var emitted, logged bytes.Buffer
+			svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t), Metrics: &metrics.EMF{W: &emitted, Namespace: "test"},
+				Logger: slog.New(slog.NewJSONHandler(&logged, nil)), Now: func() time.Time { return onboardedAt.Add(48 * time.Hour) }}
+			waba := "10987654321900" + strconv.Itoa(5+i)
+			rec := onboardedRecord(waba)
+			rec.State, rec.OnboardedAt = c.state, onboardedAt
+			if _, err := store.Acquire(ctx, rec, t0); err != nil {
+				t.Fatal(err)
+			}
+			body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"198765432100000","time":%d,"changes":[`+
+				`{"field":"account_update","value":{"event":"PARTNER_ADDED","waba_info":{"waba_id":%q,"owner_business_id":"198765432109876"}}}]}]}`,
+				c.sent.Unix(), waba)
+			n, err := metawebhooks.ParseNotification([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, delivery := range []string{"delivery-1", "delivery-2"} {
+				if _, err := svc.Handle(ctx, n, delivery); err != nil {
+					t.Fatal(err)
+				}
+			}
+			paged := strings.Count(emitted.String(), `"`+onboarding.MetricWebhookSubscribeFailed+`":1`)
+			switch {
+			case c.page && paged != 1:
+				t.Errorf("counted %s %d times over a delivery and its redelivery, want once", onboarding.MetricWebhookSubscribeFailed, paged)
+			case !c.page && paged != 0:
+				t.Errorf("counted %s: %s", onboarding.MetricWebhookSubscribeFailed, emitted.String())
+			}
+			if c.page && !strings.Contains(logged.String(), waba) {
+				t.Errorf("no log line names the WABA: %s", logged.String())
+			}
+			if got, err := store.Get(ctx, waba); err != nil || got.State != c.state {
+				t.Errorf("the share left the record %v (err %v), want %s", got, err, c.state)
+			}
+		})
 	}
 }
 

@@ -91,6 +91,16 @@ func (r *records) PutUnclaimed(_ context.Context, waba, _, reason string, _, _ t
 	return r.set(waba, onboarding.StateUnclaimed, reason), nil
 }
 
+func (r *records) Get(_ context.Context, waba string) (*onboarding.Record, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	state, ok := r.state[waba]
+	if !ok {
+		return nil, onboarding.ErrNotFound
+	}
+	return &onboarding.Record{WABAID: waba, State: state, Lifecycle: onboarding.Lifecycle{StateReason: r.reason[waba]}}, nil
+}
+
 func (r *records) SetHealth(_ context.Context, waba, _ string, h onboarding.Health) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

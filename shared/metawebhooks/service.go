@@ -29,6 +29,8 @@ type Records interface {
 	Reinstate(ctx context.Context, wabaID, reason, lifts string, at, sent time.Time) (bool, error)
 	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at, sent time.Time) (bool, error)
 	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error)
+	// Get reads a record (onboarding.ErrNotFound when there is none).
+	Get(ctx context.Context, wabaID string) (*onboarding.Record, error)
 }
 
 // Metric names. Dimensions are Field, Op or Event: never a WABA ID.
@@ -333,7 +335,11 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 	case OpReinstate:
 		return s.Records.Reinstate(ctx, a.WABAID, a.Reason, a.LiftsOnly, now, a.Sent)
 	case OpUnclaimed:
-		return s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now, a.Sent)
+		created, err := s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now, a.Sent)
+		if err == nil && !created {
+			s.checkSharedAgain(ctx, a)
+		}
+		return created, err
 	case OpHealth:
 		// Stamped now, like the state changes: the stamp becomes the
 		// record's updated_at, and so the lifecycle event's occurred_at and
@@ -344,6 +350,42 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h)
 	}
 	return false, nil
+}
+
+// sharedAgainAfter is how long after a record's onboarding a share of its
+// WABA must come to be a new one. Meta stamps the share of the signup
+// itself before the signup's code reaches us, so it comes before the
+// onboarding; the margin absorbs the difference of Meta's and our clocks.
+const sharedAgainAfter = 5 * time.Minute
+
+// checkSharedAgain pages the operator (MetricWebhookSubscribeFailed) when
+// Meta shares a WABA with our app again while its record says it is still
+// onboarded. A removal came before that share, and we never heard of it
+// (Meta stops redelivering after seven days): it took our app's webhook
+// subscription with it. A signup of the same WABA is answered from the
+// record without subscribing again, so until an operator subscribes our
+// app with a system user's token, Meta sends us nothing about the WABA. A
+// record a removal did disconnect needs nothing: the customer's signup
+// reconnects it and subscribes. The read is advice: its failure is logged
+// and the change still counts as applied.
+func (s *Service) checkSharedAgain(ctx context.Context, a Action) {
+	if a.Sent.IsZero() {
+		return
+	}
+	rec, err := s.Records.Get(ctx, a.WABAID)
+	switch {
+	case errors.Is(err, onboarding.ErrNotFound):
+		return
+	case err != nil:
+		s.Logger.WarnContext(ctx, "meta share of a known WABA not checked against its record", "waba_id", a.WABAID, "error", err)
+		return
+	case !rec.State.OnboardedAtPlivo() || rec.OnboardedAt.IsZero() || !a.Sent.After(rec.OnboardedAt.Add(sharedAgainAfter)):
+		return
+	}
+	s.metrics().Count(onboarding.MetricWebhookSubscribeFailed, nil)
+	s.Logger.WarnContext(ctx, "our app is not subscribed to the WABA's webhooks: Meta shared it again after its onboarding, "+
+		"so a removal we never received came first", "waba_id", a.WABAID, "state", rec.State,
+		"onboarded_at", rec.OnboardedAt, "shared_at", a.Sent, "event", a.Event)
 }
 
 // field keeps metric dimensions to the fields Meta documents.

@@ -228,6 +228,21 @@ func TestLifecycleThroughStream(t *testing.T) {
 	}
 	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "health_changed", "disconnected", "verified", "reconnected"})
 
+	// Meta shares the onboarded WABA again, sent half an hour after the
+	// onboarding (within the skew the function allows, standing for a share
+	// days later): a removal we never received came before it, and the
+	// operator is told our app must subscribe again. The record is unchanged.
+	shared := s.Meta.AccountUpdate(waba, "PARTNER_ADDED", nil, time.Now().Add(30*time.Minute))
+	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, shared, "share-1")); st != http.StatusOK {
+		t.Fatalf("share webhook answered %d; log %s", st, hooks.LogPath)
+	}
+	if log, err := os.ReadFile(hooks.LogPath); err != nil || !strings.Contains(string(log), "Meta shared it again after its onboarding") {
+		t.Errorf("the share after the onboarding was not reported (err %v); log %s", err, hooks.LogPath)
+	}
+	if rec := readRecord(ctx, t, s, waba); rec.State != "onboarded" {
+		t.Errorf("record %s after the share, want onboarded", rec.State)
+	}
+
 	restricted := s.Meta.AccountUpdate(waba, "ACCOUNT_RESTRICTION", map[string]any{"restriction_info": []any{
 		map[string]any{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": "2030-01-01T00:00:00.000Z"}}}, time.Now())
 	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, restricted, "restrict-1")); st != http.StatusOK {
