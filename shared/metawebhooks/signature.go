@@ -20,16 +20,23 @@ func Sign(appSecret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Verify reports whether header is the signature of the raw body for
+// Verify reports whether header holds the signature of the raw body for
 // appSecret, compared in constant time. An empty secret verifies nothing.
+// API Gateway's payload format 2.0 joins a repeated header's values with
+// commas, so a delivery whose X-Hub-Signature-256 came twice (a proxy
+// replaying the header) arrives as "sha256=…,sha256=…": each candidate is
+// checked, and one that matches verifies the body.
 func Verify(appSecret string, body []byte, header string) bool {
 	if appSecret == "" {
 		return false
 	}
-	got, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
-	if !ok {
-		return false
+	want := []byte(Sign(appSecret, body)[len("sha256="):])
+	ok := false
+	for c := range strings.SplitSeq(header, ",") {
+		got, found := strings.CutPrefix(strings.TrimSpace(c), "sha256=")
+		if found && subtle.ConstantTimeCompare([]byte(strings.ToLower(got)), want) == 1 {
+			ok = true
+		}
 	}
-	want := Sign(appSecret, body)[len("sha256="):]
-	return subtle.ConstantTimeCompare([]byte(strings.ToLower(got)), []byte(want)) == 1
+	return ok
 }
