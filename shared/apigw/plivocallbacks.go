@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -104,9 +103,8 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 	default:
 		return nil, onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use POST or GET for this resource.")
 	}
-	if ct := Header(req, "Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/x-www-form-urlencoded" {
+	if Header(req, "Content-Type") != "" {
+		if mt, ok := mediaType(req); !ok || mt != "application/x-www-form-urlencoded" {
 			return nil, onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/x-www-form-urlencoded.")
 		}
 	}

@@ -71,12 +71,34 @@ func requireJSON(req Request, method string) error {
 	if Method(req) != method {
 		return onboarding.Errorf(onboarding.CodeMethodNotAllowed, "Use %s for this resource.", method)
 	}
-	ct := Header(req, "Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || mt != "application/json" {
+	if mt, ok := mediaType(req); !ok || mt != "application/json" {
 		return onboarding.Errorf(onboarding.CodeUnsupportedMedia, "Send the body as application/json.")
 	}
 	return nil
+}
+
+// mediaType returns the media type of the request's Content-Type, false
+// when it has none or an unreadable one. Payload format 2.0 joins a
+// repeated header's values with commas, so a Content-Type sent twice
+// arrives as "application/json,application/json": it names one media
+// type when every value names the same one.
+func mediaType(req Request) (string, bool) {
+	ct := Header(req, "Content-Type")
+	if ct == "" {
+		return "", false
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		return mt, true
+	}
+	var mt string
+	for v := range strings.SplitSeq(ct, ",") {
+		m, _, err := mime.ParseMediaType(v)
+		if err != nil || mt != "" && m != mt {
+			return "", false
+		}
+		mt = m
+	}
+	return mt, true
 }
 
 // signupFields are the body fields a signup may carry.

@@ -42,6 +42,11 @@ func TestParseSignup(t *testing.T) {
 		{"missing content type", event("POST", "", okBody, false), onboarding.CodeUnsupportedMedia, ""},
 		{"form content type", event("POST", "application/x-www-form-urlencoded", okBody, false), onboarding.CodeUnsupportedMedia, ""},
 		{"text/plain", event("POST", "text/plain", okBody, false), onboarding.CodeUnsupportedMedia, ""},
+		// Payload format 2.0 joins a repeated header with commas.
+		{"content type repeated", event("POST", "application/json,application/json; charset=utf-8", okBody, false), "", ""},
+		{"content type repeated, spaced", event("POST", "application/json, application/json", okBody, false), "", ""},
+		{"content types that disagree", event("POST", "application/json,text/plain", okBody, false), onboarding.CodeUnsupportedMedia, ""},
+		{"an empty content type beside json", event("POST", "application/json,", okBody, false), onboarding.CodeUnsupportedMedia, ""},
 		{"huge body", event("POST", "application/json", `{"code":"`+strings.Repeat("a", 20000)+`"}`, false), onboarding.CodePayloadTooLarge, ""},
 		{"huge base64 body", event("POST", "application/json", base64.StdEncoding.EncodeToString([]byte(strings.Repeat(" ", 20000))), true), onboarding.CodePayloadTooLarge, ""},
 		{"bad base64", event("POST", "application/json", "!!!", true), onboarding.CodeInvalidRequest, "body"},
