@@ -125,7 +125,9 @@ func ParseCallback(req Request) (*callbacks.Callback, error) {
 // unless AcceptV2; a V2 signature then also spends its nonce, and so does a
 // V3 one that carries a message someone wrote (callbacks.CarriesMessageV3).
 func (r *PlivoCallbacks) verify(ctx context.Context, req Request, cb *callbacks.Callback) error {
-	header := func(name string) string { return Header(req, name) }
+	// A signature header may hold several signatures (matchesAny), but
+	// one nonce: a nonce that came twice is read as the one it repeats.
+	header := func(name string) string { return headerOnce(req, name) }
 	signed := r.signedURL(req)
 	method := Method(req)
 	token, err := r.Token(ctx, false)

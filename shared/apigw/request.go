@@ -31,6 +31,25 @@ func Header(req Request, name string) string {
 	return ""
 }
 
+// headerOnce is Header for a header that carries one value. Payload format
+// 2.0 joins a header sent more than once with commas, so a value that
+// only repeats itself ("4711,4711") is read as that value; values that
+// differ are returned as they came, for the caller to refuse.
+func headerOnce(req Request, name string) string {
+	v := Header(req, name)
+	first, rest, joined := strings.Cut(v, ",")
+	if !joined {
+		return v
+	}
+	first = strings.TrimSpace(first)
+	for p := range strings.SplitSeq(rest, ",") {
+		if strings.TrimSpace(p) != first {
+			return v
+		}
+	}
+	return first
+}
+
 // Method returns the request's HTTP method.
 func Method(req Request) string { return strings.ToUpper(req.RequestContext.HTTP.Method) }
 
