@@ -142,9 +142,44 @@ func linkBase(pageURL string, req Request) (*url.URL, error) {
 	if host == "" || strings.ContainsAny(host, "/?#@ ") {
 		return nil, errors.New("apigw: no domain name to build the page URL from; set PAGE_URL")
 	}
-	path := "/"
-	if st := req.RequestContext.Stage; st != "" && st != "$default" {
-		path = "/" + url.PathEscape(st) + "/"
+	return &url.URL{Scheme: "https", Host: host, Path: apiRoot(req)}, nil
+}
+
+// apiRoot is the path under which the request reached the API, with a
+// trailing slash: what rawPath has before this route's path. That is the
+// stage on the execute-api host ("/prod/"), and nothing on a custom domain,
+// whose API mapping names the stage, even when the event's stage is named.
+// An event whose path does not end in the route's (hand-made, or a
+// catch-all route) falls back to its stage.
+func apiRoot(req Request) string {
+	if prefix, ok := strings.CutSuffix(strings.TrimSuffix(RoutePath(req), "/"), SessionsPath); ok && safePathPrefix(prefix) {
+		return prefix + "/"
 	}
-	return &url.URL{Scheme: "https", Host: host, Path: path}, nil
+	if st := req.RequestContext.Stage; st != "" && st != "$default" {
+		return "/" + url.PathEscape(st) + "/"
+	}
+	return "/"
+}
+
+// safePathPrefix accepts "" or "/segment..." of the characters stage names
+// and API mapping paths may hold, so that the prefix goes into the link as
+// it is.
+func safePathPrefix(p string) bool {
+	if p == "" {
+		return true
+	}
+	if p[0] != '/' || strings.Contains(p, "//") || strings.HasSuffix(p, "/") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._~-", r)) {
+			return false
+		}
+	}
+	return true
 }

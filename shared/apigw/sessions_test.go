@@ -74,8 +74,23 @@ func TestSessionsHandler(t *testing.T) {
 			wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/", wantTTL: 15 * time.Minute},
 		{name: "configured page URL keeps its query", pageURL: "https://onboard.example.com/whatsapp?lang=de", body: `{"client_ref":"customer-1","ttl_seconds":3600}`, iam: true,
 			wantStatus: 201, wantURL: "https://onboard.example.com/whatsapp?lang=de", wantTTL: time.Hour},
-		{name: "named stage", body: `{"client_ref":"customer-1"}`, iam: true, mutate: func(r *apigw.Request) { r.RequestContext.Stage = "prod" },
-			wantStatus: 201, wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/", wantTTL: 15 * time.Minute},
+		// On the execute-api host a named stage is the path's first
+		// segment, in rawPath too.
+		{name: "named stage", body: `{"client_ref":"customer-1"}`, iam: true, mutate: func(r *apigw.Request) {
+			r.RequestContext.Stage, r.RawPath, r.RequestContext.HTTP.Path = "prod", "/prod/api/onboarding-sessions", "/prod/api/onboarding-sessions"
+		}, wantStatus: 201, wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/", wantTTL: 15 * time.Minute},
+		// A custom domain's API mapping names the stage: the URL, and
+		// rawPath, have no stage segment.
+		{name: "custom domain mapped to a named stage", body: `{"client_ref":"customer-1"}`, iam: true, mutate: func(r *apigw.Request) {
+			r.RequestContext.Stage, r.RequestContext.DomainName, r.RequestContext.DomainPrefix = "prod", "api.example.com", "api"
+			r.Headers["host"] = "api.example.com"
+		}, wantStatus: 201, wantURL: "https://api.example.com/", wantTTL: 15 * time.Minute},
+		{name: "custom domain, rawPath under a mapping path", body: `{"client_ref":"customer-1"}`, iam: true, mutate: func(r *apigw.Request) {
+			r.RequestContext.DomainName, r.RawPath = "api.example.com", "/whatsapp/api/onboarding-sessions"
+		}, wantStatus: 201, wantURL: "https://api.example.com/whatsapp/", wantTTL: 15 * time.Minute},
+		{name: "a path prefix that is no stage or mapping falls back to the stage", body: `{"client_ref":"customer-1"}`, iam: true, mutate: func(r *apigw.Request) {
+			r.RawPath = "/a%2F..%2F/../api/onboarding-sessions"
+		}, wantStatus: 201, wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/", wantTTL: 15 * time.Minute},
 		{name: "null ttl is the default", body: `{"client_ref":"customer-1","ttl_seconds":null}`, iam: true, wantStatus: 201,
 			wantURL: "https://abc123.execute-api.eu-west-1.amazonaws.com/", wantTTL: 15 * time.Minute},
 		{name: "no IAM authorizer", body: `{"client_ref":"customer-1"}`, wantStatus: 401, wantCode: onboarding.CodeUnauthorized},
