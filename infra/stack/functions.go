@@ -219,7 +219,8 @@ func httpHandler(r *testenv.RIE, logicalID string) apigatewaysim.Handler {
 		if err != nil {
 			return resp, err
 		}
-		if err := json.Unmarshal(out, &resp); err != nil {
+		resp, err = apigatewaysim.DecodeResponse(out)
+		if err != nil {
 			return resp, fmt.Errorf("%s: answer is not an API Gateway response: %w", logicalID, err)
 		}
 		return resp, nil

@@ -413,11 +413,8 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	for k, v := range resp.Headers {
 		h.Set(k, v)
 	}
-	for k, vs := range resp.MultiValueHeaders {
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
+	// Format 2.0 answers have no multiValueHeaders: API Gateway ignores
+	// them, so a header set only there never reaches the client.
 	for _, c := range resp.Cookies {
 		h.Add("Set-Cookie", c)
 	}

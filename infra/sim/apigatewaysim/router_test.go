@@ -179,8 +179,10 @@ func TestServeHTTP(t *testing.T) {
 	if resp.StatusCode != 201 || string(body) != "hello" {
 		t.Errorf("answer %d %q, want 201 hello", resp.StatusCode, body)
 	}
-	if got := resp.Header.Values("X-Many"); strings.Join(got, ",") != "a,b" {
-		t.Errorf("X-Many = %v", got)
+	// Payload format 2.0 answers have no multiValueHeaders: API Gateway
+	// drops them.
+	if got := resp.Header.Values("X-Many"); len(got) != 0 {
+		t.Errorf("X-Many = %v, want none", got)
 	}
 	if got := resp.Header.Values("Set-Cookie"); len(got) != 2 {
 		t.Errorf("Set-Cookie = %v", got)
