@@ -55,7 +55,7 @@ func Event(r *http.Request, routeKey string, pathParams map[string]string) (even
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:        "2.0",
 		RouteKey:       routeKey,
-		RawPath:        rawPath(r.URL),
+		RawPath:        eventPath(r.URL),
 		RawQueryString: r.URL.RawQuery,
 		Headers:        map[string]string{},
 	}
@@ -179,7 +179,19 @@ func isText(contentType string) bool {
 	return strings.HasPrefix(mt, "text/")
 }
 
-// rawPath is the path as the client sent it, percent-encoding included.
+// eventPath is the path an HTTP API puts in an event's rawPath: decoded,
+// despite the name. A deployed API called at /a%2Fb hands its function
+// rawPath "/a/b" (REST APIs and function URLs keep the encoding; HTTP APIs
+// do not), so a function must not decode it again.
+func eventPath(u *url.URL) string {
+	if u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+// rawPath is the path as the client sent it, percent-encoding included,
+// which routes are matched on.
 func rawPath(u *url.URL) string {
 	p := u.EscapedPath()
 	if p == "" {
