@@ -62,14 +62,39 @@ const (
 
 // sentAt is Meta's time of e's changes when it can order them, else zero.
 func sentAt(e Entry, now time.Time) time.Time {
-	if e.Time <= 0 {
-		return time.Time{}
-	}
-	t := time.Unix(e.Time, 0).UTC()
-	if t.Before(now.Add(-sentWindow)) || t.After(now.Add(sentSkew)) {
+	t, ok := unixTime(e.Time)
+	if !ok || t.Before(now.Add(-sentWindow)) || t.After(now.Add(sentSkew)) {
 		return time.Time{}
 	}
 	return t
+}
+
+// millisFrom is the smallest integer unixTime reads as milliseconds: as
+// seconds it would be the year 5138, as milliseconds it is 1973.
+const millisFrom = 100_000_000_000
+
+// unixTime reads an integer Unix time. Meta's WhatsApp references give
+// seconds (entry.time, a restriction's expiration), but other Meta
+// webhooks stamp milliseconds (Messenger's entry.time); read as seconds,
+// such a time is tens of thousands of years ahead: a restriction ending
+// then would never lift, and its end, past the year 9999, is no RFC 3339
+// time that the record or the lifecycle event can carry. So an integer
+// too large for seconds is read as milliseconds, and one still past the
+// year 9999, or none above zero, is no time.
+func unixTime(n int64) (time.Time, bool) {
+	var t time.Time
+	switch {
+	case n <= 0:
+		return time.Time{}, false
+	case n >= millisFrom:
+		t = time.UnixMilli(n).UTC()
+	default:
+		t = time.Unix(n, 0).UTC()
+	}
+	if t.Year() > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // account_update events, as Meta's reference names them.
@@ -226,9 +251,9 @@ func withDetail(reason, detail string) string {
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999-0700"}
 
 // parseTime reads a restriction's expiration. Meta's reference types it as
-// an integer Unix timestamp (1641330498); deliveries seen by other
-// providers also carried it quoted, as RFC 3339 or with a "+0000" offset,
-// which are read too.
+// an integer Unix timestamp (1641330498), read by unixTime; deliveries seen
+// by other providers also carried it quoted, as RFC 3339 or with a "+0000"
+// offset, which are read too.
 func parseTime(expiration upstream.String) (time.Time, bool) {
 	s := string(expiration)
 	for _, layout := range timeLayouts {
@@ -236,8 +261,8 @@ func parseTime(expiration upstream.String) (time.Time, bool) {
 			return t.UTC(), true
 		}
 	}
-	if secs, err := strconv.ParseInt(s, 10, 64); err == nil && secs > 0 {
-		return time.Unix(secs, 0).UTC(), true
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return unixTime(n)
 	}
 	return time.Time{}, false
 }

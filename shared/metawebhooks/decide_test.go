@@ -148,6 +148,18 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 		{"restriction, expiration negative: no end", waba, account,
 			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"A","expiration":"-1"}]}`,
 			restricted("account_restriction:A", time.Time{})},
+		// Meta documents seconds; other Meta webhooks stamp milliseconds.
+		// Read as seconds, 1796666400000 is the year 58904: a restriction
+		// that never lifts, with an end no RFC 3339 reader accepts.
+		{"restriction, expiration in milliseconds", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"A","expiration":1796666400000}]}`,
+			restricted("account_restriction:A", time.Unix(1796666400, 0).UTC())},
+		{"restriction, expiration in milliseconds as a string", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"A","expiration":"1796666400250"}]}`,
+			restricted("account_restriction:A", time.UnixMilli(1796666400250).UTC())},
+		{"restriction, expiration past the year 9999: no end", waba, account,
+			`{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"A","expiration":999999999999999999}]}`,
+			restricted("account_restriction:A", time.Time{})},
 		{"restriction, restriction_info not a list: no end", waba, account,
 			`{"event":"ACCOUNT_RESTRICTION","restriction_info":"RESTRICTED_X"}`, restricted("account_restriction", time.Time{})},
 		{"violation, violation_info a list of one with a number", waba, account,
@@ -291,6 +303,12 @@ func TestDecideOrdersOnlyLiveDeliveries(t *testing.T) {
 		{"no time", 0, time.Time{}},
 		{"a sample body from the reference", 1739321024, time.Time{}},
 		{"a time far ahead", now.Add(48 * time.Hour).Unix(), time.Time{}},
+		// Meta documents seconds; a time in milliseconds (as other Meta
+		// webhooks stamp theirs) still orders, read as such.
+		{"a delivery of now in milliseconds", now.UnixMilli(), now},
+		{"a redelivery a week on in milliseconds", now.Add(-7*24*time.Hour + 250*time.Millisecond).UnixMilli(),
+			now.Add(-7*24*time.Hour + 250*time.Millisecond)},
+		{"a sample body's time in milliseconds", 1739321024000, time.Time{}},
 	} {
 		a := metawebhooks.Decide(metawebhooks.Entry{ID: "102290129340398", Time: c.time},
 			metawebhooks.Change{Field: metawebhooks.FieldAccountUpdate, Value: value}, now)
