@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -29,7 +30,10 @@ func (tb *tab) holdSignup(post, answer, check string) {
 		if (` + strconvQuote(check) + `) window.__check = function () { return ` + orNull(check) + `; };
 		var post = ` + strconvQuote(post) + ` ? function () { return ` + orNull(post) + `; } : null;
 		var reply = function (a) {
-			return Promise.resolve(new Response(JSON.stringify(a.body), {status: a.status, headers: {'Content-Type': 'application/json'}}));
+			var headers = {'Content-Type': 'application/json'};
+			// The server's clock (serverClock), as API Gateway tells it.
+			if (typeof window.__serverAhead === 'number') headers['Date'] = new Date(Date.now() + window.__serverAhead).toUTCString();
+			return Promise.resolve(new Response(JSON.stringify(a.body), {status: a.status, headers: headers}));
 		};
 		window.fetch = function (u, o) {
 			if (o && o.method === 'POST') return post ? reply(post()) : new Promise(function () {});
@@ -46,6 +50,23 @@ func (tb *tab) holdSignup(post, answer, check string) {
 	}
 	evalJS(tb, src+`; true`)
 }
+
+// serverClock sets the server's clock ahead of the page's by ahead
+// (behind, when negative), in this document and every one the tab loads
+// after it: holdSignup's answers then carry it in their Date header, as
+// API Gateway's do, and serverNow reads it.
+func (tb *tab) serverClock(ahead time.Duration) {
+	tb.t.Helper()
+	src := fmt.Sprintf(`window.__serverAhead = %d`, ahead.Milliseconds())
+	if _, err := chromedp.Call(tb.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		tb.t.Fatal(err)
+	}
+	evalJS(tb, src+`; true`)
+}
+
+// serverNow is the server's clock (serverClock) as a JavaScript time
+// expression, in ms since the epoch.
+const serverNow = `(Date.now() + (window.__serverAhead || 0))`
 
 func orNull(js string) string {
 	if js == "" {
@@ -97,6 +118,11 @@ func TestFollowDuringSignup(t *testing.T) {
 		past bool
 		page string // the page's final state, with copy its pageCopy scenario
 		copy string
+		// ahead sets the server's clock ahead of the page's (behind, when
+		// negative): the record's updated_at and the link's used_at are
+		// the server's times, and a customer's computer can be off by
+		// minutes, or by hours when it keeps local time as UTC.
+		ahead time.Duration
 	}{
 		{name: "reload, earlier attempt's record disconnected", answer: followedRecord(waba, phone, "disconnected", "", anHourAgo),
 			then: onboarded, page: "onboarded", copy: "onboarded"},
@@ -112,11 +138,29 @@ func TestFollowDuringSignup(t *testing.T) {
 			answer: noRecordYet, page: "idle", copy: "idle"},
 		{name: "reload, earlier attempt's record past the signup's timeout", answer: followedRecord(waba, phone, "disconnected", "", anHourAgo),
 			past: true, page: "failed", copy: "access removed"},
+		// The earlier attempt failed ten minutes ago by the server's clock,
+		// which the page's is fifteen minutes behind: still not this
+		// signup's outcome.
+		{name: "reload, earlier attempt's record failed, the page's clock 15 min slow",
+			answer: followedRecord(waba, phone, "failed", "meta_rejected", serverNow+` - 600e3`), ahead: 15 * time.Minute,
+			then: onboarded, page: "onboarded", copy: "onboarded"},
+		// The link was spent a second ago by the server's clock, an hour
+		// behind the page's: the signup is still running.
+		{name: "second tab, no record yet, the page's clock an hour fast", answer: noRecordYet, second: true, ahead: -time.Hour,
+			then: onboarded, page: "onboarded", copy: "onboarded"},
+		// The signup left no record (Meta refused its code): once it must
+		// have ended, by the page's own clock two hours behind the
+		// server's, the link is used up.
+		{name: "second tab, no record past the signup's timeout, the page's clock 2 h slow", answer: noRecordYet, second: true,
+			ahead: 2 * time.Hour, past: true, page: "failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			token := linkToken(t, "customer-follow")
 			tb := openProduction(t, "/?session="+url.QueryEscape(token), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+			if tt.ahead != 0 {
+				tb.serverClock(tt.ahead)
+			}
 			tb.holdSignup(tt.post, tt.answer, "")
 			tb.do(chromedp.Click("#connect"))
 			tb.waitState("connecting")
@@ -134,8 +178,11 @@ func TestFollowDuringSignup(t *testing.T) {
 				// test's, naming the signup's WABA and when the link was
 				// spent, to the second.
 				follower = openProduction(t, "/?session="+url.QueryEscape(token), "idle", map[string]string{page.SDKURL: fakeMetaSDK("", nil)})
+				if tt.ahead != 0 {
+					follower.serverClock(tt.ahead)
+				}
 				follower.holdSignup("", tt.answer, `{status: 401, body: {error: {code: 'session_used', message: 'm'}, waba_id: '`+waba+
-					`', used_at: new Date(Date.now() - 1000).toISOString().replace(/\.\d+Z$/, 'Z'), request_id: 'r'}}`)
+					`', used_at: new Date(`+serverNow+` - 1000).toISOString().replace(/\.\d+Z$/, 'Z'), request_id: 'r'}}`)
 			}
 			follower.do(chromedp.Reload())
 
@@ -167,10 +214,16 @@ func TestFollowDuringSignup(t *testing.T) {
 				evalJS(follower, `window.__answer = function () { return `+tt.then+`; }; true`)
 			}
 			follower.waitStateWithin(tt.page, 12*time.Second)
-			if tt.page == "onboarded" {
+			switch {
+			case tt.page == "onboarded":
 				follower.expectCopy(tt.copy, "+1 555-010-0830")
-			} else {
+			case tt.copy != "":
 				follower.expectCopy(tt.copy)
+			default:
+				// The link's own failure: used up by the signup.
+				if got, want := follower.text("#status-title"), "Your onboarding link cannot be used"; got != want {
+					t.Errorf("title %q, want %q", got, want)
+				}
 			}
 		})
 	}

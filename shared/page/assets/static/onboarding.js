@@ -79,7 +79,9 @@
   // still an earlier attempt's.
   var SIGNUP_GRACE_MS = 30000;
   // How far the server's clock (a record's updated_at) may run behind the
-  // page's when the page compares it with its post.
+  // page's when the page compares it with its post, once the offset the
+  // server's Date header shows is taken off (serverAhead): the header's
+  // whole seconds and the trip to it.
   var CLOCK_SKEW_MS = 5000;
   // How long after Meta's code arrived Try again may still send that same
   // code. Meta's code lives 30 seconds; the rest is for the backend's own
@@ -881,8 +883,9 @@
       fetch(cfg.signupUrl + '/' + encodeURIComponent(waba), {
         credentials: 'same-origin', cache: 'no-store', headers: headers
       }).then(function (res) {
+        var ahead = serverAhead(res);
         return res.json().catch(function () { return null; }).then(function (body) {
-          return { status: res.status, body: body || {} };
+          return { status: res.status, body: body || {}, ahead: ahead };
         });
       }).then(function (r) {
         if (f !== flow || f.done) return;
@@ -895,7 +898,7 @@
           // Restricted is onboarded at Plivo, held back by Meta for now.
           if (rec.state === 'onboarded' || rec.state === 'restricted') { f.done = true; showOnboarded(rec); return; }
           if (rec.state === 'failed' || STOPPED_STATES[rec.state]) {
-            if (!signupRunning(f) || !predatesPost(f, rec)) { f.done = true; showFailedRecord(f, rec); return; }
+            if (!signupRunning(f) || !predatesPost(f, rec, r.ahead)) { f.done = true; showFailedRecord(f, rec); return; }
             // An earlier attempt's outcome, which the signup has yet to
             // replace: not this signup's details either.
             if (quiet) showVerifying({ waba_id: waba });
@@ -940,13 +943,27 @@
     return f.resumed && f.postedAt > 0 && Date.now() - f.postedAt < SIGNUP_GRACE_MS;
   }
 
-  // predatesPost says whether rec was last written before f's signup was
-  // posted, so that it cannot be the signup's outcome. A record without
-  // updated_at (the state-only view of a record bound to another
-  // customer) is not the signup's either.
-  function predatesPost(f, rec) {
-    var at = Date.parse(rec.updated_at || '');
+  // predatesPost says whether rec, read from a response whose server clock
+  // ran ahead of the page's by ahead ms (serverAhead), was last written
+  // before f's signup was posted, so that it cannot be the signup's
+  // outcome. A record without updated_at (the state-only view of a record
+  // bound to another customer) is not the signup's either.
+  function predatesPost(f, rec, ahead) {
+    var at = Date.parse(rec.updated_at || '') - ahead;
     return !(at >= f.postedAt - CLOCK_SKEW_MS);
+  }
+
+  // serverAhead is how far the server's clock ran ahead of the page's
+  // (negative: behind) when it answered res, from the response's Date
+  // header; 0 without one. A record's updated_at and a link's used_at are
+  // the server's times, and the customer's computer can be off by
+  // minutes, or by hours when it keeps local time as UTC: compared with
+  // the page's clock as they are, an earlier attempt's failure reads as
+  // the signup's outcome, or a signup made in another tab seems never to
+  // end, or to have ended before it started.
+  function serverAhead(res) {
+    var date = Date.parse((res.headers && res.headers.get('Date')) || '');
+    return isFinite(date) ? date - Date.now() : 0;
   }
 
   // A page shown again runs a pending poll at once: a hidden page's timers
@@ -1029,15 +1046,20 @@
       headers: headers
     }).then(function (res) {
       if (res.ok) return null;
-      return res.json().catch(function () { return null; });
-    }).then(function (body) {
+      var ahead = serverAhead(res);
+      return res.json().catch(function () { return null; }).then(function (body) {
+        return body && { body: body, ahead: ahead };
+      });
+    }).then(function (r) {
+      var body = r && r.body;
       var code = body && body.error && body.error.code;
       if (!code || code.indexOf('session_') !== 0 || !FAILURES[code]) return;
       var waba = code === 'session_used' && idString(body.waba_id);
       if (waba && waba !== noRecord && !flow) {
         // The link's signup, made in another tab: its outcome is this
-        // page's too. It was posted when it spent the link (used_at).
-        var usedAt = Date.parse(typeof body.used_at === 'string' ? body.used_at : '') || 0;
+        // page's too. It was posted when it spent the link (used_at, on
+        // the server's clock, kept on the page's).
+        var usedAt = Date.parse(typeof body.used_at === 'string' ? body.used_at : '') - r.ahead || 0;
         rememberWABA(waba, linkSession, usedAt);
         follow({ waba: waba, session: linkSession, postedAt: usedAt });
         return;
