@@ -35,11 +35,11 @@ func TestSaveKeepsHealthWrittenDuringSignup(t *testing.T) {
 	}
 
 	quality := onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(2 * time.Second)}
-	if ok, err := s.SetHealth(ctx, waba, "15550100", quality); err != nil || !ok {
+	if ok, err := s.SetHealth(ctx, waba, "15550100", quality, time.Time{}); err != nil || !ok {
 		t.Fatalf("quality update: %t %v", ok, err)
 	}
 	name := onboarding.Health{NameStatus: "APPROVED", RequestedName: "Acme Shoes", UpdatedAt: t0.Add(3 * time.Second)}
-	if ok, err := s.SetHealth(ctx, waba, "15550100", name); err != nil || !ok {
+	if ok, err := s.SetHealth(ctx, waba, "15550100", name, time.Time{}); err != nil || !ok {
 		t.Fatalf("name update: %t %v", ok, err)
 	}
 

@@ -421,32 +421,104 @@ func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason str
 
 // SetHealth writes the health fields h sets on the record of wabaID whose
 // number has these digits (any number when the record has none yet, or
-// when digits is empty: a change for the whole WABA). False when there is
-// no such record.
-func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error) {
-	update := "SET health_updated_at = :at, updated_at = :at"
-	values := map[string]types.AttributeValue{":at": str(stamp(h.UpdatedAt)), ":digits": str(digits)}
-	for attr, v := range map[string]string{
-		"quality_event": h.QualityEvent, "messaging_limit": h.MessagingLimit,
-		"name_status": h.NameStatus, "requested_name": h.RequestedName, "review_decision": h.ReviewDecision,
-	} {
-		if v != "" {
-			update += ", " + attr + " = :" + attr
-			values[":"+attr] = str(v)
+// when digits is empty: a change for the whole WABA), in the order Meta
+// sent them (sent, zero when the entry has none): each field keeps Meta's
+// time of the change that wrote it (healthFields), and a field Meta
+// changed later than sent is left as it is while the others are written.
+// False when there is no such record, or every field h sets has a later
+// change.
+func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health, sent time.Time) (bool, error) {
+	fields := healthFieldsOf(h)
+	ok, old, err := s.setHealth(ctx, wabaID, digits, h.UpdatedAt, fields, sent)
+	if err != nil || ok || sent.IsZero() || len(old) == 0 {
+		return ok, err
+	}
+	// Refused: the record is another number's, or Meta changed some of
+	// these fields later. The one write the change is allowed (its stream
+	// record is one event) carries the fields Meta has not changed since.
+	var kept []healthField
+	for _, f := range fields {
+		var mark int64
+		if v, found := old[f.mark]; !found || attributevalue.Unmarshal(v, &mark) != nil || mark <= sent.Unix() {
+			kept = append(kept, f)
 		}
 	}
+	if len(kept) == 0 || len(kept) == len(fields) {
+		return false, nil
+	}
+	ok, _, err = s.setHealth(ctx, wabaID, digits, h.UpdatedAt, kept, sent)
+	return ok, err
+}
+
+// healthField is a group of health attributes one webhook field writes
+// together, and the attribute keeping Meta's time (Unix seconds, as
+// metaSentAttr) of the change that last wrote them. The messaging limit is
+// its own group: the quality and the capability webhooks both carry it.
+type healthField struct {
+	mark   string
+	values map[string]string
+}
+
+func healthFieldsOf(h onboarding.Health) []healthField {
+	var out []healthField
+	for _, f := range []healthField{
+		{"quality_sent_at", map[string]string{"quality_event": h.QualityEvent}},
+		{"limit_sent_at", map[string]string{"messaging_limit": h.MessagingLimit}},
+		{"name_sent_at", map[string]string{"name_status": h.NameStatus, "requested_name": h.RequestedName}},
+		{"review_sent_at", map[string]string{"review_decision": h.ReviewDecision}},
+	} {
+		set := false
+		for _, v := range f.values {
+			set = set || v != ""
+		}
+		if set {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// setHealth writes fields in one conditional update, each only if Meta
+// sent no later change of it; a lost condition returns the item as it was
+// (ALL_OLD).
+func (s *Store) setHealth(ctx context.Context, wabaID, digits string, at time.Time, fields []healthField, sent time.Time) (bool, map[string]types.AttributeValue, error) {
+	update := "SET health_updated_at = :at, updated_at = :at"
+	values := map[string]types.AttributeValue{":at": str(stamp(at)), ":digits": str(digits)}
 	condition := "attribute_exists(waba_id) AND (" + PhoneAttr + " = :digits OR attribute_not_exists(" + PhoneAttr + "))"
 	if digits == "" {
 		// A change for the whole WABA (the portfolio's messaging limit).
 		condition = "attribute_exists(waba_id)"
 		delete(values, ":digits")
 	}
-	return s.changed(ctx, &dynamodb.UpdateItemInput{
-		Key:                       wabaKey(wabaID),
-		ConditionExpression:       aws.String(condition),
-		UpdateExpression:          aws.String(update),
-		ExpressionAttributeValues: values,
+	for _, f := range fields {
+		for attr, v := range f.values {
+			if v != "" {
+				update += ", " + attr + " = :" + attr
+				values[":"+attr] = str(v)
+			}
+		}
+		if !sent.IsZero() {
+			update += ", " + f.mark + " = :sent"
+			condition += " AND (attribute_not_exists(" + f.mark + ") OR " + f.mark + " <= :sent)"
+			values[":sent"] = num(sent.Unix())
+		}
+	}
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.Table),
+		Key:                                 wabaKey(wabaID),
+		ConditionExpression:                 aws.String(condition),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	if err == nil {
+		return true, nil, nil
+	}
+	old, lost := lostCondition(err)
+	if !lost {
+		return false, nil, err
+	}
+	return false, old, nil
 }
 
 // ByClientRef lists the records of one Tech Provider customer from the

@@ -60,15 +60,15 @@ func TestWebhookChanges(t *testing.T) {
 	step("offboarded", true, ok, err)
 	ok, err = s.Reinstate(ctx, "1", "account_reconnected", "account_offboarded", t0.Add(3*time.Minute), time.Time{})
 	step("reconnected", true, ok, err)
-	ok, err = s.SetHealth(ctx, "1", "15550100", onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(4 * time.Minute)})
+	ok, err = s.SetHealth(ctx, "1", "15550100", onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(4 * time.Minute)}, time.Time{})
 	step("health", true, ok, err)
-	ok, err = s.SetHealth(ctx, "1", "19990000", onboarding.Health{QualityEvent: "UPGRADE", UpdatedAt: t0.Add(4 * time.Minute)})
+	ok, err = s.SetHealth(ctx, "1", "19990000", onboarding.Health{QualityEvent: "UPGRADE", UpdatedAt: t0.Add(4 * time.Minute)}, time.Time{})
 	step("health of another number", false, ok, err)
-	ok, err = s.SetHealth(ctx, "1", "", onboarding.Health{MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(4 * time.Minute)})
+	ok, err = s.SetHealth(ctx, "1", "", onboarding.Health{MessagingLimit: "TIER_1K", UpdatedAt: t0.Add(4 * time.Minute)}, time.Time{})
 	step("the portfolio's limit, for any number", true, ok, err)
-	ok, err = s.SetHealth(ctx, "1", "", onboarding.Health{ReviewDecision: "APPROVED", UpdatedAt: t0.Add(4 * time.Minute)})
+	ok, err = s.SetHealth(ctx, "1", "", onboarding.Health{ReviewDecision: "APPROVED", UpdatedAt: t0.Add(4 * time.Minute)}, time.Time{})
 	step("the WABA's review", true, ok, err)
-	ok, err = s.SetHealth(ctx, "unknown", "", onboarding.Health{MessagingLimit: "2000", UpdatedAt: t0})
+	ok, err = s.SetHealth(ctx, "unknown", "", onboarding.Health{MessagingLimit: "2000", UpdatedAt: t0}, time.Time{})
 	step("the portfolio's limit of an unknown WABA", false, ok, err)
 	ok, err = s.Disconnect(ctx, "1", "partner_app_uninstalled", t0.Add(5*time.Minute), time.Time{})
 	step("disconnect", true, ok, err)
@@ -149,7 +149,7 @@ func TestLockKeepsWhatMetaSaidOfTheWABA(t *testing.T) {
 			}
 			for _, h := range []onboarding.Health{{ReviewDecision: "APPROVED", UpdatedAt: t0}, {MessagingLimit: "TIER_2K", UpdatedAt: t0},
 				{QualityEvent: "FLAGGED", NameStatus: "APPROVED", UpdatedAt: t0}} {
-				if ok, err := s.SetHealth(ctx, "1", "", h); !ok || err != nil {
+				if ok, err := s.SetHealth(ctx, "1", "", h, time.Time{}); !ok || err != nil {
 					t.Fatalf("health: %t, %v", ok, err)
 				}
 			}

@@ -23,7 +23,7 @@ type healthBetween struct {
 
 func (s *healthBetween) report(ctx context.Context, waba, where string, at time.Time) {
 	if q := s.quality[where]; q != "" {
-		if _, err := s.Store.SetHealth(ctx, waba, "15550100100", onboarding.Health{QualityEvent: q, UpdatedAt: at}); err != nil {
+		if _, err := s.Store.SetHealth(ctx, waba, "15550100100", onboarding.Health{QualityEvent: q, UpdatedAt: at}, time.Time{}); err != nil {
 			s.t.Errorf("set health: %v", err)
 		}
 	}
@@ -64,7 +64,7 @@ func TestSignupKeepsMetasLatestHealth(t *testing.T) {
 			if _, err := s.Store.Acquire(ctx, old, t0); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Store.SetHealth(ctx, waba, "15550100100", onboarding.Health{QualityEvent: "GREEN", UpdatedAt: t0}); err != nil {
+			if _, err := s.Store.SetHealth(ctx, waba, "15550100100", onboarding.Health{QualityEvent: "GREEN", UpdatedAt: t0}, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Store.Disconnect(ctx, waba, "partner_removed", t0, time.Time{}); err != nil {

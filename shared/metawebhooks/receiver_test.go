@@ -101,7 +101,7 @@ func (r *records) Get(_ context.Context, waba string) (*onboarding.Record, error
 	return &onboarding.Record{WABAID: waba, State: state, Lifecycle: onboarding.Lifecycle{StateReason: r.reason[waba]}}, nil
 }
 
-func (r *records) SetHealth(_ context.Context, waba, _ string, h onboarding.Health) (bool, error) {
+func (r *records) SetHealth(_ context.Context, waba, _ string, h onboarding.Health, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.state[waba]; !ok {
@@ -481,9 +481,9 @@ func (s *slowRecords) enter(waba string) func() {
 	}
 }
 
-func (s *slowRecords) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health) (bool, error) {
+func (s *slowRecords) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health, sent time.Time) (bool, error) {
 	defer s.enter(waba)()
-	return s.records.SetHealth(ctx, waba, digits, h)
+	return s.records.SetHealth(ctx, waba, digits, h, sent)
 }
 
 // TestLargeBatchRunsWABAsConcurrently: Meta batches many changes into one
@@ -548,10 +548,10 @@ type ctxRecords struct {
 	delay time.Duration
 }
 
-func (c *ctxRecords) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health) (bool, error) {
+func (c *ctxRecords) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health, sent time.Time) (bool, error) {
 	select {
 	case <-time.After(c.delay):
-		return c.records.SetHealth(ctx, waba, digits, h)
+		return c.records.SetHealth(ctx, waba, digits, h, sent)
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
@@ -677,11 +677,11 @@ type healthTimes struct {
 	times []time.Time
 }
 
-func (h *healthTimes) SetHealth(ctx context.Context, waba, digits string, v onboarding.Health) (bool, error) {
+func (h *healthTimes) SetHealth(ctx context.Context, waba, digits string, v onboarding.Health, sent time.Time) (bool, error) {
 	h.mu.Lock()
 	h.times = append(h.times, v.UpdatedAt)
 	h.mu.Unlock()
-	return h.records.SetHealth(ctx, waba, digits, v)
+	return h.records.SetHealth(ctx, waba, digits, v, sent)
 }
 
 // TestEachChangeOfADeliveryHasItsOwnTime: the health a change writes is

@@ -20,15 +20,16 @@ import (
 // Records changes signup records; *dynamo.Store is one. Each call is one
 // conditional write and reports whether it changed the record: false when
 // the record is missing or already in the asked state, which is how a
-// replayed change changes nothing twice. The state changes are applied in
-// the order Meta sent them (sent, Action.Sent): one sent before a change
-// already applied or seen is refused.
+// replayed change changes nothing twice. The state changes, and each
+// health field, are applied in the order Meta sent them (sent,
+// Action.Sent): one sent before a change already applied or seen is
+// refused.
 type Records interface {
 	Disconnect(ctx context.Context, wabaID, reason string, at, sent time.Time) (bool, error)
 	Restrict(ctx context.Context, wabaID, reason string, until, at, sent time.Time) (bool, error)
 	Reinstate(ctx context.Context, wabaID, reason, lifts string, at, sent time.Time) (bool, error)
 	PutUnclaimed(ctx context.Context, wabaID, businessID, reason string, at, sent time.Time) (bool, error)
-	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health) (bool, error)
+	SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health, sent time.Time) (bool, error)
 	// Get reads a record (onboarding.ErrNotFound when there is none).
 	Get(ctx context.Context, wabaID string) (*onboarding.Record, error)
 }
@@ -347,7 +348,7 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 		// follow the order they were applied in.
 		h := a.Health
 		h.UpdatedAt = now
-		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h)
+		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h, a.Sent)
 	}
 	return false, nil
 }
