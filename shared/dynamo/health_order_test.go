@@ -86,3 +86,44 @@ func TestHealthChangesApplyInMetaOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestLockDropsTheOrderOfANumbersHealth: Meta's times order the changes of
+// one number's health. Taking the lock for a signup drops what Meta said of
+// a number (TestLockKeepsWhatMetaSaidOfTheWABA), and with it the times that
+// ordered it: a change of the signup's number that Meta sent before the
+// dropped one, and that arrives after the lock, is the only word the record
+// has of that number. What was said of the WABA stays ordered.
+func TestLockDropsTheOrderOfANumbersHealth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const waba = "109876543219003"
+	s := newStore(t)
+	if ok, err := s.PutUnclaimed(ctx, waba, "198765432109876", "partner_app_installed", t0, time.Time{}); !ok || err != nil {
+		t.Fatalf("unclaimed: %t, %v", ok, err)
+	}
+	// The WABA's other number, reported while the record had none.
+	if ok, err := s.SetHealth(ctx, waba, "15550100", onboarding.Health{QualityEvent: "FLAGGED", NameStatus: "REJECTED",
+		ReviewDecision: "APPROVED", UpdatedAt: t0}, metaSent(30)); !ok || err != nil {
+		t.Fatalf("health of the other number: %t, %v", ok, err)
+	}
+	rec := verifying(waba, owner("signup"), t0.Add(time.Minute))
+	rec.DisplayPhoneNumber = "+1 555 0199"
+	if _, err := s.Acquire(ctx, rec, t0); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	ok, err := s.SetHealth(ctx, waba, "15550199", onboarding.Health{QualityEvent: "GREEN", NameStatus: "APPROVED",
+		RequestedName: "Acme", UpdatedAt: t0}, metaSent(20))
+	if !ok || err != nil {
+		t.Errorf("the signup's number's health, sent before the dropped one: applied %t, %v; want applied", ok, err)
+	}
+	if ok, err := s.SetHealth(ctx, waba, "", onboarding.Health{ReviewDecision: "REJECTED", UpdatedAt: t0}, metaSent(20)); ok || err != nil {
+		t.Errorf("a WABA review sent before the kept one: applied %t, %v; want refused", ok, err)
+	}
+	got, err := s.Get(ctx, waba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.Health; h.QualityEvent != "GREEN" || h.NameStatus != "APPROVED" || h.ReviewDecision != "APPROVED" {
+		t.Errorf("health %+v: want the signup's number GREEN and APPROVED, and the WABA's review APPROVED", h)
+	}
+}

@@ -459,12 +459,22 @@ type healthField struct {
 	values map[string]string
 }
 
+// The marks of the health fields about a number, not the whole WABA. A
+// lock that drops what Meta said of a number (fieldsUpdate) drops these
+// too: they ordered the dropped values, and a change of the signup's
+// number sent before them would otherwise be refused though the record
+// has no word of that number left.
+const (
+	qualitySentAttr = "quality_sent_at"
+	nameSentAttr    = "name_sent_at"
+)
+
 func healthFieldsOf(h onboarding.Health) []healthField {
 	var out []healthField
 	for _, f := range []healthField{
-		{"quality_sent_at", map[string]string{"quality_event": h.QualityEvent}},
+		{qualitySentAttr, map[string]string{"quality_event": h.QualityEvent}},
 		{"limit_sent_at", map[string]string{"messaging_limit": h.MessagingLimit}},
-		{"name_sent_at", map[string]string{"name_status": h.NameStatus, "requested_name": h.RequestedName}},
+		{nameSentAttr, map[string]string{"name_status": h.NameStatus, "requested_name": h.RequestedName}},
 		{"review_sent_at", map[string]string{"review_decision": h.ReviewDecision}},
 	} {
 		set := false

@@ -51,7 +51,8 @@ var wabaHealth = []string{"review_decision", "messaging_limit", "health_updated_
 // Health attributes are never set (healthAttributes: a copy of the record
 // read earlier, as a reconnect or a resume run holds, would put back what
 // a webhook has changed since); those about the number are removed when
-// dropNumberHealth, and the rest left alone.
+// dropNumberHealth, with Meta's times that ordered them, and the rest left
+// alone.
 func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[string]string, map[string]types.AttributeValue, error) {
 	av, err := attributevalue.MarshalMap(toItem(rec))
 	if err != nil {
@@ -79,6 +80,9 @@ func fieldsUpdate(rec *onboarding.Record, dropNumberHealth bool) (string, map[st
 		} else {
 			remove = append(remove, ref)
 		}
+	}
+	if dropNumberHealth {
+		remove = append(remove, qualitySentAttr, nameSentAttr)
 	}
 	update := "SET " + strings.Join(set, ", ")
 	if len(remove) > 0 {
