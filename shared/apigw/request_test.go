@@ -46,6 +46,8 @@ func TestParseSignup(t *testing.T) {
 		{"content type repeated", event("POST", "application/json,application/json; charset=utf-8", okBody, false), "", ""},
 		{"content type repeated, spaced", event("POST", "application/json, application/json", okBody, false), "", ""},
 		{"content types that disagree", event("POST", "application/json,text/plain", okBody, false), onboarding.CodeUnsupportedMedia, ""},
+		// The last value must not decide: a browser's text/plain before it.
+		{"content types that disagree, json last", event("POST", "text/plain,application/json", okBody, false), onboarding.CodeUnsupportedMedia, ""},
 		{"an empty content type beside json", event("POST", "application/json,", okBody, false), onboarding.CodeUnsupportedMedia, ""},
 		{"huge body", event("POST", "application/json", `{"code":"`+strings.Repeat("a", 20000)+`"}`, false), onboarding.CodePayloadTooLarge, ""},
 		{"huge base64 body", event("POST", "application/json", base64.StdEncoding.EncodeToString([]byte(strings.Repeat(" ", 20000))), true), onboarding.CodePayloadTooLarge, ""},

@@ -65,6 +65,7 @@ func TestParseCallback(t *testing.T) {
 		{"content type repeated", callbackEvent("POST", form+","+form+"; charset=utf-8", statusCB, false), "", callbacks.KindStatus,
 			"callback#0936ec98-7c4c-11f0-b2b4-0242ac110002#delivered", "15550100001"},
 		{"content types that disagree", callbackEvent("POST", form+",application/json", statusCB, false), onboarding.CodeUnsupportedMedia, "", "", ""},
+		{"content types that disagree, the form last", callbackEvent("POST", "application/json,"+form, statusCB, false), onboarding.CodeUnsupportedMedia, "", "", ""},
 		// Plivo passes the fields as query parameters when the callback's
 		// method is GET.
 		{"status by GET", getEvent(statusCB), "", callbacks.KindStatus, "callback#0936ec98-7c4c-11f0-b2b4-0242ac110002#delivered", "15550100001"},
