@@ -361,11 +361,15 @@ const sharedAgainAfter = 5 * time.Minute
 
 // checkSharedAgain pages the operator (MetricWebhookSubscribeFailed) when
 // Meta shares a WABA with our app again while its record says it is still
-// onboarded. A removal came before that share, and we never heard of it
-// (Meta stops redelivering after seven days): it took our app's webhook
-// subscription with it. A signup of the same WABA is answered from the
-// record without subscribing again, so until an operator subscribes our
-// app with a system user's token, Meta sends us nothing about the WABA. A
+// onboarded. Usually a removal came before that share, and we never heard
+// of it (Meta stops redelivering after seven days): it took our app's
+// webhook subscription with it. A signup of the same WABA is answered from
+// the record without subscribing again, so until an operator subscribes
+// our app with a system user's token, Meta sends us nothing about the
+// WABA. The payload cannot tell that from a share Meta sends when a
+// customer runs Embedded Signup again for a WABA still shared, or a late
+// delivery of the signup's own share (entry.time is when Meta sent the
+// notification): the runbook checks the subscription before acting. A
 // record a removal did disconnect needs nothing: the customer's signup
 // reconnects it and subscribes. The read is advice: its failure is logged
 // and the change still counts as applied.
@@ -384,8 +388,8 @@ func (s *Service) checkSharedAgain(ctx context.Context, a Action) {
 		return
 	}
 	s.metrics().Count(onboarding.MetricWebhookSubscribeFailed, nil)
-	s.Logger.WarnContext(ctx, "our app is not subscribed to the WABA's webhooks: Meta shared it again after its onboarding, "+
-		"so a removal we never received came first", "waba_id", a.WABAID, "state", rec.State,
+	s.Logger.WarnContext(ctx, "our app may no longer be subscribed to the WABA's webhooks: Meta shared it again after its onboarding, "+
+		"so a removal we never received may have come first", "waba_id", a.WABAID, "state", rec.State,
 		"onboarded_at", rec.OnboardedAt, "shared_at", a.Sent, "event", a.Event)
 }
 
