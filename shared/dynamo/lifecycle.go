@@ -97,17 +97,17 @@ func takeoverValues(rec *onboarding.Record, v map[string]types.AttributeValue) m
 	return v
 }
 
-// changed runs a conditional update: a lost condition means the change
-// was not needed (or not allowed) and is reported as false, not an error.
-func (s *Store) changed(ctx context.Context, in *dynamodb.UpdateItemInput) (bool, error) {
+// raiseMark runs a conditional update of one of Meta's time marks: a lost
+// condition means a mark as late is already there (or the record is
+// gone), which is no error.
+func (s *Store) raiseMark(ctx context.Context, in *dynamodb.UpdateItemInput) error {
 	in.TableName = aws.String(s.Table)
 	if _, err := s.Client.UpdateItem(ctx, in); err != nil {
-		if _, lost := lostCondition(err); lost {
-			return false, nil
+		if _, lost := lostCondition(err); !lost {
+			return err
 		}
-		return false, err
 	}
-	return true, nil
+	return nil
 }
 
 func wabaKey(wabaID string) map[string]types.AttributeValue {
@@ -211,7 +211,7 @@ func (s *Store) metaChange(ctx context.Context, in *dynamodb.UpdateItemInput, at
 	for _, ref := range valueRef.FindAllString(inForce, -1) {
 		values[ref] = in.ExpressionAttributeValues[ref]
 	}
-	_, err = s.changed(ctx, &dynamodb.UpdateItemInput{
+	err = s.raiseMark(ctx, &dynamodb.UpdateItemInput{
 		Key:                       in.Key,
 		ConditionExpression:       aws.String("(" + inForce + ") AND (attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent)"),
 		UpdateExpression:          aws.String("SET " + metaSentAttr + " = :sent"),
@@ -409,7 +409,7 @@ func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason str
 	case sent.IsZero():
 		return false, nil
 	}
-	_, err = s.changed(ctx, &dynamodb.UpdateItemInput{
+	err = s.raiseMark(ctx, &dynamodb.UpdateItemInput{
 		Key: wabaKey(wabaID),
 		ConditionExpression: aws.String("attribute_exists(waba_id) AND (attribute_not_exists(" + metaSharedAttr + ") OR " +
 			metaSharedAttr + " < :sent)"),
