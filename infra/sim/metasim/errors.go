@@ -86,9 +86,6 @@ const (
 	subcodeCodeUsed    = 36009
 )
 
-// unsupportedGet is Meta's answer for an object the token may not see.
-func unsupportedGet(id string) response { return unsupportedMethod(http.MethodGet, id) }
-
 // unsupportedMethod answers a method the simulated path does not take.
 func unsupportedMethod(method, id string) response {
 	return graphError("GraphMethodException", codeParam, subcodeUnsupported,

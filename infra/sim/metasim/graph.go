@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,6 +219,24 @@ func (s *Server) businessToken(r *http.Request) (*tokenState, response, bool) {
 	return ts, response{}, true
 }
 
+// wabaToken authenticates a call on the WABA id, which the simulated path
+// takes with methods: a business token (see businessToken) whose grant
+// holds the WABA. A WABA outside the grant gets the error Meta gives for
+// an object the token cannot see.
+func (s *Server) wabaToken(r *http.Request, id string, methods ...string) (*Grant, response, bool) {
+	if !slices.Contains(methods, r.Method) {
+		return nil, unsupportedMethod(r.Method, id), false
+	}
+	ts, bad, ok := s.businessToken(r)
+	if !ok {
+		return nil, bad, false
+	}
+	if !ts.grant.hasWABA(id) {
+		return nil, unsupportedMethod(r.Method, id), false
+	}
+	return ts.grant, response{}, true
+}
+
 // phoneFields are the fields the phone_numbers edge can return.
 var phoneFields = map[string]func(PhoneNumber) any{
 	"id":                       func(p PhoneNumber) any { return p.ID },
@@ -237,23 +256,17 @@ const defaultPageSize = 25
 
 // phoneNumbers serves /{waba_id}/phone_numbers.
 func (s *Server) phoneNumbers(r *http.Request, wabaID string) response {
-	if r.Method != http.MethodGet {
-		return unsupportedMethod(r.Method, wabaID)
-	}
-	ts, bad, ok := s.businessToken(r)
+	g, bad, ok := s.wabaToken(r, wabaID, http.MethodGet)
 	if !ok {
 		return bad
-	}
-	if !ts.grant.hasWABA(wabaID) {
-		return unsupportedGet(wabaID)
 	}
 	fields, bad, ok := parseFields(r, defaultPhoneFields, func(f string) bool { return phoneFields[f] != nil }, "WhatsAppBusinessPhoneNumber")
 	if !ok {
 		return bad
 	}
 	var numbers []PhoneNumber
-	if wabaID == ts.grant.WABAID {
-		numbers = ts.grant.PhoneNumbers
+	if wabaID == g.WABAID {
+		numbers = g.PhoneNumbers
 	}
 
 	limit := defaultPageSize
@@ -310,17 +323,10 @@ func decodeCursor(c string) int {
 
 // wabaNode serves GET /{waba_id}?fields=...
 func (s *Server) wabaNode(r *http.Request, id string) response {
-	if r.Method != http.MethodGet {
-		return unsupportedMethod(r.Method, id)
-	}
-	ts, bad, ok := s.businessToken(r)
+	g, bad, ok := s.wabaToken(r, id, http.MethodGet)
 	if !ok {
 		return bad
 	}
-	if !ts.grant.hasWABA(id) {
-		return unsupportedGet(id)
-	}
-	g := ts.grant
 	name := g.WABAName
 	if id != g.WABAID {
 		name = "WABA " + id

@@ -22,18 +22,9 @@ const codePermission = 200
 // whatsapp_business_management scope the customer left out gets code 200,
 // the permission error of Meta's WhatsApp error table.
 func (s *Server) subscribedApps(r *http.Request, wabaID string) response {
-	switch r.Method {
-	case http.MethodGet, http.MethodPost, http.MethodDelete:
-	default:
-		return unsupportedMethod(r.Method, wabaID)
-	}
-	ts, bad, ok := s.businessToken(r)
+	g, bad, ok := s.wabaToken(r, wabaID, http.MethodGet, http.MethodPost, http.MethodDelete)
 	if !ok {
 		return bad
-	}
-	g := ts.grant
-	if !g.hasWABA(wabaID) {
-		return unsupportedMethod(r.Method, wabaID)
 	}
 	if g.omitted(g.ManagementScope) {
 		return graphErrorResponse(http.StatusForbidden, graphErrorDetail{
