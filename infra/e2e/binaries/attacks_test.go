@@ -102,7 +102,7 @@ func TestForgedCallbackFromCapturedV2Pair(t *testing.T) {
 		{name: "V2 accepted", overrides: []string{"CALLBACK_SIGNATURE_V2=accept"}, genuine: 200},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			f, err := stack.StartFunctionWith(context.Background(), "CallbacksFunction", mode.overrides...)
+			f, err := stack.StartFunction(context.Background(), "CallbacksFunction", mode.overrides...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +218,7 @@ func TestSignupWithoutSessionsOutsideSandbox(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			f, err := stack.StartFunctionWith(ctx, "SignupFunction", tt.overrides...)
+			f, err := stack.StartFunction(ctx, "SignupFunction", tt.overrides...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,7 +255,7 @@ func TestSignupWithoutSessionsOutsideSandbox(t *testing.T) {
 // template environment.
 func signupFunction(t *testing.T, overrides ...string) *Function {
 	t.Helper()
-	f, err := stack.StartFunctionWith(context.Background(), "SignupFunction", overrides...)
+	f, err := stack.StartFunction(context.Background(), "SignupFunction", overrides...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,7 +218,7 @@ func killInsidePlivo(ctx context.Context, t *testing.T, s *Stack, c *crashCase, 
 		t.Fatalf("signup event: %v", err)
 	}
 	c.waba, c.phone = body.WABAID, body.PhoneNumberID
-	f, err := s.StartFunctionWith(ctx, "SignupFunction", "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(crashTimeout))
+	f, err := s.StartFunction(ctx, "SignupFunction", "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(crashTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 		env = append(env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(opt.timeout))
 	}
 	env = append(env, opt.env...)
-	if fs.signup, err = s.StartFunctionWith(ctx, "SignupFunction", env...); err != nil {
+	if fs.signup, err = s.StartFunction(ctx, "SignupFunction", env...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fs.signup.Stop)
@@ -116,7 +116,7 @@ func newFaultStack(t *testing.T, opt faultOptions) *faultStack {
 	fs.resumeProxy = faultproxy.New(resumeRecorder)
 	t.Cleanup(fs.resumeProxy.Close)
 	resumeEnv := append([]string{"AWS_ENDPOINT_URL_DYNAMODB=" + fs.resumeProxy.URL()}, policy...)
-	if fs.resume, err = s.StartFunctionWith(ctx, "ResumeFunction", resumeEnv...); err != nil {
+	if fs.resume, err = s.StartFunction(ctx, "ResumeFunction", resumeEnv...); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(fs.resume.Stop)

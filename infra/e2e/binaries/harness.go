@@ -260,14 +260,10 @@ type Function struct {
 // StartFunction builds a function and starts it under the emulator with its
 // template environment, its timeout and memory size, and AWS endpoints that
 // record its calls. The function itself starts on the first Invoke.
-func (s *Stack) StartFunction(ctx context.Context, logicalID string) (*Function, error) {
-	return s.StartFunctionWith(ctx, logicalID)
-}
-
-// StartFunctionWith is StartFunction with overrides ("KEY=value") added
-// last to the environment, where they win: a test's shorter
-// AWS_LAMBDA_FUNCTION_TIMEOUT, which the emulator applies, for one.
-func (s *Stack) StartFunctionWith(ctx context.Context, logicalID string, overrides ...string) (*Function, error) {
+// Overrides ("KEY=value") are added last to the environment, where they
+// win: a test's shorter AWS_LAMBDA_FUNCTION_TIMEOUT, which the emulator
+// applies, for one.
+func (s *Stack) StartFunction(ctx context.Context, logicalID string, overrides ...string) (*Function, error) {
 	bin, err := s.Build(ctx, logicalID)
 	if err != nil {
 		return nil, err
@@ -334,12 +330,7 @@ func (s *Stack) record(logicalID, call string) {
 func (s *Stack) Calls(logicalID string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.calls[logicalID]))
-	for c := range s.calls[logicalID] {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(s.calls[logicalID]))
 }
 
 // recording serves next after noting, under logicalID, the IAM actions
@@ -454,9 +445,7 @@ func (s *Stack) recordOther(logicalID string) http.Handler {
 			op = r.Method + " " + r.Host + r.URL.Path
 		}
 		s.record(logicalID, "unsimulated:"+op+" *")
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = io.WriteString(w, `{"__type":"UnknownOperationException","message":"not simulated by infra/e2e/binaries"}`)
+		simkit.WriteAWSError(w, http.StatusBadRequest, "UnknownOperationException", "not simulated by infra/e2e/binaries")
 	})
 }
 

@@ -308,7 +308,7 @@ func TestLifecycleSurvivesKillAfterWrite(t *testing.T) {
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(proxy.release) })
-	hooks, err := s.StartFunctionWith(ctx, "MetawebhooksFunction", "AWS_ENDPOINT_URL_DYNAMODB="+srv.URL)
+	hooks, err := s.StartFunction(ctx, "MetawebhooksFunction", "AWS_ENDPOINT_URL_DYNAMODB="+srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
