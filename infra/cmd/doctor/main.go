@@ -19,7 +19,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,9 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/infra/stack/console"
@@ -42,6 +39,7 @@ import (
 	"github.com/techprovider/wa-onboarding/shared/app/clients"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/doctor"
+	"github.com/techprovider/wa-onboarding/shared/secrets"
 )
 
 // EnvLocalURL is where a running local stack is looked for.
@@ -171,8 +169,10 @@ func breakAll(st *stack.Stack, d *doctor.Doctor, rules *selfcheck.TemplateRules,
 		st.Plivo.RotateToken("rotated-in-the-plivo-console")
 	}
 	if st.Secrets != nil {
-		if appID, err := secretsFromStack(d); err == nil {
-			st.Secrets.Put(d.MetaSecretID, `{"app_id":"`+appID+`","app_secret":"0123456789abcdef0123456789abcdef"}`)
+		// The broken secret keeps the stack's app ID: only the secret is
+		// wrong.
+		if app, err := secrets.ParseMetaApp(st.SecretValues[stack.MetaSecretID]); err == nil {
+			st.Secrets.Put(d.MetaSecretID, `{"app_id":"`+app.AppID+`","app_secret":"0123456789abcdef0123456789abcdef"}`)
 		}
 	}
 	d.MetaConfigID = "REPLACE_ME"
@@ -183,22 +183,4 @@ func breakAll(st *stack.Stack, d *doctor.Doctor, rules *selfcheck.TemplateRules,
 	rules.Disabled = true
 	d.PageURL = "http://onboarding.example.com"
 	d.AllowedOrigins = []string{"*"}
-}
-
-// secretsFromStack reads the Meta app ID the stack's secret holds, so the
-// broken secret keeps the ID and only the secret is wrong.
-func secretsFromStack(d *doctor.Doctor) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := d.Secrets.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(d.MetaSecretID)})
-	if err != nil {
-		return "", err
-	}
-	var v struct {
-		AppID string `json:"app_id"`
-	}
-	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &v) != nil || v.AppID == "" {
-		return "", errors.New("no app_id in the Meta secret")
-	}
-	return v.AppID, nil
 }
