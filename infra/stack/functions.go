@@ -140,11 +140,7 @@ func (fs *functions) start(ctx context.Context, tmpl *sam.Template, logicalID st
 	if err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
-	var vars []string
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		vars = append(vars, k+"="+env[k])
-	}
-	r, err := testenv.StartRIE(ctx, fs.Binary(logicalID), append(vars, LambdaVars(f)...))
+	r, err := testenv.StartRIE(ctx, fs.Binary(logicalID), LambdaVars(f, env))
 	if err != nil {
 		return nil, fmt.Errorf("stack: start %s: %w", logicalID, err)
 	}
@@ -155,11 +151,11 @@ func (fs *functions) start(ctx context.Context, tmpl *sam.Template, logicalID st
 }
 
 // LambdaVars are the variables Lambda itself sets from a function's
-// template settings. The emulator enforces AWS_LAMBDA_FUNCTION_TIMEOUT, so
-// a handler's ctx.Deadline() is the one Lambda would give it, and the
-// runtime client reads the log format, so log lines look as they will in
-// CloudWatch.
-func LambdaVars(f sam.Function) []string {
+// template settings, then env's, sorted by name. The emulator enforces
+// AWS_LAMBDA_FUNCTION_TIMEOUT, so a handler's ctx.Deadline() is the one
+// Lambda would give it, and the runtime client reads the log format, so
+// log lines look as they will in CloudWatch.
+func LambdaVars(f sam.Function, env map[string]string) []string {
 	vars := []string{
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(f.Timeout),
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.MemorySize),
@@ -167,6 +163,9 @@ func LambdaVars(f sam.Function) []string {
 	}
 	if f.LogFormat != "" {
 		vars = append(vars, "AWS_LAMBDA_LOG_FORMAT="+f.LogFormat)
+	}
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		vars = append(vars, k+"="+env[k])
 	}
 	return vars
 }

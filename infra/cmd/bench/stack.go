@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"maps"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -130,15 +129,12 @@ func (st *stack) environ(f *function, u upstreams) []string {
 		"AWS_ENDPOINT_URL_DYNAMODB="+st.proxy.URL(), "AWS_ENDPOINT_URL_SECRETS_MANAGER="+st.res.SecretsURL, "AWS_ENDPOINT_URL_EVENTBRIDGE="+st.res.EventsURL,
 		"AWS_CONFIG_FILE="+filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(os.TempDir(), "wa-onboarding-bench-no-aws-credentials"))
-	env = append(env, infrastack.LambdaVars(f.lambda)...)
 	vars := map[string]string{"STAGE": "bench", "LOG_LEVEL": "INFO", "METRICS_NAMESPACE": "WhatsAppOnboarding"}
 	urls := map[string]string{"META": u.metaURL, "PLIVO": u.plivoURL}
 	for k, v := range f.vars {
 		vars[k] = os.Expand(v, func(name string) string { return urls[name] })
 	}
-	for _, k := range slices.Sorted(maps.Keys(vars)) {
-		env = append(env, k+"="+vars[k])
-	}
+	env = append(env, infrastack.LambdaVars(f.lambda, vars)...)
 	return append(env, f.extraEnv...)
 }
 

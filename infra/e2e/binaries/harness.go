@@ -294,10 +294,7 @@ func (s *Stack) StartFunction(ctx context.Context, logicalID string, overrides .
 		}
 		vars = append(vars, endpoint.name+"="+u)
 	}
-	vars = append(vars, infrastack.LambdaVars(f)...)
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		vars = append(vars, k+"="+env[k])
-	}
+	vars = append(vars, infrastack.LambdaVars(f, env)...)
 	vars = append(vars, overrides...)
 	rie, err := testenv.StartRIE(ctx, bin, vars)
 	if err != nil {
@@ -309,7 +306,7 @@ func (s *Stack) StartFunction(ctx context.Context, logicalID string, overrides .
 // StartBinary runs any built binary under the emulator with only the
 // emulator's base environment (the hello-world function, for one).
 func (s *Stack) StartBinary(ctx context.Context, bin string) (*Function, error) {
-	rie, err := testenv.StartRIE(ctx, bin, infrastack.LambdaVars(sam.Function{Timeout: 3, MemorySize: 128}))
+	rie, err := testenv.StartRIE(ctx, bin, infrastack.LambdaVars(sam.Function{Timeout: 3, MemorySize: 128}, nil))
 	if err != nil {
 		return nil, err
 	}
