@@ -26,12 +26,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/makevar"
 	"github.com/techprovider/wa-onboarding/infra/stack/localurl"
 	"github.com/techprovider/wa-onboarding/shared/apiclient"
+	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/demo"
 	"github.com/techprovider/wa-onboarding/shared/plivo"
 )
@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 // messageTemplate fills a template's body variables, in Plivo's format.
 func messageTemplate(name, lang, params string) *plivo.MessageTemplate {
 	t := &plivo.MessageTemplate{Name: name, Language: lang}
-	if vals := splitList(params); len(vals) > 0 {
+	if vals := config.SplitList(params); len(vals) > 0 {
 		c := plivo.Component{Type: "body"}
 		for _, v := range vals {
 			c.Parameters = append(c.Parameters, plivo.Parameter{Type: "text", Text: v})
@@ -180,22 +180,12 @@ func templateComponents(header, body, examples, footer string) []json.RawMessage
 		add(map[string]string{"type": "HEADER", "format": "TEXT", "text": header})
 	}
 	b := map[string]any{"type": "BODY", "text": body}
-	if ex := splitList(examples); len(ex) > 0 {
+	if ex := config.SplitList(examples); len(ex) > 0 {
 		b["example"] = map[string]any{"body_text": [][]string{ex}}
 	}
 	add(b)
 	if footer != "" {
 		add(map[string]string{"type": "FOOTER", "text": footer})
-	}
-	return out
-}
-
-func splitList(s string) []string {
-	var out []string
-	for p := range strings.SplitSeq(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
 	}
 	return out
 }
