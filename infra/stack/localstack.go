@@ -63,12 +63,8 @@ const (
 	EnvPort = "PORT"
 )
 
-// Defaults of the local stack.
-const (
-	DefaultResumeEvery = 2 * time.Second
-	// SignupTableID is the template's signup table; Stack.TableName names it.
-	SignupTableID = "SignupTable"
-)
+// DefaultResumeEvery is how often scheduled functions run locally.
+const DefaultResumeEvery = 2 * time.Second
 
 // localRetry makes a pending signup finish within seconds locally instead of
 // the deployed 30 s to 15 min, unless the user set the variables.
@@ -330,7 +326,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			env[n] = s.Tables[table]
 		}
 	}
-	s.TableName = s.Tables[SignupTableID]
+	s.TableName = s.Tables[testenv.SignupTableID]
 	if s.Events != nil {
 		env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = s.EventsURL
 		for bus, names := range b.buses {

@@ -20,6 +20,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
 	"github.com/techprovider/wa-onboarding/infra/stack"
+	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/page"
 )
@@ -84,7 +85,7 @@ func TestSandbox(t *testing.T) {
 	if !st.Sandbox || st.Meta == nil || st.Plivo == nil || st.Secrets == nil || st.DynamoDBEndpoint == "" {
 		t.Fatalf("stack %+v is not a full sandbox", st)
 	}
-	if st.TableName != stack.SignupTableID || st.Tables["DedupTable"] == "" {
+	if st.TableName != testenv.SignupTableID || st.Tables["DedupTable"] == "" {
 		t.Errorf("tables %q %v", st.TableName, st.Tables)
 	}
 

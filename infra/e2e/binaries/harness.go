@@ -153,10 +153,10 @@ func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.Dyn
 		return nil, err
 	}
 	s := &Stack{Root: root, Resources: res, builds: b, calls: map[string]map[string]struct{}{},
-		Table: res.Tables[infrastack.SignupTableID], MetaSecretARN: res.SecretARNs[metaSecretID], PlivoSecretARN: res.SecretARNs[plivoSecretID]}
+		Table: res.Tables[testenv.SignupTableID], MetaSecretARN: res.SecretARNs[metaSecretID], PlivoSecretARN: res.SecretARNs[plivoSecretID]}
 	if s.Table == "" {
 		s.Close()
-		return nil, fmt.Errorf("binaries: template.yaml has no %s", infrastack.SignupTableID)
+		return nil, fmt.Errorf("binaries: template.yaml has no %s", testenv.SignupTableID)
 	}
 	return s, nil
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -41,8 +42,6 @@ const (
 	// RuleName stands for the EventBridge rule SAM creates for
 	// ResumeFunction's Schedule event, named after its logical ID.
 	RuleName = "ResumeFunctionSchedule"
-	// SignupTable is the template's table resource.
-	SignupTable = "SignupTable"
 )
 
 // Options configure New.
@@ -143,10 +142,7 @@ var _ doctor.RulesAPI = (*TemplateRules)(nil)
 
 // DescribeRule implements doctor.RulesAPI.
 func (t *TemplateRules) DescribeRule(_ context.Context, in *eventbridge.DescribeRuleInput, _ ...func(*eventbridge.Options)) (*eventbridge.DescribeRuleOutput, error) {
-	name := ""
-	if in.Name != nil {
-		name = *in.Name
-	}
+	name := aws.ToString(in.Name)
 	for _, s := range t.Template.Schedules() {
 		if s.Function != ResumeFunction || name != RuleName {
 			continue
@@ -178,7 +174,7 @@ func (t *TemplateBackups) DescribeContinuousBackups(ctx context.Context, in *dyn
 	if _, err := t.TableAPI.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, opts...); err != nil {
 		return nil, err
 	}
-	props, _ := t.Template.Raw(SignupTable)["Properties"].(map[string]any)
+	props, _ := t.Template.Raw(testenv.SignupTableID)["Properties"].(map[string]any)
 	spec, _ := props["PointInTimeRecoverySpecification"].(map[string]any)
 	enabled, _ := spec["PointInTimeRecoveryEnabled"].(bool)
 	status := types.PointInTimeRecoveryStatusDisabled

@@ -76,7 +76,7 @@ func TestTemplateRules(t *testing.T) {
 func TestTemplateBackups(t *testing.T) {
 	t.Parallel()
 	client := testenv.DynamoClient("")
-	table := testenv.MustCreateTable(t, client, selfcheck.SignupTable)
+	table := testenv.MustCreateTable(t, client, testenv.SignupTableID)
 	tests := []struct {
 		name     string
 		edit     func(string) string
