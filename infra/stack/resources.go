@@ -35,10 +35,12 @@ const (
 	SandboxPlivoAuthToken = "sim-plivo-auth-token-9d2e41aa"
 )
 
-// Logical IDs of the secrets that hold the upstream credentials.
+// Logical IDs of the secrets that hold the upstream credentials and the
+// session signing keys.
 const (
-	MetaSecretID  = "MetaAppSecret"
-	PlivoSecretID = "PlivoCredentialsSecret"
+	MetaSecretID        = "MetaAppSecret"
+	PlivoSecretID       = "PlivoCredentialsSecret"
+	SessionKeysSecretID = "SessionKeysSecret"
 )
 
 // ResourceOptions configure StartResources. The zero value simulates

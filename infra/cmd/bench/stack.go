@@ -19,10 +19,8 @@ import (
 )
 
 const (
-	businessID   = "101000000000001"
-	graphVersion = "v25.0"
-	// sessionKeysID is the template's secret of the session signing keys.
-	sessionKeysID     = "SessionKeysSecret"
+	businessID        = "101000000000001"
+	graphVersion      = "v25.0"
 	callbackPublicURL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/webhooks/plivo/whatsapp"
 )
 
@@ -73,7 +71,7 @@ func startStack(ctx context.Context, metaLatency, plivoLatency time.Duration) (_
 	if s.res, err = infrastack.StartResources(ctx, tmpl, s.db, infrastack.ResourceOptions{TablePrefix: "bench-"}); err != nil {
 		return nil, err
 	}
-	keys, err := session.ParseKeyset(s.res.SecretValues[sessionKeysID])
+	keys, err := session.ParseKeyset(s.res.SecretValues[infrastack.SessionKeysSecretID])
 	if err != nil {
 		return nil, err
 	}

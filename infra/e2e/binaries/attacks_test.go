@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/session"
 )
@@ -315,7 +316,7 @@ func TestAnonymousStatusRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Stop)
-	keys, err := session.ParseKeyset(stack.SecretValues[sessionKeysID])
+	keys, err := session.ParseKeyset(stack.SecretValues[infrastack.SessionKeysSecretID])
 	if err != nil {
 		t.Fatal(err)
 	}

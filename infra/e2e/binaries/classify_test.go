@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 )
 
 // TestConfigurationAndUndocumentedFailures runs the real signup binary
@@ -51,8 +52,8 @@ func TestConfigurationAndUndocumentedFailures(t *testing.T) {
 	}
 
 	t.Run("wrong app secret is meta_config", func(t *testing.T) {
-		s.Secrets.Put(metaSecretID, `{"app_id":"`+MetaAppID+`","app_secret":"not-the-app-secret-0000"}`)
-		defer s.Secrets.Put(metaSecretID, `{"app_id":"`+MetaAppID+`","app_secret":"`+MetaAppSecret+`"}`)
+		s.Secrets.Put(infrastack.MetaSecretID, `{"app_id":"`+MetaAppID+`","app_secret":"not-the-app-secret-0000"}`)
+		defer s.Secrets.Put(infrastack.MetaSecretID, `{"app_id":"`+MetaAppID+`","app_secret":"`+MetaAppSecret+`"}`)
 		status, body, log := invoke(t, 8101)
 		if status != 503 || !strings.Contains(body, `"code":"provider_config"`) {
 			t.Errorf("answer %d %s, want 503 provider_config", status, body)

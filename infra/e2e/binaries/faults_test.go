@@ -19,6 +19,7 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/sim/plivosim"
 	"github.com/techprovider/wa-onboarding/infra/sim/secretsmanagersim"
+	infrastack "github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/shared/config"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -448,7 +449,7 @@ func TestPlivoTokenRotation(t *testing.T) {
 	const rotated = "sim-plivo-rotated-token-2c9f"
 	fs.sent = append(fs.sent, rotated)
 	fs.Plivo.RotateToken(rotated)
-	fs.Secrets.Put(plivoSecretID, `{"auth_id":"`+PlivoAuthID+`","auth_token":"`+rotated+`"}`)
+	fs.Secrets.Put(infrastack.PlivoSecretID, `{"auth_id":"`+PlivoAuthID+`","auth_token":"`+rotated+`"}`)
 	fs.Secrets.ResetCalls()
 	id, a := fs.signupNew(t)
 	if a.status != 200 || a.field("status") != "onboarded" {

@@ -84,13 +84,6 @@ const (
 // simulated app's values.
 var Parameters = map[string]string{"MetaAppId": MetaAppID, "MetaConfigId": MetaConfigID, "PlivoSolutionId": PlivoSolutionID}
 
-// Logical IDs of the resources the harness itself reads.
-const (
-	metaSecretID  = infrastack.MetaSecretID
-	plivoSecretID = infrastack.PlivoSecretID
-	sessionKeysID = "SessionKeysSecret"
-)
-
 // Stack is the template's resources as infra/stack assembles them (DynamoDB
 // Local with every table, the simulators with every secret and bus) and
 // the function binaries built on demand.
@@ -153,7 +146,7 @@ func start(ctx context.Context, root string, tmpl *sam.Template, db *testenv.Dyn
 		return nil, err
 	}
 	s := &Stack{Root: root, Resources: res, builds: b, calls: map[string]map[string]struct{}{},
-		Table: res.Tables[testenv.SignupTableID], MetaSecretARN: res.SecretARNs[metaSecretID], PlivoSecretARN: res.SecretARNs[plivoSecretID]}
+		Table: res.Tables[testenv.SignupTableID], MetaSecretARN: res.SecretARNs[infrastack.MetaSecretID], PlivoSecretARN: res.SecretARNs[infrastack.PlivoSecretID]}
 	if s.Table == "" {
 		s.Close()
 		return nil, fmt.Errorf("binaries: template.yaml has no %s", testenv.SignupTableID)
@@ -520,9 +513,9 @@ func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) 
 	_ = json.Unmarshal([]byte(body), &fields)
 	str := func(k string) string { v, _ := fields[k].(string); return v }
 	if strings.Contains(body, SessionPlaceholder) {
-		keys, err := session.ParseKeyset(s.SecretValues[sessionKeysID])
+		keys, err := session.ParseKeyset(s.SecretValues[infrastack.SessionKeysSecretID])
 		if err != nil {
-			return nil, fmt.Errorf("binaries: the event asks for %s: %s: %w", SessionPlaceholder, sessionKeysID, err)
+			return nil, fmt.Errorf("binaries: the event asks for %s: %s: %w", SessionPlaceholder, infrastack.SessionKeysSecretID, err)
 		}
 		ref := str("client_ref")
 		if ref == "" {
