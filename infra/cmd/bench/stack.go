@@ -20,7 +20,6 @@ import (
 
 const (
 	businessID        = "101000000000001"
-	graphVersion      = "v25.0"
 	callbackPublicURL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/webhooks/plivo/whatsapp"
 )
 
