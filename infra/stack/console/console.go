@@ -25,6 +25,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io"
 	"mime"
@@ -106,13 +107,9 @@ func Wrap(next http.Handler, getenv config.Getenv, demo, customers apigw.Handler
 	return c
 }
 
-type consoleError string
-
-func (e consoleError) Error() string { return string(e) }
-
-const (
-	errNoDemo      = consoleError("the stack runs no DemoFunction")
-	errNoCustomers = consoleError("the stack runs no CustomersFunction")
+var (
+	errNoDemo      = errors.New("the stack runs no DemoFunction")
+	errNoCustomers = errors.New("the stack runs no CustomersFunction")
 )
 
 // New returns a console over an already built demo handler; nil next

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -32,7 +33,7 @@ func tableWABAs(getenv config.Getenv) func(context.Context) ([]WABA, error) {
 	return func(ctx context.Context) ([]WABA, error) {
 		table := getenv(config.EnvTableName)
 		if table == "" {
-			return nil, consoleError(config.EnvTableName + " is not set")
+			return nil, errors.New(config.EnvTableName + " is not set")
 		}
 		cfg, err := app.AWS(getenv)
 		if err != nil {
