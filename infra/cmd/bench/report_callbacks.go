@@ -29,9 +29,10 @@ type callbackStats struct {
 }
 
 type classStats struct {
-	n                                  int
-	answers                            map[string]int
-	reads, writes, events, secrets, db int
+	n       int
+	answers map[string]int
+	calls   // DynamoDB operations and Secrets Manager calls
+	events  int
 }
 
 func (lv level) stats() callbackStats {
@@ -52,16 +53,8 @@ func (lv level) stats() callbackStats {
 		}
 		c.n++
 		c.answers[inv.answer]++
-		for op, k := range inv.ops {
-			c.db += k
-			if isWrite(op) {
-				c.writes += k
-			} else {
-				c.reads += k
-			}
-		}
+		c.add(calls{byOp: inv.ops, sm: inv.secrets})
 		c.events += inv.events
-		c.secrets += inv.secrets
 	}
 	if s.n > 0 {
 		s.billedMs = billed / float64(s.n)
@@ -172,7 +165,7 @@ func (r *report) callbacksMarkdown(w writer, sum *summary) {
 			}
 			per := func(k int) string { return fmt.Sprintf("%.2f", float64(k)/float64(c.n)) }
 			w("| %s | %s | %.0f%% | %s | %s | %s | %s | %s |\n", levelName(lv), class, 100*float64(c.n)/float64(max(1, s.n)), answerList(c.answers),
-				per(c.reads), per(c.writes), per(c.events), per(c.secrets))
+				per(c.reads), per(c.writes), per(c.events), per(c.sm))
 		}
 	}
 	w("\n")
