@@ -245,10 +245,6 @@ func busName(nameOrARN string) string {
 }
 
 func isObject(s string) bool {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return false
-	}
-	_, ok := v.(map[string]any)
-	return ok
+	var v map[string]any
+	return json.Unmarshal([]byte(s), &v) == nil && v != nil // null decodes to a nil map
 }

@@ -289,9 +289,7 @@ func accessToken(r *http.Request) (token, in string) {
 
 func (resp response) write(w http.ResponseWriter) {
 	h := w.Header()
-	for k, vs := range resp.header {
-		h[k] = vs
-	}
+	maps.Copy(h, resp.header)
 	h.Set("Content-Type", resp.contentType)
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(resp.body)
