@@ -47,6 +47,7 @@ func TestPutEvents(t *testing.T) {
 		{"eleven", "AWSEvents.PutEvents", entries(11, good), 400, eventbridgesim.ErrValidation, 0, 0},
 		{"none", "AWSEvents.PutEvents", `{"Entries":[]}`, 400, eventbridgesim.ErrValidation, 0, 0},
 		{"partial", "AWSEvents.PutEvents", `{"Entries":[` + good + `,{"Source":"s","DetailType":"d","Detail":"x"},{"Source":"s"}]}`, 200, "", 2, 1},
+		{"details that are JSON but no object", "AWSEvents.PutEvents", `{"Entries":[` + good + `,{"Source":"s","DetailType":"d","Detail":"null"},{"Source":"s","DetailType":"d","Detail":"[1]"},{"Source":"s","DetailType":"d","Detail":"\"x\""},{"Source":"s","DetailType":"d","Detail":"1"}]}`, 200, "", 4, 1},
 		{"default bus by ARN", "AWSEvents.PutEvents", entries(1, `{"Source":"s","DetailType":"d","Detail":"{}","EventBusName":"arn:aws:events:us-east-1:1:event-bus/default"}`), 200, "", 0, 1},
 		{"unknown bus", "AWSEvents.PutEvents", entries(1, `{"Source":"s","DetailType":"d","Detail":"{}","EventBusName":"other"}`), 400, eventbridgesim.ErrResourceNotFound, 0, 0},
 		{"too large", "AWSEvents.PutEvents", entries(1, `{"Source":"s","DetailType":"d","Detail":"{\"a\":\"`+strings.Repeat("x", eventbridgesim.MaxRequestBytes)+`\"}"}`), 400, eventbridgesim.ErrValidation, 0, 0},
