@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,9 +28,7 @@ func SetAWSEnv(t testing.TB, extra map[string]string) {
 		"AWS_ENDPOINT_URL":                    "",
 		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "",
 	}
-	for k, v := range extra {
-		vars[k] = v
-	}
+	maps.Copy(vars, extra)
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
