@@ -6,7 +6,6 @@
 package localurl
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +58,7 @@ func Record(root, url string) (remove func(), err error) {
 // when none is recorded.
 func Running(root string) string {
 	b, err := os.ReadFile(filepath.Join(root, file))
-	if errors.Is(err, os.ErrNotExist) || err != nil {
+	if err != nil {
 		return Default
 	}
 	if u := strings.TrimSpace(string(b)); strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
