@@ -9,6 +9,7 @@
 package apigatewaysim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -183,22 +184,11 @@ func isText(contentType string) bool {
 // despite the name. A deployed API called at /a%2Fb hands its function
 // rawPath "/a/b" (REST APIs and function URLs keep the encoding; HTTP APIs
 // do not), so a function must not decode it again.
-func eventPath(u *url.URL) string {
-	if u.Path == "" {
-		return "/"
-	}
-	return u.Path
-}
+func eventPath(u *url.URL) string { return cmp.Or(u.Path, "/") }
 
 // rawPath is the path as the client sent it, percent-encoding included,
 // which routes are matched on.
-func rawPath(u *url.URL) string {
-	p := u.EscapedPath()
-	if p == "" {
-		return "/"
-	}
-	return p
-}
+func rawPath(u *url.URL) string { return cmp.Or(u.EscapedPath(), "/") }
 
 func remoteIP(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
