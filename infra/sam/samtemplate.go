@@ -698,12 +698,9 @@ func (t *Template) Routes() []Route {
 				continue
 			}
 			p := e.Properties
-			r := Route{Function: fn, Event: name, Method: "ANY", Path: "$default", Auth: p.Auth.Authorizer}
-			if p.Method != "" {
-				r.Method = strings.ToUpper(p.Method)
-			}
-			if p.Path != "" {
-				r.Path = p.Path
+			r := Route{
+				Function: fn, Event: name, Auth: p.Auth.Authorizer,
+				Method: cmp.Or(strings.ToUpper(p.Method), "ANY"), Path: cmp.Or(p.Path, "$default"),
 			}
 			r.API = strings.TrimSuffix(strings.TrimPrefix(p.APIID, "${"), "}")
 			r.Auth = cmp.Or(r.Auth, t.httpAPI(r.API).Auth.DefaultAuthorizer)
