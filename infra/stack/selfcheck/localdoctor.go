@@ -11,6 +11,7 @@
 package selfcheck
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -82,9 +83,7 @@ func New(ctx context.Context, o Options) (*doctor.Doctor, error) {
 	}
 	d := doctor.FromConfig(cfg, clients.Deps{AWS: awsCfg})
 	d.Local = true
-	if o.PageURL != "" {
-		d.PageURL = o.PageURL
-	}
+	d.PageURL = cmp.Or(o.PageURL, d.PageURL)
 	d.Target = "local stack"
 	if d.PageURL != "" {
 		d.Target += " at " + d.PageURL
