@@ -15,6 +15,7 @@ package binaries
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -430,10 +431,7 @@ func (s *Stack) recordEvents(logicalID string) http.Handler {
 // simulate with an error, noting the operation.
 func (s *Stack) recordOther(logicalID string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		op := r.Header.Get("X-Amz-Target")
-		if op == "" {
-			op = r.Method + " " + r.Host + r.URL.Path
-		}
+		op := cmp.Or(r.Header.Get("X-Amz-Target"), r.Method+" "+r.Host+r.URL.Path)
 		s.record(logicalID, "unsimulated:"+op+" *")
 		simkit.WriteAWSError(w, http.StatusBadRequest, "UnknownOperationException", "not simulated by infra/e2e/binaries")
 	})
@@ -517,10 +515,7 @@ func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) 
 		if err != nil {
 			return nil, fmt.Errorf("binaries: the event asks for %s: %s: %w", SessionPlaceholder, infrastack.SessionKeysSecretID, err)
 		}
-		ref := str("client_ref")
-		if ref == "" {
-			ref = "customer-rie"
-		}
+		ref := cmp.Or(str("client_ref"), "customer-rie")
 		m := &session.Minter{Keys: session.StaticKeys(keys)}
 		iss, err := m.Mint(ctx, ref, 0)
 		if err != nil {
@@ -529,10 +524,7 @@ func (s *Stack) PrepareEvent(ctx context.Context, event []byte) ([]byte, error) 
 		body = strings.ReplaceAll(body, SessionPlaceholder, iss.Token)
 	}
 	if strings.Contains(body, CodePlaceholder) {
-		grant := metasim.Grant{WABAID: str("waba_id"), BusinessID: str("business_id")}
-		if grant.BusinessID == "" {
-			grant.BusinessID = BusinessID
-		}
+		grant := metasim.Grant{WABAID: str("waba_id"), BusinessID: cmp.Or(str("business_id"), BusinessID)}
 		if p := str("phone_number_id"); p != "" {
 			grant.PhoneNumbers = []metasim.PhoneNumber{{ID: p, DisplayPhoneNumber: "+1 555-010-" + p[max(0, len(p)-4):], VerifiedName: "Customer " + grant.WABAID}}
 		}
