@@ -63,14 +63,7 @@ func StartDynamoDB(ctx context.Context) (*DynamoDB, error) {
 			return nil, err
 		}
 	}
-	const attempts = 5
-	for i := 1; ; i++ {
-		db, err := startDynamoDBOn(ctx, dir, FreePort())
-		if errors.Is(err, errPortTaken) && i < attempts {
-			continue
-		}
-		return db, err
-	}
+	return onFreePort(func() (*DynamoDB, error) { return startDynamoDBOn(ctx, dir, FreePort()) })
 }
 
 func startDynamoDBOn(ctx context.Context, dir string, port int) (*DynamoDB, error) {

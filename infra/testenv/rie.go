@@ -76,14 +76,7 @@ func StartRIE(ctx context.Context, binary string, env []string) (*RIE, error) {
 	if !fileExists(binary) {
 		return nil, fmt.Errorf("testenv: StartRIE: no function binary at %s", binary)
 	}
-	const attempts = 5
-	for i := 1; ; i++ {
-		r, err := startRIEOn(ctx, rie, binary, env)
-		if errors.Is(err, errPortTaken) && i < attempts {
-			continue
-		}
-		return r, err
-	}
+	return onFreePort(func() (*RIE, error) { return startRIEOn(ctx, rie, binary, env) })
 }
 
 func startRIEOn(ctx context.Context, rie, binary string, env []string) (*RIE, error) {

@@ -233,6 +233,17 @@ func (p *process) waitReady(ctx context.Context, interval time.Duration, ready f
 // errPortTaken means the child lost the race for its port to another process.
 var errPortTaken = errors.New("port taken")
 
+// onFreePort runs start, which starts a child on a port FreePort gave, up
+// to five times while another process takes that port first.
+func onFreePort[T any](start func() (T, error)) (T, error) {
+	for i := 1; ; i++ {
+		v, err := start()
+		if !errors.Is(err, errPortTaken) || i == 5 {
+			return v, err
+		}
+	}
+}
+
 // errNotListening means the child does not listen on its port yet.
 var errNotListening = errors.New("not listening yet")
 
