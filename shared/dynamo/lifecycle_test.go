@@ -550,6 +550,7 @@ func TestLateRemovalDoesNotUndoAShareAgain(t *testing.T) {
 	})
 	runMetaSteps(t, s, "10", []metaStep{
 		{"a WABA no signup named keeps its share's time", share("partner_app_installed", 20), true, onboarding.StateUnclaimed},
+		{"which an older share, redelivered, does not move back", share("partner_added", 5), false, onboarding.StateUnclaimed},
 		{"so a removal sent before it is over too", removal("partner_removed", 10), false, onboarding.StateUnclaimed},
 	})
 }
