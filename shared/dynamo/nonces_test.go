@@ -29,6 +29,9 @@ func TestNonceLedger(t *testing.T) {
 		{"Plivo's retry of the same body", "111", "body-a", t0.Add(time.Minute), exp, false},
 		{"another body with the same nonce", "111", "body-b", t0.Add(2 * time.Minute), exp, true},
 		{"another nonce", "222", "body-b", t0, exp, false},
+		// A nonce is held up to its expiry, that second included.
+		{"a third nonce", "333", "body-c", t0, exp, false},
+		{"at its expiry, still bound", "333", "body-d", exp, exp.Add(time.Hour), true},
 		{"after expiry, before TTL deletion", "111", "body-b", exp.Add(time.Second), exp.Add(time.Hour), false},
 		{"then bound to the new body", "111", "body-a", exp.Add(2 * time.Second), exp.Add(time.Hour), true},
 	}
