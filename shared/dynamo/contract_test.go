@@ -33,6 +33,7 @@ type outcome struct {
 	attempts int
 	prevUse  string // the ID of the earlier session use returned, if any
 	due      string // the WABA IDs Due listed, in order
+	change   string // what a lift left on the record (changeOf)
 }
 
 func outcomeOf(rec *onboarding.Record, prev *onboarding.SessionUse, err error) outcome {
@@ -75,12 +76,20 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 	}
 	restricted := func(until time.Time) *onboarding.Record {
 		rec := seed(onboarding.StateRestricted, "old", time.Time{}, time.Time{})
-		rec.RestrictedUntil = until
+		// Restricted an hour ago: a lift's stamps are then its own.
+		rec.RestrictedUntil, rec.UpdatedAt, rec.StateChangedAt = until, now.Add(-time.Hour), now.Add(-time.Hour)
 		return rec
 	}
 	lift := func(s contractStore) outcome {
-		return recOutcome(s.LiftRestriction(context.Background(), waba, now))
+		rec, err := s.LiftRestriction(context.Background(), waba, now)
+		o := recOutcome(rec, err)
+		if rec != nil {
+			o.change = changeOf(rec)
+		}
+		return o
 	}
+	lifted := changeOf(&onboarding.Record{UpdatedAt: now, Lifecycle: onboarding.Lifecycle{
+		PreviousState: onboarding.StateRestricted, StateReason: onboarding.ReasonRestrictionExpired, StateChangedAt: now}})
 	use := func(id string) onboarding.SessionUse { return sessionUse(id, waba, now.Add(time.Hour)) }
 	acquire := func(s contractStore) outcome {
 		rec, err := s.Acquire(context.Background(), holder("new"), now)
@@ -217,9 +226,9 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			return listed(s.Due(context.Background(), now, 2))
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
 		{name: "lift, restriction ended", seed: restricted(now.Add(-time.Second)), call: lift,
-			want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
+			want: outcome{state: onboarding.StateOnboarded, owner: "old", change: lifted}},
 		{name: "lift, restriction ends exactly now", seed: restricted(now), call: lift,
-			want: outcome{state: onboarding.StateOnboarded, owner: "old"}},
+			want: outcome{state: onboarding.StateOnboarded, owner: "old", change: lifted}},
 		{name: "lift, restriction ends later", seed: restricted(now.Add(time.Second)), call: lift, want: outcome{errs: "cond "}},
 		{name: "lift, restricted without an end", seed: restricted(time.Time{}), call: lift, want: outcome{errs: "cond "}},
 		{name: "lift, onboarded", seed: seed(onboarding.StateOnboarded, "old", time.Time{}, time.Time{}), call: lift,
@@ -302,6 +311,15 @@ func listed(recs []onboarding.Record, err error) outcome {
 		o.due += r.WABAID + " "
 	}
 	return o
+}
+
+// changeOf is what a webhook-driven change or a lift left on rec: the
+// state it came from, why, when (state_changed_at and updated_at), and
+// whether it left a restriction end, a Plivo retry or a reconnect mark.
+func changeOf(rec *onboarding.Record) string {
+	return fmt.Sprintf("from %s for %s at %s and %s; until %v, retry %v, reconnect %t", rec.PreviousState, rec.StateReason,
+		rec.StateChangedAt.UTC().Format(time.RFC3339Nano), rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		rec.RestrictedUntil.UTC().Format(time.RFC3339Nano), rec.NextRetryAt.UTC().Format(time.RFC3339Nano), rec.Reconnect)
 }
 
 // reconnectSeed marks rec as left by a reconnect that stopped half-way.
