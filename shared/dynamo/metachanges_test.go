@@ -305,7 +305,7 @@ func TestHealthChangeStampsTheRecord(t *testing.T) {
 	for i, h := range []onboarding.Health{{QualityEvent: "FLAGGED"}, {MessagingLimit: "TIER_1K"}} {
 		at := t0.Add(time.Duration(i+1) * time.Minute)
 		h.UpdatedAt = at
-		if ok, err := s.SetHealth(ctx, "15", "15550100", h); !ok || err != nil {
+		if ok, err := s.SetHealth(ctx, "15", "15550100", h, time.Time{}); !ok || err != nil {
 			t.Fatalf("health %+v: changed %t, err %v", h, ok, err)
 		}
 		rec, err := s.Get(ctx, "15")
@@ -316,7 +316,7 @@ func TestHealthChangeStampsTheRecord(t *testing.T) {
 			t.Errorf("health change at %v: record updated at %v, health at %v; want both then", at, rec.UpdatedAt, rec.Health.UpdatedAt)
 		}
 	}
-	if ok, err := s.SetHealth(ctx, "16", "15550100", onboarding.Health{QualityEvent: "FLAGGED", UpdatedAt: t0}); ok || err != nil {
+	if ok, err := s.SetHealth(ctx, "16", "15550100", onboarding.Health{QualityEvent: "FLAGGED", UpdatedAt: t0}, time.Time{}); ok || err != nil {
 		t.Errorf("health of a number of an unknown WABA: changed %t, err %v; want no change", ok, err)
 	}
 	if rec, err := s.Get(ctx, "16"); !errors.Is(err, onboarding.ErrNotFound) {
