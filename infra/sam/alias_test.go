@@ -1,16 +1,12 @@
 package sam_test
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/techprovider/wa-onboarding/infra/testenv"
 )
 
 var subParameter = regexp.MustCompile(`\$\{([A-Za-z0-9]+)\}`)
@@ -106,11 +102,7 @@ func TestNoAliasOverParameterSettings(t *testing.T) {
 // added in Globals or on one function, in short or long form.
 func TestAliasOverParameterProblemsCatchAnAlias(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
+	text := templateText(t)
 	tests := []struct {
 		name, old, new, want string
 	}{

@@ -576,6 +576,21 @@ func TestShareDoesNotLiftARemovalItsRecordMissed(t *testing.T) {
 	})
 }
 
+// partnerEvent is Meta's account_update partner event (PARTNER_ADDED,
+// PARTNER_REMOVED, ...) for waba, sent at sent, as Meta delivers it: under
+// the Tech Provider's business, the customer's WABA in waba_info.
+func partnerEvent(t *testing.T, waba, event string, sent time.Time) *metawebhooks.Notification {
+	t.Helper()
+	body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"198765432100000","time":%d,"changes":[`+
+		`{"field":"account_update","value":{"event":%q,"waba_info":{"waba_id":%q,"owner_business_id":"198765432109876"}}}]}]}`,
+		sent.Unix(), event, waba)
+	n, err := metawebhooks.ParseNotification([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestLateRemovalDeliveredAfterReconnect runs the same story through the
 // webhook service, with Meta's partner events as Meta delivers them: under
 // the Tech Provider's business, the customer's WABA in waba_info.
@@ -592,14 +607,7 @@ func TestLateRemovalDeliveredAfterReconnect(t *testing.T) {
 	}
 	deliver := func(sent time.Time, event, delivery string) {
 		t.Helper()
-		body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"198765432100000","time":%d,"changes":[`+
-			`{"field":"account_update","value":{"event":%q,"waba_info":{"waba_id":%q,"owner_business_id":"198765432109876"}}}]}]}`,
-			sent.Unix(), event, waba)
-		n, err := metawebhooks.ParseNotification([]byte(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.Handle(ctx, n, delivery); err != nil {
+		if _, err := svc.Handle(ctx, partnerEvent(t, waba, event, sent), delivery); err != nil {
 			t.Fatalf("%s: %v", event, err)
 		}
 	}
@@ -669,13 +677,7 @@ func TestShareAfterOnboardingPagesTheOperator(t *testing.T) {
 			if _, err := store.Acquire(ctx, rec, t0); err != nil {
 				t.Fatal(err)
 			}
-			body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"198765432100000","time":%d,"changes":[`+
-				`{"field":"account_update","value":{"event":"PARTNER_ADDED","waba_info":{"waba_id":%q,"owner_business_id":"198765432109876"}}}]}]}`,
-				c.sent.Unix(), waba)
-			n, err := metawebhooks.ParseNotification([]byte(body))
-			if err != nil {
-				t.Fatal(err)
-			}
+			n := partnerEvent(t, waba, "PARTNER_ADDED", c.sent)
 			for _, delivery := range []string{"delivery-1", "delivery-2"} {
 				if _, err := svc.Handle(ctx, n, delivery); err != nil {
 					t.Fatal(err)
