@@ -26,6 +26,9 @@ const (
 	OpHealth     Op = "health"
 	OpNone       Op = "none"
 	OpUnknown    Op = "unknown"
+	// OpOtherApp is never decided: the Service gives it to a partner
+	// event about another partner's app, which changes nothing of ours.
+	OpOtherApp Op = "other_app"
 )
 
 // Action is the record change one webhook change asks for.
@@ -49,6 +52,11 @@ type Action struct {
 	// Sent is Meta's time of the change (its entry's), which orders state
 	// changes that arrive out of order; zero when the entry has none.
 	Sent time.Time
+	// PartnerAppID is the app a partner event names (waba_info's
+	// partner_app_id, a string or a number), empty when it names none.
+	// The Service applies an event naming another app than ours to no
+	// record (OpOtherApp).
+	PartnerAppID string
 }
 
 // Meta redelivers a webhook for up to 7 days; an entry time outside
@@ -101,6 +109,11 @@ func unixTime(n int64) (time.Time, bool) {
 var (
 	disconnectEvents = []string{"PARTNER_APP_UNINSTALLED", "PARTNER_REMOVED", "ACCOUNT_DELETED"}
 	sharedEvents     = []string{"PARTNER_APP_INSTALLED", "PARTNER_ADDED"}
+	// partnerEvents are about one partner's access to the WABA, which
+	// is shared with several: the Tech Provider's app and, through a
+	// Multi-Partner Solution, the Solution Partner's. Meta names the app
+	// on the first two.
+	partnerEvents = []string{"PARTNER_APP_INSTALLED", "PARTNER_APP_UNINSTALLED", "PARTNER_ADDED", "PARTNER_REMOVED"}
 	// knownQuiet change no record here.
 	knownQuiet = []string{"BUSINESS_VERIFICATION_STATUS_UPDATE", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE",
 		"BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE", "VOLUME_BASED_PRICING_TIER_UPDATE", "MM_LITE_TERMS_SIGNED",
@@ -168,6 +181,7 @@ func decideAccount(a Action, v AccountUpdate) Action {
 	// change is about.
 	waba := v.WABAInfo.Value
 	a.WABAID = cmp.Or(string(waba.WABAID), a.WABAID)
+	a.PartnerAppID = string(waba.PartnerAppID)
 	switch {
 	case slices.Contains(disconnectEvents, v.Event):
 		a.Op, a.Reason = OpDisconnect, reason

@@ -43,7 +43,7 @@ func TestDecideReadsMetasDocumentedValues(t *testing.T) {
 			metawebhooks.Action{Op: metawebhooks.OpDisconnect, WABAID: waba, Event: "PARTNER_REMOVED", Reason: "partner_removed"}},
 		{"app installed under the partner's business", partner, metawebhooks.FieldAccountUpdate,
 			`{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"2329417887457253","partner_app_id":"1"}}`,
-			metawebhooks.Action{Op: metawebhooks.OpUnclaimed, WABAID: waba, BusinessID: "2329417887457253", Event: "PARTNER_APP_INSTALLED", Reason: "partner_app_installed"}},
+			metawebhooks.Action{Op: metawebhooks.OpUnclaimed, WABAID: waba, BusinessID: "2329417887457253", Event: "PARTNER_APP_INSTALLED", Reason: "partner_app_installed", PartnerAppID: "1"}},
 		{"reconnected lifts only an offboarding", waba, metawebhooks.FieldAccountUpdate, `{"event":"ACCOUNT_RECONNECTED"}`,
 			metawebhooks.Action{Op: metawebhooks.OpReinstate, WABAID: waba, Event: "ACCOUNT_RECONNECTED", Reason: "account_reconnected", LiftsOnly: "account_offboarded"}},
 		{"quality: the portfolio limit wins", waba, metawebhooks.FieldQualityUpdate,
@@ -102,6 +102,11 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 	account, quality, name, capability, review := metawebhooks.FieldAccountUpdate, metawebhooks.FieldQualityUpdate,
 		metawebhooks.FieldNameUpdate, metawebhooks.FieldCapabilityUpdate, metawebhooks.FieldReviewUpdate
 	disconnected := metawebhooks.Action{Op: metawebhooks.OpDisconnect, WABAID: waba, Event: "PARTNER_APP_UNINSTALLED", Reason: "partner_app_uninstalled"}
+	uninstalledBy := func(app string) metawebhooks.Action {
+		a := disconnected
+		a.PartnerAppID = app
+		return a
+	}
 	restricted := func(reason string, until time.Time) metawebhooks.Action {
 		return metawebhooks.Action{Op: metawebhooks.OpRestrict, WABAID: waba, Event: "ACCOUNT_RESTRICTION", Reason: reason, Until: until}
 	}
@@ -119,7 +124,7 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 	}{
 		// account_update
 		{"uninstall, partner_app_id a number", partner, account,
-			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + owner + `","partner_app_id":1234567890}}`, disconnected},
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + owner + `","partner_app_id":1234567890}}`, uninstalledBy("1234567890")},
 		{"uninstall, waba_id a number", partner, account,
 			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":` + waba + `,"owner_business_id":` + owner + `}}`, disconnected},
 		{"uninstall, waba_info a list of one", partner, account,
@@ -130,7 +135,11 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 			`{"event":"PARTNER_APP_UNINSTALLED","disconnection_info":"x","lock_status":{"a":[1]},"phone_number":15550783881,"country":null}`, disconnected},
 		{"installed, owner_business_id a number", partner, account,
 			`{"event":"PARTNER_APP_INSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":` + owner + `,"partner_app_id":1}}`,
-			metawebhooks.Action{Op: metawebhooks.OpUnclaimed, WABAID: waba, BusinessID: owner, Event: "PARTNER_APP_INSTALLED", Reason: "partner_app_installed"}},
+			metawebhooks.Action{Op: metawebhooks.OpUnclaimed, WABAID: waba, BusinessID: owner, Event: "PARTNER_APP_INSTALLED", Reason: "partner_app_installed", PartnerAppID: "1"}},
+		{"uninstall, partner_app_id a string", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","partner_app_id":"1234567890"}}`, uninstalledBy("1234567890")},
+		{"uninstall, partner_app_id of another type: none", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","partner_app_id":{"id":1}}}`, disconnected},
 		{"restriction, restriction_info a single object", waba, account,
 			`{"event":"ACCOUNT_RESTRICTION","restriction_info":{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":1641330498}}`,
 			restricted("account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", time.Unix(1641330498, 0).UTC())},

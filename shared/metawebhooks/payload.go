@@ -117,6 +117,10 @@ type AccountUpdate struct {
 type WABAInfo struct {
 	WABAID          upstream.String `json:"waba_id"`
 	OwnerBusinessID upstream.String `json:"owner_business_id"`
+	// PartnerAppID is the app a PARTNER_APP_INSTALLED or
+	// PARTNER_APP_UNINSTALLED is about: a WABA is shared with several
+	// partners' apps, and each event names one.
+	PartnerAppID upstream.String `json:"partner_app_id"`
 }
 
 // Restriction is one of an ACCOUNT_RESTRICTION's restrictions.

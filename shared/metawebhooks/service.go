@@ -49,6 +49,9 @@ const (
 	// delivery now and then, or, when it persists, a DynamoDB that hangs
 	// (its failures past the budget are not counted as store errors).
 	MetricOutOfTime = "MetaWebhookOutOfTime"
+	// MetricOtherApp counts partner events (Event) about another
+	// partner's app on a WABA shared with us too: nothing is changed.
+	MetricOtherApp = "MetaWebhookOtherApp"
 )
 
 // Defaults of a Service.
@@ -89,6 +92,10 @@ type Service struct {
 	Logger  *slog.Logger
 	Metrics onboarding.Metrics
 	Now     func() time.Time
+	// AppID is our Meta app's ID. A partner event naming another app
+	// (waba_info.partner_app_id) is about that app, not ours: it changes
+	// no record. Empty (local tools) applies every partner event.
+	AppID string
 }
 
 func (s *Service) now() time.Time { return onboarding.NowUTC(s.Now) }
@@ -246,6 +253,17 @@ func decide(e Entry, c Change, now time.Time) Action {
 func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, requestID string) (Result, error) {
 	now := s.now()
 	res := Result{Key: Key(e, c), Field: c.Field, Op: a.Op}
+	if s.otherApp(a) {
+		// Nothing is claimed in the dedup table either: a redelivery
+		// only counts it again, and nothing is kept that an event about
+		// our own app could ever be taken for.
+		res.Op = OpOtherApp
+		s.metrics().Count(MetricReceived, onboarding.Dims{"Field": field(c.Field), "Op": string(res.Op)})
+		s.metrics().Count(MetricOtherApp, onboarding.Dims{"Event": a.Event})
+		s.Logger.InfoContext(ctx, "meta partner event about another app; nothing changed", "request_id", requestID, "key", res.Key,
+			"waba_id", a.WABAID, "event", a.Event, "partner_app_id", a.PartnerAppID)
+		return res, nil
+	}
 	s.metrics().Count(MetricReceived, onboarding.Dims{"Field": field(c.Field), "Op": string(a.Op)})
 	unknown := unknownKeys(c)
 	slices.Sort(unknown)
@@ -325,6 +343,16 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 	s.Logger.InfoContext(ctx, "meta webhook change", "request_id", requestID, "key", res.Key, "waba_id", a.WABAID,
 		"field", c.Field, "event", a.Event, "op", a.Op, "changed", res.Changed, "reason", a.Reason)
 	return res, nil
+}
+
+// otherApp reports whether a is a partner event about another partner's
+// app than ours (Meta's account_update reference names it in
+// waba_info.partner_app_id): that app's install or removal leaves ours
+// where it was. Without our app ID, or an app named, every partner event
+// is ours, as before the ID was known.
+func (s *Service) otherApp(a Action) bool {
+	return s.AppID != "" && a.PartnerAppID != "" && a.PartnerAppID != s.AppID &&
+		a.Op != OpUnknown && slices.Contains(partnerEvents, a.Event)
 }
 
 func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, error) {
