@@ -40,6 +40,7 @@ func main() {
 			Ledger:  &dynamo.CallbackLedger{Client: db, Table: cfg.DedupTableName},
 			Logger:  log,
 			Metrics: metrics,
+			AppID:   cfg.MetaAppID,
 		},
 		AppSecret: func(ctx context.Context, refresh bool) (string, error) {
 			app, err := cache.MetaApp(ctx, cfg.MetaSecretID, refresh)

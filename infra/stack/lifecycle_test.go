@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/infra/stack"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/lifecycle"
@@ -17,7 +19,8 @@ import (
 // TestSandboxDisconnect is the sandbox's disconnect control: the Meta
 // simulator sends a signed account_update to the stack's /webhooks/meta,
 // the record becomes disconnected, and the stream poller puts both the
-// onboarding and the disconnect on the local bus.
+// onboarding and the disconnect on the local bus. Another app's uninstall
+// before it changes nothing and puts nothing on the bus.
 func TestSandboxDisconnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -33,6 +36,23 @@ func TestSandboxDisconnect(t *testing.T) {
 		ClientRef: "sandbox-customer", CreatedAt: now, UpdatedAt: now}
 	if _, err := store.Acquire(ctx, rec, now); err != nil {
 		t.Fatal(err)
+	}
+	// Another partner's app uninstalled from the WABA: the function the
+	// stack runs knows our app's ID, and leaves the record onboarded.
+	other := st.Meta.AccountUpdate(waba, "PARTNER_APP_UNINSTALLED", map[string]any{"waba_info": map[string]any{"partner_app_id": "987654321098765"}}, now)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.URL+"/webhooks/meta", bytes.NewReader(other.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(metasim.WebhookSignatureHeader, other.Signature)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got, err := store.Get(ctx, waba); resp.StatusCode != http.StatusOK || err != nil || got.State != onboarding.StateOnboarded {
+		t.Fatalf("another app's uninstall: status %d, record %v (%v); want 200 and onboarded", resp.StatusCode, stateOf(got), err)
 	}
 	a := call(t, http.MethodPost, st.URL+"/_sim/local/meta/disconnect", "application/json", `{"waba_id":"`+waba+`"}`)
 	if a.status != http.StatusOK || !strings.Contains(string(a.body), `"webhook_status":200`) {
@@ -58,4 +78,11 @@ func TestSandboxDisconnect(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func stateOf(r *onboarding.Record) onboarding.State {
+	if r == nil {
+		return ""
+	}
+	return r.State
 }

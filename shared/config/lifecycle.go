@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
 
 // Environment variables of the functions that follow a record after the
 // signup (besides TABLE_NAME, DEDUP_TABLE_NAME, META_SECRET_ID,
@@ -19,6 +24,10 @@ type MetaWebhooks struct {
 	MetaSecretID        string
 	VerifyTokenSecretID string
 	SecretsTTL          time.Duration
+	// MetaAppID is our Meta app's ID: a partner event naming another
+	// app (waba_info.partner_app_id) is about that app and changes none
+	// of our records. Empty, every partner event is taken as ours.
+	MetaAppID string
 }
 
 // LoadMetaWebhooks reads the Meta webhook receiver's configuration.
@@ -31,6 +40,12 @@ func LoadMetaWebhooks(get Getenv) (MetaWebhooks, error) {
 		MetaSecretID:        r.required(EnvMetaSecretID),
 		VerifyTokenSecretID: r.required(EnvMetaVerifyTokenSecretID),
 		SecretsTTL:          r.duration(EnvSecretsTTL, DefaultSecretsTTL),
+		MetaAppID:           r.str(EnvMetaAppID, ""),
+	}
+	// A placeholder would differ from every app ID Meta names, and so
+	// drop our own uninstalls as another app's.
+	if c.MetaAppID != "" && !onboarding.ValidWABAID(c.MetaAppID) {
+		r.errs = append(r.errs, fmt.Errorf("%s %q is not a Meta App ID (digits only, not starting with 0)", EnvMetaAppID, c.MetaAppID))
 	}
 	return c, r.err()
 }
