@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,7 +50,8 @@ var partnerEvents = []string{"PARTNER_APP_INSTALLED", "PARTNER_APP_UNINSTALLED",
 // with the extra keys Meta documents for it (waba_info, restriction_info,
 // violation_info, ban_info). A partner event is delivered as Meta's
 // examples show it: entry.id is PartnerBusinessID, and waba_info.waba_id
-// names the customer's WABA.
+// names the customer's WABA; an install or uninstall names the simulated
+// app in waba_info.partner_app_id unless extra names another.
 func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at time.Time) Webhook {
 	value := map[string]any{"event": event}
 	maps.Copy(value, extra)
@@ -62,6 +64,11 @@ func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at ti
 		info = map[string]any{}
 	}
 	info["waba_id"] = wabaID
+	// Meta names the app an install or uninstall is about; unless told
+	// otherwise, the simulated app's own.
+	if _, named := info["partner_app_id"]; !named && s.cfg.AppID != "" && strings.HasPrefix(event, "PARTNER_APP_") {
+		info["partner_app_id"] = s.cfg.AppID
+	}
 	value["waba_info"] = info
 	return s.WebhookChange(PartnerBusinessID, "account_update", value, at)
 }
