@@ -24,6 +24,9 @@
 //     onboarded again; the resume run lifts a restriction whose end came);
 //   - PARTNER_APP_INSTALLED, PARTNER_ADDED for a WABA no signup named: an
 //     unclaimed record, with the business that owns it;
+//   - a partner event naming another partner's app than ours
+//     (waba_info.partner_app_id against Service.AppID): nothing, as the
+//     WABA is shared with that partner as well as with us;
 //   - phone_number_quality_update and phone_number_name_update: the
 //     record's health fields; business_capability_update: its messaging
 //     limit, which is the business portfolio's and shared by its numbers;
