@@ -181,7 +181,12 @@ func decideAccount(a Action, v AccountUpdate) Action {
 	// change is about.
 	waba := v.WABAInfo.Value
 	a.WABAID = cmp.Or(string(waba.WABAID), a.WABAID)
-	a.PartnerAppID = string(waba.PartnerAppID)
+	// Only an ID in Meta's form (digits) can be told apart from ours: an
+	// exponent or a fraction may still be our app's, and our uninstall
+	// taken for another app's would be lost.
+	if id := string(waba.PartnerAppID); validWABAID(id) {
+		a.PartnerAppID = id
+	}
 	switch {
 	case slices.Contains(disconnectEvents, v.Event):
 		a.Op, a.Reason = OpDisconnect, reason

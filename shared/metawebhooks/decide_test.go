@@ -140,6 +140,13 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","partner_app_id":"1234567890"}}`, uninstalledBy("1234567890")},
 		{"uninstall, partner_app_id of another type: none", partner, account,
 			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","partner_app_id":{"id":1}}}`, disconnected},
+		// Only an ID in Meta's form can be told apart from ours: one in
+		// another (an exponent, a fraction, text) might be ours, and an
+		// uninstall of ours taken for another app's would be lost.
+		{"uninstall, partner_app_id with an exponent: none", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","partner_app_id":1.23456789e9}}`, disconnected},
+		{"uninstall, partner_app_id not digits: none", partner, account,
+			`{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","partner_app_id":" 1234567890"}}`, disconnected},
 		{"restriction, restriction_info a single object", waba, account,
 			`{"event":"ACCOUNT_RESTRICTION","restriction_info":{"restriction_type":"RESTRICTED_ADD_PHONE_NUMBER_ACTION","expiration":1641330498}}`,
 			restricted("account_restriction:RESTRICTED_ADD_PHONE_NUMBER_ACTION", time.Unix(1641330498, 0).UTC())},

@@ -115,6 +115,10 @@ func TestOtherAppsPartnerEventsChangeNothing(t *testing.T) {
 			`{"event":"PARTNER_REMOVED",` + info("") + `}`, onboarding.StateDisconnected, false, false, 1},
 		{"no app named: uninstalled", ours, onboarding.StateOnboarded,
 			`{"event":"PARTNER_APP_UNINSTALLED",` + info("") + `}`, onboarding.StateDisconnected, false, false, 1},
+		// Our ID in a form no Meta ID takes: it may be ours, so it is
+		// applied, as one naming no app is.
+		{"an app ID in another form", ours, onboarding.StateOnboarded,
+			`{"event":"PARTNER_APP_UNINSTALLED",` + info("1.234567890123456e15") + `}`, onboarding.StateDisconnected, false, false, 1},
 		{"our app ID not configured", "", onboarding.StateOnboarded,
 			`{"event":"PARTNER_APP_UNINSTALLED",` + info(`"`+other+`"`) + `}`, onboarding.StateDisconnected, false, false, 1},
 		// A deleted WABA is gone for every partner, whatever app is named.
