@@ -91,6 +91,26 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 	lifted := changeOf(&onboarding.Record{UpdatedAt: now, Lifecycle: onboarding.Lifecycle{
 		PreviousState: onboarding.StateRestricted, StateReason: onboarding.ReasonRestrictionExpired, StateChangedAt: now}})
 	use := func(id string) onboarding.SessionUse { return sessionUse(id, waba, now.Add(time.Hour)) }
+	// stamp stamps the record's subscription at at, and reads back what
+	// the record holds then: its state, its stamp and its updated_at.
+	stamp := func(at time.Time) func(s contractStore) outcome {
+		return func(s contractStore) outcome {
+			o := outcomeOf(nil, nil, s.StampSubscribed(context.Background(), waba, at))
+			rec, err := s.Get(context.Background(), waba)
+			if err != nil {
+				o.change = outcomeOf(nil, nil, err).errs
+				return o
+			}
+			o.state, o.change = rec.State, stampsOf(rec)
+			return o
+		}
+	}
+	subscribed := func(state onboarding.State, at time.Time) *onboarding.Record {
+		rec := seed(state, "old", time.Time{}, time.Time{})
+		rec.SubscribedAt = at
+		return rec
+	}
+	stamped := func(at time.Time) string { return stampsOf(&onboarding.Record{SubscribedAt: at, UpdatedAt: now}) }
 	acquire := func(s contractStore) outcome {
 		rec, err := s.Acquire(context.Background(), holder("new"), now)
 		return outcomeOf(rec, nil, err)
@@ -245,6 +265,27 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			}
 			return listed(s.ExpiredRestrictions(context.Background(), now, 2))
 		}, want: outcome{due: "100000000000003 100000000000001 "}},
+		{name: "stamp subscription, onboarded", seed: subscribed(onboarding.StateOnboarded, time.Time{}), call: stamp(now.Add(time.Minute)),
+			want: outcome{state: onboarding.StateOnboarded, change: stamped(now.Add(time.Minute))}},
+		{name: "stamp subscription, restricted", seed: subscribed(onboarding.StateRestricted, time.Time{}), call: stamp(now.Add(time.Minute)),
+			want: outcome{state: onboarding.StateRestricted, change: stamped(now.Add(time.Minute))}},
+		{name: "stamp subscription, an earlier stamp", seed: subscribed(onboarding.StateOnboarded, now), call: stamp(now.Add(500 * time.Millisecond)),
+			want: outcome{state: onboarding.StateOnboarded, change: stamped(now.Add(500 * time.Millisecond))}},
+		// Under RFC3339Nano, which drops a zero fraction, "…01.5Z" sorts
+		// before "…01Z": the stored form must order as the times do.
+		{name: "stamp subscription, a whole second after a fraction", seed: subscribed(onboarding.StateOnboarded, now.Add(500*time.Millisecond)),
+			call: stamp(now.Add(time.Second)), want: outcome{state: onboarding.StateOnboarded, change: stamped(now.Add(time.Second))}},
+		{name: "stamp subscription, a fraction after a whole second", seed: subscribed(onboarding.StateOnboarded, now.Add(time.Second)),
+			call: stamp(now.Add(1500 * time.Millisecond)), want: outcome{state: onboarding.StateOnboarded, change: stamped(now.Add(1500 * time.Millisecond))}},
+		{name: "stamp subscription, a later stamp", seed: subscribed(onboarding.StateOnboarded, now.Add(time.Second)), call: stamp(now.Add(500 * time.Millisecond)),
+			want: outcome{errs: "cond ", state: onboarding.StateOnboarded, change: stamped(now.Add(time.Second))}},
+		{name: "stamp subscription, the same stamp", seed: subscribed(onboarding.StateOnboarded, now), call: stamp(now),
+			want: outcome{errs: "cond ", state: onboarding.StateOnboarded, change: stamped(now)}},
+		{name: "stamp subscription, verified", seed: seed(onboarding.StateVerified, "old", time.Time{}, now.Add(time.Minute)), call: stamp(now),
+			want: outcome{errs: "cond ", state: onboarding.StateVerified, change: stamped(time.Time{})}},
+		{name: "stamp subscription, disconnected", seed: subscribed(onboarding.StateDisconnected, time.Time{}), call: stamp(now),
+			want: outcome{errs: "cond ", state: onboarding.StateDisconnected, change: stamped(time.Time{})}},
+		{name: "stamp subscription, no record: none created", call: stamp(now), want: outcome{errs: "cond ", change: "notfound "}},
 		{name: "due lists no restriction", call: func(s contractStore) outcome {
 			put(t, s, restricted(now.Add(-time.Hour)), now)
 			due, err := s.Due(context.Background(), now, 10)
@@ -320,6 +361,12 @@ func changeOf(rec *onboarding.Record) string {
 	return fmt.Sprintf("from %s for %s at %s and %s; until %v, retry %v, reconnect %t", rec.PreviousState, rec.StateReason,
 		rec.StateChangedAt.UTC().Format(time.RFC3339Nano), rec.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		rec.RestrictedUntil.UTC().Format(time.RFC3339Nano), rec.NextRetryAt.UTC().Format(time.RFC3339Nano), rec.Reconnect)
+}
+
+// stampsOf is a record's subscription stamp and updated_at: a stamp moves
+// the one and never the other.
+func stampsOf(rec *onboarding.Record) string {
+	return fmt.Sprintf("subscribed %s, updated %s", rec.SubscribedAt.UTC().Format(time.RFC3339Nano), rec.UpdatedAt.UTC().Format(time.RFC3339Nano))
 }
 
 // reconnectSeed marks rec as left by a reconnect that stopped half-way.

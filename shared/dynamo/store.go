@@ -69,6 +69,7 @@ type item struct {
 	UpdatedAt          string `dynamodbav:"updated_at"`
 	VerifiedAt         string `dynamodbav:"verified_at,omitempty"`
 	OnboardedAt        string `dynamodbav:"onboarded_at,omitempty"`
+	SubscribedAt       string `dynamodbav:"subscribed_at,omitempty"`
 	PlivoAttempts      int    `dynamodbav:"plivo_attempts"`
 	PlivoPayloadHash   string `dynamodbav:"plivo_payload_hash,omitempty"`
 	PlivoAPIID         string `dynamodbav:"plivo_api_id,omitempty"`
@@ -102,6 +103,20 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(timestampLayout)
 }
 
+// orderedLayout is RFC 3339 with every fraction digit written (UTC only),
+// so that two stamps compare as text as they do as times: a condition can
+// then say "only later" of an attribute an operator still reads. The
+// shorter RFC3339Nano drops trailing zeros, and "…05Z" sorts after
+// "…05.5Z".
+const orderedLayout = "2006-01-02T15:04:05.000000000Z"
+
+func orderedStamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(orderedLayout)
+}
+
 func parseStamp(s string) time.Time {
 	t, _ := time.Parse(timestampLayout, s)
 	return t
@@ -113,8 +128,8 @@ func toItem(r *onboarding.Record) item {
 		ClientRef: r.ClientRef, DisplayPhoneNumber: r.DisplayPhoneNumber, PhoneE164: onboarding.PhoneDigits(r.DisplayPhoneNumber),
 		PayloadHash: r.PayloadHash, RequestID: r.RequestID, LockOwner: r.LockOwner, LockExpiresAt: millis(r.LockExpiresAt),
 		CreatedAt: stamp(r.CreatedAt), UpdatedAt: stamp(r.UpdatedAt), VerifiedAt: stamp(r.VerifiedAt),
-		OnboardedAt: stamp(r.OnboardedAt), PlivoAttempts: r.PlivoAttempts, PlivoPayloadHash: r.PlivoPayloadHash,
-		PlivoAPIID: r.PlivoAPIID, LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
+		OnboardedAt: stamp(r.OnboardedAt), SubscribedAt: orderedStamp(r.SubscribedAt), PlivoAttempts: r.PlivoAttempts,
+		PlivoPayloadHash: r.PlivoPayloadHash, PlivoAPIID: r.PlivoAPIID, LastError: r.LastError, LastErrorMessage: r.LastErrorMessage,
 		FailureReason: r.FailureReason, Reconciled: r.Reconciled, lifecycleItem: toLifecycleItem(r.Lifecycle),
 	}
 	// Only verified records, proven locks (due when they expire), and
@@ -137,7 +152,7 @@ func (it *item) record() *onboarding.Record {
 		ClientRef: it.ClientRef, DisplayPhoneNumber: it.DisplayPhoneNumber, PayloadHash: it.PayloadHash,
 		RequestID: it.RequestID, LockOwner: it.LockOwner, LockExpiresAt: fromMillis(it.LockExpiresAt),
 		CreatedAt: parseStamp(it.CreatedAt), UpdatedAt: parseStamp(it.UpdatedAt), VerifiedAt: parseStamp(it.VerifiedAt),
-		OnboardedAt: parseStamp(it.OnboardedAt), PlivoAttempts: it.PlivoAttempts, PlivoPayloadHash: it.PlivoPayloadHash,
+		OnboardedAt: parseStamp(it.OnboardedAt), SubscribedAt: parseStamp(it.SubscribedAt), PlivoAttempts: it.PlivoAttempts, PlivoPayloadHash: it.PlivoPayloadHash,
 		PlivoAPIID: it.PlivoAPIID, NextRetryAt: fromMillis(it.NextRetryAt), LastError: it.LastError,
 		LastErrorMessage: it.LastErrorMessage, FailureReason: it.FailureReason, Reconciled: it.Reconciled,
 		Lifecycle: it.lifecycleItem.lifecycle(),
@@ -314,6 +329,29 @@ func (s *Store) updated(ctx context.Context, in *dynamodb.UpdateItemInput) (*onb
 		return conditionLost(err)
 	}
 	return decode(out.Attributes)
+}
+
+// StampSubscribed implements onboarding.Store with one conditional
+// UpdateItem of subscribed_at alone: updated_at stays, so the stream's
+// lifecycle publisher sees no change to publish (shared/lifecycle).
+func (s *Store) StampSubscribed(ctx context.Context, wabaID string, at time.Time) error {
+	_, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Table),
+		Key:       wabaKey(wabaID),
+		ConditionExpression: aws.String("attribute_exists(waba_id) AND #state IN (:onboarded, :restricted) AND " +
+			"(attribute_not_exists(subscribed_at) OR subscribed_at < :at)"),
+		UpdateExpression:         aws.String("SET subscribed_at = :at"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":onboarded":  str(string(onboarding.StateOnboarded)),
+			":restricted": str(string(onboarding.StateRestricted)),
+			":at":         str(orderedStamp(at)),
+		},
+	})
+	if _, lost := lostCondition(err); lost {
+		return onboarding.ErrConditionFailed
+	}
+	return err
 }
 
 // Get implements onboarding.Store with a strongly consistent read.

@@ -25,8 +25,8 @@ type Store struct {
 	reuses map[string]int
 	// Fail, when set, is consulted before every operation; a non-nil error
 	// is returned instead of performing it. op is "acquire", "spend",
-	// "save", "claim", "get", "due", "expired"
-	// or "lift"; rec is nil for "spend", "due" and "expired".
+	// "save", "claim", "get", "due", "expired",
+	// "lift" or "stamp"; rec is nil for "spend", "due" and "expired".
 	Fail func(op string, rec *onboarding.Record) error
 	// Writes counts successful write calls, as DynamoDB would bill round
 	// trips.
@@ -229,6 +229,23 @@ func (s *Store) LiftRestriction(_ context.Context, wabaID string, now time.Time)
 	s.items[wabaID] = old
 	s.Writes++
 	return &old, nil
+}
+
+// StampSubscribed implements onboarding.Store.
+func (s *Store) StampSubscribed(_ context.Context, wabaID string, at time.Time) error {
+	if err := s.fail("stamp", &onboarding.Record{WABAID: wabaID}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.items[wabaID]
+	if !ok || !old.State.OnboardedAtPlivo() || !old.SubscribedAt.Before(at) {
+		return onboarding.ErrConditionFailed
+	}
+	old.SubscribedAt = at
+	s.items[wabaID] = old
+	s.Writes++
+	return nil
 }
 
 func restrictionEnded(r onboarding.Record, now time.Time) bool {

@@ -48,6 +48,12 @@ type Store interface {
 	// come back to onboarded (ReasonRestrictionExpired); ErrConditionFailed
 	// when it is not, or no longer, such a record.
 	LiftRestriction(ctx context.Context, wabaID string, now time.Time) (*Record, error)
+	// StampSubscribed records at as the time our app was last subscribed
+	// to the WABA's webhooks (Record.SubscribedAt), on an existing record
+	// onboarded at Plivo (State.OnboardedAtPlivo) whose stamp, if any, is
+	// earlier, and changes nothing else: ErrConditionFailed otherwise. It
+	// never creates a record.
+	StampSubscribed(ctx context.Context, wabaID string, at time.Time) error
 }
 
 // TokenInfo is what Meta's debug_token says about a business token.

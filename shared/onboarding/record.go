@@ -85,14 +85,18 @@ type Record struct {
 	UpdatedAt          time.Time
 	VerifiedAt         time.Time
 	OnboardedAt        time.Time
-	PlivoAttempts      int
-	PlivoPayloadHash   string
-	PlivoAPIID         string
-	NextRetryAt        time.Time
-	LastError          string
-	LastErrorMessage   string
-	FailureReason      string
-	Reconciled         bool
+	// SubscribedAt is when a signup run again for the onboarded WABA last
+	// subscribed our app to its webhooks (Store.StampSubscribed); zero
+	// until then, when OnboardedAt is the first signup's subscription.
+	SubscribedAt     time.Time
+	PlivoAttempts    int
+	PlivoPayloadHash string
+	PlivoAPIID       string
+	NextRetryAt      time.Time
+	LastError        string
+	LastErrorMessage string
+	FailureReason    string
+	Reconciled       bool
 	// Lifecycle holds what Meta's webhooks changed after the signup.
 	Lifecycle
 }
