@@ -31,6 +31,10 @@ const (
 	// not subscribe to: Meta will send none of its webhooks until an
 	// operator subscribes it (docs/lifecycle.md).
 	MetricWebhookSubscribeFailed = "WebhookSubscribeFailed"
+	// MetricWebhookResubscribed counts signups run again for a WABA
+	// onboarded at Plivo that subscribed our app to it again: each heals a
+	// subscription a removal we never received may have taken.
+	MetricWebhookResubscribed = "WebhookResubscribed"
 	// MetricBusinessUnproven counts signups recorded with the business_id
 	// the page sent because Meta named no owner of the WABA.
 	MetricBusinessUnproven = "BusinessUnproven"

@@ -185,7 +185,13 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		}
 	}
 	if rec.WABAID != "" {
-		if answer, err := s.answerKnown(ctx, req.Identity, log); err != nil || answer != nil {
+		answer, err := s.answerKnown(ctx, req.Identity, log)
+		if err == nil && answer != nil && answer.Outcome == OutcomeReplayed {
+			// Onboarded at Plivo, and the same signup: run again, or
+			// posted twice (rerun.go).
+			return answered(s.rerun(ctx, req, *answer, use, firstUse, log))
+		}
+		if err != nil || answer != nil {
 			return answered(answer, err)
 		}
 		ctx = deferLock(ctx, rec)
@@ -239,15 +245,22 @@ func (s *Service) subscribe(ctx context.Context, token, wabaID string, log *slog
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := timed(s, ctx, log, ServiceMeta, "subscribe_app", func() (struct{}, error) {
-			return struct{}{}, s.Meta.SubscribeApp(ctx, token, wabaID)
-		})
-		if err != nil {
-			s.metrics().Count(MetricWebhookSubscribeFailed, nil)
-			log.WarnContext(ctx, "our app is not subscribed to the WABA's webhooks", "error", err)
-		}
+		_ = s.subscribeApp(ctx, token, wabaID, log)
 	}()
 	return done
+}
+
+// subscribeApp makes the subscription call, and counts and logs its
+// failure (MetricWebhookSubscribeFailed).
+func (s *Service) subscribeApp(ctx context.Context, token, wabaID string, log *slog.Logger) error {
+	_, err := timed(s, ctx, log, ServiceMeta, "subscribe_app", func() (struct{}, error) {
+		return struct{}{}, s.Meta.SubscribeApp(ctx, token, wabaID)
+	})
+	if err != nil {
+		s.metrics().Count(MetricWebhookSubscribeFailed, nil)
+		log.WarnContext(ctx, "our app is not subscribed to the WABA's webhooks", "error", err)
+	}
+	return err
 }
 
 // answered is the signup's answer when the WABA's existing record decided
@@ -381,8 +394,7 @@ func (s *Service) answerOtherAttempt(ctx context.Context, id Identity, use, firs
 	reads := 1
 	// spendSession returns a first use only for the same WABA and
 	// client_ref (SessionUse.Reuse).
-	if use != nil && first != nil && first.Attempt != use.Attempt &&
-		!use.UsedAt.Before(first.UsedAt) && use.UsedAt.Sub(first.UsedAt) < otherAttemptWindow {
+	if recentOtherAttempt(use, first) {
 		reads += int(otherAttemptWait / otherAttemptPoll)
 	}
 	for i := range reads {
@@ -400,6 +412,15 @@ func (s *Service) answerOtherAttempt(ctx context.Context, id Identity, use, firs
 		}
 	}
 	return nil, nil
+}
+
+// recentOtherAttempt reports whether first, the session's first use, is
+// another attempt of the signup that use serves, recent enough to be
+// running still or to have just ended. spendSession returns a first use
+// only for the same WABA and client_ref (SessionUse.Reuse).
+func recentOtherAttempt(use, first *SessionUse) bool {
+	return use != nil && first != nil && first.Attempt != use.Attempt &&
+		!use.UsedAt.Before(first.UsedAt) && use.UsedAt.Sub(first.UsedAt) < otherAttemptWindow
 }
 
 // answerFromRecord answers a request from the WABA's existing record, and
@@ -468,6 +489,12 @@ func (s *Service) verify(ctx context.Context, token string, rec *Record, id Iden
 	log = log.With("waba_id", waba)
 	id.WABAID = waba
 	if answer, err := s.acquire(ctx, rec, id, log); err != nil || answer != nil {
+		if err == nil && answer.Outcome == OutcomeReplayed {
+			// The WABA is onboarded at Plivo under this signup, and the
+			// code is spent: prove the token and subscribe again
+			// (rerun.go).
+			return s.resubscribe(ctx, token, rec.BusinessID, *answer, log)
+		}
 		return answer, err
 	}
 	number, err := s.phoneNumber(ctx, token, rec.WABAID, rec.PhoneNumberID, log)
@@ -499,10 +526,23 @@ var errSuperseded = errors.New("onboarding: call superseded by another's failure
 // answers dropped. Failures are reported in that order of precedence:
 // debug_token's, then phone_numbers', then owner_business'.
 func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Record, log *slog.Logger) error {
+	number, business, err := s.proveControl(ctx, token, rec.WABAID, rec.PhoneNumberID, rec.BusinessID, log)
+	if err != nil {
+		return s.metaFailed(ctx, rec, err, log)
+	}
+	rec.PhoneNumberID = number.ID
+	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
+	rec.BusinessID = business
+	return nil
+}
+
+// proveControl runs verifyConcurrently's three calls for the WABA wabaID,
+// the number wantNumber ("" takes the only one) and the business claimed
+// ("" when the request sent none), and returns the number and the proven
+// business, or the first failure in order of precedence, as Meta gave it.
+func (s *Service) proveControl(ctx context.Context, token, wabaID, wantNumber, claimed string, log *slog.Logger) (PhoneNumber, string, error) {
 	others, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	// owner_business always runs: a business_id from the browser is proven.
-	wabaID, wantNumber, needBusiness := rec.WABAID, rec.PhoneNumberID, true
 	var (
 		wg                     sync.WaitGroup
 		number                 PhoneNumber
@@ -516,9 +556,8 @@ func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Rec
 			cancel(errSuperseded)
 		}
 	})
-	if needBusiness {
-		wg.Go(func() { business, businessErr = s.ownerBusiness(others, token, wabaID, log) })
-	}
+	// owner_business always runs: a business_id from the browser is proven.
+	wg.Go(func() { business, businessErr = s.ownerBusiness(others, token, wabaID, log) })
 	_, tokenErr := s.checkToken(ctx, token, log)
 	if tokenErr != nil {
 		cancel(errSuperseded)
@@ -527,19 +566,14 @@ func (s *Service) verifyConcurrently(ctx context.Context, token string, rec *Rec
 	// request, and the results are read only after wg.Wait.
 	wg.Wait()
 	if businessErr == nil {
-		business, businessErr = s.proveBusiness(rec.BusinessID, business, log)
+		business, businessErr = s.proveBusiness(claimed, business, log)
 	}
 	for _, err := range []error{tokenErr, numberErr, businessErr} {
 		if err != nil {
-			return s.metaFailed(ctx, rec, err, log)
+			return PhoneNumber{}, "", err
 		}
 	}
-	rec.PhoneNumberID = number.ID
-	rec.DisplayPhoneNumber = number.DisplayPhoneNumber
-	if needBusiness {
-		rec.BusinessID = business
-	}
-	return nil
+	return number, business, nil
 }
 
 // checkToken asks debug_token about the business token and returns what
