@@ -35,6 +35,7 @@ var emitted = map[string][]string{
 	onboarding.MetricMetaConfig:             nil,
 	onboarding.MetricSignupAwaitingCustomer: {"State"},
 	onboarding.MetricWebhookSubscribeFailed: nil,
+	onboarding.MetricWebhookResubscribed:    nil,
 	callbacks.MetricUnrouted:                nil,
 	callbacks.MetricPublishFailed:           nil,
 	callbacks.MetricPublished:               nil,

@@ -645,35 +645,42 @@ func TestLateRemovalDeliveredAfterReconnect(t *testing.T) {
 
 // TestShareAfterOnboardingPagesTheOperator: a WABA Meta shares with our
 // app again while its record says onboarded had a removal we never heard
-// of before it (Meta stops redelivering after seven days). The removal took
-// our app's webhook subscription with it, and a signup of the same WABA is
-// answered from the record without subscribing again: nothing but the
-// operator, with a system user's token, subscribes our app again. The
-// share of the first signup, delivered after it, must not page.
+// of before it (Meta stops redelivering after seven days), which took our
+// app's webhook subscription with it, unless the share is the customer's
+// run of the signup again, which subscribes our app again and stamps the
+// record (subscribed_at). A share Meta sent before the latest subscription
+// (the first signup's, or a re-run's, delivered after it) must not page;
+// one sent well after it pages.
 func TestShareAfterOnboardingPagesTheOperator(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := newStore(t)
 	onboardedAt := t0.Add(time.Minute)
+	rerunAt := onboardedAt.Add(24 * time.Hour)
 	for i, c := range []struct {
 		name  string
 		state onboarding.State
 		sent  time.Time
 		page  bool
+		// subscribed is when a signup run again subscribed our app again.
+		subscribed time.Time
 	}{
-		{"the first signup's share, delivered after it ended", onboarding.StateOnboarded, t0, false},
-		{"a share Meta sent just after the signup ended (clocks differ)", onboarding.StateOnboarded, onboardedAt.Add(time.Minute), false},
-		{"a share a day after the onboarding", onboarding.StateOnboarded, onboardedAt.Add(24 * time.Hour), true},
-		{"a share of a restricted WABA a day after", onboarding.StateRestricted, onboardedAt.Add(24 * time.Hour), true},
-		{"a share after a removal we saw: the reconnect subscribes", onboarding.StateDisconnected, onboardedAt.Add(24 * time.Hour), false},
+		{"the first signup's share, delivered after it ended", onboarding.StateOnboarded, t0, false, time.Time{}},
+		{"a share Meta sent just after the signup ended (clocks differ)", onboarding.StateOnboarded, onboardedAt.Add(time.Minute), false, time.Time{}},
+		{"a share a day after the onboarding", onboarding.StateOnboarded, onboardedAt.Add(24 * time.Hour), true, time.Time{}},
+		{"a share of a restricted WABA a day after", onboarding.StateRestricted, onboardedAt.Add(24 * time.Hour), true, time.Time{}},
+		{"a share after a removal we saw: the reconnect subscribes", onboarding.StateDisconnected, onboardedAt.Add(24 * time.Hour), false, time.Time{}},
+		{"a re-run's share, delivered after the re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(-30 * time.Second), false, rerunAt},
+		{"a re-run's share of a restricted WABA, after it subscribed", onboarding.StateRestricted, rerunAt.Add(-30 * time.Second), false, rerunAt},
+		{"a share a day after a re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(24 * time.Hour), true, rerunAt},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var emitted, logged bytes.Buffer
 			svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t), Metrics: &metrics.EMF{W: &emitted, Namespace: "test"},
 				Logger: slog.New(slog.NewJSONHandler(&logged, nil)), Now: func() time.Time { return onboardedAt.Add(48 * time.Hour) }}
-			waba := "10987654321900" + strconv.Itoa(5+i)
+			waba := strconv.Itoa(109876543219005 + i)
 			rec := onboardedRecord(waba)
-			rec.State, rec.OnboardedAt = c.state, onboardedAt
+			rec.State, rec.OnboardedAt, rec.SubscribedAt = c.state, onboardedAt, c.subscribed
 			if _, err := store.Acquire(ctx, rec, t0); err != nil {
 				t.Fatal(err)
 			}

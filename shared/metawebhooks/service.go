@@ -381,26 +381,28 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 	return false, nil
 }
 
-// sharedAgainAfter is how long after a record's onboarding a share of its
-// WABA must come to be a new one. Meta stamps the share of the signup
-// itself before the signup's code reaches us, so it comes before the
-// onboarding; the margin absorbs the difference of Meta's and our clocks.
+// sharedAgainAfter is how long after our app's latest subscription to a
+// WABA a share of it must come to be a new one. Meta stamps the share of a
+// signup (the first, or one run again) before the signup's code reaches
+// us, so it comes before the subscription; the margin absorbs the
+// difference of Meta's and our clocks.
 const sharedAgainAfter = 5 * time.Minute
 
 // checkSharedAgain pages the operator (MetricWebhookSubscribeFailed) when
-// Meta shares a WABA with our app again while its record says it is still
-// onboarded. Usually a removal came before that share, and we never heard
-// of it (Meta stops redelivering after seven days): it took our app's
-// webhook subscription with it. A signup of the same WABA is answered from
-// the record without subscribing again, so until an operator subscribes
-// our app with a system user's token, Meta sends us nothing about the
-// WABA. The payload cannot tell that from a share Meta sends when a
-// customer runs Embedded Signup again for a WABA still shared, or a late
-// delivery of the signup's own share (entry.time is when Meta sent the
-// notification): the runbook checks the subscription before acting. A
-// record a removal did disconnect needs nothing: the customer's signup
-// reconnects it and subscribes. The read is advice: its failure is logged
-// and the change still counts as applied.
+// Meta shares a WABA with our app again, well after our app's latest
+// subscription to it (the record's onboarded_at, or subscribed_at when a
+// signup run again subscribed it since), while its record says it is
+// still onboarded. Usually a removal came before that share, and we never
+// heard of it (Meta stops redelivering after seven days): it took our
+// app's webhook subscription with it. A customer who shares the WABA by
+// running the signup again subscribes our app again
+// (onboarding.Service.Signup) and stamps the record, so the share of that
+// run, delivered after it, does not page. One delivered before the run's
+// signup reached us, or a share that no signup followed, still pages: the
+// runbook checks the subscription before acting. A record a removal did
+// disconnect needs nothing: the customer's signup reconnects it and
+// subscribes. The read is advice: its failure is logged and the change
+// still counts as applied.
 func (s *Service) checkSharedAgain(ctx context.Context, a Action) {
 	if a.Sent.IsZero() {
 		return
@@ -412,13 +414,18 @@ func (s *Service) checkSharedAgain(ctx context.Context, a Action) {
 	case err != nil:
 		s.Logger.WarnContext(ctx, "meta share of a known WABA not checked against its record", "waba_id", a.WABAID, "error", err)
 		return
-	case !rec.State.OnboardedAtPlivo() || rec.OnboardedAt.IsZero() || !a.Sent.After(rec.OnboardedAt.Add(sharedAgainAfter)):
+	}
+	subscribed := rec.OnboardedAt
+	if rec.SubscribedAt.After(subscribed) {
+		subscribed = rec.SubscribedAt
+	}
+	if !rec.State.OnboardedAtPlivo() || subscribed.IsZero() || !a.Sent.After(subscribed.Add(sharedAgainAfter)) {
 		return
 	}
 	s.metrics().Count(onboarding.MetricWebhookSubscribeFailed, nil)
 	s.Logger.WarnContext(ctx, "our app may no longer be subscribed to the WABA's webhooks: Meta shared it again after its onboarding, "+
 		"so a removal we never received may have come first", "waba_id", a.WABAID, "state", rec.State,
-		"onboarded_at", rec.OnboardedAt, "shared_at", a.Sent, "event", a.Event)
+		"onboarded_at", rec.OnboardedAt, "subscribed_at", rec.SubscribedAt, "shared_at", a.Sent, "event", a.Event)
 }
 
 // field keeps metric dimensions to the fields Meta documents.
