@@ -132,9 +132,10 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 	}
 	if !sent.IsZero() {
 		// metaChange binds :sent.
-		condition += " AND " + sharedAgainCondition
+		condition += " AND " + sharedAgainCondition + " AND " + resubscribedCondition
 		values[":onboarded"] = str(string(onboarding.StateOnboarded))
 		values[":restricted"] = str(string(onboarding.StateRestricted))
+		values[":sent_stamp"] = str(orderedStamp(sent))
 	}
 	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                 wabaKey(wabaID),
@@ -151,17 +152,24 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 // applies although the WABA may have been shared again since
 // (metaSharedAttr): no share came after it, or the record is onboarded (or
 // restricted) with no removal of Meta's taken since :sent. Such a record
-// is the onboarding from before the removal, which the removal ended: a
-// signup after the share finds it onboarded and answers it as a replay,
-// without subscribing our app to the WABA again or asking Plivo, so
-// refusing the removal would leave it onboarded for good while Meta no
-// longer sends us its webhooks. Onboarded after a removal we took
+// is the onboarding from before the removal, which the removal ended,
+// unless a signup after the share subscribed our app again
+// (resubscribedCondition): refusing the removal would leave it onboarded
+// for good while Meta no longer sends us its webhooks. Onboarded after a removal we took
 // (meta_sent_at at or after :sent), the record is the reconnect's, and a
 // late redelivery of that removal, or of another of the same second, is
 // over; in any other state a signup after the share takes the record over
 // and onboards the WABA anew, so the removal is over too.
 const sharedAgainCondition = "(attribute_not_exists(" + metaSharedAttr + ") OR " + metaSharedAttr + " <= :sent OR " +
 	"(#state IN (:onboarded, :restricted) AND (attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent)))"
+
+// resubscribedCondition holds when our app was not subscribed to the WABA
+// again after Meta sent the removal at :sent_stamp (subscribed_at, which
+// only a signup run again for an onboarded WABA writes, and a reconnect
+// drops). A subscription made with the customer's token after the removal
+// proves the WABA shared with our app again, whether or not the share's
+// webhook has reached us: the removal is over.
+const resubscribedCondition = "(attribute_not_exists(subscribed_at) OR subscribed_at < :sent_stamp)"
 
 // metaSentAttr holds Meta's time (its webhook entry's, in Unix seconds) of
 // the latest state change Meta's webhooks made, or found already in force,

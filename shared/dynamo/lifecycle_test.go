@@ -805,3 +805,51 @@ func TestDeferredRestrictionDoesNotOvertakeLaterReinstatement(t *testing.T) {
 		t.Errorf("Meta's last change reinstated the WABA, but the record is %s (%s)", got.State, got.StateReason)
 	}
 }
+
+// TestRemovalBeforeAResubscriptionIsOver: our endpoint refused Meta's
+// removal of our app, and the customer ran the signup again meanwhile,
+// which subscribed our app again (subscribed_at). Meta's redelivery of
+// that removal, and of the share before it, then comes: the removal was
+// sent before our app was subscribed again, so the WABA is still ours and
+// the record stays onboarded. A removal sent after the subscription
+// disconnects it.
+func TestRemovalBeforeAResubscriptionIsOver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	subscribed := metaSent(20)
+	for i, c := range []struct {
+		name       string
+		shareFirst bool
+		sent       time.Time
+		want       onboarding.State
+	}{
+		{"removal sent before the subscription, its share not yet delivered", false, metaSent(10), onboarding.StateOnboarded},
+		{"removal sent before the subscription, delivered after its share", true, metaSent(10), onboarding.StateOnboarded},
+		{"removal sent after the subscription", true, metaSent(30), onboarding.StateDisconnected},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			waba := strconv.Itoa(109876543219100 + i)
+			rec := onboardedRecord(waba)
+			if _, err := s.Acquire(ctx, rec, t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.StampSubscribed(ctx, waba, subscribed); err != nil {
+				t.Fatal(err)
+			}
+			if c.shareFirst {
+				if _, err := s.PutUnclaimed(ctx, waba, rec.BusinessID, "partner_added", t0.Add(time.Hour), metaSent(15)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.Disconnect(ctx, waba, "partner_removed", t0.Add(time.Hour), c.sent); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, waba)
+			if err != nil || got.State != c.want {
+				t.Fatalf("record %+v (err %v), want %s", got, err, c.want)
+			}
+		})
+	}
+}
