@@ -97,7 +97,8 @@ func usedFor(t *testing.T, l *dynamo.SessionLedger, id string) *onboarding.Sessi
 // the service on DynamoDB Local and counts the write calls: a fresh
 // signup with a WABA ID spends its token before the code exchange and
 // takes its lock after Meta's proof, four write calls in all; a retry of
-// a spent token is counted with one UpdateItem.
+// a spent token is counted with one UpdateItem, and a re-run of an
+// onboarded signup stamps its subscription with one more.
 func TestSignupSessionsOnDynamoDB(t *testing.T) {
 	t.Parallel()
 	const waba, other = "104000000000011", "104000000000012"
@@ -132,12 +133,14 @@ func TestSignupSessionsOnDynamoDB(t *testing.T) {
 			want: onboarding.CodeSessionExpired, puts: 1, tokenWABA: waba},
 		{name: "WABA locked by someone else: token spent all the same", existing: record(onboarding.StateVerifying, now.Add(time.Minute)),
 			want: onboarding.CodeInProgress, puts: 1, tokenWABA: waba},
+		// A re-run of an onboarded signup subscribes our app again and
+		// stamps the record: one UpdateItem of subscribed_at.
 		{name: "WABA onboarded by this customer: replay, token spent all the same", existing: record(onboarding.StateOnboarded, time.Time{}),
-			outcome: onboarding.OutcomeReplayed, puts: 1, tokenWABA: waba},
+			outcome: onboarding.OutcomeReplayed, puts: 1, updates: 1, tokenWABA: waba},
 		{name: "both fail, token spent on another WABA", spent: tokenFor(other, now.Add(time.Hour)), existing: record(onboarding.StateOnboarded, time.Time{}),
 			want: onboarding.CodeSessionUsed, puts: 1, tokenWABA: other},
 		{name: "both fail, retry of the same signup", spent: tokenFor(waba, now.Add(time.Hour)), existing: record(onboarding.StateOnboarded, time.Time{}),
-			outcome: onboarding.OutcomeReplayed, puts: 1, updates: 1, tokenWABA: waba},
+			outcome: onboarding.OutcomeReplayed, puts: 1, updates: 2, tokenWABA: waba},
 		{name: "no WABA: the token is spent on its own", noWABA: true, outcome: onboarding.OutcomeOnboarded, puts: 4, tokenWABA: ""},
 	}
 	for _, tt := range tests {
