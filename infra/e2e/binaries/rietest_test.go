@@ -71,8 +71,9 @@ type expectation struct {
 
 var (
 	jsonType = "application/json"
-	// metaExchanges counts code exchanges around the replay event.
-	metaExchanges int
+	// metaExchanges and plivoSignups count code exchanges and Plivo
+	// signups around the replay event.
+	metaExchanges, plivoSignups int
 )
 
 func invalid(fields ...string) map[string]any {
@@ -129,10 +130,23 @@ var expectations = map[string]expectation{
 		after:  func(t *testing.T) { signedUp(t, "102000000000006") }},
 	"signup-replay.json": {status: 200, contentType: jsonType,
 		fields: map[string]any{"status": "onboarded", "replayed": true, "record.waba_id": OnboardedWABA, "record.state": "onboarded"},
-		before: func(*testing.T) { metaExchanges = stack.Meta.Calls(metasim.EndpointOAuth) },
+		before: func(*testing.T) {
+			metaExchanges = stack.Meta.Calls(metasim.EndpointOAuth)
+			plivoSignups = stack.Plivo.SignupCalls()
+		},
+		// A new code for an onboarded WABA is a customer running the
+		// signup again: the code is spent to subscribe our app again
+		// (its access may have been removed since), and Plivo, which has
+		// the WABA, is not called.
 		after: func(t *testing.T) {
-			if n := stack.Meta.Calls(metasim.EndpointOAuth); n != metaExchanges {
-				t.Errorf("a replay exchanged the code with Meta (%d exchanges, want %d)", n, metaExchanges)
+			if n := stack.Meta.Calls(metasim.EndpointOAuth); n != metaExchanges+1 {
+				t.Errorf("the re-run exchanged %d codes with Meta, want 1", n-metaExchanges)
+			}
+			if !stack.Meta.Subscribed(OnboardedWABA) {
+				t.Errorf("the re-run did not subscribe our app to %s", OnboardedWABA)
+			}
+			if n := stack.Plivo.SignupCalls(); n != plivoSignups {
+				t.Errorf("the re-run called Plivo %d times, want 0", n-plivoSignups)
 			}
 		}},
 	"signup-conflict.json": {status: 409, contentType: jsonType, fields: map[string]any{"error.code": "second_number_not_supported"},
