@@ -17,9 +17,13 @@
 //     Meta accepts the code, with a few retries of that same signup
 //     (SessionUse.Reuse).
 //  2. When the request names its WABA, the WABA's record is read: a
-//     replay, a signup in progress or a conflict is answered from it
-//     without spending the code, and without a write. Without a WABA ID
-//     there is no record to read until Meta names the WABA.
+//     signup in progress, a verified one or a conflict is answered from it
+//     without spending the code, and without a write. A WABA Plivo
+//     onboarded under the same details is a customer running the signup
+//     again: its code is spent to subscribe our app to the WABA again once
+//     Meta proves control as in 3, and the answer is the record's replay
+//     (rerun.go). Without a WABA ID there is no record to read until Meta
+//     names the WABA.
 //  3. The code is exchanged for a business token, and Meta is asked, at
 //     once, whether the token is a grant for our app (debug_token), which
 //     numbers the WABA has and which business owns it. Nothing the browser
