@@ -120,8 +120,10 @@ func TestCheckThenSignup(t *testing.T) {
 	}
 	// A fresh signup: the token, then (after Meta's proof) the lock,
 	// verified and onboarded, with or without a WABA in the body. A
-	// permitted retry writes its count.
+	// permitted retry writes its count; one with a new code for the WABA
+	// it onboarded also stamps the subscription it makes again.
 	const fresh, freshNoWABA, retry = 4, 4, 1
+	const rerun = retry + 1
 	tests := []struct {
 		name      string
 		storeFail error
@@ -142,7 +144,7 @@ func TestCheckThenSignup(t *testing.T) {
 		}},
 		{name: "retry of the same WABA while unexpired is replayed", attempts: []attempt{
 			{body: onboarding.Identity{WABAID: waba}, now: t0, writes: fresh},
-			{body: onboarding.Identity{WABAID: waba, ClientRef: "customer-1"}, now: t0.Add(5 * time.Minute), writes: retry},
+			{body: onboarding.Identity{WABAID: waba, ClientRef: "customer-1"}, now: t0.Add(5 * time.Minute), writes: rerun},
 		}},
 		{name: "retry of the same WABA after expiry", attempts: []attempt{
 			{body: onboarding.Identity{WABAID: waba}, now: t0, writes: fresh},
