@@ -672,7 +672,7 @@ func TestShareAfterOnboardingPagesTheOperator(t *testing.T) {
 		{"a share after a removal we saw: the reconnect subscribes", onboarding.StateDisconnected, onboardedAt.Add(24 * time.Hour), false, time.Time{}},
 		{"a re-run's share, delivered after the re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(-30 * time.Second), false, rerunAt},
 		{"a re-run's share of a restricted WABA, after it subscribed", onboarding.StateRestricted, rerunAt.Add(-30 * time.Second), false, rerunAt},
-		{"a share a day after a re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(24 * time.Hour), true, rerunAt},
+		{"a share hours after a re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(20 * time.Hour), true, rerunAt},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var emitted, logged bytes.Buffer
@@ -849,6 +849,66 @@ func TestRemovalBeforeAResubscriptionIsOver(t *testing.T) {
 			got, err := s.Get(ctx, waba)
 			if err != nil || got.State != c.want {
 				t.Fatalf("record %+v (err %v), want %s", got, err, c.want)
+			}
+		})
+	}
+}
+
+// TestFreshShareWaitsForItsSignup: Meta sends the share of a customer's
+// run of the signup again as the customer finishes it, and may deliver it
+// before the run's code reaches us and its subscription is stamped. A
+// share that would page, sent moments ago, is therefore deferred (503, the
+// claim released) for Meta to deliver again: by then the run has
+// subscribed our app and stamped the record, and nothing pages. A share no
+// signup followed pages once it is older than the wait.
+func TestFreshShareWaitsForItsSignup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	onboardedAt := t0.Add(time.Minute)
+	sharedAt := onboardedAt.Add(24 * time.Hour)
+	for i, c := range []struct {
+		name string
+		// stamp: the run's subscription lands before the redelivery.
+		stamp bool
+		// redelivered is how long after the share Meta delivers it again.
+		redelivered time.Duration
+		page        bool
+	}{
+		{name: "the run subscribed before the redelivery", stamp: true, redelivered: 30 * time.Second},
+		{name: "no signup followed: the redelivery after the wait pages", redelivered: 5 * time.Minute, page: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			store := newStore(t)
+			var emitted bytes.Buffer
+			clock := sharedAt.Add(3 * time.Second)
+			svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t), Metrics: &metrics.EMF{W: &emitted, Namespace: "test"},
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
+			waba := strconv.Itoa(109876543219200 + i)
+			rec := onboardedRecord(waba)
+			rec.OnboardedAt = onboardedAt
+			if _, err := store.Acquire(ctx, rec, t0); err != nil {
+				t.Fatal(err)
+			}
+			share := partnerEvent(t, waba, "PARTNER_APP_INSTALLED", sharedAt)
+			_, err := svc.Handle(ctx, share, "delivery-1")
+			if code := onboarding.ErrorCode(err); code != onboarding.CodeUpstreamUnavailable {
+				t.Fatalf("a fresh share that would page answered %v, want deferred (%s)", err, onboarding.CodeUpstreamUnavailable)
+			}
+			if strings.Contains(emitted.String(), onboarding.MetricWebhookSubscribeFailed) {
+				t.Fatalf("the fresh share paged before its signup could subscribe: %s", emitted.String())
+			}
+			if c.stamp {
+				if err := store.StampSubscribed(ctx, waba, sharedAt.Add(5*time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock = sharedAt.Add(c.redelivered)
+			if _, err := svc.Handle(ctx, share, "delivery-2"); err != nil {
+				t.Fatalf("redelivery: %v", err)
+			}
+			if paged := strings.Count(emitted.String(), `"`+onboarding.MetricWebhookSubscribeFailed+`":1`); paged != map[bool]int{true: 1}[c.page] {
+				t.Errorf("counted %s %d times, want page %t: %s", onboarding.MetricWebhookSubscribeFailed, paged, c.page, emitted.String())
 			}
 		})
 	}

@@ -366,7 +366,7 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 	case OpUnclaimed:
 		created, err := s.Records.PutUnclaimed(ctx, a.WABAID, a.BusinessID, a.Reason, now, a.Sent)
 		if err == nil && !created {
-			s.checkSharedAgain(ctx, a)
+			err = s.checkSharedAgain(ctx, a, now)
 		}
 		return created, err
 	case OpHealth:
@@ -388,6 +388,14 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 // difference of Meta's and our clocks.
 const sharedAgainAfter = 5 * time.Minute
 
+// shareSettle is how long a share that would page waits for its signup:
+// Meta sends the share of a customer's run of the signup again as the
+// customer finishes Meta's flow, often before the page's post of the
+// run's code reaches us and subscribes our app. A share sent less than
+// this before (or after) our clock is deferred for Meta to deliver again;
+// the signup function's timeout is 25 s.
+const shareSettle = 2 * time.Minute
+
 // checkSharedAgain pages the operator (MetricWebhookSubscribeFailed) when
 // Meta shares a WABA with our app again, well after our app's latest
 // subscription to it (the record's onboarded_at, or subscribed_at when a
@@ -401,31 +409,37 @@ const sharedAgainAfter = 5 * time.Minute
 // signup reached us, or a share that no signup followed, still pages: the
 // runbook checks the subscription before acting. A record a removal did
 // disconnect needs nothing: the customer's signup reconnects it and
-// subscribes. The read is advice: its failure is logged and the change
-// still counts as applied.
-func (s *Service) checkSharedAgain(ctx context.Context, a Action) {
+// subscribes. A share that would page, sent within shareSettle of now, is
+// deferred (onboarding.ErrSignupUnderway: Meta delivers it again) so that
+// the run it may belong to can subscribe first. The read is advice: its
+// failure is logged and the change still counts as applied.
+func (s *Service) checkSharedAgain(ctx context.Context, a Action, now time.Time) error {
 	if a.Sent.IsZero() {
-		return
+		return nil
 	}
 	rec, err := s.Records.Get(ctx, a.WABAID)
 	switch {
 	case errors.Is(err, onboarding.ErrNotFound):
-		return
+		return nil
 	case err != nil:
 		s.Logger.WarnContext(ctx, "meta share of a known WABA not checked against its record", "waba_id", a.WABAID, "error", err)
-		return
+		return nil
 	}
 	subscribed := rec.OnboardedAt
 	if rec.SubscribedAt.After(subscribed) {
 		subscribed = rec.SubscribedAt
 	}
 	if !rec.State.OnboardedAtPlivo() || subscribed.IsZero() || !a.Sent.After(subscribed.Add(sharedAgainAfter)) {
-		return
+		return nil
+	}
+	if age := now.Sub(a.Sent); age < shareSettle && age > -shareSettle {
+		return onboarding.ErrSignupUnderway
 	}
 	s.metrics().Count(onboarding.MetricWebhookSubscribeFailed, nil)
 	s.Logger.WarnContext(ctx, "our app may no longer be subscribed to the WABA's webhooks: Meta shared it again after its onboarding, "+
 		"so a removal we never received may have come first", "waba_id", a.WABAID, "state", rec.State,
 		"onboarded_at", rec.OnboardedAt, "subscribed_at", rec.SubscribedAt, "shared_at", a.Sent, "event", a.Event)
+	return nil
 }
 
 // field keeps metric dimensions to the fields Meta documents.

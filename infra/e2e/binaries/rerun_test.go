@@ -25,9 +25,9 @@ import (
 // POST /<WABA_ID>/subscribed_apps reaches Meta's simulator), stamps the
 // record, and answers 200 from the record without calling Plivo. The page
 // posting that run's code twice gets the same answer and subscribes
-// nothing more. The share Meta sent for that run, delivered after it, does
-// not page the operator (WebhookSubscribeFailed): our app was subscribed
-// after it.
+// nothing more. The share Meta sent for that run, delivered before the
+// run's post, is deferred; delivered again after it, it does not page the
+// operator (WebhookSubscribeFailed): our app was subscribed after it.
 func TestRerunSubscribesAgainThroughBinaries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -107,8 +107,13 @@ func TestRerunSubscribesAgainThroughBinaries(t *testing.T) {
 	plivoCalls := s.Plivo.SignupCalls()
 
 	// Meta stamps the share of the run as the customer finishes it, before
-	// the page posts its code.
+	// the page posts its code, and may deliver it before the post: it is
+	// deferred (503) until the run has had time to subscribe our app.
 	sharedAt := time.Now().Truncate(time.Second)
+	share := s.Meta.AccountUpdate(waba, "PARTNER_APP_INSTALLED", nil, sharedAt)
+	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, share, "rerun-share-1")); st != http.StatusServiceUnavailable {
+		t.Fatalf("the share delivered before the run's signup answered %d, want 503 for Meta to deliver it again; log %s", st, hooks.LogPath)
+	}
 	rerun := prepared()
 	st, b := post(rerun)
 	if st != http.StatusOK || !strings.Contains(b, `"replayed":true`) {
@@ -140,8 +145,8 @@ func TestRerunSubscribesAgainThroughBinaries(t *testing.T) {
 		t.Errorf("the re-run called Plivo %d times, want 0", got-plivoCalls)
 	}
 
-	share := s.Meta.AccountUpdate(waba, "PARTNER_APP_INSTALLED", nil, sharedAt)
-	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, share, "rerun-share-1")); st != http.StatusOK {
+	// Meta delivers the share again, after the run.
+	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, share, "rerun-share-2")); st != http.StatusOK {
 		t.Fatalf("share webhook answered %d; log %s", st, hooks.LogPath)
 	}
 	log, err := os.ReadFile(hooks.LogPath)
