@@ -169,6 +169,27 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 			if resubscribed != tt.subscribed {
 				t.Errorf("%s counted %t, want %t (%v)", onboarding.MetricWebhookResubscribed, resubscribed, tt.subscribed, met.points)
 			}
+			// A signup is counted once: replayed when answered from the
+			// record, failed when its proof is refused, never both.
+			count := func(name string) int {
+				n := 0
+				for _, p := range met.points {
+					if strings.HasPrefix(p, name+" ") {
+						n++
+					}
+				}
+				return n
+			}
+			wantReplayed, wantFailed := 1, 0
+			if tt.want != "" {
+				wantReplayed, wantFailed = 0, 1
+			}
+			if got := count(onboarding.MetricSignupReplayed); got != wantReplayed {
+				t.Errorf("%s counted %d times, want %d (%v)", onboarding.MetricSignupReplayed, got, wantReplayed, met.points)
+			}
+			if got := count(onboarding.MetricSignupFailed); got != wantFailed {
+				t.Errorf("%s counted %d times, want %d (%v)", onboarding.MetricSignupFailed, got, wantFailed, met.points)
+			}
 		})
 	}
 }

@@ -139,6 +139,18 @@ func newOwner(requestID string) string {
 // (proof.go), so a warm signup writes four times: token, lock, verified,
 // onboarded.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) (SignupResult, error) {
+	res, err := s.signup(ctx, req)
+	// Counted on the answer, not where the record first looked like a
+	// replay: a signup run again for an onboarded WABA (rerun.go) is
+	// refused after that when its token does not prove the WABA, and a
+	// signup is counted once, replayed or failed.
+	if err == nil && res.Outcome == OutcomeReplayed {
+		s.metrics().Count(MetricSignupReplayed, nil)
+	}
+	return res, err
+}
+
+func (s *Service) signup(ctx context.Context, req SignupRequest) (SignupResult, error) {
 	if err := ValidateIdentity(req.Identity); err != nil {
 		return SignupResult{}, err
 	}
@@ -443,8 +455,8 @@ func (s *Service) answerExisting(existing *Record, id Identity) (SignupResult, e
 	case existing.State.OnboardedAtPlivo() && matches:
 		// A restricted WABA is onboarded at Plivo; Meta holds it back for
 		// now. Nothing about the signup conflicts, and the record says
-		// what Meta restricts.
-		s.metrics().Count(MetricSignupReplayed, nil)
+		// what Meta restricts. Counted as replayed by Signup, on its
+		// answer.
 		return SignupResult{Outcome: OutcomeReplayed, Record: *existing}, nil
 	case existing.State == StateVerified && matches:
 		s.metrics().Count(MetricSignupReplayed, nil)
