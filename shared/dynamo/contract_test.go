@@ -285,6 +285,22 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			want: outcome{errs: "cond ", state: onboarding.StateVerified, change: stamped(time.Time{})}},
 		{name: "stamp subscription, disconnected", seed: subscribed(onboarding.StateDisconnected, time.Time{}), call: stamp(now),
 			want: outcome{errs: "cond ", state: onboarding.StateDisconnected, change: stamped(time.Time{})}},
+		// A reconnect writes its own record: the stamp of a re-run before
+		// the removal is dropped, so it can never overrule a later removal
+		// (resubscribedCondition) or hide a share from the check.
+		{name: "stamp subscription, dropped by a reconnect", seed: subscribed(onboarding.StateDisconnected, now.Add(-time.Hour)),
+			call: func(s contractStore) outcome {
+				rec := holder("new")
+				rec.Reconnect = true
+				if _, err := s.Acquire(context.Background(), rec, now); err != nil {
+					return outcomeOf(nil, nil, err)
+				}
+				got, err := s.Get(context.Background(), waba)
+				if err != nil {
+					return outcomeOf(nil, nil, err)
+				}
+				return outcome{state: got.State, change: got.SubscribedAt.UTC().Format(time.RFC3339Nano)}
+			}, want: outcome{state: onboarding.StateVerifying, change: time.Time{}.Format(time.RFC3339Nano)}},
 		{name: "stamp subscription, no record: none created", call: stamp(now), want: outcome{errs: "cond ", change: "notfound "}},
 		{name: "due lists no restriction", call: func(s contractStore) outcome {
 			put(t, s, restricted(now.Add(-time.Hour)), now)

@@ -135,7 +135,11 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 		condition += " AND " + sharedAgainCondition + " AND " + resubscribedCondition
 		values[":onboarded"] = str(string(onboarding.StateOnboarded))
 		values[":restricted"] = str(string(onboarding.StateRestricted))
-		values[":sent_stamp"] = str(orderedStamp(sent))
+		// Meta's time is whole seconds and ours is not: a subscription
+		// within the removal's second may have come before it, so it
+		// counts as before (the removal applies), as a share of the
+		// removal's second does (sharedAgainCondition).
+		values[":sent_stamp"] = str(orderedStamp(sent.Truncate(time.Second).Add(time.Second)))
 	}
 	return s.metaChange(ctx, &dynamodb.UpdateItemInput{
 		Key:                 wabaKey(wabaID),
@@ -164,7 +168,8 @@ const sharedAgainCondition = "(attribute_not_exists(" + metaSharedAttr + ") OR "
 	"(#state IN (:onboarded, :restricted) AND (attribute_not_exists(" + metaSentAttr + ") OR " + metaSentAttr + " < :sent)))"
 
 // resubscribedCondition holds when our app was not subscribed to the WABA
-// again after Meta sent the removal at :sent_stamp (subscribed_at, which
+// again after the second in which Meta sent the removal (:sent_stamp is
+// the next second's start; subscribed_at, which
 // only a signup run again for an onboarded WABA writes, and a reconnect
 // drops). A subscription made with the customer's token after the removal
 // proves the WABA shared with our app again, whether or not the share's

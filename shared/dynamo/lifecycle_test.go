@@ -816,7 +816,8 @@ func TestDeferredRestrictionDoesNotOvertakeLaterReinstatement(t *testing.T) {
 func TestRemovalBeforeAResubscriptionIsOver(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	subscribed := metaSent(20)
+	// Our clock's stamp carries nanoseconds; Meta's time is whole seconds.
+	subscribed := metaSent(20).Add(400*time.Millisecond + 123)
 	for i, c := range []struct {
 		name       string
 		shareFirst bool
@@ -826,6 +827,13 @@ func TestRemovalBeforeAResubscriptionIsOver(t *testing.T) {
 		{"removal sent before the subscription, its share not yet delivered", false, metaSent(10), onboarding.StateOnboarded},
 		{"removal sent before the subscription, delivered after its share", true, metaSent(10), onboarding.StateOnboarded},
 		{"removal sent after the subscription", true, metaSent(30), onboarding.StateDisconnected},
+		{"removal sent the second before the subscription's", true, metaSent(19), onboarding.StateOnboarded},
+		// Meta's second may have ended after our subscription: the removal
+		// applies, as a share of the same second as a removal does not
+		// undo it (sharedAgainCondition). Wrongly kept, the record would
+		// say onboarded while Meta sends us nothing; wrongly applied, the
+		// customer sees it disconnected and runs the signup again.
+		{"removal sent in the second of the subscription", true, metaSent(20), onboarding.StateDisconnected},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
