@@ -881,9 +881,24 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 		// redelivered is how long after the share Meta delivers it again.
 		redelivered time.Duration
 		page        bool
+		// skew is Meta's clock less ours.
+		skew time.Duration
+		// restamped: Meta stamps each delivery's entry.time anew, when it
+		// sends it (its reference does not say whether a redelivery keeps
+		// the first one's).
+		restamped bool
 	}{
 		{name: "the run subscribed before the redelivery", stamp: true, redelivered: 30 * time.Second},
 		{name: "no signup followed: the redelivery after the wait pages", redelivered: 5 * time.Minute, page: true},
+		{name: "entry.time stamped anew: the run subscribed before the redelivery", stamp: true, redelivered: 30 * time.Second, restamped: true},
+		{name: "entry.time stamped anew, no signup followed: the redelivery after the wait pages", redelivered: 5 * time.Minute,
+			restamped: true, page: true},
+		{name: "Meta's clock minutes behind ours: the share still waits for its run", stamp: true, redelivered: 30 * time.Second,
+			skew: -3 * time.Minute},
+		{name: "Meta's clock minutes ahead of ours: the share still waits for its run", stamp: true, redelivered: 30 * time.Second,
+			skew: 3 * time.Minute},
+		{name: "Meta's clock minutes behind ours, no signup followed: pages after the wait", redelivered: 5 * time.Minute,
+			skew: -3 * time.Minute, page: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -898,7 +913,7 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 			if _, err := store.Acquire(ctx, rec, t0); err != nil {
 				t.Fatal(err)
 			}
-			share := partnerEvent(t, waba, "PARTNER_APP_INSTALLED", sharedAt)
+			share := partnerEvent(t, waba, "PARTNER_APP_INSTALLED", sharedAt.Add(c.skew))
 			_, err := svc.Handle(ctx, share, "delivery-1")
 			if code := onboarding.ErrorCode(err); code != onboarding.CodeUpstreamUnavailable {
 				t.Fatalf("a fresh share that would page answered %v, want deferred (%s)", err, onboarding.CodeUpstreamUnavailable)
@@ -912,6 +927,9 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 				}
 			}
 			clock = sharedAt.Add(c.redelivered)
+			if c.restamped {
+				share = partnerEvent(t, waba, "PARTNER_APP_INSTALLED", clock.Add(c.skew-time.Second))
+			}
 			if _, err := svc.Handle(ctx, share, "delivery-2"); err != nil {
 				t.Fatalf("redelivery: %v", err)
 			}

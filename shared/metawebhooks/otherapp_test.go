@@ -139,10 +139,11 @@ func TestOtherAppsPartnerEventsChangeNothing(t *testing.T) {
 				AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
 				Logger:    log,
 			}
-			// Ten minutes old: a share that would page and was sent only
-			// just now waits for its signup (503) instead.
+			// Sent two hours ago: a share that would page then pages at
+			// once, where a fresh one first waits for its signup run
+			// (dynamo's TestFreshShareWaitsForItsSignup).
 			body := `{"object":"whatsapp_business_account","entry":[{"id":"` + partnerBusiness + `","time":` +
-				itoa(now.Add(-10*time.Minute).Unix()) + `,"changes":[{"field":"account_update","value":` + c.value + `}]}]}`
+				itoa(now.Add(-2*time.Hour).Unix()) + `,"changes":[{"field":"account_update","value":` + c.value + `}]}]}`
 			resp, _ := r.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)

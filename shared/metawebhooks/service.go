@@ -391,10 +391,19 @@ const sharedAgainAfter = 5 * time.Minute
 // shareSettle is how long a share that would page waits for its signup:
 // Meta sends the share of a customer's run of the signup again as the
 // customer finishes Meta's flow, often before the page's post of the
-// run's code reaches us and subscribes our app. A share sent less than
-// this before (or after) our clock is deferred for Meta to deliver again;
-// the signup function's timeout is 25 s.
+// run's code reaches us and subscribes our app. Such a share is deferred
+// for Meta to deliver again until this long after we first saw it, on
+// our clock (waitForRun); the signup function's timeout is 25 s.
 const shareSettle = 2 * time.Minute
+
+// shareWaitLife is how long waitForRun remembers when it first saw a
+// share that would page: far longer than Meta's wait before delivering
+// a refused webhook again, so that a share is deferred once, for
+// shareSettle, however its redeliveries are stamped.
+const shareWaitLife = 24 * time.Hour
+
+// shareWaitPrefix keys waitForRun's markers in the dedup table.
+const shareWaitPrefix = "meta-share-wait#"
 
 // checkSharedAgain pages the operator (MetricWebhookSubscribeFailed) when
 // Meta shares a WABA with our app again, well after our app's latest
@@ -432,7 +441,7 @@ func (s *Service) checkSharedAgain(ctx context.Context, a Action, now time.Time)
 	if !rec.State.OnboardedAtPlivo() || subscribed.IsZero() || !a.Sent.After(subscribed.Add(sharedAgainAfter)) {
 		return nil
 	}
-	if age := now.Sub(a.Sent); age < shareSettle && age > -shareSettle {
+	if s.waitForRun(ctx, a, subscribed, now) {
 		return onboarding.ErrSignupUnderway
 	}
 	s.metrics().Count(onboarding.MetricWebhookSubscribeFailed, nil)
@@ -440,6 +449,38 @@ func (s *Service) checkSharedAgain(ctx context.Context, a Action, now time.Time)
 		"so a removal we never received may have come first", "waba_id", a.WABAID, "state", rec.State,
 		"onboarded_at", rec.OnboardedAt, "subscribed_at", rec.SubscribedAt, "shared_at", a.Sent, "event", a.Event)
 	return nil
+}
+
+// waitForRun reports whether a share of a's WABA that would page is
+// still waiting for the signup run it may belong to (shareSettle). The
+// wait runs on our clock from the first such share we saw since our app's
+// latest subscription (subscribed), remembered in the ledger, and not
+// from entry.time: Meta's reference does not say whether a redelivery
+// keeps the first delivery's entry.time or is stamped anew, and stamped
+// anew, every redelivery would look fresh and be deferred until Meta gave
+// up, never paging; and Meta's clock minutes off ours would page the
+// run's own share at once. A share Meta sent over sentSkew ago (an hour,
+// past any clock's error) is no run's still posting its code: it pages
+// at once. Only when the ledger cannot say does entry.time alone decide.
+func (s *Service) waitForRun(ctx context.Context, a Action, subscribed, now time.Time) bool {
+	if now.Sub(a.Sent) > sentSkew {
+		return false
+	}
+	marker := &callbacks.Entry{
+		Key:   shareWaitPrefix + a.WABAID + "#" + strconv.FormatInt(subscribed.UnixNano(), 10),
+		State: callbacks.EntryUnrouted, Reason: "share_wait", Kind: callbacks.Kind(kindPrefix + "share_wait"),
+		Route: callbacks.Route{WABAID: a.WABAID}, ExpiresAt: now.Add(shareWaitLife), CreatedAt: now, UpdatedAt: now,
+	}
+	first, err := s.Ledger.Claim(ctx, marker, now)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, onboarding.ErrConditionFailed) && first != nil && !first.CreatedAt.IsZero():
+		return now.Sub(first.CreatedAt) < shareSettle
+	}
+	s.Logger.WarnContext(ctx, "meta share's first sight not read; its entry.time decides its wait", "waba_id", a.WABAID, "error", err)
+	age := now.Sub(a.Sent)
+	return age < shareSettle && age > -shareSettle
 }
 
 // field keeps metric dimensions to the fields Meta documents.
