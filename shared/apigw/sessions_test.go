@@ -273,7 +273,8 @@ func TestSignupSessionFailuresTouchNothing(t *testing.T) {
 }
 
 // TestSignupSessionBindsClientRef: the record gets the token's client_ref,
-// a retry of the same WABA with the same token is answered, another WABA
+// a retry of the same WABA with the same token is answered (a resend of
+// the first post from the record, a new code once it is proven), another WABA
 // with it is refused. The first signup writes three times: its lock and the
 // token's spending are one write.
 func TestSignupSessionBindsClientRef(t *testing.T) {
@@ -300,7 +301,11 @@ func TestSignupSessionBindsClientRef(t *testing.T) {
 		writes     int
 	}{
 		{"first signup", signupWithSession("AQD-code", "109876543210987", "", iss.Token), 200, "", 4},
-		{"retry of the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, "", 1},
+		// A new code for the WABA it onboarded, even seconds later, is a new
+		// run of Meta's flow: the token's reuse is counted, and our app,
+		// subscribed again, is stamped on the record.
+		{"new run for the same WABA", signupWithSession("AQD-code-2", "109876543210987", "customer-7", iss.Token), 200, "", 2},
+		{"resend of the first post", signupWithSession("AQD-code", "109876543210987", "customer-7", iss.Token), 200, "", 1},
 		{"another WABA", signupWithSession("AQD-code-3", "109876543210988", "", iss.Token), 401, onboarding.CodeSessionUsed, 0},
 	}
 	for _, s := range steps {

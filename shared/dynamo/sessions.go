@@ -50,6 +50,7 @@ type sessionItem struct {
 	WABAID    string `dynamodbav:"waba_id,omitempty"`
 	UsedAt    string `dynamodbav:"used_at,omitempty"`
 	Attempt   string `dynamodbav:"attempt,omitempty"`
+	CodeHash  string `dynamodbav:"code_hash,omitempty"`
 }
 
 // sessionPut is the conditional put that spends u in table: it writes
@@ -71,6 +72,7 @@ func sessionPut(table string, u onboarding.SessionUse) (*dynamodb.PutItemInput, 
 		WABAID:    u.WABAID,
 		UsedAt:    stamp(u.UsedAt),
 		Attempt:   u.Attempt,
+		CodeHash:  u.CodeHash,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode session use: %w", err)
@@ -100,6 +102,7 @@ func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
 		WABAID:    old.WABAID,
 		UsedAt:    parseStamp(old.UsedAt),
 		Attempt:   old.Attempt,
+		CodeHash:  old.CodeHash,
 	}
 	if old.ExpiresAt > 0 {
 		prev.ExpiresAt = time.Unix(old.ExpiresAt, 0).UTC()

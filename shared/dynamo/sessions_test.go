@@ -36,7 +36,7 @@ func newLedger(t *testing.T) (*dynamo.SessionLedger, *dynamodb.Client) {
 func TestSessionLedgerSpend(t *testing.T) {
 	t.Parallel()
 	first := onboarding.SessionUse{ID: "AAAAAAAAAAAAAAAAAAAAAA", ClientRef: "customer-1", WABAID: "104000000000001",
-		UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + 500*time.Millisecond)}
+		UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + 500*time.Millisecond), CodeHash: onboarding.CodeHash("code-1")}
 	tests := []struct {
 		name     string
 		seed     *onboarding.SessionUse
@@ -46,7 +46,8 @@ func TestSessionLedgerSpend(t *testing.T) {
 	}{
 		{name: "first use", use: first},
 		{name: "second use returns the first", seed: &first, use: onboarding.SessionUse{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000002", UsedAt: t0.Add(time.Minute), ExpiresAt: first.ExpiresAt},
-			wantErr: onboarding.ErrSessionUsed, wantPrev: &onboarding.SessionUse{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000001", UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + time.Second)}},
+			wantErr: onboarding.ErrSessionUsed, wantPrev: &onboarding.SessionUse{ID: first.ID, ClientRef: "customer-1", WABAID: "104000000000001", UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + time.Second),
+				CodeHash: onboarding.CodeHash("code-1")}},
 		{name: "another token is independent", seed: &first, use: onboarding.SessionUse{ID: "BBBBBBBBBBBBBBBBBBBBBB", ClientRef: "customer-1", ExpiresAt: first.ExpiresAt}},
 		{name: "no WABA stored as none", seed: &onboarding.SessionUse{ID: first.ID, ClientRef: "c", ExpiresAt: first.ExpiresAt, UsedAt: t0}, use: first,
 			wantErr: onboarding.ErrSessionUsed, wantPrev: &onboarding.SessionUse{ID: first.ID, ClientRef: "c", UsedAt: t0, ExpiresAt: ttlSafe.Add(15*time.Minute + time.Second)}},

@@ -38,14 +38,16 @@ import (
 //     the WABA, and "connected" would hide a WABA we are still not
 //     subscribed to;
 //   - a retry seconds after another attempt of the same signup spent the
-//     same session token (recentOtherAttempt) is answered from the record
-//     without calling Meta: it is that attempt's lost answer, and that
-//     attempt spends the code.
+//     same session token with the same code (recentOtherAttempt,
+//     SessionUse.CodeHash) is answered from the record without calling
+//     Meta: it is that attempt's lost answer, and that attempt spends the
+//     code. A new code seconds after is a new run of Meta's flow (the
+//     first one refused, say): it is spent and proven.
 
 // rerun answers a signup whose WABA's record is onboarded at Plivo and
 // matches it; replay is the record's answer (answerKnown).
 func (s *Service) rerun(ctx context.Context, req SignupRequest, replay SignupResult, use, first *SessionUse, log *slog.Logger) (*SignupResult, error) {
-	if recentOtherAttempt(use, first) {
+	if recentOtherAttempt(use, first) && (first.CodeHash == "" || first.CodeHash == use.CodeHash) {
 		log.Info("signup retried seconds after another attempt; answered from its record without spending the code")
 		return &replay, nil
 	}

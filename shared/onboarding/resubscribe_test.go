@@ -217,7 +217,7 @@ func TestRetryOfARecentAttemptDoesNotExchangeAgain(t *testing.T) {
 			f.store.Put(onboarding.Record{WABAID: waba, State: onboarding.StateOnboarded, PhoneNumberID: phone, BusinessID: business,
 				ClientRef: "customer-1", OnboardedAt: now.Add(-time.Hour)})
 			f.store.PutUse(onboarding.SessionUse{ID: "tok", ClientRef: "customer-1", WABAID: waba, UsedAt: now.Add(-tt.ago),
-				ExpiresAt: now.Add(time.Hour), Attempt: "first-attempt"})
+				ExpiresAt: now.Add(time.Hour), Attempt: "first-attempt", CodeHash: onboarding.CodeHash("c1")})
 			res, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now))
 			if err != nil || res.Outcome != onboarding.OutcomeReplayed {
 				t.Fatalf("Signup = %s, %v; want replayed", res.Outcome, err)
@@ -226,5 +226,44 @@ func TestRetryOfARecentAttemptDoesNotExchangeAgain(t *testing.T) {
 				t.Errorf("code exchanged %d times, want %d", got, tt.exchanges)
 			}
 		})
+	}
+}
+
+// TestNewRunSecondsAfterARefusedOneIsProven: a re-run for an onboarded
+// WABA was refused (its token did not prove the WABA), and the customer,
+// with the same link, ran Meta's flow again at once and picked the right
+// business: a new code, seconds after the first attempt spent the token.
+// That is no retry of the first post: its code is spent, proven and our
+// app subscribed, not answered from the record unsubscribed. The page's
+// resend of that post is answered from the record: Meta refuses its
+// spent code.
+func TestNewRunSecondsAfterARefusedOneIsProven(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	f := newFixture(t)
+	f.svc.Sessions = f.store
+	f.store.Put(onboarding.Record{WABAID: waba, State: onboarding.StateOnboarded, PhoneNumberID: phone, BusinessID: business,
+		ClientRef: "customer-1", OnboardedAt: now.Add(-time.Hour)})
+	owner := "777"
+	f.meta.Owner = func(string) (string, error) { return owner, nil }
+	if _, err := f.svc.Signup(context.Background(), sessionRequest("wrong-business", "tok", now)); codeOf(err) != onboarding.CodeBusinessMismatch {
+		t.Fatalf("first run: %v, want %s", err, onboarding.CodeBusinessMismatch)
+	}
+	owner = business
+	res, err := f.svc.Signup(context.Background(), sessionRequest("right-business", "tok", now.Add(5*time.Second)))
+	if err != nil || res.Outcome != onboarding.OutcomeReplayed {
+		t.Fatalf("second run = %s, %v; want replayed", res.Outcome, err)
+	}
+	if got := f.meta.Exchanges(); got != 2 {
+		t.Errorf("codes exchanged %d times, want 2: the new run's code was not spent", got)
+	}
+	if got := f.meta.Subscribed(); !slices.Equal(got, []string{waba}) {
+		t.Errorf("subscribed %v, want %v", got, []string{waba})
+	}
+	// The page's resend of the second run's post, its answer lost.
+	f.meta.Exchange = func(string) (string, error) { return "", metaErr(onboarding.KindRejected, 100) }
+	if res, err := f.svc.Signup(context.Background(), sessionRequest("right-business", "tok", now.Add(6*time.Second))); err != nil ||
+		res.Outcome != onboarding.OutcomeReplayed {
+		t.Fatalf("resend = %s, %v; want replayed", res.Outcome, err)
 	}
 }

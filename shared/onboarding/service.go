@@ -300,6 +300,7 @@ func bindSession(req *SignupRequest) (*SessionUse, error) {
 	req.Identity.ClientRef = u.ClientRef
 	u.WABAID = req.Identity.WABAID
 	u.Attempt = newOwner(req.RequestID)
+	u.CodeHash = CodeHash(req.Code)
 	return &u, nil
 }
 

@@ -2,6 +2,8 @@ package onboarding
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -27,6 +29,20 @@ type SessionUse struct {
 	// written by this attempt: the store's retry of a write whose answer
 	// was lost finds it, and the attempt goes on.
 	Attempt string
+	// CodeHash fingerprints the signup's authorization code (CodeHash):
+	// the page's resend of a post whose answer was lost carries the same
+	// code, a new run of Meta's flow a new one. "" on uses recorded
+	// before it was kept.
+	CodeHash string
+}
+
+// CodeHash is the fingerprint of an authorization code a SessionUse keeps:
+// SHA-256, never the code. The code is single use, lives minutes and is
+// worth nothing without our app's secret; its hash tells a resend from a
+// new run and nothing more.
+func CodeHash(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:16])
 }
 
 // SessionLedger spends session tokens on their own. Every signup bound to
