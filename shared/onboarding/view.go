@@ -25,6 +25,11 @@ type View struct {
 	UpdatedAt        time.Time  `json:"updated_at"`
 	VerifiedAt       *time.Time `json:"verified_at,omitempty"`
 	OnboardedAt      *time.Time `json:"onboarded_at,omitempty"`
+	// SubscribedAt, in the provider's view only, is when a customer's run
+	// of the signup again last subscribed our app to the WABA
+	// (Record.SubscribedAt): with onboarded_at, what the runbook compares
+	// a share of the WABA with.
+	SubscribedAt *time.Time `json:"subscribed_at,omitempty"`
 	// What Meta's webhooks said after the signup (docs/lifecycle.md).
 	PreviousState   State       `json:"previous_state,omitempty"`
 	StateReason     string      `json:"state_reason,omitempty"`
@@ -56,12 +61,16 @@ func (r *Record) View() View {
 
 // ProviderView is View with Plivo's side of the record: the attempts, the
 // API ID, and the last error with its own text, which may be Plivo's words
-// about the Tech Provider's account. For the provider's IAM-signed routes,
+// about the Tech Provider's account; and our app's latest subscription. For the provider's IAM-signed routes,
 // never for the customer's browser.
 func (r *Record) ProviderView() View {
 	v := r.View()
 	attempts := r.PlivoAttempts
 	v.PlivoAttempts, v.PlivoAPIID = &attempts, r.PlivoAPIID
 	v.LastError, v.LastErrorMessage = r.LastError, r.LastErrorMessage
+	if !r.SubscribedAt.IsZero() {
+		at := r.SubscribedAt
+		v.SubscribedAt = &at
+	}
 	return v
 }

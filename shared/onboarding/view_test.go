@@ -57,3 +57,28 @@ func TestOnlyTheProviderSeesPlivo(t *testing.T) {
 		}
 	}
 }
+
+// TestProviderSeesTheLatestSubscription: a customer's run of the signup
+// again for an onboarded WABA subscribes our app to it again and stamps
+// subscribed_at. The provider's view shows it: the runbook's "shared it
+// again" check compares Meta's share with it. The customer's page, which
+// the stamp changes nothing for, does not get it; a record never run
+// again shows none.
+func TestProviderSeesTheLatestSubscription(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)
+	rerun := onboarding.Record{WABAID: "102000000000012", State: onboarding.StateOnboarded, OnboardedAt: at.Add(-24 * time.Hour), SubscribedAt: at}
+	provider, _ := json.Marshal(rerun.ProviderView())
+	if want := `"subscribed_at":"2026-12-01T10:00:00.123456789Z"`; !strings.Contains(string(provider), want) {
+		t.Errorf("the provider's view %s lacks %s", provider, want)
+	}
+	for name, v := range map[string]any{"status": rerun.View(), "customer": rerun.CustomerView()} {
+		if b, _ := json.Marshal(v); strings.Contains(string(b), "subscribed_at") {
+			t.Errorf("the %s view %s shows subscribed_at", name, b)
+		}
+	}
+	once := onboarding.Record{WABAID: "102000000000013", State: onboarding.StateOnboarded, OnboardedAt: at}
+	if b, _ := json.Marshal(once.ProviderView()); strings.Contains(string(b), "subscribed_at") {
+		t.Errorf("the provider's view of a record never run again %s shows subscribed_at", b)
+	}
+}
