@@ -402,6 +402,11 @@ const shareSettle = 2 * time.Minute
 // shareSettle, however its redeliveries are stamped.
 const shareWaitLife = 24 * time.Hour
 
+// shareFresh bounds how far from our clock a share's entry.time may be
+// for it to be a run's still posting its code: far more than the code's
+// 30 s and the clocks' usual difference.
+const shareFresh = 10 * time.Minute
+
 // shareWaitPrefix keys waitForRun's markers in the dedup table.
 const shareWaitPrefix = "meta-share-wait#"
 
@@ -459,11 +464,12 @@ func (s *Service) checkSharedAgain(ctx context.Context, a Action, now time.Time)
 // keeps the first delivery's entry.time or is stamped anew, and stamped
 // anew, every redelivery would look fresh and be deferred until Meta gave
 // up, never paging; and Meta's clock minutes off ours would page the
-// run's own share at once. A share Meta sent over sentSkew ago (an hour,
-// past any clock's error) is no run's still posting its code: it pages
-// at once. Only when the ledger cannot say does entry.time alone decide.
+// run's own share at once. A share Meta stamped more than shareFresh
+// from our clock, either way, is no run's still posting its code (Meta's
+// code lives 30 s), or Meta's clock is too far off to tell: it pages at
+// once. Only when the ledger cannot say does entry.time alone decide.
 func (s *Service) waitForRun(ctx context.Context, a Action, subscribed, now time.Time) bool {
-	if now.Sub(a.Sent) > sentSkew {
+	if age := now.Sub(a.Sent); age > shareFresh || age < -shareFresh {
 		return false
 	}
 	marker := &callbacks.Entry{
