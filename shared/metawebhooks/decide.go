@@ -109,11 +109,14 @@ func unixTime(n int64) (time.Time, bool) {
 var (
 	disconnectEvents = []string{"PARTNER_APP_UNINSTALLED", "PARTNER_REMOVED", "ACCOUNT_DELETED"}
 	sharedEvents     = []string{"PARTNER_APP_INSTALLED", "PARTNER_ADDED"}
-	// partnerEvents are about one partner's access to the WABA, which
-	// is shared with several: the Tech Provider's app and, through a
-	// Multi-Partner Solution, the Solution Partner's. Meta names the app
-	// on the first two.
-	partnerEvents = []string{"PARTNER_APP_INSTALLED", "PARTNER_APP_UNINSTALLED", "PARTNER_ADDED", "PARTNER_REMOVED"}
+	// appEvents are about one partner app's access to the WABA, which is
+	// shared with several: the Tech Provider's app and, through a
+	// Multi-Partner Solution, the Solution Partner's. Meta's reference
+	// names the app (partner_app_id) on these two only; PARTNER_ADDED and
+	// PARTNER_REMOVED are the partner business's, and an app ID on one
+	// would mean nothing documented: taken as another app's, our removal
+	// would be lost.
+	appEvents = []string{"PARTNER_APP_INSTALLED", "PARTNER_APP_UNINSTALLED"}
 	// knownQuiet change no record here.
 	knownQuiet = []string{"BUSINESS_VERIFICATION_STATUS_UPDATE", "AUTH_INTL_PRICE_ELIGIBILITY_UPDATE",
 		"BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE", "VOLUME_BASED_PRICING_TIER_UPDATE", "MM_LITE_TERMS_SIGNED",

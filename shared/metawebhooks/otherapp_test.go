@@ -99,10 +99,14 @@ func TestOtherAppsPartnerEventsChangeNothing(t *testing.T) {
 			`{"event":"PARTNER_APP_INSTALLED",` + info(`"`+other+`"`) + `}`, onboarding.StateOnboarded, true, false, 0},
 		{"other app installed on a WABA we do not know", ours, "",
 			`{"event":"PARTNER_APP_INSTALLED",` + info(`"`+other+`"`) + `}`, "", true, false, 0},
-		{"other partner removed", ours, onboarding.StateOnboarded,
-			`{"event":"PARTNER_REMOVED",` + info(`"`+other+`"`) + `}`, onboarding.StateOnboarded, true, false, 0},
-		{"other partner added", ours, "",
-			`{"event":"PARTNER_ADDED",` + info(other) + `}`, "", true, false, 0},
+		// Meta's reference names the app on app installs and uninstalls
+		// only: a partner's removal or addition is the business's, and an
+		// app ID on one says nothing Meta documents. Dropped as another
+		// app's, our removal would leave the record onboarded, silently.
+		{"partner removed, an app named", ours, onboarding.StateOnboarded,
+			`{"event":"PARTNER_REMOVED",` + info(`"`+other+`"`) + `}`, onboarding.StateDisconnected, false, false, 1},
+		{"partner added, an app named", ours, "",
+			`{"event":"PARTNER_ADDED",` + info(other) + `}`, onboarding.StateUnclaimed, false, false, 1},
 		{"our app uninstalled", ours, onboarding.StateOnboarded,
 			`{"event":"PARTNER_APP_UNINSTALLED",` + info(`"`+ours+`"`) + `}`, onboarding.StateDisconnected, false, false, 1},
 		{"our app uninstalled, our ID a number", ours, onboarding.StateOnboarded,

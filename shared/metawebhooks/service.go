@@ -352,7 +352,7 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 // is ours, as before the ID was known.
 func (s *Service) otherApp(a Action) bool {
 	return s.AppID != "" && a.PartnerAppID != "" && a.PartnerAppID != s.AppID &&
-		a.Op != OpUnknown && slices.Contains(partnerEvents, a.Event)
+		a.Op != OpUnknown && slices.Contains(appEvents, a.Event)
 }
 
 func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, error) {
