@@ -345,11 +345,11 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 	return res, nil
 }
 
-// otherApp reports whether a is a partner event about another partner's
-// app than ours (Meta's account_update reference names it in
-// waba_info.partner_app_id): that app's install or removal leaves ours
-// where it was. Without our app ID, or an app named, every partner event
-// is ours, as before the ID was known.
+// otherApp reports whether a is an app install or uninstall (appEvents)
+// about another partner's app than ours (Meta's account_update reference
+// names it in waba_info.partner_app_id): that app's install or removal
+// leaves ours where it was. Without our app ID, or an app named, every
+// partner event is ours, as before the ID was known.
 func (s *Service) otherApp(a Action) bool {
 	return s.AppID != "" && a.PartnerAppID != "" && a.PartnerAppID != s.AppID &&
 		a.Op != OpUnknown && slices.Contains(appEvents, a.Event)
