@@ -135,6 +135,38 @@ func invokeStatus(ctx context.Context, t *testing.T, f *Function, payload []byte
 	return resp.StatusCode
 }
 
+// signupAndHooks starts the built signup and Meta webhook functions on s,
+// and returns them with a signup-ok.json event whose WABA no other test
+// uses (freshIdentity's n), and that WABA's ID.
+func signupAndHooks(ctx context.Context, t *testing.T, s *Stack, n int) (signup, hooks *Function, ev []byte, waba string) {
+	t.Helper()
+	start := func(logicalID string) *Function {
+		f, err := s.StartFunction(ctx, logicalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(f.Stop)
+		return f
+	}
+	signup, hooks = start("SignupFunction"), start("MetawebhooksFunction")
+	raw, err := os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev = freshIdentity(t, raw, n)
+	var outer struct{ Body string }
+	var body struct {
+		WABAID string `json:"waba_id"`
+	}
+	if err := json.Unmarshal(ev, &outer); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(outer.Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	return signup, hooks, ev, body.WABAID
+}
+
 // TestLifecycleThroughStream drives one WABA through its life with the
 // real binaries: a signup onboards it, Meta's signed account_update
 // webhooks disconnect it, a new signup reconnects it (Plivo's "already
@@ -146,28 +178,7 @@ func TestLifecycleThroughStream(t *testing.T) {
 	defer cancel()
 	s := privateStack(ctx, t)
 	startStreamPoller(ctx, t, s)
-	signup, err := s.StartFunction(ctx, "SignupFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(signup.Stop)
-	hooks, err := s.StartFunction(ctx, "MetawebhooksFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hooks.Stop)
-	raw, err := os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := freshIdentity(t, raw, 8100)
-	var body struct {
-		WABAID string `json:"waba_id"`
-	}
-	var outer struct{ Body string }
-	_ = json.Unmarshal(ev, &outer)
-	_ = json.Unmarshal([]byte(outer.Body), &body)
-	waba := body.WABAID
+	signup, hooks, ev, waba := signupAndHooks(ctx, t, s, 8100)
 
 	doSignup := func(want int) {
 		t.Helper()

@@ -2,10 +2,8 @@ package binaries
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,28 +20,7 @@ func TestOtherAppsUninstallLeavesTheRecord(t *testing.T) {
 	defer cancel()
 	s := privateStack(ctx, t)
 	startStreamPoller(ctx, t, s)
-	signup, err := s.StartFunction(ctx, "SignupFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(signup.Stop)
-	hooks, err := s.StartFunction(ctx, "MetawebhooksFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hooks.Stop)
-	raw, err := os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := freshIdentity(t, raw, 8200)
-	var outer struct{ Body string }
-	var body struct {
-		WABAID string `json:"waba_id"`
-	}
-	_ = json.Unmarshal(ev, &outer)
-	_ = json.Unmarshal([]byte(outer.Body), &body)
-	waba := body.WABAID
+	signup, hooks, ev, waba := signupAndHooks(ctx, t, s, 8200)
 	payload, err := s.PrepareEvent(ctx, ev)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,28 +31,7 @@ func TestRerunSubscribesAgainThroughBinaries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	s := privateStack(ctx, t)
-	signup, err := s.StartFunction(ctx, "SignupFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(signup.Stop)
-	hooks, err := s.StartFunction(ctx, "MetawebhooksFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(hooks.Stop)
-	raw, err := os.ReadFile(filepath.Join(s.Root, "events", "signup-ok.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := freshIdentity(t, raw, 8300)
-	var outer struct{ Body string }
-	var body struct {
-		WABAID string `json:"waba_id"`
-	}
-	_ = json.Unmarshal(ev, &outer)
-	_ = json.Unmarshal([]byte(outer.Body), &body)
-	waba := body.WABAID
+	signup, hooks, ev, waba := signupAndHooks(ctx, t, s, 8300)
 	subscriptions := func() int {
 		n := 0
 		for _, r := range s.Meta.Requests() {
