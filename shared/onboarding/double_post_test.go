@@ -206,3 +206,41 @@ func TestRefusedCodeWaitsOnlyForAnotherAttempt(t *testing.T) {
 		})
 	}
 }
+
+// TestOneOwnerPerAttempt: the owner an attempt records in the session's
+// ledger is the one on the records it writes, however it ends, so that a
+// resend of its post can tell that attempt's record from another's.
+func TestOneOwnerPerAttempt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+		state onboarding.State
+	}{
+		{name: "onboarded", setup: func(*fixture) {}, state: onboarding.StateOnboarded},
+		{name: "phone_unverified", setup: func(f *fixture) {
+			f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
+				return []onboarding.PhoneNumber{{ID: phone, CodeVerificationStatus: "NOT_VERIFIED"}}, nil
+			}
+		}, state: onboarding.StatePhoneUnverified},
+		{name: "failed at Plivo", setup: func(f *fixture) { f.plivo.Err = plivoErr(onboarding.KindRejected, 400, "invalid waba") },
+			state: onboarding.StateFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.svc.Sessions = f.store
+			tt.setup(f)
+			_, _ = f.svc.Signup(context.Background(), sessionRequest("code-1", "tok", f.clock.Now()))
+			rec := f.record(t)
+			use, ok := f.store.Use("tok")
+			if !ok || rec.State != tt.state {
+				t.Fatalf("record %s, session use recorded: %v; want %s and a use", rec.State, ok, tt.state)
+			}
+			if use.Attempt == "" || rec.LockOwner != use.Attempt {
+				t.Errorf("record's owner %q, session use's attempt %q: want one owner", rec.LockOwner, use.Attempt)
+			}
+		})
+	}
+}

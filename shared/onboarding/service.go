@@ -158,7 +158,11 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		return SignupResult{}, &Error{Code: CodeInvalidRequest, Message: "The request is invalid.",
 			Fields: []FieldError{{Field: "code", Message: "code is required."}}}
 	}
-	use, err := bindSession(&req)
+	// One owner names this attempt in the session's ledger and on the
+	// WABA's lock and the records it writes: a resend of the same post
+	// finds what this attempt ended in by it (answerOtherAttempt).
+	owner := newOwner(req.RequestID)
+	use, err := bindSession(&req, owner)
 	if err != nil {
 		return SignupResult{}, err
 	}
@@ -182,7 +186,7 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (SignupResult, 
 		BusinessID:    req.Identity.BusinessID,
 		ClientRef:     req.Identity.ClientRef,
 		RequestID:     req.RequestID,
-		LockOwner:     newOwner(req.RequestID),
+		LockOwner:     owner,
 		LockExpiresAt: lockUntil,
 		CreatedAt:     now,
 		UpdatedAt:     now,
@@ -284,9 +288,9 @@ func answered(answer *SignupResult, err error) (SignupResult, error) {
 	return *answer, nil
 }
 
-// bindSession returns the session use req spends, for its WABA, and binds
-// req to the token's client_ref.
-func bindSession(req *SignupRequest) (*SessionUse, error) {
+// bindSession returns the session use req spends, for its WABA, by the
+// attempt owner, and binds req to the token's client_ref.
+func bindSession(req *SignupRequest, owner string) (*SessionUse, error) {
 	if req.Session == nil {
 		return nil, nil
 	}
@@ -299,7 +303,7 @@ func bindSession(req *SignupRequest) (*SessionUse, error) {
 	}
 	req.Identity.ClientRef = u.ClientRef
 	u.WABAID = req.Identity.WABAID
-	u.Attempt = newOwner(req.RequestID)
+	u.Attempt = owner
 	u.CodeHash = CodeHash(req.Code)
 	return &u, nil
 }
