@@ -73,7 +73,17 @@ func (s *Service) takeProvenLock(ctx context.Context, rec *Record, id Identity, 
 // on: no record, a failed one, a disconnected one, or an abandoned lock.
 // It writes nothing.
 func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger) (*SignupResult, error) {
-	existing, err := s.Store.Get(ctx, id.WABAID)
+	existing, err := s.readKnown(ctx, id.WABAID, log)
+	if err != nil || existing == nil {
+		return nil, err
+	}
+	return s.answerKnownRecord(existing, id, log)
+}
+
+// readKnown reads the WABA's record for answerKnown: (nil, nil) when there
+// is none, upstream_unavailable when the store cannot say.
+func (s *Service) readKnown(ctx context.Context, wabaID string, log *slog.Logger) (*Record, error) {
+	existing, err := s.Store.Get(ctx, wabaID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, nil
@@ -81,6 +91,13 @@ func (s *Service) answerKnown(ctx context.Context, id Identity, log *slog.Logger
 		s.metrics().Count(MetricStoreError, Dims{"Operation": "read"})
 		log.Error("store unavailable before verification", "error", err)
 		return nil, Wrap(CodeUpstreamUnavailable, err, "The service is temporarily unavailable. Please try again.")
+	}
+	return existing, nil
+}
+
+// answerKnownRecord is answerKnown's decision on the record read.
+func (s *Service) answerKnownRecord(existing *Record, id Identity, log *slog.Logger) (*SignupResult, error) {
+	switch {
 	case existing.Abandoned(s.now()):
 		// One in the retry index (a verified signup on its way to Plivo) is
 		// the resume function's: it answers below.
