@@ -244,3 +244,155 @@ func TestOneOwnerPerAttempt(t *testing.T) {
 		})
 	}
 }
+
+// TestDoublePostAfterFirstAttemptFailed: the page's Try again posts the
+// same code again after the first post ended in a failure its record
+// keeps. Meta refuses the used code; the second must answer what the first
+// answered (the customer's real next step), not "run the signup again".
+// Only a resend of the same code, seconds after, answered from the record
+// that very attempt wrote, is; anything else keeps Meta's refusal.
+func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
+	t.Parallel()
+	unverified := func(string) ([]onboarding.PhoneNumber, error) {
+		return []onboarding.PhoneNumber{{ID: phone, CodeVerificationStatus: "NOT_VERIFIED", Status: "PENDING"}}, nil
+	}
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+		// state and firstCode are the first post's record and answer.
+		state     onboarding.State
+		firstCode onboarding.Code
+		// rewrite, when set, changes the first's record before the second
+		// post, as another attempt's write would.
+		rewrite func(rec *onboarding.Record)
+		// wabaOnly posts both as Meta's "no number" finish.
+		wabaOnly bool
+		// code and after are the second post's code and delay.
+		code  string
+		after time.Duration
+		want  onboarding.Code
+	}{
+		{name: "phone_unverified", setup: func(f *fixture) { f.meta.Numbers = unverified },
+			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			code: "code-1", after: time.Second, want: onboarding.CodePhoneUnverified},
+		{name: "awaiting_number", setup: func(*fixture) {}, wabaOnly: true,
+			state: onboarding.StateAwaitingNumber, firstCode: onboarding.CodeNumberMissing,
+			code: "code-1", after: time.Second, want: onboarding.CodeNumberMissing},
+		{name: "failed: Plivo refused", setup: func(f *fixture) { f.plivo.Err = plivoErr(onboarding.KindRejected, 400, "invalid waba") },
+			state: onboarding.StateFailed, firstCode: onboarding.CodeUpstreamFailed,
+			code: "code-1", after: time.Second, want: onboarding.CodeUpstreamFailed},
+		{name: "failed: registered elsewhere at Plivo", setup: func(f *fixture) {
+			f.plivo.Err = plivoErr(onboarding.KindAlreadyRegistered, 409, "already registered")
+		}, state: onboarding.StateFailed, firstCode: onboarding.CodeAlreadyRegistered,
+			code: "code-1", after: time.Second, want: onboarding.CodeAlreadyRegistered},
+		{name: "phone_unverified, record since written by another attempt", setup: func(f *fixture) { f.meta.Numbers = unverified },
+			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			rewrite: func(rec *onboarding.Record) { rec.LockOwner = "req-other/0123456789abcdef" },
+			code:    "code-1", after: time.Second, want: onboarding.CodeMetaRejected},
+		{name: "failed, then a new code Meta refuses", setup: func(f *fixture) { f.plivo.Err = plivoErr(onboarding.KindRejected, 400, "invalid waba") },
+			state: onboarding.StateFailed, firstCode: onboarding.CodeUpstreamFailed,
+			code: "code-2", after: time.Second, want: onboarding.CodeMetaRejected},
+		{name: "phone_unverified, the same code minutes later", setup: func(f *fixture) { f.meta.Numbers = unverified },
+			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			code: "code-1", after: 5 * time.Minute, want: onboarding.CodeMetaRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.svc.Sessions = f.store
+			singleUseCodes(f)
+			exchange := f.meta.Exchange
+			f.meta.Exchange = func(code string) (string, error) {
+				if code != "code-1" {
+					// A new run's code Meta refuses too (expired, say).
+					return "", metaErr(onboarding.KindRejected, 100)
+				}
+				return exchange(code)
+			}
+			tt.setup(f)
+			now := f.clock.Now()
+			ctx := context.Background()
+			post := func(code string, at time.Time) (onboarding.SignupResult, error) {
+				req := sessionRequest(code, "tok", at)
+				if tt.wabaOnly {
+					req.WABAOnly, req.Identity.PhoneNumberID = true, ""
+				}
+				return f.svc.Signup(ctx, req)
+			}
+
+			_, firstErr := post("code-1", now)
+			if codeOf(firstErr) != tt.firstCode {
+				t.Fatalf("first post: %v, want %s", firstErr, tt.firstCode)
+			}
+			rec := f.record(t)
+			if rec.State != tt.state {
+				t.Fatalf("first post's record is %s, want %s", rec.State, tt.state)
+			}
+			if tt.rewrite != nil {
+				tt.rewrite(&rec)
+				f.store.Put(rec)
+			}
+			plivoCalls, _ := f.plivo.Counts()
+
+			_, err := post(tt.code, now.Add(tt.after))
+			if codeOf(err) != tt.want {
+				t.Fatalf("second post: %v, want %s", err, tt.want)
+			}
+			if tt.want == tt.firstCode && onboarding.ErrorMessage(err) != onboarding.ErrorMessage(firstErr) {
+				t.Errorf("second post says %q, the first said %q", onboarding.ErrorMessage(err), onboarding.ErrorMessage(firstErr))
+			}
+			if after := f.record(t); after.State != rec.State || after.LockOwner != rec.LockOwner || !after.UpdatedAt.Equal(rec.UpdatedAt) {
+				t.Errorf("second post changed the record: %s by %q, was %s by %q", after.State, after.LockOwner, rec.State, rec.LockOwner)
+			}
+			if calls, _ := f.plivo.Counts(); calls != plivoCalls {
+				t.Errorf("plivo calls = %d after the second post, want %d", calls, plivoCalls)
+			}
+		})
+	}
+}
+
+// TestDoublePostWhileFirstAttemptFails: the resend arrives while the first
+// post is still in Meta's verification, which then finds the number
+// unverified. The second, waiting for the first's record, answers with the
+// first's phone_unverified (or, should it read the first's brief lock, in
+// progress, which the page follows to the same record), never meta_rejected.
+func TestDoublePostWhileFirstAttemptFails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.Sessions = f.store
+	f.svc.Sleep = upstream.Sleep // the first post must move on while the second waits
+	_, refused := singleUseCodes(f)
+	reached, release := make(chan struct{}), make(chan struct{})
+	f.meta.Debug = func(string) (onboarding.TokenInfo, error) {
+		close(reached)
+		<-release
+		return onboarding.TokenInfo{AppID: appID, Valid: true}, nil
+	}
+	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
+		return []onboarding.PhoneNumber{{ID: phone, CodeVerificationStatus: "NOT_VERIFIED"}}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	now := f.clock.Now()
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Signup(ctx, sessionRequest("code-1", "tok", now))
+		first <- err
+	}()
+	<-reached
+	go func() {
+		select {
+		case <-refused:
+		case <-ctx.Done():
+		}
+		close(release)
+	}()
+	_, err := f.svc.Signup(ctx, sessionRequest("code-1", "tok", now.Add(time.Second)))
+	if firstErr := <-first; codeOf(firstErr) != onboarding.CodePhoneUnverified {
+		t.Fatalf("first post: %v, want phone_unverified", firstErr)
+	}
+	if code := codeOf(err); code != onboarding.CodePhoneUnverified && code != onboarding.CodeInProgress {
+		t.Fatalf("second post: %v, want phone_unverified", err)
+	}
+}

@@ -60,6 +60,15 @@ func phoneUnverified(n PhoneNumber) error {
 		"Your phone number has not been verified yet. Run the signup again and enter the code Meta sends to the number.")}
 }
 
+// customerAnswer is the answer of a wait for the customer
+// (phoneUnverified, awaitingNumber), as awaitCustomer gives it.
+func customerAnswer(err error) error {
+	if wait, ok := asAwaitCustomer(err); ok {
+		return wait.Answer
+	}
+	return err
+}
+
 type wabaOnlyKey struct{}
 
 // withWABAOnly marks ctx as the signup of a WABA shared without a number.

@@ -402,7 +402,11 @@ const (
 // session's first use (first) is another attempt of this signup, recent
 // enough to be running still, is it read again every otherAttemptPoll for
 // up to otherAttemptWait, for that attempt's lock to appear: a refusal
-// with no such evidence is answered at once. (nil, nil) when no record
+// with no such evidence is answered at once. When that attempt spent this
+// very code (a resend: SessionUse.CodeHash) and already ended the signup
+// in a state the customer must act on (phone_unverified, awaiting_number,
+// failed at Plivo), this post gets that attempt's answer (attemptEnded):
+// "run the signup again" would hide why. (nil, nil) when no record
 // answers: the refusal stands.
 func (s *Service) answerOtherAttempt(ctx context.Context, id Identity, use, first *SessionUse, refusal error, log *slog.Logger) (*SignupResult, error) {
 	if ue, ok := AsUpstream(refusal); !ok || ue.Kind != KindRejected || id.WABAID == "" {
@@ -411,24 +415,68 @@ func (s *Service) answerOtherAttempt(ctx context.Context, id Identity, use, firs
 	reads := 1
 	// spendSession returns a first use only for the same WABA and
 	// client_ref (SessionUse.Reuse).
-	if recentOtherAttempt(use, first) {
+	recent := recentOtherAttempt(use, first)
+	if recent {
 		reads += int(otherAttemptWait / otherAttemptPoll)
 	}
+	// A resend of the first attempt's post carries its code: that attempt
+	// spent it, and what it ended in is this post's answer too.
+	resend := recent && first.CodeHash != "" && first.CodeHash == use.CodeHash
 	for i := range reads {
 		if i > 0 && s.sleep(ctx, otherAttemptPoll) != nil {
 			return nil, nil
 		}
-		answer, err := s.answerKnown(ctx, id, log)
-		switch {
-		case ErrorCode(err) == CodeUpstreamUnavailable:
+		existing, err := s.readKnown(ctx, id.WABAID, log)
+		if err != nil {
 			// The refusal is what is known.
 			return nil, nil
-		case err != nil || answer != nil:
+		}
+		if existing == nil {
+			continue
+		}
+		if resend {
+			if ended := attemptEnded(existing, id, first.Attempt); ended != nil {
+				log.Info("code refused after another attempt of the signup spent it and ended; answered as that attempt was",
+					"reads", i+1, "state", existing.State, "error_code", ErrorCode(ended))
+				return nil, ended
+			}
+		}
+		answer, err := s.answerKnownRecord(existing, id, log)
+		if err != nil || answer != nil {
 			log.Info("code refused after another attempt of the signup exchanged it; answered from its record", "reads", i+1)
 			return answer, err
 		}
 	}
 	return nil, nil
+}
+
+// attemptEnded is the answer the attempt owner gave when it ended the
+// signup in existing in a state the customer must act on (waiting for the
+// customer, or failed at Plivo), from the constructors that attempt
+// answered with; nil when existing is not such an end of that attempt's.
+// The owner is unique to an attempt and every write of it keeps it
+// (awaitCustomer, finish), so a record another attempt, the resume
+// function or a webhook wrote since does not match. It shows nothing the
+// customer's page cannot read from the record (View: state,
+// failure_reason).
+func attemptEnded(existing *Record, id Identity, owner string) error {
+	if owner == "" || existing.LockOwner != owner || existing.ClientRef != id.ClientRef {
+		return nil
+	}
+	switch existing.State {
+	case StatePhoneUnverified:
+		return customerAnswer(phoneUnverified(PhoneNumber{}))
+	case StateAwaitingNumber:
+		return customerAnswer(awaitingNumber())
+	case StateFailed:
+		switch existing.FailureReason {
+		case ReasonAlreadyRegistered, ReasonPhoneNumberTaken, ReasonPlivoRejected, ReasonGaveUp:
+			return plivoAnswer(existing.FailureReason, errors.New("onboarding: answered from the record of the attempt that spent the code"))
+		}
+	}
+	// Meta's refusals are recorded by an attempt that named no WABA, which
+	// no retry follows (SessionUse.Reuse): the refusal stands.
+	return nil
 }
 
 // recentOtherAttempt reports whether first, the session's first use, is
