@@ -159,8 +159,8 @@ func (s *Store) Disconnect(ctx context.Context, wabaID, reason string, at, sent 
 // is the onboarding from before the removal, which the removal ended,
 // unless a signup after the share subscribed our app again
 // (resubscribedCondition): refusing the removal would leave it onboarded
-// for good while Meta no longer sends us its webhooks. Onboarded after a removal we took
-// (meta_sent_at at or after :sent), the record is the reconnect's, and a
+// for good while Meta no longer sends us its webhooks. Onboarded after a
+// removal we took (meta_sent_at at or after :sent), the record is the reconnect's, and a
 // late redelivery of that removal, or of another of the same second, is
 // over; in any other state a signup after the share takes the record over
 // and onboards the WABA anew, so the removal is over too.
@@ -169,11 +169,11 @@ const sharedAgainCondition = "(attribute_not_exists(" + metaSharedAttr + ") OR "
 
 // resubscribedCondition holds when our app was not subscribed to the WABA
 // again after the second in which Meta sent the removal (:sent_stamp is
-// the next second's start; subscribed_at, which
-// only a signup run again for an onboarded WABA writes, and a reconnect
-// drops). A subscription made with the customer's token after the removal
-// proves the WABA shared with our app again, whether or not the share's
-// webhook has reached us: the removal is over.
+// the next second's start). Only a signup run again for an onboarded WABA
+// writes subscribed_at, and a reconnect drops it. A subscription made with
+// the customer's token after the removal proves the WABA shared with our
+// app again, whether or not the share's webhook has reached us: the
+// removal is over.
 const resubscribedCondition = "(attribute_not_exists(subscribed_at) OR subscribed_at < :sent_stamp)"
 
 // metaSentAttr holds Meta's time (its webhook entry's, in Unix seconds) of

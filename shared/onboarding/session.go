@@ -37,7 +37,7 @@ type SessionUse struct {
 }
 
 // CodeHash is the fingerprint of an authorization code a SessionUse keeps:
-// SHA-256, never the code. The code is single use, lives minutes and is
+// the first 16 bytes of its SHA-256, never the code. The code is single use, lives minutes and is
 // worth nothing without our app's secret; its hash tells a resend from a
 // new run and nothing more.
 func CodeHash(code string) string {

@@ -59,10 +59,10 @@ func (r *Record) View() View {
 	return v
 }
 
-// ProviderView is View with Plivo's side of the record: the attempts, the
+// ProviderView is View with Plivo's side of the record (the attempts, the
 // API ID, and the last error with its own text, which may be Plivo's words
-// about the Tech Provider's account; and our app's latest subscription. For the provider's IAM-signed routes,
-// never for the customer's browser.
+// about the Tech Provider's account) and our app's latest subscription.
+// For the provider's IAM-signed routes, never for the customer's browser.
 func (r *Record) ProviderView() View {
 	v := r.View()
 	attempts := r.PlivoAttempts
