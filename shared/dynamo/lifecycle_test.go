@@ -20,6 +20,7 @@ import (
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/techprovider/wa-onboarding/infra/testenv"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/metrics"
@@ -887,6 +888,9 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 		// sends it (its reference does not say whether a redelivery keeps
 		// the first one's).
 		restamped bool
+		// sightLost: the dedup table refuses the write that keeps when
+		// the share was first seen.
+		sightLost bool
 	}{
 		{name: "the run subscribed before the redelivery", stamp: true, redelivered: 30 * time.Second},
 		{name: "no signup followed: the redelivery after the wait pages", redelivered: 5 * time.Minute, page: true},
@@ -899,13 +903,23 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 			skew: 3 * time.Minute},
 		{name: "Meta's clock minutes behind ours, no signup followed: pages after the wait", redelivered: 5 * time.Minute,
 			skew: -3 * time.Minute, page: true},
+		// The dedup table cannot keep the first sight: entry.time alone
+		// decides, as it did before the first sight was kept.
+		{name: "first sight not kept: the run subscribed before the redelivery", stamp: true, redelivered: 30 * time.Second,
+			sightLost: true},
+		{name: "first sight not kept, no signup followed: the redelivery after the wait pages", redelivered: 5 * time.Minute,
+			sightLost: true, page: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			store := newStore(t)
 			var emitted bytes.Buffer
 			clock := sharedAt.Add(3 * time.Second)
-			svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t), Metrics: &metrics.EMF{W: &emitted, Namespace: "test"},
+			var ledger callbacks.Ledger = newCallbackLedger(t)
+			if c.sightLost {
+				ledger = sightLostLedger{ledger}
+			}
+			svc := &metawebhooks.Service{Records: store, Ledger: ledger, Metrics: &metrics.EMF{W: &emitted, Namespace: "test"},
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
 			waba := strconv.Itoa(109876543219200 + i)
 			rec := onboardedRecord(waba)
@@ -938,4 +952,16 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sightLostLedger is a dedup table that refuses, as an unavailable
+// DynamoDB would, only the write keeping when a share that would page was
+// first seen (its key starts meta-share-wait#).
+type sightLostLedger struct{ callbacks.Ledger }
+
+func (l sightLostLedger) Claim(ctx context.Context, e *callbacks.Entry, now time.Time) (*callbacks.Entry, error) {
+	if strings.HasPrefix(e.Key, "meta-share-wait#") {
+		return nil, errors.New("dedup table unavailable")
+	}
+	return l.Ledger.Claim(ctx, e, now)
 }
