@@ -91,9 +91,9 @@ func (s *Service) resubscribe(ctx context.Context, token, claimed string, replay
 	}
 	s.metrics().Count(MetricWebhookResubscribed, nil)
 	at := s.now()
-	// Detached, as a save is: the subscription is made and must be
-	// recorded even when the invocation is ending.
-	stampCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), p.Reserve)
+	// The subscription is made: it is recorded even when the invocation
+	// is ending, as a save is.
+	stampCtx, stop := s.detached(ctx)
 	defer stop()
 	switch err := s.Store.StampSubscribed(stampCtx, rec.WABAID, at); {
 	case err == nil:

@@ -999,14 +999,18 @@ func plivoAnswer(reason string, err error) error {
 	return Wrap(CodeUpstreamFailed, err, "Plivo refused the onboarding. Our team has been alerted.")
 }
 
+// detached is ctx cut from the request's end, for the policy's Reserve:
+// an expiring invocation must still record what happened upstream.
+func (s *Service) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.Policy.withDefaults().Reserve)
+}
+
 // save writes rec under its lock, retrying transient store errors briefly
 // because losing a verified record costs the customer a whole new signup.
 // When the lock is lost it returns the record that holds the WABA now
 // (nil when there is none) with ErrConditionFailed.
 func (s *Service) save(ctx context.Context, rec *Record, log *slog.Logger) (*Record, error) {
-	// Detached from the request: an expiring invocation must still record
-	// what happened upstream.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Policy.withDefaults().Reserve)
+	ctx, cancel := s.detached(ctx)
 	defer cancel()
 	var err error
 	for attempt := 1; attempt <= 4; attempt++ {
