@@ -30,7 +30,9 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 		state onboarding.State
 		// noWABA: the page sent no WABA ID; Meta's grant names it.
 		noWABA bool
-		meta   func(f *fixture)
+		// noBusiness: the page sent no business ID; the record's is proven.
+		noBusiness bool
+		meta       func(f *fixture)
 		// failStamp makes the stamp's write fail.
 		failStamp bool
 		// want is the refusal's code; "" answers replayed.
@@ -65,6 +67,16 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 					return onboarding.TokenInfo{}, metaErr(onboarding.KindTransient, 2)
 				}
 			}, exchanges: 1},
+		{name: "our app's secret refused during the proof: answered from the record", state: onboarding.StateOnboarded,
+			meta: func(f *fixture) {
+				f.meta.Debug = func(string) (onboarding.TokenInfo, error) {
+					return onboarding.TokenInfo{}, &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: "debug_token", Kind: onboarding.KindConfig, Status: 400, Code: 190}
+				}
+			}, exchanges: 1},
+		{name: "our app's ID unreadable during the proof: answered from the record", state: onboarding.StateOnboarded,
+			meta: func(f *fixture) {
+				f.svc.AppID = func(context.Context) (string, error) { return "", errors.New("secrets manager is down") }
+			}, exchanges: 1},
 		{name: "token does not grant the WABA: refused", state: onboarding.StateOnboarded,
 			meta: func(f *fixture) {
 				f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, rejected }
@@ -84,6 +96,10 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 		{name: "another business owns the WABA: refused", state: onboarding.StateOnboarded,
 			meta: func(f *fixture) { f.meta.Owner = func(string) (string, error) { return "777", nil } },
 			want: onboarding.CodeBusinessMismatch, exchanges: 1},
+		{name: "no business ID sent, another business owns the WABA: the record's is proven, refused", state: onboarding.StateOnboarded,
+			noBusiness: true,
+			meta:       func(f *fixture) { f.meta.Owner = func(string) (string, error) { return "777", nil } },
+			want:       onboarding.CodeBusinessMismatch, exchanges: 1},
 		{name: "no WABA ID, number not on the WABA: refused", state: onboarding.StateOnboarded, noWABA: true,
 			meta: func(f *fixture) {
 				f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
@@ -123,6 +139,9 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 			req := request("fresh")
 			if tt.noWABA {
 				req.Identity.WABAID = ""
+			}
+			if tt.noBusiness {
+				req.Identity.BusinessID = ""
 			}
 			res, err := f.svc.Signup(context.Background(), req)
 			switch {
@@ -205,9 +224,14 @@ func TestRetryOfARecentAttemptDoesNotExchangeAgain(t *testing.T) {
 		name      string
 		ago       time.Duration
 		exchanges int
+		// codeHash is the first attempt's code fingerprint; a use written
+		// before fingerprints were kept has none.
+		codeHash string
 	}{
-		{name: "first attempt a second ago: a retry of it", ago: time.Second},
-		{name: "first attempt minutes ago: a re-run with the same link", ago: 5 * time.Minute, exchanges: 1},
+		{name: "first attempt a second ago: a retry of it", ago: time.Second, codeHash: onboarding.CodeHash("c1")},
+		{name: "first attempt a second ago, no fingerprint kept: a retry of it", ago: time.Second},
+		{name: "first attempt a second ago with another code: a new run", ago: time.Second, codeHash: onboarding.CodeHash("c0"), exchanges: 1},
+		{name: "first attempt minutes ago: a re-run with the same link", ago: 5 * time.Minute, codeHash: onboarding.CodeHash("c1"), exchanges: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +241,7 @@ func TestRetryOfARecentAttemptDoesNotExchangeAgain(t *testing.T) {
 			f.store.Put(onboarding.Record{WABAID: waba, State: onboarding.StateOnboarded, PhoneNumberID: phone, BusinessID: business,
 				ClientRef: "customer-1", OnboardedAt: now.Add(-time.Hour)})
 			f.store.PutUse(onboarding.SessionUse{ID: "tok", ClientRef: "customer-1", WABAID: waba, UsedAt: now.Add(-tt.ago),
-				ExpiresAt: now.Add(time.Hour), Attempt: "first-attempt", CodeHash: onboarding.CodeHash("c1")})
+				ExpiresAt: now.Add(time.Hour), Attempt: "first-attempt", CodeHash: tt.codeHash})
 			res, err := f.svc.Signup(context.Background(), sessionRequest("c1", "tok", now))
 			if err != nil || res.Outcome != onboarding.OutcomeReplayed {
 				t.Fatalf("Signup = %s, %v; want replayed", res.Outcome, err)
