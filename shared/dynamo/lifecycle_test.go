@@ -674,6 +674,12 @@ func TestShareAfterOnboardingPagesTheOperator(t *testing.T) {
 		{"a re-run's share, delivered after the re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(-30 * time.Second), false, rerunAt},
 		{"a re-run's share of a restricted WABA, after it subscribed", onboarding.StateRestricted, rerunAt.Add(-30 * time.Second), false, rerunAt},
 		{"a share hours after a re-run subscribed our app again", onboarding.StateOnboarded, rerunAt.Add(20 * time.Hour), true, rerunAt},
+		// Meta's clock an hour ahead of ours: no run's share still posting
+		// its code, so it pages at once rather than waiting.
+		{"a share stamped an hour ahead of our clock", onboarding.StateOnboarded, onboardedAt.Add(49 * time.Hour), true, time.Time{}},
+		// A record kept without onboarded_at (written before the stamp
+		// was) says nothing of when our app subscribed: no page.
+		{"an onboarded record with no subscription time", onboarding.StateOnboarded, onboardedAt.Add(24 * time.Hour), false, time.Time{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var emitted, logged bytes.Buffer
@@ -682,6 +688,9 @@ func TestShareAfterOnboardingPagesTheOperator(t *testing.T) {
 			waba := strconv.Itoa(109876543219005 + i)
 			rec := onboardedRecord(waba)
 			rec.State, rec.OnboardedAt, rec.SubscribedAt = c.state, onboardedAt, c.subscribed
+			if strings.HasSuffix(c.name, "no subscription time") {
+				rec.OnboardedAt = time.Time{}
+			}
 			if _, err := store.Acquire(ctx, rec, t0); err != nil {
 				t.Fatal(err)
 			}
@@ -951,6 +960,52 @@ func TestFreshShareWaitsForItsSignup(t *testing.T) {
 				t.Errorf("counted %s %d times, want page %t: %s", onboarding.MetricWebhookSubscribeFailed, paged, c.page, emitted.String())
 			}
 		})
+	}
+}
+
+// TestShareWaitIsPerSubscription: the first sight of a share that would
+// page is kept per subscription of our app. After a share paged, the
+// customer ran the signup again (a new subscription); a share hours later
+// that would page is a new one, and waits for its own run, not paged at
+// once because a share was seen before the last subscription.
+func TestShareWaitIsPerSubscription(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newStore(t)
+	var emitted bytes.Buffer
+	onboardedAt := t0.Add(time.Minute)
+	sharedAt := onboardedAt.Add(24 * time.Hour)
+	clock := sharedAt.Add(3 * time.Second)
+	svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t), Metrics: &metrics.EMF{W: &emitted, Namespace: "test"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
+	const waba = "109876543219300"
+	rec := onboardedRecord(waba)
+	rec.OnboardedAt = onboardedAt
+	if _, err := store.Acquire(ctx, rec, t0); err != nil {
+		t.Fatal(err)
+	}
+	deferred := func(sent time.Time, delivery string) bool {
+		t.Helper()
+		_, err := svc.Handle(ctx, partnerEvent(t, waba, "PARTNER_APP_INSTALLED", sent), delivery)
+		if err != nil && onboarding.ErrorCode(err) != onboarding.CodeUpstreamUnavailable {
+			t.Fatalf("%s: %v", delivery, err)
+		}
+		return err != nil
+	}
+	if !deferred(sharedAt, "share-1") {
+		t.Fatal("the first fresh share was not deferred")
+	}
+	clock = sharedAt.Add(5 * time.Minute)
+	if deferred(sharedAt, "share-1-again") || !strings.Contains(emitted.String(), onboarding.MetricWebhookSubscribeFailed) {
+		t.Fatalf("the first share, no signup followed, did not page after its wait: %s", emitted.String())
+	}
+	// The customer runs the signup again; hours later Meta shares again.
+	if err := store.StampSubscribed(ctx, waba, sharedAt.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	clock = sharedAt.Add(3 * time.Hour)
+	if !deferred(clock.Add(-time.Second), "share-2") {
+		t.Error("a fresh share after a new subscription paged at once instead of waiting for its run")
 	}
 }
 
