@@ -78,9 +78,18 @@ func (c *Callback) Status() string {
 }
 
 // Kind reports whether the callback is an inbound message or a status. An
-// inbound message has no Status, or (as Plivo's message records say) the
-// status "received".
+// inbound message carries ContentType or Body, attributes of inbound
+// messages only (Plivo's "Handling incoming" page), whatever Status it may
+// also carry: Plivo's message records give an inbound message the states
+// received, delivered and undelivered, and its callback an ErrorCode for a
+// failure. Without those, it is a message when it has no Status or the
+// status "received". Under V3 a status update's signed text never holds
+// those names, and a message's spends its nonce (CarriesMessageV3), so no
+// cut of one callback turns it into the other kind.
 func (c *Callback) Kind() Kind {
+	if c.Fields.Has(FieldContentType) || c.Fields.Has(FieldBody) {
+		return KindInbound
+	}
 	if st := c.Status(); st != "" && st != statusReceived {
 		return KindStatus
 	}
@@ -96,15 +105,15 @@ func (c *Callback) DetailType() string {
 }
 
 // Key is the dedupe key, callback#<MessageUUID>#<Status> ("received" for
-// an inbound message). A callback without a usable MessageUUID is keyed by
-// its payload hash, so even it is handled once.
+// an inbound message without a Status). A callback without a usable
+// MessageUUID is keyed by its payload hash, so even it is handled once.
 func (c *Callback) Key() string {
 	id := c.MessageUUID()
 	if !isMessageUUID(id) {
 		return "callback#sha256:" + c.Hash()
 	}
 	status := c.Status()
-	if c.Kind() == KindInbound {
+	if status == "" {
 		status = statusReceived
 	}
 	if !isMessageUUID(status) {
