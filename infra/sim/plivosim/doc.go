@@ -1,7 +1,9 @@
 // Package plivosim simulates the Plivo APIs a WhatsApp Tech Provider backend
 // calls: the Embedded Signup API, the account read used as a preflight check,
 // the Message API and the WhatsApp Template API used in App Review demos. It
-// can also send WhatsApp callbacks signed the way Plivo signs them.
+// can also send WhatsApp callbacks signed the way Plivo signs them, among
+// them a queued message's status callbacks to the url it was sent with
+// (SendStatus).
 //
 // It serves real HTTP (httptest.NewServer(sim.Handler()) in tests, mounted
 // by the local stack) and is faithful to Plivo's Embedded Signup guide: HTTP

@@ -96,6 +96,7 @@ type Server struct {
 	successes  int
 	numbers    map[string]bool // sanitized sender numbers
 	messages   []Message
+	sequences  map[string]int        // status callbacks sent, by message UUID
 	templates  map[string][]Template // by WABA ID, in creation order
 	calls      simkit.Calls[Kind]    // and failures, per route
 	lost       *lostResponse
@@ -126,6 +127,7 @@ func (s *Server) Reset() {
 	s.successes = 0
 	s.numbers = map[string]bool{}
 	s.messages = nil
+	s.sequences = map[string]int{}
 	s.templates = map[string][]Template{}
 	s.calls.Reset()
 	s.lost = nil

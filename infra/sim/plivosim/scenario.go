@@ -144,6 +144,7 @@ type State struct {
 //	POST /_sim/plivo/scenario  Scenario JSON -> 204
 //	GET  /_sim/plivo/state     State JSON
 //	POST /_sim/plivo/callback  CallbackTrigger JSON -> {"status": <receiver's>}
+//	POST /_sim/plivo/message-status  StatusUpdate JSON -> {"status": <receiver's>}
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	if simkit.AllowControlCORS(w, r) {
 		return
@@ -163,6 +164,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		simkit.WriteJSON(w, http.StatusOK, s.state())
 	case "/_sim/plivo/callback":
 		s.serveCallbackTrigger(w, r)
+	case "/_sim/plivo/message-status":
+		s.serveStatusTrigger(w, r)
 	default:
 		simkit.WriteError(w, http.StatusNotFound, "unknown simulator route")
 	}

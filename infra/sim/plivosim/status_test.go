@@ -1,0 +1,172 @@
+package plivosim
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// timeFormat is the status page's "YYYY-mm-dd HH:MM:SS.SSSSSS".
+var timeFormat = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$`)
+
+// TestSendStatus: Plivo calls the url a message was sent with, by its
+// method, "with the latest message details as and when the message status
+// changes", with the attributes of its status callbacks page.
+func TestSendStatus(t *testing.T) {
+	t.Parallel()
+	type got struct {
+		method string
+		fields url.Values
+		sigOK  bool
+	}
+	tests := []struct {
+		name   string
+		method string // the message's callback method
+		steps  []StatusUpdate
+		want   []map[string]string // per step, fields that must be there ("" = absent)
+	}{
+		{
+			name: "sent, read, then a late delivered, by POST", method: "POST",
+			steps: []StatusUpdate{{Status: "sent"}, {Status: "read"}, {Status: "delivered"}},
+			want: []map[string]string{
+				{"Status": "sent", "Sequence": "1", "ErrorCode": ""},
+				{"Status": "read", "Sequence": "2", "ErrorCode": ""},
+				{"Status": "delivered", "Sequence": "3", "ErrorCode": ""},
+			},
+		},
+		{
+			name: "failed carries an ErrorCode, by GET", method: "GET",
+			steps: []StatusUpdate{{Status: "queued"}, {Status: "failed", ErrorCode: "30"}},
+			want: []map[string]string{
+				{"Status": "queued", "Sequence": "1", "ErrorCode": ""},
+				{"Status": "failed", "Sequence": "2", "ErrorCode": "30"},
+			},
+		},
+		{
+			name: "undelivered without a code gets one", method: "POST",
+			steps: []StatusUpdate{{Status: "undelivered"}},
+			want:  []map[string]string{{"Status": "undelivered", "Sequence": "1", "ErrorCode": defaultStatusErrorCode}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var seen []got
+			var rcvURL string
+			rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				form, _ := url.ParseQuery(string(body))
+				called, signed := rcvURL+"/status", form
+				if r.Method == http.MethodGet {
+					form, called, signed = r.URL.Query(), rcvURL+r.URL.RequestURI(), nil
+				}
+				ok := r.Header.Get(HeaderSignatureV3) == SignV3(testAuthToken, r.Method, called, signed, r.Header.Get(HeaderNonceV3))
+				mu.Lock()
+				seen = append(seen, got{r.Method, form, ok})
+				mu.Unlock()
+			}))
+			defer rcv.Close()
+			rcvURL = rcv.URL
+
+			e := newEnv(t)
+			e.sim.RegisterNumber(testDisplay)
+			r := e.call(t, http.MethodPost, "Message/", map[string]any{"type": "whatsapp", "src": "15550100000",
+				"dst": "+1 415 555 0100", "text": "hi", "url": rcv.URL + "/status", "method": tt.method})
+			if r.status != http.StatusAccepted {
+				t.Fatalf("send: %d %s", r.status, r.body)
+			}
+			uuid := e.sim.Messages()[0].UUID
+			for _, st := range tt.steps {
+				st.MessageUUID = uuid
+				if code, err := e.sim.SendStatus(context.Background(), st); err != nil || code != http.StatusOK {
+					t.Fatalf("SendStatus(%s) = %d, %v", st.Status, code, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != len(tt.want) {
+				t.Fatalf("%d callbacks, want %d", len(seen), len(tt.want))
+			}
+			for i, w := range tt.want {
+				g := seen[i]
+				if g.method != tt.method || !g.sigOK {
+					t.Errorf("callback %d: method %s, signature ok %v", i, g.method, g.sigOK)
+				}
+				f := g.fields
+				if f.Get("MessageUUID") != uuid || f.Get("From") != "15550100000" || f.Get("To") != "14155550100" ||
+					f.Get("Type") != "whatsapp" || f.Get("ConversationOrigin") != "service" || !timeFormat.MatchString(f.Get("MessageTime")) {
+					t.Errorf("callback %d: fields %v", i, f)
+				}
+				for k, v := range w {
+					if f.Get(k) != v || (v == "" && f.Has(k)) {
+						t.Errorf("callback %d: %s = %q (present %v), want %q", i, k, f.Get(k), f.Has(k), v)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSendStatusErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.sim.RegisterNumber(testDisplay)
+	e.call(t, http.MethodPost, "Message/", map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100", "text": "hi"})
+	noURL := e.sim.Messages()[0].UUID
+	for _, st := range []StatusUpdate{
+		{MessageUUID: "no-such-message", Status: "sent"},
+		{MessageUUID: noURL, Status: "sent"},
+		{MessageUUID: noURL, Status: "seen"},
+	} {
+		if _, err := e.sim.SendStatus(context.Background(), st); err == nil {
+			t.Errorf("SendStatus(%+v) accepted", st)
+		}
+	}
+}
+
+// TestStatusTrigger: the local stack plays Plivo's side through the
+// control route.
+func TestStatusTrigger(t *testing.T) {
+	t.Parallel()
+	var gotStatus string
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		gotStatus = r.PostForm.Get("Status")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer rcv.Close()
+	e := newEnv(t)
+	e.sim.RegisterNumber(testDisplay)
+	e.call(t, http.MethodPost, "Message/", map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100", "text": "hi", "url": rcv.URL})
+	uuid := e.sim.Messages()[0].UUID
+	tests := []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"message_uuid":"` + uuid + `","status":"READ"}`, http.StatusOK, `{"status":202}`},
+		{`{"message_uuid":"` + uuid + `","status":"seen"}`, http.StatusBadGateway, ""},
+		{`{"status":"read"}`, http.StatusBadRequest, ""},
+	}
+	for _, tt := range tests {
+		resp, err := http.Post(e.srv.URL+"/_sim/plivo/message-status", "application/json", strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || (tt.want != "" && strings.TrimSpace(string(b)) != tt.want) {
+			t.Errorf("%s: %d %s, want %d %s", tt.body, resp.StatusCode, b, tt.code, tt.want)
+		}
+	}
+	if gotStatus != "read" {
+		t.Errorf("receiver got Status %q, want read", gotStatus)
+	}
+}
