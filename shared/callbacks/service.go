@@ -30,7 +30,8 @@ const (
 	// included: Plivo waits 8 s for the whole answer.
 	DefaultPublishTimeout = 2 * time.Second
 	// DefaultTTL keeps a dedupe entry far longer than Plivo's retries
-	// (60, 120 and 240 s after the first try).
+	// (each 60, 120 and 240 s after the one before: the last 7 min after
+	// the first try).
 	DefaultTTL = 7 * 24 * time.Hour
 	// DefaultUnroutedTTL gives an operator time to look at unrouted ones.
 	DefaultUnroutedTTL = 30 * 24 * time.Hour
