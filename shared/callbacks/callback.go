@@ -83,9 +83,10 @@ func (c *Callback) Status() string {
 // also carry: Plivo's message records give an inbound message the states
 // received, delivered and undelivered, and its callback an ErrorCode for a
 // failure. Without those, it is a message when it has no Status or the
-// status "received". Under V3 a status update's signed text never holds
-// those names, and a message's spends its nonce (CarriesMessageV3), so no
-// cut of one callback turns it into the other kind.
+// status "received". Under V3 a callback whose signed text holds those
+// names spends its nonce (CarriesMessageV3), and one whose text does not
+// cannot be cut into fields with them, so no cut turns one kind into the
+// other.
 func (c *Callback) Kind() Kind {
 	if c.Fields.Has(FieldContentType) || c.Fields.Has(FieldBody) {
 		return KindInbound
