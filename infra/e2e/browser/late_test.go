@@ -117,7 +117,8 @@ func testIDs(prefix string, count int) (waba, business string, phones []metasim.
 // TestSessionInfoAfterCode: Meta's message may reach the page seconds
 // after the code. It still decides the signup, and the page posts as soon
 // as it arrives: a FINISH naming one of the WABA's two numbers onboards
-// that number (the code alone cannot say which), a FINISH_ONLY_WABA waits
+// that number (the code alone cannot say which), as do the other finishes
+// Meta lists with the same session info, a FINISH_ONLY_WABA waits
 // for a number instead of onboarding one the WABA has, and a number used
 // with the WhatsApp Business app is refused without its code ever being
 // sent: Meta never exchanges it and Plivo never onboards the WABA.
@@ -137,6 +138,10 @@ func TestSessionInfoAfterCode(t *testing.T) {
 		plivo bool
 	}{
 		{name: "FINISH, WABA with two numbers", event: "FINISH", numbers: 2, page: "onboarded", record: "onboarded", exchanges: 1, plivo: true},
+		// Meta's Implementation page lists both as successful finishes
+		// whose session info names the customer's assets, like FINISH.
+		{name: "FINISH_OBO_MIGRATION, WABA with two numbers", event: "FINISH_OBO_MIGRATION", numbers: 2, page: "onboarded", record: "onboarded", exchanges: 1, plivo: true},
+		{name: "FINISH_GRANT_ONLY_API_ACCESS, WABA with two numbers", event: "FINISH_GRANT_ONLY_API_ACCESS", numbers: 2, page: "onboarded", record: "onboarded", exchanges: 1, plivo: true},
 		{name: "FINISH_ONLY_WABA", event: "FINISH_ONLY_WABA", numbers: 1, page: "failed", copy: "no number", record: "awaiting_number", exchanges: 1},
 		{name: "WhatsApp Business app number", event: "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING", numbers: 1, page: "failed", copy: "WhatsApp Business app number"},
 	}

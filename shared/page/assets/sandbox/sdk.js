@@ -57,7 +57,10 @@
     ['code-first', 'Code, then session info'],
     ['code-only', 'Code only (no session info)']
   ];
-  var EVENTS = ['FINISH', 'FINISH_ONLY_WABA', 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING'];
+  // Meta's finish events (Implementation, "Successful flow completion
+  // structure"), each with the same session info.
+  var EVENTS = ['FINISH', 'FINISH_ONLY_WABA', 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING', 'FINISH_OBO_MIGRATION',
+    'FINISH_GRANT_ONLY_API_ACCESS'];
   // The number the customer finishes FINISH with (Embedded Signup v3+).
   var NUMBERS = [
     ['verified', 'Verified number'],

@@ -740,9 +740,14 @@
     };
     switch (event) {
       case 'FINISH':
+      case 'FINISH_OBO_MIGRATION':
+      case 'FINISH_GRANT_ONLY_API_ACCESS':
         // A verified or unverified number, or (v4) none: the backend asks
-        // Meta which, before anything goes further.
-        log('finish', ids);
+        // Meta which, before anything goes further. Meta lists the
+        // on-behalf-of migration and the grant of API access alone as
+        // successful finishes with the same session info: their IDs are
+        // the customer's pick too, which the code alone cannot tell.
+        log(event === 'FINISH' ? 'finish' : 'finish (' + event + ')', ids);
         f.ids = ids;
         maybeSubmit(f);
         break;
