@@ -18,6 +18,7 @@ import (
 type contractStore interface {
 	onboarding.Store
 	onboarding.SessionLedger
+	onboarding.SessionReuseCounter
 }
 
 type dynamoStoreAndLedger struct {
@@ -31,7 +32,7 @@ type outcome struct {
 	state    onboarding.State
 	owner    string
 	attempts int
-	prevUse  string // the ID of the earlier session use returned, if any
+	prevUse  string // the earlier session use returned, if any (useOf)
 	due      string // the WABA IDs Due listed, in order
 	change   string // what a lift left on the record (changeOf)
 }
@@ -53,7 +54,7 @@ func outcomeOf(rec *onboarding.Record, prev *onboarding.SessionUse, err error) o
 		o.state, o.owner, o.attempts = rec.State, rec.LockOwner, rec.PlivoAttempts
 	}
 	if prev != nil {
-		o.prevUse = prev.ID
+		o.prevUse = useOf(prev)
 	}
 	return o
 }
@@ -90,7 +91,30 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 	}
 	lifted := changeOf(&onboarding.Record{UpdatedAt: now, Lifecycle: onboarding.Lifecycle{
 		PreviousState: onboarding.StateRestricted, StateReason: onboarding.ReasonRestrictionExpired, StateChangedAt: now}})
-	use := func(id string) onboarding.SessionUse { return sessionUse(id, waba, now.Add(time.Hour)) }
+	// use is a token spent by one attempt of a signup: a resend of its
+	// post finds that attempt by the owner and the code's fingerprint the
+	// earlier use returns.
+	use := func(id string) onboarding.SessionUse {
+		u := sessionUse(id, waba, now.Add(time.Hour))
+		u.Attempt, u.CodeHash = "req-first/0123456789abcdef", onboarding.CodeHash("code-1")
+		return u
+	}
+	resend := func(id string) onboarding.SessionUse {
+		u := use(id)
+		u.UsedAt, u.Attempt = now.Add(time.Second), "req-resend/fedcba9876543210"
+		return u
+	}
+	countReuses := func(id string, n int) func(s contractStore) outcome {
+		return func(s contractStore) outcome {
+			var err error
+			for range n {
+				if err = s.CountReuse(context.Background(), resend(id), 2); err != nil {
+					break
+				}
+			}
+			return outcomeOf(nil, nil, err)
+		}
+	}
 	// stamp stamps the record's subscription at at, and reads back what
 	// the record holds then: its state, its stamp and its updated_at.
 	stamp := func(at time.Time) func(s contractStore) outcome {
@@ -171,9 +195,14 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			return outcomeOf(nil, nil, errOnly(s.Spend(context.Background(), use("tok-d"))))
 		}},
 		{name: "spend, spent token", spent: "tok-e", call: func(s contractStore) outcome {
-			prev, err := s.Spend(context.Background(), use("tok-e"))
+			prev, err := s.Spend(context.Background(), resend("tok-e"))
 			return outcomeOf(nil, prev, err)
-		}, want: outcome{errs: "used ", prevUse: "tok-e"}},
+		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-e", ClientRef: "customer-1", WABAID: waba, UsedAt: now,
+			Attempt: "req-first/0123456789abcdef", CodeHash: onboarding.CodeHash("code-1")})}},
+		{name: "count reuse, spent token", spent: "tok-f", call: countReuses("tok-f", 1)},
+		{name: "count reuse, up to the cap", spent: "tok-g", call: countReuses("tok-g", 2)},
+		{name: "count reuse, past the cap", spent: "tok-h", call: countReuses("tok-h", 3), want: outcome{errs: "used "}},
+		{name: "count reuse, token never spent", call: countReuses("tok-i", 1), want: outcome{errs: "used "}},
 		{name: "save, lock owner", seed: holder("old"), call: func(s contractStore) outcome {
 			rec := holder("old")
 			rec.State = onboarding.StateOnboarded
@@ -360,6 +389,15 @@ func put(t *testing.T, s contractStore, rec *onboarding.Record, now time.Time) {
 }
 
 func recOutcome(rec *onboarding.Record, err error) outcome { return outcomeOf(rec, nil, err) }
+
+// useOf is what an earlier session use tells a retry: the WABA and
+// client_ref it was spent for, when, by which attempt, and its code's
+// fingerprint, by which the service tells a resend of a post from a new
+// run of Meta's flow (answerOtherAttempt). Its expiry is left out: the
+// DynamoDB ledger rounds it up to the TTL's whole second.
+func useOf(u *onboarding.SessionUse) string {
+	return fmt.Sprintf("%s for %s of %s at %s by %s, code %s", u.ID, u.WABAID, u.ClientRef, u.UsedAt.UTC().Format(time.RFC3339Nano), u.Attempt, u.CodeHash)
+}
 
 // listed is a listing's answer: its error, and the WABA IDs in order.
 func listed(recs []onboarding.Record, err error) outcome {
