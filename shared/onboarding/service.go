@@ -474,8 +474,11 @@ func attemptEnded(existing *Record, id Identity, owner string) error {
 			return plivoAnswer(existing.FailureReason, errors.New("onboarding: answered from the record of the attempt that spent the code"))
 		}
 	}
-	// Meta's refusals are recorded by an attempt that named no WABA, which
-	// no retry follows (SessionUse.Reuse): the refusal stands.
+	// Meta's refusals are recorded only by an attempt that named no WABA,
+	// which no retry follows (SessionUse.Reuse); one that named its WABA
+	// writes nothing before Meta's proof (proof.go). Either way nothing
+	// says how that attempt ended, and the refusal of the used code
+	// stands: the page's next step, Meta's flow again, is the same.
 	return nil
 }
 
