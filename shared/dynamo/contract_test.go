@@ -199,6 +199,39 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			return outcomeOf(nil, prev, err)
 		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-e", ClientRef: "customer-1", WABAID: waba, UsedAt: now,
 			Attempt: "req-first/0123456789abcdef", CodeHash: onboarding.CodeHash("code-1")})}},
+		// A later run on the same link spends a new code through a counted
+		// retry: its resend must find that run's attempt, and a resend of
+		// the first run still the first use's.
+		{name: "spend, a code a counted retry spent", spent: "tok-j", call: func(s contractStore) outcome {
+			run := resend("tok-j")
+			run.CodeHash = onboarding.CodeHash("code-2")
+			if err := s.CountReuse(context.Background(), run, 5); err != nil {
+				return outcomeOf(nil, nil, err)
+			}
+			again := resend("tok-j")
+			again.CodeHash, again.Attempt, again.UsedAt = run.CodeHash, "req-again/00112233445566ff", now.Add(2*time.Second)
+			if err := s.CountReuse(context.Background(), again, 5); err != nil {
+				return outcomeOf(nil, nil, err)
+			}
+			prev, err := s.Spend(context.Background(), again)
+			return outcomeOf(nil, prev, err)
+		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-j", ClientRef: "customer-1", WABAID: waba, UsedAt: now.Add(time.Second),
+			Attempt: "req-resend/fedcba9876543210", CodeHash: onboarding.CodeHash("code-2")})}},
+		{name: "spend, the first use's code after a counted retry of it", spent: "tok-k", call: func(s contractStore) outcome {
+			if err := s.CountReuse(context.Background(), resend("tok-k"), 5); err != nil {
+				return outcomeOf(nil, nil, err)
+			}
+			prev, err := s.Spend(context.Background(), resend("tok-k"))
+			return outcomeOf(nil, prev, err)
+		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-k", ClientRef: "customer-1", WABAID: waba, UsedAt: now,
+			Attempt: "req-first/0123456789abcdef", CodeHash: onboarding.CodeHash("code-1")})}},
+		{name: "spend, a code no use spent", spent: "tok-l", call: func(s contractStore) outcome {
+			other := resend("tok-l")
+			other.CodeHash = onboarding.CodeHash("code-3")
+			prev, err := s.Spend(context.Background(), other)
+			return outcomeOf(nil, prev, err)
+		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-l", ClientRef: "customer-1", WABAID: waba, UsedAt: now,
+			Attempt: "req-first/0123456789abcdef", CodeHash: onboarding.CodeHash("code-1")})}},
 		{name: "count reuse, spent token", spent: "tok-f", call: countReuses("tok-f", 1)},
 		{name: "count reuse, up to the cap", spent: "tok-g", call: countReuses("tok-g", 2)},
 		{name: "count reuse, past the cap", spent: "tok-h", call: countReuses("tok-h", 3), want: outcome{errs: "used "}},

@@ -175,6 +175,11 @@ func TestDoublePostOnDynamoDB(t *testing.T) {
 		// rewrite, when set, is another attempt's write of the record
 		// between the two posts.
 		rewrite bool
+		// earlierRun runs the signup on the same link, with another code
+		// and the same upstreams, ten minutes before the first post: the
+		// customer's first run of Meta's flow, the first post's run being
+		// the second.
+		earlierRun bool
 		// code and after are the second post's code and delay; want is
 		// its code when it is not the first's answer.
 		code  string
@@ -206,6 +211,13 @@ func TestDoublePostOnDynamoDB(t *testing.T) {
 		{name: "failed: Plivo 5xx after its retries", setup: func(_ *onboardingtest.Meta, p *onboardingtest.Plivo) {
 			p.Err = plivoFailure(onboarding.KindTransient, 503)
 		}, first: onboarding.CodeUpstreamFailed, state: onboarding.StateFailed, reason: onboarding.ReasonGaveUp, code: "code-1", after: time.Second},
+		// The ledger keeps the link's first use; the attempt that spent a
+		// later run's code is the one a resend of that run must find.
+		{name: "phone_unverified, on the link's second run", setup: func(m *onboardingtest.Meta, _ *onboardingtest.Plivo) { m.Numbers = unverifiedNumber },
+			earlierRun: true, first: onboarding.CodePhoneUnverified, state: onboarding.StatePhoneUnverified, code: "code-1", after: time.Second},
+		{name: "failed: Plivo refused, on the link's second run", setup: func(_ *onboardingtest.Meta, p *onboardingtest.Plivo) {
+			p.Err = plivoFailure(onboarding.KindRejected, 400)
+		}, earlierRun: true, first: onboarding.CodeUpstreamFailed, state: onboarding.StateFailed, reason: onboarding.ReasonPlivoRejected, code: "code-1", after: time.Second},
 		{name: "verified, Plivo to be retried", setup: func(_ *onboardingtest.Meta, p *onboardingtest.Plivo) {
 			p.Err = plivoFailure(onboarding.KindForbidden, 403)
 		}, out: onboarding.OutcomePending, state: onboarding.StateVerified, code: "code-1", after: time.Second},
@@ -245,6 +257,12 @@ func TestDoublePostOnDynamoDB(t *testing.T) {
 			svc := doublePostService(store, ledger, meta, plivo, clock, func(context.Context, time.Duration) error { return nil })
 			ctx := context.Background()
 			tok := strings.ToUpper(hex.EncodeToString(randomBytes(11)))
+			reuses := "1"
+			if tt.earlierRun {
+				_, _ = svc.Signup(ctx, doublePost("code-0", tok, clock.Now(), tt.wabaOnly))
+				clock.Advance(10 * time.Minute)
+				reuses = "2"
+			}
 			now := clock.Now()
 
 			res, err := svc.Signup(ctx, doublePost("code-1", tok, now, tt.wabaOnly))
@@ -305,8 +323,8 @@ func TestDoublePostOnDynamoDB(t *testing.T) {
 			if tt.code == "code-1" && meta.Exchanges() > exchanges+1 {
 				t.Errorf("%d exchanges for the resend, want at most one", meta.Exchanges()-exchanges)
 			}
-			if got := reusesOf(t, ledger, tok); got != "1" {
-				t.Errorf("the token counted %s retries, want 1", got)
+			if got := reusesOf(t, ledger, tok); got != reuses {
+				t.Errorf("the token counted %s retries, want %s", got, reuses)
 			}
 		})
 	}

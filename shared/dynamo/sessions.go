@@ -89,6 +89,13 @@ func sessionPut(table string, u onboarding.SessionUse) (*dynamodb.PutItemInput, 
 // decodeUse reads the earlier use out of a spent token's item; nil when
 // there is none or it cannot be read.
 func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
+	return decodeUseOf(av, "")
+}
+
+// decodeUseOf is decodeUse for a use of the code whose fingerprint is
+// codeHash: when a counted retry, not the first use, spent that code
+// (CountReuse), the earlier use is that retry's attempt and time.
+func decodeUseOf(av map[string]types.AttributeValue, codeHash string) *onboarding.SessionUse {
 	if len(av) == 0 {
 		return nil
 	}
@@ -106,6 +113,14 @@ func decodeUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
 	}
 	if old.ExpiresAt > 0 {
 		prev.ExpiresAt = time.Unix(old.ExpiresAt, 0).UTC()
+	}
+	if codeHash == "" || codeHash == old.CodeHash {
+		return prev
+	}
+	attempt, _ := av[RetryAttemptPrefix+codeHash].(*types.AttributeValueMemberS)
+	used, _ := av[RetryUsedAtPrefix+codeHash].(*types.AttributeValueMemberS)
+	if attempt != nil && used != nil {
+		prev.Attempt, prev.UsedAt, prev.CodeHash = attempt.Value, parseStamp(used.Value), codeHash
 	}
 	return prev
 }
@@ -126,7 +141,7 @@ func (l *SessionLedger) Spend(ctx context.Context, u onboarding.SessionUse) (*on
 	if !lost {
 		return nil, err
 	}
-	return decodeUse(item), onboarding.ErrSessionUsed
+	return decodeUseOf(item, u.CodeHash), onboarding.ErrSessionUsed
 }
 
 func ceilUnix(t time.Time) int64 {

@@ -23,6 +23,10 @@ type Store struct {
 	uses  map[string]onboarding.SessionUse
 	// reuses counts the retries each spent token served (CountReuse).
 	reuses map[string]int
+	// codeUses holds, by token and code fingerprint, the counted retry
+	// that first spent each code the token's first use did not
+	// (CountReuse), as the DynamoDB ledger's retry_attempt_ attributes.
+	codeUses map[string]map[string]onboarding.SessionUse
 	// Fail, when set, is consulted before every operation; a non-nil error
 	// is returned instead of performing it. op is "acquire", "spend",
 	// "save", "claim", "get", "due", "expired",
@@ -103,6 +107,9 @@ func (s *Store) Spend(_ context.Context, u onboarding.SessionUse) (*onboarding.S
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.uses[u.ID]; ok {
+		if r, spent := s.codeUses[u.ID][u.CodeHash]; spent && u.CodeHash != "" && u.CodeHash != old.CodeHash {
+			old.Attempt, old.UsedAt, old.CodeHash = r.Attempt, r.UsedAt, r.CodeHash
+		}
 		return &old, onboarding.ErrSessionUsed
 	}
 	s.uses[u.ID] = u

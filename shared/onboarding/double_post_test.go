@@ -12,7 +12,7 @@ import (
 )
 
 // singleUseCodes makes Meta refuse a code exchanged before, as Graph does
-// (code 100). exchanged is closed once the first exchange succeeded,
+// (code 100). exchanged is closed once an exchange first succeeded,
 // refused once an exchange was refused.
 func singleUseCodes(f *fixture) (exchanged, refused <-chan struct{}) {
 	var mu sync.Mutex
@@ -30,7 +30,11 @@ func singleUseCodes(f *fixture) (exchanged, refused <-chan struct{}) {
 			return "", metaErr(onboarding.KindRejected, 100)
 		}
 		used[code] = true
-		close(ok)
+		select {
+		case <-ok:
+		default:
+			close(ok)
+		}
 		return "EAA-token-" + code, nil
 	}
 	return ok, no
@@ -267,6 +271,10 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 		rewrite func(rec *onboarding.Record)
 		// wabaOnly posts both as Meta's "no number" finish.
 		wabaOnly bool
+		// earlierRun runs the signup on the same link, with another code,
+		// ten minutes before the first post: the session's first use is
+		// then that run's, not the first post's.
+		earlierRun bool
 		// code and after are the second post's code and delay.
 		code  string
 		after time.Duration
@@ -285,6 +293,12 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 			f.plivo.Err = plivoErr(onboarding.KindAlreadyRegistered, 409, "already registered")
 		}, state: onboarding.StateFailed, firstCode: onboarding.CodeAlreadyRegistered,
 			code: "code-1", after: time.Second, want: onboarding.CodeAlreadyRegistered},
+		{name: "phone_unverified, on the link's second run", setup: func(f *fixture) { f.meta.Numbers = unverified }, earlierRun: true,
+			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			code: "code-1", after: time.Second, want: onboarding.CodePhoneUnverified},
+		{name: "failed: Plivo refused, on the link's second run", setup: func(f *fixture) { f.plivo.Err = plivoErr(onboarding.KindRejected, 400, "invalid waba") },
+			earlierRun: true, state: onboarding.StateFailed, firstCode: onboarding.CodeUpstreamFailed,
+			code: "code-1", after: time.Second, want: onboarding.CodeUpstreamFailed},
 		{name: "phone_unverified, record since written by another attempt", setup: func(f *fixture) { f.meta.Numbers = unverified },
 			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
 			rewrite: func(rec *onboarding.Record) { rec.LockOwner = "req-other/0123456789abcdef" },
@@ -304,14 +318,13 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 			singleUseCodes(f)
 			exchange := f.meta.Exchange
 			f.meta.Exchange = func(code string) (string, error) {
-				if code != "code-1" {
+				if code != "code-1" && code != "code-0" {
 					// A new run's code Meta refuses too (expired, say).
 					return "", metaErr(onboarding.KindRejected, 100)
 				}
 				return exchange(code)
 			}
 			tt.setup(f)
-			now := f.clock.Now()
 			ctx := context.Background()
 			post := func(code string, at time.Time) (onboarding.SignupResult, error) {
 				req := sessionRequest(code, "tok", at)
@@ -320,6 +333,11 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 				}
 				return f.svc.Signup(ctx, req)
 			}
+			if tt.earlierRun {
+				_, _ = post("code-0", f.clock.Now())
+				f.clock.Advance(10 * time.Minute)
+			}
+			now := f.clock.Now()
 
 			_, firstErr := post("code-1", now)
 			if codeOf(firstErr) != tt.firstCode {

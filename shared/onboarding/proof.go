@@ -119,8 +119,10 @@ const MaxSessionReuses = 5
 // SessionReuseCounter counts the retries served by spent session tokens.
 type SessionReuseCounter interface {
 	// CountReuse records one more retry of u.ID's spent token when fewer
-	// than max were recorded before, in one conditional write. Otherwise
-	// it writes nothing and returns ErrSessionUsed.
+	// than max were recorded before, in one conditional write, which also
+	// records u.Attempt and u.UsedAt as the use of u.CodeHash unless one
+	// was recorded before (SessionLedger.Spend returns it). Otherwise it
+	// writes nothing and returns ErrSessionUsed.
 	CountReuse(ctx context.Context, u SessionUse, max int) error
 }
 

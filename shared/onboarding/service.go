@@ -352,8 +352,9 @@ func (s *Service) acquire(ctx context.Context, rec *Record, id Identity, log *sl
 
 // spendSession spends the signup's token before its code is exchanged. A
 // token spent before is refused (SessionUse.Reuse), unless this is a retry
-// of the same signup: then the first use is returned, for
-// answerOtherAttempt.
+// of the same signup: then the earlier use is returned, for
+// answerOtherAttempt: the attempt that spent this post's code when one did
+// (a resend), else the token's first use (SessionLedger.Spend).
 func (s *Service) spendSession(ctx context.Context, use SessionUse, log *slog.Logger) (*SessionUse, error) {
 	if s.Sessions == nil {
 		return nil, Wrap(CodeInternal, errors.New("onboarding: a signup bound to a session, and no Sessions ledger"), "An internal error occurred.")
@@ -399,10 +400,10 @@ const (
 //
 // The WABA's record is read again as before the exchange (answerKnown, so
 // the answer shows nothing a request could not see then). Only when the
-// session's first use (first) is another attempt of this signup, recent
-// enough to be running still, is it read again every otherAttemptPoll for
-// up to otherAttemptWait, for that attempt's lock to appear: a refusal
-// with no such evidence is answered at once. When that attempt spent this
+// session's earlier use (first: spendSession) is another attempt of this
+// signup, recent enough to be running still, is it read again every
+// otherAttemptPoll for up to otherAttemptWait, for that attempt's lock to
+// appear: a refusal with no such evidence is answered at once. When that attempt spent this
 // very code (a resend: SessionUse.CodeHash) and already ended the signup
 // in a state the customer must act on (phone_unverified, awaiting_number,
 // failed at Plivo), this post gets that attempt's answer (attemptEnded):
@@ -482,10 +483,10 @@ func attemptEnded(existing *Record, id Identity, owner string) error {
 	return nil
 }
 
-// recentOtherAttempt reports whether first, the session's first use, is
-// another attempt of the signup that use serves, recent enough to be
-// running still or to have just ended. spendSession returns a first use
-// only for the same WABA and client_ref (SessionUse.Reuse).
+// recentOtherAttempt reports whether first, the session's earlier use
+// (spendSession), is another attempt of the signup that use serves, recent
+// enough to be running still or to have just ended. spendSession returns
+// an earlier use only for the same WABA and client_ref (SessionUse.Reuse).
 func recentOtherAttempt(use, first *SessionUse) bool {
 	return use != nil && first != nil && first.Attempt != use.Attempt &&
 		!use.UsedAt.Before(first.UsedAt) && use.UsedAt.Sub(first.UsedAt) < otherAttemptWindow

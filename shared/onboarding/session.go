@@ -52,7 +52,11 @@ func CodeHash(code string) string {
 type SessionLedger interface {
 	// Spend records u when no use of u.ID exists, in one conditional
 	// write. Otherwise it writes nothing and returns the earlier use (nil
-	// when the store cannot say) and ErrSessionUsed.
+	// when the store cannot say) and ErrSessionUsed: the token's first
+	// use, with the attempt and time of the counted retry that spent
+	// u.CodeHash instead when the first use did not spend it and a retry
+	// did (SessionReuseCounter). A resend of a later run's post on the
+	// same link then finds the attempt that spent its code.
 	Spend(ctx context.Context, u SessionUse) (*SessionUse, error)
 }
 
