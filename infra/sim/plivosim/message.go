@@ -2,6 +2,7 @@ package plivosim
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -33,6 +34,25 @@ func (s *Server) RegisterNumber(display string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.numbers[sanitizeNumber(display)] = true
+}
+
+// ConfigureNumber sets the Webhook URL of display, a WhatsApp number of
+// the account, as the Plivo console's Configure Number panel does: the URL
+// that "receives inbound message events (text, media, replies, status
+// updates)" of the number. Plivo's console takes HTTPS URLs only; the
+// simulator takes http too, for the local stack.
+func (s *Server) ConfigureNumber(display, webhookURL string) error {
+	n := sanitizeNumber(display)
+	if !isHTTPURL(webhookURL) {
+		return fmt.Errorf("plivosim: webhook URL %q is not an http(s) URL", webhookURL)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.numbers[n] {
+		return fmt.Errorf("plivosim: %q is not a WhatsApp number of the account", display)
+	}
+	s.webhooks[n] = webhookURL
+	return nil
 }
 
 // Numbers returns the account's WhatsApp sender numbers, sanitized to

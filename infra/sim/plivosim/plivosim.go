@@ -94,7 +94,8 @@ type Server struct {
 	signups    map[string]Signup // by WABA ID
 	phoneOwner map[string]string // phone number ID -> WABA ID
 	successes  int
-	numbers    map[string]bool // sanitized sender numbers
+	numbers    map[string]bool   // sanitized sender numbers
+	webhooks   map[string]string // Webhook URL, by sanitized sender number
 	messages   []Message
 	sequences  map[string]int        // status callbacks sent, by message UUID
 	templates  map[string][]Template // by WABA ID, in creation order
@@ -117,7 +118,8 @@ func New(cfg Config) *Server {
 }
 
 // Reset returns the Server to its state after New: the configured auth
-// token, no signups, numbers, messages, templates, failures or counters.
+// token, no signups, numbers, Webhook URLs, messages, templates, failures
+// or counters.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,6 +128,7 @@ func (s *Server) Reset() {
 	s.phoneOwner = map[string]string{}
 	s.successes = 0
 	s.numbers = map[string]bool{}
+	s.webhooks = map[string]string{}
 	s.messages = nil
 	s.sequences = map[string]int{}
 	s.templates = map[string][]Template{}

@@ -593,7 +593,13 @@ func TestControlRoutes(t *testing.T) {
 	if su, ok := e.sim.Onboarded("555"); !ok || !su.Preregistered {
 		t.Error("preregister over HTTP")
 	}
-	for _, bad := range []string{`{"route":"nope","n":1,"kind":"internal"}`, `{"route":"signup","n":1,"kind":"nope"}`, `{"lose_next_signup":"later"}`, `nope`} {
+	// Step 10 of docs/deploy.md, played on the simulator: the number's
+	// Webhook URL, set in the console's Configure Number panel.
+	if r := post(`{"configure_number":{"number":"+44 7700 900000","webhook_url":"https://hooks.example.com/webhooks/plivo/whatsapp"}}`); r.status != 204 {
+		t.Fatalf("configure_number: %d %s", r.status, r.body)
+	}
+	for _, bad := range []string{`{"route":"nope","n":1,"kind":"internal"}`, `{"route":"signup","n":1,"kind":"nope"}`, `{"lose_next_signup":"later"}`, `nope`,
+		`{"configure_number":{"number":"+1 555 999 9999","webhook_url":"https://hooks.example.com/"}}`} {
 		if r := post(bad); r.status != 400 {
 			t.Errorf("%s: %d", bad, r.status)
 		}
@@ -601,7 +607,8 @@ func TestControlRoutes(t *testing.T) {
 	r := e.callAs(t, "", "", http.MethodGet, "/_sim/plivo/state", nil)
 	var st State
 	decode(t, r.body, &st)
-	if st.SuccessfulSignups != 1 || len(st.Signups) != 2 || len(st.Numbers) != 2 {
+	if st.SuccessfulSignups != 1 || len(st.Signups) != 2 || len(st.Numbers) != 2 ||
+		st.Webhooks["447700900000"] != "https://hooks.example.com/webhooks/plivo/whatsapp" || len(st.Webhooks) != 1 {
 		t.Errorf("state %s", r.body)
 	}
 }

@@ -126,17 +126,24 @@ type Scenario struct {
 	} `json:"preregister,omitempty"`
 	// RegisterNumber calls RegisterNumber.
 	RegisterNumber string `json:"register_number,omitempty"`
+	// ConfigureNumber calls ConfigureNumber.
+	ConfigureNumber *struct {
+		Number     string `json:"number"`
+		WebhookURL string `json:"webhook_url"`
+	} `json:"configure_number,omitempty"`
 }
 
 // State is the answer of GET /_sim/plivo/state. It holds no credentials.
 type State struct {
-	SignupCalls       int                   `json:"signup_calls"`
-	SuccessfulSignups int                   `json:"successful_signups"`
-	Signups           []Signup              `json:"signups"`
-	Numbers           []string              `json:"numbers"`
-	Messages          []Message             `json:"messages"`
-	Templates         map[string][]Template `json:"templates"`
-	Calls             map[string]int        `json:"calls"`
+	SignupCalls       int      `json:"signup_calls"`
+	SuccessfulSignups int      `json:"successful_signups"`
+	Signups           []Signup `json:"signups"`
+	Numbers           []string `json:"numbers"`
+	// Webhooks are the numbers' Webhook URLs, by number (digits).
+	Webhooks  map[string]string     `json:"webhooks"`
+	Messages  []Message             `json:"messages"`
+	Templates map[string][]Template `json:"templates"`
+	Calls     map[string]int        `json:"calls"`
 }
 
 // serveControl serves the simulator's own routes, for the local stack:
@@ -200,6 +207,9 @@ func (s *Server) apply(sc Scenario) error {
 	if sc.RegisterNumber != "" {
 		s.RegisterNumber(sc.RegisterNumber)
 	}
+	if c := sc.ConfigureNumber; c != nil {
+		return s.ConfigureNumber(c.Number, c.WebhookURL)
+	}
 	return nil
 }
 
@@ -208,6 +218,7 @@ func (s *Server) state() State {
 	st.SignupCalls = st.Calls[RouteSignup]
 	s.mu.Lock()
 	st.SuccessfulSignups = s.successes
+	st.Webhooks = maps.Clone(s.webhooks)
 	st.Signups = slices.AppendSeq(make([]Signup, 0, len(s.signups)), maps.Values(s.signups))
 	wabas := slices.Collect(maps.Keys(s.templates))
 	s.mu.Unlock()

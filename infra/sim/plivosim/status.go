@@ -44,7 +44,9 @@ type StatusUpdate struct {
 
 // SendStatus sends the status callback Plivo sends when a message's status
 // changes: to the url the message was sent with, by its method (form data
-// for POST, the query for GET), with the attributes of Plivo's status
+// for POST, the query for GET), or, for a message sent without one, by POST
+// to its sender number's Webhook URL (ConfigureNumber), with the attributes
+// of Plivo's status
 // callbacks page. Sequence counts the message's callbacks from 1, in the
 // order they are sent, whatever their statuses: a caller plays statuses out
 // of order (a delivered after read) by sending them so. It returns the
@@ -61,12 +63,19 @@ func (s *Server) SendStatus(ctx context.Context, u StatusUpdate) (int, error) {
 		return 0, fmt.Errorf("plivosim: no message %q", u.MessageUUID)
 	}
 	m := s.messages[i]
+	target, method := m.URL, m.Method
+	if target == "" {
+		// Plivo's Configure Number page: the number's Webhook URL receives
+		// its status updates too. Its panel has no method: POST.
+		target, method = s.webhooks[m.Src], http.MethodPost
+	}
+	if target == "" {
+		s.mu.Unlock()
+		return 0, errors.New("plivosim: the message was sent without a url and its number has no Webhook URL: Plivo sends its status callbacks nowhere")
+	}
 	s.sequences[m.UUID]++
 	seq := s.sequences[m.UUID]
 	s.mu.Unlock()
-	if m.URL == "" {
-		return 0, errors.New("plivosim: the message was sent without a url: Plivo sends it no status callbacks")
-	}
 
 	now := s.cfg.Now().UTC()
 	origin := "service" // a free-form text answers the user, inside their window
@@ -86,7 +95,7 @@ func (s *Server) SendStatus(ctx context.Context, u StatusUpdate) (int, error) {
 	if status == "failed" || status == "undelivered" {
 		f.Set("ErrorCode", cmp.Or(u.ErrorCode, defaultStatusErrorCode))
 	}
-	return s.SendCallback(ctx, m.Method, m.URL, f, u.Scheme)
+	return s.SendCallback(ctx, method, target, f, u.Scheme)
 }
 
 // conversationID is one ID per sender and recipient, as a WhatsApp

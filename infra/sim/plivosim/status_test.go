@@ -170,3 +170,98 @@ func TestStatusTrigger(t *testing.T) {
 		t.Errorf("receiver got Status %q, want read", gotStatus)
 	}
 }
+
+// TestSendStatusToNumberWebhook: Plivo's Configure Number page gives each
+// WhatsApp number a Webhook URL that "receives inbound message events
+// (text, media, replies, status updates)", so a message sent without a url
+// still has its status updates delivered, to its sender number's Webhook
+// URL. A url named in the send is still called for that message, as the
+// status callbacks page says.
+func TestSendStatusToNumberWebhook(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		webhook bool   // the sender number has a Webhook URL
+		sendURL string // path of the url the message was sent with, "" for none
+		want    string // path the status callback reaches, "" for none
+	}{
+		{name: "no url: the number's Webhook URL", webhook: true, want: "/number-webhook"},
+		{name: "the send's url wins for its message", webhook: true, sendURL: "/send-url", want: "/send-url"},
+		{name: "no url and no Webhook URL: nothing is sent", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var paths []string
+			var rcvURL string
+			sigOK := true
+			rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				form, _ := url.ParseQuery(string(body))
+				mu.Lock()
+				defer mu.Unlock()
+				paths = append(paths, r.Method+" "+r.URL.Path)
+				if r.Header.Get(HeaderSignatureV3) != SignV3(testAuthToken, r.Method, rcvURL+r.URL.Path, form, r.Header.Get(HeaderNonceV3)) ||
+					form.Get("Status") != "delivered" || form.Get("From") != "15550100000" {
+					sigOK = false
+				}
+			}))
+			defer rcv.Close()
+			rcvURL = rcv.URL
+
+			e := newEnv(t)
+			e.sim.RegisterNumber(testDisplay)
+			if tt.webhook {
+				if err := e.sim.ConfigureNumber(testDisplay, rcv.URL+"/number-webhook"); err != nil {
+					t.Fatalf("ConfigureNumber: %v", err)
+				}
+			}
+			send := map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100", "text": "hi"}
+			if tt.sendURL != "" {
+				send["url"] = rcv.URL + tt.sendURL
+			}
+			if r := e.call(t, http.MethodPost, "Message/", send); r.status != http.StatusAccepted {
+				t.Fatalf("send: %d %s", r.status, r.body)
+			}
+			code, err := e.sim.SendStatus(context.Background(), StatusUpdate{MessageUUID: e.sim.Messages()[0].UUID, Status: "delivered"})
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("SendStatus = %d, want an error: nowhere to send it", code)
+				}
+				return
+			}
+			if err != nil || code != http.StatusOK {
+				t.Fatalf("SendStatus = %d, %v", code, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(paths) != 1 || paths[0] != "POST "+tt.want || !sigOK {
+				t.Errorf("callbacks %v (signed and complete: %v), want one POST %s", paths, sigOK, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigureNumber: only a WhatsApp number of the account takes a
+// Webhook URL, and only a URL.
+func TestConfigureNumber(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.sim.RegisterNumber(testDisplay)
+	tests := []struct {
+		number, url string
+		ok          bool
+	}{
+		{testDisplay, "https://hooks.example.com/webhooks/plivo/whatsapp", true},
+		{"15550100000", "http://127.0.0.1:3000/webhooks/plivo/whatsapp", true},
+		{"+1 555-010-9999", "https://hooks.example.com/", false},
+		{testDisplay, "not a url", false},
+		{testDisplay, "", false},
+	}
+	for _, tt := range tests {
+		if err := e.sim.ConfigureNumber(tt.number, tt.url); (err == nil) != tt.ok {
+			t.Errorf("ConfigureNumber(%q, %q) = %v, want ok %v", tt.number, tt.url, err, tt.ok)
+		}
+	}
+}
