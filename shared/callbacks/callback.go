@@ -53,8 +53,8 @@ const (
 	fieldProfileName = "ProfileName"
 )
 
-// statusReceived stands in the dedupe key of an inbound message, which has
-// no Status: each inbound message is delivered once.
+// statusReceived stands in the dedupe key of every inbound message, with
+// or without a Status: each inbound message is delivered once.
 const statusReceived = "received"
 
 // isMessageUUID accepts the IDs the dedupe key is built from: Plivo's UUIDs and
@@ -105,16 +105,20 @@ func (c *Callback) DetailType() string {
 	return DetailTypeInbound
 }
 
-// Key is the dedupe key, callback#<MessageUUID>#<Status> ("received" for
-// an inbound message without a Status). A callback without a usable
-// MessageUUID is keyed by its payload hash, so even it is handled once.
+// Key is the dedupe key, callback#<MessageUUID>#<Status>, and
+// callback#<MessageUUID>#received for every inbound message, whatever
+// Status it carries: one message is one event, and a callback of it with
+// a Status (Kind) keyed apart from the one without would hand consumers,
+// who dedupe on the key, the same message twice. A callback without a
+// usable MessageUUID is keyed by its payload hash, so even it is handled
+// once.
 func (c *Callback) Key() string {
 	id := c.MessageUUID()
 	if !isMessageUUID(id) {
 		return "callback#sha256:" + c.Hash()
 	}
 	status := c.Status()
-	if status == "" {
+	if c.Kind() == KindInbound {
 		status = statusReceived
 	}
 	if !isMessageUUID(status) {

@@ -62,13 +62,14 @@ func TestParseCallback(t *testing.T) {
 		// received, delivered and undelivered, and its inbound callback an
 		// ErrorCode for a failure: a message (ContentType and Body are
 		// inbound-only attributes) stays a message whatever Status it
-		// carries, and is routed by its recipient, our number.
+		// carries, is routed by its recipient, our number, and keyed as
+		// the message it is.
 		{"inbound with status undelivered", callbackEvent("POST", form,
 			"MessageUUID=m3&Status=undelivered&ErrorCode=1000&From=14155550123&To=15550100001&Type=whatsapp&ContentType=text&Body=hi", false),
-			"", callbacks.KindInbound, "callback#m3#undelivered", "15550100001"},
+			"", callbacks.KindInbound, "callback#m3#received", "15550100001"},
 		{"inbound media with status delivered", callbackEvent("POST", form,
 			"MessageUUID=m4&Status=delivered&From=14155550123&To=15550100001&Type=whatsapp&ContentType=media&MimeType=image%2Fjpeg", false),
-			"", callbacks.KindInbound, "callback#m4#delivered", "15550100001"},
+			"", callbacks.KindInbound, "callback#m4#received", "15550100001"},
 		{"empty body", callbackEvent("POST", form, "", false), "", callbacks.KindInbound, "", ""},
 		{"json", callbackEvent("POST", "application/json", `{"MessageUUID":"m"}`, false), onboarding.CodeUnsupportedMedia, "", "", ""},
 		{"bad content type", callbackEvent("POST", "form;;=", statusCB, false), onboarding.CodeUnsupportedMedia, "", "", ""},

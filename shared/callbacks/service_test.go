@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -106,6 +107,58 @@ func TestHandlePublishesOnce(t *testing.T) {
 	}
 	if n := len(f.pub.published()); n != 2 {
 		t.Errorf("%d events, want 2", n)
+	}
+}
+
+// TestHandleInboundOnceWhateverStatus is the double publication of one
+// inbound message: Plivo's "Handling incoming" page sends a message with no
+// Status, and a callback of the same message that carries one (its message
+// record's received, delivered or undelivered) is still that message. Each
+// must reach the bus under one dedupe_key, published once with the dedupe
+// write and deduped by consumers without it; a key per Status would hand
+// consumers the same customer's message twice as two messages.
+func TestHandleInboundOnceWhateverStatus(t *testing.T) {
+	t.Parallel()
+	withStatus := func(body, st string) string {
+		v, _ := url.ParseQuery(body)
+		v.Set("Status", st)
+		if st == "undelivered" {
+			v.Set("ErrorCode", "1000")
+		}
+		return v.Encode()
+	}
+	for _, st := range []string{"received", "delivered", "undelivered", "Delivered"} {
+		for _, noWrite := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, no dedupe write %v", st, noWrite), func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(onboardedRec)
+				f.svc.NoDedupeWrite = noWrite
+				ctx := context.Background()
+				first := inbound("w-9", "15550100001", "hi")
+				for i, body := range []string{first, withStatus(first, st)} {
+					if _, err := f.svc.Handle(ctx, parse(t, body), fmt.Sprintf("req-%d", i)); err != nil {
+						t.Fatalf("callback %d: %v", i, err)
+					}
+				}
+				keys := map[string]bool{}
+				for _, ev := range f.pub.published() {
+					var d callbacks.Detail
+					if err := json.Unmarshal(ev.Detail, &d); err != nil {
+						t.Fatal(err)
+					}
+					if ev.DetailType != callbacks.DetailTypeInbound {
+						t.Errorf("published as %s, want %s", ev.DetailType, callbacks.DetailTypeInbound)
+					}
+					keys[d.DedupeKey] = true
+				}
+				if len(keys) != 1 || !keys["callback#w-9#received"] {
+					t.Errorf("one inbound message reached the bus under dedupe keys %v, want only callback#w-9#received", keys)
+				}
+				if n := len(f.pub.published()); !noWrite && n != 1 {
+					t.Errorf("%d events with the dedupe write, want 1", n)
+				}
+			})
+		}
 	}
 }
 
