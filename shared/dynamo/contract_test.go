@@ -232,6 +232,23 @@ func TestMemstoreAgreesWithDynamo(t *testing.T) {
 			return outcomeOf(nil, prev, err)
 		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-l", ClientRef: "customer-1", WABAID: waba, UsedAt: now,
 			Attempt: "req-first/0123456789abcdef", CodeHash: onboarding.CodeHash("code-1")})}},
+		// A retry refused past the cap records no attempt for its code: the
+		// item holds at most as many pairs as the retries it served, and a
+		// resend of the refused code finds only the first use.
+		{name: "spend, a code whose counted retry was refused past the cap", spent: "tok-m", call: func(s contractStore) outcome {
+			for i := range 3 {
+				run := resend("tok-m")
+				run.CodeHash = onboarding.CodeHash(fmt.Sprintf("code-cap-%d", i))
+				if err := s.CountReuse(context.Background(), run, 2); err != nil && i < 2 {
+					return outcomeOf(nil, nil, err)
+				}
+			}
+			refused := resend("tok-m")
+			refused.CodeHash = onboarding.CodeHash("code-cap-2")
+			prev, err := s.Spend(context.Background(), refused)
+			return outcomeOf(nil, prev, err)
+		}, want: outcome{errs: "used ", prevUse: useOf(&onboarding.SessionUse{ID: "tok-m", ClientRef: "customer-1", WABAID: waba, UsedAt: now,
+			Attempt: "req-first/0123456789abcdef", CodeHash: onboarding.CodeHash("code-1")})}},
 		{name: "count reuse, spent token", spent: "tok-f", call: countReuses("tok-f", 1)},
 		{name: "count reuse, up to the cap", spent: "tok-g", call: countReuses("tok-g", 2)},
 		{name: "count reuse, past the cap", spent: "tok-h", call: countReuses("tok-h", 3), want: outcome{errs: "used "}},
