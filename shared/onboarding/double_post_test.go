@@ -275,6 +275,9 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 		// ten minutes before the first post: the session's first use is
 		// then that run's, not the first post's.
 		earlierRun bool
+		// between, when set, is a code posted on the link half-way between
+		// the two posts, which Meta refuses.
+		between string
 		// code and after are the second post's code and delay.
 		code  string
 		after time.Duration
@@ -303,6 +306,18 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
 			rewrite: func(rec *onboarding.Record) { rec.LockOwner = "req-other/0123456789abcdef" },
 			code:    "code-1", after: time.Second, want: onboarding.CodeMetaRejected},
+		// Attacks on the retries' record of the code each spent: none gets
+		// an answer from a record its own attempt did not write.
+		{name: "phone_unverified on the link's second run, record since written by another attempt", setup: func(f *fixture) { f.meta.Numbers = unverified },
+			earlierRun: true, state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			rewrite: func(rec *onboarding.Record) { rec.LockOwner = "req-other/0123456789abcdef" },
+			code:    "code-1", after: time.Second, want: onboarding.CodeMetaRejected},
+		{name: "the earlier run's code, resent after the second run ended", setup: func(f *fixture) { f.meta.Numbers = unverified },
+			earlierRun: true, state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			code: "code-0", after: time.Second, want: onboarding.CodeMetaRejected},
+		{name: "a code Meta never exchanged, posted twice", setup: func(f *fixture) { f.meta.Numbers = unverified },
+			state: onboarding.StatePhoneUnverified, firstCode: onboarding.CodePhoneUnverified,
+			between: "code-9", code: "code-9", after: time.Second, want: onboarding.CodeMetaRejected},
 		{name: "failed, then a new code Meta refuses", setup: func(f *fixture) { f.plivo.Err = plivoErr(onboarding.KindRejected, 400, "invalid waba") },
 			state: onboarding.StateFailed, firstCode: onboarding.CodeUpstreamFailed,
 			code: "code-2", after: time.Second, want: onboarding.CodeMetaRejected},
@@ -352,6 +367,11 @@ func TestDoublePostAfterFirstAttemptFailed(t *testing.T) {
 				f.store.Put(rec)
 			}
 			plivoCalls, _ := f.plivo.Counts()
+			if tt.between != "" {
+				if _, err := post(tt.between, now.Add(tt.after/2)); codeOf(err) != onboarding.CodeMetaRejected {
+					t.Fatalf("post between: %v, want %s", err, onboarding.CodeMetaRejected)
+				}
+			}
 
 			_, err := post(tt.code, now.Add(tt.after))
 			if codeOf(err) != tt.want {
