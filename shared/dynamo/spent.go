@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,8 +18,8 @@ type GetItemAPI interface {
 }
 
 // Spent implements session.SpentLookup with one strongly consistent
-// GetItem of the token's item: the onboarding page's link check, which
-// must not spend the token. The client must also make GetItem calls (a
+// GetItem of the token's item (latestUse): the onboarding page's link
+// check, which must not spend the token. The client must also make GetItem calls (a
 // *dynamodb.Client does).
 func (l *SessionLedger) Spent(ctx context.Context, id string) (*onboarding.SessionUse, error) {
 	getter, ok := l.Client.(GetItemAPI)
@@ -36,5 +37,31 @@ func (l *SessionLedger) Spent(ctx context.Context, id string) (*onboarding.Sessi
 	if err != nil {
 		return nil, err
 	}
-	return decodeUse(out.Item), nil
+	return latestUse(out.Item), nil
+}
+
+// latestUse is decodeUse for the link check: the use of the token's latest
+// run, the counted retry (CountReuse) that spent a code of its own latest,
+// or else the first use. A page loaded afresh follows that run's outcome,
+// and must not take a record an earlier run left as it. A retry of the
+// first use's code is that run's resend, not a run of its own.
+func latestUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
+	use := decodeUse(av)
+	if use == nil {
+		return nil
+	}
+	firstCode := use.CodeHash
+	for name, v := range av {
+		hash, ok := strings.CutPrefix(name, RetryUsedAtPrefix)
+		used, isString := v.(*types.AttributeValueMemberS)
+		if !ok || !isString || hash == firstCode {
+			continue
+		}
+		at := parseStamp(used.Value)
+		attempt, _ := av[RetryAttemptPrefix+hash].(*types.AttributeValueMemberS)
+		if at.After(use.UsedAt) && attempt != nil {
+			use.UsedAt, use.Attempt, use.CodeHash = at, attempt.Value, hash
+		}
+	}
+	return use
 }
