@@ -322,6 +322,8 @@ func TestSignupDuplicates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
+			met := &recMetrics{}
+			f.svc.Metrics = met
 			rec := tt.existing
 			rec.WABAID, rec.PhoneNumberID, rec.BusinessID, rec.ClientRef = waba, phone, business, "customer-1"
 			f.store.Put(rec)
@@ -353,6 +355,21 @@ func TestSignupDuplicates(t *testing.T) {
 			}
 			if calls, _ := f.plivo.Counts(); calls != 0 {
 				t.Fatal("a duplicate reached Plivo")
+			}
+			// A duplicate answered from the record is counted as replayed
+			// once, whatever the record says; a refused one is not.
+			replayed := 0
+			for _, p := range met.points {
+				if strings.HasPrefix(p, onboarding.MetricSignupReplayed+" ") {
+					replayed++
+				}
+			}
+			want := 0
+			if tt.code == "" {
+				want = 1
+			}
+			if replayed != want {
+				t.Errorf("%s counted %d times, want %d (%v)", onboarding.MetricSignupReplayed, replayed, want, met.points)
 			}
 		})
 	}
