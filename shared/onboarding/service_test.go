@@ -834,6 +834,50 @@ func TestStoreFaults(t *testing.T) {
 			t.Fatalf("state = %s", rec.State)
 		}
 	})
+	t.Run("the request ends as Plivo onboards: the outcome is recorded all the same", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		f.svc.Store = ctxStore{f.store}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f.svc.Plivo = plivoFunc(func() error { cancel(); return nil })
+		if res, err := f.svc.Signup(ctx, request("s")); err != nil || res.Outcome != onboarding.OutcomeOnboarded {
+			t.Fatalf("outcome %v, err %v", res.Outcome, err)
+		}
+		if rec := f.record(t); rec.State != onboarding.StateOnboarded {
+			t.Fatalf("state = %s, want onboarded: the save went with the request", rec.State)
+		}
+	})
+	t.Run("record unreadable once Meta refused a code another attempt spent: the refusal at once, counted", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		met := &recMetrics{}
+		f.svc.Metrics = met
+		f.svc.Sessions = f.store
+		now := f.clock.Now()
+		f.store.PutUse(onboarding.SessionUse{ID: "tok", ClientRef: "customer-1", WABAID: waba, UsedAt: now.Add(-time.Second),
+			ExpiresAt: now.Add(time.Hour), Attempt: "other-attempt"})
+		var refused atomic.Bool
+		f.meta.Exchange = func(string) (string, error) {
+			refused.Store(true)
+			return "", metaErr(onboarding.KindRejected, 100)
+		}
+		f.store.Fail = func(op string, _ *onboarding.Record) error {
+			if op == "get" && refused.Load() {
+				return errors.New("throttled")
+			}
+			return nil
+		}
+		var pauses int
+		f.svc.Sleep = func(context.Context, time.Duration) error { pauses++; return nil }
+		_, err := f.svc.Signup(context.Background(), sessionRequest("s", "tok", now))
+		if onboarding.ErrorCode(err) != onboarding.CodeMetaRejected || pauses != 0 {
+			t.Fatalf("err = %v after %d pauses; want meta_rejected at once", err, pauses)
+		}
+		if !slices.Contains(met.points, onboarding.MetricStoreError+" read ") {
+			t.Errorf("no %s for the read in %v", onboarding.MetricStoreError, met.points)
+		}
+	})
 	t.Run("verified save fails once: retried, onboarded", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
@@ -906,6 +950,16 @@ func TestBackoffFullJitter(t *testing.T) {
 // replayedAcquire plays the AWS SDK resending a lock write whose answer
 // was lost although DynamoDB applied it: the second write finds the first.
 type replayedAcquire struct{ *memstore.Store }
+
+// ctxStore refuses a save whose context is done, as DynamoDB's client does.
+type ctxStore struct{ *memstore.Store }
+
+func (s ctxStore) Save(ctx context.Context, rec *onboarding.Record) (*onboarding.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.Store.Save(ctx, rec)
+}
 
 func (r replayedAcquire) Acquire(ctx context.Context, rec *onboarding.Record, now time.Time) (*onboarding.Record, error) {
 	if _, err := r.Store.Acquire(ctx, rec, now); err != nil {
