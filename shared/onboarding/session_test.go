@@ -319,3 +319,24 @@ func (s spendOnly) Spend(ctx context.Context, u onboarding.SessionUse) (*onboard
 }
 
 var _ onboarding.SessionLedger = (*memstore.Store)(nil)
+
+// TestCodeHash: a session use keeps the first 16 bytes of the code's
+// SHA-256, never the code itself: the ledger outlives the code, and its
+// fingerprint only tells a resend (the same code) from a new run.
+func TestCodeHash(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, code, want string
+	}{
+		{"a code", "code-1", "51bd6639fed7c0b4826af6c06bfe4f4c"},
+		{"empty", "", "e3b0c44298fc1c149afbf4c8996fb924"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := onboarding.CodeHash(tt.code); got != tt.want {
+				t.Errorf("CodeHash(%q) = %q, want %q", tt.code, got, tt.want)
+			}
+		})
+	}
+}
