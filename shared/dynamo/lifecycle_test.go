@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -833,17 +834,22 @@ func TestRemovalBeforeAResubscriptionIsOver(t *testing.T) {
 		shareFirst bool
 		sent       time.Time
 		want       onboarding.State
+		// subscribed is our stamp when not the one above.
+		subscribed time.Time
 	}{
-		{"removal sent before the subscription, its share not yet delivered", false, metaSent(10), onboarding.StateOnboarded},
-		{"removal sent before the subscription, delivered after its share", true, metaSent(10), onboarding.StateOnboarded},
-		{"removal sent after the subscription", true, metaSent(30), onboarding.StateDisconnected},
-		{"removal sent the second before the subscription's", true, metaSent(19), onboarding.StateOnboarded},
+		{"removal sent before the subscription, its share not yet delivered", false, metaSent(10), onboarding.StateOnboarded, time.Time{}},
+		{"removal sent before the subscription, delivered after its share", true, metaSent(10), onboarding.StateOnboarded, time.Time{}},
+		{"removal sent after the subscription", true, metaSent(30), onboarding.StateDisconnected, time.Time{}},
+		{"removal sent the second before the subscription's", true, metaSent(19), onboarding.StateOnboarded, time.Time{}},
+		// The removal's second ended as our stamp's began: the
+		// subscription came after it.
+		{"removal sent the second before a subscription on the whole second", true, metaSent(19), onboarding.StateOnboarded, metaSent(20)},
 		// Meta's second may have ended after our subscription: the removal
 		// applies, as a share of the same second as a removal does not
 		// undo it (sharedAgainCondition). Wrongly kept, the record would
 		// say onboarded while Meta sends us nothing; wrongly applied, the
 		// customer sees it disconnected and runs the signup again.
-		{"removal sent in the second of the subscription", true, metaSent(20), onboarding.StateDisconnected},
+		{"removal sent in the second of the subscription", true, metaSent(20), onboarding.StateDisconnected, time.Time{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -853,7 +859,7 @@ func TestRemovalBeforeAResubscriptionIsOver(t *testing.T) {
 			if _, err := s.Acquire(ctx, rec, t0); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.StampSubscribed(ctx, waba, subscribed); err != nil {
+			if err := s.StampSubscribed(ctx, waba, cmp.Or(c.subscribed, subscribed)); err != nil {
 				t.Fatal(err)
 			}
 			if c.shareFirst {
