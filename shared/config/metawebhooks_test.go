@@ -16,6 +16,9 @@ func TestLoadMetaWebhooks(t *testing.T) {
 		wantErr     string
 	}{
 		{name: "our app ID", appID: "100000000000001", want: "100000000000001"},
+		// As every variable is read: a value pasted with its newline is
+		// still our app's ID, compared with Meta's as digits alone.
+		{name: "our app ID with surrounding space", appID: " 100000000000001\n", want: "100000000000001"},
 		// Local tools run without one: every partner event is then ours.
 		{name: "none", appID: ""},
 		// A placeholder would take every partner event for another app's
