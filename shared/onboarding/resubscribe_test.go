@@ -179,6 +179,14 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 			case !tt.stamped && !stamp.IsZero():
 				t.Errorf("subscribed_at = %v, want none", stamp)
 			}
+			// The stamp is the run's only write: one round trip, or none.
+			wantWrites := 0
+			if tt.stamped {
+				wantWrites = 1
+			}
+			if f.store.Writes != wantWrites {
+				t.Errorf("%d writes, want %d", f.store.Writes, wantWrites)
+			}
 			if tt.metric != "" && !slices.ContainsFunc(met.points, func(p string) bool { return strings.HasPrefix(p, tt.metric+" ") }) {
 				t.Errorf("no %s in %v", tt.metric, met.points)
 			}
