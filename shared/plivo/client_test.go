@@ -424,6 +424,52 @@ func TestSendMessage(t *testing.T) {
 		}
 	})
 
+	// Plivo answers 202 even when it queued nothing: a destination that
+	// fails its checks is listed in invalid_number, not refused with a 4xx.
+	t.Run("invalid destinations", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name     string
+			answer   string
+			rejected bool
+			wantUUID []string
+		}{
+			{
+				name:     "none queued",
+				answer:   `{"api_id":"` + apiID + `","message":"message(s) queued","message_uuid":[],"invalid_number":["141555501012345"]}`,
+				rejected: true,
+			},
+			{
+				name:     "none queued, no uuid key",
+				answer:   `{"api_id":"` + apiID + `","message":"message(s) queued","invalid_number":["141555501012345"]}`,
+				rejected: true,
+			},
+			{
+				name:     "some queued",
+				answer:   `{"api_id":"` + apiID + `","message":"message(s) queued","message_uuid":["u-1"],"invalid_number":["bad"]}`,
+				wantUUID: []string{"u-1"},
+			},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				f := newFake(t, answer(202, tt.answer))
+				res, err := newClient(f.srv.URL, newCreds(), nil).SendMessage(t.Context(), plivo.Message{Src: "+14155550100", Dst: "+141555501012345", Text: "hi"})
+				if !tt.rejected {
+					if err != nil || !slices.Equal(res.MessageUUIDs, tt.wantUUID) || len(res.InvalidNumbers) != 1 {
+						t.Errorf("SendMessage = %+v, %v", res, err)
+					}
+					return
+				}
+				ue, ok := onboarding.AsUpstream(err)
+				if !ok || ue.Kind != onboarding.KindRejected || ue.Op != plivo.OpSendMessage || ue.APIID != apiID ||
+					ue.Status != http.StatusAccepted || !strings.Contains(ue.Message, "invalid_number") {
+					t.Errorf("SendMessage = %+v, %v; want a rejection naming invalid_number", res, err)
+				}
+			})
+		}
+	})
+
 	t.Run("errors are mapped", func(t *testing.T) {
 		t.Parallel()
 		f := newFake(t, answer(400, `{"api_id":"`+apiID+`","error":"invalid dst"}`))
@@ -490,6 +536,29 @@ func TestTemplates(t *testing.T) {
 		res, err := c.CreateTemplate(t.Context(), wabaID, plivo.Template{Name: "a", Language: "en_US", Category: "UTILITY"})
 		if err != nil || res.TemplateID != "77" || res.Status != "PENDING" {
 			t.Errorf("created = %+v, %v", res, err)
+		}
+	})
+	// Plivo's create answer has the request's outcome in status
+	// ("success") and the template's review state in template_status; a
+	// status that is none of the template statuses is not the template's.
+	t.Run("create answer's status is not always the template's", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name, answer, want string
+		}{
+			{"request outcome only", `{"api_id":"b","message":"template submitted","template_id":"77","status":"success"}`, ""},
+			{"both", `{"api_id":"b","template_id":"77","status":"success","template_status":"PENDING"}`, "PENDING"},
+			{"template status in status", `{"api_id":"b","template_id":"77","status":"PENDING"}`, "PENDING"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				f := newFake(t, answer(200, tt.answer))
+				res, err := newClient(f.srv.URL, newCreds(), nil).CreateTemplate(t.Context(), wabaID, plivo.Template{Name: "a", Language: "en_US", Category: "UTILITY"})
+				if err != nil || res.TemplateID != "77" || res.Status != tt.want {
+					t.Errorf("CreateTemplate = %+v, %v; want status %q", res, err, tt.want)
+				}
+			})
 		}
 	})
 	t.Run("foreign next link is not followed", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -47,11 +48,14 @@ type Parameter struct {
 	Payload string `json:"payload,omitempty"`
 }
 
-// MessageResult is Plivo's acknowledgement of a queued message.
+// MessageResult is Plivo's acknowledgement of a queued message: one
+// message_uuid per destination it accepted, and in invalid_number the
+// destinations it refused, which its 202 does not otherwise tell apart.
 type MessageResult struct {
-	APIID        string   `json:"api_id"`
-	Message      string   `json:"message"`
-	MessageUUIDs []string `json:"message_uuid"`
+	APIID          string   `json:"api_id"`
+	Message        string   `json:"message"`
+	MessageUUIDs   []string `json:"message_uuid"`
+	InvalidNumbers []string `json:"invalid_number,omitempty"`
 }
 
 // wireMessage is the JSON body of the Message API.
@@ -75,8 +79,21 @@ func (c *Client) SendMessage(ctx context.Context, m Message) (MessageResult, err
 	}
 	body := wireMessage{Type: "whatsapp", Src: m.Src, Dst: m.Dst, Text: m.Text, Template: m.Template, URL: m.URL, Method: m.Method}
 	var out MessageResult
-	err := c.do(ctx, call{op: OpSendMessage, method: http.MethodPost, path: "Message/", body: body}, &out)
-	return out, err
+	if err := c.do(ctx, call{op: OpSendMessage, method: http.MethodPost, path: "Message/", body: body}, &out); err != nil {
+		return MessageResult{}, err
+	}
+	if len(out.MessageUUIDs) == 0 && len(out.InvalidNumbers) > 0 {
+		// Plivo's bulk messaging guide: valid destinations are accepted and
+		// invalid ones returned in invalid_number, under its usual 202. With
+		// none accepted nothing was queued: that is a refusal of the
+		// request, whatever the status says. The numbers stay out of the
+		// message, which is logged.
+		return MessageResult{}, &onboarding.UpstreamError{
+			Service: onboarding.ServicePlivo, Op: OpSendMessage, Status: http.StatusAccepted, Kind: onboarding.KindRejected, APIID: out.APIID,
+			Message: "Plivo queued no message: it listed the destination in invalid_number (the number is not a valid destination once sanitized)",
+		}
+	}
+	return out, nil
 }
 
 // Template is a WhatsApp message template as submitted to and listed by
@@ -133,20 +150,28 @@ func (c *Client) CreateTemplate(ctx context.Context, wabaID string, t Template) 
 		ID         upstream.String `json:"id"`
 		TemplateID upstream.String `json:"template_id"`
 		Status     string          `json:"status"`
-		// TemplateStatus is Meta's review state; status, where there is
-		// no template_status, is read as the same.
+		// TemplateStatus is Meta's review state.
 		TemplateStatus string `json:"template_status"`
 	}
 	if err := c.do(ctx, call{op: OpCreateTemplate, method: http.MethodPost, path: templatePath(wabaID), body: t}, &out); err != nil {
 		return TemplateResult{}, err
 	}
-	return TemplateResult{
-		APIID:      out.APIID,
-		Message:    out.Message,
-		TemplateID: cmp.Or(string(out.TemplateID), string(out.ID)),
-		Status:     cmp.Or(out.TemplateStatus, out.Status),
-	}, nil
+	res := TemplateResult{APIID: out.APIID, Message: out.Message, TemplateID: cmp.Or(string(out.TemplateID), string(out.ID))}
+	// Plivo's create answer reports the request's outcome in status
+	// ("success") beside the review state in template_status, so status
+	// counts only when it is one of the template statuses Plivo documents.
+	for _, s := range []string{out.TemplateStatus, out.Status} {
+		if slices.Contains(TemplateStatuses, s) {
+			res.Status = s
+			break
+		}
+	}
+	return res, nil
 }
+
+// TemplateStatuses are the review states of a WhatsApp template, as Plivo's
+// WhatsAppTemplate object documents them.
+var TemplateStatuses = []string{"PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED"}
 
 // maxTemplatePages bounds the pages ListTemplates follows, against a
 // paging loop.
