@@ -22,8 +22,10 @@ type Message struct {
 	Dst      string          `json:"dst"`
 	Text     string          `json:"text,omitempty"`
 	Template json.RawMessage `json:"template,omitempty"`
-	URL      string          `json:"url,omitempty"`
-	Method   string          `json:"method,omitempty"`
+	// MediaURL is the message's one media_urls entry, if any.
+	MediaURL string `json:"media_url,omitempty"`
+	URL      string `json:"url,omitempty"`
+	Method   string `json:"method,omitempty"`
 	// CreatedAt is when the API accepted the message.
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -103,6 +105,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	rawTemplate, hasTemplate := body["template"]
 	callbackURL := str(body, "url")
 	method := strings.ToUpper(str(body, "method"))
+	mediaURLs, _ := body["media_urls"].([]any)
 
 	var tmpl map[string]any
 	if hasTemplate && rawTemplate != nil {
@@ -130,7 +133,11 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	case text != "" && hasTemplate:
 		writeError(w, http.StatusBadRequest, "Specify either text or template, not both.")
 		return
-	case text == "" && !hasTemplate:
+	case len(mediaURLs) > 1:
+		// "For WhatsApp: single media URL."
+		writeError(w, http.StatusBadRequest, "A WhatsApp message takes a single media URL.")
+		return
+	case text == "" && !hasTemplate && len(mediaURLs) == 0:
 		writeError(w, http.StatusBadRequest, "Either text or template is required for a WhatsApp message.")
 		return
 	case hasTemplate && str(tmpl, "name") == "":
@@ -154,10 +161,17 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		tmplJSON, _ = json.Marshal(tmpl)
 	}
 
-	var dsts []string
+	// Plivo's bulk messaging guide: each destination is sanitized and
+	// checked, duplicates are dropped, valid ones are queued and the others
+	// returned in invalid_number, all under the same 202.
+	var dsts, invalid []string
 	for d := range strings.SplitSeq(dst, "<") {
-		if d = sanitizeNumber(d); d != "" {
-			dsts = append(dsts, d)
+		switch n, ok := sanitizeDestination(d); {
+		case strings.TrimSpace(d) == "":
+		case !ok:
+			invalid = append(invalid, d)
+		case !slices.Contains(dsts, n):
+			dsts = append(dsts, n)
 		}
 	}
 
@@ -169,20 +183,50 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	uuids := make([]string, 0, len(dsts))
 	now := s.cfg.Now()
+	var media string
+	if len(mediaURLs) == 1 {
+		media, _ = mediaURLs[0].(string)
+	}
 	for _, d := range dsts {
 		m := Message{
 			UUID: simkit.NewUUID(), Type: typ, Src: src, Dst: d, Text: text,
-			Template: tmplJSON, URL: callbackURL, Method: method, CreatedAt: now,
+			Template: tmplJSON, MediaURL: media, URL: callbackURL, Method: method, CreatedAt: now,
 		}
 		s.messages = append(s.messages, m)
 		uuids = append(uuids, m.UUID)
 	}
 	s.mu.Unlock()
 	simkit.WriteJSON(w, http.StatusAccepted, struct {
-		APIID       string   `json:"api_id"`
-		Message     string   `json:"message"`
-		MessageUUID []string `json:"message_uuid"`
-	}{APIID: simkit.NewUUID(), Message: MsgMessageQueued, MessageUUID: uuids})
+		APIID         string   `json:"api_id"`
+		Message       string   `json:"message"`
+		MessageUUID   []string `json:"message_uuid"`
+		InvalidNumber []string `json:"invalid_number,omitempty"`
+	}{APIID: simkit.NewUUID(), Message: MsgMessageQueued, MessageUUID: uuids, InvalidNumber: invalid})
+}
+
+// maxDestinationLen is the longest sanitized destination Plivo's Message
+// API takes: "should be <= 14 characters in length".
+const maxDestinationLen = 14
+
+// sanitizeDestination strips what Plivo strips from dst ("/, -, ., +, (, ),
+// and white spaces") and reports whether what is left is a phone number:
+// digits only, at most maxDestinationLen.
+func sanitizeDestination(d string) (string, bool) {
+	n := strings.Map(func(c rune) rune {
+		if strings.ContainsRune("/-.+() \t\n\r", c) {
+			return -1
+		}
+		return c
+	}, d)
+	if n == "" || len(n) > maxDestinationLen {
+		return n, false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return n, false
+		}
+	}
+	return n, true
 }
 
 func isHTTPURL(s string) bool {

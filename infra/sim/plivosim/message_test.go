@@ -3,6 +3,7 @@ package plivosim
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -16,10 +17,20 @@ func TestSendMessage(t *testing.T) {
 		status   int
 		msg      string
 		uuids    int
+		invalid  []string // the answer's invalid_number
 	}{
 		{name: "text", register: true, body: map[string]any{"type": "whatsapp", "src": "+1 (555) 010-0000", "dst": "14155550100", "text": "hello"}, status: 202, uuids: 1},
 		{name: "template", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100", "template": tmpl, "url": "https://app.example/status", "method": "POST"}, status: 202, uuids: 1},
 		{name: "several destinations", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100<14155550101", "text": "hi"}, status: 202, uuids: 2},
+		// Plivo's bulk messaging guide: valid destinations are queued, the
+		// others listed in invalid_number; a sanitized number is digits
+		// only and at most 14 long.
+		{name: "an invalid destination among valid ones", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100<jsgf3dsjh28372", "text": "hi"}, status: 202, uuids: 1, invalid: []string{"jsgf3dsjh28372"}},
+		{name: "no valid destination", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "+1 415 555 0100 1234", "text": "hi"}, status: 202, uuids: 0, invalid: []string{"+1 415 555 0100 1234"}},
+		{name: "duplicate destinations", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100<+1 (415) 555-0100", "text": "hi"}, status: 202, uuids: 1},
+		// "For WhatsApp: single media URL."
+		{name: "media only", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100", "media_urls": []any{"https://img.example/a.png"}}, status: 202, uuids: 1},
+		{name: "two media URLs", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "dst": "14155550100", "media_urls": []any{"https://img.example/a.png", "https://img.example/b.png"}}, status: 400, msg: "A WhatsApp message takes a single media URL."},
 		{name: "missing type", register: true, body: map[string]any{"src": "15550100000", "dst": "14155550100", "text": "hi"}, status: 400, msg: `type must be "whatsapp" (the simulator models WhatsApp messages only).`},
 		{name: "missing src", register: true, body: map[string]any{"type": "whatsapp", "dst": "14155550100", "text": "hi"}, status: 400, msg: "src is required."},
 		{name: "missing dst", register: true, body: map[string]any{"type": "whatsapp", "src": "15550100000", "text": "hi"}, status: 400, msg: "dst is required."},
@@ -51,15 +62,22 @@ func TestSendMessage(t *testing.T) {
 				t.Fatalf("status %d: %s", r.status, r.body)
 			}
 			var body struct {
-				APIID       string   `json:"api_id"`
-				Message     string   `json:"message"`
-				MessageUUID []string `json:"message_uuid"`
+				APIID         string   `json:"api_id"`
+				Message       string   `json:"message"`
+				MessageUUID   []string `json:"message_uuid"`
+				InvalidNumber []string `json:"invalid_number"`
 			}
 			decode(t, r.body, &body)
-			if body.Message != "message(s) queued" || len(body.APIID) != 36 || len(body.MessageUUID) != tt.uuids {
+			if body.Message != "message(s) queued" || len(body.APIID) != 36 || len(body.MessageUUID) != tt.uuids || !slices.Equal(body.InvalidNumber, tt.invalid) {
 				t.Fatalf("body %s", r.body)
 			}
 			msgs := e.sim.Messages()
+			if tt.uuids == 0 {
+				if len(msgs) != 0 {
+					t.Errorf("Messages() = %+v, want none", msgs)
+				}
+				return
+			}
 			if len(msgs) != tt.uuids || msgs[0].UUID != body.MessageUUID[0] || msgs[0].Src != "15550100000" || msgs[0].Type != "whatsapp" {
 				t.Errorf("Messages() = %+v", msgs)
 			}

@@ -164,13 +164,17 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request, wabaID s
 	s.templates[wabaID] = append(s.templates[wabaID], t)
 	s.mu.Unlock()
 
+	// The answer's fields are those of Plivo's Go SDK
+	// (WhatsappTemplateResponse): the template's own prefixed template_, so
+	// that status stays free for the request's outcome, which the
+	// simulator leaves out rather than guess its wording.
 	simkit.WriteJSON(w, http.StatusCreated, struct {
-		APIID      string `json:"api_id"`
-		TemplateID string `json:"template_id"`
-		Name       string `json:"name"`
-		Language   string `json:"language"`
-		Category   string `json:"category"`
-		Status     string `json:"status"`
+		APIID            string `json:"api_id"`
+		TemplateID       string `json:"template_id"`
+		TemplateName     string `json:"template_name"`
+		TemplateLanguage string `json:"template_language"`
+		TemplateCategory string `json:"template_category"`
+		TemplateStatus   string `json:"template_status"`
 	}{simkit.NewUUID(), t.TemplateID, t.Name, t.Language, t.Category, t.Status})
 }
 

@@ -54,8 +54,10 @@ func TestCreateTemplate(t *testing.T) {
 			}
 			var got map[string]string
 			decode(t, r.body, &got)
-			if got["status"] != "PENDING" || got["name"] != "order_shipped" || got["category"] != "UTILITY" ||
-				got["language"] != "en_US" || len(got["api_id"]) != 36 {
+			// The create answer of Plivo's Go SDK (WhatsappTemplateResponse):
+			// the template's fields prefixed template_.
+			if got["template_status"] != "PENDING" || got["template_name"] != "order_shipped" || got["template_category"] != "UTILITY" ||
+				got["template_language"] != "en_US" || len(got["api_id"]) != 36 {
 				t.Errorf("body %s", r.body)
 			}
 			if _, err := strconv.ParseUint(got["template_id"], 10, 64); err != nil {
