@@ -238,6 +238,11 @@ func TestSendMessage(t *testing.T) {
 			e.put(t, onboarding.Record{WABAID: "100000000000081", State: onboarding.StateOnboarded, PhoneNumberID: "1", DisplayPhoneNumber: "+44 20 7946 0000"})
 		}, req: request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"100000000000081","dst":"`+dst+`","text":"hi"}`),
 			status: 422, code: "plivo_rejected", text: "src is not a WhatsApp-enabled number on this account."},
+		// A 15-digit E.164 number passes our check but not Plivo's (at most
+		// 14 once sanitized): Plivo answers 202 with the number in
+		// invalid_number and queues nothing, which is no "queued".
+		{name: "plivo lists dst in invalid_number", req: request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"`+waba+`","dst":"+141555501001234","text":"hi"}`),
+			status: 422, code: "plivo_rejected", text: "invalid_number"},
 		{name: "dst not E.164", req: request("POST", demo.RouteSendMessage, demo.PathMessages, `{"waba_id":"`+waba+`","dst":"4155550100","text":"hi"}`), status: 400, code: "invalid_request", text: `"field":"dst"`},
 		{name: "both text and template", req: message(`,"text":"hi","template":{"name":"a","language":"en"}`), status: 400, code: "invalid_request", text: "not both"},
 		{name: "neither text nor template", req: message(``), status: 400, code: "invalid_request", text: "One of text or template is required."},
