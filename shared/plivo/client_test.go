@@ -561,6 +561,34 @@ func TestTemplates(t *testing.T) {
 			})
 		}
 	})
+	// The WhatsAppTemplate object's quality_score (null or absent while
+	// PENDING) and rejected_reason ("NONE" unless REJECTED) say why a
+	// template cannot be used: a listing passes them on.
+	t.Run("review outcome is kept", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, answer(200, `{"api_id":"a","meta":{"next":null},"objects":[`+
+			`{"template_id":"1","name":"a","language":"en","category":"UTILITY","status":"REJECTED","quality_score":null,"rejected_reason":"INVALID_FORMAT","components":[]},`+
+			`{"template_id":"2","name":"b","language":"en","category":"UTILITY","status":"APPROVED","quality_score":{"score":"GREEN"},"rejected_reason":"NONE","components":[]},`+
+			`{"template_id":"3","name":"c","language":"en","category":"UTILITY","status":"PENDING","components":[]}]}`))
+		got, err := newClient(f.srv.URL, newCreds(), nil).ListTemplates(t.Context(), wabaID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			`{"id":"1","name":"a","language":"en","category":"UTILITY","status":"REJECTED","rejected_reason":"INVALID_FORMAT","components":[]}`,
+			`{"id":"2","name":"b","language":"en","category":"UTILITY","status":"APPROVED","quality_score":{"score":"GREEN"},"rejected_reason":"NONE","components":[]}`,
+			`{"id":"3","name":"c","language":"en","category":"UTILITY","status":"PENDING","components":[]}`,
+		}
+		for i, tmpl := range got {
+			b, _ := json.Marshal(tmpl)
+			if i >= len(want) || string(b) != want[i] {
+				t.Errorf("template %d = %s", i, b)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%d templates", len(got))
+		}
+	})
 	t.Run("foreign next link is not followed", func(t *testing.T) {
 		t.Parallel()
 		f := newFake(t, answer(200, `{"meta":{"next":"https://evil.example/v1/Account/MA/x/"},"objects":[{"id":"1","name":"a"}]}`))

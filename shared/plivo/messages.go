@@ -101,12 +101,23 @@ func (c *Client) SendMessage(ctx context.Context, m Message) (MessageResult, err
 // FOOTER, BUTTONS with their examples), passed through unchanged: their
 // schema is Meta's and grows with every Graph version.
 type Template struct {
-	ID         string            `json:"id,omitempty"`
-	Name       string            `json:"name"`
-	Language   string            `json:"language"`
-	Category   string            `json:"category"`
-	Status     string            `json:"status,omitempty"`
-	Components []json.RawMessage `json:"components"`
+	ID       string `json:"id,omitempty"`
+	Name     string `json:"name"`
+	Language string `json:"language"`
+	Category string `json:"category"`
+	Status   string `json:"status,omitempty"`
+	// QualityScore and RejectedReason are Meta's review outcome, read from
+	// a listing and never sent: quality_score is null or absent while the
+	// template is PENDING, rejected_reason "NONE" unless it was REJECTED.
+	QualityScore   *QualityScore     `json:"quality_score,omitempty"`
+	RejectedReason string            `json:"rejected_reason,omitempty"`
+	Components     []json.RawMessage `json:"components"`
+}
+
+// QualityScore is Meta's quality rating of a template: GREEN, YELLOW, RED or
+// UNKNOWN.
+type QualityScore struct {
+	Score string `json:"score"`
 }
 
 // UnmarshalJSON reads a listed template. Plivo's template object names the
@@ -143,7 +154,7 @@ func (c *Client) CreateTemplate(ctx context.Context, wabaID string, t Template) 
 	if t.Name == "" || t.Language == "" || t.Category == "" {
 		return TemplateResult{}, errors.New("plivo: template needs name, language and category")
 	}
-	t.ID, t.Status = "", ""
+	t.ID, t.Status, t.QualityScore, t.RejectedReason = "", "", nil, ""
 	var out struct {
 		APIID      string          `json:"api_id"`
 		Message    string          `json:"message"`
