@@ -92,8 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	switch cmd {
 	case "message":
 		dst := fs.String("dst", "", "recipient, E.164 (+14155550100)")
-		text := fs.String("text", "", "message text (or -template)")
-		tmpl := fs.String("template", "", "approved template name, instead of -text")
+		text := fs.String("text", "", "message text (or -template); delivered only inside the 24-hour window after the recipient last wrote to the number")
+		tmpl := fs.String("template", "", "approved template name, instead of -text: what starts a conversation (e.g. hello_world)")
 		lang := fs.String("lang", "en_US", "template language")
 		params := fs.String("params", "", "template body variables, comma separated")
 		cbURL := fs.String("callback", "", "Plivo status callback URL (optional)")
