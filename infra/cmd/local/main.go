@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,16 +27,44 @@ import (
 // from one run to the next; a free port is used when it is taken.
 const preferredPort = 8080
 
+// usage is the answer to -h. The stack takes no flags: everything is an
+// environment variable (docs/local.md), as for the functions it runs.
+const usage = `usage: make run (go run ./infra/cmd/local)
+
+The whole product on this machine: the API, the page, DynamoDB Local and
+simulated Meta and Plivo. It takes no flags; environment variables
+configure it (docs/local.md, "Real Meta, Plivo or AWS"), e.g.
+  PORT=8080             port on 127.0.0.1 (default 8080, else any free port)
+  SANDBOX=false         real Meta and Plivo, with the variables docs/local.md lists
+  LOCAL_RESUME_EVERY=2s how often the scheduled functions run (0: never)
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "make run:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
+func run(ctx context.Context, args []string, out, errOut io.Writer) error {
+	// Asked for help (or given a flag), the stack must not start: one
+	// started by mistake takes port 8080 and, when it stops, removes the
+	// local-url record the running stack's tools find it by.
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Usage = func() { fmt.Fprint(errOut, usage) }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
 	start := time.Now()
 	port, err := choosePort(os.Getenv(stack.EnvPort))
 	if err != nil {
