@@ -186,10 +186,6 @@ func isText(contentType string) bool {
 // do not), so a function must not decode it again.
 func eventPath(u *url.URL) string { return cmp.Or(u.Path, "/") }
 
-// rawPath is the path as the client sent it, percent-encoding included,
-// which routes are matched on.
-func rawPath(u *url.URL) string { return cmp.Or(u.EscapedPath(), "/") }
-
 func remoteIP(addr string) string {
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		return h

@@ -179,15 +179,16 @@ func moreSpecific(a, b compiled) bool {
 	return a.method != "ANY" && b.method == "ANY"
 }
 
-// Match finds the route for a method and an escaped request path, and the
-// values of its path variables.
-func (rt *Router) Match(method, escapedPath string) (Route, map[string]string, bool) {
+// Match finds the route for a method and a request path as API Gateway
+// matches it (ServeHTTP passes the path decoded once), and the values of
+// its path variables, each decoded once more.
+func (rt *Router) Match(method, path string) (Route, map[string]string, bool) {
 	if rt == nil {
 		return Route{}, nil, false
 	}
 	method = strings.ToUpper(method)
-	escapedPath = cmp.Or(escapedPath, "/")
-	parts := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	path = cmp.Or(path, "/")
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	for _, c := range rt.routes {
 		if c.fallback {
 			return c.Route, nil, true
@@ -254,7 +255,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.Default()
 	}
-	route, params, ok := rt.Match(r.Method, rawPath(r.URL))
+	// An HTTP API decodes the path before it matches a route (a %2F splits
+	// the segment), and Match decodes each variable once more, as API
+	// Gateway does before it hands the variables to the integration.
+	route, params, ok := rt.Match(r.Method, eventPath(r.URL))
 	if !ok {
 		writeMessage(w, http.StatusNotFound, "Not Found", "")
 		log.Info("apigw request", "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)

@@ -335,3 +335,42 @@ func TestRequestLoggedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMatchesTheDecodedPath: an HTTP API decodes the request path
+// before it matches a route, and decodes each path variable once more as
+// it hands it to the function. So %2F splits a segment (a client_ref with
+// a slash cannot be named in one path segment: 404 with no route that
+// takes two), and only a double-encoded %252F reaches the function as a
+// variable holding "/".
+func TestServeMatchesTheDecodedPath(t *testing.T) {
+	t.Parallel()
+	var got map[string]string
+	capture := func(_ context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		got = ev.PathParameters
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	}
+	rt, err := apigatewaysim.NewRouter([]apigatewaysim.Route{
+		{Method: "GET", Path: "/api/customers/{client_ref}/whatsapp", Handler: capture},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Log = quiet
+	for _, tt := range []struct {
+		path   string
+		status int
+		ref    string
+	}{
+		{"/api/customers/customer-1/whatsapp", 200, "customer-1"},
+		{"/api/customers/a%2Fb/whatsapp", 404, ""},
+		{"/api/customers/a%252Fb/whatsapp", 200, "a/b"},
+		{"/api/customers/a%20b/whatsapp", 200, "a b"},
+	} {
+		got = nil
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.path, nil))
+		if w.Code != tt.status || got["client_ref"] != tt.ref {
+			t.Errorf("%s: %d with client_ref %q, want %d with %q", tt.path, w.Code, got["client_ref"], tt.status, tt.ref)
+		}
+	}
+}
