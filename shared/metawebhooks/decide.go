@@ -49,6 +49,11 @@ type Action struct {
 	// PhoneDigits and Health are a health change's number and values.
 	PhoneDigits string
 	Health      onboarding.Health
+	// PortfolioLimit is the business portfolio's messaging limit a
+	// number's change carries (max_daily_conversations_per_business).
+	// Every number of the portfolio shares it, so it reaches the record
+	// even when the change is about another number of the WABA.
+	PortfolioLimit string
 	// Sent is Meta's time of the change (its entry's), which orders state
 	// changes that arrive out of order; zero when the entry has none.
 	Sent time.Time
@@ -141,7 +146,8 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		// current_limit is the per-number tier Meta retired for the
 		// portfolio-wide max_daily_conversations_per_business; a delivery
 		// carrying both reports the one now enforced in the latter.
-		limit := cmp.Or(messagingLimit(v.MaxDaily), messagingLimit(v.CurrentLimit))
+		a.PortfolioLimit = messagingLimit(v.MaxDaily)
+		limit := cmp.Or(a.PortfolioLimit, messagingLimit(v.CurrentLimit))
 		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(string(v.DisplayPhoneNumber))
 		a.Health = onboarding.Health{QualityEvent: v.Event, MessagingLimit: limit, UpdatedAt: now}
 	case FieldCapabilityUpdate:

@@ -49,11 +49,11 @@ func TestDecideReadsMetasDocumentedValues(t *testing.T) {
 		{"quality: the portfolio limit wins", waba, metawebhooks.FieldQualityUpdate,
 			`{"display_phone_number":"15550783881","event":"THROUGHPUT_UPGRADE","current_limit":"TIER_1K","max_daily_conversations_per_business":"TIER_10K"}`,
 			metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: "THROUGHPUT_UPGRADE", PhoneDigits: "15550783881",
-				Health: onboarding.Health{QualityEvent: "THROUGHPUT_UPGRADE", MessagingLimit: "TIER_10K", UpdatedAt: now}}},
+				Health: onboarding.Health{QualityEvent: "THROUGHPUT_UPGRADE", MessagingLimit: "TIER_10K", UpdatedAt: now}, PortfolioLimit: "TIER_10K"}},
 		{"quality: the portfolio limit as a number", waba, metawebhooks.FieldQualityUpdate,
 			`{"display_phone_number":"15550783881","event":"ONBOARDING","max_daily_conversations_per_business":2000}`,
 			metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: "ONBOARDING", PhoneDigits: "15550783881",
-				Health: onboarding.Health{QualityEvent: "ONBOARDING", MessagingLimit: "TIER_2K", UpdatedAt: now}}},
+				Health: onboarding.Health{QualityEvent: "ONBOARDING", MessagingLimit: "TIER_2K", UpdatedAt: now}, PortfolioLimit: "TIER_2K"}},
 		// business_capability_update carries the portfolio's limit, shared
 		// by every number of the WABA: no number is named.
 		{"capability: the portfolio's messaging limit", waba, metawebhooks.FieldCapabilityUpdate,
@@ -116,6 +116,10 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 	health := func(event, digits string, h onboarding.Health) metawebhooks.Action {
 		h.UpdatedAt = now
 		return metawebhooks.Action{Op: metawebhooks.OpHealth, WABAID: waba, Event: event, PhoneDigits: digits, Health: h}
+	}
+	withPortfolio := func(a metawebhooks.Action, limit string) metawebhooks.Action {
+		a.PortfolioLimit = limit
+		return a
 	}
 	unknown := metawebhooks.Action{Op: metawebhooks.OpUnknown, WABAID: waba}
 	cases := []struct {
@@ -201,7 +205,7 @@ func TestDecideReadsValuesLeniently(t *testing.T) {
 			health("UPGRADE", "15550783881", onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_10K"})},
 		{"quality, the portfolio limit a numeric string", waba, quality,
 			`{"display_phone_number":"15550783881","event":"UPGRADE","current_limit":"TIER_1K","max_daily_conversations_per_business":"100000"}`,
-			health("UPGRADE", "15550783881", onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_100K"})},
+			withPortfolio(health("UPGRADE", "15550783881", onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_100K"}), "TIER_100K")},
 		{"quality, display_phone_number a number", waba, quality,
 			`{"display_phone_number":15550783881,"event":"FLAGGED","current_limit":"TIER_250","old_limit":{"x":1}}`,
 			health("FLAGGED", "15550783881", onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_250"})},

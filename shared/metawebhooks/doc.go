@@ -29,7 +29,9 @@
 //     WABA is shared with that partner as well as with us;
 //   - phone_number_quality_update and phone_number_name_update: the
 //     record's health fields; business_capability_update: its messaging
-//     limit, which is the business portfolio's and shared by its numbers;
+//     limit, which is the business portfolio's and shared by its numbers
+//     (so the quality webhook's max_daily_conversations_per_business
+//     reaches the record whichever of the WABA's numbers it is about);
 //     account_review_update: Meta's review decision on the WABA.
 //
 // Only a value's event (or decision) is read strictly: every other key is

@@ -34,11 +34,15 @@ type records struct {
 	state  map[string]onboarding.State
 	reason map[string]string
 	health map[string]onboarding.Health
+	// phone is a record's number (digits), where a test gives one: a
+	// health change naming another number is refused, as the store's is.
+	phone  map[string]string
 	writes int
 }
 
 func newRecords() *records {
-	return &records{state: map[string]onboarding.State{}, reason: map[string]string{}, health: map[string]onboarding.Health{}}
+	return &records{state: map[string]onboarding.State{}, reason: map[string]string{}, health: map[string]onboarding.Health{},
+		phone: map[string]string{}}
 }
 
 func (r *records) set(waba string, s onboarding.State, reason string) bool {
@@ -101,10 +105,13 @@ func (r *records) Get(_ context.Context, waba string) (*onboarding.Record, error
 	return &onboarding.Record{WABAID: waba, State: state, Lifecycle: onboarding.Lifecycle{StateReason: r.reason[waba]}}, nil
 }
 
-func (r *records) SetHealth(_ context.Context, waba, _ string, h onboarding.Health, _ time.Time) (bool, error) {
+func (r *records) SetHealth(_ context.Context, waba, digits string, h onboarding.Health, _ time.Time) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.state[waba]; !ok {
+		return false, nil
+	}
+	if phone := r.phone[waba]; digits != "" && phone != "" && phone != digits {
 		return false, nil
 	}
 	r.health[waba] = h

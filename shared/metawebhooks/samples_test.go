@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
@@ -69,6 +70,51 @@ func TestMetasReferenceSamples(t *testing.T) {
 			}
 			got := recs.health[c.waba]
 			got.UpdatedAt = c.want.UpdatedAt
+			if got != c.want {
+				t.Errorf("health %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestPortfolioLimitOfAnotherNumberReachesTheRecord: a record keeps one of
+// its WABA's numbers, and a phone_number_quality_update about another one
+// (added later, in Plivo's console) still carries the business portfolio's
+// messaging limit, which Meta's messaging-limits page says "all business
+// phone numbers within a portfolio" share. The limit reaches the record;
+// the other number's event, and its retired per-number current_limit, do
+// not.
+func TestPortfolioLimitOfAnotherNumberReachesTheRecord(t *testing.T) {
+	t.Parallel()
+	const waba, ours, other = "102290129340398", "15550783881", "15550783882"
+	quality := func(number, value string) string {
+		return `{"entry":[{"id":"` + waba + `","time":1739321024,"changes":[{"value":{"display_phone_number":"` + number + `",` + value +
+			`},"field":"phone_number_quality_update"}]}],"object":"whatsapp_business_account"}`
+	}
+	cases := []struct {
+		name, body string
+		want       onboarding.Health
+	}{
+		{"the throughput page's upgrade of another number", quality(other, `"event":"THROUGHPUT_UPGRADE","max_daily_conversations_per_business":"TIER_UNLIMITED"`),
+			onboarding.Health{MessagingLimit: "TIER_UNLIMITED"}},
+		{"another number's change with both limits", quality(other, `"event":"ONBOARDING","current_limit":"TIER_250","max_daily_conversations_per_business":"TIER_10K"`),
+			onboarding.Health{MessagingLimit: "TIER_10K"}},
+		{"another number's retired per-number limit alone", quality(other, `"event":"THROUGHPUT_UPGRADE","current_limit":"TIER_UNLIMITED"`),
+			onboarding.Health{}},
+		{"the record's own number", quality(ours, `"event":"THROUGHPUT_UPGRADE","max_daily_conversations_per_business":"TIER_UNLIMITED"`),
+			onboarding.Health{QualityEvent: "THROUGHPUT_UPGRADE", MessagingLimit: "TIER_UNLIMITED"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), callbackstest.NewLedger()
+			recs.state[waba], recs.phone[waba] = onboarding.StateOnboarded, ours
+			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(c.body, metawebhooks.Sign(appSecret, []byte(c.body))))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			got := recs.health[waba]
+			got.UpdatedAt = time.Time{}
 			if got != c.want {
 				t.Errorf("health %+v, want %+v", got, c.want)
 			}

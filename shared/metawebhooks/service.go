@@ -376,7 +376,14 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 		// follow the order they were applied in.
 		h := a.Health
 		h.UpdatedAt = now
-		return s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h, a.Sent)
+		changed, err := s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h, a.Sent)
+		if err != nil || changed || a.PhoneDigits == "" || a.PortfolioLimit == "" {
+			return changed, err
+		}
+		// Refused: the record keeps another of the WABA's numbers (or
+		// Meta changed its fields since, which this write refuses too).
+		// The portfolio's limit is every number's, the record's as well.
+		return s.Records.SetHealth(ctx, a.WABAID, "", onboarding.Health{MessagingLimit: a.PortfolioLimit, UpdatedAt: now}, a.Sent)
 	}
 	return false, nil
 }
