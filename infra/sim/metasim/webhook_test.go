@@ -2,6 +2,7 @@ package metasim_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -42,6 +43,54 @@ func TestPartnerEventsNameTheApp(t *testing.T) {
 		}
 		if got := body.Entry[0].Changes[0].Value.WABAInfo["partner_app_id"]; got != c.want {
 			t.Errorf("%s (extra %v): partner_app_id %v, want %v", c.event, c.extra, got, c.want)
+		}
+	}
+}
+
+// TestWebhookChangeBuildsMetasSamples: the simulator's deliveries of the
+// health fields are the example payloads of Meta's current webhook
+// reference pages, given the same WABA, time and value.
+func TestWebhookChangeBuildsMetasSamples(t *testing.T) {
+	t.Parallel()
+	sim := metasim.New(metasim.Config{AppID: "1234", AppSecret: "app-secret"})
+	cases := []struct {
+		field, waba string
+		time        int64
+		value       map[string]any
+		sample      string
+	}{
+		{"phone_number_quality_update", "102290129340398", 1748454394,
+			map[string]any{"display_phone_number": "15550783881", "event": "THROUGHPUT_UPGRADE", "current_limit": "TIER_UNLIMITED"},
+			`{"entry":[{"id":"102290129340398","time":1748454394,"changes":[{"value":{"display_phone_number":"15550783881",` +
+				`"event":"THROUGHPUT_UPGRADE","current_limit":"TIER_UNLIMITED"},"field":"phone_number_quality_update"}]}],` +
+				`"object":"whatsapp_business_account"}`},
+		{"phone_number_name_update", "102290129340398", 1739321024,
+			map[string]any{"display_phone_number": "15550783881", "decision": "APPROVED", "requested_verified_name": "Lucky Shrub", "rejection_reason": nil},
+			`{"entry":[{"id":"102290129340398","time":1739321024,"changes":[{"value":{"display_phone_number":"15550783881",` +
+				`"decision":"APPROVED","requested_verified_name":"Lucky Shrub","rejection_reason":null},"field":"phone_number_name_update"}]}],` +
+				`"object":"whatsapp_business_account"}`},
+		{"account_review_update", "102290129340398", 1739321024, map[string]any{"decision": "APPROVED"},
+			`{"entry":[{"id":"102290129340398","time":1739321024,"changes":[{"value":{"decision":"APPROVED"},` +
+				`"field":"account_review_update"}]}],"object":"whatsapp_business_account"}`},
+		{"business_capability_update", "524126980791429", 1739321024,
+			map[string]any{"max_daily_conversations_per_business": 2000, "max_phone_numbers_per_waba": 25},
+			`{"entry":[{"id":"524126980791429","time":1739321024,"changes":[{"value":{"max_daily_conversations_per_business":2000,` +
+				`"max_phone_numbers_per_waba":25},"field":"business_capability_update"}]}],"object":"whatsapp_business_account"}`},
+	}
+	for _, c := range cases {
+		w := sim.WebhookChange(c.waba, c.field, c.value, time.Unix(c.time, 0))
+		var got, want any
+		if err := json.Unmarshal(w.Body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(c.sample), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the simulator sends\n %s\nMeta's sample is\n %s", c.field, w.Body, c.sample)
+		}
+		if w.Signature != metasim.SignWebhook("app-secret", w.Body) {
+			t.Errorf("%s: not signed with the app secret", c.field)
 		}
 	}
 }
