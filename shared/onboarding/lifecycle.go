@@ -26,14 +26,17 @@ const ReasonRestrictionExpired = "restriction_expired"
 // Health is what Meta's phone_number_quality_update and
 // phone_number_name_update webhooks say about the record's number.
 type Health struct {
-	// QualityEvent is Meta's last quality event for the number (FLAGGED,
-	// UNFLAGGED, UPGRADE, DOWNGRADE, ...).
+	// QualityEvent is Meta's last phone_number_quality_update event for
+	// the number: ONBOARDING or THROUGHPUT_UPGRADE in Meta's current
+	// reference; the FLAGGED, UNFLAGGED, UPGRADE and DOWNGRADE of earlier
+	// versions are kept as sent.
 	QualityEvent string
-	// MessagingLimit is the tier Meta gives (TIER_1K, TIER_UNLIMITED...),
-	// or max_daily_conversations_per_business when only that is sent.
+	// MessagingLimit is the business portfolio's messaging limit, in
+	// Meta's tier names (TIER_250, TIER_2K, TIER_10K, TIER_100K,
+	// TIER_UNLIMITED), whichever webhook reported it last.
 	MessagingLimit string
-	// NameStatus is the decision on the display name (APPROVED, REJECTED,
-	// DEFERRED), and RequestedName the name it is about.
+	// NameStatus is the decision on the display name (APPROVED, DEFERRED,
+	// PENDING, REJECTED), and RequestedName the name it is about.
 	NameStatus    string
 	RequestedName string
 	// ReviewDecision is Meta's review of the WABA (account_review_update):
