@@ -146,8 +146,13 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		// current_limit is the per-number tier Meta retired for the
 		// portfolio-wide max_daily_conversations_per_business; a delivery
 		// carrying both reports the one now enforced in the latter.
-		a.PortfolioLimit = messagingLimit(v.MaxDaily)
-		limit := cmp.Or(a.PortfolioLimit, messagingLimit(v.CurrentLimit))
+		limit := cmp.Or(messagingLimit(v.MaxDaily), messagingLimit(v.CurrentLimit))
+		// TIER_NOT_SET is documented as the number's ("has not been used
+		// to send a message yet"), not the portfolio's: it stays with
+		// the number it names.
+		if l := messagingLimit(v.MaxDaily); l != tierNotSet {
+			a.PortfolioLimit = l
+		}
 		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(string(v.DisplayPhoneNumber))
 		a.Health = onboarding.Health{QualityEvent: v.Event, MessagingLimit: limit, UpdatedAt: now}
 	case FieldCapabilityUpdate:
@@ -244,6 +249,10 @@ func decideAccount(a Action, v AccountUpdate) Action {
 	}
 	return a
 }
+
+// tierNotSet is the limit Meta's quality webhook gives a number that has
+// not sent a message yet.
+const tierNotSet = "TIER_NOT_SET"
 
 // tierNames are Meta's names of the messaging limits it also sends as
 // numbers (business_capability_update), -1 being unlimited.

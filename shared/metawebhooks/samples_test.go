@@ -99,6 +99,10 @@ func TestPortfolioLimitOfAnotherNumberReachesTheRecord(t *testing.T) {
 			onboarding.Health{MessagingLimit: "TIER_UNLIMITED"}},
 		{"another number's change with both limits", quality(other, `"event":"ONBOARDING","current_limit":"TIER_250","max_daily_conversations_per_business":"TIER_10K"`),
 			onboarding.Health{MessagingLimit: "TIER_10K"}},
+		// TIER_NOT_SET says the number "has not been used to send a
+		// message yet": the number's state, not the portfolio's limit.
+		{"another new number's TIER_NOT_SET", quality(other, `"event":"ONBOARDING","max_daily_conversations_per_business":"TIER_NOT_SET"`),
+			onboarding.Health{}},
 		{"another number's retired per-number limit alone", quality(other, `"event":"THROUGHPUT_UPGRADE","current_limit":"TIER_UNLIMITED"`),
 			onboarding.Health{}},
 		{"the record's own number", quality(ours, `"event":"THROUGHPUT_UPGRADE","max_daily_conversations_per_business":"TIER_UNLIMITED"`),
