@@ -46,11 +46,10 @@ type StatusUpdate struct {
 // changes: to the url the message was sent with, by its method (form data
 // for POST, the query for GET), or, for a message sent without one, by POST
 // to its sender number's Webhook URL (ConfigureNumber), with the attributes
-// of Plivo's status
-// callbacks page. Sequence counts the message's callbacks from 1, in the
-// order they are sent, whatever their statuses: a caller plays statuses out
-// of order (a delivered after read) by sending them so. It returns the
-// receiver's HTTP status.
+// of Plivo's status callbacks page. Sequence counts the message's
+// callbacks from 1, in the order they are sent, whatever their statuses: a
+// caller plays statuses out of order (a delivered after read) by sending
+// them so. It returns the receiver's HTTP status.
 func (s *Server) SendStatus(ctx context.Context, u StatusUpdate) (int, error) {
 	status := strings.ToLower(u.Status)
 	if !slices.Contains(messageStatuses, status) {
