@@ -193,14 +193,15 @@ func TestLifecycleThroughStream(t *testing.T) {
 	doSignup(http.StatusOK)
 	waitLifecycle(t, s, waba, []string{"verified", "onboarded"})
 
-	// Meta raises the number's limit: the record's health says so.
+	// Meta raises the portfolio's limit, in the shape of its current
+	// reference (throughput page): the record's health says so.
 	onboarded := readRecord(ctx, t, s, waba)
 	quality := s.Meta.WebhookChange(waba, "phone_number_quality_update", map[string]any{
-		"display_phone_number": onboarding.PhoneDigits(onboarded.DisplayPhoneNumber), "event": "UPGRADE", "current_limit": "TIER_10K"}, time.Now())
+		"display_phone_number": onboarding.PhoneDigits(onboarded.DisplayPhoneNumber), "event": "THROUGHPUT_UPGRADE", "max_daily_conversations_per_business": "TIER_UNLIMITED"}, time.Now())
 	if st := invokeStatus(ctx, t, hooks, webhookEvent(t, quality, "quality-1")); st != http.StatusOK {
 		t.Fatalf("quality webhook answered %d; log %s", st, hooks.LogPath)
 	}
-	if rec := readRecord(ctx, t, s, waba); rec.QualityEvent != "UPGRADE" || rec.MessagingLimit != "TIER_10K" {
+	if rec := readRecord(ctx, t, s, waba); rec.QualityEvent != "THROUGHPUT_UPGRADE" || rec.MessagingLimit != "TIER_UNLIMITED" {
 		t.Fatalf("health after the quality webhook: %q %q", rec.QualityEvent, rec.MessagingLimit)
 	}
 
@@ -234,7 +235,7 @@ func TestLifecycleThroughStream(t *testing.T) {
 	}
 	if rec := readRecord(ctx, t, s, waba); rec.State != "onboarded" || !rec.Reconciled {
 		t.Errorf("record %s (reconciled %t) after the reconnect, want onboarded and reconciled", rec.State, rec.Reconciled)
-	} else if rec.QualityEvent != "UPGRADE" || rec.MessagingLimit != "TIER_10K" {
+	} else if rec.QualityEvent != "THROUGHPUT_UPGRADE" || rec.MessagingLimit != "TIER_UNLIMITED" {
 		t.Errorf("the reconnect lost the number's health: %q %q", rec.QualityEvent, rec.MessagingLimit)
 	}
 	waitLifecycle(t, s, waba, []string{"verified", "onboarded", "health_changed", "disconnected", "verified", "reconnected"})
