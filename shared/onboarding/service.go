@@ -403,12 +403,12 @@ const (
 // session's earlier use (first: spendSession) is another attempt of this
 // signup, recent enough to be running still, is it read again every
 // otherAttemptPoll for up to otherAttemptWait, for that attempt's lock to
-// appear: a refusal with no such evidence is answered at once. When that attempt spent this
-// very code (a resend: SessionUse.CodeHash) and already ended the signup
-// in a state the customer must act on (phone_unverified, awaiting_number,
-// failed at Plivo), this post gets that attempt's answer (attemptEnded):
-// "run the signup again" would hide why. (nil, nil) when no record
-// answers: the refusal stands.
+// appear: a refusal with no such evidence is answered at once. When that
+// attempt spent this very code (a resend: SessionUse.CodeHash) and already
+// ended the signup in a state the customer must act on (phone_unverified,
+// awaiting_number, failed at Plivo), this post gets that attempt's answer
+// (attemptEnded): "run the signup again" would hide why. (nil, nil) when
+// no record answers: the refusal stands.
 func (s *Service) answerOtherAttempt(ctx context.Context, id Identity, use, first *SessionUse, refusal error, log *slog.Logger) (*SignupResult, error) {
 	if ue, ok := AsUpstream(refusal); !ok || ue.Kind != KindRejected || id.WABAID == "" {
 		return nil, nil
