@@ -117,12 +117,22 @@ func decodeUseOf(av map[string]types.AttributeValue, codeHash string) *onboardin
 	if codeHash == "" || codeHash == old.CodeHash {
 		return prev
 	}
-	attempt, _ := av[RetryAttemptPrefix+codeHash].(*types.AttributeValueMemberS)
-	used, _ := av[RetryUsedAtPrefix+codeHash].(*types.AttributeValueMemberS)
-	if attempt != nil && used != nil {
-		prev.Attempt, prev.UsedAt, prev.CodeHash = attempt.Value, parseStamp(used.Value), codeHash
+	if attempt, at, ok := retryUse(av, codeHash); ok {
+		prev.Attempt, prev.UsedAt, prev.CodeHash = attempt, at, codeHash
 	}
 	return prev
+}
+
+// retryUse reads the attempt and time CountReuse recorded for the counted
+// retry that spent the code whose fingerprint is codeHash; ok is false
+// when no retry spent it.
+func retryUse(av map[string]types.AttributeValue, codeHash string) (attempt string, at time.Time, ok bool) {
+	a, _ := av[RetryAttemptPrefix+codeHash].(*types.AttributeValueMemberS)
+	used, _ := av[RetryUsedAtPrefix+codeHash].(*types.AttributeValueMemberS)
+	if a == nil || used == nil {
+		return "", time.Time{}, false
+	}
+	return a.Value, parseStamp(used.Value), true
 }
 
 // Spend implements onboarding.SessionLedger with one conditional PutItem;

@@ -51,16 +51,13 @@ func latestUse(av map[string]types.AttributeValue) *onboarding.SessionUse {
 		return nil
 	}
 	firstCode := use.CodeHash
-	for name, v := range av {
-		hash, ok := strings.CutPrefix(name, RetryUsedAtPrefix)
-		used, isString := v.(*types.AttributeValueMemberS)
-		if !ok || !isString || hash == firstCode {
+	for name := range av {
+		hash, isRetry := strings.CutPrefix(name, RetryUsedAtPrefix)
+		if !isRetry || hash == firstCode {
 			continue
 		}
-		at := parseStamp(used.Value)
-		attempt, _ := av[RetryAttemptPrefix+hash].(*types.AttributeValueMemberS)
-		if at.After(use.UsedAt) && attempt != nil {
-			use.UsedAt, use.Attempt, use.CodeHash = at, attempt.Value, hash
+		if attempt, at, ok := retryUse(av, hash); ok && at.After(use.UsedAt) {
+			use.UsedAt, use.Attempt, use.CodeHash = at, attempt, hash
 		}
 	}
 	return use
