@@ -438,8 +438,9 @@ func (s *Store) PutUnclaimed(ctx context.Context, wabaID, businessID, reason str
 // sent them (sent, zero when the entry has none): each field keeps Meta's
 // time of the change that wrote it (healthFields), and a field Meta
 // changed later than sent is left as it is while the others are written.
-// False when there is no such record, or every field h sets has a later
-// change.
+// A messaging limit of onboarding.LimitNotSet is no portfolio's limit: it
+// is written only where the record has none, and orders nothing. False
+// when there is no such record, or every field h sets has a later change.
 func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboarding.Health, sent time.Time) (bool, error) {
 	fields := healthFieldsOf(h)
 	ok, old, err := s.setHealth(ctx, wabaID, digits, h.UpdatedAt, fields, sent)
@@ -467,6 +468,7 @@ func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboardi
 // together, and the attribute keeping Meta's time (Unix seconds, as
 // metaSentAttr) of the change that last wrote them. The messaging limit is
 // its own group: the quality and the capability webhooks both carry it.
+// A group without a mark only fills attributes the record does not have.
 type healthField struct {
 	mark   string
 	values map[string]string
@@ -483,10 +485,16 @@ const (
 )
 
 func healthFieldsOf(h onboarding.Health) []healthField {
+	limit := healthField{"limit_sent_at", map[string]string{"messaging_limit": h.MessagingLimit}}
+	if h.MessagingLimit == onboarding.LimitNotSet {
+		// Neither the limit Meta gave the portfolio, nor its time, is
+		// replaced: a limit Meta sent before it still applies.
+		limit.mark = ""
+	}
 	var out []healthField
 	for _, f := range []healthField{
 		{qualitySentAttr, map[string]string{"quality_event": h.QualityEvent}},
-		{"limit_sent_at", map[string]string{"messaging_limit": h.MessagingLimit}},
+		limit,
 		{nameSentAttr, map[string]string{"name_status": h.NameStatus, "requested_name": h.RequestedName}},
 		{"review_sent_at", map[string]string{"review_decision": h.ReviewDecision}},
 	} {
@@ -515,12 +523,17 @@ func (s *Store) setHealth(ctx context.Context, wabaID, digits string, at time.Ti
 	}
 	for _, f := range fields {
 		for attr, v := range f.values {
-			if v != "" {
+			switch {
+			case v == "":
+			case f.mark == "":
+				update += ", " + attr + " = if_not_exists(" + attr + ", :" + attr + ")"
+				values[":"+attr] = str(v)
+			default:
 				update += ", " + attr + " = :" + attr
 				values[":"+attr] = str(v)
 			}
 		}
-		if !sent.IsZero() {
+		if !sent.IsZero() && f.mark != "" {
 			update += ", " + f.mark + " = :sent"
 			condition += " AND (attribute_not_exists(" + f.mark + ") OR " + f.mark + " <= :sent)"
 			values[":sent"] = num(sent.Unix())

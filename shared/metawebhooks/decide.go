@@ -149,8 +149,8 @@ func Decide(e Entry, c Change, now time.Time) Action {
 		limit := cmp.Or(messagingLimit(v.MaxDaily), messagingLimit(v.CurrentLimit))
 		// TIER_NOT_SET is documented as the number's ("has not been used
 		// to send a message yet"), not the portfolio's: it stays with
-		// the number it names.
-		if l := messagingLimit(v.MaxDaily); l != tierNotSet {
+		// the number it names, and even there replaces no known limit.
+		if l := messagingLimit(v.MaxDaily); l != onboarding.LimitNotSet {
 			a.PortfolioLimit = l
 		}
 		a.Op, a.Event, a.PhoneDigits = OpHealth, v.Event, onboarding.PhoneDigits(string(v.DisplayPhoneNumber))
@@ -249,10 +249,6 @@ func decideAccount(a Action, v AccountUpdate) Action {
 	}
 	return a
 }
-
-// tierNotSet is the limit Meta's quality webhook gives a number that has
-// not sent a message yet.
-const tierNotSet = "TIER_NOT_SET"
 
 // tierNames are Meta's names of the messaging limits it also sends as
 // numbers (business_capability_update), -1 being unlimited.

@@ -23,6 +23,13 @@ const (
 // sends no webhook when a restriction lapses.
 const ReasonRestrictionExpired = "restriction_expired"
 
+// LimitNotSet is the messaging limit Meta's quality webhook gives a number
+// that has not sent a message yet. Limits belong to the business portfolio
+// and every number shares its limit, so this says nothing about the
+// portfolio's: it fills a record that knows no limit, and never replaces
+// or outranks one (Store.SetHealth).
+const LimitNotSet = "TIER_NOT_SET"
+
 // Health is what Meta's phone_number_quality_update and
 // phone_number_name_update webhooks say about the record's number.
 type Health struct {
@@ -33,7 +40,8 @@ type Health struct {
 	QualityEvent string
 	// MessagingLimit is the business portfolio's messaging limit, in
 	// Meta's tier names (TIER_250, TIER_2K, TIER_10K, TIER_100K,
-	// TIER_UNLIMITED), whichever webhook reported it last.
+	// TIER_UNLIMITED), whichever webhook reported it last; LimitNotSet
+	// only while no webhook has reported one.
 	MessagingLimit string
 	// NameStatus is the decision on the display name (APPROVED, DEFERRED,
 	// PENDING, REJECTED), and RequestedName the name it is about.

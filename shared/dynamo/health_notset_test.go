@@ -1,0 +1,82 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// TestNotSetNeverReplacesThePortfoliosLimit: Meta sets messaging limits per
+// business portfolio, shared by all its numbers (the "Messaging limits"
+// page), and its phone_number_quality_update reference gives TIER_NOT_SET
+// for a number that has not sent a message yet. That is a word about the
+// number, not a limit of the portfolio: reported for the record's own
+// number, it fills a record that knows no limit, and never replaces nor
+// outranks one the portfolio was given, whenever Meta sent either.
+func TestNotSetNeverReplacesThePortfoliosLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	notSet := `{"display_phone_number":"15550100","event":"ONBOARDING","max_daily_conversations_per_business":"TIER_NOT_SET"}`
+	capability := func(limit int) string { return fmt.Sprintf(`{"max_daily_conversations_per_business":%d}`, limit) }
+	type step struct {
+		name         string
+		sent         int
+		field, value string
+		want         onboarding.Health // UpdatedAt not compared
+	}
+	cases := []struct {
+		name, waba string
+		steps      []step
+	}{
+		{"a known limit stays", "109876543219011", []step{
+			{"the portfolio's limit", 10, metawebhooks.FieldCapabilityUpdate, capability(10000),
+				onboarding.Health{MessagingLimit: "TIER_10K"}},
+			{"the record's number has not sent yet", 20, metawebhooks.FieldQualityUpdate, notSet,
+				onboarding.Health{QualityEvent: "ONBOARDING", MessagingLimit: "TIER_10K"}},
+		}},
+		{"an empty limit is filled, and the portfolio's replaces it", "109876543219012", []step{
+			{"the record's number has not sent yet", 20, metawebhooks.FieldQualityUpdate, notSet,
+				onboarding.Health{QualityEvent: "ONBOARDING", MessagingLimit: "TIER_NOT_SET"}},
+			{"the portfolio's limit, sent before it and delivered late", 10, metawebhooks.FieldCapabilityUpdate, capability(2000),
+				onboarding.Health{QualityEvent: "ONBOARDING", MessagingLimit: "TIER_2K"}},
+			{"the number's word again changes no limit", 30, metawebhooks.FieldQualityUpdate, notSet,
+				onboarding.Health{QualityEvent: "ONBOARDING", MessagingLimit: "TIER_2K"}},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			store := storeWithOnboarded(t, c.waba)
+			clock := t0
+			svc := &metawebhooks.Service{Records: store, Ledger: newCallbackLedger(t),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return clock }}
+			for _, st := range c.steps {
+				body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":%q,"time":%d,"changes":[{"field":%q,"value":%s}]}]}`,
+					c.waba, metaSent(st.sent).Unix(), st.field, st.value)
+				n, err := metawebhooks.ParseNotification([]byte(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				clock = clock.Add(time.Minute)
+				if _, err := svc.Handle(ctx, n, fmt.Sprintf("delivery-%d", clock.Unix())); err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				rec, err := store.Get(ctx, c.waba)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := rec.Health
+				got.UpdatedAt = time.Time{}
+				if got != st.want {
+					t.Fatalf("%s: health %+v, want %+v", st.name, got, st.want)
+				}
+			}
+		})
+	}
+}
