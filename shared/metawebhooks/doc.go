@@ -32,7 +32,10 @@
 //     limit, which is the business portfolio's and shared by its numbers
 //     (so the quality webhook's max_daily_conversations_per_business
 //     reaches the record whichever of the WABA's numbers it is about);
-//     account_review_update: Meta's review decision on the WABA.
+//     account_review_update: Meta's review decision on the WABA. A health
+//     change that finds no record while the WABA's signup may still be
+//     posting its code (Meta reports a new WABA's limit as it is created)
+//     waits for it, as a share does (awaitRecord).
 //
 // Only a value's event (or decision) is read strictly: every other key is
 // read as a string or a number, and a list or an object in either shape,

@@ -377,15 +377,50 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 		h := a.Health
 		h.UpdatedAt = now
 		changed, err := s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h, a.Sent)
-		if err != nil || changed || a.PhoneDigits == "" || a.PortfolioLimit == "" {
-			return changed, err
+		if err == nil && !changed && a.PhoneDigits != "" && a.PortfolioLimit != "" {
+			// Refused: the record keeps another of the WABA's numbers (or
+			// Meta changed its fields since, which this write refuses too).
+			// The portfolio's limit is every number's, the record's as well.
+			changed, err = s.Records.SetHealth(ctx, a.WABAID, "", onboarding.Health{MessagingLimit: a.PortfolioLimit, UpdatedAt: now}, a.Sent)
 		}
-		// Refused: the record keeps another of the WABA's numbers (or
-		// Meta changed its fields since, which this write refuses too).
-		// The portfolio's limit is every number's, the record's as well.
-		return s.Records.SetHealth(ctx, a.WABAID, "", onboarding.Health{MessagingLimit: a.PortfolioLimit, UpdatedAt: now}, a.Sent)
+		if err == nil && !changed {
+			err = s.awaitRecord(ctx, a, now)
+		}
+		return changed, err
 	}
 	return false, nil
+}
+
+// recordWaitPrefix keys awaitRecord's markers in the dedup table.
+const recordWaitPrefix = "meta-record-wait#"
+
+// awaitRecord defers (onboarding.ErrSignupUnderway: Meta delivers it
+// again) a health change that found no record of its WABA, while the
+// signup that makes the record may still be posting its code. Meta's
+// business_capability_update reference lists the creation of a WABA
+// among its triggers, and Embedded Signup creates the WABA before the
+// page posts the code: the portfolio's first limit can come before the
+// record, and Meta sends it again only when it changes. The wait is the
+// share's (waitFor: shareSettle on our clock from the first such change,
+// none for a change Meta sent more than shareFresh away); past it the
+// change is acknowledged and changes nothing. The read is advice: its
+// failure is logged and the change counts as applied.
+func (s *Service) awaitRecord(ctx context.Context, a Action, now time.Time) error {
+	if a.Sent.IsZero() {
+		return nil
+	}
+	_, err := s.Records.Get(ctx, a.WABAID)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, onboarding.ErrNotFound):
+		s.Logger.WarnContext(ctx, "meta health change that changed nothing not checked against its record", "waba_id", a.WABAID, "error", err)
+		return nil
+	}
+	if s.waitFor(ctx, a, recordWaitPrefix+a.WABAID, "record_wait", now) {
+		return onboarding.ErrSignupUnderway
+	}
+	return nil
 }
 
 // sharedAgainAfter is how long after our app's latest subscription to a
@@ -476,12 +511,20 @@ func (s *Service) checkSharedAgain(ctx context.Context, a Action, now time.Time)
 // code lives 30 s), or Meta's clock is too far off to tell: it pages at
 // once. Only when the ledger cannot say does entry.time alone decide.
 func (s *Service) waitForRun(ctx context.Context, a Action, subscribed, now time.Time) bool {
+	return s.waitFor(ctx, a, shareWaitPrefix+a.WABAID+"#"+strconv.FormatInt(subscribed.UnixNano(), 10), "share_wait", now)
+}
+
+// waitFor reports whether a change of a's, which would act now on what
+// a signup still posting its code is about to change, may wait for it:
+// for shareSettle on our clock from the first sight of such a change,
+// kept in the ledger under key (as waitForRun explains), and not at all
+// for a change Meta stamped more than shareFresh from our clock.
+func (s *Service) waitFor(ctx context.Context, a Action, key, reason string, now time.Time) bool {
 	if age := now.Sub(a.Sent); age > shareFresh || age < -shareFresh {
 		return false
 	}
 	marker := &callbacks.Entry{
-		Key:   shareWaitPrefix + a.WABAID + "#" + strconv.FormatInt(subscribed.UnixNano(), 10),
-		State: callbacks.EntryUnrouted, Reason: "share_wait", Kind: callbacks.Kind(kindPrefix + "share_wait"),
+		Key: key, State: callbacks.EntryUnrouted, Reason: reason, Kind: callbacks.Kind(kindPrefix + reason),
 		Route: callbacks.Route{WABAID: a.WABAID}, ExpiresAt: now.Add(shareWaitLife), CreatedAt: now, UpdatedAt: now,
 	}
 	first, err := s.Ledger.Claim(ctx, marker, now)
@@ -491,7 +534,8 @@ func (s *Service) waitForRun(ctx context.Context, a Action, subscribed, now time
 	case errors.Is(err, onboarding.ErrConditionFailed) && first != nil && !first.CreatedAt.IsZero():
 		return now.Sub(first.CreatedAt) < shareSettle
 	}
-	s.Logger.WarnContext(ctx, "meta share's first sight not read; its entry.time decides its wait", "waba_id", a.WABAID, "error", err)
+	s.Logger.WarnContext(ctx, "meta change's first sight not read; its entry.time decides its wait", "waba_id", a.WABAID,
+		"wait", reason, "error", err)
 	age := now.Sub(a.Sent)
 	return age < shareSettle && age > -shareSettle
 }

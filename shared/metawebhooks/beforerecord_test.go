@@ -1,0 +1,90 @@
+package metawebhooks_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
+)
+
+// TestHealthBeforeTheRecordWaitsForTheSignup: Meta's
+// business_capability_update reference lists a WhatsApp Business Account
+// being created among its triggers. Embedded Signup creates the WABA, and
+// Meta may report its first limit before the page has posted the code that
+// makes our record: written then, it changed nothing, and Meta reports the
+// limit again only when it changes. Such a change, fresh, is answered 503
+// for Meta to deliver again, and applies once the signup has its record. A
+// WABA that gets no record within the wait, or a change Meta sent long
+// before, is acknowledged and changes nothing, so that nothing is retried
+// for days.
+func TestHealthBeforeTheRecordWaitsForTheSignup(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	capability := func(waba string, sent time.Time) string {
+		return `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":` + strconv.FormatInt(sent.Unix(), 10) +
+			`,"changes":[{"value":{"max_daily_conversations_per_business":2000,"max_phone_numbers_per_waba":25},` +
+			`"field":"business_capability_update"}]}]}`
+	}
+	type delivery struct {
+		after   time.Duration // on our clock, from start
+		record  bool          // the signup's lock has written the record by then
+		want    int
+		wantLim string
+	}
+	cases := []struct {
+		name       string
+		sentBefore time.Duration // Meta's entry time, before start
+		deliveries []delivery
+	}{
+		{"the signup's record comes, and the redelivery applies", 5 * time.Second, []delivery{
+			{0, false, http.StatusServiceUnavailable, ""},
+			{40 * time.Second, true, http.StatusOK, "TIER_2K"},
+		}},
+		{"no record within the wait: acknowledged, nothing changed", 5 * time.Second, []delivery{
+			{0, false, http.StatusServiceUnavailable, ""},
+			{time.Minute, false, http.StatusServiceUnavailable, ""},
+			{3 * time.Minute, false, http.StatusOK, ""},
+		}},
+		{"sent long before: no signup still posting its code", 20 * time.Minute, []delivery{
+			{0, false, http.StatusOK, ""},
+		}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			waba := "10200000000009" + strconv.Itoa(i)
+			recs, led := newRecords(), callbackstest.NewLedger()
+			clock := start
+			log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+			h := &apigw.MetaWebhooks{
+				Service:   &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Now: func() time.Time { return clock }},
+				AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
+				Logger:    log,
+			}
+			body := capability(waba, start.Add(-c.sentBefore))
+			for _, d := range c.deliveries {
+				clock = start.Add(d.after)
+				if d.record {
+					recs.mu.Lock()
+					recs.state[waba] = onboarding.StateVerifying
+					recs.mu.Unlock()
+				}
+				resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+				recs.mu.Lock()
+				got := recs.health[waba].MessagingLimit
+				recs.mu.Unlock()
+				if resp.StatusCode != d.want || got != d.wantLim {
+					t.Fatalf("delivery at +%s: status %d, limit %q; want %d, %q", d.after, resp.StatusCode, got, d.want, d.wantLim)
+				}
+			}
+		})
+	}
+}
