@@ -51,7 +51,10 @@ var partnerEvents = []string{"PARTNER_APP_INSTALLED", "PARTNER_APP_UNINSTALLED",
 // violation_info, ban_info). A partner event is delivered as Meta's
 // examples show it: entry.id is PartnerBusinessID, and waba_info.waba_id
 // names the customer's WABA; an install or uninstall names the simulated
-// app in waba_info.partner_app_id unless extra names another.
+// app in waba_info.partner_app_id unless extra names another. waba_info
+// also carries what the customer's grant says (customerOf): the owning
+// business, and the Multi-Partner Solution the WABA was created under,
+// which Meta leaves out of an uninstall.
 func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at time.Time) Webhook {
 	value := map[string]any{"event": event}
 	maps.Copy(value, extra)
@@ -69,8 +72,41 @@ func (s *Server) AccountUpdate(wabaID, event string, extra map[string]any, at ti
 	if _, named := info["partner_app_id"]; !named && s.cfg.AppID != "" && strings.HasPrefix(event, "PARTNER_APP_") {
 		info["partner_app_id"] = s.cfg.AppID
 	}
+	if business, solution, known := s.customerOf(wabaID); known {
+		setDefault(info, "owner_business_id", business)
+		if solution != "" && event != "PARTNER_APP_UNINSTALLED" {
+			setDefault(info, "solution_id", solution)
+			// Plivo's business, the solution's other partner, is not
+			// simulated.
+			setDefault(info, "solution_partner_business_ids", []any{PartnerBusinessID})
+		}
+	}
 	value["waba_info"] = info
 	return s.WebhookChange(PartnerBusinessID, "account_update", value, at)
+}
+
+func setDefault(m map[string]any, key string, v any) {
+	if _, named := m[key]; !named {
+		m[key] = v
+	}
+}
+
+// customerOf returns the owning business and the solution of wabaID in
+// the latest grant this Server issued a code for; known is false when no
+// grant names the WABA, and nothing is made up for it.
+func (s *Server) customerOf(wabaID string) (business, solution string, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var latest *codeState
+	for _, c := range s.codes {
+		if c.grant.WABAID == wabaID && (latest == nil || c.issuedAt.After(latest.issuedAt)) {
+			latest = c
+		}
+	}
+	if latest == nil {
+		return "", "", false
+	}
+	return latest.grant.BusinessID, latest.grant.SolutionID, true
 }
 
 // SignWebhook returns the X-Hub-Signature-256 of body for appSecret.

@@ -3,6 +3,7 @@ package metasim_test
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +93,57 @@ func TestWebhookChangeBuildsMetasSamples(t *testing.T) {
 		if w.Signature != metasim.SignWebhook("app-secret", w.Body) {
 			t.Errorf("%s: not signed with the app secret", c.field)
 		}
+	}
+}
+
+// TestPartnerEventsCarryTheCustomersBusiness: Meta's account_update
+// reference shows waba_info.owner_business_id, the customer's business
+// portfolio, in every PARTNER_* event, and, for a customer onboarded
+// through a Multi-Partner Solution, solution_id and
+// solution_partner_business_ids, except in PARTNER_APP_UNINSTALLED. The
+// simulator takes them from the grant the customer gave; a value the
+// caller names wins.
+func TestPartnerEventsCarryTheCustomersBusiness(t *testing.T) {
+	t.Parallel()
+	const waba, business, solution = "102000000000002", "300000000000002", "777000000000002"
+	sim := metasim.New(metasim.Config{AppID: "1234", AppSecret: "app-secret", SolutionID: solution})
+	sim.IssueCode(metasim.Grant{WABAID: waba, BusinessID: business})
+	mps := map[string]any{"waba_id": waba, "owner_business_id": business, "partner_app_id": "1234",
+		"solution_id": solution, "solution_partner_business_ids": []any{metasim.PartnerBusinessID}}
+	cases := []struct {
+		event string
+		extra map[string]any
+		want  map[string]any
+	}{
+		{"PARTNER_APP_INSTALLED", nil, mps},
+		{"PARTNER_APP_UNINSTALLED", nil, map[string]any{"waba_id": waba, "owner_business_id": business, "partner_app_id": "1234"}},
+		{"PARTNER_ADDED", nil, map[string]any{"waba_id": waba, "owner_business_id": business,
+			"solution_id": solution, "solution_partner_business_ids": []any{metasim.PartnerBusinessID}}},
+		{"PARTNER_REMOVED", map[string]any{"waba_info": map[string]any{"owner_business_id": "300000000000009"}},
+			map[string]any{"waba_id": waba, "owner_business_id": "300000000000009",
+				"solution_id": solution, "solution_partner_business_ids": []any{metasim.PartnerBusinessID}}},
+	}
+	for _, c := range cases {
+		w := sim.AccountUpdate(waba, c.event, c.extra, time.Now())
+		var body struct {
+			Entry []struct {
+				Changes []struct {
+					Value struct {
+						WABAInfo map[string]any `json:"waba_info"`
+					} `json:"value"`
+				} `json:"changes"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(w.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if got := body.Entry[0].Changes[0].Value.WABAInfo; !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: waba_info %v, want %v", c.event, got, c.want)
+		}
+	}
+	// A WABA no grant names: nothing is made up.
+	w := sim.AccountUpdate("102000000000003", "PARTNER_REMOVED", nil, time.Now())
+	if strings.Contains(string(w.Body), "owner_business_id") || strings.Contains(string(w.Body), "solution_id") {
+		t.Errorf("a WABA the simulator knows nothing of got a business or solution: %s", w.Body)
 	}
 }
