@@ -3,6 +3,7 @@ package metawebhooks_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +122,80 @@ func TestPortfolioLimitOfAnotherNumberReachesTheRecord(t *testing.T) {
 			got.UpdatedAt = time.Time{}
 			if got != c.want {
 				t.Errorf("health %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestEveryAccountUpdateEventOfMetasReference delivers each account_update
+// event of Meta's current reference (account_update webhook reference,
+// April 2026, and its "Reconnect offboarded coexistence clients" and
+// "Partner-led business verification" pages) with every key the reference
+// gives it: none may be counted as unknown, and each moves the record as
+// a Tech Provider's operator expects, or leaves it as it is.
+func TestEveryAccountUpdateEventOfMetasReference(t *testing.T) {
+	t.Parallel()
+	const waba, customer, ourApp = "102290129340398", "2729063490586005", "1234567890123456"
+	onboarded, restricted := onboarding.StateOnboarded, onboarding.StateRestricted
+	mps := `"waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + customer + `","partner_app_id":"` + ourApp + `",` +
+		`"solution_id":"1322545439218045","solution_partner_business_ids":["` + partnerBusiness + `","506914307656634"]}`
+	cases := []struct {
+		name, entryID, value string
+		from                 onboarding.State // "" : no record
+		fromReason           string
+		want                 onboarding.State
+		wantReason           string
+	}{
+		{"deleted", waba, `{"event":"ACCOUNT_DELETED"}`, onboarded, "", onboarding.StateDisconnected, "account_deleted"},
+		{"restricted", waba, `{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":1767225600}]}`,
+			onboarded, "", restricted, "account_restriction:RESTRICTED_BIZ_INITIATED_MESSAGING"},
+		{"violation", waba, `{"event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`,
+			onboarded, "", restricted, "account_violation:SCAM"},
+		{"disabled", waba, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"DISABLE","waba_ban_date":"December 7, 2026"}}`,
+			onboarded, "", restricted, "disabled_update:DISABLE (December 7, 2026)"},
+		{"reinstated", waba, `{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"REINSTATE","waba_ban_date":"December 8, 2026"}}`,
+			restricted, "disabled_update:DISABLE", onboarded, "reinstated"},
+		{"offboarded", waba, `{"event":"ACCOUNT_OFFBOARDED"}`, onboarded, "", restricted, "account_offboarded"},
+		{"reconnected", waba, `{"event":"ACCOUNT_RECONNECTED"}`, restricted, "account_offboarded", onboarded, "account_reconnected"},
+		{"app installed through a Multi-Partner Solution", partnerBusiness, `{"event":"PARTNER_APP_INSTALLED",` + mps + `}`,
+			"", "", onboarding.StateUnclaimed, "partner_app_installed"},
+		{"added through a Multi-Partner Solution", partnerBusiness, `{"event":"PARTNER_ADDED",` + strings.Replace(mps, `"partner_app_id":"`+ourApp+`",`, "", 1) + `}`,
+			"", "", onboarding.StateUnclaimed, "partner_added"},
+		{"app uninstalled", partnerBusiness, `{"event":"PARTNER_APP_UNINSTALLED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + customer +
+			`","partner_app_id":"` + ourApp + `"}}`, onboarded, "", onboarding.StateDisconnected, "partner_app_uninstalled"},
+		{"removed, with why", partnerBusiness, `{"event":"PARTNER_REMOVED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + customer +
+			`"},"disconnection_info":{"reason":"PRIMARY_INACTIVITY","initiated_by":"SYSTEM"}}`, onboarded, "", onboarding.StateDisconnected, "partner_removed"},
+		{"authentication-international rates", waba, `{"event":"AUTH_INTL_PRICE_ELIGIBILITY_UPDATE","auth_international_rate_eligibility":` +
+			`{"exception_countries":[{"country_code":"ID","start_time":1767225600}],"start_time":1767225600}}`, onboarded, "", onboarded, ""},
+		{"primary business location", waba, `{"event":"BUSINESS_PRIMARY_LOCATION_COUNTRY_UPDATE","country":"IN"}`, onboarded, "", onboarded, ""},
+		{"ad account linked", waba, `{"event":"AD_ACCOUNT_LINKED","waba_info":{"waba_id":"` + waba + `","ad_account_linked":"act_1234",` +
+			`"owner_business_id":"` + customer + `"}}`, onboarded, "", onboarded, ""},
+		{"MM API terms signed", waba, `{"event":"MM_LITE_TERMS_SIGNED","waba_info":{"waba_id":"` + waba + `","owner_business_id":"` + customer + `"}}`,
+			onboarded, "", onboarded, ""},
+		{"volume-based pricing tier", waba, `{"event":"VOLUME_BASED_PRICING_TIER_UPDATE","volume_tier_info":{"tier_update_time":1764547200,` +
+			`"pricing_category":"UTILITY","tier":"25000001:50000000","effective_month":"2026-12","region":"INDIA"}}`, onboarded, "", onboarded, ""},
+		{"partner-led business verification", waba, `{"event":"PARTNER_CLIENT_CERTIFICATION_STATUS_UPDATE","partner_client_certification_info":` +
+			`{"client_business_id":"` + customer + `","status":"APPROVED","rejection_reasons":["NONE"]}}`, onboarded, "", onboarded, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), callbackstest.NewLedger()
+			if c.from != "" {
+				recs.state[waba], recs.reason[waba] = c.from, c.fromReason
+			}
+			body := accountUpdate(c.entryID, c.value)
+			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if recs.state[waba] != c.want || recs.reason[waba] != c.wantReason && c.wantReason != "" {
+				t.Errorf("record %s (%q), want %s (%q)", recs.state[waba], recs.reason[waba], c.want, c.wantReason)
+			}
+			for _, e := range led.Entries() {
+				if e.Fields.Get("value") != "" || e.Reason == string(metawebhooks.OpUnknown) {
+					t.Errorf("Meta's documented shape was kept as not fully known: %v", e.Fields)
+				}
 			}
 		})
 	}
