@@ -151,8 +151,10 @@ type QualityUpdate struct {
 	MaxDaily           upstream.String `json:"max_daily_conversations_per_business"`
 }
 
-// CapabilityUpdate is the value of a business_capability_update change:
-// Meta's reference types the limits as integers, -1 meaning unlimited.
+// CapabilityUpdate is the value of a business_capability_update change.
+// Meta's reference lists the portfolio's limit in tier names (TIER_2K)
+// while its example sends an integer (2000), and gave the retired key as
+// an integer with -1 for unlimited: messagingLimit reads every form.
 type CapabilityUpdate struct {
 	MaxDaily upstream.String `json:"max_daily_conversations_per_business"`
 	// MaxDailyPerPhone is the retired name of the same limit.

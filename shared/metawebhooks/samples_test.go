@@ -54,6 +54,16 @@ func TestMetasReferenceSamples(t *testing.T) {
 			`{"entry":[{"id":"524126980791429","time":1739321024,"changes":[{"value":{"max_daily_conversations_per_business":2000,` +
 				`"max_phone_numbers_per_waba":25},"field":"business_capability_update"}]}],"object":"whatsapp_business_account"}`,
 			onboarding.Health{MessagingLimit: "TIER_2K"}},
+		// The same reference lists the portfolio's limit in tier names,
+		// and -1 (unlimited) for the per-phone key it retired.
+		{"business_capability_update, a tier name", "524126980791429",
+			`{"entry":[{"id":"524126980791429","time":1739321024,"changes":[{"value":{"max_daily_conversations_per_business":"TIER_UNLIMITED",` +
+				`"max_phone_numbers_per_waba":25},"field":"business_capability_update"}]}],"object":"whatsapp_business_account"}`,
+			onboarding.Health{MessagingLimit: "TIER_UNLIMITED"}},
+		{"business_capability_update, the retired per-phone key", "524126980791429",
+			`{"entry":[{"id":"524126980791429","time":1739321024,"changes":[{"value":{"max_daily_conversation_per_phone":-1,` +
+				`"max_phone_numbers_per_waba":25},"field":"business_capability_update"}]}],"object":"whatsapp_business_account"}`,
+			onboarding.Health{MessagingLimit: "TIER_UNLIMITED"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
