@@ -416,6 +416,11 @@ func TestErrorClassification(t *testing.T) {
 			wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190, wantSubcode: 458},
 		{name: "string code", answer: jsonAnswer(400, `{"error":{"message":"bad","code":"190"}}`), wantKind: onboarding.KindRejected, wantStatus: 400, wantCode: 190},
 		{name: "string error", answer: jsonAnswer(400, `{"error":"invalid_request"}`), wantKind: onboarding.KindRejected, wantStatus: 400},
+		// Meta's WhatsApp error codes page tells callers to try these again,
+		// and to decide by the code rather than by the HTTP status.
+		{name: "something went wrong 131000 on a 400", answer: graphErr(400, 131000, 0, false), wantKind: onboarding.KindTransient, wantStatus: 400, wantCode: 131000},
+		{name: "service unavailable 131016 on a 400", answer: graphErr(400, 131016, 0, false), wantKind: onboarding.KindTransient, wantStatus: 400, wantCode: 131016},
+		{name: "server unavailable 133004 on a 400", answer: graphErr(400, 133004, 0, false), wantKind: onboarding.KindTransient, wantStatus: 400, wantCode: 133004},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

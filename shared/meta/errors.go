@@ -77,7 +77,7 @@ func (g graphError) kind(status int, appAuth bool) onboarding.Kind {
 		return onboarding.KindConfig
 	case throttled(g.Code):
 		return onboarding.KindThrottled
-	case g.Code == 1, g.Code == 2, g.IsTransient:
+	case g.Code == 1, g.Code == 2, whatsAppTryAgain(g.Code), g.IsTransient:
 		return onboarding.KindTransient
 	case g.Code == codeToken:
 		// configProblem kept the 190s about our app; the rest are the
@@ -138,6 +138,20 @@ func throttled(code int) bool {
 		return true
 	}
 	return code >= 80000 && code <= 80014
+}
+
+// whatsAppTryAgain reports the WhatsApp codes whose documented remedy is
+// to try again later: 131000 ("Something went wrong"), 131016 (a service
+// is temporarily unavailable) and 133004 (the server is temporarily
+// unavailable). Meta documents them with a 5xx, but tells callers to
+// decide by the code rather than the HTTP status, so a 4xx carrying one
+// must not turn a passing fault into a refused signup.
+func whatsAppTryAgain(code int) bool {
+	switch code {
+	case 131000, 131016, 133004:
+		return true
+	}
+	return false
 }
 
 // upstream turns the error of call r into the onboarding error, scrubbing
