@@ -441,6 +441,62 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
+// TestErrorKeepsUserTitleAndMessage: Graph's error-handling guide lists
+// error_user_title and error_user_msg, Meta's explanation meant for a
+// person, which often says what the terse message does not. The operator
+// reading the log gets them; secrets in them are still scrubbed.
+func TestErrorKeepsUserTitleAndMessage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		body     string
+		want     []string
+		unwanted []string
+	}{
+		{
+			name: "title and message",
+			body: `{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"error_subcode":2388093,"is_transient":false,` +
+				`"error_user_title":"Account not eligible","error_user_msg":"This WhatsApp Business Account cannot be managed by this app.","fbtrace_id":"` + graphTrace + `"}}`,
+			want: []string{"Invalid parameter", "Account not eligible", "This WhatsApp Business Account cannot be managed by this app.", graphTrace},
+		},
+		{
+			name: "message only, already in the message",
+			body: `{"error":{"message":"Invalid parameter: bad id","code":100,"error_user_msg":"bad id"}}`,
+			want: []string{"Invalid parameter: bad id"},
+		},
+		{
+			name:     "secrets scrubbed",
+			body:     `{"error":{"message":"m","code":100,"error_user_title":"t","error_user_msg":"token ` + token + `"}}`,
+			want:     []string{"[REDACTED]"},
+			unwanted: []string{token},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, jsonAnswer(400, tt.body))
+			_, err := newClient(g.srv.URL, &sleeps{}).PhoneNumbers(t.Context(), token, wabaID)
+			ue, ok := onboarding.AsUpstream(err)
+			if !ok {
+				t.Fatalf("error %v is not an UpstreamError", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(ue.Message, w) {
+					t.Errorf("message %q lacks %q", ue.Message, w)
+				}
+			}
+			for _, u := range tt.unwanted {
+				if strings.Contains(ue.Message, u) {
+					t.Errorf("message %q holds %q", ue.Message, u)
+				}
+			}
+			if strings.Count(ue.Message, "bad id") > 1 {
+				t.Errorf("message %q repeats Meta's text", ue.Message)
+			}
+		})
+	}
+}
+
 func TestTransportErrors(t *testing.T) {
 	t.Parallel()
 	for _, f := range onboardingtest.TransportFailures(t) {

@@ -17,7 +17,8 @@ const maxMessageLen = 500
 
 // graphError is the "error" object of a Graph API answer:
 // {"error":{"message","type","code","error_subcode","is_transient",
-// "error_data":{"details"},"fbtrace_id"}}.
+// "error_user_title","error_user_msg","error_data":{"details"},
+// "fbtrace_id"}}.
 type graphError struct {
 	Message     string
 	Type        string
@@ -26,7 +27,12 @@ type graphError struct {
 	IsTransient bool
 	// Details is error_data.details: Meta's WhatsApp error page says to
 	// rely on it and the code rather than on titles, which it will retire.
-	Details   string
+	Details string
+	// UserTitle and UserMsg are error_user_title and error_user_msg: the
+	// explanation Meta writes for a person, often the only one that says
+	// what to change.
+	UserTitle string
+	UserMsg   string
 	FBTraceID string
 }
 
@@ -61,6 +67,8 @@ func parseGraphError(body []byte) (ge graphError, ok bool) {
 		Subcode:     lenientInt(fields["error_subcode"]),
 		IsTransient: lenientBool(fields["is_transient"]),
 		Details:     upstream.Text(data["details"]),
+		UserTitle:   upstream.Text(fields["error_user_title"]),
+		UserMsg:     upstream.Text(fields["error_user_msg"]),
 		FBTraceID:   upstream.Text(fields["fbtrace_id"]),
 	}, true
 }
@@ -158,10 +166,13 @@ func whatsAppTryAgain(code int) bool {
 // sensitive values Meta might echo back.
 func (g graphError) upstream(r request, status int) *onboarding.UpstreamError {
 	msg := g.Message
-	if g.Details != "" && !strings.Contains(msg, g.Details) {
-		// The message is often only a title ("(#131009) Parameter value is
-		// not valid"); details say which parameter.
-		msg += ": " + g.Details
+	// The message is often only a title ("(#131009) Parameter value is not
+	// valid"); details say which parameter, and the user title and message
+	// what to change.
+	for _, more := range []string{g.Details, g.UserTitle, g.UserMsg} {
+		if more != "" && !strings.Contains(msg, more) {
+			msg += ": " + more
+		}
 	}
 	if g.FBTraceID != "" {
 		// Meta support needs the trace ID to look a failure up.

@@ -28,6 +28,8 @@ func TestParseGraphError(t *testing.T) {
 		{name: "string error", body: `{"error":"invalid_grant"}`, want: graphError{Message: "invalid_grant"}, wantOK: true},
 		{name: "error_data details", body: `{"error":{"message":"(#100) Invalid parameter","code":100,"error_data":{"messaging_product":"whatsapp","details":"Parameter x is invalid"}}}`,
 			want: graphError{Message: "(#100) Invalid parameter", Code: 100, Details: "Parameter x is invalid"}, wantOK: true},
+		{name: "user title and message", body: `{"error":{"message":"m","code":100,"error_user_title":"T","error_user_msg":"U"}}`,
+			want: graphError{Message: "m", Code: 100, UserTitle: "T", UserMsg: "U"}, wantOK: true},
 		{name: "error_data as a string ignored", body: `{"error":{"code":100,"error_data":"{\"details\":\"x\"}"}}`, want: graphError{Code: 100}, wantOK: true},
 		{name: "null error", body: `{"error":null}`},
 		{name: "numeric error", body: `{"error":5}`},
