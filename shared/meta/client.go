@@ -490,11 +490,13 @@ func (r request) verb() string {
 // do runs r with retries and decodes a successful answer into out.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	for attempt := 1; ; attempt++ {
-		ue, proven := c.once(ctx, r, out)
+		ue, proven, regain := c.once(ctx, r, out)
 		if ue == nil {
 			return nil
 		}
-		if attempt >= c.maxAttempts || !ue.Retryable() || (r.provenOnly && !proven) {
+		// Meta counts the wait for a rate limit in whole minutes, longer
+		// than any pause a call can take: a retry would only be refused.
+		if attempt >= c.maxAttempts || !ue.Retryable() || (r.provenOnly && !proven) || regain > 0 {
 			return ue
 		}
 		wait := c.backoff(attempt)
@@ -519,12 +521,14 @@ func (c *Client) backoff(attempt int) time.Duration {
 }
 
 // once makes one call. proven reports that Meta answered with a Graph error
-// body, i.e. it decided about the request rather than failing mid-way.
-func (c *Client) once(ctx context.Context, r request, out any) (ue *onboarding.UpstreamError, proven bool) {
+// body, i.e. it decided about the request rather than failing mid-way;
+// regain is when Meta expects a rate limit it reported to lift (zero when
+// it gave no estimate).
+func (c *Client) once(ctx context.Context, r request, out any) (ue *onboarding.UpstreamError, proven bool, regain time.Duration) {
 	req, err := http.NewRequestWithContext(ctx, r.verb(), r.url.String(), nil)
 	if err != nil {
 		// The parse error would quote the URL and its query.
-		return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: r.op, Kind: onboarding.KindTransient, Err: errors.New("cannot build request")}, false
+		return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: r.op, Kind: onboarding.KindTransient, Err: errors.New("cannot build request")}, false, 0
 	}
 	req.Header.Set("Accept", "application/json")
 	if r.bearer != "" {
@@ -532,17 +536,23 @@ func (c *Client) once(ctx context.Context, r request, out any) (ue *onboarding.U
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return transportError(r, err), false
+		return transportError(r, err), false, 0
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
 		e := transportError(r, err)
 		e.Status = resp.StatusCode
-		return e, false
+		return e, false, 0
 	}
 	if ge, ok := parseGraphError(body); ok {
-		return ge.upstream(r, resp.StatusCode), true
+		ue := ge.upstream(r, resp.StatusCode)
+		if ue.Kind == onboarding.KindThrottled {
+			if regain = regainAccess(resp.Header); regain > 0 {
+				ue.Message += fmt.Sprintf(" (Meta expects access back in %d min)", int(regain/time.Minute))
+			}
+		}
+		return ue, true, regain
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		kind := onboarding.KindTransient
@@ -550,12 +560,12 @@ func (c *Client) once(ctx context.Context, r request, out any) (ue *onboarding.U
 			kind = onboarding.KindThrottled
 		}
 		return &onboarding.UpstreamError{Service: onboarding.ServiceMeta, Op: r.op, Status: resp.StatusCode, Kind: kind,
-			Message: "the answer is not a Graph API error"}, false
+			Message: "the answer is not a Graph API error"}, false, 0
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return malformed(r.op, resp.StatusCode, "the answer is not the expected JSON"), false
+		return malformed(r.op, resp.StatusCode, "the answer is not the expected JSON"), false, 0
 	}
-	return nil, false
+	return nil, false, 0
 }
 
 // malformed is a 2xx answer the client cannot use. It counts as transient,

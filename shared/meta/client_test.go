@@ -551,6 +551,68 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// bucThrottled answers Graph's business-use-case rate limit (80008, the
+// WhatsApp Business Management API's) with the X-Business-Use-Case-Usage
+// header Meta's Rate Limits page describes: per business object, the
+// limit's type, usage percentages and estimated_time_to_regain_access in
+// minutes. header "" sends no header.
+func bucThrottled(header string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if header != "" {
+			w.Header().Set("X-Business-Use-Case-Usage", header)
+		}
+		graphErr(400, 80008, 0, false)(w, r)
+	}
+}
+
+// TestThrottleRetriedOnlyWhenMetaSaysSoon: once a rate limit is reached,
+// Meta's Rate Limits page says every further call fails until the count
+// drops, and for business-use-case limits it says when, in minutes. A
+// retry a second later is then one more refused call; the client returns
+// Meta's answer at once, with the estimate in its message.
+func TestThrottleRetriedOnlyWhenMetaSaysSoon(t *testing.T) {
+	t.Parallel()
+	ok := jsonAnswer(200, `{"data":[{"id":"1"}]}`)
+	usage := func(regain string) string {
+		return `{"` + wabaID + `":[{"type":"whatsapp_business_management","call_count":100,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":` + regain + `}]}`
+	}
+	tests := []struct {
+		name      string
+		header    string
+		wantCalls int
+		wantInMsg string
+	}{
+		{name: "access back in 12 minutes", header: usage("12"), wantCalls: 1, wantInMsg: "12 min"},
+		{name: "estimate as a string", header: usage(`"7"`), wantCalls: 1, wantInMsg: "7 min"},
+		{name: "largest estimate of several objects", header: `{"1":[{"type":"whatsapp_business_management","estimated_time_to_regain_access":0}],"2":[{"type":"whatsapp_business_management","estimated_time_to_regain_access":3}]}`,
+			wantCalls: 1, wantInMsg: "3 min"},
+		{name: "absurd estimate bounded to a day", header: usage("99999999999"), wantCalls: 1, wantInMsg: "1440 min"},
+		{name: "access back now", header: usage("0"), wantCalls: 2},
+		{name: "no usage header", wantCalls: 2},
+		{name: "unreadable usage header", header: `{oops`, wantCalls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, bucThrottled(tt.header), ok)
+			_, err := newClient(g.srv.URL, &sleeps{}).PhoneNumbers(t.Context(), token, wabaID)
+			if g.calls() != tt.wantCalls {
+				t.Errorf("%d calls, want %d", g.calls(), tt.wantCalls)
+			}
+			if tt.wantCalls > 1 {
+				if err != nil {
+					t.Fatalf("err = %v after the retry", err)
+				}
+				return
+			}
+			ue, isUpstream := onboarding.AsUpstream(err)
+			if !isUpstream || ue.Kind != onboarding.KindThrottled || ue.Code != 80008 || !strings.Contains(ue.Message, tt.wantInMsg) {
+				t.Errorf("err = %v; want throttled 80008 whose message says %q", err, tt.wantInMsg)
+			}
+		})
+	}
+}
+
 func TestBackoffIsFullJitterCapped(t *testing.T) {
 	t.Parallel()
 	g := newGraph(t, graphErr(500, 2, 0, false))

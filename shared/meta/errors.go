@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 	"github.com/techprovider/wa-onboarding/shared/upstream"
@@ -160,6 +161,29 @@ func whatsAppTryAgain(code int) bool {
 		return true
 	}
 	return false
+}
+
+// regainAccess reads X-Business-Use-Case-Usage, which Graph sends with
+// calls under a business-use-case rate limit (the WhatsApp Business
+// Management API's among them): for each business object, a list of
+// limits with estimated_time_to_regain_access in minutes. It returns the
+// longest estimate, or zero when the header is missing, unreadable or
+// says access is back.
+func regainAccess(h http.Header) time.Duration {
+	var usage map[string][]struct {
+		Regain json.RawMessage `json:"estimated_time_to_regain_access"`
+	}
+	if json.Unmarshal([]byte(h.Get("X-Business-Use-Case-Usage")), &usage) != nil {
+		return 0
+	}
+	longest := 0
+	for _, limits := range usage {
+		for _, l := range limits {
+			longest = max(longest, lenientInt(l.Regain))
+		}
+	}
+	// A day bounds what a garbled estimate can make of the duration.
+	return time.Duration(min(longest, 24*60)) * time.Minute
 }
 
 // upstream turns the error of call r into the onboarding error, scrubbing
