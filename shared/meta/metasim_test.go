@@ -68,6 +68,15 @@ func TestSubscribeAppAgainstMetasim(t *testing.T) {
 			wantCalls: 2, wantSubscribed: true,
 		},
 		{
+			// Meta says when a business-use-case limit lifts: minutes away,
+			// so the call is not retried.
+			name: "WABA rate limit reached",
+			arm: func(sim *metasim.Server, _ *onboardingtest.Clock) {
+				sim.FailNext(metasim.EndpointSubscribedApps, 1, metasim.KindWABAThrottled)
+			},
+			wantKind: onboarding.KindThrottled, wantCode: 80008, wantCalls: 1,
+		},
+		{
 			name: "token revoked",
 			arm: func(sim *metasim.Server, _ *onboardingtest.Clock) {
 				sim.FailNext(metasim.EndpointSubscribedApps, 1, metasim.KindInvalidToken)

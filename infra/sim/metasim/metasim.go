@@ -1,6 +1,7 @@
 package metasim
 
 import (
+	"cmp"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -181,15 +182,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		resp = route()
 	case KindTransientAfterCommit:
 		_ = route() // the side effects (a consumed code) stay
-		resp = failureResponse(KindTransient)
+		resp = failureResponse(KindTransient, "")
 	case KindHang:
 		if !simkit.Hang(r) {
 			s.record(r, endpoint, 0, kind)
 			return
 		}
-		resp = failureResponse(KindTransient)
+		resp = failureResponse(KindTransient, "")
 	default:
-		resp = failureResponse(kind)
+		resp = failureResponse(kind, cmp.Or(pathObject(r), s.cfg.AppID))
 	}
 	s.record(r, endpoint, resp.status, kind)
 	resp.write(w)
@@ -220,6 +221,19 @@ func (s *Server) route(r *http.Request) (string, func() response) {
 		return graphError("OAuthException", 2500, 0,
 			"Unknown path components: /"+strings.Join(parts, "/"))
 	}
+}
+
+// pathObject returns the Graph object ID the request's path starts with
+// (a WABA's), or "".
+func pathObject(r *http.Request) string {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) > 0 && versionRE.MatchString(parts[0]) {
+		parts = parts[1:]
+	}
+	if len(parts) > 0 && simkit.IsDigits(parts[0]) {
+		return parts[0]
+	}
+	return ""
 }
 
 // record appends to the request log and writes the optional log line.

@@ -834,6 +834,7 @@ func TestFailNextKinds(t *testing.T) {
 					t.Errorf("body %s", r.body)
 				}
 			}
+			checkUsageHeader(t, r.header, tt.kind == KindWABAThrottled)
 			if r2 := e.get(t, "/v25.0/"+testWABA+"/phone_numbers", q); r2.status != 200 {
 				t.Errorf("second call status %d: the failure must be used up", r2.status)
 			}
@@ -843,6 +844,33 @@ func TestFailNextKinds(t *testing.T) {
 				t.Errorf("log entry %+v", last)
 			}
 		})
+	}
+}
+
+// checkUsageHeader checks X-Business-Use-Case-Usage, which Meta's Rate
+// Limits page says comes with a business-use-case limit: keyed by the
+// business object (here the WABA), the limit's type and, once it is
+// reached, a positive estimated_time_to_regain_access in minutes.
+func checkUsageHeader(t *testing.T, h http.Header, want bool) {
+	t.Helper()
+	raw := h.Get("X-Business-Use-Case-Usage")
+	if !want {
+		if raw != "" {
+			t.Errorf("X-Business-Use-Case-Usage %s on a failure that is no business-use-case limit", raw)
+		}
+		return
+	}
+	var usage map[string][]struct {
+		Type      string `json:"type"`
+		CallCount int    `json:"call_count"`
+		Regain    int    `json:"estimated_time_to_regain_access"`
+	}
+	if err := json.Unmarshal([]byte(raw), &usage); err != nil {
+		t.Fatalf("X-Business-Use-Case-Usage %q: %v", raw, err)
+	}
+	limits := usage[testWABA]
+	if len(limits) != 1 || limits[0].Type != "whatsapp_business_management" || limits[0].CallCount < 100 || limits[0].Regain <= 0 {
+		t.Errorf("X-Business-Use-Case-Usage %s; want the WABA's whatsapp_business_management limit reached, with a time to regain access", raw)
 	}
 }
 

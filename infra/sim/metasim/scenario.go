@@ -1,6 +1,7 @@
 package metasim
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -28,7 +29,9 @@ const (
 	// the rate limit.", HTTP 400.
 	KindRateLimited Kind = "rate_limited"
 	// KindWABAThrottled is code 80008, the WhatsApp Business Management
-	// API's per-WABA rate limit, HTTP 400.
+	// API's per-WABA rate limit, HTTP 400, with the X-Business-Use-Case-Usage
+	// header of a business-use-case limit reached: the WABA's usage at 100%
+	// and access back in WABARegainMinutes.
 	KindWABAThrottled Kind = "waba_throttled"
 	// KindInvalidToken is code 190 subcode 460: the session was invalidated
 	// (the token was revoked), HTTP 400. Retrying will not help.
@@ -79,8 +82,14 @@ var transientFailures = map[Kind]struct {
 	KindWABAThrottled: {http.StatusBadRequest, 80008, "(#80008) There have been too many calls to this WhatsApp Business account. Wait a bit and try again."},
 }
 
-// failureResponse is Meta's answer for an injected failure.
-func failureResponse(kind Kind) response {
+// WABARegainMinutes is the estimated_time_to_regain_access that
+// KindWABAThrottled reports. Meta's estimates are whole minutes.
+const WABARegainMinutes = 5
+
+// failureResponse is Meta's answer for an injected failure. object is the
+// business object a business-use-case limit is counted on: the WABA of the
+// path, or the app when the path names none.
+func failureResponse(kind Kind, object string) response {
 	switch kind {
 	case KindInvalidToken:
 		return graphError("OAuthException", codeToken, 460,
@@ -96,7 +105,18 @@ func failureResponse(kind Kind) response {
 	if !ok {
 		f = transientFailures[KindTransient]
 	}
-	return graphErrorResponse(f.status, graphErrorDetail{Message: f.msg, Type: "OAuthException", Code: f.code, IsTransient: true})
+	resp := graphErrorResponse(f.status, graphErrorDetail{Message: f.msg, Type: "OAuthException", Code: f.code, IsTransient: true})
+	if kind == KindWABAThrottled {
+		// Meta's Rate Limits page: calls under a business-use-case limit
+		// carry their usage per business object, and once the limit is
+		// reached, the minutes until access returns.
+		usage, _ := json.Marshal(map[string][]orderedObject{object: {{
+			{"type", "whatsapp_business_management"}, {"call_count", 100}, {"total_cputime", 1},
+			{"total_time", 1}, {"estimated_time_to_regain_access", WABARegainMinutes},
+		}}})
+		resp.header.Set("X-Business-Use-Case-Usage", string(usage))
+	}
+	return resp
 }
 
 // Scenario is the JSON body of POST /_sim/meta/scenario.
