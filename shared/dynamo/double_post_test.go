@@ -395,7 +395,7 @@ func TestDoublePostWhileFirstIsWithMetaOnDynamoDB(t *testing.T) {
 				// Only the first post's code is exchanged, so only it asks.
 				once.Do(func() { close(reached) })
 				<-release
-				return onboarding.TokenInfo{AppID: "app", Valid: true}, nil
+				return onboardingtest.Grant("app", dpWABA), nil
 			}}
 			plivo := &onboardingtest.Plivo{}
 			tt.setup(meta, plivo)

@@ -25,7 +25,8 @@
 //     (rerun.go). Without a WABA ID there is no record to read until Meta
 //     names the WABA.
 //  3. The code is exchanged for a business token, and Meta is asked, at
-//     once, whether the token is a grant for our app (debug_token), which
+//     once, whether the token is a grant for our app whose WhatsApp
+//     permissions name the WABA (debug_token's granular scopes), which
 //     numbers the WABA has and which business owns it. Nothing the browser
 //     sent is trusted until Meta confirms it, so no lock is held yet
 //     (proof.go): a bogus code naming someone else's WABA writes nothing.

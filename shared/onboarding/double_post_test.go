@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
+	"github.com/techprovider/wa-onboarding/shared/onboarding/onboardingtest"
 	"github.com/techprovider/wa-onboarding/shared/upstream"
 )
 
@@ -66,7 +67,7 @@ func TestDoublePostOfOneSignup(t *testing.T) {
 				f.meta.Debug = func(string) (onboarding.TokenInfo, error) {
 					close(reached)
 					<-release
-					return onboarding.TokenInfo{AppID: appID, Valid: true}, nil
+					return onboardingtest.Grant(appID, waba), nil
 				}
 				return reached
 			}},
@@ -410,7 +411,7 @@ func TestDoublePostWhileFirstAttemptFails(t *testing.T) {
 	f.meta.Debug = func(string) (onboarding.TokenInfo, error) {
 		close(reached)
 		<-release
-		return onboarding.TokenInfo{AppID: appID, Valid: true}, nil
+		return onboardingtest.Grant(appID, waba), nil
 	}
 	f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
 		return []onboarding.PhoneNumber{{ID: phone, CodeVerificationStatus: "NOT_VERIFIED"}}, nil

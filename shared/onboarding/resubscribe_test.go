@@ -81,6 +81,12 @@ func TestRerunOfAnOnboardedSignupSubscribesAgain(t *testing.T) {
 			meta: func(f *fixture) {
 				f.meta.Numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, rejected }
 			}, want: onboarding.CodeMetaRejected, exchanges: 1},
+		{name: "token whose whatsapp scopes name another WABA: refused", state: onboarding.StateOnboarded,
+			meta: func(f *fixture) {
+				f.meta.Debug = func(string) (onboarding.TokenInfo, error) {
+					return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_management": {"102290129340398"}}}, nil
+				}
+			}, want: onboarding.CodeMetaRejected, exchanges: 1},
 		{name: "token of another app: refused", state: onboarding.StateOnboarded,
 			meta: func(f *fixture) {
 				f.meta.Debug = func(string) (onboarding.TokenInfo, error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -627,7 +628,10 @@ func (s *Service) proveControl(ctx context.Context, token, wabaID, wantNumber, c
 	})
 	// owner_business always runs: a business_id from the browser is proven.
 	wg.Go(func() { business, businessErr = s.ownerBusiness(others, token, wabaID, log) })
-	_, tokenErr := s.checkToken(ctx, token, log)
+	info, tokenErr := s.checkToken(ctx, token, log)
+	if tokenErr == nil && !grantsWABA(info, wabaID) {
+		tokenErr = Errorf(CodeMetaRejected, "Meta did not confirm the signup: the access token does not grant this WhatsApp Business Account. Please run the signup again.")
+	}
 	if tokenErr != nil {
 		cancel(errSuperseded)
 	}
@@ -725,6 +729,22 @@ func wabaFromScopes(info TokenInfo) (string, error) {
 		field = "waba_id is required: Meta's grant names several WhatsApp Business Accounts."
 	}
 	return "", &Error{Code: CodeInvalidRequest, Message: "The request is invalid.", Fields: []FieldError{{Field: "waba_id", Message: field}}}
+}
+
+// grantsWABA reports whether the token's WhatsApp permissions cover
+// wabaID. Reading the WABA proves only that the token reaches it, which a
+// business_management grant over its owner may also do; Meta's granular
+// scopes name the WABAs the customer shared with our app. A WhatsApp scope
+// listed without targets is not limited to any, as debug_token reports
+// permissions that are not granular. Names are read as wabaFromScopes
+// reads them.
+func grantsWABA(info TokenInfo, wabaID string) bool {
+	for scope, targets := range info.Scopes {
+		if isWhatsAppScope(scope) && (len(targets) == 0 || slices.Contains(targets, wabaID)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isWhatsAppScope(scope string) bool {

@@ -431,6 +431,22 @@ func TestSignupMetaFailures(t *testing.T) {
 		{"waba not granted", func(m *onboardingtest.Meta) {
 			m.Numbers = func(string) ([]onboarding.PhoneNumber, error) { return nil, metaErr(onboarding.KindRejected, 100) }
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		// The token reaches the WABA (business_management over its owner,
+		// say), but Meta's granular scopes, which name the WABAs whose
+		// WhatsApp permissions the customer granted, name another one.
+		{"waba readable but not in the grant's whatsapp scopes", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+					"whatsapp_business_management": {"102290129340398"}, "whatsapp_business_messaging": {"102290129340398"},
+					"business_management": {onboardingtest.BusinessID}}}, nil
+			}
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		{"token without whatsapp permissions", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+					"business_management": {onboardingtest.BusinessID}, "public_profile": nil}}, nil
+			}
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 		{"phone not on waba", func(m *onboardingtest.Meta) {
 			m.Numbers = func(string) ([]onboarding.PhoneNumber, error) {
 				return []onboarding.PhoneNumber{{CodeVerificationStatus: "VERIFIED", ID: "5"}}, nil

@@ -65,13 +65,23 @@ func (m *Meta) DebugToken(_ context.Context, token string) (onboarding.TokenInfo
 	if m.Debug != nil {
 		return m.Debug(token)
 	}
-	info := onboarding.TokenInfo{AppID: m.AppID, Valid: true}
 	if m.WABAID != "" {
-		info.Scopes = map[string][]string{
-			"whatsapp_business_management": {m.WABAID}, "whatsapp_business_messaging": {m.WABAID}, "business_management": {BusinessID},
-		}
+		return Grant(m.AppID, m.WABAID), nil
 	}
-	return info, nil
+	// Not knowing the WABA, the token's WhatsApp permissions name none:
+	// granted without targets, they are limited to none either.
+	return onboarding.TokenInfo{AppID: m.AppID, Valid: true, Scopes: map[string][]string{
+		"whatsapp_business_management": nil, "whatsapp_business_messaging": nil, "business_management": {BusinessID},
+	}}, nil
+}
+
+// Grant is what debug_token says of the business token of a signup that
+// shared wabaID with the app appID: valid, never expiring, with the
+// WhatsApp permissions granted on that WABA.
+func Grant(appID, wabaID string) onboarding.TokenInfo {
+	return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+		"whatsapp_business_management": {wabaID}, "whatsapp_business_messaging": {wabaID}, "business_management": {BusinessID},
+	}}
 }
 
 // PhoneNumbers implements onboarding.Meta.
