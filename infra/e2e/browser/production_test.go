@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -269,8 +270,11 @@ func TestProductionPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if init["appId"] != stack.SandboxMetaAppID || init["version"] != config.DefaultGraphVersion {
-		t.Errorf("FB.init got %v", init)
+	// Meta's Implementation page initialises the SDK with exactly these
+	// four settings; only the app ID and the Graph version are ours.
+	wantInit := map[string]any{"appId": stack.SandboxMetaAppID, "autoLogAppEvents": true, "xfbml": true, "version": config.DefaultGraphVersion}
+	if !reflect.DeepEqual(init, wantInit) {
+		t.Errorf("FB.init got %v, want Meta's documented %v", init, wantInit)
 	}
 	extras, _ := json.Marshal(login["extras"])
 	if login["config_id"] != stack.SandboxConfigID || login["response_type"] != "code" || login["override_default_response_type"] != true ||

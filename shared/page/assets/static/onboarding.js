@@ -1019,11 +1019,16 @@
 
   // ---- loading Meta's SDK --------------------------------------------
 
+  // FB.init takes the settings of Meta's Embedded Signup implementation
+  // as they are: only the app ID and the Graph version are ours. The page
+  // has no social plugins, so parsing XFBML finds nothing, but a setting
+  // Meta's flow was never described with is one more thing to rule out
+  // when the flow misbehaves.
   window.fbAsyncInit = function () {
     window.FB.init({
       appId: cfg.appId,
       autoLogAppEvents: true,
-      xfbml: false,
+      xfbml: true,
       version: cfg.graphVersion
     });
     sdkReady = true;
