@@ -20,8 +20,9 @@
 // Like Meta, FB.login refuses options that do not match the app's login
 // configuration (/_sim/local/meta/login): its config_id, response_type
 // "code" with override_default_response_type, and exactly the extras of
-// the configured Embedded Signup version with the solution ID. The v2 form
-// (sessionInfoVersion, featureType) is refused.
+// the configured Embedded Signup version with the solution ID. v2's
+// sessionInfoVersion is refused as such; any other difference, a
+// featureType the configuration does not use included, as a mismatch.
 // When the SDK is served from another origin than the page (the local
 // stack's second port, as Meta serves its SDK from connect.facebook.net),
 // messages are posted from that origin by a relay frame (xd.html), and the
@@ -408,7 +409,11 @@
     var extras = opts.extras || {};
     if (!opts.config_id || opts.config_id !== login.config_id) return 'config_id ' + JSON.stringify(opts.config_id) + ' is not the app\'s login configuration';
     if (opts.response_type !== 'code' || opts.override_default_response_type !== true) return 'Embedded Signup needs response_type "code" and override_default_response_type true';
-    if ('sessionInfoVersion' in extras || 'featureType' in extras) return 'extras has the v2 form (sessionInfoVersion/featureType); ' + login.es_version + ' takes ' + JSON.stringify(login.extras);
+    // sessionInfoVersion is v2's request for the session info, which later
+    // versions send for every flow. featureType is not v2's alone: v4
+    // still takes whatsapp_business_app_onboarding, so it is only a
+    // mismatch with the configuration, below.
+    if ('sessionInfoVersion' in extras) return 'extras has v2\'s sessionInfoVersion; ' + login.es_version + ' sends the session info for every flow and takes ' + JSON.stringify(login.extras);
     if (!extras.setup || !extras.setup.solutionID) return 'extras.setup.solutionID is missing: the WABA would not be created under the Multi-Partner Solution';
     if (JSON.stringify(extras) !== JSON.stringify(login.extras)) return 'extras ' + JSON.stringify(extras) + ' do not match ' + login.es_version + ': ' + JSON.stringify(login.extras);
     return '';
