@@ -1,9 +1,12 @@
 package sam_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,36 +17,8 @@ import (
 	"github.com/techprovider/wa-onboarding/infra/testenv"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/config"
-	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
-
-// emitted are the metric names the code writes as EMF lines, with the
-// dimension names each may carry.
-var emitted = map[string][]string{
-	onboarding.MetricSignupStarted:          nil,
-	onboarding.MetricSignupOnboarded:        nil,
-	onboarding.MetricSignupPending:          {"Reason"},
-	onboarding.MetricSignupFailed:           {"Reason"},
-	onboarding.MetricSignupReplayed:         nil,
-	onboarding.MetricUpstreamLatency:        {"Service", "Operation"},
-	onboarding.MetricUpstreamError:          {"Service", "Operation", "Outcome"},
-	onboarding.MetricResumeAttempt:          nil,
-	onboarding.MetricResumeGaveUp:           {"Reason"},
-	onboarding.MetricStoreError:             {"Operation"},
-	onboarding.MetricResumeSkipped:          {"Reason"},
-	onboarding.MetricMetaConfig:             nil,
-	onboarding.MetricSignupAwaitingCustomer: {"State"},
-	onboarding.MetricWebhookSubscribeFailed: nil,
-	onboarding.MetricWebhookResubscribed:    nil,
-	callbacks.MetricUnrouted:                nil,
-	callbacks.MetricPublishFailed:           nil,
-	callbacks.MetricPublished:               nil,
-	callbacks.MetricDuplicate:               nil,
-	callbacks.MetricSignatureInvalid:        nil,
-	callbacks.MetricNonceReused:             nil,
-	metawebhooks.MetricOutOfTime:            nil,
-}
 
 func child(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
@@ -58,31 +33,17 @@ func child(n *yaml.Node, key string) *yaml.Node {
 }
 
 // TestAlarmsWatchMetricsTheCodeEmits fails when an alarm on our namespace
-// names a metric or dimension no code writes: such an alarm never fires.
+// reads a metric the code never writes under exactly the alarm's dimension
+// set: CloudWatch matches an alarm to a metric by namespace, name and the
+// whole set of dimensions, so an alarm naming fewer or other dimensions
+// than a data point carries watches a metric that never gets one, and
+// never fires.
 func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 	t.Parallel()
 	doc := templateNode(t)
 	resources := child(doc, "Resources")
-	// The functions' METRICS_NAMESPACE, as written: the alarms must name
-	// the same expression (one namespace per stack).
-	namespace := child(child(child(child(child(doc, "Globals"), "Function"), "Environment"), "Variables"), "METRICS_NAMESPACE")
-	if namespace == nil || !strings.HasPrefix(namespace.Value, config.DefaultMetricsNamespace+"/") || !strings.Contains(namespace.Value, "${AWS::StackName}") {
-		t.Fatalf("Globals' METRICS_NAMESPACE %v: want %s/${AWS::StackName}, one namespace per stack", namespace, config.DefaultMetricsNamespace)
-	}
-	// A metric filter of the template emits too: API Gateway's answers
-	// reach only the access log.
-	emitted := maps.Clone(emitted)
-	for i := 0; i+1 < len(resources.Content); i += 2 {
-		res := resources.Content[i+1]
-		if child(res, "Type").Value != "AWS::Logs::MetricFilter" {
-			continue
-		}
-		for _, tr := range child(child(res, "Properties"), "MetricTransformations").Content {
-			if ns := child(tr, "MetricNamespace"); ns.Value == namespace.Value && ns.Tag == namespace.Tag {
-				emitted[child(tr, "MetricName").Value] = nil
-			}
-		}
-	}
+	namespace := metricsNamespace(t, doc)
+	emitted := emittedMetrics(t, resources, namespace)
 	alarms := map[string]bool{}
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		name, res := resources.Content[i].Value, resources.Content[i+1]
@@ -93,11 +54,20 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 		if child(props, "AlarmActions") == nil {
 			t.Errorf("%s: no alarm actions", name)
 		}
+		// CloudWatch reads only the data points published with an
+		// alarm's Unit, if it names one: a unit other than the emitted
+		// one leaves the alarm in INSUFFICIENT_DATA for good.
+		if child(props, "Unit") != nil {
+			t.Errorf("%s: names a Unit; leave it out", name)
+		}
 		// An alarm reads one metric, or several through metric math.
 		watched := []*yaml.Node{props}
 		if math := child(props, "Metrics"); math != nil {
 			watched = nil
 			for _, q := range math.Content {
+				if child(child(q, "MetricStat"), "Unit") != nil {
+					t.Errorf("%s: a MetricStat names a Unit; leave it out", name)
+				}
 				if m := child(child(q, "MetricStat"), "Metric"); m != nil {
 					watched = append(watched, m)
 				}
@@ -107,8 +77,19 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 			}
 		}
 		for _, m := range watched {
-			if metric := checkWatched(t, name, m, namespace, emitted); metric != "" {
-				alarms[metric] = true
+			ns, metric := child(m, "Namespace"), child(m, "MetricName")
+			if ns == nil || metric == nil {
+				t.Errorf("%s: reads a metric without a namespace or name", name)
+				continue
+			}
+			dims := map[string]string{}
+			if d := child(m, "Dimensions"); d != nil {
+				for _, item := range d.Content {
+					dims[child(item, "Name").Value] = child(item, "Value").Value
+				}
+			}
+			if checkWatched(t, name, ns, metric.Value, dims, namespace, emitted) {
+				alarms[metric.Value] = true
 			}
 		}
 	}
@@ -120,41 +101,93 @@ func TestAlarmsWatchMetricsTheCodeEmits(t *testing.T) {
 	}
 }
 
-// checkWatched checks one metric an alarm reads (a node with Namespace,
-// MetricName and Dimensions) and returns it when it is one of ours.
-func checkWatched(t *testing.T, alarm string, m, namespace *yaml.Node, emitted map[string][]string) string {
+// metricsNamespace is the functions' METRICS_NAMESPACE, as written: the
+// alarms and the dashboard must name the same expression (one namespace
+// per stack).
+func metricsNamespace(t *testing.T, doc *yaml.Node) *yaml.Node {
 	t.Helper()
-	ns, metric := child(m, "Namespace"), child(m, "MetricName")
-	if ns == nil || metric == nil {
-		t.Errorf("%s: reads a metric without a namespace or name", alarm)
-		return ""
+	namespace := child(child(child(child(child(doc, "Globals"), "Function"), "Environment"), "Variables"), "METRICS_NAMESPACE")
+	if namespace == nil || !strings.HasPrefix(namespace.Value, config.DefaultMetricsNamespace+"/") || !strings.Contains(namespace.Value, "${AWS::StackName}") {
+		t.Fatalf("Globals' METRICS_NAMESPACE %v: want %s/${AWS::StackName}, one namespace per stack", namespace, config.DefaultMetricsNamespace)
 	}
-	switch {
-	case ns.Value == "AWS/SQS" && metric.Value == "ApproximateNumberOfMessagesVisible":
-		// A queue's depth: the lifecycle publisher's failure destination.
-		return ""
-	case ns.Value == "AWS/Lambda":
-		if metric.Value != "Errors" && metric.Value != "Throttles" && metric.Value != "IteratorAge" && metric.Value != "Invocations" {
-			t.Errorf("%s: unexpected Lambda metric %s", alarm, metric.Value)
+	return namespace
+}
+
+// emittedMetrics is what reaches our namespace: the code's EMF lines, and
+// the template's metric filters, which emit what only the access log sees
+// (API Gateway's own answers).
+func emittedMetrics(t *testing.T, resources, namespace *yaml.Node) map[string]*emission {
+	t.Helper()
+	code := codeScan(t)
+	// The scan must see the calls it is trusted with.
+	if got := code.metrics[onboarding.MetricUpstreamError]; got == nil || !slices.ContainsFunc(got.keySets, func(k []string) bool {
+		return slices.Equal(k, []string{"Operation", "Outcome", "Service"})
+	}) {
+		t.Fatalf("the code scan missed %s{Operation,Outcome,Service}: %+v", onboarding.MetricUpstreamError, got)
+	}
+	emitted := maps.Clone(code.metrics)
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		res := resources.Content[i+1]
+		if child(res, "Type").Value != "AWS::Logs::MetricFilter" {
+			continue
 		}
-		return ""
-	case ns.Value != namespace.Value || ns.Tag != namespace.Tag:
-		t.Errorf("%s: namespace %s %s is not the one the functions write to (%s %s)", alarm, ns.Tag, ns.Value, namespace.Tag, namespace.Value)
-		return ""
-	}
-	dims, ok := emitted[metric.Value]
-	if !ok {
-		t.Errorf("%s: the code never emits metric %s", alarm, metric.Value)
-		return ""
-	}
-	if d := child(m, "Dimensions"); d != nil {
-		for _, item := range d.Content {
-			if dim := child(item, "Name").Value; !slices.Contains(dims, dim) {
-				t.Errorf("%s: metric %s is never emitted with dimension %s", alarm, metric.Value, dim)
+		for _, tr := range child(child(res, "Properties"), "MetricTransformations").Content {
+			if ns := child(tr, "MetricNamespace"); ns.Value != namespace.Value || ns.Tag != namespace.Tag {
+				continue
 			}
+			keys := []string{}
+			if d := child(tr, "Dimensions"); d != nil {
+				for _, item := range d.Content {
+					keys = append(keys, child(item, "Key").Value)
+				}
+				slices.Sort(keys)
+			}
+			// A filter's metric carries exactly its Dimensions, not the
+			// EMF writer's extra sets.
+			emitted[child(tr, "MetricName").Value] = &emission{keySets: [][]string{keys}, filter: true}
 		}
 	}
-	return metric.Value
+	return emitted
+}
+
+// checkWatched checks one metric an alarm or a graph reads and reports
+// whether it is one of ours.
+func checkWatched(t *testing.T, who string, ns *yaml.Node, metric string, dims map[string]string, namespace *yaml.Node, emitted map[string]*emission) bool {
+	t.Helper()
+	switch {
+	case ns.Value == "AWS/SQS" && metric == "ApproximateNumberOfMessagesVisible":
+		// A queue's depth: the lifecycle publisher's failure destination.
+		return false
+	case ns.Value == "AWS/Lambda":
+		if metric != "Errors" && metric != "Throttles" && metric != "IteratorAge" && metric != "Invocations" {
+			t.Errorf("%s: unexpected Lambda metric %s", who, metric)
+		}
+		if _, ok := dims["FunctionName"]; !ok || len(dims) != 1 {
+			t.Errorf("%s: Lambda's %s read with dimensions %v, not FunctionName alone", who, metric, dims)
+		}
+		return false
+	case ns.Value != namespace.Value || ns.Tag != namespace.Tag:
+		t.Errorf("%s: namespace %s %s is not the one the functions write to (%s %s)", who, ns.Tag, ns.Value, namespace.Tag, namespace.Value)
+		return false
+	}
+	e, ok := emitted[metric]
+	if !ok {
+		t.Errorf("%s: the code never emits metric %s", who, metric)
+		return false
+	}
+	set := slices.Sorted(maps.Keys(dims))
+	sets := e.emittedSets()
+	if !slices.ContainsFunc(sets, func(s []string) bool { return slices.Equal(s, set) }) {
+		t.Errorf("%s: reads %s with dimensions %v, but each data point carries exactly one of %v: it would never get one", who, metric, set, sets)
+		return true
+	}
+	code := codeScan(t)
+	for k, v := range dims {
+		if k != "Function" && !e.filter && !code.canWrite(e, k, v) {
+			t.Errorf("%s: reads %s with %s=%s, a value the code never writes", who, metric, k, v)
+		}
+	}
+	return true
 }
 
 // TestLambdaPassesTheMetricLines: Lambda counts a JSON line without a
@@ -239,4 +272,106 @@ func TestStreamRetriesEndByAgeOnly(t *testing.T) {
 	if streams != 1 {
 		t.Errorf("LifecycleFunction has %d DynamoDB stream events, want 1", streams)
 	}
+}
+
+// TestDashboardGraphsMetricsTheCodeEmits holds the dashboard's metric
+// graphs to the same rule as the alarms: a line whose namespace, name or
+// dimension set no data point carries is an empty graph an operator reads
+// as "nothing happened".
+func TestDashboardGraphsMetricsTheCodeEmits(t *testing.T) {
+	t.Parallel()
+	doc := templateNode(t)
+	resources := child(doc, "Resources")
+	namespace := metricsNamespace(t, doc)
+	emitted := emittedMetrics(t, resources, namespace)
+	graphs := 0
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		if child(res, "Type").Value != "AWS::CloudWatch::Dashboard" {
+			continue
+		}
+		body := child(child(res, "Properties"), "DashboardBody")
+		if body == nil || body.Tag != "!Sub" {
+			t.Fatalf("%s: DashboardBody is not a !Sub string", name)
+		}
+		// Each ${...} stands for a string, kept recognisable (<...>) to
+		// compare the namespace with METRICS_NAMESPACE as written.
+		subs := regexp.MustCompile(`\$\{[^}]+\}`)
+		var dash struct {
+			Widgets []struct {
+				Type       string `json:"type"`
+				Properties struct {
+					Metrics [][]any `json:"metrics"`
+				} `json:"properties"`
+			} `json:"widgets"`
+		}
+		if err := json.Unmarshal([]byte(subs.ReplaceAllStringFunc(body.Value, func(s string) string { return "<" + s[2:len(s)-1] + ">" })), &dash); err != nil {
+			t.Fatalf("%s: DashboardBody is not JSON: %v", name, err)
+		}
+		for w, widget := range dash.Widgets {
+			if widget.Type != "metric" {
+				continue
+			}
+			var prev []string
+			for _, raw := range widget.Properties.Metrics {
+				line, err := expandMetric(raw, prev)
+				if err != nil {
+					t.Errorf("%s widget %d: %v", name, w, err)
+					continue
+				}
+				prev = line
+				if len(line) < 2 || len(line)%2 != 0 {
+					t.Errorf("%s widget %d: metric %v is not namespace, name and name/value pairs", name, w, line)
+					continue
+				}
+				dims := map[string]string{}
+				for j := 2; j+1 < len(line); j += 2 {
+					dims[line[j]] = line[j+1]
+				}
+				ns := &yaml.Node{Tag: "!!str", Value: line[0]}
+				if strings.Contains(line[0], "<") {
+					ns.Tag, ns.Value = "!Sub", strings.NewReplacer("<", "${", ">", "}").Replace(line[0])
+				}
+				checkWatched(t, name, ns, line[1], dims, namespace, emitted)
+				graphs++
+			}
+		}
+	}
+	if graphs == 0 {
+		t.Fatal("no dashboard graph read")
+	}
+}
+
+// expandMetric writes out one entry of a metric widget's "metrics": "."
+// repeats the previous entry's item at that position, and a leading "..."
+// repeats its items up to where this entry's remaining ones, aligned on its
+// end, begin. A trailing options object is dropped.
+func expandMetric(raw []any, prev []string) ([]string, error) {
+	var items []string
+	for _, v := range raw {
+		s, ok := v.(string)
+		if !ok {
+			if _, isOptions := v.(map[string]any); isOptions {
+				continue
+			}
+			return nil, fmt.Errorf("metric %v holds %v", raw, v)
+		}
+		items = append(items, s)
+	}
+	if len(items) > 0 && items[0] == "..." {
+		rest := items[1:]
+		if len(rest) > len(prev) {
+			return nil, fmt.Errorf("metric %v: \"...\" with no previous metric that long", raw)
+		}
+		items = append(slices.Clone(prev[:len(prev)-len(rest)]), rest...)
+	}
+	for j, s := range items {
+		if s == "." {
+			if j >= len(prev) {
+				return nil, fmt.Errorf("metric %v: \".\" at %d with no previous item there", raw, j)
+			}
+			items[j] = prev[j]
+		}
+	}
+	return items, nil
 }
