@@ -375,3 +375,59 @@ func expandMetric(raw []any, prev []string) ([]string, error) {
 	}
 	return items, nil
 }
+
+// TestAccessLogFiltersMatchRoutesAndFormat: a metric filter on the API's
+// access log counts only lines its pattern matches, and a pattern that
+// names a route no event declares, or a key the access log format does not
+// write, matches none: its alarm never fires. A string the format writes
+// in quotes is compared as a quoted string.
+func TestAccessLogFiltersMatchRoutesAndFormat(t *testing.T) {
+	t.Parallel()
+	resources := child(templateNode(t), "Resources")
+	routes := map[string]bool{}
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		events := child(child(resources.Content[i+1], "Properties"), "Events")
+		for j := 1; events != nil && j < len(events.Content); j += 2 {
+			if ev := events.Content[j]; child(ev, "Type").Value == "HttpApi" {
+				p := child(ev, "Properties")
+				routes[child(p, "Method").Value+" "+child(p, "Path").Value] = true
+			}
+		}
+	}
+	format := child(child(child(child(resources, "HttpApi"), "Properties"), "AccessLogSettings"), "Format").Value
+	var written map[string]any
+	if err := json.Unmarshal([]byte(format), &written); err != nil {
+		t.Fatalf("the access log format is not JSON: %v", err)
+	}
+	term := regexp.MustCompile(`\$\.(\w+)\s*(=|!=)\s*("[^"]*"|[^\s)]+)`)
+	filters := 0
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		props := child(res, "Properties")
+		if child(res, "Type").Value != "AWS::Logs::MetricFilter" || child(props, "LogGroupName").Value != "ApiAccessLogGroup" {
+			continue
+		}
+		filters++
+		terms := term.FindAllStringSubmatch(child(props, "FilterPattern").Value, -1)
+		if len(terms) == 0 {
+			t.Errorf("%s: no $.key comparison in its pattern", name)
+		}
+		for _, m := range terms {
+			key, value := m[1], m[3]
+			w, ok := written[key]
+			if !ok {
+				t.Errorf("%s: the access log format writes no %q", name, key)
+				continue
+			}
+			if _, isString := w.(string); isString != strings.HasPrefix(value, `"`) {
+				t.Errorf("%s: compares %s with %s, but the format writes it as %T", name, key, value, w)
+			}
+			if key == "routeKey" && !routes[strings.Trim(value, `"`)] {
+				t.Errorf("%s: route %s is no HttpApi event's", name, value)
+			}
+		}
+	}
+	if filters == 0 {
+		t.Fatal("no metric filter on the access log")
+	}
+}
