@@ -2,11 +2,15 @@ package logging_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/logging"
 )
@@ -55,5 +59,42 @@ func TestRedactTextLeavesLookalikes(t *testing.T) {
 		if got := logging.RedactText(s); got != s {
 			t.Errorf("RedactText(%q) = %q", s, got)
 		}
+	}
+}
+
+// TestLinesCarryLambdasLevel: Lambda's log-level filtering reads a JSON
+// line's "level", and takes a line as INFO when its level is not one of
+// Lambda's names or its time is not RFC 3339. The template passes every
+// line (ApplicationLogLevel TRACE) and the functions filter themselves;
+// should Lambda filter one day, our lines must already say their level.
+func TestLinesCarryLambdasLevel(t *testing.T) {
+	t.Parallel()
+	lambdaLevels := []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+	for _, c := range []struct {
+		level slog.Level
+		want  string
+	}{
+		{slog.LevelDebug, "DEBUG"}, {slog.LevelInfo, "INFO"}, {slog.LevelWarn, "WARN"}, {slog.LevelError, "ERROR"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			logging.New(&buf, "DEBUG").Log(t.Context(), c.level, "a line", "k", "v")
+			var line map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+				t.Fatalf("not one JSON line: %q", buf.String())
+			}
+			if line["level"] != c.want || !slices.Contains(lambdaLevels, c.want) {
+				t.Errorf("level = %v, want %s", line["level"], c.want)
+			}
+			if ts, ok := line["time"].(string); !ok {
+				t.Errorf("time = %v", line["time"])
+			} else if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+				t.Errorf("time %q is not RFC 3339: %v", ts, err)
+			}
+			if line["msg"] != "a line" {
+				t.Errorf("msg = %v", line["msg"])
+			}
+		})
 	}
 }
