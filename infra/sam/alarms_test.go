@@ -431,3 +431,39 @@ func TestAccessLogFiltersMatchRoutesAndFormat(t *testing.T) {
 		t.Fatal("no metric filter on the access log")
 	}
 }
+
+// TestEachFunctionLogsToItsOwnGroup: a function without LoggingConfig's
+// LogGroup writes to /aws/lambda/<function name>, which Lambda creates
+// without retention and no saved query reads; two functions in one group
+// would mix their lines in every query over it.
+func TestEachFunctionLogsToItsOwnGroup(t *testing.T) {
+	t.Parallel()
+	resources := child(templateNode(t), "Resources")
+	owner := map[string]string{}
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		if child(res, "Type").Value != "AWS::Serverless::Function" {
+			continue
+		}
+		group := child(child(child(res, "Properties"), "LoggingConfig"), "LogGroup")
+		if group == nil || group.Tag != "!Ref" {
+			t.Errorf("%s: LoggingConfig.LogGroup is not a !Ref to a log group of the stack", name)
+			continue
+		}
+		lg := child(resources, group.Value)
+		if child(lg, "Type").Value != "AWS::Logs::LogGroup" {
+			t.Errorf("%s: logs to %s, not an AWS::Logs::LogGroup", name, group.Value)
+			continue
+		}
+		if r := child(child(lg, "Properties"), "RetentionInDays"); r == nil || r.Tag != "!Ref" || r.Value != "LogRetentionDays" {
+			t.Errorf("%s: %s keeps its logs without the stack's LogRetentionDays", name, group.Value)
+		}
+		if other, ok := owner[group.Value]; ok {
+			t.Errorf("%s and %s both log to %s", other, name, group.Value)
+		}
+		owner[group.Value] = name
+	}
+	if len(owner) == 0 {
+		t.Fatal("no function read")
+	}
+}
