@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,55 @@ func TestHealthBeforeTheRecordWaitsForTheSignup(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// lockLandsAfterWrite is records where the signup's lock writes the WABA's
+// record just after the first health write found none, before the
+// service reads the record to learn whether to wait for it.
+type lockLandsAfterWrite struct {
+	*records
+	once sync.Once
+}
+
+func (l *lockLandsAfterWrite) SetHealth(ctx context.Context, waba, digits string, h onboarding.Health, sent time.Time) (bool, error) {
+	changed, err := l.records.SetHealth(ctx, waba, digits, h, sent)
+	l.once.Do(func() {
+		l.records.mu.Lock()
+		l.records.state[waba] = onboarding.StateVerifying
+		l.records.mu.Unlock()
+	})
+	return changed, err
+}
+
+// TestHealthRacingTheSignupsLockIsNotLost: the lock that makes the record
+// can land between the write that found no record and the read that
+// decides whether to wait. Acknowledged then as a change the record
+// refused, the portfolio's first limit would be lost, as before the wait
+// existed: it must reach the record, now or on Meta's redelivery.
+func TestHealthRacingTheSignupsLockIsNotLost(t *testing.T) {
+	t.Parallel()
+	const waba = "102000000000031"
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":` + strconv.FormatInt(now.Unix(), 10) +
+		`,"changes":[{"value":{"max_daily_conversations_per_business":2000},"field":"business_capability_update"}]}]}`
+	recs := &lockLandsAfterWrite{records: newRecords()}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := &apigw.MetaWebhooks{
+		Service:   &metawebhooks.Service{Records: recs, Ledger: callbackstest.NewLedger(), Logger: log, Now: func() time.Time { return now }},
+		AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
+		Logger:    log,
+	}
+	for range 2 {
+		resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+	}
+	recs.mu.Lock()
+	got := recs.health[waba].MessagingLimit
+	recs.mu.Unlock()
+	if got != "TIER_2K" {
+		t.Fatalf("limit %q after the lock landed mid-change; want TIER_2K", got)
 	}
 }

@@ -370,25 +370,36 @@ func (s *Service) apply(ctx context.Context, a Action, now time.Time) (bool, err
 		}
 		return created, err
 	case OpHealth:
-		// Stamped now, like the state changes: the stamp becomes the
-		// record's updated_at, and so the lifecycle event's occurred_at and
-		// dedupe_key, which must differ for each change of a delivery and
-		// follow the order they were applied in.
-		h := a.Health
-		h.UpdatedAt = now
-		changed, err := s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h, a.Sent)
-		if err == nil && !changed && a.PhoneDigits != "" && a.PortfolioLimit != "" {
-			// Refused: the record keeps another of the WABA's numbers (or
-			// Meta changed its fields since, which this write refuses too).
-			// The portfolio's limit is every number's, the record's as well.
-			changed, err = s.Records.SetHealth(ctx, a.WABAID, "", onboarding.Health{MessagingLimit: a.PortfolioLimit, UpdatedAt: now}, a.Sent)
-		}
+		changed, err := s.setHealth(ctx, a, now)
 		if err == nil && !changed {
-			err = s.awaitRecord(ctx, a, now)
+			var found bool
+			if found, err = s.awaitRecord(ctx, a, now); found {
+				// The signup's lock may have made the record since the
+				// write found none: written once more, or that change is
+				// lost. A record that refused it refuses it again.
+				changed, err = s.setHealth(ctx, a, now)
+			}
 		}
 		return changed, err
 	}
 	return false, nil
+}
+
+// setHealth writes a's health change on its WABA's record, stamped now
+// like the state changes: the stamp becomes the record's updated_at, and
+// so the lifecycle event's occurred_at and dedupe_key, which must differ
+// for each change of a delivery and follow the order they were applied in.
+func (s *Service) setHealth(ctx context.Context, a Action, now time.Time) (bool, error) {
+	h := a.Health
+	h.UpdatedAt = now
+	changed, err := s.Records.SetHealth(ctx, a.WABAID, a.PhoneDigits, h, a.Sent)
+	if err == nil && !changed && a.PhoneDigits != "" && a.PortfolioLimit != "" {
+		// Refused: the record keeps another of the WABA's numbers (or
+		// Meta changed its fields since, which this write refuses too).
+		// The portfolio's limit is every number's, the record's as well.
+		changed, err = s.Records.SetHealth(ctx, a.WABAID, "", onboarding.Health{MessagingLimit: a.PortfolioLimit, UpdatedAt: now}, a.Sent)
+	}
+	return changed, err
 }
 
 // recordWaitPrefix keys awaitRecord's markers in the dedup table.
@@ -403,24 +414,25 @@ const recordWaitPrefix = "meta-record-wait#"
 // record, and Meta sends it again only when it changes. The wait is the
 // share's (waitFor: shareSettle on our clock from the first such change,
 // none for a change Meta sent more than shareFresh away); past it the
-// change is acknowledged and changes nothing. The read is advice: its
-// failure is logged and the change counts as applied.
-func (s *Service) awaitRecord(ctx context.Context, a Action, now time.Time) error {
+// change is acknowledged and changes nothing. found reports that the
+// record exists now. The read is advice: its failure is logged and the
+// change counts as applied.
+func (s *Service) awaitRecord(ctx context.Context, a Action, now time.Time) (found bool, err error) {
 	if a.Sent.IsZero() {
-		return nil
+		return false, nil
 	}
-	_, err := s.Records.Get(ctx, a.WABAID)
+	_, err = s.Records.Get(ctx, a.WABAID)
 	switch {
 	case err == nil:
-		return nil
+		return true, nil
 	case !errors.Is(err, onboarding.ErrNotFound):
 		s.Logger.WarnContext(ctx, "meta health change that changed nothing not checked against its record", "waba_id", a.WABAID, "error", err)
-		return nil
+		return false, nil
 	}
 	if s.waitFor(ctx, a, recordWaitPrefix+a.WABAID, "record_wait", now) {
-		return onboarding.ErrSignupUnderway
+		return false, onboarding.ErrSignupUnderway
 	}
-	return nil
+	return false, nil
 }
 
 // sharedAgainAfter is how long after our app's latest subscription to a
