@@ -1,9 +1,11 @@
 package meta
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -79,6 +81,9 @@ func FuzzParseGraphError(f *testing.F) {
 		`{"error":{"code":"80004","error_subcode":"2494055"}}`,
 		`{"error":"invalid_request"}`,
 		`{"error":{"message":"` + fuzzSecret + `"}}`,
+		// Meta's explanations for a person reach the log too.
+		`{"error":{"message":"m","code":100,"error_user_title":"` + fuzzSecret + `","error_user_msg":"` + url.QueryEscape(fuzzSecret) + `"}}`,
+		`{"error":{"message":"m","error_data":{"details":"d"},"error_user_msg":"` + url.PathEscape(fuzzSecret) + `"}}`,
 		`{"error":null}`,
 		`<html>502</html>`,
 		``,
@@ -175,4 +180,27 @@ func TestUpstreamMessageKeepsDetails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzRegainAccess: X-Business-Use-Case-Usage is read from every
+// throttled answer, whatever it holds: the estimate is whole minutes, from
+// none to a day, and the header can never make the client panic.
+func FuzzRegainAccess(f *testing.F) {
+	for _, seed := range []string{
+		`{"102290129340398":[{"type":"whatsapp_business_management","call_count":100,"total_cputime":3,"total_time":4,"estimated_time_to_regain_access":12}]}`,
+		`{"1":[{"estimated_time_to_regain_access":"7"}],"2":[{"estimated_time_to_regain_access":-5}]}`,
+		`{"1":[{"estimated_time_to_regain_access":1e300}],"2":[{"estimated_time_to_regain_access":"NaN"}]}`,
+		`{"1":[{"estimated_time_to_regain_access":2.5}],"2":[null,7]}`,
+		`{"1":{"estimated_time_to_regain_access":3}}`,
+		`[]`, `null`, `{oops`, ``,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		h := http.Header{}
+		h.Set("X-Business-Use-Case-Usage", header)
+		if d := regainAccess(h); d < 0 || d > 24*time.Hour || d%time.Minute != 0 {
+			t.Fatalf("regainAccess(%q) = %s", header, d)
+		}
+	})
 }
