@@ -736,15 +736,24 @@ func wabaFromScopes(info TokenInfo) (string, error) {
 // business_management grant over its owner may also do; Meta's granular
 // scopes name the WABAs the customer shared with our app. A WhatsApp scope
 // listed without targets is not limited to any, as debug_token reports
-// permissions that are not granular. Names are read as wabaFromScopes
-// reads them.
+// permissions that are not granular, but only while no WhatsApp scope
+// names targets: once one does, those are the WABAs the customer chose,
+// and a sibling reported without them must not widen the grant. Names are
+// read as wabaFromScopes reads them.
 func grantsWABA(info TokenInfo, wabaID string) bool {
+	granular, unlimited := false, false
 	for scope, targets := range info.Scopes {
-		if isWhatsAppScope(scope) && (len(targets) == 0 || slices.Contains(targets, wabaID)) {
+		switch {
+		case !isWhatsAppScope(scope):
+		case slices.Contains(targets, wabaID):
 			return true
+		case len(targets) == 0:
+			unlimited = true
+		default:
+			granular = true
 		}
 	}
-	return false
+	return unlimited && !granular
 }
 
 func isWhatsAppScope(scope string) bool {

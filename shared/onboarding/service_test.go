@@ -441,6 +441,17 @@ func TestSignupMetaFailures(t *testing.T) {
 					"business_management": {onboardingtest.BusinessID}}}, nil
 			}
 		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
+		// debug_token lists a permission in scopes without a granular
+		// entry (the client keeps it with no targets): one WhatsApp
+		// permission reported that way must not cover a WABA that the
+		// granular one, naming the WABAs the customer chose, leaves out.
+		{"waba outside the granular grant, a sibling permission reported without targets", func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+					"whatsapp_business_management": {"102290129340398"}, "whatsapp_business_messaging": nil,
+					"business_management": {onboardingtest.BusinessID}}}, nil
+			}
+		}, onboarding.CodeMetaRejected, onboarding.ReasonMetaRejected},
 		{"token without whatsapp permissions", func(m *onboardingtest.Meta) {
 			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
@@ -504,6 +515,15 @@ func TestSignupRecoversMissingIDs(t *testing.T) {
 			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
 					"whatsapp_business_management": {waba, "2"}, "whatsapp_business_messaging": {"2", waba}}}, nil
+			}
+		}},
+		// The page names the WABA: Meta's grant need not list it first,
+		// nor under every WhatsApp permission, to cover it.
+		{name: "named waba granted for messaging only, not the newest", id: onboarding.Identity{WABAID: waba}, meta: func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+					"whatsapp_business_management": {"2"}, "whatsapp_business_messaging": {"2", waba},
+					"business_management": {onboardingtest.BusinessID}, "public_profile": nil}}, nil
 			}
 		}},
 		{name: "several wabas granted, none for management", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
