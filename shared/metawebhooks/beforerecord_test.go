@@ -44,19 +44,29 @@ func TestHealthBeforeTheRecordWaitsForTheSignup(t *testing.T) {
 		name       string
 		sentBefore time.Duration // Meta's entry time, before start
 		deliveries []delivery
+		// restamped: Meta stamps each redelivery's entry.time anew (its
+		// reference does not say it keeps the first one's).
+		restamped bool
 	}{
 		{"the signup's record comes, and the redelivery applies", 5 * time.Second, []delivery{
 			{0, false, http.StatusServiceUnavailable, ""},
 			{40 * time.Second, true, http.StatusOK, "TIER_2K"},
-		}},
+		}, false},
 		{"no record within the wait: acknowledged, nothing changed", 5 * time.Second, []delivery{
 			{0, false, http.StatusServiceUnavailable, ""},
 			{time.Minute, false, http.StatusServiceUnavailable, ""},
 			{3 * time.Minute, false, http.StatusOK, ""},
-		}},
+		}, false},
+		// Else a WABA no signup of ours makes a record for would be
+		// refused for as long as Meta redelivers, seven days.
+		{"no record, each redelivery stamped anew: acknowledged after the wait", 5 * time.Second, []delivery{
+			{0, false, http.StatusServiceUnavailable, ""},
+			{time.Minute, false, http.StatusServiceUnavailable, ""},
+			{3 * time.Minute, false, http.StatusOK, ""},
+		}, true},
 		{"sent long before: no signup still posting its code", 20 * time.Minute, []delivery{
 			{0, false, http.StatusOK, ""},
-		}},
+		}, false},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -73,6 +83,9 @@ func TestHealthBeforeTheRecordWaitsForTheSignup(t *testing.T) {
 			body := capability(waba, start.Add(-c.sentBefore))
 			for _, d := range c.deliveries {
 				clock = start.Add(d.after)
+				if c.restamped {
+					body = capability(waba, clock.Add(-c.sentBefore))
+				}
 				if d.record {
 					recs.mu.Lock()
 					recs.state[waba] = onboarding.StateVerifying
