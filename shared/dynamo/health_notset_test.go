@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -78,5 +81,77 @@ func TestNotSetNeverReplacesThePortfoliosLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNotSetStoredWithItsTimeOrdersNothing: a record written before
+// TIER_NOT_SET stopped carrying Meta's time holds it with a limit_sent_at.
+// That time must not make the portfolio's real limit, sent before it and
+// delivered late, look outdated: the record would keep TIER_NOT_SET until
+// Meta next changed the limit.
+func TestNotSetStoredWithItsTimeOrdersNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const waba = "109876543219013"
+	store := storeWithOnboarded(t, waba)
+	_, err := store.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(store.Table),
+		Key:              map[string]dynamotypes.AttributeValue{"waba_id": &dynamotypes.AttributeValueMemberS{Value: waba}},
+		UpdateExpression: aws.String("SET messaging_limit = :limit, limit_sent_at = :sent"),
+		ExpressionAttributeValues: map[string]dynamotypes.AttributeValue{
+			":limit": &dynamotypes.AttributeValueMemberS{Value: onboarding.LimitNotSet},
+			":sent":  &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(20).Unix())},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := store.SetHealth(ctx, waba, "", onboarding.Health{MessagingLimit: "TIER_2K", UpdatedAt: t0}, metaSent(10))
+	if err != nil || !changed {
+		t.Fatalf("the portfolio's limit: changed %v, error %v; want it written", changed, err)
+	}
+	rec, err := store.Get(ctx, waba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Health.MessagingLimit != "TIER_2K" {
+		t.Fatalf("messaging limit %q, want TIER_2K", rec.Health.MessagingLimit)
+	}
+}
+
+// TestNotSetStoredWithItsTimeLetsTheLimitThroughAQualityRefusal: the same
+// old record, when the late change also carries a quality event Meta has
+// changed since. The write that keeps only the fields Meta has not changed
+// since must count the limit among them.
+func TestNotSetStoredWithItsTimeLetsTheLimitThroughAQualityRefusal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const waba = "109876543219014"
+	store := storeWithOnboarded(t, waba)
+	_, err := store.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(store.Table),
+		Key:              map[string]dynamotypes.AttributeValue{"waba_id": &dynamotypes.AttributeValueMemberS{Value: waba}},
+		UpdateExpression: aws.String("SET messaging_limit = :limit, limit_sent_at = :sent, quality_event = :quality, quality_sent_at = :later"),
+		ExpressionAttributeValues: map[string]dynamotypes.AttributeValue{
+			":limit":   &dynamotypes.AttributeValueMemberS{Value: onboarding.LimitNotSet},
+			":sent":    &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(20).Unix())},
+			":quality": &dynamotypes.AttributeValueMemberS{Value: "FLAGGED"},
+			":later":   &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(30).Unix())},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_2K", UpdatedAt: t0}
+	changed, err := store.SetHealth(ctx, waba, "", h, metaSent(10))
+	if err != nil || !changed {
+		t.Fatalf("changed %v, error %v; want the limit written", changed, err)
+	}
+	rec, err := store.Get(ctx, waba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Health.MessagingLimit != "TIER_2K" || rec.Health.QualityEvent != "FLAGGED" {
+		t.Fatalf("limit %q, quality %q; want TIER_2K and the later FLAGGED", rec.Health.MessagingLimit, rec.Health.QualityEvent)
 	}
 }

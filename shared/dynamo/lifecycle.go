@@ -452,8 +452,7 @@ func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboardi
 	// record is one event) carries the fields Meta has not changed since.
 	var kept []healthField
 	for _, f := range fields {
-		var mark int64
-		if v, found := old[f.mark]; !found || attributevalue.Unmarshal(v, &mark) != nil || mark <= sent.Unix() {
+		if !changedLater(old, f, sent) {
 			kept = append(kept, f)
 		}
 	}
@@ -462,6 +461,22 @@ func (s *Store) SetHealth(ctx context.Context, wabaID, digits string, h onboardi
 	}
 	ok, _, err = s.setHealth(ctx, wabaID, digits, h.UpdatedAt, kept, sent)
 	return ok, err
+}
+
+// changedLater reports whether the record old holds a change of f's
+// that Meta sent later than sent, as setHealth's condition decides it.
+func changedLater(old map[string]types.AttributeValue, f healthField, sent time.Time) bool {
+	var mark int64
+	if v, found := old[f.mark]; !found || attributevalue.Unmarshal(v, &mark) != nil || mark <= sent.Unix() {
+		return false
+	}
+	if _, ok := f.values["messaging_limit"]; ok {
+		var limit string
+		if v, found := old["messaging_limit"]; found && attributevalue.Unmarshal(v, &limit) == nil && limit == onboarding.LimitNotSet {
+			return false
+		}
+	}
+	return true
 }
 
 // healthField is a group of health attributes one webhook field writes
@@ -535,7 +550,14 @@ func (s *Store) setHealth(ctx context.Context, wabaID, digits string, at time.Ti
 		}
 		if !sent.IsZero() && f.mark != "" {
 			update += ", " + f.mark + " = :sent"
-			condition += " AND (attribute_not_exists(" + f.mark + ") OR " + f.mark + " <= :sent)"
+			later := f.mark + " > :sent"
+			if _, ok := f.values["messaging_limit"]; ok {
+				// Records written before TIER_NOT_SET stopped carrying
+				// Meta's time may hold it with one; it outranks nothing.
+				later = "(" + later + " AND messaging_limit <> :notset)"
+				values[":notset"] = str(onboarding.LimitNotSet)
+			}
+			condition += " AND NOT " + later
 			values[":sent"] = num(sent.Unix())
 		}
 	}
