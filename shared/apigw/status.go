@@ -18,6 +18,9 @@ const HeaderOnboardingSession = "X-Onboarding-Session"
 // any WABA to the Tech Provider's backend.
 const ProviderStatusRoute = "GET /api/provider/whatsapp/embedded-signup/{waba_id}"
 
+// providerStatusPattern is ProviderStatusRoute's path.
+const providerStatusPattern = "/api/provider/whatsapp/embedded-signup/{waba_id}"
+
 // SessionClientRef returns the client_ref a genuine onboarding-session
 // token is bound to. The status route accepts tokens past their expiry
 // (see StatusSessionGrace): it only reads, and a signup may take hours to
@@ -70,7 +73,7 @@ func statusView(ctx context.Context, sessions SessionClientRef, log *slog.Logger
 // through the AWS_IAM authorizer: a route misconfigured without it must
 // not serve records to anyone.
 func providerRouteRefused(ctx context.Context, log *slog.Logger, req Request) (Response, bool) {
-	if req.RouteKey != ProviderStatusRoute {
+	if !isProviderStatus(req) {
 		return Response{}, false
 	}
 	if _, ok := IAMCaller(req); ok {
@@ -78,6 +81,20 @@ func providerRouteRefused(ctx context.Context, log *slog.Logger, req Request) (R
 	}
 	return Error(ctx, log, req.RequestContext.RequestID,
 		onboarding.Errorf(onboarding.CodeUnauthorized, "This route requires AWS IAM (SigV4) authorization.")), true
+}
+
+// isProviderStatus reports whether req is for ProviderStatusRoute: by its
+// route key or, in an event that names no route (a catch-all integration),
+// by its path, so that such an integration cannot skip the IAM check.
+func isProviderStatus(req Request) bool {
+	if req.RouteKey == ProviderStatusRoute {
+		return true
+	}
+	if req.RouteKey != "$default" && req.RouteKey != "" {
+		return false
+	}
+	path := Request{RawPath: RoutePath(req)}
+	return pathParam(path, "waba_id", providerStatusPattern) != ""
 }
 
 func statusAnswer(view any, rid string) Response {

@@ -43,6 +43,7 @@ func TestStatusDisclosure(t *testing.T) {
 	tests := []struct {
 		name    string
 		route   string
+		path    string
 		session string
 		auth    *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
 		code    int
@@ -57,6 +58,13 @@ func TestStatusDisclosure(t *testing.T) {
 		{name: "provider route with IAM", route: apigw.ProviderStatusRoute, auth: iam, code: 200, full: true, upstream: true},
 		{name: "provider route without IAM", route: apigw.ProviderStatusRoute, code: 401},
 		{name: "provider route with a session only", route: apigw.ProviderStatusRoute, session: "victim-session", code: 401},
+		// A catch-all integration ($default, as aws-lambda-go's samples
+		// and `sam local generate-event` send) names no route: the path
+		// tells the provider route, and it still requires IAM.
+		{name: "provider path through $default without IAM", route: "$default", path: "/api/provider/whatsapp/embedded-signup/" + waba, code: 401},
+		{name: "provider path through $default on a stage", route: "$default", path: "/prod/api/provider/whatsapp/embedded-signup/" + waba + "/", code: 401},
+		{name: "provider path through $default with IAM", route: "$default", path: "/api/provider/whatsapp/embedded-signup/" + waba, auth: iam, code: 200, full: true, upstream: true},
+		{name: "public path through $default", route: "$default", path: "/api/whatsapp/embedded-signup/" + waba, code: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +72,9 @@ func TestStatusDisclosure(t *testing.T) {
 			req := statusEvent(waba)
 			if tt.route != "" {
 				req.RouteKey = tt.route
+			}
+			if tt.path != "" {
+				req.RawPath, req.PathParameters = tt.path, nil
 			}
 			if tt.session != "" {
 				req.Headers["x-onboarding-session"] = tt.session

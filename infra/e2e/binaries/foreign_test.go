@@ -1,0 +1,183 @@
+package binaries
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/techprovider/wa-onboarding/infra/sam"
+)
+
+// awsTestdata is aws-lambda-go's own sample events, read from the module
+// cache at test time: they are what AWS's library is tested against, not
+// what our generator makes, and the repository does not copy them.
+func awsTestdata(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
+	if err != nil {
+		t.Fatalf("go list aws-lambda-go: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "events", "testdata")
+}
+
+// awsSample reads one of aws-lambda-go's testdata files as a generic map.
+func awsSample(t *testing.T, file string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(awsTestdata(t), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// leaks are what an answer to a caller must never show: a Go panic or
+// runtime error, an AWS resource or endpoint, or an SDK error's name.
+var leaks = []string{"panic", "goroutine", "runtime error", "arn:aws", "127.0.0.1", "localhost", "Exception", "dynamodb", "secretsmanager"}
+
+// TestAWSSamplesOnEveryRoute sends aws-lambda-go's four payload format 2.0
+// samples (no authorizer, IAM, JWT, Lambda authorizer) to every route of
+// the template, changed only where they must be to reach it: the method,
+// the path and its parameters, and the request ID. Each is sent twice:
+// with the route's key, as a route integration receives it, and with the
+// sample's own routeKey $default and no path parameters, as a catch-all
+// integration does. The samples carry cookies, headers in mixed case, a
+// query string with a repeated parameter, stage variables and an mTLS
+// block; none is a request of ours. Every answer must be an HTTP answer
+// below 500 that names the request and shows nothing internal, and none
+// may be a success the request did not earn: an AWS_IAM route refuses
+// every sample but the IAM one, through a catch-all too, a signed
+// delivery refuses every unsigned one, and the anonymous status shows no
+// customer.
+func TestAWSSamplesOnEveryRoute(t *testing.T) {
+	freshStack(t)
+	ctx := context.Background()
+	running := map[string]*Function{}
+	t.Cleanup(func() {
+		for _, f := range running {
+			f.Stop()
+		}
+	})
+	params := map[string]string{"waba_id": OnboardedWABA, "client_ref": OnboardedClientRef}
+	samples := []string{"apigw-v2-request-no-authorizer.json", "apigw-v2-request-iam.json",
+		"apigw-v2-request-jwt-authorizer.json", "apigw-v2-request-lambda-authorizer.json"}
+	for _, route := range stack.Template.Routes() {
+		for _, file := range samples {
+			for _, catchAll := range []bool{false, true} {
+				name := route.Key() + " " + strings.TrimSuffix(file, ".json")
+				if catchAll {
+					name += " $default"
+				}
+				t.Run(name, func(t *testing.T) {
+					f := running[route.Function]
+					if f == nil {
+						var err error
+						if f, err = stack.StartFunction(ctx, route.Function); err != nil {
+							t.Fatal(err)
+						}
+						running[route.Function] = f
+					}
+					ev := awsSample(t, file)
+					rid := "aws-sample-" + randomHex(6)
+					path, pp := concretePath(route, params, ev)
+					rc := ev["requestContext"].(map[string]any)
+					h := rc["http"].(map[string]any)
+					h["method"], h["path"], ev["rawPath"] = route.Method, path, path
+					rc["requestId"] = rid
+					if catchAll {
+						delete(ev, "pathParameters")
+					} else {
+						ev["routeKey"], rc["routeKey"], ev["pathParameters"] = route.Key(), route.Key(), pp
+					}
+					resp := httpAnswer(t, f, ev)
+					checkForeignAnswer(t, route, file, rid, resp)
+					if t.Failed() {
+						t.Logf("%s log: %s", route.Function, f.LogPath)
+					}
+				})
+			}
+		}
+	}
+}
+
+// concretePath is route's path with its parameters filled from params,
+// and a greedy parameter ({proxy+}) from the sample's own pathParameters,
+// with the path parameters API Gateway would give.
+func concretePath(route sam.Route, params map[string]string, ev map[string]any) (string, map[string]any) {
+	pp := map[string]any{}
+	segs := strings.Split(route.Path, "/")
+	for i, s := range segs {
+		if !strings.HasPrefix(s, "{") {
+			continue
+		}
+		name := strings.Trim(s, "{}+")
+		v := params[name]
+		if v == "" {
+			if sp, ok := ev["pathParameters"].(map[string]any); ok {
+				v, _ = sp[name].(string)
+			}
+		}
+		segs[i], pp[name] = v, v
+	}
+	return strings.Join(segs, "/"), pp
+}
+
+// checkForeignAnswer holds an answer to one of AWS's samples against
+// what the route may answer a request that is not ours.
+func checkForeignAnswer(t *testing.T, route sam.Route, file, rid string, resp events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	if resp.StatusCode < 200 || resp.StatusCode >= 500 {
+		t.Errorf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	body := resp.Body
+	for _, leak := range leaks {
+		if strings.Contains(strings.ToLower(body), strings.ToLower(leak)) {
+			t.Errorf("the answer shows %q: %s", leak, body)
+		}
+	}
+	ct := ""
+	for k, v := range resp.Headers {
+		if strings.EqualFold(k, "content-type") {
+			ct = v
+		}
+	}
+	if strings.HasPrefix(ct, "application/json") && !strings.Contains(body, rid) {
+		t.Errorf("a JSON answer that does not name the request %s: %s", rid, body)
+	}
+	iam := file == "apigw-v2-request-iam.json"
+	switch {
+	case route.Auth == "AWS_IAM" && !iam:
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("an AWS_IAM route answered %d to a request without IAM: %s", resp.StatusCode, body)
+		}
+	case route.Function == "MetawebhooksFunction" || route.Function == "CallbacksFunction":
+		// Unsigned, or (the handshake) without our verify token.
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("an unsigned delivery answered %d: %s", resp.StatusCode, body)
+		}
+	case route.Key() == "POST /api/whatsapp/embedded-signup" || route.Key() == "GET /api/onboarding-sessions/check":
+		if resp.StatusCode < 400 {
+			t.Errorf("a signup or link check without a session answered %d: %s", resp.StatusCode, body)
+		}
+	case route.Key() == "GET /api/whatsapp/embedded-signup/{waba_id}" && !iam:
+		// API Gateway adds the IAM block only after SigV4, which the
+		// provider's backend may use on this route too.
+		if resp.StatusCode != http.StatusOK || strings.Contains(body, OnboardedClientRef) {
+			t.Errorf("the anonymous status answered %d: %s; want 200 without the customer", resp.StatusCode, body)
+		}
+	case route.Key() == "GET /":
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("the page answered %d", resp.StatusCode)
+		}
+	}
+}
