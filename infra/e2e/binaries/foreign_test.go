@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
+	"github.com/techprovider/wa-onboarding/shared/lifecycle"
 )
 
 // awsTestdata is aws-lambda-go's own sample events, read from the module
@@ -179,5 +182,80 @@ func checkForeignAnswer(t *testing.T, route sam.Route, file, rid string, resp ev
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("the page answered %d", resp.StatusCode)
 		}
+	}
+}
+
+// TestAWSStreamSamples sends aws-lambda-go's DynamoDB stream samples to the
+// real lifecycle binary: items of another table (keys "key" and "val", or
+// a number "Id"), with every attribute type (binary, sets, lists, maps,
+// NULL, numbers as strings), a REMOVE, and the tumbling-window fields. Then
+// the time-window sample's INSERT, MODIFY and REMOVE with the signup
+// table's keys and images, the REMOVE made by TTL as AWS documents it
+// (userIdentity dynamodb.amazonaws.com), beside a dedup-table item that
+// also carries waba_id and state. No record may fail the batch, and only
+// the signup's change to verified is published.
+func TestAWSStreamSamples(t *testing.T) {
+	freshStack(t)
+	f, err := stack.StartFunction(context.Background(), "LifecycleFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	const waba = "102000000000777"
+	s := func(v string) map[string]any { return map[string]any{"S": v} }
+	signup := func(state, at string) map[string]any {
+		return map[string]any{"waba_id": s(waba), "state": s(state), "client_ref": s("customer-777"), "updated_at": s(at),
+			"plivo_attempts": map[string]any{"N": "0"}, "expires_at": map[string]any{"N": "1796000000"}}
+	}
+	lock, verified := signup("verifying", "2026-12-08T10:00:00Z"), signup("verified", "2026-12-08T10:00:01Z")
+	adapted := awsSample(t, "dynamodb-time-window-event.json")
+	recs := adapted["Records"].([]any)
+	for i, r := range recs {
+		d := r.(map[string]any)["dynamodb"].(map[string]any)
+		d["Keys"] = map[string]any{"waba_id": s(waba)}
+		switch i {
+		case 0: // INSERT: the signup's lock, with no OldImage
+			d["NewImage"] = lock
+		case 1: // MODIFY: verified
+			d["OldImage"], d["NewImage"] = lock, verified
+		case 2: // REMOVE by TTL: only the OldImage
+			d["OldImage"] = verified
+			r.(map[string]any)["userIdentity"] = map[string]any{"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+		}
+	}
+	dedup, _ := json.Marshal(recs[1])
+	var other map[string]any
+	_ = json.Unmarshal(dedup, &other)
+	od := other["dynamodb"].(map[string]any)
+	od["Keys"] = map[string]any{"pk": s("meta#0123456789")}
+	od["SequenceNumber"] = "444"
+	adapted["Records"] = append(recs, other)
+
+	for _, c := range []struct {
+		name  string
+		event map[string]any
+		want  []string
+	}{
+		{"dynamodb-event", awsSample(t, "dynamodb-event.json"), nil},
+		{"dynamodb-time-window-event", awsSample(t, "dynamodb-time-window-event.json"), nil},
+		{"time-window event on the signup table", adapted, []string{lifecycle.DetailTypePrefix + "verified"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(stack.Events.Events())
+			payload, _ := json.Marshal(c.event)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			out, err := f.Invoke(ctx, payload)
+			if err != nil || string(out) != `{"batchItemFailures":[]}` {
+				t.Errorf("answer %s, %v; want no failures (log %s)", out, err, f.LogPath)
+			}
+			var got []string
+			for _, e := range stack.Events.Events()[before:] {
+				got = append(got, e.DetailType)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("published %v, want %v", got, c.want)
+			}
+		})
 	}
 }
