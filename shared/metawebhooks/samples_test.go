@@ -210,3 +210,70 @@ func TestEveryAccountUpdateEventOfMetasReference(t *testing.T) {
 		})
 	}
 }
+
+// TestMetasMessagingSamplesLeaveRecordsAlone delivers the examples of
+// Meta's messages and template webhook references (an inbound text, a
+// delivered status with pricing, a failed status with errors, a template
+// approved, rejected, re-categorised and its quality changed), with our
+// WABA and number in place of Meta's placeholders. Meta sends them to any
+// app subscribed to those fields, and the messages examples carry no
+// entry time. None is about onboarding: each is answered 200 and kept
+// as unknown, and the record's state and health stay as they were.
+func TestMetasMessagingSamplesLeaveRecordsAlone(t *testing.T) {
+	t.Parallel()
+	const waba, phoneID = "102290129340398", "106540352242922"
+	metadata := `"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + phoneID + `"}`
+	messages := func(value string) string {
+		return `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","changes":[{"value":{` + metadata + `,` + value +
+			`},"field":"messages"}]}]}`
+	}
+	template := func(field, value string) string {
+		return `{"entry":[{"id":"` + waba + `","time":1674864290,"changes":[{"value":` + value + `,"field":"` + field + `"}]}],` +
+			`"object":"whatsapp_business_account"}`
+	}
+	cases := []struct{ name, body string }{
+		{"messages, inbound text", messages(`"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],` +
+			`"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",` +
+			`"timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]`)},
+		{"messages, delivered status", messages(`"statuses":[{"id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MTE5MjVBOTE3MDk5QUVFM0YA",` +
+			`"status":"delivered","timestamp":"1750263773","recipient_id":"16505551234",` +
+			`"conversation":{"id":"6ceb9d929c1b2fb3d5a5ff3d3e4a1b2c","expiration_timestamp":"1750350173","origin":{"type":"marketing"}},` +
+			`"pricing":{"billable":true,"pricing_model":"PMP","category":"marketing","type":"regular"}}]`)},
+		{"messages, failed status", messages(`"statuses":[{"id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MTE5MjVBOTE3MDk5QUVFM0YA",` +
+			`"status":"failed","timestamp":"1750263773","recipient_id":"16505551234",` +
+			`"errors":[{"code":131049,"title":"This message was not delivered to maintain healthy ecosystem engagement.",` +
+			`"message":"This message was not delivered to maintain healthy ecosystem engagement.",` +
+			`"error_data":{"details":"In order to maintain a healthy ecosystem engagement, the message failed to be delivered."},` +
+			`"href":"https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]}]`)},
+		{"message_template_status_update, approved", template("message_template_status_update",
+			`{"event":"APPROVED","message_template_id":806312974732579,"message_template_name":"welcome_template",`+
+				`"message_template_language":"en-US","reason":"NONE","message_template_category":"UTILITY"}`)},
+		{"message_template_status_update, rejected", template("message_template_status_update",
+			`{"event":"REJECTED","message_template_id":806312974732579,"message_template_name":"welcome_template",`+
+				`"message_template_language":"en-US","reason":"INCORRECT_CATEGORY",`+
+				`"rejection_info":{"reason":"The template's content does not match its category.","recommendation":"Choose MARKETING."}}`)},
+		{"template_category_update", template("template_category_update",
+			`{"message_template_id":806312974732579,"message_template_name":"welcome_template","message_template_language":"en-US",`+
+				`"previous_category":"UTILITY","new_category":"MARKETING","correct_category":"MARKETING"}`)},
+		{"message_template_quality_update", template("message_template_quality_update",
+			`{"previous_quality_score":"GREEN","new_quality_score":"YELLOW","message_template_id":806312974732579,`+
+				`"message_template_name":"welcome_template","message_template_language":"en-US"}`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			recs, led := newRecords(), callbackstest.NewLedger()
+			recs.state[waba] = onboarding.StateOnboarded
+			resp, _ := newReceiver(recs, led).Handle(context.Background(), post(c.body, metawebhooks.Sign(appSecret, []byte(c.body))))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if recs.state[waba] != onboarding.StateOnboarded || recs.health[waba] != (onboarding.Health{}) {
+				t.Errorf("record %s, health %+v: a message or template webhook changed it", recs.state[waba], recs.health[waba])
+			}
+			if led.Len() != 1 || led.Entries()[0].Reason != string(metawebhooks.OpUnknown) {
+				t.Errorf("ledger %+v, want the change kept once as unknown", led.Entries())
+			}
+		})
+	}
+}

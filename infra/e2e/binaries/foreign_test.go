@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/lifecycle"
 )
 
@@ -256,6 +259,76 @@ func TestAWSStreamSamples(t *testing.T) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("published %v, want %v", got, c.want)
 			}
+		})
+	}
+}
+
+// TestPlivosDocumentedCallbacks sends the real callbacks binary a status
+// callback with every attribute Plivo's "Message Status Callbacks" page
+// lists, for each status it gives (queued, sent, delivered, read, failed
+// and undelivered with an ErrorCode), the business number with and without
+// its "+", and inbound messages as Plivo forwards them (text, media, a
+// button reply to a template), to the seeded onboarded number, V3-signed
+// for the URL Plivo calls. Each is published once, for customer 2.
+func TestPlivosDocumentedCallbacks(t *testing.T) {
+	freshStack(t)
+	publicURL, _ := stack.Template.Parameter("CallbackPublicUrl")
+	f, err := stack.StartFunction(context.Background(), "CallbacksFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	status := func(id, st, from, errorCode string) url.Values {
+		return url.Values{"MessageUUID": {id}, "To": {"14155550123"}, "From": {from}, "Type": {"whatsapp"}, "Status": {st},
+			"Units": {"1"}, "TotalRate": {"0.0147"}, "TotalAmount": {"0.0147"}, "MCC": {"310"}, "MNC": {"260"}, "ErrorCode": {errorCode},
+			"ParentMessageUUID": {id}, "PartInfo": {"1 of 1"}, "Sequence": {"2"}, "MessageTime": {"2026-12-08 10:00:00.000000"},
+			"QueuedTime": {"2026-12-08 10:00:00.100000"}, "SentTime": {"2026-12-08 10:00:01.000000"},
+			"DeliveryReportTime": {"2026-12-08 10:00:02.000000"}, "requester_ip": {"203.0.113.7"}, "PowerpackUUID": {""},
+			"ConversationID": {"c0ffee0123456789"}, "ConversationOrigin": {"utility"}, "ConversationExpirationTimestamp": {"1796817600"}}
+	}
+	inbound := func(id, contentType string, extra url.Values) url.Values {
+		v := url.Values{"MessageUUID": {id}, "From": {"14155550123"}, "To": {"15550100002"}, "Type": {"whatsapp"},
+			"ContentType": {contentType}, "ProfileName": {"Sheena Nelson"}, "MessageTime": {"2026-12-08 10:00:00.000000"}}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		return v
+	}
+	type sample struct {
+		name, detailType, key string
+		form                  url.Values
+	}
+	var cases []sample
+	for _, st := range []string{"queued", "sent", "delivered", "read", "failed", "undelivered"} {
+		id, code := uuid(), ""
+		if st == "failed" || st == "undelivered" {
+			code = "131026"
+		}
+		cases = append(cases, sample{st, "whatsapp.message.status", "callback#" + id + "#" + st, status(id, st, "+15550100002", code)})
+	}
+	noPlus, text, media, button := uuid(), uuid(), uuid(), uuid()
+	cases = append(cases,
+		sample{"delivered, From without +", "whatsapp.message.status", "callback#" + noPlus + "#delivered", status(noPlus, "delivered", "15550100002", "")},
+		sample{"inbound text", "whatsapp.message.received", "callback#" + text + "#received",
+			inbound(text, "text", url.Values{"Body": {"Does it come in another color?"}})},
+		sample{"inbound media", "whatsapp.message.received", "callback#" + media + "#received",
+			inbound(media, "media", url.Values{"Body": {""}, "Media0": {"https://media.plivo.com/v1/Account/MA/Media/" + media},
+				"MimeType": {"image/jpeg"}, "Caption": {"the red one"}})},
+		sample{"inbound button reply", "whatsapp.message.received", "callback#" + button + "#received",
+			inbound(button, "button", url.Values{"Body": {"Yes"}, "Button": {`{"payload":"yes","text":"Yes"}`},
+				"Context": {`{"message_uuid":"` + uuid() + `"}`}})},
+	)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			nonce := strconv.FormatInt(time.Now().UnixNano(), 10)
+			headers := map[string]string{"x-plivo-signature-v3": callbacks.SignatureV3(PlivoAuthToken, "POST", publicURL, c.form, nonce),
+				"x-plivo-signature-v3-nonce": nonce}
+			ev := callbackEvent(t, c.form, headers)
+			resp := httpAnswer(t, f, ev)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, `"published"`) {
+				t.Fatalf("answer %d %s, want 200 published (log %s)", resp.StatusCode, resp.Body, f.LogPath)
+			}
+			busEvents(t, c.key, c.detailType, 1)
 		})
 	}
 }
