@@ -59,7 +59,9 @@ var leaks = []string{"panic", "goroutine", "runtime error", "arn:aws", "127.0.0.
 // sample's own routeKey $default and no path parameters, as a catch-all
 // integration does. The samples carry cookies, headers in mixed case, a
 // query string with a repeated parameter, stage variables and an mTLS
-// block; none is a request of ours. Every answer must be an HTTP answer
+// block; none is a request of ours. With the route key they are also
+// sent bare (no headers, query, cookies or body) and as a base64 form
+// post. Every answer must be an HTTP answer
 // below 500 that names the request and shows nothing internal, and none
 // may be a success the request did not earn: an AWS_IAM route refuses
 // every sample but the IAM one, through a catch-all too, a signed
@@ -79,10 +81,17 @@ func TestAWSSamplesOnEveryRoute(t *testing.T) {
 		"apigw-v2-request-jwt-authorizer.json", "apigw-v2-request-lambda-authorizer.json"}
 	for _, route := range stack.Template.Routes() {
 		for _, file := range samples {
-			for _, catchAll := range []bool{false, true} {
+			for _, v := range []struct {
+				catchAll bool
+				shape    string
+			}{{false, ""}, {true, ""}, {false, "bare"}, {false, "form"}} {
+				catchAll := v.catchAll
 				name := route.Key() + " " + strings.TrimSuffix(file, ".json")
 				if catchAll {
 					name += " $default"
+				}
+				if v.shape != "" {
+					name += " " + v.shape
 				}
 				t.Run(name, func(t *testing.T) {
 					f := running[route.Function]
@@ -104,6 +113,19 @@ func TestAWSSamplesOnEveryRoute(t *testing.T) {
 						delete(ev, "pathParameters")
 					} else {
 						ev["routeKey"], rc["routeKey"], ev["pathParameters"] = route.Key(), route.Key(), pp
+					}
+					switch v.shape {
+					case "bare":
+						// Payload format 2.0 leaves out what the request
+						// did not have: headers, query, cookies, body.
+						for _, k := range []string{"headers", "body", "rawQueryString", "queryStringParameters", "cookies", "stageVariables"} {
+							delete(ev, k)
+						}
+					case "form":
+						// An HTML form's POST, which API Gateway
+						// base64-encodes.
+						ev["headers"] = map[string]any{"content-type": "application/x-www-form-urlencoded", "content-length": "7"}
+						ev["body"], ev["isBase64Encoded"] = "YT0xJmI9Mg==", true
 					}
 					resp := httpAnswer(t, f, ev)
 					checkForeignAnswer(t, route, file, rid, resp)
