@@ -17,8 +17,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/techprovider/wa-onboarding/infra/sam"
+	"github.com/techprovider/wa-onboarding/infra/sim/metasim"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/lifecycle"
+	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
+	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
 
 // awsTestdata is aws-lambda-go's own sample events, read from the module
@@ -351,6 +354,41 @@ func TestPlivosDocumentedCallbacks(t *testing.T) {
 				t.Fatalf("answer %d %s, want 200 published (log %s)", resp.StatusCode, resp.Body, f.LogPath)
 			}
 			busEvents(t, c.key, c.detailType, 1)
+		})
+	}
+}
+
+// TestMetasMessagingWebhooksThroughTheBinary delivers Meta's messages
+// example (an inbound text: no entry time, the number's metadata, the
+// sender's profile) and its template approval example, signed, for the
+// seeded onboarded WABA, to the real binary and DynamoDB Local: 200, and
+// the record stays onboarded.
+func TestMetasMessagingWebhooksThroughTheBinary(t *testing.T) {
+	freshStack(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	f, err := stack.StartFunction(ctx, "MetawebhooksFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Stop)
+	for name, body := range map[string]string{
+		"messages": `{"object":"whatsapp_business_account","entry":[{"id":"` + OnboardedWABA + `","changes":[{"value":{` +
+			`"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550100002","phone_number_id":"` + OnboardedPhone + `"},` +
+			`"contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],"messages":[{"from":"16505551234",` +
+			`"id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text",` +
+			`"text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}`,
+		"message_template_status_update": `{"entry":[{"id":"` + OnboardedWABA + `","time":1674864290,"changes":[{"value":{` +
+			`"event":"APPROVED","message_template_id":806312974732579,"message_template_name":"welcome_template",` +
+			`"message_template_language":"en-US","reason":"NONE","message_template_category":"UTILITY"},` +
+			`"field":"message_template_status_update"}]}],"object":"whatsapp_business_account"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ev := webhookEvent(t, metasim.Webhook{Body: []byte(body), Signature: metawebhooks.Sign(MetaAppSecret, []byte(body))}, "meta-"+name)
+			if got := invokeStatus(ctx, t, f, ev); got != http.StatusOK {
+				t.Errorf("status %d, want 200 (log %s)", got, f.LogPath)
+			}
+			recordState(t, OnboardedWABA, onboarding.StateOnboarded)
 		})
 	}
 }
