@@ -2,6 +2,7 @@ package metawebhooks_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -272,7 +273,23 @@ func TestMetasMessagingSamplesLeaveRecordsAlone(t *testing.T) {
 				t.Errorf("record %s, health %+v: a message or template webhook changed it", recs.state[waba], recs.health[waba])
 			}
 			if led.Len() != 1 || led.Entries()[0].Reason != string(metawebhooks.OpUnknown) {
-				t.Errorf("ledger %+v, want the change kept once as unknown", led.Entries())
+				t.Fatalf("ledger %+v, want the change kept once as unknown", led.Entries())
+			}
+			// The messages field carries the customer's own customers:
+			// their words, names and numbers are not ours to keep. What
+			// arrived stays readable by its size, digest and keys.
+			kept := led.Entries()[0].Fields
+			personal := strings.HasPrefix(c.name, "messages")
+			for _, words := range []string{"Does it come in another color?", "Sheena Nelson", "16505551234"} {
+				if stored := strings.Contains(fmt.Sprint(kept), words); stored && personal {
+					t.Errorf("the ledger keeps %q: %v", words, kept)
+				}
+			}
+			if personal && (kept.Get("value_bytes") == "" || kept.Get("value_sha256") == "" || len(kept["unknown_keys"]) == 0) {
+				t.Errorf("ledger fields %v, want the value's size, digest and keys", kept)
+			}
+			if !personal && !strings.Contains(kept.Get("value"), "806312974732579") {
+				t.Errorf("ledger fields %v, want a template change kept whole for the operator", kept)
 			}
 		})
 	}

@@ -278,7 +278,8 @@ func (s *Service) change(ctx context.Context, e Entry, c Change, a Action, reque
 		RequestID: requestID, CreatedAt: now, UpdatedAt: now,
 	}
 	if a.Op == OpUnknown || len(unknown) > 0 {
-		// Kept for the operator: Meta's webhooks carry no secrets.
+		// Kept for the operator: Meta's webhooks carry no secrets, and
+		// what they say of end users is left out (storedChange).
 		entry.Fields = storedChange(e, c, unknown)
 		s.metrics().Count(MetricUnknown, onboarding.Dims{"Field": field(c.Field)})
 		s.Logger.WarnContext(ctx, "meta webhook change not fully known; stored", "request_id", requestID, "key", res.Key,
@@ -575,19 +576,37 @@ const (
 	maxStoredKeys       = 64
 )
 
+// accountFields are the webhook fields about the WABA itself (its account,
+// numbers, templates and capabilities), whose values an operator may read
+// whole. Every other field, such as messages, message echoes, history,
+// calls and user preferences, and any field Meta adds later, may carry
+// what the customer's own customers wrote, their names and their numbers:
+// none of that is the onboarding's to keep.
+var accountFields = map[string]bool{
+	FieldAccountUpdate: true, FieldQualityUpdate: true, FieldNameUpdate: true, FieldCapabilityUpdate: true,
+	FieldReviewUpdate: true, "account_alerts": true, "business_status_update": true, "security": true,
+	"message_template_status_update": true, "message_template_quality_update": true,
+	"message_template_components_update": true, "template_category_update": true,
+	"partner_solutions": true, "payment_configuration_update": true,
+}
+
 // storedChange is the ledger's copy of a change not fully known: its field,
-// entry, the names of the keys this version does not read, and its value,
-// clipped past MaxStoredValueBytes with the whole value's size and digest.
+// entry, the names of the keys this version does not read (every key, for
+// a field it does not read), and its value, clipped past
+// MaxStoredValueBytes with the whole value's size and digest. Of a field
+// outside accountFields only the size and digest are kept.
 func storedChange(e Entry, c Change, unknown []string) url.Values {
 	fields := url.Values{"field": {clip(c.Field, maxStoredName)}, "entry_id": {clip(e.ID, maxStoredName)}}
 	value := string(c.Value)
-	if len(value) > MaxStoredValueBytes {
+	if len(value) > MaxStoredValueBytes || !accountFields[c.Field] {
 		sum := sha256.Sum256(c.Value)
 		fields["value_bytes"] = []string{strconv.Itoa(len(value))}
 		fields["value_sha256"] = []string{hex.EncodeToString(sum[:])}
 		value = clip(value, MaxStoredValueBytes)
 	}
-	fields["value"] = []string{value}
+	if accountFields[c.Field] {
+		fields["value"] = []string{value}
+	}
 	for i, k := range unknown {
 		if i == maxStoredKeys {
 			fields["unknown_keys_omitted"] = []string{strconv.Itoa(len(unknown) - i)}
