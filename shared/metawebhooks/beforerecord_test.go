@@ -2,6 +2,7 @@ package metawebhooks_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -65,6 +67,11 @@ func TestHealthBeforeTheRecordWaitsForTheSignup(t *testing.T) {
 			{3 * time.Minute, false, http.StatusOK, ""},
 		}, true},
 		{"sent long before: no signup still posting its code", 20 * time.Minute, []delivery{
+			{0, false, http.StatusOK, ""},
+		}, false},
+		// Meta's clock so far ahead of ours cannot tell a signup's
+		// change from any other.
+		{"sent long after our clock: no wait either", -20 * time.Minute, []delivery{
 			{0, false, http.StatusOK, ""},
 		}, false},
 	}
@@ -150,5 +157,86 @@ func TestHealthRacingTheSignupsLockIsNotLost(t *testing.T) {
 	recs.mu.Unlock()
 	if got != "TIER_2K" {
 		t.Fatalf("limit %q after the lock landed mid-change; want TIER_2K", got)
+	}
+}
+
+// TestEachWABAWaitsForItsOwnSignup: the wait for a record runs from the
+// first sight of a change of that WABA. Two customers signing up minutes
+// apart each get theirs: the second's first limit waits for its own
+// signup, not cut short by the first customer's wait having run out.
+func TestEachWABAWaitsForItsOwnSignup(t *testing.T) {
+	t.Parallel()
+	const first, second = "102000000000041", "102000000000042"
+	start := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	recs, led := newRecords(), callbackstest.NewLedger()
+	clock := start
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h := &apigw.MetaWebhooks{
+		Service:   &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Now: func() time.Time { return clock }},
+		AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
+		Logger:    log,
+	}
+	for _, d := range []struct {
+		after time.Duration
+		waba  string
+		want  int
+	}{
+		{0, first, http.StatusServiceUnavailable},
+		{3 * time.Minute, second, http.StatusServiceUnavailable},
+		{3 * time.Minute, first, http.StatusOK},
+	} {
+		clock = start.Add(d.after)
+		body := `{"object":"whatsapp_business_account","entry":[{"id":"` + d.waba + `","time":` + strconv.FormatInt(clock.Add(-5*time.Second).Unix(), 10) +
+			`,"changes":[{"value":{"max_daily_conversations_per_business":2000},"field":"business_capability_update"}]}]}`
+		if resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body)))); resp.StatusCode != d.want {
+			t.Fatalf("WABA %s at +%s: status %d, want %d", d.waba, d.after, resp.StatusCode, d.want)
+		}
+	}
+}
+
+// waitUnread is a ledger that cannot keep the first sight of a wait (a
+// throttled table): every claim but a change's own fails.
+type waitUnread struct{ *callbackstest.Ledger }
+
+func (l waitUnread) Claim(ctx context.Context, e *callbacks.Entry, now time.Time) (*callbacks.Entry, error) {
+	if e.State != callbacks.EntryClaimed {
+		return nil, errors.New("ProvisionedThroughputExceededException")
+	}
+	return l.Ledger.Claim(ctx, e, now)
+}
+
+// TestRecordWaitWithoutTheLedgerGoesByMetasTime: when the dedup table
+// cannot say when the wait for a WABA's record began, Meta's time of the
+// change alone decides: one sent seconds ago waits for its signup, one
+// sent minutes before or after our clock is acknowledged at once.
+func TestRecordWaitWithoutTheLedgerGoesByMetasTime(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		sent time.Duration // Meta's time, from our clock
+		want int
+	}{
+		{"sent seconds ago: waits", -5 * time.Second, http.StatusServiceUnavailable},
+		{"sent five minutes ago: acknowledged", -5 * time.Minute, http.StatusOK},
+		{"sent five minutes ahead of our clock: acknowledged", 5 * time.Minute, http.StatusOK},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			waba := "10200000000005" + strconv.Itoa(i)
+			log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+			h := &apigw.MetaWebhooks{
+				Service: &metawebhooks.Service{Records: newRecords(), Ledger: waitUnread{callbackstest.NewLedger()}, Logger: log,
+					Now: func() time.Time { return now }},
+				AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
+				Logger:    log,
+			}
+			body := `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":` + strconv.FormatInt(now.Add(c.sent).Unix(), 10) +
+				`,"changes":[{"value":{"max_daily_conversations_per_business":2000},"field":"business_capability_update"}]}]}`
+			if resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body)))); resp.StatusCode != c.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.want)
+			}
+		})
 	}
 }
