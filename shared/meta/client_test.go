@@ -613,6 +613,45 @@ func TestThrottleRetriedOnlyWhenMetaSaysSoon(t *testing.T) {
 	}
 }
 
+// TestUsageEstimateSpeaksOnlyOfRateLimits: Graph sends
+// X-Business-Use-Case-Usage with calls of the WhatsApp Business
+// Management API whatever their answer, and its estimate is about a rate
+// limit. A WhatsApp error whose remedy is to try again is retried though
+// the header carries an estimate; and a rate limit Meta gives no estimate
+// for, still refused at the last attempt, claims none in its message.
+func TestUsageEstimateSpeaksOnlyOfRateLimits(t *testing.T) {
+	t.Parallel()
+	usage := func(regain string) string {
+		return `{"` + wabaID + `":[{"type":"whatsapp_business_management","call_count":100,"estimated_time_to_regain_access":` + regain + `}]}`
+	}
+	tryAgain := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Business-Use-Case-Usage", usage("12"))
+		graphErr(500, 131000, 0, false)(w, r)
+	}
+	tests := []struct {
+		name      string
+		script    []http.HandlerFunc
+		wantCalls int
+		wantErr   bool
+	}{
+		{"something went wrong (131000), with an estimate", []http.HandlerFunc{tryAgain, jsonAnswer(200, `{"data":[{"id":"1"}]}`)}, 2, false},
+		{"rate limit, access back now, to the last attempt", []http.HandlerFunc{bucThrottled(usage("0"))}, 3, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGraph(t, tt.script...)
+			_, err := newClient(g.srv.URL, &sleeps{}, func(c *meta.Config) { c.MaxAttempts = 3 }).PhoneNumbers(t.Context(), token, wabaID)
+			if g.calls() != tt.wantCalls || (err != nil) != tt.wantErr {
+				t.Fatalf("%d calls, err = %v; want %d calls, an error: %t", g.calls(), err, tt.wantCalls, tt.wantErr)
+			}
+			if ue, ok := onboarding.AsUpstream(err); ok && strings.Contains(ue.Message, "expects access back") {
+				t.Errorf("message %q claims an estimate Meta did not give", ue.Message)
+			}
+		})
+	}
+}
+
 func TestBackoffIsFullJitterCapped(t *testing.T) {
 	t.Parallel()
 	g := newGraph(t, graphErr(500, 2, 0, false))
