@@ -67,6 +67,11 @@ func TestHealthChangesApplyInMetaOrder(t *testing.T) {
 		{"a quality change between the two keeps its event, not its older limit", metaSent(35), metawebhooks.FieldQualityUpdate,
 			quality("UNFLAGGED", "TIER_1K"),
 			onboarding.Health{QualityEvent: "UNFLAGGED", MessagingLimit: "TIER_10K", NameStatus: "APPROVED", RequestedName: "Acme"}},
+		// Meta's time is in whole seconds: a change of the same second
+		// as the record's is not older than it.
+		{"another quality change of that same second keeps its event too", metaSent(35), metawebhooks.FieldQualityUpdate,
+			quality("FLAGGED", "TIER_1K"),
+			onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_10K", NameStatus: "APPROVED", RequestedName: "Acme"}},
 		{"a change without Meta's time is not ordered", time.Time{}, metawebhooks.FieldQualityUpdate, quality("FLAGGED", "TIER_250"),
 			onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_250", NameStatus: "APPROVED", RequestedName: "Acme"}},
 	}
