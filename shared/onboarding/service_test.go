@@ -526,6 +526,15 @@ func TestSignupRecoversMissingIDs(t *testing.T) {
 					"business_management": {onboardingtest.BusinessID}, "public_profile": nil}}, nil
 			}
 		}},
+		// debug_token reports permissions that are not granular without
+		// targets: limited to no WABA, they cover the one the page names.
+		{name: "named waba, whatsapp permissions not granular", id: onboarding.Identity{WABAID: waba}, meta: func(m *onboardingtest.Meta) {
+			m.Debug = func(string) (onboarding.TokenInfo, error) {
+				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{
+					"whatsapp_business_management": nil, "whatsapp_business_messaging": nil,
+					"business_management": {onboardingtest.BusinessID}}}, nil
+			}
+		}},
 		{name: "several wabas granted, none for management", id: onboarding.Identity{}, meta: func(m *onboardingtest.Meta) {
 			m.Debug = func(string) (onboarding.TokenInfo, error) {
 				return onboarding.TokenInfo{AppID: appID, Valid: true, Scopes: map[string][]string{"whatsapp_business_messaging": {waba, "2"}}}, nil
