@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/techprovider/wa-onboarding/shared/dynamo"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
 )
@@ -88,70 +90,72 @@ func TestNotSetNeverReplacesThePortfoliosLimit(t *testing.T) {
 // TIER_NOT_SET stopped carrying Meta's time holds it with a limit_sent_at.
 // That time must not make the portfolio's real limit, sent before it and
 // delivered late, look outdated: the record would keep TIER_NOT_SET until
-// Meta next changed the limit.
+// Meta next changed the limit. It must not either when the late change
+// also carries a quality event Meta has changed since, and only the fields
+// Meta has not changed since are written.
 func TestNotSetStoredWithItsTimeOrdersNothing(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	const waba = "109876543219013"
-	store := storeWithOnboarded(t, waba)
-	_, err := store.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(store.Table),
-		Key:              map[string]dynamotypes.AttributeValue{"waba_id": &dynamotypes.AttributeValueMemberS{Value: waba}},
-		UpdateExpression: aws.String("SET messaging_limit = :limit, limit_sent_at = :sent"),
-		ExpressionAttributeValues: map[string]dynamotypes.AttributeValue{
-			":limit": &dynamotypes.AttributeValueMemberS{Value: onboarding.LimitNotSet},
-			":sent":  &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(20).Unix())},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
+	sentAt := func(sec int) dynamotypes.AttributeValue {
+		return &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(sec).Unix())}
 	}
-	changed, err := store.SetHealth(ctx, waba, "", onboarding.Health{MessagingLimit: "TIER_2K", UpdatedAt: t0}, metaSent(10))
-	if err != nil || !changed {
-		t.Fatalf("the portfolio's limit: changed %v, error %v; want it written", changed, err)
+	notSet := &dynamotypes.AttributeValueMemberS{Value: onboarding.LimitNotSet}
+	cases := []struct {
+		name, waba string
+		stored     map[string]dynamotypes.AttributeValue
+		change     onboarding.Health
+		want       onboarding.Health
+	}{
+		{"the limit alone", "109876543219013",
+			map[string]dynamotypes.AttributeValue{"messaging_limit": notSet, "limit_sent_at": sentAt(20)},
+			onboarding.Health{MessagingLimit: "TIER_2K"},
+			onboarding.Health{MessagingLimit: "TIER_2K"}},
+		{"the limit beside a quality event Meta changed since", "109876543219014",
+			map[string]dynamotypes.AttributeValue{"messaging_limit": notSet, "limit_sent_at": sentAt(20),
+				"quality_event": &dynamotypes.AttributeValueMemberS{Value: "FLAGGED"}, "quality_sent_at": sentAt(30)},
+			onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_2K"},
+			onboarding.Health{QualityEvent: "FLAGGED", MessagingLimit: "TIER_2K"}},
 	}
-	rec, err := store.Get(ctx, waba)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Health.MessagingLimit != "TIER_2K" {
-		t.Fatalf("messaging limit %q, want TIER_2K", rec.Health.MessagingLimit)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			store := storeWithOnboarded(t, c.waba)
+			setAttributes(t, store, c.waba, c.stored)
+			change := c.change
+			change.UpdatedAt = t0
+			changed, err := store.SetHealth(t.Context(), c.waba, "", change, metaSent(10))
+			if err != nil || !changed {
+				t.Fatalf("changed %v, error %v; want the limit written", changed, err)
+			}
+			rec, err := store.Get(t.Context(), c.waba)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := rec.Health
+			got.UpdatedAt = time.Time{}
+			if got != c.want {
+				t.Fatalf("health %+v, want %+v", got, c.want)
+			}
+		})
 	}
 }
 
-// TestNotSetStoredWithItsTimeLetsTheLimitThroughAQualityRefusal: the same
-// old record, when the late change also carries a quality event Meta has
-// changed since. The write that keeps only the fields Meta has not changed
-// since must count the limit among them.
-func TestNotSetStoredWithItsTimeLetsTheLimitThroughAQualityRefusal(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	const waba = "109876543219014"
-	store := storeWithOnboarded(t, waba)
-	_, err := store.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(store.Table),
-		Key:              map[string]dynamotypes.AttributeValue{"waba_id": &dynamotypes.AttributeValueMemberS{Value: waba}},
-		UpdateExpression: aws.String("SET messaging_limit = :limit, limit_sent_at = :sent, quality_event = :quality, quality_sent_at = :later"),
-		ExpressionAttributeValues: map[string]dynamotypes.AttributeValue{
-			":limit":   &dynamotypes.AttributeValueMemberS{Value: onboarding.LimitNotSet},
-			":sent":    &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(20).Unix())},
-			":quality": &dynamotypes.AttributeValueMemberS{Value: "FLAGGED"},
-			":later":   &dynamotypes.AttributeValueMemberN{Value: fmt.Sprint(metaSent(30).Unix())},
-		},
+// setAttributes writes attrs onto waba's record as it is, the way a record
+// written by an earlier version of the store would hold them.
+func setAttributes(t *testing.T, store *dynamo.Store, waba string, attrs map[string]dynamotypes.AttributeValue) {
+	t.Helper()
+	var sets []string
+	values := map[string]dynamotypes.AttributeValue{}
+	for name, v := range attrs {
+		sets = append(sets, name+" = :"+name)
+		values[":"+name] = v
+	}
+	_, err := store.Client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(store.Table),
+		Key:                       map[string]dynamotypes.AttributeValue{"waba_id": &dynamotypes.AttributeValueMemberS{Value: waba}},
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
+		ExpressionAttributeValues: values,
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	h := onboarding.Health{QualityEvent: "UPGRADE", MessagingLimit: "TIER_2K", UpdatedAt: t0}
-	changed, err := store.SetHealth(ctx, waba, "", h, metaSent(10))
-	if err != nil || !changed {
-		t.Fatalf("changed %v, error %v; want the limit written", changed, err)
-	}
-	rec, err := store.Get(ctx, waba)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Health.MessagingLimit != "TIER_2K" || rec.Health.QualityEvent != "FLAGGED" {
-		t.Fatalf("limit %q, quality %q; want TIER_2K and the later FLAGGED", rec.Health.MessagingLimit, rec.Health.QualityEvent)
 	}
 }

@@ -3,15 +3,12 @@ package metawebhooks_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/techprovider/wa-onboarding/shared/apigw"
 	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
@@ -81,12 +78,7 @@ func TestHealthBeforeTheRecordWaitsForTheSignup(t *testing.T) {
 			waba := "10200000000009" + strconv.Itoa(i)
 			recs, led := newRecords(), callbackstest.NewLedger()
 			clock := start
-			log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-			h := &apigw.MetaWebhooks{
-				Service:   &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Now: func() time.Time { return clock }},
-				AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
-				Logger:    log,
-			}
+			h := clockedReceiver(recs, led, nil, func() time.Time { return clock })
 			body := capability(waba, start.Add(-c.sentBefore))
 			for _, d := range c.deliveries {
 				clock = start.Add(d.after)
@@ -140,12 +132,7 @@ func TestHealthRacingTheSignupsLockIsNotLost(t *testing.T) {
 	body := `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":` + strconv.FormatInt(now.Unix(), 10) +
 		`,"changes":[{"value":{"max_daily_conversations_per_business":2000},"field":"business_capability_update"}]}]}`
 	recs := &lockLandsAfterWrite{records: newRecords()}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := &apigw.MetaWebhooks{
-		Service:   &metawebhooks.Service{Records: recs, Ledger: callbackstest.NewLedger(), Logger: log, Now: func() time.Time { return now }},
-		AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
-		Logger:    log,
-	}
+	h := clockedReceiver(recs, callbackstest.NewLedger(), nil, func() time.Time { return now })
 	for range 2 {
 		resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body))))
 		if resp.StatusCode == http.StatusOK {
@@ -170,12 +157,7 @@ func TestEachWABAWaitsForItsOwnSignup(t *testing.T) {
 	start := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
 	recs, led := newRecords(), callbackstest.NewLedger()
 	clock := start
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := &apigw.MetaWebhooks{
-		Service:   &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Now: func() time.Time { return clock }},
-		AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
-		Logger:    log,
-	}
+	h := clockedReceiver(recs, led, nil, func() time.Time { return clock })
 	for _, d := range []struct {
 		after time.Duration
 		waba  string
@@ -225,13 +207,7 @@ func TestRecordWaitWithoutTheLedgerGoesByMetasTime(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			waba := "10200000000005" + strconv.Itoa(i)
-			log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-			h := &apigw.MetaWebhooks{
-				Service: &metawebhooks.Service{Records: newRecords(), Ledger: waitUnread{callbackstest.NewLedger()}, Logger: log,
-					Now: func() time.Time { return now }},
-				AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
-				Logger:    log,
-			}
+			h := clockedReceiver(newRecords(), waitUnread{callbackstest.NewLedger()}, nil, func() time.Time { return now })
 			body := `{"object":"whatsapp_business_account","entry":[{"id":"` + waba + `","time":` + strconv.FormatInt(now.Add(c.sent).Unix(), 10) +
 				`,"changes":[{"value":{"max_daily_conversations_per_business":2000},"field":"business_capability_update"}]}]}`
 			if resp, _ := h.Handle(context.Background(), post(body, metawebhooks.Sign(appSecret, []byte(body)))); resp.StatusCode != c.want {

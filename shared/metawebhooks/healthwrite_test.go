@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/techprovider/wa-onboarding/shared/apigw"
+	"github.com/techprovider/wa-onboarding/shared/callbacks"
 	"github.com/techprovider/wa-onboarding/shared/callbacks/callbackstest"
 	"github.com/techprovider/wa-onboarding/shared/metawebhooks"
 	"github.com/techprovider/wa-onboarding/shared/onboarding"
@@ -63,9 +64,15 @@ func (f *faultyRecords) Get(ctx context.Context, waba string) (*onboarding.Recor
 
 // healthReceiver is a receiver over recs whose clock stands at now.
 func healthReceiver(recs metawebhooks.Records, led *callbackstest.Ledger, met onboarding.Metrics, now time.Time) *apigw.MetaWebhooks {
+	return clockedReceiver(recs, led, met, func() time.Time { return now })
+}
+
+// clockedReceiver is a receiver over recs and led that reads its time
+// from now.
+func clockedReceiver(recs metawebhooks.Records, led callbacks.Ledger, met onboarding.Metrics, now func() time.Time) *apigw.MetaWebhooks {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	return &apigw.MetaWebhooks{
-		Service:   &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Metrics: met, Now: func() time.Time { return now }},
+		Service:   &metawebhooks.Service{Records: recs, Ledger: led, Logger: log, Metrics: met, Now: now},
 		AppSecret: func(context.Context, bool) (string, error) { return appSecret, nil },
 		Logger:    log,
 	}

@@ -30,19 +30,8 @@ func TestPartnerEventsNameTheApp(t *testing.T) {
 	}
 	for _, c := range cases {
 		w := sim.AccountUpdate("102000000000001", c.event, c.extra, time.Now())
-		var body struct {
-			Entry []struct {
-				Changes []struct {
-					Value struct {
-						WABAInfo map[string]any `json:"waba_info"`
-					} `json:"value"`
-				} `json:"changes"`
-			} `json:"entry"`
-		}
-		if err := json.Unmarshal(w.Body, &body); err != nil {
-			t.Fatal(err)
-		}
-		if got := body.Entry[0].Changes[0].Value.WABAInfo["partner_app_id"]; got != c.want {
+		info := wabaInfo(t, w.Body)
+		if got := info["partner_app_id"]; got != c.want {
 			t.Errorf("%s (extra %v): partner_app_id %v, want %v", c.event, c.extra, got, c.want)
 		}
 	}
@@ -125,19 +114,7 @@ func TestPartnerEventsCarryTheCustomersBusiness(t *testing.T) {
 	}
 	for _, c := range cases {
 		w := sim.AccountUpdate(waba, c.event, c.extra, time.Now())
-		var body struct {
-			Entry []struct {
-				Changes []struct {
-					Value struct {
-						WABAInfo map[string]any `json:"waba_info"`
-					} `json:"value"`
-				} `json:"changes"`
-			} `json:"entry"`
-		}
-		if err := json.Unmarshal(w.Body, &body); err != nil {
-			t.Fatal(err)
-		}
-		if got := body.Entry[0].Changes[0].Value.WABAInfo; !reflect.DeepEqual(got, c.want) {
+		if got := wabaInfo(t, w.Body); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: waba_info %v, want %v", c.event, got, c.want)
 		}
 	}
@@ -146,4 +123,22 @@ func TestPartnerEventsCarryTheCustomersBusiness(t *testing.T) {
 	if strings.Contains(string(w.Body), "owner_business_id") || strings.Contains(string(w.Body), "solution_id") {
 		t.Errorf("a WABA the simulator knows nothing of got a business or solution: %s", w.Body)
 	}
+}
+
+// wabaInfo is the waba_info of a notification's first change.
+func wabaInfo(t *testing.T, notification []byte) map[string]any {
+	t.Helper()
+	var body struct {
+		Entry []struct {
+			Changes []struct {
+				Value struct {
+					WABAInfo map[string]any `json:"waba_info"`
+				} `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(notification, &body); err != nil || len(body.Entry) == 0 || len(body.Entry[0].Changes) == 0 {
+		t.Fatalf("notification %s: %v", notification, err)
+	}
+	return body.Entry[0].Changes[0].Value.WABAInfo
 }
