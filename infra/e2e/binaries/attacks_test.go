@@ -37,7 +37,13 @@ func httpAnswer(t *testing.T, f *Function, ev map[string]any) events.APIGatewayV
 // change its body and headers.
 func eventTemplate(t *testing.T, name string) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(stack.Root, "events", name))
+	return readEvent(t, filepath.Join(stack.Root, "events", name))
+}
+
+// readEvent is the JSON event in the file at path.
+func readEvent(t *testing.T, path string) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -39,15 +38,7 @@ func awsTestdata(t *testing.T) string {
 // awsSample reads one of aws-lambda-go's testdata files as a generic map.
 func awsSample(t *testing.T, file string) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(awsTestdata(t), file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return readEvent(t, filepath.Join(awsTestdata(t), file))
 }
 
 // leaks are what an answer to a caller must never show: a Go panic or
