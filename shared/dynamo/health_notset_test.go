@@ -72,12 +72,7 @@ func TestNotSetNeverReplacesThePortfoliosLimit(t *testing.T) {
 				if _, err := svc.Handle(ctx, n, fmt.Sprintf("delivery-%d", clock.Unix())); err != nil {
 					t.Fatalf("%s: %v", st.name, err)
 				}
-				rec, err := store.Get(ctx, c.waba)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := rec.Health
-				got.UpdatedAt = time.Time{}
+				got := healthOf(t, store, c.waba)
 				if got != st.want {
 					t.Fatalf("%s: health %+v, want %+v", st.name, got, st.want)
 				}
@@ -126,12 +121,7 @@ func TestNotSetStoredWithItsTimeOrdersNothing(t *testing.T) {
 			if err != nil || !changed {
 				t.Fatalf("changed %v, error %v; want the limit written", changed, err)
 			}
-			rec, err := store.Get(t.Context(), c.waba)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := rec.Health
-			got.UpdatedAt = time.Time{}
+			got := healthOf(t, store, c.waba)
 			if got != c.want {
 				t.Fatalf("health %+v, want %+v", got, c.want)
 			}
@@ -158,4 +148,17 @@ func setAttributes(t *testing.T, store *dynamo.Store, waba string, attrs map[str
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// healthOf is what waba's record says of its health, without the time of
+// our last write, which no story of Meta's orders.
+func healthOf(t *testing.T, store *dynamo.Store, waba string) onboarding.Health {
+	t.Helper()
+	rec, err := store.Get(t.Context(), waba)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rec.Health
+	h.UpdatedAt = time.Time{}
+	return h
 }

@@ -80,12 +80,7 @@ func TestHealthChangesApplyInMetaOrder(t *testing.T) {
 	clock = t0
 	for _, st := range steps {
 		deliver(st.sent, st.field, st.value)
-		rec, err := store.Get(ctx, waba)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := rec.Health
-		got.UpdatedAt = time.Time{}
+		got := healthOf(t, store, waba)
 		if got != st.want {
 			t.Errorf("%s: health %+v, want %+v", st.name, got, st.want)
 		}
